@@ -1,0 +1,20 @@
+"""Day 25: Nexios Event System - the course package.
+
+The public API is flat: everything a lesson or an exercise needs is importable
+from ``day25`` directly.
+"""
+
+from day25.bus import EmitResult, EventBus, ListenerLimitWarning, Namespace, current_event
+from day25.integration import install
+from day25.priority import EventPriority, coerce_priority
+
+__all__ = [
+    "EmitResult",
+    "EventBus",
+    "EventPriority",
+    "ListenerLimitWarning",
+    "Namespace",
+    "coerce_priority",
+    "current_event",
+    "install",
+]
