@@ -7,6 +7,7 @@ from ``day25`` directly.
 from day25.bus import EmitResult, EventBus, ListenerLimitWarning, Namespace, current_event
 from day25.integration import install
 from day25.priority import EventPriority, coerce_priority
+from day25.trace import Recorder
 
 __all__ = [
     "EmitResult",
@@ -14,6 +15,7 @@ __all__ = [
     "EventPriority",
     "ListenerLimitWarning",
     "Namespace",
+    "Recorder",
     "coerce_priority",
     "current_event",
     "install",
