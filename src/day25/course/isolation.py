@@ -1,0 +1,184 @@
+"""Namespaces and a dropped uid for submission children, when the system allows.
+
+Why: rlimits stop a runaway child, but not a child that reads the hidden tests
+from disk, opens a network connection, or writes into the course package. When
+the grader runs as root and ``unshare`` works, :func:`wrap` turns a child's argv
+into one that runs it in new mount, network and PID namespaces: a trusted shell
+preamble (running as root inside the new namespaces, never touching the host's
+mounts) hides the course's ``tests/`` and ``solutions/`` under empty tmpfs,
+makes the course ``src/`` read-only, and then drops to uid/gid 65534 with no
+capabilities before exec'ing the child. Anything else falls back to rlimits
+only, and :func:`describe` says so in plain words, so nobody believes a
+sandbox is there when it is not.
+
+``DAY25_SANDBOX`` chooses: ``auto`` (default: namespaces when possible),
+``rlimits`` (never namespaces), ``off`` (no namespaces and no rlimits; only for
+measuring the sandbox's cost in ``benchmarks/grade.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+__all__ = ["NOBODY", "course_root", "describe", "mode", "namespaces_available", "prepare", "wrap"]
+
+NOBODY = 65534
+
+
+def course_root() -> Path:
+    """The checkout (or release) that holds ``src/day25``, ``tests/`` and ``solutions/``."""
+    return Path(__file__).resolve().parents[3]
+
+
+def mode() -> str:
+    """``auto``, ``rlimits`` or ``off``, from ``DAY25_SANDBOX``."""
+    value = os.environ.get("DAY25_SANDBOX", "auto").strip().lower()
+    return value if value in {"auto", "rlimits", "off"} else "auto"
+
+
+@functools.cache
+def namespaces_available() -> bool:
+    """True when we are root and ``unshare``/``setpriv`` can build the namespaces."""
+    if os.name != "posix" or os.geteuid() != 0:
+        return False
+    if not (shutil.which("unshare") and shutil.which("setpriv")):
+        return False
+    try:
+        probe = subprocess.run(
+            ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child",
+             "--propagation", "private", "true"],
+            capture_output=True, timeout=10, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return probe.returncode == 0
+
+
+def hardened() -> bool:
+    """Whether children actually run in namespaces as uid 65534."""
+    return mode() == "auto" and namespaces_available()
+
+
+def describe() -> str:
+    """One line for the terminal: what protects the grader from submissions here."""
+    if mode() == "off":
+        return "sandbox OFF (DAY25_SANDBOX=off): no limits, no isolation - for benchmarks only"
+    if hardened():
+        return ("sandbox: rlimits + new mount/network/PID namespaces, no network, "
+                "hidden tests and solutions masked, running as uid 65534")
+    why = "DAY25_SANDBOX=rlimits" if mode() == "rlimits" else (
+        "not root" if os.geteuid() != 0 else "unshare/setpriv unavailable")
+    return (f"sandbox: rlimits ONLY ({why}): submissions are NOT network-isolated and "
+            "could read files the grader can read")
+
+
+def _is_under(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _inaccessible_ancestor(path: Path) -> Path | None:
+    """The topmost ancestor of ``path`` that 'other' users cannot enter (e.g. ``/root``)."""
+    for parent in reversed(path.parents):
+        if parent == Path("/"):
+            continue
+        try:
+            if not parent.stat().st_mode & stat.S_IXOTH:
+                return parent
+        except OSError:
+            return None
+    return None
+
+
+def _existing_paths(values: Sequence[str]) -> list[Path]:
+    found = []
+    for value in values:
+        if not value.startswith("/") or "\n" in value:
+            continue
+        candidate = Path(value)
+        try:
+            if candidate.exists():
+                found.append(candidate.resolve())
+        except OSError:
+            continue
+    return found
+
+
+def prepare(paths: Sequence[Path]) -> None:
+    """Hand the child's private temp dirs to uid 65534, so it can write there.
+
+    Only directories under the system temp dir that we own are touched: a
+    student's own folder (``day25 check`` on ``exercises/``) is never chowned.
+    """
+    tmp = Path(tempfile.gettempdir()).resolve()
+    for path in paths:
+        if not path.is_dir() or not _is_under(path, tmp) or path == tmp:
+            continue
+        try:
+            if path.stat().st_uid != os.geteuid():
+                continue
+            for root, dirs, files in os.walk(path):
+                for name in [*dirs, *files]:
+                    os.lchown(os.path.join(root, name), NOBODY, NOBODY)
+            os.chown(path, NOBODY, NOBODY)
+        except OSError:
+            continue
+
+
+def _preamble(keep: list[Path], masks: list[Path], readonly: list[Path], stage: Path) -> str:
+    """The root-side shell script that builds the child's view of the filesystem."""
+    lines = ["set -e", f"mount -t tmpfs -o size=1m,mode=0700 day25-stage {shlex.quote(str(stage))}"]
+    staged: list[tuple[Path, Path]] = []
+    for index, path in enumerate(keep):
+        if any(_is_under(path, mask) for mask in masks):
+            target = stage / f"k{index}"
+            lines.append(f"mkdir -p {shlex.quote(str(target))}" if path.is_dir()
+                         else f"touch {shlex.quote(str(target))}")
+            lines.append(f"mount --rbind {shlex.quote(str(path))} {shlex.quote(str(target))}")
+            staged.append((path, target))
+    for mask in masks:
+        lines.append(f"mount -t tmpfs -o size=1m,mode=0755 day25-masked {shlex.quote(str(mask))}")
+    for path, target in staged:
+        quoted = shlex.quote(str(path))
+        lines.append(f"mkdir -p {quoted}" if path.is_dir()
+                     else f"mkdir -p {shlex.quote(str(path.parent))} && touch {quoted}")
+        lines.append(f"mount --rbind {shlex.quote(str(target))} {quoted}")
+    for path in readonly:
+        quoted = shlex.quote(str(path))
+        lines.append(f"mount --bind {quoted} {quoted} && mount -o remount,bind,ro {quoted}")
+    lines.append("ip link set lo up 2>/dev/null || true")
+    lines.append(f"exec setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups "
+                 "--inh-caps=-all --bounding-set=-all -- \"$@\"")
+    return "\n".join(lines)
+
+
+def wrap(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> list[str]:
+    """The argv that runs ``argv`` inside the namespaces (``argv`` as is when not hardened)."""
+    if not hardened():
+        return list(argv)
+    root = course_root()
+    masks = [p for p in (root / "tests", root / "solutions") if p.is_dir()]
+    prefix = Path(sys.base_prefix).resolve()
+    hidden_home = _inaccessible_ancestor(prefix)
+    if hidden_home is not None and not _is_under(root, hidden_home):
+        masks.append(hidden_home)  # hides that home too; the interpreter is bound back in
+    keep = [cwd.resolve(), prefix, *_existing_paths([*argv[1:], *env.values()])]
+    if Path(sys.prefix).resolve() != prefix:
+        keep.append(Path(sys.prefix).resolve())
+    keep = [p for p in dict.fromkeys(keep) if p != Path("/")]
+    stage = Path(tempfile.gettempdir()) / ".day25-stage"  # a tmpfs is mounted on it inside
+    stage.mkdir(mode=0o700, exist_ok=True)
+    prepare([cwd.resolve(), *_existing_paths(list(env.values()))])
+    readonly = [p for p in (root / "src",) if p.is_dir()]
+    script = _preamble(keep, masks, readonly, stage)
+    return ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child",
+            "--mount-proc", "--propagation", "private", "--",
+            "/bin/sh", "-c", script, "day25-sandbox", *argv]
