@@ -1,0 +1,27 @@
+"""Real-time pieces the lessons and exercises use.
+
+``Rooms`` (ChannelBox done right), ``PresenceTracker`` (users, not tabs),
+``OfflineQueue`` over ``SQLiteStore`` / ``MemoryStore`` (an ordered, capped,
+expiring log per user) and ``BackgroundServer`` (uvicorn in a thread, for
+notebooks and tests).
+"""
+
+from day25.realtime.offline import OfflineQueue, Pushed
+from day25.realtime.presence import PresenceTracker
+from day25.realtime.rooms import Delivery, JsonSender, Rooms
+from day25.realtime.server import BackgroundServer
+from day25.realtime.stores import MemoryStore, Notification, NotificationStore, SQLiteStore
+
+__all__ = [
+    "BackgroundServer",
+    "Delivery",
+    "JsonSender",
+    "MemoryStore",
+    "Notification",
+    "NotificationStore",
+    "OfflineQueue",
+    "PresenceTracker",
+    "Pushed",
+    "Rooms",
+    "SQLiteStore",
+]
