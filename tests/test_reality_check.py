@@ -1,0 +1,249 @@
+"""Every claim of notebooks/00_reality_check.ipynb, asserted against the installed nexios.
+
+If a nexios release fixes one of these, the test fails and the notebook (which
+tells students the lesson's code breaks) must be updated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+import websockets
+from nexios import NexiosApp
+from nexios.events import EventEmitter, EventPriority
+from nexios.websockets import Channel, ChannelBox, WebSocket, WebSocketDisconnect
+
+from day25.realtime import BackgroundServer
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(autouse=True)
+def fresh_channelbox() -> Iterator[None]:
+    """ChannelBox keeps its groups in class-level dicts: isolate every test."""
+    saved = ChannelBox.CHANNEL_GROUPS
+    ChannelBox.CHANNEL_GROUPS = {}
+    yield
+    ChannelBox.CHANNEL_GROUPS = saved
+
+
+async def test_awaiting_emit_is_a_type_error_after_the_listeners_ran() -> None:
+    app = NexiosApp()
+    seen: list[str] = []
+
+    @app.events.on("user.created")
+    def handle_user_created(user: dict[str, str]) -> None:
+        seen.append(user["name"])
+
+    assert isinstance(app.events, EventEmitter)
+    with pytest.raises(TypeError, match="can't be used in 'await' expression"):
+        await app.events.emit("user.created", {"name": "Bob"})
+    assert seen == ["Bob"]  # the error comes after the listener already ran
+
+
+async def test_async_listeners_are_unawaited_tasks_and_ignore_priority() -> None:
+    emitter = EventEmitter()
+    order: list[str] = []
+
+    async def async_normal(x: int) -> None:
+        order.append("async NORMAL")
+
+    def sync_low(x: int) -> None:
+        order.append("sync LOW")
+
+    emitter.on("e", async_normal)
+    emitter.on("e", sync_low, priority=EventPriority.LOW)
+    stats = emitter.emit("e", 1)
+    assert isinstance(stats, dict) and stats["listeners_executed"] == 2
+    assert order == ["sync LOW"]  # emit returned; the async listener has not run
+    await asyncio.sleep(0)
+    assert order == ["sync LOW", "async NORMAL"]  # LOW ran before NORMAL
+
+
+async def test_async_listener_errors_never_reach_the_caller() -> None:
+    emitter = EventEmitter()
+    failed = asyncio.Event()
+
+    async def broken(x: int) -> None:
+        failed.set()
+        raise ValueError("lost")
+
+    emitter.on("e", broken)
+    stats = emitter.emit("e", 1)  # does not raise
+    await asyncio.wait_for(failed.wait(), 2)
+    assert stats["listeners_executed"] == 1 and not stats["cancelled"]
+
+
+def test_async_listeners_do_not_run_without_a_loop() -> None:
+    emitter = EventEmitter()
+    ran: list[int] = []
+
+    async def listener(x: int) -> None:
+        ran.append(x)
+
+    emitter.on("e", listener)
+    stats = emitter.emit("e", 1)
+    assert stats["listeners_executed"] == 0 and ran == []
+
+
+def test_there_is_no_off_and_no_medium() -> None:
+    app = NexiosApp()
+    assert not hasattr(app.events, "off")
+    assert not hasattr(app.events.namespace("ui"), "off")
+    with pytest.raises(AttributeError):
+        app.events.off("data.received")  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError, match="MEDIUM"):
+        EventPriority.MEDIUM  # type: ignore[attr-defined]  # noqa: B018
+    assert [p.name for p in EventPriority] == ["HIGHEST", "HIGH", "NORMAL", "LOW", "LOWEST"]
+    assert hasattr(app.events, "remove_listener") and hasattr(app.events, "remove_all_listeners")
+
+
+def test_no_wildcards_on_nexios_namespaces() -> None:
+    emitter = EventEmitter()
+    heard: list[Any] = []
+    emitter.on("ui", heard.append)
+    emitter.on("ui:*", heard.append)
+    emitter.namespace("ui").emit("button.click", "submit")
+    assert heard == []
+
+
+def _asgi_websocket(send: Callable[[dict[str, Any]], Awaitable[None]]) -> WebSocket:
+    """A real nexios WebSocket whose ASGI transport is ``send``: we control timing."""
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    scope = {"type": "websocket", "path": "/", "headers": [], "query_string": b""}
+    return WebSocket(scope, receive, send)
+
+
+async def _accepted(send: Callable[[dict[str, Any]], Awaitable[None]]) -> WebSocket:
+    ws = _asgi_websocket(send)
+    await ws.accept()
+    return ws
+
+
+def test_channel_needs_payload_type() -> None:
+    async def send(message: dict[str, Any]) -> None: ...
+
+    with pytest.raises(TypeError, match="payload_type"):
+        Channel(websocket=_asgi_websocket(send))  # type: ignore[call-arg]
+
+
+async def test_group_send_breaks_when_a_channel_joins_during_the_send() -> None:
+    got: list[str] = []
+
+    async def slow_send(message: dict[str, Any]) -> None:
+        if message["type"] == "websocket.send":
+            got.append("a")
+            await asyncio.sleep(0.01)  # a real network send can yield here too
+
+    async def fast_send(message: dict[str, Any]) -> None:
+        if message["type"] == "websocket.send":
+            got.append("late")
+
+    first = Channel(await _accepted(slow_send), payload_type="json")
+    await ChannelBox.add_channel_to_group(first, "chat_lobby")
+    sending = asyncio.create_task(ChannelBox.group_send("chat_lobby", {"text": "hi"}))
+    await asyncio.sleep(0.001)  # group_send is now inside first's send
+    newcomer = Channel(await _accepted(fast_send), payload_type="json")
+    await ChannelBox.add_channel_to_group(newcomer, "chat_lobby")
+    with pytest.raises(RuntimeError, match="dictionary changed size during iteration"):
+        await sending
+
+
+async def test_one_dead_member_aborts_group_send_for_everyone_after_it() -> None:
+    got: list[str] = []
+
+    def sender(name: str, dead: bool = False) -> Callable[[dict[str, Any]], Awaitable[None]]:
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "websocket.send":
+                if dead:
+                    raise ConnectionResetError("peer gone")  # what a dead socket gives
+                got.append(name)
+
+        return send
+
+    for name, dead in [("alice", False), ("bob", True), ("carol", False)]:
+        channel = Channel(await _accepted(sender(name, dead)), payload_type="json")
+        await ChannelBox.add_channel_to_group(channel, "chat_lobby")
+    with pytest.raises(WebSocketDisconnect):
+        await ChannelBox.group_send("chat_lobby", {"text": "hi"})
+    assert got == ["alice"]  # carol never got the message
+
+
+def _lesson_app() -> NexiosApp:
+    """The lesson's connection-events and complete-chat handlers, on real nexios."""
+    app = NexiosApp()
+
+    @app.ws_route("/chat")
+    async def chat_handler(ws: WebSocket) -> None:
+        await ws.accept()
+        await app.events.emit("ws.connected", {"client": ws.client})  # type: ignore[misc]
+        try:
+            while True:
+                message = await ws.receive_json()
+                await app.events.emit("chat.message", message)  # type: ignore[misc]
+        except Exception as e:
+            await app.events.emit("ws.error", {"error": str(e)})  # type: ignore[misc]
+
+    @app.ws_route("/never-accepts/{room}")
+    async def never_accepts(ws: WebSocket) -> None:
+        channel = Channel(websocket=ws, payload_type="json")
+        await ChannelBox.add_channel_to_group(channel, "chat_lobby")
+        try:
+            while True:
+                await ws.receive_json()
+        finally:
+            await ChannelBox.remove_channel_from_group(channel, "chat_lobby")
+
+    return app
+
+
+async def test_awaited_emit_in_a_ws_handler_closes_the_socket_with_1011() -> None:
+    with BackgroundServer(_lesson_app()) as server:
+        async with websockets.connect(server.ws_url("/chat"), open_timeout=5) as client:
+            with pytest.raises(websockets.ConnectionClosedError) as info:
+                await asyncio.wait_for(client.recv(), 5)
+    assert info.value.rcvd is not None and info.value.rcvd.code == 1011
+
+
+async def test_a_handler_that_never_accepts_sends_1011_and_the_client_is_rejected() -> None:
+    app = _lesson_app()
+    sent: list[dict[str, Any]] = []
+    incoming = [{"type": "websocket.connect"}]
+
+    async def receive() -> dict[str, Any]:
+        if incoming:
+            return incoming.pop()
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    path = "/never-accepts/lobby"
+    scope = {
+        "type": "websocket",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [],
+        "scheme": "ws",
+        "server": ("testserver", 80),
+        "client": ("testclient", 1),
+        "root_path": "",
+        "subprotocols": [],
+        "asgi": {"version": "3.0"},
+    }
+    await asyncio.wait_for(app(scope, receive, send), 5)
+    assert [(m["type"], m.get("code")) for m in sent] == [("websocket.close", 1011)]
+    # Over a real server a close before accept becomes a refused handshake.
+    with BackgroundServer(_lesson_app()) as server, pytest.raises(websockets.InvalidStatus) as info:
+        async with websockets.connect(server.ws_url(path), open_timeout=5) as client:
+            await client.send(json.dumps({"text": "hi"}))
+    assert info.value.response.status_code == 403
