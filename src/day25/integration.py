@@ -1,9 +1,17 @@
 """Install an :class:`~day25.bus.EventBus` as a NexiosApp's ``app.events``.
 
 Nexios 3.12 creates ``app.events`` (a ``nexios.events.EventEmitter``) and never
-uses it itself: no route, middleware or lifespan step reads it. Replacing the
-attribute therefore breaks nothing in Nexios, and makes every lesson snippet
-(``await app.events.emit``, ``off``, ``MEDIUM``) behave as the lesson says.
+uses it itself: no route, middleware or lifespan step reads it (checked in
+``tests/bus/test_integration.py``). Replacing the attribute therefore breaks
+nothing in Nexios, and makes every lesson snippet (``await app.events.emit``,
+``off``, namespaces) behave as the lesson says.
+
+The lesson's priority snippet does ``from nexios.events import EventPriority``
+and uses ``EventPriority.MEDIUM``, a level Nexios calls ``NORMAL``. So that the
+snippet runs verbatim, :func:`install` also gives Nexios' enum a ``MEDIUM``
+attribute that *is* its ``NORMAL`` member (an alias: Nexios' own members,
+iteration and ``__members__`` are unchanged). Pass ``nexios_aliases=False`` to
+leave Nexios' enum untouched.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from day25.bus import EventBus
 __all__ = ["install"]
 
 
-def install(app: Any, bus: EventBus | None = None) -> EventBus:
+def install(app: Any, bus: EventBus | None = None, *, nexios_aliases: bool = True) -> EventBus:
     """Make ``bus`` (a new one by default) the app's ``app.events`` and return it.
 
     Calling it twice on the same app keeps the bus already installed, so its
@@ -27,4 +35,15 @@ def install(app: Any, bus: EventBus | None = None) -> EventBus:
     if bus is None:
         bus = current if isinstance(current, EventBus) else EventBus()
     app.events = bus
+    if nexios_aliases:
+        _alias_medium()
     return bus
+
+
+def _alias_medium() -> None:
+    from nexios.events import EventPriority as NexiosPriority
+
+    if not hasattr(NexiosPriority, "MEDIUM"):
+        # EnumType.__setattr__ only guards existing member names; a new name is
+        # a plain class attribute pointing at the existing NORMAL member.
+        type.__setattr__(NexiosPriority, "MEDIUM", NexiosPriority.NORMAL)

@@ -91,7 +91,7 @@ async def test_fire_passes_keyword_payloads_untouched() -> None:
 
 
 def test_fire_without_a_loop_says_what_to_do() -> None:
-    with pytest.raises(RuntimeError, match="asyncio.run"):
+    with pytest.raises(RuntimeError, match=r"asyncio\.run"):
         EventBus().fire("e")
 
 
