@@ -1,0 +1,28 @@
+"""``python -m day25.serve``: the same as ``day25 serve`` (useful before the CLI is installed)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from day25.serve.runner import DEFAULT_PORT, ServeError, serve
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m day25.serve", description=__doc__)
+    parser.add_argument("--impl", default=None, help="solutions, exercises or a folder")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--db", type=Path, default=None, help="SQLite file for notifications")
+    args = parser.parse_args(argv)
+    try:
+        serve(args.impl, args.host, args.port, args.db)
+    except ServeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

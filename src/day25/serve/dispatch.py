@@ -1,0 +1,179 @@
+"""One ASGI app in front of the chat app, the notification app and the web page.
+
+Why a hand-written dispatcher: the two exercise apps are separate NexiosApps
+built by students' ``create_app()``; mounting them inside a third framework
+would change their routing and lifespan. Routing by path prefix and forwarding
+the lifespan protocol to each keeps both apps exactly as the graded tests see them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+from day25.serve.loading import CHAT, NOTIFICATIONS, LoadedApps
+
+__all__ = ["Dispatcher"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+STATIC_DIR = Path(__file__).with_name("static")
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+}
+NOT_IMPLEMENTED_CLOSE = 4501
+logger = logging.getLogger("day25.serve")
+
+
+class _SubLifespan:
+    """Runs one sub-app's lifespan protocol as a task fed by two queues."""
+
+    def __init__(self, name: str, app: ASGIApp) -> None:
+        self.name = name
+        self.app = app
+        self.inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.outbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+
+    async def _run(self, scope: Scope) -> None:
+        try:
+            await self.app(scope, self.inbox.get, self.outbox.put)
+        except Exception as exc:  # an app without lifespan support raises: that is fine
+            await self.outbox.put({"type": "lifespan.unsupported", "message": repr(exc)})
+
+    async def startup(self, scope: Scope) -> str | None:
+        """Start the app; return an error message, or ``None`` when it started."""
+        self.task = asyncio.create_task(self._run(dict(scope)))
+        await self.inbox.put({"type": "lifespan.startup"})
+        reply = await self.outbox.get()
+        if reply["type"] == "lifespan.startup.failed":
+            return f"{self.name}: startup failed: {reply.get('message', '')}"
+        return None
+
+    async def shutdown(self) -> None:
+        if self.task is None or self.task.done():
+            return
+        await self.inbox.put({"type": "lifespan.shutdown"})
+        try:
+            await asyncio.wait_for(self.outbox.get(), timeout=10)
+        except TimeoutError:
+            logger.warning("%s did not finish its shutdown within 10 s", self.name)
+        if not self.task.done():
+            self.task.cancel()
+
+
+class Dispatcher:
+    """``/chat/...`` -> chat app, ``/notifications...`` -> notification app, the rest: the page."""
+
+    def __init__(self, apps: LoadedApps, *, impl_label: str, db_path: Path) -> None:
+        self.apps = apps
+        self.not_implemented = {k: v.message for k, v in apps.missing.items()}
+        self.status: dict[str, object] = {
+            "impl": impl_label,
+            "impl_dir": str(apps.impl_dir),
+            "db": str(db_path),
+            "not_implemented": self.not_implemented,
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(scope, receive, send)
+            return
+        path: str = scope.get("path", "/")
+        if path.startswith("/chat/"):
+            await self._forward(CHAT, self.apps.chat, scope, receive, send)
+        elif path == "/notifications" or path.startswith("/notifications/"):
+            await self._forward(NOTIFICATIONS, self.apps.notifications, scope, receive, send)
+        elif kind == "http":
+            await self._page(path, scope, send)
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 4404})
+
+    async def _forward(
+        self, exercise: str, app: ASGIApp | None, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        if app is None:
+            await self._not_implemented(self.not_implemented[exercise], scope, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await app(scope, receive, tracking_send)
+        except NotImplementedError as exc:
+            detail = str(exc) or "NotImplementedError"
+            message = f"exercise {exercise!r} is not implemented yet: {detail}"
+            logger.error(message)
+            if not started:
+                await self._not_implemented(message, scope, send)
+
+    async def _not_implemented(self, message: str, scope: Scope, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.accept"})
+            frame = {"type": "error", "code": "not_implemented", "message": message}
+            await send({"type": "websocket.send", "text": json.dumps(frame)})
+            await send({"type": "websocket.close", "code": NOT_IMPLEMENTED_CLOSE})
+        else:
+            await _respond(send, 501, json.dumps({"error": message}).encode(), "application/json")
+
+    async def _page(self, path: str, scope: Scope, send: Send) -> None:
+        if scope.get("method", "GET") not in ("GET", "HEAD"):
+            await _respond(send, 405, b"method not allowed", "text/plain")
+            return
+        if path == "/status.json":
+            await _respond(send, 200, json.dumps(self.status).encode(), "application/json")
+            return
+        name = "index.html" if path in ("/", "/index.html") else path.removeprefix("/static/")
+        file = STATIC_DIR / name
+        # only plain file names from the static folder: no "..", no sub-folders
+        if (path != "/" and not path.startswith("/static/")) or "/" in name or not file.is_file():
+            await _respond(send, 404, b"not found", "text/plain")
+            return
+        content_type = CONTENT_TYPES.get(file.suffix, "application/octet-stream")
+        await _respond(send, 200, file.read_bytes(), content_type)
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        subs = [
+            _SubLifespan(name, app)
+            for name, app in ((CHAT, self.apps.chat), (NOTIFICATIONS, self.apps.notifications))
+            if app is not None
+        ]
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                errors = [e for e in [await s.startup(scope) for s in subs] if e]
+                if errors:
+                    await send({"type": "lifespan.startup.failed", "message": "; ".join(errors)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                for sub in reversed(subs):
+                    await sub.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+async def _respond(send: Send, status: int, body: bytes, content_type: str) -> None:
+    headers = [
+        (b"content-type", content_type.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
