@@ -1,7 +1,126 @@
-"""The ``day25`` command (filled in by the course tooling)."""
+"""The ``day25`` command: a thin Typer front; each command's body lives in its own module."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Day 25: Nexios Event System - course tools.", no_args_is_help=True,
+                  add_completion=False)
+console = Console()
+
+CourseOpt = Annotated[Path | None, typer.Option(
+    "--course", help="the course folder (default: found from the current folder)")]
+
+
+def _course(course: Path | None) -> Path:
+    from day25.course.catalogue import CatalogueError, find_course_root
+    from day25.course.isolation import course_root
+
+    if course is not None:
+        return course.resolve()
+    try:
+        return find_course_root()
+    except CatalogueError:
+        return course_root()
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]day25: {message}[/]")
+    return typer.Exit(2)
+
+
+@app.command()
+def check(
+    exercise: Annotated[str | None, typer.Argument(help="only this exercise id")] = None,
+    path: Annotated[Path | None, typer.Option(help="your exercises folder")] = None,
+    watch: Annotated[bool, typer.Option(help="re-run on every save")] = False,
+    course: CourseOpt = None,
+) -> None:
+    """Run the public checks on your exercises, with hints."""
+    from day25.course import check as checking
+    from day25.course.grade import Settings, load_exercises
+
+    root = _course(course)
+    folder = (path or root / "exercises").resolve()
+    if not folder.is_dir():
+        raise _fail(f"no exercises folder at {folder}")
+    try:
+        exercises = load_exercises(root)
+        settings = Settings(course_root=root)
+        if watch:
+            checking.watch(exercises, settings, folder, only=exercise, console=console)
+            return
+        ok = checking.check(exercises, settings, folder, only=exercise, console=console)
+    except (ValueError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from exc
+    except KeyboardInterrupt:
+        return
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def grade(
+    submissions: Annotated[list[Path], typer.Argument(
+        help="a student's folder or .zip, or a folder of them")],
+    out: Annotated[Path, typer.Option(help="where the gradebook and feedback go")],
+    jobs: Annotated[int, typer.Option(min=1, help="students graded in parallel")] = 1,
+    single: Annotated[bool, typer.Option(help="each SUBMISSION is one student")] = False,
+    exercise_timeout: Annotated[float, typer.Option(help="seconds per exercise")] = 180.0,
+    submission_timeout: Annotated[float, typer.Option(help="seconds per student")] = 600.0,
+    test_timeout: Annotated[float, typer.Option(help="seconds per test")] = 60.0,
+    course: CourseOpt = None,
+) -> None:
+    """Grade submissions with the hidden suites; exit 0 whatever the students scored."""
+    from day25.course.grade import Settings, load_exercises
+    from day25.course.gradebook import grade_class
+
+    root = _course(course)
+    try:
+        exercises = load_exercises(root)
+        missing = [e.id for e in exercises
+                   if not (root / "tests" / "hidden" / f"test_{e.id}.py").is_file()]
+        if missing:
+            raise _fail(f"hidden suites missing for {', '.join(missing)} under {root}/tests/hidden")
+        settings = Settings(root, exercise_timeout, submission_timeout, test_timeout)
+        grade_class(submissions, out.resolve(), exercises, settings, jobs=jobs, single=single,
+                    console=console)
+    except (ValueError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from exc
+
+
+@app.command()
+def release(
+    out: Annotated[Path, typer.Argument(help="folder for the student bundle (must not exist)")],
+    course: CourseOpt = None,
+) -> None:
+    """Build the student bundle: no solutions, no hidden tests, no mutants."""
+    from day25.course.release import build_release
+
+    try:
+        files = build_release(_course(course), out)
+    except (ValueError, FileExistsError) as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"student bundle: {out} ({len(files)} files)")
+
+
+@app.command()
+def gradescope(
+    out: Annotated[Path, typer.Argument(help="the autograder .zip to write")],
+    course: CourseOpt = None,
+) -> None:
+    """Build a Gradescope autograder zip that grades with this same code."""
+    from day25.course.gradescope import build_autograder
+
+    try:
+        names = build_autograder(_course(course), out)
+    except (ValueError, FileExistsError) as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"autograder: {out} ({len(names)} files)")
+
 
 def main() -> None:
-    print("day25: commands arrive with the course tooling")
+    app()

@@ -35,8 +35,13 @@ NOBODY = 65534
 
 
 def course_root() -> Path:
-    """The checkout (or release) that holds ``src/day25``, ``tests/`` and ``solutions/``."""
-    return Path(__file__).resolve().parents[3]
+    """The checkout (or release) that holds ``src/day25``, ``tests/`` and ``solutions/``.
+
+    ``DAY25_COURSE_ROOT`` (set by the grader) wins: an installed, non-editable
+    package does not live inside the course folder.
+    """
+    given = os.environ.get("DAY25_COURSE_ROOT")
+    return Path(given).resolve() if given else Path(__file__).resolve().parents[3]
 
 
 def mode() -> str:
@@ -176,7 +181,12 @@ def wrap(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> list[str]
     keep = [p for p in dict.fromkeys(keep) if p != Path("/")]
     stage = Path(tempfile.gettempdir()) / ".day25-stage"  # a tmpfs is mounted on it inside
     stage.mkdir(mode=0o700, exist_ok=True)
-    prepare([cwd.resolve(), *_existing_paths(list(env.values()))])
+    writable = [cwd.resolve()]
+    for value in [*argv[1:], *env.values()]:
+        if value.startswith("/") and "\n" not in value:
+            path = Path(value)
+            writable.append(path if path.is_dir() else path.parent)
+    prepare(writable)
     readonly = [p for p in (root / "src",) if p.is_dir()]
     script = _preamble(keep, masks, readonly, stage)
     return ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child",

@@ -1,0 +1,163 @@
+"""What one student gets back: Gradescope ``results.json`` and ``feedback.md``/``.html``.
+
+Why: the student must learn per test what was expected and what happened, in
+words, and never see the hidden test's source (messages come from the harness,
+written for students; lines that look like quoted test code are dropped). The
+results file follows Gradescope's specification exactly (no top-level
+``max_score``), so the same file uploads to Gradescope and feeds the resume.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from day25.course.grade import ExerciseResult, StudentResult, TestResult
+
+__all__ = ["load_results", "results_json", "write_student"]
+
+_SOURCE_LINE = re.compile(r"^\s*(>|E\s|def |async def |assert |@pytest|import |from \S+ import)")
+
+
+def clean_message(message: str) -> str:
+    """Keep the student-facing sentences; drop anything that quotes test source or paths."""
+    kept = [line for line in message.splitlines()
+            if not _SOURCE_LINE.match(line) and "tests/hidden" not in line and ".py:" not in line]
+    text = "\n".join(kept).strip()
+    return text[:2000] + (" ..." if len(text) > 2000 else "")
+
+
+def _test_entry(number: str, test: TestResult) -> dict[str, Any]:
+    return {
+        "name": f"{test.exercise}: {test.name}",
+        "number": number,
+        "score": round(test.score, 2),
+        "max_score": round(test.max_score, 2),
+        "status": "passed" if test.passed else "failed",
+        "output": clean_message(test.message) or ("passed" if test.passed else "failed"),
+        "output_format": "text",
+        "tags": [test.exercise],
+        "visibility": "visible",
+    }
+
+
+def _note_entry(number: str, ex: ExerciseResult) -> dict[str, Any]:
+    return {
+        "name": f"{ex.exercise}: not graded",
+        "number": number,
+        "score": 0,
+        "max_score": round(ex.max_points, 2),
+        "status": "failed",
+        "output": "\n".join(ex.notes),
+        "output_format": "text",
+        "tags": [ex.exercise],
+        "visibility": "visible",
+    }
+
+
+def results_json(result: StudentResult, sandbox: str) -> dict[str, Any]:
+    """The Gradescope results.json document for one student."""
+    tests: list[dict[str, Any]] = []
+    for i, ex in enumerate(result.exercises, start=1):
+        if ex.tests:
+            tests.extend(_test_entry(f"{i}.{j}", t) for j, t in enumerate(ex.tests, start=1))
+        else:
+            tests.append(_note_entry(f"{i}.0", ex))
+    summary = [f"{ex.exercise}: {ex.points:g}/{ex.max_points:g}" for ex in result.exercises]
+    notes = [*result.notes, *(n for ex in result.exercises if ex.tests for n in ex.notes)]
+    return {
+        "score": round(result.total, 2),
+        "execution_time": round(result.seconds, 1),
+        "output": "\n".join([*summary, *notes]),
+        "output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "extra_data": {
+            "student": result.student,
+            "content_hash": result.content_hash,
+            "sandbox": sandbox,
+            "exercises": {ex.exercise: {"title": ex.title, "points": ex.points,
+                                        "max_points": ex.max_points, "notes": ex.notes}
+                          for ex in result.exercises},
+            "notes": result.notes,
+        },
+    }
+
+
+def load_results(path: Path) -> StudentResult | None:
+    """A previous run's result, for resuming; ``None`` when absent or unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        extra = data["extra_data"]
+        exercises = []
+        for ex_id, info in extra["exercises"].items():
+            ex = ExerciseResult(ex_id, info["title"], float(info["max_points"]),
+                                notes=info["notes"])
+            for t in data["tests"]:
+                if t["tags"] == [ex_id] and not t["name"].endswith(": not graded"):
+                    ex.tests.append(TestResult(t["name"].split(": ", 1)[1], ex_id, t["score"],
+                                               t["max_score"], t["status"] == "passed",
+                                               t["output"]))
+            exercises.append(ex)
+        return StudentResult(extra["student"], extra["content_hash"], exercises,
+                             float(data.get("execution_time", 0)), list(extra["notes"]))
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def _markdown(result: StudentResult) -> str:
+    lines = [f"# Feedback for {result.student}", "",
+             f"**Total: {result.total:g} / {sum(e.max_points for e in result.exercises):g}**", ""]
+    lines += [f"> {note}" for note in result.notes]
+    for ex in result.exercises:
+        lines += ["", f"## {ex.title} (`{ex.exercise}`): {ex.points:g} / {ex.max_points:g}", ""]
+        lines += [f"- **{note}**" for note in ex.notes]
+        for test in ex.tests:
+            mark = "PASS" if test.passed else "FAIL"
+            lines.append(f"- {mark} {test.name} ({test.score:g}/{test.max_score:g})")
+            if not test.passed:
+                message = clean_message(test.message) or "failed (no details)"
+                lines += [f"    {line}" for line in message.splitlines()]
+    lines += ["", "These results come from the graded (hidden) tests, which check more than "
+                  "`day25 check` does.", ""]
+    return "\n".join(lines)
+
+
+def _html(markdown: str, title: str) -> str:
+    body = []
+    for line in markdown.splitlines():
+        text = html.escape(line.strip())
+        text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+        text = re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+        if line.startswith("# "):
+            body.append(f"<h1>{text[2:]}</h1>")
+        elif line.startswith("## "):
+            body.append(f"<h2>{text[3:]}</h2>")
+        elif line.startswith("- "):
+            cls = "pass" if "PASS" in line else "fail" if "FAIL" in line else "note"
+            body.append(f'<p class="{cls}">{text[2:]}</p>')
+        elif line.startswith("    "):
+            body.append(f"<pre>{text}</pre>")
+        elif text:
+            body.append(f"<p>{text.removeprefix('&gt; ')}</p>")
+    style = ("body{font-family:sans-serif;max-width:50em;margin:2em auto}.pass{color:#185}"
+             ".fail{color:#b22}pre{margin:0 0 0 2em;white-space:pre-wrap}")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
+            f"</title><style>{style}</style></head><body>{''.join(body)}</body></html>\n")
+
+
+def write_student(result: StudentResult, out: Path, sandbox: str) -> Path:
+    """Write ``out/<student>/results.json``, ``feedback.md`` and ``feedback.html``."""
+    folder = out / result.student
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").write_text(json.dumps(results_json(result, sandbox), indent=2),
+                                         encoding="utf-8")
+    markdown = _markdown(result)
+    (folder / "feedback.md").write_text(markdown, encoding="utf-8")
+    (folder / "feedback.html").write_text(_html(markdown, f"Feedback: {result.student}"),
+                                          encoding="utf-8")
+    return folder

@@ -1,0 +1,202 @@
+"""Find students' submissions and take ONLY their exercise modules, safely.
+
+Why: a submission is untrusted input. It is never executed in place: the
+catalogue's module files (and nothing else: no ``conftest.py``, no planted
+results file) are read out of a folder or a zip, checked, and written into a
+fresh directory the grader owns. A zip whose paths escape, a zip bomb, a
+symlink or a file that is not UTF-8 text gets a sentence the student can act
+on instead of a crash, and never costs another student anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import stat
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+__all__ = [
+    "MAX_MODULE_BYTES",
+    "MAX_RATIO",
+    "MAX_TOTAL_BYTES",
+    "Intake",
+    "Submission",
+    "content_hash",
+    "discover",
+    "take_modules",
+]
+
+MAX_MODULE_BYTES = 512 * 1024  # one exercise module; real ones are a few KB
+MAX_TOTAL_BYTES = 8 * 1024 * 1024  # all entries of a zip, uncompressed
+MAX_RATIO = 100  # uncompressed / compressed, for entries over 64 KB
+_SAFE_ID = re.compile(r"[^A-Za-z0-9_.@-]+")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's work: a folder or a ``.zip``; the student id is its name."""
+
+    student: str
+    source: Path
+
+
+@dataclass
+class Intake:
+    """What was taken from a submission: module name -> UTF-8 text, plus problems.
+
+    ``problems`` maps a module file name (or ``""`` for the whole submission)
+    to the sentences the student sees in their feedback.
+    """
+
+    modules: dict[str, str] = field(default_factory=dict)
+    problems: dict[str, list[str]] = field(default_factory=dict)
+
+    def problem(self, module: str, text: str) -> None:
+        self.problems.setdefault(module, []).append(text)
+
+
+def _student_id(path: Path) -> str:
+    name = path.name[:-4] if path.name.lower().endswith(".zip") else path.name
+    return _SAFE_ID.sub("_", name).strip("._") or "student"
+
+
+def _holds_modules(folder: Path, modules: Sequence[str]) -> bool:
+    for name in modules:
+        if (folder / name).exists() or (folder / name).is_symlink():
+            return True
+        if any(child.is_dir() and (child / name).exists() for child in folder.iterdir()):
+            return True
+    return False
+
+
+def discover(
+    paths: Iterable[Path], modules: Sequence[str], *, single: bool = False
+) -> list[Submission]:
+    """Each path is one student (a zip, or a folder holding modules) or a folder of them.
+
+    With ``single`` every path is one student, whatever it holds (Gradescope).
+    Students whose ids clash get ``-2``, ``-3``... so nobody overwrites anybody.
+    """
+    found: list[Submission] = []
+    for path in paths:
+        if not path.exists():
+            raise FileNotFoundError(f"no such submission: {path}")
+        if single or path.is_file() or _holds_modules(path, modules):
+            found.append(Submission(_student_id(path), path))
+            continue
+        for child in sorted(path.iterdir()):
+            if child.name.startswith(".") or child.is_symlink():
+                continue
+            if child.is_dir() or child.suffix.lower() == ".zip":
+                found.append(Submission(_student_id(child), child))
+    seen: dict[str, int] = {}
+    unique = []
+    for sub in found:
+        count = seen.get(sub.student, 0) + 1
+        seen[sub.student] = count
+        unique.append(sub if count == 1 else Submission(f"{sub.student}-{count}", sub.source))
+    return unique
+
+
+def _decode(intake: Intake, name: str, data: bytes) -> None:
+    if len(data) > MAX_MODULE_BYTES:
+        intake.problem(name, f"{name} is {len(data)} bytes, over the {MAX_MODULE_BYTES}-byte "
+                             "limit for one module; it was not graded.")
+        return
+    try:
+        intake.modules[name] = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        intake.problem(name, f"{name} is not UTF-8 text (byte {exc.start} cannot be decoded); "
+                             "save it as UTF-8 in your editor and submit again.")
+
+
+def _from_folder(folder: Path, modules: Sequence[str], intake: Intake) -> None:
+    for name in modules:
+        candidates = [folder / name, *(c / name for c in sorted(folder.iterdir()) if c.is_dir()
+                                       and not c.is_symlink())]
+        for candidate in candidates:
+            if candidate.is_symlink():
+                intake.problem(name, f"{name} is a symbolic link; links are not followed. "
+                                     "Submit the file itself.")
+                break
+            if candidate.is_file():
+                _decode(intake, name, candidate.read_bytes())
+                break
+
+
+def _unsafe_member(info: zipfile.ZipInfo) -> str | None:
+    path = PurePosixPath(info.filename.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
+        return f"the zip entry {info.filename!r} points outside the submission folder"
+    return None
+
+
+def _from_zip(archive: Path, modules: Sequence[str], intake: Intake) -> None:
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            infos = zf.infolist()
+            for info in infos:
+                reason = _unsafe_member(info)
+                if reason:
+                    intake.problem("", f"The zip was rejected: {reason}. Zip your files again "
+                                       "from inside your exercises folder.")
+                    return
+            declared = sum(info.file_size for info in infos)
+            if declared > MAX_TOTAL_BYTES:
+                intake.problem("", f"The zip was rejected: it unpacks to {declared} bytes, over "
+                                   f"the {MAX_TOTAL_BYTES}-byte limit (a zip bomb?).")
+                return
+            for info in infos:
+                ratio = info.file_size / max(info.compress_size, 1)
+                if info.file_size > 65536 and ratio > MAX_RATIO:
+                    intake.problem("", f"The zip was rejected: {info.filename!r} compresses "
+                                       f"more than {MAX_RATIO}:1 (a zip bomb?).")
+                    return
+            by_name: dict[str, zipfile.ZipInfo] = {}
+            for info in infos:
+                parts = PurePosixPath(info.filename).parts
+                if info.is_dir() or not parts or parts[-1] not in modules or len(parts) > 3:
+                    continue
+                known = by_name.get(parts[-1])
+                if known is None or len(parts) < len(PurePosixPath(known.filename).parts):
+                    by_name[parts[-1]] = info
+            for name, info in by_name.items():
+                if stat.S_ISLNK(info.external_attr >> 16):
+                    intake.problem(name, f"{name} is a symbolic link inside the zip; links are "
+                                         "not followed. Submit the file itself.")
+                    continue
+                with zf.open(info) as member:
+                    data = member.read(MAX_MODULE_BYTES + 1)  # never trust the declared size
+                _decode(intake, name, data)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+        intake.problem("", f"The zip could not be read ({exc}); submit a plain .zip of your files.")
+
+
+def take_modules(sub: Submission, modules: Sequence[str]) -> Intake:
+    """Read the catalogue's modules out of a submission; never raises for bad input."""
+    intake = Intake()
+    if sub.source.is_symlink():
+        intake.problem("", "The submission itself is a symbolic link; it was not followed.")
+    elif sub.source.is_dir():
+        _from_folder(sub.source, modules, intake)
+    elif zipfile.is_zipfile(sub.source):
+        _from_zip(sub.source, modules, intake)
+    else:
+        intake.problem("", f"{sub.source.name} is neither a folder nor a zip file.")
+    for name in modules:
+        if name not in intake.modules and name not in intake.problems and "" not in intake.problems:
+            intake.problem(name, f"{name} was not found in the submission.")
+    return intake
+
+
+def content_hash(intake: Intake, salt: str) -> str:
+    """A hash of exactly what would be graded, plus the grader's own fingerprint."""
+    digest = hashlib.sha256(salt.encode())
+    for name in sorted(intake.modules):
+        digest.update(name.encode() + b"\0" + intake.modules[name].encode() + b"\0")
+    for name in sorted(intake.problems):
+        digest.update(("|".join(intake.problems[name])).encode())
+    return digest.hexdigest()
