@@ -1,0 +1,289 @@
+"""Serve a submission's ``create_app()`` in a child process; talk real HTTP/WebSocket.
+
+Why: exercises 3 and 4 are web apps; the only honest test talks to a real
+server. The child (``python -m day25.course.child serve``) runs uvicorn on a
+Unix socket in a private work directory that survives :meth:`AppServer.restart`
+(so ``create_app(db_path="x.sqlite3")`` finds its database again).
+
+Typical use in an async test::
+
+    server = AppServer(submission_dir, "chat_broadcasting").start()
+    async with server.connect("/chat/lobby?user=ann") as ws:
+        roster = await server.recv_json(ws)
+    async with server.http() as client:
+        r = await client.post("/notifications", json={...})
+    server.events("room.message")   # what the app emitted on app.events
+    server.stop()
+
+Every wait has a timeout. If the child dies, the next ``connect``/``http``
+starts a fresh one; if its event loop hangs, the call that noticed raises
+:class:`SubmissionTimeout` and the child is killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from day25.course import sandbox
+from day25.course.harness import (
+    ChildProcess,
+    SubmissionCrashed,
+    SubmissionError,
+    SubmissionTimeout,
+    _copy_submission,
+    _Workdir,
+)
+
+__all__ = ["AppServer"]
+
+
+class AppServer:
+    """A submission's app served by uvicorn in a sandboxed child process."""
+
+    base_url = "http://localhost"
+
+    def __init__(
+        self,
+        submission_dir: str | os.PathLike[str],
+        exercise: str,
+        *,
+        factory_kwargs: dict[str, Any] | None = None,
+        timeout: float = 5.0,
+        startup_timeout: float = 30.0,
+        limits: sandbox.Limits | None = None,
+    ) -> None:
+        self.exercise = exercise
+        self.factory_kwargs = dict(factory_kwargs or {})
+        json.dumps(self.factory_kwargs)  # they travel as JSON: fail here, not in the child
+        self.timeout = timeout
+        self.startup_timeout = startup_timeout
+        self.limits = limits
+        self._workdir = _Workdir()
+        self._code = _copy_submission(Path(submission_dir), exercise, self._workdir.path / "code")
+        self.data_dir = self._workdir.path / "data"  # the child's cwd: relative db paths land here
+        self.data_dir.mkdir()
+        self.uds = str(self._workdir.path / "app.sock")
+        self._child: ChildProcess | None = None
+        self.children_started = 0
+
+    # -- lifecycle ----------------------------------------------------------
+    def start(self) -> AppServer:
+        """Start the child unless it is running; wait until it accepts connections."""
+        if self._child is not None and self._child.alive():
+            return self
+        self._discard_child()
+        if os.path.exists(self.uds):
+            os.unlink(self.uds)
+        args = [
+            "serve", "--submission", str(self._code), "--exercise", self.exercise,
+            "--uds", self.uds, "--kwargs", json.dumps(self.factory_kwargs),
+        ]
+        child = ChildProcess(args, cwd=self.data_dir, limits=self.limits)
+        self.children_started += 1
+        try:
+            ready = child.wait_for("ready", self.startup_timeout, "starting your app")
+        except SubmissionError:
+            child.kill()
+            raise
+        if not ready.get("ok"):
+            child.kill()
+            raise SubmissionError(str(ready.get("error")), output=child.output)
+        self._child = child
+        return self
+
+    def stop(self) -> None:
+        """Kill the child and delete the work directory (and any database in it)."""
+        self._discard_child()
+        self._workdir.remove()
+
+    def restart(self) -> AppServer:
+        """A new child with the same kwargs and work directory (a server restart)."""
+        if self._child is not None and self._child.alive():
+            try:
+                self._child.request({"cmd": "stop"}, timeout=self.timeout, what="shutting down")
+                self._child.proc.wait(timeout=self.timeout)
+            except (SubmissionError, OSError, Exception):
+                pass
+        self._discard_child()
+        return self.start()
+
+    def _discard_child(self) -> None:
+        if self._child is not None:
+            self._child.kill()
+            self._child = None
+
+    def __enter__(self) -> AppServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def output(self) -> str:
+        """The tail of the child's output (uvicorn's log, the app's prints and tracebacks)."""
+        return self._child.output if self._child else ""
+
+    def _running(self) -> ChildProcess:
+        if self._child is None or not self._child.alive():
+            self.start()
+        assert self._child is not None
+        return self._child
+
+    def check_alive(self, what: str = "serving", *, grace: float = 0.0) -> None:
+        """Raise :class:`SubmissionCrashed` if the child died (waiting ``grace`` s for it)."""
+        child = self._child
+        if child is None:
+            raise SubmissionCrashed(f"Your app is not running (while {what}).")
+        if grace:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.proc.wait(timeout=grace)
+        if not child.alive():
+            self._child = None
+            code = child.proc.poll()
+            raise SubmissionCrashed(
+                f"The process serving your app exited (code {code}) while {what}.",
+                output=child.output,
+            )
+
+    # -- talking to the app ---------------------------------------------------
+    @asynccontextmanager
+    async def connect(self, path: str, **kwargs: Any) -> AsyncIterator[ClientConnection]:
+        """A real WebSocket to ``path`` (e.g. ``/chat/lobby?user=ann``)."""
+        self._running()
+        kwargs.setdefault("open_timeout", self.timeout)
+        kwargs.setdefault("close_timeout", 1)
+        try:
+            conn = await websockets.unix_connect(self.uds, uri=f"ws://localhost{path}", **kwargs)
+        except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
+            self.check_alive(f"opening a WebSocket to {path}", grace=0.5)
+            raise SubmissionError(
+                f"Could not open a WebSocket to {path}: {type(exc).__name__}: {exc}",
+                output=self.output,
+            ) from exc
+        try:
+            yield conn
+        finally:
+            await conn.close()
+
+    def http(self, **kwargs: Any) -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` whose requests go to the app (``async with``)."""
+        self._running()
+        kwargs.setdefault("timeout", self.timeout)
+        return httpx.AsyncClient(
+            transport=httpx.AsyncHTTPTransport(uds=self.uds), base_url=self.base_url, **kwargs
+        )
+
+    async def recv_json(self, ws: ClientConnection, timeout: float | None = None) -> Any:  # noqa: ASYNC109
+        """The next frame, parsed as JSON; a SubmissionError says what went wrong."""
+        timeout = self.timeout if timeout is None else timeout
+        try:
+            frame = await asyncio.wait_for(ws.recv(), timeout)
+        except TimeoutError:
+            await self._diagnose_silence()
+            raise SubmissionTimeout(
+                f"Waited {timeout:g} s for a frame from your server and none came.",
+                output=self.output,
+            ) from None
+        except websockets.exceptions.ConnectionClosed as exc:
+            self.check_alive("a WebSocket was open", grace=0.0 if exc.rcvd else 0.5)
+            raise SubmissionError(
+                f"Your server closed the WebSocket (code {exc.rcvd.code if exc.rcvd else None}, "
+                f"reason {exc.rcvd.reason if exc.rcvd else ''!r}) while a frame was expected.",
+                output=self.output,
+            ) from None
+        try:
+            return json.loads(frame)
+        except (TypeError, ValueError):
+            raise SubmissionError(
+                f"Your server sent a frame that is not JSON text: {frame[:200]!r}"
+            ) from None
+
+    async def expect_silence(self, ws: ClientConnection, seconds: float = 0.3) -> None:
+        """Fail if a frame arrives within ``seconds``."""
+        try:
+            frame = await asyncio.wait_for(ws.recv(), seconds)
+        except TimeoutError:
+            return
+        raise SubmissionError(f"Expected no frame, but your server sent {frame!r:.300}")
+
+    async def expect_close(
+        self, ws: ClientConnection, timeout: float | None = None  # noqa: ASYNC109
+    ) -> tuple[int | None, str]:
+        """Wait for the server to close the socket (frames before it are skipped)."""
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic()))
+        except websockets.exceptions.ConnectionClosed as exc:
+            return (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd else (None, "")
+        except TimeoutError:
+            raise SubmissionTimeout(
+                f"Expected your server to close the WebSocket within {timeout:g} s; it did not.",
+                output=self.output,
+            ) from None
+
+    async def _diagnose_silence(self) -> None:
+        """After a timeout: a dead child or a stuck event loop gets its own message."""
+        self.check_alive("a frame was awaited")
+        child = self._child
+        assert child is not None
+        reply = await asyncio.to_thread(
+            child.request, {"cmd": "ping_loop"}, timeout=self.timeout + 3, what="answering a ping"
+        )
+        if not reply.get("ok"):
+            self._discard_child()
+            raise SubmissionTimeout(
+                "Your server's event loop is blocked (a blocking call such as time.sleep, or an "
+                "endless loop without await?); it was stopped, and the next check starts it "
+                "afresh.",
+                output=child.output,
+            )
+
+    # -- app.events ---------------------------------------------------------------
+    def events(self, name: str | None = None) -> list[dict[str, Any]]:
+        """What the app emitted on ``app.events``, oldest first: ``{"event", "args", "kwargs"}``."""
+        child = self._child
+        if child is None or not child.alive():
+            self.check_alive("reading app.events")
+        assert child is not None
+        try:
+            reply = child.request({"cmd": "events"}, timeout=self.timeout, what="listing events")
+        except SubmissionError:
+            self._child = None
+            raise
+        if not reply.get("ok"):
+            raise SubmissionError(str(reply.get("error")))
+        found: list[dict[str, Any]] = reply["events"]
+        return [e for e in found if name is None or e["event"] == name]
+
+    async def wait_for_event(
+        self, name: str, *, count: int = 1, timeout: float | None = None  # noqa: ASYNC109
+    ) -> list[dict[str, Any]]:
+        """Poll :meth:`events` until ``name`` was emitted ``count`` times."""
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        while True:
+            found = await asyncio.to_thread(self.events, name)
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise SubmissionTimeout(
+                    f"Expected your app to emit {name!r} on app.events {count} time(s) within "
+                    f"{timeout:g} s; it emitted it {len(found)} time(s).",
+                    output=self.output,
+                )
+            await asyncio.sleep(0.05)

@@ -1,0 +1,207 @@
+"""The child process that runs a submission: ``python -m day25.course.child MODE ...``.
+
+Modes:
+
+* ``scenario --submission DIR --exercise ID``: reads ``{"id", "scenario"}``
+  lines, answers ``{"id", "ok", "result"}`` (see :mod:`day25.course.scenarios`).
+* ``serve --submission DIR --exercise ID --uds PATH --kwargs JSON``: serves
+  ``create_app(**kwargs)`` with uvicorn on the Unix socket, answers
+  ``{"id": "ready"}`` once it accepts connections, then the commands
+  ``events``, ``ping_loop`` and ``stop``.
+
+The first stdin line is the parent's nonce; every reply carries it. Before the
+submission is imported, the reply channel (the original stdout) moves to a
+private descriptor, fd 1 is pointed at stderr and fd 0 at /dev/null, so the
+submission's prints and reads never touch the protocol.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import os
+import sys
+import threading
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Any, BinaryIO
+
+_RECORDER_PRIORITY = 1_000_000  # records an emit before any listener of the app runs
+
+
+class Channel:
+    """The private reply channel and the private request stream."""
+
+    def __init__(self) -> None:
+        self.nonce = sys.stdin.buffer.readline().strip().decode()
+        self._out = os.dup(1)
+        self.requests: BinaryIO = os.fdopen(os.dup(0), "rb")
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        os.dup2(2, 1)  # the submission's print() now lands in the captured stderr
+        sys.stdout = sys.stderr
+        self._lock = threading.Lock()
+
+    def reply(self, msg: dict[str, Any]) -> None:
+        line = json.dumps({**msg, "nonce": self.nonce}, default=repr).encode() + b"\n"
+        with self._lock:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self._out, view) :]
+
+    def __iter__(self) -> Any:
+        for line in self.requests:
+            try:
+                yield json.loads(line)
+            except ValueError:
+                continue
+
+
+def _import(submission: str, exercise: str) -> ModuleType:
+    sys.path.insert(0, submission)
+    sys.dont_write_bytecode = True
+    return importlib.import_module(exercise)
+
+
+def _load_error(exercise: str, exc: BaseException) -> str:
+    tb = "".join(traceback.format_exception(exc)[-6:])
+    return (
+        f"Importing your {exercise}.py failed, so nothing in it could be checked.\n{tb.rstrip()}"
+    )
+
+
+def run_scenarios(channel: Channel, submission: str, exercise: str) -> None:
+    from day25.course.scenarios import run_scenario
+
+    module: ModuleType | None = None
+    for request in channel:
+        msg_id = request.get("id")
+        try:
+            if module is None:
+                module = _import(submission, exercise)
+            result = run_scenario(module, exercise, request["scenario"])
+        except (Exception, SystemExit) as exc:
+            error = _load_error(exercise, exc) if module is None else f"{type(exc).__name__}: {exc}"
+            channel.reply({"id": msg_id, "ok": False, "error": error})
+            continue
+        channel.reply({"id": msg_id, "ok": True, "result": result})
+
+
+class _EventLog:
+    """Every emit on ``app.events``, JSON-ready, readable from the control thread."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def record(self, *args: Any, **kwargs: Any) -> None:
+        from day25 import current_event
+
+        item = {"event": current_event(), "args": list(args), "kwargs": kwargs}
+        item = json.loads(json.dumps(item, default=repr))  # a copy: later mutation is not seen
+        with self._lock:
+            self.items.append(item)
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.items)
+
+
+def serve(
+    channel: Channel, submission: str, exercise: str, uds: str, kwargs: dict[str, Any]
+) -> None:
+    import uvicorn
+
+    from day25 import EventBus
+
+    try:
+        module = _import(submission, exercise)
+    except (Exception, SystemExit) as exc:
+        channel.reply({"id": "ready", "ok": False, "error": _load_error(exercise, exc)})
+        return
+    try:
+        app = module.create_app(**kwargs)
+    except (Exception, SystemExit) as exc:
+        tb = "".join(traceback.format_exception(exc)[-6:]).rstrip()
+        channel.reply({"id": "ready", "ok": False,
+                       "error": f"create_app() in your {exercise}.py raised, so the app could not "
+                                f"start.\n{tb}"})
+        return
+    log = _EventLog()
+    events = getattr(app, "events", None)
+    has_bus = isinstance(events, EventBus)
+    if isinstance(events, EventBus):
+        events.on("*", log.record, priority=_RECORDER_PRIORITY)
+    config = uvicorn.Config(app, uds=uds, log_level="warning", lifespan="auto")
+    server = uvicorn.Server(config)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                await task  # serve() ended before starting: its error is the message
+                channel.reply({"id": "ready", "ok": False, "error": "uvicorn stopped at startup"})
+                return
+            await asyncio.sleep(0.02)
+        channel.reply({"id": "ready", "ok": True})
+        threading.Thread(target=control, args=(loop,), daemon=True).start()
+        await task
+
+    def control(loop: asyncio.AbstractEventLoop) -> None:
+        for request in channel:
+            msg_id, cmd = request.get("id"), request.get("cmd")
+            if cmd == "events":
+                if has_bus:
+                    channel.reply({"id": msg_id, "ok": True, "events": log.snapshot()})
+                else:
+                    channel.reply({"id": msg_id, "ok": False, "error": (
+                        f"app.events is {type(events).__name__}, not a day25 EventBus: call "
+                        "day25.install(app) in create_app() so events can be checked")})
+            elif cmd == "ping_loop":
+                future = asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop)
+                try:
+                    future.result(timeout=3)
+                    ok = True
+                except Exception:
+                    ok = False
+                channel.reply({"id": msg_id, "ok": ok})
+            elif cmd == "stop":
+                server.should_exit = True
+                channel.reply({"id": msg_id, "ok": True})
+                return
+            else:
+                channel.reply({"id": msg_id, "ok": False, "error": f"unknown command {cmd!r}"})
+        os._exit(0)  # the parent went away: nobody is left to serve
+
+    try:
+        asyncio.run(main())
+    except (Exception, SystemExit) as exc:
+        tb = "".join(traceback.format_exception(exc)[-6:]).rstrip()
+        channel.reply({"id": "ready", "ok": False, "error": f"Serving your app failed.\n{tb}"})
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m day25.course.child")
+    parser.add_argument("mode", choices=["scenario", "serve"])
+    parser.add_argument("--submission", required=True)
+    parser.add_argument("--exercise", required=True)
+    parser.add_argument("--uds")
+    parser.add_argument("--kwargs", default="{}")
+    args = parser.parse_args(argv)
+    channel = Channel()
+    submission = str(Path(args.submission).resolve())
+    if args.mode == "scenario":
+        run_scenarios(channel, submission, args.exercise)
+    else:
+        if not args.uds:
+            parser.error("serve needs --uds")
+        serve(channel, submission, args.exercise, args.uds, json.loads(args.kwargs))
+
+
+if __name__ == "__main__":
+    main()

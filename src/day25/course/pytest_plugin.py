@@ -1,0 +1,156 @@
+"""pytest plumbing shared by the public and hidden suites of every exercise.
+
+* ``--submission DIR``: the folder holding the ``<id>.py`` modules under test
+  (default: the course's ``solutions/`` when present, else ``exercises/``).
+* ``--results-json PATH``: after the run, one row per test:
+  ``{nodeid, name, exercise, points, max_points, outcome, message}``.
+* ``@pytest.mark.points(n)``: the weight of a graded test (default 1).
+* A test module names its exercise with ``EXERCISE = "<id>"`` (else it is taken
+  from the file name ``test_<id>.py``).
+* Fixtures: ``submission`` (the Path), ``runner`` (one :class:`ScenarioRunner`
+  per test module), ``app_server`` (a factory: ``app_server(**factory_kwargs)``
+  starts an :class:`AppServer` for the module's exercise, stopped after the test).
+
+A :class:`SubmissionError` is reported as its message alone, without a
+traceback: the message is written for the student.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from day25.course.catalogue import CatalogueError, find_course_root
+from day25.course.harness import AppServer, ScenarioRunner, SubmissionError
+
+__all__ = ["exercise_of"]
+
+_RESULTS = pytest.StashKey[dict[str, dict[str, Any]]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("day25", "Day 25 course grading")
+    group.addoption(
+        "--submission", default=None, help="folder holding the <id>.py modules to check"
+    )
+    group.addoption("--results-json", default=None, help="write one JSON row per test here")
+
+
+def _default_submission(config: pytest.Config) -> Path:
+    try:
+        root = find_course_root(config.rootpath)
+    except CatalogueError:
+        root = Path(config.rootpath)
+    solutions = root / "solutions"
+    return solutions if solutions.is_dir() else root / "exercises"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "points(n): weight of a graded test")
+    config.stash[_RESULTS] = {}
+
+
+def exercise_of(item: pytest.Item) -> str:
+    module = getattr(item, "module", None)
+    name = getattr(module, "EXERCISE", None)
+    if isinstance(name, str):
+        return name
+    stem = Path(str(item.fspath)).stem
+    return stem.removeprefix("test_")
+
+
+def _points(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("points")
+    return float(marker.args[0]) if marker and marker.args else 1.0
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(SubmissionError):
+        report.longrepr = str(call.excinfo.value)
+    rows = item.config.stash[_RESULTS]
+    row = rows.setdefault(item.nodeid, {
+        "nodeid": item.nodeid,
+        "name": item.name,
+        "exercise": exercise_of(item),
+        "points": 0.0,
+        "max_points": _points(item),
+        "outcome": "passed",
+        "message": "",
+    })
+    if report.failed:
+        row["outcome"] = "failed" if report.when == "call" else "error"
+        if not row["message"]:
+            row["message"] = _message(report)
+    elif report.skipped and row["outcome"] == "passed":
+        row["outcome"] = "skipped"
+    if report.when == "teardown":
+        row["points"] = row["max_points"] if row["outcome"] == "passed" else 0.0
+    return report
+
+
+def _message(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, str):
+        return longrepr
+    crash = getattr(longrepr, "reprcrash", None)
+    if crash is not None:
+        return str(crash.message)
+    return str(longrepr)[-2000:]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = session.config.getoption("--results-json")
+    if path:
+        rows = list(session.config.stash[_RESULTS].values())
+        Path(path).write_text(json.dumps(rows, indent=1), encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def submission(pytestconfig: pytest.Config) -> Path:
+    """The folder under test, resolved."""
+    given = pytestconfig.getoption("--submission")
+    path = Path(given) if given else _default_submission(pytestconfig)
+    return path.resolve()
+
+
+def _exercise(request: pytest.FixtureRequest) -> str:
+    name = getattr(request.module, "EXERCISE", None)
+    return name if isinstance(name, str) else Path(str(request.path)).stem.removeprefix("test_")
+
+
+@pytest.fixture(scope="module")
+def runner(request: pytest.FixtureRequest, submission: Path) -> Iterator[ScenarioRunner]:
+    """One scenario child per test module; a crash or hang costs one test, not the module."""
+    try:
+        made = ScenarioRunner(submission, _exercise(request))
+    except SubmissionError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def app_server(
+    request: pytest.FixtureRequest, submission: Path
+) -> Iterator[Callable[..., AppServer]]:
+    """``app_server(**factory_kwargs)`` -> a started AppServer (``timeout=`` is the harness's)."""
+    started: list[AppServer] = []
+
+    def make(*, timeout: float = 5.0, **factory_kwargs: Any) -> AppServer:
+        server = AppServer(
+            submission, _exercise(request), factory_kwargs=factory_kwargs, timeout=timeout
+        )
+        started.append(server)
+        return server.start()
+
+    yield make
+    for server in started:
+        server.stop()

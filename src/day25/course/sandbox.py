@@ -1,0 +1,146 @@
+"""Start a submission's child process with a scrubbed environment and rlimits.
+
+Why: the grading process never runs submission code itself; it starts a child
+through :func:`spawn`, and a child that misbehaves (a fork bomb, a memory bomb,
+an endless loop, a flood of output files) hits a limit instead of the machine.
+
+The API is deliberately small, so it can be hardened later (network and mount
+namespaces, dropping privileges) without touching its callers:
+
+``spawn(argv, *, cwd, env=None, limits=Limits(), stdin=PIPE, stdout=PIPE, stderr=PIPE)``
+    Start ``argv`` in ``cwd`` as the leader of a new session (its own process
+    group), with only the variables of :func:`scrubbed_env` plus ``env``, and
+    the rlimits of ``limits`` applied in the child before ``exec``.
+    Returns the :class:`subprocess.Popen`.
+
+``kill_tree(proc)``
+    Kill the child's whole process group (SIGKILL) and reap the child. Safe to
+    call twice and on a child that already exited.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from day25.course import isolation
+
+__all__ = ["Limits", "kill_tree", "scrubbed_env", "spawn"]
+
+_GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The rlimits a child runs under. ``None`` leaves a limit as inherited."""
+
+    cpu_seconds: int | None = 60
+    address_space: int | None = 2 * _GIB
+    processes: int | None = 256  # RLIMIT_NPROC counts the user's processes, not ours only
+    file_size: int | None = 64 * 1024**2
+    open_files: int | None = 256
+
+
+def _package_root() -> str:
+    """The directory that holds the ``day25`` package, for the child's PYTHONPATH."""
+    return str(Path(__file__).resolve().parents[2])
+
+
+def scrubbed_env(extra: Mapping[str, str] | None = None, *, home: str | os.PathLike[str]) -> dict[str, str]:
+    """A minimal environment: nothing of the grader's secrets or settings leaks in."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "HOME": os.fspath(home),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTHONPATH": _package_root(),
+    }
+    if extra:
+        env.update(extra)
+    return env
+
+
+def _set_limits(limits: Limits) -> Callable[[], None]:
+    pairs = [
+        (resource.RLIMIT_CPU, limits.cpu_seconds),
+        (resource.RLIMIT_AS, limits.address_space),
+        (resource.RLIMIT_NPROC, limits.processes),
+        (resource.RLIMIT_FSIZE, limits.file_size),
+        (resource.RLIMIT_NOFILE, limits.open_files),
+    ]
+
+    def apply() -> None:  # runs in the child between fork and exec
+        for which, value in pairs:
+            if value is None:
+                continue
+            _soft, hard = resource.getrlimit(which)
+            if hard != resource.RLIM_INFINITY and hard < value:
+                value = hard
+            try:
+                resource.setrlimit(which, (value, value))
+            except (ValueError, OSError):
+                pass  # a limit we may not set is left as inherited
+
+    return apply
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    cwd: str | os.PathLike[str],
+    env: Mapping[str, str] | None = None,
+    limits: Limits | None = None,
+    stdin: int | None = subprocess.PIPE,
+    stdout: int | None = subprocess.PIPE,
+    stderr: int | None = subprocess.PIPE,
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` sandboxed; see the module docstring."""
+    argv = list(argv)
+    if argv and argv[0] == "python":
+        argv[0] = sys.executable
+    child_env = scrubbed_env(env, home=cwd)
+    # namespaces + uid 65534 when root and unshare work; argv unchanged otherwise
+    argv = isolation.wrap(argv, cwd=Path(cwd), env=child_env)
+    no_limits = isolation.mode() == "off"  # only for benchmarks measuring the sandbox's cost
+    return subprocess.Popen(
+        argv,
+        cwd=os.fspath(cwd),
+        env=child_env,
+        stdin=stdin,
+        stdout=stdout,
+        stderr=stderr,
+        start_new_session=True,
+        close_fds=True,
+        preexec_fn=None if no_limits else _set_limits(limits or Limits()),
+    )
+
+
+def kill_tree(proc: subprocess.Popen[bytes], *, wait: float = 5.0) -> None:
+    """SIGKILL the child's process group and reap the child."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.kill()
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=wait)
+    except subprocess.TimeoutExpired:
+        pass
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError:
+                pass

@@ -1,0 +1,127 @@
+"""AppServer: a real uvicorn child; crashes, hangs and restarts cost one call."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from day25.course.harness import AppServer, SubmissionCrashed, SubmissionError, SubmissionTimeout
+
+APP = '''
+import os, time
+from nexios import NexiosApp
+from nexios.websockets import WebSocket
+import day25
+
+print("printed by the submission")
+
+def create_app(greeting="hi", db_path="state.txt"):
+    app = NexiosApp()
+    day25.install(app)
+    count = int(open(db_path).read()) if os.path.exists(db_path) else 0
+    open(db_path, "w").write(str(count + 1))
+
+    @app.get("/hello")
+    async def hello(req, res):
+        await app.events.emit("said.hello", {"greeting": greeting})
+        return res.json({"greeting": greeting, "starts": count + 1})
+
+    @app.ws_route("/echo")
+    async def echo(ws: WebSocket):
+        await ws.accept()
+        while True:
+            msg = await ws.receive_json()
+            if msg.get("block"):
+                time.sleep(60)
+            if msg.get("die"):
+                os._exit(3)
+            if msg.get("close"):
+                await ws.close(4400)
+                return
+            await ws.send_json({"echo": msg})
+    return app
+'''
+
+
+def write(tmp_path: Path, body: str, name: str = "chat_broadcasting") -> Path:
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(body))
+    return tmp_path
+
+
+async def test_http_websocket_events_and_restart(tmp_path: Path) -> None:
+    server = AppServer(write(tmp_path, APP), "chat_broadcasting", factory_kwargs={"greeting": "yo"})
+    with server:
+        async with server.http() as client:
+            r = await client.get("/hello")
+        assert r.json() == {"greeting": "yo", "starts": 1}
+        assert server.events("said.hello") == [
+            {"event": "said.hello", "args": [{"greeting": "yo"}], "kwargs": {}}
+        ]
+        async with server.connect("/echo") as ws:
+            await ws.send('{"a": 1}')
+            assert await server.recv_json(ws) == {"echo": {"a": 1}}
+            await ws.send('{"close": 1}')
+            assert await server.expect_close(ws) == (4400, "")
+        assert "printed by the submission" in server.output  # prints land in the log
+        server.restart()  # same kwargs, same work directory: the state file survives
+        async with server.http() as client:
+            assert (await client.get("/hello")).json()["starts"] == 2
+        assert len(server.events()) == 1  # a new process has a new log
+        assert server.children_started == 2
+
+
+async def test_a_crash_costs_one_call_and_a_fresh_child_serves_the_next(tmp_path: Path) -> None:
+    with AppServer(write(tmp_path, APP), "chat_broadcasting", timeout=2) as server:
+        async with server.connect("/echo") as ws:
+            await ws.send('{"die": 1}')
+            with pytest.raises(SubmissionCrashed, match="exited"):
+                await server.recv_json(ws)
+        async with server.connect("/echo") as ws:
+            await ws.send('{"a": 2}')
+            assert await server.recv_json(ws) == {"echo": {"a": 2}}
+        assert server.children_started == 2
+
+
+async def test_a_blocked_event_loop_is_reported_and_replaced(tmp_path: Path) -> None:
+    with AppServer(write(tmp_path, APP), "chat_broadcasting", timeout=1) as server:
+        async with server.connect("/echo") as ws:
+            await ws.send('{"block": 1}')
+            with pytest.raises(SubmissionTimeout, match="event loop is blocked"):
+                await server.recv_json(ws)
+        async with server.connect("/echo") as ws:
+            await ws.send('{"a": 3}')
+            assert await server.recv_json(ws) == {"echo": {"a": 3}}
+
+
+def test_create_app_raising_is_a_clear_error(tmp_path: Path) -> None:
+    body = "def create_app():\n    raise NotImplementedError('TODO: build the app')\n"
+    server = AppServer(write(tmp_path, body), "chat_broadcasting")
+    try:
+        with pytest.raises(SubmissionError, match="create_app\\(\\) in your chat_broadcasting.py "
+                           "raised(.|\\n)*TODO: build the app"):
+            server.start()
+    finally:
+        server.stop()
+
+
+def test_an_import_error_is_a_clear_error(tmp_path: Path) -> None:
+    server = AppServer(write(tmp_path, "import no_such_module_here\n"), "chat_broadcasting")
+    try:
+        with pytest.raises(SubmissionError, match="Importing your chat_broadcasting.py failed"):
+            server.start()
+    finally:
+        server.stop()
+
+
+def test_a_missing_module_is_named(tmp_path: Path) -> None:
+    with pytest.raises(SubmissionError, match="no chat_broadcasting.py"):
+        AppServer(tmp_path, "chat_broadcasting")
+
+
+def test_events_without_a_day25_bus_say_what_to_do(tmp_path: Path) -> None:
+    body = "from nexios import NexiosApp\ndef create_app():\n    return NexiosApp()\n"
+    with AppServer(write(tmp_path, body), "chat_broadcasting") as server:
+        with pytest.raises(SubmissionError, match="day25.install"):
+            server.events()
