@@ -122,5 +122,20 @@ def gradescope(
     console.print(f"autograder: {out} ({len(names)} files)")
 
 
+@app.command()
+def serve(
+    impl: Annotated[str | None, typer.Option(
+        help="solutions, exercises or a folder (default: solutions/ when present)")] = None,
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port (0: any free port)")] = 8025,
+    db: Annotated[Path | None, typer.Option(
+        help="SQLite file for queued notifications (default: ~/.day25/)")] = None,
+) -> None:
+    """Serve the live chat + notifications page on an implementation of exercises 3 and 4."""
+    from day25.serve import run_command
+
+    raise typer.Exit(run_command(impl, host, port, db))
+
+
 def main() -> None:
     app()

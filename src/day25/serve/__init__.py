@@ -6,7 +6,7 @@ student sees their own code working in a browser; no build step, no CDN.
 
 from day25.serve.dispatch import Dispatcher
 from day25.serve.loading import ImplementationError, LoadedApps, load_apps, resolve_impl
-from day25.serve.runner import DEFAULT_PORT, ServeError, default_db_path, serve
+from day25.serve.runner import DEFAULT_PORT, ServeError, default_db_path, run_command, serve
 
 __all__ = [
     "DEFAULT_PORT",
@@ -17,5 +17,6 @@ __all__ = [
     "default_db_path",
     "load_apps",
     "resolve_impl",
+    "run_command",
     "serve",
 ]

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from day25.serve.runner import DEFAULT_PORT, ServeError, serve
+from day25.serve.runner import DEFAULT_PORT, run_command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,12 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--db", type=Path, default=None, help="SQLite file for notifications")
     args = parser.parse_args(argv)
-    try:
-        serve(args.impl, args.host, args.port, args.db)
-    except ServeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_command(args.impl, args.host, args.port, args.db)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from day25.serve.loading import CHAT, NOTIFICATIONS, LoadedApps
+from day25.serve.stubs import NOT_IMPLEMENTED_CLOSE, StubAwareSend, install_capture
 
 __all__ = ["Dispatcher"]
 
@@ -32,7 +33,6 @@ CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".png": "image/png",
 }
-NOT_IMPLEMENTED_CLOSE = 4501
 logger = logging.getLogger("day25.serve")
 
 
@@ -77,6 +77,7 @@ class Dispatcher:
     """``/chat/...`` -> chat app, ``/notifications...`` -> notification app, the rest: the page."""
 
     def __init__(self, apps: LoadedApps, *, impl_label: str, db_path: Path) -> None:
+        install_capture()
         self.apps = apps
         self.not_implemented = {k: v.message for k, v in apps.missing.items()}
         self.status: dict[str, object] = {
@@ -107,21 +108,16 @@ class Dispatcher:
         if app is None:
             await self._not_implemented(self.not_implemented[exercise], scope, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
+        stub_send = StubAwareSend(exercise, send)
         try:
-            await app(scope, receive, tracking_send)
-        except NotImplementedError as exc:
+            await app(scope, receive, stub_send)
+        except NotImplementedError as exc:  # raised past the framework (e.g. in middleware)
             detail = str(exc) or "NotImplementedError"
             message = f"exercise {exercise!r} is not implemented yet: {detail}"
             logger.error(message)
-            if not started:
-                await self._not_implemented(message, scope, send)
+            await self._not_implemented(message, scope, send)
+        finally:
+            stub_send.done()
 
     async def _not_implemented(self, message: str, scope: Scope, send: Send) -> None:
         if scope["type"] == "websocket":

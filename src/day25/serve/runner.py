@@ -17,7 +17,7 @@ import uvicorn
 from day25.serve.dispatch import Dispatcher
 from day25.serve.loading import ImplementationError, load_apps, resolve_impl
 
-__all__ = ["DEFAULT_PORT", "ServeError", "bind", "default_db_path", "serve"]
+__all__ = ["DEFAULT_PORT", "ServeError", "bind", "default_db_path", "run_command", "serve"]
 
 DEFAULT_PORT = 8025
 
@@ -87,3 +87,15 @@ def serve(
         server.run(sockets=[sock])
     finally:
         sock.close()
+
+
+def run_command(impl: str | None, host: str, port: int, db: Path | None) -> int:
+    """The body of ``day25 serve``: serve, or print why not on stderr; the exit code."""
+    try:
+        serve(impl, host, port, db)
+    except ServeError as exc:
+        print(f"day25 serve: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0

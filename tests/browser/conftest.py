@@ -1,0 +1,120 @@
+"""Fixtures for driving ``day25 serve`` in Debian's chromium through Playwright.
+
+The server runs as a real subprocess (``day25 serve --port 0``) and reports the
+port it bound, so parallel runs never fight over a port.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+READY = re.compile(r"on http://\S+?:(\d+)/")
+
+
+def day25_command() -> list[str]:
+    """The installed ``day25`` script; ``python -m day25`` style fallback is not used on
+    purpose: the test must exercise the command students type."""
+    exe = shutil.which("day25") or str(Path(sys.executable).with_name("day25"))
+    if not Path(exe).exists():
+        pytest.fail("the `day25` command is not installed: run `pip install -e .`")
+    return [exe]
+
+
+@dataclass
+class ServeProcess:
+    """A running ``day25 serve``: its URL, and everything it printed so far."""
+
+    proc: subprocess.Popen[str]
+    url: str
+    output: list[str] = field(default_factory=list)
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        return "".join(self.output)
+
+
+def start_serve(args: list[str], cwd: Path = ROOT, timeout: float = 30.0) -> ServeProcess:
+    """Start ``day25 serve ARGS --port 0`` and wait until it says which port it bound."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [*day25_command(), "serve", "--host", "127.0.0.1", "--port", "0", *args],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+    output: list[str] = []
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            output.append(line)
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    while True:
+        try:
+            line = lines.get(timeout=timeout)
+        except queue.Empty:
+            proc.kill()
+            pytest.fail(f"day25 serve did not start within {timeout} s:\n{''.join(output)}")
+        if line is None:
+            proc.wait(timeout=5)
+            pytest.fail(f"day25 serve exited with {proc.returncode}:\n{''.join(output)}")
+        match = READY.search(line)
+        if match:
+            return ServeProcess(proc, f"http://127.0.0.1:{match.group(1)}", output)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (see .ci/system-deps)")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    """``day25 serve --impl solutions`` with a fresh database, for the whole module."""
+    db = tmp_path_factory.mktemp("serve") / "notifications.sqlite3"
+    server = start_serve(["--impl", "solutions", "--db", str(db)])
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

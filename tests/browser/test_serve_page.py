@@ -1,0 +1,164 @@
+"""``day25 serve`` in a real Chromium: chat, presence, offline inbox, and a tampered client.
+
+Each test opens separate browser contexts (separate users, as two people on two
+machines would be) against one ``day25 serve --impl solutions`` subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+
+from .conftest import ServeProcess
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+
+TIMEOUT_MS = 10_000
+
+
+class Users:
+    """Opens one page per user, each in its own browser context, and collects console errors."""
+
+    def __init__(self, browser: Browser, url: str) -> None:
+        self.browser, self.url = browser, url
+        self.contexts: list[Any] = []
+        self.console_errors: list[str] = []
+
+    def open(self, user: str, room: str) -> Page:
+        context = self.browser.new_context(viewport={"width": 1280, "height": 820})
+        self.contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+
+        def on_console(msg: ConsoleMessage) -> None:
+            if msg.type == "error":
+                self.console_errors.append(f"{user}: {msg.text}")
+
+        page.on("console", on_console)
+        page.goto(f"{self.url}/?user={user}&room={room}")
+        expect(page.locator("#chat-status")).to_have_attribute("data-state", "open")
+        expect(page.locator("#notifications-status")).to_have_attribute("data-state", "open")
+        return page
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture
+def users(browser: Browser, served: ServeProcess) -> Iterator[Users]:
+    opened = Users(browser, served.url)
+    yield opened
+    opened.close()
+
+
+def roster(page: Page) -> Any:
+    return page.locator("#roster li")
+
+
+def post_notification(url: str, user: str, title: str) -> dict[str, Any]:
+    body = json.dumps({"user": user, "title": title}).encode()
+    request = urllib.request.Request(
+        f"{url}/notifications", data=body, headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+def test_message_reaches_both_users_and_roster_follows_presence(
+    users: Users, artifacts: Path
+) -> None:
+    alice = users.open("alice", "lobby")
+    bob = users.open("bob", "lobby")
+    for page in (alice, bob):
+        expect(roster(page)).to_have_count(2)
+        expect(page.locator("#roster li[data-user=alice]")).to_be_visible()
+        expect(page.locator("#roster li[data-user=bob]")).to_be_visible()
+
+    alice.fill("#message-text", "hello from alice")
+    alice.click("#send")
+    for page in (alice, bob):
+        line = page.locator("#messages li[data-user=alice]").last
+        expect(line.locator(".text")).to_have_text("hello from alice")
+        expect(line).to_have_attribute("data-seq", "1")
+
+    bob.fill("#message-text", "hi alice")
+    bob.press("#message-text", "Enter")
+    expect(alice.locator("#messages li[data-user=bob] .text")).to_have_text("hi alice")
+    expect(alice.locator("#messages li[data-user=bob]")).to_have_attribute("data-seq", "2")
+
+    alice.fill("#notify-user", "bob")
+    alice.fill("#notify-title", "lunch?")
+    alice.click("#notify-send")
+    expect(alice.locator("#notify-result")).to_contain_text("pushed to 1 open tab")
+    expect(bob.locator("#inbox li .title")).to_have_text(["lunch?"])
+    expect(bob.locator("#unread")).to_have_text("1")
+    bob.screenshot(path=str(artifacts / "serve.png"), full_page=True)
+
+    bob.close()
+    expect(roster(alice)).to_have_count(1)
+    expect(alice.locator("#roster li")).to_have_attribute("data-user", "alice")
+    expect(alice.locator("#messages li.system").last).to_have_text("bob left")
+    assert users.console_errors == []
+
+
+def test_offline_user_gets_backlog_in_order_and_ack_sticks(
+    users: Users, served: ServeProcess
+) -> None:
+    sender = users.open("sender", "inbox-room")
+    titles = ["first", "second", "third"]
+    for title in titles[:2]:
+        sender.fill("#notify-user", "carol")
+        sender.fill("#notify-title", title)
+        sender.click("#notify-send")
+        expect(sender.locator("#notify-result")).to_contain_text("pushed to 0 open tab")
+    assert post_notification(served.url, "carol", titles[2])["delivered"] == 0
+
+    carol = users.open("carol", "inbox-room")
+    items = carol.locator("#inbox li")
+    expect(items.locator(".title")).to_have_text(titles)
+    seqs = [int(s) for s in items.evaluate_all("els => els.map(e => e.dataset.seq)")]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 3
+    expect(carol.locator("#unread")).to_have_text("3")
+
+    carol.locator("#inbox li", has_text="first").get_by_role("button").click()
+    expect(carol.locator("#unread")).to_have_text("2")
+
+    # the ack reached the server: a fresh visit gets only the two unread, still in order
+    carol.reload()
+    expect(carol.locator("#notifications-status")).to_have_attribute("data-state", "open")
+    expect(carol.locator("#inbox li .title")).to_have_text(titles[1:])
+    expect(carol.locator("#unread")).to_have_text("2")
+    assert users.console_errors == []
+
+
+def test_malformed_frame_shows_error_and_spares_the_other_user(users: Users) -> None:
+    mallory = users.open("mallory", "tamper")
+    erin = users.open("erin", "tamper")
+    expect(roster(mallory)).to_have_count(2)
+
+    mallory.evaluate("window.day25Demo.sockets.chat.send('this is not json')")
+    errors = mallory.locator("#errors")
+    expect(errors).to_be_visible()
+    expect(errors).to_contain_text("bad_frame")
+    mallory.evaluate("window.day25Demo.sockets.chat.send(JSON.stringify({type: 'shout'}))")
+    expect(mallory.locator("#error-list li")).to_have_count(2)
+
+    # the tampered connection stays open and nobody else saw anything
+    expect(mallory.locator("#chat-status")).to_have_attribute("data-state", "open")
+    expect(erin.locator("#errors")).to_be_hidden()
+    expect(roster(erin)).to_have_count(2)
+    mallory.fill("#message-text", "sorry")
+    mallory.click("#send")
+    expect(erin.locator("#messages li[data-user=mallory] .text")).to_have_text("sorry")
+    erin.fill("#message-text", "fine")
+    erin.click("#send")
+    expect(mallory.locator("#messages li[data-user=erin] .text")).to_have_text("fine")
+    expect(erin.locator("#error-list li")).to_have_count(0)
