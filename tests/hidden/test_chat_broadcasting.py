@@ -1,0 +1,316 @@
+"""Graded suite for exercise 3, chat_broadcasting (25 points).
+
+Talks real WebSockets to the submission's app served by the harness in a child
+process; never imports the submission. Every receive has a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from day25.course.harness import AppServer
+
+EXERCISE = "chat_broadcasting"
+Server = Callable[..., AppServer]
+
+
+async def join(server: AppServer, ws: Any, room: str, user: str, users: list[str]) -> None:
+    """The joiner's first frame is the roster."""
+    roster = await server.recv_json(ws)
+    assert roster == {"type": "roster", "room": room, "users": users}, (
+        f"the first frame after connecting should be the roster {users}, got {roster}"
+    )
+
+
+async def expect(server: AppServer, ws: Any, frame: dict[str, Any], why: str) -> None:
+    got = await server.recv_json(ws)
+    assert got == frame, f"{why}: expected {frame}, got {got}"
+
+
+def chat(user: str, room: str = "lobby") -> str:
+    return f"/chat/{room}?user={user}"
+
+
+def say(text: str) -> str:
+    return json.dumps({"type": "message", "text": text})
+
+
+def msg(user: str, text: str, seq: int, room: str = "lobby") -> dict[str, Any]:
+    return {"type": "message", "room": room, "user": user, "text": text, "seq": seq}
+
+
+@pytest.mark.points(2)
+async def test_roster_then_own_join(app_server: Server) -> None:
+    server = app_server()
+    async with server.connect(chat("ann")) as ann:
+        await join(server, ann, "lobby", "ann", ["ann"])
+        await expect(
+            server,
+            ann,
+            {"type": "join", "room": "lobby", "user": "ann"},
+            "the joiner also gets its own join after the roster",
+        )
+    joined = await server.wait_for_event("chat.joined")
+    assert joined[0]["args"] == [{"room": "lobby", "user": "ann"}]
+
+
+@pytest.mark.points(2)
+async def test_second_user_gets_roster_and_everyone_the_join(app_server: Server) -> None:
+    server = app_server()
+    async with server.connect(chat("bob")) as bob:
+        await join(server, bob, "lobby", "bob", ["bob"])
+        await server.recv_json(bob)  # own join
+        async with server.connect(chat("ann")) as ann:
+            await join(server, ann, "lobby", "ann", ["ann", "bob"])
+            join_ann = {"type": "join", "room": "lobby", "user": "ann"}
+            await expect(server, ann, join_ann, "the joiner's own join")
+            await expect(server, bob, join_ann, "members already in the room hear the join")
+
+
+@pytest.mark.points(3)
+async def test_message_reaches_every_member_including_sender(app_server: Server) -> None:
+    server = app_server()
+    async with server.connect(chat("ann")) as ann, server.connect(chat("bob")) as bob:
+        await join(server, ann, "lobby", "ann", ["ann"])
+        await server.recv_json(ann)
+        await join(server, bob, "lobby", "bob", ["ann", "bob"])
+        await server.recv_json(bob)
+        await server.recv_json(ann)  # join bob
+        async with server.connect(chat("cy")) as cy:
+            await join(server, cy, "lobby", "cy", ["ann", "bob", "cy"])
+            for ws in (cy, ann, bob):
+                await server.recv_json(ws)  # join cy
+            await ann.send(say("hello"))
+            for ws, who in ((ann, "the sender"), (bob, "bob"), (cy, "the newest member")):
+                await expect(server, ws, msg("ann", "hello", 1), f"{who} should get ann's message")
+            await cy.send(say("hi ann"))
+            for ws in (ann, bob, cy):
+                await expect(server, ws, msg("cy", "hi ann", 2), "seq counts up per room")
+    events = await server.wait_for_event("room.message", count=2)
+    assert events[0]["args"] == [{"room": "lobby", "user": "ann", "text": "hello"}], (
+        "the route should emit room.message with {room, user, text}"
+    )
+
+
+@pytest.mark.points(1)
+async def test_rooms_are_separate(app_server: Server) -> None:
+    server = app_server()
+    async with server.connect(chat("ann", "a")) as ann, server.connect(chat("bob", "b")) as bob:
+        await join(server, ann, "a", "ann", ["ann"])
+        await join(server, bob, "b", "bob", ["bob"])
+        await server.recv_json(ann)
+        await server.recv_json(bob)
+        await ann.send(say("only in a"))
+        await expect(server, ann, msg("ann", "only in a", 1, "a"), "message in room a")
+        await server.expect_silence(bob, 0.3)
+        await bob.send(say("only in b"))
+        await expect(server, bob, msg("bob", "only in b", 1, "b"), "each room has its own seq")
+
+
+@pytest.mark.points(2)
+async def test_closing_the_socket_announces_leave(app_server: Server) -> None:
+    server = app_server()
+    async with server.connect(chat("ann")) as ann:
+        await join(server, ann, "lobby", "ann", ["ann"])
+        await server.recv_json(ann)
+        async with server.connect(chat("bob")) as bob:
+            await join(server, bob, "lobby", "bob", ["ann", "bob"])
+            await server.recv_json(ann)
+        await expect(
+            server,
+            ann,
+            {"type": "leave", "room": "lobby", "user": "bob"},
+            "when bob closes his only tab, the others hear that he left",
+        )
+        async with server.connect(chat("cy")) as cy:
+            await join(server, cy, "lobby", "cy", ["ann", "cy"])
+    left = await server.wait_for_event("chat.left")
+    assert left[0]["args"] == [{"room": "lobby", "user": "bob"}]
+
+
+@pytest.mark.points(3)
+async def test_two_tabs_count_once(app_server: Server) -> None:
+    server = app_server()
+    async with server.connect(chat("bob")) as bob:
+        await join(server, bob, "lobby", "bob", ["bob"])
+        await server.recv_json(bob)
+        async with server.connect(chat("ann")) as tab1:
+            await join(server, tab1, "lobby", "ann", ["ann", "bob"])
+            await server.recv_json(tab1)
+            await server.recv_json(bob)
+            async with server.connect(chat("ann")) as tab2:
+                await join(server, tab2, "lobby", "ann", ["ann", "bob"])
+                await server.expect_silence(bob, 0.3)  # no second join for a second tab
+                await tab2.send(say("from tab 2"))
+                for ws in (tab1, tab2, bob):
+                    await expect(
+                        server, ws, msg("ann", "from tab 2", 1), "every tab gets the message, once"
+                    )
+            await bob.send(say("still there?"))
+            await expect(
+                server,
+                bob,
+                msg("bob", "still there?", 2),
+                "closing one of ann's two tabs is not a leave",
+            )
+            await expect(server, tab1, msg("bob", "still there?", 2), "ann's other tab stays")
+        await expect(
+            server,
+            bob,
+            {"type": "leave", "room": "lobby", "user": "ann"},
+            "closing ann's last tab is her leave",
+        )
+    assert len(server.events("chat.joined")) == 2
+
+
+BAD_FRAMES = [
+    "not json",
+    "[1, 2]",
+    json.dumps({"text": "no type"}),
+    json.dumps({"type": "shout", "text": "x"}),
+    json.dumps({"type": "message"}),
+    json.dumps({"type": "message", "text": ""}),
+    json.dumps({"type": "message", "text": 42}),
+    json.dumps({"type": "message", "text": "x" * 2001}),
+    b"\x00binary",
+]
+
+
+@pytest.mark.points(3)
+async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server: Server) -> None:
+    server = app_server()
+    async with server.connect(chat("ann")) as ann, server.connect(chat("bob")) as bob:
+        await join(server, ann, "lobby", "ann", ["ann"])
+        await server.recv_json(ann)
+        await join(server, bob, "lobby", "bob", ["ann", "bob"])
+        await server.recv_json(bob)
+        await server.recv_json(ann)
+        for bad in BAD_FRAMES:
+            await ann.send(bad)
+            reply = await server.recv_json(ann)
+            assert reply.get("type") == "error" and reply.get("code") == "bad_frame", (
+                f"sending {bad!r:.40} should get an error frame with code bad_frame, got {reply}"
+            )
+            assert isinstance(reply.get("message"), str) and reply["message"], (
+                "the error frame should say what was wrong in 'message'"
+            )
+        await server.expect_silence(bob, 0.2)
+        await ann.send(say("x" * 2000))  # the longest allowed message still works
+        await expect(server, ann, msg("ann", "x" * 2000, 1), "the connection is still open")
+        await expect(server, bob, msg("ann", "x" * 2000, 1), "others are unaffected")
+    errors = await server.wait_for_event("ws.error", count=len(BAD_FRAMES))
+    assert len(errors) == len(BAD_FRAMES)
+    payload = errors[0]["args"][0]
+    assert payload["room"] == "lobby" and payload["user"] == "ann" and payload["error"], (
+        f"ws.error should carry {{room, user, error}}, got {payload}"
+    )
+
+
+@pytest.mark.points(2)
+async def test_normal_disconnect_is_not_an_error(app_server: Server) -> None:
+    server = app_server()
+    async with server.connect(chat("ann")) as ann:
+        await join(server, ann, "lobby", "ann", ["ann"])
+        await server.recv_json(ann)
+        for _ in range(3):
+            async with server.connect(chat("bob")) as bob:
+                await join(server, bob, "lobby", "bob", ["ann", "bob"])
+            await server.recv_json(ann)  # join bob
+            await expect(
+                server,
+                ann,
+                {"type": "leave", "room": "lobby", "user": "bob"},
+                "bob closed his socket",
+            )
+    await server.wait_for_event("chat.left", count=4)
+    errors = server.events("ws.error")
+    assert errors == [], f"a normal disconnect must not emit ws.error; got {errors[:2]}"
+
+
+BAD_PATHS = [
+    "/chat/lobby",
+    "/chat/lobby?user=",
+    "/chat/lobby?user=a%20b",
+    "/chat/" + "r" * 33 + "?user=ann",
+    "/chat/lobby?user=" + "u" * 33,
+]
+
+
+@pytest.mark.points(2)
+async def test_bad_room_or_user_is_refused_with_4400(app_server: Server) -> None:
+    server = app_server()
+    for path in BAD_PATHS:
+        async with server.connect(path) as ws:
+            reply = await server.recv_json(ws)
+            assert reply.get("type") == "error" and reply.get("code") == "bad_request", (
+                f"connecting to {path} should get an error frame with code bad_request, got {reply}"
+            )
+            code, _ = await server.expect_close(ws)
+            assert code == 4400, f"then the server should close with code 4400, not {code}"
+
+
+@pytest.mark.points(3)
+async def test_a_dying_connection_leaves_and_the_room_goes_on(app_server: Server) -> None:
+    server = app_server()
+    async with server.connect(chat("ann")) as ann, server.connect(chat("cy")) as cy:
+        await join(server, ann, "lobby", "ann", ["ann"])
+        await server.recv_json(ann)
+        await join(server, cy, "lobby", "cy", ["ann", "cy"])
+        await server.recv_json(cy)
+        await server.recv_json(ann)
+        async with server.connect(chat("bob")) as bob:
+            await join(server, bob, "lobby", "bob", ["ann", "bob", "cy"])
+            for ws in (bob, ann, cy):
+                await server.recv_json(ws)
+            bob.transport.abort()  # no closing handshake: the connection just dies
+            for i in range(5):
+                await ann.send(say(f"m{i}"))
+            for ws in (ann, cy):
+                got = [await server.recv_json(ws) for _ in range(6)]
+                leave = {"type": "leave", "room": "lobby", "user": "bob"}
+                assert leave in got, f"a member whose connection died should leave; got {got}"
+                texts = [f.get("text") for f in got if f.get("type") == "message"]
+                assert texts == [f"m{i}" for i in range(5)], (
+                    f"every message should still reach the others, in order; got {got}"
+                )
+        await cy.send(json.dumps({"type": "ping"}))
+        await expect(server, cy, {"type": "pong"}, "the room still works")
+
+
+@pytest.mark.points(1)
+async def test_ping_pong(app_server: Server) -> None:
+    server = app_server()
+    async with server.connect(chat("ann")) as ann:
+        await join(server, ann, "lobby", "ann", ["ann"])
+        await server.recv_json(ann)
+        await ann.send(json.dumps({"type": "ping"}))
+        await expect(server, ann, {"type": "pong"}, "ping gets pong")
+
+
+@pytest.mark.points(1)
+async def test_many_members_all_get_every_message_in_order(app_server: Server) -> None:
+    server = app_server()
+    names = [f"u{i}" for i in range(6)]
+    async with server.connect(chat("ann")) as ann:
+        await join(server, ann, "lobby", "ann", ["ann"])
+        await server.recv_json(ann)
+        async with contextlib.AsyncExitStack() as stack:
+            conns = [await stack.enter_async_context(server.connect(chat(n))) for n in names]
+            for ws in conns:
+                await server.recv_json(ws)  # roster
+            senders = conns[:3]
+            await asyncio.gather(*(ws.send(say(f"from {i}")) for i, ws in enumerate(senders)))
+            seen: list[list[Any]] = []
+            for ws in [ann, *conns]:
+                frames: list[Any] = []
+                while len([f for f in frames if f.get("type") == "message"]) < 3:
+                    frames.append(await server.recv_json(ws))
+                seen.append([(f["seq"], f["text"]) for f in frames if f["type"] == "message"])
+            assert all(s == seen[0] for s in seen), f"members saw different orders: {seen}"
+            assert [seq for seq, _ in seen[0]] == [1, 2, 3]
