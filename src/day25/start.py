@@ -1,0 +1,56 @@
+"""``day25 start``: open the lessons in JupyterLab, from the course folder.
+
+Why a command: students should not have to know where the notebooks live or how
+to point Jupyter at them; one line installs the course and this opens it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["find_lessons", "jupyter_command", "start"]
+
+
+def find_lessons(start: Path | None = None) -> Path:
+    """The course folder: the nearest folder, upwards, that holds ``notebooks/``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "notebooks").is_dir() and any((folder / "notebooks").glob("*.ipynb")):
+            return folder
+    package_checkout = Path(__file__).resolve().parents[2]  # an editable install's repo
+    if (package_checkout / "notebooks").is_dir():
+        return package_checkout
+    raise FileNotFoundError(
+        f"no notebooks/ folder in {here} or above it: run 'day25 start' inside the course "
+        "folder (the one with notebooks/, exercises/ and README.md)"
+    )
+
+
+def jupyter_command(course: Path, *, port: int | None, open_browser: bool) -> list[str]:
+    notebooks = sorted((course / "notebooks").glob("*.ipynb"))
+    first = notebooks[0].relative_to(course).as_posix() if notebooks else ""
+    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={course}"]
+    if port is not None:
+        command.append(f"--port={port}")
+    if not open_browser:
+        command.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers and CI run as root; Jupyter refuses otherwise
+    if first:
+        command.append(f"--LabApp.default_url=/lab/tree/{first}")
+    return command
+
+
+def start(course: Path | None = None, *, port: int | None = None, open_browser: bool = True) -> int:
+    """Run JupyterLab on the course until it is stopped; return its exit code."""
+    folder = find_lessons(course)
+    command = jupyter_command(folder, port=port, open_browser=open_browser)
+    print(f"Day 25 lessons: {folder / 'notebooks'}  (exercises: {folder / 'exercises'})")
+    print("Check your exercises any time with: day25 check   (Ctrl+C stops JupyterLab)")
+    try:
+        return subprocess.call(command, cwd=folder, env=os.environ.copy())
+    except KeyboardInterrupt:
+        return 0
