@@ -74,7 +74,7 @@ async def test_decorator_form_returns_the_function() -> None:
 
 def test_table_text_markdown_and_html() -> None:
     rec = Recorder()
-    wrapped = rec.wrap(lambda text: text.upper(), event="e", priority=3, name="shout")
+    wrapped = rec.wrap(lambda text: text.upper(), event="e", priority="high", name="shout")
     assert wrapped("<b>") == "<B>"
     table = rec.table()
     assert table.rows[0][:5] == ["1", "e", "shout", "HIGH", "'<b>'"]

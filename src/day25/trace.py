@@ -85,6 +85,8 @@ def _priority_name(priority: object) -> str:
             return EventPriority(priority).name
         except ValueError:
             return str(priority)
+    if isinstance(priority, str) and priority.strip().upper() in EventPriority.__members__:
+        return EventPriority[priority.strip().upper()].name  # "highest" -> "HIGHEST"
     return str(priority)
 
 
