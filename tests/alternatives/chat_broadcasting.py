@@ -1,0 +1,135 @@
+"""An alternative, correct chat_broadcasting written without day25.realtime.
+
+Differences from the reference solution, on purpose: a class holds the state;
+presence is a plain ``{room: {user: set(ids)}}`` dict keyed by ``id(ws)``; the
+broadcast is an ordered queue per connection (one writer task each), so a slow
+or dead member never blocks the sender, and a send that fails ends that
+connection's writer, which then leaves the room. Validation uses
+``receive_text``/``receive_bytes`` semantics by hand instead of a parse helper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import string
+from typing import Any
+
+from nexios import NexiosApp
+from nexios.websockets import WebSocket, WebSocketDisconnect
+
+import day25
+
+ALLOWED = set(string.ascii_letters + string.digits + "_.-")
+
+
+def ok_name(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 32 and set(value) <= ALLOWED
+
+
+class Member:
+    def __init__(self, ws: WebSocket, room: str, user: str) -> None:
+        self.ws, self.room, self.user = ws, room, user
+        self.outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self.writer: asyncio.Task[None] | None = None
+
+
+class ChatServer:
+    def __init__(self, app: NexiosApp) -> None:
+        self.events = day25.install(app)
+        self.members: dict[str, list[Member]] = {}
+        self.counters: dict[str, int] = {}
+        self.events.on("room.message", self.on_message)
+
+    def roster(self, room: str) -> list[str]:
+        return sorted({m.user for m in self.members.get(room, [])})
+
+    def publish(self, room: str, frame: dict[str, Any]) -> None:
+        for member in list(self.members.get(room, [])):
+            member.outbox.put_nowait(frame)
+
+    async def on_message(self, data: dict[str, str]) -> None:
+        self.counters[data["room"]] = self.counters.get(data["room"], 0) + 1
+        frame = {"type": "message", "room": data["room"], "user": data["user"],
+                 "text": data["text"], "seq": self.counters[data["room"]]}
+        self.publish(data["room"], frame)
+
+    async def write_loop(self, member: Member) -> None:
+        try:
+            while (frame := await member.outbox.get()) is not None:
+                await asyncio.wait_for(member.ws.send_json(frame), 2)
+        except Exception:
+            await self.remove(member)
+
+    async def add(self, member: Member) -> None:
+        room_members = self.members.setdefault(member.room, [])
+        newcomer = all(m.user != member.user for m in room_members)
+        room_members.append(member)
+        member.outbox.put_nowait({"type": "roster", "room": member.room,
+                                  "users": self.roster(member.room)})
+        member.writer = asyncio.create_task(self.write_loop(member))
+        if newcomer:
+            await self.events.emit("chat.joined", {"room": member.room, "user": member.user})
+            self.publish(member.room, {"type": "join", "room": member.room, "user": member.user})
+
+    async def remove(self, member: Member) -> None:
+        room_members = self.members.get(member.room, [])
+        if member not in room_members:
+            return
+        room_members.remove(member)
+        member.outbox.put_nowait(None)
+        if all(m.user != member.user for m in room_members):
+            await self.events.emit("chat.left", {"room": member.room, "user": member.user})
+            self.publish(member.room, {"type": "leave", "room": member.room, "user": member.user})
+
+    async def problem(self, member: Member, text: str) -> None:
+        member.outbox.put_nowait({"type": "error", "code": "bad_frame", "message": text})
+        await self.events.emit("ws.error", {"room": member.room, "user": member.user,
+                                            "error": text})
+
+    async def handle(self, member: Member, message: dict[str, Any]) -> None:
+        if message.get("text") is None:
+            return await self.problem(member, "binary frame; JSON text expected")
+        try:
+            data = json.loads(message["text"])
+        except json.JSONDecodeError as exc:
+            return await self.problem(member, f"invalid JSON: {exc.msg}")
+        if not isinstance(data, dict):
+            return await self.problem(member, "frame is not an object")
+        if data.get("type") == "ping":
+            member.outbox.put_nowait({"type": "pong"})
+        elif data.get("type") != "message":
+            await self.problem(member, f"unsupported type: {data.get('type')!r}")
+        elif not isinstance(data.get("text"), str) or not 1 <= len(data["text"]) <= 2000:
+            await self.problem(member, "text must be 1-2000 characters")
+        else:
+            await self.events.emit("room.message", {"room": member.room, "user": member.user,
+                                                    "text": data["text"]})
+
+    async def serve(self, ws: WebSocket) -> None:
+        await ws.accept()
+        room, user = ws.path_params.get("room"), ws.query_params.get("user")
+        if not (ok_name(room) and ok_name(user)):
+            await ws.send_json({"type": "error", "code": "bad_request",
+                                "message": "invalid room or user"})
+            await ws.close(4400)
+            return
+        member = Member(ws, str(room), str(user))
+        await self.add(member)
+        try:
+            while True:
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                await self.handle(member, message)
+        except WebSocketDisconnect:
+            return
+        finally:
+            await self.remove(member)
+
+
+def create_app() -> NexiosApp:
+    app = NexiosApp()
+    server = ChatServer(app)
+    app.ws_route("/chat/{room}")(server.serve)
+    return app
