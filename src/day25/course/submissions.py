@@ -64,12 +64,13 @@ def _student_id(path: Path) -> str:
 
 
 def _holds_modules(folder: Path, modules: Sequence[str]) -> bool:
-    for name in modules:
-        if (folder / name).exists() or (folder / name).is_symlink():
-            return True
-        if any(child.is_dir() and (child / name).exists() for child in folder.iterdir()):
-            return True
-    return False
+    """A student's folder: modules at its top, or inside its one and only subfolder."""
+    if any((folder / name).exists() or (folder / name).is_symlink() for name in modules):
+        return True
+    children = [c for c in folder.iterdir() if not c.name.startswith((".", "__"))]
+    only = children[0] if len(children) == 1 else None
+    return (only is not None and only.is_dir() and not only.is_symlink()
+            and any((only / name).is_file() for name in modules))
 
 
 def discover(

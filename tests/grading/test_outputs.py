@@ -1,0 +1,82 @@
+"""The files a grading run writes: exact gradebook header, Gradescope shape, feedback, plot."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from day25.course.feedback import clean_message, load_results, results_json, write_student
+from day25.course.grade import ExerciseResult, StudentResult, TestResult
+from day25.course.gradebook import GRADEBOOK_HEADER, write_gradebook, write_plot
+
+IDS = ["priority_ordering", "once_semantics", "chat_broadcasting", "notification_queueing"]
+
+
+def _student(name: str, passed: int) -> StudentResult:
+    tests = [TestResult(f"test_{i}", "priority_ordering", 5.0 if i < passed else 0.0, 5.0,
+                        i < passed, "" if i < passed else
+                        "expected the calls [['a', 1]], got []\n>   assert trace == want\n"
+                        "E   assert [] == [['a', 1]]\ntests/hidden/test_priority_ordering.py:12: in x")
+             for i in range(5)]
+    exercises = [ExerciseResult("priority_ordering", "Priority", 25.0, tests),
+                 ExerciseResult("chat_broadcasting", "Chat", 25.0,
+                                notes=["chat_broadcasting.py was not found in the submission."])]
+    return StudentResult(name, "abc123", exercises, seconds=1.5)
+
+
+def test_gradebook_header_and_missing_exercises_are_zero(tmp_path: Path) -> None:
+    path = write_gradebook([_student("zed", 5), _student("amy", 2)], tmp_path / "g.csv")
+    rows = list(csv.reader(path.open()))
+    assert rows[0] == ["student", *IDS, "total"] == GRADEBOOK_HEADER
+    assert rows[1] == ["amy", "10", "0", "0", "0", "10"]
+    assert rows[2] == ["zed", "25", "0", "0", "0", "25"]
+
+
+def test_results_json_follows_gradescope(tmp_path: Path) -> None:
+    doc = results_json(_student("amy", 2), "sandbox: test")
+    assert "max_score" not in doc
+    assert doc["score"] == 10
+    assert {"execution_time", "output", "visibility", "stdout_visibility", "tests"} <= doc.keys()
+    for test in doc["tests"]:
+        assert {"name", "score", "max_score", "status", "output", "visibility"} <= test.keys()
+        assert test["status"] in {"passed", "failed"}
+        assert test["visibility"] in {"visible", "hidden", "after_due_date", "after_published"}
+    assert sum(t["max_score"] for t in doc["tests"]) == 50
+    missing = [t for t in doc["tests"] if t["name"] == "chat_broadcasting: not graded"]
+    assert missing and "not found" in missing[0]["output"] and missing[0]["score"] == 0
+
+
+def test_feedback_says_expected_and_never_quotes_the_test(tmp_path: Path) -> None:
+    folder = write_student(_student("amy", 2), tmp_path, "sandbox: test")
+    md = (folder / "feedback.md").read_text()
+    assert "expected the calls [['a', 1]], got []" in md
+    assert "FAIL test_3" in md and "PASS test_0" in md
+    assert "chat_broadcasting.py was not found" in md
+    for leaked in ("assert trace == want", "assert [] ==", "tests/hidden"):
+        assert leaked not in md
+        assert leaked not in (folder / "feedback.html").read_text()
+        assert leaked not in (folder / "results.json").read_text()
+    assert (folder / "feedback.html").read_text().startswith("<!doctype html>")
+
+
+def test_results_round_trip_for_resume(tmp_path: Path) -> None:
+    original = _student("amy", 3)
+    folder = write_student(original, tmp_path, "s")
+    loaded = load_results(folder / "results.json")
+    assert loaded is not None
+    assert loaded.content_hash == "abc123" and loaded.total == original.total == 15
+    assert [e.points for e in loaded.exercises] == [15, 0]
+    (folder / "results.json").write_text("{not json")
+    assert load_results(folder / "results.json") is None
+
+
+def test_clean_message_keeps_sentences() -> None:
+    text = "Step 1 failed\n>    assert x\nE   AssertionError\nexpected 3, got 4"
+    assert clean_message(text) == "Step 1 failed\nexpected 3, got 4"
+
+
+def test_plot_is_a_png(tmp_path: Path) -> None:
+    path = write_plot([_student("a", 1), _student("b", 5)], tmp_path / "grades.png", 100)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    json.dumps(results_json(_student("a", 1), "s"))  # serialisable

@@ -1,0 +1,120 @@
+"""Taking modules out of submissions: every bad input gets a sentence, nothing else is taken."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import zipfile
+from pathlib import Path
+
+from day25.course.submissions import (
+    MAX_TOTAL_BYTES,
+    Submission,
+    content_hash,
+    discover,
+    take_modules,
+)
+
+MODULES = ["priority_ordering.py", "once_semantics.py"]
+
+
+def _zip(path: Path, entries: dict[str, bytes], *, links: dict[str, str] | None = None) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+        for name, target in (links or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, target)
+    return path
+
+
+def test_folder_gives_only_catalogue_modules(tmp_path: Path) -> None:
+    sub = tmp_path / "alice"
+    sub.mkdir()
+    (sub / "priority_ordering.py").write_text("X = 1\n")
+    (sub / "conftest.py").write_text("raise SystemExit\n")
+    (sub / "results.json").write_text("[]")
+    intake = take_modules(Submission("alice", sub), MODULES)
+    assert intake.modules == {"priority_ordering.py": "X = 1\n"}
+    assert intake.problems == {"once_semantics.py": ["once_semantics.py was not found in the submission."]}
+
+
+def test_zip_nested_one_folder_is_accepted(tmp_path: Path) -> None:
+    archive = _zip(tmp_path / "bob.zip", {"bob/priority_ordering.py": b"Y = 2\n",
+                                          "bob/conftest.py": b"import os\n"})
+    intake = take_modules(Submission("bob", archive), MODULES)
+    assert intake.modules == {"priority_ordering.py": "Y = 2\n"}
+
+
+def test_zip_path_escape_rejects_the_whole_zip_and_writes_nothing(tmp_path: Path) -> None:
+    archive = _zip(tmp_path / "eve.zip", {"../../evil.py": b"x", "priority_ordering.py": b"X=1"})
+    intake = take_modules(Submission("eve", archive), MODULES)
+    assert intake.modules == {}
+    assert "points outside the submission folder" in intake.problems[""][0]
+    assert not (tmp_path.parent / "evil.py").exists()
+
+
+def test_zip_bomb_rejected_by_ratio_and_size(tmp_path: Path) -> None:
+    archive = _zip(tmp_path / "bomb.zip", {"priority_ordering.py": b"\0" * (MAX_TOTAL_BYTES + 1)})
+    intake = take_modules(Submission("bomb", archive), MODULES)
+    assert intake.modules == {}
+    assert "zip bomb" in intake.problems[""][0]
+    small = _zip(tmp_path / "ratio.zip", {"priority_ordering.py": b"\0" * 4_000_000})
+    assert "compresses more than" in take_modules(Submission("r", small), MODULES).problems[""][0]
+
+
+def test_symlink_entries_and_links_are_not_followed(tmp_path: Path) -> None:
+    archive = _zip(tmp_path / "l.zip", {}, links={"priority_ordering.py": "/etc/passwd"})
+    intake = take_modules(Submission("l", archive), MODULES)
+    assert "symbolic link" in intake.problems["priority_ordering.py"][0]
+    folder = tmp_path / "mallory"
+    folder.mkdir()
+    secret = tmp_path / "secret.py"
+    secret.write_text("SOLUTION = 1\n")
+    os.symlink(secret, folder / "priority_ordering.py")
+    intake = take_modules(Submission("mallory", folder), MODULES)
+    assert "priority_ordering.py" not in intake.modules
+    assert "symbolic link" in intake.problems["priority_ordering.py"][0]
+
+
+def test_non_utf8_source_gets_a_clear_message(tmp_path: Path) -> None:
+    folder = tmp_path / "latin"
+    folder.mkdir()
+    (folder / "priority_ordering.py").write_bytes("# café\n".encode("latin-1"))
+    intake = take_modules(Submission("latin", folder), MODULES)
+    assert "is not UTF-8 text" in intake.problems["priority_ordering.py"][0]
+
+
+def test_not_a_zip_and_garbled_zip(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"PK\x03\x04 not really")
+    intake = take_modules(Submission("junk", junk), MODULES)
+    assert intake.modules == {} and intake.problems[""]
+
+
+def test_discover_class_folder_ids_and_clashes(tmp_path: Path) -> None:
+    klass = tmp_path / "class"
+    (klass / "ann").mkdir(parents=True)
+    (klass / "ann" / "priority_ordering.py").write_text("")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("priority_ordering.py", "")
+    (klass / "ann.zip").write_bytes(buf.getvalue())
+    (klass / "carl o's.zip").write_bytes(buf.getvalue())
+    subs = discover([klass], MODULES)
+    assert sorted(s.student for s in subs) == ["ann", "ann-2", "carl_o_s"]
+    assert [s.student for s in discover([klass / "ann"], MODULES)] == ["ann"]
+
+
+def test_content_hash_follows_content_and_salt(tmp_path: Path) -> None:
+    folder = tmp_path / "h"
+    folder.mkdir()
+    (folder / "priority_ordering.py").write_text("A = 1\n")
+    first = content_hash(take_modules(Submission("h", folder), MODULES), "s")
+    (folder / "notes.txt").write_text("ignored")
+    assert content_hash(take_modules(Submission("h", folder), MODULES), "s") == first
+    assert content_hash(take_modules(Submission("h", folder), MODULES), "t") != first
+    (folder / "priority_ordering.py").write_text("A = 2\n")
+    assert content_hash(take_modules(Submission("h", folder), MODULES), "s") != first
