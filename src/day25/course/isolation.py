@@ -6,8 +6,9 @@ the grader runs as root and ``unshare`` works, :func:`wrap` turns a child's argv
 into one that runs it in new mount, network and PID namespaces: a trusted shell
 preamble (running as root inside the new namespaces, never touching the host's
 mounts) hides the course's ``tests/`` and ``solutions/`` under empty tmpfs,
-makes the course ``src/`` read-only, and then drops to uid/gid 65534 with no
-capabilities before exec'ing the child. Anything else falls back to rlimits
+makes the course ``src/`` read-only, and then drops to an unprivileged uid of
+its own (gid 65534, see :func:`child_uid`) with no capabilities before
+exec'ing the child. Anything else falls back to rlimits
 only, and :func:`describe` says so in plain words, so nobody believes a
 sandbox is there when it is not.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import os
+import secrets
 import shlex
 import shutil
 import stat
@@ -29,9 +31,21 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["NOBODY", "course_root", "describe", "mode", "namespaces_available", "prepare", "wrap"]
+__all__ = ["NOBODY", "child_uid", "course_root", "describe", "hardened", "mode",
+           "namespaces_available", "prepare", "wrap"]
 
-NOBODY = 65534
+NOBODY = 65534  # the group every child runs in (nogroup)
+_UIDS = (100_000, 160_000)  # uids with no account, one per child
+
+
+def child_uid() -> int:
+    """A fresh unprivileged uid for one child.
+
+    Why not 65534 for all: RLIMIT_NPROC counts processes per uid, so children
+    sharing one uid would let one student's fork bomb starve another student's
+    children graded in parallel. A uid of its own confines the bomb to itself.
+    """
+    return secrets.randbelow(_UIDS[1] - _UIDS[0]) + _UIDS[0]
 
 
 def course_root() -> Path:
@@ -69,7 +83,7 @@ def namespaces_available() -> bool:
 
 
 def hardened() -> bool:
-    """Whether children actually run in namespaces as uid 65534."""
+    """Whether children actually run in namespaces under an unprivileged uid."""
     return mode() == "auto" and namespaces_available()
 
 
@@ -79,7 +93,7 @@ def describe() -> str:
         return "sandbox OFF (DAY25_SANDBOX=off): no limits, no isolation - for benchmarks only"
     if hardened():
         return ("sandbox: rlimits + new mount/network/PID namespaces, no network, "
-                "hidden tests and solutions masked, running as uid 65534")
+                "hidden tests and solutions masked, each child its own unprivileged uid")
     why = "DAY25_SANDBOX=rlimits" if mode() == "rlimits" else (
         "not root" if os.geteuid() != 0 else "unshare/setpriv unavailable")
     return (f"sandbox: rlimits ONLY ({why}): submissions are NOT network-isolated and "
@@ -117,8 +131,8 @@ def _existing_paths(values: Sequence[str]) -> list[Path]:
     return found
 
 
-def prepare(paths: Sequence[Path]) -> None:
-    """Hand the child's private temp dirs to uid 65534, so it can write there.
+def prepare(paths: Sequence[Path], uid: int = NOBODY) -> None:
+    """Hand the child's private temp dirs to its uid, so it can write there.
 
     Only directories under the system temp dir that we own are touched: a
     student's own folder (``day25 check`` on ``exercises/``) is never chowned.
@@ -128,17 +142,20 @@ def prepare(paths: Sequence[Path]) -> None:
         if not path.is_dir() or not _is_under(path, tmp) or path == tmp:
             continue
         try:
-            if path.stat().st_uid != os.geteuid():
-                continue
+            owner = path.stat().st_uid
+            if owner != os.geteuid() and not _UIDS[0] <= owner < _UIDS[1]:
+                continue  # not ours and not an earlier child's (a restart gets a new uid)
             for root, dirs, files in os.walk(path):
                 for name in [*dirs, *files]:
-                    os.lchown(os.path.join(root, name), NOBODY, NOBODY)
-            os.chown(path, NOBODY, NOBODY)
+                    os.lchown(os.path.join(root, name), uid, NOBODY)
+            os.chown(path, uid, NOBODY)
         except OSError:
             continue
 
 
-def _preamble(keep: list[Path], masks: list[Path], readonly: list[Path], stage: Path) -> str:
+def _preamble(
+    keep: list[Path], masks: list[Path], readonly: list[Path], stage: Path, uid: int
+) -> str:
     """The root-side shell script that builds the child's view of the filesystem."""
     lines = ["set -e", f"mount -t tmpfs -o size=1m,mode=0700 day25-stage {shlex.quote(str(stage))}"]
     staged: list[tuple[Path, Path]] = []
@@ -160,7 +177,7 @@ def _preamble(keep: list[Path], masks: list[Path], readonly: list[Path], stage: 
         quoted = shlex.quote(str(path))
         lines.append(f"mount --bind {quoted} {quoted} && mount -o remount,bind,ro {quoted}")
     lines.append("ip link set lo up 2>/dev/null || true")
-    lines.append(f"exec setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups "
+    lines.append(f"exec setpriv --reuid={uid} --regid={NOBODY} --clear-groups "
                  "--inh-caps=-all --bounding-set=-all -- \"$@\"")
     return "\n".join(lines)
 
@@ -186,9 +203,10 @@ def wrap(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> list[str]
         if value.startswith("/") and "\n" not in value:
             path = Path(value)
             writable.append(path if path.is_dir() else path.parent)
-    prepare(writable)
+    uid = child_uid()
+    prepare(writable, uid)
     readonly = [p for p in (root / "src",) if p.is_dir()]
-    script = _preamble(keep, masks, readonly, stage)
+    script = _preamble(keep, masks, readonly, stage, uid)
     return ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child",
             "--mount-proc", "--propagation", "private", "--",
             "/bin/sh", "-c", script, "day25-sandbox", *argv]
