@@ -64,8 +64,10 @@ class ServeProcess:
 def start_serve(args: list[str], cwd: Path = ROOT, timeout: float = 30.0) -> ServeProcess:
     """Start ``day25 serve ARGS --port 0`` and wait until it says which port it bound."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if "--port" not in args:
+        args = ["--port", "0", *args]
     proc = subprocess.Popen(
-        [*day25_command(), "serve", "--host", "127.0.0.1", "--port", "0", *args],
+        [*day25_command(), "serve", "--host", "127.0.0.1", *args],
         cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     lines: queue.Queue[str | None] = queue.Queue()

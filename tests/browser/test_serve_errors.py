@@ -155,3 +155,10 @@ def test_restart_keeps_queued_notifications_in_order(tmp_path: Path) -> None:
         assert post(server.url, {"user": "zed", "title": "n3"})[1]["seq"] == 4
     finally:
         server.stop()
+
+
+def test_the_real_exercise_stubs_are_named_with_their_function(tmp_path: Path) -> None:
+    result = run_serve("--impl", "exercises", "--port", "0", "--db", str(tmp_path / "db"))
+    assert result.returncode == 2
+    assert "chat_broadcasting.create_app() raises NotImplementedError" in result.stderr
+    assert "notification_queueing.create_app() raises NotImplementedError" in result.stderr

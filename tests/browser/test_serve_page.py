@@ -162,3 +162,38 @@ def test_malformed_frame_shows_error_and_spares_the_other_user(users: Users) -> 
     erin.click("#send")
     expect(mallory.locator("#messages li[data-user=erin] .text")).to_have_text("fine")
     expect(erin.locator("#error-list li")).to_have_count(0)
+
+
+def test_page_reconnects_after_a_server_restart_and_keeps_the_queue(
+    browser: Browser, tmp_path: Path
+) -> None:
+    from .conftest import start_serve
+
+    db = tmp_path / "restart.sqlite3"
+    server = start_serve(["--impl", "solutions", "--db", str(db)])
+    port = server.url.rsplit(":", 1)[1]
+    users = Users(browser, server.url)
+    try:
+        rita = users.open("rita", "lobby")
+        server.stop()
+        expect(rita.locator("#chat-status")).to_have_attribute("data-state", "reconnecting")
+        expect(rita.locator("#notifications-status")).to_have_attribute(
+            "data-state", "reconnecting"
+        )
+        server = start_serve(["--impl", "solutions", "--db", str(db), "--port", port])
+        assert server.url.endswith(f":{port}")
+        expect(rita.locator("#chat-status")).to_have_attribute(
+            "data-state", "open", timeout=20_000
+        )
+        expect(rita.locator("#notifications-status")).to_have_attribute(
+            "data-state", "open", timeout=20_000
+        )
+        expect(rita.locator("#roster li")).to_have_attribute("data-user", "rita")
+        post_notification(server.url, "rita", "welcome back")
+        expect(rita.locator("#inbox li .title")).to_have_text(["welcome back"])
+        assert users.console_errors == [] or all(
+            "WebSocket" in e for e in users.console_errors  # the browser logs refused reconnects
+        )
+    finally:
+        users.close()
+        server.stop()
