@@ -32,11 +32,19 @@ from typing import Any, BinaryIO
 _RECORDER_PRIORITY = 1_000_000  # records an emit before any listener of the app runs
 
 
+def _read_line_unbuffered(fd: int) -> str:
+    """One line, byte by byte: a buffered read would swallow the requests behind it."""
+    data = bytearray()
+    while (byte := os.read(fd, 1)) and byte != b"\n":
+        data += byte
+    return data.decode(errors="replace").strip()
+
+
 class Channel:
     """The private reply channel and the private request stream."""
 
     def __init__(self) -> None:
-        self.nonce = sys.stdin.buffer.readline().strip().decode()
+        self.nonce = _read_line_unbuffered(0)
         self._out = os.dup(1)
         self.requests: BinaryIO = os.fdopen(os.dup(0), "rb")
         devnull = os.open(os.devnull, os.O_RDONLY)

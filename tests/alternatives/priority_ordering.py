@@ -1,0 +1,43 @@
+"""Exercise 1, an alternative correct PriorityEmitter: buckets per level, no sorting.
+
+Written differently from the reference on purpose (suite validity): one list
+per priority level, walked from the highest level down; async listeners are
+recognised with ``asyncio.iscoroutine`` on the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from day25 import EventPriority
+
+
+class PriorityEmitter:
+    def __init__(self) -> None:
+        self._levels: defaultdict[str, defaultdict[int, list[Callable[..., Any]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+
+    def on(self, event: str, handler: Callable[..., Any],
+           priority: EventPriority = EventPriority.MEDIUM) -> Callable[..., Any]:
+        self._levels[event][int(priority)].append(handler)
+        return handler
+
+    def off(self, event: str, handler: Callable[..., Any]) -> None:
+        if event not in self._levels:
+            return
+        for level, handlers in self._levels[event].items():
+            self._levels[event][level] = [h for h in handlers if h is not handler]
+
+    async def emit(self, event: str, *args: Any, **kwargs: Any) -> None:
+        levels = self._levels.get(event)
+        if not levels:
+            return
+        calls = [h for level in sorted(levels, reverse=True) for h in list(levels[level])]
+        for handler in calls:
+            outcome = handler(*args, **kwargs)
+            if asyncio.iscoroutine(outcome) or isinstance(outcome, asyncio.Future):
+                await outcome

@@ -1,0 +1,49 @@
+"""Exercise 1, priority_ordering: a small priority emitter (MUTANT: async listeners are started as tasks and not awaited).
+
+Listeners run highest priority first; listeners of the same priority run in the
+order they were registered. ``emit`` calls them one after another and awaits
+each async listener before starting the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from day25 import EventPriority
+
+
+class PriorityEmitter:
+    """``on`` / ``off`` / ``await emit`` with LOW, MEDIUM and HIGH priorities."""
+
+    def __init__(self) -> None:
+        # event -> [(priority, registration number, handler)], kept sorted
+        self._listeners: dict[str, list[tuple[int, int, Callable[..., Any]]]] = {}
+        self._registered = 0
+
+    def on(
+        self,
+        event: str,
+        handler: Callable[..., Any],
+        priority: EventPriority = EventPriority.MEDIUM,
+    ) -> Callable[..., Any]:
+        """Call ``handler`` on every ``event``; return ``handler``."""
+        self._registered += 1
+        entries = self._listeners.setdefault(event, [])
+        entries.append((int(priority), self._registered, handler))
+        entries.sort(key=lambda entry: (-entry[0], entry[1]))
+        return handler
+
+    def off(self, event: str, handler: Callable[..., Any]) -> None:
+        """Remove every registration of ``handler`` on ``event``; unknown ones are ignored."""
+        entries = self._listeners.get(event, [])
+        entries[:] = [entry for entry in entries if entry[2] is not handler]
+
+    async def emit(self, event: str, *args: Any, **kwargs: Any) -> None:
+        """Call the listeners of ``event`` in order, awaiting each async one."""
+        for _priority, _n, handler in list(self._listeners.get(event, [])):
+            result = handler(*args, **kwargs)
+            if inspect.isawaitable(result):
+                asyncio.ensure_future(result)
