@@ -7,9 +7,7 @@ Python, from the rules the exercise states. Nothing here imports the submission.
 
 from __future__ import annotations
 
-import json
 import os
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +15,7 @@ import pytest
 from hypothesis import Phase, settings
 
 from day25.course.harness import ScenarioRunner
+from day25.course.scenarios import first_difference
 
 # Suite-validity runs only need "does this variant lose points", not a minimal
 # counterexample: skipping the shrink phase keeps them quick.
@@ -93,31 +92,11 @@ def expected(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [model.do(op) for op in ops]
 
 
-def _show(op: dict[str, Any]) -> str:
-    return json.dumps({k: v for k, v in op.items() if v is not None}, separators=(",", ":"))
-
-
 def compare(ops: list[dict[str, Any]], got: dict[str, Any], hint: str) -> None:
     """Fail with a readable message at the first step that differs from the model."""
-    if got.get("setup_error"):
-        pytest.fail(f"Creating the object under test failed: {got['setup_error']}\n{hint}",
-                    pytrace=False)
-    steps = "\n".join(f"  {i + 1}. {_show(op)}" for i, op in enumerate(ops))
-    for i, (want, have) in enumerate(zip(expected(ops), got["ops"], strict=True)):
-        where = f"Step {i + 1} of the scenario\n{steps}\n"
-        if have["error"]:
-            pytest.fail(f"{where}raised {have['error']}\n{hint}", pytrace=False)
-        if want["op"] == "emit_concurrently":
-            w, h = Counter(c[0] for c in want["trace"]), Counter(c[0] for c in have["trace"])
-            if w != h:
-                pytest.fail(f"{where}expected these listener calls (any order) {dict(w)}, "
-                            f"got {dict(h)}\n{hint}", pytrace=False)
-        elif want["trace"] != have["trace"]:
-            pytest.fail(f"{where}expected the calls {want['trace']}, got {have['trace']}\n{hint}",
-                        pytrace=False)
-        if "value" in want and want["value"] != have.get("value"):
-            pytest.fail(f"{where}expected {want['value']} listener(s) left on the bus, "
-                        f"found {have.get('value')}\n{hint}", pytrace=False)
+    problem = first_difference(ops, expected(ops), got)
+    if problem:
+        pytest.fail(f"{problem}\n{hint}", pytrace=False)
 
 
 @pytest.fixture(scope="module")

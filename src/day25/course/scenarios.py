@@ -37,7 +37,7 @@ from typing import Any
 
 from day25 import EventBus, EventPriority
 
-__all__ = ["GuardedBus", "run_scenario"]
+__all__ = ["GuardedBus", "first_difference", "run_scenario"]
 
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("day25_scenario_depth", default=0)
 
@@ -189,3 +189,42 @@ def run_scenario(module: ModuleType, exercise: str, scenario: dict[str, Any]) ->
     except Exception as exc:
         return {"setup_error": describe(exc, getattr(module, "__file__", None)), "ops": []}
     return {"ops": asyncio.run(_run_ops(run, list(scenario["ops"])))}
+
+
+def _show(op: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps({k: v for k, v in op.items() if v is not None}, separators=(",", ":"))
+
+
+def first_difference(
+    ops: list[dict[str, Any]], want: list[dict[str, Any]], got: dict[str, Any]
+) -> str | None:
+    """Where a child's result differs from what was expected, for a student; else None.
+
+    Runs in the grading process. ``want[i]`` holds ``trace`` (and ``value`` for
+    ``count``); for ``emit_concurrently`` only how often each listener ran counts,
+    because the interleaving of concurrent emits is not part of any rule.
+    """
+    from collections import Counter
+
+    if got.get("setup_error"):
+        return f"Creating the object under test failed: {got['setup_error']}"
+    steps = "\n".join(f"  {i + 1}. {_show(op)}" for i, op in enumerate(ops))
+    for i, (op, expect, have) in enumerate(zip(ops, want, got["ops"], strict=True)):
+        where = f"Scenario:\n{steps}\nAt step {i + 1}"
+        if have["error"]:
+            return f"{where} your code raised {have['error']}"
+        if op["op"] == "emit_concurrently":
+            w = Counter(c[0] for c in expect["trace"])
+            h = Counter(c[0] for c in have["trace"])
+            if w != h:
+                return (f"{where} each listener should have run this many times (in any order) "
+                        f"{dict(w)}, but ran {dict(h)}")
+        elif expect["trace"] != have["trace"]:
+            return (f"{where} the listeners should have been called as {expect['trace']} "
+                    f"([listener, payload], in order), but were called as {have['trace']}")
+        if "value" in expect and expect["value"] != have.get("value"):
+            return (f"{where} {expect['value']} listener(s) should be left on the bus, "
+                    f"but {have.get('value')} are")
+    return None
