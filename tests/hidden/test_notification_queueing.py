@@ -16,6 +16,7 @@ import pytest
 from day25.course.harness import AppServer
 
 EXERCISE = "notification_queueing"
+pytestmark = pytest.mark.asyncio  # also when run without the project's asyncio_mode
 Server = Callable[..., AppServer]
 FIELDS = {"type", "id", "seq", "user", "title", "body", "level", "created_at", "expires_at"}
 

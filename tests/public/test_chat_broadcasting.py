@@ -16,6 +16,7 @@ import pytest
 from day25.course.harness import AppServer
 
 EXERCISE = "chat_broadcasting"
+pytestmark = pytest.mark.asyncio  # also when run without the project's asyncio_mode
 Server = Callable[..., AppServer]
 
 

@@ -17,6 +17,7 @@ import pytest
 from day25.course.harness import AppServer
 
 EXERCISE = "notification_queueing"
+pytestmark = pytest.mark.asyncio  # also when run without the project's asyncio_mode
 Server = Callable[..., AppServer]
 
 
