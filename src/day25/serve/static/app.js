@@ -163,7 +163,7 @@ function onNotificationFrame(frame) {
       break;
     }
     case "backlog_end": $("inbox").dataset.backlog = String(frame.count); break;
-    case "pong": break;
+    case "pong": case "acked": break; // acked: the server confirms an ack (protocol, exercise 4)
     case "error": showError(`notifications error (${frame.code}): ${frame.message}`); break;
     default: showError(`notifications: unknown frame type ${JSON.stringify(frame.type)}`);
   }
