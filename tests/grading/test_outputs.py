@@ -17,7 +17,8 @@ def _student(name: str, passed: int) -> StudentResult:
     tests = [TestResult(f"test_{i}", "priority_ordering", 5.0 if i < passed else 0.0, 5.0,
                         i < passed, "" if i < passed else
                         "expected the calls [['a', 1]], got []\n>   assert trace == want\n"
-                        "E   assert [] == [['a', 1]]\ntests/hidden/test_priority_ordering.py:12: in x")
+                        "E   assert [] == [['a', 1]]\n"
+                        "tests/hidden/test_priority_ordering.py:12: in x")
              for i in range(5)]
     exercises = [ExerciseResult("priority_ordering", "Priority", 25.0, tests),
                  ExerciseResult("chat_broadcasting", "Chat", 25.0,

@@ -38,7 +38,8 @@ def test_folder_gives_only_catalogue_modules(tmp_path: Path) -> None:
     (sub / "results.json").write_text("[]")
     intake = take_modules(Submission("alice", sub), MODULES)
     assert intake.modules == {"priority_ordering.py": "X = 1\n"}
-    assert intake.problems == {"once_semantics.py": ["once_semantics.py was not found in the submission."]}
+    missing = ["once_semantics.py was not found in the submission."]
+    assert intake.problems == {"once_semantics.py": missing}
 
 
 def test_zip_nested_one_folder_is_accepted(tmp_path: Path) -> None:

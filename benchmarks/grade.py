@@ -1,0 +1,88 @@
+"""Benchmark ``day25 grade``: N generated submissions, --jobs 2, with and without the sandbox.
+
+Generates N student folders (default 100) mixing reference solutions and the
+mutants in ``tests/mutants/<id>/``, grades them with ``day25 grade --jobs 2``
+under the full sandbox, then grades the very same folders again with
+``DAY25_SANDBOX=off`` (no namespaces, no rlimits) in the same run, and prints
+wall time, submissions per minute and the sandbox's overhead ratio.
+
+    python benchmarks/grade.py            # N = 100
+    python benchmarks/grade.py --n 6
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+COURSE = Path(__file__).resolve().parents[1]
+
+
+def variants() -> dict[str, list[Path]]:
+    """Per exercise: the solution and each mutant file."""
+    from day25.course.grade import load_exercises
+
+    found: dict[str, list[Path]] = {}
+    for ex in load_exercises(COURSE):
+        files = [COURSE / "solutions" / ex.module]
+        files += sorted((COURSE / "tests" / "mutants" / ex.id).glob("*.py"))
+        found[ex.module] = [f for f in files if f.is_file()]
+    return found
+
+
+def generate(n: int, into: Path, seed: int = 25) -> None:
+    rng = random.Random(seed)
+    pool = variants()
+    for i in range(n):
+        student = into / f"student{i:03d}"
+        student.mkdir(parents=True)
+        for module, files in pool.items():
+            if files:
+                shutil.copy(rng.choice(files), student / module)
+
+
+def grade(klass: Path, out: Path, sandbox: str) -> float:
+    env = {**os.environ, "DAY25_SANDBOX": sandbox}
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "day25.cli", "grade", str(klass), "--out", str(out),
+         "--jobs", "2", "--course", str(COURSE)],
+        env=env, cwd=COURSE, capture_output=True, text=True, timeout=24 * 3600, check=False,
+    )
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        sys.exit(f"grading failed ({sandbox}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100, help="number of submissions (default 100)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="day25-bench-") as tmp:
+        klass = Path(tmp) / "class"
+        generate(args.n, klass)
+        sandboxed = grade(klass, Path(tmp) / "out-sandbox", "auto")
+        bare = grade(klass, Path(tmp) / "out-bare", "off")
+        same = (Path(tmp) / "out-sandbox" / "gradebook.csv").read_text() == (
+            Path(tmp) / "out-bare" / "gradebook.csv").read_text()
+    from day25.course.isolation import describe
+
+    print(describe())
+    print(f"submissions:           {args.n} (solutions and mutants, 4 exercises each), --jobs 2")
+    rate = 60 * args.n / sandboxed
+    print(f"sandboxed wall time:   {sandboxed:.1f} s  ({rate:.1f} submissions/min)")
+    print(f"no-sandbox wall time:  {bare:.1f} s  ({60 * args.n / bare:.1f} submissions/min)")
+    print(f"sandbox overhead:      {sandboxed / bare:.2f}x")
+    print(f"same gradebook both ways: {same}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""``day25 grade`` end to end: a class folder, a zip, the files written, resume by content hash."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+COURSE = Path(__file__).resolve().parents[2]
+MODULE = "priority_ordering.py"
+
+
+def _grade(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "day25.cli", "grade", *map(str, args),
+                           "--course", str(COURSE)],
+                          capture_output=True, text=True, timeout=600, cwd=COURSE)
+
+
+def _rows(out: Path) -> dict[str, dict[str, str]]:
+    with (out / "gradebook.csv").open() as fh:
+        return {row["student"]: row for row in csv.DictReader(fh)}
+
+
+def test_grade_class_then_resume_only_what_changed(tmp_path: Path) -> None:
+    klass = tmp_path / "class"
+    (klass / "alice").mkdir(parents=True)
+    (klass / "alice" / MODULE).write_text((COURSE / "solutions" / MODULE).read_text())
+    (klass / "alice" / "conftest.py").write_text("raise SystemExit('never imported')\n")
+    with zipfile.ZipFile(klass / "bob.zip", "w") as zf:
+        zf.writestr(f"bob/{MODULE}", (COURSE / "exercises" / MODULE).read_text())
+    out = tmp_path / "out"
+
+    first = _grade(klass, "--out", out, "--jobs", "2")
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    header = (out / "gradebook.csv").read_text().splitlines()[0]
+    assert header == ("student,priority_ordering,once_semantics,chat_broadcasting,"
+                      "notification_queueing,total")
+    rows = _rows(out)
+    assert rows["alice"]["priority_ordering"] == "25" and rows["alice"]["total"] == "25"
+    assert rows["bob"]["priority_ordering"] == "0" and rows["bob"]["once_semantics"] == "0"
+    assert (out / "grades.png").read_bytes()[:4] == b"\x89PNG"
+    for student in ("alice", "bob"):
+        for name in ("results.json", "feedback.md", "feedback.html"):
+            assert (out / student / name).is_file()
+    bob = json.loads((out / "bob" / "results.json").read_text())
+    assert "max_score" not in bob and bob["score"] == 0
+    assert all(t["status"] == "failed" for t in bob["tests"])
+    assert "once_semantics.py was not found" in (out / "bob" / "feedback.md").read_text()
+    assert "hidden" in (out / "alice" / "feedback.md").read_text()
+    assert "Grades" in first.stdout and "sandbox" in first.stdout
+
+    alice_mtime = (out / "alice" / "results.json").stat().st_mtime_ns
+    bob_mtime = (out / "bob" / "results.json").stat().st_mtime_ns
+    (klass / "alice" / "notes.txt").write_text("not a module: changes nothing")
+    with zipfile.ZipFile(klass / "bob.zip", "w") as zf:  # bob now submits the solution
+        zf.writestr(MODULE, (COURSE / "solutions" / MODULE).read_text())
+    second = _grade(klass, "--out", out, "--jobs", "2")
+    assert second.returncode == 0, second.stdout[-2000:]
+    assert (out / "alice" / "results.json").stat().st_mtime_ns == alice_mtime  # resumed
+    assert (out / "bob" / "results.json").stat().st_mtime_ns != bob_mtime  # re-graded
+    assert "resumed" in second.stdout
+    rows = _rows(out)
+    assert rows["alice"]["total"] == "25" and rows["bob"]["total"] == "25"
+
+
+def test_grader_problems_exit_nonzero_with_a_message(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = _grade(empty, "--out", tmp_path / "out")
+    assert proc.returncode == 2 and "no submissions found" in proc.stdout
+    proc = _grade(tmp_path / "nowhere", "--out", tmp_path / "out")
+    assert proc.returncode == 2 and "no such submission" in proc.stdout
