@@ -182,7 +182,10 @@ def run_suite(
             "--results-json", str(verdict), "-q", "-p", "no:cacheprovider",
             "--timeout", str(int(settings.test_timeout)), "--rootdir", str(settings.course_root)]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1",
-           "DAY25_COURSE_ROOT": str(settings.course_root)}
+           "DAY25_COURSE_ROOT": str(settings.course_root),
+           # hypothesis' example database stays private: one student's failing
+           # examples must not be replayed on the next, nor land in the course folder
+           "HYPOTHESIS_STORAGE_DIRECTORY": str(private / "hypothesis")}
     limit = timeout if timeout is not None else settings.exercise_timeout
     try:
         with log.open("wb") as out:
