@@ -20,6 +20,7 @@ namespaces, dropping privileges) without touching its callers:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import signal
@@ -52,7 +53,9 @@ def _package_root() -> str:
     return str(Path(__file__).resolve().parents[2])
 
 
-def scrubbed_env(extra: Mapping[str, str] | None = None, *, home: str | os.PathLike[str]) -> dict[str, str]:
+def scrubbed_env(
+    extra: Mapping[str, str] | None = None, *, home: str | os.PathLike[str]
+) -> dict[str, str]:
     """A minimal environment: nothing of the grader's secrets or settings leaks in."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
@@ -85,10 +88,8 @@ def _set_limits(limits: Limits) -> Callable[[], None]:
             _soft, hard = resource.getrlimit(which)
             if hard != resource.RLIM_INFINITY and hard < value:
                 value = hard
-            try:
+            with contextlib.suppress(ValueError, OSError):  # a limit we may not set is left
                 resource.setrlimit(which, (value, value))
-            except (ValueError, OSError):
-                pass  # a limit we may not set is left as inherited
 
     return apply
 
@@ -126,21 +127,13 @@ def spawn(
 
 def kill_tree(proc: subprocess.Popen[bytes], *, wait: float = 5.0) -> None:
     """SIGKILL the child's process group and reap the child."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
+    with contextlib.suppress(ProcessLookupError):
         proc.kill()
-    except ProcessLookupError:
-        pass
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=wait)
-    except subprocess.TimeoutExpired:
-        pass
     for stream in (proc.stdin, proc.stdout, proc.stderr):
         if stream is not None:
-            try:
+            with contextlib.suppress(OSError):
                 stream.close()
-            except OSError:
-                pass
