@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,15 +126,23 @@ def write_copy(intake: Intake, dest: Path) -> Path:
     return dest
 
 
-def _tail(path: Path) -> str:
-    try:
-        with path.open("rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - OUTPUT_CAP))
-            return fh.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
+class _Tail:
+    """The last ``OUTPUT_CAP`` bytes of a process's output: a flood costs no memory or disk."""
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+
+    def drain(self, proc: subprocess.Popen[bytes]) -> None:
+        stream = proc.stdout
+        if stream is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            while chunk := os.read(stream.fileno(), 65536):
+                self._data += chunk
+                del self._data[:-OUTPUT_CAP]
+
+    def text(self) -> str:
+        return self._data.decode("utf-8", "replace")
 
 
 def _rows(path: Path, exercise: Exercise) -> list[dict[str, Any]] | str:
@@ -177,7 +186,6 @@ def run_suite(
         raise FileNotFoundError(f"the {suite} suite for {exercise.id} is missing: {test_file}")
     private = Path(tempfile.mkdtemp(prefix="day25-verdict-"))  # 0700, owned by the grader
     verdict = private / f"{secrets.token_hex(16)}.json"
-    log = private / "pytest.log"
     argv = [sys.executable, "-m", "pytest", str(test_file), "--submission", str(submission_dir),
             "--results-json", str(verdict), "-q", "-p", "no:cacheprovider",
             "--timeout", str(int(settings.test_timeout)), "--rootdir", str(settings.course_root)]
@@ -187,16 +195,19 @@ def run_suite(
            # examples must not be replayed on the next, nor land in the course folder
            "HYPOTHESIS_STORAGE_DIRECTORY": str(private / "hypothesis")}
     limit = timeout if timeout is not None else settings.exercise_timeout
+    tail = _Tail()
     try:
-        with log.open("wb") as out:
-            proc = subprocess.Popen(argv, cwd=settings.course_root, env=env, stdout=out,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
-            try:
-                code: int | None = proc.wait(timeout=limit)
-            except subprocess.TimeoutExpired:
-                _kill(proc)
-                code = None
+        proc = subprocess.Popen(argv, cwd=settings.course_root, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+        reader = threading.Thread(target=tail.drain, args=(proc,), daemon=True)
+        reader.start()
+        try:
+            code: int | None = proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            code = None
+        reader.join(timeout=5)
         if code is None:
             result.notes.append(f"The tests for {exercise.id} did not finish within {limit:.0f} s "
                                 "(an endless loop or a handler that never returns?); "
@@ -208,7 +219,8 @@ def run_suite(
                                 "this exercise scores 0.")
             return result
         outcomes = [row.get("outcome") == "passed" for row in rows]
-        if (code == 0) != all(outcomes) or code not in (0, 1):
+        failed = any(row.get("outcome") in ("failed", "error") for row in rows)
+        if code not in (0, 1) or (code == 1) != failed:
             result.notes.append(f"The test run for {exercise.id} ended abnormally (exit code "
                                 f"{code}) and its results disagree with it; "
                                 "this exercise scores 0.")
@@ -223,9 +235,9 @@ def run_suite(
                                            str(row.get("message") or "")[:4000]))
         return result
     finally:
-        # the log stays private (it may quote the hidden suite); shown only on request
-        if os.environ.get("DAY25_KEEP_LOGS") and log.exists():
-            sys.stderr.write(_tail(log))
+        # the output stays private (it may quote the hidden suite); shown only on request
+        if os.environ.get("DAY25_KEEP_LOGS"):
+            sys.stderr.write(tail.text())
         shutil.rmtree(private, ignore_errors=True)
 
 

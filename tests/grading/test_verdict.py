@@ -1,0 +1,73 @@
+"""How the grader reads a verdict: missing, garbled, inconsistent or cut-off runs score 0."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from day25.course.grade import Exercise, Settings, run_suite
+
+EX = Exercise("toy", "Toy", "toy.py", 25)
+
+
+def _course(tmp_path: Path, suite: str, conftest: str = "") -> Settings:
+    root = tmp_path / "course"
+    (root / "tests" / "hidden").mkdir(parents=True)
+    (root / "tests" / "conftest.py").write_text(
+        'pytest_plugins = ["day25.course.pytest_plugin"]\n' + conftest)
+    (root / "tests" / "hidden" / "test_toy.py").write_text("import pytest\n" + suite)
+    (root / "sub").mkdir()
+    return Settings(root, exercise_timeout=60, test_timeout=30)
+
+
+def _run(settings: Settings, timeout: float | None = None) -> tuple[float, list[str], int]:
+    result = run_suite(EX, settings.course_root / "sub", settings, timeout=timeout)
+    return result.points, result.notes, len(result.tests)
+
+
+def test_weights_are_scaled_to_the_catalogue_points(tmp_path: Path) -> None:
+    settings = _course(tmp_path, "@pytest.mark.points(3)\ndef test_a():\n    pass\n"
+                                 "@pytest.mark.points(1)\ndef test_b():\n    assert 1 == 2\n")
+    points, notes, count = _run(settings)
+    assert (points, notes, count) == (18.75, [], 2)
+
+
+def test_run_that_dies_before_writing_results_scores_zero(tmp_path: Path) -> None:
+    settings = _course(tmp_path, "import os\ndef test_a():\n    os._exit(0)\n")
+    points, notes, _ = _run(settings)
+    assert points == 0 and "ended before writing any result" in notes[0]
+
+
+def test_forged_rows_for_another_exercise_are_rejected(tmp_path: Path) -> None:
+    forge = ("import json\ndef pytest_sessionfinish(session):\n"
+             "    path = session.config.getoption('--results-json')\n"
+             "    json.dump([{'exercise': 'other', 'points': 25, 'max_points': 25,"
+             " 'outcome': 'passed'}], open(path, 'w'))\n"
+             "pytest_sessionfinish.trylast = True\n")
+    settings = _course(tmp_path, "def test_a():\n    assert False\n", conftest=forge)
+    points, notes, _ = _run(settings)
+    assert points == 0 and notes
+
+
+def test_results_that_contradict_the_exit_code_score_zero(tmp_path: Path) -> None:
+    lie = ("import json, pytest\n@pytest.hookimpl(trylast=True)\n"
+           "def pytest_sessionfinish(session):\n"
+           "    path = session.config.getoption('--results-json')\n"
+           "    json.dump([{'exercise': 'toy', 'name': 'test_a', 'points': 1, 'max_points': 1,"
+           " 'outcome': 'passed'}], open(path, 'w'))\n")
+    settings = _course(tmp_path, "def test_a():\n    assert False\n", conftest=lie)
+    points, notes, _ = _run(settings)
+    assert points == 0 and "ended abnormally" in notes[0]
+
+
+def test_a_hung_run_is_cut_off(tmp_path: Path) -> None:
+    settings = _course(tmp_path, "import time\ndef test_a():\n    time.sleep(60)\n")
+    points, notes, _ = _run(settings, timeout=3)
+    assert points == 0 and "did not finish within 3 s" in notes[0]
+
+
+def test_missing_suite_is_a_grader_error(tmp_path: Path) -> None:
+    settings = _course(tmp_path, "def test_a():\n    pass\n")
+    with pytest.raises(FileNotFoundError):
+        run_suite(Exercise("nope", "N", "nope.py", 25), tmp_path, settings)
