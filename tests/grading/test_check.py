@@ -44,3 +44,33 @@ def test_solution_passes_but_is_not_called_full_marks(tmp_path: Path) -> None:
 def test_unknown_exercise_is_a_clear_error(tmp_path: Path) -> None:
     proc = _check("no_such_exercise", "--path", COURSE / "exercises")
     assert proc.returncode == 2 and "unknown exercise" in proc.stdout
+
+
+def test_watch_reruns_on_save(tmp_path: Path) -> None:
+    import time
+
+    mine = tmp_path / "exercises"
+    mine.mkdir()
+    shutil.copy(COURSE / "exercises" / "priority_ordering.py", mine)
+    log = tmp_path / "watch.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "day25.cli", "check", "priority_ordering", "--path", str(mine),
+             "--watch", "--course", str(COURSE)], stdout=out, stderr=subprocess.STDOUT, cwd=COURSE,
+            env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": "/tmp"})
+    try:
+        def wait_for(count: int) -> None:
+            deadline = time.monotonic() + 120
+            while log.read_text().count("watching for changes") < count:
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.3)
+
+        wait_for(1)
+        assert "FAIL" in log.read_text()
+        shutil.copy(COURSE / "solutions" / "priority_ordering.py", mine)  # the student saves
+        wait_for(2)
+        assert "1/1 exercises pass their public checks" in log.read_text()
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
