@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 from day25.course.submissions import (
+    MAX_MODULE_BYTES,
     MAX_TOTAL_BYTES,
     Submission,
     content_hash,
@@ -119,3 +120,14 @@ def test_content_hash_follows_content_and_salt(tmp_path: Path) -> None:
     assert content_hash(take_modules(Submission("h", folder), MODULES), "t") != first
     (folder / "priority_ordering.py").write_text("A = 2\n")
     assert content_hash(take_modules(Submission("h", folder), MODULES), "s") != first
+
+
+def test_oversized_module_and_oversized_archive(tmp_path: Path) -> None:
+    folder = tmp_path / "big"
+    folder.mkdir()
+    (folder / "priority_ordering.py").write_bytes(b"#" * (MAX_MODULE_BYTES + 10))
+    intake = take_modules(Submission("big", folder), MODULES)
+    assert "larger than the" in intake.problems["priority_ordering.py"][0]
+    huge = tmp_path / "huge.zip"
+    huge.write_bytes(os.urandom(MAX_TOTAL_BYTES + 1))
+    assert "larger than" in take_modules(Submission("huge", huge), MODULES).problems[""][0]

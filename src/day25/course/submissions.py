@@ -104,8 +104,8 @@ def discover(
 
 def _decode(intake: Intake, name: str, data: bytes) -> None:
     if len(data) > MAX_MODULE_BYTES:
-        intake.problem(name, f"{name} is {len(data)} bytes, over the {MAX_MODULE_BYTES}-byte "
-                             "limit for one module; it was not graded.")
+        intake.problem(name, f"{name} is larger than the {MAX_MODULE_BYTES}-byte limit for "
+                             "one module; it was not graded.")
         return
     try:
         intake.modules[name] = data.decode("utf-8")
@@ -124,7 +124,8 @@ def _from_folder(folder: Path, modules: Sequence[str], intake: Intake) -> None:
                                      "Submit the file itself.")
                 break
             if candidate.is_file():
-                _decode(intake, name, candidate.read_bytes())
+                with candidate.open("rb") as fh:  # a huge file is not read whole
+                    _decode(intake, name, fh.read(MAX_MODULE_BYTES + 1))
                 break
 
 
@@ -183,6 +184,9 @@ def take_modules(sub: Submission, modules: Sequence[str]) -> Intake:
         intake.problem("", "The submission itself is a symbolic link; it was not followed.")
     elif sub.source.is_dir():
         _from_folder(sub.source, modules, intake)
+    elif sub.source.stat().st_size > MAX_TOTAL_BYTES:
+        intake.problem("", f"{sub.source.name} is larger than {MAX_TOTAL_BYTES} bytes; "
+                           "submit only your exercise modules.")
     elif zipfile.is_zipfile(sub.source):
         _from_zip(sub.source, modules, intake)
     else:
