@@ -135,7 +135,9 @@ def _cases(port: int) -> dict[str, tuple[dict[str, bytes], float, str | tuple[st
                            0, RUNTIME),
         "monkeypatch_pytest_builtins": ({MODULE: enc(STUB + MONKEYPATCH)}, 0, RUNTIME),
         "always_true_eq": ({MODULE: enc(ANYTHING)}, 0, RUNTIME),
-        "read_hidden_tests": ({MODULE: enc(STUB + READ_HIDDEN)}, 0, RUNTIME),
+        # without namespaces a child can read what the grader can (the output says so)
+        "read_hidden_tests": ({MODULE: enc(STUB + READ_HIDDEN)},
+                              0 if isolation.hardened() else 25, (*RUNTIME, "PASS")),
         "network": ({MODULE: enc(_network(port))}, 25, "PASS"),
         "syntax_error": ({MODULE: b"def broken(:\n    pass\n"}, 0, RUNTIME),
         "missing_module": ({"priority_ordring.py": enc(SOLUTION)}, 0, "was not found"),
