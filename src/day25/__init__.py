@@ -4,8 +4,9 @@ The public API is flat: everything a lesson or an exercise needs is importable
 from ``day25`` directly.
 """
 
-from day25.bus import EmitResult, EventBus, ListenerLimitWarning, Namespace, current_event
+from day25.bus import EmitResult, EventBus, ListenerLimitWarning, current_event
 from day25.integration import install
+from day25.namespace import Namespace
 from day25.priority import EventPriority, coerce_priority
 from day25.realtime import (
     BackgroundServer,

@@ -24,7 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from day25.bus import EventBus, Namespace, current_event
+from day25.bus import EventBus, current_event
+from day25.namespace import Namespace
 from day25.priority import EventPriority
 
 __all__ = ["Call", "Recorder", "Table", "Timeline"]
