@@ -99,7 +99,7 @@ def test_create_app_raising_is_a_clear_error(tmp_path: Path) -> None:
     body = "def create_app():\n    raise NotImplementedError('TODO: build the app')\n"
     server = AppServer(write(tmp_path, body), "chat_broadcasting")
     try:
-        with pytest.raises(SubmissionError, match="create_app\\(\\) in your chat_broadcasting.py "
+        with pytest.raises(SubmissionError, match=r"create_app\(\) in your chat_broadcasting.py "
                            "raised(.|\\n)*TODO: build the app"):
             server.start()
     finally:
@@ -109,19 +109,19 @@ def test_create_app_raising_is_a_clear_error(tmp_path: Path) -> None:
 def test_an_import_error_is_a_clear_error(tmp_path: Path) -> None:
     server = AppServer(write(tmp_path, "import no_such_module_here\n"), "chat_broadcasting")
     try:
-        with pytest.raises(SubmissionError, match="Importing your chat_broadcasting.py failed"):
+        with pytest.raises(SubmissionError, match=r"Importing your chat_broadcasting.py failed"):
             server.start()
     finally:
         server.stop()
 
 
 def test_a_missing_module_is_named(tmp_path: Path) -> None:
-    with pytest.raises(SubmissionError, match="no chat_broadcasting.py"):
+    with pytest.raises(SubmissionError, match=r"no chat_broadcasting.py"):
         AppServer(tmp_path, "chat_broadcasting")
 
 
 def test_events_without_a_day25_bus_say_what_to_do(tmp_path: Path) -> None:
     body = "from nexios import NexiosApp\ndef create_app():\n    return NexiosApp()\n"
-    with AppServer(write(tmp_path, body), "chat_broadcasting") as server:
-        with pytest.raises(SubmissionError, match="day25.install"):
-            server.events()
+    with AppServer(write(tmp_path, body), "chat_broadcasting") as server, \
+            pytest.raises(SubmissionError, match=r"day25\.install"):
+        server.events()

@@ -1,0 +1,120 @@
+"""ScenarioRunner: a crash or hang costs one call, a fresh child serves the next,
+and nothing the submission prints or writes can pose as the runner's reply."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from day25.course.harness import (
+    ScenarioRunner,
+    SubmissionCrashed,
+    SubmissionError,
+    SubmissionTimeout,
+)
+
+EMITTER = '''
+import inspect, json, os, sys
+
+FAKE = json.dumps({"id": 1, "ok": True, "result": {"ops": []}}) + "\\n"
+print(FAKE, end="")                      # prints go to the log, not the channel
+os.write(1, FAKE.encode())
+for fd in range(3, 30):                  # even writing to every descriptor is ignored
+    try:
+        os.write(fd, b"garbage\\n" + FAKE.encode())
+    except OSError:
+        pass
+
+class PriorityEmitter:
+    def __init__(self):
+        self.handlers = []
+
+    def on(self, event, handler, priority=2):
+        self.handlers.append(handler)
+        return handler
+
+    def off(self, event, handler):
+        pass
+
+    async def emit(self, event, payload=None, **kwargs):
+        if payload == "crash":
+            os._exit(7)
+        if payload == "hang":
+            while True:
+                pass
+        if payload == "boom":
+            raise ValueError("boom from the submission")
+        print(FAKE, end="")
+        for h in self.handlers:
+            result = h(payload, **kwargs)
+            if inspect.isawaitable(result):
+                await result
+'''
+
+OPS = [{"op": "on", "event": "e", "listener": "a"}, {"op": "emit", "event": "e", "payload": 1}]
+
+
+def emit(payload: object) -> dict[str, object]:
+    return {"ops": [*OPS[:1], {"op": "emit", "event": "e", "payload": payload}]}
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> Iterator[ScenarioRunner]:
+    (tmp_path / "priority_ordering.py").write_text(textwrap.dedent(EMITTER))
+    made = ScenarioRunner(tmp_path, "priority_ordering", timeout=2)
+    yield made
+    made.close()
+
+
+def test_garbage_and_spoofed_replies_are_ignored(runner: ScenarioRunner) -> None:
+    result = runner.run({"ops": OPS})
+    assert result["ops"][1] == {"op": "emit", "trace": [["a", 1]], "error": None}
+    assert '"ok": true' in runner.output  # the printed fake reply landed in the log
+
+
+def test_an_exception_in_student_code_is_an_entry_not_a_crash(runner: ScenarioRunner) -> None:
+    result = runner.run(emit("boom"))
+    assert result["ops"][1]["error"].startswith("ValueError: boom from the submission")
+    assert "priority_ordering.py line" in result["ops"][1]["error"]
+    assert runner.children_started == 1
+
+
+def test_a_crash_costs_one_call_and_a_fresh_child_serves_the_next(runner: ScenarioRunner) -> None:
+    with pytest.raises(SubmissionCrashed, match="exited with code 7"):
+        runner.run(emit("crash"))
+    assert runner.run({"ops": OPS})["ops"][1]["trace"] == [["a", 1]]
+    assert runner.children_started == 2
+
+
+def test_a_hang_times_out_and_a_fresh_child_serves_the_next(runner: ScenarioRunner) -> None:
+    with pytest.raises(SubmissionTimeout, match="within 2 s"):
+        runner.run(emit("hang"))
+    assert runner.run({"ops": OPS})["ops"][1]["trace"] == [["a", 1]]
+    assert runner.children_started == 2
+
+
+def test_sys_exit_at_import_is_a_readable_error(tmp_path: Path) -> None:
+    (tmp_path / "once_semantics.py").write_text("import sys\nsys.exit(0)\n")
+    with ScenarioRunner(tmp_path, "once_semantics", timeout=5) as runner, \
+            pytest.raises(SubmissionError, match=r"Importing your once_semantics.py failed"):
+        runner.run({"ops": []})
+
+
+def test_a_missing_class_is_a_setup_error(tmp_path: Path) -> None:
+    (tmp_path / "priority_ordering.py").write_text("x = 1\n")
+    with ScenarioRunner(tmp_path, "priority_ordering", timeout=5) as runner:
+        result = runner.run({"ops": OPS})
+    assert "PriorityEmitter" in result["setup_error"]
+
+
+def test_the_checker_bus_refuses_bus_once(tmp_path: Path) -> None:
+    (tmp_path / "once_semantics.py").write_text(
+        "def once(bus, event, handler=None, *, priority=2):\n"
+        "    return bus.once(event, handler, priority=priority)\n")
+    ops = [{"op": "once", "event": "e", "listener": "a"}]
+    with ScenarioRunner(tmp_path, "once_semantics", timeout=5) as runner:
+        result = runner.run({"ops": ops})
+    assert "bus.once() is off limits" in result["ops"][0]["error"]

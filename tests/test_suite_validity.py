@@ -1,0 +1,137 @@
+"""The suites can be trusted: solutions and alternatives score 100 %, stubs 0, mutants less.
+
+Each variant is copied into a fresh submission folder as ``<id>.py`` and graded
+by a separate ``python -m pytest`` run, exactly as a student's work would be.
+Exercises are discovered from the filesystem, so every exercise that ships a
+solution is held to the same bar. The runs go through a pool of two workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from day25.course.catalogue import load_catalogue
+
+ROOT = Path(__file__).resolve().parents[1]
+FULL = 25.0
+
+
+@dataclass(frozen=True)
+class Case:
+    exercise: str
+    suite: str  # "hidden" or "public"
+    kind: str  # "solution", "alternative", "stub" or "mutant"
+    variant: Path
+
+    @property
+    def id(self) -> str:
+        name = self.variant.stem if self.kind == "mutant" else self.kind
+        return f"{self.suite}-{self.exercise}-{name}"
+
+
+def _cases() -> list[Case]:
+    cases = []
+    for solution in sorted((ROOT / "solutions").glob("*.py")):
+        ex = solution.stem
+        if not (ROOT / "tests" / "hidden" / f"test_{ex}.py").is_file():
+            continue
+        hidden = [Case(ex, "hidden", "solution", solution)]
+        alternative = ROOT / "tests" / "alternatives" / f"{ex}.py"
+        if alternative.is_file():
+            hidden.append(Case(ex, "hidden", "alternative", alternative))
+        stub = ROOT / "exercises" / f"{ex}.py"
+        if stub.is_file():
+            hidden.append(Case(ex, "hidden", "stub", stub))
+        hidden += [Case(ex, "hidden", "mutant", m)
+                   for m in sorted((ROOT / "tests" / "mutants" / ex).glob("*.py"))]
+        cases += hidden
+        if (ROOT / "tests" / "public" / f"test_{ex}.py").is_file():
+            cases.append(Case(ex, "public", "solution", solution))
+            if stub.is_file():
+                cases.append(Case(ex, "public", "stub", stub))
+    return cases
+
+
+CASES = _cases()
+
+
+Graded = tuple[list[dict[str, object]], str]
+
+
+def _grade(case: Case) -> Graded:
+    with tempfile.TemporaryDirectory(prefix="d25-valid-") as tmp:
+        submission = Path(tmp) / "submission"
+        submission.mkdir()
+        shutil.copy(case.variant, submission / f"{case.exercise}.py")
+        out = Path(tmp) / "results.json"
+        cmd = [sys.executable, "-m", "pytest", f"tests/{case.suite}/test_{case.exercise}.py",
+               "--submission", str(submission), "--results-json", str(out),
+               "-p", "no:cacheprovider", "-q", "-x" if case.kind == "solution" else "-q"]
+        env = {**os.environ, "DAY25_HYPOTHESIS_PROFILE": "validity"}
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=600)
+        log = (proc.stdout + proc.stderr)[-4000:]
+        if proc.returncode not in (0, 1) or not out.is_file():
+            return [], f"pytest exited {proc.returncode} without results\n{log}"
+        return json.loads(out.read_text()), log
+
+
+@pytest.fixture(scope="module")
+def graded(request: pytest.FixtureRequest) -> Iterator[dict[str, Future[Graded]]]:
+    """Start grading every selected case at once, two at a time; tests wait for theirs."""
+    selected = [item.callspec.params["case"] for item in request.session.items
+                if hasattr(item, "callspec") and "case" in item.callspec.params]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {case.id: pool.submit(_grade, case) for case in selected}
+        yield futures
+        for future in futures.values():
+            future.cancel()
+
+
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_variant_scores_as_it_should(case: Case, graded: dict[str, Future[Graded]]) -> None:
+    rows, log = graded[case.id].result()
+    assert rows, f"{case.id}: no test ran\n{log}"
+    earned = sum(float(r["points"]) for r in rows)  # type: ignore[arg-type]
+    if case.suite == "hidden":
+        total = sum(float(r["max_points"]) for r in rows)  # type: ignore[arg-type]
+        assert total == FULL, f"{case.exercise}: the hidden suite is worth {total}, not {FULL}"
+        assert len(rows) >= 10, f"{case.exercise}: only {len(rows)} graded tests"
+    failed = [f"{r['name']}: {str(r['message'])[:300]}" for r in rows if r["outcome"] != "passed"]
+    passed = [r["name"] for r in rows if r["outcome"] == "passed"]
+    if case.kind in ("solution", "alternative"):
+        assert not failed, f"{case.id} should pass everything; failed:\n" + "\n".join(failed)
+    elif case.kind == "stub":
+        assert not passed, f"{case.id}: the stub as shipped passes {passed}"
+        assert earned == 0
+    else:
+        assert earned < FULL, f"{case.id}: this mutant scores {earned}/{FULL}; no test catches it"
+
+
+def test_exercises_and_solutions_mirror_each_other() -> None:
+    stubs = {p.name for p in (ROOT / "exercises").glob("*.py")}
+    solutions = {p.name for p in (ROOT / "solutions").glob("*.py")}
+    assert stubs == solutions, f"only in exercises/: {stubs - solutions}; " \
+                               f"only in solutions/: {solutions - stubs}"
+
+
+def test_every_catalogue_entry_has_its_module_and_tests() -> None:
+    catalogue = load_catalogue(ROOT)
+    assert catalogue.total_points == 100
+    for exercise in catalogue.exercises:
+        assert exercise.points == 25, exercise.id
+        assert 2 <= len(exercise.hints) <= 4, exercise.id
+        assert (ROOT / "exercises" / exercise.module).is_file(), exercise.module
+        assert (ROOT / "solutions" / exercise.module).is_file(), exercise.module
