@@ -95,8 +95,11 @@ def start_serve(args: list[str], cwd: Path = ROOT, timeout: float = 30.0) -> Ser
             return ServeProcess(proc, f"http://127.0.0.1:{match.group(1)}", output)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    # Module scope, not session: Playwright's sync API keeps an event loop running
+    # in this thread while it is open, and pytest-asyncio's tests in later modules
+    # then fail with "cannot be called from a running event loop".
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
