@@ -91,7 +91,8 @@ def _grade(case: Case) -> Graded:
 def graded(request: pytest.FixtureRequest) -> Iterator[dict[str, Future[Graded]]]:
     """Start grading every selected case at once, two at a time; tests wait for theirs."""
     selected = [item.callspec.params["case"] for item in request.session.items
-                if hasattr(item, "callspec") and "case" in item.callspec.params]
+                if item.path == request.path and hasattr(item, "callspec")
+                and isinstance(item.callspec.params.get("case"), Case)]
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {case.id: pool.submit(_grade, case) for case in selected}
         yield futures

@@ -80,7 +80,7 @@ class Model:
             self.emit(op["event"], op.get("payload"), op.get("kwargs", {}), 0)
         elif kind == "emit_concurrently":
             for payload in op["payloads"]:
-                self.emit(op["event"], payload, {}, 0)
+                self.emit(op["event"], payload, {}, 1)  # the child does not re-emit here
         elif kind == "count":
             out["value"] = len(self.regs.get(op["event"], []))
         out["trace"] = self.trace

@@ -22,7 +22,9 @@ name it). An async listener awaits ``asyncio.sleep(0)`` before it records, so
 listeners that are not awaited in order show up in the trace; ``"delay": n``
 (default 1) makes it yield n times, so listeners run side by side finish out of order. ``reemit``:
 ``{"event", "payload"}``, an async listener emits that after recording, but only
-when called from a top-level emit (so re-entrancy is one level deep, never endless).
+when called from a top-level sequential ``emit`` (so re-entrancy is one level deep, never
+endless; not from ``emit_concurrently``, whose interleaving would decide how often a
+once-listener that re-emits gets to re-emit, making the expected counts a matter of luck).
 """
 
 from __future__ import annotations
@@ -148,8 +150,12 @@ class _Run:
                 raise TypeError(f"emit() returned {result!r}, not an awaitable: make it async def")
             await result
         elif kind == "emit_concurrently":
-            emits = [target.emit(op["event"], p) for p in op["payloads"]]
-            outcomes = await asyncio.gather(*emits, return_exceptions=True)
+            token = _depth.set(1)  # no re-emits here: see the module docstring
+            try:
+                emits = [target.emit(op["event"], p) for p in op["payloads"]]
+                outcomes = await asyncio.gather(*emits, return_exceptions=True)
+            finally:
+                _depth.reset(token)
             for outcome in outcomes:
                 if isinstance(outcome, BaseException):
                     raise outcome
