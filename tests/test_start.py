@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -25,12 +26,20 @@ def test_finds_the_course_from_a_subfolder() -> None:
     assert find_lessons(ROOT / "exercises") == ROOT
 
 
-def test_outside_a_course_it_says_where_to_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("day25.start.__file__", str(tmp_path / "x" / "y" / "start.py"))
+def test_outside_a_course_it_says_where_to_run(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="inside the course folder"):
         find_lessons(tmp_path)
+
+
+def test_the_command_names_a_folder_without_lessons(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "day25.cli", "start", "--course", str(tmp_path), "--no-browser"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "no notebooks/ folder" in proc.stdout + proc.stderr
 
 
 def test_jupyterlab_starts_on_the_first_lesson(tmp_path: Path) -> None:

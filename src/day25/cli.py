@@ -8,12 +8,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-app = typer.Typer(help="Day 25: Nexios Event System - course tools.", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(
+    help="Day 25: Nexios Event System - course tools.", no_args_is_help=True, add_completion=False
+)
 console = Console()
 
-CourseOpt = Annotated[Path | None, typer.Option(
-    "--course", help="the course folder (default: found from the current folder)")]
+CourseOpt = Annotated[
+    Path | None,
+    typer.Option("--course", help="the course folder (default: found from the current folder)"),
+]
 
 
 def _course(course: Path | None) -> Path:
@@ -64,8 +67,9 @@ def check(
 
 @app.command()
 def grade(
-    submissions: Annotated[list[Path], typer.Argument(
-        help="a student's folder or .zip, or a folder of them")],
+    submissions: Annotated[
+        list[Path], typer.Argument(help="a student's folder or .zip, or a folder of them")
+    ],
     out: Annotated[Path, typer.Option(help="where the gradebook and feedback go")],
     jobs: Annotated[int, typer.Option(min=1, help="students graded in parallel")] = 1,
     single: Annotated[bool, typer.Option(help="each SUBMISSION is one student")] = False,
@@ -81,13 +85,21 @@ def grade(
     root = _course(course)
     try:
         exercises = load_exercises(root)
-        missing = [e.id for e in exercises
-                   if not (root / "tests" / "hidden" / f"test_{e.id}.py").is_file()]
+        missing = [
+            e.id for e in exercises if not (root / "tests" / "hidden" / f"test_{e.id}.py").is_file()
+        ]
         if missing:
             raise _fail(f"hidden suites missing for {', '.join(missing)} under {root}/tests/hidden")
         settings = Settings(root, exercise_timeout, submission_timeout, test_timeout)
-        grade_class(submissions, out.resolve(), exercises, settings, jobs=jobs, single=single,
-                    console=console)
+        grade_class(
+            submissions,
+            out.resolve(),
+            exercises,
+            settings,
+            jobs=jobs,
+            single=single,
+            console=console,
+        )
     except (ValueError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from exc
 
@@ -124,17 +136,36 @@ def gradescope(
 
 @app.command()
 def serve(
-    impl: Annotated[str | None, typer.Option(
-        help="solutions, exercises or a folder (default: solutions/ when present)")] = None,
+    impl: Annotated[
+        str | None,
+        typer.Option(help="solutions, exercises or a folder (default: solutions/ when present)"),
+    ] = None,
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port (0: any free port)")] = 8025,
-    db: Annotated[Path | None, typer.Option(
-        help="SQLite file for queued notifications (default: ~/.day25/)")] = None,
+    db: Annotated[
+        Path | None, typer.Option(help="SQLite file for queued notifications (default: ~/.day25/)")
+    ] = None,
 ) -> None:
     """Serve the live chat + notifications page on an implementation of exercises 3 and 4."""
     from day25.serve import run_command
 
     raise typer.Exit(run_command(impl, host, port, db))
+
+
+@app.command()
+def start(
+    port: Annotated[int | None, typer.Option(help="JupyterLab's port (default: its own)")] = None,
+    browser: Annotated[bool, typer.Option(help="open a browser tab")] = True,
+    course: CourseOpt = None,
+) -> None:
+    """Open the lessons (notebooks/) in JupyterLab."""
+    from day25.start import start as start_lab
+
+    try:
+        code = start_lab(course, port=port, open_browser=browser)
+    except FileNotFoundError as exc:
+        raise _fail(str(exc)) from exc
+    raise typer.Exit(code)
 
 
 def main() -> None:

@@ -15,13 +15,17 @@ __all__ = ["find_lessons", "jupyter_command", "start"]
 
 
 def find_lessons(start: Path | None = None) -> Path:
-    """The course folder: the nearest folder, upwards, that holds ``notebooks/``."""
+    """The course folder: the nearest folder, upwards, that holds ``notebooks/``.
+
+    Without ``start``, an editable install's own checkout is the last resort, so
+    ``day25 start`` works from any folder right after the quick start.
+    """
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "notebooks").is_dir() and any((folder / "notebooks").glob("*.ipynb")):
             return folder
-    package_checkout = Path(__file__).resolve().parents[2]  # an editable install's repo
-    if (package_checkout / "notebooks").is_dir():
+    package_checkout = Path(__file__).resolve().parents[2]
+    if start is None and (package_checkout / "notebooks").is_dir():
         return package_checkout
     raise FileNotFoundError(
         f"no notebooks/ folder in {here} or above it: run 'day25 start' inside the course "
