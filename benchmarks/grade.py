@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,15 +24,17 @@ from pathlib import Path
 COURSE = Path(__file__).resolve().parents[1]
 
 
-def variants() -> dict[str, list[Path]]:
-    """Per exercise: the solution and each mutant file."""
+def variants() -> dict[str, list[str]]:
+    """Per exercise module: the solution's source and each mutant's (tests/mutants/<id>.toml)."""
     from day25.course.grade import load_exercises
+    from day25.course.mutants import load_mutants
 
-    found: dict[str, list[Path]] = {}
+    found: dict[str, list[str]] = {}
     for ex in load_exercises(COURSE):
-        files = [COURSE / "solutions" / ex.module]
-        files += sorted((COURSE / "tests" / "mutants" / ex.id).glob("*.py"))
-        found[ex.module] = [f for f in files if f.is_file()]
+        solution = COURSE / "solutions" / ex.module
+        if solution.is_file():
+            source = solution.read_text(encoding="utf-8")
+            found[ex.module] = [source] + [m.apply(source) for m in load_mutants(COURSE, ex.id)]
     return found
 
 
@@ -43,9 +44,8 @@ def generate(n: int, into: Path, seed: int = 25) -> None:
     for i in range(n):
         student = into / f"student{i:03d}"
         student.mkdir(parents=True)
-        for module, files in pool.items():
-            if files:
-                shutil.copy(rng.choice(files), student / module)
+        for module, sources in pool.items():
+            (student / module).write_text(rng.choice(sources), encoding="utf-8")
 
 
 def grade(klass: Path, out: Path, sandbox: str) -> float:

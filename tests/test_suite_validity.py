@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from day25.course.catalogue import load_catalogue
+from day25.course.mutants import Mutant, load_mutants
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = 25.0
@@ -32,12 +33,19 @@ class Case:
     exercise: str
     suite: str  # "hidden" or "public"
     kind: str  # "solution", "alternative", "stub" or "mutant"
-    variant: Path
+    variant: Path  # for a mutant: the solution it mutates
+    mutant: Mutant | None = None
 
     @property
     def id(self) -> str:
-        name = self.variant.stem if self.kind == "mutant" else self.kind
+        name = self.mutant.name if self.mutant else self.kind
         return f"{self.suite}-{self.exercise}-{name}"
+
+    def write(self, into: Path) -> None:
+        if self.mutant:
+            self.mutant.write(self.variant, into)
+        else:
+            shutil.copy(self.variant, into / f"{self.exercise}.py")
 
 
 def _cases() -> list[Case]:
@@ -53,8 +61,7 @@ def _cases() -> list[Case]:
         stub = ROOT / "exercises" / f"{ex}.py"
         if stub.is_file():
             hidden.append(Case(ex, "hidden", "stub", stub))
-        hidden += [Case(ex, "hidden", "mutant", m)
-                   for m in sorted((ROOT / "tests" / "mutants" / ex).glob("*.py"))]
+        hidden += [Case(ex, "hidden", "mutant", solution, m) for m in load_mutants(ROOT, ex)]
         cases += hidden
         if (ROOT / "tests" / "public" / f"test_{ex}.py").is_file():
             cases.append(Case(ex, "public", "solution", solution))
@@ -73,7 +80,7 @@ def _grade(case: Case) -> Graded:
     with tempfile.TemporaryDirectory(prefix="d25-valid-") as tmp:
         submission = Path(tmp) / "submission"
         submission.mkdir()
-        shutil.copy(case.variant, submission / f"{case.exercise}.py")
+        case.write(submission)
         out = Path(tmp) / "results.json"
         cmd = [sys.executable, "-m", "pytest", f"tests/{case.suite}/test_{case.exercise}.py",
                "--submission", str(submission), "--results-json", str(out),
