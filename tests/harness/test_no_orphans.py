@@ -17,15 +17,20 @@ def running(marker: str) -> list[str]:
     return found.stdout.split()
 
 
+# A child that forks a few grandchildren (a small fork bomb), then sleeps.
+FORKER = (
+    "import os, time\nfor _ in range(5):\n    if os.fork() == 0:\n        break\ntime.sleep(120)"
+)
+
+
 def test_children_die_with_the_process_that_spawned_them(tmp_path: Path) -> None:
     marker = f"day25-orphan-{uuid.uuid4().hex}"
+    code = FORKER + f"  # {marker}"
     parent = textwrap.dedent(
         f"""
         import sys, time
         from day25.course import sandbox
-        child = sandbox.spawn(
-            ["python", "-c", "import time; time.sleep(120)  # {marker}"], cwd={str(tmp_path)!r}
-        )
+        child = sandbox.spawn(["python", "-c", {code!r}], cwd={str(tmp_path)!r})
         print(child.pid, flush=True)
         time.sleep(120)
         """
@@ -47,5 +52,25 @@ def test_children_die_with_the_process_that_spawned_them(tmp_path: Path) -> None
     finally:
         if proc.poll() is None:
             proc.kill()
+        for pid in running(marker):
+            os.kill(int(pid), signal.SIGKILL)
+
+
+def test_kill_tree_sweeps_the_whole_session(tmp_path: Path) -> None:
+    from day25.course import sandbox
+
+    marker = f"day25-sweep-{uuid.uuid4().hex}"
+    child = sandbox.spawn(["python", "-c", FORKER + f"  # {marker}"], cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 20
+        while len(running(marker)) < 6:  # the child and its five forks
+            assert time.monotonic() < deadline, f"only {running(marker)} started"
+            time.sleep(0.1)
+        sandbox.kill_tree(child)
+        deadline = time.monotonic() + 10
+        while running(marker):
+            assert time.monotonic() < deadline, f"left running: {running(marker)}"
+            time.sleep(0.1)
+    finally:
         for pid in running(marker):
             os.kill(int(pid), signal.SIGKILL)

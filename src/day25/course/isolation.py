@@ -177,8 +177,10 @@ def _preamble(
         quoted = shlex.quote(str(path))
         lines.append(f"mount --bind {quoted} {quoted} && mount -o remount,bind,ro {quoted}")
     lines.append("ip link set lo up 2>/dev/null || true")
+    # --pdeathsig: changing the uid clears the parent-death signal unshare's
+    # --kill-child set, which let a namespace outlive a killed grader.
     lines.append(f"exec setpriv --reuid={uid} --regid={NOBODY} --clear-groups "
-                 "--inh-caps=-all --bounding-set=-all -- \"$@\"")
+                 "--inh-caps=-all --bounding-set=-all --pdeathsig SIGKILL -- \"$@\"")
     return "\n".join(lines)
 
 

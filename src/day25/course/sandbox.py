@@ -146,10 +146,36 @@ def spawn(
     )
 
 
+def session_members(sid: int) -> list[int]:
+    """Every live process whose session id is ``sid`` (Linux ``/proc``; [] elsewhere)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()  # after "pid (comm) "
+        if len(fields) > 3 and fields[3] == str(sid):
+            found.append(int(entry.name))
+    return found
+
+
 def kill_tree(proc: subprocess.Popen[bytes], *, wait: float = 5.0) -> None:
-    """SIGKILL the child's process group and reap the child."""
+    """SIGKILL the child's process group and every process left in its session, then reap.
+
+    The child leads its own session (``start_new_session``), and everything it
+    forks stays in that session unless it calls setsid: sweeping the session also
+    catches a fork bomb's processes that a single killpg raced past.
+    """
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+    for _ in range(3):
+        members = [pid for pid in session_members(proc.pid) if pid != os.getpid()]
+        if not members:
+            break
+        for pid in members:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError):
         proc.kill()
     with contextlib.suppress(subprocess.TimeoutExpired):
