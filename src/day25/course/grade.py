@@ -1,13 +1,15 @@
-"""Grade one submission: copy its modules, run each suite in a subprocess, read the verdict.
+"""Grade one submission: copy its modules, run its suites in one pytest session, read it.
 
 Why this shape: the verdict is decided by a pytest process that never imports
 submission code (the harness runs it in sandboxed children), and is read back
 from a JSON file at an unguessable path in a directory only the grader can
 write. The pytest exit code must agree with that file. A missing, garbled or
 inconsistent result is 0 points with a clear sentence, never a crash, and a
-hung run costs only its own exercise (a wall-clock timeout per exercise and per
-submission). ``day25 check`` uses the very same :func:`run_suite`, so a
-student's check and the instructor's grade cannot disagree about the same code.
+hung run costs only its own exercise: each exercise has a wall-clock budget
+inside the session, and a session the grader must kill keeps the exercises it
+had finished (:mod:`day25.course.session` forks the session from a warm
+server). ``day25 check`` uses the very same :func:`run_suites`, so a student's
+check and the instructor's grade cannot disagree about the same code.
 """
 
 from __future__ import annotations
@@ -17,16 +19,14 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from day25.course.session import run_session
 from day25.course.submissions import Intake, Submission, content_hash, take_modules
 
 __all__ = [
@@ -39,10 +39,10 @@ __all__ = [
     "grader_fingerprint",
     "load_exercises",
     "run_suite",
+    "run_suites",
     "write_copy",
 ]
 
-OUTPUT_CAP = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -126,27 +126,8 @@ def write_copy(intake: Intake, dest: Path) -> Path:
     return dest
 
 
-class _Tail:
-    """The last ``OUTPUT_CAP`` bytes of a process's output: a flood costs no memory or disk."""
-
-    def __init__(self) -> None:
-        self._data = bytearray()
-
-    def drain(self, proc: subprocess.Popen[bytes]) -> None:
-        stream = proc.stdout
-        if stream is None:
-            return
-        with contextlib.suppress(OSError, ValueError):
-            while chunk := os.read(stream.fileno(), 65536):
-                self._data += chunk
-                del self._data[:-OUTPUT_CAP]
-
-    def text(self) -> str:
-        return self._data.decode("utf-8", "replace")
-
-
-def _rows(path: Path, exercise: Exercise) -> list[dict[str, Any]] | str:
-    """The verdict rows, or the reason they cannot be trusted."""
+def _read_rows(path: Path) -> list[dict[str, Any]] | str:
+    """The verdict rows of a whole session, or the reason they cannot be trusted."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -157,18 +138,114 @@ def _rows(path: Path, exercise: Exercise) -> list[dict[str, Any]] | str:
     if not isinstance(rows, list) or not rows:
         return "the test run produced no test results"
     for row in rows:
-        if not isinstance(row, dict) or row.get("exercise", exercise.id) != exercise.id:
-            return "the test run's result had an unexpected shape"
-        if not isinstance(row.get("max_points", 0), int | float):
+        if not isinstance(row, dict) or not isinstance(row.get("max_points", 0), int | float):
             return "the test run's result had an unexpected shape"
     return rows
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=10)
+def _partial_rows(path: Path) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """What a session that was cut off had finished: (tests collected, rows written)."""
+    collected: dict[str, int] = {}
+    rows: list[dict[str, Any]] = []
+    with contextlib.suppress(OSError):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(ValueError):
+                item = json.loads(line)
+                if isinstance(item, dict) and isinstance(item.get("collected"), dict):
+                    collected = {str(k): int(v) for k, v in item["collected"].items()}
+                elif isinstance(item, dict) and isinstance(item.get("max_points", 0), int | float):
+                    rows.append(item)
+    return collected, rows
+
+
+def _score(result: ExerciseResult, exercise: Exercise, rows: list[dict[str, Any]]) -> None:
+    weights = [max(float(row.get("max_points") or 0), 0.0) for row in rows]
+    scale = exercise.points / sum(weights) if sum(weights) > 0 else 0.0
+    for row, weight in zip(rows, weights, strict=True):
+        passed = row.get("outcome") == "passed"
+        max_score = weight * scale  # the suite's weights, scaled to the catalogue's points
+        score = max_score if passed and float(row.get("points") or 0) > 0 else 0.0
+        result.tests.append(TestResult(str(row.get("name") or row.get("nodeid") or "test"),
+                                       exercise.id, max(score, 0.0), max_score, passed,
+                                       str(row.get("message") or "")[:4000]))
+
+
+def run_suites(
+    exercises: list[Exercise],
+    submission_dir: Path,
+    settings: Settings,
+    *,
+    suite: str = "hidden",
+    timeout: float | None = None,
+) -> list[ExerciseResult]:
+    """Run ``tests/<suite>/test_<id>.py`` for every exercise in ONE pytest session."""
+    results = [ExerciseResult(ex.id, ex.title, float(ex.points)) for ex in exercises]
+    if not exercises:
+        return results
+    files = [settings.course_root / "tests" / suite / f"test_{ex.id}.py" for ex in exercises]
+    for test_file in files:
+        if not test_file.exists():
+            raise FileNotFoundError(f"the {suite} suite is missing: {test_file}")
+    private = Path(tempfile.mkdtemp(prefix="day25-verdict-"))  # 0700, owned by the grader
+    verdict = private / f"{secrets.token_hex(16)}.json"
+    args = [*map(str, files), "--submission", str(submission_dir), "--results-json", str(verdict),
+            "--exercise-budget", str(settings.exercise_timeout), "-q", "-p", "no:cacheprovider",
+            "--timeout", str(int(settings.test_timeout)), "--rootdir", str(settings.course_root)]
+    env = {**os.environ, "DAY25_COURSE_ROOT": str(settings.course_root),
+           # hypothesis' example database stays private: one student's failing
+           # examples must not be replayed on the next, nor land in the course folder
+           "HYPOTHESIS_STORAGE_DIRECTORY": str(private / "hypothesis")}
+    limit = timeout if timeout is not None else settings.exercise_timeout * len(exercises)
+    try:
+        outcome = run_session(args, cwd=settings.course_root, env=env, log=private / "log",
+                              timeout=limit)
+        if os.environ.get("DAY25_KEEP_LOGS"):  # the output may quote the hidden suite
+            sys.stderr.write(outcome.output)
+        if outcome.code is None:
+            _cut_off(results, exercises, verdict, limit)
+            return results
+        rows = _read_rows(verdict)
+        if isinstance(rows, str):
+            for result in results:
+                result.notes.append(f"The grader could not get a verdict for {result.exercise}: "
+                                    f"{rows}; this exercise scores 0.")
+            return results
+        failed = any(row.get("outcome") in ("failed", "error") for row in rows)
+        known = {ex.id for ex in exercises}
+        if any(row.get("exercise") not in known for row in rows):
+            reason = "its results name an exercise that was not graded"
+        elif outcome.code not in (0, 1) or (outcome.code == 1) != failed:
+            reason = (f"it ended abnormally (exit code {outcome.code}) and its results "
+                      "disagree with it")
+        else:
+            reason = ""
+        for result, exercise in zip(results, exercises, strict=True):
+            mine = [row for row in rows if row.get("exercise") == exercise.id]
+            if reason:
+                result.notes.append(f"The test run for {exercise.id} could not be trusted: "
+                                    f"{reason}; this exercise scores 0.")
+            elif not mine:
+                result.notes.append(f"The grader could not get a verdict for {exercise.id}: "
+                                    "the test run produced no test results; it scores 0.")
+            else:
+                _score(result, exercise, mine)
+        return results
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+
+
+def _cut_off(results: list[ExerciseResult], exercises: list[Exercise], verdict: Path,
+             limit: float) -> None:
+    """A session killed by the wall clock: exercises it had finished keep their tests."""
+    collected, rows = _partial_rows(verdict.with_name(verdict.name + ".partial"))
+    for result, exercise in zip(results, exercises, strict=True):
+        mine = [row for row in rows if row.get("exercise") == exercise.id]
+        if mine and len(mine) == collected.get(exercise.id, -1):
+            _score(result, exercise, mine)
+        else:
+            result.notes.append(f"The tests for {exercise.id} did not finish within {limit:.0f} s "
+                                "(an endless loop or a handler that never returns?); "
+                                "this exercise scores 0.")
 
 
 def run_suite(
@@ -179,66 +256,8 @@ def run_suite(
     suite: str = "hidden",
     timeout: float | None = None,
 ) -> ExerciseResult:
-    """Run ``tests/<suite>/test_<id>.py`` against ``submission_dir`` in a subprocess."""
-    result = ExerciseResult(exercise.id, exercise.title, float(exercise.points))
-    test_file = settings.course_root / "tests" / suite / f"test_{exercise.id}.py"
-    if not test_file.exists():
-        raise FileNotFoundError(f"the {suite} suite for {exercise.id} is missing: {test_file}")
-    private = Path(tempfile.mkdtemp(prefix="day25-verdict-"))  # 0700, owned by the grader
-    verdict = private / f"{secrets.token_hex(16)}.json"
-    argv = [sys.executable, "-m", "pytest", str(test_file), "--submission", str(submission_dir),
-            "--results-json", str(verdict), "-q", "-p", "no:cacheprovider",
-            "--timeout", str(int(settings.test_timeout)), "--rootdir", str(settings.course_root)]
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1",
-           "DAY25_COURSE_ROOT": str(settings.course_root),
-           # hypothesis' example database stays private: one student's failing
-           # examples must not be replayed on the next, nor land in the course folder
-           "HYPOTHESIS_STORAGE_DIRECTORY": str(private / "hypothesis")}
-    limit = timeout if timeout is not None else settings.exercise_timeout
-    tail = _Tail()
-    try:
-        proc = subprocess.Popen(argv, cwd=settings.course_root, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-        reader = threading.Thread(target=tail.drain, args=(proc,), daemon=True)
-        reader.start()
-        try:
-            code: int | None = proc.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            _kill(proc)
-            code = None
-        reader.join(timeout=5)
-        if code is None:
-            result.notes.append(f"The tests for {exercise.id} did not finish within {limit:.0f} s "
-                                "(an endless loop or a handler that never returns?); "
-                                "this exercise scores 0.")
-            return result
-        rows = _rows(verdict, exercise)
-        if isinstance(rows, str):
-            result.notes.append(f"The grader could not get a verdict for {exercise.id}: {rows}; "
-                                "this exercise scores 0.")
-            return result
-        outcomes = [row.get("outcome") == "passed" for row in rows]
-        failed = any(row.get("outcome") in ("failed", "error") for row in rows)
-        if code not in (0, 1) or (code == 1) != failed:
-            result.notes.append(f"The test run for {exercise.id} ended abnormally (exit code "
-                                f"{code}) and its results disagree with it; "
-                                "this exercise scores 0.")
-            return result
-        weights = [max(float(row.get("max_points") or 0), 0.0) for row in rows]
-        scale = exercise.points / sum(weights) if sum(weights) > 0 else 0.0
-        for row, passed, weight in zip(rows, outcomes, weights, strict=True):
-            max_score = weight * scale  # the suite's weights, scaled to the catalogue's points
-            score = max_score if passed and float(row.get("points") or 0) > 0 else 0.0
-            result.tests.append(TestResult(str(row.get("name") or row.get("nodeid") or "test"),
-                                           exercise.id, max(score, 0.0), max_score, passed,
-                                           str(row.get("message") or "")[:4000]))
-        return result
-    finally:
-        # the output stays private (it may quote the hidden suite); shown only on request
-        if os.environ.get("DAY25_KEEP_LOGS"):
-            sys.stderr.write(tail.text())
-        shutil.rmtree(private, ignore_errors=True)
+    """One exercise's suite: :func:`run_suites` with a single exercise."""
+    return run_suites([exercise], submission_dir, settings, suite=suite, timeout=timeout)[0]
 
 
 def _missing(exercise: Exercise, notes: list[str]) -> ExerciseResult:
@@ -264,18 +283,14 @@ def grade_submission(
     with tempfile.TemporaryDirectory(prefix="day25-sub-") as tmp:
         copy = write_copy(intake, Path(tmp) / "submission")
         Path(tmp).chmod(0o755)
+        present = [ex for ex in exercises if ex.module in intake.modules]
+        graded = iter(run_suites(present, copy, settings, timeout=min(
+            settings.submission_timeout, settings.exercise_timeout * max(1, len(present)))))
         for ex in exercises:
-            remaining = settings.submission_timeout - (time.monotonic() - started)
-            problems = intake.problems.get(ex.module, [])
-            if ex.module not in intake.modules:
-                student.exercises.append(_missing(ex, problems))
-            elif remaining <= 1:
-                student.exercises.append(_missing(ex, [
-                    f"The submission used up its total time ({settings.submission_timeout:.0f} s) "
-                    "before this exercise could run."]))
+            if ex.module in intake.modules:
+                student.exercises.append(next(graded))
             else:
-                limit = min(settings.exercise_timeout, remaining)
-                student.exercises.append(run_suite(ex, copy, settings, timeout=limit))
+                student.exercises.append(_missing(ex, intake.problems.get(ex.module, [])))
     student.seconds = time.monotonic() - started
     return student
 

@@ -3,7 +3,13 @@
 * ``--submission DIR``: the folder holding the ``<id>.py`` modules under test
   (default: the course's ``solutions/`` when present, else ``exercises/``).
 * ``--results-json PATH``: after the run, one row per test:
-  ``{nodeid, name, exercise, points, max_points, outcome, message}``.
+  ``{nodeid, name, exercise, points, max_points, outcome, message}``. While the
+  run goes on, ``PATH.partial`` gets one JSON line per finished test (after a
+  ``{"collected": {exercise: count}}`` line), so a run killed by the grader's
+  wall clock still proves which exercises finished.
+* ``--exercise-budget SECONDS``: one session grades several exercises; once an
+  exercise has used its budget, its remaining tests fail at once with a
+  sentence saying so, and the next exercise still gets its whole budget.
 * ``@pytest.mark.points(n)``: the weight of a graded test (default 1).
 * A test module names its exercise with ``EXERCISE = "<id>"`` (else it is taken
   from the file name ``test_<id>.py``).
@@ -18,6 +24,7 @@ traceback: the message is written for the student.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +37,7 @@ from day25.course.harness import AppServer, ScenarioRunner, SubmissionError
 __all__ = ["exercise_of"]
 
 _RESULTS = pytest.StashKey[dict[str, dict[str, Any]]]()
+_SPENT = pytest.StashKey[dict[str, float]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,6 +46,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--submission", default=None, help="folder holding the <id>.py modules to check"
     )
     group.addoption("--results-json", default=None, help="write one JSON row per test here")
+    group.addoption("--exercise-budget", type=float, default=None,
+                    help="seconds of wall time each exercise's tests may use in this session")
 
 
 def _default_submission(config: pytest.Config) -> Path:
@@ -52,6 +62,43 @@ def _default_submission(config: pytest.Config) -> Path:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "points(n): weight of a graded test")
     config.stash[_RESULTS] = {}
+    config.stash[_SPENT] = {}
+
+
+def _partial(config: pytest.Config, line: dict[str, Any]) -> None:
+    path = config.getoption("--results-json")
+    if path:
+        with open(f"{path}.partial", "a", encoding="utf-8") as out:
+            out.write(json.dumps(line) + "\n")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    counts: dict[str, int] = {}
+    for item in session.items:
+        counts[exercise_of(item)] = counts.get(exercise_of(item), 0) + 1
+    _partial(session.config, {"collected": counts})
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
+    """Charge each test's wall time to its exercise's budget."""
+    started = time.monotonic()
+    try:
+        return (yield)
+    finally:
+        spent = item.config.stash[_SPENT]
+        spent[exercise_of(item)] = spent.get(exercise_of(item), 0.0) + time.monotonic() - started
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    budget = item.config.getoption("--exercise-budget")
+    used = item.config.stash[_SPENT].get(exercise_of(item), 0.0)
+    if budget is not None and used >= budget:
+        pytest.fail(f"Not run: the tests of {exercise_of(item)} used up their {budget:g} s "
+                    "before reaching this one (endless loops or listeners that never "
+                    "return?).", pytrace=False)
 
 
 def exercise_of(item: pytest.Item) -> str:
@@ -93,6 +140,7 @@ def pytest_runtest_makereport(
         row["outcome"] = "skipped"
     if report.when == "teardown":
         row["points"] = row["max_points"] if row["outcome"] == "passed" else 0.0
+        _partial(item.config, row)
     return report
 
 
