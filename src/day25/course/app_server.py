@@ -46,6 +46,7 @@ from day25.course.harness import (
     _copy_submission,
     _Workdir,
 )
+from day25.course.zygote import Zygote
 
 __all__ = ["AppServer"]
 
@@ -64,8 +65,10 @@ class AppServer:
         timeout: float = 5.0,
         startup_timeout: float = 30.0,
         limits: sandbox.Limits | None = None,
+        zygote: Zygote | None = None,
     ) -> None:
         self.exercise = exercise
+        self.zygote = zygote
         self.factory_kwargs = dict(factory_kwargs or {})
         json.dumps(self.factory_kwargs)  # they travel as JSON: fail here, not in the child
         self.timeout = timeout
@@ -91,7 +94,7 @@ class AppServer:
             "serve", "--submission", str(self._code), "--exercise", self.exercise,
             "--uds", self.uds, "--kwargs", json.dumps(self.factory_kwargs),
         ]
-        child = ChildProcess(args, cwd=self.data_dir, limits=self.limits)
+        child = ChildProcess(args, cwd=self.data_dir, limits=self.limits, zygote=self.zygote)
         self.children_started += 1
         try:
             ready = child.wait_for("ready", self.startup_timeout, "starting your app")

@@ -30,10 +30,12 @@ import subprocess
 import tempfile
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from day25.course import sandbox
+from day25.course.zygote import ForkedChild, Zygote
 
 __all__ = [
     "AppServer",
@@ -106,15 +108,22 @@ class ChildProcess:
     reply. Used by :class:`ScenarioRunner` and :class:`AppServer`; not for tests.
     """
 
-    def __init__(self, args: list[str], *, cwd: Path, limits: sandbox.Limits | None = None) -> None:
+    def __init__(
+        self, args: list[str], *, cwd: Path, limits: sandbox.Limits | None = None,
+        zygote: Zygote | None = None,
+    ) -> None:
         self._nonce = secrets.token_hex(16)
         self._tail = _Tail()
         self._replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._next_id = 0
         self._lock = threading.Lock()
-        self.proc = sandbox.spawn(
-            ["python", "-m", "day25.course.child", *args], cwd=cwd, limits=limits
-        )
+        self.proc: subprocess.Popen[bytes] | ForkedChild
+        if zygote is not None:  # forked from the submission's warm, sandboxed zygote
+            self.proc = zygote.spawn(args, cwd=cwd, limits=asdict(limits) if limits else None)
+        else:
+            self.proc = sandbox.spawn(
+                ["python", "-m", "day25.course.child", *args], cwd=cwd, limits=limits
+            )
         threading.Thread(target=self._read_stderr, daemon=True).start()
         threading.Thread(target=self._read_replies, daemon=True).start()
         assert self.proc.stdin is not None
@@ -129,7 +138,7 @@ class ChildProcess:
         stream = self.proc.stderr
         assert stream is not None
         try:
-            while chunk := stream.read1(65536):  # type: ignore[attr-defined]
+            while chunk := stream.read1(65536):  # type: ignore[attr-defined,union-attr,unused-ignore]
                 self._tail.add(chunk)
         except (OSError, ValueError):
             pass
@@ -206,7 +215,10 @@ class ChildProcess:
             return self.proc.returncode
 
     def kill(self) -> None:
-        sandbox.kill_tree(self.proc)
+        if isinstance(self.proc, ForkedChild):
+            self.proc.kill_tree()
+        else:
+            sandbox.kill_tree(self.proc)
 
 
 def _copy_submission(submission_dir: Path, exercise: str, dest: Path) -> Path:
@@ -244,11 +256,12 @@ class ScenarioRunner:
 
     def __init__(
         self, submission_dir: str | os.PathLike[str], exercise: str, *, timeout: float = 10.0,
-        limits: sandbox.Limits | None = None,
+        limits: sandbox.Limits | None = None, zygote: Zygote | None = None,
     ) -> None:
         self.exercise = exercise
         self.timeout = timeout
         self.limits = limits
+        self.zygote = zygote
         self._workdir = _Workdir()
         self._code = _copy_submission(Path(submission_dir), exercise, self._workdir.path / "code")
         self._child: ChildProcess | None = None
@@ -259,7 +272,8 @@ class ScenarioRunner:
             if self._child is not None:
                 self._child.kill()
             args = ["scenario", "--submission", str(self._code), "--exercise", self.exercise]
-            self._child = ChildProcess(args, cwd=self._workdir.path, limits=self.limits)
+            self._child = ChildProcess(args, cwd=self._workdir.path, limits=self.limits,
+                                       zygote=self.zygote)
             self.children_started += 1
         return self._child
 

@@ -184,7 +184,9 @@ def _preamble(
     return "\n".join(lines)
 
 
-def wrap(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> list[str]:
+def wrap(
+    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], uid: int | None = None
+) -> list[str]:
     """The argv that runs ``argv`` inside the namespaces (``argv`` as is when not hardened)."""
     if not hardened():
         return list(argv)
@@ -205,7 +207,7 @@ def wrap(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> list[str]
         if value.startswith("/") and "\n" not in value:
             path = Path(value)
             writable.append(path if path.is_dir() else path.parent)
-    uid = child_uid()
+    uid = child_uid() if uid is None else uid
     prepare(writable, uid)
     readonly = [p for p in (root / "src",) if p.is_dir()]
     script = _preamble(keep, masks, readonly, stage, uid)

@@ -13,8 +13,10 @@
 * ``@pytest.mark.points(n)``: the weight of a graded test (default 1).
 * A test module names its exercise with ``EXERCISE = "<id>"`` (else it is taken
   from the file name ``test_<id>.py``).
-* Fixtures: ``submission`` (the Path), ``runner`` (one :class:`ScenarioRunner`
-  per test module), ``app_server`` (a factory: ``app_server(**factory_kwargs)``
+* Fixtures: ``submission`` (the Path), ``zygote`` (the session's sandboxed
+  fork server: every child of the session is forked from it, see
+  :mod:`day25.course.zygote`), ``runner`` (one :class:`ScenarioRunner` per
+  test module), ``app_server`` (a factory: ``app_server(**factory_kwargs)``
   starts an :class:`AppServer` for the module's exercise, stopped after the test).
 
 A :class:`SubmissionError` is reported as its message alone, without a
@@ -24,6 +26,8 @@ traceback: the message is written for the student.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -33,6 +37,7 @@ import pytest
 
 from day25.course.catalogue import CatalogueError, find_course_root
 from day25.course.harness import AppServer, ScenarioRunner, SubmissionError
+from day25.course.zygote import Zygote
 
 __all__ = ["exercise_of"]
 
@@ -174,11 +179,23 @@ def _exercise(request: pytest.FixtureRequest) -> str:
     return name if isinstance(name, str) else Path(str(request.path)).stem.removeprefix("test_")
 
 
+@pytest.fixture(scope="session")
+def zygote() -> Iterator[Zygote]:
+    """One sandboxed fork server per session (a session grades one submission)."""
+    workdir = Path(tempfile.mkdtemp(prefix="d25z-"))
+    made = Zygote(workdir)
+    yield made
+    made.close()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
-def runner(request: pytest.FixtureRequest, submission: Path) -> Iterator[ScenarioRunner]:
+def runner(
+    request: pytest.FixtureRequest, submission: Path, zygote: Zygote
+) -> Iterator[ScenarioRunner]:
     """One scenario child per test module; a crash or hang costs one test, not the module."""
     try:
-        made = ScenarioRunner(submission, _exercise(request))
+        made = ScenarioRunner(submission, _exercise(request), zygote=zygote)
     except SubmissionError as exc:
         pytest.fail(str(exc), pytrace=False)
     yield made
@@ -187,15 +204,14 @@ def runner(request: pytest.FixtureRequest, submission: Path) -> Iterator[Scenari
 
 @pytest.fixture
 def app_server(
-    request: pytest.FixtureRequest, submission: Path
+    request: pytest.FixtureRequest, submission: Path, zygote: Zygote
 ) -> Iterator[Callable[..., AppServer]]:
     """``app_server(**factory_kwargs)`` -> a started AppServer (``timeout=`` is the harness's)."""
     started: list[AppServer] = []
 
     def make(*, timeout: float = 5.0, **factory_kwargs: Any) -> AppServer:
-        server = AppServer(
-            submission, _exercise(request), factory_kwargs=factory_kwargs, timeout=timeout
-        )
+        server = AppServer(submission, _exercise(request), factory_kwargs=factory_kwargs,
+                           timeout=timeout, zygote=zygote)
         started.append(server)
         return server.start()
 

@@ -124,14 +124,15 @@ def spawn(
     stdin: int | None = subprocess.PIPE,
     stdout: int | None = subprocess.PIPE,
     stderr: int | None = subprocess.PIPE,
+    uid: int | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start ``argv`` sandboxed; see the module docstring."""
+    """Start ``argv`` sandboxed; see the module docstring (``uid``: the one to drop to)."""
     argv = list(argv)
     if argv and argv[0] == "python":
         argv[0] = sys.executable
     child_env = scrubbed_env(env, home=cwd)
     # namespaces + uid 65534 when root and unshare work; argv unchanged otherwise
-    argv = isolation.wrap(argv, cwd=Path(cwd), env=child_env)
+    argv = isolation.wrap(argv, cwd=Path(cwd), env=child_env, uid=uid)
     no_limits = isolation.mode() == "off"  # only for benchmarks measuring the sandbox's cost
     return subprocess.Popen(
         argv,
