@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
+import ssl
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -49,6 +51,12 @@ from day25.course.harness import (
 from day25.course.zygote import Zygote
 
 __all__ = ["AppServer"]
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context for every client: building one (loading the CA bundle) costs ~60 ms."""
+    return ssl.create_default_context()
 
 
 class AppServer:
@@ -185,21 +193,62 @@ class AppServer:
         """An ``httpx.AsyncClient`` whose requests go to the app (``async with``)."""
         self._running()
         kwargs.setdefault("timeout", self.timeout)
+        tls = _tls_context()  # unused over a Unix socket, but httpx builds one per client
         return httpx.AsyncClient(
-            transport=httpx.AsyncHTTPTransport(uds=self.uds), base_url=self.base_url, **kwargs
+            transport=httpx.AsyncHTTPTransport(uds=self.uds, verify=tls), verify=tls,
+            base_url=self.base_url, **kwargs,
         )
+
+    async def settled(self, *, quiet: float = 0.05, limit: float = 2.0) -> bool:
+        """True once the app has nothing left to do (no ready callbacks, timers or busy threads).
+
+        Why: a check that nothing (more) arrives no longer waits a fixed time
+        and hopes; it waits until the server has finished reacting, which is
+        both faster and a fairer verdict on a slow machine.
+        """
+        child = self._child
+        if child is None or not child.alive():
+            return False
+        try:
+            reply = await asyncio.to_thread(
+                child.request, {"cmd": "settle", "quiet": quiet, "limit": limit},
+                timeout=limit + self.timeout + 2, what="settling")
+        except SubmissionError:
+            self._child = None
+            raise
+        return bool(reply.get("idle"))
+
+    async def _frame(self, ws: ClientConnection, timeout: float, what: str) -> Any:  # noqa: ASYNC109
+        """The next frame, or a SubmissionTimeout once the server settled without sending it."""
+        recv = asyncio.ensure_future(ws.recv())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            await asyncio.wait({recv}, timeout=min(0.1, timeout))
+            while not recv.done():
+                left = deadline - loop.time()
+                if left <= 0:
+                    await self._diagnose_silence()
+                    raise SubmissionTimeout(f"Waited {timeout:g} s for {what} and none came.",
+                                            output=self.output)
+                idle = await self.settled(limit=min(2.0, left))
+                if not recv.done():
+                    await asyncio.wait({recv}, timeout=0.05 if idle else 0.01)
+                if idle and not recv.done():
+                    raise SubmissionTimeout(
+                        f"Waited for {what}, but your server finished handling everything it "
+                        "was sent without sending it.", output=self.output)
+            return recv.result()
+        finally:
+            if not recv.done():
+                recv.cancel()  # websockets' recv() is safe to cancel: no frame is lost
+                await asyncio.gather(recv, return_exceptions=True)
 
     async def recv_json(self, ws: ClientConnection, timeout: float | None = None) -> Any:  # noqa: ASYNC109
         """The next frame, parsed as JSON; a SubmissionError says what went wrong."""
         timeout = self.timeout if timeout is None else timeout
         try:
-            frame = await asyncio.wait_for(ws.recv(), timeout)
-        except TimeoutError:
-            await self._diagnose_silence()
-            raise SubmissionTimeout(
-                f"Waited {timeout:g} s for a frame from your server and none came.",
-                output=self.output,
-            ) from None
+            frame = await self._frame(ws, timeout, "a frame from your server")
         except websockets.exceptions.ConnectionClosed as exc:
             self.check_alive("a WebSocket was open", grace=0.0 if exc.rcvd else 0.5)
             raise SubmissionError(
@@ -215,29 +264,29 @@ class AppServer:
             ) from None
 
     async def expect_silence(self, ws: ClientConnection, seconds: float = 0.3) -> None:
-        """Fail if a frame arrives within ``seconds``."""
+        """Fail if a frame arrives before the server settles (else within ``seconds``)."""
+        recv = asyncio.ensure_future(ws.recv())
         try:
-            frame = await asyncio.wait_for(ws.recv(), seconds)
-        except TimeoutError:
+            idle = await self.settled(limit=max(seconds, 2.0))
+            await asyncio.wait({recv}, timeout=0.02 if idle else seconds)
+        finally:
+            if not recv.done():
+                recv.cancel()
+                await asyncio.gather(recv, return_exceptions=True)
+        if recv.cancelled() or recv.exception() is not None:
             return
-        raise SubmissionError(f"Expected no frame, but your server sent {frame!r:.300}")
+        raise SubmissionError(f"Expected no frame, but your server sent {recv.result()!r:.300}")
 
     async def expect_close(
         self, ws: ClientConnection, timeout: float | None = None  # noqa: ASYNC109
     ) -> tuple[int | None, str]:
         """Wait for the server to close the socket (frames before it are skipped)."""
         timeout = self.timeout if timeout is None else timeout
-        deadline = time.monotonic() + timeout
         try:
             while True:
-                await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic()))
+                await self._frame(ws, timeout, "your server to close the WebSocket")
         except websockets.exceptions.ConnectionClosed as exc:
             return (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd else (None, "")
-        except TimeoutError:
-            raise SubmissionTimeout(
-                f"Expected your server to close the WebSocket within {timeout:g} s; it did not.",
-                output=self.output,
-            ) from None
 
     async def _diagnose_silence(self) -> None:
         """After a timeout: a dead child or a stuck event loop gets its own message."""

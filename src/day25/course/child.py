@@ -7,7 +7,7 @@ Modes:
 * ``serve --submission DIR --exercise ID --uds PATH --kwargs JSON``: serves
   ``create_app(**kwargs)`` with uvicorn on the Unix socket, answers
   ``{"id": "ready"}`` once it accepts connections, then the commands
-  ``events``, ``ping_loop`` and ``stop``.
+  ``events``, ``ping_loop``, ``settle`` (see :func:`settle`) and ``stop``.
 
 The first stdin line is the parent's nonce; every reply carries it. Before the
 submission is imported, the reply channel (the original stdout) moves to a
@@ -119,12 +119,91 @@ class _EventLog:
             return list(self.items)
 
 
+SETTLE_HORIZON = 0.25  # a timer due sooner than this is work still to come
+
+
+def _threads_busy() -> bool:
+    """Whether a thread other than the caller is running or in disk wait (``/proc``)."""
+    me = threading.get_native_id()
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return False
+    for tid in tasks:
+        if tid == str(me):
+            continue
+        try:
+            with open(f"/proc/self/task/{tid}/stat", encoding="ascii", errors="replace") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if stat[stat.rfind(")") + 2 : stat.rfind(")") + 3] in ("R", "D"):
+            return True
+    return False
+
+
+def _loop_busy(loop: asyncio.AbstractEventLoop) -> bool:
+    """Callbacks ready to run, a timer due soon, or a worker thread at work."""
+    if len(getattr(loop, "_ready", ())) > 0:
+        return True
+    horizon = loop.time() + SETTLE_HORIZON
+    for handle in getattr(loop, "_scheduled", ()):
+        if not handle.cancelled() and handle.when() < horizon:
+            return True
+    return _threads_busy()
+
+
+async def settle(quiet: float, limit: float) -> bool:
+    """True once the app has had nothing to do for ``quiet`` seconds (False after ``limit``).
+
+    Why: "no frame will come" used to mean "none came within a timeout", which
+    made every failing check cost seconds and every silence check a guess. An
+    app with no ready callbacks, no timer due soon and no busy worker thread for
+    a while has finished reacting to what it was sent.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    calm_since: float | None = None
+    while loop.time() < deadline:
+        await asyncio.sleep(0.005)
+        if _loop_busy(loop):
+            calm_since = None
+        elif calm_since is None:
+            calm_since = loop.time()
+        elif loop.time() - calm_since >= quiet:
+            return True
+    return False
+
+
+def _quiet_server_class() -> type[Any]:
+    import uvicorn
+
+    class QuietServer(uvicorn.Server):
+        """uvicorn without its 0.1 s tick, so a settled app has no timer due.
+
+        The tick only refreshes the Date header and polls ``should_exit``; here
+        ``stop`` sets :attr:`wake` instead.
+        """
+
+        wake: asyncio.Event
+
+        async def main_loop(self) -> None:
+            self.wake = asyncio.Event()
+            await self.on_tick(0)
+            while not self.should_exit:
+                await self.wake.wait()
+
+    return QuietServer
+
+
 def serve(
     channel: Channel, submission: str, exercise: str, uds: str, kwargs: dict[str, Any]
 ) -> None:
     import uvicorn
 
     from day25 import EventBus
+
+    _QuietServer = _quiet_server_class()
 
     try:
         module = _import(submission, exercise)
@@ -145,7 +224,7 @@ def serve(
     if isinstance(events, EventBus):
         events.on("*", log.record, priority=_RECORDER_PRIORITY)
     config = uvicorn.Config(app, uds=uds, log_level="warning", lifespan="auto")
-    server = uvicorn.Server(config)
+    server = _QuietServer(config)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -178,8 +257,20 @@ def serve(
                 except Exception:
                     ok = False
                 channel.reply({"id": msg_id, "ok": ok})
+            elif cmd == "settle":
+                limit = float(request.get("limit", 2.0))
+                settling = asyncio.run_coroutine_threadsafe(
+                    settle(float(request.get("quiet", 0.05)), limit), loop)
+                try:
+                    idle = settling.result(timeout=limit + 0.5)
+                except Exception:
+                    idle = False  # a blocked event loop is anything but settled
+                channel.reply({"id": msg_id, "ok": True, "idle": idle})
             elif cmd == "stop":
                 server.should_exit = True
+                wake = getattr(server, "wake", None)
+                if wake is not None:
+                    loop.call_soon_threadsafe(wake.set)
                 channel.reply({"id": msg_id, "ok": True})
                 return
             else:
