@@ -71,8 +71,10 @@ def main() -> None:
         generate(args.n, klass)
         sandboxed = grade(klass, Path(tmp) / "out-sandbox", "auto")
         bare = grade(klass, Path(tmp) / "out-bare", "off")
-        same = (Path(tmp) / "out-sandbox" / "gradebook.csv").read_text() == (
-            Path(tmp) / "out-bare" / "gradebook.csv").read_text()
+        books = [(Path(tmp) / out / "gradebook.csv").read_text().splitlines()
+                 for out in ("out-sandbox", "out-bare")]
+        same = books[0] == books[1]
+        differ = [(a, b) for a, b in zip(*books, strict=False) if a != b]
     from day25.course.isolation import describe
 
     print(describe())
@@ -82,6 +84,8 @@ def main() -> None:
     print(f"no-sandbox wall time:  {bare:.1f} s  ({60 * args.n / bare:.1f} submissions/min)")
     print(f"sandbox overhead:      {sandboxed / bare:.2f}x")
     print(f"same gradebook both ways: {same}")
+    for sandboxed_row, bare_row in differ:
+        print(f"  sandboxed: {sandboxed_row}\n  bare:      {bare_row}")
 
 
 if __name__ == "__main__":

@@ -17,11 +17,15 @@ from hypothesis import Phase, settings
 from day25.course.harness import ScenarioRunner
 from day25.course.scenarios import first_difference
 
-# Suite-validity runs only need "does this variant lose points", not a minimal
-# counterexample: skipping the shrink phase keeps them quick.
-settings.register_profile("validity", phases=[Phase.explicit, Phase.generate])
-if os.environ.get("DAY25_HYPOTHESIS_PROFILE") == "validity":
-    settings.load_profile("validity")
+# Grading: the same submission must always meet the same random programs
+# (derandomize: a grade never depends on luck), and a failing one is reported
+# as found, unshrunk: shrinking cost a failing submission ~5 s per suite, and
+# the message already names the first step that differs from the model.
+settings.register_profile(
+    "grading", derandomize=True, database=None, phases=[Phase.explicit, Phase.generate]
+)
+settings.register_profile("validity", parent=settings.get_profile("grading"))
+settings.load_profile(os.environ.get("DAY25_HYPOTHESIS_PROFILE", "grading"))
 
 LEVEL = {None: 2, "LOW": 1, "MEDIUM": 2, "HIGH": 3}
 
