@@ -1,0 +1,168 @@
+"""The per-submission zygote: forked children are sandboxed, fresh, and die with it."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from day25.course import isolation
+from day25.course.harness import AppServer, ScenarioRunner, SubmissionCrashed, SubmissionError
+from day25.course.zygote import Zygote
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def zygote(tmp_path: Path) -> Iterator[Zygote]:
+    work = tmp_path / "zygote"
+    work.mkdir()
+    work.chmod(0o755)
+    tmp_path.chmod(0o755)
+    made = Zygote(work)
+    yield made
+    made.close()
+
+
+def _submission(tmp_path: Path, exercise: str) -> Path:
+    sub = tmp_path / "sub"
+    sub.mkdir(exist_ok=True)
+    (sub / f"{exercise}.py").write_text((ROOT / "solutions" / f"{exercise}.py").read_text())
+    return sub
+
+
+def test_children_are_forked_fast_and_each_is_a_new_process(tmp_path: Path, zygote: Zygote) -> None:
+    sub = _submission(tmp_path, "priority_ordering")
+    pids = set()
+    started = time.monotonic()
+    for _ in range(3):
+        runner = ScenarioRunner(sub, "priority_ordering", zygote=zygote)
+        result = runner.run({"ops": [{"op": "on", "event": "e", "listener": "a"},
+                                     {"op": "emit", "event": "e", "payload": 1}]})
+        assert result["ops"][1]["trace"] == [["a", 1]]
+        assert runner._child is not None
+        pids.add(runner._child.proc.pid)
+        runner.close()
+    assert len(pids) == 3, "every runner gets a process of its own"
+    assert time.monotonic() - started < 20
+    assert zygote.zygotes_started == 1
+
+
+SPY = textwrap.dedent(
+    """
+    import os
+    from nexios import NexiosApp
+
+    def create_app():
+        app = NexiosApp()
+
+        @app.get("/spy")
+        async def spy(req, res):
+            try:
+                open(os.environ.get("SPY_TARGET", "") or "%s").read()
+                leaked = True
+            except OSError:
+                leaked = False
+            return res.json({"uid": os.getuid(), "pid": os.getpid(), "leaked": leaked})
+        return app
+    """
+)
+
+
+@pytest.mark.skipif(not isolation.hardened(), reason="namespaces need root and unshare here")
+async def test_forked_children_keep_the_sandbox(tmp_path: Path, zygote: Zygote) -> None:
+    hidden = ROOT / "tests" / "hidden" / "conftest.py"
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "chat_broadcasting.py").write_text(SPY % hidden)
+    with AppServer(sub, "chat_broadcasting", zygote=zygote) as server:
+        async with server.http() as client:
+            seen = (await client.get("/spy")).json()
+    assert seen["uid"] == zygote.uid and seen["uid"] != 0, "children run as the zygote's uid"
+    assert seen["pid"] < 100, "children live in the zygote's own PID namespace"
+    assert not seen["leaked"], "the hidden tests stay masked for forked children"
+
+
+def test_a_dead_child_reports_its_exit_and_the_next_one_is_fresh(
+    tmp_path: Path, zygote: Zygote
+) -> None:
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "priority_ordering.py").write_text("import os\nos._exit(7)\n")
+    runner = ScenarioRunner(sub, "priority_ordering", zygote=zygote, timeout=10)
+    with pytest.raises(SubmissionCrashed, match="exited with code 7"):
+        runner.run({"ops": []})
+    with pytest.raises(SubmissionCrashed, match="exited with code 7"):
+        runner.run({"ops": []})
+    assert runner.children_started == 2
+    runner.close()
+
+
+def test_closing_the_zygote_kills_every_child(tmp_path: Path, zygote: Zygote) -> None:
+    sub = _submission(tmp_path, "chat_broadcasting")
+    server = AppServer(sub, "chat_broadcasting", zygote=zygote).start()
+    child = server._child
+    assert child is not None and child.alive()
+    zygote.close()
+    deadline = time.monotonic() + 10
+    while child.alive():
+        assert time.monotonic() < deadline, "the app child outlived its zygote"
+        time.sleep(0.05)
+    server.stop()
+
+
+def test_a_killed_zygote_is_replaced_on_the_next_child(tmp_path: Path, zygote: Zygote) -> None:
+    sub = _submission(tmp_path, "priority_ordering")
+    from day25.course import sandbox
+
+    sandbox.kill_tree(zygote.proc)
+    runner = ScenarioRunner(sub, "priority_ordering", zygote=zygote)
+    assert runner.run({"ops": []}) == {"ops": []}
+    assert zygote.zygotes_started == 2
+    runner.close()
+
+
+async def test_settled_fails_a_missing_frame_fast_and_sees_a_late_one(tmp_path: Path) -> None:
+    app = textwrap.dedent(
+        """
+        import asyncio
+        from nexios import NexiosApp
+        import day25
+
+        def create_app():
+            app = NexiosApp()
+            day25.install(app)
+
+            @app.ws_route("/late")
+            async def late(ws):
+                await ws.accept()
+                while True:
+                    msg = await ws.receive_json()
+                    if msg.get("after"):
+                        await asyncio.sleep(msg["after"])  # a timer: work still to come
+                    if msg.get("reply"):
+                        await ws.send_json({"ok": True})
+            return app
+        """
+    )
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "chat_broadcasting.py").write_text(app)
+    with AppServer(sub, "chat_broadcasting", timeout=5) as server:
+        async with server.connect("/late") as ws:
+            await ws.send('{"reply": false}')
+            started = time.monotonic()
+            with pytest.raises(SubmissionError, match="without sending it"):
+                await server.recv_json(ws)
+            assert time.monotonic() - started < 3, "a settled server fails the wait at once"
+            await ws.send('{"reply": true, "after": 0.2}')
+            assert await server.recv_json(ws) == {"ok": True}, "a pending timer is waited for"
+            await ws.send('{"reply": true, "after": 0.1}')
+            with pytest.raises(SubmissionError, match="Expected no frame"):
+                await server.expect_silence(ws)
+            await asyncio.sleep(0)
+            await server.expect_silence(ws)
