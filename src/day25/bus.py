@@ -12,6 +12,11 @@ The rules, in one place:
 * ``await emit(event, *args, **kwargs)`` calls every listener with those
   arguments, one after another, awaiting async ones: higher priority first,
   ties in registration order. It returns an :class:`EmitResult`.
+* Eager when it can be: with only sync listeners, ``emit`` runs them before it
+  returns; awaiting gives the result (and raises the ``ExceptionGroup`` of
+  ``raise_errors=True``). With any async listener nothing runs until the emit is
+  awaited (or wrapped in a task), and an emit never awaited warns as usual.
+  ``create_task``, ``ensure_future``, ``gather`` and ``asyncio.run`` take both.
 * Each emit works on a *snapshot*: listeners added or removed while it runs take
   effect from the next emit. The one exception is ``once``: a once-listener is
   removed *before* it is called, and an emit that finds it already taken (by a
@@ -36,13 +41,18 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import itertools
 import logging
+import operator
 import warnings
+from asyncio import get_running_loop
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from day25.namespace import Namespace
+from day25.plan import Listener, Plan, check_event, pattern_matches
 from day25.priority import EventPriority, PriorityLike, coerce_priority
+from day25.result import OK, EmitResult, Emitting, Finished, settled
 
 __all__ = [
     "EmitResult",
@@ -55,29 +65,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 logger = logging.getLogger("day25.events")
 _current_event: contextvars.ContextVar[str] = contextvars.ContextVar("day25_event")
 _PLAN_CACHE_LIMIT = 2048
+_NOTHING: Any = object()  # emit(event) with no payload at all
 
 
 class ListenerLimitWarning(RuntimeWarning):
     """More listeners on one event than ``max_listeners``: often a leak."""
-
-
-class EmitResult(NamedTuple):
-    """What one emit did: how many listeners ran and what they raised."""
-
-    ran: int
-    errors: tuple[Exception, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def raise_errors(self) -> None:
-        """Raise the listeners' exceptions as one ``ExceptionGroup``, if any."""
-        if self.errors:
-            raise ExceptionGroup("event listeners raised", list(self.errors))
-
-
-_OK = tuple(EmitResult(n) for n in range(64))  # results without errors are shared
 
 
 def current_event() -> str:
@@ -86,57 +78,6 @@ def current_event() -> str:
         return _current_event.get()
     except LookupError:
         raise RuntimeError("current_event() is only set inside a wildcard listener") from None
-
-
-class _Listener:
-    __slots__ = ("callback", "is_async", "key", "once", "order", "priority")
-
-    def __init__(
-        self, callback: Callable[..., Any], priority: int, order: int, once: bool, key: str
-    ) -> None:
-        self.callback = callback
-        self.priority = priority
-        self.order = order
-        self.once = once
-        self.key = key  # the event name or pattern it is registered under
-        call = getattr(type(callback), "__call__", None)  # noqa: B004 - async __call__ objects
-        self.is_async = inspect.iscoroutinefunction(callback) or (
-            not inspect.isroutine(callback) and inspect.iscoroutinefunction(call)
-        )
-
-    def matches(self, handler: object) -> bool:
-        cb = self.callback
-        return cb is handler or cb == handler or getattr(cb, "__wrapped__", None) is handler
-
-
-def _check_event(event: object, *, pattern_ok: bool) -> str:
-    if not isinstance(event, str) or not event:
-        raise TypeError(f"an event name must be a non-empty string, not {event!r}")
-    star = event.find("*")
-    if star != -1:
-        if not pattern_ok:
-            raise ValueError(f"cannot emit the wildcard pattern {event!r}; emit a concrete event")
-        if event != "*" and not (event.endswith(":*") and star == len(event) - 1):
-            raise ValueError(f"'*' may only be a whole last segment ('ui:*' or '*'), not {event!r}")
-    return event
-
-
-def _pattern_matches(pattern: str, event: str) -> bool:
-    return pattern == "*" or event.startswith(pattern[:-1])
-
-
-class _Plan:
-    """The resolved, sorted listeners of one event name, cached until on/off."""
-
-    __slots__ = ("awaited", "entries", "ok", "sync")
-
-    def __init__(self, entries: tuple[_Listener, ...]) -> None:
-        self.entries = entries
-        simple = not any(e.once or e.key.endswith("*") for e in entries)
-        cbs = tuple(e.callback for e in entries)
-        self.sync = cbs if simple and not any(e.is_async for e in entries) else None
-        self.awaited = cbs if simple and entries and all(e.is_async for e in entries) else None
-        self.ok = EmitResult(len(entries))
 
 
 class EventBus:
@@ -150,8 +91,8 @@ class EventBus:
     def __init__(self, *, max_listeners: int = 50, raise_errors: bool = False) -> None:
         self.max_listeners = max_listeners
         self.raise_errors = raise_errors
-        self._listeners: dict[str, list[_Listener]] = {}
-        self._plans: dict[str, _Plan] = {}
+        self._listeners: dict[str, list[Listener]] = {}
+        self._plans: dict[str, Plan] = {}
         self._patterns: list[str] = []
         self._order = 0
         self._warned: set[str] = set()
@@ -171,7 +112,7 @@ class EventBus:
         return self._add(event, handler, priority, once=True)
 
     def _add(self, event: str, handler: F | None, priority: PriorityLike, *, once: bool) -> Any:
-        _check_event(event, pattern_ok=True)
+        check_event(event, pattern_ok=True)
         level = coerce_priority(priority)
         if handler is None:
 
@@ -183,7 +124,7 @@ class EventBus:
         if not callable(handler):
             raise TypeError(f"a listener must be callable, not {handler!r}")
         self._order += 1
-        entry = _Listener(handler, level, self._order, once, event)
+        entry = Listener(handler, level, self._order, once, event)
         entries = self._listeners.setdefault(event, [])
         entries.append(entry)
         if event.endswith("*") and event not in self._patterns:
@@ -202,7 +143,7 @@ class EventBus:
 
     def off(self, event: str, handler: Callable[..., Any] | None = None) -> None:
         """Remove ``handler`` from ``event``, or every listener of ``event``."""
-        _check_event(event, pattern_ok=True)
+        check_event(event, pattern_ok=True)
         if handler is not None and not callable(handler):
             raise TypeError(f"a listener must be callable, not {handler!r}")
         entries = self._listeners.get(event)
@@ -212,28 +153,25 @@ class EventBus:
             entries.clear()
         else:
             entries[:] = [e for e in entries if not e.matches(handler)]
-        if not entries:
-            del self._listeners[event]
-            if event in self._patterns:
-                self._patterns.remove(event)
-        self._plans.clear()
+        self._changed(event)
 
-    def _claim(self, entry: _Listener) -> bool:
+    def _claim(self, entry: Listener) -> bool:
         """Take a once-listener off the bus; False if someone already took it."""
-        key = entry.key
-        entries = self._listeners.get(key)
-        if entries is None:
-            return False
+        entries = self._listeners.get(entry.key, [])
         for i, e in enumerate(entries):
             if e is entry:
                 del entries[i]
-                if not entries:
-                    del self._listeners[key]
-                    if key in self._patterns:
-                        self._patterns.remove(key)
-                self._plans.clear()
+                self._changed(entry.key)
                 return True
         return False
+
+    def _changed(self, key: str) -> None:
+        """Forget ``key`` once it has no listeners left, and every cached plan."""
+        if not self._listeners.get(key):
+            self._listeners.pop(key, None)
+            if key in self._patterns:
+                self._patterns.remove(key)
+        self._plans.clear()
 
     # -- introspection ------------------------------------------------------
     def listeners(self, event: str) -> list[Callable[..., Any]]:
@@ -242,7 +180,7 @@ class EventBus:
         For a pattern such as ``"ui:*"`` it lists the pattern's own listeners.
         """
         if event.endswith("*"):
-            _check_event(event, pattern_ok=True)
+            check_event(event, pattern_ok=True)
             return [e.callback for e in self._listeners.get(event, ())]
         return [e.callback for e in self._plan(event).entries]
 
@@ -254,71 +192,125 @@ class EventBus:
         """A view of this bus whose event names are prefixed with ``name:``."""
         return Namespace(self, name)
 
-    def _plan(self, event: str) -> _Plan:
+    def _plan(self, event: str) -> Plan:
         plan = self._plans.get(event)
         if plan is None:
-            _check_event(event, pattern_ok=False)
+            check_event(event, pattern_ok=False)
             found = list(self._listeners.get(event, ()))
             for pattern in self._patterns:
-                if _pattern_matches(pattern, event):
+                if pattern_matches(pattern, event):
                     found.extend(self._listeners[pattern])
             found.sort(key=lambda e: (-e.priority, e.order))
-            plan = _Plan(tuple(found))
+            plan = Plan(tuple(found))
             if len(self._plans) >= _PLAN_CACHE_LIMIT:
                 self._plans.clear()
             self._plans[event] = plan
         return plan
 
     # -- emitting -----------------------------------------------------------
-    async def emit(self, event: str, /, *args: Any, **kwargs: Any) -> EmitResult:
-        """Call the listeners of ``event`` in priority order, awaiting each."""
-        plan = self._plans.get(event) or self._plan(event)
-        # Fast paths: a plain loop when there are no keyword arguments and every
-        # listener is sync (or every one is async), none once, none wildcard.
-        # That is most emits, and it keeps the bus close to a hand-written loop
-        # (benchmarks/emit.py). Everything else takes _emit_general.
-        if kwargs:  # cb(*args) is much cheaper than cb(*args, **{}) on CPython
-            return await self._emit_general(plan.entries, event, args, kwargs)
-        fast = plan.sync
-        if fast is not None:
-            errors: list[Exception] | None = None
-            for cb in fast:
-                try:
-                    result = cb(*args)
-                    if result is not None and inspect.isawaitable(result):
-                        await result
-                except Exception as exc:
-                    errors = self._failed(errors, exc, cb, event)
-            return plan.ok if errors is None else self._result(len(fast), errors)
-        fast = plan.awaited
-        if fast is not None:
-            errors = None
-            for cb in fast:
-                try:
-                    await cb(*args)
-                except Exception as exc:
-                    errors = self._failed(errors, exc, cb, event)
-            return plan.ok if errors is None else self._result(len(fast), errors)
-        return await self._emit_general(plan.entries, event, args, kwargs)
+    def emit(self, event: str, payload: Any = _NOTHING, /, *args: Any, **kwargs: Any) -> Emitting:
+        """Call the listeners of ``event`` in priority order; ``await`` the result.
 
-    async def _emit_general(
-        self, plan: tuple[_Listener, ...], event: str, args: Any, kwargs: Any
-    ) -> EmitResult:
-        token = _current_event.set(event) if self._patterns else None
-        ran = len(plan)
-        errors: list[Exception] | None = None
+        With only sync listeners, ``emit`` runs them before it returns; awaiting
+        gives the result. With any async listener nothing runs until it is awaited.
+        """
         try:
-            for entry in plan:
+            plan = self._plans[event]
+        except (KeyError, TypeError):
+            plan = self._plan(event)
+        calls = plan.sync
+        if calls is not None and payload is not _NOTHING and not args and not kwargs:
+            # The hot path: one payload, sync listeners, none once, none wildcard. A
+            # plain loop calling cb(payload) keeps it near a hand-written loop
+            # (benchmarks/emit.py); cb(*args) and a coroutine per emit cost ~25%.
+            errors: list[Exception] | None = None
+            rest = iter(calls)
+            for cb in rest:
+                try:
+                    if (result := cb(payload)) is not None and inspect.isawaitable(result):
+                        left = plan.entries[len(calls) - operator.length_hint(rest) - 1 :]
+                        args = (payload,)
+                        return self._emit_general(left, event, args, {}, len(calls), errors, result)
+                except Exception as exc:
+                    errors = self._failed(errors, exc, cb, event)
+            return (errors is None and plan.done) or self._finish(plan, len(calls), errors)
+        if plan.awaited is not None and not kwargs:
+            return self._emit_awaited(plan, event, payload, args)
+        if payload is not _NOTHING:
+            args = (payload, *args)
+        if plan.has_async:
+            return self._emit_general(plan.entries, event, args, kwargs, len(plan.entries))
+        return self._emit_sync(plan, event, args, kwargs)
+
+    def _emit_sync(self, plan: Plan, event: str, args: Any, kwargs: Any) -> Emitting:
+        """Every listener is sync: call them now, in order. A sync listener that returns
+        an awaitable hands the rest over to :meth:`_emit_general`, which awaits it."""
+        entries = plan.entries
+        token = _current_event.set(event) if self._patterns else None
+        ran, errors = len(entries), None
+        try:
+            for i, entry in enumerate(entries):
                 if entry.once and not self._claim(entry):
                     ran -= 1
                     continue
                 try:
-                    if entry.is_async:
-                        await entry.callback(*args, **kwargs)
+                    result = entry.callback(*args, **kwargs)
+                    if result is not None and inspect.isawaitable(result):
+                        rest = entries[i:]
+                        return self._emit_general(rest, event, args, kwargs, ran, errors, result)
+                except Exception as exc:
+                    errors = self._failed(errors, exc, entry.callback, event)
+        finally:
+            if token is not None:
+                _current_event.reset(token)
+        return self._finish(plan, ran, errors)
+
+    def _finish(self, plan: Plan, ran: int, errors: list[Exception] | None) -> Emitting:
+        """The awaitable of an emit whose listeners all ran: shared while nothing failed."""
+        if errors is not None:
+            return settled(EmitResult(ran, tuple(errors)), self.raise_errors)
+        result = plan.ok if ran == plan.ok.ran else EmitResult(ran)
+        try:
+            done = Finished(result, get_running_loop())
+        except RuntimeError:  # no running loop, as in asyncio.run(bus.emit(...)): a coroutine
+            return settled(result, False)
+        if result is plan.ok:
+            plan.done = done
+        return done
+
+    async def _emit_awaited(
+        self, plan: Plan, event: str, payload: Any, args: tuple[Any, ...]
+    ) -> EmitResult:
+        """Every listener is async (none once, none wildcard): await each in turn."""
+        errors = None
+        one = payload is not _NOTHING and not args  # then cb(payload): no packing
+        args = args if one or payload is _NOTHING else (payload, *args)
+        for cb in plan.awaited or ():
+            try:
+                await (cb(payload) if one else cb(*args))
+            except Exception as exc:
+                errors = self._failed(errors, exc, cb, event)
+        return plan.ok if errors is None else self._result(len(plan.entries), errors)
+
+    async def _emit_general(
+        self, entries: tuple[Listener, ...], event: str, args: Any, kwargs: Any, ran: int,
+        errors: list[Exception] | None = None, waiting: Any = None,
+    ) -> EmitResult:
+        """Any plan, awaiting as it goes. ``waiting``: ``entries[0]`` was called already
+        (by the eager part of :meth:`emit`) and returned this awaitable."""
+        token = _current_event.set(event) if self._patterns else None
+        try:
+            for entry in entries:
+                try:
+                    if waiting is not None:
+                        result, waiting = waiting, None
+                    elif entry.once and not self._claim(entry):
+                        ran -= 1
+                        continue
                     else:
                         result = entry.callback(*args, **kwargs)
-                        if result is not None and inspect.isawaitable(result):
-                            await result
+                    if result is not None and inspect.isawaitable(result):
+                        await result
                 except Exception as exc:
                     errors = self._failed(errors, exc, entry.callback, event)
         finally:
@@ -337,11 +329,8 @@ class EventBus:
         token = _current_event.set(event) if self._patterns else None
         ran, errors = 0, None
         try:
-            i = 0
-            while i < len(plan):
-                level = [e for e in plan[i:] if e.priority == plan[i].priority]
-                i += len(level)
-                waiting: list[tuple[_Listener, Any]] = []
+            for _, level in itertools.groupby(plan, key=lambda e: e.priority):
+                waiting: list[tuple[Listener, Any]] = []
                 for entry in level:
                     if entry.once and not self._claim(entry):
                         continue
@@ -370,7 +359,7 @@ class EventBus:
         garbage-collected mid-flight); ``await bus.drain()`` waits for all of them.
         Needs a running event loop.
         """
-        plan = self._plan(event)  # validates the name now, in the caller's frame
+        self._plan(event)  # validates the name now, in the caller's frame
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -378,11 +367,13 @@ class EventBus:
                 f"fire({event!r}) needs a running event loop; "
                 "from plain sync code use asyncio.run(bus.emit(...))"
             ) from None
-        del plan
-        task = loop.create_task(self.emit(event, *args, **kwargs), name=f"day25.fire:{event}")
+        task = loop.create_task(self._emit_later(event, args, kwargs), name=f"day25.fire:{event}")
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
         return task
+
+    async def _emit_later(self, event: str, args: Any, kwargs: Any) -> EmitResult:
+        return await self.emit(event, *args, **kwargs)  # in the task, not in fire()
 
     @property
     def pending(self) -> int:
@@ -407,7 +398,7 @@ class EventBus:
 
     def _result(self, ran: int, errors: list[Exception] | None) -> EmitResult:
         if errors is None:
-            return _OK[ran] if ran < 64 else EmitResult(ran)
+            return OK[ran] if ran < 64 else EmitResult(ran)
         result = EmitResult(ran, tuple(errors))
         if self.raise_errors:
             result.raise_errors()

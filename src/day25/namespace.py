@@ -16,6 +16,7 @@ from day25.priority import EventPriority, PriorityLike
 
 if TYPE_CHECKING:
     from day25.bus import EmitResult, EventBus
+    from day25.result import Emitting
 
 __all__ = ["Namespace"]
 
@@ -44,8 +45,8 @@ class Namespace:
     def off(self, event: str, handler: Callable[..., Any] | None = None) -> None:
         self.bus.off(self._name(event), handler)
 
-    async def emit(self, event: str, /, *args: Any, **kwargs: Any) -> EmitResult:
-        return await self.bus.emit(self._name(event), *args, **kwargs)
+    def emit(self, event: str, /, *args: Any, **kwargs: Any) -> Emitting:
+        return self.bus.emit(self._name(event), *args, **kwargs)  # eager like the bus's
 
     def fire(self, event: str, /, *args: Any, **kwargs: Any) -> asyncio.Task[EmitResult]:
         return self.bus.fire(self._name(event), *args, **kwargs)
