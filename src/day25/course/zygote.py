@@ -20,6 +20,7 @@ kills that child's process group and whatever is left of its session.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -108,6 +109,7 @@ def serve() -> None:
     for name in _PRELOAD:
         with contextlib.suppress(Exception):
             importlib.import_module(name)
+    gc.freeze()  # children's collections skip the preloaded modules
     control = socket.socket(fileno=os.dup(0))
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
