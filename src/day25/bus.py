@@ -234,8 +234,8 @@ class EventBus:
                 except Exception as exc:
                     errors = self._failed(errors, exc, cb, event)
             return (errors is None and plan.done) or self._finish(plan, len(calls), errors)
-        if plan.awaited is not None and not kwargs:
-            return self._emit_awaited(plan, event, payload, args)
+        if plan.awaited is not None and payload is not _NOTHING and not args and not kwargs:
+            return self._emit_awaited(plan, event, payload)
         if payload is not _NOTHING:
             args = (payload, *args)
         if plan.has_async:
@@ -278,16 +278,12 @@ class EventBus:
             plan.done = done
         return done
 
-    async def _emit_awaited(
-        self, plan: Plan, event: str, payload: Any, args: tuple[Any, ...]
-    ) -> EmitResult:
-        """Every listener is async (none once, none wildcard): await each in turn."""
+    async def _emit_awaited(self, plan: Plan, event: str, payload: Any) -> EmitResult:
+        """One payload, every listener async (none once, none wildcard): await each."""
         errors = None
-        one = payload is not _NOTHING and not args  # then cb(payload): no packing
-        args = args if one or payload is _NOTHING else (payload, *args)
         for cb in plan.awaited or ():
             try:
-                await (cb(payload) if one else cb(*args))
+                await cb(payload)
             except Exception as exc:
                 errors = self._failed(errors, exc, cb, event)
         return plan.ok if errors is None else self._result(len(plan.entries), errors)
@@ -309,7 +305,7 @@ class EventBus:
                         continue
                     else:
                         result = entry.callback(*args, **kwargs)
-                    if result is not None and inspect.isawaitable(result):
+                    if entry.is_async or (result is not None and inspect.isawaitable(result)):
                         await result
                 except Exception as exc:
                     errors = self._failed(errors, exc, entry.callback, event)

@@ -30,7 +30,9 @@ class BackgroundServer:
     ``startup_timeout`` seconds); ``stop()`` asks it to exit and joins the thread.
     ``call(coro)`` runs a coroutine on the server's loop and returns its result,
     which is how a notebook touches the app's state (for example
-    ``server.call(app.events.emit(...))``).
+    ``server.call(app.events.emit(...))``; mind that an emit with only sync
+    listeners runs them at once, in the calling thread: wrap it in an ``async
+    def`` to run them on the server's loop).
     """
 
     def __init__(
