@@ -234,7 +234,7 @@ def serve(
                 await task  # serve() ended before starting: its error is the message
                 channel.reply({"id": "ready", "ok": False, "error": "uvicorn stopped at startup"})
                 return
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.002)  # every test waits for this: poll finely
         channel.reply({"id": "ready", "ok": True})
         threading.Thread(target=control, args=(loop,), daemon=True).start()
         await task

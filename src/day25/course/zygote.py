@@ -115,9 +115,15 @@ def serve() -> None:
     os.dup2(devnull, 0)
     os.close(devnull)
     children: set[int] = set()
+    wake_r, wake_w = os.pipe()  # SIGCHLD wakes the loop: an exit is reported at once
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
     while True:
-        ready, _, _ = select.select([control], [], [], 0.05)
-        if ready:
+        ready, _, _ = select.select([control.fileno(), wake_r], [], [], 1.0)
+        if wake_r in ready:
+            os.read(wake_r, 4096)
+        if control.fileno() in ready:
             try:
                 data, fds, _flags, _addr = socket.recv_fds(control, 65536, 3)
             except OSError:
@@ -130,6 +136,10 @@ def serve() -> None:
                 continue
             pid = os.fork()
             if pid == 0:
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                os.close(wake_r)
+                os.close(wake_w)
                 _become_child(control, request, fds)
             for fd in fds:
                 os.close(fd)
