@@ -28,9 +28,12 @@ import importlib
 import json
 import os
 import select
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -70,8 +73,11 @@ def _run_child(request: dict[str, Any], control: tuple[int, int]) -> None:
     _die_with_parent()  # a killed server takes its sessions with it
     os.setsid()  # its own process group: the grader's kill reaches what it started
     os.chdir(request["cwd"])
+    forks = os.environ.get("DAY25_ZYGOTE_FORKS")  # where this server forks zygotes
     os.environ.clear()
     os.environ.update(request["env"])
+    if forks:
+        os.environ["DAY25_ZYGOTE_FORKS"] = forks
     # trusted suites only: caching their assert-rewritten bytecode saves every
     # later session the rewrite (submission code never runs in this process)
     sys.dont_write_bytecode = "PYTHONDONTWRITEBYTECODE" in request["env"]
@@ -96,7 +102,16 @@ def serve() -> None:
     for name in _PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    from day25.course import isolation, zygote
+
+    zygote.preload()  # sessions' zygotes are forked from here, already warm
     gc.freeze()  # every session's gc.collect() skips what was preloaded (pytest runs it 5x)
+    sandboxed = isolation.hardened()
+    private = tempfile.mkdtemp(prefix="d25s-")  # 0700: only the grader's sessions connect
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(os.path.join(private, "forks"))
+    listener.listen(16)
+    os.environ[zygote.FORKS_ENV] = listener.getsockname()
     control = (os.dup(0), os.dup(1))
     os.dup2(os.open(os.devnull, os.O_RDWR), 0)
     out = os.fdopen(control[1], "w", buffering=1)
@@ -107,9 +122,11 @@ def serve() -> None:
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     while True:
-        ready, _, _ = select.select([control[0], wake_r], [], [], 1.0)
+        ready, _, _ = select.select([control[0], wake_r, listener.fileno()], [], [], 1.0)
         if wake_r in ready:
             os.read(wake_r, 4096)
+        if listener.fileno() in ready:
+            _serve_zygote_request(listener, children, sandboxed, (wake_r, wake_w, *control))
         if control[0] in ready:
             chunk = os.read(control[0], 65536)
             if not chunk:
@@ -124,6 +141,7 @@ def serve() -> None:
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                     os.close(wake_r)
                     os.close(wake_w)
+                    listener.close()
                     _run_child(request, control)
                 children.add(pid)
                 out.write(json.dumps({"id": request["id"], "pid": pid}) + "\n")
@@ -137,6 +155,33 @@ def serve() -> None:
     for pid in children:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
+    shutil.rmtree(private, ignore_errors=True)
+
+
+def _serve_zygote_request(listener: socket.socket, children: set[int], sandboxed: bool,
+                          close: tuple[int, ...]) -> None:
+    """A session asks for its submission's zygote: fork it from this warm process."""
+    from day25.course import zygote
+
+    conn, _ = listener.accept()
+    with conn:
+        try:
+            conn.settimeout(10)
+            data, fds, _flags, _addr = socket.recv_fds(conn, 4096, 1)
+            request = json.loads(data)
+            if not fds:
+                raise ValueError("no control socket was passed")
+            pid = zygote.start_forked(Path(request["zygote"]), int(request["uid"]), fds[0],
+                                      sandboxed, close=(*close, listener.fileno(), conn.fileno()),
+                                      course=Path(request["course"]))
+            os.close(fds[0])
+            children.add(pid)
+            pidfd = os.pidfd_open(pid)
+            socket.send_fds(conn, [json.dumps({"pid": pid}).encode()], [pidfd])
+            os.close(pidfd)
+        except (OSError, ValueError, KeyError) as exc:
+            with contextlib.suppress(OSError):
+                conn.send(json.dumps({"error": str(exc)}).encode())
 
 
 # -- the grader's side ----------------------------------------------------------------
