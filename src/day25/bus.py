@@ -221,8 +221,8 @@ class EventBus:
         calls = plan.sync
         if calls is not None and payload is not _NOTHING and not args and not kwargs:
             # The hot path: one payload, sync listeners, none once, none wildcard. A
-            # plain loop calling cb(payload) keeps it near a hand-written loop
-            # (benchmarks/emit.py); cb(*args) and a coroutine per emit cost ~25%.
+            # plain loop calling cb(payload), no coroutine: cb(*args) per listener and
+            # a coroutine per emit were half of the gap to a hand-written loop.
             errors: list[Exception] | None = None
             rest = iter(calls)
             for cb in rest:
