@@ -50,7 +50,8 @@ PLUGINS = ("pytest_asyncio.plugin", "pytest_timeout", "_hypothesis_pytestplugin"
 
 _PRELOAD = (
     "pytest", "_pytest.python", "_pytest.assertion.rewrite", *PLUGINS, "hypothesis",
-    "hypothesis.strategies", "httpx", "websockets", "websockets.asyncio.client",
+    "hypothesis.strategies", "hypothesis.extra._patching",  # imported when a test fails
+    "httpx", "httpcore", "anyio._backends._asyncio", "websockets", "websockets.asyncio.client",
     "day25", "day25.course.pytest_plugin", "day25.course.harness", "day25.course.scenarios",
 )
 

@@ -39,7 +39,8 @@ __all__ = ["FORKS_ENV", "ForkedChild", "Zygote", "start_forked"]
 
 _PRELOAD = ("asyncio", "json", "sqlite3", "uvicorn", "uvicorn.config", "uvicorn.server",
             "uvicorn.protocols.websockets.websockets_impl", "uvicorn.protocols.http.h11_impl",
-            "uvicorn.lifespan.on", "uvicorn.loops.asyncio", "nexios", "nexios.websockets",
+            "uvicorn.lifespan.on", "uvicorn.loops.asyncio", "uvicorn.protocols.websockets.auto",
+            "anyio._backends._asyncio", "nexios", "nexios.websockets",
             "websockets", "day25", "day25.course.child", "day25.course.scenarios")
 _LIMITS = {"cpu_seconds": resource.RLIMIT_CPU, "address_space": resource.RLIMIT_AS,
            "processes": resource.RLIMIT_NPROC, "file_size": resource.RLIMIT_FSIZE,
