@@ -136,7 +136,7 @@ def programs(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 @pytest.mark.points(4)
-@settings(max_examples=40, deadline=None, database=None,
+@settings(max_examples=20, deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
 @given(ops=programs())
 def test_random_programs_match_the_model(check: Any, ops: list[dict[str, Any]]) -> None:
