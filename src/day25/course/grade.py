@@ -22,6 +22,7 @@ import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,9 @@ class Settings:
     exercise_timeout: float = 180.0
     submission_timeout: float = 600.0
     test_timeout: float = 60.0
+    #: concurrent sessions per submission: a session spends much of its time
+    #: waiting on the app it tests, so two keep a core busy where one cannot
+    sessions: int = 2
 
 
 @dataclass
@@ -284,11 +288,17 @@ def grade_submission(
         copy = write_copy(intake, Path(tmp) / "submission")
         Path(tmp).chmod(0o755)
         present = [ex for ex in exercises if ex.module in intake.modules]
-        graded = iter(run_suites(present, copy, settings, timeout=min(
-            settings.submission_timeout, settings.exercise_timeout * max(1, len(present)))))
+        groups = [present[i::max(1, settings.sessions)] for i in range(max(1, settings.sessions))]
+        groups = [group for group in groups if group]
+        limit = min(settings.submission_timeout, settings.exercise_timeout * max(1, len(present)))
+        graded: dict[str, ExerciseResult] = {}
+        with ThreadPoolExecutor(max_workers=max(1, len(groups))) as pool:
+            for done in pool.map(lambda group: run_suites(group, copy, settings, timeout=limit),
+                                 groups):
+                graded.update((result.exercise, result) for result in done)
         for ex in exercises:
-            if ex.module in intake.modules:
-                student.exercises.append(next(graded))
+            if ex.id in graded:
+                student.exercises.append(graded[ex.id])
             else:
                 student.exercises.append(_missing(ex, intake.problems.get(ex.module, [])))
     student.seconds = time.monotonic() - started

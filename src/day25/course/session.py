@@ -190,11 +190,12 @@ class _Server:
     """The grader's handle on its fork server (one per grading process, started lazily)."""
 
     def __init__(self) -> None:
-        from day25.course.sandbox import _die_with_parent
-
+        # No parent-death signal here: it fires when the spawning *thread* ends,
+        # and graders start this from short-lived worker threads. The server
+        # exits when its stdin closes instead, which a dead grader guarantees.
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "day25.course.session"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, start_new_session=True, preexec_fn=_die_with_parent,
+            stdout=subprocess.PIPE, start_new_session=True,
         )
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)

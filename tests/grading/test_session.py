@@ -1,0 +1,60 @@
+"""The warm session server: sessions are forks, survive their starter thread, and a cut-off
+session keeps the exercises it had finished."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from day25.course.grade import Exercise, Settings, run_suites
+
+PASS = "def test_a():\n    pass\n"
+HANG = "import time\ndef test_a():\n    time.sleep(120)\n"
+
+
+def _course(tmp_path: Path, suites: dict[str, str]) -> Settings:
+    root = tmp_path / "course"
+    (root / "tests" / "hidden").mkdir(parents=True)
+    (root / "tests" / "conftest.py").write_text('pytest_plugins = ["day25.course.pytest_plugin"]\n')
+    for name, body in suites.items():
+        (root / "tests" / "hidden" / f"test_{name}.py").write_text(body)
+    (root / "sub").mkdir()
+    return Settings(root, exercise_timeout=60, test_timeout=60)
+
+
+def _ex(name: str) -> Exercise:
+    return Exercise(name, name.title(), f"{name}.py", 25)
+
+
+def test_the_server_outlives_the_thread_that_started_it(tmp_path: Path) -> None:
+    settings = _course(tmp_path, {"one": PASS})
+    scores: list[float] = []
+
+    def grade() -> None:
+        scores.extend(r.points for r in run_suites([_ex("one")], tmp_path / "course" / "sub",
+                                                    settings))
+
+    for _ in range(2):  # each from a thread that ends before the next one starts
+        worker = threading.Thread(target=grade)
+        worker.start()
+        worker.join()
+    assert scores == [25.0, 25.0]
+
+
+def test_a_cut_off_session_keeps_the_exercises_it_finished(tmp_path: Path) -> None:
+    settings = _course(tmp_path, {"done": PASS, "hangs": HANG})
+    done, hangs = run_suites([_ex("done"), _ex("hangs")], tmp_path / "course" / "sub", settings,
+                             timeout=8)
+    assert done.points == 25 and done.notes == []
+    assert hangs.points == 0 and "did not finish within 8 s" in hangs.notes[0]
+
+
+def test_an_exercise_over_its_budget_fails_its_remaining_tests(tmp_path: Path) -> None:
+    slow = "import time\ndef test_a():\n    time.sleep(2.5)\ndef test_b():\n    pass\n"
+    settings = _course(tmp_path, {"slow": slow, "next": PASS})
+    settings = Settings(settings.course_root, exercise_timeout=2, test_timeout=60)
+    slow_result, next_result = run_suites([_ex("slow"), _ex("next")],
+                                          tmp_path / "course" / "sub", settings, timeout=60)
+    assert [t.passed for t in slow_result.tests] == [True, False]
+    assert "used up their 2 s" in slow_result.tests[1].message
+    assert next_result.points == 25, "the next exercise still gets its whole budget"
