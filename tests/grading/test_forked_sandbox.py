@@ -39,12 +39,12 @@ SPY = textwrap.dedent(
 SUITE = textwrap.dedent(
     """
     import pytest
-    from day25.course.zygote import _Pidfd
+    from day25.course.forked_zygote import Pidfd
 
     pytestmark = pytest.mark.asyncio
 
     async def test_spy(app_server, zygote):
-        assert isinstance(zygote.proc, _Pidfd), "the zygote was forked by the session server"
+        assert isinstance(zygote.proc, Pidfd), "the zygote was forked by the session server"
         server = app_server(secret=__file__)
         async with server.http() as client:
             seen = (await client.get("/spy")).json()

@@ -103,7 +103,7 @@ def serve() -> None:
     for name in _PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    from day25.course import isolation, zygote
+    from day25.course import forked_zygote, isolation, zygote
 
     zygote.preload()  # sessions' zygotes are forked from here, already warm
     gc.freeze()  # every session's gc.collect() skips what was preloaded (pytest runs it 5x)
@@ -112,7 +112,7 @@ def serve() -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(os.path.join(private, "forks"))
     listener.listen(16)
-    os.environ[zygote.FORKS_ENV] = listener.getsockname()
+    os.environ[forked_zygote.FORKS_ENV] = listener.getsockname()
     control = (os.dup(0), os.dup(1))
     os.dup2(os.open(os.devnull, os.O_RDWR), 0)
     out = os.fdopen(control[1], "w", buffering=1)
@@ -162,7 +162,7 @@ def serve() -> None:
 def _serve_zygote_request(listener: socket.socket, children: set[int], sandboxed: bool,
                           close: tuple[int, ...]) -> None:
     """A session asks for its submission's zygote: fork it from this warm process."""
-    from day25.course import zygote
+    from day25.course import forked_zygote
 
     conn, _ = listener.accept()
     with conn:
@@ -172,7 +172,7 @@ def _serve_zygote_request(listener: socket.socket, children: set[int], sandboxed
             request = json.loads(data)
             if not fds:
                 raise ValueError("no control socket was passed")
-            pid = zygote.start_forked(Path(request["zygote"]), int(request["uid"]), fds[0],
+            pid = forked_zygote.start_forked(Path(request["zygote"]), int(request["uid"]), fds[0],
                                       sandboxed, close=(*close, listener.fileno(), conn.fileno()),
                                       course=Path(request["course"]))
             os.close(fds[0])

@@ -35,7 +35,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FORKS_ENV", "ForkedChild", "Zygote", "start_forked"]
+__all__ = ["ForkedChild", "Zygote"]
 
 _PRELOAD = ("asyncio", "json", "sqlite3", "uvicorn", "uvicorn.config", "uvicorn.server",
             "uvicorn.protocols.websockets.websockets_impl", "uvicorn.protocols.http.h11_impl",
@@ -172,98 +172,6 @@ def serve(control_fd: int = 0) -> None:
         _sweep(pid)
 
 
-# -- a zygote forked from the warm session server (no exec, no second import) ----------
-FORKS_ENV = "DAY25_ZYGOTE_FORKS"  # the session server's socket, set in grading sessions
-
-
-def start_forked(
-    workdir: Path, uid: int, control_fd: int, sandboxed: bool, *, close: tuple[int, ...] = (),
-    course: Path | None = None,
-) -> int:
-    """In the session server: fork a supervisor whose child is the sandboxed zygote.
-
-    Returns the supervisor's pid. The supervisor enters the namespaces
-    (:func:`day25.course.isolation.enter`), forks the zygote as its new PID
-    namespace's init, which drops to ``uid`` and serves ``control_fd``.
-    """
-    pid = os.fork()
-    if pid:
-        return pid
-    code = 1
-    try:
-        from day25.course import isolation, sandbox
-
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for fd in close:  # the server's own descriptors
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-        sandbox._die_with_parent()
-        os.setsid()
-        os.chdir(workdir)
-        env = sandbox.scrubbed_env(home=workdir)
-        os.environ.clear()
-        os.environ.update(env)
-        sandbox._set_limits(None if isolation.mode() == "off" else sandbox.Limits())()
-        if sandboxed:
-            isolation.enter(workdir, uid, [str(workdir), *env.values()], root=course)
-        init = os.fork()
-        if init == 0:
-            if sandboxed:
-                isolation.drop_privileges(uid)
-            serve(control_fd)
-            os._exit(0)
-        os.close(control_fd)
-        _pid, status = os.waitpid(init, 0)
-        code = os.waitstatus_to_exitcode(status)
-    except BaseException:
-        import traceback
-
-        traceback.print_exc()
-    os._exit(code if code >= 0 else 1)
-
-
-class _Pidfd:
-    """A process that is not our child (the session server's), watched through a pidfd."""
-
-    def __init__(self, pid: int, pidfd: int) -> None:
-        self.pid, self._pidfd = pid, pidfd
-        self.returncode: int | None = None
-
-    def poll(self) -> int | None:
-        if self.returncode is None and self._pidfd >= 0:
-            ready, _, _ = select.select([self._pidfd], [], [], 0)
-            if ready:
-                self.returncode = -signal.SIGKILL  # gone; its exit status is its parent's
-        return self.returncode
-
-    def kill(self) -> None:
-        if self._pidfd >= 0:
-            with contextlib.suppress(OSError):
-                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
-            select.select([self._pidfd], [], [], 5)
-            os.close(self._pidfd)
-            self._pidfd = -1
-        self.returncode = self.returncode if self.returncode is not None else -signal.SIGKILL
-
-
-def _fork_zygote(path: str, control: socket.socket, workdir: Path, uid: int) -> _Pidfd:
-    """Ask the session server at ``path`` for a zygote serving ``control``."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as link:
-        link.settimeout(30)
-        link.connect(path)
-        from day25.course.isolation import course_root
-
-        request = {"zygote": str(workdir), "uid": uid, "course": str(course_root())}
-        socket.send_fds(link, [json.dumps(request).encode()], [control.fileno()])
-        data, fds, _flags, _addr = socket.recv_fds(link, 4096, 1)
-    reply = json.loads(data) if data else {}
-    if "pid" not in reply or not fds:
-        raise OSError(f"the session server could not start a zygote: {reply.get('error')}")
-    return _Pidfd(int(reply["pid"]), fds[0])
-
-
 # -- the grader's side ------------------------------------------------------------------
 class ForkedChild:
     """A zygote's child, with the part of :class:`subprocess.Popen` the harness uses."""
@@ -329,12 +237,14 @@ class Zygote:
         self._early_exits: dict[int, int] = {}  # exits read before their spawn() returned
         self._replies: list[tuple[dict[str, Any], int]] = []
         self._children: dict[int, ForkedChild] = {}
+        from day25.course.forked_zygote import FORKS_ENV, Pidfd, fork_zygote
+
         forks = os.environ.get(FORKS_ENV)
-        self.proc: subprocess.Popen[bytes] | _Pidfd
+        self.proc: subprocess.Popen[bytes] | Pidfd
         if forks:
             if isolation.hardened():
                 isolation.prepare([self.workdir], self.uid)
-            self.proc = _fork_zygote(forks, theirs, self.workdir, self.uid)
+            self.proc = fork_zygote(forks, theirs, self.workdir, self.uid)
         else:
             self.proc = sandbox.spawn(["python", "-m", "day25.course.zygote"], cwd=self.workdir,
                                       stdin=theirs.fileno(), stdout=subprocess.DEVNULL,
@@ -422,10 +332,10 @@ class Zygote:
             child.kill_tree(wait=1.0)
         with contextlib.suppress(OSError):
             self._control.close()
-        if isinstance(self.proc, _Pidfd):
-            self.proc.kill()
-        else:
+        if isinstance(self.proc, subprocess.Popen):
             sandbox.kill_tree(self.proc)
+        else:
+            self.proc.kill()
 
 
 if __name__ == "__main__":
