@@ -33,7 +33,7 @@ from pathlib import Path
 
 from day25.course import isolation
 
-__all__ = ["Limits", "kill_tree", "scrubbed_env", "spawn"]
+__all__ = ["Limits", "kill_session", "kill_tree", "scrubbed_env", "spawn"]
 
 _GIB = 1024**3
 
@@ -161,6 +161,19 @@ def session_members(sid: int) -> list[int]:
     return found
 
 
+def kill_session(sid: int) -> None:
+    """SIGKILL process group ``sid`` and every process left in session ``sid``."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(sid, signal.SIGKILL)
+    for _ in range(3):
+        members = [pid for pid in session_members(sid) if pid != os.getpid()]
+        if not members:
+            break
+        for pid in members:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+
 def kill_tree(proc: subprocess.Popen[bytes], *, wait: float = 5.0) -> None:
     """SIGKILL the child's process group and every process left in its session, then reap.
 
@@ -168,15 +181,7 @@ def kill_tree(proc: subprocess.Popen[bytes], *, wait: float = 5.0) -> None:
     forks stays in that session unless it calls setsid: sweeping the session also
     catches a fork bomb's processes that a single killpg raced past.
     """
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    for _ in range(3):
-        members = [pid for pid in session_members(proc.pid) if pid != os.getpid()]
-        if not members:
-            break
-        for pid in members:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+    kill_session(proc.pid)
     with contextlib.suppress(ProcessLookupError):
         proc.kill()
     with contextlib.suppress(subprocess.TimeoutExpired):

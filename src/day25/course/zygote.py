@@ -91,21 +91,6 @@ def _become_child(control: socket.socket, request: dict[str, Any], fds: list[int
     os._exit(code)
 
 
-def _sweep(pid: int) -> None:
-    """Kill a child's process group and every process left in its session."""
-    from day25.course.sandbox import session_members
-
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-    for _ in range(3):
-        members = [p for p in session_members(pid) if p != os.getpid()]
-        if not members:
-            break
-        for member in members:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(member, signal.SIGKILL)
-
-
 def preload() -> None:
     """Import what every child needs, once (a warm process forks them ready)."""
     with warnings.catch_warnings():  # e.g. uvicorn's deprecation notices: not the grader's
@@ -118,6 +103,8 @@ def preload() -> None:
 
 def serve(control_fd: int = 0) -> None:
     """The zygote: fork children on request until the grader hangs up (``control_fd``)."""
+    from day25.course.sandbox import kill_session
+
     preload()
     control = socket.socket(fileno=os.dup(control_fd))
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -141,7 +128,7 @@ def serve(control_fd: int = 0) -> None:
                 break  # the grader hung up: the namespace dies with us
             request = json.loads(data)
             if "kill" in request:
-                _sweep(int(request["kill"]))
+                kill_session(int(request["kill"]))
                 continue
             pid = os.fork()
             if pid == 0:
@@ -169,7 +156,7 @@ def serve(control_fd: int = 0) -> None:
                 with contextlib.suppress(OSError):
                     control.send(json.dumps({"exit": pid, "code": code}).encode())
     for pid in children:
-        _sweep(pid)
+        kill_session(pid)
 
 
 # -- the grader's side ------------------------------------------------------------------
