@@ -48,11 +48,7 @@ def start_forked(
     try:
         from day25.course import isolation, sandbox
 
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for fd in close:  # the server's own descriptors
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        sandbox.forget_child_exit(close)  # and closes the server's own descriptors
 
         sandbox._die_with_parent()
         os.setsid()

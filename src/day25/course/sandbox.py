@@ -33,7 +33,8 @@ from pathlib import Path
 
 from day25.course import isolation
 
-__all__ = ["Limits", "kill_session", "kill_tree", "scrubbed_env", "spawn"]
+__all__ = ["Limits", "forget_child_exit", "kill_session", "kill_tree", "scrubbed_env", "spawn",
+           "wake_on_child_exit"]
 
 _GIB = 1024**3
 
@@ -145,6 +146,28 @@ def spawn(
         close_fds=True,
         preexec_fn=_set_limits(None if no_limits else (limits or Limits())),
     )
+
+
+def wake_on_child_exit() -> tuple[int, int]:
+    """A pipe that turns readable whenever a child exits (SIGCHLD), for a ``select`` loop.
+
+    The fork servers (session server, zygote) report an exit the moment it
+    happens instead of polling for it.
+    """
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    return wake_r, wake_w
+
+
+def forget_child_exit(pipe: tuple[int, ...]) -> None:
+    """In a forked child: undo :func:`wake_on_child_exit` and close the server's ``pipe`` fds."""
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for fd in pipe:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def session_members(sid: int) -> list[int]:

@@ -104,6 +104,7 @@ def serve() -> None:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     from day25.course import forked_zygote, isolation, zygote
+    from day25.course.sandbox import forget_child_exit, wake_on_child_exit
 
     zygote.preload()  # sessions' zygotes are forked from here, already warm
     gc.freeze()  # every session's gc.collect() skips what was preloaded (pytest runs it 5x)
@@ -118,10 +119,7 @@ def serve() -> None:
     out = os.fdopen(control[1], "w", buffering=1)
     children: set[int] = set()
     pending = b""
-    wake_r, wake_w = os.pipe()  # SIGCHLD wakes the loop: a session's end is reported at once
-    os.set_blocking(wake_w, False)
-    signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
+    wake_r, wake_w = wake_on_child_exit()  # a session's end is reported at once
     while True:
         ready, _, _ = select.select([control[0], wake_r, listener.fileno()], [], [], 1.0)
         if wake_r in ready:
@@ -138,10 +136,7 @@ def serve() -> None:
                 request = json.loads(line)
                 pid = os.fork()
                 if pid == 0:
-                    signal.set_wakeup_fd(-1)
-                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                    os.close(wake_r)
-                    os.close(wake_w)
+                    forget_child_exit((wake_r, wake_w))
                     listener.close()
                     _run_child(request, control)
                 children.add(pid)

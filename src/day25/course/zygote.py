@@ -103,7 +103,7 @@ def preload() -> None:
 
 def serve(control_fd: int = 0) -> None:
     """The zygote: fork children on request until the grader hangs up (``control_fd``)."""
-    from day25.course.sandbox import kill_session
+    from day25.course.sandbox import forget_child_exit, kill_session, wake_on_child_exit
 
     preload()
     control = socket.socket(fileno=os.dup(control_fd))
@@ -111,10 +111,7 @@ def serve(control_fd: int = 0) -> None:
     os.dup2(devnull, control_fd)
     os.close(devnull)
     children: set[int] = set()
-    wake_r, wake_w = os.pipe()  # SIGCHLD wakes the loop: an exit is reported at once
-    os.set_blocking(wake_w, False)
-    signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
+    wake_r, wake_w = wake_on_child_exit()  # an exit is reported at once
     while True:
         ready, _, _ = select.select([control.fileno(), wake_r], [], [], 1.0)
         if wake_r in ready:
@@ -132,10 +129,7 @@ def serve(control_fd: int = 0) -> None:
                 continue
             pid = os.fork()
             if pid == 0:
-                signal.set_wakeup_fd(-1)
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                os.close(wake_r)
-                os.close(wake_w)
+                forget_child_exit((wake_r, wake_w))
                 _become_child(control, request, fds)
             for fd in fds:
                 os.close(fd)
