@@ -39,9 +39,7 @@ The rules, in one place:
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import inspect
-import itertools
 import logging
 import operator
 import warnings
@@ -49,8 +47,10 @@ from asyncio import get_running_loop
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from day25.accelerator import accelerate
+from day25.concurrent import emit_concurrent
 from day25.namespace import Namespace
-from day25.plan import Listener, Plan, check_event, pattern_matches
+from day25.plan import Listener, Plan, _current_event, check_event, current_event, pattern_matches
 from day25.priority import EventPriority, PriorityLike, coerce_priority
 from day25.result import OK, EmitResult, Emitting, Finished, settled
 
@@ -63,21 +63,12 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 logger = logging.getLogger("day25.events")
-_current_event: contextvars.ContextVar[str] = contextvars.ContextVar("day25_event")
 _PLAN_CACHE_LIMIT = 2048
 _NOTHING: Any = object()  # emit(event) with no payload at all
 
 
 class ListenerLimitWarning(RuntimeWarning):
     """More listeners on one event than ``max_listeners``: often a leak."""
-
-
-def current_event() -> str:
-    """The name of the event being emitted, for wildcard listeners."""
-    try:
-        return _current_event.get()
-    except LookupError:
-        raise RuntimeError("current_event() is only set inside a wildcard listener") from None
 
 
 class EventBus:
@@ -97,6 +88,7 @@ class EventBus:
         self._order = 0
         self._warned: set[str] = set()
         self._pending: set[asyncio.Task[EmitResult]] = set()
+        accelerate(self, EventBus.emit, EventBus._resume_sync)  # C emit unless disabled
 
     # -- registration -------------------------------------------------------
     def on(
@@ -222,18 +214,19 @@ class EventBus:
         if calls is not None and payload is not _NOTHING and not args and not kwargs:
             # The hot path: one payload, sync listeners, none once, none wildcard. A
             # plain loop calling cb(payload), no coroutine: cb(*args) per listener and
-            # a coroutine per emit were half of the gap to a hand-written loop.
-            errors: list[Exception] | None = None
+            # a coroutine per emit were half of the gap to a hand-written loop. The C
+            # emitter (accelerator.py) is this loop in C, with the same hand-over.
             rest = iter(calls)
             for cb in rest:
                 try:
-                    if (result := cb(payload)) is not None and inspect.isawaitable(result):
-                        left = plan.entries[len(calls) - operator.length_hint(rest) - 1 :]
-                        args = (payload,)
-                        return self._emit_general(left, event, args, {}, len(calls), errors, result)
+                    if (result := cb(payload)) is None:
+                        continue
+                    error = None
                 except Exception as exc:
-                    errors = self._failed(errors, exc, cb, event)
-            return (errors is None and plan.done) or self._finish(plan, len(calls), errors)
+                    result, error = None, exc
+                at = len(calls) - operator.length_hint(rest) - 1
+                return self._resume_sync(plan, event, payload, at, result, error)
+            return plan.done or self._finish(plan, len(calls), None)
         if plan.awaited is not None and payload is not _NOTHING and not args and not kwargs:
             return self._emit_awaited(plan, event, payload)
         if payload is not _NOTHING:
@@ -241,6 +234,26 @@ class EventBus:
         if plan.has_async:
             return self._emit_general(plan.entries, event, args, kwargs, len(plan.entries))
         return self._emit_sync(plan, event, args, kwargs)
+
+    def _resume_sync(
+        self, plan: Plan, event: str, payload: Any, at: int, result: Any, error: Exception | None
+    ) -> Emitting:
+        """The hot path from listener ``at`` of ``plan.sync`` on, which returned ``result``
+        (not None) or raised ``error``: log and collect errors, await an awaitable."""
+        calls = plan.sync or ()
+        errors: list[Exception] | None = None
+        for i in range(at, len(calls)):
+            if i > at:
+                try:
+                    result, error = calls[i](payload), None
+                except Exception as exc:
+                    result, error = None, exc
+            if error is not None:
+                errors = self._failed(errors, error, calls[i], event)
+            elif result is not None and inspect.isawaitable(result):
+                left, args = plan.entries[i:], (payload,)
+                return self._emit_general(left, event, args, {}, len(calls), errors, result)
+        return (errors is None and plan.done) or self._finish(plan, len(calls), errors)
 
     def _emit_sync(self, plan: Plan, event: str, args: Any, kwargs: Any) -> Emitting:
         """Every listener is sync: call them now, in order. A sync listener that returns
@@ -319,34 +332,9 @@ class EventBus:
         concurrently (``asyncio.gather``); levels still run in priority order.
 
         An explicit opt-in, because it makes a task per listener (slower) and
-        gives up the order between listeners of the same level.
+        gives up the order between listeners of the same level (concurrent.py).
         """
-        plan = self._plan(event).entries
-        token = _current_event.set(event) if self._patterns else None
-        ran, errors = 0, None
-        try:
-            for _, level in itertools.groupby(plan, key=lambda e: e.priority):
-                waiting: list[tuple[Listener, Any]] = []
-                for entry in level:
-                    if entry.once and not self._claim(entry):
-                        continue
-                    ran += 1
-                    try:
-                        result = entry.callback(*args, **kwargs)
-                        if result is not None and inspect.isawaitable(result):
-                            waiting.append((entry, result))
-                    except Exception as exc:
-                        errors = self._failed(errors, exc, entry.callback, event)
-                outcomes = await asyncio.gather(*(w for _, w in waiting), return_exceptions=True)
-                for (entry, _), outcome in zip(waiting, outcomes, strict=True):
-                    if isinstance(outcome, Exception):
-                        errors = self._failed(errors, outcome, entry.callback, event)
-                    elif isinstance(outcome, BaseException):
-                        raise outcome
-        finally:
-            if token is not None:
-                _current_event.reset(token)
-        return self._result(ran, errors)
+        return await emit_concurrent(self, event, args, kwargs)
 
     def fire(self, event: str, /, *args: Any, **kwargs: Any) -> asyncio.Task[EmitResult]:
         """Emit from sync code without waiting: schedules ``emit`` as a task.

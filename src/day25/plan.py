@@ -8,13 +8,24 @@ advance (all sync? all async? any once or wildcard?) picks the emit's path.
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 from collections.abc import Callable
 from typing import Any
 
 from day25.result import EmitResult, Finished
 
-__all__ = ["Listener", "Plan", "check_event", "pattern_matches"]
+__all__ = ["Listener", "Plan", "check_event", "current_event", "pattern_matches"]
+
+_current_event: contextvars.ContextVar[str] = contextvars.ContextVar("day25_event")
+
+
+def current_event() -> str:
+    """The name of the event being emitted, for wildcard listeners."""
+    try:
+        return _current_event.get()
+    except LookupError:
+        raise RuntimeError("current_event() is only set inside a wildcard listener") from None
 
 
 class Listener:
