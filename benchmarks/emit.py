@@ -5,8 +5,9 @@ Run: ``python benchmarks/emit.py [--emits N] [--repeat R] [--json]``
 Every contender dispatches one payload to 10 listeners that each append it to a
 list (the list is cleared now and then), measured in the same process and run:
 
-* sync listeners: ``for h in hs: h(p)`` (the baseline, 1.00), ``await bus.emit``,
-  ``bus.fire`` + drain (reported, not a target), pyee ``EventEmitter.emit``,
+* sync listeners: ``for h in hs: h(p)`` (the baseline, 1.00), ``await bus.emit``
+  (with the C accelerator when built; also a row forced to pure Python), ``bus.fire``
+  + drain (reported, not a target), pyee ``EventEmitter.emit``,
   blinker ``Signal.send``, ``nexios.events.EventEmitter.emit``;
 * async listeners: ``for h in hs: await h(p)`` (the baseline), ``await bus.emit``,
   ``await bus.emit_concurrent``, ``await asyncio.gather(...)``, blinker
@@ -27,7 +28,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from day25 import EventBus
+from day25 import EventBus, accelerator
 
 SINK: list[Any] = []
 Bench = Callable[[int], Awaitable[None]]
@@ -56,8 +57,13 @@ def async_listeners() -> list[Callable[[Any], Awaitable[None]]]:
 def sync_contenders() -> dict[str, Bench]:
     hs = sync_listeners()
     bus = EventBus()
+    was_c = accelerator.implementation() == "C"
+    accelerator.use_c(False)
+    pure = EventBus()  # the pure-Python reference, whatever the main row runs
+    accelerator.use_c(was_c)
     for h in hs:
         bus.on("e", h)
+        pure.on("e", h)
     out: dict[str, Bench] = {}
 
     async def hand(n: int) -> None:
@@ -74,6 +80,13 @@ def sync_contenders() -> dict[str, Bench]:
             if len(SINK) > 10_000:
                 SINK.clear()
 
+    async def day25_pure(n: int) -> None:
+        emit = pure.emit
+        for i in range(n):
+            await emit("e", i)
+            if len(SINK) > 10_000:
+                SINK.clear()
+
     async def day25_fire(n: int) -> None:
         for i in range(n):
             bus.fire("e", i)
@@ -82,7 +95,12 @@ def sync_contenders() -> dict[str, Bench]:
                 SINK.clear()
         await bus.drain()
 
-    out |= {"hand loop": hand, "day25 await emit": day25_emit, "day25 fire+drain": day25_fire}
+    out |= {
+        "hand loop": hand,
+        "day25 await emit": day25_emit,
+        "day25 await emit (pure Python)": day25_pure,
+        "day25 fire+drain": day25_fire,
+    }
     try:
         from pyee import EventEmitter as PyeeEmitter
 
@@ -254,15 +272,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="print a JSON summary last")
     args = parser.parse_args()
+    print(f"day25 await emit runs: {accelerator.implementation()} (day25.accelerator)")
     tables = asyncio.run(run(args.emits, args.repeat))
     summary: dict[str, float] = {}
     for kind, rates in tables.items():
         base = rates["hand loop"]
         print(f"\n{kind} listeners (10), {args.emits} emits, best of {args.repeat}")
-        print(f"| {'contender':<26} | {'emits/s':>11} | {'ratio':>5} |")
-        print(f"|{'-' * 28}|{'-' * 12}:|{'-' * 6}:|")
+        print(f"| {'contender':<30} | {'emits/s':>11} | {'ratio':>5} |")
+        print(f"|{'-' * 32}|{'-' * 12}:|{'-' * 6}:|")
         for name, rate in sorted(rates.items(), key=lambda kv: -kv[1]):
-            print(f"| {name:<26} | {rate:>11,.0f} | {rate / base:>5.2f} |")
+            print(f"| {name:<30} | {rate:>11,.0f} | {rate / base:>5.2f} |")
             summary[f"{kind}:{name}"] = round(rate / base, 3)
     summary = {
         "sync_ratio": summary["sync:day25 await emit"],
