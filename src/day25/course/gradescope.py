@@ -39,8 +39,9 @@ JSON
 fi
 """
 
-SOURCE = ("pyproject.toml", "README.md", "LICENSE", "src/day25", "exercises/catalogue.toml",
-          "tests/conftest.py", "tests/hidden")
+SOURCE = ("pyproject.toml", "setup.py", "README.md", "LICENSE", "src/day25",
+          "exercises/catalogue.toml", "tests/conftest.py", "tests/hidden")
+BUILT = (".so", ".pyd", ".o", ".pyc")  # made by the install on the grading machine, never shipped
 
 
 def autograder_files(root: Path) -> dict[str, Path]:
@@ -52,6 +53,8 @@ def autograder_files(root: Path) -> dict[str, Path]:
         for file in found:
             rel = file.relative_to(root)
             if "__pycache__" in rel.parts or any(p.endswith(".egg-info") for p in rel.parts):
+                continue
+            if file.suffix in BUILT:
                 continue
             files[f"source/{rel.as_posix()}"] = file
     return files

@@ -14,17 +14,19 @@ from pathlib import Path
 
 __all__ = ["INCLUDED", "build_release", "release_files"]
 
-INCLUDED = ("README.md", "LICENSE", "pyproject.toml", "src/day25", "exercises", "notebooks",
-            "docs", "tests/conftest.py", "tests/public", "mkdocs.yml")
+INCLUDED = ("README.md", "LICENSE", "pyproject.toml", "setup.py", "src/day25", "exercises",
+            "notebooks", "docs", "tests/conftest.py", "tests/public", "mkdocs.yml")
 EXCLUDED_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache",
                   ".ruff_cache", "dev", ".day25-hints.json"}
 EXCLUDED_NAMES = {"instructor.md"}
+BUILT = {".pyc", ".pyo", ".so", ".pyd", ".o"}
 
 
 def _wanted(rel: Path) -> bool:
     if any(part in EXCLUDED_PARTS or part.endswith(".egg-info") for part in rel.parts):
         return False
-    return rel.name not in EXCLUDED_NAMES and rel.suffix not in {".pyc", ".pyo"}
+    # built files (the C accelerator) are made by the student's install, never shipped
+    return rel.name not in EXCLUDED_NAMES and rel.suffix not in BUILT
 
 
 def release_files(root: Path) -> list[Path]:
