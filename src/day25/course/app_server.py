@@ -1,9 +1,12 @@
 """Serve a submission's ``create_app()`` in a child process; talk real HTTP/WebSocket.
 
 Why: exercises 3 and 4 are web apps; the only honest test talks to a real
-server. The child (``python -m day25.course.child serve``) runs uvicorn on a
-Unix socket in a private work directory that survives :meth:`AppServer.restart`
-(so ``create_app(db_path="x.sqlite3")`` finds its database again).
+server. A host child (``python -m day25.course.child host``, see
+:mod:`day25.course.served_app`) serves a fresh ``create_app()`` with uvicorn on
+a Unix socket; the app's working directory is private and survives
+:meth:`AppServer.restart` (so ``create_app(db_path="x.sqlite3")`` finds its
+database again). Several servers can share one host (``host=``): the grading
+fixtures do, so a test costs an app, not a process.
 
 Typical use in an async test::
 
@@ -27,28 +30,24 @@ import contextlib
 import functools
 import json
 import os
+import shutil
 import ssl
 import subprocess
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
 from day25.course import sandbox
-from day25.course.harness import (
-    ChildProcess,
-    SubmissionCrashed,
-    SubmissionError,
-    SubmissionTimeout,
-    _copy_submission,
-    _Workdir,
-)
+from day25.course.harness import SubmissionCrashed, SubmissionError, SubmissionTimeout
 from day25.course.zygote import Zygote
+
+if TYPE_CHECKING:
+    from day25.course.app_host import AppHost, HostedApp
 
 __all__ = ["AppServer"]
 
@@ -74,6 +73,7 @@ class AppServer:
         startup_timeout: float = 30.0,
         limits: sandbox.Limits | None = None,
         zygote: Zygote | None = None,
+        host: AppHost | None = None,
     ) -> None:
         self.exercise = exercise
         self.zygote = zygote
@@ -82,53 +82,48 @@ class AppServer:
         self.timeout = timeout
         self.startup_timeout = startup_timeout
         self.limits = limits
-        self._workdir = _Workdir()
-        self._code = _copy_submission(Path(submission_dir), exercise, self._workdir.path / "code")
-        self.data_dir = self._workdir.path / "data"  # the child's cwd: relative db paths land here
-        self.data_dir.mkdir()
-        self.uds = str(self._workdir.path / "app.sock")
-        self._child: ChildProcess | None = None
-        self.children_started = 0
+        from day25.course.app_host import AppHost  # it builds on the harness, as we do
+
+        self._own_host = host is None
+        self.host = host or AppHost(submission_dir, exercise, limits=limits, zygote=zygote)
+        self._appdir = self.host.app_dir()  # made by the host child, so it owns it
+        self.data_dir = self._appdir / "data"  # the app's cwd: relative db paths land here
+        self.uds = str(self._appdir / "app.sock")
+        self._child: HostedApp | None = None
+
+    @property
+    def children_started(self) -> int:
+        """How many host processes served this server's apps (restarts and crashes add one)."""
+        return self.host.children_started
 
     # -- lifecycle ----------------------------------------------------------
     def start(self) -> AppServer:
-        """Start the child unless it is running; wait until it accepts connections."""
+        """Start a fresh app unless one is running; wait until it accepts connections."""
         if self._child is not None and self._child.alive():
             return self
         self._discard_child()
         if os.path.exists(self.uds):
             os.unlink(self.uds)
-        args = [
-            "serve", "--submission", str(self._code), "--exercise", self.exercise,
-            "--uds", self.uds, "--kwargs", json.dumps(self.factory_kwargs),
-        ]
-        child = ChildProcess(args, cwd=self.data_dir, limits=self.limits, zygote=self.zygote)
-        self.children_started += 1
-        try:
-            ready = child.wait_for("ready", self.startup_timeout, "starting your app")
-        except SubmissionError:
-            child.kill()
-            raise
-        if not ready.get("ok"):
-            child.kill()
-            raise SubmissionError(str(ready.get("error")), output=child.output)
-        self._child = child
+        self._child = self.host.open(uds=self.uds, cwd=self.data_dir, kwargs=self.factory_kwargs,
+                                     timeout=self.startup_timeout)
         return self
 
     def stop(self) -> None:
-        """Kill the child and delete the work directory (and any database in it)."""
-        self._discard_child()
-        self._workdir.remove()
+        """Shut the app down and delete the work directory (and any database in it)."""
+        if self._child is not None:
+            self._child.stop(self.timeout)
+            self._child = None
+        shutil.rmtree(self._appdir, ignore_errors=True)
+        if self._own_host:
+            self.host.close()
 
     def restart(self) -> AppServer:
-        """A new child with the same kwargs and work directory (a server restart)."""
-        if self._child is not None and self._child.alive():
-            try:
-                self._child.request({"cmd": "stop"}, timeout=self.timeout, what="shutting down")
-                self._child.proc.wait(timeout=self.timeout)
-            except (SubmissionError, OSError, Exception):
-                pass
-        self._discard_child()
+        """A server restart: the app shuts down, then a new process serves a fresh app
+        with the same kwargs and work directory."""
+        if self._child is not None:
+            self._child.stop(self.timeout, graceful=True)
+            self._child = None
+        self.host.kill()  # a restart is a new process: nothing in memory survives it
         return self.start()
 
     def _discard_child(self) -> None:
@@ -147,7 +142,7 @@ class AppServer:
         """The tail of the child's output (uvicorn's log, the app's prints and tracebacks)."""
         return self._child.output if self._child else ""
 
-    def _running(self) -> ChildProcess:
+    def _running(self) -> HostedApp:
         if self._child is None or not self._child.alive():
             self.start()
         assert self._child is not None

@@ -4,10 +4,10 @@ Modes:
 
 * ``scenario --submission DIR --exercise ID``: reads ``{"id", "scenario"}``
   lines, answers ``{"id", "ok", "result"}`` (see :mod:`day25.course.scenarios`).
-* ``serve --submission DIR --exercise ID --uds PATH --kwargs JSON``: serves
-  ``create_app(**kwargs)`` with uvicorn on the Unix socket, answers
-  ``{"id": "ready"}`` once it accepts connections, then the commands
-  ``events``, ``ping_loop``, ``settle`` (see :func:`settle`) and ``stop``.
+* ``host --submission DIR --exercise ID``: serves a fresh ``create_app(**kwargs)``
+  per ``start`` command with uvicorn on a Unix socket, then answers ``events``,
+  ``ping_loop``, ``settle`` (see :func:`settle`) and ``stop`` for it (see
+  :mod:`day25.course.served_app`).
 
 The first stdin line is the parent's nonce; every reply carries it. Before the
 submission is imported, the reply channel (the original stdout) moves to a
@@ -175,131 +175,20 @@ async def settle(quiet: float, limit: float) -> bool:
     return False
 
 
-def _quiet_server_class() -> type[Any]:
-    import uvicorn
-
-    class QuietServer(uvicorn.Server):
-        """uvicorn without its 0.1 s tick, so a settled app has no timer due.
-
-        The tick only refreshes the Date header and polls ``should_exit``; here
-        ``stop`` sets :attr:`wake` instead.
-        """
-
-        wake: asyncio.Event
-
-        async def main_loop(self) -> None:
-            self.wake = asyncio.Event()
-            await self.on_tick(0)
-            while not self.should_exit:
-                await self.wake.wait()
-
-    return QuietServer
-
-
-def serve(
-    channel: Channel, submission: str, exercise: str, uds: str, kwargs: dict[str, Any]
-) -> None:
-    import uvicorn
-
-    from day25 import EventBus
-
-    _QuietServer = _quiet_server_class()
-
-    try:
-        module = _import(submission, exercise)
-    except (Exception, SystemExit) as exc:
-        channel.reply({"id": "ready", "ok": False, "error": _load_error(exercise, exc)})
-        return
-    try:
-        app = module.create_app(**kwargs)
-    except (Exception, SystemExit) as exc:
-        tb = "".join(traceback.format_exception(exc)[-6:]).rstrip()
-        channel.reply({"id": "ready", "ok": False,
-                       "error": f"create_app() in your {exercise}.py raised, so the app could not "
-                                f"start.\n{tb}"})
-        return
-    log = _EventLog()
-    events = getattr(app, "events", None)
-    has_bus = isinstance(events, EventBus)
-    if isinstance(events, EventBus):
-        events.on("*", log.record, priority=_RECORDER_PRIORITY)
-    config = uvicorn.Config(app, uds=uds, log_level="warning", lifespan="auto")
-    server = _QuietServer(config)
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            if task.done():
-                await task  # serve() ended before starting: its error is the message
-                channel.reply({"id": "ready", "ok": False, "error": "uvicorn stopped at startup"})
-                return
-            await asyncio.sleep(0.002)  # every test waits for this: poll finely
-        channel.reply({"id": "ready", "ok": True})
-        threading.Thread(target=control, args=(loop,), daemon=True).start()
-        await task
-
-    def control(loop: asyncio.AbstractEventLoop) -> None:
-        for request in channel:
-            msg_id, cmd = request.get("id"), request.get("cmd")
-            if cmd == "events":
-                if has_bus:
-                    channel.reply({"id": msg_id, "ok": True, "events": log.snapshot()})
-                else:
-                    channel.reply({"id": msg_id, "ok": False, "error": (
-                        f"app.events is {type(events).__name__}, not a day25 EventBus: call "
-                        "day25.install(app) in create_app() so events can be checked")})
-            elif cmd == "ping_loop":
-                future = asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop)
-                try:
-                    future.result(timeout=3)
-                    ok = True
-                except Exception:
-                    ok = False
-                channel.reply({"id": msg_id, "ok": ok})
-            elif cmd == "settle":
-                limit = float(request.get("limit", 2.0))
-                settling = asyncio.run_coroutine_threadsafe(
-                    settle(float(request.get("quiet", 0.05)), limit), loop)
-                try:
-                    idle = settling.result(timeout=limit + 0.5)
-                except Exception:
-                    idle = False  # a blocked event loop is anything but settled
-                channel.reply({"id": msg_id, "ok": True, "idle": idle})
-            elif cmd == "stop":
-                server.should_exit = True
-                wake = getattr(server, "wake", None)
-                if wake is not None:
-                    loop.call_soon_threadsafe(wake.set)
-                channel.reply({"id": msg_id, "ok": True})
-                return
-            else:
-                channel.reply({"id": msg_id, "ok": False, "error": f"unknown command {cmd!r}"})
-        os._exit(0)  # the parent went away: nobody is left to serve
-
-    try:
-        asyncio.run(main())
-    except (Exception, SystemExit) as exc:
-        tb = "".join(traceback.format_exception(exc)[-6:]).rstrip()
-        channel.reply({"id": "ready", "ok": False, "error": f"Serving your app failed.\n{tb}"})
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m day25.course.child")
-    parser.add_argument("mode", choices=["scenario", "serve"])
+    parser.add_argument("mode", choices=["scenario", "host"])
     parser.add_argument("--submission", required=True)
     parser.add_argument("--exercise", required=True)
-    parser.add_argument("--uds")
-    parser.add_argument("--kwargs", default="{}")
     args = parser.parse_args(argv)
     channel = Channel()
     submission = str(Path(args.submission).resolve())
     if args.mode == "scenario":
         run_scenarios(channel, submission, args.exercise)
     else:
-        if not args.uds:
-            parser.error("serve needs --uds")
-        serve(channel, submission, args.exercise, args.uds, json.loads(args.kwargs))
+        from day25.course.served_app import run_host
+
+        run_host(channel, submission, args.exercise)
 
 
 if __name__ == "__main__":

@@ -89,16 +89,20 @@ class _Tail:
     def __init__(self) -> None:
         self._buf = bytearray()
         self._lock = threading.Lock()
+        self.total = 0  # bytes ever added: a mark for :meth:`text` of one app's output
 
     def add(self, chunk: bytes) -> None:
         with self._lock:
             self._buf += chunk
+            self.total += len(chunk)
             if len(self._buf) > OUTPUT_CAP:
                 del self._buf[: len(self._buf) - OUTPUT_CAP]
 
-    def text(self) -> str:
+    def text(self, since: int = 0) -> str:
+        """The kept output, from byte ``since`` on (as much of it as is still kept)."""
         with self._lock:
-            return self._buf.decode("utf-8", "replace")
+            skip = max(0, since - (self.total - len(self._buf)))
+            return self._buf[skip:].decode("utf-8", "replace")
 
 
 class ChildProcess:
@@ -162,6 +166,13 @@ class ChildProcess:
     @property
     def output(self) -> str:
         return self._tail.text()
+
+    def output_mark(self) -> int:
+        """Where the output stands now: :meth:`output_since` gives what came after."""
+        return self._tail.total
+
+    def output_since(self, mark: int) -> str:
+        return self._tail.text(mark)
 
     def alive(self) -> bool:
         return self.proc.poll() is None

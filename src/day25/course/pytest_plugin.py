@@ -35,6 +35,7 @@ from typing import Any
 
 import pytest
 
+from day25.course.app_host import AppHost
 from day25.course.catalogue import CatalogueError, find_course_root
 from day25.course.harness import AppServer, ScenarioRunner, SubmissionError
 from day25.course.zygote import Zygote
@@ -202,16 +203,29 @@ def runner(
     made.close()
 
 
+@pytest.fixture(scope="module")
+def app_host(
+    request: pytest.FixtureRequest, submission: Path, zygote: Zygote
+) -> Iterator[AppHost]:
+    """One host child per test module serving a fresh app per test (see served_app)."""
+    try:
+        made = AppHost(submission, _exercise(request), zygote=zygote)
+    except SubmissionError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield made
+    made.close()
+
+
 @pytest.fixture
 def app_server(
-    request: pytest.FixtureRequest, submission: Path, zygote: Zygote
+    request: pytest.FixtureRequest, submission: Path, app_host: AppHost
 ) -> Iterator[Callable[..., AppServer]]:
     """``app_server(**factory_kwargs)`` -> a started AppServer (``timeout=`` is the harness's)."""
     started: list[AppServer] = []
 
     def make(*, timeout: float = 5.0, **factory_kwargs: Any) -> AppServer:
         server = AppServer(submission, _exercise(request), factory_kwargs=factory_kwargs,
-                           timeout=timeout, zygote=zygote)
+                           timeout=timeout, host=app_host)
         started.append(server)
         return server.start()
 

@@ -1,0 +1,295 @@
+"""One process serving a fresh ``create_app()`` per test: ``python -m day25.course.child host``.
+
+Why one process for many apps: a forked child per test cost about 50 ms of CPU
+(copy-on-write faults, threads, uvicorn and logging set-up) against about 8 ms
+for the app itself, and a submission's web exercises start 23 apps. The host
+keeps what makes a fresh process fair and drops the rest:
+
+* every app gets a *fresh import* of the submission: its modules are dropped
+  from ``sys.modules`` and run again, so module-level state never carries over;
+* every app runs on its *own event loop in its own thread*, so ``settle`` and
+  ``ping_loop`` look at that app only, and stopping it ends every task it made;
+* the working directory is the app's own, so relative database paths land in
+  that test's folder;
+* anything that would survive an app (a thread it started, a loop that would not
+  stop) *retires* the host: the harness replaces the process before the next app,
+  and a real restart (:meth:`AppServer.restart`) always gets a new process.
+
+Commands (each carries ``"app": n``): ``start`` (``uds``, ``cwd``, ``kwargs``)
+answers once uvicorn accepts connections; ``events``, ``ping_loop`` and
+``settle`` as in :mod:`day25.course.child`; ``stop`` (``graceful``: uvicorn's
+shutdown, as for a restart; else the app is dropped like a killed process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import importlib.util
+import logging.config
+import logging.handlers
+import os
+import resource
+import sys
+import threading
+import traceback
+from types import CodeType, ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from day25.course.child import Channel, _EventLog
+
+MAX_APPS = 24  # then a new process: leaks (memory, descriptors) stay bounded
+STOP_WAIT = 5.0  # seconds for an app's loop to finish after ``stop``
+
+
+def _quiet_server_class() -> type[Any]:
+    import uvicorn
+
+    class QuietServer(uvicorn.Server):
+        """uvicorn without its 0.1 s tick, so a settled app has no timer due.
+
+        The tick only refreshes the Date header and polls ``should_exit``; here
+        ``stop`` sets :attr:`wake` instead.
+        """
+
+        wake: asyncio.Event
+
+        async def main_loop(self) -> None:
+            self.wake = asyncio.Event()
+            await self.on_tick(0)
+            while not self.should_exit:
+                await self.wake.wait()
+
+    return QuietServer
+
+
+class Submission:
+    """The submission's code: compiled once, run afresh for every app."""
+
+    def __init__(self, folder: str, exercise: str) -> None:
+        self.folder = folder
+        self.exercise = exercise
+        self.path = os.path.join(folder, f"{exercise}.py")
+        self._code: CodeType | None = None
+        sys.path.insert(0, folder)
+        sys.dont_write_bytecode = True
+
+    def fresh_module(self) -> ModuleType:
+        """Import the exercise module as if for the first time (its helpers too)."""
+        prefix = self.folder + os.sep
+        for name, module in list(sys.modules.items()):
+            if str(getattr(module, "__file__", None) or "").startswith(prefix):
+                del sys.modules[name]
+        if self._code is None:
+            with open(self.path, "rb") as f:
+                self._code = compile(f.read(), self.path, "exec")
+        spec = importlib.util.spec_from_file_location(self.exercise, self.path)
+        assert spec is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[self.exercise] = module
+        try:
+            exec(self._code, module.__dict__)  # the sandboxed submission, by design
+        except BaseException:
+            sys.modules.pop(self.exercise, None)
+            raise
+        return module
+
+
+class ServedApp:
+    """One ``create_app()`` served by uvicorn on its own loop, in its own thread."""
+
+    def __init__(self, app: Any, uds: str, log: _EventLog, has_bus: bool, events: Any) -> None:
+        import uvicorn
+
+        self.log, self.has_bus, self.events = log, has_bus, events
+        config = uvicorn.Config(app, uds=uds, log_level="warning", lifespan="auto",
+                                log_config=None)
+        self.server = _quiet_server_class()(config)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.error: str | None = None
+        self._ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="day25-app", daemon=True)
+
+    def start(self) -> str | None:
+        """Serve; None once it accepts connections, else what went wrong."""
+        self.thread.start()
+        self._ready.wait()
+        return self.error
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except (Exception, SystemExit) as exc:
+            tb = "".join(traceback.format_exception(exc)[-6:]).rstrip()
+            self.error = self.error or f"Serving your app failed.\n{tb}"
+        finally:
+            self._ready.set()
+
+    async def _main(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            if task.done():
+                await task  # serve() ended before starting: its error is the message
+                self.error = "uvicorn stopped at startup"
+                return
+            await asyncio.sleep(0.002)  # every test waits for this: poll finely
+        self._ready.set()
+        self._task = task
+        with contextlib.suppress(asyncio.CancelledError):  # dropped: see :meth:`drop`
+            await task
+
+    def call(self, coro: Any, timeout: float) -> Any:
+        """Run ``coro`` on this app's loop and wait for its result."""
+        if self.loop is None or self.loop.is_closed():
+            coro.close()
+            raise RuntimeError("the app's event loop is not running")
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=timeout)
+
+    def stop(self, graceful: bool) -> bool:
+        """End the app; True once its thread has ended.
+
+        ``graceful``: uvicorn's own shutdown (connections told, lifespan shutdown
+        run), as for a server restart. Otherwise the app is *dropped*, as a killed
+        process would be: sockets aborted, every task cancelled, no 0.1 s grace.
+        """
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # closed meanwhile: it is ending anyway
+                loop.call_soon_threadsafe(self._shut_down if graceful else self._drop)
+        self.thread.join(STOP_WAIT)
+        return not self.thread.is_alive()
+
+    def _shut_down(self) -> None:
+        self.server.should_exit = True
+        wake = getattr(self.server, "wake", None)
+        if wake is not None:
+            wake.set()
+
+    def _drop(self) -> None:
+        for listener in getattr(self.server, "servers", ()):
+            listener.close()
+        for connection in list(self.server.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
+        if self._task is not None:
+            self._task.cancel()  # then asyncio.run cancels every task the app left
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _logging(thread: threading.Thread) -> bool:
+    """A ``logging`` QueueListener's thread (nexios starts some on first use): idle, kept."""
+    target = getattr(thread, "_target", None)
+    return isinstance(getattr(target, "__self__", None), logging.handlers.QueueListener)
+
+
+def _worn_out(started: int) -> str | None:
+    """Why it is time for a new process (None: it is not): many apps served, a stray
+    thread, or half the CPU limit used."""
+    if started >= MAX_APPS:
+        return f"served {started} apps"
+    stray = [t.name for t in threading.enumerate()
+             if t is not threading.main_thread() and t.name != "day25-app" and not _logging(t)]
+    if len(stray) > 0:
+        return f"threads left running: {', '.join(stray)}"
+    soft, _hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if soft != resource.RLIM_INFINITY and _cpu_seconds() > soft / 2:
+        return f"used {_cpu_seconds():.1f} s of its {soft} s CPU limit"
+    return None
+
+
+def run_host(channel: Channel, folder: str, exercise: str) -> None:
+    """Serve apps one request at a time until the harness hangs up."""
+    import uvicorn
+
+    from day25.course.child import settle
+
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)  # once, not per app
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    code = Submission(folder, exercise)
+    apps: dict[int, ServedApp] = {}
+    started = 0
+    for request in channel:
+        msg_id, cmd, app_id = request.get("id"), request.get("cmd"), request.get("app")
+        served = apps.get(app_id) if isinstance(app_id, int) else None
+        if cmd == "start":
+            why = "a bad app id" if not isinstance(app_id, int) or app_id in apps else None
+            if why := why or _worn_out(started):
+                channel.reply({"id": msg_id, "ok": False, "retire": why})
+                continue
+            started += 1
+            reply = _start(code, request)
+            if isinstance(reply, ServedApp):
+                apps[app_id] = reply
+                channel.reply({"id": msg_id, "ok": True})
+            else:
+                channel.reply({"id": msg_id, "ok": False, "error": reply})
+        elif served is None:
+            channel.reply({"id": msg_id, "ok": False, "error": f"no app {app_id!r} is running"})
+        elif cmd == "events":
+            if served.has_bus:
+                channel.reply({"id": msg_id, "ok": True, "events": served.log.snapshot()})
+            else:
+                channel.reply({"id": msg_id, "ok": False, "error": (
+                    f"app.events is {type(served.events).__name__}, not a day25 EventBus: call "
+                    "day25.install(app) in create_app() so events can be checked")})
+        elif cmd == "ping_loop":
+            try:
+                served.call(asyncio.sleep(0), timeout=3)
+                ok = True
+            except Exception:
+                ok = False
+            channel.reply({"id": msg_id, "ok": ok})
+        elif cmd == "settle":
+            limit = float(request.get("limit", 2.0))
+            try:
+                idle = served.call(settle(float(request.get("quiet", 0.05)), limit), limit + 0.5)
+            except Exception:
+                idle = False  # a blocked event loop is anything but settled
+            channel.reply({"id": msg_id, "ok": True, "idle": idle})
+        elif cmd == "stop":
+            stopped = served.stop(graceful=bool(request.get("graceful")))
+            del apps[app_id]
+            channel.reply({"id": msg_id, "ok": True, "stopped": stopped})
+        else:
+            channel.reply({"id": msg_id, "ok": False, "error": f"unknown command {cmd!r}"})
+    os._exit(0)  # the harness went away: nobody is left to serve
+
+
+def _start(code: Submission, request: dict[str, Any]) -> ServedApp | str:
+    """Import afresh, call ``create_app(**kwargs)`` in the app's folder, serve it."""
+    from day25 import EventBus
+    from day25.course.child import _RECORDER_PRIORITY, _EventLog, _load_error
+
+    exercise = code.exercise
+    try:
+        os.makedirs(request["cwd"], exist_ok=True)
+        os.chdir(request["cwd"])
+    except OSError as exc:
+        return f"The grader could not prepare your app's folder: {exc}"
+    try:
+        module = code.fresh_module()
+    except (Exception, SystemExit) as exc:
+        return _load_error(exercise, exc)
+    try:
+        app = module.create_app(**request.get("kwargs", {}))
+    except (Exception, SystemExit) as exc:
+        tb = "".join(traceback.format_exception(exc)[-6:]).rstrip()
+        return f"create_app() in your {exercise}.py raised, so the app could not start.\n{tb}"
+    log = _EventLog()
+    events = getattr(app, "events", None)
+    has_bus = isinstance(events, EventBus)
+    if isinstance(events, EventBus):
+        events.on("*", log.record, priority=_RECORDER_PRIORITY)
+    served = ServedApp(app, request["uds"], log, has_bus, events)
+    error = served.start()
+    return served if error is None else error

@@ -1,0 +1,132 @@
+"""AppHost: one process serves a fresh app per test, and nothing carries over.
+
+What a test must be able to rely on, however many apps the host served before:
+module state (the exercise's and its helpers') starts afresh, relative paths
+land in that app's own folder, and whatever an app leaves behind (a thread, a
+task that will not stop) costs a new process rather than leaking into the next.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from day25.course.app_host import AppHost
+from day25.course.harness import AppServer
+
+APP = '''
+import asyncio, os, sys, threading
+from nexios import NexiosApp
+import day25
+import helper
+
+CALLS = []  # module state: must be empty in every fresh app
+
+def create_app(mode="plain"):
+    CALLS.append(1)
+    helper.SEEN.append(1)
+    app = NexiosApp()
+    day25.install(app)
+    starts = int(open("starts.txt").read()) + 1 if os.path.exists("starts.txt") else 1
+    open("starts.txt", "w").write(str(starts))
+    if mode == "thread":
+        threading.Thread(target=threading.Event().wait, daemon=True).start()
+
+    @app.on_startup
+    async def background():
+        async def spin():
+            while True:
+                await asyncio.sleep(0.01)
+        async def stubborn():
+            while True:
+                try:
+                    await asyncio.sleep(10)
+                except asyncio.CancelledError:
+                    pass
+        if mode == "spin":
+            app.spinner = asyncio.get_running_loop().create_task(spin())
+        if mode == "stubborn":
+            app.stubborn = asyncio.get_running_loop().create_task(stubborn())
+
+    @app.get("/state")
+    async def state(req, res):
+        return res.json({"calls": len(CALLS), "helper": len(helper.SEEN), "starts": starts,
+                         "pid": sys.__dict__.setdefault("process_token", os.urandom(8).hex())})
+    return app
+'''
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Iterator[AppHost]:
+    (tmp_path / "chat_broadcasting.py").write_text(textwrap.dedent(APP))
+    (tmp_path / "helper.py").write_text("SEEN = []\n")
+    with AppHost(tmp_path, "chat_broadcasting") as made:
+        yield made
+
+
+async def state(server: AppServer) -> dict[str, Any]:
+    async with server.http() as client:
+        reply = await client.get("/state")
+    assert reply.status_code == 200, reply.text
+    found: dict[str, Any] = reply.json()
+    return found
+
+
+def serve(tmp_path: Path, host: AppHost, **kwargs: str) -> AppServer:
+    return AppServer(tmp_path, "chat_broadcasting", factory_kwargs=kwargs, host=host).start()
+
+
+async def test_every_app_gets_fresh_modules_and_its_own_folder(tmp_path: Path,
+                                                               host: AppHost) -> None:
+    pids = set()
+    for _ in range(3):
+        server = serve(tmp_path, host)
+        got = await state(server)
+        assert (got["calls"], got["helper"], got["starts"]) == (1, 1, 1), got
+        pids.add(got["pid"])
+        server.stop()
+    assert len(pids) == 1 and host.children_started == 1  # one process served all three
+
+
+async def test_a_stray_thread_retires_the_host(tmp_path: Path, host: AppHost) -> None:
+    first = serve(tmp_path, host, mode="thread")
+    before = (await state(first))["pid"]
+    first.stop()
+    second = serve(tmp_path, host)
+    got = await state(second)
+    second.stop()
+    assert got["pid"] != before and host.children_started == 2
+
+
+async def test_a_dropped_app_takes_its_tasks_along(tmp_path: Path, host: AppHost) -> None:
+    first = serve(tmp_path, host, mode="spin")
+    assert not await first.settled(limit=0.3)  # its task keeps the loop busy
+    first.stop()
+    second = serve(tmp_path, host)
+    assert await second.settled(limit=2.0)  # nothing of the first app runs any more
+    assert host.children_started == 1
+    second.stop()
+
+
+async def test_a_task_that_ignores_cancellation_costs_a_new_process(tmp_path: Path,
+                                                                    host: AppHost) -> None:
+    first = serve(tmp_path, host, mode="stubborn")
+    before = (await state(first))["pid"]
+    first.stop()  # the app's loop cannot finish: the host is killed instead
+    second = serve(tmp_path, host)
+    assert (await state(second))["pid"] != before
+    second.stop()
+
+
+async def test_restart_is_a_new_process_with_the_same_folder(tmp_path: Path,
+                                                             host: AppHost) -> None:
+    server = serve(tmp_path, host)
+    before = await state(server)
+    server.restart()
+    after = await state(server)
+    server.stop()
+    assert after["pid"] != before["pid"] and after["starts"] == 2 and after["calls"] == 1
