@@ -27,6 +27,25 @@ settings.register_profile(
 settings.register_profile("validity", parent=settings.get_profile("grading"))
 settings.load_profile(os.environ.get("DAY25_HYPOTHESIS_PROFILE", "grading"))
 
+
+def _no_local_constants() -> None:
+    """Draw the random programs from Hypothesis' own constants only.
+
+    Hypothesis (>= 6.131) also seeds draws with literals it finds by parsing
+    every "local" module in ``sys.modules``: here, the grader's own source when
+    it is installed editable, but not from a wheel. So the programs a submission
+    meets would change with the install mode and with every edit to ``day25``,
+    and each session parsed ~50 files to find them (a third of its CPU).
+    """
+    from hypothesis.internal.conjecture import providers
+
+    empty = getattr(providers, "_local_constants", None)
+    if empty is not None and hasattr(providers, "_get_local_constants"):
+        providers._get_local_constants = lambda: empty  # type: ignore[attr-defined]
+
+
+_no_local_constants()
+
 LEVEL = {None: 2, "LOW": 1, "MEDIUM": 2, "HIGH": 3}
 
 

@@ -58,6 +58,19 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+class _Lent(httpx.AsyncBaseTransport):
+    """An app's pooled transport lent to one client: closing the client keeps it open."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        return None  # the pool is the server's: it ends with the app
+
+
 class AppServer:
     """A submission's app served by uvicorn in a sandboxed child process."""
 
@@ -90,6 +103,7 @@ class AppServer:
         self.data_dir = self._appdir / "data"  # the app's cwd: relative db paths land here
         self.uds = str(self._appdir / "app.sock")
         self._child: HostedApp | None = None
+        self._pool: tuple[HostedApp, object, httpx.AsyncHTTPTransport] | None = None
 
     @property
     def children_started(self) -> int:
@@ -185,14 +199,23 @@ class AppServer:
             await conn.close()
 
     def http(self, **kwargs: Any) -> httpx.AsyncClient:
-        """An ``httpx.AsyncClient`` whose requests go to the app (``async with``)."""
-        self._running()
+        """An ``httpx.AsyncClient`` whose requests go to the app (``async with``).
+
+        Every client of one app on one event loop shares a connection pool, as
+        a browser would: a test that posts ten times pays for one connection.
+        """
+        child = self._running()
         kwargs.setdefault("timeout", self.timeout)
         tls = _tls_context()  # unused over a Unix socket, but httpx builds one per client
-        return httpx.AsyncClient(
-            transport=httpx.AsyncHTTPTransport(uds=self.uds, verify=tls), verify=tls,
-            base_url=self.base_url, **kwargs,
-        )
+        try:
+            loop: object = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if self._pool is None or self._pool[0] is not child or self._pool[1] is not loop:
+            transport = httpx.AsyncHTTPTransport(uds=self.uds, verify=tls)
+            self._pool = (child, loop, transport)
+        return httpx.AsyncClient(transport=_Lent(self._pool[2]), verify=tls,
+                                 base_url=self.base_url, **kwargs)
 
     async def settled(self, *, quiet: float = 0.05, limit: float = 2.0) -> bool:
         """True once the app has nothing left to do (no ready callbacks, timers or busy threads).

@@ -194,6 +194,7 @@ def run_suites(
     verdict = private / f"{secrets.token_hex(16)}.json"
     args = [*map(str, files), "--submission", str(submission_dir), "--results-json", str(verdict),
             "--exercise-budget", str(settings.exercise_timeout), "-q", "-p", "no:cacheprovider",
+            "--tb=native",  # the verdict needs the message, not the test's source: no AST
             "--timeout", str(int(settings.test_timeout)), "--rootdir", str(settings.course_root)]
     env = {**os.environ, "DAY25_COURSE_ROOT": str(settings.course_root),
            # hypothesis' example database stays private: one student's failing

@@ -53,6 +53,12 @@ _PRELOAD = (
     "hypothesis.strategies", "hypothesis.extra._patching",  # imported when a test fails
     "httpx", "httpcore", "anyio._backends._asyncio", "websockets", "websockets.asyncio.client",
     "day25", "day25.course.pytest_plugin", "day25.course.harness", "day25.course.scenarios",
+    "day25.course.app_host",
+    # pytest's own plugins and what they pull in, else imported by every session
+    "_pytest.warnings", "_pytest.unraisableexception", "_pytest.threadexception",
+    "_pytest.unittest", "_pytest.skipping", "_pytest.faulthandler", "_pytest.helpconfig",
+    "_pytest.tracemalloc", "_pytest.setuponly", "_pytest.setupplan", "_pytest.pastebin",
+    "pdb", "faulthandler",
 )
 
 
