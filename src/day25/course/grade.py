@@ -21,6 +21,7 @@ import secrets
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -65,9 +66,14 @@ class Settings:
     exercise_timeout: float = 180.0
     submission_timeout: float = 600.0
     test_timeout: float = 60.0
-    #: concurrent sessions per submission: a session spends much of its time
-    #: waiting on the app it tests, so two keep a core busy where one cannot
+    #: at most this many concurrent sessions per submission; a batch splits a
+    #: student only when it has too few students to fill its session slots
     sessions: int = 2
+
+
+#: sessions a batch runs at once per ``--jobs`` worker: a session waits on the app it
+#: tests much of the time, and three per core kept the cores busiest (benchmarks/grade.py)
+SESSIONS_PER_JOB = 3
 
 
 @dataclass
@@ -274,9 +280,14 @@ def _missing(exercise: Exercise, notes: list[str]) -> ExerciseResult:
 
 def grade_submission(
     sub: Submission, exercises: list[Exercise], settings: Settings, *, salt: str,
-    previous: StudentResult | None = None,
+    previous: StudentResult | None = None, slots: threading.Semaphore | None = None,
 ) -> StudentResult:
-    """Grade every exercise of one student; ``previous`` is reused if nothing changed."""
+    """Grade every exercise of one student; ``previous`` is reused if nothing changed.
+
+    ``slots``: shared by a batch, it bounds the sessions running at once, so a
+    student's session that finishes early frees its slot for the next student's
+    instead of idling until the student's slower session is done.
+    """
     started = time.monotonic()
     intake = take_modules(sub, [ex.module for ex in exercises])
     digest = content_hash(intake, salt)
@@ -293,9 +304,13 @@ def grade_submission(
         groups = [group for group in groups if group]
         limit = min(settings.submission_timeout, settings.exercise_timeout * max(1, len(present)))
         graded: dict[str, ExerciseResult] = {}
+
+        def run(group: list[Exercise]) -> list[ExerciseResult]:
+            with slots or contextlib.nullcontext():
+                return run_suites(group, copy, settings, timeout=limit)
+
         with ThreadPoolExecutor(max_workers=max(1, len(groups))) as pool:
-            for done in pool.map(lambda group: run_suites(group, copy, settings, timeout=limit),
-                                 groups):
+            for done in pool.map(run, groups):
                 graded.update((result.exercise, result) for result in done)
         for ex in exercises:
             if ex.id in graded:

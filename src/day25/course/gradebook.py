@@ -11,9 +11,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.console import Console
@@ -23,6 +24,7 @@ from rich.table import Table
 from day25.course import isolation
 from day25.course.feedback import load_results, write_student
 from day25.course.grade import (
+    SESSIONS_PER_JOB,
     Exercise,
     Settings,
     StudentResult,
@@ -119,11 +121,16 @@ def grade_class(
     results: list[StudentResult] = []
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.description}"))
+    # --jobs N: N * SESSIONS_PER_JOB sessions run at once, one student each, taken in
+    # order as slots free up; a batch too small to fill them splits each student
+    total = max(1, jobs) * SESSIONS_PER_JOB
+    settings = replace(settings, sessions=max(1, min(settings.sessions, total // len(subs))))
+    slots = threading.BoundedSemaphore(total)
     with Progress(*columns, console=console, transient=False) as progress, \
-            ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            ThreadPoolExecutor(max_workers=total) as pool:
         task = progress.add_task("", total=len(subs))
         futures = {
-            pool.submit(grade_submission, sub, exercises, settings, salt=salt,
+            pool.submit(grade_submission, sub, exercises, settings, salt=salt, slots=slots,
                         previous=load_results(out / sub.student / "results.json")): sub
             for sub in subs
         }
