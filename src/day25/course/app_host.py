@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from day25.course import sandbox
-from day25.course.harness import ChildProcess, SubmissionError, _copy_submission, _Workdir
+from day25.course.harness import ChildProcess, SubmissionChild, SubmissionError
 from day25.course.zygote import Zygote
 
 __all__ = ["AppHost", "HostedApp"]
@@ -56,22 +56,18 @@ class HostedApp:
             self.kill()
 
 
-class AppHost:
+class AppHost(SubmissionChild):
     """The host child serving a submission's apps for one exercise, started on demand."""
+
+    mode = "host"
 
     def __init__(
         self, submission_dir: str | os.PathLike[str], exercise: str, *,
         limits: sandbox.Limits | None = None, zygote: Zygote | None = None,
     ) -> None:
-        self.exercise = exercise
-        self.limits = limits
-        self.zygote = zygote
-        self._workdir = _Workdir()
-        self._code = _copy_submission(Path(submission_dir), exercise, self._workdir.path / "code")
-        self._child: ChildProcess | None = None
+        super().__init__(submission_dir, exercise, limits=limits, zygote=zygote)
         self._next_app = 0
         self._dirs = 0
-        self.children_started = 0
 
     def app_dir(self) -> Path:
         """A new folder for one app (its socket, its ``data`` cwd), inside the host's own
@@ -84,7 +80,7 @@ class AppHost:
     ) -> HostedApp:
         """A fresh ``create_app(**kwargs)`` served on ``uds``, its working directory ``cwd``."""
         for _attempt in range(2):  # a worn-out host answers "retire": one more try, fresh
-            child = self._running()
+            child = self._ensure_child()
             self._next_app += 1
             mark = child.output_mark()
             request = {"cmd": "start", "app": self._next_app, "uds": uds, "cwd": str(cwd),
@@ -102,15 +98,6 @@ class AppHost:
             return HostedApp(self, child, self._next_app, mark)
         raise SubmissionError("The process serving your apps could not be replaced.")
 
-    def _running(self) -> ChildProcess:
-        if self._child is None or not self._child.alive():
-            self.kill()
-            args = ["host", "--submission", str(self._code), "--exercise", self.exercise]
-            self._child = ChildProcess(args, cwd=self._workdir.path, limits=self.limits,
-                                       zygote=self.zygote)
-            self.children_started += 1
-        return self._child
-
     def kill(self, child: ChildProcess | None = None) -> None:
         """Kill the host process (only if it is still ``child``, when given)."""
         if self._child is not None and (child is None or child is self._child):
@@ -118,10 +105,6 @@ class AppHost:
             self._child = None
         elif child is not None:
             child.kill()
-
-    def close(self) -> None:
-        self.kill()
-        self._workdir.remove()
 
     def __enter__(self) -> AppHost:
         return self

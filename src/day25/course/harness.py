@@ -257,20 +257,21 @@ class _Workdir:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
-class ScenarioRunner:
-    """Run declarative scenarios (exercises 1 and 2) against a submission.
+class SubmissionChild:
+    """A copy of one exercise's submission and the long-lived child that runs it.
 
-    ``run(scenario)`` returns the child's result: ``{"ops": [{"op": ..., "trace":
-    [[listener, payload], ...], "error": str | None}, ...]}``. One child serves
-    many scenarios; after a crash or timeout the next ``run`` starts a new one.
+    The child (``python -m day25.course.child <mode>``) starts on first use and
+    a fresh one replaces it once it died or was killed; the copy lives in a
+    private folder removed by :meth:`close`.
     """
 
+    mode = ""
+
     def __init__(
-        self, submission_dir: str | os.PathLike[str], exercise: str, *, timeout: float = 10.0,
+        self, submission_dir: str | os.PathLike[str], exercise: str, *,
         limits: sandbox.Limits | None = None, zygote: Zygote | None = None,
     ) -> None:
         self.exercise = exercise
-        self.timeout = timeout
         self.limits = limits
         self.zygote = zygote
         self._workdir = _Workdir()
@@ -282,11 +283,35 @@ class ScenarioRunner:
         if self._child is None or not self._child.alive():
             if self._child is not None:
                 self._child.kill()
-            args = ["scenario", "--submission", str(self._code), "--exercise", self.exercise]
+            args = [self.mode, "--submission", str(self._code), "--exercise", self.exercise]
             self._child = ChildProcess(args, cwd=self._workdir.path, limits=self.limits,
                                        zygote=self.zygote)
             self.children_started += 1
         return self._child
+
+    def close(self) -> None:
+        if self._child is not None:
+            self._child.kill()
+            self._child = None
+        self._workdir.remove()
+
+
+class ScenarioRunner(SubmissionChild):
+    """Run declarative scenarios (exercises 1 and 2) against a submission.
+
+    ``run(scenario)`` returns the child's result: ``{"ops": [{"op": ..., "trace":
+    [[listener, payload], ...], "error": str | None}, ...]}``. One child serves
+    many scenarios; after a crash or timeout the next ``run`` starts a new one.
+    """
+
+    mode = "scenario"
+
+    def __init__(
+        self, submission_dir: str | os.PathLike[str], exercise: str, *, timeout: float = 10.0,
+        limits: sandbox.Limits | None = None, zygote: Zygote | None = None,
+    ) -> None:
+        super().__init__(submission_dir, exercise, limits=limits, zygote=zygote)
+        self.timeout = timeout
 
     def run(self, scenario: dict[str, Any]) -> dict[str, Any]:
         child = self._ensure_child()
@@ -306,12 +331,6 @@ class ScenarioRunner:
     @property
     def output(self) -> str:
         return self._child.output if self._child else ""
-
-    def close(self) -> None:
-        if self._child is not None:
-            self._child.kill()
-            self._child = None
-        self._workdir.remove()
 
     def __enter__(self) -> ScenarioRunner:
         return self
