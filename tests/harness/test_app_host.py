@@ -130,3 +130,20 @@ async def test_restart_is_a_new_process_with_the_same_folder(tmp_path: Path,
     after = await state(server)
     server.stop()
     assert after["pid"] != before["pid"] and after["starts"] == 2 and after["calls"] == 1
+
+
+async def test_a_malformed_request_gets_an_error_and_the_app_keeps_serving(
+        tmp_path: Path, host: AppHost) -> None:
+    server = serve(tmp_path, host)
+    before = await state(server)
+    app = server._child
+    assert app is not None
+    for bad, says in (({"cmd": "settle", "limit": "soon"}, "bad request: ValueError"),
+                      ({"cmd": "warp"}, "unknown command 'warp'")):
+        reply = app.request(bad, timeout=5, what="a malformed request")
+        assert reply["ok"] is False and says in reply["error"], reply
+    stranger = app.child.request({"cmd": "events", "app": "x"}, timeout=5, what="no such app")
+    assert stranger["ok"] is False and "no app 'x' is running" in stranger["error"]
+    after = await state(server)  # same app, same process: nothing was lost
+    assert after["pid"] == before["pid"] and host.children_started == 1
+    server.stop()

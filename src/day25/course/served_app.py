@@ -210,36 +210,53 @@ def run_host(channel: Channel, folder: str, exercise: str) -> None:
     """Serve apps one request at a time until the harness hangs up."""
     import uvicorn
 
-    from day25.course.child import settle
-
     logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)  # once, not per app
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    code = Submission(folder, exercise)
-    apps: dict[int, ServedApp] = {}
-    started = 0
+    host = _Host(channel, Submission(folder, exercise))
     for request in channel:
-        msg_id, cmd, app_id = request.get("id"), request.get("cmd"), request.get("app")
-        served = apps.get(app_id) if isinstance(app_id, int) else None
+        try:
+            host.answer(request)
+        except Exception as exc:  # a malformed request: say so, keep serving the others
+            channel.reply({"id": request.get("id"), "ok": False,
+                           "error": f"bad request: {type(exc).__name__}: {exc}"})
+    os._exit(0)  # the harness went away: nobody is left to serve
+
+
+class _Host:
+    """The apps this process serves, and the answer to each request about them."""
+
+    def __init__(self, channel: Channel, code: Submission) -> None:
+        self.channel, self.code = channel, code
+        self.apps: dict[int, ServedApp] = {}
+        self.started = 0
+
+    def answer(self, request: dict[str, Any]) -> None:
+        from day25.course.child import settle
+
+        reply = self.channel.reply
+        msg_id, cmd, given = request.get("id"), request.get("cmd"), request.get("app")
+        app_id = given if isinstance(given, int) else -1
+        served = self.apps.get(app_id)
         if cmd == "start":
-            why = "a bad app id" if not isinstance(app_id, int) or app_id in apps else None
-            if why := why or _worn_out(started):
-                channel.reply({"id": msg_id, "ok": False, "retire": why})
-                continue
-            started += 1
-            reply = _start(code, request)
-            if isinstance(reply, ServedApp):
-                apps[app_id] = reply
-                channel.reply({"id": msg_id, "ok": True})
+            bad = app_id < 0 or app_id in self.apps
+            if why := ("a bad app id" if bad else None) or _worn_out(self.started):
+                reply({"id": msg_id, "ok": False, "retire": why})
+                return
+            self.started += 1
+            made = _start(self.code, request)
+            if isinstance(made, ServedApp):
+                self.apps[app_id] = made
+                reply({"id": msg_id, "ok": True})
             else:
-                channel.reply({"id": msg_id, "ok": False, "error": reply})
+                reply({"id": msg_id, "ok": False, "error": made})
         elif served is None:
-            channel.reply({"id": msg_id, "ok": False, "error": f"no app {app_id!r} is running"})
+            reply({"id": msg_id, "ok": False, "error": f"no app {given!r} is running"})
         elif cmd == "events":
             if served.has_bus:
-                channel.reply({"id": msg_id, "ok": True, "events": served.log.snapshot()})
+                reply({"id": msg_id, "ok": True, "events": served.log.snapshot()})
             else:
-                channel.reply({"id": msg_id, "ok": False, "error": (
+                reply({"id": msg_id, "ok": False, "error": (
                     f"app.events is {type(served.events).__name__}, not a day25 EventBus: call "
                     "day25.install(app) in create_app() so events can be checked")})
         elif cmd == "ping_loop":
@@ -248,21 +265,20 @@ def run_host(channel: Channel, folder: str, exercise: str) -> None:
                 ok = True
             except Exception:
                 ok = False
-            channel.reply({"id": msg_id, "ok": ok})
+            reply({"id": msg_id, "ok": ok})
         elif cmd == "settle":
-            limit = float(request.get("limit", 2.0))
+            quiet, limit = float(request.get("quiet", 0.05)), float(request.get("limit", 2.0))
             try:
-                idle = served.call(settle(float(request.get("quiet", 0.05)), limit), limit + 0.5)
+                idle = served.call(settle(quiet, limit), limit + 0.5)
             except Exception:
                 idle = False  # a blocked event loop is anything but settled
-            channel.reply({"id": msg_id, "ok": True, "idle": idle})
+            reply({"id": msg_id, "ok": True, "idle": idle})
         elif cmd == "stop":
             stopped = served.stop(graceful=bool(request.get("graceful")))
-            del apps[app_id]
-            channel.reply({"id": msg_id, "ok": True, "stopped": stopped})
+            del self.apps[app_id]
+            reply({"id": msg_id, "ok": True, "stopped": stopped})
         else:
-            channel.reply({"id": msg_id, "ok": False, "error": f"unknown command {cmd!r}"})
-    os._exit(0)  # the harness went away: nobody is left to serve
+            reply({"id": msg_id, "ok": False, "error": f"unknown command {cmd!r}"})
 
 
 def _start(code: Submission, request: dict[str, Any]) -> ServedApp | str:
@@ -272,8 +288,8 @@ def _start(code: Submission, request: dict[str, Any]) -> ServedApp | str:
 
     exercise = code.exercise
     try:
-        os.makedirs(request["cwd"], exist_ok=True)
-        os.chdir(request["cwd"])
+        os.makedirs(str(request["cwd"]), exist_ok=True)
+        os.chdir(str(request["cwd"]))
     except OSError as exc:
         return f"The grader could not prepare your app's folder: {exc}"
     try:
