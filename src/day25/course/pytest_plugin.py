@@ -31,16 +31,18 @@ import tempfile
 import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from day25.course.app_host import AppHost
 from day25.course.catalogue import CatalogueError, find_course_root
-from day25.course.harness import AppServer, ScenarioRunner, SubmissionError
+from day25.course.harness import AppServer, ScenarioRunner, SubmissionChild, SubmissionError
 from day25.course.zygote import Zygote
 
 __all__ = ["exercise_of"]
+
+_Child = TypeVar("_Child", bound=SubmissionChild)
 
 _RESULTS = pytest.StashKey[dict[str, dict[str, Any]]]()
 _SPENT = pytest.StashKey[dict[str, float]]()
@@ -200,12 +202,7 @@ def runner(
     request: pytest.FixtureRequest, submission: Path, zygote: Zygote
 ) -> Iterator[ScenarioRunner]:
     """One scenario child per test module; a crash or hang costs one test, not the module."""
-    try:
-        made = ScenarioRunner(submission, _exercise(request), zygote=zygote)
-    except SubmissionError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield made
-    made.close()
+    yield from _module_child(ScenarioRunner, request, submission, zygote)
 
 
 @pytest.fixture(scope="module")
@@ -213,8 +210,15 @@ def app_host(
     request: pytest.FixtureRequest, submission: Path, zygote: Zygote
 ) -> Iterator[AppHost]:
     """One host child per test module serving a fresh app per test (see served_app)."""
+    yield from _module_child(AppHost, request, submission, zygote)
+
+
+def _module_child(
+    kind: type[_Child], request: pytest.FixtureRequest, submission: Path, zygote: Zygote
+) -> Iterator[_Child]:
+    """A test module's SubmissionChild; a submission that cannot be copied fails the test."""
     try:
-        made = AppHost(submission, _exercise(request), zygote=zygote)
+        made = kind(submission, _exercise(request), zygote=zygote)
     except SubmissionError as exc:
         pytest.fail(str(exc), pytrace=False)
     yield made
