@@ -56,6 +56,8 @@ def test_mypy_checks_the_typed_emit_function_but_not_emit(tmp_path: Path) -> Non
     )
     errors = [line for line in proc.stdout.splitlines() if ": error:" in line]
     flagged = {int(line.split(":")[1]) for line in errors}
-    assert typed in flagged, proc.stdout + proc.stderr
+    assert typed in flagged, (
+        f"mypy missed a wrong payload passed to emit_room_message:\n{proc.stdout}{proc.stderr}"
+    )
     assert plain not in flagged, f"mypy flagged the plain emit after all:\n{proc.stdout}"
     assert flagged == {typed}, proc.stdout
