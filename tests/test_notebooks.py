@@ -1,15 +1,24 @@
-"""The lesson notebooks run top to bottom, are stored clean, and use the public API.
+"""Lesson notebooks: they run, they ask for code, and the student's copy fails only at its checks.
 
-Each notebook is executed with nbclient in a fresh ``python3`` kernel whose working
-directory is ``notebooks/``; any cell error, or a cell slower than ``CELL_TIMEOUT``,
-fails the test. The total time is reported at the end of the module (the target for
-all lessons together is about 60 s).
+Each notebook is executed twice with nbclient, each time in a fresh ``python3``
+kernel whose working directory is ``notebooks/``:
+
+* **answered** (the stored notebook, answers included): any cell error, or a cell
+  slower than ``CELL_TIMEOUT``, fails the test;
+* **stripped** (the student's copy, made by ``strip_answers``): every cell runs even
+  after an error, and each ``check`` cell must fail with an ``AssertionError`` that
+  says something, while no other cell may fail. A student who has not written an
+  answer yet gets its check's message, and nothing else breaks.
+
+The execution times are reported at the end of the module.
 """
 
 from __future__ import annotations
 
 import ast
 import asyncio
+import itertools
+import re
 import time
 from pathlib import Path
 
@@ -19,22 +28,43 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 import day25
+from day25.course.student.answers import BEGIN, PLACEHOLDER, count_answers, strip_answers
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 CELL_TIMEOUT = 30
 IDS = [p.stem for p in NOTEBOOKS]
-PARALLEL = 3
+PARALLEL = 4
+CHECK = "check"
+# The exercises, one name each (exercises/catalogue.toml): "Exercise 3: chat_broadcasting".
+EXERCISES = {1: "priority_ordering", 2: "once_semantics", 3: "chat_broadcasting",
+             4: "notification_queueing"}
+# Course tooling and old exercise names have no place in what students read.
+FORBIDDEN = ["tests/", "grader", "DAY25_SUBMISSION", "TERM=dumb", "day25.course",
+             "practice exercise 1", "practice exercise 2", "project 1", "project 2"]
 
 
-def test_there_are_lessons_and_a_reality_check() -> None:
-    assert len(NOTEBOOKS) >= 10, NOTEBOOKS
-    assert any("reality_check" in p.stem for p in NOTEBOOKS)
-    assert all(p.stem[:2].isdigit() for p in NOTEBOOKS), "notebooks are numbered"
+def _read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=nbformat.NO_CONVERT)
+
+
+def _code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def _is_check(cell: nbformat.NotebookNode) -> bool:
+    return CHECK in cell.metadata.get("tags", [])
+
+
+def _markdown(nb: nbformat.NotebookNode) -> list[str]:
+    return [c.source for c in nb.cells if c.cell_type == "markdown"]
+
+
+# ----------------------------------------------------------------- execution
 
 
 class Run:
-    """One notebook's execution: the executed notebook, its error, its time."""
+    """One execution: the executed notebook, its error, its time."""
 
     def __init__(self, nb: nbformat.NotebookNode) -> None:
         self.nb = nb
@@ -42,15 +72,15 @@ class Run:
         self.seconds = 0.0
 
 
-async def _execute(path: Path, gate: asyncio.Semaphore) -> Run:
-    run = Run(_read(path))
+async def _execute(nb: nbformat.NotebookNode, gate: asyncio.Semaphore, *, stripped: bool) -> Run:
+    run = Run(nb)
     client = NotebookClient(
         run.nb,
         timeout=CELL_TIMEOUT,
         startup_timeout=60,
         kernel_name="python3",
         resources={"metadata": {"path": str(NOTEBOOKS_DIR)}},
-        allow_errors=False,
+        allow_errors=stripped,  # the student's copy: run every cell, collect the errors
     )
     async with gate:
         started = time.perf_counter()
@@ -63,48 +93,194 @@ async def _execute(path: Path, gate: asyncio.Semaphore) -> Run:
 
 
 @pytest.fixture(scope="module")
-def runs(request: pytest.FixtureRequest) -> dict[str, Run]:
-    """Execute every notebook, PARALLEL at a time, each in its own fresh kernel.
+def runs(request: pytest.FixtureRequest) -> dict[tuple[str, str], Run]:
+    """Execute every notebook, answered and stripped, PARALLEL at a time, each in its
+    own fresh kernel.
 
     Kernels spend most of their start-up waiting, so a few at once cut the wall
     time without changing what each notebook sees.
     """
+    jobs = [(p.stem, kind) for p in NOTEBOOKS for kind in ("answered", "stripped")]
 
     async def all_of_them() -> list[Run]:
         gate = asyncio.Semaphore(PARALLEL)
-        return await asyncio.gather(*(_execute(p, gate) for p in NOTEBOOKS))
+        work = []
+        for path in NOTEBOOKS:
+            work.append(_execute(_read(path), gate, stripped=False))
+            work.append(_execute(strip_answers(_read(path)), gate, stripped=True))
+        return await asyncio.gather(*work)
 
     started = time.perf_counter()
-    results = asyncio.run(all_of_them())
+    results = dict(zip(jobs, asyncio.run(all_of_them()), strict=True))
     wall = time.perf_counter() - started
-    lines = [f"  {p.stem}: {r.seconds:.1f}s" for p, r in zip(NOTEBOOKS, results, strict=True)]
-    text = "\n".join(
-        [
-            "notebook execution times:",
-            *lines,
-            f"  wall time for all ({PARALLEL} at once): {wall:.1f}s",
-        ]
-    )
+    lines = [
+        f"  {p.stem}: answered {results[p.stem, 'answered'].seconds:.1f}s, "
+        f"stripped {results[p.stem, 'stripped'].seconds:.1f}s"
+        for p in NOTEBOOKS
+    ]
+    total = f"  wall time for all ({PARALLEL} at once): {wall:.1f}s"
+    text = "\n".join(["notebook execution times:", *lines, total])
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     if capture is not None and reporter is not None:
         with capture.global_and_fixture_disabled():
             reporter.write_line("\n" + text)
-    return {p.stem: r for p, r in zip(NOTEBOOKS, results, strict=True)}
+    return results
 
 
-def _read(path: Path) -> nbformat.NotebookNode:
-    return nbformat.read(path, as_version=nbformat.NO_CONVERT)
-
-
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_notebook_runs_top_to_bottom(path: Path, runs: dict[str, Run]) -> None:
-    run = runs[path.stem]
+def test_notebook_runs_top_to_bottom(path: Path, runs: dict[tuple[str, str], Run]) -> None:
+    run = runs[path.stem, "answered"]
     if run.error is not None:
         pytest.fail(f"{path.name} failed:\n{run.error}", pytrace=False)
-    outputs = [o for c in run.nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    outputs = [o for c in _code_cells(run.nb) for o in c.get("outputs", [])]
     assert outputs, f"{path.name} ran but showed nothing"
+
+
+def stripped_problems(nb: nbformat.NotebookNode) -> list[str]:
+    """What is wrong with an executed student's copy: a check that did not fail with a
+    readable ``AssertionError``, or any other cell that failed."""
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+        where = f"cell {index} ({cell.get('id')})"
+        if _is_check(cell):
+            if [e.ename for e in errors] != ["AssertionError"]:
+                found = "; ".join(f"{e.ename}: {e.evalue}" for e in errors)
+                how = f"it raised {found}" if errors else "it passed (an answer left in?)"
+                problems.append(f"{where}: a check must fail with an AssertionError, but {how}")
+            elif len(errors[0].evalue.strip()) < 15:
+                problems.append(f"{where}: the check fails without saying what is wrong")
+        elif errors:
+            error = f"{errors[0].ename}: {errors[0].evalue}"
+            problems.append(f"{where} is not a check but failed: {error}")
+    return problems
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_stripped_notebook_fails_exactly_at_its_checks(
+    path: Path, runs: dict[tuple[str, str], Run]
+) -> None:
+    run = runs[path.stem, "stripped"]
+    if run.error is not None:  # a timeout: errors are otherwise collected, not raised
+        pytest.fail(f"the stripped {path.name} did not finish:\n{run.error}", pytrace=False)
+    assert all(BEGIN not in c.source for c in run.nb.cells), "an answer is left in"
+    problems = stripped_problems(run.nb)
+    assert not problems, f"the stripped {path.name}:\n" + "\n".join(problems)
+
+
+def test_the_stripped_check_catches_a_check_that_passes_and_a_crash() -> None:
+    """The rule above, on hand-made executed notebooks: it must be able to fail."""
+
+    def executed(check_error: str | None, other_error: str | None) -> nbformat.NotebookNode:
+        def cell(tags: list[str], ename: str | None) -> nbformat.NotebookNode:
+            code = nbformat.v4.new_code_cell("x")
+            code.metadata["tags"] = tags
+            if ename:
+                code.outputs = [nbformat.v4.new_output(
+                    "error", ename=ename, evalue="greeted is [], expected ['Alice']", traceback=[])]
+            return code
+
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [cell([], other_error), cell([CHECK], check_error)]
+        return nb
+
+    assert stripped_problems(executed("AssertionError", None)) == []
+    assert "it passed" in stripped_problems(executed(None, None))[0]  # an answer left in
+    assert "NameError" in stripped_problems(executed("NameError", None))[0]
+    assert "not a check" in stripped_problems(executed("AssertionError", "TypeError"))[0]
+
+
+# ----------------------------------------------------------------- the exercises
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_lesson_asks_for_code_and_checks_it(path: Path) -> None:
+    """At least two write-then-check pairs: an answer cell, then (as the next code
+    cell) a ``check`` cell; no answer without its check, no check without an answer."""
+    cells = _code_cells(_read(path))
+    pairs = 0
+    for before, after in itertools.pairwise(cells):
+        answers = count_answers(before.source)  # also fails on markers that do not pair up
+        if answers:
+            assert _is_check(after), f"{path.name} cell {before.id}: an answer without its check"
+            pairs += 1
+        if _is_check(after):
+            assert answers, f"{path.name} cell {after.id}: a check without an answer before it"
+    assert not _is_check(cells[0]), f"{path.name}: the first code cell is a check"
+    assert pairs >= 2, f"{path.name} asks for code {pairs} time(s); a lesson asks at least twice"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_the_student_copy_keeps_a_placeholder_for_every_answer(path: Path) -> None:
+    nb = _read(path)
+    student = strip_answers(nb)
+    for source, stripped in zip(_code_cells(nb), _code_cells(student), strict=True):
+        blocks = count_answers(source.source)
+        assert stripped.source.count(PLACEHOLDER) == blocks
+        flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT | ast.PyCF_ONLY_AST  # notebooks await at top level
+        compile(stripped.source, f"{path.name}:{source.id}", "exec", flags=flags)
+
+
+# ----------------------------------------------------------------- structure
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_lesson_has_objectives_time_recap_and_common_mistakes(path: Path) -> None:
+    texts = _markdown(_read(path))
+    top = texts[0]
+    assert top.startswith("# Day 25 · "), f"{path.name}: the first cell is the title"
+    assert re.search(r"\*\*Time:\*\* about \d+ minutes", top), f"{path.name}: no time estimate"
+    assert "you will**" in top and "\n* " in top, f"{path.name}: no objectives list at the top"
+    end = "\n".join(texts[-2:])
+    assert "## Recap" in end, f"{path.name}: no recap at the end"
+    assert "> **Common mistakes" in end, f"{path.name}: no common-mistakes box at the end"
+
+
+def test_the_reality_check_is_an_optional_appendix_after_the_lessons() -> None:
+    assert len(NOTEBOOKS) >= 10, NOTEBOOKS
+    assert all(p.stem[:2].isdigit() for p in NOTEBOOKS), "notebooks are numbered"
+    last = NOTEBOOKS[-1]
+    assert "appendix_reality_check" in last.stem, "the reality check comes last, as an appendix"
+    assert "Appendix (optional)" in _markdown(_read(last))[0]
+
+
+def test_the_three_classic_mistakes_are_taught() -> None:
+    boxes = {p.stem: _markdown(_read(p))[-1] for p in NOTEBOOKS}
+    classics = {
+        "forgotten await": r"forgotten `await`",
+        "except Exception swallowing a disconnect": r"`except Exception` swallowing a disconnect",
+        "registering inside a loop": r"Registering inside a loop",
+    }
+    for name, pattern in classics.items():
+        where = [stem for stem, box in boxes.items() if re.search(pattern, box, re.I)]
+        assert len(where) >= 2, f"'{name}' is in the common-mistakes box of only {where}"
+    best = next(box for stem, box in boxes.items() if "best_practices" in stem)
+    assert all(re.search(p, best, re.I) for p in classics.values())
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_course_tooling_or_old_names_in_student_text(path: Path) -> None:
+    for cell in _read(path).cells:
+        for word in FORBIDDEN:
+            assert word.lower() not in cell.source.lower(), f"{path.name} cell {cell.id}: {word!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_each_exercise_has_one_name(path: Path) -> None:
+    text = "\n".join(c.source for c in _read(path).cells)
+    for match in re.finditer(r"Exercise[\s>]+(\d)(?::[\s>]*(\w+))?", text):
+        number, name = int(match[1]), match[2]
+        assert name == EXERCISES.get(number), (
+            f"{path.name}: {match[0]!r}; write 'Exercise {number}: {EXERCISES.get(number)}'"
+        )
+
+
+# ----------------------------------------------------------------- storage, imports
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -138,9 +314,7 @@ def _imports_of(source: str) -> list[str]:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_lessons_import_only_the_public_day25_api(path: Path) -> None:
-    for cell in _read(path).cells:
-        if cell.cell_type != "code":
-            continue
+    for cell in _code_cells(_read(path)):
         for name in _imports_of(cell.source):
             assert not name.startswith("day25."), f"{path.name} imports {name}: use `day25`"
             if name.startswith("day25:"):

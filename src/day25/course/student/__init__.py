@@ -1,0 +1,1 @@
+"""What the student's copy of the course is made of (the lessons without their answers)."""
