@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from day25.course.catalogue import load_catalogue
-from day25.course.mutants import Mutant, load_mutants
+from day25.course.grading.mutants import Mutant, load_mutants
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = 25.0

@@ -21,7 +21,7 @@ CourseOpt = Annotated[
 
 def _course(course: Path | None) -> Path:
     from day25.course.catalogue import CatalogueError, find_course_root
-    from day25.course.isolation import course_root
+    from day25.course.sandbox.namespaces import course_root
 
     if course is not None:
         return course.resolve()
@@ -44,8 +44,8 @@ def check(
     course: CourseOpt = None,
 ) -> None:
     """Run the public checks on your exercises, with hints."""
-    from day25.course import check as checking
-    from day25.course.grade import Settings, load_exercises
+    from day25.course.grading.verdict import Settings, load_exercises
+    from day25.course.student import check as checking
 
     root = _course(course)
     folder = (path or root / "exercises").resolve()
@@ -80,8 +80,8 @@ def grade(
     course: CourseOpt = None,
 ) -> None:
     """Grade submissions with the hidden suites; exit 0 whatever the students scored."""
-    from day25.course.grade import Settings, load_exercises
-    from day25.course.gradebook import grade_class
+    from day25.course.grading.gradebook import grade_class
+    from day25.course.grading.verdict import Settings, load_exercises
 
     root = _course(course)
     try:
@@ -111,7 +111,7 @@ def release(
     course: CourseOpt = None,
 ) -> None:
     """Build the student bundle: no solutions, no hidden tests, no mutants."""
-    from day25.course.release import build_release
+    from day25.course.grading.release import build_release
 
     try:
         files = build_release(_course(course), out)
@@ -126,7 +126,7 @@ def gradescope(
     course: CourseOpt = None,
 ) -> None:
     """Build a Gradescope autograder zip that grades with this same code."""
-    from day25.course.gradescope import build_autograder
+    from day25.course.grading.gradescope import build_autograder
 
     try:
         names = build_autograder(_course(course), out)
@@ -160,7 +160,7 @@ def start(
     course: CourseOpt = None,
 ) -> None:
     """Open the lessons (notebooks/) in JupyterLab."""
-    from day25.start import start as start_lab
+    from day25.course.student.start import start as start_lab
 
     try:
         code = start_lab(course, port=port, open_browser=browser)

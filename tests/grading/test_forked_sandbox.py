@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from day25.course import isolation
-from day25.course.grade import Exercise, Settings, run_suites
+from day25.course.grading.verdict import Exercise, Settings, run_suites
+from day25.course.sandbox import namespaces
 
 SPY = textwrap.dedent(
     """
@@ -39,7 +39,7 @@ SPY = textwrap.dedent(
 SUITE = textwrap.dedent(
     """
     import pytest
-    from day25.course.forked_zygote import Pidfd
+    from day25.course.sandbox.forked_zygote import Pidfd
 
     pytestmark = pytest.mark.asyncio
 
@@ -56,11 +56,12 @@ SUITE = textwrap.dedent(
 )
 
 
-@pytest.mark.skipif(not isolation.hardened(), reason="namespaces need root and unshare here")
+@pytest.mark.skipif(not namespaces.hardened(), reason="namespaces need root and unshare here")
 def test_a_forked_zygote_keeps_every_wall_of_the_sandbox(tmp_path: Path) -> None:
     root = tmp_path / "course"
     (root / "tests" / "hidden").mkdir(parents=True)
-    (root / "tests" / "conftest.py").write_text('pytest_plugins = ["day25.course.pytest_plugin"]\n')
+    (root / "tests" / "conftest.py").write_text(
+        'pytest_plugins = ["day25.course.harness.pytest_plugin"]\n')
     (root / "tests" / "hidden" / "test_toy.py").write_text(SUITE)
     sub = tmp_path / "sub"
     sub.mkdir()

@@ -6,9 +6,9 @@ import csv
 import json
 from pathlib import Path
 
-from day25.course.feedback import clean_message, load_results, results_json, write_student
-from day25.course.grade import ExerciseResult, StudentResult, TestResult
-from day25.course.gradebook import GRADEBOOK_HEADER, write_gradebook, write_plot
+from day25.course.grading.feedback import clean_message, load_results, results_json, write_student
+from day25.course.grading.gradebook import GRADEBOOK_HEADER, write_gradebook, write_plot
+from day25.course.grading.verdict import ExerciseResult, StudentResult, TestResult
 
 IDS = ["priority_ordering", "once_semantics", "chat_broadcasting", "notification_queueing"]
 

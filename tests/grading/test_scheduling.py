@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from day25.course import grade as grade_module
-from day25.course import gradebook
-from day25.course.grade import SESSIONS_PER_JOB, Exercise, ExerciseResult, Settings
+from day25.course.grading import gradebook
+from day25.course.grading import verdict as grade_module
+from day25.course.grading.verdict import SESSIONS_PER_JOB, Exercise, ExerciseResult, Settings
 
 EXERCISES = [Exercise(name, name.title(), f"{name}.py", 25)
              for name in ("one", "two", "three", "four")]
@@ -76,4 +76,4 @@ def test_a_small_batch_splits_each_student(tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     fake = _grade(tmp_path, monkeypatch, students=1, jobs=1, seconds=0.01)
     assert len(fake.groups) == 2
-    assert sorted(sum(fake.groups, [])) == sorted(ex.id for ex in EXERCISES)
+    assert sorted(ex for group in fake.groups for ex in group) == sorted(ex.id for ex in EXERCISES)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from day25.course.grade import Exercise, Settings, run_suites
+from day25.course.grading.verdict import Exercise, Settings, run_suites
 
 PASS = "def test_a():\n    pass\n"
 HANG = "import time\ndef test_a():\n    time.sleep(120)\n"
@@ -15,7 +15,8 @@ HANG = "import time\ndef test_a():\n    time.sleep(120)\n"
 def _course(tmp_path: Path, suites: dict[str, str]) -> Settings:
     root = tmp_path / "course"
     (root / "tests" / "hidden").mkdir(parents=True)
-    (root / "tests" / "conftest.py").write_text('pytest_plugins = ["day25.course.pytest_plugin"]\n')
+    (root / "tests" / "conftest.py").write_text(
+        'pytest_plugins = ["day25.course.harness.pytest_plugin"]\n')
     for name, body in suites.items():
         (root / "tests" / "hidden" / f"test_{name}.py").write_text(body)
     (root / "sub").mkdir()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from day25.course.grade import Exercise, Settings, run_suite
+from day25.course.grading.verdict import Exercise, Settings, run_suite
 
 EX = Exercise("toy", "Toy", "toy.py", 25)
 
@@ -15,7 +15,7 @@ def _course(tmp_path: Path, suite: str, conftest: str = "") -> Settings:
     root = tmp_path / "course"
     (root / "tests" / "hidden").mkdir(parents=True)
     (root / "tests" / "conftest.py").write_text(
-        'pytest_plugins = ["day25.course.pytest_plugin"]\n' + conftest)
+        'pytest_plugins = ["day25.course.harness.pytest_plugin"]\n' + conftest)
     (root / "tests" / "hidden" / "test_toy.py").write_text("import pytest\n" + suite)
     (root / "sub").mkdir()
     return Settings(root, exercise_timeout=60, test_timeout=30)

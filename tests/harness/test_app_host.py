@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from day25.course.app_host import AppHost
 from day25.course.harness import AppServer
+from day25.course.harness.app_process import AppHost
 
 APP = '''
 import asyncio, os, sys, threading

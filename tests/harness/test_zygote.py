@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from day25.course import isolation
 from day25.course.harness import AppServer, ScenarioRunner, SubmissionCrashed, SubmissionError
-from day25.course.zygote import Zygote
+from day25.course.sandbox import namespaces
+from day25.course.sandbox.zygote import Zygote
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,7 +73,7 @@ SPY = textwrap.dedent(
 )
 
 
-@pytest.mark.skipif(not isolation.hardened(), reason="namespaces need root and unshare here")
+@pytest.mark.skipif(not namespaces.hardened(), reason="namespaces need root and unshare here")
 async def test_forked_children_keep_the_sandbox(tmp_path: Path, zygote: Zygote) -> None:
     hidden = ROOT / "tests" / "hidden" / "conftest.py"
     sub = tmp_path / "sub"
@@ -117,9 +117,9 @@ def test_closing_the_zygote_kills_every_child(tmp_path: Path, zygote: Zygote) ->
 
 def test_a_killed_zygote_is_replaced_on_the_next_child(tmp_path: Path, zygote: Zygote) -> None:
     sub = _submission(tmp_path, "priority_ordering")
-    from day25.course import sandbox
+    from day25.course.sandbox import processes
 
-    sandbox.kill_tree(zygote.proc)
+    processes.kill_tree(zygote.proc)
     runner = ScenarioRunner(sub, "priority_ordering", zygote=zygote)
     assert runner.run({"ops": []}) == {"ops": []}
     assert zygote.zygotes_started == 2

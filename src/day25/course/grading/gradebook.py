@@ -21,9 +21,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from day25.course import isolation
-from day25.course.feedback import load_results, write_student
-from day25.course.grade import (
+from day25.course.grading.feedback import load_results, write_student
+from day25.course.grading.intake import discover
+from day25.course.grading.verdict import (
     SESSIONS_PER_JOB,
     Exercise,
     Settings,
@@ -31,7 +31,7 @@ from day25.course.grade import (
     grade_submission,
     grader_fingerprint,
 )
-from day25.course.submissions import discover
+from day25.course.sandbox import namespaces
 
 __all__ = ["GRADEBOOK_HEADER", "BatchReport", "grade_class", "write_gradebook", "write_plot"]
 
@@ -113,10 +113,10 @@ def grade_class(
     if not subs:
         raise ValueError("no submissions found in " + ", ".join(map(str, paths)))
     out.mkdir(parents=True, exist_ok=True)
-    sandbox = isolation.describe()
+    sandbox = namespaces.describe()
     console.print(sandbox, style="yellow" if "ONLY" in sandbox or "OFF" in sandbox else "green")
     salt = hashlib.sha256(
-        (grader_fingerprint(exercises, settings.course_root) + isolation.mode()).encode()
+        (grader_fingerprint(exercises, settings.course_root) + namespaces.mode()).encode()
     ).hexdigest()
     results: list[StudentResult] = []
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

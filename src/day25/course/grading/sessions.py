@@ -4,7 +4,7 @@ Why: a fresh ``python -m pytest`` spends about three seconds importing pytest,
 its plugins, hypothesis, websockets and httpx, and rewriting their asserts,
 before a single test runs; graded four times per student, that was most of a
 class's grading time. Here a small fork server (``python -m
-day25.course.session``, one per grading process) imports all of that once;
+day25.course.grading.sessions``, one per grading process) imports all of that once;
 every session is a fresh ``fork()`` of it, so sessions share nothing (no
 hypothesis database, no event loop, no module state) and a killed session
 takes no other with it. (``multiprocessing``'s own fork server re-imports the
@@ -52,8 +52,8 @@ _PRELOAD = (
     "pytest", "_pytest.python", "_pytest.assertion.rewrite", *PLUGINS, "hypothesis",
     "hypothesis.strategies", "hypothesis.extra._patching",  # imported when a test fails
     "httpx", "httpcore", "anyio._backends._asyncio", "websockets", "websockets.asyncio.client",
-    "day25", "day25.course.pytest_plugin", "day25.course.harness", "day25.course.scenarios",
-    "day25.course.app_host",
+    "day25", "day25.course.harness.pytest_plugin", "day25.course.harness",
+    "day25.course.inside.scenarios", "day25.course.harness.app_process",
     # pytest's own plugins and what they pull in, else imported by every session
     "_pytest.warnings", "_pytest.unraisableexception", "_pytest.threadexception",
     "_pytest.unittest", "_pytest.skipping", "_pytest.faulthandler", "_pytest.helpconfig",
@@ -75,7 +75,7 @@ def _run_child(request: dict[str, Any], control: tuple[int, int]) -> None:
     """In the forked child: a new session, the given environment, output to the log, pytest."""
     for fd in control:
         os.close(fd)
-    from day25.course.sandbox import _die_with_parent
+    from day25.course.sandbox.processes import _die_with_parent
 
     _die_with_parent()  # a killed server takes its sessions with it
     os.setsid()  # its own process group: the grader's kill reaches what it started
@@ -109,12 +109,12 @@ def serve() -> None:
     for name in _PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    from day25.course import forked_zygote, isolation, zygote
-    from day25.course.sandbox import forget_child_exit, wake_on_child_exit
+    from day25.course.sandbox import forked_zygote, namespaces, zygote
+    from day25.course.sandbox.processes import forget_child_exit, wake_on_child_exit
 
     zygote.preload()  # sessions' zygotes are forked from here, already warm
     gc.freeze()  # every session's gc.collect() skips what was preloaded (pytest runs it 5x)
-    sandboxed = isolation.hardened()
+    sandboxed = namespaces.hardened()
     private = tempfile.mkdtemp(prefix="d25s-")  # 0700: only the grader's sessions connect
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(os.path.join(private, "forks"))
@@ -163,7 +163,7 @@ def serve() -> None:
 def _serve_zygote_request(listener: socket.socket, children: set[int], sandboxed: bool,
                           close: tuple[int, ...]) -> None:
     """A session asks for its submission's zygote: fork it from this warm process."""
-    from day25.course import forked_zygote
+    from day25.course.sandbox import forked_zygote
 
     conn, _ = listener.accept()
     with conn:
@@ -195,7 +195,7 @@ class _Server:
         # and graders start this from short-lived worker threads. The server
         # exits when its stdin closes instead, which a dead grader guarantees.
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "day25.course.session"], stdin=subprocess.PIPE,
+            [sys.executable, "-m", "day25.course.grading.sessions"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, start_new_session=True,
         )
         self._lock = threading.Lock()

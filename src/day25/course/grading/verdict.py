@@ -7,7 +7,7 @@ write. The pytest exit code must agree with that file. A missing, garbled or
 inconsistent result is 0 points with a clear sentence, never a crash, and a
 hung run costs only its own exercise: each exercise has a wall-clock budget
 inside the session, and a session the grader must kill keeps the exercises it
-had finished (:mod:`day25.course.session` forks the session from a warm
+had finished (:mod:`day25.course.grading.sessions` forks the session from a warm
 server). ``day25 check`` uses the very same :func:`run_suites`, so a student's
 check and the instructor's grade cannot disagree about the same code.
 """
@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from day25.course.session import run_session
-from day25.course.submissions import Intake, Submission, content_hash, take_modules
+from day25.course.grading.intake import Intake, Submission, content_hash, take_modules
+from day25.course.grading.sessions import run_session
 
 __all__ = [
     "Exercise",

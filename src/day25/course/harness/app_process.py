@@ -1,6 +1,6 @@
 """The grader's side of a host child: one sandboxed process, a fresh app per test.
 
-Why: see :mod:`day25.course.served_app`. An :class:`AppServer` asks its
+Why: see :mod:`day25.course.inside.apps`. An :class:`AppServer` asks its
 :class:`AppHost` for a fresh app and talks to it through :class:`HostedApp`,
 which has the part of :class:`ChildProcess` the server uses, with every request
 addressed to that app. A host that crashed, hung or wore out is replaced
@@ -13,9 +13,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from day25.course import sandbox
-from day25.course.harness import ChildProcess, SubmissionChild, SubmissionError
-from day25.course.zygote import Zygote
+from day25.course.harness.process import ChildProcess, SubmissionChild, SubmissionError
+from day25.course.sandbox import processes
+from day25.course.sandbox.zygote import Zygote
 
 __all__ = ["AppHost", "HostedApp"]
 
@@ -63,7 +63,7 @@ class AppHost(SubmissionChild):
 
     def __init__(
         self, submission_dir: str | os.PathLike[str], exercise: str, *,
-        limits: sandbox.Limits | None = None, zygote: Zygote | None = None,
+        limits: processes.Limits | None = None, zygote: Zygote | None = None,
     ) -> None:
         super().__init__(submission_dir, exercise, limits=limits, zygote=zygote)
         self._next_app = 0

@@ -1,8 +1,8 @@
 """Serve a submission's ``create_app()`` in a child process; talk real HTTP/WebSocket.
 
 Why: exercises 3 and 4 are web apps; the only honest test talks to a real
-server. A host child (``python -m day25.course.child host``, see
-:mod:`day25.course.served_app`) serves a fresh ``create_app()`` with uvicorn on
+server. A host child (``python -m day25.course.inside host``, see
+:mod:`day25.course.inside.apps`) serves a fresh ``create_app()`` with uvicorn on
 a Unix socket; the app's working directory is private and survives
 :meth:`AppServer.restart` (so ``create_app(db_path="x.sqlite3")`` finds its
 database again). Several servers can share one host (``host=``): the grading
@@ -42,12 +42,12 @@ import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from day25.course import sandbox
-from day25.course.harness import SubmissionCrashed, SubmissionError, SubmissionTimeout
-from day25.course.zygote import Zygote
+from day25.course.harness.process import SubmissionCrashed, SubmissionError, SubmissionTimeout
+from day25.course.sandbox import processes
+from day25.course.sandbox.zygote import Zygote
 
 if TYPE_CHECKING:
-    from day25.course.app_host import AppHost, HostedApp
+    from day25.course.harness.app_process import AppHost, HostedApp
 
 __all__ = ["AppServer"]
 
@@ -84,7 +84,7 @@ class AppServer:
         factory_kwargs: dict[str, Any] | None = None,
         timeout: float = 5.0,
         startup_timeout: float = 30.0,
-        limits: sandbox.Limits | None = None,
+        limits: processes.Limits | None = None,
         zygote: Zygote | None = None,
         host: AppHost | None = None,
     ) -> None:
@@ -95,7 +95,7 @@ class AppServer:
         self.timeout = timeout
         self.startup_timeout = startup_timeout
         self.limits = limits
-        from day25.course.app_host import AppHost  # it builds on the harness, as we do
+        from day25.course.harness.app_process import AppHost  # it builds on the harness, as we do
 
         self._own_host = host is None
         self.host = host or AppHost(submission_dir, exercise, limits=limits, zygote=zygote)

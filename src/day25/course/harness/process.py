@@ -2,8 +2,8 @@
 
 Why: a grader that imports student code can be fooled by it (``sys.exit(0)``,
 monkeypatching pytest, objects equal to everything) and dies with it. Here the
-submission runs in ``python -m day25.course.child``, started by
-:func:`day25.course.sandbox.spawn`; the verdict is computed in this process
+submission runs in ``python -m day25.course.inside``, started by
+:func:`day25.course.sandbox.processes.spawn`; the verdict is computed in this process
 from plain JSON.
 
 The wire: the parent writes a random nonce as the first line of the child's
@@ -34,11 +34,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from day25.course import sandbox
-from day25.course.zygote import ForkedChild, Zygote
+from day25.course.sandbox import processes
+from day25.course.sandbox.zygote import ForkedChild, Zygote
 
 __all__ = [
-    "AppServer",
     "ChildProcess",
     "ScenarioRunner",
     "SubmissionCrashed",
@@ -106,14 +105,14 @@ class _Tail:
 
 
 class ChildProcess:
-    """One ``python -m day25.course.child <mode> ...``, with its reply channel.
+    """One ``python -m day25.course.inside <mode> ...``, with its reply channel.
 
     ``request(payload, timeout)`` sends one JSON line and returns the matching
     reply. Used by :class:`ScenarioRunner` and :class:`AppServer`; not for tests.
     """
 
     def __init__(
-        self, args: list[str], *, cwd: Path, limits: sandbox.Limits | None = None,
+        self, args: list[str], *, cwd: Path, limits: processes.Limits | None = None,
         zygote: Zygote | None = None,
     ) -> None:
         self._nonce = secrets.token_hex(16)
@@ -125,8 +124,8 @@ class ChildProcess:
         if zygote is not None:  # forked from the submission's warm, sandboxed zygote
             self.proc = zygote.spawn(args, cwd=cwd, limits=asdict(limits) if limits else None)
         else:
-            self.proc = sandbox.spawn(
-                ["python", "-m", "day25.course.child", *args], cwd=cwd, limits=limits
+            self.proc = processes.spawn(
+                ["python", "-m", "day25.course.inside", *args], cwd=cwd, limits=limits
             )
         threading.Thread(target=self._read_stderr, daemon=True).start()
         threading.Thread(target=self._read_replies, daemon=True).start()
@@ -229,7 +228,7 @@ class ChildProcess:
         if isinstance(self.proc, ForkedChild):
             self.proc.kill_tree()
         else:
-            sandbox.kill_tree(self.proc)
+            processes.kill_tree(self.proc)
 
 
 def _copy_submission(submission_dir: Path, exercise: str, dest: Path) -> Path:
@@ -260,7 +259,7 @@ class _Workdir:
 class SubmissionChild:
     """A copy of one exercise's submission and the long-lived child that runs it.
 
-    The child (``python -m day25.course.child <mode>``) starts on first use and
+    The child (``python -m day25.course.inside <mode>``) starts on first use and
     a fresh one replaces it once it died or was killed; the copy lives in a
     private folder removed by :meth:`close`.
     """
@@ -269,7 +268,7 @@ class SubmissionChild:
 
     def __init__(
         self, submission_dir: str | os.PathLike[str], exercise: str, *,
-        limits: sandbox.Limits | None = None, zygote: Zygote | None = None,
+        limits: processes.Limits | None = None, zygote: Zygote | None = None,
     ) -> None:
         self.exercise = exercise
         self.limits = limits
@@ -308,7 +307,7 @@ class ScenarioRunner(SubmissionChild):
 
     def __init__(
         self, submission_dir: str | os.PathLike[str], exercise: str, *, timeout: float = 10.0,
-        limits: sandbox.Limits | None = None, zygote: Zygote | None = None,
+        limits: processes.Limits | None = None, zygote: Zygote | None = None,
     ) -> None:
         super().__init__(submission_dir, exercise, limits=limits, zygote=zygote)
         self.timeout = timeout
@@ -338,5 +337,3 @@ class ScenarioRunner(SubmissionChild):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-from day25.course.app_server import AppServer  # noqa: E402 - it builds on the above

@@ -15,7 +15,7 @@
   from the file name ``test_<id>.py``).
 * Fixtures: ``submission`` (the Path), ``zygote`` (the session's sandboxed
   fork server: every child of the session is forked from it, see
-  :mod:`day25.course.zygote`), ``runner`` (one :class:`ScenarioRunner` per
+  :mod:`day25.course.sandbox.zygote`), ``runner`` (one :class:`ScenarioRunner` per
   test module), ``app_server`` (a factory: ``app_server(**factory_kwargs)``
   starts an :class:`AppServer` for the module's exercise, stopped after the test).
 
@@ -35,10 +35,11 @@ from typing import Any, TypeVar
 
 import pytest
 
-from day25.course.app_host import AppHost
 from day25.course.catalogue import CatalogueError, find_course_root
-from day25.course.harness import AppServer, ScenarioRunner, SubmissionChild, SubmissionError
-from day25.course.zygote import Zygote
+from day25.course.harness.app_process import AppHost
+from day25.course.harness.app_server import AppServer
+from day25.course.harness.process import ScenarioRunner, SubmissionChild, SubmissionError
+from day25.course.sandbox.zygote import Zygote
 
 __all__ = ["exercise_of"]
 

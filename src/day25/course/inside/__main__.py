@@ -1,13 +1,13 @@
-"""The child process that runs a submission: ``python -m day25.course.child MODE ...``.
+"""The child process that runs a submission: ``python -m day25.course.inside MODE ...``.
 
 Modes:
 
 * ``scenario --submission DIR --exercise ID``: reads ``{"id", "scenario"}``
-  lines, answers ``{"id", "ok", "result"}`` (see :mod:`day25.course.scenarios`).
+  lines, answers ``{"id", "ok", "result"}`` (see :mod:`day25.course.inside.scenarios`).
 * ``host --submission DIR --exercise ID``: serves a fresh ``create_app(**kwargs)``
   per ``start`` command with uvicorn on a Unix socket, then answers ``events``,
   ``ping_loop``, ``settle`` (see :func:`settle`) and ``stop`` for it (see
-  :mod:`day25.course.served_app`).
+  :mod:`day25.course.inside.apps`).
 
 The first stdin line is the parent's nonce; every reply carries it. Before the
 submission is imported, the reply channel (the original stdout) moves to a
@@ -83,7 +83,7 @@ def _load_error(exercise: str, exc: BaseException) -> str:
 
 
 def run_scenarios(channel: Channel, submission: str, exercise: str) -> None:
-    from day25.course.scenarios import run_scenario
+    from day25.course.inside.scenarios import run_scenario
 
     module: ModuleType | None = None
     for request in channel:
@@ -176,7 +176,7 @@ async def settle(quiet: float, limit: float) -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m day25.course.child")
+    parser = argparse.ArgumentParser(prog="python -m day25.course.inside")
     parser.add_argument("mode", choices=["scenario", "host"])
     parser.add_argument("--submission", required=True)
     parser.add_argument("--exercise", required=True)
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.mode == "scenario":
         run_scenarios(channel, submission, args.exercise)
     else:
-        from day25.course.served_app import run_host
+        from day25.course.inside.apps import run_host
 
         run_host(channel, submission, args.exercise)
 

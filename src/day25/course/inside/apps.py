@@ -1,4 +1,4 @@
-"""One process serving a fresh ``create_app()`` per test: ``python -m day25.course.child host``.
+"""One process serving a fresh ``create_app()`` per test: ``python -m day25.course.inside host``.
 
 Why one process for many apps: a forked child per test cost about 50 ms of CPU
 (copy-on-write faults, threads, uvicorn and logging set-up) against about 8 ms
@@ -17,7 +17,7 @@ keeps what makes a fresh process fair and drops the rest:
 
 Commands (each carries ``"app": n``): ``start`` (``uds``, ``cwd``, ``kwargs``)
 answers once uvicorn accepts connections; ``events``, ``ping_loop`` and
-``settle`` as in :mod:`day25.course.child`; ``stop`` (``graceful``: uvicorn's
+``settle`` as in :mod:`day25.course.inside`; ``stop`` (``graceful``: uvicorn's
 shutdown, as for a restart; else the app is dropped like a killed process).
 """
 
@@ -38,7 +38,7 @@ from types import CodeType, ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from day25.course.child import Channel, _EventLog
+    from day25.course.inside.__main__ import Channel, _EventLog
 
 MAX_APPS = 24  # then a new process: leaks (memory, descriptors) stay bounded
 STOP_WAIT = 5.0  # seconds for an app's loop to finish after ``stop``
@@ -232,7 +232,7 @@ class _Host:
         self.started = 0
 
     def answer(self, request: dict[str, Any]) -> None:
-        from day25.course.child import settle
+        from day25.course.inside.__main__ import settle
 
         reply = self.channel.reply
         msg_id, cmd, given = request.get("id"), request.get("cmd"), request.get("app")
@@ -284,7 +284,7 @@ class _Host:
 def _start(code: Submission, request: dict[str, Any]) -> ServedApp | str:
     """Import afresh, call ``create_app(**kwargs)`` in the app's folder, serve it."""
     from day25 import EventBus
-    from day25.course.child import _RECORDER_PRIORITY, _EventLog, _load_error
+    from day25.course.inside.__main__ import _RECORDER_PRIORITY, _EventLog, _load_error
 
     exercise = code.exercise
     try:

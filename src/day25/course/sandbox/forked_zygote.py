@@ -2,18 +2,18 @@
 
 Why: exec'ing ``unshare``, ``sh``, ``setpriv`` and a ``python`` that imports
 nexios and uvicorn again cost every submission about a second of CPU. The
-session server (:mod:`day25.course.session`) already holds those modules; on
+session server (:mod:`day25.course.grading.sessions`) already holds those modules; on
 a grading session's request it forks a supervisor here, which enters the very
-same sandbox without exec (:func:`day25.course.isolation.enter`: new mount and
+same sandbox without exec (:func:`day25.course.sandbox.namespaces.enter`: new mount and
 network namespaces, the masked, read-only view) and forks the zygote as the
 init of a new PID namespace, which drops to the submission's uid
-(:func:`day25.course.isolation.drop_privileges`) and serves
-:func:`day25.course.zygote.serve` on the session's control socket.
+(:func:`day25.course.sandbox.namespaces.drop_privileges`) and serves
+:func:`day25.course.sandbox.zygote.serve` on the session's control socket.
 
 Sessions find the server through ``DAY25_ZYGOTE_FORKS`` (a socket in a
 directory only the grader can enter); without it (``pytest`` run by hand,
-``day25 check`` outside a batch) :class:`~day25.course.zygote.Zygote` execs
-through :func:`day25.course.sandbox.spawn` as before.
+``day25 check`` outside a batch) :class:`~day25.course.sandbox.zygote.Zygote` execs
+through :func:`day25.course.sandbox.processes.spawn` as before.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def start_forked(
     """In the session server: fork a supervisor whose child is the sandboxed zygote.
 
     Returns the supervisor's pid. The supervisor enters the namespaces
-    (:func:`day25.course.isolation.enter`), forks the zygote as its new PID
+    (:func:`day25.course.sandbox.namespaces.enter`), forks the zygote as its new PID
     namespace's init, which drops to ``uid`` and serves ``control_fd``.
     """
     pid = os.fork()
@@ -46,24 +46,24 @@ def start_forked(
         return pid
     code = 1
     try:
-        from day25.course import isolation, sandbox
+        from day25.course.sandbox import namespaces, processes
 
-        sandbox.forget_child_exit(close)  # and closes the server's own descriptors
+        processes.forget_child_exit(close)  # and closes the server's own descriptors
 
-        sandbox._die_with_parent()
+        processes._die_with_parent()
         os.setsid()
         os.chdir(workdir)
-        env = sandbox.scrubbed_env(home=workdir)
+        env = processes.scrubbed_env(home=workdir)
         os.environ.clear()
         os.environ.update(env)
-        sandbox._set_limits(None if isolation.mode() == "off" else sandbox.Limits())()
+        processes._set_limits(None if namespaces.mode() == "off" else processes.Limits())()
         if sandboxed:
-            isolation.enter(workdir, uid, [str(workdir), *env.values()], root=course)
+            namespaces.enter(workdir, uid, [str(workdir), *env.values()], root=course)
         init = os.fork()
         if init == 0:
             if sandboxed:
-                isolation.drop_privileges(uid)
-            from day25.course.zygote import serve
+                namespaces.drop_privileges(uid)
+            from day25.course.sandbox.zygote import serve
 
             serve(control_fd)
             os._exit(0)
@@ -106,7 +106,7 @@ def fork_zygote(path: str, control: socket.socket, workdir: Path, uid: int) -> P
     with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as link:
         link.settimeout(30)
         link.connect(path)
-        from day25.course.isolation import course_root
+        from day25.course.sandbox.namespaces import course_root
 
         request = {"zygote": str(workdir), "uid": uid, "course": str(course_root())}
         socket.send_fds(link, [json.dumps(request).encode()], [control.fileno()])

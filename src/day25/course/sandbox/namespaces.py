@@ -56,7 +56,7 @@ def course_root() -> Path:
     package does not live inside the course folder.
     """
     given = os.environ.get("DAY25_COURSE_ROOT")
-    return Path(given).resolve() if given else Path(__file__).resolve().parents[3]
+    return Path(given).resolve() if given else Path(__file__).resolve().parents[4]
 
 
 def mode() -> str:

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from day25.course import isolation
+from day25.course.sandbox import namespaces
 
 __all__ = ["Limits", "forget_child_exit", "kill_session", "kill_tree", "scrubbed_env", "spawn",
            "wake_on_child_exit"]
@@ -52,7 +52,7 @@ class Limits:
 
 def _package_root() -> str:
     """The directory that holds the ``day25`` package, for the child's PYTHONPATH."""
-    return str(Path(__file__).resolve().parents[2])
+    return str(Path(__file__).resolve().parents[3])
 
 
 def scrubbed_env(
@@ -133,8 +133,8 @@ def spawn(
         argv[0] = sys.executable
     child_env = scrubbed_env(env, home=cwd)
     # namespaces + uid 65534 when root and unshare work; argv unchanged otherwise
-    argv = isolation.wrap(argv, cwd=Path(cwd), env=child_env, uid=uid)
-    no_limits = isolation.mode() == "off"  # only for benchmarks measuring the sandbox's cost
+    argv = namespaces.wrap(argv, cwd=Path(cwd), env=child_env, uid=uid)
+    no_limits = namespaces.mode() == "off"  # only for benchmarks measuring the sandbox's cost
     return subprocess.Popen(
         argv,
         cwd=os.fspath(cwd),

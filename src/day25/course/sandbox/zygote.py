@@ -4,7 +4,7 @@ Why: every graded test of exercises 3 and 4 starts the student's app in a
 fresh child, and a fresh ``python`` that imports nexios and uvicorn (behind
 ``unshare`` and ``setpriv``) took half a second, most of a test's time. A
 :class:`Zygote` is started once per submission through the full sandbox
-(:func:`day25.course.sandbox.spawn`: namespaces, its own uid, rlimits),
+(:func:`day25.course.sandbox.processes.spawn`: namespaces, its own uid, rlimits),
 imports what children need, and then ``fork()``\\ s each child: a child still
 gets a fresh process, fresh work directory and fresh state, and never anything
 of another student (another student has another zygote, uid and namespaces).
@@ -41,7 +41,7 @@ _PRELOAD = ("asyncio", "json", "sqlite3", "uvicorn", "uvicorn.config", "uvicorn.
             "uvicorn.protocols.websockets.websockets_impl", "uvicorn.protocols.http.h11_impl",
             "uvicorn.lifespan.on", "uvicorn.loops.asyncio", "uvicorn.protocols.websockets.auto",
             "anyio._backends._asyncio", "nexios", "nexios.websockets",
-            "websockets", "day25", "day25.course.child", "day25.course.scenarios")
+            "websockets", "day25", "day25.course.inside", "day25.course.inside.scenarios")
 _LIMITS = {"cpu_seconds": resource.RLIMIT_CPU, "address_space": resource.RLIMIT_AS,
            "processes": resource.RLIMIT_NPROC, "file_size": resource.RLIMIT_FSIZE,
            "open_files": resource.RLIMIT_NOFILE}
@@ -49,10 +49,10 @@ _LIMITS = {"cpu_seconds": resource.RLIMIT_CPU, "address_space": resource.RLIMIT_
 
 # -- inside the sandbox ---------------------------------------------------------------
 def _become_child(control: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
-    """In the forked process: become ``python -m day25.course.child <argv>``."""
+    """In the forked process: become ``python -m day25.course.inside <argv>``."""
     try:
         control.close()
-        from day25.course.sandbox import _die_with_parent
+        from day25.course.sandbox.processes import _die_with_parent
 
         _die_with_parent()
         os.setsid()
@@ -73,9 +73,9 @@ def _become_child(control: socket.socket, request: dict[str, Any], fds: list[int
         sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the child's own streams
         sys.stdout = open(1, "w", closefd=False, buffering=1)  # noqa: SIM115
         sys.stderr = open(2, "w", closefd=False, buffering=1)  # noqa: SIM115
-        from day25.course.child import main
+        from day25.course.inside.__main__ import main
 
-        sys.argv = ["day25.course.child", *request["argv"]]
+        sys.argv = ["day25.course.inside", *request["argv"]]
         main(list(request["argv"]))
         code = 0
     except SystemExit as exc:
@@ -103,7 +103,7 @@ def preload() -> None:
 
 def serve(control_fd: int = 0) -> None:
     """The zygote: fork children on request until the grader hangs up (``control_fd``)."""
-    from day25.course.sandbox import forget_child_exit, kill_session, wake_on_child_exit
+    from day25.course.sandbox.processes import forget_child_exit, kill_session, wake_on_child_exit
 
     preload()
     control = socket.socket(fileno=os.dup(control_fd))
@@ -210,26 +210,27 @@ class Zygote:
 
     def _start(self) -> None:
         """(Re)start the zygote process; a dead one's children died with it."""
-        from day25.course import isolation, sandbox
+        from day25.course.sandbox import namespaces, processes
 
-        self.uid = isolation.child_uid()
+        self.uid = namespaces.child_uid()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._control = ours
         self._early_exits: dict[int, int] = {}  # exits read before their spawn() returned
         self._replies: list[tuple[dict[str, Any], int]] = []
         self._children: dict[int, ForkedChild] = {}
-        from day25.course.forked_zygote import FORKS_ENV, Pidfd, fork_zygote
+        from day25.course.sandbox.forked_zygote import FORKS_ENV, Pidfd, fork_zygote
 
         forks = os.environ.get(FORKS_ENV)
         self.proc: subprocess.Popen[bytes] | Pidfd
         if forks:
-            if isolation.hardened():
-                isolation.prepare([self.workdir], self.uid)
+            if namespaces.hardened():
+                namespaces.prepare([self.workdir], self.uid)
             self.proc = fork_zygote(forks, theirs, self.workdir, self.uid)
         else:
-            self.proc = sandbox.spawn(["python", "-m", "day25.course.zygote"], cwd=self.workdir,
-                                      stdin=theirs.fileno(), stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, uid=self.uid)
+            self.proc = processes.spawn(["python", "-m", "day25.course.sandbox.zygote"],
+                                        cwd=self.workdir, stdin=theirs.fileno(),
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        uid=self.uid)
         theirs.close()
         self.zygotes_started += 1
         threading.Thread(target=self._read, args=(ours,), daemon=True).start()
@@ -265,16 +266,16 @@ class Zygote:
 
     def spawn(self, argv: list[str], *, cwd: Path, limits: dict[str, int | None] | None = None
               ) -> ForkedChild:
-        """Fork a child running ``python -m day25.course.child *argv`` in ``cwd``."""
-        from day25.course import isolation
+        """Fork a child running ``python -m day25.course.inside *argv`` in ``cwd``."""
+        from day25.course.sandbox import namespaces
 
         with self._spawn_lock:
             if not self.alive():
                 self.close()
                 self._start()
-        if isolation.hardened():
+        if namespaces.hardened():
             paths = [Path(a) for a in argv if a.startswith("/")]
-            isolation.prepare([cwd, *(p if p.is_dir() else p.parent for p in paths)], self.uid)
+            namespaces.prepare([cwd, *(p if p.is_dir() else p.parent for p in paths)], self.uid)
         r_in, w_in = os.pipe()
         r_out, w_out = os.pipe()
         r_err, w_err = os.pipe()
@@ -305,7 +306,7 @@ class Zygote:
 
     def close(self) -> None:
         """Hang up and kill the zygote: in its PID namespace, every child dies with it."""
-        from day25.course import sandbox
+        from day25.course.sandbox import processes
 
         with self._cond:
             children = list(self._children.values())
@@ -314,7 +315,7 @@ class Zygote:
         with contextlib.suppress(OSError):
             self._control.close()
         if isinstance(self.proc, subprocess.Popen):
-            sandbox.kill_tree(self.proc)
+            processes.kill_tree(self.proc)
         else:
             self.proc.kill()
 

@@ -24,7 +24,7 @@ def find_lessons(start: Path | None = None) -> Path:
     for folder in (here, *here.parents):
         if (folder / "notebooks").is_dir() and any((folder / "notebooks").glob("*.ipynb")):
             return folder
-    package_checkout = Path(__file__).resolve().parents[2]
+    package_checkout = Path(__file__).resolve().parents[4]
     if start is None and (package_checkout / "notebooks").is_dir():
         return package_checkout
     raise FileNotFoundError(
