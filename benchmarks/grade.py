@@ -26,11 +26,11 @@ COURSE = Path(__file__).resolve().parents[1]
 
 def variants() -> dict[str, list[str]]:
     """Per exercise module: the solution's source and each mutant's (tests/mutants/<id>.toml)."""
-    from day25.course.grading.verdict import load_exercises
+    from day25.course.catalogue import load_catalogue
     from day25.course.grading.mutants import load_mutants
 
     found: dict[str, list[str]] = {}
-    for ex in load_exercises(COURSE):
+    for ex in load_catalogue(COURSE).exercises:
         solution = COURSE / "solutions" / ex.module
         if solution.is_file():
             source = solution.read_text(encoding="utf-8")

@@ -44,8 +44,8 @@ def test_children_are_forked_fast_and_each_is_a_new_process(tmp_path: Path, zygo
         result = runner.run({"ops": [{"op": "on", "event": "e", "listener": "a"},
                                      {"op": "emit", "event": "e", "payload": 1}]})
         assert result["ops"][1]["trace"] == [["a", 1]]
-        assert runner._child is not None
-        pids.add(runner._child.proc.pid)
+        assert runner._process is not None
+        pids.add(runner._process.proc.pid)
         runner.close()
     assert len(pids) == 3, "every runner gets a process of its own"
     assert time.monotonic() - started < 20
@@ -98,14 +98,14 @@ def test_a_dead_child_reports_its_exit_and_the_next_one_is_fresh(
         runner.run({"ops": []})
     with pytest.raises(SubmissionCrashed, match="exited with code 7"):
         runner.run({"ops": []})
-    assert runner.children_started == 2
+    assert runner.processes_started == 2
     runner.close()
 
 
 def test_closing_the_zygote_kills_every_child(tmp_path: Path, zygote: Zygote) -> None:
     sub = _submission(tmp_path, "chat_broadcasting")
     server = AppServer(sub, "chat_broadcasting", zygote=zygote).start()
-    child = server._child
+    child = server._app
     assert child is not None and child.alive()
     zygote.close()
     deadline = time.monotonic() + 10

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import Phase, settings
 
-from day25.course.harness import ScenarioRunner
-from day25.course.inside.scenarios import first_difference
+from day25.course.harness import ScenarioRunner, first_difference
 
 # Grading: the same submission must always meet the same random programs
 # (derandomize: a grade never depends on luck), and a failing one is reported

@@ -19,9 +19,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from day25.course.catalogue import Exercise
 from day25.course.grading.feedback import clean_message
-from day25.course.grading.intake import Submission, take_modules
-from day25.course.grading.verdict import Exercise, ExerciseResult, Settings, run_suite, write_copy
+from day25.course.grading.intake import Submission, take_modules, write_copy
+from day25.course.grading.results import ExerciseResult
+from day25.course.grading.verdict import Settings, run_suite
 from day25.course.sandbox import namespaces
 
 __all__ = ["HIDDEN_NOTICE", "check", "watch"]
