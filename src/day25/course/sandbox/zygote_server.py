@@ -50,6 +50,7 @@ _PRELOAD = ("asyncio", "json", "sqlite3", "uvicorn", "uvicorn.config", "uvicorn.
             "uvicorn.protocols.websockets.websockets_impl", "uvicorn.protocols.http.h11_impl",
             "uvicorn.lifespan.on", "uvicorn.loops.asyncio", "uvicorn.protocols.websockets.auto",
             "anyio._backends._asyncio", "nexios", "nexios.websockets", "websockets", "day25",
+            "day25.realtime", "day25.trace",  # what submissions import (`import day25` is lazy)
             INSIDE_MODULE, f"{INSIDE_MODULE}.channel", f"{INSIDE_MODULE}.scenarios",
             f"{INSIDE_MODULE}.apps")
 

@@ -1,4 +1,4 @@
-"""What a sandboxed child can and cannot do; and the fallback says what it is."""
+"""What a sandboxed process can and cannot do; and the fallback says what it is."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def _probe(tmp_path: Path, *, plant: bool) -> dict[str, object]:
     return result
 
 
-def test_hardened_child_sees_no_secrets_no_network(
+def test_a_hardened_process_sees_no_secrets_no_network(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DAY25_SANDBOX", "auto")
