@@ -26,11 +26,11 @@ COURSE = Path(__file__).resolve().parents[1]
 
 def variants() -> dict[str, list[str]]:
     """Per exercise module: the solution's source and each mutant's (tests/mutants/<id>.toml)."""
-    from day25.course.grade import load_exercises
-    from day25.course.mutants import load_mutants
+    from day25.course.catalogue import load_catalogue
+    from day25.course.grading.mutants import load_mutants
 
     found: dict[str, list[str]] = {}
-    for ex in load_exercises(COURSE):
+    for ex in load_catalogue(COURSE).exercises:
         solution = COURSE / "solutions" / ex.module
         if solution.is_file():
             source = solution.read_text(encoding="utf-8")
@@ -75,7 +75,7 @@ def main() -> None:
                  for out in ("out-sandbox", "out-bare")]
         same = books[0] == books[1]
         differ = [(a, b) for a, b in zip(*books, strict=False) if a != b]
-    from day25.course.isolation import describe
+    from day25.course.sandbox.namespaces import describe
 
     print(describe())
     print(f"submissions:           {args.n} (solutions and mutants, 4 exercises each), --jobs 2")

@@ -1,3 +1,3 @@
 """Every suite here grades through the course plugin (--submission, points, results)."""
 
-pytest_plugins = ["day25.course.pytest_plugin"]
+pytest_plugins = ["day25.course.harness.pytest_plugin"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from day25.start import find_lessons, jupyter_command
+from day25.course.student.start import find_lessons, jupyter_command
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,9 +1,10 @@
 """The suites can be trusted: solutions and alternatives score 100 %, stubs 0, mutants less.
 
-Each variant is copied into a fresh submission folder as ``<id>.py`` and graded
-by a separate ``python -m pytest`` run, exactly as a student's work would be.
-Exercises are discovered from the filesystem, so every exercise that ships a
-solution is held to the same bar. The runs go through a pool of two workers.
+Each variant is copied into a fresh submission folder as the exercise's module
+and graded by a separate ``python -m pytest`` run of the suite the catalogue
+names, exactly as a student's work would be. Every exercise in the catalogue
+that ships a solution is held to the same bar. The runs go through a pool of
+two workers.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from day25.course.catalogue import load_catalogue
-from day25.course.mutants import Mutant, load_mutants
+from day25.course.catalogue import Exercise, load_catalogue
+from day25.course.grading.mutants import Mutant, load_mutants
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = 25.0
@@ -30,7 +31,7 @@ FULL = 25.0
 
 @dataclass(frozen=True)
 class Case:
-    exercise: str
+    exercise: Exercise
     suite: str  # "hidden" or "public"
     kind: str  # "solution", "alternative", "stub" or "mutant"
     variant: Path  # for a mutant: the solution it mutates
@@ -39,31 +40,35 @@ class Case:
     @property
     def id(self) -> str:
         name = self.mutant.name if self.mutant else self.kind
-        return f"{self.suite}-{self.exercise}-{name}"
+        return f"{self.suite}-{self.exercise.id}-{name}"
+
+    @property
+    def tests(self) -> str:
+        return self.exercise.tests("public" if self.suite == "public" else "hidden")
 
     def write(self, into: Path) -> None:
         if self.mutant:
             self.mutant.write(self.variant, into)
         else:
-            shutil.copy(self.variant, into / f"{self.exercise}.py")
+            shutil.copy(self.variant, into / self.exercise.module)
 
 
 def _cases() -> list[Case]:
     cases = []
-    for solution in sorted((ROOT / "solutions").glob("*.py")):
-        ex = solution.stem
-        if not (ROOT / "tests" / "hidden" / f"test_{ex}.py").is_file():
+    for ex in load_catalogue(ROOT).exercises:
+        solution = ROOT / "solutions" / ex.module
+        if not solution.is_file() or not (ROOT / ex.hidden_tests).is_file():
             continue
         hidden = [Case(ex, "hidden", "solution", solution)]
-        alternative = ROOT / "tests" / "alternatives" / f"{ex}.py"
+        alternative = ROOT / "tests" / "alternatives" / ex.module
         if alternative.is_file():
             hidden.append(Case(ex, "hidden", "alternative", alternative))
-        stub = ROOT / "exercises" / f"{ex}.py"
+        stub = ROOT / "exercises" / ex.module
         if stub.is_file():
             hidden.append(Case(ex, "hidden", "stub", stub))
-        hidden += [Case(ex, "hidden", "mutant", solution, m) for m in load_mutants(ROOT, ex)]
+        hidden += [Case(ex, "hidden", "mutant", solution, m) for m in load_mutants(ROOT, ex.id)]
         cases += hidden
-        if (ROOT / "tests" / "public" / f"test_{ex}.py").is_file():
+        if (ROOT / ex.public_tests).is_file():
             cases.append(Case(ex, "public", "solution", solution))
             if stub.is_file():
                 cases.append(Case(ex, "public", "stub", stub))
@@ -82,7 +87,7 @@ def _grade(case: Case) -> Graded:
         submission.mkdir()
         case.write(submission)
         out = Path(tmp) / "results.json"
-        cmd = [sys.executable, "-m", "pytest", f"tests/{case.suite}/test_{case.exercise}.py",
+        cmd = [sys.executable, "-m", "pytest", case.tests,
                "--submission", str(submission), "--results-json", str(out),
                "-p", "no:cacheprovider", "-q", "-x" if case.kind == "solution" else "-q"]
         env = {**os.environ, "DAY25_HYPOTHESIS_PROFILE": "validity"}
@@ -115,8 +120,8 @@ def test_variant_scores_as_it_should(case: Case, graded: dict[str, Future[Graded
     earned = sum(float(r["points"]) for r in rows)  # type: ignore[arg-type]
     if case.suite == "hidden":
         total = sum(float(r["max_points"]) for r in rows)  # type: ignore[arg-type]
-        assert total == FULL, f"{case.exercise}: the hidden suite is worth {total}, not {FULL}"
-        assert len(rows) >= 10, f"{case.exercise}: only {len(rows)} graded tests"
+        assert total == FULL, f"{case.exercise.id}: the hidden suite is worth {total}, not {FULL}"
+        assert len(rows) >= 10, f"{case.exercise.id}: only {len(rows)} graded tests"
     failed = [f"{r['name']}: {str(r['message'])[:300]}" for r in rows if r["outcome"] != "passed"]
     passed = [r["name"] for r in rows if r["outcome"] == "passed"]
     if case.kind in ("solution", "alternative"):
@@ -143,3 +148,5 @@ def test_every_catalogue_entry_has_its_module_and_tests() -> None:
         assert 2 <= len(exercise.hints) <= 4, exercise.id
         assert (ROOT / "exercises" / exercise.module).is_file(), exercise.module
         assert (ROOT / "solutions" / exercise.module).is_file(), exercise.module
+        assert (ROOT / exercise.public_tests).is_file(), exercise.public_tests
+        assert (ROOT / exercise.hidden_tests).is_file(), exercise.hidden_tests

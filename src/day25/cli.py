@@ -21,14 +21,13 @@ CourseOpt = Annotated[
 
 def _course(course: Path | None) -> Path:
     from day25.course.catalogue import CatalogueError, find_course_root
-    from day25.course.isolation import course_root
 
     if course is not None:
         return course.resolve()
     try:
         return find_course_root()
-    except CatalogueError:
-        return course_root()
+    except CatalogueError as exc:
+        raise _fail(f"{exc}: run this inside the course folder, or pass --course") from exc
 
 
 def _fail(message: str) -> typer.Exit:
@@ -44,15 +43,16 @@ def check(
     course: CourseOpt = None,
 ) -> None:
     """Run the public checks on your exercises, with hints."""
-    from day25.course import check as checking
-    from day25.course.grade import Settings, load_exercises
+    from day25.course.catalogue import load_catalogue
+    from day25.course.grading.verdict import Settings
+    from day25.course.student import check as checking
 
     root = _course(course)
     folder = (path or root / "exercises").resolve()
     if not folder.is_dir():
         raise _fail(f"no exercises folder at {folder}")
     try:
-        exercises = load_exercises(root)
+        exercises = list(load_catalogue(root).exercises)
         settings = Settings(course_root=root)
         if watch:
             checking.watch(exercises, settings, folder, only=exercise, console=console)
@@ -80,17 +80,16 @@ def grade(
     course: CourseOpt = None,
 ) -> None:
     """Grade submissions with the hidden suites; exit 0 whatever the students scored."""
-    from day25.course.grade import Settings, load_exercises
-    from day25.course.gradebook import grade_class
+    from day25.course.catalogue import load_catalogue
+    from day25.course.grading.batch import grade_class
+    from day25.course.grading.verdict import Settings
 
     root = _course(course)
     try:
-        exercises = load_exercises(root)
-        missing = [
-            e.id for e in exercises if not (root / "tests" / "hidden" / f"test_{e.id}.py").is_file()
-        ]
+        exercises = list(load_catalogue(root).exercises)
+        missing = [e.tests("hidden") for e in exercises if not (root / e.tests("hidden")).is_file()]
         if missing:
-            raise _fail(f"hidden suites missing for {', '.join(missing)} under {root}/tests/hidden")
+            raise _fail(f"hidden suites missing under {root}: {', '.join(missing)}")
         settings = Settings(root, exercise_timeout, submission_timeout, test_timeout)
         grade_class(
             submissions,
@@ -111,7 +110,7 @@ def release(
     course: CourseOpt = None,
 ) -> None:
     """Build the student bundle: no solutions, no hidden tests, no mutants."""
-    from day25.course.release import build_release
+    from day25.course.grading.release import build_release
 
     try:
         files = build_release(_course(course), out)
@@ -126,7 +125,7 @@ def gradescope(
     course: CourseOpt = None,
 ) -> None:
     """Build a Gradescope autograder zip that grades with this same code."""
-    from day25.course.gradescope import build_autograder
+    from day25.course.grading.gradescope import build_autograder
 
     try:
         names = build_autograder(_course(course), out)
@@ -160,7 +159,7 @@ def start(
     course: CourseOpt = None,
 ) -> None:
     """Open the lessons (notebooks/) in JupyterLab."""
-    from day25.start import start as start_lab
+    from day25.course.student.start import start as start_lab
 
     try:
         code = start_lab(course, port=port, open_browser=browser)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from day25.course import isolation
-from day25.course.grade import Exercise, Settings, run_suites
+from day25.course.catalogue import Exercise
+from day25.course.grading.verdict import Settings, run_suites
+from day25.course.sandbox import namespaces
 
 SPY = textwrap.dedent(
     """
@@ -36,10 +37,23 @@ SPY = textwrap.dedent(
     """
 )
 
+CATALOGUE = """
+[[exercise]]
+id = "toy"
+title = "Toy"
+order = 1
+points = 25
+module = "toy.py"
+notebook = "exercises/toy.ipynb"
+public_tests = "tests/public/test_toy.py"
+hidden_tests = "tests/hidden/test_toy.py"
+hints = ["none"]
+"""
+
 SUITE = textwrap.dedent(
     """
     import pytest
-    from day25.course.forked_zygote import Pidfd
+    from day25.course.sandbox.zygote import Pidfd
 
     pytestmark = pytest.mark.asyncio
 
@@ -56,12 +70,15 @@ SUITE = textwrap.dedent(
 )
 
 
-@pytest.mark.skipif(not isolation.hardened(), reason="namespaces need root and unshare here")
+@pytest.mark.skipif(not namespaces.hardened(), reason="namespaces need root and unshare here")
 def test_a_forked_zygote_keeps_every_wall_of_the_sandbox(tmp_path: Path) -> None:
     root = tmp_path / "course"
     (root / "tests" / "hidden").mkdir(parents=True)
-    (root / "tests" / "conftest.py").write_text('pytest_plugins = ["day25.course.pytest_plugin"]\n')
+    (root / "tests" / "conftest.py").write_text(
+        'pytest_plugins = ["day25.course.harness.pytest_plugin"]\n')
     (root / "tests" / "hidden" / "test_toy.py").write_text(SUITE)
+    (root / "exercises").mkdir()
+    (root / "exercises" / "catalogue.toml").write_text(CATALOGUE)
     sub = tmp_path / "sub"
     sub.mkdir()
     (sub / "toy.py").write_text(SPY)
@@ -69,7 +86,8 @@ def test_a_forked_zygote_keeps_every_wall_of_the_sandbox(tmp_path: Path) -> None
     for path in [*tmp_path.parents, tmp_path, *tmp_path.rglob("*")]:
         if path != Path("/") and path.is_relative_to(Path("/tmp")):
             path.chmod(0o755)
-    [result] = run_suites([Exercise("toy", "Toy", "toy.py", 25)], sub,
+    [result] = run_suites([Exercise("toy", "Toy", "toy.py", 25,
+                                    hidden_tests="tests/hidden/test_toy.py")], sub,
                           Settings(root, exercise_timeout=60, test_timeout=30))
     assert result.notes == [] and result.tests, result.notes
     assert result.points == 25, result.tests[0].message

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from day25.course.mutants import Mutant, MutantError, load_mutants
+from day25.course.grading.mutants import Mutant, MutantError, load_mutants
 
 ROOT = Path(__file__).resolve().parents[2]
 EXERCISES = ["priority_ordering", "once_semantics", "chat_broadcasting", "notification_queueing"]

@@ -6,10 +6,13 @@ import csv
 import json
 from pathlib import Path
 
-from day25.course.feedback import clean_message, load_results, results_json, write_student
-from day25.course.grade import ExerciseResult, StudentResult, TestResult
-from day25.course.gradebook import GRADEBOOK_HEADER, write_gradebook, write_plot
+from day25.course.catalogue import load_catalogue
+from day25.course.grading.feedback import clean_message, load_results, results_json, write_student
+from day25.course.grading.gradebook import gradebook_header, write_gradebook, write_plot
+from day25.course.grading.results import ExerciseResult, StudentResult, TestResult
 
+COURSE = Path(__file__).resolve().parents[2]
+EXERCISES = load_catalogue(COURSE).exercises
 IDS = ["priority_ordering", "once_semantics", "chat_broadcasting", "notification_queueing"]
 
 
@@ -27,9 +30,10 @@ def _student(name: str, passed: int) -> StudentResult:
 
 
 def test_gradebook_header_and_missing_exercises_are_zero(tmp_path: Path) -> None:
-    path = write_gradebook([_student("zed", 5), _student("amy", 2)], tmp_path / "g.csv")
+    path = write_gradebook([_student("zed", 5), _student("amy", 2)], tmp_path / "g.csv",
+                           EXERCISES)
     rows = list(csv.reader(path.open()))
-    assert rows[0] == ["student", *IDS, "total"] == GRADEBOOK_HEADER
+    assert rows[0] == ["student", *IDS, "total"] == gradebook_header(EXERCISES)
     assert rows[1] == ["amy", "10", "0", "0", "0", "10"]
     assert rows[2] == ["zed", "25", "0", "0", "0", "25"]
 

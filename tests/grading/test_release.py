@@ -95,7 +95,7 @@ def test_gradescope_zip(tmp_path: Path) -> None:
         for hidden in (COURSE / "tests" / "hidden").glob("test_*.py"):
             assert f"source/tests/hidden/{hidden.name}" in names
         assert "source/exercises/catalogue.toml" in names
-        assert "source/src/day25/course/grade.py" in names
+        assert "source/src/day25/course/grading/verdict.py" in names
         assert not any(n.startswith("source/solutions") for n in names)
         assert not any("__pycache__" in n for n in names)
         # the C accelerator ships as source and is built by setup.sh's install, never as a binary

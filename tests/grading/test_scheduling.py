@@ -15,11 +15,14 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from day25.course import grade as grade_module
-from day25.course import gradebook
-from day25.course.grade import SESSIONS_PER_JOB, Exercise, ExerciseResult, Settings
+from day25.course.catalogue import Exercise
+from day25.course.grading import batch
+from day25.course.grading.batch import SESSIONS_PER_JOB
+from day25.course.grading.results import ExerciseResult
+from day25.course.grading.verdict import Settings
 
-EXERCISES = [Exercise(name, name.title(), f"{name}.py", 25)
+EXERCISES = [Exercise(name, name.title(), f"{name}.py", 25,
+                      hidden_tests=f"tests/hidden/test_{name}.py")
              for name in ("one", "two", "three", "four")]
 
 
@@ -57,9 +60,9 @@ def _batch(tmp_path: Path, students: int) -> Path:
 def _grade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, students: int, jobs: int,
            seconds: float) -> FakeSessions:
     fake = FakeSessions(seconds)
-    monkeypatch.setattr(grade_module, "run_suites", fake)
+    monkeypatch.setattr(batch, "run_suites", fake)
     settings = Settings(course_root=tmp_path, exercise_timeout=30)
-    gradebook.grade_class([_batch(tmp_path, students)], tmp_path / "out", EXERCISES, settings,
+    batch.grade_class([_batch(tmp_path, students)], tmp_path / "out", EXERCISES, settings,
                           jobs=jobs, console=Console(quiet=True))
     return fake
 
@@ -76,4 +79,4 @@ def test_a_small_batch_splits_each_student(tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     fake = _grade(tmp_path, monkeypatch, students=1, jobs=1, seconds=0.01)
     assert len(fake.groups) == 2
-    assert sorted(sum(fake.groups, [])) == sorted(ex.id for ex in EXERCISES)
+    assert sorted(ex for group in fake.groups for ex in group) == sorted(ex.id for ex in EXERCISES)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from day25.course.grade import Exercise, Settings, run_suites
+from day25.course.catalogue import Exercise
+from day25.course.grading.verdict import Settings, run_suites
 
 PASS = "def test_a():\n    pass\n"
 HANG = "import time\ndef test_a():\n    time.sleep(120)\n"
@@ -15,7 +16,8 @@ HANG = "import time\ndef test_a():\n    time.sleep(120)\n"
 def _course(tmp_path: Path, suites: dict[str, str]) -> Settings:
     root = tmp_path / "course"
     (root / "tests" / "hidden").mkdir(parents=True)
-    (root / "tests" / "conftest.py").write_text('pytest_plugins = ["day25.course.pytest_plugin"]\n')
+    (root / "tests" / "conftest.py").write_text(
+        'pytest_plugins = ["day25.course.harness.pytest_plugin"]\n')
     for name, body in suites.items():
         (root / "tests" / "hidden" / f"test_{name}.py").write_text(body)
     (root / "sub").mkdir()
@@ -23,7 +25,8 @@ def _course(tmp_path: Path, suites: dict[str, str]) -> Settings:
 
 
 def _ex(name: str) -> Exercise:
-    return Exercise(name, name.title(), f"{name}.py", 25)
+    return Exercise(name, name.title(), f"{name}.py", 25,
+                    hidden_tests=f"tests/hidden/test_{name}.py")
 
 
 def test_the_server_outlives_the_thread_that_started_it(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import stat
 import zipfile
 from pathlib import Path
 
-from day25.course.submissions import (
+from day25.course.grading.intake import (
     MAX_MODULE_BYTES,
     MAX_TOTAL_BYTES,
     Submission,

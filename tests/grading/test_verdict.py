@@ -6,16 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from day25.course.grade import Exercise, Settings, run_suite
+from day25.course.catalogue import Exercise
+from day25.course.grading.verdict import Settings, run_suite
 
-EX = Exercise("toy", "Toy", "toy.py", 25)
+EX = Exercise("toy", "Toy", "toy.py", 25, hidden_tests="tests/hidden/test_toy.py")
 
 
 def _course(tmp_path: Path, suite: str, conftest: str = "") -> Settings:
     root = tmp_path / "course"
     (root / "tests" / "hidden").mkdir(parents=True)
     (root / "tests" / "conftest.py").write_text(
-        'pytest_plugins = ["day25.course.pytest_plugin"]\n' + conftest)
+        'pytest_plugins = ["day25.course.harness.pytest_plugin"]\n' + conftest)
     (root / "tests" / "hidden" / "test_toy.py").write_text("import pytest\n" + suite)
     (root / "sub").mkdir()
     return Settings(root, exercise_timeout=60, test_timeout=30)
@@ -70,4 +71,5 @@ def test_a_hung_run_is_cut_off(tmp_path: Path) -> None:
 def test_missing_suite_is_a_grader_error(tmp_path: Path) -> None:
     settings = _course(tmp_path, "def test_a():\n    pass\n")
     with pytest.raises(FileNotFoundError):
-        run_suite(Exercise("nope", "N", "nope.py", 25), tmp_path, settings)
+        run_suite(Exercise("nope", "N", "nope.py", 25, hidden_tests="tests/hidden/test_nope.py"),
+                  tmp_path, settings)

@@ -69,7 +69,7 @@ async def test_http_websocket_events_and_restart(tmp_path: Path) -> None:
         async with server.http() as client:
             assert (await client.get("/hello")).json()["starts"] == 2
         assert len(server.events()) == 1  # a new process has a new log
-        assert server.children_started == 2
+        assert server.processes_started == 2
 
 
 async def test_a_crash_costs_one_call_and_a_fresh_child_serves_the_next(tmp_path: Path) -> None:
@@ -81,7 +81,7 @@ async def test_a_crash_costs_one_call_and_a_fresh_child_serves_the_next(tmp_path
         async with server.connect("/echo") as ws:
             await ws.send('{"a": 2}')
             assert await server.recv_json(ws) == {"echo": {"a": 2}}
-        assert server.children_started == 2
+        assert server.processes_started == 2
 
 
 async def test_a_blocked_event_loop_is_reported_and_replaced(tmp_path: Path) -> None:

@@ -29,8 +29,8 @@ def test_children_die_with_the_process_that_spawned_them(tmp_path: Path) -> None
     parent = textwrap.dedent(
         f"""
         import sys, time
-        from day25.course import sandbox
-        child = sandbox.spawn(["python", "-c", {code!r}], cwd={str(tmp_path)!r})
+        from day25.course.sandbox import processes
+        child = processes.spawn(["python", "-c", {code!r}], cwd={str(tmp_path)!r})
         print(child.pid, flush=True)
         time.sleep(120)
         """
@@ -57,16 +57,16 @@ def test_children_die_with_the_process_that_spawned_them(tmp_path: Path) -> None
 
 
 def test_kill_tree_sweeps_the_whole_session(tmp_path: Path) -> None:
-    from day25.course import sandbox
+    from day25.course.sandbox import processes
 
     marker = f"day25-sweep-{uuid.uuid4().hex}"
-    child = sandbox.spawn(["python", "-c", FORKER + f"  # {marker}"], cwd=tmp_path)
+    child = processes.spawn(["python", "-c", FORKER + f"  # {marker}"], cwd=tmp_path)
     try:
         deadline = time.monotonic() + 20
         while len(running(marker)) < 6:  # the child and its five forks
             assert time.monotonic() < deadline, f"only {running(marker)} started"
             time.sleep(0.1)
-        sandbox.kill_tree(child)
+        processes.kill_tree(child)
         deadline = time.monotonic() + 10
         while running(marker):
             assert time.monotonic() < deadline, f"left running: {running(marker)}"

@@ -79,21 +79,21 @@ def test_an_exception_in_student_code_is_an_entry_not_a_crash(runner: ScenarioRu
     result = runner.run(emit("boom"))
     assert result["ops"][1]["error"].startswith("ValueError: boom from the submission")
     assert "priority_ordering.py line" in result["ops"][1]["error"]
-    assert runner.children_started == 1
+    assert runner.processes_started == 1
 
 
 def test_a_crash_costs_one_call_and_a_fresh_child_serves_the_next(runner: ScenarioRunner) -> None:
     with pytest.raises(SubmissionCrashed, match="exited with code 7"):
         runner.run(emit("crash"))
     assert runner.run({"ops": OPS})["ops"][1]["trace"] == [["a", 1]]
-    assert runner.children_started == 2
+    assert runner.processes_started == 2
 
 
 def test_a_hang_times_out_and_a_fresh_child_serves_the_next(runner: ScenarioRunner) -> None:
     with pytest.raises(SubmissionTimeout, match="within 2 s"):
         runner.run(emit("hang"))
     assert runner.run({"ops": OPS})["ops"][1]["trace"] == [["a", 1]]
-    assert runner.children_started == 2
+    assert runner.processes_started == 2
 
 
 def test_sys_exit_at_import_is_a_readable_error(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from day25.course import isolation
 from day25.course.harness import AppServer, ScenarioRunner, SubmissionCrashed, SubmissionError
-from day25.course.zygote import Zygote
+from day25.course.sandbox import namespaces
+from day25.course.sandbox.zygote import Zygote
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,8 +44,8 @@ def test_children_are_forked_fast_and_each_is_a_new_process(tmp_path: Path, zygo
         result = runner.run({"ops": [{"op": "on", "event": "e", "listener": "a"},
                                      {"op": "emit", "event": "e", "payload": 1}]})
         assert result["ops"][1]["trace"] == [["a", 1]]
-        assert runner._child is not None
-        pids.add(runner._child.proc.pid)
+        assert runner._process is not None
+        pids.add(runner._process.proc.pid)
         runner.close()
     assert len(pids) == 3, "every runner gets a process of its own"
     assert time.monotonic() - started < 20
@@ -73,7 +73,7 @@ SPY = textwrap.dedent(
 )
 
 
-@pytest.mark.skipif(not isolation.hardened(), reason="namespaces need root and unshare here")
+@pytest.mark.skipif(not namespaces.hardened(), reason="namespaces need root and unshare here")
 async def test_forked_children_keep_the_sandbox(tmp_path: Path, zygote: Zygote) -> None:
     hidden = ROOT / "tests" / "hidden" / "conftest.py"
     sub = tmp_path / "sub"
@@ -98,14 +98,14 @@ def test_a_dead_child_reports_its_exit_and_the_next_one_is_fresh(
         runner.run({"ops": []})
     with pytest.raises(SubmissionCrashed, match="exited with code 7"):
         runner.run({"ops": []})
-    assert runner.children_started == 2
+    assert runner.processes_started == 2
     runner.close()
 
 
 def test_closing_the_zygote_kills_every_child(tmp_path: Path, zygote: Zygote) -> None:
     sub = _submission(tmp_path, "chat_broadcasting")
     server = AppServer(sub, "chat_broadcasting", zygote=zygote).start()
-    child = server._child
+    child = server._app
     assert child is not None and child.alive()
     zygote.close()
     deadline = time.monotonic() + 10
@@ -117,9 +117,9 @@ def test_closing_the_zygote_kills_every_child(tmp_path: Path, zygote: Zygote) ->
 
 def test_a_killed_zygote_is_replaced_on_the_next_child(tmp_path: Path, zygote: Zygote) -> None:
     sub = _submission(tmp_path, "priority_ordering")
-    from day25.course import sandbox
+    from day25.course.sandbox import processes
 
-    sandbox.kill_tree(zygote.proc)
+    processes.kill_tree(zygote.proc)
     runner = ScenarioRunner(sub, "priority_ordering", zygote=zygote)
     assert runner.run({"ops": []}) == {"ops": []}
     assert zygote.zygotes_started == 2

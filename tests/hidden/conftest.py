@@ -14,12 +14,11 @@ from typing import Any
 import pytest
 from hypothesis import Phase, settings
 
-from day25.course.harness import ScenarioRunner
-from day25.course.scenarios import first_difference
+from day25.course.harness import ScenarioRunner, first_difference
 
 # Grading: the same submission must always meet the same random programs
 # (derandomize: a grade never depends on luck), and a failing one is reported
-# as found, unshrunk: shrinking cost a failing submission ~5 s per suite, and
+# as found, unshrunk: shrinking cost a failing submission seconds per suite, and
 # the message already names the first step that differs from the model.
 settings.register_profile(
     "grading", derandomize=True, database=None, phases=[Phase.explicit, Phase.generate]

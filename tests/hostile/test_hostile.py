@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from day25.course import isolation
+from day25.course.sandbox import namespaces
 
 # the whole batch is graded in the first test's setup: allow more than the default 300 s
 pytestmark = pytest.mark.timeout(1200)
@@ -140,7 +140,7 @@ def _cases(port: int) -> dict[str, tuple[dict[str, bytes], float, str | tuple[st
         "always_true_eq": ({MODULE: enc(ANYTHING)}, 0, RUNTIME),
         # without namespaces a child can read what the grader can (the output says so)
         "read_hidden_tests": ({MODULE: enc(STUB + READ_HIDDEN)},
-                              0 if isolation.hardened() else 25, (*RUNTIME, "PASS")),
+                              0 if namespaces.hardened() else 25, (*RUNTIME, "PASS")),
         "network": ({MODULE: enc(_network(port))}, 25, "PASS"),
         "syntax_error": ({MODULE: b"def broken(:\n    pass\n"}, 0, RUNTIME),
         "missing_module": ({"priority_ordring.py": enc(SOLUTION)}, 0, "was not found"),
@@ -246,7 +246,7 @@ def test_honest_work_still_scores_beside_hostile_neighbours(batch: dict[str, Any
 
 
 def test_sandbox_blocks_network_and_hidden_files(batch: dict[str, Any]) -> None:
-    if not isolation.hardened():
+    if not namespaces.hardened():
         # without namespaces the grader must say so plainly instead of pretending
         assert "rlimits ONLY" in batch["proc"].stdout
         return

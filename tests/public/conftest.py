@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from day25.course.harness import ScenarioRunner
-from day25.course.scenarios import first_difference
+from day25.course.harness import ScenarioRunner, first_difference
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,19 @@
-"""Course tooling: catalogue, the grading harness (child processes), the sandbox.
+"""Course tooling, split by which side of the sandbox each part runs on.
 
-Nothing here imports submission code into the process that decides a grade;
-see :mod:`day25.course.harness`.
+* :mod:`~day25.course.catalogue`: the exercises (``exercises/catalogue.toml``);
+  nothing else names one.
+* :mod:`~day25.course.protocol`: every message between the processes below.
+* :mod:`~day25.course.grading`: the grader's side, which decides the grade
+  (intake, sessions, the verdict, feedback, the gradebook, Gradescope, release).
+* :mod:`~day25.course.student`: what a student runs (``day25 check``, ``day25 start``).
+* :mod:`~day25.course.harness`: the grader's clients of the sandboxed processes,
+  and the pytest plugin the graded suites use.
+* :mod:`~day25.course.sandbox`: confinement (rlimits, namespaces, a uid of its
+  own) and the zygote that forks sandboxed processes.
+* :mod:`~day25.course.inside`: the only code that shares a process with a
+  submission; nothing outside the sandbox imports it.
+
+Nothing here imports submission code into a process that decides a grade.
+``docs/dev/contracts.md`` draws how a submission travels from ``day25 grade``
+to ``gradebook.csv``.
 """

@@ -1,8 +1,9 @@
 """The exercise catalogue: ``exercises/catalogue.toml`` as typed, checked data.
 
-Why one file: the grader, the student check, the notebooks and the docs all
-need the same ids, titles, points and hints; reading them from one place keeps
-them from drifting apart.
+Why one file: the grader, the student check, the harness, ``day25 serve``, the
+notebooks and the docs all need the same ids, modules, points, suites and
+hints; reading them from one place keeps them from drifting apart. Nothing in
+the package names an exercise: it asks the catalogue.
 """
 
 from __future__ import annotations
@@ -11,11 +12,25 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["Catalogue", "CatalogueError", "Exercise", "find_course_root", "load_catalogue"]
+__all__ = [
+    "CATALOGUE",
+    "COURSE_ROOT_ENV",
+    "Catalogue",
+    "CatalogueError",
+    "Exercise",
+    "Suite",
+    "find_course_root",
+    "load_catalogue",
+]
 
 CATALOGUE = Path("exercises") / "catalogue.toml"
+#: set by the grader for its sessions and sandboxed processes: an installed
+#: (non-editable) package does not live inside the course folder
+COURSE_ROOT_ENV = "DAY25_COURSE_ROOT"
+
+Suite = Literal["public", "hidden"]
 
 
 class CatalogueError(ValueError):
@@ -24,19 +39,41 @@ class CatalogueError(ValueError):
 
 @dataclass(frozen=True)
 class Exercise:
+    """One exercise: the module a student writes, the suites that check it, its hints.
+
+    Paths (``notebook``, ``public_tests``, ``hidden_tests``) are relative to the
+    course folder.
+    """
+
     id: str
     title: str
-    order: int
+    module: str  # the file a submission holds, e.g. "<id>.py"
     points: int
-    module: str  # file name inside a submission, e.g. "priority_ordering.py"
-    notebook: str  # path relative to the course root
-    hints: tuple[str, ...]
+    hints: tuple[str, ...] = ()
+    order: int = 0
+    notebook: str = ""
+    public_tests: str = ""  # what `day25 check` runs
+    hidden_tests: str = ""  # what grades
+    subject: str = ""  # scenarios act on this: a class of the module, or "bus" (see protocol)
+    serve: str = ""  # the part of the `day25 serve` page this exercise's app serves
+
+    @property
+    def module_name(self) -> str:
+        """The module's import name: ``module`` without ``.py``."""
+        return self.module.removesuffix(".py")
 
     def hint(self, n: int) -> str:
         """Hint ``n`` (1-based); hints are revealed one at a time."""
         if not 1 <= n <= len(self.hints):
             raise IndexError(f"{self.id} has hints 1..{len(self.hints)}, not {n}")
         return self.hints[n - 1]
+
+    def tests(self, suite: Suite) -> str:
+        """The path of this exercise's ``public`` or ``hidden`` suite."""
+        path = self.public_tests if suite == "public" else self.hidden_tests
+        if not path:
+            raise CatalogueError(f"exercise {self.id!r} names no {suite} test suite")
+        return path
 
 
 @dataclass(frozen=True)
@@ -58,13 +95,31 @@ class Catalogue:
     def ids(self) -> list[str]:
         return [e.id for e in self.exercises]
 
+    def serving(self, part: str) -> Exercise:
+        """The exercise whose app serves ``part`` of the ``day25 serve`` page."""
+        for e in self.exercises:
+            if e.serve == part:
+                return e
+        raise CatalogueError(f"{self.root / CATALOGUE}: no exercise has serve = {part!r}")
+
 
 def find_course_root(start: str | os.PathLike[str] | None = None) -> Path:
-    """The nearest folder at or above ``start`` (default: cwd) holding the catalogue."""
+    """The course folder: the nearest folder at or above ``start`` holding the catalogue.
+
+    Without ``start``: ``$DAY25_COURSE_ROOT`` when set (the grader's sessions and
+    sandboxed processes), else the current folder or one above it, else the
+    checkout this package is installed from (an editable install), so the
+    commands work from any folder right after the quick start.
+    """
+    if start is None and os.environ.get(COURSE_ROOT_ENV):
+        return Path(os.environ[COURSE_ROOT_ENV]).resolve()
     here = Path(start if start is not None else Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / CATALOGUE).is_file():
             return folder
+    checkout = Path(__file__).resolve().parents[3]
+    if start is None and (checkout / CATALOGUE).is_file():
+        return checkout
     raise CatalogueError(f"no {CATALOGUE} in {here} or any folder above it")
 
 
@@ -75,21 +130,31 @@ def _field(entry: dict[str, Any], name: str, kind: type, where: str) -> Any:
     return value
 
 
+def _optional(entry: dict[str, Any], name: str, where: str) -> str:
+    value = entry.get(name, "")
+    if not isinstance(value, str):
+        raise CatalogueError(f"{where}: field {name!r} must be str, got {value!r}")
+    return value
+
+
 def _exercise(entry: Any, where: str) -> Exercise:
     if not isinstance(entry, dict):
         raise CatalogueError(f"{where}: expected a table, got {entry!r}")
     hints = entry.get("hints")
     if not isinstance(hints, list) or not hints or not all(isinstance(h, str) for h in hints):
         raise CatalogueError(f"{where}: 'hints' must be a non-empty list of strings")
-    ex_id = _field(entry, "id", str, where)
     return Exercise(
-        id=ex_id,
+        id=_field(entry, "id", str, where),
         title=_field(entry, "title", str, where),
-        order=_field(entry, "order", int, where),
+        module=_field(entry, "module", str, where),
         points=_field(entry, "points", int, where),
-        module=entry.get("module", f"{ex_id}.py"),
-        notebook=entry.get("notebook", f"exercises/{ex_id}.ipynb"),
         hints=tuple(hints),
+        order=_field(entry, "order", int, where),
+        notebook=_field(entry, "notebook", str, where),
+        public_tests=_field(entry, "public_tests", str, where),
+        hidden_tests=_field(entry, "hidden_tests", str, where),
+        subject=_optional(entry, "subject", where),
+        serve=_optional(entry, "serve", where),
     )
 
 
@@ -99,6 +164,8 @@ def load_catalogue(root: str | os.PathLike[str] | None = None) -> Catalogue:
     path = course / CATALOGUE
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CatalogueError(f"{path}: no such file") from exc
     except tomllib.TOMLDecodeError as exc:
         raise CatalogueError(f"{path}: not valid TOML: {exc}") from exc
     entries = data.get("exercise")

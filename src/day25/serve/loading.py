@@ -1,9 +1,11 @@
 """Load an implementation's two app factories from files, with errors a student can act on.
 
-Why by path and not by import name: ``solutions/`` and ``exercises/`` hold
-modules with the same names (``chat_broadcasting.py``), so they cannot both be
-importable packages. Loading a file under a private module name keeps the two
-apart and never touches ``sys.path``.
+Which exercises serve the page's two parts, and from which module files, is
+the catalogue's to say (``serve = "chat"`` / ``"notifications"`` in
+``exercises/catalogue.toml``). Why by path and not by import name:
+``solutions/`` and ``exercises/`` hold modules with the same names, so they
+cannot both be importable packages. Loading a file under a private module name
+keeps the two apart and never touches ``sys.path``.
 """
 
 from __future__ import annotations
@@ -16,19 +18,19 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-__all__ = [
-    "CHAT",
-    "NOTIFICATIONS",
+from day25.course.catalogue import Catalogue, CatalogueError, Exercise, find_course_root
+from day25.course.catalogue import load_catalogue as _load_catalogue
+
+__all__ = [  # and CHAT, NOTIFICATIONS: see __getattr__
     "ImplementationError",
     "LoadedApps",
     "NotImplementedYet",
-    "course_root",
     "load_apps",
     "resolve_impl",
 ]
 
-CHAT = "chat_broadcasting"
-NOTIFICATIONS = "notification_queueing"
+#: the page's parts, as the catalogue's ``serve`` field names them
+PARTS = {"CHAT": "chat", "NOTIFICATIONS": "notifications"}
 
 
 class ImplementationError(Exception):
@@ -61,17 +63,27 @@ class LoadedApps:
     missing: dict[str, NotImplementedYet] = field(default_factory=dict)
 
 
-def course_root(start: Path | None = None) -> Path | None:
-    """The nearest directory, from ``start`` (the cwd) upwards, holding ``exercises/`` or
-    ``solutions/``; else the source checkout this package was installed from, if any."""
-    here = (start or Path.cwd()).resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / "solutions").is_dir() or (candidate / "exercises").is_dir():
-            return candidate
-    checkout = Path(__file__).resolve().parents[3]
-    if (checkout / "exercises").is_dir():
-        return checkout
-    return None
+def _catalogue() -> Catalogue:
+    try:
+        return _load_catalogue()
+    except CatalogueError as exc:
+        raise ImplementationError(
+            f"{exc}: run `day25 serve` inside the course folder (the one holding exercises/)"
+        ) from exc
+
+
+def _serving(part: str) -> Exercise:
+    try:
+        return _catalogue().serving(part)
+    except CatalogueError as exc:
+        raise ImplementationError(str(exc)) from exc
+
+
+def __getattr__(name: str) -> str:
+    """``CHAT`` and ``NOTIFICATIONS``: the ids of the exercises serving those parts."""
+    if name in PARTS:
+        return _serving(PARTS[name]).id
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def resolve_impl(impl: str | None, start: Path | None = None) -> Path:
@@ -79,12 +91,15 @@ def resolve_impl(impl: str | None, start: Path | None = None) -> Path:
     if impl not in (None, "solutions", "exercises"):
         path = Path(impl).expanduser()
         if not path.is_dir():
+            modules = " and ".join(_serving(part).module for part in PARTS.values())
             raise ImplementationError(
-                f"--impl {impl}: no such directory (expected a folder holding "
-                f"{CHAT}.py and {NOTIFICATIONS}.py)"
+                f"--impl {impl}: no such directory (expected a folder holding {modules})"
             )
         return path.resolve()
-    root = course_root(start)
+    try:
+        root: Path | None = find_course_root(start)
+    except CatalogueError:
+        root = None
     if root is None:
         raise ImplementationError(
             "no course folder found: run `day25 serve` inside the course folder "
@@ -98,11 +113,12 @@ def resolve_impl(impl: str | None, start: Path | None = None) -> Path:
     return path
 
 
-def _import_file(impl_dir: Path, exercise: str) -> ModuleType:
-    path = impl_dir / f"{exercise}.py"
+def _import_file(impl_dir: Path, exercise: Exercise) -> ModuleType:
+    path = impl_dir / exercise.module
     if not path.is_file():
-        raise ImplementationError(f"{impl_dir} has no module {exercise}.py (exercise {exercise!r})")
-    name = f"_day25_serve_impl.{exercise}"
+        raise ImplementationError(
+            f"{impl_dir} has no module {exercise.module} (exercise {exercise.id!r})")
+    name = f"_day25_serve_impl.{exercise.module_name}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImplementationError(f"cannot load {path} as a Python module")
@@ -118,35 +134,36 @@ def _import_file(impl_dir: Path, exercise: str) -> ModuleType:
     return module
 
 
-def _raising_function(exc: BaseException, exercise: str) -> str:
+def _raising_function(exc: BaseException, module_name: str) -> str:
     """The innermost function of the exercise's own file in the traceback: the stub to write."""
     frames = traceback.extract_tb(exc.__traceback__)
-    own = [f for f in frames if Path(f.filename).stem == exercise]
+    own = [f for f in frames if Path(f.filename).stem == module_name]
     return (own or frames or [traceback.FrameSummary("?", 0, "create_app")])[-1].name
 
 
-def _build(impl_dir: Path, exercise: str, kwargs: dict[str, Any], apps: LoadedApps) -> Any:
+def _build(impl_dir: Path, exercise: Exercise, kwargs: dict[str, Any], apps: LoadedApps) -> Any:
     try:
         module = _import_file(impl_dir, exercise)
         factory = getattr(module, "create_app", None)
         if not callable(factory):
-            raise ImplementationError(f"{impl_dir / exercise}.py has no create_app() function")
+            raise ImplementationError(f"{impl_dir / exercise.module} has no create_app() function")
         return factory(**kwargs)
     except NotImplementedError as exc:
-        function = _raising_function(exc, exercise)
-        apps.missing[exercise] = NotImplementedYet(exercise, function, str(exc))
+        function = _raising_function(exc, exercise.module_name)
+        apps.missing[exercise.id] = NotImplementedYet(exercise.id, function, str(exc))
         return None
     except ImplementationError:
         raise
     except Exception as exc:
         raise ImplementationError(
-            f"{exercise}.create_app() failed: {type(exc).__name__}: {exc}"
+            f"{exercise.module_name}.create_app() failed: {type(exc).__name__}: {exc}"
         ) from exc
 
 
 def load_apps(impl_dir: Path, db_path: Path) -> LoadedApps:
     """Build both apps; a stub that raises ``NotImplementedError`` is recorded, not fatal."""
     apps = LoadedApps(impl_dir=impl_dir)
-    apps.chat = _build(impl_dir, CHAT, {}, apps)
-    apps.notifications = _build(impl_dir, NOTIFICATIONS, {"db_path": str(db_path)}, apps)
+    apps.chat = _build(impl_dir, _serving(PARTS["CHAT"]), {}, apps)
+    apps.notifications = _build(impl_dir, _serving(PARTS["NOTIFICATIONS"]),
+                                {"db_path": str(db_path)}, apps)
     return apps

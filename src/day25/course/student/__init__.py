@@ -1,1 +1,11 @@
-"""What the student's copy of the course is made of (the lessons without their answers)."""
+"""What a student runs: ``day25 check`` (:mod:`~day25.course.student.check`),
+``day25 start`` (:mod:`~day25.course.student.start`), and the student's copy of
+the lessons without their answers (:mod:`~day25.course.student.answers`).
+
+This code runs on the student's own machine, in the student's interest, and
+trusts nothing it is given: ``day25 check`` grades the student's modules
+through the very pipeline the instructor uses (:mod:`day25.course.grading`:
+the modules are copied out, the public suite runs in a session and talks to a
+sandboxed process), so the check and the grade cannot disagree about the same
+code. Nothing here decides a grade.
+"""

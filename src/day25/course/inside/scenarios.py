@@ -1,21 +1,23 @@
-"""Execute declarative scenarios against an exercise 1 or 2 module (in the child).
+"""Run declarative scenarios on a submission's module: the ``scenarios`` mode, inside.
 
-A scenario is JSON: ``{"ops": [op, ...]}``. Each op acts on one fresh object
-(a ``PriorityEmitter()`` for ``priority_ordering``, a guarded ``EventBus`` for
-``once_semantics``) and yields ``{"op", "trace", "error"}``: the calls the
-listeners saw during that op, ``[[listener, payload], ...]`` (a third item holds
-keyword arguments when there were any), and what the student's code raised.
-An exception in student code is an entry, never a crash, so the parent can say
-exactly which step went wrong.
+A scenario is JSON: ``{"ops": [op, ...]}``. Each op acts on one fresh subject,
+named by the catalogue (a class of the module, e.g. ``PriorityEmitter()``, or
+``"bus"``: a ``day25.EventBus`` whose ``once()`` is off limits), and yields a
+:class:`~day25.course.protocol.OpResult` ``{"op", "trace", "error"}``: the calls
+the listeners saw during that op, ``[[listener, payload], ...]`` (a third item
+holds keyword arguments when there were any), and what the student's code
+raised. An exception in student code is an entry, never a crash, so the grader
+can say exactly which step went wrong
+(:func:`day25.course.harness.scenarios.first_difference`).
 
 Ops (``priority`` is ``"HIGH"``/``"MEDIUM"``/``"LOW"`` or absent for the default):
 
 * ``{"op": "on", "event", "listener", "priority"?, "kind": "sync"|"async", "reemit"?}``
-* ``{"op": "once", ...same..., "style": "call"|"decorator"}`` (``once_semantics`` only)
+* ``{"op": "once", ...same..., "style": "call"|"decorator"}``: the module's own ``once``
 * ``{"op": "off", "event", "listener"}``
 * ``{"op": "emit", "event", "payload", "kwargs"?}``
 * ``{"op": "emit_concurrently", "event", "payloads": [...]}``: ``asyncio.gather``
-* ``{"op": "count", "event"}``: how many listeners the bus holds (``once_semantics``)
+* ``{"op": "count", "event"}``: how many listeners the subject holds (``listeners()``)
 
 A listener is created on its first mention and reused after (so ``off`` can
 name it). An async listener awaits ``asyncio.sleep(0)`` before it records, so
@@ -38,8 +40,11 @@ from types import ModuleType
 from typing import Any
 
 from day25 import EventBus, EventPriority
+from day25.course.inside.channel import Channel
+from day25.course.inside.submission import import_error, import_once
+from day25.course.protocol import BUS_SUBJECT, InsideArgs, OpResult, ScenarioResult
 
-__all__ = ["GuardedBus", "first_difference", "run_scenario"]
+__all__ = ["GuardedBus", "run_scenario", "serve_scenarios"]
 
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("day25_scenario_depth", default=0)
 
@@ -65,19 +70,18 @@ def describe(exc: BaseException, module_file: str | None) -> str:
 
 
 class _Run:
-    def __init__(self, module: ModuleType, exercise: str) -> None:
+    def __init__(self, module: ModuleType, subject: str) -> None:
         self.module = module
-        self.exercise = exercise
         self.file = getattr(module, "__file__", None)
         self.listeners: dict[str, Callable[..., Any]] = {}
         self.trace: list[list[Any]] = []
         self.errors: list[str] = []
-        if exercise == "priority_ordering":
-            self.target: Any = module.PriorityEmitter()
-        elif exercise == "once_semantics":
-            self.target = GuardedBus(max_listeners=0)
+        if subject == BUS_SUBJECT:
+            self.target: Any = GuardedBus(max_listeners=0)
+        elif subject:
+            self.target = getattr(module, subject)()
         else:
-            raise ValueError(f"no scenarios for exercise {exercise!r}")
+            raise ValueError("no scenario subject: the catalogue names none for this exercise")
 
     # -- listeners ------------------------------------------------------------------
     def listener(self, op: dict[str, Any]) -> Callable[..., Any]:
@@ -171,11 +175,11 @@ class _Run:
                             "was given (so it works as a decorator)")
 
 
-async def _run_ops(run: _Run, ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    results = []
+async def _run_ops(run: _Run, ops: list[dict[str, Any]]) -> list[OpResult]:
+    results: list[OpResult] = []
     for op in ops:
         run.trace, run.errors = [], []
-        entry: dict[str, Any] = {"op": op["op"]}
+        entry: OpResult = {"op": op["op"], "trace": [], "error": None}
         try:
             value = await run.do(op)
             if value is not None:
@@ -188,49 +192,28 @@ async def _run_ops(run: _Run, ops: list[dict[str, Any]]) -> list[dict[str, Any]]
     return results
 
 
-def run_scenario(module: ModuleType, exercise: str, scenario: dict[str, Any]) -> dict[str, Any]:
-    """Run one scenario on a fresh emitter/bus; JSON-ready result."""
+def run_scenario(module: ModuleType, subject: str, scenario: dict[str, Any]) -> ScenarioResult:
+    """Run one scenario on a fresh subject; JSON-ready result."""
     try:
-        run = _Run(module, exercise)
+        run = _Run(module, subject)
     except Exception as exc:
         return {"setup_error": describe(exc, getattr(module, "__file__", None)), "ops": []}
     return {"ops": asyncio.run(_run_ops(run, list(scenario["ops"])))}
 
 
-def _show(op: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps({k: v for k, v in op.items() if v is not None}, separators=(",", ":"))
-
-
-def first_difference(
-    ops: list[dict[str, Any]], want: list[dict[str, Any]], got: dict[str, Any]
-) -> str | None:
-    """Where a child's result differs from what was expected, for a student; else None.
-
-    Runs in the grading process. ``want[i]`` holds ``trace`` (and ``value`` for
-    ``count``); for ``emit_concurrently`` only how often each listener ran counts,
-    because the interleaving of concurrent emits is not part of any rule.
-    """
-    from collections import Counter
-
-    if got.get("setup_error"):
-        return f"Creating the object under test failed: {got['setup_error']}"
-    steps = "\n".join(f"  {i + 1}. {_show(op)}" for i, op in enumerate(ops))
-    for i, (op, expect, have) in enumerate(zip(ops, want, got["ops"], strict=True)):
-        where = f"Scenario:\n{steps}\nAt step {i + 1}"
-        if have["error"]:
-            return f"{where} your code raised {have['error']}"
-        if op["op"] == "emit_concurrently":
-            w = Counter(c[0] for c in expect["trace"])
-            h = Counter(c[0] for c in have["trace"])
-            if w != h:
-                return (f"{where} each listener should have run this many times (in any order) "
-                        f"{dict(w)}, but ran {dict(h)}")
-        elif expect["trace"] != have["trace"]:
-            return (f"{where} the listeners should have been called as {expect['trace']} "
-                    f"([listener, payload], in order), but were called as {have['trace']}")
-        if "value" in expect and expect["value"] != have.get("value"):
-            return (f"{where} {expect['value']} listener(s) should be left on the bus, "
-                    f"but {have.get('value')} are")
-    return None
+def serve_scenarios(channel: Channel, args: InsideArgs) -> None:
+    """Answer scenario requests until the harness hangs up; the module is imported once,
+    at the first request, so a module that fails to import fails that request, clearly."""
+    module: ModuleType | None = None
+    for request in channel:
+        msg_id = request.get("id")
+        try:
+            if module is None:
+                module = import_once(args.submission, args.module)
+            result = run_scenario(module, args.subject, request["scenario"])
+        except (Exception, SystemExit) as exc:
+            error = (import_error(args.module, exc) if module is None
+                     else f"{type(exc).__name__}: {exc}")
+            channel.reply({"id": msg_id, "ok": False, "error": error})
+            continue
+        channel.reply({"id": msg_id, "ok": True, "result": result})

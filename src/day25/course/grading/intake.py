@@ -27,6 +27,7 @@ __all__ = [
     "content_hash",
     "discover",
     "take_modules",
+    "write_copy",
 ]
 
 MAX_MODULE_BYTES = 512 * 1024  # one exercise module; real ones are a few KB
@@ -205,3 +206,14 @@ def content_hash(intake: Intake, salt: str) -> str:
     for name in sorted(intake.problems):
         digest.update(("|".join(intake.problems[name])).encode())
     return digest.hexdigest()
+
+
+def write_copy(intake: Intake, dest: Path) -> Path:
+    """Write ONLY the taken modules into ``dest``, readable by the sandbox user."""
+    dest.mkdir(parents=True, exist_ok=True)
+    dest.chmod(0o755)
+    for name, text in intake.modules.items():
+        target = dest / name
+        target.write_text(text, encoding="utf-8")
+        target.chmod(0o644)
+    return dest

@@ -11,26 +11,29 @@ import subprocess
 import sys
 from pathlib import Path
 
+from day25.course.catalogue import CatalogueError, find_course_root
+
 __all__ = ["find_lessons", "jupyter_command", "start"]
 
 
 def find_lessons(start: Path | None = None) -> Path:
-    """The course folder: the nearest folder, upwards, that holds ``notebooks/``.
+    """The course folder (see :func:`~day25.course.catalogue.find_course_root`), which
+    must hold lessons: ``notebooks/*.ipynb``.
 
     Without ``start``, an editable install's own checkout is the last resort, so
     ``day25 start`` works from any folder right after the quick start.
     """
     here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "notebooks").is_dir() and any((folder / "notebooks").glob("*.ipynb")):
-            return folder
-    package_checkout = Path(__file__).resolve().parents[2]
-    if start is None and (package_checkout / "notebooks").is_dir():
-        return package_checkout
-    raise FileNotFoundError(
-        f"no notebooks/ folder in {here} or above it: run 'day25 start' inside the course "
-        "folder (the one with notebooks/, exercises/ and README.md)"
-    )
+    try:
+        course = find_course_root(start)
+    except CatalogueError:
+        course = None
+    if course is None or not any((course / "notebooks").glob("*.ipynb")):
+        raise FileNotFoundError(
+            f"no notebooks/ folder in {here} or above it: run 'day25 start' inside the course "
+            "folder (the one with notebooks/, exercises/ and README.md)"
+        )
+    return course
 
 
 def jupyter_command(course: Path, *, port: int | None, open_browser: bool) -> list[str]:

@@ -1,4 +1,4 @@
-"""AppHost: one process serves a fresh app per test, and nothing carries over.
+"""AppProcess: one process serves a fresh app per test, and nothing carries over.
 
 What a test must be able to rely on, however many apps the host served before:
 module state (the exercise's and its helpers') starts afresh, relative paths
@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from day25.course.app_host import AppHost
 from day25.course.harness import AppServer
+from day25.course.harness.app_process import AppProcess
 
 APP = '''
 import asyncio, os, sys, threading
@@ -61,10 +61,10 @@ def create_app(mode="plain"):
 
 
 @pytest.fixture
-def host(tmp_path: Path) -> Iterator[AppHost]:
+def host(tmp_path: Path) -> Iterator[AppProcess]:
     (tmp_path / "chat_broadcasting.py").write_text(textwrap.dedent(APP))
     (tmp_path / "helper.py").write_text("SEEN = []\n")
-    with AppHost(tmp_path, "chat_broadcasting") as made:
+    with AppProcess(tmp_path, "chat_broadcasting") as made:
         yield made
 
 
@@ -76,12 +76,12 @@ async def state(server: AppServer) -> dict[str, Any]:
     return found
 
 
-def serve(tmp_path: Path, host: AppHost, **kwargs: str) -> AppServer:
-    return AppServer(tmp_path, "chat_broadcasting", factory_kwargs=kwargs, host=host).start()
+def serve(tmp_path: Path, host: AppProcess, **kwargs: str) -> AppServer:
+    return AppServer(tmp_path, "chat_broadcasting", factory_kwargs=kwargs, app_process=host).start()
 
 
 async def test_every_app_gets_fresh_modules_and_its_own_folder(tmp_path: Path,
-                                                               host: AppHost) -> None:
+                                                               host: AppProcess) -> None:
     pids = set()
     for _ in range(3):
         server = serve(tmp_path, host)
@@ -89,31 +89,31 @@ async def test_every_app_gets_fresh_modules_and_its_own_folder(tmp_path: Path,
         assert (got["calls"], got["helper"], got["starts"]) == (1, 1, 1), got
         pids.add(got["pid"])
         server.stop()
-    assert len(pids) == 1 and host.children_started == 1  # one process served all three
+    assert len(pids) == 1 and host.processes_started == 1  # one process served all three
 
 
-async def test_a_stray_thread_retires_the_host(tmp_path: Path, host: AppHost) -> None:
+async def test_a_stray_thread_retires_the_host(tmp_path: Path, host: AppProcess) -> None:
     first = serve(tmp_path, host, mode="thread")
     before = (await state(first))["pid"]
     first.stop()
     second = serve(tmp_path, host)
     got = await state(second)
     second.stop()
-    assert got["pid"] != before and host.children_started == 2
+    assert got["pid"] != before and host.processes_started == 2
 
 
-async def test_a_dropped_app_takes_its_tasks_along(tmp_path: Path, host: AppHost) -> None:
+async def test_a_dropped_app_takes_its_tasks_along(tmp_path: Path, host: AppProcess) -> None:
     first = serve(tmp_path, host, mode="spin")
     assert not await first.settled(limit=0.3)  # its task keeps the loop busy
     first.stop()
     second = serve(tmp_path, host)
     assert await second.settled(limit=2.0)  # nothing of the first app runs any more
-    assert host.children_started == 1
+    assert host.processes_started == 1
     second.stop()
 
 
 async def test_a_task_that_ignores_cancellation_costs_a_new_process(tmp_path: Path,
-                                                                    host: AppHost) -> None:
+                                                                    host: AppProcess) -> None:
     first = serve(tmp_path, host, mode="stubborn")
     before = (await state(first))["pid"]
     first.stop()  # the app's loop cannot finish: the host is killed instead
@@ -123,7 +123,7 @@ async def test_a_task_that_ignores_cancellation_costs_a_new_process(tmp_path: Pa
 
 
 async def test_restart_is_a_new_process_with_the_same_folder(tmp_path: Path,
-                                                             host: AppHost) -> None:
+                                                             host: AppProcess) -> None:
     server = serve(tmp_path, host)
     before = await state(server)
     server.restart()
@@ -133,17 +133,17 @@ async def test_restart_is_a_new_process_with_the_same_folder(tmp_path: Path,
 
 
 async def test_a_malformed_request_gets_an_error_and_the_app_keeps_serving(
-        tmp_path: Path, host: AppHost) -> None:
+        tmp_path: Path, host: AppProcess) -> None:
     server = serve(tmp_path, host)
     before = await state(server)
-    app = server._child
+    app = server._app
     assert app is not None
     for bad, says in (({"cmd": "settle", "limit": "soon"}, "bad request: ValueError"),
                       ({"cmd": "warp"}, "unknown command 'warp'")):
         reply = app.request(bad, timeout=5, what="a malformed request")
         assert reply["ok"] is False and says in reply["error"], reply
-    stranger = app.child.request({"cmd": "events", "app": "x"}, timeout=5, what="no such app")
+    stranger = app.process.request({"cmd": "events", "app": "x"}, timeout=5, what="no such app")
     assert stranger["ok"] is False and "no app 'x' is running" in stranger["error"]
     after = await state(server)  # same app, same process: nothing was lost
-    assert after["pid"] == before["pid"] and host.children_started == 1
+    assert after["pid"] == before["pid"] and host.processes_started == 1
     server.stop()

@@ -1,16 +1,16 @@
-"""Serve a submission's ``create_app()`` in a child process; talk real HTTP/WebSocket.
+"""Serve a submission's ``create_app()`` in a sandboxed process; talk real HTTP/WebSocket.
 
 Why: exercises 3 and 4 are web apps; the only honest test talks to a real
-server. A host child (``python -m day25.course.child host``, see
-:mod:`day25.course.served_app`) serves a fresh ``create_app()`` with uvicorn on
+server. An app process (``python -m day25.course.inside apps``, see
+:mod:`day25.course.inside.apps`) serves a fresh ``create_app()`` with uvicorn on
 a Unix socket; the app's working directory is private and survives
 :meth:`AppServer.restart` (so ``create_app(db_path="x.sqlite3")`` finds its
-database again). Several servers can share one host (``host=``): the grading
-fixtures do, so a test costs an app, not a process.
+database again). Several servers can share one app process (``app_process=``):
+the grading fixtures do, so a test costs an app, not a process.
 
 Typical use in an async test::
 
-    server = AppServer(submission_dir, "chat_broadcasting").start()
+    server = AppServer(submission_dir, exercise).start()   # a catalogue entry or its id
     async with server.connect("/chat/lobby?user=ann") as ws:
         roster = await server.recv_json(ws)
     async with server.http() as client:
@@ -18,9 +18,9 @@ Typical use in an async test::
     server.events("room.message")   # what the app emitted on app.events
     server.stop()
 
-Every wait has a timeout. If the child dies, the next ``connect``/``http``
-starts a fresh one; if its event loop hangs, the call that noticed raises
-:class:`SubmissionTimeout` and the child is killed.
+Every wait has a timeout. If the process dies, the next ``connect``/``http``
+starts a fresh one; if the app's event loop hangs, the call that noticed raises
+:class:`SubmissionTimeout` and the process is killed.
 """
 
 from __future__ import annotations
@@ -36,25 +36,24 @@ import subprocess
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from day25.course import sandbox
-from day25.course.harness import SubmissionCrashed, SubmissionError, SubmissionTimeout
-from day25.course.zygote import Zygote
-
-if TYPE_CHECKING:
-    from day25.course.app_host import AppHost, HostedApp
+from day25.course.catalogue import Exercise
+from day25.course.harness.app_process import AppProcess, RemoteApp
+from day25.course.harness.errors import SubmissionCrashed, SubmissionError, SubmissionTimeout
+from day25.course.sandbox.rlimits import Limits
+from day25.course.sandbox.zygote import Zygote
 
 __all__ = ["AppServer"]
 
 
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
-    """One TLS context for every client: building one (loading the CA bundle) costs ~60 ms."""
+    """One TLS context for every client: building one loads the whole CA bundle."""
     return ssl.create_default_context()
 
 
@@ -72,78 +71,78 @@ class _Lent(httpx.AsyncBaseTransport):
 
 
 class AppServer:
-    """A submission's app served by uvicorn in a sandboxed child process."""
+    """A submission's app served by uvicorn in a sandboxed app process."""
 
     base_url = "http://localhost"
 
     def __init__(
         self,
         submission_dir: str | os.PathLike[str],
-        exercise: str,
+        exercise: str | Exercise,
         *,
         factory_kwargs: dict[str, Any] | None = None,
         timeout: float = 5.0,
         startup_timeout: float = 30.0,
-        limits: sandbox.Limits | None = None,
+        limits: Limits | None = None,
         zygote: Zygote | None = None,
-        host: AppHost | None = None,
+        app_process: AppProcess | None = None,
     ) -> None:
         self.exercise = exercise
         self.zygote = zygote
         self.factory_kwargs = dict(factory_kwargs or {})
-        json.dumps(self.factory_kwargs)  # they travel as JSON: fail here, not in the child
+        json.dumps(self.factory_kwargs)  # they travel as JSON: fail here, not inside
         self.timeout = timeout
         self.startup_timeout = startup_timeout
         self.limits = limits
-        from day25.course.app_host import AppHost  # it builds on the harness, as we do
-
-        self._own_host = host is None
-        self.host = host or AppHost(submission_dir, exercise, limits=limits, zygote=zygote)
-        self._appdir = self.host.app_dir()  # made by the host child, so it owns it
+        self._own_process = app_process is None
+        self.app_process = app_process or AppProcess(submission_dir, exercise, limits=limits,
+                                                     zygote=zygote)
+        self._appdir = self.app_process.app_dir()  # made by the app process, so it owns it
         self.data_dir = self._appdir / "data"  # the app's cwd: relative db paths land here
         self.uds = str(self._appdir / "app.sock")
-        self._child: HostedApp | None = None
-        self._pool: tuple[HostedApp, object, httpx.AsyncHTTPTransport] | None = None
+        self._app: RemoteApp | None = None
+        self._pool: tuple[RemoteApp, object, httpx.AsyncHTTPTransport] | None = None
 
     @property
-    def children_started(self) -> int:
-        """How many host processes served this server's apps (restarts and crashes add one)."""
-        return self.host.children_started
+    def processes_started(self) -> int:
+        """How many app processes served this server's apps (restarts and crashes add one)."""
+        return self.app_process.processes_started
 
     # -- lifecycle ----------------------------------------------------------
     def start(self) -> AppServer:
         """Start a fresh app unless one is running; wait until it accepts connections."""
-        if self._child is not None and self._child.alive():
+        if self._app is not None and self._app.alive():
             return self
-        self._discard_child()
+        self._discard_app()
         if os.path.exists(self.uds):
             os.unlink(self.uds)
-        self._child = self.host.open(uds=self.uds, cwd=self.data_dir, kwargs=self.factory_kwargs,
-                                     timeout=self.startup_timeout)
+        self._app = self.app_process.open(uds=self.uds, cwd=self.data_dir,
+                                          kwargs=self.factory_kwargs,
+                                          timeout=self.startup_timeout)
         return self
 
     def stop(self) -> None:
         """Shut the app down and delete the work directory (and any database in it)."""
-        if self._child is not None:
-            self._child.stop(self.timeout)
-            self._child = None
+        if self._app is not None:
+            self._app.stop(self.timeout)
+            self._app = None
         shutil.rmtree(self._appdir, ignore_errors=True)
-        if self._own_host:
-            self.host.close()
+        if self._own_process:
+            self.app_process.close()
 
     def restart(self) -> AppServer:
         """A server restart: the app shuts down, then a new process serves a fresh app
         with the same kwargs and work directory."""
-        if self._child is not None:
-            self._child.stop(self.timeout, graceful=True)
-            self._child = None
-        self.host.kill()  # a restart is a new process: nothing in memory survives it
+        if self._app is not None:
+            self._app.stop(self.timeout, graceful=True)
+            self._app = None
+        self.app_process.kill()  # a restart is a new process: nothing in memory survives it
         return self.start()
 
-    def _discard_child(self) -> None:
-        if self._child is not None:
-            self._child.kill()
-            self._child = None
+    def _discard_app(self) -> None:
+        if self._app is not None:
+            self._app.kill()
+            self._app = None
 
     def __enter__(self) -> AppServer:
         return self.start()
@@ -153,29 +152,29 @@ class AppServer:
 
     @property
     def output(self) -> str:
-        """The tail of the child's output (uvicorn's log, the app's prints and tracebacks)."""
-        return self._child.output if self._child else ""
+        """The tail of the app's output (uvicorn's log, the app's prints and tracebacks)."""
+        return self._app.output if self._app else ""
 
-    def _running(self) -> HostedApp:
-        if self._child is None or not self._child.alive():
+    def _running(self) -> RemoteApp:
+        if self._app is None or not self._app.alive():
             self.start()
-        assert self._child is not None
-        return self._child
+        assert self._app is not None
+        return self._app
 
     def check_alive(self, what: str = "serving", *, grace: float = 0.0) -> None:
-        """Raise :class:`SubmissionCrashed` if the child died (waiting ``grace`` s for it)."""
-        child = self._child
-        if child is None:
+        """Raise :class:`SubmissionCrashed` if the app's process died (waiting ``grace`` s)."""
+        app = self._app
+        if app is None:
             raise SubmissionCrashed(f"Your app is not running (while {what}).")
         if grace:
             with contextlib.suppress(subprocess.TimeoutExpired):
-                child.proc.wait(timeout=grace)
-        if not child.alive():
-            self._child = None
-            code = child.proc.poll()
+                app.proc.wait(timeout=grace)
+        if not app.alive():
+            self._app = None
+            code = app.proc.poll()
             raise SubmissionCrashed(
                 f"The process serving your app exited (code {code}) while {what}.",
-                output=child.output,
+                output=app.output,
             )
 
     # -- talking to the app ---------------------------------------------------
@@ -204,16 +203,16 @@ class AppServer:
         Every client of one app on one event loop shares a connection pool, as
         a browser would: a test that posts ten times pays for one connection.
         """
-        child = self._running()
+        app = self._running()
         kwargs.setdefault("timeout", self.timeout)
         tls = _tls_context()  # unused over a Unix socket, but httpx builds one per client
         try:
             loop: object = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
-        if self._pool is None or self._pool[0] is not child or self._pool[1] is not loop:
+        if self._pool is None or self._pool[0] is not app or self._pool[1] is not loop:
             transport = httpx.AsyncHTTPTransport(uds=self.uds, verify=tls)
-            self._pool = (child, loop, transport)
+            self._pool = (app, loop, transport)
         return httpx.AsyncClient(transport=_Lent(self._pool[2]), verify=tls,
                                  base_url=self.base_url, **kwargs)
 
@@ -224,15 +223,15 @@ class AppServer:
         and hopes; it waits until the server has finished reacting, which is
         both faster and a fairer verdict on a slow machine.
         """
-        child = self._child
-        if child is None or not child.alive():
+        app = self._app
+        if app is None or not app.alive():
             return False
         try:
             reply = await asyncio.to_thread(
-                child.request, {"cmd": "settle", "quiet": quiet, "limit": limit},
+                app.request, {"cmd": "settle", "quiet": quiet, "limit": limit},
                 timeout=limit + self.timeout + 2, what="settling")
         except SubmissionError:
-            self._child = None
+            self._app = None
             raise
         return bool(reply.get("idle"))
 
@@ -307,33 +306,33 @@ class AppServer:
             return (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd else (None, "")
 
     async def _diagnose_silence(self) -> None:
-        """After a timeout: a dead child or a stuck event loop gets its own message."""
+        """After a timeout: a dead process or a stuck event loop gets its own message."""
         self.check_alive("a frame was awaited")
-        child = self._child
-        assert child is not None
+        app = self._app
+        assert app is not None
         reply = await asyncio.to_thread(
-            child.request, {"cmd": "ping_loop"}, timeout=self.timeout + 3, what="answering a ping"
+            app.request, {"cmd": "ping_loop"}, timeout=self.timeout + 3, what="answering a ping"
         )
         if not reply.get("ok"):
-            self._discard_child()
+            self._discard_app()
             raise SubmissionTimeout(
                 "Your server's event loop is blocked (a blocking call such as time.sleep, or an "
                 "endless loop without await?); it was stopped, and the next check starts it "
                 "afresh.",
-                output=child.output,
+                output=app.output,
             )
 
     # -- app.events ---------------------------------------------------------------
     def events(self, name: str | None = None) -> list[dict[str, Any]]:
         """What the app emitted on ``app.events``, oldest first: ``{"event", "args", "kwargs"}``."""
-        child = self._child
-        if child is None or not child.alive():
+        app = self._app
+        if app is None or not app.alive():
             self.check_alive("reading app.events")
-        assert child is not None
+        assert app is not None
         try:
-            reply = child.request({"cmd": "events"}, timeout=self.timeout, what="listing events")
+            reply = app.request({"cmd": "events"}, timeout=self.timeout, what="listing events")
         except SubmissionError:
-            self._child = None
+            self._app = None
             raise
         if not reply.get("ok"):
             raise SubmissionError(str(reply.get("error")))

@@ -1,4 +1,4 @@
-"""What a sandboxed child can and cannot do; and the fallback says what it is."""
+"""What a sandboxed process can and cannot do; and the fallback says what it is."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from day25.course import isolation, sandbox
+from day25.course.sandbox import namespaces, processes
 
 COURSE = Path(__file__).resolve().parents[2]
 
@@ -39,19 +39,19 @@ def _probe(tmp_path: Path, *, plant: bool) -> dict[str, object]:
     work = tmp_path / "work"
     work.mkdir()
     env = {"TRY_PLANT": "1"} if plant else {}
-    proc = sandbox.spawn(["python", "-c", PROBE], cwd=work, env=env)
+    proc = processes.spawn(["python", "-c", PROBE], cwd=work, env=env)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err.decode()
     result: dict[str, object] = json.loads(out.decode().strip().splitlines()[-1])
     return result
 
 
-def test_hardened_child_sees_no_secrets_no_network(
+def test_a_hardened_process_sees_no_secrets_no_network(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DAY25_SANDBOX", "auto")
-    if not isolation.namespaces_available():  # not root / no unshare: it must say so
-        assert "rlimits ONLY" in isolation.describe()
+    if not namespaces.namespaces_available():  # not root / no unshare: it must say so
+        assert "rlimits ONLY" in namespaces.describe()
         return
     seen = _probe(tmp_path, plant=True)
     assert seen["uid"] != 0
@@ -62,17 +62,17 @@ def test_hardened_child_sees_no_secrets_no_network(
     assert seen["write_cwd"] == "allowed"
     assert seen["import_day25"] == "allowed"
     assert not (COURSE / "src" / "day25" / "planted.py").exists()
-    assert "namespaces" in isolation.describe()
+    assert "namespaces" in namespaces.describe()
 
 
 def test_fallback_runs_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DAY25_SANDBOX", "rlimits")
-    assert isolation.wrap(["python", "x"], cwd=tmp_path, env={}) == ["python", "x"]
-    assert "rlimits ONLY" in isolation.describe()
+    assert namespaces.wrap(["python", "x"], cwd=tmp_path, env={}) == ["python", "x"]
+    assert "rlimits ONLY" in namespaces.describe()
     seen = _probe(tmp_path, plant=False)
     assert seen["uid"] == os.getuid() and seen["write_cwd"] == "allowed"
     monkeypatch.setenv("DAY25_SANDBOX", "off")
-    assert "OFF" in isolation.describe()
+    assert "OFF" in namespaces.describe()
 
 
 def test_grade_prints_the_sandbox_line(tmp_path: Path) -> None:

@@ -1,58 +1,42 @@
-"""Start a submission's child process with a scrubbed environment and rlimits.
+"""Start a sandboxed process and end it with everything it started.
 
-Why: the grading process never runs submission code itself; it starts a child
-through :func:`spawn`, and a child that misbehaves (a fork bomb, a memory bomb,
-an endless loop, a flood of output files) hits a limit instead of the machine.
-
-The API is deliberately small, so it can be hardened later (network and mount
-namespaces, dropping privileges) without touching its callers:
+Why: the grading process never runs submission code itself; it starts a
+process through :func:`spawn` (or forks one from a zygote, see
+:mod:`day25.course.sandbox.zygote`), and a process that misbehaves hits a
+limit (:mod:`~day25.course.sandbox.rlimits`) inside the namespaces
+(:mod:`~day25.course.sandbox.namespaces`) instead of the machine.
 
 ``spawn(argv, *, cwd, env=None, limits=Limits(), stdin=PIPE, stdout=PIPE, stderr=PIPE)``
     Start ``argv`` in ``cwd`` as the leader of a new session (its own process
     group), with only the variables of :func:`scrubbed_env` plus ``env``, and
-    the rlimits of ``limits`` applied in the child before ``exec``.
+    the rlimits of ``limits`` applied before ``exec``.
     Returns the :class:`subprocess.Popen`.
 
 ``kill_tree(proc)``
-    Kill the child's whole process group (SIGKILL) and reap the child. Safe to
-    call twice and on a child that already exited.
+    Kill the process's whole session (SIGKILL) and reap it. Safe to call twice
+    and on a process that already exited.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
-import resource
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from day25.course import isolation
+from day25.course.sandbox import namespaces
+from day25.course.sandbox.rlimits import Limits, preexec
 
-__all__ = ["Limits", "forget_child_exit", "kill_session", "kill_tree", "scrubbed_env", "spawn",
+__all__ = ["forget_child_exit", "kill_session", "kill_tree", "scrubbed_env", "spawn",
            "wake_on_child_exit"]
-
-_GIB = 1024**3
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The rlimits a child runs under. ``None`` leaves a limit as inherited."""
-
-    cpu_seconds: int | None = 60
-    address_space: int | None = 2 * _GIB
-    processes: int | None = 256  # RLIMIT_NPROC counts the user's processes, not ours only
-    file_size: int | None = 64 * 1024**2
-    open_files: int | None = 256
 
 
 def _package_root() -> str:
-    """The directory that holds the ``day25`` package, for the child's PYTHONPATH."""
-    return str(Path(__file__).resolve().parents[2])
+    """The directory that holds the ``day25`` package, for the sandboxed PYTHONPATH."""
+    return str(Path(__file__).resolve().parents[3])
 
 
 def scrubbed_env(
@@ -74,48 +58,6 @@ def scrubbed_env(
     return env
 
 
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this child when the process that spawned it dies.
-
-    Without it, a grading pytest killed by its timeout leaves its sandboxed
-    children running for ever: they sit in their own session (and, isolated,
-    their own PID namespace), out of reach of the killpg aimed at pytest.
-    (The signal is tied to the spawning *thread*; the harness spawns from the
-    test's main thread, which lives as long as the process.)
-    """
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def _set_limits(limits: Limits | None) -> Callable[[], None]:
-    if limits is None:
-        return _die_with_parent
-    pairs = [
-        (resource.RLIMIT_CPU, limits.cpu_seconds),
-        (resource.RLIMIT_AS, limits.address_space),
-        (resource.RLIMIT_NPROC, limits.processes),
-        (resource.RLIMIT_FSIZE, limits.file_size),
-        (resource.RLIMIT_NOFILE, limits.open_files),
-    ]
-
-    def apply() -> None:  # runs in the child between fork and exec
-        _die_with_parent()
-        for which, value in pairs:
-            if value is None:
-                continue
-            _soft, hard = resource.getrlimit(which)
-            if hard != resource.RLIM_INFINITY and hard < value:
-                value = hard
-            with contextlib.suppress(ValueError, OSError):  # a limit we may not set is left
-                resource.setrlimit(which, (value, value))
-
-    return apply
-
-
 def spawn(
     argv: Sequence[str],
     *,
@@ -131,20 +73,20 @@ def spawn(
     argv = list(argv)
     if argv and argv[0] == "python":
         argv[0] = sys.executable
-    child_env = scrubbed_env(env, home=cwd)
-    # namespaces + uid 65534 when root and unshare work; argv unchanged otherwise
-    argv = isolation.wrap(argv, cwd=Path(cwd), env=child_env, uid=uid)
-    no_limits = isolation.mode() == "off"  # only for benchmarks measuring the sandbox's cost
+    sandbox_env = scrubbed_env(env, home=cwd)
+    # namespaces + a uid of its own when root and unshare work; argv unchanged otherwise
+    argv = namespaces.wrap(argv, cwd=Path(cwd), env=sandbox_env, uid=uid)
+    no_limits = namespaces.mode() == "off"  # only for benchmarks measuring the sandbox's cost
     return subprocess.Popen(
         argv,
         cwd=os.fspath(cwd),
-        env=child_env,
+        env=sandbox_env,
         stdin=stdin,
         stdout=stdout,
         stderr=stderr,
         start_new_session=True,
         close_fds=True,
-        preexec_fn=_set_limits(None if no_limits else (limits or Limits())),
+        preexec_fn=preexec(None if no_limits else (limits or Limits())),
     )
 
 
@@ -198,9 +140,9 @@ def kill_session(sid: int) -> None:
 
 
 def kill_tree(proc: subprocess.Popen[bytes], *, wait: float = 5.0) -> None:
-    """SIGKILL the child's process group and every process left in its session, then reap.
+    """SIGKILL the process's group and every process left in its session, then reap.
 
-    The child leads its own session (``start_new_session``), and everything it
+    The process leads its own session (``start_new_session``), and everything it
     forks stays in that session unless it calls setsid: sweeping the session also
     catches a fork bomb's processes that a single killpg raced past.
     """

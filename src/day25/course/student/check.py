@@ -19,10 +19,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from day25.course import isolation
-from day25.course.feedback import clean_message
-from day25.course.grade import Exercise, ExerciseResult, Settings, run_suite, write_copy
-from day25.course.submissions import Submission, take_modules
+from day25.course.catalogue import Exercise
+from day25.course.grading.feedback import clean_message
+from day25.course.grading.intake import Submission, take_modules, write_copy
+from day25.course.grading.results import ExerciseResult
+from day25.course.grading.verdict import Settings, run_suite
+from day25.course.sandbox import namespaces
 
 __all__ = ["HIDDEN_NOTICE", "check", "watch"]
 
@@ -74,7 +76,7 @@ def check(
     if not chosen:
         known = ", ".join(ex.id for ex in exercises)
         raise ValueError(f"unknown exercise {only!r}; choose one of: {known}")
-    console.print(isolation.describe(), style="dim")
+    console.print(namespaces.describe(), style="dim")
     intake = take_modules(Submission("you", path), [ex.module for ex in chosen])
     done = 0
     results = []

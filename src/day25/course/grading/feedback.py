@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from day25.course.grade import ExerciseResult, StudentResult, TestResult
+from day25.course.grading.results import ExerciseResult, StudentResult, TestResult
 
 __all__ = ["load_results", "results_json", "write_student"]
 

@@ -1,20 +1,27 @@
-"""Namespaces and a dropped uid for submission children, when the system allows.
+"""Namespaces and a dropped uid for sandboxed processes, when the system allows.
 
-Why: rlimits stop a runaway child, but not a child that reads the hidden tests
+Why: rlimits stop a runaway process, but not one that reads the hidden tests
 from disk, opens a network connection, or writes into the course package. When
-the grader runs as root and ``unshare`` works, :func:`wrap` turns a child's argv
+the grader runs as root and ``unshare`` works, :func:`wrap` turns an argv
 into one that runs it in new mount, network and PID namespaces: a trusted shell
 preamble (running as root inside the new namespaces, never touching the host's
 mounts) hides the course's ``tests/`` and ``solutions/`` under empty tmpfs,
 makes the course ``src/`` read-only, and then drops to an unprivileged uid of
-its own (gid 65534, see :func:`child_uid`) with no capabilities before
-exec'ing the child. Anything else falls back to rlimits
+its own (gid 65534, see :func:`sandbox_uid`) with no capabilities before
+exec'ing the program. Anything else falls back to rlimits
 only, and :func:`describe` says so in plain words, so nobody believes a
 sandbox is there when it is not.
 
 ``DAY25_SANDBOX`` chooses: ``auto`` (default: namespaces when possible),
 ``rlimits`` (never namespaces), ``off`` (no namespaces and no rlimits; only for
 measuring the sandbox's cost in ``benchmarks/grade.py``).
+
+What a sandboxed process may see (the allow-list): its own work directory
+(writable), the folders named on its command line and in its environment, the
+Python installation, and the rest of the root filesystem as the grader's
+``other`` users see it, with the course's ``tests/`` and ``solutions/`` (and an
+unreadable home holding the interpreter) masked by empty tmpfs and the
+course's ``src/`` read-only; the loopback interface and no other network.
 """
 
 from __future__ import annotations
@@ -32,31 +39,23 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["NOBODY", "child_uid", "course_root", "describe", "hardened", "mode",
-           "namespaces_available", "prepare", "wrap"]
+from day25.course.catalogue import find_course_root
 
-NOBODY = 65534  # the group every child runs in (nogroup)
-_UIDS = (100_000, 160_000)  # uids with no account, one per child
+__all__ = ["NOBODY", "describe", "drop_privileges", "enter", "hardened", "mode",
+           "namespaces_available", "prepare", "sandbox_uid", "wrap"]
+
+NOBODY = 65534  # the group every sandboxed process runs in (nogroup)
+_UIDS = (100_000, 160_000)  # uids with no account, one per sandbox
 
 
-def child_uid() -> int:
-    """A fresh unprivileged uid for one child.
+def sandbox_uid() -> int:
+    """A fresh unprivileged uid for one sandbox (a zygote and what it forks, or one process).
 
-    Why not 65534 for all: RLIMIT_NPROC counts processes per uid, so children
+    Why not 65534 for all: RLIMIT_NPROC counts processes per uid, so sandboxes
     sharing one uid would let one student's fork bomb starve another student's
-    children graded in parallel. A uid of its own confines the bomb to itself.
+    processes graded in parallel. A uid of its own confines the bomb to itself.
     """
     return secrets.randbelow(_UIDS[1] - _UIDS[0]) + _UIDS[0]
-
-
-def course_root() -> Path:
-    """The checkout (or release) that holds ``src/day25``, ``tests/`` and ``solutions/``.
-
-    ``DAY25_COURSE_ROOT`` (set by the grader) wins: an installed, non-editable
-    package does not live inside the course folder.
-    """
-    given = os.environ.get("DAY25_COURSE_ROOT")
-    return Path(given).resolve() if given else Path(__file__).resolve().parents[3]
 
 
 def mode() -> str:
@@ -84,7 +83,7 @@ def namespaces_available() -> bool:
 
 
 def hardened() -> bool:
-    """Whether children actually run in namespaces under an unprivileged uid."""
+    """Whether sandboxed processes actually run in namespaces under an unprivileged uid."""
     return mode() == "auto" and namespaces_available()
 
 
@@ -133,7 +132,7 @@ def _existing_paths(values: Sequence[str]) -> list[Path]:
 
 
 def prepare(paths: Sequence[Path], uid: int = NOBODY) -> None:
-    """Hand the child's private temp dirs to its uid, so it can write there.
+    """Hand a sandboxed process's private temp dirs to its uid, so it can write there.
 
     Only directories under the system temp dir that we own are touched: a
     student's own folder (``day25 check`` on ``exercises/``) is never chowned.
@@ -145,7 +144,7 @@ def prepare(paths: Sequence[Path], uid: int = NOBODY) -> None:
         try:
             owner = path.stat().st_uid
             if owner != os.geteuid() and not _UIDS[0] <= owner < _UIDS[1]:
-                continue  # not ours and not an earlier child's (a restart gets a new uid)
+                continue  # not ours nor an earlier sandbox's (a restart gets a new uid)
             for root, dirs, files in os.walk(path):
                 for name in [*dirs, *files]:
                     os.lchown(os.path.join(root, name), uid, NOBODY)
@@ -155,7 +154,7 @@ def prepare(paths: Sequence[Path], uid: int = NOBODY) -> None:
 
 
 def _mounts(keep: list[Path], masks: list[Path], readonly: list[Path], stage: Path) -> list[str]:
-    """The root-side shell lines that build the child's view of the filesystem."""
+    """The root-side shell lines that build the sandboxed view of the filesystem."""
     lines = [f"mount -t tmpfs -o size=1m,mode=0700 day25-stage {shlex.quote(str(stage))}"]
     staged: list[tuple[Path, Path]] = []
     for index, path in enumerate(keep):
@@ -180,8 +179,8 @@ def _mounts(keep: list[Path], masks: list[Path], readonly: list[Path], stage: Pa
 
 
 def _view(cwd: Path, values: Sequence[str], uid: int, root: Path | None = None) -> list[str]:
-    """Prepare the child's writable paths and return the mount lines for its view."""
-    root = root or course_root()
+    """Prepare the sandbox's writable paths and return the mount lines for its view."""
+    root = root or find_course_root()
     masks = [p for p in (root / "tests", root / "solutions") if p.is_dir()]
     prefix = Path(sys.base_prefix).resolve()
     hidden_home = _inaccessible_ancestor(prefix)
@@ -209,7 +208,7 @@ def wrap(
     """The argv that runs ``argv`` inside the namespaces (``argv`` as is when not hardened)."""
     if not hardened():
         return list(argv)
-    uid = child_uid() if uid is None else uid
+    uid = sandbox_uid() if uid is None else uid
     lines = ["set -e", *_view(cwd, [*argv[1:], *env.values()], uid)]
     # --pdeathsig: changing the uid clears the parent-death signal unshare's
     # --kill-child set, which let a namespace outlive a killed grader.
@@ -235,11 +234,11 @@ def _libc_call(name: str, *args: int) -> None:
 
 def enter(cwd: Path, uid: int, values: Sequence[str] = (), *, root: Path | None = None) -> None:
     """Move THIS (forked, root) process into new mount and network namespaces with the
-    child's view of the filesystem, and make its next child the init of a new PID
-    namespace. :func:`drop_privileges` finishes the job in that child.
+    sandboxed view of the filesystem, and make its next child the init of a new PID
+    namespace. :func:`drop_privileges` finishes the job in that process.
 
     Why: exec'ing ``unshare``/``sh``/``setpriv``/``python`` and importing nexios
-    again cost each submission about a second; a warm process can fork instead.
+    again for every submission repeats work a warm process has done once: it forks.
     """
     _libc_call("unshare", _CLONE_NEWNS | _CLONE_NEWNET)
     script = "\n".join(["set -e", "mount --make-rprivate /", *_view(cwd, values, uid, root)])

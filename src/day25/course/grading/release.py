@@ -12,10 +12,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from day25.course.catalogue import CATALOGUE, load_catalogue
+
 __all__ = ["INCLUDED", "build_release", "release_files"]
 
 INCLUDED = ("README.md", "LICENSE", "pyproject.toml", "setup.py", "src/day25", "exercises",
-            "notebooks", "docs", "tests/conftest.py", "tests/public", "mkdocs.yml")
+            "notebooks", "docs", "tests/conftest.py", "mkdocs.yml")  # + the public suites' folders
 EXCLUDED_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache",
                   ".ruff_cache", "dev", ".day25-hints.json"}
 EXCLUDED_NAMES = {"instructor.md"}
@@ -31,8 +33,9 @@ def _wanted(rel: Path) -> bool:
 
 def release_files(root: Path) -> list[Path]:
     """The course files (relative paths) that go into the bundle."""
+    public = {Path(ex.tests("public")).parent.as_posix() for ex in load_catalogue(root).exercises}
     files: list[Path] = []
-    for entry in INCLUDED:
+    for entry in (*INCLUDED, *sorted(public)):
         path = root / entry
         if path.is_file():
             files.append(Path(entry))
@@ -44,8 +47,8 @@ def release_files(root: Path) -> list[Path]:
 
 def build_release(root: Path, out: Path) -> list[Path]:
     """Copy the allow-listed files into ``out`` (which must not exist yet)."""
-    if not (root / "exercises" / "catalogue.toml").is_file():
-        raise ValueError(f"{root} is not a course folder (no exercises/catalogue.toml)")
+    if not (root / CATALOGUE).is_file():
+        raise ValueError(f"{root} is not a course folder (no {CATALOGUE})")
     if out.exists():
         raise FileExistsError(f"{out} already exists; choose a new folder")
     files = release_files(root)

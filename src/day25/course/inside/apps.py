@@ -1,9 +1,10 @@
-"""One process serving a fresh ``create_app()`` per test: ``python -m day25.course.child host``.
+"""One process serving a fresh ``create_app()`` per test: ``python -m day25.course.inside apps``.
 
-Why one process for many apps: a forked child per test cost about 50 ms of CPU
-(copy-on-write faults, threads, uvicorn and logging set-up) against about 8 ms
-for the app itself, and a submission's web exercises start 23 apps. The host
-keeps what makes a fresh process fair and drops the rest:
+Why one process for many apps: a forked process per test cost several times
+more CPU (copy-on-write faults, threads, uvicorn and logging set-up) than the
+app itself, and a submission's web exercises start 23 apps (the numbers are in
+``docs/benchmarks.md``). The app process keeps what makes a fresh process fair
+and drops the rest:
 
 * every app gets a *fresh import* of the submission: its modules are dropped
   from ``sys.modules`` and run again, so module-level state never carries over;
@@ -12,34 +13,34 @@ keeps what makes a fresh process fair and drops the rest:
 * the working directory is the app's own, so relative database paths land in
   that test's folder;
 * anything that would survive an app (a thread it started, a loop that would not
-  stop) *retires* the host: the harness replaces the process before the next app,
-  and a real restart (:meth:`AppServer.restart`) always gets a new process.
+  stop) *retires* the process: the harness replaces it before the next app, and
+  a real restart (``AppServer.restart``) always gets a new process.
 
-Commands (each carries ``"app": n``): ``start`` (``uds``, ``cwd``, ``kwargs``)
-answers once uvicorn accepts connections; ``events``, ``ping_loop`` and
-``settle`` as in :mod:`day25.course.child`; ``stop`` (``graceful``: uvicorn's
-shutdown, as for a restart; else the app is dropped like a killed process).
+The commands (each carries ``"app": n``) are :data:`~day25.course.protocol.APP_COMMANDS`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import importlib.util
+import json
 import logging.config
 import logging.handlers
 import os
 import resource
-import sys
 import threading
 import traceback
-from types import CodeType, ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from day25.course.child import Channel, _EventLog
+from day25 import EventBus, current_event
+from day25.course.inside.channel import Channel
+from day25.course.inside.settle import settle
+from day25.course.inside.submission import FreshImport, import_error
+from day25.course.protocol import AppReply, EventRecord, InsideArgs
 
+__all__ = ["EventLog", "RunningApp", "serve_apps"]
+
+RECORDER_PRIORITY = 1_000_000  # records an emit before any listener of the app runs
 MAX_APPS = 24  # then a new process: leaks (memory, descriptors) stay bounded
 STOP_WAIT = 5.0  # seconds for an app's loop to finish after ``stop``
 
@@ -65,42 +66,28 @@ def _quiet_server_class() -> type[Any]:
     return QuietServer
 
 
-class Submission:
-    """The submission's code: compiled once, run afresh for every app."""
+class EventLog:
+    """Every emit on ``app.events``, JSON-ready, readable from the control thread."""
 
-    def __init__(self, folder: str, exercise: str) -> None:
-        self.folder = folder
-        self.exercise = exercise
-        self.path = os.path.join(folder, f"{exercise}.py")
-        self._code: CodeType | None = None
-        sys.path.insert(0, folder)
-        sys.dont_write_bytecode = True
+    def __init__(self) -> None:
+        self.items: list[EventRecord] = []
+        self._lock = threading.Lock()
 
-    def fresh_module(self) -> ModuleType:
-        """Import the exercise module as if for the first time (its helpers too)."""
-        prefix = self.folder + os.sep
-        for name, module in list(sys.modules.items()):
-            if str(getattr(module, "__file__", None) or "").startswith(prefix):
-                del sys.modules[name]
-        if self._code is None:
-            with open(self.path, "rb") as f:
-                self._code = compile(f.read(), self.path, "exec")
-        spec = importlib.util.spec_from_file_location(self.exercise, self.path)
-        assert spec is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[self.exercise] = module
-        try:
-            exec(self._code, module.__dict__)  # the sandboxed submission, by design
-        except BaseException:
-            sys.modules.pop(self.exercise, None)
-            raise
-        return module
+    def record(self, *args: Any, **kwargs: Any) -> None:
+        item = {"event": current_event(), "args": list(args), "kwargs": kwargs}
+        copy: EventRecord = json.loads(json.dumps(item, default=repr))  # later mutation unseen
+        with self._lock:
+            self.items.append(copy)
+
+    def snapshot(self) -> list[EventRecord]:
+        with self._lock:
+            return list(self.items)
 
 
-class ServedApp:
+class RunningApp:
     """One ``create_app()`` served by uvicorn on its own loop, in its own thread."""
 
-    def __init__(self, app: Any, uds: str, log: _EventLog, has_bus: bool, events: Any) -> None:
+    def __init__(self, app: Any, uds: str, log: EventLog, has_bus: bool, events: Any) -> None:
         import uvicorn
 
         self.log, self.has_bus, self.events = log, has_bus, events
@@ -206,38 +193,36 @@ def _worn_out(started: int) -> str | None:
     return None
 
 
-def run_host(channel: Channel, folder: str, exercise: str) -> None:
+def serve_apps(channel: Channel, args: InsideArgs) -> None:
     """Serve apps one request at a time until the harness hangs up."""
     import uvicorn
 
     logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)  # once, not per app
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    host = _Host(channel, Submission(folder, exercise))
+    apps = _Apps(channel, FreshImport(args.submission, args.module))
     for request in channel:
         try:
-            host.answer(request)
+            apps.answer(request)
         except Exception as exc:  # a malformed request: say so, keep serving the others
             channel.reply({"id": request.get("id"), "ok": False,
                            "error": f"bad request: {type(exc).__name__}: {exc}"})
     os._exit(0)  # the harness went away: nobody is left to serve
 
 
-class _Host:
+class _Apps:
     """The apps this process serves, and the answer to each request about them."""
 
-    def __init__(self, channel: Channel, code: Submission) -> None:
+    def __init__(self, channel: Channel, code: FreshImport) -> None:
         self.channel, self.code = channel, code
-        self.apps: dict[int, ServedApp] = {}
+        self.apps: dict[int, RunningApp] = {}
         self.started = 0
 
     def answer(self, request: dict[str, Any]) -> None:
-        from day25.course.child import settle
-
-        reply = self.channel.reply
+        reply = self._reply
         msg_id, cmd, given = request.get("id"), request.get("cmd"), request.get("app")
         app_id = given if isinstance(given, int) else -1
-        served = self.apps.get(app_id)
+        running = self.apps.get(app_id)
         if cmd == "start":
             bad = app_id < 0 or app_id in self.apps
             if why := ("a bad app id" if bad else None) or _worn_out(self.started):
@@ -245,23 +230,23 @@ class _Host:
                 return
             self.started += 1
             made = _start(self.code, request)
-            if isinstance(made, ServedApp):
+            if isinstance(made, RunningApp):
                 self.apps[app_id] = made
                 reply({"id": msg_id, "ok": True})
             else:
                 reply({"id": msg_id, "ok": False, "error": made})
-        elif served is None:
+        elif running is None:
             reply({"id": msg_id, "ok": False, "error": f"no app {given!r} is running"})
         elif cmd == "events":
-            if served.has_bus:
-                reply({"id": msg_id, "ok": True, "events": served.log.snapshot()})
+            if running.has_bus:
+                reply({"id": msg_id, "ok": True, "events": running.log.snapshot()})
             else:
                 reply({"id": msg_id, "ok": False, "error": (
-                    f"app.events is {type(served.events).__name__}, not a day25 EventBus: call "
+                    f"app.events is {type(running.events).__name__}, not a day25 EventBus: call "
                     "day25.install(app) in create_app() so events can be checked")})
         elif cmd == "ping_loop":
             try:
-                served.call(asyncio.sleep(0), timeout=3)
+                running.call(asyncio.sleep(0), timeout=3)
                 ok = True
             except Exception:
                 ok = False
@@ -269,24 +254,24 @@ class _Host:
         elif cmd == "settle":
             quiet, limit = float(request.get("quiet", 0.05)), float(request.get("limit", 2.0))
             try:
-                idle = served.call(settle(quiet, limit), limit + 0.5)
+                idle = running.call(settle(quiet, limit), limit + 0.5)
             except Exception:
                 idle = False  # a blocked event loop is anything but settled
             reply({"id": msg_id, "ok": True, "idle": idle})
         elif cmd == "stop":
-            stopped = served.stop(graceful=bool(request.get("graceful")))
+            stopped = running.stop(graceful=bool(request.get("graceful")))
             del self.apps[app_id]
             reply({"id": msg_id, "ok": True, "stopped": stopped})
         else:
             reply({"id": msg_id, "ok": False, "error": f"unknown command {cmd!r}"})
 
+    def _reply(self, reply: AppReply) -> None:
+        self.channel.reply(dict(reply))
 
-def _start(code: Submission, request: dict[str, Any]) -> ServedApp | str:
+
+def _start(code: FreshImport, request: dict[str, Any]) -> RunningApp | str:
     """Import afresh, call ``create_app(**kwargs)`` in the app's folder, serve it."""
-    from day25 import EventBus
-    from day25.course.child import _RECORDER_PRIORITY, _EventLog, _load_error
-
-    exercise = code.exercise
+    module_name = code.module
     try:
         os.makedirs(str(request["cwd"]), exist_ok=True)
         os.chdir(str(request["cwd"]))
@@ -295,17 +280,17 @@ def _start(code: Submission, request: dict[str, Any]) -> ServedApp | str:
     try:
         module = code.fresh_module()
     except (Exception, SystemExit) as exc:
-        return _load_error(exercise, exc)
+        return import_error(module_name, exc)
     try:
         app = module.create_app(**request.get("kwargs", {}))
     except (Exception, SystemExit) as exc:
         tb = "".join(traceback.format_exception(exc)[-6:]).rstrip()
-        return f"create_app() in your {exercise}.py raised, so the app could not start.\n{tb}"
-    log = _EventLog()
+        return f"create_app() in your {module_name}.py raised, so the app could not start.\n{tb}"
+    log = EventLog()
     events = getattr(app, "events", None)
     has_bus = isinstance(events, EventBus)
     if isinstance(events, EventBus):
-        events.on("*", log.record, priority=_RECORDER_PRIORITY)
-    served = ServedApp(app, request["uds"], log, has_bus, events)
-    error = served.start()
-    return served if error is None else error
+        events.on("*", log.record, priority=RECORDER_PRIORITY)
+    running = RunningApp(app, request["uds"], log, has_bus, events)
+    error = running.start()
+    return running if error is None else error

@@ -1,23 +1,25 @@
 """pytest plumbing shared by the public and hidden suites of every exercise.
 
-* ``--submission DIR``: the folder holding the ``<id>.py`` modules under test
+* ``--submission DIR``: the folder holding the exercise modules under test
   (default: the course's ``solutions/`` when present, else ``exercises/``).
-* ``--results-json PATH``: after the run, one row per test:
-  ``{nodeid, name, exercise, points, max_points, outcome, message}``. While the
-  run goes on, ``PATH.partial`` gets one JSON line per finished test (after a
-  ``{"collected": {exercise: count}}`` line), so a run killed by the grader's
-  wall clock still proves which exercises finished.
+* ``--results-json PATH``: after the run, one row per test (a
+  :class:`~day25.course.protocol.VerdictRow`). While the run goes on,
+  ``PATH.partial`` gets one JSON line per finished test (after a
+  :class:`~day25.course.protocol.Collected` line), so a run killed by the
+  grader's wall clock still proves which exercises finished.
 * ``--exercise-budget SECONDS``: one session grades several exercises; once an
   exercise has used its budget, its remaining tests fail at once with a
   sentence saying so, and the next exercise still gets its whole budget.
 * ``@pytest.mark.points(n)``: the weight of a graded test (default 1).
 * A test module names its exercise with ``EXERCISE = "<id>"`` (else it is taken
-  from the file name ``test_<id>.py``).
-* Fixtures: ``submission`` (the Path), ``zygote`` (the session's sandboxed
-  fork server: every child of the session is forked from it, see
-  :mod:`day25.course.zygote`), ``runner`` (one :class:`ScenarioRunner` per
-  test module), ``app_server`` (a factory: ``app_server(**factory_kwargs)``
-  starts an :class:`AppServer` for the module's exercise, stopped after the test).
+  from the file name ``test_<id>.py``); the course's catalogue says the rest.
+* Fixtures: ``submission`` (the Path), ``catalogue`` (the course's),
+  ``zygote`` (the session's sandboxed fork server: every inside process of the
+  session is forked from it, see :mod:`day25.course.sandbox.zygote`), ``runner``
+  (one :class:`ScenarioRunner` per test module), ``app_process`` (one
+  :class:`AppProcess` per test module) and ``app_server`` (a factory:
+  ``app_server(**factory_kwargs)`` starts an :class:`AppServer` on the module's
+  app process, stopped after the test).
 
 A :class:`SubmissionError` is reported as its message alone, without a
 traceback: the message is written for the student.
@@ -35,16 +37,20 @@ from typing import Any, TypeVar
 
 import pytest
 
-from day25.course.app_host import AppHost
-from day25.course.catalogue import CatalogueError, find_course_root
-from day25.course.harness import AppServer, ScenarioRunner, SubmissionChild, SubmissionError
-from day25.course.zygote import Zygote
+from day25.course.catalogue import Catalogue, CatalogueError, find_course_root, load_catalogue
+from day25.course.harness.app_process import AppProcess
+from day25.course.harness.app_server import AppServer
+from day25.course.harness.errors import SubmissionError
+from day25.course.harness.inside_client import InsideClient
+from day25.course.harness.scenarios import ScenarioRunner
+from day25.course.protocol import PARTIAL_SUFFIX, Collected, VerdictRow
+from day25.course.sandbox.zygote import Zygote
 
 __all__ = ["exercise_of"]
 
-_Child = TypeVar("_Child", bound=SubmissionChild)
+_Client = TypeVar("_Client", bound=InsideClient)
 
-_RESULTS = pytest.StashKey[dict[str, dict[str, Any]]]()
+_RESULTS = pytest.StashKey[dict[str, VerdictRow]]()
 _SPENT = pytest.StashKey[dict[str, float]]()
 
 
@@ -58,11 +64,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="seconds of wall time each exercise's tests may use in this session")
 
 
-def _default_submission(config: pytest.Config) -> Path:
+def _course_root(config: pytest.Config) -> Path:
     try:
-        root = find_course_root(config.rootpath)
+        return find_course_root(config.rootpath)
     except CatalogueError:
-        root = Path(config.rootpath)
+        return Path(config.rootpath)
+
+
+def _default_submission(config: pytest.Config) -> Path:
+    root = _course_root(config)
     solutions = root / "solutions"
     return solutions if solutions.is_dir() else root / "exercises"
 
@@ -73,10 +83,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_SPENT] = {}
 
 
-def _partial(config: pytest.Config, line: dict[str, Any]) -> None:
+def _partial(config: pytest.Config, line: VerdictRow | Collected) -> None:
     path = config.getoption("--results-json")
     if path:
-        with open(f"{path}.partial", "a", encoding="utf-8") as out:
+        with open(f"{path}{PARTIAL_SUFFIX}", "a", encoding="utf-8") as out:
             out.write(json.dumps(line) + "\n")
 
 
@@ -128,8 +138,8 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     # Hypothesis would turn a failing random program into an @example patch for
-    # the test's source (parsing it with libcst): no use to a student, and ~0.1 s
-    # of CPU per failing test. This wrapper runs before Hypothesis' own.
+    # the test's source (parsing it with libcst): no use to a student, and CPU
+    # spent on every failing test. This wrapper runs before Hypothesis' own.
     if hasattr(item, "_hypothesis_failing_examples"):
         delattr(item, "_hypothesis_failing_examples")
     report = yield
@@ -182,6 +192,12 @@ def submission(pytestconfig: pytest.Config) -> Path:
     return path.resolve()
 
 
+@pytest.fixture(scope="session")
+def catalogue(pytestconfig: pytest.Config) -> Catalogue:
+    """The course's exercise catalogue (the course holding the suites)."""
+    return load_catalogue(_course_root(pytestconfig))
+
+
 def _exercise(request: pytest.FixtureRequest) -> str:
     name = getattr(request.module, "EXERCISE", None)
     return name if isinstance(name, str) else Path(str(request.path)).stem.removeprefix("test_")
@@ -199,26 +215,27 @@ def zygote() -> Iterator[Zygote]:
 
 @pytest.fixture(scope="module")
 def runner(
-    request: pytest.FixtureRequest, submission: Path, zygote: Zygote
+    request: pytest.FixtureRequest, submission: Path, catalogue: Catalogue, zygote: Zygote
 ) -> Iterator[ScenarioRunner]:
-    """One scenario child per test module; a crash or hang costs one test, not the module."""
-    yield from _module_child(ScenarioRunner, request, submission, zygote)
+    """One scenario process per test module; a crash or hang costs one test, not the module."""
+    yield from _module_client(ScenarioRunner, request, submission, catalogue, zygote)
 
 
 @pytest.fixture(scope="module")
-def app_host(
-    request: pytest.FixtureRequest, submission: Path, zygote: Zygote
-) -> Iterator[AppHost]:
-    """One host child per test module serving a fresh app per test (see served_app)."""
-    yield from _module_child(AppHost, request, submission, zygote)
+def app_process(
+    request: pytest.FixtureRequest, submission: Path, catalogue: Catalogue, zygote: Zygote
+) -> Iterator[AppProcess]:
+    """One app process per test module, serving a fresh app per test."""
+    yield from _module_client(AppProcess, request, submission, catalogue, zygote)
 
 
-def _module_child(
-    kind: type[_Child], request: pytest.FixtureRequest, submission: Path, zygote: Zygote
-) -> Iterator[_Child]:
-    """A test module's SubmissionChild; a submission that cannot be copied fails the test."""
+def _module_client(
+    kind: type[_Client], request: pytest.FixtureRequest, submission: Path,
+    catalogue: Catalogue, zygote: Zygote,
+) -> Iterator[_Client]:
+    """A test module's inside client; a submission that cannot be copied fails the test."""
     try:
-        made = kind(submission, _exercise(request), zygote=zygote)
+        made = kind(submission, catalogue.get(_exercise(request)), zygote=zygote)
     except SubmissionError as exc:
         pytest.fail(str(exc), pytrace=False)
     yield made
@@ -227,14 +244,14 @@ def _module_child(
 
 @pytest.fixture
 def app_server(
-    request: pytest.FixtureRequest, submission: Path, app_host: AppHost
+    request: pytest.FixtureRequest, submission: Path, app_process: AppProcess
 ) -> Iterator[Callable[..., AppServer]]:
     """``app_server(**factory_kwargs)`` -> a started AppServer (``timeout=`` is the harness's)."""
     started: list[AppServer] = []
 
     def make(*, timeout: float = 5.0, **factory_kwargs: Any) -> AppServer:
-        server = AppServer(submission, _exercise(request), factory_kwargs=factory_kwargs,
-                           timeout=timeout, host=app_host)
+        server = AppServer(submission, app_process.exercise, factory_kwargs=factory_kwargs,
+                           timeout=timeout, app_process=app_process)
         started.append(server)
         return server.start()
 

@@ -1,15 +1,16 @@
-"""Grade one submission: copy its modules, run its suites in one pytest session, read it.
+"""The verdict on one pytest session: run the suites, read the result, trust it or not.
 
 Why this shape: the verdict is decided by a pytest process that never imports
-submission code (the harness runs it in sandboxed children), and is read back
+submission code (the harness runs it in sandboxed processes), and is read back
 from a JSON file at an unguessable path in a directory only the grader can
-write. The pytest exit code must agree with that file. A missing, garbled or
-inconsistent result is 0 points with a clear sentence, never a crash, and a
-hung run costs only its own exercise: each exercise has a wall-clock budget
-inside the session, and a session the grader must kill keeps the exercises it
-had finished (:mod:`day25.course.session` forks the session from a warm
-server). ``day25 check`` uses the very same :func:`run_suites`, so a student's
-check and the instructor's grade cannot disagree about the same code.
+write (wire 5 of :mod:`day25.course.protocol`). The pytest exit code must agree
+with that file. A missing, garbled or inconsistent result is 0 points with a
+clear sentence, never a crash, and a hung run costs only its own exercise:
+each exercise has a wall-clock budget inside the session, and a session the
+grader must kill keeps the exercises it had finished (the session is forked
+from a warm server, see :mod:`day25.course.grading.sessions`). ``day25 check``
+uses the very same :func:`run_suites`, so a student's check and the
+instructor's grade cannot disagree about the same code.
 """
 
 from __future__ import annotations
@@ -21,41 +22,16 @@ import secrets
 import shutil
 import sys
 import tempfile
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from day25.course.session import run_session
-from day25.course.submissions import Intake, Submission, content_hash, take_modules
+from day25.course.catalogue import COURSE_ROOT_ENV, Exercise, Suite
+from day25.course.grading.results import ExerciseResult, TestResult
+from day25.course.grading.sessions import run_session
+from day25.course.protocol import PARTIAL_SUFFIX
 
-__all__ = [
-    "Exercise",
-    "ExerciseResult",
-    "Settings",
-    "StudentResult",
-    "TestResult",
-    "grade_submission",
-    "grader_fingerprint",
-    "load_exercises",
-    "run_suite",
-    "run_suites",
-    "write_copy",
-]
-
-
-
-@dataclass(frozen=True)
-class Exercise:
-    """What the grader needs from a catalogue entry."""
-
-    id: str
-    title: str
-    module: str
-    points: int
-    hints: tuple[str, ...] = ()
+__all__ = ["Settings", "run_suite", "run_suites"]
 
 
 @dataclass(frozen=True)
@@ -69,71 +45,6 @@ class Settings:
     #: at most this many concurrent sessions per submission; a batch splits a
     #: student only when it has too few students to fill its session slots
     sessions: int = 2
-
-
-#: sessions a batch runs at once per ``--jobs`` worker: a session waits on the app it
-#: tests much of the time, and three per core kept the cores busiest (benchmarks/grade.py)
-SESSIONS_PER_JOB = 3
-
-
-@dataclass
-class TestResult:
-    """One graded test as the student sees it (points already scaled to the catalogue)."""
-
-    __test__ = False  # not a pytest test class
-    name: str
-    exercise: str
-    score: float
-    max_score: float
-    passed: bool
-    message: str = ""
-
-
-@dataclass
-class ExerciseResult:
-    exercise: str
-    title: str
-    max_points: float
-    tests: list[TestResult] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def points(self) -> float:
-        return min(self.max_points, sum(t.score for t in self.tests))
-
-
-@dataclass
-class StudentResult:
-    student: str
-    content_hash: str
-    exercises: list[ExerciseResult]
-    seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
-    resumed: bool = False
-
-    @property
-    def total(self) -> float:
-        return sum(e.points for e in self.exercises)
-
-
-def grader_fingerprint(exercises: list[Exercise], root: Path) -> str:
-    """Changes whenever the graded suites or the catalogue change, so resume re-grades."""
-    parts = []
-    for ex in exercises:
-        suite = root / "tests" / "hidden" / f"test_{ex.id}.py"
-        parts.append(f"{ex.id}:{ex.points}:{suite.read_text() if suite.exists() else ''}")
-    return "\n".join(parts)
-
-
-def write_copy(intake: Intake, dest: Path) -> Path:
-    """Write ONLY the taken modules into ``dest``, readable by the sandbox user."""
-    dest.mkdir(parents=True, exist_ok=True)
-    dest.chmod(0o755)
-    for name, text in intake.modules.items():
-        target = dest / name
-        target.write_text(text, encoding="utf-8")
-        target.chmod(0o644)
-    return dest
 
 
 def _read_rows(path: Path) -> list[dict[str, Any]] | str:
@@ -185,14 +96,14 @@ def run_suites(
     submission_dir: Path,
     settings: Settings,
     *,
-    suite: str = "hidden",
+    suite: Suite = "hidden",
     timeout: float | None = None,
 ) -> list[ExerciseResult]:
-    """Run ``tests/<suite>/test_<id>.py`` for every exercise in ONE pytest session."""
+    """Run every exercise's ``suite`` (as the catalogue names it) in ONE pytest session."""
     results = [ExerciseResult(ex.id, ex.title, float(ex.points)) for ex in exercises]
     if not exercises:
         return results
-    files = [settings.course_root / "tests" / suite / f"test_{ex.id}.py" for ex in exercises]
+    files = [settings.course_root / ex.tests(suite) for ex in exercises]
     for test_file in files:
         if not test_file.exists():
             raise FileNotFoundError(f"the {suite} suite is missing: {test_file}")
@@ -202,7 +113,7 @@ def run_suites(
             "--exercise-budget", str(settings.exercise_timeout), "-q", "-p", "no:cacheprovider",
             "--tb=native",  # the verdict needs the message, not the test's source: no AST
             "--timeout", str(int(settings.test_timeout)), "--rootdir", str(settings.course_root)]
-    env = {**os.environ, "DAY25_COURSE_ROOT": str(settings.course_root),
+    env = {**os.environ, COURSE_ROOT_ENV: str(settings.course_root),
            # hypothesis' example database stays private: one student's failing
            # examples must not be replayed on the next, nor land in the course folder
            "HYPOTHESIS_STORAGE_DIRECTORY": str(private / "hypothesis")}
@@ -248,7 +159,7 @@ def run_suites(
 def _cut_off(results: list[ExerciseResult], exercises: list[Exercise], verdict: Path,
              limit: float) -> None:
     """A session killed by the wall clock: exercises it had finished keep their tests."""
-    collected, rows = _partial_rows(verdict.with_name(verdict.name + ".partial"))
+    collected, rows = _partial_rows(verdict.with_name(verdict.name + PARTIAL_SUFFIX))
     for result, exercise in zip(results, exercises, strict=True):
         mine = [row for row in rows if row.get("exercise") == exercise.id]
         if mine and len(mine) == collected.get(exercise.id, -1):
@@ -264,66 +175,8 @@ def run_suite(
     submission_dir: Path,
     settings: Settings,
     *,
-    suite: str = "hidden",
+    suite: Suite = "hidden",
     timeout: float | None = None,
 ) -> ExerciseResult:
     """One exercise's suite: :func:`run_suites` with a single exercise."""
     return run_suites([exercise], submission_dir, settings, suite=suite, timeout=timeout)[0]
-
-
-def _missing(exercise: Exercise, notes: list[str]) -> ExerciseResult:
-    result = ExerciseResult(exercise.id, exercise.title, float(exercise.points))
-    result.notes.extend(notes)
-    result.notes.append(f"{exercise.id} was not graded; it scores 0.")
-    return result
-
-
-def grade_submission(
-    sub: Submission, exercises: list[Exercise], settings: Settings, *, salt: str,
-    previous: StudentResult | None = None, slots: threading.Semaphore | None = None,
-) -> StudentResult:
-    """Grade every exercise of one student; ``previous`` is reused if nothing changed.
-
-    ``slots``: shared by a batch, it bounds the sessions running at once, so a
-    student's session that finishes early frees its slot for the next student's
-    instead of idling until the student's slower session is done.
-    """
-    started = time.monotonic()
-    intake = take_modules(sub, [ex.module for ex in exercises])
-    digest = content_hash(intake, salt)
-    if previous is not None and previous.content_hash == digest:
-        previous.resumed = True
-        return previous
-    student = StudentResult(sub.student, digest, [])
-    student.notes.extend(intake.problems.get("", []))
-    with tempfile.TemporaryDirectory(prefix="day25-sub-") as tmp:
-        copy = write_copy(intake, Path(tmp) / "submission")
-        Path(tmp).chmod(0o755)
-        present = [ex for ex in exercises if ex.module in intake.modules]
-        groups = [present[i::max(1, settings.sessions)] for i in range(max(1, settings.sessions))]
-        groups = [group for group in groups if group]
-        limit = min(settings.submission_timeout, settings.exercise_timeout * max(1, len(present)))
-        graded: dict[str, ExerciseResult] = {}
-
-        def run(group: list[Exercise]) -> list[ExerciseResult]:
-            with slots or contextlib.nullcontext():
-                return run_suites(group, copy, settings, timeout=limit)
-
-        with ThreadPoolExecutor(max_workers=max(1, len(groups))) as pool:
-            for done in pool.map(run, groups):
-                graded.update((result.exercise, result) for result in done)
-        for ex in exercises:
-            if ex.id in graded:
-                student.exercises.append(graded[ex.id])
-            else:
-                student.exercises.append(_missing(ex, intake.problems.get(ex.module, [])))
-    student.seconds = time.monotonic() - started
-    return student
-
-
-def load_exercises(root: Path) -> list[Exercise]:
-    """The catalogue's exercises in order (``exercises/catalogue.toml``)."""
-    from day25.course.catalogue import load_catalogue
-
-    return [Exercise(id=e.id, title=e.title, module=e.module, points=e.points, hints=e.hints)
-            for e in sorted(load_catalogue(root).exercises, key=lambda e: e.order)]

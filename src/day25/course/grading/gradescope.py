@@ -1,7 +1,7 @@
 """``day25 gradescope``: an autograder zip that grades with this very code.
 
 Why: the grade a student sees on Gradescope must come from the same pipeline
-as ``day25 grade`` (copied modules, sandboxed children, verdict outside the
+as ``day25 grade`` (copied modules, sandboxed processes, verdict outside the
 submission). ``run_autograder`` runs ``day25 grade --single`` on
 ``/autograder/submission`` and copies that student's ``results.json`` to
 ``/autograder/results/results.json``; if the grader itself fails, it still
@@ -13,6 +13,8 @@ from __future__ import annotations
 import stat
 import zipfile
 from pathlib import Path
+
+from day25.course.catalogue import load_catalogue
 
 __all__ = ["RUN_AUTOGRADER", "SETUP_SH", "autograder_files", "build_autograder"]
 
@@ -40,14 +42,25 @@ fi
 """
 
 SOURCE = ("pyproject.toml", "setup.py", "README.md", "LICENSE", "src/day25",
-          "exercises/catalogue.toml", "tests/conftest.py", "tests/hidden")
+          "exercises/catalogue.toml", "tests/conftest.py")  # and the graded suites' folders
 BUILT = (".so", ".pyd", ".o", ".pyc")  # made by the install on the grading machine, never shipped
+
+
+def _suite_folders(root: Path) -> list[str]:
+    """The folders of the catalogue's hidden suites (each with the conftest it needs)."""
+    exercises = load_catalogue(root).exercises
+    folders = sorted({Path(ex.tests("hidden")).parent.as_posix() for ex in exercises})
+    missing = [ex.tests("hidden") for ex in exercises if not (root / ex.tests("hidden")).is_file()]
+    if missing:
+        raise ValueError(f"{root} lacks the graded suites {', '.join(missing)}: the autograder "
+                         "needs them")
+    return folders
 
 
 def autograder_files(root: Path) -> dict[str, Path]:
     """Archive name -> course file, for everything the autograder needs."""
     files: dict[str, Path] = {}
-    for entry in SOURCE:
+    for entry in (*SOURCE, *_suite_folders(root)):
         path = root / entry
         found = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
         for file in found:
@@ -70,14 +83,13 @@ def _write(zf: zipfile.ZipFile, name: str, text: str, *, executable: bool) -> No
 
 def build_autograder(root: Path, out: Path) -> list[str]:
     """Write the autograder zip; returns the archive's names."""
-    if not (root / "tests" / "hidden").is_dir():
-        raise ValueError(f"{root} has no tests/hidden: the autograder needs the graded suites")
+    files = autograder_files(root)
     if out.exists():
         raise FileExistsError(f"{out} already exists; choose a new name")
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w") as zf:
         _write(zf, "setup.sh", SETUP_SH, executable=True)
         _write(zf, "run_autograder", RUN_AUTOGRADER, executable=True)
-        for name, file in autograder_files(root).items():
+        for name, file in files.items():
             _write(zf, name, file.read_text(encoding="utf-8"), executable=False)
         return zf.namelist()

@@ -1,0 +1,77 @@
+"""A class's grades at a glance: ``gradebook.csv``, a histogram, a summary table.
+
+Why apart from the batch: these read finished results only; an instructor can
+rebuild them from the students' ``results.json`` without grading anything, and
+the columns follow the catalogue, whatever exercises it lists.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.table import Table
+
+from day25.course.catalogue import Exercise
+from day25.course.grading.results import StudentResult
+
+__all__ = ["gradebook_header", "summary_table", "write_gradebook", "write_plot"]
+
+
+def gradebook_header(exercises: Sequence[Exercise]) -> list[str]:
+    """``student``, the catalogue's exercise ids in order, ``total``."""
+    return ["student", *(ex.id for ex in exercises), "total"]
+
+
+def write_gradebook(
+    results: Sequence[StudentResult], path: Path, exercises: Sequence[Exercise]
+) -> Path:
+    """One row per student (see :func:`gradebook_header`); a missing exercise is 0."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(gradebook_header(exercises))
+        for result in sorted(results, key=lambda r: r.student):
+            points = {ex.exercise: ex.points for ex in result.exercises}
+            writer.writerow([result.student, *(f"{points.get(ex.id, 0):g}" for ex in exercises),
+                             f"{result.total:g}"])
+    return path
+
+
+def write_plot(results: Sequence[StudentResult], path: Path, max_total: float) -> Path:
+    """A histogram of totals (PNG, Agg backend: no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    totals = [r.total for r in results]
+    bins = [i * max_total / 10 for i in range(11)]
+    ax.hist(totals, bins=bins, color="#3b7dd8", edgecolor="white")
+    ax.set_xlabel(f"total points (of {max_total:g})")
+    ax.set_ylabel("students")
+    mean = sum(totals) / len(totals) if totals else 0
+    ax.set_title(f"Grade distribution: {len(totals)} students, mean {mean:.1f}")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def summary_table(results: Sequence[StudentResult], exercises: Sequence[Exercise]) -> Table:
+    table = Table(title="Grades")
+    table.add_column("student")
+    for ex in exercises:
+        table.add_column(ex.id, justify="right")
+    table.add_column("total", justify="right", style="bold")
+    table.add_column("notes")
+    for r in sorted(results, key=lambda r: r.student):
+        points = {ex.exercise: ex.points for ex in r.exercises}
+        notes = len(r.notes) + sum(len(ex.notes) for ex in r.exercises)
+        table.add_row(r.student, *(f"{points.get(ex.id, 0):g}" for ex in exercises),
+                      f"{r.total:g}", ("resumed " if r.resumed else "") +
+                      (f"{notes} note(s)" if notes else ""))
+    return table
+
+

@@ -1,0 +1,53 @@
+"""What grading found: per test, per exercise, per student.
+
+Why plain dataclasses of their own: the verdict fills them, the batch keeps
+them, feedback, the gradebook and ``day25 check`` read them, and ``results.json``
+round-trips them (resume); none of those should need the others to know their
+shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["ExerciseResult", "StudentResult", "TestResult"]
+
+
+@dataclass
+class TestResult:
+    """One graded test as the student sees it (points already scaled to the catalogue)."""
+
+    __test__ = False  # not a pytest test class
+    name: str
+    exercise: str
+    score: float
+    max_score: float
+    passed: bool
+    message: str = ""
+
+
+@dataclass
+class ExerciseResult:
+    exercise: str
+    title: str
+    max_points: float
+    tests: list[TestResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def points(self) -> float:
+        return min(self.max_points, sum(t.score for t in self.tests))
+
+
+@dataclass
+class StudentResult:
+    student: str
+    content_hash: str
+    exercises: list[ExerciseResult]
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    resumed: bool = False
+
+    @property
+    def total(self) -> float:
+        return sum(e.points for e in self.exercises)

@@ -1,0 +1,139 @@
+"""Run one grading pytest session in a process forked from the warm session server.
+
+Why: see :mod:`day25.course.grading.session_server`, the server this module is
+the client of (one per grading process, started on first use). A session that
+outlives its wall-clock budget is killed with its whole process group; its
+output's tail comes back for the logs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+from day25.course.protocol import SessionEnded, SessionRequest, SessionStarted
+
+__all__ = ["PLUGINS", "SessionOutcome", "SessionServer", "run_session"]
+
+OUTPUT_CAP = 64 * 1024
+
+#: the plugins a grading session loads, by module (nothing else is auto-loaded)
+PLUGINS = ("pytest_asyncio.plugin", "pytest_timeout", "_hypothesis_pytestplugin")
+SERVER_MODULE = "day25.course.grading.session_server"
+
+
+@dataclass(frozen=True)
+class SessionOutcome:
+    """How a session ended: its exit code (``None`` when cut off) and its output's tail."""
+
+    code: int | None
+    output: str
+
+
+class SessionServer:
+    """The grader's handle on its session server (one per grading process, started lazily)."""
+
+    def __init__(self) -> None:
+        # No parent-death signal here: it fires when the spawning *thread* ends,
+        # and graders start this from short-lived worker threads. The server
+        # exits when its stdin closes instead, which a dead grader guarantees.
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", SERVER_MODULE], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, start_new_session=True,
+        )
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._pids: dict[int, int] = {}
+        self._codes: dict[int, int] = {}
+        self._next = 0
+        self.closed = False
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            msg = json.loads(line)
+            with self._cond:
+                if "id" in msg:
+                    started = cast(SessionStarted, msg)
+                    self._pids[started["id"]] = started["pid"]
+                else:
+                    ended = cast(SessionEnded, msg)
+                    self._codes[ended["pid"]] = ended["code"]
+                self._cond.notify_all()
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+    def start(self, args: list[str], cwd: Path, env: dict[str, str], log: Path) -> int:
+        """Start a session; its pid (it leads its own process group)."""
+        with self._cond:
+            self._next += 1
+            ident = self._next
+            request: SessionRequest = {"id": ident, "args": args, "cwd": str(cwd), "env": env,
+                                       "log": str(log)}
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(json.dumps(request).encode() + b"\n")
+            self.proc.stdin.flush()
+            if not self._cond.wait_for(lambda: ident in self._pids or self.closed, timeout=60):
+                raise RuntimeError("the grading session server did not answer")
+            if ident not in self._pids:
+                raise RuntimeError("the grading session server stopped")
+            return self._pids.pop(ident)
+
+    def wait(self, pid: int, timeout: float) -> int | None:
+        """Session ``pid``'s exit code, or None if it did not end within ``timeout`` s."""
+        with self._cond:
+            self._cond.wait_for(lambda: pid in self._codes or self.closed, timeout=timeout)
+            return self._codes.pop(pid, None)
+
+
+_server: SessionServer | None = None
+_server_lock = threading.Lock()
+
+
+def _get_server() -> SessionServer:
+    global _server
+    with _server_lock:
+        if _server is None or _server.closed or _server.proc.poll() is not None:
+            _server = SessionServer()
+        return _server
+
+
+def _tail(path: Path) -> str:
+    try:
+        with path.open("rb") as src:
+            size = src.seek(0, os.SEEK_END)
+            src.seek(max(0, size - OUTPUT_CAP))
+            return src.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def run_session(
+    args: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: Path, timeout: float
+) -> SessionOutcome:
+    """``pytest.main(args)`` in a forked process; killed (with its group) after ``timeout`` s."""
+    plugin_args = [arg for name in PLUGINS for arg in ("-p", name)]
+    session_env = {**env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    session_env.pop("PYTHONDONTWRITEBYTECODE", None)
+    server = _get_server()
+    started = time.monotonic()
+    pid = server.start([*plugin_args, *args], cwd, session_env, log)
+    code = server.wait(pid, max(0.0, timeout - (time.monotonic() - started)))
+    if code is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        server.wait(pid, 10)  # reaped by the server
+    return SessionOutcome(code, _tail(log))
+

@@ -1,0 +1,49 @@
+"""What a misbehaving submission raises in the grader: messages written for the student.
+
+Why their own module: every client of the inside (scenario runner, app
+process, app server) and the pytest plugin report the same three things, and
+the plugin shows such an error as its message alone, without a traceback.
+"""
+
+from __future__ import annotations
+
+import signal
+
+__all__ = ["TAIL_CHARS", "SubmissionCrashed", "SubmissionError", "SubmissionTimeout",
+           "describe_exit"]
+
+TAIL_CHARS = 3000  # characters of the process's output quoted in an error message
+
+
+class SubmissionError(Exception):
+    """The submission misbehaved; ``str(err)`` is written for the student."""
+
+    def __init__(self, message: str, *, output: str = "") -> None:
+        self.output = output
+        if output.strip():
+            message = f"{message}\n--- last output of your code ---\n{output[-TAIL_CHARS:]}"
+        super().__init__(message)
+
+
+class SubmissionCrashed(SubmissionError):
+    """The inside process died (an exception at import, ``sys.exit``, a limit hit)."""
+
+
+class SubmissionTimeout(SubmissionError):
+    """The inside process did not answer in time (an endless loop, a listener that never
+    returns)."""
+
+
+def describe_exit(code: int | None) -> str:
+    """How a process ended, as the end of a sentence ("... was killed by SIGXCPU ...")."""
+    if code is None:
+        return "was still running"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = " (a resource limit: too much memory or CPU time?)" if name in (
+            "SIGKILL", "SIGXCPU", "SIGSEGV", "SIGXFSZ") else ""
+        return f"was killed by {name}{hint}"
+    return f"exited with code {code}"

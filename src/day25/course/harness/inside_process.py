@@ -1,0 +1,185 @@
+"""The grader's handle on one inside process: its request/reply channel and its output.
+
+Why: a grader that imports student code can be fooled by it (``sys.exit(0)``,
+monkeypatching pytest, objects equal to everything) and dies with it. Here the
+submission runs in ``python -m day25.course.inside`` (forked by the
+submission's :class:`~day25.course.sandbox.zygote.Zygote`, or started by
+:func:`day25.course.sandbox.processes.spawn`); the verdict is computed in the
+grader from plain JSON (wire 4 of :mod:`day25.course.protocol`).
+
+Every call has a timeout. A process that crashes or hangs is killed (its whole
+session) and the call raises a :class:`~day25.course.harness.errors.SubmissionError`
+whose message is written for a student and ends with the tail of the
+process's output; the client's next call starts a fresh process.
+"""
+
+from __future__ import annotations
+
+import queue
+import secrets
+import subprocess
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from day25.course.harness.errors import SubmissionCrashed, SubmissionTimeout, describe_exit
+from day25.course.protocol import INSIDE_MODULE, decode_reply, encode_request
+from day25.course.sandbox import processes
+from day25.course.sandbox.rlimits import Limits
+from day25.course.sandbox.zygote import ForkedProcess, Zygote
+
+__all__ = ["OUTPUT_CAP", "InsideProcess"]
+
+OUTPUT_CAP = 64 * 1024  # bytes of the process's output kept (the tail)
+_LINE_CAP = 16 * 1024 * 1024
+
+
+class _Tail:
+    """A thread-safe, capped buffer of the process's stderr (where its prints go too)."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._lock = threading.Lock()
+        self.total = 0  # bytes ever added: a mark for :meth:`text` of one app's output
+
+    def add(self, chunk: bytes) -> None:
+        with self._lock:
+            self._buf += chunk
+            self.total += len(chunk)
+            if len(self._buf) > OUTPUT_CAP:
+                del self._buf[: len(self._buf) - OUTPUT_CAP]
+
+    def text(self, since: int = 0) -> str:
+        """The kept output, from byte ``since`` on (as much of it as is still kept)."""
+        with self._lock:
+            skip = max(0, since - (self.total - len(self._buf)))
+            return self._buf[skip:].decode("utf-8", "replace")
+
+
+class InsideProcess:
+    """One ``python -m day25.course.inside MODE ...``, with its reply channel.
+
+    ``request(payload, timeout)`` sends one JSON line and returns the matching
+    reply. Used by the :class:`~day25.course.harness.inside_client.InsideClient`\\ s;
+    not by tests.
+    """
+
+    def __init__(
+        self, args: list[str], *, cwd: Path, limits: Limits | None = None,
+        zygote: Zygote | None = None,
+    ) -> None:
+        self._nonce = secrets.token_hex(16)
+        self._tail = _Tail()
+        self._replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._next_id = 0
+        self._lock = threading.Lock()
+        self.proc: subprocess.Popen[bytes] | ForkedProcess
+        if zygote is not None:  # forked from the submission's warm, sandboxed zygote
+            self.proc = zygote.spawn(INSIDE_MODULE, args, cwd=cwd,
+                                     limits=asdict(limits) if limits else None)
+        else:
+            self.proc = processes.spawn(["python", "-m", INSIDE_MODULE, *args], cwd=cwd,
+                                        limits=limits)
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+        threading.Thread(target=self._read_replies, daemon=True).start()
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(self._nonce.encode() + b"\n")
+            self.proc.stdin.flush()
+        except OSError:
+            pass  # died at once: the first wait reports it
+
+    # -- reader threads -----------------------------------------------------
+    def _read_stderr(self) -> None:
+        stream = self.proc.stderr
+        assert stream is not None
+        try:
+            while chunk := stream.read1(65536):  # type: ignore[attr-defined,union-attr,unused-ignore]
+                self._tail.add(chunk)
+        except (OSError, ValueError):
+            pass
+
+    def _read_replies(self) -> None:
+        stream = self.proc.stdout
+        assert stream is not None
+        try:
+            while line := stream.readline(_LINE_CAP):
+                msg = decode_reply(line, self._nonce)
+                if msg is not None:  # else not a reply: the submission's own writing
+                    self._replies.put(msg)
+        except (OSError, ValueError):
+            pass
+        self._replies.put(None)  # the channel closed: the process is gone
+
+    # -- calls ----------------------------------------------------------------
+    @property
+    def output(self) -> str:
+        return self._tail.text()
+
+    def output_mark(self) -> int:
+        """Where the output stands now: :meth:`output_since` gives what came after."""
+        return self._tail.total
+
+    def output_since(self, mark: int) -> str:
+        return self._tail.text(mark)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def wait_for(self, msg_id: int | str, timeout: float, what: str) -> dict[str, Any]:
+        """The reply with ``id == msg_id``, or a SubmissionError (the process is then killed)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.kill()
+                raise SubmissionTimeout(
+                    f"Your code did not finish {what} within {timeout:g} s: an endless loop, "
+                    "a listener that never returns, or an emit that waits on itself?",
+                    output=self.output,
+                )
+            try:
+                msg = self._replies.get(timeout=min(left, 0.5))
+            except queue.Empty:
+                continue
+            if msg is None:
+                code = self._reap()
+                raise SubmissionCrashed(
+                    f"The process running your code {describe_exit(code)} while {what}.",
+                    output=self.output,
+                )
+            if msg.get("id") == msg_id:
+                return msg
+
+    def send(self, payload: Mapping[str, Any]) -> int:
+        with self._lock:
+            self._next_id += 1
+            msg_id = self._next_id
+        line = encode_request(payload, msg_id)
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(line)
+            self.proc.stdin.flush()
+        except (OSError, ValueError):
+            pass  # the reader sees the channel close and wait_for reports the crash
+        return msg_id
+
+    def request(self, payload: Mapping[str, Any], *, timeout: float, what: str
+                ) -> dict[str, Any]:
+        return self.wait_for(self.send(payload), timeout, what)
+
+    def _reap(self) -> int | None:
+        try:
+            return self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return self.proc.returncode
+
+    def kill(self) -> None:
+        if isinstance(self.proc, ForkedProcess):
+            self.proc.kill_tree()
+        else:
+            processes.kill_tree(self.proc)

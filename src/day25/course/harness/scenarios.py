@@ -1,0 +1,107 @@
+"""Scenarios on exercises 1 and 2, the grader's side: run them inside, compare outside.
+
+Why split this way: the scenario runs where the submission is
+(:mod:`day25.course.inside.scenarios`), but what counts as right is decided
+here, in the grading process, from the plain JSON that came back: a submission
+cannot reach :func:`first_difference`, whatever its objects claim to equal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from typing import Any
+
+from day25.course.catalogue import Exercise
+from day25.course.harness.errors import SubmissionError
+from day25.course.harness.inside_client import InsideClient
+from day25.course.protocol import SCENARIOS, InsideArgs, ScenarioResult
+from day25.course.sandbox.rlimits import Limits
+from day25.course.sandbox.zygote import Zygote
+
+__all__ = ["ScenarioRunner", "first_difference"]
+
+
+class ScenarioRunner(InsideClient):
+    """Run declarative scenarios against a submission (the catalogue names their subject).
+
+    ``run(scenario)`` returns the inside process's result: ``{"ops": [{"op": ...,
+    "trace": [[listener, payload], ...], "error": str | None}, ...]}``. One
+    process serves many scenarios; after a crash or timeout the next ``run``
+    starts a new one.
+    """
+
+    mode = SCENARIOS
+
+    def __init__(
+        self, submission_dir: str | os.PathLike[str], exercise: str | Exercise, *,
+        timeout: float = 10.0, limits: Limits | None = None, zygote: Zygote | None = None,
+    ) -> None:
+        super().__init__(submission_dir, exercise, limits=limits, zygote=zygote)
+        self.timeout = timeout
+
+    def inside_args(self) -> InsideArgs:
+        return InsideArgs(self.mode, str(self._code), self.exercise.module_name,
+                          self.exercise.subject)
+
+    def run(self, scenario: dict[str, Any]) -> ScenarioResult:
+        process = self._ensure_process()
+        try:
+            reply = process.request(
+                {"scenario": scenario}, timeout=self.timeout, what="running a scenario"
+            )
+        except SubmissionError:
+            self._process = None
+            raise
+        if not reply.get("ok"):
+            raise SubmissionError(str(reply.get("error", "the scenario runner failed")),
+                                  output=process.output)
+        result: ScenarioResult = reply["result"]
+        return result
+
+    @property
+    def output(self) -> str:
+        return self._process.output if self._process else ""
+
+    def __enter__(self) -> ScenarioRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _show(op: dict[str, Any]) -> str:
+    return json.dumps({k: v for k, v in op.items() if v is not None}, separators=(",", ":"))
+
+
+def first_difference(
+    ops: list[dict[str, Any]], want: list[dict[str, Any]], got: ScenarioResult
+) -> str | None:
+    """Where an inside process's result differs from what was expected, for a student;
+    else None.
+
+    ``want[i]`` holds ``trace`` (and ``value`` for ``count``); for
+    ``emit_concurrently`` only how often each listener ran counts, because the
+    interleaving of concurrent emits is not part of any rule.
+    """
+    if got.get("setup_error"):
+        return f"Creating the object under test failed: {got['setup_error']}"
+    steps = "\n".join(f"  {i + 1}. {_show(op)}" for i, op in enumerate(ops))
+    for i, (op, expect, have) in enumerate(zip(ops, want, got["ops"], strict=True)):
+        where = f"Scenario:\n{steps}\nAt step {i + 1}"
+        if have["error"]:
+            return f"{where} your code raised {have['error']}"
+        if op["op"] == "emit_concurrently":
+            w = Counter(c[0] for c in expect["trace"])
+            h = Counter(c[0] for c in have["trace"])
+            if w != h:
+                return (f"{where} each listener should have run this many times (in any order) "
+                        f"{dict(w)}, but ran {dict(h)}")
+        elif expect["trace"] != have["trace"]:
+            return (f"{where} the listeners should have been called as {expect['trace']} "
+                    f"([listener, payload], in order), but were called as {have['trace']}")
+        if "value" in expect and expect["value"] != have.get("value"):
+            return (f"{where} {expect['value']} listener(s) should be left on the bus, "
+                    f"but {have.get('value')} are")
+    return None

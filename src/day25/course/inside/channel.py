@@ -1,0 +1,54 @@
+"""The inside end of the wire: the nonce, the private reply channel, the request stream.
+
+Why private: the submission runs in this process and may print, read stdin or
+close descriptors. Before it is imported, the reply channel (the original
+stdout) moves to a descriptor of its own, fd 1 is pointed at stderr (the
+captured log) and fd 0 at /dev/null, so nothing the submission does touches
+the protocol; every reply carries the harness's nonce, so nothing it writes
+can pass for one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from day25.course.protocol import decode_requests, encode_reply
+
+__all__ = ["Channel"]
+
+
+def _read_line_unbuffered(fd: int) -> str:
+    """One line, byte by byte: a buffered read would swallow the requests behind it."""
+    data = bytearray()
+    while (byte := os.read(fd, 1)) and byte != b"\n":
+        data += byte
+    return data.decode(errors="replace").strip()
+
+
+class Channel:
+    """The private reply channel and the private request stream."""
+
+    def __init__(self) -> None:
+        self.nonce = _read_line_unbuffered(0)
+        self._out = os.dup(1)
+        self.requests: BinaryIO = os.fdopen(os.dup(0), "rb")
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        os.dup2(2, 1)  # the submission's print() now lands in the captured stderr
+        sys.stdout = sys.stderr
+        self._lock = threading.Lock()
+
+    def reply(self, msg: dict[str, Any]) -> None:
+        line = encode_reply(msg, self.nonce)
+        with self._lock:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self._out, view) :]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        yield from decode_requests(self.requests)

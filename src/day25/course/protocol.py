@@ -1,0 +1,278 @@
+"""Every message that crosses a process boundary while a submission is graded.
+
+Why one module: the two ends of each wire are written and read at different
+times, by different people, on different sides of the sandbox; defined twice,
+they drift. Both ends import the names below and nothing of each other: the
+harness never imports :mod:`day25.course.inside`, the inside never imports the
+harness or the grader. The wires, in the order a submission meets them (the
+diagram in ``docs/dev/contracts.md`` draws them):
+
+1. **Sessions** (grader -> ``python -m day25.course.grading.session_server``):
+   JSON lines on the server's stdin and stdout. :class:`SessionRequest` in;
+   :class:`SessionStarted` at once and :class:`SessionEnded` when that forked
+   pytest session exits.
+2. **Zygote fork** (a grading session -> its session server, a ``SOCK_SEQPACKET``
+   socket named by ``$DAY25_ZYGOTE_FORKS``): :class:`ZygoteForkRequest` with the
+   zygote's control socket attached; :class:`ZygoteForkReply` with a pidfd of
+   the zygote attached, or ``{"error": ...}``.
+3. **Zygote** (harness -> a submission's sandboxed fork server, ``SOCK_SEQPACKET``):
+   :class:`SpawnRequest` with the new process's stdin, stdout and stderr pipe
+   ends attached; :class:`SpawnReply` with a pidfd attached, later
+   :class:`ExitNotice`; :class:`KillRequest` sweeps what is left of a session.
+4. **Inside** (harness -> ``python -m day25.course.inside MODE ...``, the only
+   process that imports submission code): the first stdin line is a random
+   nonce, then one JSON request per line. Replies go to a private descriptor,
+   one JSON line each, carrying the nonce: the submission may print anything,
+   and a line without the nonce is dropped. The modes: :data:`SCENARIOS`
+   (:class:`ScenarioRequest`, answered with a :class:`ScenarioResult`) and
+   :data:`APPS` (:class:`AppRequest`, one of :data:`APP_COMMANDS`).
+5. **Verdict** (the grading pytest session -> the grader): the JSON file named
+   by ``--results-json``, a list of :class:`VerdictRow`. While the session runs,
+   ``<file>.partial`` gets a :class:`Collected` line, then one row per finished test.
+
+A scenario (wire 4) is ``{"ops": [op, ...]}``; :mod:`day25.course.inside.scenarios`
+lists the ops, and each yields an :class:`OpResult`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NotRequired, TypedDict
+
+__all__ = [
+    "APPS",
+    "APP_COMMANDS",
+    "BUS_SUBJECT",
+    "INSIDE_MODULE",
+    "PARTIAL_SUFFIX",
+    "SCENARIOS",
+    "ZYGOTE_FORKS_ENV",
+    "AppReply",
+    "AppRequest",
+    "Collected",
+    "EventRecord",
+    "ExitNotice",
+    "InsideArgs",
+    "KillRequest",
+    "OpResult",
+    "Reply",
+    "ScenarioReply",
+    "ScenarioRequest",
+    "ScenarioResult",
+    "SessionEnded",
+    "SessionRequest",
+    "SessionStarted",
+    "SpawnReply",
+    "SpawnRequest",
+    "VerdictRow",
+    "ZygoteForkReply",
+    "ZygoteForkRequest",
+    "decode_reply",
+    "decode_requests",
+    "encode_reply",
+    "encode_request",
+]
+
+# -- 1. sessions ---------------------------------------------------------------------------
+
+
+class SessionRequest(TypedDict):
+    id: int
+    args: list[str]  # pytest's command line
+    cwd: str
+    env: dict[str, str]  # the session's whole environment
+    log: str  # its stdout and stderr go here
+
+
+class SessionStarted(TypedDict):
+    id: int
+    pid: int  # leads its own process group: the grader kills it with killpg
+
+
+class SessionEnded(TypedDict):
+    pid: int
+    code: int  # negative for a signal, as in subprocess
+
+
+# -- 2. zygote fork ------------------------------------------------------------------------
+
+ZYGOTE_FORKS_ENV = "DAY25_ZYGOTE_FORKS"  # the session server's socket, set in its sessions
+
+
+class ZygoteForkRequest(TypedDict):
+    zygote: str  # the zygote's work directory
+    uid: int  # the unprivileged uid it drops to
+    course: str  # the course folder whose tests and solutions the sandbox masks
+
+
+class ZygoteForkReply(TypedDict):
+    pid: int
+
+
+# -- 3. zygote -----------------------------------------------------------------------------
+
+
+class SpawnRequest(TypedDict):
+    module: str  # run as ``python -m MODULE *argv`` would be, without the exec
+    argv: list[str]
+    cwd: str
+    limits: dict[str, int | None]  # a :class:`~day25.course.sandbox.rlimits.Limits`; {}: none
+
+
+class SpawnReply(TypedDict):
+    pid: int  # in the zygote's PID namespace: signal it through the attached pidfd
+
+
+class ExitNotice(TypedDict):
+    exit: int  # the pid
+    code: int
+
+
+class KillRequest(TypedDict):
+    kill: int  # the pid whose process group and session are swept
+
+
+# -- 4. inside -----------------------------------------------------------------------------
+
+INSIDE_MODULE = "day25.course.inside"
+SCENARIOS = "scenarios"
+APPS = "apps"
+#: the scenario subject that is not a class of the submission: a fresh
+#: ``day25.EventBus`` whose ``once()`` raises (the exercise builds its own)
+BUS_SUBJECT = "bus"
+
+
+@dataclass(frozen=True)
+class InsideArgs:
+    """The command line of an inside process: ``MODE --submission DIR --module NAME``."""
+
+    mode: str  # SCENARIOS or APPS
+    submission: str  # the folder holding the copied module
+    module: str  # its import name: the catalogue's module without ".py"
+    subject: str = ""  # SCENARIOS: what the ops act on (a class of the module, or BUS_SUBJECT)
+
+    def argv(self) -> list[str]:
+        extra = ["--subject", self.subject] if self.subject else []
+        return [self.mode, "--submission", self.submission, "--module", self.module, *extra]
+
+    @classmethod
+    def parse(cls, argv: Sequence[str] | None = None) -> InsideArgs:
+        parser = argparse.ArgumentParser(prog=f"python -m {INSIDE_MODULE}")
+        parser.add_argument("mode", choices=[SCENARIOS, APPS])
+        parser.add_argument("--submission", required=True)
+        parser.add_argument("--module", required=True)
+        parser.add_argument("--subject", default="")
+        args = parser.parse_args(argv)
+        return cls(args.mode, args.submission, args.module, args.subject)
+
+
+class Reply(TypedDict):
+    id: Any  # the request's id, echoed
+    ok: bool
+    error: NotRequired[str]  # when not ok: a sentence for the student
+
+
+class OpResult(TypedDict):
+    op: str
+    trace: list[list[Any]]  # [[listener, payload], ...] (a third item: keyword arguments)
+    error: str | None  # what the submission raised during this op
+    value: NotRequired[Any]  # what a "count" op counted
+
+
+class ScenarioResult(TypedDict):
+    ops: list[OpResult]
+    setup_error: NotRequired[str]  # the subject could not be created
+
+
+class ScenarioRequest(TypedDict):
+    scenario: dict[str, Any]  # {"ops": [op, ...]}
+
+
+class ScenarioReply(Reply):
+    result: NotRequired[ScenarioResult]
+
+
+#: ``start`` (``uds``, ``cwd``, ``kwargs``): a fresh ``create_app(**kwargs)``, answered
+#: once uvicorn accepts connections, or ``retire`` (the process is worn out: start
+#: a new one); ``events``; ``ping_loop`` (is the app's loop responsive?); ``settle``
+#: (``quiet``, ``limit``: True once the app has nothing left to do); ``stop``
+#: (``graceful``: uvicorn's shutdown, else dropped like a killed process)
+APP_COMMANDS = ("start", "events", "ping_loop", "settle", "stop")
+
+
+class AppRequest(TypedDict):
+    cmd: str  # one of APP_COMMANDS
+    app: int  # which app of the process (start: the new app's id)
+    uds: NotRequired[str]
+    cwd: NotRequired[str]
+    kwargs: NotRequired[dict[str, Any]]
+    quiet: NotRequired[float]
+    limit: NotRequired[float]
+    graceful: NotRequired[bool]
+
+
+class EventRecord(TypedDict):
+    event: str | None  # what the app emitted on app.events
+    args: list[Any]
+    kwargs: dict[str, Any]
+
+
+class AppReply(Reply):
+    retire: NotRequired[str]  # start: why this process serves no more apps
+    events: NotRequired[list[EventRecord]]
+    idle: NotRequired[bool]
+    stopped: NotRequired[bool]
+
+
+def encode_request(request: Mapping[str, Any], msg_id: int) -> bytes:
+    """One request line (harness side); ``id`` is the sender's, echoed by the reply."""
+    return json.dumps({**request, "id": msg_id}).encode() + b"\n"
+
+
+def decode_requests(lines: Iterable[bytes]) -> Iterable[dict[str, Any]]:
+    """The requests in ``lines`` (inside); a line that is not a JSON object is skipped."""
+    for line in lines:
+        try:
+            request = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(request, dict):
+            yield request
+
+
+def encode_reply(reply: Mapping[str, Any], nonce: str) -> bytes:
+    """One reply line (inside): what JSON cannot say is sent as its ``repr``."""
+    return json.dumps({**reply, "nonce": nonce}, default=repr).encode() + b"\n"
+
+
+def decode_reply(line: bytes, nonce: str) -> dict[str, Any] | None:
+    """The reply in ``line`` (harness side), or None when it is not one (no nonce)."""
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        return None
+    if isinstance(msg, dict) and msg.pop("nonce", None) == nonce:
+        return msg
+    return None
+
+
+# -- 5. verdict ----------------------------------------------------------------------------
+
+PARTIAL_SUFFIX = ".partial"
+
+
+class VerdictRow(TypedDict):
+    nodeid: str
+    name: str
+    exercise: str
+    points: float  # max_points when passed, else 0
+    max_points: float  # the test's weight (@pytest.mark.points)
+    outcome: str  # passed, failed, error or skipped
+    message: str  # for the student
+
+
+class Collected(TypedDict):
+    collected: dict[str, int]  # exercise -> tests collected

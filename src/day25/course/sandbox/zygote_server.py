@@ -1,0 +1,194 @@
+"""The zygote: one sandboxed fork server per submission, so its processes start in milliseconds.
+
+Why: every graded test of exercises 3 and 4 starts the student's app in a
+fresh process, and a fresh ``python`` that imports nexios and uvicorn (behind
+``unshare`` and ``setpriv``) took most of a test's time. A zygote starts once
+per submission inside the full sandbox (namespaces, its own uid, rlimits),
+imports what the inside program needs, and then ``fork()``\\ s each process
+the harness asks for: it still gets a fresh process, a fresh work directory and
+fresh state, and never anything of another student (another student has
+another zygote, uid and namespaces).
+
+It starts one of two ways. Exec'd: ``python -m day25.course.sandbox.zygote_server``
+through :func:`day25.course.sandbox.processes.spawn` (``pytest`` run by hand,
+``day25 check``). Forked: in a graded batch the warm session server
+(:mod:`day25.course.grading.session_server`) already holds those modules, and
+:func:`start_forked` enters the very same sandbox without exec
+(:func:`~day25.course.sandbox.namespaces.enter`: new mount and network
+namespaces, the masked, read-only view), then forks the zygote as the init of
+a new PID namespace, which drops to the submission's uid
+(:func:`~day25.course.sandbox.namespaces.drop_privileges`).
+
+The zygote runs inside the sandbox but never imports submission code: only the
+processes it forks do, once they run the module a :class:`SpawnRequest` names
+(the inside program). The grader's handle on it is
+:class:`day25.course.sandbox.zygote.Zygote`; the wire is wire 3 of
+:mod:`day25.course.protocol`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib
+import json
+import os
+import runpy
+import select
+import socket
+import sys
+import warnings
+from pathlib import Path
+from typing import cast
+
+from day25.course.protocol import INSIDE_MODULE, ExitNotice, SpawnReply, SpawnRequest
+from day25.course.sandbox import namespaces, processes, rlimits
+
+__all__ = ["preload", "serve", "start_forked"]
+
+_PRELOAD = ("asyncio", "json", "sqlite3", "uvicorn", "uvicorn.config", "uvicorn.server",
+            "uvicorn.protocols.websockets.websockets_impl", "uvicorn.protocols.http.h11_impl",
+            "uvicorn.lifespan.on", "uvicorn.loops.asyncio", "uvicorn.protocols.websockets.auto",
+            "anyio._backends._asyncio", "nexios", "nexios.websockets", "websockets", "day25",
+            "day25.realtime", "day25.trace",  # what submissions import (`import day25` is lazy)
+            INSIDE_MODULE, f"{INSIDE_MODULE}.channel", f"{INSIDE_MODULE}.scenarios",
+            f"{INSIDE_MODULE}.apps")
+
+
+def _run_forked(control: socket.socket, request: SpawnRequest, fds: list[int]) -> None:
+    """In the forked process: become ``python -m MODULE *argv``, then exit."""
+    try:
+        control.close()
+        rlimits.die_with_parent()
+        os.setsid()
+        for index, fd in enumerate(fds):
+            os.dup2(fd, index)
+        for fd in fds:
+            if fd > 2:
+                os.close(fd)
+        os.chdir(request["cwd"])
+        rlimits.lower(request.get("limits") or {})
+        sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's own streams
+        sys.stdout = open(1, "w", closefd=False, buffering=1)  # noqa: SIM115
+        sys.stderr = open(2, "w", closefd=False, buffering=1)  # noqa: SIM115
+        sys.argv = [request["module"], *request["argv"]]
+        runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
+
+
+def preload() -> None:
+    """Import what every forked process needs, once (a warm process forks them ready)."""
+    with warnings.catch_warnings():  # e.g. uvicorn's deprecation notices: not the grader's
+        warnings.simplefilter("ignore")
+        for name in _PRELOAD:
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+    gc.freeze()  # the forked processes' collections skip the preloaded modules
+
+
+def serve(control_fd: int = 0) -> None:
+    """Fork a process per :class:`SpawnRequest` until the grader hangs up (``control_fd``)."""
+    preload()
+    control = socket.socket(fileno=os.dup(control_fd))
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, control_fd)
+    os.close(devnull)
+    children: set[int] = set()
+    wake_r, wake_w = processes.wake_on_child_exit()  # an exit is reported at once
+    while True:
+        ready, _, _ = select.select([control.fileno(), wake_r], [], [], 1.0)
+        if wake_r in ready:
+            os.read(wake_r, 4096)
+        if control.fileno() in ready:
+            try:
+                data, fds, _flags, _addr = socket.recv_fds(control, 65536, 3)
+            except OSError:
+                data, fds = b"", []
+            if not data:
+                break  # the grader hung up: the namespace dies with us
+            request = json.loads(data)
+            if "kill" in request:  # a KillRequest
+                processes.kill_session(int(request["kill"]))
+                continue
+            pid = os.fork()
+            if pid == 0:
+                processes.forget_child_exit((wake_r, wake_w))
+                _run_forked(control, cast(SpawnRequest, request), fds)
+            for fd in fds:
+                os.close(fd)
+            children.add(pid)
+            pidfd = os.pidfd_open(pid)
+            reply: SpawnReply = {"pid": pid}
+            socket.send_fds(control, [json.dumps(reply).encode()], [pidfd])
+            os.close(pidfd)
+        while True:  # reap children and, as a namespace's init, any orphan
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            if pid in children:
+                children.discard(pid)
+                code = os.waitstatus_to_exitcode(status)
+                notice: ExitNotice = {"exit": pid, "code": code}
+                with contextlib.suppress(OSError):
+                    control.send(json.dumps(notice).encode())
+    for pid in children:
+        processes.kill_session(pid)
+
+
+def start_forked(
+    workdir: Path, uid: int, control_fd: int, sandboxed: bool, *, close: tuple[int, ...] = (),
+    course: Path | None = None,
+) -> int:
+    """In the session server: fork a supervisor whose child is the sandboxed zygote.
+
+    Returns the supervisor's pid. The supervisor enters the namespaces
+    (:func:`day25.course.sandbox.namespaces.enter`), forks the zygote as its new PID
+    namespace's init, which drops to ``uid`` and serves ``control_fd``.
+    """
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        processes.forget_child_exit(close)  # and closes the server's own descriptors
+        rlimits.die_with_parent()
+        os.setsid()
+        os.chdir(workdir)
+        env = processes.scrubbed_env(home=workdir)
+        os.environ.clear()
+        os.environ.update(env)
+        rlimits.preexec(None if namespaces.mode() == "off" else rlimits.Limits())()
+        if sandboxed:
+            namespaces.enter(workdir, uid, [str(workdir), *env.values()], root=course)
+        init = os.fork()
+        if init == 0:
+            if sandboxed:
+                namespaces.drop_privileges(uid)
+            serve(control_fd)
+            os._exit(0)
+        os.close(control_fd)
+        _pid, status = os.waitpid(init, 0)
+        code = os.waitstatus_to_exitcode(status)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    os._exit(code if code >= 0 else 1)
+
+
+if __name__ == "__main__":
+    serve()
