@@ -8,11 +8,12 @@ notebooks and tests).
 
 from day25.realtime.offline import OfflineQueue, Pushed
 from day25.realtime.presence import PresenceTracker
-from day25.realtime.rooms import Delivery, JsonSender, Rooms
+from day25.realtime.rooms import SLOW_CONSUMER_CLOSE, Delivery, JsonSender, Rooms, SlowConsumer
 from day25.realtime.server import BackgroundServer
 from day25.realtime.stores import MemoryStore, Notification, NotificationStore, SQLiteStore
 
 __all__ = [
+    "SLOW_CONSUMER_CLOSE",
     "BackgroundServer",
     "Delivery",
     "JsonSender",
@@ -24,4 +25,5 @@ __all__ = [
     "Pushed",
     "Rooms",
     "SQLiteStore",
+    "SlowConsumer",
 ]

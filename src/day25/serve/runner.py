@@ -14,6 +14,7 @@ from pathlib import Path
 
 import uvicorn
 
+from day25.realtime.server import listen_socket
 from day25.serve.dispatch import Dispatcher
 from day25.serve.loading import ImplementationError, load_apps, resolve_impl
 
@@ -34,15 +35,12 @@ def default_db_path(impl_dir: Path) -> Path:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port``, or a :class:`ServeError` that says what to do."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    """A listening socket on ``host:port`` (with ``TCP_NODELAY``, see
+    :func:`~day25.realtime.server.listen_socket`), or a :class:`ServeError` that says
+    what to do."""
     try:
-        sock.bind((host, port))
-        sock.listen(128)
+        sock = listen_socket(host, port)
     except OSError as exc:
-        sock.close()
         if exc.errno == errno.EADDRINUSE:
             raise ServeError(
                 f"port {port} on {host} is already in use (another `day25 serve`?): "
