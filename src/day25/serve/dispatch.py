@@ -78,6 +78,9 @@ class Dispatcher:
 
     def __init__(self, apps: LoadedApps, *, impl_label: str, db_path: Path) -> None:
         install_capture()
+        for app in (apps.chat, apps.notifications):
+            if hasattr(app, "debug"):  # a NexiosApp: no traceback pages (they stay in the log)
+                app.debug = False
         self.apps = apps
         self.not_implemented = {k: v.message for k, v in apps.missing.items()}
         self.status: dict[str, object] = {
@@ -110,7 +113,7 @@ class Dispatcher:
             return
         stub_send = StubAwareSend(exercise, send)
         try:
-            await app(scope, receive, stub_send)
+            await app(scope, receive, _NoTracebacks(stub_send))
         except NotImplementedError as exc:  # raised past the framework (e.g. in middleware)
             detail = str(exc) or "NotImplementedError"
             message = f"exercise {exercise!r} is not implemented yet: {detail}"
@@ -163,6 +166,35 @@ class Dispatcher:
                     await sub.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+class _NoTracebacks:
+    """Every 5xx body from an app becomes one fixed JSON sentence: whatever the app (or its
+    framework in debug mode) put there may hold a traceback, source paths or secrets. The
+    details stay in the server's log, where the student running it looks."""
+
+    BODY = json.dumps(
+        {"error": "internal server error: the app raised; see the server's log"}
+    ).encode()
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.replacing = False
+
+    async def __call__(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start" and message.get("status", 200) >= 500:
+            self.replacing = True
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(self.BODY)).encode()),
+            ]
+            await self.send({**message, "headers": headers})
+            await self.send({"type": "http.response.body", "body": self.BODY})
+        elif kind == "http.response.body" and self.replacing:
+            return
+        else:
+            await self.send(message)
 
 
 async def _respond(send: Send, status: int, body: bytes, content_type: str) -> None:
