@@ -69,10 +69,17 @@ class ServeProcess:
             self.tokens[user] = body["token"]
         return self.tokens[user]
 
-    def post(self, path: str, payload: Any, *, as_user: str = "script") -> tuple[int, Any]:
+    def post(
+        self,
+        path: str,
+        payload: Any,
+        *,
+        as_user: str = "script",
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
         """``POST`` JSON with a session token, as a scripted client does."""
-        headers = {"authorization": f"Bearer {self.token(as_user)}"}
-        return request_json(self.url, "POST", path, payload, headers)
+        all_headers = {"authorization": f"Bearer {self.token(as_user)}", **(headers or {})}
+        return request_json(self.url, "POST", path, payload, all_headers)
 
     def stop(self) -> str:
         if self.proc.poll() is None:

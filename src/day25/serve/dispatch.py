@@ -76,8 +76,16 @@ class _SubLifespan:
 class Dispatcher:
     """``/chat/...`` -> chat app, ``/notifications...`` -> notification app, the rest: the page."""
 
-    def __init__(self, apps: LoadedApps, *, impl_label: str, db_path: Path) -> None:
+    def __init__(
+        self,
+        apps: LoadedApps,
+        *,
+        impl_label: str,
+        db_path: Path,
+        state_sizes: Callable[[], dict[str, int]] | None = None,
+    ) -> None:
         install_capture()
+        self.state_sizes = state_sizes
         for app in (apps.chat, apps.notifications):
             if hasattr(app, "debug"):  # a NexiosApp: no traceback pages (they stay in the log)
                 app.debug = False
@@ -136,7 +144,8 @@ class Dispatcher:
             await _respond(send, 405, b"method not allowed", "text/plain")
             return
         if path == "/status.json":
-            await _respond(send, 200, json.dumps(self.status).encode(), "application/json")
+            status = {**self.status, "per_name_state": self._per_name_state()}
+            await _respond(send, 200, json.dumps(status).encode(), "application/json")
             return
         name = "index.html" if path in ("/", "/index.html") else path.removeprefix("/static/")
         file = STATIC_DIR / name
@@ -146,6 +155,19 @@ class Dispatcher:
             return
         content_type = CONTENT_TYPES.get(file.suffix, "application/octet-stream")
         await _respond(send, 200, file.read_bytes(), content_type)
+
+    def _per_name_state(self) -> dict[str, dict[str, int]]:
+        """How much per-name state the server holds (sessions, and each app that reports it
+        as ``app.state["per_name_state"]()``): a reader can watch it stay bounded."""
+        sizes: dict[str, dict[str, int]] = {}
+        if self.state_sizes is not None:
+            sizes["sessions"] = self.state_sizes()
+        for name, app in ((CHAT, self.apps.chat), (NOTIFICATIONS, self.apps.notifications)):
+            state = getattr(app, "state", None)
+            probe = state.get("per_name_state") if isinstance(state, dict) else None
+            if callable(probe):
+                sizes[name] = probe()
+        return sizes
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         subs = [

@@ -98,9 +98,10 @@ class Guard:
         if path != SESSION_PATH and not _protected(path):
             await self.app(scope, receive, send)
             return
-        problem = self._body_problem(method, headers)
+        problem = _http_misuse(method, path) or self._body_problem(method, headers)
         if problem is not None:
-            await _json(send, problem[0], {"error": problem[1]}, cors)
+            allow = [(b"allow", b"POST")] if problem[0] == 405 else []
+            await _json(send, problem[0], {"error": problem[1]}, [*cors, *allow])
             return
         if path == SESSION_PATH:
             await self._session(method, receive, send, cors)
@@ -179,6 +180,16 @@ class Guard:
             await self.app(scope, receive, send)
         finally:
             self.sessions.disconnected(session)
+
+
+def _http_misuse(method: str, path: str) -> tuple[int, str] | None:
+    """HTTP where the protocols only have a WebSocket, or a method they do not define
+    (Nexios would route it to the WebSocket handler and crash with a 500)."""
+    if path.startswith("/chat/") or path.startswith("/notifications/"):
+        return 426, f"{path} is a WebSocket endpoint: connect to it with ws:// (or wss://)"
+    if path == "/notifications" and method != "POST":
+        return 405, 'use POST /notifications with {"user": ..., "title": ...}'
+    return None
 
 
 def _speaks_for(

@@ -117,8 +117,10 @@ def build_app(
             + "; ".join(m.message for m in apps.missing.values())
             + ". Implement the exercise stubs, or run without --impl to see the demo."
         )
-    dispatcher = Dispatcher(apps, impl_label=impl or impl_dir.name, db_path=db_path)
     sessions = sessions or Sessions()
+    dispatcher = Dispatcher(
+        apps, impl_label=impl or impl_dir.name, db_path=db_path, state_sizes=sessions.sizes
+    )
     guard = Guard(dispatcher, origins=origins, sessions=sessions)
     return Served(guard, apps, impl_dir, db_path, sessions)
 
