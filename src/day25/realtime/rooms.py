@@ -118,7 +118,7 @@ class Rooms(Generic[C]):
         self.send_timeout = send_timeout
         self.outbox_size = outbox_size
         self.on_drop = on_drop
-        self._rooms: dict[str, dict[C, None]] = {}  # dict: a set that keeps join order
+        self._rooms: dict[str, dict[C, _Member]] = {}  # conn -> its record, in join order
         self._members: dict[C, _Member] = {}
         self._closing: set[asyncio.Task[None]] = set()
 
@@ -131,7 +131,7 @@ class Rooms(Generic[C]):
         if member is None:
             member = self._members[conn] = _Member(conn)
         member.rooms.add(room)
-        members[conn] = None
+        members[conn] = member
         return True
 
     def leave(self, room: str, conn: C) -> bool:
@@ -174,14 +174,13 @@ class Rooms(Generic[C]):
 
     async def deliver(self, room: str, message: Any) -> Delivery[C]:
         """Send ``message`` to a snapshot of the room; say who took it and who was dropped."""
-        names = self._rooms.get(room)
-        if not names:
+        members = self._rooms.get(room)
+        if not members:
             return Delivery(0)
         text: str | None = None
         sent = 0
         dropped: list[tuple[_Member, BaseException]] = []
-        for conn in list(names):
-            member = self._members[conn]
+        for member in list(members.values()):
             if member.text:
                 if text is None:
                     text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
@@ -195,16 +194,21 @@ class Rooms(Generic[C]):
                     member.outbox.append(item)
                     sent += 1
                 continue
+            # Start the send here and now: it almost always finishes in this one step
+            # (the socket takes the bytes). Only one that waits becomes a task.
+            sending = member.send(item)
             try:
-                blocked = _start(member.send(item))
+                waiting_on = sending.send(None)
+            except StopIteration:
+                sent += 1
+                continue
             except Exception as exc:  # the send failed at once: a dead connection
                 dropped.append((member, exc))
                 continue
             sent += 1
-            if blocked is not None:
-                member.writer = asyncio.get_running_loop().create_task(
-                    self._write(member, *blocked), name=f"day25-rooms-writer:{room}"
-                )
+            member.writer = asyncio.get_running_loop().create_task(
+                self._write(member, sending, waiting_on), name=f"day25-rooms-writer:{room}"
+            )
         for member, error in dropped:
             await self._drop(member, error)
         return Delivery(sent, tuple((m.conn, e) for m, e in dropped))
@@ -280,28 +284,16 @@ class Rooms(Generic[C]):
             logger.exception("on_drop callback for room %r raised", room)
 
 
-def _start(coro: Coroutine[Any, Any, Any]) -> tuple[Coroutine[Any, Any, Any], Any] | None:
-    """Run ``coro`` until it finishes (``None``) or first waits: then ``(coro, what it
-    waits for)``, to be finished by :func:`_resume` in a task.
-
-    Why by hand: a task per send costs more than the send itself when the socket
-    takes the bytes at once, which is almost always. (Python 3.12's eager tasks
-    do the same; the course runs on 3.11.)
-    """
-    try:
-        yielded = coro.send(None)
-    except StopIteration:
-        return None
-    return coro, yielded
-
-
 @types.coroutine
 def _resume(coro: Coroutine[Any, Any, Any], yielded: Any) -> Generator[Any, Any, None]:
-    """Go on with a coroutine that :func:`_start` left waiting on ``yielded``.
+    """Go on with a coroutine that :meth:`Rooms.deliver` started by hand and left
+    waiting on ``yielded``.
 
     Awaited inside a task, it hands ``yielded`` to the task (which wakes it when
     that future is done) and passes values and exceptions (cancellation) through,
-    as ``await`` would have.
+    as ``await`` would have. Why by hand: a task per send costs more than the send
+    itself when the socket takes the bytes at once, which is almost always
+    (Python 3.12's eager tasks do the same; the course runs on 3.11).
     """
     while True:
         try:
