@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from day25.serve.origins import OriginPolicy
-from day25.serve.sessions import HOW_TO_JOIN, Session, SessionRefused, Sessions
+from day25.serve.sessions import Session, SessionRefused, Sessions
 
 __all__ = ["FORBIDDEN_CLOSE", "SESSION_PATH", "UNAUTHORIZED_CLOSE", "Guard"]
 
@@ -207,7 +207,7 @@ def _speaks_for(
     if claimed != session.user:
         return FORBIDDEN_CLOSE, "forbidden", (
             f"{where} {claimed!r} is not the name this session joined as ({session.user!r}): "
-            f"a connection may only speak for its own user; {HOW_TO_JOIN}"
+            "a connection may only speak for its own user"
         )
     return None
 
