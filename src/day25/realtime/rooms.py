@@ -220,13 +220,13 @@ class Rooms(Generic[C]):
 
     async def _write(self, member: _Member, coro: Coroutine[Any, Any, Any], yielded: Any) -> None:
         """Finish the blocked send, then empty the outbox; every send has a timeout."""
+        loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(self.send_timeout):
+            async with asyncio.timeout(self.send_timeout) as deadline:
                 await _resume(coro, yielded)
-            while member.outbox:
-                item = member.outbox.popleft()
-                async with asyncio.timeout(self.send_timeout):
-                    await member.send(item)
+                while member.outbox:
+                    deadline.reschedule(loop.time() + self.send_timeout)  # per send
+                    await member.send(member.outbox.popleft())
         except TimeoutError:
             member.writer = None
             await self._drop(member, SlowConsumer(f"a send blocked for {self.send_timeout} s"))
