@@ -37,3 +37,23 @@ def test_the_public_checks_of_exercises_3_and_4_pass_on_the_demo() -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "6 passed" in result.stdout, result.stdout[-2000:]
+
+
+def test_solutions_and_a_folder_are_still_served_behind_the_guard(tmp_path: Path) -> None:
+    import json
+
+    from websockets.sync.client import connect
+
+    from .conftest import start_serve
+
+    for impl, folder in (("solutions", ROOT / "solutions"), (str(DEMO_DIR), DEMO_DIR)):
+        server = start_serve(["--impl", impl, "--db", str(tmp_path / f"{folder.name}.sqlite3")])
+        try:
+            assert f"day25 serve: {folder} on http://" in server.output[0]
+            path = f"/chat/lobby?user=ann&token={server.token('ann')}"
+            with connect(f"{server.ws_url}{path}", proxy=None, open_timeout=10) as chat:
+                assert json.loads(chat.recv(timeout=10))["type"] == "roster"
+            with connect(f"{server.ws_url}/chat/lobby?user=ann", proxy=None) as chat:
+                assert json.loads(chat.recv(timeout=10))["code"] == "unauthorized"
+        finally:
+            server.stop()
