@@ -193,3 +193,23 @@ def test_a_page_on_another_site_gets_no_socket_and_cannot_post(
     # nothing reached the victim's inbox
     status, body = served.post("/notifications", {"user": "victim", "title": "check"})
     assert status == 201 and body["seq"] == 1, body
+
+
+def test_two_tabs_of_one_user_share_the_session(browser: Browser, served: ServeProcess) -> None:
+    """The token is kept per name in the browser, so a second tab is the same user, not
+    a second claim on the name (which the server would refuse)."""
+    context = browser.new_context()
+    try:
+        tabs = [context.new_page() for _ in range(2)]
+        for tab in tabs:
+            tab.goto(f"{served.url}/?user=tabby&room=tabs")
+            expect(tab.locator("#chat-status")).to_have_attribute("data-state", "open")
+            expect(tab.locator("#notifications-status")).to_have_attribute("data-state", "open")
+        expect(tabs[0].locator("#roster li")).to_have_count(1)  # one user, two tabs
+        status, _ = served.post("/notifications", {"user": "tabby", "title": "both tabs"})
+        assert status == 201
+        for tab in tabs:
+            expect(tab.locator("#inbox li .title")).to_have_text(["both tabs"])
+            expect(tab.locator("#error-list li")).to_have_count(0)
+    finally:
+        context.close()
