@@ -26,10 +26,10 @@ from day25.realtime import SLOW_CONSUMER_CLOSE, BackgroundServer, Rooms
 
 pytestmark = pytest.mark.timeout(60)
 
-MESSAGES = 400
-PADDING = "x" * 20_000  # ~8 MB in all: beyond the ~4 MB the kernel buffers for the slow reader
+MESSAGES = 600
+PADDING = "x" * 20_000  # ~12 MB in all: far beyond the ~4 MB the kernel buffers for the slow reader
 SLOW_READ = 0.010
-LATENCY_BOUND = 1.0  # seconds; pacing the room at the slow reader's speed takes > 4 s
+LATENCY_BOUND = 2.0  # seconds; pacing the room at the slow reader's speed takes > 4 s
 
 
 def make_app(rooms: Rooms[WebSocket]) -> NexiosApp:
