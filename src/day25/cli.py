@@ -138,18 +138,29 @@ def gradescope(
 def serve(
     impl: Annotated[
         str | None,
-        typer.Option(help="solutions, exercises or a folder (default: solutions/ when present)"),
+        typer.Option(help="demo (the default), solutions, exercises or a folder"),
     ] = None,
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port (0: any free port)")] = 8025,
     db: Annotated[
         Path | None, typer.Option(help="SQLite file for queued notifications (default: ~/.day25/)")
     ] = None,
+    allow_origin: Annotated[
+        list[str] | None,
+        typer.Option(help="another origin whose pages may use the server (repeatable)"),
+    ] = None,
+    cap: Annotated[
+        int | None, typer.Option(help="at most this many queued notifications per user")
+    ] = None,
+    ttl: Annotated[
+        float | None, typer.Option(help="queued notifications expire after this many seconds")
+    ] = None,
 ) -> None:
     """Serve the live chat + notifications page on an implementation of exercises 3 and 4."""
     from day25.serve import run_command
 
-    raise typer.Exit(run_command(impl, host, port, db))
+    code = run_command(impl, host, port, db, allow_origins=allow_origin or (), cap=cap, ttl=ttl)
+    raise typer.Exit(code)
 
 
 @app.command()

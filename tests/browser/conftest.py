@@ -1,11 +1,13 @@
 """Fixtures for driving ``day25 serve`` in Debian's chromium through Playwright.
 
 The server runs as a real subprocess (``day25 serve --port 0``) and reports the
-port it bound, so parallel runs never fight over a port.
+port it bound, so parallel runs never fight over a port. Scripted requests get a
+session token the documented way (``POST /session``), as any client must.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -13,9 +15,12 @@ import shutil
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,6 +54,32 @@ class ServeProcess:
     proc: subprocess.Popen[str]
     url: str
     output: list[str] = field(default_factory=list)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://", 1)
+
+    def token(self, user: str) -> str:
+        """A session token for ``user`` (one per name and server: a name is held by its
+        first session)."""
+        if user not in self.tokens:
+            status, body = request_json(self.url, "POST", "/session", {"user": user})
+            assert status == 201, f"POST /session for {user!r}: {status} {body}"
+            self.tokens[user] = body["token"]
+        return self.tokens[user]
+
+    def post(
+        self,
+        path: str,
+        payload: Any,
+        *,
+        as_user: str = "script",
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        """``POST`` JSON with a session token, as a scripted client does."""
+        all_headers = {"authorization": f"Bearer {self.token(as_user)}", **(headers or {})}
+        return request_json(self.url, "POST", path, payload, all_headers)
 
     def stop(self) -> str:
         if self.proc.poll() is None:
@@ -59,6 +90,24 @@ class ServeProcess:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
         return "".join(self.output)
+
+
+def request_json(
+    url: str, method: str, path: str, payload: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    """One HTTP request with a JSON body; ``(status, parsed JSON body or text)``."""
+    data = None if payload is None else json.dumps(payload).encode()
+    all_headers = {"content-type": "application/json", **(headers or {})}
+    request = urllib.request.Request(f"{url}{path}", data=data, headers=all_headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as err:
+        status, raw = err.code, err.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode(errors="replace")
 
 
 def start_serve(args: list[str], cwd: Path = ROOT, timeout: float = 30.0) -> ServeProcess:
@@ -112,9 +161,9 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    """``day25 serve --impl solutions`` with a fresh database, for the whole module."""
+    """``day25 serve`` (the demo) with a fresh database, for the whole module."""
     db = tmp_path_factory.mktemp("serve") / "notifications.sqlite3"
-    server = start_serve(["--impl", "solutions", "--db", str(db)])
+    server = start_serve(["--db", str(db)])
     yield server
     server.stop()
 

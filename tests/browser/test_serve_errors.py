@@ -10,19 +10,17 @@ import json
 import shutil
 import socket
 import subprocess
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
 from websockets.sync.client import connect
+
+from day25.serve.demo import DEMO_DIR
 
 from .conftest import ROOT, day25_command, start_serve
 
 pytestmark = pytest.mark.timeout(120)
 
-SOLUTIONS = ROOT / "solutions"
 STUB_CREATE_APP = '''
 def create_app(*args, **kwargs):
     raise NotImplementedError("write create_app")
@@ -62,18 +60,6 @@ def run_serve(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     )
 
 
-def post(url: str, payload: Any) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(
-        f"{url}/notifications", data=json.dumps(payload).encode(),
-        headers={"content-type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
-
-
 def test_port_taken_is_one_clear_sentence(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -93,7 +79,7 @@ def test_missing_implementation_folder_and_module(tmp_path: Path) -> None:
 
     half = tmp_path / "half"
     half.mkdir()
-    shutil.copy(SOLUTIONS / "chat_broadcasting.py", half)
+    shutil.copy(DEMO_DIR / "chat_broadcasting.py", half)
     result = run_serve("--impl", str(half), "--port", "0", "--db", str(tmp_path / "db.sqlite3"))
     assert result.returncode == 2
     assert "has no module notification_queueing.py" in result.stderr
@@ -113,23 +99,23 @@ def test_nothing_implemented_names_both_exercises(tmp_path: Path) -> None:
 def test_stub_at_first_use_becomes_a_clear_error_and_chat_still_works(tmp_path: Path) -> None:
     impl = tmp_path / "impl"
     impl.mkdir()
-    shutil.copy(SOLUTIONS / "chat_broadcasting.py", impl)
+    shutil.copy(DEMO_DIR / "chat_broadcasting.py", impl)
     (impl / "notification_queueing.py").write_text(STUB_HANDLERS)
     server = start_serve(["--impl", str(impl), "--db", str(tmp_path / "db.sqlite3")])
     try:
-        status, body = post(server.url, {"user": "bob", "title": "hi"})
+        status, body = server.post("/notifications", {"user": "bob", "title": "hi"})
         assert status == 501
         assert body["error"] == (
             "exercise 'notification_queueing' is not implemented yet: "
             "notification_queueing.store_notification() raises NotImplementedError "
             "(validate, store, deliver)"
         )
-        ws_url = server.url.replace("http", "ws")
-        with connect(f"{ws_url}/notifications/bob", open_timeout=10) as inbox:
+        bob, ann = server.token("bob"), server.token("ann")
+        with connect(f"{server.ws_url}/notifications/bob?token={bob}", open_timeout=10) as inbox:
             frame = json.loads(inbox.recv(timeout=10))
             assert frame["code"] == "not_implemented"
             assert "notification_queueing.send_backlog()" in frame["message"]
-        with connect(f"{ws_url}/chat/lobby?user=ann", open_timeout=10) as chat:
+        with connect(f"{server.ws_url}/chat/lobby?user=ann&token={ann}", open_timeout=10) as chat:
             assert json.loads(chat.recv(timeout=10))["type"] == "roster"
     finally:
         server.stop()
@@ -137,22 +123,23 @@ def test_stub_at_first_use_becomes_a_clear_error_and_chat_still_works(tmp_path: 
 
 def test_restart_keeps_queued_notifications_in_order(tmp_path: Path) -> None:
     db = tmp_path / "queue.sqlite3"
-    server = start_serve(["--impl", "solutions", "--db", str(db)])
+    server = start_serve(["--db", str(db)])
     try:
-        sent = [post(server.url, {"user": "zed", "title": f"n{i}"})[1] for i in range(3)]
+        sent = [server.post("/notifications", {"user": "zed", "title": f"n{i}"})[1]
+                for i in range(3)]
     finally:
         server.stop()
     assert [s["seq"] for s in sent] == [1, 2, 3]
 
-    server = start_serve(["--impl", "solutions", "--db", str(db)])
+    server = start_serve(["--db", str(db)])  # a new server: the old tokens are void
     try:
-        ws_url = server.url.replace("http", "ws")
-        with connect(f"{ws_url}/notifications/zed", open_timeout=10) as inbox:
+        path = f"/notifications/zed?token={server.token('zed')}"
+        with connect(f"{server.ws_url}{path}", open_timeout=10) as inbox:
             frames = [json.loads(inbox.recv(timeout=10)) for _ in range(4)]
         assert [f.get("title") for f in frames[:3]] == ["n0", "n1", "n2"]
         assert [f["id"] for f in frames[:3]] == [s["id"] for s in sent]
         assert frames[3] == {"type": "backlog_end", "count": 3}
-        assert post(server.url, {"user": "zed", "title": "n3"})[1]["seq"] == 4
+        assert server.post("/notifications", {"user": "zed", "title": "n3"})[1]["seq"] == 4
     finally:
         server.stop()
 

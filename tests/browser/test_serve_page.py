@@ -1,13 +1,11 @@
 """``day25 serve`` in a real Chromium: chat, presence, offline inbox, and a tampered client.
 
 Each test opens separate browser contexts (separate users, as two people on two
-machines would be) against one ``day25 serve --impl solutions`` subprocess.
+machines would be) against one ``day25 serve`` subprocess (the demo).
 """
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,14 +60,10 @@ def roster(page: Page) -> Any:
     return page.locator("#roster li")
 
 
-def post_notification(url: str, user: str, title: str) -> dict[str, Any]:
-    body = json.dumps({"user": user, "title": title}).encode()
-    request = urllib.request.Request(
-        f"{url}/notifications", data=body, headers={"content-type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 201
-        return json.loads(response.read())  # type: ignore[no-any-return]
+def post_notification(server: ServeProcess, user: str, title: str) -> dict[str, Any]:
+    status, body = server.post("/notifications", {"user": user, "title": title})
+    assert status == 201, body
+    return body  # type: ignore[no-any-return]
 
 
 def test_message_reaches_both_users_and_roster_follows_presence(
@@ -119,7 +113,7 @@ def test_offline_user_gets_backlog_in_order_and_ack_sticks(
         sender.fill("#notify-title", title)
         sender.click("#notify-send")
         expect(sender.locator("#notify-result")).to_contain_text("pushed to 0 open tab")
-    assert post_notification(served.url, "carol", titles[2])["delivered"] == 0
+    assert post_notification(served, "carol", titles[2])["delivered"] == 0
 
     carol = users.open("carol", "inbox-room")
     items = carol.locator("#inbox li")
@@ -170,7 +164,7 @@ def test_page_reconnects_after_a_server_restart_and_keeps_the_queue(
     from .conftest import start_serve
 
     db = tmp_path / "restart.sqlite3"
-    server = start_serve(["--impl", "solutions", "--db", str(db)])
+    server = start_serve(["--db", str(db)])
     port = server.url.rsplit(":", 1)[1]
     users = Users(browser, server.url)
     try:
@@ -180,7 +174,7 @@ def test_page_reconnects_after_a_server_restart_and_keeps_the_queue(
         expect(rita.locator("#notifications-status")).to_have_attribute(
             "data-state", "reconnecting"
         )
-        server = start_serve(["--impl", "solutions", "--db", str(db), "--port", port])
+        server = start_serve(["--db", str(db), "--port", port])
         assert server.url.endswith(f":{port}")
         expect(rita.locator("#chat-status")).to_have_attribute(
             "data-state", "open", timeout=20_000
@@ -189,7 +183,7 @@ def test_page_reconnects_after_a_server_restart_and_keeps_the_queue(
             "data-state", "open", timeout=20_000
         )
         expect(rita.locator("#roster li")).to_have_attribute("data-user", "rita")
-        post_notification(server.url, "rita", "welcome back")
+        post_notification(server, "rita", "welcome back")
         expect(rita.locator("#inbox li .title")).to_have_text(["welcome back"])
         assert users.console_errors == [] or all(
             "WebSocket" in e for e in users.console_errors  # the browser logs refused reconnects

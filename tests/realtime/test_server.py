@@ -13,6 +13,7 @@ from nexios.websockets import WebSocket
 from websockets.asyncio.client import connect
 
 from day25 import BackgroundServer, install
+from day25.realtime.server import listen_socket
 
 
 def make_app() -> NexiosApp:
@@ -81,3 +82,40 @@ def test_sync_use_like_a_notebook_and_restart_refused_while_running() -> None:
 def test_a_port_in_use_is_a_clear_error() -> None:
     with BackgroundServer(make_app()) as first, pytest.raises(OSError):
         BackgroundServer(make_app(), port=first.port).start()
+
+
+def keep_alive_request_ms(port: int, method: str = "GET", path: str = "/hello") -> float:
+    """The median time of 15 requests on one kept-alive connection (after a warm-up)."""
+    import http.client
+    import statistics
+    import time
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    times = []
+    try:
+        for i in range(16):
+            started = time.perf_counter()
+            conn.request(method, path)
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200 and not response.will_close
+            if i:
+                times.append((time.perf_counter() - started) * 1000)
+    finally:
+        conn.close()
+    return statistics.median(times)
+
+
+def test_a_kept_alive_request_does_not_wait_for_a_delayed_ack() -> None:
+    """The listening socket must give accepted connections TCP_NODELAY: without it, every
+    response written in two pieces waits ~40 ms for the client's delayed ACK."""
+    import socket
+
+    with BackgroundServer(make_app()) as server:
+        assert keep_alive_request_ms(server.port) < 10
+    sock = listen_socket("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP  # what asyncio looks at to set TCP_NODELAY
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        sock.close()

@@ -5,6 +5,14 @@ Jupyter kernel already runs an event loop). Running uvicorn on its own loop in
 a thread lets a cell start a real server, connect real WebSocket clients to it,
 and stop it again. The server binds its socket itself before starting, so
 ``port=0`` gives a free port whose number is known at once.
+
+Why :func:`listen_socket` names ``IPPROTO_TCP``: asyncio turns Nagle's algorithm
+off (``TCP_NODELAY``) only on accepted sockets whose ``proto`` is ``IPPROTO_TCP``,
+and an accepted socket inherits the listener's ``proto``. A listener made with
+``socket.socket(AF_INET, SOCK_STREAM)`` has ``proto`` 0, so every response that
+uvicorn writes in two pieces (head, then body) waits for the client's delayed ACK.
+uvicorn's own ``host``/``port`` binding goes through asyncio and gets it right;
+handing uvicorn a socket means doing it ourselves.
 """
 
 from __future__ import annotations
@@ -18,9 +26,28 @@ from typing import Any, TypeVar
 
 import uvicorn
 
-__all__ = ["BackgroundServer"]
+__all__ = ["BackgroundServer", "listen_socket"]
 
 T = TypeVar("T")
+
+
+def listen_socket(host: str, port: int, *, backlog: int = 128) -> socket.socket:
+    """A listening TCP socket on ``host:port`` whose connections have ``TCP_NODELAY``.
+
+    ``port=0`` picks a free port (read it back with ``getsockname()``). An
+    ``OSError`` (address in use, no such address) propagates with the socket closed.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class BackgroundServer:
@@ -59,13 +86,7 @@ class BackgroundServer:
     def start(self) -> BackgroundServer:
         if self._thread is not None:
             raise RuntimeError("this BackgroundServer is already running")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self._requested_port))
-        except OSError:
-            sock.close()
-            raise
+        sock = listen_socket(self.host, self._requested_port)
         self._port = int(sock.getsockname()[1])
         config = uvicorn.Config(
             self.app, ws="websockets-sansio", lifespan="auto", log_level=self._log_level

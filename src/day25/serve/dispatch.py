@@ -76,8 +76,19 @@ class _SubLifespan:
 class Dispatcher:
     """``/chat/...`` -> chat app, ``/notifications...`` -> notification app, the rest: the page."""
 
-    def __init__(self, apps: LoadedApps, *, impl_label: str, db_path: Path) -> None:
+    def __init__(
+        self,
+        apps: LoadedApps,
+        *,
+        impl_label: str,
+        db_path: Path,
+        state_sizes: Callable[[], dict[str, int]] | None = None,
+    ) -> None:
         install_capture()
+        self.state_sizes = state_sizes
+        for app in (apps.chat, apps.notifications):
+            if hasattr(app, "debug"):  # a NexiosApp: no traceback pages (they stay in the log)
+                app.debug = False
         self.apps = apps
         self.not_implemented = {k: v.message for k, v in apps.missing.items()}
         self.status: dict[str, object] = {
@@ -110,7 +121,7 @@ class Dispatcher:
             return
         stub_send = StubAwareSend(exercise, send)
         try:
-            await app(scope, receive, stub_send)
+            await app(scope, receive, _NoTracebacks(stub_send))
         except NotImplementedError as exc:  # raised past the framework (e.g. in middleware)
             detail = str(exc) or "NotImplementedError"
             message = f"exercise {exercise!r} is not implemented yet: {detail}"
@@ -133,7 +144,8 @@ class Dispatcher:
             await _respond(send, 405, b"method not allowed", "text/plain")
             return
         if path == "/status.json":
-            await _respond(send, 200, json.dumps(self.status).encode(), "application/json")
+            status = {**self.status, "per_name_state": self._per_name_state()}
+            await _respond(send, 200, json.dumps(status).encode(), "application/json")
             return
         name = "index.html" if path in ("/", "/index.html") else path.removeprefix("/static/")
         file = STATIC_DIR / name
@@ -143,6 +155,19 @@ class Dispatcher:
             return
         content_type = CONTENT_TYPES.get(file.suffix, "application/octet-stream")
         await _respond(send, 200, file.read_bytes(), content_type)
+
+    def _per_name_state(self) -> dict[str, dict[str, int]]:
+        """How much per-name state the server holds (sessions, and each app that reports it
+        as ``app.state["per_name_state"]()``): a reader can watch it stay bounded."""
+        sizes: dict[str, dict[str, int]] = {}
+        if self.state_sizes is not None:
+            sizes["sessions"] = self.state_sizes()
+        for name, app in ((CHAT, self.apps.chat), (NOTIFICATIONS, self.apps.notifications)):
+            state = getattr(app, "state", None)
+            probe = state.get("per_name_state") if isinstance(state, dict) else None
+            if callable(probe):
+                sizes[name] = probe()
+        return sizes
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         subs = [
@@ -163,6 +188,35 @@ class Dispatcher:
                     await sub.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+class _NoTracebacks:
+    """Every 5xx body from an app becomes one fixed JSON sentence: whatever the app (or its
+    framework in debug mode) put there may hold a traceback, source paths or secrets. The
+    details stay in the server's log, where the student running it looks."""
+
+    BODY = json.dumps(
+        {"error": "internal server error: the app raised; see the server's log"}
+    ).encode()
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.replacing = False
+
+    async def __call__(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start" and message.get("status", 200) >= 500:
+            self.replacing = True
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(self.BODY)).encode()),
+            ]
+            await self.send({**message, "headers": headers})
+            await self.send({"type": "http.response.body", "body": self.BODY})
+        elif kind == "http.response.body" and self.replacing:
+            return
+        else:
+            await self.send(message)
 
 
 async def _respond(send: Send, status: int, body: bytes, content_type: str) -> None:

@@ -87,8 +87,13 @@ def __getattr__(name: str) -> str:
 
 
 def resolve_impl(impl: str | None, start: Path | None = None) -> Path:
-    """Turn ``--impl`` (``solutions``, ``exercises``, a path, or ``None``) into a directory."""
-    if impl not in (None, "solutions", "exercises"):
+    """Turn ``--impl`` (``demo``, the default; ``solutions``, ``exercises`` or a path)
+    into a directory."""
+    if impl in (None, "demo"):
+        from day25.serve.demo import DEMO_DIR
+
+        return DEMO_DIR
+    if impl not in ("solutions", "exercises"):
         path = Path(impl).expanduser()
         if not path.is_dir():
             modules = " and ".join(_serving(part).module for part in PARTS.values())
@@ -105,8 +110,6 @@ def resolve_impl(impl: str | None, start: Path | None = None) -> Path:
             "no course folder found: run `day25 serve` inside the course folder "
             "(the one holding exercises/), or pass --impl PATH"
         )
-    if impl is None:
-        impl = "solutions" if (root / "solutions").is_dir() else "exercises"
     path = root / impl
     if not path.is_dir():
         raise ImplementationError(f"--impl {impl}: {path} does not exist")
@@ -160,10 +163,11 @@ def _build(impl_dir: Path, exercise: Exercise, kwargs: dict[str, Any], apps: Loa
         ) from exc
 
 
-def load_apps(impl_dir: Path, db_path: Path) -> LoadedApps:
-    """Build both apps; a stub that raises ``NotImplementedError`` is recorded, not fatal."""
+def load_apps(impl_dir: Path, db_path: Path, **queue_options: Any) -> LoadedApps:
+    """Build both apps; a stub that raises ``NotImplementedError`` is recorded, not fatal.
+    ``queue_options`` (``ttl_seconds``, ``max_per_user``) go to the notification app."""
     apps = LoadedApps(impl_dir=impl_dir)
     apps.chat = _build(impl_dir, _serving(PARTS["CHAT"]), {}, apps)
-    apps.notifications = _build(impl_dir, _serving(PARTS["NOTIFICATIONS"]),
-                                {"db_path": str(db_path)}, apps)
+    kwargs = {"db_path": str(db_path), **queue_options}
+    apps.notifications = _build(impl_dir, _serving(PARTS["NOTIFICATIONS"]), kwargs, apps)
     return apps

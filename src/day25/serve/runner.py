@@ -10,14 +10,31 @@ from __future__ import annotations
 import errno
 import socket
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
+from day25.realtime.server import listen_socket
 from day25.serve.dispatch import Dispatcher
-from day25.serve.loading import ImplementationError, load_apps, resolve_impl
+from day25.serve.guard import Guard
+from day25.serve.loading import ImplementationError, LoadedApps, load_apps, resolve_impl
+from day25.serve.origins import OriginPolicy, is_loopback
+from day25.serve.sessions import Sessions
 
-__all__ = ["DEFAULT_PORT", "ServeError", "bind", "default_db_path", "run_command", "serve"]
+__all__ = [
+    "DEFAULT_PORT",
+    "ServeError",
+    "Served",
+    "bind",
+    "build_app",
+    "default_db_path",
+    "run_command",
+    "serve",
+    "uvicorn_config",
+]
 
 DEFAULT_PORT = 8025
 
@@ -34,15 +51,12 @@ def default_db_path(impl_dir: Path) -> Path:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port``, or a :class:`ServeError` that says what to do."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    """A listening socket on ``host:port`` (with ``TCP_NODELAY``, see
+    :func:`~day25.realtime.server.listen_socket`), or a :class:`ServeError` that says
+    what to do."""
     try:
-        sock.bind((host, port))
-        sock.listen(128)
+        sock = listen_socket(host, port)
     except OSError as exc:
-        sock.close()
         if exc.errno == errno.EADDRINUSE:
             raise ServeError(
                 f"port {port} on {host} is already in use (another `day25 serve`?): "
@@ -53,46 +67,116 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(
+@dataclass
+class Served:
+    """What :func:`build_app` made: the ASGI app to serve and its parts."""
+
+    app: Guard
+    apps: LoadedApps
+    impl_dir: Path
+    db_path: Path
+    sessions: Sessions
+
+
+def build_app(
     impl: str | None = None,
-    host: str = "127.0.0.1",
-    port: int = DEFAULT_PORT,
+    *,
     db: Path | None = None,
-) -> None:
-    """Serve the page and both apps until interrupted; :class:`ServeError` if it cannot start."""
+    host: str = "127.0.0.1",
+    allow_origins: Sequence[str] = (),
+    cap: int | None = None,
+    ttl: float | None = None,
+    sessions: Sessions | None = None,
+) -> Served:
+    """The page and both apps of ``impl`` behind the :class:`~day25.serve.guard.Guard`;
+    :class:`ServeError` if they cannot be built. ``cap`` and ``ttl`` set the notification
+    app's ``max_per_user`` and ``ttl_seconds`` (its own defaults when ``None``)."""
+    queue_options: dict[str, Any] = {}
+    if cap is not None:
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+            raise ServeError(f"--cap must be a whole number of at least 1, not {cap!r}")
+        queue_options["max_per_user"] = cap
+    if ttl is not None:
+        if not ttl > 0:
+            raise ServeError(f"--ttl must be a positive number of seconds, not {ttl!r}")
+        queue_options["ttl_seconds"] = float(ttl)
+    try:
+        origins = OriginPolicy(allow_origins, loopback=is_loopback(host))
+    except ValueError as exc:
+        raise ServeError(f"--allow-origin: {exc}") from exc
     try:
         impl_dir = resolve_impl(impl)
         db_path = (db or default_db_path(impl_dir)).expanduser().resolve()
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        apps = load_apps(impl_dir, db_path)
+        apps = load_apps(impl_dir, db_path, **queue_options)
     except ImplementationError as exc:
         raise ServeError(str(exc)) from exc
     if apps.chat is None and apps.notifications is None:
         raise ServeError(
             "nothing to serve yet: "
             + "; ".join(m.message for m in apps.missing.values())
-            + ". Implement the exercise stubs, or run with --impl solutions to see the reference."
+            + ". Implement the exercise stubs, or run without --impl to see the demo."
         )
+    sessions = sessions or Sessions()
+    dispatcher = Dispatcher(
+        apps, impl_label=impl or impl_dir.name, db_path=db_path, state_sizes=sessions.sizes
+    )
+    guard = Guard(dispatcher, origins=origins, sessions=sessions)
+    return Served(guard, apps, impl_dir, db_path, sessions)
+
+
+def uvicorn_config(app: Any) -> uvicorn.Config:
+    """How ``day25 serve`` runs uvicorn: no ``server`` header, WebSocket frames of at most
+    64 KiB (a chat message is at most 2,000 characters)."""
+    return uvicorn.Config(
+        app,
+        lifespan="on",
+        log_level="warning",
+        ws="websockets-sansio",
+        ws_max_size=64 * 1024,
+        server_header=False,
+    )
+
+
+def serve(
+    impl: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    db: Path | None = None,
+    *,
+    allow_origins: Sequence[str] = (),
+    cap: int | None = None,
+    ttl: float | None = None,
+) -> None:
+    """Serve the page and both apps until interrupted; :class:`ServeError` if it cannot start."""
+    served = build_app(impl, db=db, host=host, allow_origins=allow_origins, cap=cap, ttl=ttl)
     sock = bind(host, port)
-    for missing in apps.missing.values():
+    for missing in served.apps.missing.values():
         print(f"warning: {missing.message}; that part of the page will show an error",
               file=sys.stderr)
     shown = f"[{host}]" if ":" in host else host
-    print(f"day25 serve: {impl_dir} on http://{shown}:{sock.getsockname()[1]}/ (db: {db_path})",
-          file=sys.stderr, flush=True)
-    app = Dispatcher(apps, impl_label=impl or impl_dir.name, db_path=db_path)
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", ws="websockets-sansio")
-    server = uvicorn.Server(config)
+    print(f"day25 serve: {served.impl_dir} on http://{shown}:{sock.getsockname()[1]}/ "
+          f"(db: {served.db_path})", file=sys.stderr, flush=True)
+    server = uvicorn.Server(uvicorn_config(served.app))
     try:
         server.run(sockets=[sock])
     finally:
         sock.close()
 
 
-def run_command(impl: str | None, host: str, port: int, db: Path | None) -> int:
+def run_command(
+    impl: str | None,
+    host: str,
+    port: int,
+    db: Path | None,
+    *,
+    allow_origins: Sequence[str] = (),
+    cap: int | None = None,
+    ttl: float | None = None,
+) -> int:
     """The body of ``day25 serve``: serve, or print why not on stderr; the exit code."""
     try:
-        serve(impl, host, port, db)
+        serve(impl, host, port, db, allow_origins=allow_origins, cap=cap, ttl=ttl)
     except ServeError as exc:
         print(f"day25 serve: {exc}", file=sys.stderr)
         return 2

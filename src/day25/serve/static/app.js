@@ -1,18 +1,45 @@
 // Day 25 live demo: one page speaking the protocols of exercise 3 (chat) and 4 (notifications).
 // Plain JavaScript, no build step, no CDN. `window.day25Demo` exposes the sockets for tests.
+// `day25 serve` asks every connection for a session token (POST /session); see
+// docs/guides/serve-security.md. The token goes in ?token= on WebSockets (a browser cannot
+// set headers there) and in Authorization: Bearer on fetch.
 "use strict";
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,32}$/;
-const NO_RETRY_CODES = new Set([4400, 4404, 4501]); // bad request, no route, not implemented
+const NAME_RULE = "1-32 characters: letters A-Z a-z, digits 0-9, '_', '.' or '-'";
+// bad request, no valid session (handled by joining again), a token for someone else,
+// no route, not implemented: reconnecting would only fail again
+const NO_RETRY_CODES = new Set([4400, 4403, 4404, 4501]);
+const UNAUTHORIZED = 4401;
+const SLOW_CONSUMER = 4408;
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  user: null, room: null,
+  user: null, room: null, token: null,
   chat: null, notifications: null,    // ReconnectingSocket
   roster: new Set(),
   inbox: new Map(),                    // id -> {frame, read, li}
 };
 window.day25Demo = { state, sockets: {} };
+
+// ---------- the session: one token per name, shared by this browser's tabs ----------
+const tokenKey = (user) => `day25.session.${user}`;
+
+async function getToken(user, { fresh = false } = {}) {
+  if (!fresh) {
+    const kept = localStorage.getItem(tokenKey(user));
+    if (kept) return kept;
+  }
+  localStorage.removeItem(tokenKey(user));
+  const response = await fetch("/session", { method: "POST",
+    headers: { "content-type": "application/json" }, body: JSON.stringify({ user }) });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new ServerError(data.error || `HTTP ${response.status} from POST /session`);
+  localStorage.setItem(tokenKey(user), data.token);
+  return data.token;
+}
+
+class ServerError extends Error {} // an error the server reported (as opposed to this page)
 
 // ---------- a WebSocket that reconnects with exponential backoff and jitter ----------
 class ReconnectingSocket {
@@ -23,9 +50,11 @@ class ReconnectingSocket {
   }
   url() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    return `${scheme}//${location.host}${this.path}`;
+    const join = this.path.includes("?") ? "&" : "?";
+    return `${scheme}//${location.host}${this.path}${join}token=${encodeURIComponent(state.token)}`;
   }
   open() {
+    this.usedToken = state.token;
     const ws = new WebSocket(this.url());
     this.ws = ws;
     window.day25Demo.sockets[this.label] = ws;
@@ -34,9 +63,14 @@ class ReconnectingSocket {
       this.attempt = 0; // the server talked to us: the next drop starts the backoff afresh
       let frame;
       try { frame = JSON.parse(event.data); } catch (err) {
-        showError(`${this.label}: the server sent something that is not JSON: ${String(event.data).slice(0, 80)}`);
+        showError(`${this.label}: the server sent something that is not JSON: ${String(event.data).slice(0, 80)}`, "server");
         return;
       }
+      if (frame.type === "error" && frame.code === "unauthorized") {
+        this.refusal = frame.message; // the close (4401) follows: join again, quietly
+        return;
+      }
+      this.rejoined = false; // the session works: a later 4401 may rejoin again
       this.onFrame(frame);
     };
     ws.onclose = (event) => {
@@ -44,8 +78,12 @@ class ReconnectingSocket {
       if (this.stopped) { this.onState("idle"); return; }
       if (NO_RETRY_CODES.has(event.code)) {
         this.onState("failed");
-        showError(`${this.label}: the server closed the connection (code ${event.code}${event.reason ? ": " + event.reason : ""}); not reconnecting`);
+        showError(`${this.label}: the server closed the connection (code ${event.code}${event.reason ? ": " + event.reason : ""}); not reconnecting`, "server");
         return;
+      }
+      if (event.code === UNAUTHORIZED) { this.rejoin(); return; }
+      if (event.code === SLOW_CONSUMER) {
+        showError(`${this.label}: the server disconnected this tab because it fell behind (code ${SLOW_CONSUMER}); reconnecting`, "server");
       }
       const delay = Math.min(10000, 500 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
       this.attempt += 1;
@@ -53,9 +91,27 @@ class ReconnectingSocket {
       this.timer = setTimeout(() => this.open(), delay);
     };
   }
+  // The session ended (server restart, expired token): get a fresh token once, then reconnect.
+  async rejoin() {
+    if (this.rejoined) {
+      this.onState("failed");
+      showError(`${this.label}: ${this.refusal || "the server refused the session"}`, "server");
+      return;
+    }
+    this.rejoined = true;
+    try {
+      if (state.token === this.usedToken) state.token = await refreshToken(); // else: the other socket did
+      this.open();
+    } catch (err) {
+      this.onState("failed");
+      const why = this.refusal ? ` (${this.refusal})` : "";
+      showError(`${this.label}: the session ended${why} and joining again failed: ${err.message}`,
+        err instanceof ServerError ? "server" : "page");
+    }
+  }
   send(frame) {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) { this.ws.send(JSON.stringify(frame)); return true; }
-    showError(`${this.label}: not connected, could not send`);
+    showError(`${this.label}: not connected, could not send`, "page");
     return false;
   }
   close() {
@@ -64,10 +120,22 @@ class ReconnectingSocket {
   }
 }
 
-// ---------- errors ----------
-function showError(text) {
+// one token refresh at a time, shared by both sockets
+let refreshing = null;
+function refreshToken() {
+  refreshing = refreshing || getToken(state.user, { fresh: true }).finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+// ---------- errors: each says which side it came from ----------
+const SIDES = { server: "from the server", page: "from this page" };
+function showError(text, side) {
   const li = document.createElement("li");
-  li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
+  li.dataset.side = side;
+  const tag = document.createElement("span"); tag.className = "side"; tag.textContent = SIDES[side];
+  const time = document.createElement("span"); time.className = "time"; time.textContent = new Date().toLocaleTimeString();
+  const body = document.createElement("span"); body.className = "text"; body.textContent = text;
+  li.append(tag, time, body);
   $("error-list").append(li);
   $("errors").hidden = false;
 }
@@ -119,8 +187,8 @@ function onChatFrame(frame) {
     case "leave": state.roster.delete(frame.user); renderRoster(); addLine(`${frame.user} left`, "system"); break;
     case "message": addLine(null, frame.user === state.user ? "mine" : "", frame); break;
     case "pong": break;
-    case "error": showError(`chat error (${frame.code}): ${frame.message}`); break;
-    default: showError(`chat: unknown frame type ${JSON.stringify(frame.type)}`);
+    case "error": showError(`chat error (${frame.code}): ${frame.message}`, "server"); break;
+    default: showError(`chat: unknown frame type ${String(frame.type)}`, "server");
   }
 }
 
@@ -164,8 +232,8 @@ function onNotificationFrame(frame) {
     }
     case "backlog_end": $("inbox").dataset.backlog = String(frame.count); break;
     case "pong": case "acked": break; // acked: the server confirms an ack (protocol, exercise 4)
-    case "error": showError(`notifications error (${frame.code}): ${frame.message}`); break;
-    default: showError(`notifications: unknown frame type ${JSON.stringify(frame.type)}`);
+    case "error": showError(`notifications error (${frame.code}): ${frame.message}`, "server"); break;
+    default: showError(`notifications: unknown frame type ${String(frame.type)}`, "server");
   }
 }
 $("ack-all").onclick = () => ack([...state.inbox.keys()]);
@@ -173,31 +241,53 @@ $("ack-all").onclick = () => ack([...state.inbox.keys()]);
 $("notify-form").onsubmit = async (event) => {
   event.preventDefault();
   const result = $("notify-result");
+  const notSent = (message, side) => {
+    result.className = "bad";
+    result.textContent = `not sent: ${message}`;
+    showError(`notification not sent: ${message}`, side);
+  };
   const payload = { user: $("notify-user").value.trim(), title: $("notify-title").value,
     level: $("notify-level").value };
   if ($("notify-body").value) payload.body = $("notify-body").value;
+  if (!NAME_RE.test(payload.user)) {
+    notSent(`the recipient "${payload.user}" is not a valid name: use ${NAME_RULE}`, "page");
+    return;
+  }
+  if (!state.token) { notSent("join first: sending needs a session", "page"); return; }
   try {
-    const response = await fetch("/notifications", { method: "POST",
-      headers: { "content-type": "application/json" }, body: JSON.stringify(payload) });
+    let response = await postNotification(payload);
+    if (response.status === 401) { state.token = await refreshToken(); response = await postNotification(payload); }
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.error ? JSON.stringify(data.error) : `HTTP ${response.status}`);
+    if (!response.ok) throw new ServerError(data.error || `HTTP ${response.status}`);
     result.className = "";
     result.textContent = `sent to ${payload.user} as #${data.seq}, pushed to ${data.delivered} open tab(s)`;
     $("notify-title").value = ""; $("notify-body").value = "";
   } catch (err) {
-    result.className = "bad";
-    result.textContent = `not sent: ${err.message}`;
-    showError(`notification not sent: ${err.message}`);
+    notSent(err.message, err instanceof ServerError ? "server" : "page");
   }
 };
 
+function postNotification(payload) {
+  return fetch("/notifications", { method: "POST", body: JSON.stringify(payload),
+    headers: { "content-type": "application/json", authorization: `Bearer ${state.token}` } });
+}
+
 // ---------- joining and leaving ----------
-function join(user, room) {
-  if (!NAME_RE.test(user) || !NAME_RE.test(room)) {
-    showError("name and room: 1-32 letters, digits, '_', '.' or '-'");
-    return;
+async function join(user, room) {
+  for (const [what, value] of [["name", user], ["room", room]]) {
+    if (!NAME_RE.test(value)) {
+      showError(`the ${what} "${value}" is not valid: use ${NAME_RULE}`, "page");
+      return;
+    }
   }
   leave();
+  try {
+    state.token = await getToken(user);
+  } catch (err) {
+    showError(`could not join as ${user}: ${err.message}`, err instanceof ServerError ? "server" : "page");
+    for (const id of ["chat-status", "notifications-status"]) setStatus(id, id.startsWith("chat") ? "chat" : "inbox", "failed");
+    return;
+  }
   state.user = user; state.room = room; state.roster = new Set(); renderRoster();
   $("room-name").textContent = room;
   $("whoami").textContent = `you are ${user}`;
@@ -212,7 +302,7 @@ function join(user, room) {
 
 function leave() {
   for (const s of [state.chat, state.notifications]) if (s) s.close();
-  state.chat = state.notifications = null;
+  state.chat = state.notifications = null; state.token = null;
   state.inbox.clear(); $("inbox").replaceChildren(); updateBadge();
   state.roster.clear(); renderRoster();
   $("join").hidden = false; $("leave").hidden = true; $("whoami").textContent = "";
@@ -231,7 +321,7 @@ $("message-form").onsubmit = (event) => {
 // ---------- start ----------
 fetch("/status.json").then((r) => r.json()).then((status) => {
   $("impl").textContent = `implementation: ${status.impl} (${status.impl_dir})`;
-  for (const message of Object.values(status.not_implemented || {})) showError(message);
+  for (const message of Object.values(status.not_implemented || {})) showError(message, "server");
 }).catch(() => { $("impl").textContent = "implementation: unknown"; });
 
 const params = new URLSearchParams(location.search);
