@@ -1,6 +1,6 @@
 """The demo chat that ``day25 serve`` runs by default: exercise 3's protocol on ``day25.realtime``.
 
-The protocol is in ``docs/exercises/chat_broadcasting.md``. In short: connect to
+The protocol is in the chat exercise's page in ``docs/exercises/``. In short: connect to
 ``/chat/{room}?user=NAME``, get the roster, then join/leave/message frames; a
 malformed frame gets an error frame and a ``ws.error`` event, never a close.
 

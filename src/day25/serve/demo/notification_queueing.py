@@ -1,6 +1,6 @@
 """The demo notification service that ``day25 serve`` runs by default: exercise 4's protocol.
 
-The protocol is in ``docs/exercises/notification_queueing.md``. ``POST
+The protocol is in the notifications exercise's page in ``docs/exercises/``. ``POST
 /notifications`` emits ``notification.created``; listeners run by priority:
 HIGH enriches (defaults), MEDIUM stores in the durable queue and pushes to every
 open tab of the user, LOW audits. ``/notifications/{user}`` sends the backlog in
