@@ -43,7 +43,8 @@ LOOK = """() => {
       visible: visible(host) && !!svg && visible(svg),
       width: box.width, height: box.height,
       scale: viewBox && viewBox.width ? box.width / viewBox.width : 0,
-      text: svg ? svg.textContent.replace(/\\s+/g, " ").trim() : "",
+      text: svg ? [...svg.querySelectorAll("text, foreignObject")]  // labels, not its <style>
+        .map(e => e.textContent).join(" ").replace(/\\s+/g, " ").trim() : "",
     };
   });
   const wrap = document.querySelector(".md-sidebar--primary .md-sidebar__scrollwrap");
