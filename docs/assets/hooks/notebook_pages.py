@@ -40,11 +40,16 @@ SITE_PREFIX = re.compile(r"^\s*Day 25\s*·\s*")
 MERMAID_LOADER = re.compile(
     r'<script type="module">(?:(?!</script>).)*?\.jp-Mermaid(?:(?!</script>).)*</script>', re.S
 )
-MERMAID_STYLE = re.compile(r"<style>(?:(?!</style>).)*?\.jp-Mermaid(?:(?!</style>).)*</style>", re.S)
-MERMAID_BOX = re.compile(r'<div class="jp-Mermaid">\s*(<pre class="mermaid">.*?</pre>)\s*</div>', re.S)
+MERMAID_STYLE = re.compile(
+    r"<style>(?:(?!</style>).)*?\.jp-Mermaid(?:(?!</style>).)*</style>", re.S
+)
+MERMAID_BOX = re.compile(
+    r'<div class="jp-Mermaid">\s*(<pre class="mermaid">.*?</pre>)\s*</div>', re.S
+)
 EMPTY_SCRIPT = re.compile(r'<script src="">\s*</script>')  # MathJax's, with no URL configured
 CELL_TAB_STOP = re.compile(r'(<div class="[^"]*\bjp-(?:Cell-inputWrapper|OutputArea-output)\b[^"]*"'
                            r'[^>]*?) tabindex="0"')
+PERMALINK = {"anchor-link", "headerlink"}  # nbconvert's and Material's "¶"
 HEADING = re.compile(r'<(h[1-6]) id="([^"]*)">(.*?)</\1>', re.S)
 
 
@@ -61,14 +66,11 @@ class _Headings(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attr = dict(attrs)
+        classes = set((attr.get("class") or "").split())
         if re.fullmatch(r"h[1-6]", tag) and attr.get("id") and self._open is None:
             self._open, self._text = (int(tag[1]), attr["id"] or ""), []
-        elif self._open and tag == "a" and {"anchor-link", "headerlink"} & set(
-            (attr.get("class") or "").split()
-        ):
-            self._skip += 1
-        elif self._skip and tag == "a":
-            self._skip += 1
+        elif tag == "a" and (self._skip or (self._open and PERMALINK & classes)):
+            self._skip += 1  # inside a permalink, or a link nested in one
 
     def handle_endtag(self, tag: str) -> None:
         if self._skip and tag == "a":
