@@ -1,23 +1,31 @@
 """MkDocs hook: expand a nav entry that names a folder (``Lessons: lessons/``) into its pages.
 
-Why: the lesson notebooks and exercise pages arrive as separate files; listing
-them by hand in ``mkdocs.yml`` would let a new lesson be built but unreachable.
-Lessons are ordered by file name (``01_...``), exercises by the catalogue,
-and each page is titled by its first ``# heading``.
+Why: the lesson notebooks and exercise pages arrive as separate files (and get
+renamed); listing them by hand in ``mkdocs.yml`` would let a new lesson be built
+but unreachable. Lessons are ordered by file name (``01_...``), the folder's
+``README.md``/``index.md`` first, so it becomes the section's own page.
+
+Titles: a lesson is titled by its first ``# heading`` without the "Day 25 · "
+prefix (the site name is already on every page). An exercise is titled from the
+catalogue, the one place that names exercises, as "Exercise N: Title", so the nav
+never mixes "Exercise 1 —" and "Exercise 3:" the way the pages' headings might.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
+from day25.course.catalogue import Exercise, load_catalogue
+
 HEADING = re.compile(r"^#\s+(.+?)\s*$", re.MULTILINE)
+SITE_PREFIX = re.compile(r"^Day 25\s*·\s*")
+INDEX_PAGES = ("index", "README")
 
 
-def _title(path: Path) -> str:
+def _heading(path: Path) -> str:
     if path.suffix == ".ipynb":
         cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
         text = "\n".join("".join(c["source"]) for c in cells if c.get("cell_type") == "markdown")
@@ -25,39 +33,37 @@ def _title(path: Path) -> str:
         text = path.read_text(encoding="utf-8")
     match = HEADING.search(text)
     title = match.group(1) if match else path.stem.replace("_", " ")
-    return re.sub(r"^Day 25\s*·\s*", "", title)
+    return SITE_PREFIX.sub("", title)
 
 
-def _catalogue_order(docs_dir: Path) -> list[str]:
-    catalogue = docs_dir.parent / "exercises" / "catalogue.toml"
-    if not catalogue.is_file():  # the order the contracts fix
-        return ["priority_ordering", "once_semantics", "chat_broadcasting", "notification_queueing"]
-    data = tomllib.loads(catalogue.read_text(encoding="utf-8"))
-    entries = data.get("exercise") or data.get("exercises") or []
-    return [e["id"] for e in entries if isinstance(e, dict) and "id" in e]
+def _exercise_title(exercise: Exercise) -> str:
+    short = exercise.title.split(":", 1)[0].strip()  # "Priority ordering: write your own ..."
+    return f"Exercise {exercise.order}: {short}"
 
 
-def _expand(folder: str, docs_dir: Path) -> list[Any]:
+def _expand(folder: str, docs_dir: Path, exercises: dict[str, Exercise]) -> list[Any]:
     base = docs_dir / folder
     files = [p for p in base.iterdir() if p.suffix in (".md", ".ipynb") and p.is_file()]
-    order = _catalogue_order(docs_dir)
 
-    def key(p: Path) -> tuple[int, int, str]:
-        rank = order.index(p.stem) if p.stem in order else len(order)
-        return (p.stem != "index", rank, p.name)
+    def key(p: Path) -> tuple[bool, int, str]:
+        rank = exercises[p.stem].order if p.stem in exercises else 0
+        return (p.stem not in INDEX_PAGES, rank, p.name)
 
-    return [{_title(p): f"{folder}{p.name}"} for p in sorted(files, key=key)]
+    def title(p: Path) -> str:
+        return _exercise_title(exercises[p.stem]) if p.stem in exercises else _heading(p)
+
+    return [{title(p): f"{folder}{p.name}"} for p in sorted(files, key=key)]
 
 
-def _walk(nav: list[Any], docs_dir: Path) -> list[Any]:
+def _walk(nav: list[Any], docs_dir: Path, exercises: dict[str, Exercise]) -> list[Any]:
     out: list[Any] = []
     for item in nav:
         if isinstance(item, dict):
             (name, value), = item.items()
             if isinstance(value, str) and value.endswith("/"):
-                out.append({name: _expand(value, docs_dir)})
+                out.append({name: _expand(value, docs_dir, exercises)})
             elif isinstance(value, list):
-                out.append({name: _walk(value, docs_dir)})
+                out.append({name: _walk(value, docs_dir, exercises)})
             else:
                 out.append(item)
         else:
@@ -66,5 +72,7 @@ def _walk(nav: list[Any], docs_dir: Path) -> list[Any]:
 
 
 def on_config(config: Any, **_: Any) -> Any:
-    config["nav"] = _walk(config["nav"], Path(config["docs_dir"]))
+    docs_dir = Path(config["docs_dir"])
+    exercises = {e.id: e for e in load_catalogue(docs_dir.parent).exercises}
+    config["nav"] = _walk(config["nav"], docs_dir, exercises)
     return config

@@ -1,0 +1,140 @@
+"""The site's MkDocs hooks on small inputs, without building the site.
+
+The build tests see only what today's notebooks contain; these pin the cases they do
+not (two headings with one id, a heading with markup, nbconvert markup that changed).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import pytest
+
+from .conftest import ROOT
+
+HOOKS = ROOT / "docs" / "assets" / "hooks"
+
+
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"day25_site_{name}", HOOKS / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+notebook_pages = load("notebook_pages")
+expand_nav = load("expand_nav")
+
+LOADER = """<script type="module">
+  document.addEventListener("DOMContentLoaded", async () => {
+    const diagrams = document.querySelectorAll(".jp-Mermaid > pre.mermaid");
+    const mermaid = (await import("https://cdnjs.cloudflare.com/ajax/libs/mermaid.mjs")).default;
+  });
+</script>
+<style>
+  .jp-Mermaid:not(.jp-RenderedMermaid) {
+    display: none;
+  }
+</style>"""
+
+
+def page(src_uri: str = "lessons/01_x.ipynb", title: str = "Day 25 · 1. X") -> Any:
+    return SimpleNamespace(file=SimpleNamespace(src_uri=src_uri), title=title, toc=None)
+
+
+def run(html: str, target: Any = None) -> tuple[str, Any]:
+    target = target or page()
+    return notebook_pages.on_page_content(html, page=target, config={}, files=[]), target
+
+
+def contents(toc: Any) -> list[tuple[int, str, str, list[Any]]]:
+    return [(a.level, a.id, a.title, contents(a.children)) for a in toc]
+
+
+def test_diagram_is_handed_to_material_and_the_cdn_loader_is_gone() -> None:
+    html = (LOADER + '<script type="module">import "./local.js"</script><style>p{}</style>'
+            '<p>First the flow:</p><div class="jp-Mermaid"><pre class="mermaid">\n'
+            "flowchart LR\n  A --&gt; B\n</pre></div>")
+    out, _ = run(html)
+    assert '<pre class="mermaid">\nflowchart LR\n  A --&gt; B\n</pre>' in out
+    assert "jp-Mermaid" not in out and "cdnjs" not in out
+    assert 'import "./local.js"' in out and "<style>p{}</style>" in out  # others kept
+
+
+def test_changed_nbconvert_mermaid_markup_is_a_build_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="mkdocs.plugins.day25.notebook_pages"):
+        run('<div class="jp-Mermaid jp-Mermaid-v2"><pre class="mermaid">A</pre></div>')
+    assert "lessons/01_x.ipynb" in caplog.text and "mermaid" in caplog.text
+
+
+def test_contents_come_from_the_headings_on_the_page() -> None:
+    html = ('<h1 id="day-25-1-x">Day 25 · 1. X<a class="anchor-link" href="#day-25-1-x">¶</a></h1>'
+            '<h2 id="1-await-emit">1. <code>await emit(...)</code>'
+            '<a class="anchor-link" href="#1-await-emit">¶</a></h2>'
+            '<h3 id="a-b">a &lt; <em>b</em></h3>'
+            '<h2 id="2-off">2. <code>off</code> and <code>MEDIUM</code></h2>')
+    out, target = run(html)
+    assert contents(target.toc) == [(1, "day-25-1-x", "1. X", [
+        (2, "1-await-emit", "1. await emit(...)", [(3, "a-b", "a &lt; b", [])]),
+        (2, "2-off", "2. off and MEDIUM", []),
+    ])]
+    assert target.title == "1. X"
+    assert '<h1 id="day-25-1-x">1. X<a class="anchor-link"' in out  # prefix gone, id kept
+
+
+def test_two_headings_with_one_id_get_two_ids() -> None:
+    html = ('<h2 id="try-it">Try it<a class="anchor-link" href="#try-it">¶</a></h2>'
+            '<h2 id="try-it">Try it<a class="anchor-link" href="#try-it">¶</a></h2>')
+    out, target = run(html)
+    assert [a.id for a in target.toc] == ["try-it", "try-it_1"]
+    assert '<h2 id="try-it_1">Try it<a class="anchor-link" href="#try-it_1">' in out
+
+
+def test_cells_are_not_tab_stops_but_other_elements_keep_theirs() -> None:
+    html = ('<div class="jp-Cell-inputWrapper" tabindex="0"><p>text</p></div>'
+            '<div class="jp-RenderedText jp-OutputArea-output" data-mime-type="text/plain" '
+            'tabindex="0"><pre>out</pre></div><div class="widget" tabindex="0"></div>')
+    out, _ = run(html)
+    assert out.count('tabindex="0"') == 1 and '<div class="widget" tabindex="0">' in out
+
+
+def test_markdown_pages_are_left_alone() -> None:
+    html = '<div class="jp-Mermaid"><pre class="mermaid">A</pre></div><h2 id="x">X</h2>'
+    target = page("reference/event-flow.md", "Event flow")
+    out, target = run(html, target)
+    assert out == html and target.toc is None and target.title == "Event flow"
+
+
+def test_nav_lists_folders_with_readme_first_and_exercises_named_one_way(
+    tmp_path: Path,
+) -> None:
+    lessons, exercises = tmp_path / "lessons", tmp_path / "exercises"
+    lessons.mkdir()
+    exercises.mkdir()
+    (lessons / "README.md").write_text("# Day 25 lessons\n")
+    (lessons / "10_b.md").write_text("# Day 25 · 10. Ten\n")
+    (lessons / "02_a.md").write_text("# Day 25 · 2. Two\n")
+    (exercises / "index.md").write_text("# Exercises\n")
+    (exercises / "zeta.md").write_text("# Exercise 1 — zeta (25 points)\n")
+    (exercises / "alpha.md").write_text("# Exercise 2: alpha (25 points)\n")
+    catalogue = {  # what the hook reads of a catalogue entry: its order and title
+        "zeta": SimpleNamespace(order=1, title="Zeta first: a thing"),
+        "alpha": SimpleNamespace(order=2, title="Alpha second"),
+    }
+    nav = expand_nav._walk([{"Lessons": "lessons/"}, {"Exercises": "exercises/"},
+                            {"Home": "index.md"}], tmp_path, catalogue)
+    assert nav == [
+        {"Lessons": [{"Day 25 lessons": "lessons/README.md"}, {"2. Two": "lessons/02_a.md"},
+                     {"10. Ten": "lessons/10_b.md"}]},
+        {"Exercises": [{"Exercises": "exercises/index.md"},
+                       {"Exercise 1: Zeta first": "exercises/zeta.md"},
+                       {"Exercise 2: Alpha second": "exercises/alpha.md"}]},
+        {"Home": "index.md"},
+    ]
