@@ -36,6 +36,14 @@ def _heading(path: Path) -> str:
     return SITE_PREFIX.sub("", title)
 
 
+def _copy_of_a_site_page(path: Path, docs_dir: Path) -> bool:
+    """A page kept in the folder as a copy for Jupyter users (the cheat sheet next to the
+    notebooks) is listed once, where the site keeps the original."""
+    original = docs_dir / path.name
+    return (path.suffix == ".md" and original.is_file() and original.resolve() != path.resolve()
+            and original.read_bytes() == path.read_bytes())
+
+
 def _exercise_title(exercise: Exercise) -> str:
     short = exercise.title.split(":", 1)[0].strip()  # "Priority ordering: write your own ..."
     return f"Exercise {exercise.order}: {short}"
@@ -43,7 +51,8 @@ def _exercise_title(exercise: Exercise) -> str:
 
 def _expand(folder: str, docs_dir: Path, exercises: dict[str, Exercise]) -> list[Any]:
     base = docs_dir / folder
-    files = [p for p in base.iterdir() if p.suffix in (".md", ".ipynb") and p.is_file()]
+    files = [p for p in base.iterdir() if p.suffix in (".md", ".ipynb") and p.is_file()
+             and not _copy_of_a_site_page(p, docs_dir)]
 
     def key(p: Path) -> tuple[bool, int, str]:
         rank = exercises[p.stem].order if p.stem in exercises else 0
