@@ -183,3 +183,23 @@ def test_lesson_contents_keep_inline_code(site: Path) -> None:
                 f"{notebook.name}: {plain!r} lost its code in the contents {labels}")
             checked += 1
     assert checked, "no lesson heading with inline code: nothing checked"
+
+
+def test_lessons_show_the_student_version_with_answers_folded(site: Path) -> None:
+    """A lesson page shows `# YOUR CODE HERE` where an answer is, the answer only inside a
+    collapsed "Show answer", and no marker; the downloadable notebook is the student's."""
+    from day25.course.student.answers import count_answers
+
+    for notebook in NOTEBOOKS:
+        expected = sum(count_answers("".join(c["source"])) for c in json.loads(
+            notebook.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code")
+        page = site / "lessons" / notebook.stem / "index.html"
+        text = page.read_text(encoding="utf-8")
+        assert "SOLUTION" not in text, f"{notebook.name}: an answer marker is on the page"
+        assert text.count('<details class="day25-answer tip">') == expected, notebook.name
+        assert text.count("# YOUR CODE HERE") >= expected, notebook.name
+        downloads = list(site.rglob(notebook.name))
+        assert downloads, f"{notebook.name}: no download in the site"
+        for download in downloads:
+            assert "BEGIN SOLUTION" not in download.read_text(encoding="utf-8"), (
+                f"{download}: the download holds the answers")

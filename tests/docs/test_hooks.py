@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import re
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -138,3 +139,54 @@ def test_nav_lists_folders_with_readme_first_and_exercises_named_one_way(
                        {"Exercise 2: Alpha second": "exercises/alpha.md"}]},
         {"Home": "index.md"},
     ]
+
+
+answers = load("answers")
+
+ANSWERED = (
+    '<div class="highlight-ipynb hl-python"><pre><span></span>'
+    '<span class="k">def</span> <span class="nf">f</span><span class="p">():</span>\n'
+    '    <span class="c1">### BEGIN SOLUTION</span>\n'
+    '    <span class="k">return</span> <span class="mi">42</span>\n'
+    '    <span class="c1">### END SOLUTION</span>\n'
+    '</pre></div>\n'
+    '<div class="clipboard-copy-txt" id="cell-3">def f():\n'
+    '    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION\n</div>'
+)
+
+
+def test_an_answer_is_folded_under_the_student_version() -> None:
+    out = answers.on_page_content(ANSWERED, page=page())
+    code, rest = out.split("</pre></div>", 1)
+    assert "# YOUR CODE HERE" in code and '<span class="o">...</span>' in code
+    assert "42" not in code, "the answer is still in the visible code"
+    folded = re.search(r'<details class="day25-answer tip"><summary>Show answer</summary>(.*?)'
+                       r"</details>", rest, re.S)
+    assert folded and '<span class="mi">42</span>' in folded.group(1)
+    assert "open" not in rest.split("<summary>")[0], "the answer must start collapsed"
+    copy_text = rest.split('<div class="clipboard-copy-txt" id="cell-3">')[1]
+    assert "# YOUR CODE HERE\n    ..." in copy_text and "return 42" not in copy_text
+    assert "SOLUTION" not in out
+
+
+def test_an_answer_on_the_first_line_of_a_cell_is_folded() -> None:
+    first = ('<div class="highlight-ipynb hl-python"><pre><span></span>'
+             '<span class="c1">### BEGIN SOLUTION</span>\n<span class="n">x</span>\n'
+             '<span class="c1">### END SOLUTION</span>\n</pre></div>')
+    out = answers.on_page_content(first, page=page())
+    assert out.startswith('<div class="highlight-ipynb hl-python"><pre><span></span>'
+                          '<span class="c1"># YOUR CODE HERE</span>')
+    assert "SOLUTION" not in out
+
+
+def test_an_unclosed_answer_is_a_build_warning(caplog: pytest.LogCaptureFixture) -> None:
+    broken = ANSWERED.replace('    <span class="c1">### END SOLUTION</span>\n', "")
+    with caplog.at_level(logging.WARNING, logger="mkdocs.plugins.day25.answers"):
+        answers.on_page_content(broken, page=page())
+    assert "without" in caplog.text
+
+
+def test_pages_without_answers_and_markdown_pages_are_left_alone() -> None:
+    plain = '<div class="highlight-ipynb hl-python"><pre>x = 1\n</pre></div>'
+    assert answers.on_page_content(plain, page=page()) == plain
+    assert answers.on_page_content(ANSWERED, page=page("guides/x.md")) == ANSWERED

@@ -206,3 +206,17 @@ def test_home_search_and_event_flow(reader: Reader, site: Path, pages: list[str]
     expect(svgs.first).to_be_visible()
     texts = svgs.evaluate_all("s => s.map(svg => svg.textContent)")
     assert any("MEDIUM: store + deliver" in t for t in texts)
+
+
+def test_a_lesson_answer_stays_folded_until_asked_for(reader: Reader) -> None:
+    """The reader meets the exercise as the student does: the placeholder is visible,
+    the answer is not, until "Show answer" is clicked."""
+    page = reader.go("lessons/04_one_time_listeners/")
+    answer = page.locator("details.day25-answer").first
+    code = answer.locator("pre")
+    assert answer.get_attribute("open") is None
+    assert not code.is_visible(), "the answer shows before anyone asked for it"
+    cell = page.locator(".jp-CodeCell", has=answer).first
+    assert "# YOUR CODE HERE" in cell.locator(".highlight-ipynb pre").first.inner_text()
+    answer.locator("summary").click()
+    assert code.is_visible() and "off" in code.inner_text()
