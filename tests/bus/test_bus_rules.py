@@ -446,7 +446,7 @@ async def test_emitting_a_pattern_is_an_error() -> None:
 
 
 def test_current_event_outside_an_emit_is_a_clear_error() -> None:
-    with pytest.raises(RuntimeError, match="only set inside"):
+    with pytest.raises(RuntimeError, match="only works inside a listener"):
         current_event()
 
 
