@@ -24,8 +24,10 @@ class Bus(Protocol):
     """What a namespace needs of its bus (an ``EventBus``; a protocol so that this
     module, which the bus imports, does not import the bus back)."""
 
-    def on(self, event: str, handler: Any = None, *, priority: PriorityLike = ...) -> Any: ...
-    def once(self, event: str, handler: Any = None, *, priority: PriorityLike = ...) -> Any: ...
+    @property
+    def on(self) -> Callable[..., Any]: ...  # on(event, handler=None, *, priority=..., ...)
+    @property
+    def once(self) -> Callable[..., Any]: ...
     def off(self, event: str, handler: Callable[..., Any] | None = None) -> None: ...
     def emit(self, event: str, /, *args: Any, **kwargs: Any) -> Emitting: ...
     def fire(self, event: str, /, *args: Any, **kwargs: Any) -> asyncio.Task[EmitResult]: ...
@@ -43,14 +45,17 @@ class Namespace:
         self.prefix = name if name.endswith(":") else name + ":"
 
     def on(
-        self, event: str, handler: F | None = None, *, priority: PriorityLike = EventPriority.MEDIUM
+        self, event: str, handler: F | None = None, *,
+        priority: PriorityLike = EventPriority.MEDIUM, **options: Any,
     ) -> Any:
-        return self.bus.on(self._name(event), handler, priority=priority)
+        """The bus's ``on`` (``options``: whatever else that bus's ``on`` takes)."""
+        return self.bus.on(self._name(event), handler, priority=priority, **options)
 
     def once(
-        self, event: str, handler: F | None = None, *, priority: PriorityLike = EventPriority.MEDIUM
+        self, event: str, handler: F | None = None, *,
+        priority: PriorityLike = EventPriority.MEDIUM, **options: Any,
     ) -> Any:
-        return self.bus.once(self._name(event), handler, priority=priority)
+        return self.bus.once(self._name(event), handler, priority=priority, **options)
 
     def off(self, event: str, handler: Callable[..., Any] | None = None) -> None:
         self.bus.off(self._name(event), handler)
