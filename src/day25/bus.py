@@ -160,26 +160,28 @@ class EventBus:
             plan = self._plans[event]
         except (KeyError, TypeError):
             plan = self._registry.plan(event)
-        calls = plan.sync
-        if calls is not None and payload is not _NOTHING and not args and not kwargs:
-            # The hot path: one payload, sync listeners, none once, none wildcard: a
-            # plain loop calling cb(payload), no coroutine, and the plan's shared
-            # Finished. The first listener that raises or returns something hands
-            # over to _resume_sync; `calls` holds no callable twice, so `cb` tells
-            # where it stands.
-            try:
-                for cb in calls:
-                    if (result := cb(payload)) is not None:
-                        break
-                else:
-                    return plan.done
-                error = None
-            except Exception as exc:
-                result, error = None, exc
-            return self._resume_sync(plan, event, payload, _position(calls, cb), result, error)
-        if plan.awaited is not None and payload is not _NOTHING and not args and not kwargs:
-            return self._emit_awaited(plan, event, payload)
-        if payload is not _NOTHING:
+        if payload is not _NOTHING and not args and not kwargs:
+            calls = plan.sync
+            if calls is not None:
+                # The hot path: one payload, sync listeners, none once, none wildcard:
+                # a plain loop calling cb(payload), no coroutine, and the plan's shared
+                # Finished. The first listener that raises or returns something hands
+                # over to _resume_sync; `calls` holds no callable twice, so `cb` tells
+                # where it stands.
+                try:
+                    for cb in calls:
+                        if (result := cb(payload)) is not None:
+                            break
+                    else:
+                        return plan.done
+                    error = None
+                except Exception as exc:
+                    result, error = None, exc
+                return self._resume_sync(plan, event, payload, _position(calls, cb), result, error)
+            if plan.awaited is not None:
+                return self._emit_awaited(plan, event, payload)
+            args = (payload,)
+        elif payload is not _NOTHING:
             args = (payload, *args)
         if plan.has_async:
             return self._emit_general(plan.entries, event, args, kwargs, len(plan.entries))
