@@ -7,7 +7,8 @@ every contender dispatches one payload to 10 listeners that each append it to a
 list (cleared now and then).
 
 * sync listeners: ``for h in hs: h(p)`` (the baseline, 1.00), ``await bus.emit``,
-  ``bus.fire`` + drain (reported, not a target), pyee ``EventEmitter.emit``,
+  ``bus.fire`` + drain (reported, not a target), ``await app.events.emit`` after
+  ``install(app)`` (a ``NexiosBus``: Nexios' statistics too), pyee ``EventEmitter.emit``,
   blinker ``Signal.send``, ``nexios.events.EventEmitter.emit``;
 * async listeners: ``for h in hs: await h(p)`` (the baseline), ``await bus.emit``,
   ``await bus.emit_concurrent``, ``await asyncio.gather(...)``, blinker
@@ -104,10 +105,16 @@ def sync_contenders() -> dict[str, Bench]:
                 SINK.clear()
         await bus.drain()
 
+    from day25.nexios_compat import NexiosBus
+
+    app_events = NexiosBus()  # what install(app) puts on app.events
+    for h in hs:
+        app_events.on("e", h)
     out: dict[str, Bench] = {
         "hand loop": hand_loop(hs),
         "day25 await emit": awaiting(bus.emit),
         "day25 fire+drain": day25_fire,
+        "day25 NexiosBus await emit": awaiting(app_events.emit),
     }
     try:
         from pyee import EventEmitter as PyeeEmitter
@@ -298,7 +305,7 @@ async def run(emits: int, rounds: int) -> dict[str, list[float]]:
         for kind, contenders in speed.items():
             for name, bench in flip(list(contenders.items())):
                 # peers that are 20-50x slower get fewer emits; rates stay comparable
-                n = emits if name.startswith(("hand", "day25")) else max(emits // 10, 1000)
+                n = emits if name.startswith(("hand", "day25 await")) else max(emits // 10, 1000)
                 figures.setdefault(f"{kind}:{name}", []).append(await timed(bench, n))
         for size, contenders in scaling.items():
             for name, bench in flip(list(contenders.items())):
