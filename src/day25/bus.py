@@ -3,7 +3,8 @@
 Why it exists: on Nexios 3.12 ``await app.events.emit(...)`` raises, async
 listeners become unreferenced tasks, and there is no ``off`` and no ``MEDIUM``.
 :class:`EventBus` makes the lesson's code true, and is small enough to read in
-one sitting.
+one sitting: this module is how an emit runs; ``registry.py`` is how listeners
+are kept; ``result.py`` is what an emit returns.
 
 The rules, in one place:
 
@@ -16,14 +17,17 @@ The rules, in one place:
   returns; awaiting gives the result (and raises the ``ExceptionGroup`` of
   ``raise_errors=True``). With any async listener nothing runs until the emit is
   awaited (or wrapped in a task), and an emit never awaited warns as usual.
-  ``create_task``, ``ensure_future``, ``gather`` and ``asyncio.run`` take both.
+  ``create_task``, ``ensure_future``, ``gather`` and ``asyncio.run`` take both,
+  in any event loop, and a sync emit from plain sync code needs no loop at all.
 * Each emit works on a *snapshot*: listeners added or removed while it runs take
   effect from the next emit. The one exception is ``once``: a once-listener is
   removed *before* it is called, and an emit that finds it already taken (by a
   re-entrant or concurrent emit) skips it, so it never fires twice.
 * ``off(event, fn)`` removes every registration of ``fn`` on ``event`` (plain or
-  once, and wrappers whose ``__wrapped__`` is ``fn``); ``off(event)`` removes all
-  of the event's listeners. Removing what is not there is not an error.
+  once, and wrappers whose ``__wrapped__`` is ``fn``); "``fn``" means the same
+  object or an equal one, as a new bound method of the same object is.
+  ``off(event)`` removes all of the event's listeners. Removing what is not there
+  is not an error.
 * A listener that raises :class:`Exception` does not stop the others: the error
   is logged and returned in the result (or raised as an ``ExceptionGroup`` after
   all listeners ran, with ``raise_errors=True``). ``BaseException`` such as
@@ -32,38 +36,34 @@ The rules, in one place:
   ``"ui:"`` (``ui:click``, ``ui:form:submit``), and ``"*"`` hears every event.
   ``*`` may only be the last segment, and only listeners use it: emitting a
   pattern is an error. Wildcard and exact listeners merge by priority, then by
-  registration order; :func:`current_event` tells a wildcard listener which
-  event it is hearing.
+  registration order. :func:`current_event` tells any listener which event it
+  is hearing.
+* Cost: ``on``, ``once``, ``off`` and the removal of a once-listener take the
+  same time with ten listeners or ten thousand; the sorted list of an event's
+  listeners is rebuilt on its first emit after a change, not on every change.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
 import logging
-import operator
+import sys
 import warnings
-from asyncio import get_running_loop
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from types import FrameType
 from typing import Any, TypeVar
 
-from day25.accelerator import accelerate
-from day25.concurrent import emit_concurrent
 from day25.namespace import Namespace
-from day25.plan import Listener, Plan, _current_event, check_event, current_event, pattern_matches
 from day25.priority import EventPriority, PriorityLike, coerce_priority
-from day25.result import OK, EmitResult, Emitting, Finished, settled
+from day25.registry import Listener, Plan, Registry, check_event
+from day25.result import OK, EmitResult, Emitting, Finished
 
-__all__ = [
-    "EmitResult",
-    "EventBus",
-    "ListenerLimitWarning",
-    "current_event",
-]
+__all__ = ["EmitResult", "EventBus", "ListenerLimitWarning", "current_event"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 logger = logging.getLogger("day25.events")
-_PLAN_CACHE_LIMIT = 2048
 _NOTHING: Any = object()  # emit(event) with no payload at all
 
 
@@ -82,13 +82,10 @@ class EventBus:
     def __init__(self, *, max_listeners: int = 50, raise_errors: bool = False) -> None:
         self.max_listeners = max_listeners
         self.raise_errors = raise_errors
-        self._listeners: dict[str, list[Listener]] = {}
-        self._plans: dict[str, Plan] = {}
-        self._patterns: list[str] = []
-        self._order = 0
+        self._registry = Registry()
+        self._plans = self._registry.plans  # the same dict, one attribute closer for emit
         self._warned: set[str] = set()
         self._pending: set[asyncio.Task[EmitResult]] = set()
-        accelerate(self, EventBus.emit, EventBus._resume_sync)  # C emit unless disabled
 
     # -- registration -------------------------------------------------------
     def on(
@@ -115,18 +112,12 @@ class EventBus:
             return decorator
         if not callable(handler):
             raise TypeError(f"a listener must be callable, not {handler!r}")
-        self._order += 1
-        entry = Listener(handler, level, self._order, once, event)
-        entries = self._listeners.setdefault(event, [])
-        entries.append(entry)
-        if event.endswith("*") and event not in self._patterns:
-            self._patterns.append(event)
-        self._plans.clear()
+        count = self._registry.add(event, handler, level, once)
         limit = self.max_listeners
-        if limit and len(entries) > limit and event not in self._warned:
+        if limit and count > limit and event not in self._warned:
             self._warned.add(event)
             warnings.warn(
-                f"{len(entries)} listeners on {event!r} (max_listeners={limit}): a leak? "
+                f"{count} listeners on {event!r} (max_listeners={limit}): a leak? "
                 "Raise EventBus(max_listeners=...) if this is intended.",
                 ListenerLimitWarning,
                 stacklevel=3,
@@ -138,32 +129,7 @@ class EventBus:
         check_event(event, pattern_ok=True)
         if handler is not None and not callable(handler):
             raise TypeError(f"a listener must be callable, not {handler!r}")
-        entries = self._listeners.get(event)
-        if not entries:
-            return
-        if handler is None:
-            entries.clear()
-        else:
-            entries[:] = [e for e in entries if not e.matches(handler)]
-        self._changed(event)
-
-    def _claim(self, entry: Listener) -> bool:
-        """Take a once-listener off the bus; False if someone already took it."""
-        entries = self._listeners.get(entry.key, [])
-        for i, e in enumerate(entries):
-            if e is entry:
-                del entries[i]
-                self._changed(entry.key)
-                return True
-        return False
-
-    def _changed(self, key: str) -> None:
-        """Forget ``key`` once it has no listeners left, and every cached plan."""
-        if not self._listeners.get(key):
-            self._listeners.pop(key, None)
-            if key in self._patterns:
-                self._patterns.remove(key)
-        self._plans.clear()
+        self._registry.remove(event, handler)
 
     # -- introspection ------------------------------------------------------
     def listeners(self, event: str) -> list[Callable[..., Any]]:
@@ -171,33 +137,17 @@ class EventBus:
 
         For a pattern such as ``"ui:*"`` it lists the pattern's own listeners.
         """
-        if event.endswith("*"):
-            check_event(event, pattern_ok=True)
-            return [e.callback for e in self._listeners.get(event, ())]
-        return [e.callback for e in self._plan(event).entries]
+        if check_event(event, pattern_ok=True).endswith("*"):
+            return [e.callback for e in self._registry.by_key.get(event, {}).values()]
+        return [e.callback for e in self._registry.plan(event).entries]
 
     def event_names(self) -> list[str]:
         """Every event name and pattern that has at least one listener."""
-        return list(self._listeners)
+        return list(self._registry.by_key)
 
     def namespace(self, name: str) -> Namespace:
         """A view of this bus whose event names are prefixed with ``name:``."""
         return Namespace(self, name)
-
-    def _plan(self, event: str) -> Plan:
-        plan = self._plans.get(event)
-        if plan is None:
-            check_event(event, pattern_ok=False)
-            found = list(self._listeners.get(event, ()))
-            for pattern in self._patterns:
-                if pattern_matches(pattern, event):
-                    found.extend(self._listeners[pattern])
-            found.sort(key=lambda e: (-e.priority, e.order))
-            plan = Plan(tuple(found))
-            if len(self._plans) >= _PLAN_CACHE_LIMIT:
-                self._plans.clear()
-            self._plans[event] = plan
-        return plan
 
     # -- emitting -----------------------------------------------------------
     def emit(self, event: str, payload: Any = _NOTHING, /, *args: Any, **kwargs: Any) -> Emitting:
@@ -209,27 +159,29 @@ class EventBus:
         try:
             plan = self._plans[event]
         except (KeyError, TypeError):
-            plan = self._plan(event)
-        calls = plan.sync
-        if calls is not None and payload is not _NOTHING and not args and not kwargs:
-            # The hot path: one payload, sync listeners, none once, none wildcard. A
-            # plain loop calling cb(payload), no coroutine: cb(*args) per listener and
-            # a coroutine per emit were half of the gap to a hand-written loop. The C
-            # emitter (accelerator.py) is this loop in C, with the same hand-over.
-            rest = iter(calls)
-            for cb in rest:
+            plan = self._registry.plan(event)
+        if payload is not _NOTHING and not args and not kwargs:
+            calls = plan.sync
+            if calls is not None:
+                # The hot path: one payload, sync listeners, none once, none wildcard:
+                # a plain loop calling cb(payload), no coroutine, and the plan's shared
+                # Finished. The first listener that raises or returns something hands
+                # over to _resume_sync; `calls` holds no callable twice, so `cb` tells
+                # where it stands.
                 try:
-                    if (result := cb(payload)) is None:
-                        continue
+                    for cb in calls:
+                        if (result := cb(payload)) is not None:
+                            break
+                    else:
+                        return plan.done
                     error = None
                 except Exception as exc:
                     result, error = None, exc
-                at = len(calls) - operator.length_hint(rest) - 1
-                return self._resume_sync(plan, event, payload, at, result, error)
-            return plan.done or self._finish(plan, len(calls), None)
-        if plan.awaited is not None and payload is not _NOTHING and not args and not kwargs:
-            return self._emit_awaited(plan, event, payload)
-        if payload is not _NOTHING:
+                return self._resume_sync(plan, event, payload, _position(calls, cb), result, error)
+            if plan.awaited is not None:
+                return self._emit_awaited(plan, event, payload)
+            args = (payload,)
+        elif payload is not _NOTHING:
             args = (payload, *args)
         if plan.has_async:
             return self._emit_general(plan.entries, event, args, kwargs, len(plan.entries))
@@ -253,43 +205,31 @@ class EventBus:
             elif result is not None and inspect.isawaitable(result):
                 left, args = plan.entries[i:], (payload,)
                 return self._emit_general(left, event, args, {}, len(calls), errors, result)
-        return (errors is None and plan.done) or self._finish(plan, len(calls), errors)
+        return self._finish(plan, len(calls), errors)
 
     def _emit_sync(self, plan: Plan, event: str, args: Any, kwargs: Any) -> Emitting:
         """Every listener is sync: call them now, in order. A sync listener that returns
         an awaitable hands the rest over to :meth:`_emit_general`, which awaits it."""
         entries = plan.entries
-        token = _current_event.set(event) if self._patterns else None
         ran, errors = len(entries), None
-        try:
-            for i, entry in enumerate(entries):
-                if entry.once and not self._claim(entry):
-                    ran -= 1
-                    continue
-                try:
-                    result = entry.callback(*args, **kwargs)
-                    if result is not None and inspect.isawaitable(result):
-                        rest = entries[i:]
-                        return self._emit_general(rest, event, args, kwargs, ran, errors, result)
-                except Exception as exc:
-                    errors = self._failed(errors, exc, entry.callback, event)
-        finally:
-            if token is not None:
-                _current_event.reset(token)
+        for i, entry in enumerate(entries):
+            if entry.once and not self._registry.claim(entry):
+                ran -= 1
+                continue
+            try:
+                result = entry.callback(*args, **kwargs)
+                if result is not None and inspect.isawaitable(result):
+                    rest = entries[i:]
+                    return self._emit_general(rest, event, args, kwargs, ran, errors, result)
+            except Exception as exc:
+                errors = self._failed(errors, exc, entry.callback, event)
         return self._finish(plan, ran, errors)
 
-    def _finish(self, plan: Plan, ran: int, errors: list[Exception] | None) -> Emitting:
+    def _finish(self, plan: Plan, ran: int, errors: list[Exception] | None) -> Finished:
         """The awaitable of an emit whose listeners all ran: shared while nothing failed."""
-        if errors is not None:
-            return settled(EmitResult(ran, tuple(errors)), self.raise_errors)
-        result = plan.ok if ran == plan.ok.ran else EmitResult(ran)
-        try:
-            done = Finished(result, get_running_loop())
-        except RuntimeError:  # no running loop, as in asyncio.run(bus.emit(...)): a coroutine
-            return settled(result, False)
-        if result is plan.ok:
-            plan.done = done
-        return done
+        if errors is None:
+            return plan.done if ran == plan.ok.ran else Finished(self._result(ran, None))
+        return Finished(EmitResult(ran, tuple(errors)), self.raise_errors)
 
     async def _emit_awaited(self, plan: Plan, event: str, payload: Any) -> EmitResult:
         """One payload, every listener async (none once, none wildcard): await each."""
@@ -307,34 +247,48 @@ class EventBus:
     ) -> EmitResult:
         """Any plan, awaiting as it goes. ``waiting``: ``entries[0]`` was called already
         (by the eager part of :meth:`emit`) and returned this awaitable."""
-        token = _current_event.set(event) if self._patterns else None
-        try:
-            for entry in entries:
-                try:
-                    if waiting is not None:
-                        result, waiting = waiting, None
-                    elif entry.once and not self._claim(entry):
-                        ran -= 1
-                        continue
-                    else:
-                        result = entry.callback(*args, **kwargs)
-                    if entry.is_async or (result is not None and inspect.isawaitable(result)):
-                        await result
-                except Exception as exc:
-                    errors = self._failed(errors, exc, entry.callback, event)
-        finally:
-            if token is not None:
-                _current_event.reset(token)
+        for entry in entries:
+            try:
+                if waiting is not None:
+                    result, waiting = waiting, None
+                elif entry.once and not self._registry.claim(entry):
+                    ran -= 1
+                    continue
+                else:
+                    result = entry.callback(*args, **kwargs)
+                if entry.is_async or (result is not None and inspect.isawaitable(result)):
+                    await result
+            except Exception as exc:
+                errors = self._failed(errors, exc, entry.callback, event)
         return self._result(ran, errors)
 
     async def emit_concurrent(self, event: str, /, *args: Any, **kwargs: Any) -> EmitResult:
         """Like :meth:`emit`, but the async listeners of one priority level run
         concurrently (``asyncio.gather``); levels still run in priority order.
 
-        An explicit opt-in, because it makes a task per listener (slower) and
-        gives up the order between listeners of the same level (concurrent.py).
+        An explicit opt-in, because it makes a task per async listener (slower) and
+        gives up the order between the listeners of one level.
         """
-        return await emit_concurrent(self, event, args, kwargs)
+        ran, errors = 0, None
+        for _, level in itertools.groupby(self._registry.plan(event).entries, _priority):
+            waiting: list[tuple[Listener, Awaitable[Any]]] = []
+            for entry in level:
+                if entry.once and not self._registry.claim(entry):
+                    continue
+                ran += 1
+                try:
+                    result = entry.callback(*args, **kwargs)
+                    if result is not None and inspect.isawaitable(result):
+                        waiting.append((entry, _listening(event, result)))
+                except Exception as exc:
+                    errors = self._failed(errors, exc, entry.callback, event)
+            outcomes = await asyncio.gather(*(w for _, w in waiting), return_exceptions=True)
+            for (entry, _), outcome in zip(waiting, outcomes, strict=True):
+                if isinstance(outcome, Exception):
+                    errors = self._failed(errors, outcome, entry.callback, event)
+                elif isinstance(outcome, BaseException):
+                    raise outcome
+        return self._result(ran, errors)
 
     def fire(self, event: str, /, *args: Any, **kwargs: Any) -> asyncio.Task[EmitResult]:
         """Emit from sync code without waiting: schedules ``emit`` as a task.
@@ -343,7 +297,7 @@ class EventBus:
         garbage-collected mid-flight); ``await bus.drain()`` waits for all of them.
         Needs a running event loop.
         """
-        self._plan(event)  # validates the name now, in the caller's frame
+        self._registry.plan(event)  # validates the name now, in the caller's frame
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -369,9 +323,11 @@ class EventBus:
         while self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
 
+    # -- errors ---------------------------------------------------------------
     def _failed(
         self, errors: list[Exception] | None, exc: Exception, listener: object, event: str
     ) -> list[Exception]:
+        """Log a listener's exception and add it to the emit's errors."""
         name = getattr(listener, "__qualname__", repr(listener))
         exc.add_note(f"raised by listener {name} for event {event!r}")
         logger.error("listener %s for event %r raised", name, event, exc_info=exc)
@@ -382,8 +338,52 @@ class EventBus:
 
     def _result(self, ran: int, errors: list[Exception] | None) -> EmitResult:
         if errors is None:
-            return OK[ran] if ran < 64 else EmitResult(ran)
+            return OK[ran] if ran < len(OK) else EmitResult(ran)
         result = EmitResult(ran, tuple(errors))
         if self.raise_errors:
             result.raise_errors()
         return result
+
+
+def _position(calls: tuple[Callable[..., Any], ...], cb: object) -> int:
+    return next(i for i, call in enumerate(calls) if call is cb)
+
+
+def _priority(entry: Listener) -> int:
+    return entry.priority
+
+
+async def _listening(event: str, awaitable: Awaitable[Any]) -> Any:
+    """One async listener of ``emit_concurrent``, inside a frame that names its event."""
+    return await awaitable
+
+
+def current_event() -> str:
+    """The name of the event being emitted, called from any of its listeners.
+
+    Exact and wildcard listeners alike, sync or async, whichever way the event
+    was emitted (``emit``, ``emit_concurrent``, ``fire``, a namespace). Outside a
+    listener it is a ``RuntimeError``; so is a task a listener starts, which runs
+    on its own, after the emit.
+
+    Why it reads the call stack instead of a context variable: the name is a
+    local variable of the bus method that calls the listener, and setting a
+    context variable would cost every emit, whether or not a listener asks.
+    """
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code in _CALLS_LISTENERS:
+            name: str = frame.f_locals["event"]
+            return name
+        frame = frame.f_back
+    raise RuntimeError("current_event() only works inside a listener, while its event is emitted")
+
+
+# the functions that call listeners; each names the emitted event ``event``
+_CALLS_LISTENERS = frozenset(
+    fn.__code__
+    for fn in (
+        EventBus.emit, EventBus._resume_sync, EventBus._emit_sync, EventBus._emit_awaited,
+        EventBus._emit_general, EventBus.emit_concurrent, _listening,
+    )
+)

@@ -4,7 +4,10 @@ Nexios 3.12 creates ``app.events`` (a ``nexios.events.EventEmitter``) and never
 uses it itself: no route, middleware or lifespan step reads it (checked in
 ``tests/bus/test_integration.py``). Replacing the attribute therefore breaks
 nothing in Nexios, and makes every lesson snippet (``await app.events.emit``,
-``off``, namespaces) behave as the lesson says.
+``off``, namespaces) behave as the lesson says. The bus installed by default is
+a :class:`~day25.nexios_compat.NexiosBus`, so that code written for Nexios'
+emitter (``app.events.event("x").listen(f)``, ``remove_listener``, ...) keeps
+working too; it is imported here, when an app exists, because it imports Nexios.
 
 The lesson's priority snippet does ``from nexios.events import EventPriority``
 and uses ``EventPriority.MEDIUM``, a level Nexios calls ``NORMAL``. So that the
@@ -24,7 +27,7 @@ __all__ = ["install"]
 
 
 def install(app: Any, bus: EventBus | None = None, *, nexios_aliases: bool = True) -> EventBus:
-    """Make ``bus`` (a new one by default) the app's ``app.events`` and return it.
+    """Make ``bus`` (a new ``NexiosBus`` by default) the app's ``app.events``; return it.
 
     Calling it twice on the same app keeps the bus already installed, so its
     listeners survive, unless a different ``bus`` is passed explicitly.
@@ -33,7 +36,9 @@ def install(app: Any, bus: EventBus | None = None, *, nexios_aliases: bool = Tru
         raise TypeError(f"install() expects a NexiosApp (something with .events), not {app!r}")
     current = app.events
     if bus is None:
-        bus = current if isinstance(current, EventBus) else EventBus()
+        from day25.nexios_compat import NexiosBus
+
+        bus = current if isinstance(current, EventBus) else NexiosBus()
     app.events = bus
     if nexios_aliases:
         _alias_medium()

@@ -10,37 +10,52 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from day25.priority import EventPriority, PriorityLike
-
-if TYPE_CHECKING:
-    from day25.bus import EmitResult, EventBus
-    from day25.result import Emitting
+from day25.result import EmitResult, Emitting
 
 __all__ = ["Namespace"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class Bus(Protocol):
+    """What a namespace needs of its bus (an ``EventBus``; a protocol so that this
+    module, which the bus imports, does not import the bus back)."""
+
+    @property
+    def on(self) -> Callable[..., Any]: ...  # on(event, handler=None, *, priority=..., ...)
+    @property
+    def once(self) -> Callable[..., Any]: ...
+    def off(self, event: str, handler: Callable[..., Any] | None = None) -> None: ...
+    def emit(self, event: str, /, *args: Any, **kwargs: Any) -> Emitting: ...
+    def fire(self, event: str, /, *args: Any, **kwargs: Any) -> asyncio.Task[EmitResult]: ...
+    def listeners(self, event: str) -> list[Callable[..., Any]]: ...
+    def namespace(self, name: str) -> Namespace: ...
+
+
 class Namespace:
     """``bus.namespace("ui")``: the same API, every event name prefixed ``ui:``."""
 
-    def __init__(self, bus: EventBus, name: str) -> None:
+    def __init__(self, bus: Bus, name: str) -> None:
         if not isinstance(name, str) or not name or "*" in name:
             raise TypeError(f"a namespace name must be a non-empty string without '*': {name!r}")
         self.bus = bus
         self.prefix = name if name.endswith(":") else name + ":"
 
     def on(
-        self, event: str, handler: F | None = None, *, priority: PriorityLike = EventPriority.MEDIUM
+        self, event: str, handler: F | None = None, *,
+        priority: PriorityLike = EventPriority.MEDIUM, **options: Any,
     ) -> Any:
-        return self.bus.on(self._name(event), handler, priority=priority)
+        """The bus's ``on`` (``options``: whatever else that bus's ``on`` takes)."""
+        return self.bus.on(self._name(event), handler, priority=priority, **options)
 
     def once(
-        self, event: str, handler: F | None = None, *, priority: PriorityLike = EventPriority.MEDIUM
+        self, event: str, handler: F | None = None, *,
+        priority: PriorityLike = EventPriority.MEDIUM, **options: Any,
     ) -> Any:
-        return self.bus.once(self._name(event), handler, priority=priority)
+        return self.bus.once(self._name(event), handler, priority=priority, **options)
 
     def off(self, event: str, handler: Callable[..., Any] | None = None) -> None:
         self.bus.off(self._name(event), handler)
@@ -55,7 +70,7 @@ class Namespace:
         return self.bus.listeners(self._name(event))
 
     def namespace(self, name: str) -> Namespace:
-        return Namespace(self.bus, self._name(name))
+        return self.bus.namespace(self._name(name))  # the bus picks the class
 
     def _name(self, event: str) -> str:
         if not isinstance(event, str) or not event:

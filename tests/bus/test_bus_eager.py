@@ -31,7 +31,8 @@ async def test_sync_listeners_ran_before_the_await_and_await_gives_the_result() 
 
 
 @pytest.mark.parametrize(
-    ("args", "kwargs"), [((), {}), ((1, 2), {}), ((), {"event": "x", "payload": 1}), ((1,), {"k": 2})]
+    ("args", "kwargs"),
+    [((), {}), ((1, 2), {}), ((), {"event": "x", "payload": 1}), ((1,), {"k": 2})],
 )
 async def test_every_argument_shape_of_a_sync_plan_is_eager(args: Any, kwargs: Any) -> None:
     log: list[Any] = []

@@ -1,0 +1,1 @@
+# Test event functionality
