@@ -135,6 +135,14 @@ def _package_root() -> Path:
     return Path(__file__).resolve().parents[3]
 
 
+def _home() -> Path:
+    """The caller's home from the account database (a sandbox's ``$HOME`` is its workdir)."""
+    try:
+        return Path(pwd.getpwuid(os.getuid()).pw_dir)
+    except KeyError:
+        return Path.home()
+
+
 def sandbox_view(workdir: Path, uid: int | None, course: Path | None = None) -> view.View:
     """This machine's view for a process working in ``workdir``, checked before use:
     never the course's ``tests/`` or ``solutions/``, never all of a temp folder or home."""
@@ -148,7 +156,7 @@ def sandbox_view(workdir: Path, uid: int | None, course: Path | None = None) -> 
                             package_root=_package_root())
     hidden = [course / "tests", course / "solutions"] if course is not None else []
     shared = [Path(tempfile.gettempdir()), Path("/tmp"), Path("/home"), Path("/root"),
-              Path(pwd.getpwuid(os.getuid()).pw_dir)]  # not $HOME: a sandbox's is its workdir
+              _home()]
     view.validate(made, hidden, shared)
     return made
 
