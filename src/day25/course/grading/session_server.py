@@ -73,6 +73,7 @@ def _run_session(request: SessionRequest, control: tuple[int, int]) -> None:
     forks = os.environ.get(ZYGOTE_FORKS_ENV)  # where this server forks zygotes
     os.environ.clear()
     os.environ.update(request["env"])
+    tempfile.tempdir = None  # the server's cached choice: this session's TMPDIR wins
     if forks:
         os.environ[ZYGOTE_FORKS_ENV] = forks
     # trusted suites only: caching their assert-rewritten bytecode saves every

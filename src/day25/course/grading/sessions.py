@@ -139,9 +139,16 @@ def _tail(path: Path) -> str:
 def run_session(
     args: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: Path, timeout: float
 ) -> SessionOutcome:
-    """``pytest.main(args)`` in a forked process; killed (with its group) after ``timeout`` s."""
+    """``pytest.main(args)`` in a forked process; killed (with its group) after ``timeout`` s.
+
+    The session's ``TMPDIR`` is ``log``'s folder's ``tmp/``: the caller removes it.
+    """
     plugin_args = [arg for name in PLUGINS for arg in ("-p", name)]
-    environ = {**session_env(env), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    # its temp files (the zygote's folder, pytest's tmp_path) live next to its log, so
+    # the caller's cleanup removes them even when the session had to be killed
+    scratch = log.parent / "tmp"
+    scratch.mkdir(mode=0o700, exist_ok=True)
+    environ = {**session_env(env), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "TMPDIR": str(scratch)}
     environ.pop("PYTHONDONTWRITEBYTECODE", None)
     server = _get_server()
     started = time.monotonic()

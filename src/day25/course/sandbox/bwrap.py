@@ -35,7 +35,8 @@ __all__ = ["NAMESPACES", "Holder", "available", "bwrap_args", "command"]
 NAMESPACES = ("--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
               "--unshare-cgroup-try", "--die-with-parent", "--new-session")
 #: the same for anybody else: a user namespace mapping the caller's uid to itself
-USER_NAMESPACES = ("--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session")
+USER_NAMESPACES = ("--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
+                   "--new-session")
 _CLONE_NEWNS, _CLONE_NEWUTS, _CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 _CLONE_NEWPID, _CLONE_NEWNET = 0x20000000, 0x40000000
 

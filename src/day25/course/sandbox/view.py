@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["RULES", "Bind", "Dev", "Entry", "File", "Proc", "Rule", "Symlink", "Tmpfs", "View",
-           "python_view", "tool", "validate"]
+           "python_view", "rules_table", "tool", "validate"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,13 @@ RULES: tuple[Rule, ...] = (
     Rule("workdir", "its own work directory: its copy of the submission, its apps' folders",
          "writable", "the only place on the machine's disk it may write"),
 )
+
+
+def rules_table() -> str:
+    """:data:`RULES` as the Markdown table the instructor guide shows (a test keeps them equal)."""
+    rows = ["| what | access | why |", "|---|---|---|"]
+    rows += [f"| {rule.where} | {rule.access} | {rule.why} |" for rule in RULES]
+    return "\n".join(rows)
 
 
 @dataclass(frozen=True)
