@@ -2,7 +2,7 @@
 
 Why: every graded test of exercises 3 and 4 starts the student's app in a
 fresh process, and a fresh ``python`` that imports nexios and uvicorn (behind
-``unshare`` and ``setpriv``) took most of a test's time. A zygote starts once
+``bwrap`` and ``setpriv``) took most of a test's time. A zygote starts once
 per submission inside the full sandbox (namespaces, its own uid, rlimits),
 imports what the inside program needs, and then ``fork()``\\ s each process
 the harness asks for: it still gets a fresh process, a fresh work directory and
