@@ -64,8 +64,11 @@ def _isolation() -> str | None:
     if not sys.platform.startswith("linux"):
         return None
     root = os.geteuid() == 0
-    if root and not os.access("/usr/bin/setpriv", os.X_OK):
-        return None
+    if root:
+        try:
+            view.tool("setpriv")  # root's exec'd processes drop to their uid with it
+        except FileNotFoundError:
+            return None
     return ("root" if root else "user") if bwrap.available(root) else None
 
 
