@@ -101,6 +101,7 @@ def serve() -> None:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     zygote_server.preload()  # sessions' zygotes are forked from here, already warm
+    namespaces.warm()  # and so is the part of their views that comes from this process
     gc.freeze()  # every session's gc.collect() skips what was preloaded (pytest runs it 5x)
     sandboxed = namespaces.hardened()
     private = tempfile.mkdtemp(prefix="d25s-")  # 0700: only the grader's sessions connect

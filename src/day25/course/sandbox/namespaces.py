@@ -37,7 +37,7 @@ from day25.course.catalogue import CatalogueError, find_course_root
 from day25.course.sandbox import bwrap, privileges, view
 
 __all__ = ["NOBODY", "describe", "drop_privileges", "enter", "forks_zygotes", "hardened",
-           "isolation", "mode", "prepare", "sandbox_uid", "sandbox_view", "wrap"]
+           "isolation", "mode", "prepare", "sandbox_uid", "sandbox_view", "warm", "wrap"]
 
 NOBODY = privileges.NOBODY
 _UIDS = (100_000, 160_000)  # uids with no account, one per sandbox
@@ -144,6 +144,13 @@ def _home() -> Path:
         return Path(pwd.getpwuid(os.getuid()).pw_dir)
     except KeyError:
         return Path.home()
+
+
+def warm() -> None:
+    """Compute this process's part of every view now (the interpreter, libraries...):
+    the session server does before it forks, so each zygote's view costs little."""
+    if hardened():
+        view.python_view(Path(tempfile.gettempdir()), uid=0, package_root=_package_root())
 
 
 def sandbox_view(workdir: Path, uid: int | None, course: Path | None = None) -> view.View:

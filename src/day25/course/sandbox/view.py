@@ -14,6 +14,7 @@ valid inside.
 
 from __future__ import annotations
 
+import functools
 import os
 import site
 import struct
@@ -206,16 +207,18 @@ def _library_dirs() -> list[Path]:
     be shown. The executable's own folder is not bound either (not all of
     ``/usr/bin``: :func:`_mirror` binds the executable alone).
     """
-    found: dict[Path, None] = {}
-    executable = Path(os.path.realpath(sys.executable))
+    mapped: dict[str, None] = {}
     with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
         for line in maps:
             fields = line.split(maxsplit=5)
-            if len(fields) < 6 or not fields[5].startswith("/") or "(deleted)" in fields[5]:
-                continue
-            path = Path(os.path.realpath(fields[5].strip()))
-            if path.parent not in found and path != executable and _is_elf(path):
-                found[path.parent] = None
+            if len(fields) == 6 and fields[5].startswith("/") and "(deleted)" not in fields[5]:
+                mapped[fields[5].strip()] = None
+    executable = Path(os.path.realpath(sys.executable))
+    found: dict[Path, None] = {}
+    for name in mapped:
+        path = Path(os.path.realpath(name))
+        if path.parent not in found and path != executable and _is_elf(path):
+            found[path.parent] = None
     return list(found)
 
 
@@ -261,27 +264,35 @@ def python_view(workdir: Path, *, uid: int, gid: int = 65534,
     the folder holding ``day25/``, given explicitly: never taken from
     ``sys.path``, where ``python -m`` puts the current folder (the checkout).
     """
+    return [Tmpfs("tmp", Path("/tmp"), TMP_SIZE), *_installation(package_root),
+            *_identity(uid, gid, workdir),
+            *(Dev("devices", Path(d)) for d in _DEVICES if os.path.exists(d)),
+            Proc("proc"), Bind("workdir", workdir, workdir, writable=True)]
+
+
+@functools.cache
+def _installation(package_root: Path | None) -> tuple[Entry, ...]:
+    """The entries that depend only on this process: its interpreter, packages,
+    libraries and ``/etc`` files. Computed once: a warm server computes them
+    before it forks, and every zygote's view reuses them."""
     candidates = [(rule, path) for rule, path in _python_dirs(package_root) if path.exists()]
     candidates += [("libraries", path) for path in _library_dirs()]
     candidates += [("locale", _LOCALE)] if _LOCALE.is_dir() else []
     kept: list[Path] = []
-    view: View = [Tmpfs("tmp", Path("/tmp"), TMP_SIZE)]
+    entries: list[Entry] = []
     for rule, path in sorted(candidates, key=lambda c: (len(c[1].parts), str(c[1]))):
         if not _covered(path, kept):  # a folder inside a bound one is already there
             kept.append(path)
-            view.append(Bind(rule, path, path))
+            entries.append(Bind(rule, path, path))
     loader = _elf_interpreter(os.path.realpath(sys.executable))
     for program in (sys.executable, loader):
         for entry in _mirror("executable", program, kept) if program else []:
-            if entry not in view:
-                view.append(entry)
+            if entry not in entries:
+                entries.append(entry)
     for name in ("/etc/localtime", "/etc/ld.so.cache"):
         if os.path.exists(name):
-            view.append(Bind("etc", Path(os.path.realpath(name)), Path(name)))
-    view += _identity(uid, gid, workdir)
-    view += [Dev("devices", Path(d)) for d in _DEVICES if os.path.exists(d)]
-    view += [Proc("proc"), Bind("workdir", workdir, workdir, writable=True)]
-    return view
+            entries.append(Bind("etc", Path(os.path.realpath(name)), Path(name)))
+    return tuple(entries)
 
 
 def tool(name: str) -> Bind:
