@@ -58,4 +58,4 @@ def test_sandbox_blocks_network_and_hidden_files(batch: dict[str, Any]) -> None:
     assert batch["received"] == [], "a sandboxed child reached the host's loopback"
     assert float(batch["rows"]["network"]["priority_ordering"]) == 25  # blocked, not punished
     assert float(batch["rows"]["read_hidden_tests"]["priority_ordering"]) == 0
-    assert "bubblewrap namespaces" in batch["proc"].stdout
+    assert "sandbox: rlimits + bubblewrap" in batch["proc"].stdout

@@ -96,8 +96,9 @@ def _laptop_command(argv: list[str], home: Path) -> list[str]:
             f"PATH={Path(sys.executable).parent}:/usr/bin:/bin", *argv]
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="plays a laptop user: switching users needs root "
+                    "(without root, the test above already runs in a user namespace)")
 def test_day25_check_without_root_uses_a_user_namespace(decoy: Path) -> None:
-    assert os.geteuid() == 0, "this test plays a laptop user from root"
     mine = decoy / "home" / "exercises"
     mine.mkdir()
     (mine / MODULE).write_text(_probe(decoy, COURSE))
@@ -142,7 +143,7 @@ def test_the_gradescope_autograder_grades_in_the_allow_list(
                                + os.environ.get("PATH", "")})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results = (autograder / "results" / "results.json").read_text()
-    assert "bubblewrap namespaces" in json.loads(results)["extra_data"]["sandbox"]
+    assert "sandbox: rlimits + bubblewrap" in json.loads(results)["extra_data"]["sandbox"]
     outputs = [test["output"] for test in json.loads(results)["tests"]]
     _assert_refused(parse_report(next(o for o in outputs if "PROBE-REPORT" in o)))
     assert json.loads(results)["score"] == 0
