@@ -77,6 +77,9 @@ def grade(
     exercise_timeout: Annotated[float, typer.Option(help="seconds per exercise")] = 180.0,
     submission_timeout: Annotated[float, typer.Option(help="seconds per student")] = 600.0,
     test_timeout: Annotated[float, typer.Option(help="seconds per test")] = 60.0,
+    unsafe_shared_filesystem: Annotated[bool, typer.Option(
+        help="grade several students even without namespaces, where each submission can "
+             "read the others' files")] = False,
     course: CourseOpt = None,
 ) -> None:
     """Grade submissions with the hidden suites; exit 0 whatever the students scored."""
@@ -98,6 +101,7 @@ def grade(
             settings,
             jobs=jobs,
             single=single,
+            unsafe_shared_filesystem=unsafe_shared_filesystem,
             console=console,
         )
     except (ValueError, FileNotFoundError) as exc:

@@ -70,7 +70,8 @@ SUITE = textwrap.dedent(
 )
 
 
-@pytest.mark.skipif(not namespaces.hardened(), reason="namespaces need root and unshare here")
+@pytest.mark.skipif(namespaces.isolation() != "root",
+                    reason="a uid of its own needs a grader running as root (with bubblewrap)")
 def test_a_forked_zygote_keeps_every_wall_of_the_sandbox(tmp_path: Path) -> None:
     root = tmp_path / "course"
     (root / "tests" / "hidden").mkdir(parents=True)

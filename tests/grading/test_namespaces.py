@@ -1,4 +1,10 @@
-"""What a sandboxed process can and cannot do; and the fallback says what it is."""
+"""What a sandboxed process can and cannot do; and a grader without namespaces says so.
+
+The exec path (``processes.spawn``: bwrap, then setpriv as root) is probed
+here; the fork path (a zygote joining a bwrap holder's view) in
+``test_forked_sandbox.py`` and ``tests/harness/test_zygote.py``; both inside a
+real batch in ``tests/hostile``.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ COURSE = Path(__file__).resolve().parents[2]
 
 PROBE = f"""
 import json, os, socket
-seen = {{"uid": os.getuid()}}
+seen = {{"uid": os.getuid(), "root": sorted(os.listdir("/")), "tmp": os.listdir("/tmp")}}
 def attempt(name, fn):
     try:
         fn()
@@ -26,11 +32,14 @@ def attempt(name, fn):
 attempt("read_hidden", lambda: open({str(COURSE / "tests" / "hidden" / "conftest.py")!r}).read())
 SOLUTION = {str(COURSE / "solutions" / "priority_ordering.py")!r}
 attempt("read_solution", lambda: open(SOLUTION).read())
+seen["checkout"] = sorted(os.listdir({str(COURSE)!r}))  # the path to src/ (and a venv) only
+attempt("read_shadow", lambda: open("/etc/shadow").read())
 if os.environ.get("TRY_PLANT"):  # only where the package is meant to be read-only
     attempt("write_package", lambda: open({str(COURSE / "src" / "day25" / "planted.py")!r}, "w"))
 attempt("network", lambda: socket.create_connection(("1.1.1.1", 53), timeout=2))
 attempt("write_cwd", lambda: open("scratch.txt", "w").write("ok"))
 attempt("import_day25", lambda: __import__("day25"))
+attempt("import_nexios", lambda: __import__("nexios"))
 print(json.dumps(seen))
 """
 
@@ -46,42 +55,71 @@ def _probe(tmp_path: Path, *, plant: bool) -> dict[str, object]:
     return result
 
 
-def test_a_hardened_process_sees_no_secrets_no_network(
+def test_a_sandboxed_process_sees_only_its_allow_list(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DAY25_SANDBOX", "auto")
-    if not namespaces.namespaces_available():  # not root / no unshare: it must say so
-        assert "rlimits ONLY" in namespaces.describe()
-        return
+    assert namespaces.hardened(), "bubblewrap must work here: " + namespaces.describe()
     seen = _probe(tmp_path, plant=True)
     assert seen["uid"] != 0
-    assert seen["read_hidden"] == "FileNotFoundError"
-    assert seen["read_solution"] == "FileNotFoundError"
-    assert seen["write_package"] in {"OSError", "PermissionError"}
+    assert set(seen["checkout"]) <= {"src", ".venv"}, seen["checkout"]  # type: ignore[arg-type]
+    for name in ("read_hidden", "read_solution", "read_shadow"):
+        assert seen[name] == "FileNotFoundError", (name, seen)
+    assert seen["write_package"] in {"OSError", "PermissionError"}  # read-only: EROFS
     assert seen["network"] != "allowed"
     assert seen["write_cwd"] == "allowed"
-    assert seen["import_day25"] == "allowed"
+    assert seen["import_day25"] == seen["import_nexios"] == "allowed"
+    work = (tmp_path / "work").resolve()
+    if work.is_relative_to("/tmp"):  # only the path down to its own folder
+        assert seen["tmp"] == [work.relative_to("/tmp").parts[0]], seen["tmp"]
+    assert not {"home", "var", "srv", "opt"} & set(seen["root"]), seen["root"]  # type: ignore[arg-type]
     assert not (COURSE / "src" / "day25" / "planted.py").exists()
-    assert "namespaces" in namespaces.describe()
+    assert "bubblewrap" in namespaces.describe()
 
 
 def test_fallback_runs_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DAY25_SANDBOX", "rlimits")
-    assert namespaces.wrap(["python", "x"], cwd=tmp_path, env={}) == ["python", "x"]
+    fds: list[int] = []
+    assert namespaces.wrap(["python", "x"], cwd=tmp_path, uid=None, fds=fds) == ["python", "x"]
     assert "rlimits ONLY" in namespaces.describe()
+    assert "CAN READ every file the grader can read" in namespaces.describe()
     seen = _probe(tmp_path, plant=False)
     assert seen["uid"] == os.getuid() and seen["write_cwd"] == "allowed"
     monkeypatch.setenv("DAY25_SANDBOX", "off")
     assert "OFF" in namespaces.describe()
 
 
+def _student(root: Path, name: str) -> None:
+    (root / name).mkdir(parents=True)
+    (root / name / "priority_ordering.py").write_text("X = 1\n")
+
+
 def test_grade_prints_the_sandbox_line(tmp_path: Path) -> None:
-    sub = tmp_path / "s"
-    sub.mkdir()
+    _student(tmp_path, "s")
     env = {**os.environ, "DAY25_SANDBOX": "rlimits", "COLUMNS": "200"}
-    proc = subprocess.run([sys.executable, "-m", "day25.cli", "grade", str(sub), "--single",
-                           "--out",
-                           str(tmp_path / "o"), "--course", str(COURSE)],
+    proc = subprocess.run([sys.executable, "-m", "day25.cli", "grade", str(tmp_path / "s"),
+                           "--single", "--out", str(tmp_path / "o"), "--course", str(COURSE)],
                           capture_output=True, text=True, timeout=120, cwd=COURSE, env=env)
     assert proc.returncode == 0, proc.stdout
     assert "sandbox: rlimits ONLY" in proc.stdout
+    assert "CAN READ every file the grader can read" in proc.stdout
+
+
+def test_grade_refuses_a_class_without_namespaces_unless_told(tmp_path: Path) -> None:
+    klass = tmp_path / "class"
+    _student(klass, "ann")
+    _student(klass, "bob")
+    env = {**os.environ, "DAY25_SANDBOX": "rlimits", "COLUMNS": "300"}
+    command = [sys.executable, "-m", "day25.cli", "grade", str(klass), "--out",
+               str(tmp_path / "o"), "--course", str(COURSE), "--exercise-timeout", "30"]
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=COURSE,
+                             env=env)
+    assert refused.returncode == 2, refused.stdout
+    assert "sandbox: rlimits ONLY" in refused.stdout  # printed before the refusal
+    assert "refusing to grade 2 students without namespaces" in refused.stdout
+    assert "--unsafe-shared-filesystem" in refused.stdout
+    assert not (tmp_path / "o").exists(), "nothing graded, nothing written"
+    allowed = subprocess.run([*command, "--unsafe-shared-filesystem"], capture_output=True,
+                             text=True, timeout=300, cwd=COURSE, env=env)
+    assert allowed.returncode == 0, allowed.stdout
+    assert (tmp_path / "o" / "gradebook.csv").read_text().count("\n") == 3

@@ -105,7 +105,7 @@ ZYGOTE_FORKS_ENV = "DAY25_ZYGOTE_FORKS"  # the session server's socket, set in i
 class ZygoteForkRequest(TypedDict):
     zygote: str  # the zygote's work directory
     uid: int  # the unprivileged uid it drops to
-    course: str  # the course folder whose tests and solutions the sandbox masks
+    course: str  # the course whose tests/ and solutions/ the sandbox's view may never show
 
 
 class ZygoteForkReply(TypedDict):

@@ -81,9 +81,8 @@ def grade_submission(
         return previous
     student = StudentResult(sub.student, digest, [])
     student.notes.extend(intake.problems.get("", []))
-    with tempfile.TemporaryDirectory(prefix="day25-sub-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="day25-sub-") as tmp:  # 0700: the grader's only
         copy = write_copy(intake, Path(tmp) / "submission")
-        Path(tmp).chmod(0o755)
         present = [ex for ex in exercises if ex.module in intake.modules]
         groups = [present[i::max(1, settings.sessions)] for i in range(max(1, settings.sessions))]
         groups = [group for group in groups if group]
@@ -114,16 +113,28 @@ def grade_class(
     *,
     jobs: int = 1,
     single: bool = False,
+    unsafe_shared_filesystem: bool = False,
     console: Console | None = None,
 ) -> BatchReport:
-    """Grade every submission under ``paths`` into ``out``; see the module docstring."""
+    """Grade every submission under ``paths`` into ``out``; see the module docstring.
+
+    Without namespaces a submission can read every file the grader can: its
+    classmates' work among them. A batch of more than one student is refused
+    then, unless ``unsafe_shared_filesystem`` says the instructor knows.
+    """
     console = console or Console()
     subs = discover(paths, [ex.module for ex in exercises], single=single)
     if not subs:
         raise ValueError("no submissions found in " + ", ".join(map(str, paths)))
-    out.mkdir(parents=True, exist_ok=True)
     sandbox = namespaces.describe()
-    console.print(sandbox, style="yellow" if "ONLY" in sandbox or "OFF" in sandbox else "green")
+    console.print(sandbox, style="green" if namespaces.hardened() else "yellow")
+    if not namespaces.hardened() and len(subs) > 1 and not unsafe_shared_filesystem:
+        raise ValueError(
+            f"refusing to grade {len(subs)} students without namespaces: each submission "
+            "could read the others' work, the hidden tests and your files (see the line "
+            "above). Grade as root on Linux with bubblewrap installed, or one student per "
+            "container, or pass --unsafe-shared-filesystem to grade anyway.")
+    out.mkdir(parents=True, exist_ok=True)
     salt = hashlib.sha256(
         (grader_fingerprint(exercises, settings.course_root) + namespaces.mode()).encode()
     ).hexdigest()

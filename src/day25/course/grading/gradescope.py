@@ -21,7 +21,9 @@ __all__ = ["RUN_AUTOGRADER", "SETUP_SH", "autograder_files", "build_autograder"]
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once while building the image (choose a base image with Python >= 3.11).
 set -euo pipefail
-apt-get update -q && apt-get install -y -q python3 python3-pip python3-venv util-linux
+# bubblewrap gives each submission its allow-list view when the container lets it make
+# namespaces; otherwise `day25 grade` says it grades with rlimits only (one student: allowed)
+apt-get update -q && apt-get install -y -q python3 python3-pip python3-venv util-linux bubblewrap
 python3 -m pip install --upgrade pip
 python3 -m pip install -e /autograder/source
 """
@@ -31,9 +33,9 @@ RUN_AUTOGRADER = """#!/usr/bin/env bash
 set -u
 cd /autograder/source
 mkdir -p /autograder/results
-day25 grade /autograder/submission --single --jobs 1 --course /autograder/source \\
-    --out /tmp/day25-grade
-if ! cp /tmp/day25-grade/submission/results.json /autograder/results/results.json; then
+out=$(mktemp -d)
+day25 grade /autograder/submission --single --jobs 1 --course /autograder/source --out "$out"
+if ! cp "$out/submission/results.json" /autograder/results/results.json; then
   cat > /autograder/results/results.json <<'JSON'
 {"score": 0, "tests": [],
  "output": "The autograder itself failed (not your code); tell your instructor."}

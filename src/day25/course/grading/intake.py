@@ -90,9 +90,10 @@ def discover(
             found.append(Submission(_student_id(path), path))
             continue
         for child in sorted(path.iterdir()):
-            if child.name.startswith(".") or child.is_symlink():
+            if child.name.startswith("."):
                 continue
-            if child.is_dir() or child.suffix.lower() == ".zip":
+            # a symlinked student is listed, so their feedback says why it scores 0
+            if child.is_symlink() or child.is_dir() or child.suffix.lower() == ".zip":
                 found.append(Submission(_student_id(child), child))
     seen: dict[str, int] = {}
     unique = []

@@ -23,13 +23,27 @@ from typing import cast
 
 from day25.course.protocol import SessionEnded, SessionRequest, SessionStarted
 
-__all__ = ["PLUGINS", "SessionOutcome", "SessionServer", "run_session"]
+__all__ = ["PLUGINS", "SessionOutcome", "SessionServer", "run_session", "session_env"]
 
 OUTPUT_CAP = 64 * 1024
 
 #: the plugins a grading session loads, by module (nothing else is auto-loaded)
 PLUGINS = ("pytest_asyncio.plugin", "pytest_timeout", "_hypothesis_pytestplugin")
 SERVER_MODULE = "day25.course.grading.session_server"
+
+
+#: the variables a session (and the session server) keeps: what Python, pytest, hypothesis
+#: and the course read. The rest of the grader's environment (tokens, keys) never enters
+#: the warm server's memory, which every zygote forked from it carries.
+KEPT_VARIABLES = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM", "COLUMNS",
+                  "VIRTUAL_ENV")
+KEPT_PREFIXES = ("LC_", "PYTHON", "PYTEST_", "HYPOTHESIS_", "DAY25_", "COVERAGE_")
+
+
+def session_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The part of ``env`` a grading session may see (:data:`KEPT_VARIABLES`, prefixes)."""
+    return {key: value for key, value in env.items()
+            if key in KEPT_VARIABLES or key.startswith(KEPT_PREFIXES)}
 
 
 @dataclass(frozen=True)
@@ -47,9 +61,11 @@ class SessionServer:
         # No parent-death signal here: it fires when the spawning *thread* ends,
         # and graders start this from short-lived worker threads. The server
         # exits when its stdin closes instead, which a dead grader guarantees.
+        # A minimal environment: every zygote forked from this server carries its
+        # memory, where a submission could read the grader's variables (tokens...).
         self.proc = subprocess.Popen(
             [sys.executable, "-m", SERVER_MODULE], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, start_new_session=True,
+            stdout=subprocess.PIPE, start_new_session=True, env=session_env(os.environ),
         )
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
@@ -123,13 +139,20 @@ def _tail(path: Path) -> str:
 def run_session(
     args: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: Path, timeout: float
 ) -> SessionOutcome:
-    """``pytest.main(args)`` in a forked process; killed (with its group) after ``timeout`` s."""
+    """``pytest.main(args)`` in a forked process; killed (with its group) after ``timeout`` s.
+
+    The session's ``TMPDIR`` is ``log``'s folder's ``tmp/``: the caller removes it.
+    """
     plugin_args = [arg for name in PLUGINS for arg in ("-p", name)]
-    session_env = {**env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    session_env.pop("PYTHONDONTWRITEBYTECODE", None)
+    # its temp files (the zygote's folder, pytest's tmp_path) live next to its log, so
+    # the caller's cleanup removes them even when the session had to be killed
+    scratch = log.parent / "tmp"
+    scratch.mkdir(mode=0o700, exist_ok=True)
+    environ = {**session_env(env), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "TMPDIR": str(scratch)}
+    environ.pop("PYTHONDONTWRITEBYTECODE", None)
     server = _get_server()
     started = time.monotonic()
-    pid = server.start([*plugin_args, *args], cwd, session_env, log)
+    pid = server.start([*plugin_args, *args], cwd, environ, log)
     code = server.wait(pid, max(0.0, timeout - (time.monotonic() - started)))
     if code is None:
         with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -58,7 +58,8 @@ class InsideClient:
             load_catalogue().get(exercise))
         self.limits = limits
         self.zygote = zygote
-        self.workdir = Path(tempfile.mkdtemp(prefix="d25-"))
+        # a zygote's view shows only its own folder: its clients' folders live inside it
+        self.workdir = zygote.new_workdir() if zygote else Path(tempfile.mkdtemp(prefix="d25-"))
         try:
             self._code = _copy_submission(Path(submission_dir), self.exercise.module,
                                           self.workdir / "code")

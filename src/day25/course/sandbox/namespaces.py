@@ -1,50 +1,45 @@
-"""Namespaces and a dropped uid for sandboxed processes, when the system allows.
+"""Which sandbox this machine gives a submission, and how a process gets into it.
 
-Why: rlimits stop a runaway process, but not one that reads the hidden tests
-from disk, opens a network connection, or writes into the course package. When
-the grader runs as root and ``unshare`` works, :func:`wrap` turns an argv
-into one that runs it in new mount, network and PID namespaces: a trusted shell
-preamble (running as root inside the new namespaces, never touching the host's
-mounts) hides the course's ``tests/`` and ``solutions/`` under empty tmpfs,
-makes the course ``src/`` read-only, and then drops to an unprivileged uid of
-its own (gid 65534, see :func:`sandbox_uid`) with no capabilities before
-exec'ing the program. Anything else falls back to rlimits
-only, and :func:`describe` says so in plain words, so nobody believes a
-sandbox is there when it is not.
+Why: rlimits stop a runaway process, but not one that reads other students'
+work, the hidden tests or the grader's files, or opens a connection. When
+bubblewrap can make namespaces here, a sandboxed process sees only its
+allow-list (:mod:`day25.course.sandbox.view`), has no network but its own
+loopback, its own PID, IPC and UTS namespaces, and, when the grader is root,
+an unprivileged uid of its own. Anything else falls back to rlimits only, and
+:func:`describe` says so in plain words, so nobody believes a sandbox is there
+when it is not.
+
+* :func:`isolation`: ``"root"`` (bwrap as root, the process drops to a uid of
+  its own), ``"user"`` (bwrap in a user namespace, the caller's own uid: a
+  student's laptop) or ``None``.
+* :func:`wrap`: the exec path (``processes.spawn``).
+* :func:`enter` and :func:`drop_privileges`: the fork path (a zygote forked by
+  the warm session server joins a view bwrap built, see
+  :class:`~day25.course.sandbox.bwrap.Holder`).
 
 ``DAY25_SANDBOX`` chooses: ``auto`` (default: namespaces when possible),
 ``rlimits`` (never namespaces), ``off`` (no namespaces and no rlimits; only for
 measuring the sandbox's cost in ``benchmarks/grade.py``).
-
-What a sandboxed process may see (the allow-list): its own work directory
-(writable), the folders named on its command line and in its environment, the
-Python installation, and the rest of the root filesystem as the grader's
-``other`` users see it, with the course's ``tests/`` and ``solutions/`` (and an
-unreadable home holding the interpreter) masked by empty tmpfs and the
-course's ``src/`` read-only; the loopback interface and no other network.
 """
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import os
+import pwd
 import secrets
-import shlex
-import shutil
-import stat
-import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from day25.course.catalogue import find_course_root
+from day25.course.catalogue import CatalogueError, find_course_root
+from day25.course.sandbox import bwrap, privileges, view
 
-__all__ = ["NOBODY", "describe", "drop_privileges", "enter", "hardened", "mode",
-           "namespaces_available", "prepare", "sandbox_uid", "wrap"]
+__all__ = ["NOBODY", "describe", "drop_privileges", "enter", "forks_zygotes", "hardened",
+           "isolation", "mode", "prepare", "sandbox_uid", "sandbox_view", "warm", "wrap"]
 
-NOBODY = 65534  # the group every sandboxed process runs in (nogroup)
+NOBODY = privileges.NOBODY
 _UIDS = (100_000, 160_000)  # uids with no account, one per sandbox
 
 
@@ -65,70 +60,55 @@ def mode() -> str:
 
 
 @functools.cache
-def namespaces_available() -> bool:
-    """True when we are root and ``unshare``/``setpriv`` can build the namespaces."""
-    if os.name != "posix" or os.geteuid() != 0:
-        return False
-    if not (shutil.which("unshare") and shutil.which("setpriv")):
-        return False
-    try:
-        probe = subprocess.run(
-            ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child",
-             "--propagation", "private", "true"],
-            capture_output=True, timeout=10, check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return probe.returncode == 0
+def _isolation() -> str | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    root = os.geteuid() == 0
+    if root:
+        try:
+            view.tool("setpriv")  # root's exec'd processes drop to their uid with it
+        except FileNotFoundError:
+            return None
+    return ("root" if root else "user") if bwrap.available(root) else None
+
+
+def isolation() -> str | None:
+    """``"root"``, ``"user"`` or ``None`` (rlimits only): see the module docstring."""
+    return _isolation() if mode() == "auto" else None
 
 
 def hardened() -> bool:
-    """Whether sandboxed processes actually run in namespaces under an unprivileged uid."""
-    return mode() == "auto" and namespaces_available()
+    """Whether sandboxed processes see only their allow-list (namespaces work here)."""
+    return isolation() is not None
+
+
+def forks_zygotes() -> bool:
+    """Whether the session server may fork zygotes: not in a user namespace's sandbox,
+    which a forked process could only join with privileges the caller lacks."""
+    return isolation() != "user"
 
 
 def describe() -> str:
     """One line for the terminal: what protects the grader from submissions here."""
     if mode() == "off":
         return "sandbox OFF (DAY25_SANDBOX=off): no limits, no isolation - for benchmarks only"
-    if hardened():
-        return ("sandbox: rlimits + new mount/network/PID namespaces, no network, "
-                "hidden tests and solutions masked, each child its own unprivileged uid")
+    kind = isolation()
+    if kind == "root":
+        return ("sandbox: rlimits + bubblewrap namespaces: each submission sees only the "
+                "interpreter, the packages and its own copy, has no network and runs as an "
+                "unprivileged uid of its own")
+    if kind == "user":
+        return ("sandbox: rlimits + bubblewrap in a user namespace: your code sees only the "
+                "interpreter, the packages and its own copy, and has no network")
     why = "DAY25_SANDBOX=rlimits" if mode() == "rlimits" else (
-        "not root" if os.geteuid() != 0 else "unshare/setpriv unavailable")
-    return (f"sandbox: rlimits ONLY ({why}): submissions are NOT network-isolated and "
-            "could read files the grader can read")
+        "bubblewrap cannot make namespaces here" if sys.platform.startswith("linux")
+        else f"no namespaces on {sys.platform}")
+    return (f"sandbox: rlimits ONLY ({why}): submissions are NOT network-isolated and CAN READ "
+            "every file the grader can read: other submissions, the hidden tests, your home")
 
 
 def _is_under(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
-
-
-def _inaccessible_ancestor(path: Path) -> Path | None:
-    """The topmost ancestor of ``path`` that 'other' users cannot enter (e.g. ``/root``)."""
-    for parent in reversed(path.parents):
-        if parent == Path("/"):
-            continue
-        try:
-            if not parent.stat().st_mode & stat.S_IXOTH:
-                return parent
-        except OSError:
-            return None
-    return None
-
-
-def _existing_paths(values: Sequence[str]) -> list[Path]:
-    found = []
-    for value in values:
-        if not value.startswith("/") or "\n" in value:
-            continue
-        candidate = Path(value)
-        try:
-            if candidate.exists():
-                found.append(candidate.resolve())
-        except OSError:
-            continue
-    return found
 
 
 def prepare(paths: Sequence[Path], uid: int = NOBODY) -> None:
@@ -153,110 +133,87 @@ def prepare(paths: Sequence[Path], uid: int = NOBODY) -> None:
             continue
 
 
-def _mounts(keep: list[Path], masks: list[Path], readonly: list[Path], stage: Path) -> list[str]:
-    """The root-side shell lines that build the sandboxed view of the filesystem."""
-    lines = [f"mount -t tmpfs -o size=1m,mode=0700 day25-stage {shlex.quote(str(stage))}"]
-    staged: list[tuple[Path, Path]] = []
-    for index, path in enumerate(keep):
-        if any(_is_under(path, mask) for mask in masks):
-            target = stage / f"k{index}"
-            lines.append(f"mkdir -p {shlex.quote(str(target))}" if path.is_dir()
-                         else f"touch {shlex.quote(str(target))}")
-            lines.append(f"mount --rbind {shlex.quote(str(path))} {shlex.quote(str(target))}")
-            staged.append((path, target))
-    for mask in masks:
-        lines.append(f"mount -t tmpfs -o size=1m,mode=0755 day25-masked {shlex.quote(str(mask))}")
-    for path, target in staged:
-        quoted = shlex.quote(str(path))
-        lines.append(f"mkdir -p {quoted}" if path.is_dir()
-                     else f"mkdir -p {shlex.quote(str(path.parent))} && touch {quoted}")
-        lines.append(f"mount --rbind {shlex.quote(str(target))} {quoted}")
-    for path in readonly:
-        quoted = shlex.quote(str(path))
-        lines.append(f"mount --bind {quoted} {quoted} && mount -o remount,bind,ro {quoted}")
-    lines.append("ip link set lo up 2>/dev/null || true")
-    return lines
+def _package_root() -> Path:
+    """The folder holding the ``day25`` package (an editable install's ``src/``)."""
+    return Path(__file__).resolve().parents[3]
 
 
-def _view(cwd: Path, values: Sequence[str], uid: int, root: Path | None = None) -> list[str]:
-    """Prepare the sandbox's writable paths and return the mount lines for its view."""
-    root = root or find_course_root()
-    masks = [p for p in (root / "tests", root / "solutions") if p.is_dir()]
-    prefix = Path(sys.base_prefix).resolve()
-    hidden_home = _inaccessible_ancestor(prefix)
-    if hidden_home is not None and not _is_under(root, hidden_home):
-        masks.append(hidden_home)  # hides that home too; the interpreter is bound back in
-    keep = [cwd.resolve(), prefix, *_existing_paths(values)]
-    if Path(sys.prefix).resolve() != prefix:
-        keep.append(Path(sys.prefix).resolve())
-    keep = [p for p in dict.fromkeys(keep) if p != Path("/")]
-    stage = Path(tempfile.gettempdir()) / ".day25-stage"  # a tmpfs is mounted on it inside
-    stage.mkdir(mode=0o700, exist_ok=True)
-    writable = [cwd.resolve()]
-    for value in values:
-        if value.startswith("/") and "\n" not in value:
-            path = Path(value)
-            writable.append(path if path.is_dir() else path.parent)
-    prepare(writable, uid)
-    readonly = [p for p in (root / "src",) if p.is_dir()]
-    return _mounts(keep, masks, readonly, stage)
+def _home() -> Path:
+    """The caller's home from the account database (a sandbox's ``$HOME`` is its workdir)."""
+    try:
+        return Path(pwd.getpwuid(os.getuid()).pw_dir)
+    except KeyError:
+        return Path.home()
 
 
-def wrap(
-    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], uid: int | None = None
-) -> list[str]:
-    """The argv that runs ``argv`` inside the namespaces (``argv`` as is when not hardened)."""
-    if not hardened():
-        return list(argv)
-    uid = sandbox_uid() if uid is None else uid
-    lines = ["set -e", *_view(cwd, [*argv[1:], *env.values()], uid)]
-    # --pdeathsig: changing the uid clears the parent-death signal unshare's
-    # --kill-child set, which let a namespace outlive a killed grader.
-    lines.append(f"exec setpriv --reuid={uid} --regid={NOBODY} --clear-groups "
-                 "--inh-caps=-all --bounding-set=-all --pdeathsig SIGKILL -- \"$@\"")
-    return ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child",
-            "--mount-proc", "--propagation", "private", "--",
-            "/bin/sh", "-c", "\n".join(lines), "day25-sandbox", *argv]
+def warm() -> None:
+    """Compute this process's part of every view now (the interpreter, libraries...):
+    the session server does before it forks, so each zygote's view costs little."""
+    if hardened():
+        view.python_view(Path(tempfile.gettempdir()), uid=0, package_root=_package_root())
 
 
-# -- the same sandbox, entered by a forked process (no exec) ----------------------------
-_CLONE_NEWNS, _CLONE_NEWPID, _CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
-_PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 1, 24, 38
-_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+def sandbox_view(workdir: Path, uid: int | None, course: Path | None = None) -> view.View:
+    """This machine's view for a process working in ``workdir``, checked before use:
+    never the course's ``tests/`` or ``solutions/``, never all of a temp folder or home."""
+    if course is None:
+        try:
+            course = find_course_root()
+        except CatalogueError:
+            course = None
+    gid = NOBODY if uid is not None else os.getgid()
+    made = view.python_view(workdir, uid=os.getuid() if uid is None else uid, gid=gid,
+                            package_root=_package_root())
+    hidden = [course / "tests", course / "solutions"] if course is not None else []
+    shared = [Path(tempfile.gettempdir()), Path("/tmp"), Path("/home"), Path("/root"),
+              _home()]
+    view.validate(made, hidden, shared)
+    return made
 
 
-def _libc_call(name: str, *args: int) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if getattr(libc, name)(*args) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"{name}{args}: {os.strerror(errno)}")
+def wrap(argv: Sequence[str], *, cwd: Path, uid: int | None, fds: list[int],
+         course: Path | None = None) -> list[str]:
+    """The argv that runs ``argv`` in the sandbox, ``cwd`` its only writable folder
+    (``argv`` as is when not hardened). ``fds``: descriptors to pass, then close.
 
-
-def enter(cwd: Path, uid: int, values: Sequence[str] = (), *, root: Path | None = None) -> None:
-    """Move THIS (forked, root) process into new mount and network namespaces with the
-    sandboxed view of the filesystem, and make its next child the init of a new PID
-    namespace. :func:`drop_privileges` finishes the job in that process.
-
-    Why: exec'ing ``unshare``/``sh``/``setpriv``/``python`` and importing nexios
-    again for every submission repeats work a warm process has done once: it forks.
+    ``uid``: the one to drop to (as root); its caller has prepared what it may
+    write. ``None``: a uid of its own, and ``cwd`` is handed to it.
     """
-    _libc_call("unshare", _CLONE_NEWNS | _CLONE_NEWNET)
-    script = "\n".join(["set -e", "mount --make-rprivate /", *_view(cwd, values, uid, root)])
-    subprocess.run(["/bin/sh", "-c", script], check=True, timeout=30, capture_output=True)
-    _libc_call("unshare", _CLONE_NEWPID)
+    kind = isolation()
+    if kind is None:
+        return list(argv)
+    if kind == "root":
+        if uid is None:
+            uid = sandbox_uid()
+            prepare([cwd], uid)
+        return bwrap.command(sandbox_view(cwd, uid, course), argv, uid=uid, fds=fds)
+    return bwrap.command(sandbox_view(cwd, None, course), argv, uid=None, fds=fds)
 
 
-def drop_privileges(uid: int) -> None:
-    """In the new PID namespace's init: mount its /proc, then become ``uid`` for good."""
-    subprocess.run(["mount", "-t", "proc", "proc", "/proc"], check=True, timeout=30,
-                   capture_output=True)
-    os.setgroups([])
-    os.setresgid(NOBODY, NOBODY, NOBODY)
-    _libc_call("prctl", _PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    for cap in range(64):
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-            break  # past the last capability this kernel knows
-    _libc_call("prctl", _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
-    os.setresuid(uid, uid, uid)  # leaves no capability behind (no keep-caps)
-    _libc_call("prctl", _PR_SET_PDEATHSIG, 9, 0, 0, 0)  # the uid change cleared it
+def enter(workdir: Path, uid: int, *, course: Path | None = None) -> bwrap.Holder:
+    """Move THIS forked, single-threaded root process into a new view of ``workdir``.
+
+    bwrap builds the view around a holder; this process joins its namespaces
+    (its next child is in the view's PID namespace), having first zeroed the
+    warm server's environment in its memory. Close the holder when done.
+    """
+    privileges.scrub_exec_environ()
+    holder = bwrap.Holder(sandbox_view(workdir, uid, course))
+    try:
+        holder.join()
+    except BaseException:
+        holder.close()
+        raise
+    return holder
+
+
+def drop_privileges(uid: int, keep: int) -> int:
+    """In the zygote, forked after :func:`enter`: close every inherited descriptor but
+    ``keep`` (returned as its new number), then become ``uid`` for good."""
+    keep = privileges.close_inherited_fds(keep)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1):  # the warm server's stdout is the grader's channel: not ours
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    privileges.drop_to(uid)
+    return keep

@@ -3,8 +3,8 @@
 Why: the grading process never runs submission code itself; it starts a
 process through :func:`spawn` (or forks one from a zygote, see
 :mod:`day25.course.sandbox.zygote`), and a process that misbehaves hits a
-limit (:mod:`~day25.course.sandbox.rlimits`) inside the namespaces
-(:mod:`~day25.course.sandbox.namespaces`) instead of the machine.
+limit (:mod:`~day25.course.sandbox.rlimits`) inside its view of the
+filesystem (:mod:`~day25.course.sandbox.namespaces`) instead of the machine.
 
 ``spawn(argv, *, cwd, env=None, limits=Limits(), stdin=PIPE, stdout=PIPE, stderr=PIPE)``
     Start ``argv`` in ``cwd`` as the leader of a new session (its own process
@@ -72,22 +72,29 @@ def spawn(
     """Start ``argv`` sandboxed; see the module docstring (``uid``: the one to drop to)."""
     argv = list(argv)
     if argv and argv[0] == "python":
-        argv[0] = sys.executable
+        # -P: the writable cwd never goes first on sys.path (a planted json.py)
+        argv[0:1] = [sys.executable, "-P"]
     sandbox_env = scrubbed_env(env, home=cwd)
-    # namespaces + a uid of its own when root and unshare work; argv unchanged otherwise
-    argv = namespaces.wrap(argv, cwd=Path(cwd), env=sandbox_env, uid=uid)
-    no_limits = namespaces.mode() == "off"  # only for benchmarks measuring the sandbox's cost
-    return subprocess.Popen(
-        argv,
-        cwd=os.fspath(cwd),
-        env=sandbox_env,
-        stdin=stdin,
-        stdout=stdout,
-        stderr=stderr,
-        start_new_session=True,
-        close_fds=True,
-        preexec_fn=preexec(None if no_limits else (limits or Limits())),
-    )
+    fds: list[int] = []  # the view's generated files, read by bwrap from these pipes
+    try:
+        # the allow-list view (bwrap) when namespaces work here; argv unchanged otherwise
+        argv = namespaces.wrap(argv, cwd=Path(cwd), uid=uid, fds=fds)
+        no_limits = namespaces.mode() == "off"  # only for benchmarks measuring the sandbox
+        return subprocess.Popen(
+            argv,
+            cwd=os.fspath(cwd),
+            env=sandbox_env,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+            close_fds=True,
+            pass_fds=fds,
+            preexec_fn=preexec(None if no_limits else (limits or Limits())),
+        )
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def wake_on_child_exit() -> tuple[int, int]:

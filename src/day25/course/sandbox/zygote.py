@@ -24,6 +24,7 @@ import select
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -105,11 +106,14 @@ class Zygote:
         self._early_exits: dict[int, int] = {}  # exits read before their spawn() returned
         self._replies: list[tuple[dict[str, Any], int]] = []
         self._processes: dict[int, ForkedProcess] = {}
+        self._prepared: set[Path] = set()
+        # the zygote's folder stays the grader's: the submission may only enter it and
+        # write in the folders handed to it (a folder of its own would let it swap a
+        # fresh one for a symlink before the grader copies into it)
+        self.workdir.chmod(0o711)
         forks = os.environ.get(ZYGOTE_FORKS_ENV)
         self.proc: subprocess.Popen[bytes] | Pidfd
         if forks:
-            if namespaces.hardened():
-                namespaces.prepare([self.workdir], self.uid)
             self.proc = _fork_zygote(forks, theirs, self.workdir, self.uid)
         else:
             self.proc = processes.spawn(["python", "-m", ZYGOTE_MODULE],
@@ -122,6 +126,11 @@ class Zygote:
 
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    def new_workdir(self) -> Path:
+        """A fresh folder for one client's copy and processes, inside the zygote's
+        own: nothing outside it exists in the zygote's view."""
+        return Path(tempfile.mkdtemp(prefix="c", dir=self.workdir))
 
     def _read(self, control: socket.socket) -> None:
         while True:
@@ -156,9 +165,10 @@ class Zygote:
             if not self.alive():
                 self.close()
                 self._start()
-        if namespaces.hardened():
-            paths = [Path(a) for a in argv if a.startswith("/")]
-            namespaces.prepare([cwd, *(p if p.is_dir() else p.parent for p in paths)], self.uid)
+        if namespaces.isolation() == "root" and cwd not in self._prepared:
+            # handed over once, before anything of the submission ran in it
+            namespaces.prepare([cwd], self.uid)
+            self._prepared.add(cwd)
         r_in, w_in = os.pipe()
         r_out, w_out = os.pipe()
         r_err, w_err = os.pipe()

@@ -2,7 +2,7 @@
 
 Why: every graded test of exercises 3 and 4 starts the student's app in a
 fresh process, and a fresh ``python`` that imports nexios and uvicorn (behind
-``unshare`` and ``setpriv``) took most of a test's time. A zygote starts once
+``bwrap`` and ``setpriv``) took most of a test's time. A zygote starts once
 per submission inside the full sandbox (namespaces, its own uid, rlimits),
 imports what the inside program needs, and then ``fork()``\\ s each process
 the harness asks for: it still gets a fresh process, a fresh work directory and
@@ -11,12 +11,12 @@ another zygote, uid and namespaces).
 
 It starts one of two ways. Exec'd: ``python -m day25.course.sandbox.zygote_server``
 through :func:`day25.course.sandbox.processes.spawn` (``pytest`` run by hand,
-``day25 check``). Forked: in a graded batch the warm session server
-(:mod:`day25.course.grading.session_server`) already holds those modules, and
-:func:`start_forked` enters the very same sandbox without exec
-(:func:`~day25.course.sandbox.namespaces.enter`: new mount and network
-namespaces, the masked, read-only view), then forks the zygote as the init of
-a new PID namespace, which drops to the submission's uid
+and any grading without root: bwrap in a user namespace). Forked: in a graded
+batch the warm session server (:mod:`day25.course.grading.session_server`)
+already holds those modules, and :func:`start_forked` joins the very same kind
+of sandbox without exec (:func:`~day25.course.sandbox.namespaces.enter`: bwrap
+builds the view around a holder, the supervisor joins its namespaces), then
+forks the zygote into its PID namespace, which drops to the submission's uid
 (:func:`~day25.course.sandbox.namespaces.drop_privileges`).
 
 The zygote runs inside the sandbox but never imports submission code: only the
@@ -132,7 +132,7 @@ def serve(control_fd: int = 0) -> None:
             reply: SpawnReply = {"pid": pid}
             socket.send_fds(control, [json.dumps(reply).encode()], [pidfd])
             os.close(pidfd)
-        while True:  # reap children and, as a namespace's init, any orphan
+        while True:  # reap children (and, exec'd without bwrap's init, any orphan)
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
@@ -155,9 +155,11 @@ def start_forked(
 ) -> int:
     """In the session server: fork a supervisor whose child is the sandboxed zygote.
 
-    Returns the supervisor's pid. The supervisor enters the namespaces
-    (:func:`day25.course.sandbox.namespaces.enter`), forks the zygote as its new PID
-    namespace's init, which drops to ``uid`` and serves ``control_fd``.
+    Returns the supervisor's pid. The supervisor joins a fresh view of
+    ``workdir`` that bwrap built (:func:`day25.course.sandbox.namespaces.enter`)
+    and forks the zygote into its PID namespace; the zygote closes every
+    inherited descriptor, drops to ``uid`` and serves ``control_fd``. The
+    supervisor waits for it, then ends the view's holder.
     """
     pid = os.fork()
     if pid:
@@ -172,17 +174,19 @@ def start_forked(
         os.environ.clear()
         os.environ.update(env)
         rlimits.preexec(None if namespaces.mode() == "off" else rlimits.Limits())()
-        if sandboxed:
-            namespaces.enter(workdir, uid, [str(workdir), *env.values()], root=course)
-        init = os.fork()
-        if init == 0:
+        holder = namespaces.enter(workdir, uid, course=course) if sandboxed else None
+        zygote = os.fork()
+        if zygote == 0:
             if sandboxed:
-                namespaces.drop_privileges(uid)
+                control_fd = namespaces.drop_privileges(uid, control_fd)
+                os.chdir(workdir)
             serve(control_fd)
             os._exit(0)
         os.close(control_fd)
-        _pid, status = os.waitpid(init, 0)
+        _pid, status = os.waitpid(zygote, 0)
         code = os.waitstatus_to_exitcode(status)
+        if holder is not None:
+            holder.close()
     except BaseException:
         import traceback
 
