@@ -85,8 +85,8 @@ def test_the_allow_list_is_exactly_this() -> None:
 
 
 def _render(entry: Entry) -> str:
-    names = {Path(sys.base_prefix).resolve(): "{python}", Path(sys.prefix).resolve(): "{venv}",
-             PACKAGE.resolve(): "{package}", WORKDIR: "{workdir}"}
+    names = {Path(sys.prefix).resolve(): "{venv}", Path(sys.base_prefix).resolve(): "{python}",
+             PACKAGE.resolve(): "{package}", WORKDIR: "{workdir}"}  # no venv: prefix is python
     if entry.rule == "libraries":
         return "ro {libraries}"
     if entry.rule == "executable":  # the links (and file) leading to python and its loader
