@@ -35,7 +35,7 @@ from typing import Any
 from day25 import EventBus, current_event
 from day25.course.inside.channel import Channel
 from day25.course.inside.settle import settle
-from day25.course.inside.submission import FreshImport, import_error
+from day25.course.inside.submission import FreshImport, import_error, off_limits_in
 from day25.course.protocol import AppReply, EventRecord, InsideArgs
 
 __all__ = ["EventLog", "RunningApp", "serve_apps"]
@@ -284,6 +284,8 @@ def _start(code: FreshImport, request: dict[str, Any]) -> RunningApp | str:
     try:
         app = module.create_app(**request.get("kwargs", {}))
     except (Exception, SystemExit) as exc:
+        if refused := off_limits_in(exc):
+            return f"create_app() in your {module_name}.py could not start: {refused}"
         tb = "".join(traceback.format_exception(exc)[-6:]).rstrip()
         return f"create_app() in your {module_name}.py raised, so the app could not start.\n{tb}"
     log = EventLog()
