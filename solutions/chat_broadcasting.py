@@ -178,8 +178,8 @@ def create_app(*, send_timeout: float = SEND_TIMEOUT) -> NexiosApp:
             async with locks[room]:  # no broadcast may reach this tab before its roster
                 arrived = presence.join(room, user, ws)
                 user_of[ws] = user
-                await ws.send_json({"type": "roster", "room": room,
-                                    "users": presence.roster(room)})
+                roster = {"type": "roster", "room": room, "users": presence.roster(room)}
+                await asyncio.wait_for(ws.send_json(roster), send_timeout)
             if arrived:
                 await events.emit("chat.joined", {"room": room, "user": user})
                 await publish(room, {"type": "join", "room": room, "user": user})
