@@ -141,23 +141,34 @@ def create_app(*, send_timeout: float = SEND_TIMEOUT) -> NexiosApp:
     seqs: dict[str, int] = {}  # per room, for the life of the app: never reset
     locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
+    def forget(room: str, ws: WebSocket) -> str | None:
+        """Forget ``ws``; its user when it was their last tab (a leave to announce).
+
+        Idempotent: a failed send and the route's clean-up may both call it.
+        """
+        user = user_of.pop(ws, None)
+        return user if user is not None and presence.leave(room, user, ws) else None
+
+    async def announce_leave(room: str, user: str) -> None:
+        await events.emit("chat.left", {"room": room, "user": user})
+        await publish(room, {"type": "leave", "room": room, "user": user})
+
     async def publish(room: str, frame: dict[str, Any]) -> None:
         """Send ``frame`` to the room (a message gets the room's next seq), then drop the dead."""
         async with locks[room]:
             if frame["type"] == "message":
                 seqs[room] = frame["seq"] = seqs.get(room, 0) + 1
             dead = await broadcast(presence.connections(room), frame, timeout=send_timeout)
-        for ws in dead:
-            await leave(room, ws)
-            with contextlib.suppress(Exception):  # it may be too far gone even to close
-                await asyncio.wait_for(ws.close(1011), 1.0)
+        # forget every dead member before announcing any leave: otherwise each
+        # announcement would wait on the other dead members all over again
+        gone = [user for ws in dead if (user := forget(room, ws)) is not None]
+        for user in gone:
+            await announce_leave(room, user)
+        await asyncio.gather(*(close(ws, 1011) for ws in dead))
 
-    async def leave(room: str, ws: WebSocket) -> None:
-        """Forget ``ws``; announce the user's leave if it was their last tab."""
-        user = user_of.pop(ws, None)
-        if user is not None and presence.leave(room, user, ws):
-            await events.emit("chat.left", {"room": room, "user": user})
-            await publish(room, {"type": "leave", "room": room, "user": user})
+    async def close(ws: WebSocket, code: int) -> None:
+        with contextlib.suppress(Exception):  # it may be too far gone even to close
+            await asyncio.wait_for(ws.close(code), send_timeout)
 
     @events.on("room.message")
     async def broadcast_message(payload: dict[str, str]) -> None:
@@ -201,6 +212,7 @@ def create_app(*, send_timeout: float = SEND_TIMEOUT) -> NexiosApp:
         except WebSocketDisconnect:
             pass  # a normal leave, not an error
         finally:
-            await leave(room, ws)
+            if (left := forget(room, ws)) is not None:
+                await announce_leave(room, left)
 
     return app

@@ -396,35 +396,34 @@ async def test_a_member_whose_send_fails_is_dropped_once(app_server: Server) -> 
 @pytest.mark.category("slow_member")
 async def test_stalled_members_cost_one_timeout_and_are_dropped(app_server: Server) -> None:
     server = app_server(send_timeout=0.2)
-    async with server.connect(chat("ann")) as ann:
+    stalled = ["bob", "cy", "eve", "fay"]
+    async with server.connect(chat("ann")) as ann, contextlib.AsyncExitStack() as stack:
         await join(server, ann, "lobby", "ann", ["ann"])
         await server.recv_json(ann)
-        async with contextlib.AsyncExitStack() as stack:
-            bob = await stack.enter_async_context(server.connect(chat("bob"), **faulty("stall:4")))
-            await join(server, bob, "lobby", "bob", ["ann", "bob"])
-            await server.recv_json(ann)  # join bob
-            cy = await stack.enter_async_context(server.connect(chat("cy"), **faulty("stall:3")))
-            await join(server, cy, "lobby", "cy", ["ann", "bob", "cy"])
-            await server.recv_json(ann)  # join cy
-            dan = await stack.enter_async_context(server.connect(chat("dan")))
-            await join(server, dan, "lobby", "dan", ["ann", "bob", "cy", "dan"])
-            for ws in (ann, dan):
-                await server.recv_json(ws)  # join dan
-            loop = asyncio.get_running_loop()
-            started = loop.time()
-            await ann.send(say("hello"))
-            for ws in (ann, dan):
-                got = [await server.recv_json(ws) for _ in range(3)]
-                assert got[0] == msg("ann", "hello", 1), f"everyone else gets the message: {got}"
-                leaves = sorted(f.get("user") for f in got[1:] if f.get("type") == "leave")
-                assert leaves == ["bob", "cy"], (
-                    f"bob and cy stopped reading: both are dropped and leave; got {got}"
-                )
-            took = loop.time() - started
-            assert took < 1.5, (
-                f"two stalled members cost {took:.2f} s: the sends should run side by side, "
-                "each bounded by send_timeout (0.2 s), not one after another"
-            )
-            await dan.send(say("still here"))
-            for ws in (ann, dan):
-                await expect(server, ws, msg("dan", "still here", 2), "the room goes on")
+        for i, name in enumerate(stalled):
+            # each reads its roster and the joins up to dan's, then stops reading
+            frames = 2 + (len(stalled) - i - 1) + 1
+            ws = await stack.enter_async_context(
+                server.connect(chat(name), **faulty(f"stall:{frames}")))
+            await join(server, ws, "lobby", name, sorted(["ann", *stalled[:i + 1]]))
+            await server.recv_json(ann)  # its join
+        dan = await stack.enter_async_context(server.connect(chat("dan")))
+        await join(server, dan, "lobby", "dan", sorted(["ann", "dan", *stalled]))
+        for ws in (ann, dan):
+            await server.recv_json(ws)  # join dan
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await ann.send(say("hello"))
+        for ws in (ann, dan):
+            got = [await server.recv_json(ws) for _ in range(1 + len(stalled))]
+            assert got[0] == msg("ann", "hello", 1), f"everyone else gets the message: {got}"
+            leaves = sorted(f.get("user") for f in got[1:] if f.get("type") == "leave")
+            assert leaves == stalled, f"the stalled members are dropped and leave; got {got}"
+        took = loop.time() - started
+        assert took < 0.6, (
+            f"four stalled members cost {took:.2f} s: the sends should run side by side, each "
+            "bounded by send_timeout (0.2 s), not one after another"
+        )
+        await dan.send(say("still here"))
+        for ws in (ann, dan):
+            await expect(server, ws, msg("dan", "still here", 2), "the room goes on")
