@@ -1,4 +1,4 @@
-"""Exercise 1, priority_ordering: a small priority emitter (reference solution).
+"""Exercise 1: priority_ordering, the reference solution: a small priority emitter.
 
 Listeners run highest priority first; listeners of the same priority run in the
 order they were registered. ``emit`` calls them one after another and awaits

@@ -1,4 +1,4 @@
-"""Exercise 2, an alternative correct ``once``: callable classes instead of a closure.
+"""Exercise 2: once_semantics, an alternative correct ``once``: callable classes, not a closure.
 
 Written differently from the reference on purpose (suite validity): the
 wrapper is an object with a ``__wrapped__`` attribute set by hand; its "spent"

@@ -1,4 +1,4 @@
-"""Exercise 1, an alternative correct PriorityEmitter: buckets per level, no sorting.
+"""Exercise 1: priority_ordering, an alternative correct PriorityEmitter: buckets, no sorting.
 
 Written differently from the reference on purpose (suite validity): one list
 per priority level, walked from the highest level down; async listeners are

@@ -20,7 +20,8 @@ def test_an_off_limits_import_costs_that_exercise_only(tmp_path: Path) -> None:
         shutil.copy(COURSE / "solutions" / module, student / module)
     queue = student / "notification_queueing.py"
     queue.write_text(queue.read_text().replace(  # imported where it is used, not at the top
-        "    store = Store(", "    from day25.realtime import SQLiteStore  # noqa\n    store = Store(", 1))
+        "    store = Store(",
+        "    from day25.realtime import SQLiteStore  # noqa\n    store = Store(", 1))
     chat = student / "chat_broadcasting.py"
     chat.write_text(chat.read_text().replace(
         "import day25\n", "import day25\nfrom day25.serve import run_command  # noqa\n", 1))

@@ -219,7 +219,8 @@ async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(app_server: S
         await ann.send("not JSON")
         got = await server.recv_json(ann)
         assert got.get("type") == "error" and got.get("code") == "bad_frame", (
-            f'A frame that is not JSON gets {{"type": "error", "code": "bad_frame", ...}}; got {got}'
+            'A frame that is not JSON gets {"type": "error", "code": "bad_frame", ...}; '
+            f"got {got}"
         )
         await ann.send(json.dumps({"type": "ack", "ids": []}))
         got = await server.recv_json(ann)

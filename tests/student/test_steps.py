@@ -50,7 +50,8 @@ def _write(tmp_path: Path, step: Exercise, source: str) -> Path:
 
 def test_a_wrong_answer_gets_the_checks_message(tmp_path: Path) -> None:
     step = _step("ties")
-    wrong = "def run_order(regs):\n    return [n for n, p in sorted(regs, key=lambda r: (-r[1], r[0]))]\n"
+    wrong = ("def run_order(regs):\n"
+             "    return [n for n, p in sorted(regs, key=lambda r: (-r[1], r[0]))]\n")
     result = run_step(step, _write(tmp_path, step, wrong), ROOT)
     assert not result.passed and "not by name" in result.message
 

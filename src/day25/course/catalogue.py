@@ -26,8 +26,8 @@ __all__ = [
     "Catalogue",
     "CatalogueError",
     "Exercise",
-    "Suite",
     "Kind",
+    "Suite",
     "find_course_root",
     "load_catalogue",
 ]

@@ -20,7 +20,8 @@ def check(step: ModuleType) -> None:
             return seq
 
         got = [add("ann"), add("ann"), add("bob"), add("ann")]
-        assert got == [1, 2, 1, 3], f"seq counts 1, 2, 3, ... per user: expected [1, 2, 1, 3], got {got}."
+        assert got == [1, 2, 1, 3], (
+            f"seq counts 1, 2, 3, ... per user: expected [1, 2, 1, 3], got {got}.")
         db.execute("DELETE FROM notifications WHERE user = 'ann'")  # ann acknowledged them all
         db.commit()
         got = [add("ann")]

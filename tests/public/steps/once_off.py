@@ -23,7 +23,8 @@ async def check(step: ModuleType) -> None:
     assert returned is greet, f"once() must return the handler itself, not {returned!r}."
     await bus.emit("login", "ann")
     await bus.emit("login", "bob")
-    assert calls == ["ann"], f"The handler runs on the next emit only: expected ['ann'], got {calls}."
+    assert calls == ["ann"], (
+        f"The handler runs on the next emit only: expected ['ann'], got {calls}.")
     assert bus.listeners("login") == [], "After it fired, nothing of yours is left on the bus."
 
     calls.clear()

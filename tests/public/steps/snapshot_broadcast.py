@@ -8,7 +8,7 @@ from types import ModuleType
 
 
 class Member:
-    def __init__(self, name: str, room: set["Member"], behaviour: str = "ok") -> None:
+    def __init__(self, name: str, room: set[Member], behaviour: str = "ok") -> None:
         self.name, self.room, self.behaviour, self.got = name, room, behaviour, []
 
     def __repr__(self) -> str:

@@ -186,7 +186,8 @@ class Faults:
         header = FAULT_HEADER.encode()
         fault = next((v.decode() for k, v in scope.get("headers", ()) if k == header), None)
         if scope.get("type") != "websocket" or fault is None:
-            return await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
         scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != header]}
         kind, _, after = fault.partition(":")
         healthy = int(after) if after.isdigit() else 0  # sends that succeed before the fault
@@ -201,7 +202,7 @@ class Faults:
                 raise OSError(f"injected fault {kind!r}: the connection is gone")
             await send(message)
 
-        return await self.app(scope, receive, faulty_send)
+        await self.app(scope, receive, faulty_send)
 
 
 def _cpu_seconds() -> float:

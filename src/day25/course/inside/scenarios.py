@@ -123,7 +123,8 @@ class _Run:
             self.listeners[name] = made
         if isinstance(made, _Holder):
             return made.handle  # a new bound-method object every time, as obj.handle is
-        return made
+        listener: Callable[..., Any] = made
+        return listener
 
     def _record(self, name: str, payload: Any, kwargs: dict[str, Any]) -> None:
         self.trace.append([name, payload, kwargs] if kwargs else [name, payload])

@@ -88,7 +88,7 @@ def hint(item_id: str) -> str:
 
 def hint_button(item_id: str) -> Any:
     """A button that reveals the next hint of ``item_id`` when clicked; nothing before."""
-    import ipywidgets as widgets
+    import ipywidgets as widgets  # type: ignore[import-untyped]
 
     from day25.course.student.hints import next_hint, revealed
 
