@@ -5,9 +5,9 @@ work, not like course tooling. Three calls cover it::
 
     from day25.course.student.notebook import check, hint_button, load
 
-    chat_broadcasting = load("chat_broadcasting")   # your file, freshly imported
-    check("chat_broadcasting")                      # what `day25 check chat_broadcasting` says
-    hint_button("chat_broadcasting")                # a button: the next hint, on request
+    my_module = load("<id>")      # your file for that exercise or step, freshly imported
+    check("<id>")                 # what `day25 check <id>` says
+    hint_button("<id>")           # a button: the next hint, on request
 
 Your exercises folder is the notebook's folder (or the course's ``exercises/``);
 the course's own tests run the notebooks against ``solutions/`` by setting
