@@ -180,6 +180,10 @@ async def test_expired_notifications_are_never_delivered(app_server: Server) -> 
     server = app_server(ttl_seconds=0.5)
     await post(server, "ann", "soon gone")
     await asyncio.sleep(0.7)
+    async with server.connect(where("ann")) as ann:
+        assert await backlog(server, ann) == [], (
+            "with ttl_seconds=0.5 a notification 0.7 s old must not be delivered"
+        )
     fresh = await post(server, "ann", "fresh")
     async with server.connect(where("ann")) as ann:
         frames = await backlog(server, ann)

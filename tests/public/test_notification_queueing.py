@@ -171,6 +171,9 @@ async def test_an_expired_notification_is_not_delivered(app_server: Server) -> N
     server = app_server(ttl_seconds=0.3)
     await post(server, "ann", "soon gone")
     await asyncio.sleep(0.5)
+    async with server.connect("/notifications/ann") as ann:
+        titles = [f["title"] for f in await backlog(server, ann)]
+    assert titles == [], f"With ttl_seconds=0.3, a notification 0.5 s old is gone: got {titles}"
     await post(server, "ann", "fresh")
     async with server.connect("/notifications/ann") as ann:
         titles = [f["title"] for f in await backlog(server, ann)]
