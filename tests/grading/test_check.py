@@ -68,6 +68,7 @@ def test_the_walk_stops_at_the_first_unfinished_step(tmp_path: Path) -> None:
     assert f"done  step 2/{len(steps)}  {steps[1].id}" in out
     assert f"todo  step 3/{len(steps)}  {steps[2].id}  <- you are here" in out
     assert f"....  step 4/{len(steps)}  {steps[3].id}" in out, "later items are not run"
+    assert out.count("<- you are here") == 1 and "todo  step 4/" not in out, "it stops there"
     assert "Exercise 4: notification_queueing" in out
     assert "it must still run once; ran for [1, 2]" in out, "the step's failing message"
     assert f"2/{len(steps) + 4}" in out, "progress over steps and projects"
