@@ -136,8 +136,11 @@ def test_variant_scores_as_it_should(case: Case, graded: dict[str, Future[Graded
 
 
 def test_exercises_and_solutions_mirror_each_other() -> None:
-    stubs = {p.name for p in (ROOT / "exercises").glob("*.py")}
-    solutions = {p.name for p in (ROOT / "solutions").glob("*.py")}
+    """File for file, the ladder's steps (``steps/``) included."""
+    stubs = {p.relative_to(ROOT / "exercises").as_posix() for p in
+             (ROOT / "exercises").rglob("*.py")}
+    solutions = {p.relative_to(ROOT / "solutions").as_posix() for p in
+                 (ROOT / "solutions").rglob("*.py")}
     assert stubs == solutions, f"only in exercises/: {stubs - solutions}; " \
                                f"only in solutions/: {solutions - stubs}"
 
