@@ -1,30 +1,21 @@
-"""Exercise 3: a chat room over WebSockets, driven by ``app.events``.
+"""Exercise 3: chat_broadcasting.
 
-Read ``docs/exercises/chat_broadcasting.md`` (or the notebook
-``chat_broadcasting.ipynb``) for the exact protocol. Your ``create_app()`` must
-return a NexiosApp with a day25 EventBus as ``app.events`` (``day25.install``)
-and a WebSocket route ``/chat/{room}?user=NAME`` that:
+A chat room over WebSockets, driven by ``app.events``. The protocol (every
+frame, event and close code) is in the notebook ``chat_broadcasting.ipynb`` and
+in ``docs/exercises/chat_broadcasting.md``. Write the five parts below; each
+docstring is the contract the checks hold you to. Write presence and the
+broadcast yourself: ``day25.realtime`` (and ``day25.serve``) are off limits in
+this file, and importing them fails the exercise's checks with a message
+saying so. The bus (``import day25``, ``day25.install``) is yours to use.
 
-1. accepts the socket (``await ws.accept()``), checks ``room`` and ``user``
-   (1-32 characters of ``[A-Za-z0-9_.-]``; otherwise an error frame with code
-   ``bad_request`` and close code 4400);
-2. sends the joiner the roster, then announces a *user* (not a tab) joining;
-3. turns every ``{"type": "message", "text": ...}`` into a ``room.message``
-   event on ``app.events``; a listener broadcasts it, with a per-room ``seq``, to
-   every connection in the room, the sender included;
-4. answers ``ping`` with ``pong``; answers a malformed frame with a ``bad_frame``
-   error frame and a ``ws.error`` event, and keeps the connection open;
-5. on disconnect (``WebSocketDisconnect`` is a normal leave, not an error!)
-   announces the leave when the user's last tab closed.
-
-A broadcast must survive a member that dies mid-send. ``day25.realtime`` has the
-pieces: ``Rooms`` (broadcast with per-send timeouts that drops dead members) and
-``PresenceTracker`` (user -> set of connections). You may also write your own.
+Check your work with ``day25 check chat_broadcasting``; ask for a hint with
+``day25 hint chat_broadcasting``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable, Iterable
 from typing import Any
 
 from nexios import NexiosApp
@@ -32,32 +23,80 @@ from nexios import NexiosApp
 NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 MAX_TEXT = 2000
 BAD_REQUEST_CLOSE = 4400
+SEND_TIMEOUT = 2.0  # seconds one member's send may take before that member is dropped
 
 
 def valid_name(value: object) -> bool:
-    """Room and user names: 1-32 characters of ``[A-Za-z0-9_.-]``."""
-    # TODO: return True only for a str that NAME matches completely (NAME.fullmatch).
-    raise NotImplementedError("TODO: valid_name")
+    """Room and user names: True only for a str of 1-32 characters of ``[A-Za-z0-9_.-]``."""
+    raise NotImplementedError("valid_name")
 
 
 def parse_frame(message: dict[str, Any]) -> dict[str, Any]:
-    """Turn one received ASGI message (``await ws.receive()``) into a command.
+    """Turn one received ASGI message (what ``await ws.receive()`` returns) into a command.
 
-    Return ``{"type": "ping"}`` or ``{"type": "message", "text": ...}``; raise
-    ``ValueError("what is wrong")`` for a binary frame (``message["text"]`` is
-    None), text that is not JSON, JSON that is not an object, an unknown type, or
-    a ``text`` that is not a non-empty string of at most MAX_TEXT characters.
+    Return ``{"type": "ping"}`` or ``{"type": "message", "text": T}``. Raise
+    ``ValueError("<what is wrong>")`` for a binary frame (``message["text"]`` is
+    None), text that is not JSON, JSON that is not an object, a missing or
+    unknown ``type``, or a ``text`` that is not a non-empty string of at most
+    MAX_TEXT characters. Never raise anything else, whatever the frame holds.
     """
-    # TODO: implement the checks above.
-    raise NotImplementedError("TODO: parse_frame")
+    raise NotImplementedError("parse_frame")
 
 
-def create_app() -> NexiosApp:
-    """A NexiosApp with the ``/chat/{room}`` WebSocket route and a day25 EventBus."""
-    # TODO: build the app. A possible shape:
-    #   app = NexiosApp(); events = day25.install(app)
-    #   presence = PresenceTracker(); rooms = Rooms(on_drop=...)  # from day25.realtime
-    #   @events.on("room.message") async def broadcast_message(payload): ...  # seq per room
-    #   @app.ws_route("/chat/{room}") async def chat(ws): await ws.accept(); ...
-    #   return app
-    raise NotImplementedError("TODO: create_app for chat_broadcasting")
+class Presence:
+    """Who is in each room: room -> user -> the set of that user's open connections.
+
+    A user with two tabs is one user: they join when their first connection
+    opens and leave when their last one closes.
+    """
+
+    def join(self, room: str, user: str, conn: Hashable) -> bool:
+        """Add ``conn`` to ``user``'s connections in ``room``.
+
+        True when the user just arrived (0 -> 1 connections), else False.
+        """
+        raise NotImplementedError("Presence.join")
+
+    def leave(self, room: str, user: str, conn: Hashable) -> bool:
+        """Remove ``conn``. True when it was the user's last connection (1 -> 0).
+
+        Leaving with a connection that is not (or no longer) there returns False
+        and changes nothing, so a clean close after a failed send never
+        announces a leave twice.
+        """
+        raise NotImplementedError("Presence.leave")
+
+    def roster(self, room: str) -> list[str]:
+        """The users in ``room``: sorted, each once (an empty room: ``[]``)."""
+        raise NotImplementedError("Presence.roster")
+
+    def connections(self, room: str) -> list[Hashable]:
+        """A new list of every open connection in ``room`` (every tab of every user)."""
+        raise NotImplementedError("Presence.connections")
+
+
+async def broadcast(
+    conns: Iterable[Any], frame: dict[str, Any], *, timeout: float = SEND_TIMEOUT
+) -> list[Any]:
+    """Send ``frame`` to every connection in ``conns``; return those whose send failed.
+
+    * Serialise ``frame`` to JSON once and send the text with
+      ``await conn.send_text(text)`` to each member.
+    * A member whose send raises, or does not finish within ``timeout``
+      seconds, is returned; every other member still gets the frame, and the
+      whole broadcast takes about ``timeout`` at most, however many members stall.
+    * Work on a copy of ``conns``: a member joining or leaving while the
+      broadcast runs changes the next broadcast, not this one.
+    """
+    raise NotImplementedError("broadcast")
+
+
+def create_app(*, send_timeout: float = SEND_TIMEOUT) -> NexiosApp:
+    """A NexiosApp with a day25 EventBus as ``app.events`` and the ``/chat/{room}`` route.
+
+    The route speaks the protocol of ``docs/exercises/chat_broadcasting.md``;
+    a listener of ``room.message`` does the broadcast, and a member whose send
+    failed or took longer than ``send_timeout`` seconds is dropped and leaves
+    like one that closed.
+    """
+    raise NotImplementedError("create_app")

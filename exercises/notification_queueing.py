@@ -1,28 +1,16 @@
-"""Exercise 4: notifications with an offline queue, delivered over WebSockets.
+"""Exercise 4: notification_queueing.
 
-Read ``docs/exercises/notification_queueing.md`` (or the notebook
-``notification_queueing.ipynb``) for the exact protocol. Your
-``create_app(db_path, *, ttl_seconds, max_per_user)`` must return a NexiosApp
-with a day25 EventBus as ``app.events`` (``day25.install``) and:
+Notifications with an offline queue, delivered over WebSockets. The protocol
+(every request, frame, event and close code) is in the notebook
+``notification_queueing.ipynb`` and in ``docs/exercises/notification_queueing.md``.
+Write the parts below; each docstring is the contract the checks hold you to.
+Write the queue yourself, with the standard library's ``sqlite3``:
+``day25.realtime`` (and ``day25.serve``) are off limits in this file, and
+importing them fails the exercise's checks with a message saying so. The bus
+(``import day25``, ``day25.install``, ``day25.EventPriority``) is yours to use.
 
-* ``POST /notifications`` with ``{"user", "title", "body"?, "level"?}``: validate
-  (422 ``{"error": ...}`` and nothing stored when bad), emit
-  ``notification.created``; listeners by priority - HIGH enrich, MEDIUM store
-  and push to every open tab of the user, LOW audit - then answer 201
-  ``{"id", "seq", "delivered"}``;
-* ``/notifications/{user}`` (WebSocket): first the backlog (every stored,
-  unacknowledged, unexpired notification in seq order), then
-  ``{"type": "backlog_end", "count": K}``, then live notifications;
-  ``{"type": "ack", "ids": [...]}`` removes them for good and is answered with
-  ``{"type": "acked", "count": N}``; a malformed frame gets a ``bad_frame`` error
-  frame and a ``ws.error`` event, and the connection stays open;
-* notifications older than ``ttl_seconds`` are never delivered; at most
-  ``max_per_user`` are kept per user (overflow: drop the oldest);
-* durable: SQLite at ``db_path``, so a restart loses nothing unacknowledged and
-  ``seq`` continues.
-
-``day25.realtime`` has ``OfflineQueue`` + ``SQLiteStore`` (ids, seq, TTL, cap)
-and ``Rooms`` (push to every tab, dropping dead ones). You may write your own.
+Check your work with ``day25 check notification_queueing``; ask for a hint
+with ``day25 hint notification_queueing``.
 """
 
 from __future__ import annotations
@@ -37,19 +25,71 @@ LEVELS = ("low", "normal", "high")
 MAX_TITLE = 200
 MAX_BODY = 2000
 BAD_REQUEST_CLOSE = 4400
+SEND_TIMEOUT = 2.0  # seconds a push to one tab may take before that tab is dropped
 
 
 def validate(data: Any) -> dict[str, str]:
-    """The accepted notification ``{"user", "title", "body", "level"}`` with defaults
-    (``body`` "", ``level`` "normal"), or ``ValueError`` saying what is wrong."""
-    # TODO: check the type of data and of every field (see the protocol).
-    raise NotImplementedError("TODO: validate")
+    """The accepted notification ``{"user", "title", "body", "level"}``, or ValueError.
+
+    ``body`` defaults to ``""`` and ``level`` to ``"normal"``; other fields are
+    ignored. Raise ``ValueError("<what is wrong>")`` when ``data`` is not a dict,
+    ``user`` is not 1-32 characters of ``[A-Za-z0-9_.-]``, ``title`` is not a
+    string of 1-MAX_TITLE characters holding at least one non-whitespace
+    character, ``body`` is not a string of at most MAX_BODY characters, or
+    ``level`` is not one of LEVELS.
+    """
+    raise NotImplementedError("validate")
 
 
 def parse_ack(message: dict[str, Any]) -> list[str]:
-    """The ids of an ``{"type": "ack", "ids": [...]}`` frame, or ValueError."""
-    # TODO: binary frame, not JSON, not an ack, ids not a list of strings -> ValueError.
-    raise NotImplementedError("TODO: parse_ack")
+    """The ids of one received ASGI message holding ``{"type": "ack", "ids": [...]}``.
+
+    Raise ``ValueError("<what is wrong>")`` for a binary frame, text that is not
+    JSON, anything but an object whose ``type`` is ``"ack"``, or ``ids`` that
+    is not a list of strings. Never raise anything else, whatever the frame holds.
+    """
+    raise NotImplementedError("parse_ack")
+
+
+class Store:
+    """The offline queue: every user's unacknowledged notifications, in SQLite at ``path``.
+
+    Durable: a new ``Store`` on the same file (a restarted server) finds every
+    unacknowledged notification, and each user's ``seq`` continues where it was.
+    """
+
+    def __init__(self, path: str, *, ttl_seconds: float, max_per_user: int) -> None:
+        """Open (or create) the database at ``path``."""
+        raise NotImplementedError("Store.__init__")
+
+    def add(self, user: str, fields: dict[str, str]) -> dict[str, Any]:
+        """Store a notification for ``user`` from ``fields`` (``title``, ``body``, ``level``).
+
+        Return it as ``{"id", "seq", "user", "title", "body", "level",
+        "created_at", "expires_at"}``: ``id`` a new unique string; ``seq`` the
+        user's next number (1, 2, 3, ...), never reused, not even after an ack
+        or a restart; ``created_at`` now and ``expires_at`` ``created_at +
+        ttl_seconds`` (Unix seconds). Afterwards the user has at most
+        ``max_per_user`` stored notifications: the oldest (lowest seq) go.
+        """
+        raise NotImplementedError("Store.add")
+
+    def pending(self, user: str) -> list[dict[str, Any]]:
+        """The user's unacknowledged, unexpired notifications, in seq order.
+
+        Each in the shape :meth:`add` returns. An expired one (``expires_at`` is
+        now or past) is never returned again.
+        """
+        raise NotImplementedError("Store.pending")
+
+    def ack(self, user: str, ids: list[str]) -> int:
+        """Acknowledge ``ids``: they are never returned by :meth:`pending` again.
+
+        Return how many distinct ids among ``ids`` were this user's pending
+        notifications. Unknown ids, another user's ids and ids acknowledged
+        before count 0 and change nothing.
+        """
+        raise NotImplementedError("Store.ack")
 
 
 def create_app(
@@ -57,14 +97,13 @@ def create_app(
     *,
     ttl_seconds: float = 86400.0,
     max_per_user: int = 100,
+    send_timeout: float = SEND_TIMEOUT,
 ) -> NexiosApp:
-    """A NexiosApp with ``POST /notifications`` and ``/notifications/{user}``."""
-    # TODO: build the app. A possible shape:
-    #   app = NexiosApp(); events = day25.install(app)
-    #   queue = OfflineQueue(SQLiteStore(db_path), ttl_seconds=..., max_per_user=...)
-    #   @events.on("notification.created", priority=EventPriority.HIGH) ... MEDIUM ... LOW
-    #   @app.post("/notifications") async def create(req, res): ...
-    #   @app.ws_route("/notifications/{user}") async def notifications(ws): ...
-    #   Hint: a per-user asyncio.Lock keeps "store + push" and "send backlog, then
-    #   join the live tabs" from interleaving.
-    raise NotImplementedError("TODO: create_app for notification_queueing")
+    """A NexiosApp with a day25 EventBus as ``app.events``, ``POST /notifications``
+    and the ``/notifications/{user}`` WebSocket route.
+
+    It speaks the protocol of ``docs/exercises/notification_queueing.md``,
+    keeps its queue in a :class:`Store` at ``db_path``, and drops a live tab
+    whose push failed or took longer than ``send_timeout`` seconds.
+    """
+    raise NotImplementedError("create_app")

@@ -1,17 +1,23 @@
-"""Exercise 2, once_semantics: build ``once`` on top of an EventBus's ``on`` and ``off``.
+"""Exercise 2: once_semantics. Build ``once`` on top of an EventBus's ``on`` and ``off``.
 
-Read docs/exercises/once_semantics.md (or the notebook once_semantics.ipynb)
-for the rules. In short, ``once(bus, event, handler)``:
+The rules are in the notebook ``once_semantics.ipynb`` and in
+``docs/exercises/once_semantics.md``. In short, ``once(bus, event, handler)``:
 
-* calls ``handler`` on the next ``event`` only, even when a listener emits the
-  same event again while it runs (re-entrant) or several emits run at once
-  (``asyncio.gather``);
-* can be cancelled before it fires with ``bus.off(event, handler)`` (the
-  handler you were given, not a wrapper);
+* calls ``handler`` (with the emit's arguments) on the next ``event`` only,
+  even when a listener emits the same event again while it runs (re-entrant)
+  or several emits run at once (``asyncio.gather``);
+* can be cancelled with ``bus.off(event, handler)`` (the handler you were
+  given, not a wrapper): before the emit it never runs; during an emit it
+  still runs in that emit, never after;
+* a handler that raises counts as fired, and its exception reaches the bus;
+* the same handler given twice fires twice, once each; a permanent
+  ``bus.on(event, handler)`` of the same handler keeps running;
 * works as a decorator (``@once(bus, "event")``) and returns ``handler`` itself;
-* uses only ``bus.on`` and ``bus.off`` (``bus.once`` is off limits).
+* registers and removes with ``bus.on`` and ``bus.off`` only (``bus.once`` is
+  off limits; read-only methods such as ``bus.listeners`` are fine).
 
-Replace every ``raise NotImplementedError`` marked TODO with your code.
+Replace every ``raise NotImplementedError`` with your code. Check with
+``day25 check once_semantics``; stuck? ``day25 hint once_semantics``.
 """
 
 from __future__ import annotations
@@ -30,7 +36,4 @@ def once(
     priority: EventPriority = EventPriority.MEDIUM,
 ) -> Any:
     """Call ``handler`` on the next ``event`` only; usable as a decorator. Returns ``handler``."""
-    # TODO: without a handler, return a decorator that registers the function it gets.
-    # TODO: register a wrapper with bus.on(event, wrapper, priority=priority) that
-    #       runs handler at most once and takes itself off the bus.
-    raise NotImplementedError("TODO: once")
+    raise NotImplementedError("once")

@@ -1,18 +1,22 @@
-"""Exercise 1, priority_ordering: write your own small priority emitter.
+"""Exercise 1: priority_ordering. Write your own small priority emitter.
 
-Read docs/exercises/priority_ordering.md (or the notebook priority_ordering.ipynb)
-for the rules. In short:
+The rules are in the notebook ``priority_ordering.ipynb`` and in
+``docs/exercises/priority_ordering.md``. In short:
 
 * ``on(event, handler, priority=EventPriority.MEDIUM)`` registers ``handler``
-  and returns it unchanged.
-* ``off(event, handler)`` removes every registration of ``handler`` on ``event``;
+  and returns it unchanged. Any int is a priority too; bigger runs earlier.
+* ``off(event, handler)`` removes every registration of ``handler`` on
+  ``event``, comparing with ``==`` (so a bound method ``obj.handle`` works);
   removing something that is not there is not an error.
 * ``await emit(event, *args, **kwargs)`` calls every listener of ``event`` with
-  those arguments: HIGH before MEDIUM before LOW, listeners of the same priority
-  in the order they were registered, one after another, awaiting each async
-  listener before the next one starts.
+  those arguments: higher priority first, ties in registration order, one at a
+  time, awaiting whatever a listener returns that is awaitable before the next
+  starts. It works on a snapshot (``on``/``off`` during an emit count from the
+  next emit), lets a listener's exception out at once (the rest of that emit
+  does not run), and returns None.
 
-Replace every ``raise NotImplementedError`` marked TODO with your code.
+Replace every ``raise NotImplementedError`` with your code. Check with
+``day25 check priority_ordering``; stuck? ``day25 hint priority_ordering``.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ class PriorityEmitter:
         self,
         event: str,
         handler: Callable[..., Any],
-        priority: EventPriority = EventPriority.MEDIUM,
+        priority: int = EventPriority.MEDIUM,
     ) -> Callable[..., Any]:
         """Call ``handler`` on every ``event``; return ``handler``."""
         # TODO: remember handler with its priority and registration order.

@@ -1,14 +1,20 @@
-"""Exercise 4, reference solution: notifications with an offline queue.
+"""Exercise 4: notification_queueing, the reference solution.
 
-The protocol is in ``docs/exercises/notification_queueing.md``. ``POST
-/notifications`` emits ``notification.created``; listeners run by priority:
-HIGH enriches (defaults), MEDIUM stores in the durable queue and pushes to every
-open tab of the user, LOW audits. ``/notifications/{user}`` sends the backlog in
-seq order, then ``backlog_end``, then live notifications; ``ack`` removes them.
+Notifications with an offline queue, delivered over WebSockets. The protocol
+is in ``docs/exercises/notification_queueing.md``. The parts:
 
-Why a per-user lock: storing+pushing and "send the backlog, then join the live
-tabs" must not interleave, or a notification created while a tab connects would
-arrive twice or before the backlog ends.
+* :func:`validate` and :func:`parse_ack` say what is wrong with bad input, so
+  only its sender notices and nothing is stored;
+* :class:`Store` is the durable queue, on ``sqlite3`` directly: ids, a per-user
+  ``seq`` that is never reused (a counter table, not ``MAX(seq)``: acknowledged
+  rows are deleted), the TTL, the per-user cap that drops the oldest, and acks;
+* :func:`create_app` runs ``notification.created`` through listeners by
+  priority (HIGH enrich, MEDIUM store and push, LOW audit) and serves the
+  WebSocket: backlog, ``backlog_end``, then live.
+
+Why a per-user lock: "store, then push to the live tabs" and "send the
+backlog, then become a live tab" must not interleave, or a notification
+created while a tab connects would arrive twice, or before ``backlog_end``.
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sqlite3
+import time
+import uuid
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -24,13 +33,29 @@ from nexios.websockets import WebSocket, WebSocketDisconnect
 
 import day25
 from day25 import EventPriority
-from day25.realtime import Notification, OfflineQueue, Rooms, SQLiteStore
 
 NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 LEVELS = ("low", "normal", "high")
 MAX_TITLE = 200
 MAX_BODY = 2000
 BAD_REQUEST_CLOSE = 4400
+SEND_TIMEOUT = 2.0  # seconds a push to one tab may take before that tab is dropped
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS notifications (
+    id TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    level TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    UNIQUE (user, seq)
+);
+CREATE TABLE IF NOT EXISTS last_seq (user TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+"""
+COLUMNS = ("id", "seq", "user", "title", "body", "level", "created_at", "expires_at")
 
 
 def validate(data: Any) -> dict[str, str]:
@@ -42,7 +67,8 @@ def validate(data: Any) -> dict[str, str]:
     if not isinstance(user, str) or NAME.fullmatch(user) is None:
         raise ValueError("'user' must be 1-32 characters of A-Z a-z 0-9 _ . -")
     if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE:
-        raise ValueError(f"'title' must be a non-empty string of at most {MAX_TITLE} characters")
+        raise ValueError(f"'title' must be a string of 1-{MAX_TITLE} characters, "
+                         "not only whitespace")
     if not isinstance(body, str) or len(body) > MAX_BODY:
         raise ValueError(f"'body' must be a string of at most {MAX_BODY} characters")
     if level not in LEVELS:
@@ -50,8 +76,77 @@ def validate(data: Any) -> dict[str, str]:
     return {"user": user, "title": title, "body": body, "level": level}
 
 
-def frame(note: Notification) -> dict[str, Any]:
-    return {"type": "notification", **note.to_dict()}
+def parse_ack(message: dict[str, Any]) -> list[str]:
+    """The ids of an ``ack`` frame, or ValueError saying what is wrong."""
+    text = message.get("text")
+    if text is None:
+        raise ValueError("binary frames are not accepted: send JSON text")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ValueError("the frame is not valid JSON") from None
+    if not isinstance(data, dict) or data.get("type") != "ack":
+        raise ValueError('expected {"type": "ack", "ids": [...]}')
+    ids = data.get("ids")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ValueError("'ids' must be a list of id strings")
+    return ids
+
+
+class Store:
+    """The offline queue: every user's unacknowledged notifications, in SQLite at ``path``.
+
+    One connection, used from whichever thread runs the app (hence
+    ``check_same_thread=False``; the app's calls never overlap: they run on
+    one event loop). Each method is one transaction.
+    """
+
+    def __init__(self, path: str, *, ttl_seconds: float, max_per_user: int) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.max_per_user = max_per_user
+        self.db = sqlite3.connect(path, check_same_thread=False)
+        with self.db:
+            self.db.executescript(SCHEMA)
+
+    def add(self, user: str, fields: dict[str, str]) -> dict[str, Any]:
+        """Store a notification for ``user``; return it with its id, seq and times."""
+        now = time.time()
+        note = {"id": uuid.uuid4().hex, "user": user, "title": fields["title"],
+                "body": fields["body"], "level": fields["level"],
+                "created_at": now, "expires_at": now + self.ttl_seconds}
+        with self.db:
+            self.db.execute("DELETE FROM notifications WHERE expires_at <= ?", (now,))
+            self.db.execute("INSERT INTO last_seq VALUES (?, 1) "
+                            "ON CONFLICT (user) DO UPDATE SET seq = seq + 1", (user,))
+            (note["seq"],) = self.db.execute("SELECT seq FROM last_seq WHERE user = ?",
+                                             (user,)).fetchone()
+            self.db.execute("INSERT INTO notifications (id, user, seq, title, body, level, "
+                            "created_at, expires_at) VALUES (:id, :user, :seq, :title, :body, "
+                            ":level, :created_at, :expires_at)", note)
+            # the cap: keep the user's newest max_per_user, drop the older ones
+            self.db.execute("DELETE FROM notifications WHERE user = ? AND seq NOT IN "
+                            "(SELECT seq FROM notifications WHERE user = ? "
+                            "ORDER BY seq DESC LIMIT ?)", (user, user, self.max_per_user))
+        return note
+
+    def pending(self, user: str) -> list[dict[str, Any]]:
+        """The user's unacknowledged, unexpired notifications, in seq order."""
+        with self.db:
+            self.db.execute("DELETE FROM notifications WHERE expires_at <= ?", (time.time(),))
+            rows = self.db.execute(f"SELECT {', '.join(COLUMNS)} FROM notifications "
+                                   "WHERE user = ? ORDER BY seq", (user,)).fetchall()
+        return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
+
+    def ack(self, user: str, ids: list[str]) -> int:
+        """Acknowledge ``ids``: gone for good. How many were this user's pending ones."""
+        now = time.time()
+        with self.db:
+            cur = self.db.executemany("DELETE FROM notifications WHERE user = ? AND id = ? "
+                                      "AND expires_at > ?", [(user, i, now) for i in set(ids)])
+        return cur.rowcount
+
+    def close(self) -> None:
+        self.db.close()
 
 
 def create_app(
@@ -59,27 +154,41 @@ def create_app(
     *,
     ttl_seconds: float = 86400.0,
     max_per_user: int = 100,
+    send_timeout: float = SEND_TIMEOUT,
 ) -> NexiosApp:
     """A NexiosApp with ``POST /notifications`` and ``/notifications/{user}``."""
     app = NexiosApp()
     events = day25.install(app)
-    queue = OfflineQueue(SQLiteStore(db_path), ttl_seconds=ttl_seconds, max_per_user=max_per_user)
-    tabs: Rooms[WebSocket] = Rooms(send_timeout=2.0)  # one "room" per user: their open tabs
+    store = Store(db_path, ttl_seconds=ttl_seconds, max_per_user=max_per_user)
+    tabs: defaultdict[str, set[WebSocket]] = defaultdict(set)  # user -> live connections
     locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
     audit: Counter[str] = Counter()
+
+    async def push(user: str, frame: dict[str, Any]) -> int:
+        """Send ``frame`` to every live tab of ``user``; drop the tabs whose send failed."""
+        text = json.dumps(frame)
+        live = list(tabs[user])
+
+        async def send(ws: WebSocket) -> None:
+            await asyncio.wait_for(ws.send_text(text), send_timeout)
+
+        outcomes = await asyncio.gather(*(send(ws) for ws in live), return_exceptions=True)
+        for ws, outcome in zip(live, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                tabs[user].discard(ws)
+        return sum(not isinstance(outcome, BaseException) for outcome in outcomes)
 
     @events.on("notification.created", priority=EventPriority.HIGH)
     def enrich(notice: dict[str, Any]) -> None:
         notice.update(validate(notice))  # defaults filled, and a second line of defence
 
     @events.on("notification.created", priority=EventPriority.MEDIUM)
-    async def store_and_deliver(notice: dict[str, Any]) -> None:
+    async def store_and_push(notice: dict[str, Any]) -> None:
         user = notice["user"]
-        payload = {k: notice[k] for k in ("title", "body", "level")}
         async with locks[user]:
-            note = queue.push(user, payload)
-            delivered = await tabs.broadcast(user, frame(note))
-        notice.update(id=note.id, seq=note.seq, delivered=delivered)
+            note = store.add(user, notice)
+            delivered = await push(user, {"type": "notification", **note})
+        notice.update(id=note["id"], seq=note["seq"], delivered=delivered)
 
     @events.on("notification.created", priority=EventPriority.LOW)
     def audit_it(notice: dict[str, Any]) -> None:
@@ -89,7 +198,7 @@ def create_app(
     async def create(req: Any, res: Any) -> Any:
         try:
             data = json.loads(await req.body)
-        except ValueError:  # json.JSONDecodeError and bad UTF-8 are ValueErrors
+        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, absurd nesting
             return res.json({"error": "the body is not valid JSON"}, status_code=422)
         try:
             notice: dict[str, Any] = validate(data)
@@ -106,19 +215,18 @@ def create_app(
         await ws.accept()
         user = ws.path_params.get("user")
         if not isinstance(user, str) or NAME.fullmatch(user) is None:
-            await ws.send_json(
-                {"type": "error", "code": "bad_request", "message": "bad user name in the path"}
-            )
+            await ws.send_json({"type": "error", "code": "bad_request",
+                                "message": "the user name in the path must be 1-32 characters "
+                                           "of A-Z a-z 0-9 _ . -"})
             await ws.close(BAD_REQUEST_CLOSE)
             return
         try:
             async with locks[user]:
-                queue.purge_expired()
-                backlog = queue.pending(user)
+                backlog = store.pending(user)
                 for note in backlog:
-                    await ws.send_json(frame(note))
+                    await ws.send_json({"type": "notification", **note})
                 await ws.send_json({"type": "backlog_end", "count": len(backlog)})
-                tabs.join(user, ws)
+                tabs[user].add(ws)
             while True:
                 message = await ws.receive()
                 if message["type"] == "websocket.disconnect":
@@ -129,28 +237,10 @@ def create_app(
                     await ws.send_json({"type": "error", "code": "bad_frame", "message": str(exc)})
                     await events.emit("ws.error", {"user": user, "error": str(exc)})
                     continue
-                count = queue.ack(user, ids)
-                await ws.send_json({"type": "acked", "count": count})
+                await ws.send_json({"type": "acked", "count": store.ack(user, ids)})
         except WebSocketDisconnect:
             pass  # a normal disconnect, not an error
         finally:
-            tabs.leave(user, ws)
+            tabs[user].discard(ws)
 
     return app
-
-
-def parse_ack(message: dict[str, Any]) -> list[str]:
-    """The ids of an ``ack`` frame, or ValueError saying what is wrong."""
-    text = message.get("text")
-    if text is None:
-        raise ValueError("binary frames are not accepted: send JSON text")
-    try:
-        data = json.loads(text)
-    except ValueError:
-        raise ValueError("the frame is not valid JSON") from None
-    if not isinstance(data, dict) or data.get("type") != "ack":
-        raise ValueError('expected {"type": "ack", "ids": [...]}')
-    ids = data.get("ids")
-    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise ValueError("'ids' must be a list of id strings")
-    return ids

@@ -1,4 +1,4 @@
-"""Exercise 2, once_semantics: ``once`` built on an EventBus's ``on``/``off`` (reference solution).
+"""Exercise 2: once_semantics, the reference solution: ``once`` built on an EventBus's ``on``/``off``.
 
 The wrapper takes itself off the bus *before* calling the handler, and a flag
 guards it too: an emit works on a snapshot of the listeners, so a re-entrant or

@@ -1,4 +1,4 @@
-"""Exercise 1, priority_ordering: a small priority emitter (reference solution).
+"""Exercise 1: priority_ordering, the reference solution: a small priority emitter.
 
 Listeners run highest priority first; listeners of the same priority run in the
 order they were registered. ``emit`` calls them one after another and awaits
@@ -26,7 +26,7 @@ class PriorityEmitter:
         self,
         event: str,
         handler: Callable[..., Any],
-        priority: EventPriority = EventPriority.MEDIUM,
+        priority: int = EventPriority.MEDIUM,
     ) -> Callable[..., Any]:
         """Call ``handler`` on every ``event``; return ``handler``."""
         self._registered += 1
@@ -37,8 +37,10 @@ class PriorityEmitter:
 
     def off(self, event: str, handler: Callable[..., Any]) -> None:
         """Remove every registration of ``handler`` on ``event``; unknown ones are ignored."""
+        # ==, not `is`: `obj.method` is a new bound-method object at every access,
+        # and two of them are equal when they bind the same function to the same object
         entries = self._listeners.get(event, [])
-        entries[:] = [entry for entry in entries if entry[2] is not handler]
+        entries[:] = [entry for entry in entries if entry[2] != handler]
 
     async def emit(self, event: str, *args: Any, **kwargs: Any) -> None:
         """Call the listeners of ``event`` in order, awaiting each async one."""

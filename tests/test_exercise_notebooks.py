@@ -1,45 +1,101 @@
-"""Exercise notebooks run top to bottom against the solutions.
+"""Exercise notebooks run top to bottom, against the solutions and against the stubs.
 
-Each notebook honours ``DAY25_SUBMISSION``: pointed at ``solutions/``, its
-try-it cells must print the expected results and its last cell must report
-that every public check passes.
+Each notebook loads the student's module through ``day25.course.student.notebook``
+(which honours ``$DAY25_EXERCISES``: the course points it at ``solutions/`` or
+``exercises/`` here). Against the solutions, the try-it cell prints the expected
+results and the check cell reports that every public check passes; against the
+stubs, only the check cell fails, saying what to do. Neither run shows a hint
+(hints come on request), and no student text leaks course tooling.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from day25.course.catalogue import load_catalogue
+
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = {
+EXERCISES = load_catalogue(ROOT).exercises
+TRIED = {  # what the try-it cell prints with the reference solution
     "priority_ordering": "('audit', {'id': 1})",
     "once_semantics": "listeners left: 0",
+    "chat_broadcasting": "'text': 'hi all', 'seq': 1",
+    "notification_queueing": "pending: [(2, 'two'), (3, 'three')]",
 }
+LEAKS = ["day25.course.catalogue", "tests/", "DAY25_SUBMISSION", "DAY25_EXERCISES", "TERM",
+         "subprocess", "sys.path"]
 
 
 def _text(cell: nbformat.NotebookNode) -> str:
     return "".join(o.get("text", "") for o in cell.get("outputs", []))
 
 
-@pytest.mark.timeout(600)
-@pytest.mark.parametrize("exercise", sorted(NOTEBOOKS))
-def test_notebook_runs_against_the_solution(
-    exercise: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = ROOT / "exercises" / f"{exercise}.ipynb"
+def _run(path: Path, folder: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     nb = nbformat.read(path, as_version=4)
-    assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), \
-        "notebooks are stored without outputs"
-    monkeypatch.setenv("DAY25_SUBMISSION", str(ROOT / "solutions"))
+    monkeypatch.setenv("DAY25_EXERCISES", str(folder))
     client = NotebookClient(nb, timeout=300, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
-    outputs = [_text(c) for c in nb.cells if c.cell_type == "code"]
-    assert f"solutions/{exercise}.py" in outputs[0]
-    assert NOTEBOOKS[exercise] in outputs[1]
-    assert "Not implemented" not in outputs[1]
-    assert "All public checks pass!" in outputs[-1], outputs[-1]
-    assert "passed" in outputs[-1] and "failed" not in outputs[-1]
+    return [_text(c) for c in nb.cells if c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_notebook_is_written_for_a_student(exercise) -> None:  # type: ignore[no-untyped-def]
+    nb = nbformat.read(ROOT / exercise.notebook, as_version=4)
+    assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), \
+        "notebooks are stored without outputs"
+    first, last = nb.cells[0].source, nb.cells[-1].source
+    assert first.startswith(f"# {exercise.title} ("), f"one name everywhere: {exercise.title}"
+    assert "**You will:**" in first and "**Time:**" in first, "objectives and a time estimate"
+    assert "## Recap" in last and "## Common mistakes" in last
+    for cell in nb.cells:
+        for leak in LEAKS:
+            assert leak not in cell.source, f"course tooling in student text: {leak!r}"
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert f'check("{exercise.id}")' in code and f'hint_button("{exercise.id}")' in code
+    assert not re.search(r"practice exercise \d", "\n".join(c.source for c in nb.cells))
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_notebook_runs_against_the_solution(exercise, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    outputs = _run(ROOT / exercise.notebook, ROOT / "solutions", monkeypatch)
+    assert f"solutions/{exercise.module}" in outputs[0]
+    assert TRIED[exercise.id] in outputs[1], outputs[1]
+    assert "not written yet" not in outputs[1].lower()
+    assert "Hint 1" not in "".join(outputs), "a hint appeared without a click"
+    assert "1/1 exercises pass their public checks" in outputs[-1], outputs[-1]
+    assert "FAIL" not in outputs[-1]
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_notebook_runs_against_the_stub_and_fails_only_at_the_check(  # type: ignore[no-untyped-def]
+        exercise, monkeypatch) -> None:
+    outputs = _run(ROOT / exercise.notebook, ROOT / "exercises", monkeypatch)
+    assert "not written yet" in outputs[1].lower(), outputs[1]
+    assert "0/1 exercises pass their public checks" in outputs[-1], outputs[-1]
+    assert "FAIL" in outputs[-1] and f"day25 hint {exercise.id}" in outputs[-1]
+
+
+def test_the_hint_button_reveals_one_hint_per_click(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from day25.course.student.notebook import hint_button
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("DAY25_EXERCISES", str(tmp_path))
+    item = load_catalogue(ROOT).item("chat_broadcasting")
+    box = hint_button("chat_broadcasting")
+    (button, label), shown = box.children[0].children, box.children[1]
+    assert label.value == f"0 of {len(item.hints)} hints shown" and shown.value == ""
+    button.click()
+    assert label.value == f"1 of {len(item.hints)} hints shown"
+    assert "Hint 1/" in shown.value and "Hint 2/" not in shown.value
+    button.click()
+    assert "Hint 2/" in shown.value
+    again = hint_button("chat_broadcasting")  # remembered in the workspace
+    assert again.children[0].children[1].value == f"2 of {len(item.hints)} hints shown"

@@ -9,8 +9,10 @@ two workers.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -134,8 +136,11 @@ def test_variant_scores_as_it_should(case: Case, graded: dict[str, Future[Graded
 
 
 def test_exercises_and_solutions_mirror_each_other() -> None:
-    stubs = {p.name for p in (ROOT / "exercises").glob("*.py")}
-    solutions = {p.name for p in (ROOT / "solutions").glob("*.py")}
+    """File for file, the ladder's steps (``steps/``) included."""
+    stubs = {p.relative_to(ROOT / "exercises").as_posix() for p in
+             (ROOT / "exercises").rglob("*.py")}
+    solutions = {p.relative_to(ROOT / "solutions").as_posix() for p in
+                 (ROOT / "solutions").rglob("*.py")}
     assert stubs == solutions, f"only in exercises/: {stubs - solutions}; " \
                                f"only in solutions/: {solutions - stubs}"
 
@@ -150,3 +155,50 @@ def test_every_catalogue_entry_has_its_module_and_tests() -> None:
         assert (ROOT / "solutions" / exercise.module).is_file(), exercise.module
         assert (ROOT / exercise.public_tests).is_file(), exercise.public_tests
         assert (ROOT / exercise.hidden_tests).is_file(), exercise.hidden_tests
+
+
+# -- every kind of graded check has a public check -------------------------------------
+def _categories(path: Path) -> dict[str, list[str]]:
+    """Test function name -> the names given to ``@pytest.mark.category(...)`` on it."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: dict[str, list[str]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and \
+                node.name.startswith("test_"):
+            found[node.name] = [
+                d.args[0].value for d in node.decorator_list
+                if isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute)
+                and d.func.attr == "category" and d.args
+                and isinstance(d.args[0], ast.Constant) and isinstance(d.args[0].value, str)
+            ]
+    return found
+
+
+def _docs_table(exercise: Exercise) -> dict[str, str]:
+    """The docs page's "kind of check" table: category -> public test name."""
+    page = (ROOT / "docs" / "exercises" / f"{exercise.id}.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)` \|.*\| `(test_\w+)` \|$", page, flags=re.MULTILINE)
+    return dict(rows)
+
+
+@pytest.mark.parametrize("exercise", load_catalogue(ROOT).exercises, ids=lambda e: e.id)
+def test_every_graded_category_has_a_public_test(exercise: Exercise) -> None:
+    hidden = _categories(ROOT / exercise.hidden_tests)
+    public = _categories(ROOT / exercise.public_tests)
+    unmarked = [name for name, cats in {**hidden, **public}.items() if len(cats) != 1]
+    assert not unmarked, f"{exercise.id}: tests without exactly one category: {unmarked}"
+    graded = {cats[0] for cats in hidden.values()}
+    shown = {cats[0]: name for name, cats in public.items()}
+    missing = sorted(graded - set(shown))
+    assert not missing, f"{exercise.id}: graded categories with no public test: {missing}"
+    extra = sorted(set(shown) - graded)
+    assert not extra, f"{exercise.id}: public categories that nothing graded checks: {extra}"
+    table = _docs_table(exercise)
+    assert set(table) == graded, (
+        f"docs/exercises/{exercise.id}.md lists the categories {sorted(table)}, the suites "
+        f"{sorted(graded)}"
+    )
+    for category, test in table.items():
+        assert public.get(test) == [category], (
+            f"docs/exercises/{exercise.id}.md: {test} is not the public test of {category!r}"
+        )

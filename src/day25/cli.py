@@ -37,12 +37,13 @@ def _fail(message: str) -> typer.Exit:
 
 @app.command()
 def check(
-    exercise: Annotated[str | None, typer.Argument(help="only this exercise id")] = None,
+    exercise: Annotated[str | None, typer.Argument(
+        help="only this exercise or step (default: walk the steps, then the projects)")] = None,
     path: Annotated[Path | None, typer.Option(help="your exercises folder")] = None,
     watch: Annotated[bool, typer.Option(help="re-run on every save")] = False,
     course: CourseOpt = None,
 ) -> None:
-    """Run the public checks on your exercises, with hints."""
+    """Check your work: the steps, then the projects, stopping at the first one not done."""
     from day25.course.catalogue import load_catalogue
     from day25.course.grading.verdict import Settings
     from day25.course.student import check as checking
@@ -52,17 +53,49 @@ def check(
     if not folder.is_dir():
         raise _fail(f"no exercises folder at {folder}")
     try:
-        exercises = list(load_catalogue(root).exercises)
+        catalogue = load_catalogue(root)
         settings = Settings(course_root=root)
         if watch:
-            checking.watch(exercises, settings, folder, only=exercise, console=console)
+            checking.watch(catalogue, settings, folder, only=exercise, console=console)
             return
-        ok = checking.check(exercises, settings, folder, only=exercise, console=console)
+        ok = checking.check(catalogue, settings, folder, only=exercise, console=console)
     except (ValueError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from exc
     except KeyboardInterrupt:
         return
     raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def hint(
+    exercise: Annotated[str, typer.Argument(help="the exercise or step you are stuck on")],
+    path: Annotated[Path | None, typer.Option(help="your exercises folder")] = None,
+    reset: Annotated[bool, typer.Option(help="forget the hints shown so far")] = False,
+    course: CourseOpt = None,
+) -> None:
+    """Show the next hint for an exercise or step (a nudge, then the concept, then the code's
+    shape); the ones shown so far are remembered in your exercises folder."""
+    from day25.course.catalogue import load_catalogue
+    from day25.course.student.hints import next_hint, reset_hints
+
+    root = _course(course)
+    folder = (path or root / "exercises").resolve()
+    try:
+        item = load_catalogue(root).item(exercise)
+    except (KeyError, ValueError) as exc:
+        raise _fail(str(exc).strip("'\"")) from exc
+    if reset:
+        reset_hints(folder, item)
+        console.print(f"The hints of {item.id} are hidden again.")
+        return
+    shown = next_hint(folder, item)
+    for n, text in enumerate(shown.hints, start=1):
+        style = "bold cyan" if n == len(shown.hints) else "dim"
+        console.print(f"hint {n}/{shown.total} for {item.id}: {text}", style=style,
+                      markup=False, highlight=False)
+    if shown.all_shown:
+        console.print("That was the last hint. `day25 check " + item.id + "` says what is "
+                      "still wrong; the exercise's docs page has every rule.", style="dim")
 
 
 @app.command()

@@ -35,7 +35,8 @@ class Member:
 
 
 class ChatServer:
-    def __init__(self, app: NexiosApp) -> None:
+    def __init__(self, app: NexiosApp, send_timeout: float) -> None:
+        self.send_timeout = send_timeout
         self.events = day25.install(app)
         self.members: dict[str, list[Member]] = {}
         self.counters: dict[str, int] = {}
@@ -57,7 +58,7 @@ class ChatServer:
     async def write_loop(self, member: Member) -> None:
         try:
             while (frame := await member.outbox.get()) is not None:
-                await asyncio.wait_for(member.ws.send_json(frame), 2)
+                await asyncio.wait_for(member.ws.send_json(frame), self.send_timeout)
         except Exception:
             await self.remove(member)
 
@@ -128,8 +129,8 @@ class ChatServer:
             await self.remove(member)
 
 
-def create_app() -> NexiosApp:
+def create_app(*, send_timeout: float = 2.0) -> NexiosApp:
     app = NexiosApp()
-    server = ChatServer(app)
+    server = ChatServer(app, send_timeout)
     app.ws_route("/chat/{room}")(server.serve)
     return app

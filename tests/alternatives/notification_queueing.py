@@ -68,7 +68,7 @@ class Store:
 
 
 def create_app(db_path: str = "notifications.sqlite3", *, ttl_seconds: float = 86400.0,
-               max_per_user: int = 100) -> NexiosApp:
+               max_per_user: int = 100, send_timeout: float = 2.0) -> NexiosApp:
     app = NexiosApp()
     bus = day25.install(app)
     store = Store(db_path, ttl_seconds, max_per_user)
@@ -89,7 +89,8 @@ def create_app(db_path: str = "notifications.sqlite3", *, ttl_seconds: float = 8
             count = 0
             for ws in list(sockets.get(n["user"], [])):
                 try:
-                    await asyncio.wait_for(ws.send_json({"type": "notification", **item}), 2)
+                    await asyncio.wait_for(ws.send_json({"type": "notification", **item}),
+                                           send_timeout)
                     count += 1
                 except Exception:
                     sockets[n["user"]].remove(ws)
@@ -104,7 +105,8 @@ def create_app(db_path: str = "notifications.sqlite3", *, ttl_seconds: float = 8
             return "expected a JSON object"
         if not isinstance(data.get("user"), str) or not USER.match(data["user"]):
             return "bad user"
-        if not isinstance(data.get("title"), str) or not data["title"] or len(data["title"]) > 200:
+        title = data.get("title")
+        if not isinstance(title, str) or not title.strip() or len(title) > 200:
             return "bad title"
         if not isinstance(data.get("body", ""), str):
             return "bad body"

@@ -1,4 +1,4 @@
-"""Exercise 1, an alternative correct PriorityEmitter: buckets per level, no sorting.
+"""Exercise 1: priority_ordering, an alternative correct PriorityEmitter: buckets, no sorting.
 
 Written differently from the reference on purpose (suite validity): one list
 per priority level, walked from the highest level down; async listeners are
@@ -30,7 +30,7 @@ class PriorityEmitter:
         if event not in self._levels:
             return
         for level, handlers in self._levels[event].items():
-            self._levels[event][level] = [h for h in handlers if h is not handler]
+            self._levels[event][level] = [h for h in handlers if h != handler]
 
     async def emit(self, event: str, *args: Any, **kwargs: Any) -> None:
         levels = self._levels.get(event)

@@ -1,39 +1,49 @@
-"""``day25 check``: per test pass/fail, the next hint, progress, and the hidden-tests warning."""
+"""``day25 check`` and ``day25 hint``: the ladder walk, one item, hints only on request."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from day25.course.catalogue import load_catalogue
+
 COURSE = Path(__file__).resolve().parents[2]
+ENV = {"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": "/tmp"}
+
+
+def _day25(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "day25.cli", *map(str, args),
+                           "--course", str(COURSE)],
+                          capture_output=True, text=True, timeout=300, cwd=COURSE, env=ENV)
 
 
 def _check(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "day25.cli", "check", *map(str, args),
-                           "--course", str(COURSE)],
-                          capture_output=True, text=True, timeout=300, cwd=COURSE,
-                          env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": "/tmp"})
+    return _day25("check", *args)
 
 
-def test_stub_fails_with_a_hint_and_the_warning(tmp_path: Path) -> None:
+def _workspace(tmp_path: Path, source: str = "exercises") -> Path:
+    """A student's exercises folder: every module and step from ``source``."""
     mine = tmp_path / "exercises"
-    mine.mkdir()
-    shutil.copy(COURSE / "exercises" / "priority_ordering.py", mine)
+    shutil.copytree(COURSE / source, mine, ignore=shutil.ignore_patterns("*.ipynb", "*.toml"))
+    return mine
+
+
+def test_stub_fails_without_a_hint_and_with_the_warning(tmp_path: Path) -> None:
+    mine = _workspace(tmp_path)
     first = _check("priority_ordering", "--path", mine)
     assert first.returncode == 1, first.stdout
-    assert "FAIL" in first.stdout and "hint 1/" in first.stdout
-    assert "hidden tests also run" in first.stdout
+    assert "FAIL" in first.stdout and "hidden tests also run" in first.stdout
     assert "0/1 exercises pass" in first.stdout
-    second = _check("priority_ordering", "--path", mine)
-    assert "hint 2/" in second.stdout  # one more hint per failing run
+    assert "hint 1/" not in first.stdout, "a check never shows a hint by itself"
+    assert "day25 hint priority_ordering" in first.stdout, "it says how to ask for one"
+    assert not (mine / ".day25-hints.json").exists(), "checking reveals nothing"
 
 
 def test_solution_passes_but_is_not_called_full_marks(tmp_path: Path) -> None:
-    mine = tmp_path / "exercises"
-    mine.mkdir()
-    shutil.copy(COURSE / "solutions" / "priority_ordering.py", mine)
+    mine = _workspace(tmp_path, "solutions")
     proc = _check("priority_ordering", "--path", mine)
     assert proc.returncode == 0, proc.stdout
     assert "PASS" in proc.stdout and "FAIL" not in proc.stdout
@@ -46,18 +56,86 @@ def test_unknown_exercise_is_a_clear_error(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "unknown exercise" in proc.stdout
 
 
+def test_the_walk_stops_at_the_first_unfinished_step(tmp_path: Path) -> None:
+    mine = _workspace(tmp_path)
+    steps = load_catalogue(COURSE).steps
+    for step in steps[:2]:  # the student did the first two steps
+        shutil.copy(COURSE / "solutions" / step.module, mine / step.module)
+    proc = _check("--path", mine)
+    assert proc.returncode == 1, proc.stdout
+    out = proc.stdout
+    assert f"done  step 1/{len(steps)}  {steps[0].id}" in out
+    assert f"done  step 2/{len(steps)}  {steps[1].id}" in out
+    assert f"todo  step 3/{len(steps)}  {steps[2].id}  <- you are here" in out
+    assert f"....  step 4/{len(steps)}  {steps[3].id}" in out, "later items are not run"
+    assert out.count("<- you are here") == 1 and "todo  step 4/" not in out, "it stops there"
+    assert "Exercise 4: notification_queueing" in out
+    assert "it must still run once; ran for [1, 2]" in out, "the step's failing message"
+    assert f"2/{len(steps) + 4}" in out, "progress over steps and projects"
+    assert f"day25 hint {steps[2].id}" in out and "hint 1/" not in out
+
+
+def test_the_walk_goes_on_to_the_projects(tmp_path: Path) -> None:
+    mine = _workspace(tmp_path)
+    for step in load_catalogue(COURSE).steps:
+        shutil.copy(COURSE / "solutions" / step.module, mine / step.module)
+    proc = _check("--path", mine)
+    assert proc.returncode == 1, proc.stdout
+    assert "todo  Exercise 1: priority_ordering  <- you are here" in proc.stdout
+    assert "FAIL test_higher_priority_runs_first" in proc.stdout
+    assert "hidden tests also run" in proc.stdout
+
+
+def test_one_step_by_id(tmp_path: Path) -> None:
+    mine = _workspace(tmp_path)
+    proc = _check("cap", "--path", mine)
+    assert proc.returncode == 1 and "still raises NotImplementedError" in proc.stdout
+    shutil.copy(COURSE / "solutions" / "steps" / "09_cap.py", mine / "steps")
+    proc = _check("cap", "--path", mine)
+    assert proc.returncode == 0 and "PASS exercises/steps/09_cap.py" in proc.stdout
+
+
+def test_hints_come_one_at_a_time_on_request_and_are_remembered(tmp_path: Path) -> None:
+    mine = _workspace(tmp_path)
+    item = load_catalogue(COURSE).item("chat_broadcasting")
+    first = _day25("hint", "chat_broadcasting", "--path", mine)
+    assert first.returncode == 0, first.stdout
+    assert f"hint 1/{len(item.hints)} for chat_broadcasting" in first.stdout
+    assert "hint 2/" not in first.stdout
+    second = _day25("hint", "chat_broadcasting", "--path", mine)
+    assert f"hint 2/{len(item.hints)}" in second.stdout and "hint 1/" in second.stdout
+    assert json.loads((mine / ".day25-hints.json").read_text()) == {"chat_broadcasting": 2}
+    for _ in range(len(item.hints)):
+        last = _day25("hint", "chat_broadcasting", "--path", mine)
+    assert "That was the last hint" in last.stdout
+    assert _day25("hint", "chat_broadcasting", "--path", mine, "--reset").returncode == 0
+    again = _day25("hint", "chat_broadcasting", "--path", mine)
+    assert f"hint 1/{len(item.hints)}" in again.stdout and "hint 2/" not in again.stdout
+    unknown = _day25("hint", "nope", "--path", mine)
+    assert unknown.returncode == 2 and "no exercise or step 'nope'" in unknown.stdout
+
+
+def test_importing_the_realtime_helpers_is_refused_with_a_sentence(tmp_path: Path) -> None:
+    mine = _workspace(tmp_path, "solutions")
+    module = mine / "chat_broadcasting.py"
+    module.write_text(module.read_text().replace(
+        "import day25\n", "import day25\nfrom day25 import Rooms\n", 1))
+    proc = _check("chat_broadcasting", "--path", mine)
+    assert proc.returncode == 1, proc.stdout
+    assert "day25.realtime is off limits in the graded exercises" in proc.stdout
+    assert "Traceback" not in proc.stdout
+
+
 def test_watch_reruns_on_save(tmp_path: Path) -> None:
     import time
 
-    mine = tmp_path / "exercises"
-    mine.mkdir()
-    shutil.copy(COURSE / "exercises" / "priority_ordering.py", mine)
+    mine = _workspace(tmp_path)
     log = tmp_path / "watch.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "day25.cli", "check", "priority_ordering", "--path", str(mine),
              "--watch", "--course", str(COURSE)], stdout=out, stderr=subprocess.STDOUT, cwd=COURSE,
-            env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": "/tmp"})
+            env=ENV)
     try:
         def wait_for(count: int) -> None:
             deadline = time.monotonic() + 120

@@ -21,9 +21,9 @@ def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
 def _secret_lines() -> set[str]:
     """Lines only solutions and hidden tests hold: not found in any stub, hint, public test,
     exercise protocol page or the package, which students are meant to have."""
-    public_files = [*(COURSE / "exercises").glob("*.py"), COURSE / "exercises" / "catalogue.toml",
+    public_files = [*(COURSE / "exercises").rglob("*.py"), COURSE / "exercises" / "catalogue.toml",
                     *(COURSE / "src" / "day25").rglob("*.py"),
-                    *(COURSE / "tests" / "public").glob("*.py"),
+                    *(COURSE / "tests" / "public").rglob("*.py"),
                     *(COURSE / "docs" / "exercises").glob("*.md")]
     public = "\n".join(p.read_text(encoding="utf-8") for p in public_files if p.is_file())
     secret = set()

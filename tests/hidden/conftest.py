@@ -45,7 +45,16 @@ def _no_local_constants() -> None:
 
 _no_local_constants()
 
-LEVEL = {None: 2, "LOW": 1, "MEDIUM": 2, "HIGH": 3}
+LEVEL = {None: 2, "LOWEST": 0, "LOW": 1, "MEDIUM": 2, "NORMAL": 2, "HIGH": 3, "HIGHEST": 4}
+AWAITED = ("async", "returns_awaitable", "async_callable")  # kinds emit must await
+
+
+def level(priority: str | int | None) -> int:
+    return priority if isinstance(priority, int) else LEVEL[priority]
+
+
+class Raised(Exception):
+    """A listener of the model raised, and the emit lets it out (priority_ordering)."""
 
 
 @dataclass
@@ -54,52 +63,77 @@ class _Reg:
     priority: int
     order: int
     once: bool
-    alive: bool = True
+    fired: bool = False
 
 
 @dataclass
 class Model:
-    """What a correct PriorityEmitter / once-on-EventBus does with a scenario."""
+    """What a correct PriorityEmitter / once-on-EventBus does with a scenario.
 
+    ``bus``: the subject is the bundled EventBus (exercise 2), which catches a
+    listener's exception, goes on with the others and returns it in the emit's
+    result; else (exercise 1) the exception comes out of ``emit`` at once.
+    """
+
+    bus: bool = False
     regs: dict[str, list[_Reg]] = field(default_factory=dict)
     specs: dict[str, dict[str, Any]] = field(default_factory=dict)
     order: int = 0
     trace: list[list[Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     def _spec(self, op: dict[str, Any]) -> None:
         self.specs.setdefault(op["listener"], op)
+
+    def _register(self, op: dict[str, Any], once: bool) -> None:
+        self._spec(op)
+        self.order += 1
+        reg = _Reg(op["listener"], level(op.get("priority")), self.order, once)
+        self.regs.setdefault(op["event"], []).append(reg)
+
+    def _remove(self, op: dict[str, Any]) -> None:
+        self._spec(op)
+        self.regs[op["event"]] = [r for r in self.regs.get(op["event"], [])
+                                  if r.name != op["listener"]]
 
     def emit(self, event: str, payload: Any, kwargs: dict[str, Any], depth: int) -> None:
         snapshot = sorted(self.regs.get(event, []), key=lambda r: (-r.priority, r.order))
         for reg in snapshot:
             if reg.once:
-                if not reg.alive:
-                    continue
-                reg.alive = False
-                self.regs[event].remove(reg)
+                if reg.fired:
+                    continue  # a re-entrant or concurrent emit took it
+                reg.fired = True
+                self.regs[event] = [r for r in self.regs.get(event, []) if r is not reg]
             self.trace.append([reg.name, payload, kwargs] if kwargs else [reg.name, payload])
             spec = self.specs[reg.name]
             reemit = spec.get("reemit")
-            if spec.get("kind") == "async" and reemit and depth == 0:
+            if spec.get("kind") in AWAITED and reemit and depth == 0:
                 self.emit(reemit["event"], reemit.get("payload"), {}, 1)
+            for change in spec.get("then", ()):
+                if change["op"] == "on":
+                    self._register(change, once=False)
+                else:
+                    self._remove(change)
+            if spec.get("raises"):
+                if not self.bus:
+                    raise Raised
+                if depth == 0:
+                    self.errors.append("RuntimeError")
 
     def do(self, op: dict[str, Any]) -> dict[str, Any]:
-        self.trace = []
+        self.trace, self.errors = [], []
         out: dict[str, Any] = {"op": op["op"], "error": None}
         kind = op["op"]
         if kind in ("on", "once"):
-            self._spec(op)
-            self.order += 1
-            reg = _Reg(op["listener"], LEVEL[op.get("priority")], self.order, kind == "once")
-            self.regs.setdefault(op["event"], []).append(reg)
+            self._register(op, once=kind == "once")
         elif kind == "off":
-            self._spec(op)
-            for reg in self.regs.get(op["event"], []):
-                if reg.name == op["listener"]:
-                    reg.alive = False
-            self.regs[op["event"]] = [r for r in self.regs.get(op["event"], []) if r.alive]
+            self._remove(op)
         elif kind == "emit":
-            self.emit(op["event"], op.get("payload"), op.get("kwargs", {}), 0)
+            try:
+                self.emit(op["event"], op.get("payload"), op.get("kwargs", {}), 0)
+            except Raised:
+                out["error"] = "RuntimeError"
+            out["value"] = list(self.errors) if self.bus else None
         elif kind == "emit_concurrently":
             for payload in op["payloads"]:
                 self.emit(op["event"], payload, {}, 1)  # the child does not re-emit here
@@ -109,14 +143,14 @@ class Model:
         return out
 
 
-def expected(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    model = Model()
+def expected(ops: list[dict[str, Any]], *, bus: bool = False) -> list[dict[str, Any]]:
+    model = Model(bus=bus)
     return [model.do(op) for op in ops]
 
 
-def compare(ops: list[dict[str, Any]], got: dict[str, Any], hint: str) -> None:
+def compare(ops: list[dict[str, Any]], got: dict[str, Any], hint: str, *, bus: bool) -> None:
     """Fail with a readable message at the first step that differs from the model."""
-    problem = first_difference(ops, expected(ops), got)
+    problem = first_difference(ops, expected(ops, bus=bus), got)
     if problem:
         pytest.fail(f"{problem}\n{hint}", pytrace=False)
 
@@ -125,7 +159,9 @@ def compare(ops: list[dict[str, Any]], got: dict[str, Any], hint: str) -> None:
 def check(runner: ScenarioRunner) -> Any:
     """``check(ops, hint)``: run ``ops`` in the submission's child, compare with the model."""
 
+    bus = runner.exercise.subject == "bus"
+
     def run(ops: list[dict[str, Any]], hint: str = "") -> None:
-        compare(ops, runner.run({"ops": ops}), hint)
+        compare(ops, runner.run({"ops": ops}), hint, bus=bus)
 
     return run

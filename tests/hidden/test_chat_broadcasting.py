@@ -1,4 +1,4 @@
-"""Graded suite for exercise 3, chat_broadcasting (25 points).
+"""Graded suite for Exercise 3: chat_broadcasting (25 points).
 
 Talks real WebSockets to the submission's app served by the harness in a child
 process; never imports the submission. Every receive has a timeout.
@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from day25.course.harness import AppServer
+from day25.course.protocol import FAULT_HEADER
 
 EXERCISE = "chat_broadcasting"
 pytestmark = pytest.mark.asyncio  # also when run without the project's asyncio_mode
@@ -46,7 +47,8 @@ def msg(user: str, text: str, seq: int, room: str = "lobby") -> dict[str, Any]:
     return {"type": "message", "room": room, "user": user, "text": text, "seq": seq}
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
+@pytest.mark.category("roster_and_join")
 async def test_roster_then_own_join(app_server: Server) -> None:
     server = app_server()
     async with server.connect(chat("ann")) as ann:
@@ -61,7 +63,8 @@ async def test_roster_then_own_join(app_server: Server) -> None:
     assert joined[0]["args"] == [{"room": "lobby", "user": "ann"}]
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
+@pytest.mark.category("roster_and_join")
 async def test_second_user_gets_roster_and_everyone_the_join(app_server: Server) -> None:
     server = app_server()
     async with server.connect(chat("bob")) as bob:
@@ -74,7 +77,8 @@ async def test_second_user_gets_roster_and_everyone_the_join(app_server: Server)
             await expect(server, bob, join_ann, "members already in the room hear the join")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
+@pytest.mark.category("message")
 async def test_message_reaches_every_member_including_sender(app_server: Server) -> None:
     server = app_server()
     async with server.connect(chat("ann")) as ann, server.connect(chat("bob")) as bob:
@@ -100,6 +104,7 @@ async def test_message_reaches_every_member_including_sender(app_server: Server)
 
 
 @pytest.mark.points(1)
+@pytest.mark.category("seq")
 async def test_rooms_are_separate(app_server: Server) -> None:
     server = app_server()
     async with server.connect(chat("ann", "a")) as ann, server.connect(chat("bob", "b")) as bob:
@@ -115,6 +120,7 @@ async def test_rooms_are_separate(app_server: Server) -> None:
 
 
 @pytest.mark.points(2)
+@pytest.mark.category("leave")
 async def test_closing_the_socket_announces_leave(app_server: Server) -> None:
     server = app_server()
     async with server.connect(chat("ann")) as ann:
@@ -136,6 +142,7 @@ async def test_closing_the_socket_announces_leave(app_server: Server) -> None:
 
 
 @pytest.mark.points(3)
+@pytest.mark.category("two_tabs")
 async def test_two_tabs_count_once(app_server: Server) -> None:
     server = app_server()
     async with server.connect(chat("bob")) as bob:
@@ -183,7 +190,8 @@ BAD_FRAMES = [
 ]
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
+@pytest.mark.category("bad_frame")
 async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server: Server) -> None:
     server = app_server()
     async with server.connect(chat("ann")) as ann, server.connect(chat("bob")) as bob:
@@ -213,7 +221,8 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
     )
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
+@pytest.mark.category("normal_disconnect")
 async def test_normal_disconnect_is_not_an_error(app_server: Server) -> None:
     server = app_server()
     async with server.connect(chat("ann")) as ann:
@@ -244,6 +253,7 @@ BAD_PATHS = [
 
 
 @pytest.mark.points(2)
+@pytest.mark.category("bad_request")
 async def test_bad_room_or_user_is_refused_with_4400(app_server: Server) -> None:
     server = app_server()
     for path in BAD_PATHS:
@@ -256,7 +266,8 @@ async def test_bad_room_or_user_is_refused_with_4400(app_server: Server) -> None
             assert code == 4400, f"then the server should close with code 4400, not {code}"
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
+@pytest.mark.category("dead_member")
 async def test_a_dying_connection_leaves_and_the_room_goes_on(app_server: Server) -> None:
     server = app_server()
     async with server.connect(chat("ann")) as ann, server.connect(chat("cy")) as cy:
@@ -288,6 +299,7 @@ async def test_a_dying_connection_leaves_and_the_room_goes_on(app_server: Server
 
 
 @pytest.mark.points(1)
+@pytest.mark.category("ping")
 async def test_ping_pong(app_server: Server) -> None:
     server = app_server()
     async with server.connect(chat("ann")) as ann:
@@ -298,6 +310,7 @@ async def test_ping_pong(app_server: Server) -> None:
 
 
 @pytest.mark.points(1)
+@pytest.mark.category("message")
 async def test_many_members_all_get_every_message_in_order(app_server: Server) -> None:
     server = app_server()
     names = [f"u{i}" for i in range(6)]
@@ -318,3 +331,99 @@ async def test_many_members_all_get_every_message_in_order(app_server: Server) -
                 seen.append([(f["seq"], f["text"]) for f in frames if f["type"] == "message"])
             assert all(s == seen[0] for s in seen), f"members saw different orders: {seen}"
             assert [seq for seq, _ in seen[0]] == [1, 2, 3]
+
+
+@pytest.mark.points(1)
+@pytest.mark.category("seq")
+async def test_seq_does_not_restart_when_the_room_empties(app_server: Server) -> None:
+    server = app_server()
+    for round_, user in enumerate(("ann", "bob", "ann")):
+        async with server.connect(chat(user)) as ws:
+            await join(server, ws, "lobby", user, [user])
+            await server.recv_json(ws)
+            for i in range(2):
+                await ws.send(say(f"r{round_}m{i}"))
+                await expect(server, ws, msg(user, f"r{round_}m{i}", 2 * round_ + i + 1),
+                             "a room's seq goes on after the room emptied")
+        await server.wait_for_event("chat.left", count=round_ + 1)
+
+
+def faulty(fault: str) -> dict[str, Any]:
+    return {"additional_headers": {FAULT_HEADER: fault}}
+
+
+@pytest.mark.points(3)
+@pytest.mark.category("dead_member")
+async def test_a_member_whose_send_fails_is_dropped_once(app_server: Server) -> None:
+    server = app_server()
+    async with server.connect(chat("ann")) as ann, server.connect(chat("cy")) as cy:
+        await join(server, ann, "lobby", "ann", ["ann"])
+        await server.recv_json(ann)
+        await join(server, cy, "lobby", "cy", ["ann", "cy"])
+        await server.recv_json(cy)
+        await server.recv_json(ann)
+        async with contextlib.AsyncExitStack() as stack:
+            bob1 = await stack.enter_async_context(server.connect(chat("bob")))
+            await join(server, bob1, "lobby", "bob", ["ann", "bob", "cy"])
+            for ws in (bob1, ann, cy):
+                await server.recv_json(ws)  # join bob
+            bob2 = await stack.enter_async_context(server.connect(chat("bob"),
+                                                                  **faulty("raise:1")))
+            await join(server, bob2, "lobby", "bob", ["ann", "bob", "cy"])
+            await ann.send(say("one"))
+            for ws in (ann, cy, bob1):
+                await expect(server, ws, msg("ann", "one", 1), "the others get the message")
+            await server.expect_silence(ann, 0.3)  # bob still has a working tab: no leave
+            async with server.connect(chat("dan"), **faulty("raise:2")) as dan:
+                await join(server, dan, "lobby", "dan", ["ann", "bob", "cy", "dan"])
+                for ws in (ann, cy, bob1):
+                    await server.recv_json(ws)  # join dan
+                await cy.send(say("two"))
+                for ws in (ann, cy, bob1):
+                    await expect(server, ws, msg("cy", "two", 2), "the others get the message")
+                    await expect(server, ws, {"type": "leave", "room": "lobby", "user": "dan"},
+                                 "dan's send failed: he is dropped and leaves")
+            await cy.send(say("three"))
+            for ws in (ann, cy, bob1):
+                await expect(server, ws, msg("cy", "three", 3), "the room goes on")
+    left = [e["args"][0]["user"] for e in await server.wait_for_event("chat.left", count=3)]
+    assert left.count("dan") == 1, (
+        f"dan's leave must be announced once, not again when his socket closes: {left}"
+    )
+
+
+@pytest.mark.points(2)
+@pytest.mark.category("slow_member")
+async def test_stalled_members_cost_one_timeout_and_are_dropped(app_server: Server) -> None:
+    server = app_server(send_timeout=0.2)
+    stalled = ["bob", "cy", "eve", "fay"]
+    async with server.connect(chat("ann")) as ann, contextlib.AsyncExitStack() as stack:
+        await join(server, ann, "lobby", "ann", ["ann"])
+        await server.recv_json(ann)
+        for i, name in enumerate(stalled):
+            # each reads its roster and the joins up to dan's, then stops reading
+            frames = 2 + (len(stalled) - i - 1) + 1
+            ws = await stack.enter_async_context(
+                server.connect(chat(name), **faulty(f"stall:{frames}")))
+            await join(server, ws, "lobby", name, sorted(["ann", *stalled[:i + 1]]))
+            await server.recv_json(ann)  # its join
+        dan = await stack.enter_async_context(server.connect(chat("dan")))
+        await join(server, dan, "lobby", "dan", sorted(["ann", "dan", *stalled]))
+        for ws in (ann, dan):
+            await server.recv_json(ws)  # join dan
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await ann.send(say("hello"))
+        for ws in (ann, dan):
+            got = [await server.recv_json(ws) for _ in range(1 + len(stalled))]
+            assert got[0] == msg("ann", "hello", 1), f"everyone else gets the message: {got}"
+            leaves = sorted(f.get("user") for f in got[1:] if f.get("type") == "leave")
+            assert leaves == stalled, f"the stalled members are dropped and leave; got {got}"
+        took = loop.time() - started
+        assert took < 0.6, (
+            f"four stalled members cost {took:.2f} s: the sends should run side by side, each "
+            "bounded by send_timeout (0.2 s), not one after another"
+        )
+        await dan.send(say("still here"))
+        for ws in (ann, dan):
+            await expect(server, ws, msg("dan", "still here", 2), "the room goes on")

@@ -1,4 +1,4 @@
-"""Graded suite for exercise 4, notification_queueing (25 points).
+"""Graded suite for Exercise 4: notification_queueing (25 points).
 
 Talks real HTTP and WebSockets to the submission's app served by the harness in
 a child process; never imports the submission. Every receive has a timeout.
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from day25.course.harness import AppServer
+from day25.course.protocol import FAULT_HEADER
 
 EXERCISE = "notification_queueing"
 pytestmark = pytest.mark.asyncio  # also when run without the project's asyncio_mode
@@ -57,7 +58,8 @@ def where(user: str) -> str:
     return f"/notifications/{user}"
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
+@pytest.mark.category("create")
 async def test_post_answers_201_with_unique_id_and_seq(app_server: Server) -> None:
     server = app_server()
     replies = [await post(server, "ann", f"t{i}") for i in range(3)]
@@ -69,7 +71,8 @@ async def test_post_answers_201_with_unique_id_and_seq(app_server: Server) -> No
     assert created[0]["args"][0]["user"] == "ann" and created[0]["args"][0]["title"] == "t0"
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
+@pytest.mark.category("live")
 async def test_live_notification_reaches_every_tab_of_the_user(app_server: Server) -> None:
     server = app_server()
     async with (
@@ -101,7 +104,8 @@ async def test_live_notification_reaches_every_tab_of_the_user(app_server: Serve
         )
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
+@pytest.mark.category("backlog")
 async def test_backlog_arrives_in_seq_order_then_backlog_end(app_server: Server) -> None:
     server = app_server()
     for i in range(12):
@@ -114,6 +118,7 @@ async def test_backlog_arrives_in_seq_order_then_backlog_end(app_server: Server)
 
 
 @pytest.mark.points(2)
+@pytest.mark.category("backlog")
 async def test_backlog_before_any_live_notification(app_server: Server) -> None:
     server = app_server()
     for i in range(20):
@@ -140,7 +145,8 @@ async def test_backlog_before_any_live_notification(app_server: Server) -> None:
         assert live == sorted(live), f"live notifications in seq order: {live}"
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
+@pytest.mark.category("ack")
 async def test_ack_stops_redelivery_and_unacked_come_back(app_server: Server) -> None:
     server = app_server()
     for i in range(3):
@@ -160,6 +166,7 @@ async def test_ack_stops_redelivery_and_unacked_come_back(app_server: Server) ->
 
 
 @pytest.mark.points(1)
+@pytest.mark.category("seq")
 async def test_seq_is_per_user_and_ids_are_unique(app_server: Server) -> None:
     server = app_server()
     replies = [await post(server, user, "x") for user in ("ann", "bob", "ann", "bob", "cy")]
@@ -168,10 +175,15 @@ async def test_seq_is_per_user_and_ids_are_unique(app_server: Server) -> None:
 
 
 @pytest.mark.points(2)
+@pytest.mark.category("ttl")
 async def test_expired_notifications_are_never_delivered(app_server: Server) -> None:
     server = app_server(ttl_seconds=0.5)
     await post(server, "ann", "soon gone")
     await asyncio.sleep(0.7)
+    async with server.connect(where("ann")) as ann:
+        assert await backlog(server, ann) == [], (
+            "with ttl_seconds=0.5 a notification 0.7 s old must not be delivered"
+        )
     fresh = await post(server, "ann", "fresh")
     async with server.connect(where("ann")) as ann:
         frames = await backlog(server, ann)
@@ -182,7 +194,8 @@ async def test_expired_notifications_are_never_delivered(app_server: Server) -> 
     assert abs(frames[0]["expires_at"] - frames[0]["created_at"] - 0.5) < 0.01
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
+@pytest.mark.category("cap")
 async def test_cap_drops_the_oldest(app_server: Server) -> None:
     server = app_server(max_per_user=3)
     for i in range(5):
@@ -199,6 +212,7 @@ async def test_cap_drops_the_oldest(app_server: Server) -> None:
 
 
 @pytest.mark.points(3)
+@pytest.mark.category("restart")
 async def test_restart_loses_nothing_unacknowledged(app_server: Server) -> None:
     server = app_server(db_path="notes.sqlite3")
     for i in range(3):
@@ -213,6 +227,12 @@ async def test_restart_loses_nothing_unacknowledged(app_server: Server) -> None:
         "after a restart with the same db_path, unacknowledged notifications must still be there"
     )
     assert (await post(server, "ann", "t3"))["seq"] == 4, "seq continues after a restart"
+    async with server.connect(where("ann")) as ann:
+        await ack(server, ann, [f["id"] for f in await backlog(server, ann)])
+    await asyncio.to_thread(server.restart)
+    assert (await post(server, "ann", "t4"))["seq"] == 5, (
+        "seq continues after a restart even when every notification was acknowledged"
+    )
 
 
 BAD_BODIES: list[Any] = [
@@ -221,6 +241,8 @@ BAD_BODIES: list[Any] = [
     {"title": "no user"},
     {"user": "ann"},
     {"user": "ann", "title": ""},
+    {"user": "ann", "title": " \t\n "},
+    {"user": "ann", "title": "x" * 201},
     {"user": "ann", "title": 42},
     {"user": "a n", "title": "bad user"},
     {"user": "ann", "title": "x", "level": "urgent"},
@@ -229,6 +251,7 @@ BAD_BODIES: list[Any] = [
 
 
 @pytest.mark.points(2)
+@pytest.mark.category("bad_input")
 async def test_bad_input_gets_422_and_stores_nothing(app_server: Server) -> None:
     server = app_server()
     async with server.http() as client:
@@ -255,6 +278,7 @@ async def test_bad_input_gets_422_and_stores_nothing(app_server: Server) -> None
 
 
 @pytest.mark.points(1)
+@pytest.mark.category("bad_frame")
 async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server: Server) -> None:
     server = app_server()
     await post(server, "ann", "t0")
@@ -279,3 +303,74 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
     assert len(errors) == len(bad_frames)
     async with server.connect(where("ann")) as ann:
         assert await backlog(server, ann) == [], "the ack after the bad frames still worked"
+
+
+async def acked(server: AppServer, ws: Any, ids: list[str]) -> int:
+    await ws.send(json.dumps({"type": "ack", "ids": ids}))
+    reply = await server.recv_json(ws)
+    assert set(reply) == {"type", "count"} and reply["type"] == "acked", (
+        f"an ack is answered with exactly {{'type': 'acked', 'count': N}}, got {reply}"
+    )
+    count: int = reply["count"]
+    return count
+
+
+@pytest.mark.points(2)
+@pytest.mark.category("ack")
+async def test_ack_counts_only_the_users_pending_ids(app_server: Server) -> None:
+    server = app_server()
+    mine = [(await post(server, "ann", f"t{i}"))["id"] for i in range(3)]
+    bobs = [(await post(server, "bob", f"b{i}"))["id"] for i in range(2)]
+    async with server.connect(where("ann")) as ann:
+        await backlog(server, ann)
+        assert await acked(server, ann, []) == 0, "an empty ack counts 0"
+        assert await acked(server, ann, [bobs[0], "unknown", mine[1], mine[1]]) == 1, (
+            "only ann's own pending ids count, each once"
+        )
+        assert await acked(server, ann, [mine[1]]) == 0, "an id acknowledged before counts 0"
+        assert await acked(server, ann, [mine[0], mine[2], bobs[1]]) == 2
+    async with server.connect(where("ann")) as ann:
+        assert await backlog(server, ann) == [], "every one of ann's was acknowledged"
+    async with server.connect(where("bob")) as bob:
+        titles = [f["title"] for f in await backlog(server, bob)]
+    assert titles == ["b0", "b1"], f"ann's acks must not touch bob's notifications: {titles}"
+
+
+@pytest.mark.points(1)
+@pytest.mark.category("cap")
+async def test_the_cap_counts_unacknowledged_notifications(app_server: Server) -> None:
+    server = app_server(max_per_user=3)
+    for i in range(3):
+        await post(server, "ann", f"t{i}")
+    async with server.connect(where("ann")) as ann:
+        frames = await backlog(server, ann)
+        await ack(server, ann, [frames[2]["id"]])
+    for i in range(3, 5):
+        await post(server, "ann", f"t{i}")
+    async with server.connect(where("ann")) as ann:
+        titles = [f["title"] for f in await backlog(server, ann)]
+    assert titles == ["t1", "t3", "t4"], (
+        "max_per_user=3 counts the unacknowledged ones: after acking t2, t3 fits and t4 drops "
+        f"only the oldest (t0); got {titles}"
+    )
+
+
+@pytest.mark.points(2)
+@pytest.mark.category("dead_tab")
+async def test_dead_and_stalled_tabs_are_dropped_and_not_counted(app_server: Server) -> None:
+    server = app_server(send_timeout=0.2)
+    faults = [{"additional_headers": {FAULT_HEADER: f}} for f in ("raise:1", "stall:1")]
+    async with server.connect(where("ann")) as ok, \
+            server.connect(where("ann"), **faults[0]) as gone, \
+            server.connect(where("ann"), **faults[1]) as stalled:
+        for ws in (ok, gone, stalled):
+            assert await backlog(server, ws) == []
+        first = await post(server, "ann", "one")
+        assert first["delivered"] == 1, f"two of ann's three tabs failed: {first}"
+        assert (await server.recv_json(ok))["id"] == first["id"]
+        second = await post(server, "ann", "two")
+        assert second["delivered"] == 1, f"the failed tabs were dropped: {second}"
+        assert (await server.recv_json(ok))["id"] == second["id"]
+    async with server.connect(where("ann")) as ann:
+        titles = [f["title"] for f in await backlog(server, ann)]
+    assert titles == ["one", "two"], f"a failed push loses nothing: {titles}"

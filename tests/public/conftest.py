@@ -1,4 +1,4 @@
-"""Public checks: what students run. Failures name the expectation and a hint."""
+"""Public checks: what students run. Failures name the expectation, and where to get a hint."""
 
 from __future__ import annotations
 
@@ -11,12 +11,24 @@ from day25.course.harness import ScenarioRunner, first_difference
 
 @pytest.fixture(scope="module")
 def expect(runner: ScenarioRunner) -> Any:
-    """``expect(ops, traces, hint)``: run ``ops`` in a child; ``traces[i]`` is step i's calls."""
+    """``expect(ops, traces, errors=None, values=None)``: run ``ops`` in a child process.
 
-    def run(ops: list[dict[str, Any]], traces: list[list[list[Any]]], hint: str) -> None:
-        want = [{"trace": t} for t in traces]
+    ``traces[i]`` is step i's calls ``[[listener, payload], ...]``; ``errors`` maps a
+    step to the exception type it must raise, ``values`` a step to what it must
+    return (a ``count``, an ``emit``'s result).
+    """
+    exercise = runner.exercise.id
+
+    def run(ops: list[dict[str, Any]], traces: list[list[list[Any]]],
+            errors: dict[int, str] | None = None, values: dict[int, Any] | None = None) -> None:
+        want: list[dict[str, Any]] = [{"trace": t} for t in traces]
+        for step, error in (errors or {}).items():
+            want[step]["error"] = error
+        for step, value in (values or {}).items():
+            want[step]["value"] = value
         problem = first_difference(ops, want, runner.run({"ops": ops}))
         if problem:
-            pytest.fail(f"{problem}\n\nStuck? {hint}", pytrace=False)
+            pytest.fail(f"{problem}\n\nStuck? `day25 hint {exercise}` shows the next hint.",
+                        pytrace=False)
 
     return run

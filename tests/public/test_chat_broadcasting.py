@@ -1,26 +1,42 @@
-"""Public checks for exercise 3, chat_broadcasting.
+"""Public checks for Exercise 3: chat_broadcasting.
 
-Run them with ``day25 check chat_broadcasting`` or
-``python -m pytest tests/public/test_chat_broadcasting.py --submission exercises``.
-They talk real WebSockets to your app, served in a separate process. Passing
-them is a good sign, not a grade: the graded suite checks more.
+Run them with ``day25 check chat_broadcasting``. They talk real WebSockets to
+your app, served in a separate process. There is one for every kind of graded
+check (``@pytest.mark.category``; the table is in
+``docs/exercises/chat_broadcasting.md``), so you can meet every rule before
+grading. Passing them is a good sign, not a grade: the graded suite checks more
+instances of each.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from day25.course.harness import AppServer
+from day25.course.protocol import FAULT_HEADER
 
 EXERCISE = "chat_broadcasting"
 pytestmark = pytest.mark.asyncio  # also when run without the project's asyncio_mode
 Server = Callable[..., AppServer]
 
 
-@pytest.mark.points(1)
+def say(text: str) -> str:
+    return json.dumps({"type": "message", "text": text})
+
+
+async def enter(server: AppServer, ws: Any, others: tuple[Any, ...] = ()) -> None:
+    """Skip the new member's roster and join, and the join the others hear."""
+    await server.recv_json(ws)
+    await server.recv_json(ws)
+    for other in others:
+        await server.recv_json(other)
+
+
+@pytest.mark.category("roster_and_join")
 async def test_joining_sends_the_roster_first(app_server: Server) -> None:
     server = app_server()
     async with server.connect("/chat/lobby?user=ann") as ann:
@@ -36,7 +52,7 @@ async def test_joining_sends_the_roster_first(app_server: Server) -> None:
         )
 
 
-@pytest.mark.points(1)
+@pytest.mark.category("message")
 async def test_a_message_reaches_everyone_including_the_sender(app_server: Server) -> None:
     server = app_server()
     async with server.connect("/chat/lobby?user=ann") as ann:
@@ -58,7 +74,7 @@ async def test_a_message_reaches_everyone_including_the_sender(app_server: Serve
     )
 
 
-@pytest.mark.points(1)
+@pytest.mark.category("bad_frame")
 async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(app_server: Server) -> None:
     server = app_server()
     async with server.connect("/chat/lobby?user=ann") as ann:
@@ -76,3 +92,140 @@ async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(app_server: S
             f"The connection should stay open after a bad frame; got {got}."
         )
     assert server.events("ws.error"), "A bad frame should also emit 'ws.error' on app.events."
+
+
+@pytest.mark.category("seq")
+async def test_seq_counts_per_room_and_survives_an_empty_room(app_server: Server) -> None:
+    server = app_server()
+    async with server.connect("/chat/lobby?user=ann") as ann:
+        await enter(server, ann)
+        await ann.send(say("one"))
+        got = await server.recv_json(ann)
+        assert got.get("seq") == 1, f"The first message of a room has seq 1; got {got}."
+    async with server.connect("/chat/other?user=bob") as bob:
+        await enter(server, bob)
+        await bob.send(say("elsewhere"))
+        got = await server.recv_json(bob)
+        assert got.get("seq") == 1, f"Every room counts its own seq from 1; got {got}."
+    async with server.connect("/chat/lobby?user=cy") as cy:
+        await enter(server, cy)
+        await cy.send(say("two"))
+        got = await server.recv_json(cy)
+        assert got.get("seq") == 2, (
+            "The lobby emptied when ann left, but its seq must not restart: the next message "
+            f"there has seq 2. Got {got}."
+        )
+
+
+@pytest.mark.category("leave")
+async def test_closing_the_last_tab_announces_the_leave(app_server: Server) -> None:
+    server = app_server()
+    async with server.connect("/chat/lobby?user=ann") as ann:
+        await enter(server, ann)
+        async with server.connect("/chat/lobby?user=bob") as bob:
+            await enter(server, bob, (ann,))
+        got = await server.recv_json(ann)
+        assert got == {"type": "leave", "room": "lobby", "user": "bob"}, (
+            f"When bob closes his only tab, ann should get his leave; got {got}."
+        )
+    left = await server.wait_for_event("chat.left")
+    assert left[0]["args"] == [{"room": "lobby", "user": "bob"}], (
+        f"A leave also emits chat.left with {{room, user}}; got {left[0]['args']}."
+    )
+
+
+@pytest.mark.category("two_tabs")
+async def test_a_second_tab_is_not_a_second_user(app_server: Server) -> None:
+    server = app_server()
+    async with server.connect("/chat/lobby?user=bob") as bob:
+        await enter(server, bob)
+        async with server.connect("/chat/lobby?user=ann") as tab1:
+            await enter(server, tab1, (bob,))
+            async with server.connect("/chat/lobby?user=ann") as tab2:
+                roster = await server.recv_json(tab2)
+                assert roster == {"type": "roster", "room": "lobby", "users": ["ann", "bob"]}, (
+                    f"ann's second tab gets a roster that lists her once; got {roster}."
+                )
+                await server.expect_silence(bob, 0.3)  # no second join for a second tab
+            await bob.send(say("still there?"))
+            got = await server.recv_json(bob)
+            assert got.get("type") == "message", (
+                f"Closing one of ann's two tabs is not a leave; bob got {got}."
+            )
+        got = await server.recv_json(bob)
+        assert got == {"type": "leave", "room": "lobby", "user": "ann"}, (
+            f"Closing ann's last tab is her leave; bob got {got}."
+        )
+
+
+@pytest.mark.category("normal_disconnect")
+async def test_a_normal_disconnect_is_not_an_error(app_server: Server) -> None:
+    server = app_server()
+    async with server.connect("/chat/lobby?user=ann") as ann:
+        await enter(server, ann)
+    await server.wait_for_event("chat.left")
+    errors = server.events("ws.error")
+    assert errors == [], (
+        "Closing a socket normally (WebSocketDisconnect, or a websocket.disconnect message) is "
+        f"a leave, not an error: no ws.error. Got {errors}."
+    )
+
+
+@pytest.mark.category("bad_request")
+async def test_a_bad_user_name_is_refused_with_4400(app_server: Server) -> None:
+    server = app_server()
+    async with server.connect("/chat/lobby?user=a%20b") as ws:
+        reply = await server.recv_json(ws)
+        assert reply.get("type") == "error" and reply.get("code") == "bad_request", (
+            "A user name with a space should get "
+            f'{{"type": "error", "code": "bad_request", ...}}; got {reply}.'
+        )
+        code, _ = await server.expect_close(ws)
+        assert code == 4400, f"Then the server closes with code 4400, not {code}."
+
+
+@pytest.mark.category("dead_member")
+async def test_a_dead_connection_leaves_and_the_room_goes_on(app_server: Server) -> None:
+    server = app_server()
+    async with server.connect("/chat/lobby?user=ann") as ann:
+        await enter(server, ann)
+        gone = {"additional_headers": {FAULT_HEADER: "raise:2"}}  # sends fail after 2 frames
+        async with server.connect("/chat/lobby?user=bob", **gone) as bob:
+            await enter(server, bob, (ann,))
+            await ann.send(say("hello"))
+            got = [await server.recv_json(ann), await server.recv_json(ann)]
+            assert got[0].get("text") == "hello", f"ann should still get her message; got {got}."
+            assert got[1] == {"type": "leave", "room": "lobby", "user": "bob"}, (
+                "bob's connection is gone (sending to it raises): drop him and announce his "
+                f"leave, after the message. ann got {got}."
+            )
+            await ann.send(say("again"))
+            got = [await server.recv_json(ann)]
+            assert got[0].get("text") == "again", f"The room goes on; ann got {got}."
+
+
+@pytest.mark.category("slow_member")
+async def test_a_member_that_stops_reading_is_dropped(app_server: Server) -> None:
+    server = app_server(send_timeout=0.2)
+    async with server.connect("/chat/lobby?user=ann") as ann:
+        await enter(server, ann)
+        stalled = {"additional_headers": {FAULT_HEADER: "stall:2"}}  # reads 2 frames, no more
+        async with server.connect("/chat/lobby?user=bob", **stalled) as bob:
+            await enter(server, bob, (ann,))
+            await ann.send(say("hello"))
+            got = [await server.recv_json(ann), await server.recv_json(ann)]
+            assert got[0].get("text") == "hello", f"ann should still get her message; got {got}."
+            assert got[1] == {"type": "leave", "room": "lobby", "user": "bob"}, (
+                "bob stopped reading: a send to him never finishes. After send_timeout seconds "
+                f"drop him and announce his leave. ann got {got}."
+            )
+
+
+@pytest.mark.category("ping")
+async def test_ping_gets_pong(app_server: Server) -> None:
+    server = app_server()
+    async with server.connect("/chat/lobby?user=ann") as ann:
+        await enter(server, ann)
+        await ann.send(json.dumps({"type": "ping"}))
+        got = await server.recv_json(ann)
+        assert got == {"type": "pong"}, f'{{"type": "ping"}} gets {{"type": "pong"}}; got {got}.'

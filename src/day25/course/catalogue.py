@@ -4,6 +4,12 @@ Why one file: the grader, the student check, the harness, ``day25 serve``, the
 notebooks and the docs all need the same ids, modules, points, suites and
 hints; reading them from one place keeps them from drifting apart. Nothing in
 the package names an exercise: it asks the catalogue.
+
+Two kinds of entries, one type (:class:`Exercise`): the graded projects
+(``[[exercise]]``: :attr:`Catalogue.exercises`, all the grader ever sees) and
+the ladder's steps (``[[step]]``: :attr:`Catalogue.steps`), small ungraded
+exercises of one idea each that ``day25 check`` walks before the projects
+(:meth:`Catalogue.ladder`).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ __all__ = [
     "Catalogue",
     "CatalogueError",
     "Exercise",
+    "Kind",
     "Suite",
     "find_course_root",
     "load_catalogue",
@@ -31,6 +38,7 @@ CATALOGUE = Path("exercises") / "catalogue.toml"
 COURSE_ROOT_ENV = "DAY25_COURSE_ROOT"
 
 Suite = Literal["public", "hidden"]
+Kind = Literal["project", "step"]
 
 
 class CatalogueError(ValueError):
@@ -56,6 +64,8 @@ class Exercise:
     hidden_tests: str = ""  # what grades
     subject: str = ""  # scenarios act on this: a class of the module, or "bus" (see protocol)
     serve: str = ""  # the part of the `day25 serve` page this exercise's app serves
+    kind: Kind = "project"  # "step": a ladder step (ungraded; its public check is a file)
+    leads_to: str = ""  # a step: the project whose idea it practises
 
     @property
     def module_name(self) -> str:
@@ -79,7 +89,20 @@ class Exercise:
 @dataclass(frozen=True)
 class Catalogue:
     root: Path
-    exercises: tuple[Exercise, ...]
+    exercises: tuple[Exercise, ...]  # the graded projects, in order
+    steps: tuple[Exercise, ...] = ()  # the ladder's steps, in order (0 points)
+
+    def ladder(self) -> list[Exercise]:
+        """What ``day25 check`` walks: the steps, then the projects."""
+        return [*self.steps, *self.exercises]
+
+    def item(self, item_id: str) -> Exercise:
+        """A step or a project, by id."""
+        for e in self.ladder():
+            if e.id == item_id:
+                return e
+        known = ", ".join(e.id for e in self.ladder())
+        raise KeyError(f"no exercise or step {item_id!r}; the catalogue has {known}")
 
     @property
     def total_points(self) -> int:
@@ -158,6 +181,28 @@ def _exercise(entry: Any, where: str) -> Exercise:
     )
 
 
+def _step(entry: Any, where: str) -> Exercise:
+    if not isinstance(entry, dict):
+        raise CatalogueError(f"{where}: expected a table, got {entry!r}")
+    hints = entry.get("hints")
+    if not isinstance(hints, list) or not hints or not all(isinstance(h, str) for h in hints):
+        raise CatalogueError(f"{where}: 'hints' must be a non-empty list of strings")
+    points = _field(entry, "points", int, where)
+    if points != 0:
+        raise CatalogueError(f"{where}: a step is ungraded practice: 'points' must be 0")
+    return Exercise(
+        id=_field(entry, "id", str, where),
+        title=_field(entry, "title", str, where),
+        module=_field(entry, "module", str, where),
+        points=points,
+        hints=tuple(hints),
+        order=_field(entry, "order", int, where),
+        public_tests=_field(entry, "check", str, where),
+        kind="step",
+        leads_to=_field(entry, "leads_to", str, where),
+    )
+
+
 def load_catalogue(root: str | os.PathLike[str] | None = None) -> Catalogue:
     """Read and check the catalogue of the course at (or above) ``root``."""
     course = find_course_root(root)
@@ -172,7 +217,14 @@ def load_catalogue(root: str | os.PathLike[str] | None = None) -> Catalogue:
     if not isinstance(entries, list) or not entries:
         raise CatalogueError(f"{path}: expected [[exercise]] tables")
     exercises = [_exercise(e, f"{path} exercise #{i + 1}") for i, e in enumerate(entries)]
-    ids = [e.id for e in exercises]
+    steps = [_step(e, f"{path} step #{i + 1}") for i, e in enumerate(data.get("step", []))]
+    ids = [e.id for e in (*exercises, *steps)]
     if len(set(ids)) != len(ids):
-        raise CatalogueError(f"{path}: duplicate exercise ids in {ids}")
-    return Catalogue(course, tuple(sorted(exercises, key=lambda e: e.order)))
+        raise CatalogueError(f"{path}: duplicate ids in {ids}")
+    projects = set(ids[:len(exercises)])
+    for step in steps:
+        if step.leads_to not in projects:
+            raise CatalogueError(f"{path}: step {step.id!r} leads to {step.leads_to!r}, "
+                                 "which is not an exercise")
+    return Catalogue(course, tuple(sorted(exercises, key=lambda e: e.order)),
+                     tuple(sorted(steps, key=lambda e: e.order)))

@@ -46,6 +46,8 @@ __all__ = [
     "APPS",
     "APP_COMMANDS",
     "BUS_SUBJECT",
+    "FAULTS",
+    "FAULT_HEADER",
     "INSIDE_MODULE",
     "PARTIAL_SUFFIX",
     "SCENARIOS",
@@ -201,6 +203,15 @@ class ScenarioReply(Reply):
 #: (``quiet``, ``limit``: True once the app has nothing left to do); ``stop``
 #: (``graceful``: uvicorn's shutdown, else dropped like a killed process)
 APP_COMMANDS = ("start", "events", "ping_loop", "settle", "stop")
+
+#: a WebSocket request header the app process acts on (the app never sees it):
+#: its value is one of FAULTS, the way this connection's sends from the app fail
+FAULT_HEADER = "x-day25-fault"
+#: ``stall``: every send after the handshake waits forever (a client that stopped
+#: reading); ``raise``: every send after the handshake raises OSError (a connection
+#: that is gone, as uvicorn reports it). ``stall:N`` / ``raise:N``: the first N
+#: sends succeed, then the fault starts.
+FAULTS = ("stall", "raise")
 
 
 class AppRequest(TypedDict):

@@ -11,6 +11,9 @@
   exercise has used its budget, its remaining tests fail at once with a
   sentence saying so, and the next exercise still gets its whole budget.
 * ``@pytest.mark.points(n)``: the weight of a graded test (default 1).
+* ``@pytest.mark.category(name)``: the kind of rule a test checks; every graded
+  test names one, and each kind has a public test too (the table is in the
+  exercise's docs page; ``tests/test_suite_validity.py`` holds the suites to it).
 * A test module names its exercise with ``EXERCISE = "<id>"`` (else it is taken
   from the file name ``test_<id>.py``); the course's catalogue says the rest.
 * Fixtures: ``submission`` (the Path), ``catalogue`` (the course's),
@@ -79,6 +82,7 @@ def _default_submission(config: pytest.Config) -> Path:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "points(n): weight of a graded test")
+    config.addinivalue_line("markers", "category(name): the kind of rule a test checks")
     config.stash[_RESULTS] = {}
     config.stash[_SPENT] = {}
 

@@ -81,17 +81,23 @@ def first_difference(
     """Where an inside process's result differs from what was expected, for a student;
     else None.
 
-    ``want[i]`` holds ``trace`` (and ``value`` for ``count``); for
-    ``emit_concurrently`` only how often each listener ran counts, because the
-    interleaving of concurrent emits is not part of any rule.
+    ``want[i]`` holds ``trace``, and may hold ``value`` (what ``count`` counted, or
+    what an ``emit`` returned) and ``error`` (the type name of the exception the
+    step must raise); for ``emit_concurrently`` only how often each listener ran
+    counts, because the interleaving of concurrent emits is not part of any rule.
     """
     if got.get("setup_error"):
         return f"Creating the object under test failed: {got['setup_error']}"
     steps = "\n".join(f"  {i + 1}. {_show(op)}" for i, op in enumerate(ops))
     for i, (op, expect, have) in enumerate(zip(ops, want, got["ops"], strict=True)):
         where = f"Scenario:\n{steps}\nAt step {i + 1}"
-        if have["error"]:
+        wanted_error = expect.get("error")
+        if have["error"] and not (wanted_error and have["error"].startswith(wanted_error + ":")):
             return f"{where} your code raised {have['error']}"
+        if wanted_error and not have["error"]:
+            return (f"{where} the {wanted_error} a listener raised should have come out of "
+                    "emit (and the listeners after it should not have run), but emit returned "
+                    "normally")
         if op["op"] == "emit_concurrently":
             w = Counter(c[0] for c in expect["trace"])
             h = Counter(c[0] for c in have["trace"])
@@ -102,6 +108,14 @@ def first_difference(
             return (f"{where} the listeners should have been called as {expect['trace']} "
                     f"([listener, payload], in order), but were called as {have['trace']}")
         if "value" in expect and expect["value"] != have.get("value"):
-            return (f"{where} {expect['value']} listener(s) should be left on the bus, "
-                    f"but {have.get('value')} are")
+            return f"{where} {_value_problem(op['op'], expect['value'], have.get('value'))}"
     return None
+
+
+def _value_problem(op: str, want: Any, got: Any) -> str:
+    if op == "count":
+        return f"{want} listener(s) should be left on the bus, but {got} are"
+    if isinstance(want, list):
+        return (f"the bus should have received the exceptions {want} from its listeners "
+                f"(a handler's exception must reach the bus), but received {got}")
+    return f"emit should return {want!r}, but returned {got}"

@@ -35,8 +35,8 @@ from typing import Any
 from day25 import EventBus, current_event
 from day25.course.inside.channel import Channel
 from day25.course.inside.settle import settle
-from day25.course.inside.submission import FreshImport, import_error
-from day25.course.protocol import AppReply, EventRecord, InsideArgs
+from day25.course.inside.submission import FreshImport, import_error, off_limits_in
+from day25.course.protocol import FAULT_HEADER, AppReply, EventRecord, InsideArgs
 
 __all__ = ["EventLog", "RunningApp", "serve_apps"]
 
@@ -167,6 +167,44 @@ class RunningApp:
             self._task.cancel()  # then asyncio.run cancels every task the app left
 
 
+class Faults:
+    """ASGI middleware: the fault a WebSocket's ``FAULT_HEADER`` asks for, in its sends.
+
+    Why: a member that stopped reading, or whose connection is gone, must be
+    testable without filling megabytes of socket buffers or racing the kernel.
+    The app sees the very ``await ws.send_...()`` that would stall or raise for
+    a real client; the header itself is taken out of the scope it sees.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)  # uvicorn and tests may look at the app's attributes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        header = FAULT_HEADER.encode()
+        fault = next((v.decode() for k, v in scope.get("headers", ()) if k == header), None)
+        if scope.get("type") != "websocket" or fault is None:
+            await self.app(scope, receive, send)
+            return
+        scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != header]}
+        kind, _, after = fault.partition(":")
+        healthy = int(after) if after.isdigit() else 0  # sends that succeed before the fault
+
+        async def faulty_send(message: Any) -> None:
+            nonlocal healthy
+            if message.get("type") == "websocket.send" and healthy > 0:
+                healthy -= 1
+            elif message.get("type") == "websocket.send":
+                if kind == "stall":
+                    await asyncio.Event().wait()  # never set: the client stopped reading
+                raise OSError(f"injected fault {kind!r}: the connection is gone")
+            await send(message)
+
+        await self.app(scope, receive, faulty_send)
+
+
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -284,6 +322,8 @@ def _start(code: FreshImport, request: dict[str, Any]) -> RunningApp | str:
     try:
         app = module.create_app(**request.get("kwargs", {}))
     except (Exception, SystemExit) as exc:
+        if refused := off_limits_in(exc):
+            return f"create_app() in your {module_name}.py could not start: {refused}"
         tb = "".join(traceback.format_exception(exc)[-6:]).rstrip()
         return f"create_app() in your {module_name}.py raised, so the app could not start.\n{tb}"
     log = EventLog()
@@ -291,6 +331,6 @@ def _start(code: FreshImport, request: dict[str, Any]) -> RunningApp | str:
     has_bus = isinstance(events, EventBus)
     if isinstance(events, EventBus):
         events.on("*", log.record, priority=RECORDER_PRIORITY)
-    running = RunningApp(app, request["uds"], log, has_bus, events)
+    running = RunningApp(Faults(app), request["uds"], log, has_bus, events)
     error = running.start()
     return running if error is None else error

@@ -10,14 +10,25 @@ raised. An exception in student code is an entry, never a crash, so the grader
 can say exactly which step went wrong
 (:func:`day25.course.harness.scenarios.first_difference`).
 
-Ops (``priority`` is ``"HIGH"``/``"MEDIUM"``/``"LOW"`` or absent for the default):
+Ops (``priority`` is a name of ``day25.EventPriority``, e.g. ``"HIGH"`` or
+``"LOWEST"``, a plain int, or absent for the default):
 
-* ``{"op": "on", "event", "listener", "priority"?, "kind": "sync"|"async", "reemit"?}``
+* ``{"op": "on", "event", "listener", "priority"?, "kind", "reemit"?, "then"?, "raises"?}``
 * ``{"op": "once", ...same..., "style": "call"|"decorator"}``: the module's own ``once``
 * ``{"op": "off", "event", "listener"}``
-* ``{"op": "emit", "event", "payload", "kwargs"?}``
+* ``{"op": "emit", "event", "payload", "kwargs"?}``: its ``value`` is what the awaited
+  emit returned when that is not None (``repr``), and for the ``bus`` subject the
+  type names of the errors in its ``EmitResult``
 * ``{"op": "emit_concurrently", "event", "payloads": [...]}``: ``asyncio.gather``
 * ``{"op": "count", "event"}``: how many listeners the subject holds (``listeners()``)
+
+Listener kinds: ``sync``; ``async`` (``async def``); ``method`` (a sync bound
+method, a new bound-method object at every mention, as ``obj.handle`` is);
+``returns_awaitable`` (a sync function that returns a coroutine); and
+``async_callable`` (an object whose ``__call__`` is ``async def``). ``then``: a
+list of ``on``/``off`` ops the listener runs on the subject right after it
+recorded (changes during an emit). ``raises``: after recording (and ``then``),
+the listener raises ``RuntimeError``.
 
 A listener is created on its first mention and reused after (so ``off`` can
 name it). An async listener awaits ``asyncio.sleep(0)`` before it records, so
@@ -69,11 +80,31 @@ def describe(exc: BaseException, module_file: str | None) -> str:
     return text
 
 
+class _Holder:
+    """A listener that is a bound method: ``holder.handle`` is a new object each time."""
+
+    def __init__(self, record: Callable[[Any, dict[str, Any]], None]) -> None:
+        self._record = record
+
+    def handle(self, payload: Any = None, **kwargs: Any) -> None:
+        self._record(payload, kwargs)
+
+
+class _AsyncCallable:
+    """A listener object whose ``__call__`` is ``async def`` (not a function itself)."""
+
+    def __init__(self, body: Callable[[Any, dict[str, Any]], Any]) -> None:
+        self._body = body
+
+    async def __call__(self, payload: Any = None, **kwargs: Any) -> None:
+        await self._body(payload, kwargs)
+
+
 class _Run:
     def __init__(self, module: ModuleType, subject: str) -> None:
         self.module = module
         self.file = getattr(module, "__file__", None)
-        self.listeners: dict[str, Callable[..., Any]] = {}
+        self.listeners: dict[str, Any] = {}
         self.trace: list[list[Any]] = []
         self.errors: list[str] = []
         if subject == BUS_SUBJECT:
@@ -86,46 +117,82 @@ class _Run:
     # -- listeners ------------------------------------------------------------------
     def listener(self, op: dict[str, Any]) -> Callable[..., Any]:
         name = str(op["listener"])
-        found = self.listeners.get(name)
-        if found is None:
-            found = self._make(name, op.get("kind", "sync"), op.get("reemit"), op.get("delay", 1))
-            self.listeners[name] = found
-        return found
+        made = self.listeners.get(name)
+        if made is None:
+            made = self._make(name, op)
+            self.listeners[name] = made
+        if isinstance(made, _Holder):
+            return made.handle  # a new bound-method object every time, as obj.handle is
+        listener: Callable[..., Any] = made
+        return listener
 
     def _record(self, name: str, payload: Any, kwargs: dict[str, Any]) -> None:
         self.trace.append([name, payload, kwargs] if kwargs else [name, payload])
 
-    def _make(
-        self, name: str, kind: str, reemit: dict[str, Any] | None, delay: int
-    ) -> Callable[..., Any]:
+    def _after(self, name: str, then: list[dict[str, Any]], raises: bool) -> None:
+        """What a listener does once it recorded: change the subject, then maybe raise."""
+        for op in then:
+            fn = self.listener(op)
+            if op["op"] == "on":
+                self.target.on(op["event"], fn, **self._priority_kw(op))
+            else:
+                self.target.off(op["event"], fn)
+        if raises:
+            raise RuntimeError(f"listener {name} failed")
+
+    def _make(self, name: str, op: dict[str, Any]) -> Any:
         run = self
+        kind, reemit, delay = op.get("kind", "sync"), op.get("reemit"), op.get("delay", 1)
+        then, raises = list(op.get("then", ())), bool(op.get("raises"))
+
+        def record(payload: Any, kwargs: dict[str, Any]) -> None:
+            run._record(name, payload, kwargs)
+            run._after(name, then, raises)
+
+        async def body(payload: Any, kwargs: dict[str, Any]) -> None:
+            for _ in range(delay):
+                await asyncio.sleep(0)
+            run._record(name, payload, kwargs)
+            if reemit is not None and _depth.get() == 0:
+                token = _depth.set(1)
+                try:
+                    await run.target.emit(reemit["event"], reemit.get("payload"))
+                except Exception as exc:
+                    run.errors.append(f"a re-entrant emit raised {describe(exc, run.file)}")
+                finally:
+                    _depth.reset(token)
+            run._after(name, then, raises)
+
+        made: Any
         if kind == "sync":
 
-            def listener(payload: Any = None, **kwargs: Any) -> None:
-                run._record(name, payload, kwargs)
+            def made(payload: Any = None, **kwargs: Any) -> None:
+                record(payload, kwargs)
 
+        elif kind == "method":
+            return _Holder(record)
+        elif kind == "returns_awaitable":
+
+            def made(payload: Any = None, **kwargs: Any) -> Any:
+                return body(payload, kwargs)  # not async def itself: returns a coroutine
+
+        elif kind == "async_callable":
+            made = _AsyncCallable(body)
         else:
 
-            async def listener(payload: Any = None, **kwargs: Any) -> None:  # type: ignore[misc]
-                for _ in range(delay):
-                    await asyncio.sleep(0)
-                run._record(name, payload, kwargs)
-                if reemit is not None and _depth.get() == 0:
-                    token = _depth.set(1)
-                    try:
-                        await run.target.emit(reemit["event"], reemit.get("payload"))
-                    except Exception as exc:
-                        run.errors.append(f"a re-entrant emit raised {describe(exc, run.file)}")
-                    finally:
-                        _depth.reset(token)
+            async def made(payload: Any = None, **kwargs: Any) -> None:
+                await body(payload, kwargs)
 
-        listener.__name__ = listener.__qualname__ = f"listener_{name}"
-        return listener
+        if not isinstance(made, _AsyncCallable):
+            made.__name__ = made.__qualname__ = f"listener_{name}"
+        return made
 
     # -- ops --------------------------------------------------------------------------
     def _priority_kw(self, op: dict[str, Any]) -> dict[str, Any]:
         p = op.get("priority")
-        return {} if p is None else {"priority": EventPriority[p]}
+        if p is None:
+            return {}
+        return {"priority": p if isinstance(p, int) else EventPriority[p]}
 
     async def do(self, op: dict[str, Any]) -> Any:
         kind = op["op"]
@@ -152,7 +219,10 @@ class _Run:
             result = target.emit(op["event"], op.get("payload"), **op.get("kwargs", {}))
             if not inspect.isawaitable(result):
                 raise TypeError(f"emit() returned {result!r}, not an awaitable: make it async def")
-            await result
+            returned = await result
+            if isinstance(target, EventBus):
+                return [type(e).__name__ for e in getattr(returned, "errors", ())]
+            return None if returned is None else repr(returned)[:200]
         elif kind == "emit_concurrently":
             token = _depth.set(1)  # no re-emits here: see the module docstring
             try:

@@ -1,59 +1,60 @@
-"""``day25 check``: a student runs the public tests, rustlings-style.
+"""``day25 check``: the ladder, rustlings-style, and the public checks of one item.
 
-Why: the student's check must use the same pipeline as the instructor's grade
-(modules copied out, the suite run in a subprocess, the verdict read from a
-private file), so the two never disagree about the same code. It shows each
-test passed/failed, the catalogue's next hint for a failing exercise (one more
-per run, stored next to the exercises), a progress bar over all exercises, and
-says plainly that hidden tests also run at grading: green here is not 100 %.
+Why this shape: a student should always know the one next thing to do.
+Without an id, ``day25 check`` walks the catalogue's ladder in order (the
+steps, then the projects), stops at the first item that is not done, shows
+its failing message and the progress so far. With an id it checks that item
+alone and lists every test.
+
+A project's public suite runs through the grader's own pipeline (modules
+copied out, the suite run in a session, the verdict read from a private
+file), so the check and the grade never disagree about the same code; a step
+runs its quick check in a child process (:mod:`~day25.course.student.steps`).
+Hints are never shown here: a student asks for them (``day25 hint``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from day25.course.catalogue import Exercise
+from day25.course.catalogue import Catalogue, Exercise
 from day25.course.grading.feedback import clean_message
 from day25.course.grading.intake import Submission, take_modules, write_copy
 from day25.course.grading.results import ExerciseResult
 from day25.course.grading.verdict import Settings, run_suite
-from day25.course.sandbox import namespaces
+from day25.course.student.steps import StepResult, run_step
 
-__all__ = ["HIDDEN_NOTICE", "check", "watch"]
+__all__ = ["HIDDEN_NOTICE", "check", "check_project", "watch"]
 
 HIDDEN_NOTICE = ("Note: these are the PUBLIC checks only. At grading, hidden tests also run "
                  "and check more, so passing here does not guarantee full points.")
+STEPS_NOTICE = ("Steps are optional practice (0 points): skip ahead with `day25 check <id>`, "
+                "e.g. `day25 check {project}`.")
 
 
-def _next_hint(folder: Path, ex: Exercise) -> str | None:
-    """Reveal one more hint per failing run; remembered in ``.day25-hints.json``."""
-    if not ex.hints:
-        return None
-    state_file = folder / ".day25-hints.json"
-    try:
-        state = json.loads(state_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        state = {}
-    shown = int(state.get(ex.id, 0)) if isinstance(state, dict) else 0
-    index = min(shown, len(ex.hints) - 1)
-    state = state if isinstance(state, dict) else {}
-    state[ex.id] = index + 1
-    with contextlib.suppress(OSError):
-        state_file.write_text(json.dumps(state), encoding="utf-8")
-    return f"hint {index + 1}/{len(ex.hints)}: {ex.hints[index]}"
+def check_project(ex: Exercise, settings: Settings, path: Path) -> ExerciseResult:
+    """Run ``ex``'s public suite on the student's module in ``path``, as the grader would."""
+    intake = take_modules(Submission("you", path), [ex.module])
+    if ex.module not in intake.modules:
+        return ExerciseResult(ex.id, ex.title, float(ex.points),
+                              notes=intake.problems.get(ex.module, []))
+    with tempfile.TemporaryDirectory(prefix="day25-check-") as tmp:
+        Path(tmp).chmod(0o755)
+        copy = write_copy(intake, Path(tmp) / "submission")
+        return run_suite(ex, copy, settings, suite="public")
 
 
-def _show(console: Console, result: ExerciseResult, hint: str | None) -> None:
-    finished = result.tests and result.points >= result.max_points
-    status = "[green]done[/]" if finished else "[red]todo[/]"
-    console.print(f"\n[bold]{result.title}[/] ({result.exercise}) {status}")
+def _passed(result: ExerciseResult) -> bool:
+    return bool(result.tests) and all(t.passed for t in result.tests)
+
+
+def _show_project(console: Console, result: ExerciseResult) -> None:
+    status = "[green]done[/]" if _passed(result) else "[red]todo[/]"
+    console.print(f"\n[bold]{result.title}[/] {status}")
     for note in result.notes:
         console.print(f"  [yellow]! {note}[/]")
     for test in result.tests:
@@ -62,60 +63,123 @@ def _show(console: Console, result: ExerciseResult, hint: str | None) -> None:
         if not test.passed and test.message:
             for line in clean_message(test.message).splitlines()[:8]:
                 console.print(f"       {line}", markup=False, highlight=False)
-    if hint:
-        console.print(f"  [cyan]{hint}[/]")
 
 
-def check(
-    exercises: Sequence[Exercise], settings: Settings, path: Path, *,
-    only: str | None = None, console: Console | None = None,
-) -> bool:
-    """Run the public suite on ``path``; True when every selected exercise passed."""
-    console = console or Console()
-    chosen = [ex for ex in exercises if only is None or ex.id == only]
-    if not chosen:
-        known = ", ".join(ex.id for ex in exercises)
-        raise ValueError(f"unknown exercise {only!r}; choose one of: {known}")
-    console.print(namespaces.describe(), style="dim")
-    intake = take_modules(Submission("you", path), [ex.module for ex in chosen])
+def _show_step(console: Console, result: StepResult) -> None:
+    step = result.step
+    status = "[green]done[/]" if result.passed else "[red]todo[/]"
+    console.print(f"\n[bold]Step {step.order}: {step.id}[/] ({step.title}) {status}")
+    console.print(f"  {'[green]PASS[/]' if result.passed else '[red]FAIL[/]'} "
+                  f"exercises/{step.module}")
+    for line in result.message.splitlines()[:12]:
+        console.print(f"       {line}", markup=False, highlight=False)
+
+
+def _label(item: Exercise, catalogue: Catalogue) -> str:
+    if item.kind == "step":
+        return f"step {item.order}/{len(catalogue.steps)}  {item.id}"
+    return f"{item.title}"
+
+
+def _bar(console: Console, done: int, total: int, live: bool) -> None:
+    if live:
+        with Progress(TextColumn("progress"), BarColumn(), MofNCompleteColumn(),
+                      console=console) as bar:
+            bar.add_task("", total=total, completed=done)
+    else:
+        console.print(f"progress: {done}/{total}")
+
+
+def _run(item: Exercise, catalogue: Catalogue, settings: Settings,
+         path: Path) -> StepResult | ExerciseResult:
+    if item.kind == "step":
+        return run_step(item, path, catalogue.root)
+    return check_project(item, settings, path)
+
+
+def _ok(result: StepResult | ExerciseResult) -> bool:
+    return result.passed if isinstance(result, StepResult) else _passed(result)
+
+
+def walk(catalogue: Catalogue, settings: Settings, path: Path, *,
+         console: Console, live: bool = True) -> bool:
+    """Check the ladder in order; stop at the first item that is not done."""
+    ladder = catalogue.ladder()
+    console.print("[bold]Day 25: the steps, then the projects, in order[/]")
     done = 0
-    results = []
-    with tempfile.TemporaryDirectory(prefix="day25-check-") as tmp:
-        Path(tmp).chmod(0o755)
-        copy = write_copy(intake, Path(tmp) / "submission")
-        with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("{task.description}"), console=console, transient=True) as bar:
-            task = bar.add_task("", total=len(chosen))
-            for ex in chosen:
-                bar.update(task, description=ex.id)
-                if ex.module in intake.modules:
-                    result = run_suite(ex, copy, settings, suite="public")
-                else:
-                    result = ExerciseResult(ex.id, ex.title, float(ex.points),
-                                            notes=intake.problems.get(ex.module, []))
-                results.append(result)
-                bar.update(task, advance=1)
-    for ex, result in zip(chosen, results, strict=True):
-        passed = bool(result.tests) and all(t.passed for t in result.tests)
-        done += passed
-        _show(console, result, None if passed else _next_hint(path, ex))
-    with Progress(TextColumn("progress"), BarColumn(), MofNCompleteColumn(),
-                  console=console) as bar:
-        bar.add_task("", total=len(chosen), completed=done)
-    console.print(f"[bold]{done}/{len(chosen)} exercises pass their public checks.[/]")
+    failing: StepResult | ExerciseResult | None = None
+    for item in ladder:
+        result = _run(item, catalogue, settings, path)
+        if _ok(result):
+            done += 1
+            console.print(f"  [green]done[/]  {_label(item, catalogue)}")
+            continue
+        console.print(f"  [red]todo[/]  {_label(item, catalogue)}  [bold]<- you are here[/]")
+        failing = result
+        break
+    for item in ladder[done + 1:]:
+        console.print(f"  [dim]....  {_label(item, catalogue)}[/]")
+    if isinstance(failing, StepResult):
+        _show_step(console, failing)
+    elif failing is not None:
+        _show_project(console, failing)
+    _bar(console, done, len(ladder), live)
+    if failing is None:
+        console.print("[bold green]Every step and every project passes its public checks.[/]")
+        console.print(HIDDEN_NOTICE, style="yellow")
+        return True
+    item = ladder[done]
+    console.print(f"Next: edit exercises/{item.module}, then run `day25 check` again. "
+                  f"Stuck? `day25 hint {item.id}`.")
+    if item.kind == "step":
+        console.print(STEPS_NOTICE.format(project=item.leads_to), style="dim")
+    elif done >= len(catalogue.steps):
+        console.print(HIDDEN_NOTICE, style="yellow")
+    return False
+
+
+def check(catalogue: Catalogue, settings: Settings, path: Path, *, only: str | None = None,
+          console: Console | None = None, live: bool = True) -> bool:
+    """``day25 check``: walk the ladder, or check the item ``only``; True when all pass."""
+    console = console or Console()
+    if only is None:
+        return walk(catalogue, settings, path, console=console, live=live)
+    try:
+        item = catalogue.item(only)
+    except KeyError:
+        known = ", ".join(e.id for e in catalogue.ladder())
+        raise ValueError(f"unknown exercise {only!r}; choose one of: {known}") from None
+    if item.kind == "step":
+        step = run_step(item, path, catalogue.root)
+        _show_step(console, step)
+        if not step.passed:
+            console.print(f"Stuck? `day25 hint {item.id}`.")
+        return step.passed
+    if live:
+        with Progress(TextColumn("checking"), BarColumn(), TextColumn(item.id),
+                      console=console, transient=True) as bar:
+            bar.add_task("", total=None)
+            result = check_project(item, settings, path)
+    else:
+        result = check_project(item, settings, path)
+    _show_project(console, result)
+    passed = _passed(result)
+    console.print(f"[bold]{int(passed)}/1 exercises pass their public checks.[/]")
+    if not passed:
+        console.print(f"Stuck? `day25 hint {item.id}`.")
     console.print(HIDDEN_NOTICE, style="yellow")
-    return done == len(chosen)
+    return passed
 
 
-def watch(exercises: Sequence[Exercise], settings: Settings, path: Path, *,
+def watch(catalogue: Catalogue, settings: Settings, path: Path, *,
           only: str | None = None, console: Console | None = None) -> None:
     """Re-run :func:`check` on every save under ``path`` (Ctrl-C to stop)."""
     from watchfiles import watch as watch_changes
 
     console = console or Console()
-    check(exercises, settings, path, only=only, console=console)
+    check(catalogue, settings, path, only=only, console=console)
     console.print("[dim]watching for changes... (Ctrl-C to stop)[/]")
     for _changes in watch_changes(path, watch_filter=lambda _c, p: p.endswith(".py")):
         console.clear()
-        check(exercises, settings, path, only=only, console=console)
+        check(catalogue, settings, path, only=only, console=console)
         console.print("[dim]watching for changes... (Ctrl-C to stop)[/]")

@@ -1,0 +1,111 @@
+"""What an exercise notebook calls: load your module, check it, ask for a hint.
+
+Why a module of its own: a notebook cell should read like the student's own
+work, not like course tooling. Three calls cover it::
+
+    from day25.course.student.notebook import check, hint_button, load
+
+    my_module = load("<id>")      # your file for that exercise or step, freshly imported
+    check("<id>")                 # what `day25 check <id>` says
+    hint_button("<id>")           # a button: the next hint, on request
+
+Your exercises folder is the notebook's folder (or the course's ``exercises/``);
+the course's own tests run the notebooks against ``solutions/`` by setting
+``$DAY25_EXERCISES``. Hints and checks share state and code with ``day25 hint``
+and ``day25 check``, so the notebook and the terminal never disagree.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from rich.console import Console
+
+from day25.course.catalogue import Catalogue, load_catalogue
+
+__all__ = ["EXERCISES_ENV", "check", "exercises_folder", "hint", "hint_button", "load"]
+
+EXERCISES_ENV = "DAY25_EXERCISES"
+
+
+def _catalogue() -> Catalogue:
+    return load_catalogue(Path.cwd())
+
+
+def exercises_folder() -> Path:
+    """Where your modules are: ``$DAY25_EXERCISES``, else this folder if it holds the
+    catalogue's modules, else the course's ``exercises/``."""
+    if os.environ.get(EXERCISES_ENV):
+        return Path(os.environ[EXERCISES_ENV]).resolve()
+    here = Path.cwd().resolve()
+    catalogue = _catalogue()
+    if any((here / e.module).is_file() for e in catalogue.exercises):
+        return here
+    return catalogue.root / "exercises"
+
+
+def load(item_id: str) -> ModuleType:
+    """Import your module for ``item_id`` afresh (re-run the cell after every edit)."""
+    item = _catalogue().item(item_id)
+    path = exercises_folder() / item.module
+    name = path.stem if item.kind == "project" else f"step_{item.id}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"no {item.module} in {path.parent}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def check(item_id: str | None = None) -> bool:
+    """Run ``day25 check`` (on one item, or the ladder) and print what it says."""
+    from day25.course.grading.verdict import Settings
+    from day25.course.student.check import check as run_check
+
+    catalogue = _catalogue()
+    console = Console(file=sys.stdout, force_terminal=False, force_jupyter=False,
+                      no_color=True, width=100, soft_wrap=True)
+    return run_check(catalogue, Settings(course_root=catalogue.root), exercises_folder(),
+                     only=item_id, console=console, live=False)
+
+
+def hint(item_id: str) -> str:
+    """Reveal and print the next hint of ``item_id`` (the same as ``day25 hint``)."""
+    from day25.course.student.hints import next_hint
+
+    shown = next_hint(exercises_folder(), _catalogue().item(item_id))
+    text = f"Hint {len(shown.hints)}/{shown.total}: {shown.hints[-1]}"
+    print(text)
+    return text
+
+
+def hint_button(item_id: str) -> Any:
+    """A button that reveals the next hint of ``item_id`` when clicked; nothing before."""
+    import ipywidgets as widgets  # type: ignore[import-untyped]
+
+    from day25.course.student.hints import next_hint, revealed
+
+    item = _catalogue().item(item_id)
+    folder = exercises_folder()
+    label = widgets.Label()
+    shown_box = widgets.HTML()
+
+    def render(hints: tuple[str, ...]) -> None:
+        label.value = f"{len(hints)} of {len(item.hints)} hints shown"
+        shown_box.value = "".join(f"<p><b>Hint {n}/{len(item.hints)}:</b> {html.escape(text)}</p>"
+                                  for n, text in enumerate(hints, start=1))
+
+    def reveal(_button: Any) -> None:
+        render(next_hint(folder, item).hints)
+
+    button = widgets.Button(description="Show the next hint", icon="lightbulb-o")
+    button.on_click(reveal)
+    render(revealed(folder, item).hints)  # what this workspace already asked for
+    return widgets.VBox([widgets.HBox([button, label]), shown_box])

@@ -1,0 +1,39 @@
+"""The grader refuses day25.realtime / day25.serve in a graded module: that exercise
+scores 0 with a sentence saying why, and the student's other exercises are unaffected."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+COURSE = Path(__file__).resolve().parents[2]
+
+
+def test_an_off_limits_import_costs_that_exercise_only(tmp_path: Path) -> None:
+    student = tmp_path / "class" / "ann"
+    student.mkdir(parents=True)
+    for module in ("priority_ordering.py", "once_semantics.py", "chat_broadcasting.py",
+                   "notification_queueing.py"):
+        shutil.copy(COURSE / "solutions" / module, student / module)
+    queue = student / "notification_queueing.py"
+    queue.write_text(queue.read_text().replace(  # imported where it is used, not at the top
+        "    store = Store(",
+        "    from day25.realtime import SQLiteStore  # noqa\n    store = Store(", 1))
+    chat = student / "chat_broadcasting.py"
+    chat.write_text(chat.read_text().replace(
+        "import day25\n", "import day25\nfrom day25.serve import run_command  # noqa\n", 1))
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "day25.cli", "grade", str(student),
+                           "--out", str(out), "--course", str(COURSE)],
+                          capture_output=True, text=True, timeout=600, cwd=COURSE)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with (out / "gradebook.csv").open() as f:
+        [row] = list(csv.DictReader(f))
+    assert float(row["priority_ordering"]) == 25 and float(row["once_semantics"]) == 25
+    assert float(row["chat_broadcasting"]) == 0 and float(row["notification_queueing"]) == 0
+    feedback = (out / "ann" / "feedback.md").read_text()
+    assert "day25.serve is off limits in the graded exercises" in feedback
+    assert "day25.realtime is off limits in the graded exercises" in feedback

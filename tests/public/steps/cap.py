@@ -1,0 +1,25 @@
+"""Check of step cap: keep the newest, drop the oldest, with gaps in seq, this user only."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+
+def check(step: ModuleType) -> None:
+    db = step.open_db()
+    seqs = [1, 2, 4, 7, 8]  # 3, 5 and 6 were acknowledged (deleted)
+    db.executemany("INSERT INTO notifications VALUES (?, 'ann', ?, ?, 1e12)",
+                   [(f"a{s}", s, f"t{s}") for s in seqs])
+    db.executemany("INSERT INTO notifications VALUES (?, 'bob', ?, 't', 1e12)",
+                   [(f"b{s}", s) for s in range(1, 6)])
+    db.commit()
+    got = step.trim(db, "ann", 3)
+    left = [s for (s,) in db.execute(
+        "SELECT seq FROM notifications WHERE user = 'ann' ORDER BY seq").fetchall()]
+    assert left == [4, 7, 8], (
+        f"ann has seq {seqs} (with gaps); keeping the 3 newest leaves [4, 7, 8], got {left}."
+    )
+    assert got == 2, f"trim returns how many it deleted: 2, got {got}."
+    bobs = db.execute("SELECT COUNT(*) FROM notifications WHERE user = 'bob'").fetchone()[0]
+    assert bobs == 5, f"bob's notifications are not touched: 5 expected, {bobs} left."
+    assert step.trim(db, "ann", 3) == 0, "Already within the cap: nothing deleted, 0."

@@ -1,0 +1,37 @@
+"""Check of step next_seq: per user, never reused after deletes or a reopen."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from types import ModuleType
+
+
+def check(step: ModuleType) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "queue.sqlite3")
+        db = step.open_db(path)
+
+        def add(user: str) -> int:
+            seq: int = step.next_seq(db, user)
+            db.execute("INSERT INTO notifications VALUES (?, ?, ?, ?, ?)",
+                       (f"{user}-{seq}", user, seq, "t", 1e12))
+            db.commit()
+            return seq
+
+        got = [add("ann"), add("ann"), add("bob"), add("ann")]
+        assert got == [1, 2, 1, 3], (
+            f"seq counts 1, 2, 3, ... per user: expected [1, 2, 1, 3], got {got}.")
+        db.execute("DELETE FROM notifications WHERE user = 'ann'")  # ann acknowledged them all
+        db.commit()
+        got = [add("ann")]
+        assert got == [4], (
+            "Every notification of ann was acknowledged (deleted), and her next seq must still "
+            f"be 4, not a number she has already seen: got {got[0]}. MAX(seq) of the rows left "
+            "is not enough: keep a counter."
+        )
+        db.close()
+        db = step.open_db(path)  # a restart
+        got = [add("ann"), add("bob")]
+        assert got == [5, 2], f"After a restart seq continues: expected [5, 2], got {got}."
+        db.close()

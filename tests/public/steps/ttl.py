@@ -1,0 +1,23 @@
+"""Check of step ttl: expired at ``expires_at <= now``, seq order, this user only."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+
+def check(step: ModuleType) -> None:
+    db = step.open_db()
+    rows = [("a3", "ann", 3, "third", 100.0), ("a1", "ann", 1, "first", 50.0),
+            ("a2", "ann", 2, "second", 200.0), ("b1", "bob", 1, "bob's", 500.0)]
+    db.executemany("INSERT INTO notifications VALUES (?, ?, ?, ?, ?)", rows)
+    db.commit()
+    got = step.pending(db, "ann", 10.0)
+    assert got == ["first", "second", "third"], (
+        f"Nothing has expired at now=10: ann's three, in seq order; got {got}."
+    )
+    got = step.pending(db, "ann", 100.0)
+    assert got == ["second"], (
+        "At now=100, 'first' (expires_at 50) and 'third' (expires_at 100: expired at exactly "
+        f"its expiry) are gone: expected ['second'], got {got}."
+    )
+    assert step.pending(db, "ann", 1000.0) == [], "At now=1000 everything of ann's expired."
