@@ -40,7 +40,7 @@ from redis.exceptions import RedisError
 from day25.bus import EventBus
 from day25.realtime.broker import Broker, unavailable
 
-__all__ = ["ANNOUNCE_LUA", "Announcement", "EventRelay", "Published"]
+__all__ = ["ANNOUNCE_LUA", "Announcement", "EventRelay", "Published", "finish"]
 
 logger = logging.getLogger("day25.realtime.relay")
 
@@ -112,6 +112,7 @@ class EventRelay:
         self._counters = broker.key("seq", stream)
         self._publish = broker.redis.register_script(_PUBLISH_LUA)
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def announcement(self, event: str) -> Announcement:
         """For a script that appends ``event`` entries itself (see :data:`ANNOUNCE_LUA`)."""
@@ -151,15 +152,19 @@ class EventRelay:
         )
 
     async def stop(self) -> None:
+        """Stop reading. The reader finishes its current blocking read (at most ``block``
+        seconds) rather than being cancelled in the middle of one: a redis-py command
+        cancelled mid-read can leave its task waiting on the connection."""
         task, self._task = self._task, None
+        self._stopping = True
         if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await finish(task, grace=self.block + 2.0)
         self.healthy = False
 
     async def _read(self) -> None:
         pause = 0.05
-        while True:
+        self._stopping = False
+        while not self._stopping:
             try:
                 assert self.position is not None
                 found: Any = await self.broker.redis.xread(
@@ -181,6 +186,8 @@ class EventRelay:
             self.healthy, pause = True, 0.05
             for _stream, entries in found or ():
                 for entry_id, fields in entries:
+                    if self._stopping:
+                        return
                     self.position = entry_id
                     await self._deliver(fields)
 
@@ -205,3 +212,16 @@ class EventRelay:
         state = "reading" if self.healthy else "not reading"
         return f"<EventRelay {self.stream} {state} at {self.position}>"
 
+
+
+async def finish(task: asyncio.Task[None], *, grace: float) -> None:
+    """Wait up to ``grace`` seconds for a background task that was asked to stop; then
+    cancel it, and give up on it after one more second (logged) rather than hang."""
+    done, _ = await asyncio.wait({task}, timeout=grace)
+    if not done:
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=1.0)
+    if not done:
+        logger.warning("%s did not stop; left behind", task.get_name())
+    elif not task.cancelled() and task.exception() is not None:
+        logger.error("%s ended with %r", task.get_name(), task.exception())

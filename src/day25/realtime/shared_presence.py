@@ -37,7 +37,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from day25.realtime.broker import Broker, unavailable
-from day25.realtime.relay import ANNOUNCE_LUA, EventRelay
+from day25.realtime.relay import ANNOUNCE_LUA, EventRelay, finish
 
 __all__ = ["PRESENCE_JOIN", "PRESENCE_LEAVE", "SharedPresence"]
 
@@ -160,6 +160,7 @@ class SharedPresence:
         self._reap = redis.register_script(_REAP_LUA)
         self._heartbeat = redis.register_script(_HEARTBEAT_LUA)
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def start(self) -> None:
         """Register this node (:class:`BrokerUnavailable` if Redis does not answer), then
@@ -173,9 +174,9 @@ class SharedPresence:
         """Stop the heartbeat; with ``forget``, untrack this node's users now (a clean
         shutdown) instead of letting the TTL do it."""
         task, self._task = self._task, None
+        self._stopping.set()
         if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await finish(task, grace=self.interval + 2.0)
         if forget:
             try:
                 for room, user in list(self.local):
@@ -256,8 +257,13 @@ class SharedPresence:
 
     async def _run(self) -> None:
         down = False
+        self._stopping.clear()
         while True:
-            await asyncio.sleep(self.interval)
+            try:
+                await asyncio.wait_for(self._stopping.wait(), self.interval)
+                return
+            except TimeoutError:
+                pass
             try:
                 await self.beat()
             except Exception as exc:  # Redis away: keep trying, say it once
