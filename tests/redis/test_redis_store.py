@@ -78,8 +78,8 @@ def test_snapshot_reads_the_backlog_and_the_last_seq_together(redis_server: Redi
     q = OfflineQueue(store)
     a, b = q.push("ada", {"n": 1}), q.push("ada", {"n": 2})
     q.ack("ada", [a.id, b.id])
-    assert store.snapshot("ada", q.clock()) == ([], 2), "an empty backlog still knows the seq"
-    assert store.snapshot("bob", q.clock()) == ([], 0)
+    assert store.snapshot("ada", q.clock())[:2] == ([], 2), "an empty backlog still knows the seq"
+    assert store.snapshot("bob", q.clock())[:2] == ([], 0)
 
 
 def test_unreachable_redis_is_one_clear_error() -> None:

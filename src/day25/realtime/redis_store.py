@@ -34,7 +34,7 @@ synchronous client); every failure to reach Redis is a
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from redis.exceptions import RedisError
 
@@ -42,7 +42,7 @@ from day25.realtime.broker import Broker, unavailable
 from day25.realtime.relay import ANNOUNCE_LUA, Announcement
 from day25.realtime.stores import Notification
 
-__all__ = ["RedisStore"]
+__all__ = ["RedisStore", "Snapshot"]
 
 _KEYS_LUA = """
 local prefix, user = ARGV[1], ARGV[2]
@@ -115,6 +115,14 @@ return #due
 PURGE_BATCH = 1000
 
 
+class Snapshot(NamedTuple):
+    """A user's backlog, read together with where the announcements were at that instant."""
+
+    pending: list[Notification]
+    last_seq: int
+    position: str
+
+
 class RedisStore:
     """``OfflineQueue(RedisStore(broker))``: the queue's store in Redis (see the module).
 
@@ -157,18 +165,22 @@ class RedisStore:
         notes = (_note(user, fields) for _, fields in entries)
         return [n for n in notes if n.expires_at > now]
 
-    def snapshot(self, user: str, now: float) -> tuple[list[Notification], int]:
-        """:meth:`pending` and the last ``seq`` given to ``user``, read at one instant:
-        a notification announced later has a higher ``seq``."""
+    def snapshot(self, user: str, now: float) -> Snapshot:
+        """:meth:`pending`, the last ``seq`` given to ``user`` and the last entry of the
+        announcement stream, read at one instant: a notification announced later has a
+        higher ``seq`` and comes after that entry."""
         pipe = self.broker.sync().pipeline(transaction=True)
         pipe.xrange(f"{self.prefix}:notes:{user}")
         pipe.get(f"{self.prefix}:notes-seq:{user}")
+        if self.announce is not None:
+            pipe.xrevrange(self.announce.stream, count=1)
         try:
-            entries, last = pipe.execute()
+            entries, last, *announced = pipe.execute()
         except RedisError as exc:
             raise unavailable(self.broker.url, exc) from exc
         notes = [_note(user, fields) for _, fields in entries]
-        return [n for n in notes if n.expires_at > now], int(last or 0)
+        position = announced[0][0][0] if announced and announced[0] else "0-0"
+        return Snapshot([n for n in notes if n.expires_at > now], int(last or 0), position)
 
     def ack(self, user: str, ids: list[str]) -> int:
         if not ids:

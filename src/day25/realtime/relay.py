@@ -113,6 +113,7 @@ class EventRelay:
         self._publish = broker.redis.register_script(_PUBLISH_LUA)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._advanced = asyncio.Event()  # set (then cleared) each time position moves
 
     def announcement(self, event: str) -> Announcement:
         """For a script that appends ``event`` entries itself (see :data:`ANNOUNCE_LUA`)."""
@@ -190,6 +191,17 @@ class EventRelay:
                         return
                     self.position = entry_id
                     await self._deliver(fields)
+                self._advanced.set()
+                self._advanced.clear()
+
+    async def caught_up(self, position: str, timeout: float = 5.0) -> None:
+        """Wait until this node has delivered every entry up to ``position`` (an entry id
+        read from the stream earlier): what was announced before it can no longer
+        arrive after this returns. ``TimeoutError`` after ``timeout`` seconds."""
+        wanted = _entry_id(position)
+        async with asyncio.timeout(timeout):
+            while self.position is None or _entry_id(self.position) < wanted:
+                await self._advanced.wait()
 
     async def _deliver(self, fields: dict[str, str]) -> None:
         event = fields.get("e", "")
@@ -212,6 +224,12 @@ class EventRelay:
         state = "reading" if self.healthy else "not reading"
         return f"<EventRelay {self.stream} {state} at {self.position}>"
 
+
+
+def _entry_id(text: str) -> tuple[int, int]:
+    """A stream entry id (``"1712345678901-3"``) as a comparable pair."""
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)
 
 
 async def finish(task: asyncio.Task[None], *, grace: float) -> None:

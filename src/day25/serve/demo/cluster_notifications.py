@@ -12,10 +12,11 @@ changes is where the queue lives:
   the same Lua script, so every node reads it in ``seq`` order and pushes it to the
   user's tabs it holds.
 * **backlog, then live**: a connecting tab first has this node keep the user's live
-  notifications for it (:class:`~day25.realtime.Joining`), then reads the backlog
-  and the user's last ``seq`` at one instant, sends the backlog and
-  ``backlog_end``, then the kept notifications with a higher ``seq``, then joins.
-  Nothing is missed and nothing comes twice, whichever node stored it.
+  notifications for it (:class:`~day25.realtime.Joining`), then reads the backlog,
+  the user's last ``seq`` and the stream's last entry at one instant, sends the
+  backlog and ``backlog_end``, waits until this node's relay has delivered up to that
+  entry, then sends the kept notifications with a higher ``seq`` and joins. Nothing
+  is missed and nothing comes twice, whichever node stored it.
 * ``delivered`` in the reply counts the user's open tabs on every node
   (:class:`~day25.realtime.SharedPresence`, whose counts a dead node's reaping clears).
 
@@ -53,6 +54,8 @@ __all__ = ["NOTIFICATION_STORED", "create_app"]
 NOTIFICATION_STORED = "notification.stored"
 """The relayed event: a notification was stored (its frame's fields, with ``seq``)."""
 TRY_AGAIN_CLOSE = 1013
+CATCH_UP_TIMEOUT = 5.0
+"""Seconds a new tab waits for this node to deliver what was announced before its backlog."""
 
 
 def create_app(
@@ -145,7 +148,7 @@ def create_app(
             try:
                 await tabs_here.track(user, user)
                 tracked = True
-                backlog, last_seq = store.snapshot(user, queue.clock())
+                backlog, last_seq, position = store.snapshot(user, queue.clock())
             except BrokerUnavailable as exc:
                 await unavailable(ws, exc, close=True)
                 return
@@ -154,6 +157,17 @@ def create_app(
                     for note in backlog:
                         await ws.send_json(protocol.frame(note))
                     await ws.send_json({"type": "backlog_end", "count": len(backlog)})
+            except TimeoutError:
+                await close_slow(ws)
+                return
+            try:  # older ones must not arrive after joining: wait until they went by
+                await relay.caught_up(position, timeout=CATCH_UP_TIMEOUT)
+            except TimeoutError:
+                await unavailable(ws, "live notifications are not arriving from the broker "
+                                  f"(Redis) within {CATCH_UP_TIMEOUT} s: try again", close=True)
+                return
+            try:
+                async with asyncio.timeout(protocol.BACKLOG_TIMEOUT):
                     await joining.finish(user, ws, ws.send_json,
                                          keep=lambda frame: frame["seq"] > last_seq)
             except (TimeoutError, SlowConsumer):
