@@ -119,7 +119,7 @@ def create_app(
             return res.json({"error": str(exc)}, status_code=422)
         result = await events.emit("notification.created", notice)
         down = [e for e in result.errors if isinstance(e, BrokerUnavailable)]
-        if down and "id" not in notice:
+        if down and "id" not in notice:  # the bus logged it; day25 serve shows a fixed 503
             return res.json({"error": f"the notification was not stored: {down[0]}"},
                             status_code=503)
         if not result.ok and "id" not in notice:
