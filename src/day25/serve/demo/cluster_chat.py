@@ -1,7 +1,7 @@
 """The demo chat on a broker: exercise 3's protocol, one chat across several nodes.
 
 ``day25 serve --broker redis://...`` runs this instead of the one-process chat
-(:mod:`chat_broadcasting` hands over to it). The protocol is the same, frame for
+(the demo chat module hands over to it). The protocol is the same, frame for
 frame; what changes is where the shared parts live:
 
 * **messages**: the route publishes ``room.message`` on the
@@ -57,7 +57,7 @@ ADMIT_TIMEOUT = 5.0
 def create_app(
     broker_url: str, protocol: ModuleType, *, presence_ttl: float = 5.0, prefix: str = "day25"
 ) -> NexiosApp:
-    """The chat of ``protocol`` (the :mod:`chat_broadcasting` module, which hands over
+    """The chat of ``protocol`` (the demo chat module next to this one, which hands over
     to this one: its frame parsing and names) over the broker at ``broker_url``."""
     parse_frame = protocol.parse_frame
     valid_name = protocol.valid_name

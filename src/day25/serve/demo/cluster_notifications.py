@@ -2,7 +2,7 @@
 user across several nodes.
 
 ``day25 serve --broker redis://...`` runs this instead of the one-process service
-(:mod:`notification_queueing` hands over to it). The protocol is the same; what
+(the demo notification module hands over to it). The protocol is the same; what
 changes is where the queue lives:
 
 * **the queue** is an :class:`~day25.realtime.OfflineQueue` over a
@@ -67,7 +67,7 @@ def create_app(
     presence_ttl: float = 5.0,
     prefix: str = "day25",
 ) -> NexiosApp:
-    """The service of ``protocol`` (the :mod:`notification_queueing` module: its
+    """The service of ``protocol`` (the demo notification module next to this one: its
     validation and frames) over the broker at ``broker_url``."""
     validate, parse_ack, close_slow = protocol.validate, protocol.parse_ack, protocol._close_slow
     name, name_rule = protocol.NAME, protocol.NAME_RULE
