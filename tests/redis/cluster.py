@@ -48,6 +48,18 @@ def silent(ws: ClientConnection, seconds: float = 0.5) -> list[dict[str, Any]]:
         return frames
 
 
+def for_a_while(ws: ClientConnection, seconds: float) -> list[dict[str, Any]]:
+    """Every frame that arrives within the next ``seconds``."""
+    frames = []
+    deadline = time.monotonic() + seconds
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            frames.append(recv(ws, left))
+    except TimeoutError:
+        pass
+    return frames
+
+
 def closed_with(ws: ClientConnection, timeout: float = 10.0) -> int | None:
     try:
         while True:

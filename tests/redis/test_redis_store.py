@@ -30,12 +30,13 @@ def make_store(redis_server: RedisServer) -> Iterator[Callable[[], NotificationS
         b.sync().close()
 
 
-# The queue's rules, exactly as the other stores are held to them.
-test_push_assigns_increasing_seq_and_unique_ids = rules.test_push_assigns_increasing_seq_and_unique_ids
-test_ack_removes_for_good_and_seq_never_reused = rules.test_ack_removes_for_good_and_seq_never_reused
+# The queue's rules, exactly as the other stores are held to them (collected here, with
+# the make_store fixture above: over Redis).
+test_push_assigns_increasing_seq_and_unique_ids = rules.test_push_assigns_increasing_seq_and_unique_ids  # noqa: E501
+test_ack_removes_for_good_and_seq_never_reused = rules.test_ack_removes_for_good_and_seq_never_reused  # noqa: E501
 test_ttl_hides_then_purges = rules.test_ttl_hides_then_purges
 test_cap_drops_the_oldest = rules.test_cap_drops_the_oldest
-test_expired_ones_do_not_count_against_the_cap = rules.test_expired_ones_do_not_count_against_the_cap
+test_expired_ones_do_not_count_against_the_cap = rules.test_expired_ones_do_not_count_against_the_cap  # noqa: E501
 
 
 def test_two_nodes_share_one_queue(redis_server: RedisServer) -> None:

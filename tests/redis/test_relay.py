@@ -33,8 +33,8 @@ class Node:
         await self.broker.aclose()
 
 
-async def until(check: Any, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def until(check: Any, within: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while not check():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("timed out waiting")

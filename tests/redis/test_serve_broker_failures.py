@@ -5,6 +5,8 @@ nothing acknowledged comes back, seq goes on)."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -19,15 +21,18 @@ from .servers import RedisServer, free_port
 pytestmark = pytest.mark.timeout(150)
 
 
-def serve_exits(*args: str) -> subprocess.CompletedProcess[str]:
+def serve_exits(*args: str, env: dict[str, str] | None = None
+                ) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*day25_command(), "serve", "--port", "0", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})})
 
 
-def test_an_unreachable_broker_at_start_is_one_clear_error_and_exit_code_2() -> None:
+@pytest.mark.parametrize("secret", ["", "a-shared-secret"], ids=["secret-in-redis", "secret-env"])
+def test_an_unreachable_broker_at_start_is_one_clear_error_and_exit_code_2(secret: str) -> None:
     url = f"redis://127.0.0.1:{free_port()}/0"
     started = time.monotonic()
-    result = serve_exits("--broker", url)
+    result = serve_exits("--broker", url, env={"DAY25_SECRET": secret})
     assert result.returncode == 2, result.stderr
     assert f"the broker at {url} is unreachable" in result.stderr
     assert "start redis-server there, or check --broker" in result.stderr
@@ -102,7 +107,7 @@ def test_a_crash_of_redis_with_aof_loses_nothing_and_brings_back_nothing_acked(
         with inbox(b, "ann", token) as tab:
             notes = backlog(tab)
             acked = [notes[0]["id"], notes[3]["id"]]
-            tab.send('{"type": "ack", "ids": ["%s", "%s"]}' % tuple(acked))
+            tab.send(json.dumps({"type": "ack", "ids": acked}))
             assert recv(tab) == {"type": "acked", "count": 2}
         with chat(a, "lobby", "bob") as bob:
             recv(bob)

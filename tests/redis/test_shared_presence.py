@@ -44,8 +44,8 @@ class Node:
         return [(kind, user) for kind, user, first in self.seen if first]
 
 
-async def until(check: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
+async def until(check: Any, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting: {check.__code__.co_consts}"
         await asyncio.sleep(0.02)
@@ -76,7 +76,7 @@ async def test_a_silent_node_is_reaped_within_ttl_plus_interval(redis_server: Re
         await b.presence.track("lobby", "bob", "c3")  # bob also has a tab on b
         await a.stop(forget=False)  # as if SIGKILLed: no goodbye, the TTL must do it
         died = time.monotonic()
-        await until(lambda: ("leave", "ann") in b.announced(), timeout=TTL + INTERVAL + 3)
+        await until(lambda: ("leave", "ann") in b.announced(), within=TTL + INTERVAL + 3)
         took = time.monotonic() - died
         assert took <= TTL + INTERVAL + 0.5, f"ann left {took:.2f} s after her node died"
         assert await b.presence.roster("lobby") == ["bob"], "bob is still on b"

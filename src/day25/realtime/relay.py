@@ -194,14 +194,13 @@ class EventRelay:
                 self._advanced.set()
                 self._advanced.clear()
 
-    async def caught_up(self, position: str, timeout: float = 5.0) -> None:
+    async def caught_up(self, position: str) -> None:
         """Wait until this node has delivered every entry up to ``position`` (an entry id
         read from the stream earlier): what was announced before it can no longer
-        arrive after this returns. ``TimeoutError`` after ``timeout`` seconds."""
+        arrive after this returns. Waits while Redis is away: bound it with a timeout."""
         wanted = _entry_id(position)
-        async with asyncio.timeout(timeout):
-            while self.position is None or _entry_id(self.position) < wanted:
-                await self._advanced.wait()
+        while self.position is None or _entry_id(self.position) < wanted:
+            await self._advanced.wait()
 
     async def _deliver(self, fields: dict[str, str]) -> None:
         event = fields.get("e", "")

@@ -161,7 +161,8 @@ def create_app(
                 await close_slow(ws)
                 return
             try:  # older ones must not arrive after joining: wait until they went by
-                await relay.caught_up(position, timeout=CATCH_UP_TIMEOUT)
+                async with asyncio.timeout(CATCH_UP_TIMEOUT):
+                    await relay.caught_up(position)
             except TimeoutError:
                 await unavailable(ws, "live notifications are not arriving from the broker "
                                   f"(Redis) within {CATCH_UP_TIMEOUT} s: try again", close=True)
