@@ -96,11 +96,19 @@ async def test_a_reader_that_loses_redis_goes_on_where_it_stopped(tmp_path: Any)
         server.kill()
 
 
-async def test_start_says_clearly_when_redis_is_unreachable() -> None:
+async def test_a_relay_started_before_redis_reads_once_it_answers(tmp_path: Any) -> None:
     from .servers import free_port
 
-    broker = Broker(f"redis://127.0.0.1:{free_port()}/0")
-    relay = EventRelay(broker, EventBus(), events={"x"})
-    with pytest.raises(BrokerUnavailable, match=r"unreachable .*start redis-server"):
-        await relay.start()
-    await broker.aclose()
+    port = free_port()
+    async with Node(f"redis://127.0.0.1:{port}/0") as a:  # nothing listens there yet
+        assert not a.relay.healthy
+        with pytest.raises(BrokerUnavailable, match=r"unreachable .*start redis-server"):
+            await a.relay.publish("room.message", "r", {"i": 0})
+        server = RedisServer(tmp_path / "r", port=port).start()
+        try:
+            await until(lambda: a.relay.healthy)
+            await a.relay.publish("room.message", "r", {"i": 1}, seq=True)
+            await until(lambda: len(a.got) == 1)
+            assert a.got == [{"i": 1, "seq": 1}]
+        finally:
+            server.kill()

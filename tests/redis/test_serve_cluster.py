@@ -130,10 +130,14 @@ def test_a_tab_connecting_while_notifications_arrive_gets_each_once_in_order(
     a, b = nodes
     token = a.token("ann")
     stop = threading.Event()
+    a.token("script")  # the posters' session, made once
+    failed: list[object] = []
 
     def post_many() -> None:  # as fast as a can store them: b's reader trails behind
         while not stop.is_set():
-            a.post("/notifications", {"user": "ann", "title": "x"})
+            status, body = a.post("/notifications", {"user": "ann", "title": "x"})
+            if status != 201:
+                failed.append((status, body))
 
     posters = [threading.Thread(target=post_many) for _ in range(2)]
     for poster in posters:
@@ -150,3 +154,4 @@ def test_a_tab_connecting_while_notifications_arrive_gets_each_once_in_order(
         stop.set()
         for poster in posters:
             poster.join()
+    assert failed == [], failed

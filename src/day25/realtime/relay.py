@@ -139,18 +139,23 @@ class EventRelay:
     # -- the reader --------------------------------------------------------------------
     async def start(self) -> None:
         """Start reading after the stream's current last entry (what is published from
-        now on); :class:`BrokerUnavailable` if Redis does not answer."""
+        now on). If Redis does not answer yet, the reader finds that entry as soon as
+        it does (nothing published before then is delivered here)."""
         if self._task is not None:
             raise RuntimeError("this relay is already running")
         try:
-            last: Any = await self.broker.redis.xrevrange(self.stream, count=1)
+            await self._find_start()
         except RedisError as exc:
-            raise unavailable(self.broker.url, exc) from exc
-        self.position = str(last[0][0]) if last else "0-0"
-        self.healthy = True
+            logger.error("%s; the relay starts reading when it answers",
+                         unavailable(self.broker.url, exc))
         self._task = asyncio.get_running_loop().create_task(
             self._read(), name=f"day25-relay:{self.stream}"
         )
+
+    async def _find_start(self) -> None:
+        last: Any = await self.broker.redis.xrevrange(self.stream, count=1)
+        self.position = str(last[0][0]) if last else "0-0"
+        self.healthy = True
 
     async def stop(self) -> None:
         """Stop reading. The reader finishes its current blocking read (at most ``block``
@@ -167,6 +172,8 @@ class EventRelay:
         self._stopping = False
         while not self._stopping:
             try:
+                if self.position is None:
+                    await self._find_start()
                 assert self.position is not None
                 found: Any = await self.broker.redis.xread(
                     {self.stream: self.position},

@@ -36,7 +36,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from day25.realtime.broker import Broker, unavailable
+from day25.realtime.broker import Broker, BrokerUnavailable, unavailable
 from day25.realtime.relay import ANNOUNCE_LUA, EventRelay, finish
 
 __all__ = ["PRESENCE_JOIN", "PRESENCE_LEAVE", "SharedPresence"]
@@ -163,9 +163,13 @@ class SharedPresence:
         self._stopping = asyncio.Event()
 
     async def start(self) -> None:
-        """Register this node (:class:`BrokerUnavailable` if Redis does not answer), then
-        keep it alive and reap dead nodes in the background."""
-        await self.beat()
+        """Register this node, then keep it alive and reap dead nodes in the background
+        (if Redis does not answer yet, the first heartbeat that gets through registers it)."""
+        try:
+            await self.beat()
+        except BrokerUnavailable as exc:
+            logger.error("presence heartbeat failed: %s", exc)
+            self.dirty = True
         self._task = asyncio.get_running_loop().create_task(
             self._run(), name=f"day25-presence:{self.prefix}"
         )
