@@ -52,13 +52,19 @@ def describe_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _options() -> dict[str, Any]:
-    """Client options shared by both clients: fail fast, decode to ``str``, and no
-    silent retry loop (the caller decides: a relay reconnects, a request gets an error)."""
+SYNC_TIMEOUT = 2.0
+"""Seconds the synchronous client (the notification store, called on the event loop like
+SQLite) waits for a reply: a Redis that hangs stalls a server's loop at most this long
+per call. The asyncio client waits longer (its reader blocks in ``XREAD`` for a second)."""
+
+
+def _options(socket_timeout: float) -> dict[str, Any]:
+    """Client options: fail fast, decode to ``str``, and no silent retry loop (the
+    caller decides: a relay reconnects, a request gets an error)."""
     return {
         "decode_responses": True,
         "socket_connect_timeout": CONNECT_TIMEOUT,
-        "socket_timeout": 10.0,
+        "socket_timeout": socket_timeout,
         "health_check_interval": 15,
     }
 
@@ -83,7 +89,7 @@ class Broker:
         self.prefix = prefix
         self.node = node or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         retry = aioredis.retry.Retry(NoBackoff(), 0)
-        self.redis: aioredis.Redis = aioredis.Redis.from_url(url, retry=retry, **_options())
+        self.redis: aioredis.Redis = aioredis.Redis.from_url(url, retry=retry, **_options(10.0))
         self._sync: redis.Redis | None = None
 
     def key(self, *parts: str) -> str:
@@ -94,7 +100,7 @@ class Broker:
         """The synchronous client (made on first use)."""
         if self._sync is None:
             retry = redis.retry.Retry(NoBackoff(), 0)
-            self._sync = redis.Redis.from_url(self.url, retry=retry, **_options())
+            self._sync = redis.Redis.from_url(self.url, retry=retry, **_options(SYNC_TIMEOUT))
         return self._sync
 
     def check(self) -> None:
