@@ -30,9 +30,24 @@ and p99 of ``--requests`` each. Target: within 2x of uvicorn's own socket. A
 ``listener without TCP_NODELAY`` row (a plain ``socket.socket()``, as before) shows
 the ~40 ms delayed-ACK wait it fixes.
 
+**Nodes** (``--nodes 2``, issue 18). The same room on a broker: a
+``redis-server`` started on a free port (or ``--broker URL``), two :class:`Node`
+servers each with a :class:`day25.realtime.EventRelay` on it, as ``day25 serve
+--broker`` runs them. Three rooms of ``--members``, rounds interleaved:
+
+* ``local``: all members on node A, ``rooms.broadcast`` (no broker: the baseline);
+* ``broker, 1 node``: all members on node A, published on the relay, delivered by
+  A's reader (what the broker costs without a second node);
+* ``broker, 2 nodes``: half the members on A, half on B, published on A.
+
+Reported: messages per second in the burst rounds (``--messages`` published at
+once, until the last member has the last one) and the p50 / p99 latency of the
+paced rounds. Target: ``broker, 2 nodes`` p99 within 2x of ``local``. The two nodes
+are two uvicorn servers in this process, each on its own thread and event loop (they
+share the GIL, which the single-node rows do not pay: pessimistic for two nodes).
+
 ``--json`` prints a summary as its last line. The server side is a :class:`Node`
-(a server and its members); ``--nodes 2`` over a broker (issue 18) would start two,
-split the clients between them and run the same rounds.
+(a server and its members).
 """
 
 from __future__ import annotations
@@ -57,7 +72,8 @@ import uvicorn
 from nexios import NexiosApp
 from nexios.websockets import WebSocket
 
-from day25.realtime import BackgroundServer, Rooms
+from day25 import EventBus
+from day25.realtime import BackgroundServer, Broker, EventRelay, Rooms
 from day25.realtime.server import listen_socket
 from day25.serve import build_app, uvicorn_config
 
@@ -67,44 +83,72 @@ MODES = ("bare", "rooms", "gather")
 
 # -- fan-out: the server side ------------------------------------------------------
 class Node:
-    """One server holding room members; ``--nodes N`` would start N over a broker."""
+    """One server holding room members (``/fan``: room ``r``; ``/fan/{room}``); with a
+    ``broker`` URL, an :class:`EventRelay` delivers ``bench.message`` to its rooms."""
 
-    def __init__(self) -> None:
+    def __init__(self, broker: str | None = None) -> None:
         self.members: list[WebSocket] = []
         self.rooms: Rooms[WebSocket] = Rooms(send_timeout=10.0, outbox_size=10_000)
         app = NexiosApp()
         app.ws_route("/fan")(self._member)
+        app.ws_route("/fan/{room}")(self._member)
+        self.relay: EventRelay | None = None
+        if broker is not None:
+            bus = EventBus()
+            self.relay = EventRelay(Broker(broker, prefix="bench"), bus,
+                                    events={"bench.message"})
+            bus.on("bench.message", self._relayed)
         self.server = BackgroundServer(app)
+
+    async def _relayed(self, message: dict[str, Any]) -> None:
+        await self.rooms.broadcast(message["room"], message)
+
+    def count(self, room: str) -> int:
+        return len(self.rooms.members(room))
 
     async def _member(self, ws: WebSocket) -> None:
         await ws.accept()
+        room = ws.path_params.get("room", "r")
         self.members.append(ws)
-        self.rooms.join("r", ws)
+        self.rooms.join(room, ws)
         try:
             while (await ws.receive())["type"] != "websocket.disconnect":
                 pass
         finally:
-            self.rooms.leave("r", ws)
+            self.rooms.leave(room, ws)
             self.members.remove(ws)
 
+    async def publish(self, room: str, number: int, messages: int, gap: float) -> float:
+        """Publish ``messages`` on the relay (each with the room's next seq); the start
+        time (monotonic)."""
+        assert self.relay is not None
+        started = time.monotonic()
+        for seq in range(messages):
+            if gap and seq:
+                await asyncio.sleep(gap)
+            message = {"type": "message", "round": number, "n": seq, "t": time.monotonic(),
+                       "room": room, "user": "bench", "text": TEXT}
+            await self.relay.publish("bench.message", room, message, seq=True)
+        return started
+
     async def round(
-        self, mode: str, number: int, messages: int, gap: float = 0.0
+        self, mode: str, number: int, messages: int, gap: float = 0.0, room: str = "r"
     ) -> tuple[float, float]:
         """Broadcast ``messages`` with ``mode`` (``gap`` seconds apart); (wall seconds,
         CPU seconds) on the server."""
-        members, rooms = list(self.members), self.rooms
+        members, rooms = self.rooms.members(room), self.rooms
         started, cpu = time.perf_counter(), time.thread_time()
         for seq in range(messages):
             if gap and seq:
                 await asyncio.sleep(gap)
-            message = {"type": "message", "round": number, "seq": seq, "t": time.monotonic(),
-                       "room": "r", "user": "bench", "text": TEXT}
+            message = {"type": "message", "round": number, "n": seq, "t": time.monotonic(),
+                       "room": room, "user": "bench", "text": TEXT}
             if mode == "bare":
                 text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
                 for ws in members:
                     await ws.send_text(text)
             elif mode == "rooms":
-                await rooms.broadcast("r", message)
+                await rooms.broadcast(room, message)
             else:
                 await asyncio.gather(
                     *(asyncio.wait_for(ws.send_json(message), 10.0) for ws in members),
@@ -116,10 +160,13 @@ class Node:
 
 # -- fan-out: the client process -----------------------------------------------------
 async def client_main(url: str, members: int, messages: int) -> None:
-    """Connect ``members`` sockets; after each round print its latencies as one JSON line."""
+    """Connect ``members`` sockets (to the comma-separated URLs in turn); after each round
+    print its latencies as one JSON line."""
     from websockets.asyncio.client import connect
 
-    conns = [await connect(url, compression=None, max_queue=None) for _ in range(members)]
+    urls = url.split(",")
+    conns = [await connect(urls[i % len(urls)], compression=None, max_queue=None)
+             for i in range(members)]
     print("ready", flush=True)
     latencies: dict[int, list[float]] = {}
     done: dict[int, int] = {}
@@ -130,7 +177,7 @@ async def client_main(url: str, members: int, messages: int) -> None:
             frame = json.loads(raw)
             number = frame["round"]
             latencies.setdefault(number, []).append(now - frame["t"])
-            if frame["seq"] == messages - 1:
+            if frame["n"] == messages - 1:
                 done[number] = done.get(number, 0) + 1
                 if done[number] == members:
                     got = latencies.pop(number)
@@ -210,6 +257,119 @@ def fanout(members: int, messages: int, rounds: int, gap: float) -> dict[str, di
             "p99_ms": spaced[int(len(spaced) * 0.99)] * 1000,
         }
     return out
+
+
+# -- nodes over a broker ---------------------------------------------------------------
+NODE_MODES = ("local", "broker, 1 node", "broker, 2 nodes")
+
+
+class RedisProcess:
+    """A throw-away ``redis-server`` (no persistence) on a free port, for ``--nodes 2``."""
+
+    def __init__(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="day25-bench-redis-")
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.dir], stdout=subprocess.DEVNULL)
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        for _ in range(500):
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.02)
+        self.stop()
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def nodes(members: int, messages: int, rounds: int, gap: float,
+          broker: str) -> dict[str, dict[str, float]]:
+    """The three rows of ``--nodes 2`` (see the module): rate and latency of each."""
+    a, b = Node(broker), Node(broker)
+    with a.server, b.server:
+        for node in (a, b):
+            assert node.relay is not None
+            node.server.call(node.relay.start())
+        one = Clients(a.server.ws_url("/fan/one"), members, messages)
+        two = Clients(f"{a.server.ws_url('/fan/two')},{b.server.ws_url('/fan/two')}",
+                      members, messages)
+        try:
+            while a.count("one") < members or a.count("two") + b.count("two") < members:
+                time.sleep(0.05)
+            rates: dict[str, list[float]] = {m: [] for m in NODE_MODES}
+            paced: dict[str, list[float]] = {m: [] for m in NODE_MODES}
+            number = 0
+            for _ in range(rounds):
+                for mode in NODE_MODES:
+                    clients = two if mode.endswith("2 nodes") else one
+                    room = "two" if clients is two else "one"
+                    for spacing in (0.0, gap):
+                        number += 1
+                        started = time.monotonic()
+                        if mode == "local":
+                            a.server.call(a.round("rooms", number, messages, spacing, room), 120)
+                        else:
+                            a.server.call(a.publish(room, number, messages, spacing), 120)
+                        report = clients.report()
+                        assert report["round"] == number
+                        assert report["frames"] == members * messages, report["frames"]
+                        if spacing:
+                            paced[mode].extend(report["latencies"])
+                        else:
+                            rates[mode].append(messages / (report["last"] - started))
+        finally:
+            one.stop()
+            two.stop()
+        for node in (a, b):
+            assert node.relay is not None
+            node.server.call(node.relay.stop())
+            node.server.call(node.relay.broker.aclose())
+    out: dict[str, dict[str, float]] = {}
+    for mode in NODE_MODES:
+        spaced = sorted(paced[mode])
+        out[mode] = {
+            "messages_per_s": statistics.median(rates[mode]),
+            "p50_ms": spaced[len(spaced) // 2] * 1000,
+            "p99_ms": spaced[int(len(spaced) * 0.99)] * 1000,
+        }
+    return out
+
+
+def report_nodes(args: argparse.Namespace) -> None:
+    redis_process = None if args.broker else RedisProcess()
+    broker = args.broker or redis_process.url  # type: ignore[union-attr]
+    try:
+        rows = nodes(args.members, args.messages, args.rounds, args.gap, broker)
+    finally:
+        if redis_process is not None:
+            redis_process.stop()
+    print(f"nodes: one room of {args.members} members, {args.messages} messages per round, "
+          f"{args.rounds} interleaved rounds (Python {sys.version.split()[0]})")
+    print(f"{'':<18} {'messages/s (burst)':>19} {'paced p50 ms':>13} {'paced p99 ms':>13}")
+    for mode, row in rows.items():
+        print(f"{mode:<18} {row['messages_per_s']:>19.0f} {row['p50_ms']:>13.2f} "
+              f"{row['p99_ms']:>13.2f}")
+    local = rows["local"]["p99_ms"]
+    summary = {
+        "nodes": 2,
+        "members": args.members,
+        "messages": args.messages,
+        "messages_per_s": {m: round(r["messages_per_s"], 1) for m, r in rows.items()},
+        "p50_ms": {m: round(r["p50_ms"], 3) for m, r in rows.items()},
+        "p99_ms": {m: round(r["p99_ms"], 3) for m, r in rows.items()},
+        "cross_node_p99_ratio": rows["broker, 2 nodes"]["p99_ms"] / local,
+        "broker_p99_ratio": rows["broker, 1 node"]["p99_ms"] / local,
+    }
+    print(f"\ncross-node p99 / single-node p99 (no broker): "
+          f"{summary['cross_node_p99_ratio']:.2f} (target <= 2.00); one node on the broker: "
+          f"{summary['broker_p99_ratio']:.2f}")
+    if args.json:
+        print(json.dumps(summary))
 
 
 # -- HTTP latency --------------------------------------------------------------------
@@ -322,15 +482,21 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=0.01,
                         help="seconds between messages in the paced rounds")
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--nodes", type=int, default=1, help="servers (more need issue 18)")
+    parser.add_argument("--nodes", type=int, default=1,
+                        help="2: the same room split over two servers on a broker")
+    parser.add_argument("--broker", default=None,
+                        help="redis://HOST:PORT/DB for --nodes 2 (default: start redis-server)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary last")
     parser.add_argument("--client", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
         asyncio.run(client_main(args.client, args.members, args.messages))
         return
+    if args.nodes == 2:
+        report_nodes(args)
+        return
     if args.nodes != 1:
-        parser.error("--nodes N > 1 needs a broker between the nodes (issue 18)")
+        parser.error("--nodes is 1 (one server) or 2 (two servers on a broker)")
 
     fan = fanout(args.members, args.messages, args.rounds, args.gap)
     print(f"fan-out: {args.members} members, {args.messages} messages per round, "

@@ -192,11 +192,20 @@ def serve(
     ttl: Annotated[
         float | None, typer.Option(help="queued notifications expire after this many seconds")
     ] = None,
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            help="redis://HOST:PORT/DB shared by several `day25 serve` processes: one chat "
+            "and one inbox across them (the demo; tokens signed with $DAY25_SECRET or a "
+            "secret kept in Redis)"
+        ),
+    ] = None,
 ) -> None:
     """Serve the live chat + notifications page on an implementation of exercises 3 and 4."""
     from day25.serve import run_command
 
-    code = run_command(impl, host, port, db, allow_origins=allow_origin or (), cap=cap, ttl=ttl)
+    code = run_command(impl, host, port, db, allow_origins=allow_origin or (), cap=cap, ttl=ttl,
+                       broker=broker)
     raise typer.Exit(code)
 
 

@@ -5,20 +5,36 @@
 ``MemoryStore`` (an ordered, capped, expiring log per user), ``IdleCache`` and
 ``NameLocks`` (per-name state that does not grow for ever) and
 ``BackgroundServer`` (uvicorn in a thread, for notebooks and tests).
+
+Opt-in, for several processes sharing one Redis (see ``docs/guides/scaling.md``):
+``Broker`` (the connection and key names), ``EventRelay`` (an event emitted on every
+node's bus, in one order, with a ``seq`` per key), ``SharedPresence`` (users across
+nodes, and a dead node's users reaped), ``RedisStore`` (the offline queue's store in
+Redis) and ``Joining`` (let a connection into a room at an exact point of its events).
+Without them nothing here touches Redis.
 """
 
+from day25.realtime.broker import Broker, BrokerUnavailable
+from day25.realtime.joining import Joining
 from day25.realtime.names import IdleCache, NameLocks
 from day25.realtime.offline import OfflineQueue, Pushed
 from day25.realtime.presence import PresenceTracker
+from day25.realtime.redis_store import RedisStore
+from day25.realtime.relay import EventRelay, Published
 from day25.realtime.rooms import SLOW_CONSUMER_CLOSE, Delivery, JsonSender, Rooms, SlowConsumer
 from day25.realtime.server import BackgroundServer
+from day25.realtime.shared_presence import SharedPresence
 from day25.realtime.stores import MemoryStore, Notification, NotificationStore, SQLiteStore
 
 __all__ = [
     "SLOW_CONSUMER_CLOSE",
     "BackgroundServer",
+    "Broker",
+    "BrokerUnavailable",
     "Delivery",
+    "EventRelay",
     "IdleCache",
+    "Joining",
     "JsonSender",
     "MemoryStore",
     "NameLocks",
@@ -26,8 +42,11 @@ __all__ = [
     "NotificationStore",
     "OfflineQueue",
     "PresenceTracker",
+    "Published",
     "Pushed",
+    "RedisStore",
     "Rooms",
     "SQLiteStore",
+    "SharedPresence",
     "SlowConsumer",
 ]

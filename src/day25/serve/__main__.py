@@ -23,9 +23,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="at most this many queued notifications per user")
     parser.add_argument("--ttl", type=float, default=None,
                         help="queued notifications expire after this many seconds")
+    parser.add_argument("--broker", default=None, metavar="redis://HOST:PORT/DB",
+                        help="Redis shared by several servers: one chat and one inbox")
     args = parser.parse_args(argv)
     return run_command(args.impl, args.host, args.port, args.db,
-                       allow_origins=args.allow_origin, cap=args.cap, ttl=args.ttl)
+                       allow_origins=args.allow_origin, cap=args.cap, ttl=args.ttl,
+                       broker=args.broker)
 
 
 if __name__ == "__main__":

@@ -191,12 +191,17 @@ class Dispatcher:
 
 
 class _NoTracebacks:
-    """Every 5xx body from an app becomes one fixed JSON sentence: whatever the app (or its
-    framework in debug mode) put there may hold a traceback, source paths or secrets. The
-    details stay in the server's log, where the student running it looks."""
+    """Every 5xx body from an app becomes one fixed JSON sentence (503 has its own: try
+    again): whatever the app (or its framework in debug mode) put there may hold a
+    traceback, source paths or secrets. The details stay in the server's log, where the
+    student running it looks."""
 
     BODY = json.dumps(
         {"error": "internal server error: the app raised; see the server's log"}
+    ).encode()
+    UNAVAILABLE = json.dumps(
+        {"error": "service unavailable: the app could not reach a service it needs (with "
+         "--broker: Redis); nothing was stored; try again; see the server's log"}
     ).encode()
 
     def __init__(self, send: Send) -> None:
@@ -207,12 +212,13 @@ class _NoTracebacks:
         kind = message["type"]
         if kind == "http.response.start" and message.get("status", 200) >= 500:
             self.replacing = True
+            body = self.UNAVAILABLE if message.get("status") == 503 else self.BODY
             headers = [
                 (b"content-type", b"application/json"),
-                (b"content-length", str(len(self.BODY)).encode()),
+                (b"content-length", str(len(body)).encode()),
             ]
             await self.send({**message, "headers": headers})
-            await self.send({"type": "http.response.body", "body": self.BODY})
+            await self.send({"type": "http.response.body", "body": body})
         elif kind == "http.response.body" and self.replacing:
             return
         else:

@@ -163,11 +163,15 @@ def _build(impl_dir: Path, exercise: Exercise, kwargs: dict[str, Any], apps: Loa
         ) from exc
 
 
-def load_apps(impl_dir: Path, db_path: Path, **queue_options: Any) -> LoadedApps:
+def load_apps(
+    impl_dir: Path, db_path: Path, *, broker: str | None = None, **queue_options: Any
+) -> LoadedApps:
     """Build both apps; a stub that raises ``NotImplementedError`` is recorded, not fatal.
-    ``queue_options`` (``ttl_seconds``, ``max_per_user``) go to the notification app."""
+    ``queue_options`` (``ttl_seconds``, ``max_per_user``) go to the notification app;
+    ``broker`` (``day25 serve --broker``) to both."""
     apps = LoadedApps(impl_dir=impl_dir)
-    apps.chat = _build(impl_dir, _serving(PARTS["CHAT"]), {}, apps)
-    kwargs = {"db_path": str(db_path), **queue_options}
+    shared: dict[str, Any] = {} if broker is None else {"broker": broker}
+    apps.chat = _build(impl_dir, _serving(PARTS["CHAT"]), dict(shared), apps)
+    kwargs = {"db_path": str(db_path), **queue_options, **shared}
     apps.notifications = _build(impl_dir, _serving(PARTS["NOTIFICATIONS"]), kwargs, apps)
     return apps

@@ -8,6 +8,7 @@ window in which another process could take the port between check and use.
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from typing import Any
 
 import uvicorn
 
+from day25.realtime.broker import Broker, BrokerUnavailable, describe_url
 from day25.realtime.server import listen_socket
 from day25.serve.dispatch import Dispatcher
 from day25.serve.guard import Guard
@@ -37,6 +39,9 @@ __all__ = [
 ]
 
 DEFAULT_PORT = 8025
+SECRET_ENV = "DAY25_SECRET"
+"""With ``--broker``: the secret that signs session tokens, the same on every node. When
+it is not set, the first node makes one and keeps it in Redis; the others read it."""
 
 
 class ServeError(Exception):
@@ -76,6 +81,24 @@ class Served:
     impl_dir: Path
     db_path: Path
     sessions: Sessions
+    broker: str | None = None
+
+
+def broker_sessions(url: str) -> Sessions:
+    """Sessions whose tokens every node of the chat accepts: signed with ``$DAY25_SECRET``,
+    or else with a secret kept in Redis; :class:`ServeError` if Redis does not answer."""
+    try:
+        broker = Broker(url)
+    except BrokerUnavailable as exc:
+        raise ServeError(str(exc)) from exc
+    try:
+        broker.check()
+        secret = os.environ.get(SECRET_ENV, "").encode() or broker.shared_secret()
+    except BrokerUnavailable as exc:
+        raise ServeError(str(exc)) from exc
+    finally:
+        broker.sync().close()
+    return Sessions(secret)
 
 
 def build_app(
@@ -87,10 +110,13 @@ def build_app(
     cap: int | None = None,
     ttl: float | None = None,
     sessions: Sessions | None = None,
+    broker: str | None = None,
 ) -> Served:
     """The page and both apps of ``impl`` behind the :class:`~day25.serve.guard.Guard`;
     :class:`ServeError` if they cannot be built. ``cap`` and ``ttl`` set the notification
-    app's ``max_per_user`` and ``ttl_seconds`` (its own defaults when ``None``)."""
+    app's ``max_per_user`` and ``ttl_seconds`` (its own defaults when ``None``).
+    ``broker``: a ``redis://HOST:PORT/DB`` URL shared by several ``day25 serve``
+    processes, which then form one chat and one inbox (the demo only)."""
     queue_options: dict[str, Any] = {}
     if cap is not None:
         if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
@@ -104,12 +130,21 @@ def build_app(
         origins = OriginPolicy(allow_origins, loopback=is_loopback(host))
     except ValueError as exc:
         raise ServeError(f"--allow-origin: {exc}") from exc
+    if broker is not None:
+        if impl not in (None, "demo"):
+            raise ServeError(
+                f"--broker serves the demo apps only (they are written for it), not --impl "
+                f"{impl}: the exercise protocols keep their state in one process"
+            )
+        queue_options["broker"] = broker
+        sessions = sessions or broker_sessions(broker)
     try:
         impl_dir = resolve_impl(impl)
         db_path = (db or default_db_path(impl_dir)).expanduser().resolve()
-        db_path.parent.mkdir(parents=True, exist_ok=True)
+        if broker is None:
+            db_path.parent.mkdir(parents=True, exist_ok=True)
         apps = load_apps(impl_dir, db_path, **queue_options)
-    except ImplementationError as exc:
+    except (ImplementationError, BrokerUnavailable) as exc:
         raise ServeError(str(exc)) from exc
     if apps.chat is None and apps.notifications is None:
         raise ServeError(
@@ -121,8 +156,11 @@ def build_app(
     dispatcher = Dispatcher(
         apps, impl_label=impl or impl_dir.name, db_path=db_path, state_sizes=sessions.sizes
     )
+    if broker is not None:
+        dispatcher.status["db"] = None
+        dispatcher.status["broker"] = describe_url(broker)
     guard = Guard(dispatcher, origins=origins, sessions=sessions)
-    return Served(guard, apps, impl_dir, db_path, sessions)
+    return Served(guard, apps, impl_dir, db_path, sessions, broker)
 
 
 def uvicorn_config(app: Any) -> uvicorn.Config:
@@ -147,21 +185,26 @@ def serve(
     allow_origins: Sequence[str] = (),
     cap: int | None = None,
     ttl: float | None = None,
+    broker: str | None = None,
 ) -> None:
     """Serve the page and both apps until interrupted; :class:`ServeError` if it cannot start."""
-    served = build_app(impl, db=db, host=host, allow_origins=allow_origins, cap=cap, ttl=ttl)
+    served = build_app(impl, db=db, host=host, allow_origins=allow_origins, cap=cap, ttl=ttl,
+                       broker=broker)
     sock = bind(host, port)
     for missing in served.apps.missing.values():
         print(f"warning: {missing.message}; that part of the page will show an error",
               file=sys.stderr)
     shown = f"[{host}]" if ":" in host else host
+    store = f"broker: {describe_url(broker)}" if broker else f"db: {served.db_path}"
     print(f"day25 serve: {served.impl_dir} on http://{shown}:{sock.getsockname()[1]}/ "
-          f"(db: {served.db_path})", file=sys.stderr, flush=True)
+          f"({store})", file=sys.stderr, flush=True)
     server = uvicorn.Server(uvicorn_config(served.app))
     try:
         server.run(sockets=[sock])
     finally:
         sock.close()
+    if not server.started:  # the apps' startup failed (the broker went away meanwhile)
+        raise ServeError("the apps did not start (see the errors above)")
 
 
 def run_command(
@@ -173,10 +216,11 @@ def run_command(
     allow_origins: Sequence[str] = (),
     cap: int | None = None,
     ttl: float | None = None,
+    broker: str | None = None,
 ) -> int:
     """The body of ``day25 serve``: serve, or print why not on stderr; the exit code."""
     try:
-        serve(impl, host, port, db, allow_origins=allow_origins, cap=cap, ttl=ttl)
+        serve(impl, host, port, db, allow_origins=allow_origins, cap=cap, ttl=ttl, broker=broker)
     except ServeError as exc:
         print(f"day25 serve: {exc}", file=sys.stderr)
         return 2

@@ -64,8 +64,19 @@ def parse_frame(message: Mapping[str, Any]) -> dict[str, Any]:
     raise ValueError(f"unknown frame type {kind!r}: expected 'message' or 'ping'")
 
 
-def create_app(*, idle_rooms: int = 1000, idle_seconds: float = 600.0) -> NexiosApp:
-    """A NexiosApp with the ``/chat/{room}`` WebSocket route and a day25 EventBus."""
+def create_app(
+    *, idle_rooms: int = 1000, idle_seconds: float = 600.0, broker: str | None = None
+) -> NexiosApp:
+    """A NexiosApp with the ``/chat/{room}`` WebSocket route and a day25 EventBus.
+
+    ``broker`` (a ``redis://`` URL, ``day25 serve --broker``): the same chat across
+    several processes, in :mod:`day25.serve.demo.cluster_chat`."""
+    if broker is not None:
+        import sys
+
+        from day25.serve.demo.cluster_chat import create_app as create_cluster_app
+
+        return create_cluster_app(broker, sys.modules[__name__])
     app = NexiosApp()
     events = day25.install(app)
     presence: PresenceTracker[WebSocket] = PresenceTracker()

@@ -75,8 +75,20 @@ def create_app(
     *,
     ttl_seconds: float = 86400.0,
     max_per_user: int = 100,
+    broker: str | None = None,
 ) -> NexiosApp:
-    """A NexiosApp with ``POST /notifications`` and ``/notifications/{user}``."""
+    """A NexiosApp with ``POST /notifications`` and ``/notifications/{user}``.
+
+    ``broker`` (a ``redis://`` URL, ``day25 serve --broker``): one queue in Redis shared
+    by several processes, in :mod:`day25.serve.demo.cluster_notifications` (``db_path``
+    is not used then)."""
+    if broker is not None:
+        import sys
+
+        from day25.serve.demo.cluster_notifications import create_app as create_cluster_app
+
+        return create_cluster_app(broker, sys.modules[__name__], ttl_seconds=ttl_seconds,
+                                  max_per_user=max_per_user)
     app = NexiosApp()
     events = day25.install(app)
     queue = OfflineQueue(SQLiteStore(db_path), ttl_seconds=ttl_seconds, max_per_user=max_per_user)

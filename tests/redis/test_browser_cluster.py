@@ -1,0 +1,67 @@
+"""Two ``day25 serve --broker`` processes in a real Chromium: alice's page on one server,
+bob's on the other, one chat and one inbox (the page is unchanged: it speaks the
+exercises' protocols to whichever server it came from)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from ..browser.conftest import ServeProcess, artifacts, browser  # noqa: F401 (fixtures)
+from ..browser.test_serve_page import Users, roster
+from .cluster import start_node
+from .servers import RedisServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+
+
+@pytest.fixture
+def nodes(tmp_path: Path) -> Iterator[tuple[ServeProcess, ServeProcess]]:
+    server = RedisServer(tmp_path / "redis").start()
+    a, b = start_node(server.url), start_node(server.url)
+    yield a, b
+    a.stop()
+    b.stop()
+    server.kill()
+
+
+def test_two_pages_on_two_servers_are_one_chat_and_one_inbox(
+    browser: Browser,  # noqa: F811
+    nodes: tuple[ServeProcess, ServeProcess],
+    artifacts: Path,  # noqa: F811
+) -> None:
+    a, b = nodes
+    on_a, on_b = Users(browser, a.url), Users(browser, b.url)
+    try:
+        alice = on_a.open("alice", "lobby")
+        bob = on_b.open("bob", "lobby")
+        for page in (alice, bob):
+            expect(roster(page)).to_have_count(2)
+
+        alice.fill("#message-text", "hello from server A")
+        alice.click("#send")
+        for page in (alice, bob):
+            line = page.locator("#messages li[data-user=alice]").last
+            expect(line.locator(".text")).to_have_text("hello from server A")
+            expect(line).to_have_attribute("data-seq", "1")
+        bob.fill("#message-text", "hi from server B")
+        bob.press("#message-text", "Enter")
+        expect(alice.locator("#messages li[data-user=bob]")).to_have_attribute("data-seq", "2")
+
+        alice.fill("#notify-user", "bob")
+        alice.fill("#notify-title", "lunch?")
+        alice.click("#notify-send")
+        expect(alice.locator("#notify-result")).to_contain_text("pushed to 1 open tab")
+        expect(bob.locator("#inbox li .title")).to_have_text(["lunch?"])
+        bob.screenshot(path=str(artifacts / "serve-two-nodes.png"), full_page=True)
+
+        bob.close()
+        expect(roster(alice)).to_have_count(1)
+        expect(alice.locator("#messages li.system").last).to_have_text("bob left")
+        assert on_a.console_errors == [] and on_b.console_errors == []
+    finally:
+        on_a.close()
+        on_b.close()
