@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from day25.course.catalogue import Catalogue, Exercise
@@ -26,6 +27,7 @@ from day25.course.grading.feedback import clean_message
 from day25.course.grading.intake import Submission, take_modules, write_copy
 from day25.course.grading.results import ExerciseResult
 from day25.course.grading.verdict import Settings, run_suite
+from day25.course.sandbox import namespaces
 from day25.course.student.steps import StepResult, run_step
 
 __all__ = ["HIDDEN_NOTICE", "check", "check_project", "watch"]
@@ -56,7 +58,7 @@ def _show_project(console: Console, result: ExerciseResult) -> None:
     status = "[green]done[/]" if _passed(result) else "[red]todo[/]"
     console.print(f"\n[bold]{result.title}[/] {status}")
     for note in result.notes:
-        console.print(f"  [yellow]! {note}[/]")
+        console.print(f"  [yellow]! {escape(note)}[/]")  # a note may quote the student's code
     for test in result.tests:
         mark = "[green]PASS[/]" if test.passed else "[red]FAIL[/]"
         console.print(f"  {mark} {test.name}")
@@ -106,6 +108,7 @@ def walk(catalogue: Catalogue, settings: Settings, path: Path, *,
     """Check the ladder in order; stop at the first item that is not done."""
     ladder = catalogue.ladder()
     console.print("[bold]Day 25: the steps, then the projects, in order[/]")
+    console.print(namespaces.describe(), style="dim")  # what the projects' code runs in
     done = 0
     failing: StepResult | ExerciseResult | None = None
     for item in ladder:
@@ -155,6 +158,7 @@ def check(catalogue: Catalogue, settings: Settings, path: Path, *, only: str | N
         if not step.passed:
             console.print(f"Stuck? `day25 hint {item.id}`.")
         return step.passed
+    console.print(namespaces.describe(), style="dim")  # what your code runs in
     if live:
         with Progress(TextColumn("checking"), BarColumn(), TextColumn(item.id),
                       console=console, transient=True) as bar:
