@@ -109,14 +109,17 @@ def release(
     out: Annotated[Path, typer.Argument(help="folder for the student bundle (must not exist)")],
     course: CourseOpt = None,
 ) -> None:
-    """Build the student bundle: no solutions, no hidden tests, no mutants."""
+    """Build the student bundle from the last commit: no solutions, no hidden tests."""
     from day25.course.grading.release import build_release
 
     try:
-        files = build_release(_course(course), out)
+        done = build_release(_course(course), out)
     except (ValueError, FileExistsError) as exc:
         raise _fail(str(exc)) from exc
-    console.print(f"student bundle: {out} ({len(files)} files)")
+    console.print(f"student bundle: {out} ({len(done.files)} files from commit {done.commit}, "
+                  f"{done.answers_removed} lesson answers taken out)")
+    if done.not_shipped:
+        console.print("[yellow]not shipped (uncommitted): " + ", ".join(done.not_shipped) + "[/]")
 
 
 @app.command()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -9,13 +12,33 @@ from pathlib import Path
 
 import pytest
 
+from day25.course.student.answers import BEGIN, END, PLACEHOLDER, strip_source
+
 COURSE = Path(__file__).resolve().parents[2]
+GIT = ["git", "-c", "user.name=Instructor", "-c", "user.email=instructor@example.org"]
 
 
-def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str | Path, course: Path = COURSE) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "day25.cli", *map(str, args),
-                           "--course", str(COURSE)],
-                          capture_output=True, text=True, timeout=300, cwd=COURSE)
+                           "--course", str(course)],
+                          capture_output=True, text=True, timeout=300, cwd=course,
+                          env={**os.environ, "COLUMNS": "200"})
+
+
+def _cells(path: Path) -> list[str]:
+    return ["".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))["cells"]
+            if c["cell_type"] == "code"]
+
+
+def _answer_lines(source: str) -> list[str]:
+    """The lines between the answer markers of a cell."""
+    lines, inside = [], False
+    for line in source.splitlines():
+        if line.strip() in (BEGIN, END):
+            inside = line.strip() == BEGIN
+        elif inside and line.strip():
+            lines.append(line.strip())
+    return lines
 
 
 def _secret_lines() -> set[str]:
@@ -114,3 +137,84 @@ def test_gradescope_layout_grades_into_results_json(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-2000:]
     results = (out / "submission" / "results.json").read_text()
     assert '"score": 25' in results
+
+
+def test_the_lessons_in_the_bundle_are_the_students_copies(bundle: Path) -> None:
+    lessons = sorted((COURSE / "notebooks").glob("*.ipynb"))
+    answered = [nb for nb in lessons if any(BEGIN in cell for cell in _cells(nb))]
+    assert len(answered) >= 10, "the lessons ask for answers: the check needs some"
+    for source in lessons:
+        for shipped in (bundle / "notebooks" / source.name,
+                        bundle / "src/day25/course/student/material/notebooks" / source.name):
+            cells = _cells(shipped)
+            want = [strip_source(cell) for cell in _cells(source)]
+            assert cells == want, f"{shipped} is not the stripped {source.name}"
+            assert all(not c["outputs"] for c in json.loads(shipped.read_text())["cells"]
+                       if c["cell_type"] == "code"), f"{shipped} ships outputs"
+    # no answer text anywhere: the markers only in the module that strips them, and no
+    # answer line that a correct bundle would not hold anyway (in the stripped lessons,
+    # the package, the docs...)
+    holding = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*")
+               if p.is_file() and BEGIN.encode() in p.read_bytes()}
+    assert holding == {"src/day25/course/student/answers.py"}, holding
+    allowed = "\n".join(strip_source(c) for nb in lessons for c in _cells(nb))
+    allowed += "\n".join(p.read_text(encoding="utf-8", errors="replace")
+                         for p in bundle.rglob("*") if p.is_file() and p.suffix != ".ipynb")
+    answers = {line for nb in lessons for cell in _cells(nb) for line in _answer_lines(cell)
+               if len(line) >= 20 and line not in allowed}
+    assert len(answers) >= 15, "the check must have answers to look for"
+    for path in bundle.rglob("*.ipynb"):
+        text = "\n".join(_cells(path))
+        leaked = sorted(line for line in answers if line in text)
+        assert not leaked, f"{path} holds answers: {leaked[:3]}"
+        assert text.count(PLACEHOLDER) >= sum(c.count(BEGIN) for c in _cells(path))
+
+
+@pytest.fixture()
+def scratch(tmp_path: Path) -> Path:
+    """A fresh clone of the course's last commit, as an instructor's checkout."""
+    clone = tmp_path / "course"
+    subprocess.run(["git", "clone", "-q", str(COURSE), str(clone)], check=True, timeout=120)
+    return clone
+
+
+def test_a_solution_copied_over_a_stub_cannot_reach_a_bundle(scratch: Path) -> None:
+    """The student flow: copy a solution over its stub, then release."""
+    stub = scratch / "exercises" / "once_semantics.py"
+    shutil.copy(scratch / "solutions" / "once_semantics.py", stub)
+    out = scratch.parent / "bundle"
+    proc = _cli("release", out, course=scratch)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "exercises/once_semantics.py differs from its committed version" in proc.stdout
+    assert "git checkout -- exercises/once_semantics.py" in proc.stdout
+    assert not out.exists()
+    # committing it does not help: the committed stub is the solution
+    subprocess.run([*GIT, "-C", str(scratch), "commit", "-qam", "my answer"], check=True)
+    proc = _cli("release", out, course=scratch)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "the committed exercises/once_semantics.py is the solution" in proc.stdout
+    assert not out.exists()
+
+
+def test_uncommitted_edits_are_not_shipped_and_are_reported(scratch: Path) -> None:
+    lesson = scratch / "notebooks" / "01_overview_and_basic_usage.ipynb"
+    lesson.write_text(lesson.read_text().replace("Bob", "Mallory-uncommitted"))
+    (scratch / "notebooks" / "99_draft.ipynb").write_text(lesson.read_text())
+    (scratch / "exercises" / ".day25-hints.json").write_text("{}")  # ignored: a student's
+    out = scratch.parent / "bundle"
+    proc = _cli("release", out, course=scratch)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    said = " ".join(proc.stdout.split())
+    assert "notebooks/01_overview_and_basic_usage.ipynb" in said
+    assert "notebooks/99_draft.ipynb" in said and "not shipped" in said
+    assert not (out / "notebooks" / "99_draft.ipynb").exists()
+    assert not [p for p in out.rglob("*") if p.is_file() and b"Mallory" in p.read_bytes()]
+    assert (out / "notebooks" / lesson.name).is_file()
+
+
+def test_release_needs_a_commit(tmp_path: Path) -> None:
+    course = tmp_path / "course"
+    shutil.copytree(COURSE / "exercises", course / "exercises")
+    proc = _cli("release", tmp_path / "out", course=course)
+    assert proc.returncode == 2
+    assert "builds the bundle from the last commit" in " ".join(proc.stdout.split())
