@@ -159,14 +159,16 @@ def serve(
 def start(
     port: Annotated[int | None, typer.Option(help="JupyterLab's port (default: its own)")] = None,
     browser: Annotated[bool, typer.Option(help="open a browser tab")] = True,
+    folder: Annotated[Path | None, typer.Option(
+        "--dir", help="your workspace (default: ./day25-workspace, or the one you are in)")] = None,
     course: CourseOpt = None,
 ) -> None:
-    """Open the lessons (notebooks/) in JupyterLab."""
+    """Open your workspace (lessons and exercises) in JupyterLab."""
     from day25.course.student.start import start as start_lab
 
     try:
-        code = start_lab(course, port=port, open_browser=browser)
-    except FileNotFoundError as exc:
+        code = start_lab(course, folder=folder, port=port, open_browser=browser)
+    except (FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     raise typer.Exit(code)
 
