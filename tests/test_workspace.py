@@ -128,6 +128,20 @@ def test_check_inside_the_workspace_checks_its_exercises(tmp_path: Path) -> None
     assert "NotImplementedError" in todo.stdout
 
 
+def test_pytest_in_a_workspace_inside_the_course_tests_the_workspace(tmp_path: Path) -> None:
+    """The workspace's pytest.ini makes it its own pytest root: plain ``pytest`` there checks
+    the student's exercises, not the course folder's solutions."""
+    course = _small_course(tmp_path)
+    shutil.copytree(ROOT / "solutions", course / "solutions")
+    ws = open_workspace(here=course).path
+    assert ws.parent == course
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "tests/public/test_once_semantics.py"], cwd=ws, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert "NotImplementedError" in proc.stdout
+
+
 @pytest.fixture(scope="module")
 def installed_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The course's release bundle, built as a wheel and unpacked as pip installs it."""
