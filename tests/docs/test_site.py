@@ -36,7 +36,8 @@ Element.prototype.attachShadow = function (init) {
 };
 """
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.timeout(900),
+              pytest.mark.xdist_group("site")]  # one xdist worker: one mkdocs build
 
 
 @dataclass

@@ -14,6 +14,9 @@ import pytest
 
 from day25.course.student.answers import BEGIN, END, PLACEHOLDER, strip_source
 
+#: one xdist worker runs this module: its tests share an expensive fixture (one bundle)
+pytestmark = pytest.mark.xdist_group("release")
+
 COURSE = Path(__file__).resolve().parents[2]
 GIT = ["git", "-c", "user.name=Instructor", "-c", "user.email=instructor@example.org"]
 
