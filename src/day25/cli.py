@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 
 app = typer.Typer(
-    help="Day 25: Nexios Event System - course tools.", no_args_is_help=True, add_completion=False
+    help="Day 25: Nexios Event System - course tools.", no_args_is_help=True, add_completion=False,
+    rich_markup_mode=None,  # click's plain help wraps at any width; rich panels cut options
 )
 console = Console()
 
@@ -79,7 +80,10 @@ def grade(
     test_timeout: Annotated[float, typer.Option(help="seconds per test")] = 60.0,
     course: CourseOpt = None,
 ) -> None:
-    """Grade submissions with the hidden suites; exit 0 whatever the students scored."""
+    """Grade submissions with the hidden suites.
+
+    Exits 0 whatever the students scored.
+    """
     from day25.course.catalogue import load_catalogue
     from day25.course.grading.batch import grade_class
     from day25.course.grading.verdict import Settings
@@ -109,7 +113,10 @@ def release(
     out: Annotated[Path, typer.Argument(help="folder for the student bundle (must not exist)")],
     course: CourseOpt = None,
 ) -> None:
-    """Build the student bundle from the last commit: no solutions, no hidden tests."""
+    """Build the student bundle from the last commit.
+
+    No solutions, no hidden tests, lessons without their answers.
+    """
     from day25.course.grading.release import build_release
 
     try:
@@ -127,7 +134,10 @@ def gradescope(
     out: Annotated[Path, typer.Argument(help="the autograder .zip to write")],
     course: CourseOpt = None,
 ) -> None:
-    """Build a Gradescope autograder zip that grades with this same code."""
+    """Build a Gradescope autograder zip: the same grading.
+
+    Its run_autograder runs day25 grade on the submission.
+    """
     from day25.course.grading.gradescope import build_autograder
 
     try:
@@ -149,7 +159,10 @@ def serve(
         Path | None, typer.Option(help="SQLite file for queued notifications (default: ~/.day25/)")
     ] = None,
 ) -> None:
-    """Serve the live chat + notifications page on an implementation of exercises 3 and 4."""
+    """Serve the live chat + notifications page.
+
+    On an implementation of exercises 3 and 4.
+    """
     from day25.serve import run_command
 
     raise typer.Exit(run_command(impl, host, port, db))

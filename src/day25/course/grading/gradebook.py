@@ -59,19 +59,32 @@ def write_plot(results: Sequence[StudentResult], path: Path, max_total: float) -
     return path
 
 
-def summary_table(results: Sequence[StudentResult], exercises: Sequence[Exercise]) -> Table:
+def _notes(r: StudentResult) -> str:
+    notes = len(r.notes) + sum(len(ex.notes) for ex in r.exercises)
+    return ("resumed " if r.resumed else "") + (f"{notes} note(s)" if notes else "")
+
+
+def summary_table(results: Sequence[StudentResult], exercises: Sequence[Exercise],
+                  width: int | None = None) -> Table:
+    """The class at a glance. Nothing is ever cut: when the exercise ids do not fit in
+    ``width`` columns, the exercises are numbered and the caption names them
+    (``1=priority_ordering``), and a long student name wraps."""
+    rows = sorted(results, key=lambda r: r.student)
+    cells = [max([len("student"), *(len(r.student) for r in rows)]),
+             *(len(ex.id) for ex in exercises), len("total"),
+             max([len("notes"), *(len(_notes(r)) for r in rows)])]
+    numbered = width is not None and sum(cells) + 3 * len(cells) + 1 > width
     table = Table(title="Grades")
-    table.add_column("student")
-    for ex in exercises:
-        table.add_column(ex.id, justify="right")
-    table.add_column("total", justify="right", style="bold")
-    table.add_column("notes")
-    for r in sorted(results, key=lambda r: r.student):
+    if numbered:
+        table.caption = "   ".join(f"{n}={ex.id}" for n, ex in enumerate(exercises, start=1))
+        table.caption_justify = "left"
+    table.add_column("student", overflow="fold")
+    for n, ex in enumerate(exercises, start=1):
+        table.add_column(str(n) if numbered else ex.id, justify="right", overflow="fold")
+    table.add_column("total", justify="right", style="bold", overflow="fold")
+    table.add_column("notes", overflow="fold")
+    for r in rows:
         points = {ex.exercise: ex.points for ex in r.exercises}
-        notes = len(r.notes) + sum(len(ex.notes) for ex in r.exercises)
         table.add_row(r.student, *(f"{points.get(ex.id, 0):g}" for ex in exercises),
-                      f"{r.total:g}", ("resumed " if r.resumed else "") +
-                      (f"{notes} note(s)" if notes else ""))
+                      f"{r.total:g}", _notes(r))
     return table
-
-
