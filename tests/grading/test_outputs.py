@@ -12,6 +12,7 @@ from rich.console import Console
 from day25.course.catalogue import load_catalogue
 from day25.course.grading.feedback import clean_message, load_results, results_json, write_student
 from day25.course.grading.gradebook import (
+    grade_figure,
     gradebook_header,
     summary_table,
     write_gradebook,
@@ -94,6 +95,15 @@ def test_plot_is_a_png(tmp_path: Path) -> None:
     path = write_plot([_student("a", 1), _student("b", 5)], tmp_path / "grades.png", 100)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     json.dumps(results_json(_student("a", 1), "s"))  # serialisable
+
+
+def test_the_plot_counts_whole_students() -> None:
+    for results in ([_student("a", 1), _student("b", 5)], [_student("a", 2)],
+                    [_student(str(i), i % 6) for i in range(7)]):
+        ax = grade_figure(results, 100).axes[0]
+        low, high = ax.get_ylim()
+        ticks = [t for t in ax.get_yticks() if low <= t <= high]
+        assert len(ticks) >= 2 and all(t == int(t) for t in ticks), ticks
 
 
 def test_a_module_that_does_not_import_gets_one_note_and_short_test_lines(tmp_path: Path) -> None:

@@ -10,13 +10,17 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
 from day25.course.catalogue import Exercise
 from day25.course.grading.results import StudentResult
 
-__all__ = ["gradebook_header", "summary_table", "write_gradebook", "write_plot"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["grade_figure", "gradebook_header", "summary_table", "write_gradebook", "write_plot"]
 
 
 def gradebook_header(exercises: Sequence[Exercise]) -> list[str]:
@@ -38,24 +42,28 @@ def write_gradebook(
     return path
 
 
-def write_plot(results: Sequence[StudentResult], path: Path, max_total: float) -> Path:
-    """A histogram of totals (PNG, Agg backend: no display needed)."""
-    import matplotlib
+def grade_figure(results: Sequence[StudentResult], max_total: float) -> Figure:
+    """A histogram of totals; the y axis counts whole students."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    fig = Figure(figsize=(7, 4), dpi=100)  # no pyplot: no global state, no display needed
+    ax = fig.add_subplot()
     totals = [r.total for r in results]
     bins = [i * max_total / 10 for i in range(11)]
     ax.hist(totals, bins=bins, color="#3b7dd8", edgecolor="white")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(f"total points (of {max_total:g})")
     ax.set_ylabel("students")
     mean = sum(totals) / len(totals) if totals else 0
     ax.set_title(f"Grade distribution: {len(totals)} students, mean {mean:.1f}")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return fig
+
+
+def write_plot(results: Sequence[StudentResult], path: Path, max_total: float) -> Path:
+    """The histogram of :func:`grade_figure` as a PNG."""
+    grade_figure(results, max_total).savefig(path)
     return path
 
 
