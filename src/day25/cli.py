@@ -109,6 +109,39 @@ def grade(
 
 
 @app.command()
+def similarity(
+    submissions: Annotated[
+        list[Path], typer.Argument(help="a student's folder or .zip, or a folder of them")
+    ],
+    out: Annotated[Path, typer.Option(help="where the HTML reports and similarity.csv go")],
+    threshold: Annotated[float, typer.Option(
+        help="flag a pair when either shares this fraction of its code")] = 0.5,
+    single: Annotated[bool, typer.Option(help="each SUBMISSION is one student")] = False,
+    course: CourseOpt = None,
+) -> None:
+    """Compare submissions pairwise, exercise by exercise.
+
+    For an instructor to look at: grades are not touched. The stub's code does not count.
+    """
+    from day25.course.catalogue import load_catalogue
+    from day25.course.grading.similarity import similarity_report
+
+    root = _course(course)
+    try:
+        report = similarity_report(submissions, out.resolve(), load_catalogue(root).exercises,
+                                   root, threshold=threshold, single=single)
+    except (ValueError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from exc
+    for pair in report.flagged:
+        console.print(f"{pair.exercise}: {pair.student_a} ~ {pair.student_b} "
+                      f"({pair.similarity_a:.0%} / {pair.similarity_b:.0%})", highlight=False)
+    compared = ", ".join(f"{ex} {n}" for ex, n in report.compared.items())
+    console.print(f"{len(report.flagged)} flagged pair(s) (submissions compared: {compared})\n"
+                  f"pairs: {report.csv}\nreports: {out}/similarity-<exercise>.html",
+                  highlight=False)
+
+
+@app.command()
 def release(
     out: Annotated[Path, typer.Argument(help="folder for the student bundle (must not exist)")],
     course: CourseOpt = None,
