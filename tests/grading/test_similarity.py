@@ -24,6 +24,8 @@ import pytest
 from day25.course.catalogue import load_catalogue
 from day25.course.grading.similarity import CSV_HEADER
 
+pytestmark = pytest.mark.xdist_group("similarity")  # one xdist worker: one graded class
+
 COURSE = Path(__file__).resolve().parents[2]
 EXERCISES = load_catalogue(COURSE).exercises
 
