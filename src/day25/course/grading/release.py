@@ -131,13 +131,19 @@ class CommittedTree:
 
 @dataclass(frozen=True)
 class FolderSource:
-    """A course folder's files as they are on disk: a repository, a bundle, a package's
-    material (symlinks and built or cached files are left out)."""
+    """A course folder's student side as it is on disk (a repository, a bundle, a
+    package's material): its top-level files and ``notebooks/``, ``exercises/`` and
+    ``tests/``, never a virtualenv or ``.git`` beside them. Symlinks and built or
+    cached files are left out."""
 
     root: Path
+    folders: tuple[str, ...] = ("notebooks", "exercises", "tests")
 
     def paths(self) -> list[str]:
-        return sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*")
+        found = [p for p in self.root.iterdir() if p.is_file()]
+        for folder in self.folders:
+            found += (self.root / folder).rglob("*")
+        return sorted(p.relative_to(self.root).as_posix() for p in found
                       if p.is_file() and not p.is_symlink() and _wanted(p.relative_to(self.root)))
 
     def read(self, rel: str) -> bytes:
