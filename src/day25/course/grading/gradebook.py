@@ -76,7 +76,7 @@ def summary_table(results: Sequence[StudentResult], exercises: Sequence[Exercise
                   width: int | None = None) -> Table:
     """The class at a glance. Nothing is ever cut: when the exercise ids do not fit in
     ``width`` columns, the exercises are numbered and the caption names them
-    (``1=priority_ordering``), and a long student name wraps."""
+    (``1=<the first exercise id>``), and a long student name wraps."""
     rows = sorted(results, key=lambda r: r.student)
     cells = [max([len("student"), *(len(r.student) for r in rows)]),
              *(len(ex.id) for ex in exercises), len("total"),
