@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import itertools
+import os
 import re
 import time
 from pathlib import Path
@@ -30,11 +31,15 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError
 import day25
 from day25.course.student.answers import BEGIN, PLACEHOLDER, count_answers, strip_answers
 
+#: one xdist worker runs this module: its tests share an expensive fixture (every notebook run once)
+pytestmark = pytest.mark.xdist_group("notebooks")
+
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 CELL_TIMEOUT = 30
 IDS = [p.stem for p in NOTEBOOKS]
-PARALLEL = 4
+PARALLEL = 2 if "PYTEST_XDIST_WORKER" in os.environ else 4  # kernels at once (fewer beside
+# other xdist workers: a starved kernel would miss CELL_TIMEOUT)
 CHECK = "check"
 # The exercises, one name each (exercises/catalogue.toml): "Exercise 3: chat_broadcasting".
 EXERCISES = {1: "priority_ordering", 2: "once_semantics", 3: "chat_broadcasting",

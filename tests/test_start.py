@@ -1,7 +1,9 @@
-"""``day25 start`` opens the lessons in a real JupyterLab."""
+"""``day25 start`` opens the student's workspace in a real JupyterLab, and stops it."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -11,9 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from day25.course.student.start import find_lessons, jupyter_command
+from day25.course.student.start import jupyter_command
 
 ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "day25-test-token"
 
 
 def free_port() -> int:
@@ -22,56 +25,107 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_finds_the_course_from_a_subfolder() -> None:
-    assert find_lessons(ROOT / "exercises") == ROOT
+def _descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _wait_for_lab(port: int, proc: subprocess.Popen[bytes]) -> httpx.Response:
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            r = httpx.get(f"http://127.0.0.1:{port}/api/contents/", params={"token": TOKEN},
+                          timeout=2)
+            if r.status_code == 200:
+                return r
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, f"day25 start exited early: {proc.args}"
+        assert time.monotonic() < deadline, "JupyterLab did not answer within 90 s"
+        time.sleep(0.3)
+
+
+def test_the_command_opens_the_first_lesson_of_the_folder(tmp_path: Path) -> None:
+    command = jupyter_command(tmp_path, port=8888, open_browser=False,
+                              first="notebooks/01_a.ipynb")
+    assert f"--ServerApp.root_dir={tmp_path}" in command and "--no-browser" in command
+    assert "--LabApp.default_url=/lab/tree/notebooks/01_a.ipynb" in command
 
 
 def test_outside_a_course_it_says_where_to_run(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="inside the course folder"):
-        find_lessons(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DAY25_")}
+    code = ("import day25.course.catalogue as c, day25.course.student.workspace as w, sys\n"
+            "c.__file__ = '/nonexistent/a/b/c/catalogue.py'\n"  # no editable checkout either
+            "sys.argv = ['day25', 'start', '--no-browser']\n"
+            "from day25.cli import main; main()")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, env={**env, "COLUMNS": "200"})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "run 'day25 start' inside the course folder" in proc.stdout
+    assert not (tmp_path / "day25-workspace").exists()
 
 
-def test_the_command_names_a_folder_without_lessons(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "day25.cli", "start", "--course", str(tmp_path), "--no-browser"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 2
-    assert "no notebooks/ folder" in proc.stdout + proc.stderr
-
-
-def test_jupyterlab_starts_on_the_first_lesson(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT],
+                         ids=lambda s: s.name)
+def test_a_signal_to_day25_start_stops_jupyterlab_and_its_kernels(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
     port = free_port()
-    command = jupyter_command(ROOT, port=port, open_browser=False)
-    assert any(arg.startswith("--LabApp.default_url=/lab/tree/notebooks/") for arg in command)
-    token = "day25-test-token"
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+           "JUPYTER_TOKEN": TOKEN, "COLUMNS": "200"}
     proc = subprocess.Popen(
-        [*command, f"--IdentityProvider.token={token}"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "JUPYTER_RUNTIME_DIR": str(tmp_path)},
+        [sys.executable, "-m", "day25.cli", "start", "--no-browser", "--port", str(port),
+         "--course", str(ROOT)],
+        cwd=tmp_path, env=env, stdout=(tmp_path / "out.log").open("wb"), stderr=subprocess.STDOUT,
+        start_new_session=True,  # only day25 gets the signal, as from kill or a service manager
     )
+    lab: set[int] = set()
     try:
+        listed = {item["name"] for item in _wait_for_lab(port, proc).json()["content"]}
+        # JupyterLab serves the workspace: lessons and exercises, never the solutions
+        assert {"notebooks", "exercises", "tests"} <= listed
+        assert not listed & {"solutions", "src", "README.md"}, listed
+        assert (tmp_path / "day25-workspace" / "notebooks").is_dir()
+        kernel = httpx.post(f"http://127.0.0.1:{port}/api/kernels", params={"token": TOKEN},
+                            json={"name": "python3"}, timeout=60)
+        assert kernel.status_code == 201, kernel.text
         deadline = time.monotonic() + 60
-        while True:
-            try:
-                r = httpx.get(
-                    f"http://127.0.0.1:{port}/api/contents/notebooks",
-                    params={"token": token},
-                    timeout=2,
-                )
-                if r.status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, "JupyterLab exited early"
-            assert time.monotonic() < deadline, "JupyterLab did not answer within 60 s"
-            time.sleep(0.3)
-        listed = {item["name"] for item in r.json()["content"]}
-        assert listed >= {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
+        while len(lab := _descendants(proc.pid)) < 2:  # JupyterLab and the kernel
+            assert time.monotonic() < deadline, "the kernel did not start"
+            time.sleep(0.2)
+        os.kill(proc.pid, stop)
+        assert proc.wait(timeout=60) == 0
+        deadline = time.monotonic() + 30
+        while alive := {pid for pid in lab if _alive(pid)}:
+            assert time.monotonic() < deadline, f"still running after day25 stopped: {alive}"
+            time.sleep(0.2)
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=2)
     finally:
-        proc.terminate()
+        for pid in (proc.pid, *lab):
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
         proc.wait(timeout=20)

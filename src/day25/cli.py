@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 
 app = typer.Typer(
-    help="Day 25: Nexios Event System - course tools.", no_args_is_help=True, add_completion=False
+    help="Day 25: Nexios Event System - course tools.", no_args_is_help=True, add_completion=False,
+    rich_markup_mode=None,  # click's plain help wraps at any width; rich panels cut options
 )
 console = Console()
 
@@ -115,7 +116,10 @@ def grade(
              "read the others' files")] = False,
     course: CourseOpt = None,
 ) -> None:
-    """Grade submissions with the hidden suites; exit 0 whatever the students scored."""
+    """Grade submissions with the hidden suites.
+
+    Exits 0 whatever the students scored.
+    """
     from day25.course.catalogue import load_catalogue
     from day25.course.grading.batch import grade_class
     from day25.course.grading.verdict import Settings
@@ -142,18 +146,57 @@ def grade(
 
 
 @app.command()
+def similarity(
+    submissions: Annotated[
+        list[Path], typer.Argument(help="a student's folder or .zip, or a folder of them")
+    ],
+    out: Annotated[Path, typer.Option(help="where the HTML reports and similarity.csv go")],
+    threshold: Annotated[float, typer.Option(
+        help="flag a pair when either shares this fraction of its code")] = 0.5,
+    single: Annotated[bool, typer.Option(help="each SUBMISSION is one student")] = False,
+    course: CourseOpt = None,
+) -> None:
+    """Compare submissions pairwise, exercise by exercise.
+
+    For an instructor to look at: grades are not touched. The stub's code does not count.
+    """
+    from day25.course.catalogue import load_catalogue
+    from day25.course.grading.similarity import similarity_report
+
+    root = _course(course)
+    try:
+        report = similarity_report(submissions, out.resolve(), load_catalogue(root).exercises,
+                                   root, threshold=threshold, single=single)
+    except (ValueError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from exc
+    for pair in report.flagged:
+        console.print(f"{pair.exercise}: {pair.student_a} ~ {pair.student_b} "
+                      f"({pair.similarity_a:.0%} / {pair.similarity_b:.0%})", highlight=False)
+    compared = ", ".join(f"{ex} {n}" for ex, n in report.compared.items())
+    console.print(f"{len(report.flagged)} flagged pair(s) (submissions compared: {compared})\n"
+                  f"pairs: {report.csv}\nreports: {out}/similarity-<exercise>.html",
+                  highlight=False)
+
+
+@app.command()
 def release(
     out: Annotated[Path, typer.Argument(help="folder for the student bundle (must not exist)")],
     course: CourseOpt = None,
 ) -> None:
-    """Build the student bundle: no solutions, no hidden tests, no mutants."""
+    """Build the student bundle from the last commit.
+
+    No solutions, no hidden tests, lessons without their answers.
+    """
     from day25.course.grading.release import build_release
 
     try:
-        files = build_release(_course(course), out)
+        done = build_release(_course(course), out)
     except (ValueError, FileExistsError) as exc:
         raise _fail(str(exc)) from exc
-    console.print(f"student bundle: {out} ({len(files)} files)")
+    console.print(f"student bundle: {out} ({len(done.files)} files from commit {done.commit}, "
+                  f"{done.answers_removed} lesson answers taken out)")
+    if done.not_shipped:
+        console.print("[yellow]not shipped (uncommitted): " + ", ".join(done.not_shipped) + "[/]")
 
 
 @app.command()
@@ -161,7 +204,10 @@ def gradescope(
     out: Annotated[Path, typer.Argument(help="the autograder .zip to write")],
     course: CourseOpt = None,
 ) -> None:
-    """Build a Gradescope autograder zip that grades with this same code."""
+    """Build a Gradescope autograder zip: the same grading.
+
+    Its run_autograder runs day25 grade on the submission.
+    """
     from day25.course.grading.gradescope import build_autograder
 
     try:
@@ -201,7 +247,10 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve the live chat + notifications page on an implementation of exercises 3 and 4."""
+    """Serve the live chat + notifications page.
+
+    On an implementation of exercises 3 and 4.
+    """
     from day25.serve import run_command
 
     code = run_command(impl, host, port, db, allow_origins=allow_origin or (), cap=cap, ttl=ttl,
@@ -213,14 +262,16 @@ def serve(
 def start(
     port: Annotated[int | None, typer.Option(help="JupyterLab's port (default: its own)")] = None,
     browser: Annotated[bool, typer.Option(help="open a browser tab")] = True,
+    folder: Annotated[Path | None, typer.Option(
+        "--dir", help="your workspace (default: ./day25-workspace, or the one you are in)")] = None,
     course: CourseOpt = None,
 ) -> None:
-    """Open the lessons (notebooks/) in JupyterLab."""
+    """Open your workspace (lessons and exercises) in JupyterLab."""
     from day25.course.student.start import start as start_lab
 
     try:
-        code = start_lab(course, port=port, open_browser=browser)
-    except FileNotFoundError as exc:
+        code = start_lab(course, folder=folder, port=port, open_browser=browser)
+    except (FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     raise typer.Exit(code)
 

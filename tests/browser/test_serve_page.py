@@ -15,7 +15,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from .conftest import ServeProcess
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120),
+              pytest.mark.xdist_group("serve-page")]  # one xdist worker: one day25 serve
 
 TIMEOUT_MS = 10_000
 

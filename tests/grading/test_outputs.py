@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
+
+from rich.console import Console
 
 from day25.course.catalogue import load_catalogue
 from day25.course.grading.feedback import clean_message, load_results, results_json, write_student
-from day25.course.grading.gradebook import gradebook_header, write_gradebook, write_plot
+from day25.course.grading.gradebook import (
+    grade_figure,
+    gradebook_header,
+    summary_table,
+    write_gradebook,
+    write_plot,
+)
 from day25.course.grading.results import ExerciseResult, StudentResult, TestResult
+from day25.course.grading.verdict import Settings, import_failure, run_suites
 
 COURSE = Path(__file__).resolve().parents[2]
 EXERCISES = load_catalogue(COURSE).exercises
@@ -85,3 +95,67 @@ def test_plot_is_a_png(tmp_path: Path) -> None:
     path = write_plot([_student("a", 1), _student("b", 5)], tmp_path / "grades.png", 100)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     json.dumps(results_json(_student("a", 1), "s"))  # serialisable
+
+
+def test_the_plot_counts_whole_students() -> None:
+    for results in ([_student("a", 1), _student("b", 5)], [_student("a", 2)],
+                    [_student(str(i), i % 6) for i in range(7)]):
+        ax = grade_figure(results, 100).axes[0]
+        low, high = ax.get_ylim()
+        ticks = [t for t in ax.get_yticks() if low <= t <= high]
+        assert len(ticks) >= 2 and all(t == int(t) for t in ticks), ticks
+
+
+def test_a_module_that_does_not_import_gets_one_note_and_short_test_lines(tmp_path: Path) -> None:
+    """Graded for real: a syntax error (scenarios), a NameError at import (scenarios) and a
+    TabError (an app exercise) each give one note naming the file, the line and the error."""
+    submission = tmp_path / "amy"
+    shutil.copytree(COURSE / "solutions", submission)
+    broken = {"priority_ordering": ("\n\ndef broken(:\n    pass\n", "SyntaxError: invalid syntax",
+                                    "def broken(:"),
+              "once_semantics": ("\n\nprint('hello')\nundefined_name + 1\n",
+                                 "NameError: name 'undefined_name' is not defined",
+                                 "undefined_name + 1"),
+              "chat_broadcasting": ("\n\nclass X:\n  def f(self):\n\treturn 1\n",
+                                    "TabError: inconsistent use of tabs and spaces", "return 1")}
+    exercises = [e for e in EXERCISES if e.id in broken]
+    lines = {}
+    for ex in exercises:
+        path = submission / ex.module
+        path.write_text(path.read_text() + broken[ex.id][0])
+        lines[ex.id] = next(number for number, line in enumerate(
+            path.read_text().splitlines(), start=1) if broken[ex.id][2] in line)
+    results = run_suites(exercises, submission, Settings(COURSE))
+    for result in results:
+        module = f"{result.exercise}.py"
+        _, error, code = broken[result.exercise]
+        assert len(result.tests) >= 10 and not any(t.passed for t in result.tests)
+        assert len(result.notes) == 1, result.notes
+        note = result.notes[0]
+        assert note.startswith(f"{module} could not be imported, so none of its tests could run")
+        assert f"{module}, line {lines[result.exercise]}: {error}" in note, note
+        assert code in note
+        for banned in ("<frozen", "importlib", "/code/", "inside/", "Traceback"):
+            assert banned not in note, note
+        for test in result.tests:
+            assert test.message == f"not run: {module} could not be imported (see the note above)"
+    student = StudentResult("amy", "h", results)
+    md = (write_student(student, tmp_path / "out", "s") / "feedback.md").read_text()
+    assert md.count("could not be imported, so none of its tests could run") == 3
+    assert "<frozen" not in md and md.count("SyntaxError") == 1
+    console = Console(width=120, record=True)
+    console.print(summary_table([student], EXERCISES))
+    assert "3 note(s)" in console.export_text()
+
+
+def test_the_import_failure_note_leaves_the_programs_output_out() -> None:
+    message = ("Importing your x.py failed, so nothing in it could be checked.\n"
+               '  File "/tmp/d/code/x.py", line 3, in <module>\n    f()\n'
+               '  File "/tmp/d/code/x.py", line 2, in f\n    1/0\n    ~^~\n'
+               "ZeroDivisionError: division by zero\n"
+               "--- last output of your code ---\nhello from x\n")
+    note = import_failure(message, "x.py")
+    assert note == ("x.py could not be imported, so none of its tests could run.\n"
+                    "x.py, line 2: ZeroDivisionError: division by zero\n    1/0\n    ~^~")
+    assert import_failure("expected [1], got []", "x.py") is None
+    assert import_failure(message, "y.py") is None

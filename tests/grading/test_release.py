@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -9,13 +12,36 @@ from pathlib import Path
 
 import pytest
 
+from day25.course.student.answers import BEGIN, END, PLACEHOLDER, strip_source
+
+#: one xdist worker runs this module: its tests share an expensive fixture (one bundle)
+pytestmark = pytest.mark.xdist_group("release")
+
 COURSE = Path(__file__).resolve().parents[2]
+GIT = ["git", "-c", "user.name=Instructor", "-c", "user.email=instructor@example.org"]
 
 
-def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str | Path, course: Path = COURSE) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "day25.cli", *map(str, args),
-                           "--course", str(COURSE)],
-                          capture_output=True, text=True, timeout=300, cwd=COURSE)
+                           "--course", str(course)],
+                          capture_output=True, text=True, timeout=300, cwd=course,
+                          env={**os.environ, "COLUMNS": "200"})
+
+
+def _cells(path: Path) -> list[str]:
+    return ["".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))["cells"]
+            if c["cell_type"] == "code"]
+
+
+def _answer_lines(source: str) -> list[str]:
+    """The lines between the answer markers of a cell."""
+    lines, inside = [], False
+    for line in source.splitlines():
+        if line.strip() in (BEGIN, END):
+            inside = line.strip() == BEGIN
+        elif inside and line.strip():
+            lines.append(line.strip())
+    return lines
 
 
 def _secret_lines() -> set[str]:
@@ -88,8 +114,8 @@ def test_gradescope_zip(tmp_path: Path) -> None:
         for script in ("setup.sh", "run_autograder"):
             assert (zf.getinfo(script).external_attr >> 16) & 0o111, f"{script} not executable"
         run = zf.read("run_autograder").decode()
-        assert "day25 grade /autograder/submission --single" in run
-        assert "/autograder/results/results.json" in run
+        assert '"$AUTOGRADER/venv/bin/day25" grade "$AUTOGRADER/submission" --single' in run
+        assert '"$AUTOGRADER/results/results.json"' in run
         for hidden in (COURSE / "tests" / "hidden").glob("test_*.py"):
             assert f"source/tests/hidden/{hidden.name}" in names
         assert "source/exercises/catalogue.toml" in names
@@ -110,3 +136,181 @@ def test_gradescope_layout_grades_into_results_json(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-2000:]
     results = (out / "submission" / "results.json").read_text()
     assert '"score": 25' in results
+
+
+def test_the_lessons_in_the_bundle_are_the_students_copies(bundle: Path) -> None:
+    lessons = sorted((COURSE / "notebooks").glob("*.ipynb"))
+    answered = [nb for nb in lessons if any(BEGIN in cell for cell in _cells(nb))]
+    assert len(answered) >= 10, "the lessons ask for answers: the check needs some"
+    for source in lessons:
+        for shipped in (bundle / "notebooks" / source.name,
+                        bundle / "src/day25/course/student/material/notebooks" / source.name):
+            cells = _cells(shipped)
+            want = [strip_source(cell) for cell in _cells(source)]
+            assert cells == want, f"{shipped} is not the stripped {source.name}"
+            assert all(not c["outputs"] for c in json.loads(shipped.read_text())["cells"]
+                       if c["cell_type"] == "code"), f"{shipped} ships outputs"
+    # no answer text anywhere: the markers only in the module that strips them, and no
+    # answer line that a correct bundle would not hold anyway (in the stripped lessons,
+    # the package, the docs...)
+    holding = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*")
+               if p.is_file() and BEGIN.encode() in p.read_bytes()}
+    assert "src/day25/course/student/answers.py" in holding  # the module that strips them
+    code = {rel for rel in holding if rel.startswith("src/day25/") and rel.endswith(".py")
+            and not rel.startswith("src/day25/course/student/material/")}
+    assert holding == code, f"answer markers outside the package's code: {holding - code}"
+    allowed = "\n".join(strip_source(c) for nb in lessons for c in _cells(nb))
+    allowed += "\n".join(p.read_text(encoding="utf-8", errors="replace")
+                         for p in bundle.rglob("*") if p.is_file() and p.suffix != ".ipynb")
+    answers = {line for nb in lessons for cell in _cells(nb) for line in _answer_lines(cell)
+               if len(line) >= 20 and line not in allowed}
+    assert len(answers) >= 15, "the check must have answers to look for"
+    for path in bundle.rglob("*.ipynb"):
+        text = "\n".join(_cells(path))
+        leaked = sorted(line for line in answers if line in text)
+        assert not leaked, f"{path} holds answers: {leaked[:3]}"
+        assert text.count(PLACEHOLDER) >= sum(c.count(BEGIN) for c in _cells(path))
+
+
+@pytest.fixture()
+def scratch(tmp_path: Path) -> Path:
+    """A fresh clone of the course's last commit, as an instructor's checkout."""
+    clone = tmp_path / "course"
+    subprocess.run(["git", "clone", "-q", str(COURSE), str(clone)], check=True, timeout=120)
+    return clone
+
+
+def test_a_solution_copied_over_a_stub_cannot_reach_a_bundle(scratch: Path) -> None:
+    """The student flow: copy a solution over its stub, then release."""
+    stub = scratch / "exercises" / "once_semantics.py"
+    shutil.copy(scratch / "solutions" / "once_semantics.py", stub)
+    out = scratch.parent / "bundle"
+    proc = _cli("release", out, course=scratch)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "exercises/once_semantics.py differs from its committed version" in proc.stdout
+    assert "git checkout -- exercises/once_semantics.py" in proc.stdout
+    assert not out.exists()
+    # committing it does not help: the committed stub is the solution
+    subprocess.run([*GIT, "-C", str(scratch), "commit", "-qam", "my answer"], check=True)
+    proc = _cli("release", out, course=scratch)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "the committed exercises/once_semantics.py is the solution" in proc.stdout
+    assert not out.exists()
+
+
+def test_uncommitted_edits_are_not_shipped_and_are_reported(scratch: Path) -> None:
+    lesson = scratch / "notebooks" / "01_overview_and_basic_usage.ipynb"
+    lesson.write_text(lesson.read_text().replace("Bob", "Mallory-uncommitted"))
+    (scratch / "notebooks" / "99_draft.ipynb").write_text(lesson.read_text())
+    (scratch / "exercises" / ".day25-hints.json").write_text("{}")  # ignored: a student's
+    out = scratch.parent / "bundle"
+    proc = _cli("release", out, course=scratch)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    said = " ".join(proc.stdout.split())
+    assert "notebooks/01_overview_and_basic_usage.ipynb" in said
+    assert "notebooks/99_draft.ipynb" in said and "not shipped" in said
+    assert not (out / "notebooks" / "99_draft.ipynb").exists()
+    assert not [p for p in out.rglob("*") if p.is_file() and b"Mallory" in p.read_bytes()]
+    assert (out / "notebooks" / lesson.name).is_file()
+
+
+def test_release_needs_a_commit(tmp_path: Path) -> None:
+    course = tmp_path / "course"
+    shutil.copytree(COURSE / "exercises", course / "exercises")
+    proc = _cli("release", tmp_path / "out", course=course)
+    assert proc.returncode == 2
+    assert "builds the bundle from the last commit" in " ".join(proc.stdout.split())
+
+
+# ----------------------------------------------------------------- Gradescope's setup.sh
+
+FAKE_VENV = """mkvenv() {{
+  mkdir -p "$1/bin"
+  printf '#!/bin/bash\\necho "venv-python $*" >> {log}\\n' > "$1/bin/python"
+  printf '#!/bin/bash\\necho "day25 $*" >> {log}\\n' > "$1/bin/day25"
+  chmod +x "$1/bin/python" "$1/bin/day25"
+}}
+"""
+FAKE_PYTHON = """#!/bin/bash
+{venv}echo "$(basename "$0") $*" >> {log}
+case "$1" in
+  -c) exit {status} ;;
+  -m) [ "$2" = venv ] && mkvenv "$3" && exit 0 ;;
+esac
+exit 3
+"""
+FAKE_APT = """#!/bin/bash
+echo "apt-get $*" >> {log}
+for name in {gives}; do
+  case " $* " in *" $name "*) cp {bin}/.new-python {bin}/$name ;; esac
+done
+"""
+FAKE_UV_INSTALLER = """mkdir -p "$UV_INSTALL_DIR"
+cat > "$UV_INSTALL_DIR/uv" <<'UV'
+#!/bin/bash
+{venv}echo "uv $*" >> {log}
+for last in "$@"; do :; done
+mkvenv "$last"
+UV
+chmod +x "$UV_INSTALL_DIR/uv"
+"""
+
+
+def _image(tmp: Path, python3_ok: bool, apt_gives: str, curl_ok: bool,
+           ) -> tuple[dict[str, str], Path]:
+    """A base image made of fakes: its python3 (new enough or not), what apt-get can
+    install, whether the uv installer can be fetched. Every call lands in the log."""
+    bin_, log = tmp / "bin", tmp / "log"
+    bin_.mkdir()
+    log.touch()
+    for tool in ("bash", "sh", "env", "basename", "cat", "mkdir", "chmod", "cp", "printf"):
+        found = shutil.which(tool)
+        if found:
+            (bin_ / tool).symlink_to(found)
+    venv = FAKE_VENV.format(log=log)
+
+    def script(name: str, text: str) -> None:
+        (bin_ / name).write_text(text)
+        (bin_ / name).chmod(0o755)
+
+    script("python3", FAKE_PYTHON.format(venv=venv, log=log, status=0 if python3_ok else 1))
+    script(".new-python", FAKE_PYTHON.format(venv=venv, log=log, status=0))
+    script("apt-get", FAKE_APT.format(log=log, gives=apt_gives or '""', bin=bin_))
+    installer = tmp / "uv-installer.sh"
+    installer.write_text(FAKE_UV_INSTALLER.format(venv=venv, log=log))
+    script("curl", f"#!/bin/bash\necho \"curl $*\" >> {log}\n"
+                   + (f"cat {installer}\n" if curl_ok else "exit 22\n"))
+    return {"PATH": str(bin_), "AUTOGRADER": str(tmp / "autograder"), "HOME": str(tmp)}, log
+
+
+@pytest.mark.parametrize(("python3_ok", "apt_gives", "curl_ok", "want"), [
+    (False, "python3.11", True, "python3.11"),  # Ubuntu 22.04: python3 is 3.10
+    (True, "", True, "python3"),  # Debian 12, Ubuntu 24.04
+    (False, "", True, "uv"),  # nothing new enough, no package: a uv-managed Python
+    (False, "", False, ""),  # and no way to fetch one: a clear failure
+], ids=["old-python3", "new-python3", "uv", "nothing"])
+def test_setup_sh_installs_the_course_with_a_python_of_at_least_3_11(
+    tmp_path: Path, python3_ok: bool, apt_gives: str, curl_ok: bool, want: str
+) -> None:
+    from day25.course.grading.gradescope import SETUP_SH
+
+    env, log = _image(tmp_path, python3_ok, apt_gives, curl_ok)
+    (tmp_path / "setup.sh").write_text(SETUP_SH)
+    proc = subprocess.run(["/bin/bash", str(tmp_path / "setup.sh")], env=env, text=True,
+                          capture_output=True, timeout=60)
+    calls = log.read_text().splitlines()
+    if not want:
+        assert proc.returncode != 0
+        assert "could not get Python >= 3.11" in proc.stderr
+        assert not any(c.startswith("venv-python") for c in calls), calls
+        return
+    assert proc.returncode == 0, proc.stderr + "\n".join(calls)
+    venv = env["AUTOGRADER"] + "/venv"
+    made = [c for c in calls if c.endswith(venv) and ("-m venv" in c or c.startswith("uv "))]
+    assert made and made[0].split()[0] == want, calls
+    source = env["AUTOGRADER"] + "/source"
+    assert f"venv-python -m pip install -e {source}" in calls, calls
+    assert "day25 --help" in calls
+    if not python3_ok:  # an old python3 is asked its version, and nothing else
+        asked = [c.split()[1] for c in calls if c.startswith("python3 ")]
+        assert asked and set(asked) == {"-c"}, calls

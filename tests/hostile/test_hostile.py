@@ -22,7 +22,8 @@ from day25.course.sandbox import namespaces
 from .classroom import all_cases, robustness_cases
 
 # the whole batch is graded in the first test's setup: allow more than the default 300 s
-pytestmark = pytest.mark.timeout(1200)
+pytestmark = [pytest.mark.timeout(1200),
+              pytest.mark.xdist_group("hostile")]  # one xdist worker: one graded batch
 
 
 def test_batch_finishes_and_every_student_is_graded(batch: dict[str, Any]) -> None:

@@ -168,6 +168,6 @@ def grade_class(
             progress.update(task, advance=1, description=f"{sub.student}: {result.total:g}")
     book = write_gradebook(results, out / "gradebook.csv", exercises)
     plot = write_plot(results, out / "grades.png", float(sum(ex.points for ex in exercises)))
-    console.print(summary_table(results, exercises))
+    console.print(summary_table(results, exercises, console.width))
     console.print(f"gradebook: {book}\nplot: {plot}\nfeedback: {out}{os.sep}<student>/feedback.md")
     return BatchReport(results, book, plot, sandbox)

@@ -115,7 +115,9 @@ def _markdown(result: StudentResult) -> str:
     lines += [f"> {note}" for note in result.notes]
     for ex in result.exercises:
         lines += ["", f"## {ex.title} (`{ex.exercise}`): {ex.points:g} / {ex.max_points:g}", ""]
-        lines += [f"- **{note}**" for note in ex.notes]
+        for note in ex.notes:  # a note's first line is the sentence, the rest quotes code
+            first, *rest = note.splitlines() or [""]
+            lines += [f"- **{first}**", *(f"    {line}" for line in rest)]
         for test in ex.tests:
             mark = "PASS" if test.passed else "FAIL"
             lines.append(f"- {mark} {test.name} ({test.score:g}/{test.max_score:g})")
@@ -130,6 +132,9 @@ def _markdown(result: StudentResult) -> str:
 def _html(markdown: str, title: str) -> str:
     body = []
     for line in markdown.splitlines():
+        if line.startswith("    "):  # quoted output or code: keep its indentation (carets)
+            body.append(f"<pre>{html.escape(line[4:])}</pre>")
+            continue
         text = html.escape(line.strip())
         text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
         text = re.sub(r"`(.+?)`", r"<code>\1</code>", text)
@@ -140,8 +145,6 @@ def _html(markdown: str, title: str) -> str:
         elif line.startswith("- "):
             cls = "pass" if "PASS" in line else "fail" if "FAIL" in line else "note"
             body.append(f'<p class="{cls}">{text[2:]}</p>')
-        elif line.startswith("    "):
-            body.append(f"<pre>{text}</pre>")
         elif text:
             body.append(f"<p>{text.removeprefix('&gt; ')}</p>")
     style = ("body{font-family:sans-serif;max-width:50em;margin:2em auto}.pass{color:#185}"

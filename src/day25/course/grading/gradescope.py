@@ -6,6 +6,10 @@ submission). ``run_autograder`` runs ``day25 grade --single`` on
 ``/autograder/submission`` and copies that student's ``results.json`` to
 ``/autograder/results/results.json``; if the grader itself fails, it still
 writes a results file that says so instead of leaving Gradescope empty.
+
+Why ``setup.sh`` does not trust ``python3``: Gradescope's base images come with
+older Pythons (Ubuntu 22.04: 3.10), and the course needs 3.11; it picks a new
+enough interpreter (installing one if needed) and installs into its own venv.
 """
 
 from __future__ import annotations
@@ -19,31 +23,70 @@ from day25.course.catalogue import load_catalogue
 __all__ = ["RUN_AUTOGRADER", "SETUP_SH", "autograder_files", "build_autograder"]
 
 SETUP_SH = """#!/usr/bin/env bash
-# Gradescope runs this once while building the image (choose a base image with Python >= 3.11).
+# Gradescope runs this once while building the image. The course needs Python >= 3.11,
+# whatever the base image's python3 is (Ubuntu 22.04's is 3.10): it takes a python3.X >= 3.11
+# already there, else the distribution's python3.11, else a Python fetched by uv, and installs
+# the course into its own venv, which run_autograder uses.
 set -euo pipefail
-# bubblewrap gives each submission its allow-list view when the container lets it make
-# namespaces; otherwise `day25 grade` says it grades with rlimits only (one student: allowed)
-apt-get update -q && apt-get install -y -q python3 python3-pip python3-venv util-linux bubblewrap
-python3 -m pip install --upgrade pip
-python3 -m pip install -e /autograder/source
+AUTOGRADER="${AUTOGRADER:-/autograder}"
+VENV="$AUTOGRADER/venv"
+
+new_enough() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; }
+find_python() {
+  local candidate
+  for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && new_enough "$candidate"; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+apt-get update -q
+# setpriv and bubblewrap: the allow-list sandbox, when the container lets it make namespaces;
+# otherwise `day25 grade` says it grades with rlimits only (one student: allowed)
+apt-get install -y -q util-linux bubblewrap ca-certificates curl
+PYTHON="$(find_python || true)"
+if [ -z "$PYTHON" ]; then
+  apt-get install -y -q python3.11 python3.11-venv || true
+  PYTHON="$(find_python || true)"
+fi
+if [ -n "$PYTHON" ]; then
+  apt-get install -y -q "$(basename "$PYTHON")-venv" || true  # Debian ships venv apart
+  "$PYTHON" -m venv "$VENV"
+else
+  echo "setup.sh: no Python >= 3.11 on this image; fetching one with uv" >&2
+  if ! curl -LsSf https://astral.sh/uv/install.sh \\
+      | env UV_INSTALL_DIR="$AUTOGRADER/tools" UV_NO_MODIFY_PATH=1 sh; then
+    echo "setup.sh: could not get Python >= 3.11: choose a base image that has it" >&2
+    exit 1
+  fi
+  "$AUTOGRADER/tools/uv" venv --seed --python 3.12 "$VENV"
+fi
+"$VENV/bin/python" -m pip install --upgrade pip
+"$VENV/bin/python" -m pip install -e "$AUTOGRADER/source"
+"$VENV/bin/day25" --help >/dev/null  # a broken install fails the build, not a submission
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Gradescope runs this per submission; the grade comes from `day25 grade`.
+# Gradescope runs this per submission; the grade comes from `day25 grade` (setup.sh's venv).
 set -u
-cd /autograder/source
-mkdir -p /autograder/results
+AUTOGRADER="${AUTOGRADER:-/autograder}"
+cd "$AUTOGRADER/source"
+mkdir -p "$AUTOGRADER/results"
 out=$(mktemp -d)
-day25 grade /autograder/submission --single --jobs 1 --course /autograder/source --out "$out"
-if ! cp "$out/submission/results.json" /autograder/results/results.json; then
-  cat > /autograder/results/results.json <<'JSON'
+"$AUTOGRADER/venv/bin/day25" grade "$AUTOGRADER/submission" --single --jobs 1 \\
+    --course "$AUTOGRADER/source" --out "$out"
+if ! cp "$out/submission/results.json" "$AUTOGRADER/results/results.json"; then
+  cat > "$AUTOGRADER/results/results.json" <<'JSON'
 {"score": 0, "tests": [],
  "output": "The autograder itself failed (not your code); tell your instructor."}
 JSON
 fi
 """
 
-SOURCE = ("pyproject.toml", "setup.py", "README.md", "LICENSE", "src/day25",
+SOURCE = ("pyproject.toml", "README.md", "LICENSE", "src/day25",
           "exercises/catalogue.toml", "tests/conftest.py")  # and the graded suites' folders
 BUILT = (".so", ".pyd", ".o", ".pyc")  # made by the install on the grading machine, never shipped
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -31,7 +32,14 @@ from day25.course.grading.results import ExerciseResult, TestResult
 from day25.course.grading.sessions import run_session
 from day25.course.protocol import PARTIAL_SUFFIX
 
-__all__ = ["Settings", "run_suite", "run_suites"]
+__all__ = ["Settings", "import_failure", "run_suite", "run_suites"]
+
+#: how the inside process starts its message when importing a module failed
+#: (``day25.course.inside.submission.import_error``); what the student's code printed
+#: follows the harness' marker (``day25.course.harness.errors.SubmissionError``)
+_IMPORT_FAILED = "Importing your {module} failed"
+_OUTPUT_MARKER = "--- last output of your code ---"
+_FRAME = re.compile(r'^\s*File "(?P<path>[^"]*)", line (?P<line>\d+)')
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,39 @@ def _score(result: ExerciseResult, exercise: Exercise, rows: list[dict[str, Any]
         result.tests.append(TestResult(str(row.get("name") or row.get("nodeid") or "test"),
                                        exercise.id, max(score, 0.0), max_score, passed,
                                        str(row.get("message") or "")[:4000]))
+
+
+def import_failure(message: str, module: str) -> str | None:
+    """The note for a test that failed because ``module`` could not be imported: the file,
+    the line, the error (and the line of code), without the importer's frames; ``None``
+    for any other failure."""
+    if not message.startswith(_IMPORT_FAILED.format(module=module)):
+        return None
+    lines = message.split(_OUTPUT_MARKER, 1)[0].rstrip().splitlines()[1:]
+    error = lines[-1].strip() if lines else "the error was not reported"
+    where, code = module, list[str]()
+    for number, line in enumerate(lines[:-1]):
+        frame = _FRAME.match(line)
+        if frame and frame["path"].replace("\\", "/").split("/")[-1] == module:
+            where, code = f"{module}, line {frame['line']}", []
+            for shown in lines[number + 1:-1]:
+                if _FRAME.match(shown):
+                    break
+                code.append(shown)
+    return "\n".join([f"{module} could not be imported, so none of its tests could run.",
+                      f"{where}: {error}", *code])
+
+
+def _one_note_for_an_import_failure(result: ExerciseResult, exercise: Exercise) -> None:
+    """An import failure fails every test with the same traceback: say it once, as a note,
+    and give each test a short line."""
+    for test in result.tests:
+        note = None if test.passed else import_failure(test.message, exercise.module)
+        if note is None:
+            continue
+        if not any(n.startswith(f"{exercise.module} could not be imported") for n in result.notes):
+            result.notes.append(note)
+        test.message = f"not run: {exercise.module} could not be imported (see the note above)"
 
 
 def run_suites(
@@ -151,6 +192,7 @@ def run_suites(
                                     "the test run produced no test results; it scores 0.")
             else:
                 _score(result, exercise, mine)
+                _one_note_for_an_import_failure(result, exercise)
         return results
     finally:
         shutil.rmtree(private, ignore_errors=True)
@@ -164,6 +206,7 @@ def _cut_off(results: list[ExerciseResult], exercises: list[Exercise], verdict: 
         mine = [row for row in rows if row.get("exercise") == exercise.id]
         if mine and len(mine) == collected.get(exercise.id, -1):
             _score(result, exercise, mine)
+            _one_note_for_an_import_failure(result, exercise)
         else:
             result.notes.append(f"The tests for {exercise.id} did not finish within {limit:.0f} s "
                                 "(an endless loop or a handler that never returns?); "

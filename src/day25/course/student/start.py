@@ -1,45 +1,40 @@
-"""``day25 start``: open the lessons in JupyterLab, from the course folder.
+"""``day25 start``: open the student's workspace in JupyterLab.
 
 Why a command: students should not have to know where the notebooks live or how
-to point Jupyter at them; one line installs the course and this opens it.
+to point Jupyter at them; one line installs the course and this opens it. It
+opens a workspace (:mod:`day25.course.student.workspace`), never the course
+folder, whose file browser would list the solutions.
+
+Why it forwards signals: ``day25 start`` is JupyterLab's parent. Ctrl+C reaches
+both (the terminal signals the whole foreground group), but a SIGTERM or SIGHUP
+(a closed terminal, ``kill``, a process manager) reaches only this process, and
+JupyterLab used to keep serving. Now each stops JupyterLab gracefully (its
+kernels too), and if this process dies anyway, Linux sends JupyterLab a SIGTERM.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import FrameType
 
-from day25.course.catalogue import CatalogueError, find_course_root
+from day25.course.student.workspace import Workspace, open_workspace
 
-__all__ = ["find_lessons", "jupyter_command", "start"]
+__all__ = ["jupyter_command", "run_lab", "start"]
 
-
-def find_lessons(start: Path | None = None) -> Path:
-    """The course folder (see :func:`~day25.course.catalogue.find_course_root`), which
-    must hold lessons: ``notebooks/*.ipynb``.
-
-    Without ``start``, an editable install's own checkout is the last resort, so
-    ``day25 start`` works from any folder right after the quick start.
-    """
-    here = (start or Path.cwd()).resolve()
-    try:
-        course = find_course_root(start)
-    except CatalogueError:
-        course = None
-    if course is None or not any((course / "notebooks").glob("*.ipynb")):
-        raise FileNotFoundError(
-            f"no notebooks/ folder in {here} or above it: run 'day25 start' inside the course "
-            "folder (the one with notebooks/, exercises/ and README.md)"
-        )
-    return course
+_PR_SET_PDEATHSIG = 1
+STOP_GRACE = 30.0  # seconds JupyterLab may take to stop its kernels before it is killed
 
 
-def jupyter_command(course: Path, *, port: int | None, open_browser: bool) -> list[str]:
-    notebooks = sorted((course / "notebooks").glob("*.ipynb"))
-    first = notebooks[0].relative_to(course).as_posix() if notebooks else ""
-    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={course}"]
+def jupyter_command(folder: Path, *, port: int | None, open_browser: bool,
+                    first: str = "") -> list[str]:
+    """JupyterLab serving ``folder`` only, opening ``first`` (a path inside it)."""
+    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder}"]
     if port is not None:
         command.append(f"--port={port}")
     if not open_browser:
@@ -51,13 +46,64 @@ def jupyter_command(course: Path, *, port: int | None, open_browser: bool) -> li
     return command
 
 
-def start(course: Path | None = None, *, port: int | None = None, open_browser: bool = True) -> int:
-    """Run JupyterLab on the course until it is stopped; return its exit code."""
-    folder = find_lessons(course)
-    command = jupyter_command(folder, port=port, open_browser=open_browser)
-    print(f"Day 25 lessons: {folder / 'notebooks'}  (exercises: {folder / 'exercises'})")
-    print("Check your exercises any time with: day25 check   (Ctrl+C stops JupyterLab)")
+def _stop_with_parent() -> None:  # pragma: no cover - runs in the child, before exec
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def run_lab(command: list[str], cwd: Path) -> int:
+    """Run ``command`` (JupyterLab) until it ends; SIGTERM, SIGHUP and Ctrl+C stop it."""
+    proc = subprocess.Popen(command, cwd=cwd, env=os.environ.copy(),
+                            preexec_fn=_stop_with_parent)  # no threads run yet: preexec is safe
+    stopping = False
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        if proc.poll() is None:
+            proc.terminate()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        return subprocess.call(command, cwd=folder, env=os.environ.copy())
-    except KeyboardInterrupt:
-        return 0
+        while True:
+            try:
+                code = proc.wait()
+                return 0 if stopping else code
+            except KeyboardInterrupt:
+                # Jupyter got the Ctrl+C too and would ask "Shutdown? (y/[n])": stop it now
+                stop(signal.SIGINT, None)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if proc.poll() is None:
+            try:
+                proc.wait(STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _summary(ws: Workspace) -> str:
+    lines = [f"Your Day 25 workspace: {ws.path}",
+             "  lessons in notebooks/, exercises in exercises/ (your work stays here)"]
+    if ws.added:
+        lines.append(f"  added {len(ws.added)} file(s) from the course")
+    if ws.updated:
+        lines.append(f"  updated {len(ws.updated)} file(s) you had not changed")
+    if ws.kept:
+        lines.append(f"  kept your version of {len(ws.kept)} file(s): {', '.join(ws.kept[:5])}"
+                     + (" ..." if len(ws.kept) > 5 else ""))
+    lines.append(f"Check your exercises: cd {ws.path} && day25 check   "
+                 "(Ctrl+C stops JupyterLab)")
+    return "\n".join(lines)
+
+
+def start(course: Path | None = None, *, folder: Path | None = None, port: int | None = None,
+          open_browser: bool = True) -> int:
+    """Prepare the workspace, then run JupyterLab on it until it is stopped; its exit code."""
+    ws = open_workspace(course, folder)
+    print(_summary(ws), flush=True)
+    command = jupyter_command(ws.path, port=port, open_browser=open_browser,
+                              first=ws.first_lesson())
+    return run_lab(command, ws.path)

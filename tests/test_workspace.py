@@ -1,0 +1,177 @@
+"""The student's workspace: only what a student works on, never overwritten, checkable."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from day25.course.student.answers import BEGIN
+from day25.course.student.workspace import MANIFEST, WORKSPACE_DIR, open_workspace, prepare
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDENT_FILES = {
+    *(f"notebooks/{p.name}" for p in (ROOT / "notebooks").iterdir()
+      if p.suffix in (".ipynb", ".md")),
+    *(f"exercises/{p.name}" for p in (ROOT / "exercises").iterdir()
+      if p.suffix in (".py", ".ipynb", ".toml")),
+    *(f"tests/public/{p.name}" for p in (ROOT / "tests" / "public").glob("*.py")),
+    "tests/conftest.py", "pytest.ini", MANIFEST,
+}
+
+
+def _files(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def _day25(*args: str, cwd: Path, env: dict[str, str] | None = None,
+           ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "day25.cli", *args], cwd=cwd, text=True,
+                          capture_output=True, timeout=600,
+                          env={**os.environ, "COLUMNS": "200", **(env or {})})
+
+
+def _small_course(tmp_path: Path) -> Path:
+    """A copy of the course's student side, to change its lessons."""
+    course = tmp_path / "course"
+    for rel in ("exercises", "notebooks", "tests/public"):
+        shutil.copytree(ROOT / rel, course / rel, ignore=shutil.ignore_patterns(".*", "__py*"))
+    for rel in ("tests/conftest.py", "pyproject.toml"):
+        shutil.copy(ROOT / rel, course / rel)
+    return course
+
+
+def test_a_workspace_holds_the_lessons_and_stubs_only(tmp_path: Path) -> None:
+    ws = open_workspace(ROOT, here=tmp_path)
+    assert ws.path == tmp_path / WORKSPACE_DIR
+    assert _files(ws.path) == STUDENT_FILES
+    for rel in STUDENT_FILES - {MANIFEST, "pytest.ini"}:
+        text = (ws.path / rel).read_text(encoding="utf-8")
+        assert BEGIN not in text, f"{rel} holds an answer"
+        if rel.endswith(".py"):
+            assert text == (ROOT / rel).read_text(encoding="utf-8"), rel
+    for stub in (ROOT / "exercises").glob("*.py"):
+        assert (ws.path / "exercises" / stub.name).read_bytes() != \
+            (ROOT / "solutions" / stub.name).read_bytes()
+    assert ws.first_lesson() == "notebooks/01_overview_and_basic_usage.ipynb"
+
+
+def test_from_inside_a_course_the_workspace_goes_next_to_it(tmp_path: Path) -> None:
+    course = _small_course(tmp_path)
+    ws = open_workspace(here=course / "notebooks")
+    assert ws.path == course / WORKSPACE_DIR and ws.source == course
+
+
+def test_rerunning_never_overwrites_the_students_work(tmp_path: Path) -> None:
+    course = _small_course(tmp_path)
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    (folder / "notes.md").write_text("mine")
+    (folder / "exercises").mkdir()
+    (folder / "exercises" / "chat_broadcasting.py").write_text("# my own start, before day25\n")
+    first = prepare(folder, course)
+    assert first.kept == ["exercises/chat_broadcasting.py"]
+    stub = folder / "exercises" / "once_semantics.py"
+    stub.write_text(stub.read_text() + "\n# my answer\n")
+    lesson = folder / "notebooks" / "02_subscription_and_removal.ipynb"
+    lesson.unlink()
+    # the course changes two lessons: one the student never touched, one they edited
+    edited = folder / "notebooks" / "03_priority_listeners.ipynb"
+    edited.write_text(edited.read_text() + " ")
+    for name in ("01_overview_and_basic_usage.ipynb", "03_priority_listeners.ipynb"):
+        nb = json.loads((course / "notebooks" / name).read_text())
+        nb["cells"].append({"cell_type": "markdown", "id": "update", "metadata": {},
+                            "source": "Robert joined the course."})
+        (course / "notebooks" / name).write_text(json.dumps(nb))
+    again = prepare(folder, course)
+    assert stub.read_text().endswith("# my answer\n")
+    assert (folder / "exercises" / "chat_broadcasting.py").read_text().startswith("# my own")
+    assert (folder / "notes.md").read_text() == "mine"
+    assert lesson.is_file() and again.added == [lesson.relative_to(folder).as_posix()]
+    assert again.updated == ["notebooks/01_overview_and_basic_usage.ipynb"]
+    assert "Robert" in (folder / again.updated[0]).read_text()
+    assert "Robert" not in edited.read_text() and edited.read_text().endswith(" ")
+    assert set(again.kept) == {"exercises/chat_broadcasting.py", "exercises/once_semantics.py",
+                               "notebooks/03_priority_listeners.ipynb"}
+    # from inside the workspace, day25 start reuses it (and its course)
+    reused = open_workspace(here=folder / "exercises")
+    assert reused.path == folder and reused.source == course and not reused.added
+
+
+def test_a_workspace_is_never_the_course_folder(tmp_path: Path) -> None:
+    course = _small_course(tmp_path)
+    with pytest.raises(ValueError, match="folder of its own"):
+        open_workspace(course, course)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    proc = _day25("start", "--no-browser", "--dir", str(course), "--course", str(course),
+                  cwd=outside)
+    assert proc.returncode == 2 and "folder of its own" in proc.stdout
+    proc = _day25("start", "--no-browser", "--course", str(outside), cwd=outside)
+    assert proc.returncode == 2 and "is not a course folder" in " ".join(proc.stdout.split())
+
+
+def test_check_inside_the_workspace_checks_its_exercises(tmp_path: Path) -> None:
+    ws = open_workspace(ROOT, here=tmp_path).path
+    shutil.copy(ROOT / "solutions" / "chat_broadcasting.py", ws / "exercises")
+    done = _day25("check", "chat_broadcasting", cwd=ws / "notebooks")
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "1/1 exercises pass" in done.stdout
+    todo = _day25("check", "once_semantics", cwd=ws)
+    assert todo.returncode == 1, todo.stdout[-3000:]
+    assert "NotImplementedError" in todo.stdout
+
+
+def test_pytest_in_a_workspace_inside_the_course_tests_the_workspace(tmp_path: Path) -> None:
+    """The workspace's pytest.ini makes it its own pytest root: plain ``pytest`` there checks
+    the student's exercises, not the course folder's solutions."""
+    course = _small_course(tmp_path)
+    shutil.copytree(ROOT / "solutions", course / "solutions")
+    ws = open_workspace(here=course).path
+    assert ws.parent == course
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "tests/public/test_once_semantics.py"], cwd=ws, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert "NotImplementedError" in proc.stdout
+
+
+@pytest.fixture(scope="module")
+def installed_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The course's release bundle, built as a wheel and unpacked as pip installs it."""
+    tmp = tmp_path_factory.mktemp("bundle")
+    subprocess.run([sys.executable, "-m", "day25.cli", "release", str(tmp / "bundle"),
+                    "--course", str(ROOT)], check=True, capture_output=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                    "--no-build-isolation", "-w", str(tmp / "dist"), str(tmp / "bundle")],
+                   check=True, capture_output=True, timeout=600)
+    (wheel,) = (tmp / "dist").glob("day25-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(tmp / "site")
+    return tmp / "site"
+
+
+def test_an_installed_bundle_makes_a_workspace_anywhere(installed_bundle: Path,
+                                                        tmp_path: Path) -> None:
+    site = installed_bundle
+    assert not (site / "day25/course/student/material/exercises/__init__.py").exists()
+    code = ("from day25.course.student.workspace import open_workspace\n"
+            "import day25, json\nws = open_workspace()\n"
+            "print(json.dumps([day25.__file__, str(ws.path), str(ws.source)]))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DAY25_")}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, env={**env, "PYTHONPATH": str(site)})
+    assert proc.returncode == 0, proc.stderr
+    package, path, source = json.loads(proc.stdout)
+    assert package.startswith(str(site))
+    assert path == str(tmp_path / WORKSPACE_DIR)
+    assert source == str(site / "day25/course/student/material")
+    assert _files(tmp_path / WORKSPACE_DIR) == STUDENT_FILES
+    manifest = json.loads((tmp_path / WORKSPACE_DIR / MANIFEST).read_text())
+    assert manifest["source"] == source
