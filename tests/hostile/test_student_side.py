@@ -135,6 +135,9 @@ def test_the_gradescope_autograder_grades_in_the_allow_list(
     (source / HIDDEN).write_text((source / HIDDEN).read_text() + f"\n# {HIDDEN_MARKER}\n")
     (autograder / "submission").mkdir()
     (autograder / "submission" / MODULE).write_text(_probe(decoy, source))
+    venv_bin = autograder / "venv" / "bin"  # what setup.sh makes: this interpreter's day25
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "day25").symlink_to(Path(sys.executable).parent / "day25")
     script = (autograder / "run_autograder").read_text().replace("/autograder", str(autograder))
     (autograder / "run_autograder").write_text(script)
     proc = subprocess.run(["bash", str(autograder / "run_autograder")], capture_output=True,
@@ -143,8 +146,10 @@ def test_the_gradescope_autograder_grades_in_the_allow_list(
                                + os.environ.get("PATH", "")})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results = (autograder / "results" / "results.json").read_text()
+    assert "extra_data" in json.loads(results), results + proc.stderr[-3000:]
     assert "sandbox: rlimits + bubblewrap" in json.loads(results)["extra_data"]["sandbox"]
-    outputs = [test["output"] for test in json.loads(results)["tests"]]
+    document = json.loads(results)  # the probe raises at import: its report is the note
+    outputs = [document["output"], *(test["output"] for test in document["tests"])]
     _assert_refused(parse_report(next(o for o in outputs if "PROBE-REPORT" in o)))
     assert json.loads(results)["score"] == 0
     assert HIDDEN_MARKER not in results and DECOY_MARKER not in results
