@@ -29,7 +29,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 import day25
-from day25.course.student.answers import BEGIN, PLACEHOLDER, count_answers, strip_answers
+from day25.course.answers import BEGIN, PLACEHOLDER, count_answers, strip_answers
 
 #: one xdist worker runs this module: its tests share an expensive fixture (every notebook run once)
 pytestmark = pytest.mark.xdist_group("notebooks")

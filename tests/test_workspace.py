@@ -12,16 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from day25.course.student.answers import BEGIN
+from day25.course.answers import BEGIN
 from day25.course.student.workspace import MANIFEST, WORKSPACE_DIR, open_workspace, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDENT_FILES = {
     *(f"notebooks/{p.name}" for p in (ROOT / "notebooks").iterdir()
       if p.suffix in (".ipynb", ".md")),
-    *(f"exercises/{p.name}" for p in (ROOT / "exercises").iterdir()
-      if p.suffix in (".py", ".ipynb", ".toml")),
-    *(f"tests/public/{p.name}" for p in (ROOT / "tests" / "public").glob("*.py")),
+    *(p.relative_to(ROOT).as_posix() for p in (ROOT / "exercises").rglob("*")
+      if p.suffix in (".py", ".ipynb", ".toml") and "__pycache__" not in p.parts),
+    *(p.relative_to(ROOT).as_posix() for p in (ROOT / "tests" / "public").rglob("*.py")
+      if "__pycache__" not in p.parts),
     "tests/conftest.py", "pytest.ini", MANIFEST,
 }
 

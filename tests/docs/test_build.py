@@ -188,7 +188,7 @@ def test_lesson_contents_keep_inline_code(site: Path) -> None:
 def test_lessons_show_the_student_version_with_answers_folded(site: Path) -> None:
     """A lesson page shows `# YOUR CODE HERE` where an answer is, the answer only inside a
     collapsed "Show answer", and no marker; the downloadable notebook is the student's."""
-    from day25.course.student.answers import count_answers
+    from day25.course.answers import count_answers
 
     for notebook in NOTEBOOKS:
         expected = sum(count_answers("".join(c["source"])) for c in json.loads(

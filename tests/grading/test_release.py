@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from day25.course.student.answers import BEGIN, END, PLACEHOLDER, strip_source
+from day25.course.answers import BEGIN, END, PLACEHOLDER, strip_source
 
 #: one xdist worker runs this module: its tests share an expensive fixture (one bundle)
 pytestmark = pytest.mark.xdist_group("release")
@@ -155,7 +155,7 @@ def test_the_lessons_in_the_bundle_are_the_students_copies(bundle: Path) -> None
     # the package, the docs...)
     holding = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*")
                if p.is_file() and BEGIN.encode() in p.read_bytes()}
-    assert "src/day25/course/student/answers.py" in holding  # the module that strips them
+    assert "src/day25/course/answers.py" in holding  # the module that strips them
     code = {rel for rel in holding if rel.endswith(".py") and (
             rel == "docs/assets/hooks/answers.py"  # the site's copy of the stripping
             or rel.startswith("src/day25/")

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from day25.course.student.answers import (
+from day25.course.answers import (
     PLACEHOLDER,
     AnswerMarkerError,
     count_answers,

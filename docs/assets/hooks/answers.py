@@ -2,7 +2,7 @@
 
 Why: the lessons are written with their answers between ``### BEGIN SOLUTION`` and
 ``### END SOLUTION`` lines, so CI can run them answered; a student's copy has each
-answer replaced by ``# YOUR CODE HERE`` and ``...`` (:mod:`day25.course.student.answers`).
+answer replaced by ``# YOUR CODE HERE`` and ``...`` (:mod:`day25.course.answers`).
 A reader of the site should meet the same exercise the student meets, and be able
 to look at the answer on purpose, not by scrolling past it.
 
@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from day25.course.student.answers import strip_notebook
+from day25.course.answers import strip_notebook
 
 log = logging.getLogger("mkdocs.plugins.day25.answers")
 

@@ -15,7 +15,7 @@ answer. Other uncommitted edits are simply not shipped, and reported.
 
 Why the lessons are stripped: the course's notebooks keep each written answer
 between ``### BEGIN SOLUTION`` markers (CI runs them, the site shows them); the
-bundle gets the student's copy (:mod:`day25.course.student.answers`).
+bundle gets the student's copy (:mod:`day25.course.answers`).
 
 The bundle's package also carries the student material (lessons, stubs, public
 tests; see :func:`student_material`) under ``day25/course/student/material``, so
@@ -39,7 +39,7 @@ from typing import Protocol
 import nbformat
 
 from day25.course.catalogue import CATALOGUE, Catalogue, load_catalogue
-from day25.course.student.answers import count_answers, strip_answers
+from day25.course.answers import count_answers, strip_answers
 
 __all__ = [
     "INCLUDED",
@@ -204,6 +204,7 @@ def student_material(source: Source, catalogue: Catalogue) -> dict[str, bytes]:
     exercise_files = {CATALOGUE.as_posix()}
     for ex in catalogue.exercises:
         exercise_files |= {f"exercises/{ex.module}", ex.notebook}
+    exercise_files |= {f"exercises/{step.module}" for step in catalogue.steps}  # the ladder
     public = [*_public_folders(catalogue), "tests/conftest.py"]
     material: dict[str, bytes] = {}
     for rel in source.paths():

@@ -1,6 +1,6 @@
 """What a student runs: ``day25 check`` (:mod:`~day25.course.student.check`),
-``day25 start`` (:mod:`~day25.course.student.start`), and the student's copy of
-the lessons without their answers (:mod:`~day25.course.student.answers`).
+``day25 start`` (:mod:`~day25.course.student.start`: the student's workspace, with
+the lessons' answers taken out by :mod:`~day25.course.answers`).
 
 This code runs on the student's own machine, in the student's interest, and
 trusts nothing it is given: ``day25 check`` grades the student's modules
