@@ -226,7 +226,8 @@ def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port (0: any free port)")] = 8025,
     db: Annotated[
-        Path | None, typer.Option(help="SQLite file for queued notifications (default: ~/.day25/)")
+        Path | None, typer.Option(help="SQLite file for queued notifications "
+                                  "(default: .day25/ in the course or workspace)")
     ] = None,
     allow_origin: Annotated[
         list[str] | None,

@@ -158,8 +158,8 @@ def test_the_lessons_in_the_bundle_are_the_students_copies(bundle: Path) -> None
     assert "src/day25/course/answers.py" in holding  # the module that strips them
     code = {rel for rel in holding if rel.endswith(".py") and (
             rel == "docs/assets/hooks/answers.py"  # the site's copy of the stripping
-            or rel.startswith("src/day25/")
-            and not rel.startswith("src/day25/course/student/material/"))}
+            or (rel.startswith("src/day25/")
+            and not rel.startswith("src/day25/course/student/material/")))}
     assert holding == code, f"answer markers outside the package's code: {holding - code}"
     allowed = "\n".join(strip_source(c) for nb in lessons for c in _cells(nb))
     allowed += "\n".join(p.read_text(encoding="utf-8", errors="replace")

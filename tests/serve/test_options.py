@@ -61,3 +61,21 @@ def test_bad_options_are_one_clear_sentence(args: list[str], message: str, tmp_p
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_database_stays_in_the_course_or_workspace_by_default(tmp_path: Path) -> None:
+    """Not in the home folder: a student's data stays where they work (and is deleted
+    with it); outside any course, in the current folder."""
+    from day25.serve.runner import default_db_path
+
+    workspace = tmp_path / "day25-workspace"
+    (workspace / "exercises").mkdir(parents=True)
+    (workspace / "exercises" / "catalogue.toml").write_text("")
+    inside = workspace / "notebooks"
+    inside.mkdir()
+    impl = tmp_path / "demo"
+    assert default_db_path(impl, inside) == workspace / ".day25" / "notifications-demo.sqlite3"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert default_db_path(impl, elsewhere) == elsewhere / ".day25" / "notifications-demo.sqlite3"
+    assert Path.home() not in default_db_path(impl, inside).parents

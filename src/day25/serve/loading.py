@@ -116,6 +116,21 @@ def resolve_impl(impl: str | None, start: Path | None = None) -> Path:
     return path
 
 
+def data_folder(start: Path | None = None) -> Path:
+    """Where ``day25 serve`` keeps its data by default: ``.day25/`` in the course folder or
+    student workspace around ``start`` (the current folder), else in ``start`` itself.
+
+    Why there and not in the home folder: a student's work, its database included,
+    stays in the folder they work in (and is deleted with it); the course's
+    ``.gitignore`` keeps it out of git.
+    """
+    here = (start or Path.cwd()).resolve()
+    try:
+        return find_course_root(here) / ".day25"
+    except CatalogueError:
+        return here / ".day25"
+
+
 def _import_file(impl_dir: Path, exercise: Exercise) -> ModuleType:
     path = impl_dir / exercise.module
     if not path.is_file():

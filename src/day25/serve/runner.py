@@ -22,7 +22,13 @@ from day25.realtime.broker import Broker, BrokerUnavailable, describe_url
 from day25.realtime.server import listen_socket
 from day25.serve.dispatch import Dispatcher
 from day25.serve.guard import Guard
-from day25.serve.loading import ImplementationError, LoadedApps, load_apps, resolve_impl
+from day25.serve.loading import (
+    ImplementationError,
+    LoadedApps,
+    data_folder,
+    load_apps,
+    resolve_impl,
+)
 from day25.serve.origins import OriginPolicy, is_loopback
 from day25.serve.sessions import Sessions
 
@@ -48,11 +54,11 @@ class ServeError(Exception):
     """``day25 serve`` cannot start; the message says why and what to do."""
 
 
-def default_db_path(impl_dir: Path) -> Path:
-    """``~/.day25/notifications-<impl folder name>.sqlite3``: outside the course folder (so
-    git never sees it) and one per implementation (a student's schema may differ from the
-    reference solution's)."""
-    return Path.home() / ".day25" / f"notifications-{impl_dir.name}.sqlite3"
+def default_db_path(impl_dir: Path, start: Path | None = None) -> Path:
+    """``.day25/notifications-<impl folder name>.sqlite3`` in the course folder or workspace
+    around ``start`` (:func:`~day25.serve.loading.data_folder`), one per implementation (a
+    student's schema may differ from the reference solution's)."""
+    return data_folder(start) / f"notifications-{impl_dir.name}.sqlite3"
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -38,8 +38,8 @@ from typing import Protocol
 
 import nbformat
 
-from day25.course.catalogue import CATALOGUE, Catalogue, load_catalogue
 from day25.course.answers import count_answers, strip_answers
+from day25.course.catalogue import CATALOGUE, Catalogue, load_catalogue
 
 __all__ = [
     "INCLUDED",
