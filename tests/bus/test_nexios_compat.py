@@ -47,7 +47,8 @@ def test_nexios_own_event_suite_passes_but_for_the_listed_differences() -> None:
         capture_output=True, text=True, timeout=300, cwd=SUITE.parents[1],
     )
     tail = proc.stdout.strip().splitlines()[-1]
-    counts = {kind: int(n) for n, kind in re.findall(r"(\d+) (\w+)", tail) if not kind.startswith("warning")}
+    counts = {kind: int(n) for n, kind in re.findall(r"(\d+) (\w+)", tail)
+              if not kind.startswith("warning")}
     assert counts == {"passed": 39, "xfailed": 2}, proc.stdout[-3000:]  # of its 41 tests
     assert proc.returncode == 0
 
