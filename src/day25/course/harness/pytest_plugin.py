@@ -211,7 +211,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("day25", red=True, bold=True)
         terminalreporter.line(f"{runners.CANNOT_RUN}: {errors[0]}", red=True)
         terminalreporter.line(f"What to do: {runners.advice()}")
-        terminalreporter.line("These tests say nothing about your code: no test failed.")
+        terminalreporter.line("The tests reported as failed for this reason could not run: they "
+                              "say nothing about your code.")
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,6 @@ not run the checks on this machine instead of showing a FAIL.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import socket
@@ -54,10 +53,8 @@ def missing() -> list[str]:
     lacks = [f"{module.__name__}.{name}" for module, names in _NEEDS for name in names
              if not hasattr(module, name)]
     try:
-        found = importlib.util.find_spec("resource") is not None
-    except ValueError:  # sys.modules["resource"] is None: it cannot be imported
-        found = False
-    if not found:
+        import resource  # noqa: F401 - Unix only (rlimits)
+    except ImportError:
         lacks.append("the resource module")
     return lacks
 
@@ -94,6 +91,6 @@ def advice() -> str:
     if runner == SANDBOXED:
         return (f"set {RUNNER_ENV}=portable to run the checks without the sandbox, and tell "
                 "your instructor what this message says")
-    return ("this is not about your code: check that the course is installed in the Python "
-            "you run (python -m pip install -e .), then tell your instructor what this "
-            "message says")
+    return ("this is not about your code: install the course again into the Python you run "
+            "(in the course folder: python -m pip install -e .), then, if it persists, tell your "
+            "instructor what this message says")

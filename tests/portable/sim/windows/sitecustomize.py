@@ -1,62 +1,87 @@
 """Simulated Windows: this Linux Python without the APIs Windows does not have.
 
-On PYTHONPATH, every Python process of a test (``day25 check``, its pytest
-session, every inside process, a notebook's kernel) starts without them: no
-``fork``, process groups, sessions, uids, pidfds or POSIX-only signals, no
-``resource``, ``fcntl``, ``pwd``, ``grp`` or ``termios`` modules, and no Unix
-sockets (``socket.AF_UNIX``). Where the standard library itself takes another
-road on Windows, that road is patched in below, marked "Windows does ...".
-What cannot be removed from a running Linux is listed, not simulated:
-``/proc``, ``sys.platform == "linux"``, ``/`` as the path separator.
+On PYTHONPATH (absolute: every child process starts in another folder), every
+Python process of a test (``day25 check``, its pytest session, every inside
+process, a notebook's kernel) starts without them:
+
+* gone for everyone: ``os.fork``, process groups and sessions (``killpg``,
+  ``setsid``...), uid changes, pidfds and Unix sockets (``socket.AF_UNIX``);
+* gone for day25's own code only (its ``import`` fails, its lookup raises
+  AttributeError): the ``resource``, ``fcntl``, ``pwd``, ``grp`` and ``termios``
+  modules, the uid functions and the POSIX-only signals (``SIGKILL``,
+  ``SIGCHLD``...). Libraries keep them because they choose their Unix or
+  Windows code by ``sys.platform``, which stays "linux" here (IPython's kernel
+  imports ``resource`` and ``termios`` and names ``SIGKILL``, platformdirs asks
+  for the uid, ``subprocess`` kills with ``SIGKILL``); on Windows they take the
+  other road.
+
+Where the standard library itself takes another road on Windows, that road is
+patched in below, marked "Windows does ...". What cannot be removed from a
+running Linux is not simulated: ``/proc``, ``sys.platform``, ``/`` as the path
+separator, ``os.kill`` with POSIX signals.
 """
 
+import builtins
 import os
 import signal
 import socket
-import subprocess
 import sys
 
-for _module in ("resource", "fcntl", "pwd", "grp", "termios"):
-    sys.modules[_module] = None  # type: ignore[assignment]  # `import resource` fails
+
+def _from_day25() -> bool:
+    """Whether the code running an import or a call is day25's own (not a library's)."""
+    frame = sys._getframe(2)
+    while frame is not None and (frame.f_code.co_filename.startswith("<frozen")
+                                 or frame.f_globals.get("__name__") == __name__):
+        frame = frame.f_back  # type: ignore[assignment]
+    name = frame.f_globals.get("__name__", "") if frame is not None else ""
+    return name == "day25" or name.startswith("day25.")
+
+
+_UNIX_ONLY = ("resource", "fcntl", "pwd", "grp", "termios")
+_import = builtins.__import__
+
+
+def _no_unix_modules(name, globals=None, locals=None, fromlist=(), level=0):  # type: ignore[no-untyped-def]
+    """``resource``, ``fcntl``, ``pwd``, ``grp`` and ``termios`` cannot be imported by
+    day25's code (see the module docstring for the libraries)."""
+    module = globals.get("__name__", "") if globals else ""
+    if level == 0 and name.split(".")[0] in _UNIX_ONLY and (
+            module == "day25" or module.startswith("day25.")):
+        raise ModuleNotFoundError(f"No module named {name!r} (simulated Windows)", name=name)
+    return _import(name, globals, locals, fromlist, level)
+
+
+builtins.__import__ = _no_unix_modules
 
 for _name in ("fork", "forkpty", "killpg", "setsid", "getsid", "setpgid", "getpgid", "setpgrp",
               "setgroups", "setuid", "setgid", "getresuid", "getresgid", "setresuid", "setresgid",
               "pidfd_open", "memfd_create", "eventfd", "sched_getaffinity", "wait3", "wait4"):
     if hasattr(os, _name):
         delattr(os, _name)
+if hasattr(signal, "pidfd_send_signal"):
+    del signal.pidfd_send_signal
 
 
-def _tripwire(name: str, real):  # type: ignore[no-untyped-def]
-    """``os.<name>`` for libraries that choose their Unix code by ``sys.platform`` (which
-    stays "linux": platformdirs asks for the uid); from day25's own code, it is missing."""
+def _hide_from_day25(module, names):  # type: ignore[no-untyped-def]
+    """Remove ``names`` from ``module``; a library's lookup still finds them (PEP 562), one
+    from day25's own code raises AttributeError, as on Windows (``hasattr`` says False)."""
+    kept = {name: getattr(module, name) for name in names if hasattr(module, name)}
+    for name in kept:
+        delattr(module, name)
 
-    def call(*args):  # type: ignore[no-untyped-def]
-        caller = sys._getframe(1).f_globals.get("__name__", "")
-        if caller == "day25" or caller.startswith("day25."):
-            raise AttributeError(f"module 'os' has no attribute {name!r} (simulated Windows)")
-        return real(*args)
+    def lookup(name):  # type: ignore[no-untyped-def]
+        if name in kept and not _from_day25():
+            return kept[name]
+        raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
 
-    return call
-
-
-for _name in ("getuid", "geteuid", "getgid", "getegid", "getgroups", "sysconf"):
-    setattr(os, _name, _tripwire(_name, getattr(os, _name)))
-
-for _name in ("SIGKILL", "SIGCHLD", "SIGHUP", "SIGQUIT", "SIGXCPU", "SIGXFSZ", "SIGALRM",
-              "SIGUSR1", "SIGUSR2", "SIGPIPE", "pidfd_send_signal", "setitimer", "alarm",
-              "pthread_kill", "pthread_sigmask", "sigwait"):
-    if hasattr(signal, _name):
-        delattr(signal, _name)
-
-_KILL = 9
+    module.__getattr__ = lookup
 
 
-def _kill(self: subprocess.Popen) -> None:  # type: ignore[type-arg]
-    # Windows does TerminateProcess here; Linux's own Popen.kill names signal.SIGKILL
-    self.send_signal(_KILL)
-
-
-subprocess.Popen.kill = _kill  # type: ignore[method-assign]
+_hide_from_day25(os, ("getuid", "geteuid", "getgid", "getegid", "getgroups", "sysconf"))
+_hide_from_day25(signal, ("SIGKILL", "SIGCHLD", "SIGHUP", "SIGQUIT", "SIGXCPU", "SIGXFSZ",
+                          "SIGALRM", "SIGUSR1", "SIGUSR2", "SIGPIPE", "setitimer", "alarm",
+                          "pthread_kill", "pthread_sigmask", "sigwait"))
 
 _AF_UNIX = socket.AF_UNIX
 _real_socketpair = socket.socketpair
