@@ -174,7 +174,6 @@ def run_session(
     return SessionOutcome(code, _tail(log))
 
 
-
 def _run_plain(args: list[str], *, cwd: Path, env: dict[str, str], log: Path,
                timeout: float) -> SessionOutcome:
     """The portable runner's session: ``python -m pytest`` in a subprocess of its own."""
