@@ -1,10 +1,14 @@
 """Simulated macOS: this Linux Python without the APIs macOS does not have.
 
-On PYTHONPATH, every Python process of a test (``day25 check``, its pytest
-session, every inside process, a notebook's kernel) starts without them, so
-any use of them on the student's path fails here as it would on a Mac.
-What cannot be removed from a running Linux is listed, not simulated:
-``/proc`` stays readable and ``sys.platform`` stays ``"linux"``.
+On PYTHONPATH (absolute: every child process starts in another folder), every
+Python process of a test (``day25 check``, its pytest session, every inside
+process, a notebook's kernel) starts without pidfds, ``memfd``/``eventfd``,
+CPU affinity and the ``getres*id`` family, so any use of them on the
+student's path fails here as it would on a Mac (``fork``, Unix sockets,
+process groups and ``resource`` exist there). What cannot be removed from a
+running Linux is not simulated: ``/proc`` stays readable (what reads it has a
+fallback of its own, tested without it: ``test_settle_without_proc.py``),
+``sys.platform`` stays ``"linux"``, ``prctl`` stays callable.
 """
 
 import os
