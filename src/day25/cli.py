@@ -44,9 +44,17 @@ def check(
     watch: Annotated[bool, typer.Option(help="re-run on every save")] = False,
     course: CourseOpt = None,
 ) -> None:
-    """Check your work: the steps, then the projects, stopping at the first one not done."""
+    """Check your exercises: the steps, then the projects.
+
+    Without an id it walks them in order and stops at the first one not done; with an
+    id it checks that one. Exit codes: 0 every check passed; 1 some check failed; 2 the
+    command was wrong; 3 the checks could not run on this machine (it says why and what
+    to do: nothing is said about your code).
+    """
     from day25.course.catalogue import load_catalogue
     from day25.course.grading.verdict import Settings
+    from day25.course.sandbox.runner import RunnerError
+    from day25.course.student import cannot_run
     from day25.course.student import check as checking
 
     root = _course(course)
@@ -62,6 +70,8 @@ def check(
         ok = checking.check(catalogue, settings, folder, only=exercise, console=console)
     except (ValueError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from exc
+    except RunnerError as exc:
+        raise typer.Exit(cannot_run.report(console, exc)) from exc
     except KeyboardInterrupt:
         return
     raise typer.Exit(0 if ok else 1)
@@ -123,6 +133,7 @@ def grade(
     from day25.course.catalogue import load_catalogue
     from day25.course.grading.batch import grade_class
     from day25.course.grading.verdict import Settings
+    from day25.course.sandbox.runner import RunnerError
 
     root = _course(course)
     try:
@@ -141,7 +152,7 @@ def grade(
             unsafe_shared_filesystem=unsafe_shared_filesystem,
             console=console,
         )
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, RunnerError) as exc:
         raise _fail(str(exc)) from exc
 
 

@@ -23,11 +23,15 @@ diagram in ``docs/dev/contracts.md`` draws them):
    process that imports submission code): the first stdin line is a random
    nonce, then one JSON request per line. Replies go to a private descriptor,
    one JSON line each, carrying the nonce: the submission may print anything,
-   and a line without the nonce is dropped. The modes: :data:`SCENARIOS`
+   and a line without the nonce is dropped. The first reply, unasked, has the id
+   :data:`INSIDE_READY`: the inside program started, and nothing of the
+   submission has been imported yet (what ends the process before it is the
+   runner's failure, never the submission's). The modes: :data:`SCENARIOS`
    (:class:`ScenarioRequest`, answered with a :class:`ScenarioResult`) and
    :data:`APPS` (:class:`AppRequest`, one of :data:`APP_COMMANDS`).
 5. **Verdict** (the grading pytest session -> the grader): the JSON file named
-   by ``--results-json``, a list of :class:`VerdictRow`. While the session runs,
+   by ``--results-json``, a list of :class:`VerdictRow` (a row with a ``runner_error``
+   says the test could not run at all: no verdict on the code). While the session runs,
    ``<file>.partial`` gets a :class:`Collected` line, then one row per finished test.
 
 A scenario (wire 4) is ``{"ops": [op, ...]}``; :mod:`day25.course.inside.scenarios`
@@ -46,9 +50,11 @@ __all__ = [
     "APPS",
     "APP_COMMANDS",
     "BUS_SUBJECT",
+    "CANNOT_RUN_EXIT",
     "FAULTS",
     "FAULT_HEADER",
     "INSIDE_MODULE",
+    "INSIDE_READY",
     "PARTIAL_SUFFIX",
     "SCENARIOS",
     "ZYGOTE_FORKS_ENV",
@@ -140,6 +146,8 @@ class KillRequest(TypedDict):
 # -- 4. inside -----------------------------------------------------------------------------
 
 INSIDE_MODULE = "day25.course.inside"
+#: the id of the inside program's first reply, sent before the submission is imported
+INSIDE_READY = "ready"
 SCENARIOS = "scenarios"
 APPS = "apps"
 #: the scenario subject that is not a class of the submission: a fresh
@@ -198,7 +206,8 @@ class ScenarioReply(Reply):
 
 
 #: ``start`` (``uds``, ``cwd``, ``kwargs``): a fresh ``create_app(**kwargs)``, answered
-#: once uvicorn accepts connections, or ``retire`` (the process is worn out: start
+#: once uvicorn accepts connections on the Unix socket ``uds`` (without ``uds``: on
+#: TCP, 127.0.0.1 and a free port the reply names), or ``retire`` (the process is worn out: start
 #: a new one); ``events``; ``ping_loop`` (is the app's loop responsive?); ``settle``
 #: (``quiet``, ``limit``: True once the app has nothing left to do); ``stop``
 #: (``graceful``: uvicorn's shutdown, else dropped like a killed process)
@@ -217,7 +226,7 @@ FAULTS = ("stall", "raise")
 class AppRequest(TypedDict):
     cmd: str  # one of APP_COMMANDS
     app: int  # which app of the process (start: the new app's id)
-    uds: NotRequired[str]
+    uds: NotRequired[str]  # start: absent on machines without Unix sockets (the portable runner)
     cwd: NotRequired[str]
     kwargs: NotRequired[dict[str, Any]]
     quiet: NotRequired[float]
@@ -233,6 +242,7 @@ class EventRecord(TypedDict):
 
 class AppReply(Reply):
     retire: NotRequired[str]  # start: why this process serves no more apps
+    port: NotRequired[int]  # start without ``uds``: the TCP port on 127.0.0.1 it serves
     events: NotRequired[list[EventRecord]]
     idle: NotRequired[bool]
     stopped: NotRequired[bool]
@@ -273,6 +283,9 @@ def decode_reply(line: bytes, nonce: str) -> dict[str, Any] | None:
 # -- 5. verdict ----------------------------------------------------------------------------
 
 PARTIAL_SUFFIX = ".partial"
+#: the exit code of a session in which some test could not run (a row with ``runner_error``);
+#: ``day25 check`` exits with it too when it could not run the checks
+CANNOT_RUN_EXIT = 3
 
 
 class VerdictRow(TypedDict):
@@ -283,6 +296,7 @@ class VerdictRow(TypedDict):
     max_points: float  # the test's weight (@pytest.mark.points)
     outcome: str  # passed, failed, error or skipped
     message: str  # for the student
+    runner_error: NotRequired[str]  # the test could not run on this machine: why (not the code's)
 
 
 class Collected(TypedDict):

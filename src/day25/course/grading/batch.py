@@ -102,6 +102,8 @@ def grade_submission(
             else:
                 student.exercises.append(_missing(ex, intake.problems.get(ex.module, [])))
     student.seconds = time.monotonic() - started
+    if any(ex.runner_errors for ex in student.exercises):
+        student.content_hash = ""  # graded again on resume: the runner failed, not the code
     return student
 
 
@@ -164,6 +166,9 @@ def grade_class(
                     "ask your instructor to re-run grading."])
             if not result.resumed:
                 write_student(result, out, sandbox)
+            for why in {e.splitlines()[0] for ex in result.exercises for e in ex.runner_errors}:
+                progress.console.print(f"{sub.student}: tests could not run here: {why}",
+                                       style="yellow", markup=False)
             results.append(result)
             progress.update(task, advance=1, description=f"{sub.student}: {result.total:g}")
     book = write_gradebook(results, out / "gradebook.csv", exercises)

@@ -33,6 +33,9 @@ class ExerciseResult:
     max_points: float
     tests: list[TestResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: why some of its tests could not run on this machine (the runner failed, not the
+    #: code): ``day25 check`` shows no verdict then, and a batch grades the student again
+    runner_errors: list[str] = field(default_factory=list)
 
     @property
     def points(self) -> float:

@@ -171,9 +171,9 @@ def _serve_zygote_request(listener: socket.socket, children: set[int], sandboxed
             reply: ZygoteForkReply = {"pid": pid}
             socket.send_fds(conn, [json.dumps(reply).encode()], [pidfd])
             os.close(pidfd)
-        except (OSError, ValueError, KeyError) as exc:
+        except Exception as exc:  # any failure is this request's: the server serves on
             with contextlib.suppress(OSError):
-                conn.send(json.dumps({"error": str(exc)}).encode())
+                conn.send(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
 
 
 if __name__ == "__main__":

@@ -3,7 +3,11 @@
 Why: see :mod:`day25.course.grading.session_server`, the server this module is
 the client of (one per grading process, started on first use). A session that
 outlives its wall-clock budget is killed with its whole process group; its
-output's tail comes back for the logs.
+output's tail comes back for the logs. With the portable runner
+(:mod:`day25.course.sandbox.runner`: macOS, Windows, where there is no fork
+server) a session is a plain ``python -m pytest`` with the same arguments.
+A server that cannot start or stops raises a
+:class:`~day25.course.sandbox.runner.RunnerError`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from pathlib import Path
 from typing import cast
 
 from day25.course.protocol import SessionEnded, SessionRequest, SessionStarted
+from day25.course.sandbox import processes, runner
+from day25.course.sandbox.runner import RunnerError
 
 __all__ = ["PLUGINS", "SessionOutcome", "SessionServer", "run_session", "session_env"]
 
@@ -102,10 +108,14 @@ class SessionServer:
             self.proc.stdin.write(json.dumps(request).encode() + b"\n")
             self.proc.stdin.flush()
             if not self._cond.wait_for(lambda: ident in self._pids or self.closed, timeout=60):
-                raise RuntimeError("the grading session server did not answer")
+                raise RunnerError("the grading session server did not answer")
             if ident not in self._pids:
-                raise RuntimeError("the grading session server stopped")
+                raise RunnerError(f"the grading session server stopped{self._why()}")
             return self._pids.pop(ident)
+
+    def _why(self) -> str:
+        code = self.proc.poll()
+        return "" if code is None else f" (it exited with code {code})"
 
     def wait(self, pid: int, timeout: float) -> int | None:
         """Session ``pid``'s exit code, or None if it did not end within ``timeout`` s."""
@@ -148,8 +158,11 @@ def run_session(
     # the caller's cleanup removes them even when the session had to be killed
     scratch = log.parent / "tmp"
     scratch.mkdir(mode=0o700, exist_ok=True)
-    environ = {**session_env(env), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "TMPDIR": str(scratch)}
+    kept = dict(env) if runner.portable() else session_env(env)  # Windows needs all of it
+    environ = {**kept, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "TMPDIR": str(scratch)}
     environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    if runner.portable():
+        return _run_plain([*plugin_args, *args], cwd=cwd, env=environ, log=log, timeout=timeout)
     server = _get_server()
     started = time.monotonic()
     pid = server.start([*plugin_args, *args], cwd, environ, log)
@@ -160,3 +173,20 @@ def run_session(
         server.wait(pid, 10)  # reaped by the server
     return SessionOutcome(code, _tail(log))
 
+
+def _run_plain(args: list[str], *, cwd: Path, env: dict[str, str], log: Path,
+               timeout: float) -> SessionOutcome:
+    """The portable runner's session: ``python -m pytest`` in a subprocess of its own."""
+    with log.open("wb") as out:
+        try:
+            proc = subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=cwd, env=env,
+                                    stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT, **processes.own_group())
+        except OSError as exc:
+            raise RunnerError(f"the test session could not start: {exc}") from exc
+        try:
+            code: int | None = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            processes.kill_tree(proc)
+            code = None
+    return SessionOutcome(code, _tail(log))

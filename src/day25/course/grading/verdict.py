@@ -11,6 +11,11 @@ grader must kill keeps the exercises it had finished (the session is forked
 from a warm server, see :mod:`day25.course.grading.sessions`). ``day25 check``
 uses the very same :func:`run_suites`, so a student's check and the
 instructor's grade cannot disagree about the same code.
+
+A test the runner could not run (a session that could not start or wrote no
+result, a row carrying ``runner_error``) scores 0 like a failure, but its
+exercise also lists why in ``runner_errors``: that is no verdict on the code,
+and ``day25 check`` says it could not run the checks instead of FAIL.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ from typing import Any
 from day25.course.catalogue import COURSE_ROOT_ENV, Exercise, Suite
 from day25.course.grading.results import ExerciseResult, TestResult
 from day25.course.grading.sessions import run_session
-from day25.course.protocol import PARTIAL_SUFFIX
+from day25.course.protocol import CANNOT_RUN_EXIT, PARTIAL_SUFFIX
+from day25.course.sandbox.runner import RunnerError
 
 __all__ = ["Settings", "import_failure", "run_suite", "run_suites"]
 
@@ -132,6 +138,26 @@ def _one_note_for_an_import_failure(result: ExerciseResult, exercise: Exercise) 
         test.message = f"not run: {exercise.module} could not be imported (see the note above)"
 
 
+def _could_not_run(result: ExerciseResult, why: str, detail: str = "") -> None:
+    """Some of ``result``'s tests could not run here (``why``, for the note; ``detail``
+    follows it in ``runner_errors``, never in the student's feedback)."""
+    result.runner_errors.append(f"{why}\n{detail}".rstrip())
+    result.notes.append(f"Tests of {result.exercise} could not run on the grading machine "
+                        f"({why.splitlines()[0]}); they score 0 until grading is run again.")
+
+
+def _runner_errors(result: ExerciseResult, rows: list[dict[str, Any]]) -> None:
+    errors = list(dict.fromkeys(str(row["runner_error"]) for row in rows
+                                if row.get("runner_error")))
+    if errors:
+        _could_not_run(result, errors[0], "\n".join(errors[1:]))
+
+
+def _last_lines(output: str, count: int = 12) -> str:
+    lines = [line for line in output.splitlines() if line.strip()][-count:]
+    return "its last output:\n" + "\n".join(lines) if lines else ""
+
+
 def run_suites(
     exercises: list[Exercise],
     submission_dir: Path,
@@ -160,8 +186,13 @@ def run_suites(
            "HYPOTHESIS_STORAGE_DIRECTORY": str(private / "hypothesis")}
     limit = timeout if timeout is not None else settings.exercise_timeout * len(exercises)
     try:
-        outcome = run_session(args, cwd=settings.course_root, env=env, log=private / "log",
-                              timeout=limit)
+        try:
+            outcome = run_session(args, cwd=settings.course_root, env=env, log=private / "log",
+                                  timeout=limit)
+        except RunnerError as exc:
+            for result in results:
+                _could_not_run(result, str(exc))
+            return results
         if os.environ.get("DAY25_KEEP_LOGS"):  # the output may quote the hidden suite
             sys.stderr.write(outcome.output)
         if outcome.code is None:
@@ -172,12 +203,17 @@ def run_suites(
             for result in results:
                 result.notes.append(f"The grader could not get a verdict for {result.exercise}: "
                                     f"{rows}; this exercise scores 0.")
+                # the session runs no submission code: a session without a result is the runner's
+                result.runner_errors.append(f"the test session ended (exit code {outcome.code}) "
+                                            f"without a result: {rows}\n"
+                                            f"{_last_lines(outcome.output)}".rstrip())
             return results
         failed = any(row.get("outcome") in ("failed", "error") for row in rows)
+        broken = any(row.get("runner_error") for row in rows)
         known = {ex.id for ex in exercises}
         if any(row.get("exercise") not in known for row in rows):
             reason = "its results name an exercise that was not graded"
-        elif outcome.code not in (0, 1) or (outcome.code == 1) != failed:
+        elif outcome.code != (CANNOT_RUN_EXIT if broken else 1 if failed else 0):
             reason = (f"it ended abnormally (exit code {outcome.code}) and its results "
                       "disagree with it")
         else:
@@ -193,6 +229,7 @@ def run_suites(
             else:
                 _score(result, exercise, mine)
                 _one_note_for_an_import_failure(result, exercise)
+                _runner_errors(result, mine)
         return results
     finally:
         shutil.rmtree(private, ignore_errors=True)
@@ -207,6 +244,7 @@ def _cut_off(results: list[ExerciseResult], exercises: list[Exercise], verdict: 
         if mine and len(mine) == collected.get(exercise.id, -1):
             _score(result, exercise, mine)
             _one_note_for_an_import_failure(result, exercise)
+            _runner_errors(result, mine)
         else:
             result.notes.append(f"The tests for {exercise.id} did not finish within {limit:.0f} s "
                                 "(an endless loop or a handler that never returns?); "

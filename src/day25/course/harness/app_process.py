@@ -30,10 +30,11 @@ class RemoteApp:
     """One app in an app process: requests carry its id; its output starts at its start."""
 
     def __init__(self, owner: AppProcess, process: InsideProcess, app_id: int,
-                 mark: int) -> None:
+                 mark: int, port: int | None = None) -> None:
         self.owner, self.process, self.app_id = owner, process, app_id
         self.proc = process.proc
         self._mark = mark
+        self.port = port  # served on TCP, 127.0.0.1 (None: on its Unix socket)
 
     def request(self, payload: dict[str, Any], *, timeout: float, what: str) -> dict[str, Any]:
         return self.process.request({**payload, "app": self.app_id}, timeout=timeout, what=what)
@@ -83,15 +84,18 @@ class AppProcess(InsideClient):
         return self.workdir / "apps" / str(self._dirs)
 
     def open(
-        self, *, uds: str, cwd: Path, kwargs: dict[str, Any], timeout: float
+        self, *, uds: str | None, cwd: Path, kwargs: dict[str, Any], timeout: float
     ) -> RemoteApp:
-        """A fresh ``create_app(**kwargs)`` served on ``uds``, its working directory ``cwd``."""
+        """A fresh ``create_app(**kwargs)`` served on ``uds`` (``None``: on TCP, 127.0.0.1 and
+        a port the app process picks), its working directory ``cwd``."""
         for _attempt in range(2):  # a worn-out process answers "retire": one more try, fresh
             process = self._ensure_process()
             self._next_app += 1
             mark = process.output_mark()
-            request: AppRequest = {"cmd": "start", "app": self._next_app, "uds": uds,
-                                   "cwd": str(cwd), "kwargs": kwargs}
+            request: AppRequest = {"cmd": "start", "app": self._next_app, "cwd": str(cwd),
+                                   "kwargs": kwargs}
+            if uds is not None:
+                request["uds"] = uds
             try:
                 reply = process.request(request, timeout=timeout, what="starting your app")
             except SubmissionError:
@@ -103,7 +107,9 @@ class AppProcess(InsideClient):
             if not reply.get("ok"):
                 raise SubmissionError(str(reply.get("error")),
                                       output=process.output_since(mark))
-            return RemoteApp(self, process, self._next_app, mark)
+            port = reply.get("port")
+            return RemoteApp(self, process, self._next_app, mark,
+                             int(port) if uds is None and port is not None else None)
         raise SubmissionError("The process serving your apps could not be replaced.")
 
     def kill(self, process: InsideProcess | None = None) -> None:

@@ -3,10 +3,12 @@
 Why: exercises 3 and 4 are web apps; the only honest test talks to a real
 server. An app process (``python -m day25.course.inside apps``, see
 :mod:`day25.course.inside.apps`) serves a fresh ``create_app()`` with uvicorn on
-a Unix socket; the app's working directory is private and survives
-:meth:`AppServer.restart` (so ``create_app(db_path="x.sqlite3")`` finds its
-database again). Several servers can share one app process (``app_process=``):
-the grading fixtures do, so a test costs an app, not a process.
+a Unix socket (with the portable runner, on TCP: 127.0.0.1 and a free port,
+the same requests, ``Host: localhost`` included); the app's working directory
+is private and survives :meth:`AppServer.restart` (so
+``create_app(db_path="x.sqlite3")`` finds its database again). Several servers
+can share one app process (``app_process=``): the grading fixtures do, so a
+test costs an app, not a process.
 
 Typical use in an async test::
 
@@ -45,6 +47,7 @@ from websockets.asyncio.client import ClientConnection
 from day25.course.catalogue import Exercise
 from day25.course.harness.app_process import AppProcess, RemoteApp
 from day25.course.harness.errors import SubmissionCrashed, SubmissionError, SubmissionTimeout
+from day25.course.sandbox import runner
 from day25.course.sandbox.rlimits import Limits
 from day25.course.sandbox.zygote import Zygote
 
@@ -58,12 +61,18 @@ def _tls_context() -> ssl.SSLContext:
 
 
 class _Lent(httpx.AsyncBaseTransport):
-    """An app's pooled transport lent to one client: closing the client keeps it open."""
+    """An app's pooled transport lent to one client: closing the client keeps it open.
 
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+    ``port``: the app serves on TCP there (127.0.0.1); each request goes there and keeps
+    the headers it was built with (``Host: localhost``), as over the Unix socket."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, port: int | None = None) -> None:
         self.inner = inner
+        self.port = port
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.port is not None:
+            request.url = request.url.copy_with(host="127.0.0.1", port=self.port)
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:
@@ -99,7 +108,8 @@ class AppServer:
                                                      zygote=zygote)
         self._appdir = self.app_process.app_dir()  # made by the app process, so it owns it
         self.data_dir = self._appdir / "data"  # the app's cwd: relative db paths land here
-        self.uds = str(self._appdir / "app.sock")
+        # no Unix sockets with the portable runner (Windows has none): TCP, the port the app picks
+        self.uds = None if runner.portable() else str(self._appdir / "app.sock")
         self._app: RemoteApp | None = None
         self._pool: tuple[RemoteApp, object, httpx.AsyncHTTPTransport] | None = None
 
@@ -114,7 +124,7 @@ class AppServer:
         if self._app is not None and self._app.alive():
             return self
         self._discard_app()
-        if os.path.exists(self.uds):
+        if self.uds is not None and os.path.exists(self.uds):
             os.unlink(self.uds)
         self._app = self.app_process.open(uds=self.uds, cwd=self.data_dir,
                                           kwargs=self.factory_kwargs,
@@ -181,11 +191,16 @@ class AppServer:
     @asynccontextmanager
     async def connect(self, path: str, **kwargs: Any) -> AsyncIterator[ClientConnection]:
         """A real WebSocket to ``path`` (e.g. ``/chat/lobby?user=ann``)."""
-        self._running()
+        app = self._running()
         kwargs.setdefault("open_timeout", self.timeout)
         kwargs.setdefault("close_timeout", 1)
         try:
-            conn = await websockets.unix_connect(self.uds, uri=f"ws://localhost{path}", **kwargs)
+            if self.uds is not None:
+                conn = await websockets.unix_connect(self.uds, uri=f"ws://localhost{path}",
+                                                     **kwargs)
+            else:  # the same request (Host: localhost), sent to the app's TCP port
+                conn = await websockets.connect(f"ws://localhost{path}", host="127.0.0.1",
+                                                port=app.port, **kwargs)
         except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
             self.check_alive(f"opening a WebSocket to {path}", grace=0.5)
             raise SubmissionError(
@@ -213,7 +228,7 @@ class AppServer:
         if self._pool is None or self._pool[0] is not app or self._pool[1] is not loop:
             transport = httpx.AsyncHTTPTransport(uds=self.uds, verify=tls)
             self._pool = (app, loop, transport)
-        return httpx.AsyncClient(transport=_Lent(self._pool[2]), verify=tls,
+        return httpx.AsyncClient(transport=_Lent(self._pool[2], app.port), verify=tls,
                                  base_url=self.base_url, **kwargs)
 
     async def settled(self, *, quiet: float = 0.05, limit: float = 2.0) -> bool:

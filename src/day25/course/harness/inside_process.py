@@ -10,7 +10,12 @@ grader from plain JSON (wire 4 of :mod:`day25.course.protocol`).
 Every call has a timeout. A process that crashes or hangs is killed (its whole
 session) and the call raises a :class:`~day25.course.harness.errors.SubmissionError`
 whose message is written for a student and ends with the tail of the
-process's output; the client's next call starts a fresh process.
+process's output; the client's next call starts a fresh process. A process
+that could not be started, or ended before the inside program said it was
+ready (:data:`~day25.course.protocol.INSIDE_READY`: before any of the
+submission was imported), raises a
+:class:`~day25.course.sandbox.runner.RunnerError` instead: the runner failed,
+not the submission.
 """
 
 from __future__ import annotations
@@ -25,16 +30,27 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from day25.course.harness.errors import SubmissionCrashed, SubmissionTimeout, describe_exit
-from day25.course.protocol import INSIDE_MODULE, decode_reply, encode_request
+from day25.course.harness.errors import (
+    TAIL_CHARS,
+    SubmissionCrashed,
+    SubmissionTimeout,
+    describe_exit,
+)
+from day25.course.protocol import INSIDE_MODULE, INSIDE_READY, decode_reply, encode_request
 from day25.course.sandbox import processes
 from day25.course.sandbox.rlimits import Limits
+from day25.course.sandbox.runner import RunnerError
 from day25.course.sandbox.zygote import ForkedProcess, Zygote
 
 __all__ = ["OUTPUT_CAP", "InsideProcess"]
 
 OUTPUT_CAP = 64 * 1024  # bytes of the process's output kept (the tail)
 _LINE_CAP = 16 * 1024 * 1024
+
+
+def _tail(output: str) -> str:
+    """What the process printed, to close a :class:`RunnerError`'s message."""
+    return f"\n--- its last output ---\n{output[-TAIL_CHARS:]}" if output.strip() else ""
 
 
 class _Tail:
@@ -76,13 +92,17 @@ class InsideProcess:
         self._replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._next_id = 0
         self._lock = threading.Lock()
+        self._ready = threading.Event()  # the inside program said INSIDE_READY
         self.proc: subprocess.Popen[bytes] | ForkedProcess
-        if zygote is not None:  # forked from the submission's warm, sandboxed zygote
-            self.proc = zygote.spawn(INSIDE_MODULE, args, cwd=cwd,
-                                     limits=asdict(limits) if limits else None)
-        else:
-            self.proc = processes.spawn(["python", "-m", INSIDE_MODULE, *args], cwd=cwd,
-                                        limits=limits)
+        try:
+            if zygote is not None:  # forked from the submission's warm, sandboxed zygote
+                self.proc = zygote.spawn(INSIDE_MODULE, args, cwd=cwd,
+                                         limits=asdict(limits) if limits else None)
+            else:  # exec'd, in the sandbox or (the portable runner) as a plain subprocess
+                self.proc = processes.spawn(["python", "-m", INSIDE_MODULE, *args], cwd=cwd,
+                                            limits=limits)
+        except OSError as exc:
+            raise RunnerError(f"a process to run your code could not be started: {exc}") from exc
         threading.Thread(target=self._read_stderr, daemon=True).start()
         threading.Thread(target=self._read_replies, daemon=True).start()
         assert self.proc.stdin is not None
@@ -108,7 +128,9 @@ class InsideProcess:
         try:
             while line := stream.readline(_LINE_CAP):
                 msg = decode_reply(line, self._nonce)
-                if msg is not None:  # else not a reply: the submission's own writing
+                if msg is not None and msg.get("id") == INSIDE_READY:
+                    self._ready.set()
+                elif msg is not None:  # else not a reply: the submission's own writing
                     self._replies.put(msg)
         except (OSError, ValueError):
             pass
@@ -136,6 +158,10 @@ class InsideProcess:
             left = deadline - time.monotonic()
             if left <= 0:
                 self.kill()
+                if not self._ready.is_set():
+                    raise RunnerError(
+                        f"the program that runs your code did not start within {timeout:g} s "
+                        f"(nothing of your code had run yet){_tail(self.output)}")
                 raise SubmissionTimeout(
                     f"Your code did not finish {what} within {timeout:g} s: an endless loop, "
                     "a listener that never returns, or an emit that waits on itself?",
@@ -147,6 +173,10 @@ class InsideProcess:
                 continue
             if msg is None:
                 code = self._reap()
+                if not self._ready.is_set():
+                    raise RunnerError(
+                        f"the program that runs your code {describe_exit(code)} before it "
+                        f"started (nothing of your code had run yet){_tail(self.output)}")
                 raise SubmissionCrashed(
                     f"The process running your code {describe_exit(code)} while {what}.",
                     output=self.output,

@@ -18,14 +18,19 @@
   from the file name ``test_<id>.py``); the course's catalogue says the rest.
 * Fixtures: ``submission`` (the Path), ``catalogue`` (the course's),
   ``zygote`` (the session's sandboxed fork server: every inside process of the
-  session is forked from it, see :mod:`day25.course.sandbox.zygote`), ``runner``
+  session is forked from it, see :mod:`day25.course.sandbox.zygote`; ``None``
+  with the portable runner, :mod:`day25.course.sandbox.runner`), ``runner``
   (one :class:`ScenarioRunner` per test module), ``app_process`` (one
   :class:`AppProcess` per test module) and ``app_server`` (a factory:
   ``app_server(**factory_kwargs)`` starts an :class:`AppServer` on the module's
   app process, stopped after the test).
 
 A :class:`SubmissionError` is reported as its message alone, without a
-traceback: the message is written for the student.
+traceback: the message is written for the student. A
+:class:`~day25.course.sandbox.runner.RunnerError` (the test could not run on
+this machine) is reported the same way, its row carries ``runner_error``, the
+run ends with :data:`~day25.course.protocol.CANNOT_RUN_EXIT` and its summary
+says what to do.
 """
 
 from __future__ import annotations
@@ -46,7 +51,9 @@ from day25.course.harness.app_server import AppServer
 from day25.course.harness.errors import SubmissionError
 from day25.course.harness.inside_client import InsideClient
 from day25.course.harness.scenarios import ScenarioRunner
-from day25.course.protocol import PARTIAL_SUFFIX, Collected, VerdictRow
+from day25.course.protocol import CANNOT_RUN_EXIT, PARTIAL_SUFFIX, Collected, VerdictRow
+from day25.course.sandbox import runner as runners
+from day25.course.sandbox.runner import RunnerError
 from day25.course.sandbox.zygote import Zygote
 
 __all__ = ["exercise_of"]
@@ -149,6 +156,10 @@ def pytest_runtest_makereport(
     report = yield
     if call.excinfo is not None and call.excinfo.errisinstance(SubmissionError):
         report.longrepr = str(call.excinfo.value)
+    broken = call.excinfo is not None and call.excinfo.errisinstance(RunnerError)
+    if broken:
+        assert call.excinfo is not None
+        report.longrepr = f"{runners.CANNOT_RUN}: {call.excinfo.value}"
     rows = item.config.stash[_RESULTS]
     row = rows.setdefault(item.nodeid, {
         "nodeid": item.nodeid,
@@ -163,6 +174,9 @@ def pytest_runtest_makereport(
         row["outcome"] = "failed" if report.when == "call" else "error"
         if not row["message"]:
             row["message"] = _message(report)
+        if broken and "runner_error" not in row:
+            assert call.excinfo is not None
+            row["runner_error"] = str(call.excinfo.value)
     elif report.skipped and row["outcome"] == "passed":
         row["outcome"] = "skipped"
     if report.when == "teardown":
@@ -181,11 +195,28 @@ def _message(report: pytest.TestReport) -> str:
     return str(longrepr)[-2000:]
 
 
+def _runner_errors(config: pytest.Config) -> list[str]:
+    rows = config.stash[_RESULTS].values()
+    return list(dict.fromkeys(row["runner_error"] for row in rows if "runner_error" in row))
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     path = session.config.getoption("--results-json")
     if path:
         rows = list(session.config.stash[_RESULTS].values())
         Path(path).write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    if _runner_errors(session.config):
+        session.exitstatus = CANNOT_RUN_EXIT  # not "tests failed": they could not run
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    errors = _runner_errors(terminalreporter.config)
+    if errors:
+        terminalreporter.section("day25", red=True, bold=True)
+        terminalreporter.line(f"{runners.CANNOT_RUN}: {errors[0]}", red=True)
+        terminalreporter.line(f"What to do: {runners.advice()}")
+        terminalreporter.line("The tests reported as failed for this reason could not run: they "
+                              "say nothing about your code.")
 
 
 @pytest.fixture(scope="session")
@@ -208,10 +239,18 @@ def _exercise(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def zygote() -> Iterator[Zygote]:
-    """One sandboxed fork server per session (a session grades one submission)."""
+def zygote() -> Iterator[Zygote | None]:
+    """One sandboxed fork server per session (a session grades one submission); ``None``
+    with the portable runner, whose clients start plain processes."""
+    if runners.portable():
+        yield None
+        return
     workdir = Path(tempfile.mkdtemp(prefix="d25z-"))
-    made = Zygote(workdir)
+    try:
+        made = Zygote(workdir)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     yield made
     made.close()
     shutil.rmtree(workdir, ignore_errors=True)
@@ -219,7 +258,8 @@ def zygote() -> Iterator[Zygote]:
 
 @pytest.fixture(scope="module")
 def runner(
-    request: pytest.FixtureRequest, submission: Path, catalogue: Catalogue, zygote: Zygote
+    request: pytest.FixtureRequest, submission: Path, catalogue: Catalogue,
+    zygote: Zygote | None,
 ) -> Iterator[ScenarioRunner]:
     """One scenario process per test module; a crash or hang costs one test, not the module."""
     yield from _module_client(ScenarioRunner, request, submission, catalogue, zygote)
@@ -227,7 +267,8 @@ def runner(
 
 @pytest.fixture(scope="module")
 def app_process(
-    request: pytest.FixtureRequest, submission: Path, catalogue: Catalogue, zygote: Zygote
+    request: pytest.FixtureRequest, submission: Path, catalogue: Catalogue,
+    zygote: Zygote | None,
 ) -> Iterator[AppProcess]:
     """One app process per test module, serving a fresh app per test."""
     yield from _module_client(AppProcess, request, submission, catalogue, zygote)
@@ -235,7 +276,7 @@ def app_process(
 
 def _module_client(
     kind: type[_Client], request: pytest.FixtureRequest, submission: Path,
-    catalogue: Catalogue, zygote: Zygote,
+    catalogue: Catalogue, zygote: Zygote | None,
 ) -> Iterator[_Client]:
     """A test module's inside client; a submission that cannot be copied fails the test."""
     try:

@@ -2,7 +2,9 @@
 
 The program the harness starts (or the zygote forks) in the sandbox; see
 :mod:`day25.course.inside` and, for the wire, :mod:`day25.course.protocol`.
-The channel is taken over before anything of the submission is imported.
+The channel is taken over, and the harness told the program is ready, before
+anything of the submission is imported: a process that dies earlier is the
+runner's failure, never the submission's.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     channel = Channel()
     args = InsideArgs(args.mode, str(Path(args.submission).resolve()), args.module, args.subject)
     if args.mode == SCENARIOS:
-        from day25.course.inside.scenarios import serve_scenarios
-
-        serve_scenarios(channel, args)
+        from day25.course.inside.scenarios import serve_scenarios as serve
     else:
-        from day25.course.inside.apps import serve_apps
+        import uvicorn  # noqa: F401 - the program's, not the submission's: before ready()
 
-        serve_apps(channel, args)
+        from day25.course.inside.apps import serve_apps as serve
+    channel.ready()  # nothing of the submission is imported yet
+    serve(channel, args)
 
 
 if __name__ == "__main__":

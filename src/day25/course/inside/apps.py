@@ -27,8 +27,9 @@ import json
 import logging.config
 import logging.handlers
 import os
-import resource
+import socket
 import threading
+import time
 import traceback
 from typing import Any
 
@@ -87,10 +88,17 @@ class EventLog:
 class RunningApp:
     """One ``create_app()`` served by uvicorn on its own loop, in its own thread."""
 
-    def __init__(self, app: Any, uds: str, log: EventLog, has_bus: bool, events: Any) -> None:
+    def __init__(self, app: Any, uds: str | None, log: EventLog, has_bus: bool,
+                 events: Any) -> None:
         import uvicorn
 
         self.log, self.has_bus, self.events = log, has_bus, events
+        # no Unix socket (Windows, the portable runner): TCP on loopback, a port of its own
+        self.socket: socket.socket | None = None
+        if uds is None:
+            self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.socket.bind(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1] if self.socket else None
         config = uvicorn.Config(app, uds=uds, log_level="warning", lifespan="auto",
                                 log_config=None)
         self.server = _quiet_server_class()(config)
@@ -113,11 +121,13 @@ class RunningApp:
             tb = "".join(traceback.format_exception(exc)[-6:]).rstrip()
             self.error = self.error or f"Serving your app failed.\n{tb}"
         finally:
+            if self.socket is not None:
+                self.socket.close()
             self._ready.set()
 
     async def _main(self) -> None:
         self.loop = asyncio.get_running_loop()
-        task = asyncio.create_task(self.server.serve())
+        task = asyncio.create_task(self.server.serve([self.socket] if self.socket else None))
         while not self.server.started:
             if task.done():
                 await task  # serve() ended before starting: its error is the message
@@ -205,9 +215,14 @@ class Faults:
         await self.app(scope, receive, faulty_send)
 
 
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+def _cpu_limit() -> int | None:
+    """The soft CPU-time limit in seconds (None: none, or no rlimits here, as on Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    soft, _hard = resource.getrlimit(resource.RLIMIT_CPU)
+    return None if soft == resource.RLIM_INFINITY else soft
 
 
 def _logging(thread: threading.Thread) -> bool:
@@ -225,9 +240,9 @@ def _worn_out(started: int) -> str | None:
              if t is not threading.main_thread() and t.name != "day25-app" and not _logging(t)]
     if len(stray) > 0:
         return f"threads left running: {', '.join(stray)}"
-    soft, _hard = resource.getrlimit(resource.RLIMIT_CPU)
-    if soft != resource.RLIM_INFINITY and _cpu_seconds() > soft / 2:
-        return f"used {_cpu_seconds():.1f} s of its {soft} s CPU limit"
+    soft = _cpu_limit()
+    if soft is not None and time.process_time() > soft / 2:  # the process's user + system time
+        return f"used {time.process_time():.1f} s of its {soft} s CPU limit"
     return None
 
 
@@ -270,7 +285,10 @@ class _Apps:
             made = _start(self.code, request)
             if isinstance(made, RunningApp):
                 self.apps[app_id] = made
-                reply({"id": msg_id, "ok": True})
+                started: AppReply = {"id": msg_id, "ok": True}
+                if made.port is not None:
+                    started["port"] = made.port
+                reply(started)
             else:
                 reply({"id": msg_id, "ok": False, "error": made})
         elif running is None:
@@ -331,6 +349,6 @@ def _start(code: FreshImport, request: dict[str, Any]) -> RunningApp | str:
     has_bus = isinstance(events, EventBus)
     if isinstance(events, EventBus):
         events.on("*", log.record, priority=RECORDER_PRIORITY)
-    running = RunningApp(Faults(app), request["uds"], log, has_bus, events)
+    running = RunningApp(Faults(app), request.get("uds"), log, has_bus, events)
     error = running.start()
     return running if error is None else error

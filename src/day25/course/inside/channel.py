@@ -5,7 +5,9 @@ close descriptors. Before it is imported, the reply channel (the original
 stdout) moves to a descriptor of its own, fd 1 is pointed at stderr (the
 captured log) and fd 0 at /dev/null, so nothing the submission does touches
 the protocol; every reply carries the harness's nonce, so nothing it writes
-can pass for one.
+can pass for one. The first reply, :data:`~day25.course.protocol.INSIDE_READY`,
+tells the harness the program started: a process that dies before it is the
+runner's failure, one that dies after it the submission's doing.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from day25.course.protocol import decode_requests, encode_reply
+from day25.course.protocol import INSIDE_READY, decode_requests, encode_reply
 
 __all__ = ["Channel"]
 
@@ -42,6 +44,10 @@ class Channel:
         os.dup2(2, 1)  # the submission's print() now lands in the captured stderr
         sys.stdout = sys.stderr
         self._lock = threading.Lock()
+
+    def ready(self) -> None:
+        """Tell the harness the program started; call it before importing the submission."""
+        self.reply({"id": INSIDE_READY, "ok": True})
 
     def reply(self, msg: dict[str, Any]) -> None:
         line = encode_reply(msg, self.nonce)

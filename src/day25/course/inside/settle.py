@@ -18,13 +18,26 @@ __all__ = ["SETTLE_HORIZON", "settle"]
 SETTLE_HORIZON = 0.25  # a timer due sooner than this is work still to come
 
 
-def _threads_busy() -> bool:
+def _executor_busy(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether the loop's default executor (``asyncio.to_thread``, ``run_in_executor``) has
+    work queued or a worker at work: what :func:`_threads_busy` can see without ``/proc``
+    (macOS, Windows). A worker frees its slot of ``_idle_semaphore`` once its item is done."""
+    executor = getattr(loop, "_default_executor", None)
+    threads = getattr(executor, "_threads", None)
+    idle = getattr(getattr(executor, "_idle_semaphore", None), "_value", None)
+    if threads is None or idle is None:
+        return False
+    queued = getattr(executor, "_work_queue", None)
+    return len(threads) > idle or bool(queued is not None and queued.qsize())
+
+
+def _threads_busy(loop: asyncio.AbstractEventLoop) -> bool:
     """Whether a thread other than the caller is running or in disk wait (``/proc``)."""
     me = threading.get_native_id()
     try:
         tasks = os.listdir("/proc/self/task")
     except OSError:
-        return False
+        return _executor_busy(loop)
     for tid in tasks:
         if tid == str(me):
             continue
@@ -46,7 +59,7 @@ def _loop_busy(loop: asyncio.AbstractEventLoop) -> bool:
     for handle in getattr(loop, "_scheduled", ()):
         if not handle.cancelled() and handle.when() < horizon:
             return True
-    return _threads_busy()
+    return _threads_busy(loop)
 
 
 async def settle(quiet: float, limit: float) -> bool:

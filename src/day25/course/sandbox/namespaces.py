@@ -19,14 +19,14 @@ when it is not.
 
 ``DAY25_SANDBOX`` chooses: ``auto`` (default: namespaces when possible),
 ``rlimits`` (never namespaces), ``off`` (no namespaces and no rlimits; only for
-measuring the sandbox's cost in ``benchmarks/grade.py``).
+measuring the sandbox's cost in ``benchmarks/grade.py``). The portable runner
+(:mod:`~day25.course.sandbox.runner`: macOS, Windows) gives no sandbox at all.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import pwd
 import secrets
 import sys
 import tempfile
@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from day25.course.catalogue import CatalogueError, find_course_root
-from day25.course.sandbox import bwrap, privileges, view
+from day25.course.sandbox import bwrap, privileges, runner, view
 
 __all__ = ["NOBODY", "describe", "drop_privileges", "enter", "forks_zygotes", "hardened",
            "isolation", "mode", "prepare", "sandbox_uid", "sandbox_view", "warm", "wrap"]
@@ -61,8 +61,8 @@ def mode() -> str:
 
 @functools.cache
 def _isolation() -> str | None:
-    if not sys.platform.startswith("linux"):
-        return None
+    if not sys.platform.startswith("linux") or runner.missing():
+        return None  # what builds and joins the views is Linux's (and the sandboxed runner's)
     root = os.geteuid() == 0
     if root:
         try:
@@ -73,8 +73,9 @@ def _isolation() -> str | None:
 
 
 def isolation() -> str | None:
-    """``"root"``, ``"user"`` or ``None`` (rlimits only): see the module docstring."""
-    return _isolation() if mode() == "auto" else None
+    """``"root"``, ``"user"`` or ``None`` (rlimits only, or the portable runner's nothing):
+    see the module docstring."""
+    return _isolation() if mode() == "auto" and not runner.portable() else None
 
 
 def hardened() -> bool:
@@ -92,6 +93,13 @@ def describe() -> str:
     """One line for the terminal: what protects the grader from submissions here."""
     if mode() == "off":
         return "sandbox OFF (DAY25_SANDBOX=off): no limits, no isolation - for benchmarks only"
+    if runner.portable():
+        lacks = runner.missing()
+        why = (f"{runner.RUNNER_ENV}=portable" if not lacks or runner.RUNNER_ENV in os.environ
+               else f"this Python lacks {', '.join(lacks)}")
+        return (f"sandbox: NONE (the portable runner: {why}): submissions run as plain "
+                "processes with timeouts, no rlimits and no namespaces, with your permissions: "
+                "they CAN READ every file you can and use the network")
     kind = isolation()
     if kind == "root":
         return ("sandbox: rlimits + bubblewrap namespaces: each submission sees only the "
@@ -141,8 +149,10 @@ def _package_root() -> Path:
 def _home() -> Path:
     """The caller's home from the account database (a sandbox's ``$HOME`` is its workdir)."""
     try:
+        import pwd  # not on Windows, which never gets here (no namespaces)
+
         return Path(pwd.getpwuid(os.getuid()).pw_dir)
-    except KeyError:
+    except (ImportError, KeyError):
         return Path.home()
 
 

@@ -15,6 +15,12 @@ filesystem (:mod:`~day25.course.sandbox.namespaces`) instead of the machine.
 ``kill_tree(proc)``
     Kill the process's whole session (SIGKILL) and reap it. Safe to call twice
     and on a process that already exited.
+
+With the portable runner (:mod:`~day25.course.sandbox.runner`: macOS, Windows)
+``spawn`` starts the same argv as a plain subprocess: no view, no rlimits, the
+caller's environment (with the variables that make Python behave the same
+everywhere), its own process group where the system has them; ``kill_tree``
+ends it with what it started (``taskkill /T`` on Windows).
 """
 
 from __future__ import annotations
@@ -26,12 +32,19 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from day25.course.sandbox import namespaces
+from day25.course.sandbox import namespaces, runner
 from day25.course.sandbox.rlimits import Limits, preexec
 
-__all__ = ["forget_child_exit", "kill_session", "kill_tree", "scrubbed_env", "spawn",
-           "wake_on_child_exit"]
+__all__ = ["forget_child_exit", "kill_session", "kill_tree", "own_group", "plain_env",
+           "scrubbed_env", "spawn", "wake_on_child_exit"]
+
+#: what makes a Python process behave the same on every system: unbuffered output, no
+#: bytecode written into the submission's folder, one hash seed (set and dict orders),
+#: UTF-8 for files and streams (Windows' default is its ANSI code page)
+_SAME_EVERYWHERE = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
+                    "PYTHONHASHSEED": "0", "PYTHONUTF8": "1"}
 
 
 def _package_root() -> str:
@@ -48,14 +61,28 @@ def scrubbed_env(
         "HOME": os.fspath(home),
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONHASHSEED": "0",
+        **_SAME_EVERYWHERE,
         "PYTHONPATH": _package_root(),
     }
     if extra:
         env.update(extra)
     return env
+
+
+def plain_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The portable runner's environment: the caller's (Windows needs its ``SYSTEMROOT``...),
+    with the course package first on the path and Python set to behave the same everywhere."""
+    path = os.pathsep.join(p for p in (_package_root(), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, **_SAME_EVERYWHERE, "PYTHONPATH": path, **(extra or {})}
+
+
+def own_group() -> dict[str, Any]:
+    """Popen's arguments for a process group of its own, where the system has them."""
+    if hasattr(os, "setsid"):
+        return {"start_new_session": True}
+    if sys.platform == "win32":
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    return {}
 
 
 def spawn(
@@ -74,6 +101,9 @@ def spawn(
     if argv and argv[0] == "python":
         # -P: the writable cwd never goes first on sys.path (a planted json.py)
         argv[0:1] = [sys.executable, "-P"]
+    if runner.portable():
+        return subprocess.Popen(argv, cwd=os.fspath(cwd), env=plain_env(env), stdin=stdin,
+                                stdout=stdout, stderr=stderr, close_fds=True, **own_group())
     sandbox_env = scrubbed_env(env, home=cwd)
     fds: list[int] = []  # the view's generated files, read by bwrap from these pipes
     try:
@@ -151,9 +181,15 @@ def kill_tree(proc: subprocess.Popen[bytes], *, wait: float = 5.0) -> None:
 
     The process leads its own session (``start_new_session``), and everything it
     forks stays in that session unless it calls setsid: sweeping the session also
-    catches a fork bomb's processes that a single killpg raced past.
+    catches a fork bomb's processes that a single killpg raced past. Without process
+    groups (Windows), ``taskkill /T`` ends the process's tree.
     """
-    kill_session(proc.pid)
+    if hasattr(os, "killpg"):
+        kill_session(proc.pid)
+    elif sys.platform == "win32" and proc.poll() is None:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)],
+                           capture_output=True, timeout=wait)
     with contextlib.suppress(ProcessLookupError):
         proc.kill()
     with contextlib.suppress(subprocess.TimeoutExpired):

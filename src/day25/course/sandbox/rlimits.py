@@ -5,13 +5,16 @@ loop, a flood of output files) must hit a limit instead of the machine. The
 limits are applied in the new process before it runs anything of the
 submission: between ``fork`` and ``exec`` (:func:`preexec`) or, in a process
 forked by the zygote, before it becomes the inside program (:func:`lower`).
+
+``resource`` is imported where a limit is set, not here: Windows has no such
+module, and a student's machine imports :class:`Limits` (the harness's
+signatures name it) without ever setting one (the portable runner).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import resource
 import signal
 import sys
 from collections.abc import Callable, Mapping
@@ -21,10 +24,10 @@ __all__ = ["RLIMITS", "Limits", "die_with_parent", "lower", "preexec"]
 
 _GIB = 1024**3
 
-#: a :class:`Limits` field -> the rlimit it sets
-RLIMITS = {"cpu_seconds": resource.RLIMIT_CPU, "address_space": resource.RLIMIT_AS,
-           "processes": resource.RLIMIT_NPROC, "file_size": resource.RLIMIT_FSIZE,
-           "open_files": resource.RLIMIT_NOFILE}
+#: a :class:`Limits` field -> the name of the rlimit it sets (in :mod:`resource`)
+RLIMITS = {"cpu_seconds": "RLIMIT_CPU", "address_space": "RLIMIT_AS",
+           "processes": "RLIMIT_NPROC", "file_size": "RLIMIT_FSIZE",
+           "open_files": "RLIMIT_NOFILE"}
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,12 @@ def lower(limits: Mapping[str, int | None]) -> None:
     A value above the hard limit becomes the hard limit; a limit the process may
     not set is left as it is.
     """
+    if not limits:
+        return
+    import resource
+
     for name, value in limits.items():
-        which = RLIMITS.get(name)
+        which = getattr(resource, RLIMITS.get(name, ""), None)
         if which is None or value is None:
             continue
         _soft, hard = resource.getrlimit(which)
@@ -76,6 +83,8 @@ def preexec(limits: Limits | None) -> Callable[[], None]:
     """What runs in a new process between fork and exec: die with the parent, then
     lower the rlimits (none when ``limits`` is None)."""
     named = asdict(limits) if limits is not None else {}
+    if named:
+        import resource  # noqa: F401 - here, in the parent: never imported between fork and exec
 
     def apply() -> None:
         die_with_parent()

@@ -37,6 +37,7 @@ from day25.course.protocol import (
     ZygoteForkRequest,
 )
 from day25.course.sandbox import namespaces, processes
+from day25.course.sandbox.runner import RunnerError
 
 __all__ = ["ZYGOTE_MODULE", "ForkedProcess", "Pidfd", "Zygote"]
 
@@ -113,14 +114,20 @@ class Zygote:
         self.workdir.chmod(0o711)
         forks = os.environ.get(ZYGOTE_FORKS_ENV)
         self.proc: subprocess.Popen[bytes] | Pidfd
-        if forks:
-            self.proc = _fork_zygote(forks, theirs, self.workdir, self.uid)
-        else:
-            self.proc = processes.spawn(["python", "-m", ZYGOTE_MODULE],
-                                        cwd=self.workdir, stdin=theirs.fileno(),
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        uid=self.uid)
-        theirs.close()
+        try:
+            if forks:
+                self.proc = _fork_zygote(forks, theirs, self.workdir, self.uid)
+            else:
+                self.proc = processes.spawn(["python", "-m", ZYGOTE_MODULE],
+                                            cwd=self.workdir, stdin=theirs.fileno(),
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                            uid=self.uid)
+        except (OSError, AttributeError, ValueError) as exc:  # AttributeError: no pidfds here
+            ours.close()
+            raise RunnerError(f"the sandbox's fork server (zygote) could not start: "
+                              f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            theirs.close()
         self.zygotes_started += 1
         threading.Thread(target=self._read, args=(ours,), daemon=True).start()
 
@@ -184,7 +191,8 @@ class Zygote:
                                        timeout=self.startup_timeout) or not self._replies:
                 for fd in (w_in, r_out, r_err):
                     os.close(fd)
-                raise OSError("the submission's fork server did not answer")
+                raise RunnerError("the sandbox's fork server (zygote) did not answer: it "
+                                  "stopped or could not fork")
             msg, pidfd = self._replies.pop(0)
             streams = (os.fdopen(w_in, "wb"), os.fdopen(r_out, "rb"), os.fdopen(r_err, "rb"))
             process = ForkedProcess(self, int(msg["pid"]), pidfd, streams)
@@ -250,5 +258,6 @@ def _fork_zygote(path: str, control: socket.socket, workdir: Path, uid: int) -> 
         data, fds, _flags, _addr = socket.recv_fds(link, 4096, 1)
     reply = json.loads(data) if data else {}
     if "pid" not in reply or not fds:
-        raise OSError(f"the session server could not start a zygote: {reply.get('error')}")
+        why = reply.get("error") or "it hung up (it stopped)"
+        raise OSError(f"the session server could not start a zygote: {why}")
     return Pidfd(int(reply["pid"]), fds[0])

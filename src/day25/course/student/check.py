@@ -28,6 +28,7 @@ from day25.course.grading.intake import Submission, take_modules, write_copy
 from day25.course.grading.results import ExerciseResult
 from day25.course.grading.verdict import Settings, run_suite
 from day25.course.sandbox import namespaces
+from day25.course.student import cannot_run
 from day25.course.student.steps import StepResult, run_step
 
 __all__ = ["HIDDEN_NOTICE", "check", "check_project", "watch"]
@@ -39,7 +40,8 @@ STEPS_NOTICE = ("Steps are optional practice (0 points): skip ahead with `day25 
 
 
 def check_project(ex: Exercise, settings: Settings, path: Path) -> ExerciseResult:
-    """Run ``ex``'s public suite on the student's module in ``path``, as the grader would."""
+    """Run ``ex``'s public suite on the student's module in ``path``, as the grader would
+    (:class:`~day25.course.sandbox.runner.RunnerError` when the checks could not run)."""
     intake = take_modules(Submission("you", path), [ex.module])
     if ex.module not in intake.modules:
         return ExerciseResult(ex.id, ex.title, float(ex.points),
@@ -47,7 +49,7 @@ def check_project(ex: Exercise, settings: Settings, path: Path) -> ExerciseResul
     with tempfile.TemporaryDirectory(prefix="day25-check-") as tmp:
         Path(tmp).chmod(0o755)
         copy = write_copy(intake, Path(tmp) / "submission")
-        return run_suite(ex, copy, settings, suite="public")
+        return cannot_run.ran(run_suite(ex, copy, settings, suite="public"))  # no FAIL then
 
 
 def _passed(result: ExerciseResult) -> bool:
