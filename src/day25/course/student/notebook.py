@@ -65,15 +65,22 @@ def load(item_id: str) -> ModuleType:
 
 
 def check(item_id: str | None = None) -> bool:
-    """Run ``day25 check`` (on one item, or the ladder) and print what it says."""
+    """Run ``day25 check`` (on one item, or the ladder) and print what it says; when the
+    checks could not run here, say so (no FAIL, no traceback) and return False."""
     from day25.course.grading.verdict import Settings
+    from day25.course.sandbox.runner import RunnerError
+    from day25.course.student import cannot_run
     from day25.course.student.check import check as run_check
 
     catalogue = _catalogue()
     console = Console(file=sys.stdout, force_terminal=False, force_jupyter=False,
                       no_color=True, width=100, soft_wrap=True)
-    return run_check(catalogue, Settings(course_root=catalogue.root), exercises_folder(),
-                     only=item_id, console=console, live=False)
+    try:
+        return run_check(catalogue, Settings(course_root=catalogue.root), exercises_folder(),
+                         only=item_id, console=console, live=False)
+    except RunnerError as exc:
+        cannot_run.report(console, exc)
+        return False
 
 
 def hint(item_id: str) -> str:
