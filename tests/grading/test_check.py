@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+from rich.console import Console
 
 from day25.course.catalogue import load_catalogue
 
@@ -152,3 +156,32 @@ def test_watch_reruns_on_save(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def test_watch_rechecks_only_what_was_saved(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    """A save re-checks the step or project whose file it was (the ladder walk for any other
+    file, which every item may import); with an id, only that id, and only for its file."""
+    from day25.course.catalogue import load_catalogue
+    from day25.course.grading.verdict import Settings
+    from day25.course.student import check as checking
+
+    catalogue = load_catalogue(COURSE)
+    calls: list[str | None] = []
+    monkeypatch.setattr(checking, "check", lambda *a, only=None, **k: calls.append(only))
+    folder = tmp_path / "exercises"
+    step = catalogue.steps[0]
+
+    def saved(*modules: str) -> set[tuple[int, str]]:
+        return {(2, str(folder / module)) for module in modules}
+
+    saves = [saved("once_semantics.py"), saved(step.module, "chat_broadcasting.py"),
+             saved("helpers.py")]
+    console = Console(file=io.StringIO())
+    checking.watch(catalogue, Settings(course_root=COURSE), folder, console=console,
+                   changes=saves)
+    assert calls == [None, "once_semantics", step.id, "chat_broadcasting", None]
+    calls.clear()
+    checking.watch(catalogue, Settings(course_root=COURSE), folder, only="once_semantics",
+                   console=console, changes=saves)
+    assert calls == ["once_semantics", "once_semantics", "once_semantics"]

@@ -16,7 +16,9 @@ Hints are never shown here: a student asks for them (``day25 hint``).
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -177,15 +179,34 @@ def check(catalogue: Catalogue, settings: Settings, path: Path, *, only: str | N
     return passed
 
 
-def watch(catalogue: Catalogue, settings: Settings, path: Path, *,
-          only: str | None = None, console: Console | None = None) -> None:
-    """Re-run :func:`check` on every save under ``path`` (Ctrl-C to stop)."""
-    from watchfiles import watch as watch_changes
+def changed_items(catalogue: Catalogue, path: Path, changed: Iterable[str]) -> list[Exercise]:
+    """The steps and projects whose module is among the ``changed`` files, in ladder order."""
+    files = {Path(name).resolve() for name in changed}
+    return [item for item in catalogue.ladder() if (path / item.module).resolve() in files]
 
+
+def watch(catalogue: Catalogue, settings: Settings, path: Path, *,
+          only: str | None = None, console: Console | None = None,
+          changes: Iterable[set[tuple[Any, str]]] | None = None) -> None:
+    """Check, then re-check on every save under ``path`` (Ctrl-C to stop): only the step or
+    project whose file was saved (``only``: that one, when its file was saved); a save of
+    any other ``.py`` file walks the ladder again, since any item may import it."""
     console = console or Console()
+    if changes is None:
+        from watchfiles import watch as watch_changes
+
+        changes = watch_changes(path, watch_filter=lambda _c, p: p.endswith(".py"))
     check(catalogue, settings, path, only=only, console=console)
     console.print("[dim]watching for changes... (Ctrl-C to stop)[/]")
-    for _changes in watch_changes(path, watch_filter=lambda _c, p: p.endswith(".py")):
+    for batch in changes:
+        items = changed_items(catalogue, path, (name for _change, name in batch))
+        if only is not None:
+            if items and all(item.id != only for item in items):
+                continue  # another exercise's file: not the one being watched
+            items = [catalogue.item(only)]
         console.clear()
-        check(catalogue, settings, path, only=only, console=console)
+        if not items:
+            check(catalogue, settings, path, console=console)
+        for item in items:
+            check(catalogue, settings, path, only=item.id, console=console)
         console.print("[dim]watching for changes... (Ctrl-C to stop)[/]")
