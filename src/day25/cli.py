@@ -84,8 +84,10 @@ def hint(
     reset: Annotated[bool, typer.Option(help="forget the hints shown so far")] = False,
     course: CourseOpt = None,
 ) -> None:
-    """Show the next hint for an exercise or step (a nudge, then the concept, then the code's
-    shape); the ones shown so far are remembered in your exercises folder."""
+    """Show the next hint for an exercise or step.
+
+    Hints go from a nudge, to the concept, to the code's shape; the ones shown
+    so far are remembered in your exercises folder."""
     from day25.course.catalogue import load_catalogue
     from day25.course.student.hints import next_hint, reset_hints
 
