@@ -219,8 +219,9 @@ FAULT_HEADER = "x-day25-fault"
 #: ``stall``: every send after the handshake waits forever (a client that stopped
 #: reading); ``raise``: every send after the handshake raises OSError (a connection
 #: that is gone, as uvicorn reports it). ``stall:N`` / ``raise:N``: the first N
-#: sends succeed, then the fault starts.
-FAULTS = ("stall", "raise")
+#: sends succeed, then the fault starts. ``slow:MS``: every send takes MS milliseconds
+#: and then succeeds (a client that reads slowly, but reads).
+FAULTS = ("stall", "raise", "slow")
 
 
 class AppRequest(TypedDict):

@@ -204,7 +204,10 @@ class Faults:
 
         async def faulty_send(message: Any) -> None:
             nonlocal healthy
-            if message.get("type") == "websocket.send" and healthy > 0:
+            if kind == "slow":  # every send takes `after` ms: a client that reads slowly
+                if message.get("type") == "websocket.send":
+                    await asyncio.sleep(healthy / 1000)
+            elif message.get("type") == "websocket.send" and healthy > 0:
                 healthy -= 1
             elif message.get("type") == "websocket.send":
                 if kind == "stall":
