@@ -3,16 +3,21 @@
 The rules are in the notebook ``once_semantics.ipynb`` and in
 ``docs/exercises/once_semantics.md``. In short, ``once(bus, event, handler)``:
 
-* calls ``handler`` (with the emit's arguments) on the next ``event`` only,
+* calls ``handler`` (with exactly the emit's arguments, however many) on the
+  next ``event`` only, awaiting what it returns if that is awaitable,
   even when a listener emits the same event again while it runs (re-entrant)
   or several emits run at once (``asyncio.gather``);
 * can be cancelled with ``bus.off(event, handler)`` (the handler you were
   given, not a wrapper): before the emit it never runs; during an emit it
-  still runs in that emit, never after;
-* a handler that raises counts as fired, and its exception reaches the bus;
+  still runs in that emit, never after; given again after, it fires again;
+* a handler that raises counts as fired, and its own exception (not one
+  wrapping it) reaches the bus;
 * the same handler given twice fires twice, once each; a permanent
   ``bus.on(event, handler)`` of the same handler keeps running;
-* works as a decorator (``@once(bus, "event")``) and returns ``handler`` itself;
+* works called, with keywords (``once(bus=, event=, handler=)``) and as a
+  decorator (``@once(bus, "event")``), always at ``priority`` (an
+  ``EventPriority`` or an int, passed on to ``bus.on``), and returns ``handler``
+  itself; given while an emit runs, it counts from the next emit;
 * registers and removes with ``bus.on`` and ``bus.off`` only (``bus.once`` is
   off limits; read-only methods such as ``bus.listeners`` are fine).
 

@@ -4,16 +4,20 @@ The rules are in the notebook ``priority_ordering.ipynb`` and in
 ``docs/exercises/priority_ordering.md``. In short:
 
 * ``on(event, handler, priority=EventPriority.MEDIUM)`` registers ``handler``
-  and returns it unchanged. Any int is a priority too; bigger runs earlier.
+  and returns it unchanged. Any int is a priority too; bigger runs earlier
+  (``2``, ``MEDIUM`` and the default are one priority: they tie).
 * ``off(event, handler)`` removes every registration of ``handler`` on
   ``event``, comparing with ``==`` (so a bound method ``obj.handle`` works);
-  removing something that is not there is not an error.
+  removing something that is not there is not an error; ``on`` again after
+  ``off`` is a new registration (at the back of its priority).
 * ``await emit(event, *args, **kwargs)`` calls every listener of ``event`` with
-  those arguments: higher priority first, ties in registration order, one at a
-  time, awaiting whatever a listener returns that is awaitable before the next
+  exactly those arguments (none, one or several): higher priority first, ties in
+  registration order, one at a time, awaiting whatever a listener returns that
+  is awaitable (a coroutine, a Task...: ``inspect.isawaitable``) before the next
   starts. It works on a snapshot (``on``/``off`` during an emit count from the
-  next emit), lets a listener's exception out at once (the rest of that emit
-  does not run), and returns None.
+  next emit), lets a listener's own exception out at once, unwrapped (the rest
+  of that emit does not run), and returns None. An emit inside a listener runs
+  to its end before the outer one goes on.
 
 Replace every ``raise NotImplementedError`` with your code. Check with
 ``day25 check priority_ordering``; stuck? ``day25 hint priority_ordering``.

@@ -46,7 +46,7 @@ def _no_local_constants() -> None:
 _no_local_constants()
 
 LEVEL = {None: 2, "LOWEST": 0, "LOW": 1, "MEDIUM": 2, "NORMAL": 2, "HIGH": 3, "HIGHEST": 4}
-AWAITED = ("async", "returns_awaitable", "async_callable")  # kinds emit must await
+AWAITED = ("async", "returns_awaitable", "returns_task", "async_callable")  # emit awaits them
 
 
 def level(priority: str | int | None) -> int:
@@ -55,6 +55,26 @@ def level(priority: str | int | None) -> int:
 
 class Raised(Exception):
     """A listener of the model raised, and the emit lets it out (priority_ordering)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def raised(spec: dict[str, Any]) -> str | None:
+    """The type name of what a listener raises, if it raises (the child's ``raises``)."""
+    kind = spec.get("raises")
+    if not kind:
+        return None
+    return kind if kind in ("ValueError", "KeyError") else "RuntimeError"
+
+
+def recorded(op: dict[str, Any]) -> Any:
+    """What a listener records of an emit's positional arguments (the child's rule)."""
+    if "args" not in op:
+        return op.get("payload")
+    args = list(op["args"])
+    return args[0] if len(args) == 1 else {"args": args}
 
 
 @dataclass
@@ -81,6 +101,7 @@ class Model:
     order: int = 0
     trace: list[list[Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # re-entrant emits that raised (ex. 1)
 
     def _spec(self, op: dict[str, Any]) -> None:
         self.specs.setdefault(op["listener"], op)
@@ -108,20 +129,24 @@ class Model:
             spec = self.specs[reg.name]
             reemit = spec.get("reemit")
             if spec.get("kind") in AWAITED and reemit and depth == 0:
-                self.emit(reemit["event"], reemit.get("payload"), {}, 1)
+                try:
+                    self.emit(reemit["event"], reemit.get("payload"), {}, 1)
+                except Raised as inner:  # the listener catches it and goes on
+                    self.notes.append(f"a re-entrant emit raised {inner.kind}")
             for change in spec.get("then", ()):
-                if change["op"] == "on":
-                    self._register(change, once=False)
+                if change["op"] in ("on", "once"):
+                    self._register(change, once=change["op"] == "once")
                 else:
                     self._remove(change)
-            if spec.get("raises"):
+            kind = raised(spec)
+            if kind:
                 if not self.bus:
-                    raise Raised
+                    raise Raised(kind)
                 if depth == 0:
-                    self.errors.append("RuntimeError")
+                    self.errors.append(kind)
 
     def do(self, op: dict[str, Any]) -> dict[str, Any]:
-        self.trace, self.errors = [], []
+        self.trace, self.errors, self.notes = [], [], []
         out: dict[str, Any] = {"op": op["op"], "error": None}
         kind = op["op"]
         if kind in ("on", "once"):
@@ -130,13 +155,21 @@ class Model:
             self._remove(op)
         elif kind == "emit":
             try:
-                self.emit(op["event"], op.get("payload"), op.get("kwargs", {}), 0)
-            except Raised:
-                out["error"] = "RuntimeError"
+                self.emit(op["event"], recorded(op), op.get("kwargs", {}), 0)
+            except Raised as exc:
+                out["error"] = exc.kind
+            out["error"] = out["error"] or (self.notes[0] if self.notes else None)
             out["value"] = list(self.errors) if self.bus else None
         elif kind == "emit_concurrently":
+            # Only how often each listener ran counts here, so running them one after
+            # another is right as long as no listener changes the listeners (no ``then``
+            # in a program with this op): each emit stops at its own raising listener,
+            # and the first emit (in payload order) that raised gives the op its error.
             for payload in op["payloads"]:
-                self.emit(op["event"], payload, {}, 1)  # the child does not re-emit here
+                try:
+                    self.emit(op["event"], payload, {}, 1)  # the child does not re-emit here
+                except Raised as exc:
+                    out["error"] = out["error"] or exc.kind
         elif kind == "count":
             out["value"] = len(self.regs.get(op["event"], []))
         out["trace"] = self.trace

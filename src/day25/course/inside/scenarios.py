@@ -14,21 +14,28 @@ Ops (``priority`` is a name of ``day25.EventPriority``, e.g. ``"HIGH"`` or
 ``"LOWEST"``, a plain int, or absent for the default):
 
 * ``{"op": "on", "event", "listener", "priority"?, "kind", "reemit"?, "then"?, "raises"?}``
-* ``{"op": "once", ...same..., "style": "call"|"decorator"}``: the module's own ``once``
+* ``{"op": "once", ...same..., "style": "call"|"decorator"|"keywords"}``: the module's own
+  ``once``: ``once(bus, event, fn)``, ``once(bus, event)(fn)`` or
+  ``once(bus=..., event=..., handler=fn)`` (each with ``priority=`` when given)
 * ``{"op": "off", "event", "listener"}``
 * ``{"op": "emit", "event", "payload", "kwargs"?}``: its ``value`` is what the awaited
   emit returned when that is not None (``repr``), and for the ``bus`` subject the
-  type names of the errors in its ``EmitResult``
+  type names of the errors in its ``EmitResult``. ``"args": [...]`` instead of
+  ``payload``: emit with those positional arguments (none, or several)
 * ``{"op": "emit_concurrently", "event", "payloads": [...]}``: ``asyncio.gather``
 * ``{"op": "count", "event"}``: how many listeners the subject holds (``listeners()``)
 
 Listener kinds: ``sync``; ``async`` (``async def``); ``method`` (a sync bound
 method, a new bound-method object at every mention, as ``obj.handle`` is);
-``returns_awaitable`` (a sync function that returns a coroutine); and
-``async_callable`` (an object whose ``__call__`` is ``async def``). ``then``: a
-list of ``on``/``off`` ops the listener runs on the subject right after it
-recorded (changes during an emit). ``raises``: after recording (and ``then``),
-the listener raises ``RuntimeError``.
+``returns_awaitable`` (a sync function that returns a coroutine);
+``returns_task`` (a sync function that returns an ``asyncio.Task``, an awaitable
+that is not a coroutine); and ``async_callable`` (an object whose ``__call__`` is
+``async def``). Every listener takes ``*args, **kwargs`` and records the payload:
+its one positional argument, or ``{"args": [...]}`` when it got none or several.
+``then``: a list of ``on``/``off`` (and, for a module with ``once``, ``once``) ops
+the listener runs on the subject right after it recorded (changes during an emit).
+``raises``: after recording (and ``then``), the listener raises ``RuntimeError``, or
+the exception named (``"ValueError"``, ``"KeyError"``), so that a wrapped one shows.
 
 A listener is created on its first mention and reused after (so ``off`` can
 name it). An async listener awaits ``asyncio.sleep(0)`` before it records, so
@@ -57,6 +64,8 @@ from day25.course.protocol import BUS_SUBJECT, InsideArgs, OpResult, ScenarioRes
 
 __all__ = ["GuardedBus", "run_scenario", "serve_scenarios"]
 
+_RAISES: dict[str, type[Exception]] = {"ValueError": ValueError, "KeyError": KeyError}
+
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("day25_scenario_depth", default=0)
 
 
@@ -83,21 +92,21 @@ def describe(exc: BaseException, module_file: str | None) -> str:
 class _Holder:
     """A listener that is a bound method: ``holder.handle`` is a new object each time."""
 
-    def __init__(self, record: Callable[[Any, dict[str, Any]], None]) -> None:
+    def __init__(self, record: Callable[[tuple[Any, ...], dict[str, Any]], None]) -> None:
         self._record = record
 
-    def handle(self, payload: Any = None, **kwargs: Any) -> None:
-        self._record(payload, kwargs)
+    def handle(self, *args: Any, **kwargs: Any) -> None:
+        self._record(args, kwargs)
 
 
 class _AsyncCallable:
     """A listener object whose ``__call__`` is ``async def`` (not a function itself)."""
 
-    def __init__(self, body: Callable[[Any, dict[str, Any]], Any]) -> None:
+    def __init__(self, body: Callable[[tuple[Any, ...], dict[str, Any]], Any]) -> None:
         self._body = body
 
-    async def __call__(self, payload: Any = None, **kwargs: Any) -> None:
-        await self._body(payload, kwargs)
+    async def __call__(self, *args: Any, **kwargs: Any) -> None:
+        await self._body(args, kwargs)
 
 
 class _Run:
@@ -126,7 +135,8 @@ class _Run:
         listener: Callable[..., Any] = made
         return listener
 
-    def _record(self, name: str, payload: Any, kwargs: dict[str, Any]) -> None:
+    def _record(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        payload = args[0] if len(args) == 1 else {"args": list(args)}
         self.trace.append([name, payload, kwargs] if kwargs else [name, payload])
 
     def _after(self, name: str, then: list[dict[str, Any]], raises: bool) -> None:
@@ -135,24 +145,26 @@ class _Run:
             fn = self.listener(op)
             if op["op"] == "on":
                 self.target.on(op["event"], fn, **self._priority_kw(op))
+            elif op["op"] == "once":
+                self.module.once(self.target, op["event"], fn, **self._priority_kw(op))
             else:
                 self.target.off(op["event"], fn)
         if raises:
-            raise RuntimeError(f"listener {name} failed")
+            raise _RAISES.get(str(raises), RuntimeError)(f"listener {name} failed")
 
     def _make(self, name: str, op: dict[str, Any]) -> Any:
         run = self
         kind, reemit, delay = op.get("kind", "sync"), op.get("reemit"), op.get("delay", 1)
-        then, raises = list(op.get("then", ())), bool(op.get("raises"))
+        then, raises = list(op.get("then", ())), op.get("raises") or False
 
-        def record(payload: Any, kwargs: dict[str, Any]) -> None:
-            run._record(name, payload, kwargs)
+        def record(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+            run._record(name, args, kwargs)
             run._after(name, then, raises)
 
-        async def body(payload: Any, kwargs: dict[str, Any]) -> None:
+        async def body(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
             for _ in range(delay):
                 await asyncio.sleep(0)
-            run._record(name, payload, kwargs)
+            run._record(name, args, kwargs)
             if reemit is not None and _depth.get() == 0:
                 token = _depth.set(1)
                 try:
@@ -166,22 +178,27 @@ class _Run:
         made: Any
         if kind == "sync":
 
-            def made(payload: Any = None, **kwargs: Any) -> None:
-                record(payload, kwargs)
+            def made(*args: Any, **kwargs: Any) -> None:
+                record(args, kwargs)
 
         elif kind == "method":
             return _Holder(record)
         elif kind == "returns_awaitable":
 
-            def made(payload: Any = None, **kwargs: Any) -> Any:
-                return body(payload, kwargs)  # not async def itself: returns a coroutine
+            def made(*args: Any, **kwargs: Any) -> Any:
+                return body(args, kwargs)  # not async def itself: returns a coroutine
+
+        elif kind == "returns_task":
+
+            def made(*args: Any, **kwargs: Any) -> Any:
+                return asyncio.ensure_future(body(args, kwargs))  # awaitable, not a coroutine
 
         elif kind == "async_callable":
             made = _AsyncCallable(body)
         else:
 
-            async def made(payload: Any = None, **kwargs: Any) -> None:
-                await body(payload, kwargs)
+            async def made(*args: Any, **kwargs: Any) -> None:
+                await body(args, kwargs)
 
         if not isinstance(made, _AsyncCallable):
             made.__name__ = made.__qualname__ = f"listener_{name}"
@@ -210,13 +227,17 @@ class _Run:
                     raise TypeError(f"once(bus, event) without a handler returned {decorator!r}, "
                                     "not a decorator")
                 returned = decorator(fn)
+            elif op.get("style") == "keywords":
+                returned = once(bus=target, event=op["event"], handler=fn,
+                                **self._priority_kw(op))
             else:
                 returned = once(target, op["event"], fn, **self._priority_kw(op))
             self._check_returned("once", returned, fn)
         elif kind == "off":
             target.off(op["event"], self.listener(op))
         elif kind == "emit":
-            result = target.emit(op["event"], op.get("payload"), **op.get("kwargs", {}))
+            args = op["args"] if "args" in op else [op.get("payload")]
+            result = target.emit(op["event"], *args, **op.get("kwargs", {}))
             if not inspect.isawaitable(result):
                 raise TypeError(f"emit() returned {result!r}, not an awaitable: make it async def")
             returned = await result
