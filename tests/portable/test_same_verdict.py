@@ -27,7 +27,8 @@ def test_solutions_stubs_and_mutants_get_the_same_verdict() -> None:
                 if key.startswith(("sandboxed", "portable"))]
     assert len(verdicts) == 48
     full = rows["solution", "priority_ordering"]["portable (Windows, simulated)"]
-    assert full == "19/19 (25 pts)"  # every hidden test of priority_ordering
+    passed, _, rest = full.partition("/")
+    assert rest == f"{passed} (25 pts)", full  # every hidden test of priority_ordering passes
     assert rows["stub", "notification_queueing"]["portable (macOS, simulated)"].startswith("0/")
     mutants = [row for key, row in rows.items() if key[0].startswith("mutant")]
     assert len(mutants) == 4
