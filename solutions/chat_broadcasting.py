@@ -43,13 +43,25 @@ def valid_name(value: object) -> bool:
 
 
 def parse_frame(message: dict[str, Any]) -> dict[str, Any]:
-    """Turn one received ASGI message into a command, or raise ValueError saying why."""
+    """Turn one received ASGI message into a command, or raise ValueError saying why.
+
+    Whatever the frame holds, only ValueError comes out: the route answers it
+    with bad_frame, and anything else would end the sender's connection.
+    "JSON" is what ``json.loads`` reads; what it refuses is malformed, and it
+    refuses in two ways: ValueError (bad syntax, an integer of more than 4300
+    digits) and RecursionError (``[[[[...`` nested deeper than the stack).
+    A ``text`` counts characters as ``len`` does (not UTF-8 bytes) and may be
+    any JSON string, even a lone surrogate such as ``"\\ud800"``:
+    :func:`broadcast` sends it escaped, as it came.
+    """
     text = message.get("text")
     if text is None:
         raise ValueError("binary frames are not accepted: send JSON text")
     try:
         data = json.loads(text)
-    except (ValueError, RecursionError):  # RecursionError: thousands of nested [
+    except RecursionError:
+        raise ValueError("the frame is nested too deeply to read") from None
+    except ValueError:
         raise ValueError("the frame is not valid JSON") from None
     if not isinstance(data, dict):
         raise ValueError("a frame must be a JSON object with a 'type' field")
@@ -63,7 +75,9 @@ def parse_frame(message: dict[str, Any]) -> dict[str, Any]:
         if len(body) > MAX_TEXT:
             raise ValueError(f"'text' is longer than {MAX_TEXT} characters")
         return {"type": "message", "text": body}
-    raise ValueError(f"unknown frame type {kind!r}: expected 'message' or 'ping'")
+    # repr, cut short: the reply quotes the sender's value, so it must stay small and
+    # sendable (repr escapes a lone surrogate, which no UTF-8 frame can carry raw)
+    raise ValueError(f"unknown frame type {kind!r:.40}: expected 'message' or 'ping'")
 
 
 class Presence:
@@ -112,7 +126,10 @@ async def broadcast(
 ) -> list[Any]:
     """Send ``frame`` to every connection in ``conns``; return those whose send failed.
 
-    The frame is serialised once, and the sends run side by side, each allowed
+    The frame is serialised once, with ``json.dumps`` (ASCII, escapes included),
+    not ``ws.send_json`` (which writes raw UTF-8): a text holding a lone
+    surrogate then reaches everyone escaped, instead of failing every send.
+    The sends run side by side, each allowed
     ``timeout`` seconds: a member that raised or stalled is in the returned
     list, and every other member still got the frame. ``conns`` is copied
     first, so members joining or leaving meanwhile change the next broadcast,
