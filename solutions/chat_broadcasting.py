@@ -141,10 +141,9 @@ async def broadcast(
     async def send(conn: Any) -> None:
         await asyncio.wait_for(conn.send_text(text), timeout)
 
+    # return_exceptions: a failed send is a value, so every other send still runs
+    # (if this task itself is cancelled, gather raises: that is never a "dead member")
     outcomes = await asyncio.gather(*(send(c) for c in members), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, asyncio.CancelledError):
-            raise outcome  # we are being cancelled ourselves: that is not a dead member
     return [c for c, outcome in zip(members, outcomes, strict=True)
             if isinstance(outcome, BaseException)]
 
@@ -161,9 +160,11 @@ def create_app(*, send_timeout: float = SEND_TIMEOUT) -> NexiosApp:
     def forget(room: str, ws: WebSocket) -> str | None:
         """Forget ``ws``; its user when it was their last tab (a leave to announce).
 
-        Idempotent: a failed send and the route's clean-up may both call it.
+        A failed send and the route's clean-up may both call it: the second
+        call finds ``ws`` gone from presence, whose ``leave`` then says False.
+        (A broadcast may also still hold a tab whose route has ended: no user.)
         """
-        user = user_of.pop(ws, None)
+        user = user_of.get(ws)
         return user if user is not None and presence.leave(room, user, ws) else None
 
     async def announce_leave(room: str, user: str) -> None:
@@ -202,24 +203,21 @@ def create_app(*, send_timeout: float = SEND_TIMEOUT) -> NexiosApp:
             await ws.close(BAD_REQUEST_CLOSE)
             return
         assert isinstance(room, str) and isinstance(user, str)
+        user_of[ws] = user
         try:
             async with locks[room]:  # no broadcast may reach this tab before its roster
                 arrived = presence.join(room, user, ws)
-                user_of[ws] = user
                 roster = {"type": "roster", "room": room, "users": presence.roster(room)}
                 await asyncio.wait_for(ws.send_json(roster), send_timeout)
             if arrived:
                 await events.emit("chat.joined", {"room": room, "user": user})
                 await publish(room, {"type": "join", "room": room, "user": user})
-            while True:
-                message = await ws.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
+            while (message := await ws.receive())["type"] != "websocket.disconnect":
                 try:
                     command = parse_frame(message)
                 except ValueError as exc:
-                    await ws.send_json({"type": "error", "code": "bad_frame", "message": str(exc)})
                     await events.emit("ws.error", {"room": room, "user": user, "error": str(exc)})
+                    await ws.send_json({"type": "error", "code": "bad_frame", "message": str(exc)})
                     continue
                 if command["type"] == "ping":
                     await ws.send_json({"type": "pong"})
@@ -231,5 +229,6 @@ def create_app(*, send_timeout: float = SEND_TIMEOUT) -> NexiosApp:
         finally:
             if (left := forget(room, ws)) is not None:
                 await announce_leave(room, left)
+            del user_of[ws]  # only here: a drop keeps it, for this clean-up
 
     return app

@@ -342,12 +342,21 @@ async def test_a_member_whose_send_fails_is_dropped_and_leaves_once(
                     await expect(server, ws, msg("cy", "two", 2), "the others get the message")
                     await expect(server, ws, left("dan"),
                                  "dan's send failed: he is dropped and leaves")
+            await server.settled()  # dan's own clean-up is done: it must not leave again
             await cy.send(say("three"))
             for ws in (ann, cy, bob1):
                 await expect(server, ws, msg("cy", "three", 3), "the room goes on")
+            async with server.connect(chat("fay"), **faulty("raise:2")) as fay:
+                await join(server, fay, "lobby", "fay", ["ann", "bob", "cy", "fay"])
+                for ws in (ann, cy, bob1):
+                    await expect(server, ws, joined("fay"), "fay joins")
+                await fay.send(json.dumps({"type": "ping"}))  # the pong's send fails
+                for ws in (ann, cy, bob1):
+                    await expect(server, ws, left("fay"), "a send that fails in the route "
+                                 "(fay's pong) is a leave like any other")
             async with server.connect(chat("eve")) as eve:
                 await join(server, eve, "lobby", "eve", ["ann", "bob", "cy", "eve"])
-    gone = [e["args"][0]["user"] for e in await server.wait_for_event("chat.left", count=3)]
+    gone = [e["args"][0]["user"] for e in await server.wait_for_event("chat.left", count=4)]
     assert gone.count("dan") == 1 and "bob" in gone, (
         f"dan's leave must be announced once, not again when his socket closes: {gone}"
     )
