@@ -27,7 +27,11 @@ SEND_TIMEOUT = 2.0  # seconds one member's send may take before that member is d
 
 
 def valid_name(value: object) -> bool:
-    """Room and user names: True only for a str of 1-32 characters of ``[A-Za-z0-9_.-]``."""
+    """Room and user names: True only for a str of 1-32 characters of ``[A-Za-z0-9_.-]``.
+
+    Those 64 ASCII characters and no others: not ``ö`` or ``名`` (letters to
+    ``\\w`` and ``str.isalnum``), not a trailing newline (which ``$`` lets through).
+    """
     raise NotImplementedError("valid_name")
 
 
@@ -36,9 +40,16 @@ def parse_frame(message: dict[str, Any]) -> dict[str, Any]:
 
     Return ``{"type": "ping"}`` or ``{"type": "message", "text": T}``. Raise
     ``ValueError("<what is wrong>")`` for a binary frame (``message["text"]`` is
-    None), text that is not JSON, JSON that is not an object, a missing or
-    unknown ``type``, or a ``text`` that is not a non-empty string of at most
-    MAX_TEXT characters. Never raise anything else, whatever the frame holds.
+    None, whatever its bytes), text that is not JSON, JSON that is not an
+    object, a missing or unknown ``type``, or a ``text`` that is not a
+    non-empty string of at most MAX_TEXT characters.
+
+    Never raise anything else, whatever the frame holds: "not JSON" is what
+    ``json.loads`` refuses, with ValueError (also for an integer of more than
+    4300 digits) or RecursionError (100 000 nested ``[``). ``type`` may be a
+    list or an object (not hashable); a message quoting it should use ``repr``.
+    ``len(T)`` counts characters, not bytes; whitespace is text; a lone
+    surrogate (``"\\ud800"``) is text too. Other fields are ignored.
     """
     raise NotImplementedError("parse_frame")
 
@@ -80,8 +91,9 @@ async def broadcast(
 ) -> list[Any]:
     """Send ``frame`` to every connection in ``conns``; return those whose send failed.
 
-    * Serialise ``frame`` to JSON once and send the text with
-      ``await conn.send_text(text)`` to each member.
+    * Serialise ``frame`` to JSON once with ``json.dumps`` and send the text
+      with ``await conn.send_text(text)`` to each member (not ``send_json``,
+      which writes raw UTF-8 and fails on a text holding a lone surrogate).
     * A member whose send raises, or does not finish within ``timeout``
       seconds, is returned; every other member still gets the frame, and the
       whole broadcast takes about ``timeout`` at most, however many members stall.
@@ -96,7 +108,7 @@ def create_app(*, send_timeout: float = SEND_TIMEOUT) -> NexiosApp:
 
     The route speaks the protocol of ``docs/exercises/chat_broadcasting.md``;
     a listener of ``room.message`` does the broadcast, and a member whose send
-    failed or took longer than ``send_timeout`` seconds is dropped and leaves
-    like one that closed.
+    failed or took longer than ``send_timeout`` seconds is dropped, leaves
+    like one that closed, and is closed with code 1011 (if it still can be).
     """
     raise NotImplementedError("create_app")

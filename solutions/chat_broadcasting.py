@@ -43,13 +43,25 @@ def valid_name(value: object) -> bool:
 
 
 def parse_frame(message: dict[str, Any]) -> dict[str, Any]:
-    """Turn one received ASGI message into a command, or raise ValueError saying why."""
+    """Turn one received ASGI message into a command, or raise ValueError saying why.
+
+    Whatever the frame holds, only ValueError comes out: the route answers it
+    with bad_frame, and anything else would end the sender's connection.
+    "JSON" is what ``json.loads`` reads; what it refuses is malformed, and it
+    refuses in two ways: ValueError (bad syntax, an integer of more than 4300
+    digits) and RecursionError (``[[[[...`` nested deeper than the stack).
+    A ``text`` counts characters as ``len`` does (not UTF-8 bytes) and may be
+    any JSON string, even a lone surrogate such as ``"\\ud800"``:
+    :func:`broadcast` sends it escaped, as it came.
+    """
     text = message.get("text")
     if text is None:
         raise ValueError("binary frames are not accepted: send JSON text")
     try:
         data = json.loads(text)
-    except (ValueError, RecursionError):  # RecursionError: thousands of nested [
+    except RecursionError:
+        raise ValueError("the frame is nested too deeply to read") from None
+    except ValueError:
         raise ValueError("the frame is not valid JSON") from None
     if not isinstance(data, dict):
         raise ValueError("a frame must be a JSON object with a 'type' field")
@@ -63,7 +75,9 @@ def parse_frame(message: dict[str, Any]) -> dict[str, Any]:
         if len(body) > MAX_TEXT:
             raise ValueError(f"'text' is longer than {MAX_TEXT} characters")
         return {"type": "message", "text": body}
-    raise ValueError(f"unknown frame type {kind!r}: expected 'message' or 'ping'")
+    # repr, cut short: the reply quotes the sender's value, so it must stay small and
+    # sendable (repr escapes a lone surrogate, which no UTF-8 frame can carry raw)
+    raise ValueError(f"unknown frame type {kind!r:.40}: expected 'message' or 'ping'")
 
 
 class Presence:
@@ -112,7 +126,10 @@ async def broadcast(
 ) -> list[Any]:
     """Send ``frame`` to every connection in ``conns``; return those whose send failed.
 
-    The frame is serialised once, and the sends run side by side, each allowed
+    The frame is serialised once, with ``json.dumps`` (ASCII, escapes included),
+    not ``ws.send_json`` (which writes raw UTF-8): a text holding a lone
+    surrogate then reaches everyone escaped, instead of failing every send.
+    The sends run side by side, each allowed
     ``timeout`` seconds: a member that raised or stalled is in the returned
     list, and every other member still got the frame. ``conns`` is copied
     first, so members joining or leaving meanwhile change the next broadcast,
@@ -124,10 +141,9 @@ async def broadcast(
     async def send(conn: Any) -> None:
         await asyncio.wait_for(conn.send_text(text), timeout)
 
+    # return_exceptions: a failed send is a value, so every other send still runs
+    # (if this task itself is cancelled, gather raises: that is never a "dead member")
     outcomes = await asyncio.gather(*(send(c) for c in members), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, asyncio.CancelledError):
-            raise outcome  # we are being cancelled ourselves: that is not a dead member
     return [c for c, outcome in zip(members, outcomes, strict=True)
             if isinstance(outcome, BaseException)]
 
@@ -144,9 +160,11 @@ def create_app(*, send_timeout: float = SEND_TIMEOUT) -> NexiosApp:
     def forget(room: str, ws: WebSocket) -> str | None:
         """Forget ``ws``; its user when it was their last tab (a leave to announce).
 
-        Idempotent: a failed send and the route's clean-up may both call it.
+        A failed send and the route's clean-up may both call it: the second
+        call finds ``ws`` gone from presence, whose ``leave`` then says False.
+        (A broadcast may also still hold a tab whose route has ended: no user.)
         """
-        user = user_of.pop(ws, None)
+        user = user_of.get(ws)
         return user if user is not None and presence.leave(room, user, ws) else None
 
     async def announce_leave(room: str, user: str) -> None:
@@ -185,24 +203,21 @@ def create_app(*, send_timeout: float = SEND_TIMEOUT) -> NexiosApp:
             await ws.close(BAD_REQUEST_CLOSE)
             return
         assert isinstance(room, str) and isinstance(user, str)
+        user_of[ws] = user
         try:
             async with locks[room]:  # no broadcast may reach this tab before its roster
                 arrived = presence.join(room, user, ws)
-                user_of[ws] = user
                 roster = {"type": "roster", "room": room, "users": presence.roster(room)}
                 await asyncio.wait_for(ws.send_json(roster), send_timeout)
             if arrived:
                 await events.emit("chat.joined", {"room": room, "user": user})
                 await publish(room, {"type": "join", "room": room, "user": user})
-            while True:
-                message = await ws.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
+            while (message := await ws.receive())["type"] != "websocket.disconnect":
                 try:
                     command = parse_frame(message)
                 except ValueError as exc:
-                    await ws.send_json({"type": "error", "code": "bad_frame", "message": str(exc)})
                     await events.emit("ws.error", {"room": room, "user": user, "error": str(exc)})
+                    await ws.send_json({"type": "error", "code": "bad_frame", "message": str(exc)})
                     continue
                 if command["type"] == "ping":
                     await ws.send_json({"type": "pong"})
@@ -214,5 +229,6 @@ def create_app(*, send_timeout: float = SEND_TIMEOUT) -> NexiosApp:
         finally:
             if (left := forget(room, ws)) is not None:
                 await announce_leave(room, left)
+            del user_of[ws]  # only here: a drop keeps it, for this clean-up
 
     return app

@@ -11,6 +11,7 @@ connection's writer, which then leaves the room. Validation uses
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import string
 from typing import Any
@@ -58,9 +59,12 @@ class ChatServer:
     async def write_loop(self, member: Member) -> None:
         try:
             while (frame := await member.outbox.get()) is not None:
-                await asyncio.wait_for(member.ws.send_json(frame), self.send_timeout)
+                # json.dumps escapes a lone surrogate; send_json's raw UTF-8 cannot hold it
+                await asyncio.wait_for(member.ws.send_text(json.dumps(frame)), self.send_timeout)
         except Exception:
             await self.remove(member)
+            with contextlib.suppress(Exception):  # a send that raised: it is already gone
+                await asyncio.wait_for(member.ws.close(1011), self.send_timeout)
 
     async def add(self, member: Member) -> None:
         room_members = self.members.setdefault(member.room, [])
@@ -95,6 +99,8 @@ class ChatServer:
             data = json.loads(message["text"])
         except json.JSONDecodeError as exc:
             return await self.problem(member, f"invalid JSON: {exc.msg}")
+        except (ValueError, RecursionError):  # a 5000-digit integer, 100 000 nested [
+            return await self.problem(member, "JSON this server cannot read")
         if not isinstance(data, dict):
             return await self.problem(member, "frame is not an object")
         if data.get("type") == "ping":

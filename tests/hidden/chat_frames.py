@@ -1,0 +1,112 @@
+"""What the chat_broadcasting suite sends and expects: frames, paths, and the checks on them.
+
+A helper of ``test_chat_broadcasting.py`` (one file per concept: here the
+protocol's data and its exact comparisons; there the scenarios and points).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from day25.course.harness import AppServer
+from day25.course.protocol import FAULT_HEADER
+
+
+async def join(server: AppServer, ws: Any, room: str, user: str, users: list[str]) -> None:
+    """The joiner's first frame is the roster."""
+    roster = await server.recv_json(ws)
+    assert roster == {"type": "roster", "room": room, "users": users}, (
+        f"the first frame after connecting should be the roster {users}, got {roster}"
+    )
+
+
+async def expect(server: AppServer, ws: Any, frame: dict[str, Any], why: str) -> None:
+    got = await server.recv_json(ws)
+    assert got == frame, f"{why}: expected {frame}, got {got}"
+
+
+def error_frame(reply: Any, code: str, sent: str) -> None:
+    """An error frame is exactly {type: error, code, message: a non-empty str}."""
+    assert isinstance(reply, dict) and set(reply) == {"type", "code", "message"} and (
+        reply["type"] == "error" and reply["code"] == code
+        and isinstance(reply["message"], str) and reply["message"].strip()
+    ), f'{sent} should get {{"type": "error", "code": "{code}", "message": "<what was wrong>"}} '\
+       f"and nothing else; got {reply!r:.300}"
+
+
+def chat(user: str, room: str = "lobby") -> str:
+    return f"/chat/{room}?user={user}"
+
+
+def say(text: str) -> str:
+    return json.dumps({"type": "message", "text": text})
+
+
+def msg(user: str, text: str, seq: int, room: str = "lobby") -> dict[str, Any]:
+    return {"type": "message", "room": room, "user": user, "text": text, "seq": seq}
+
+
+def joined(user: str, room: str = "lobby") -> dict[str, Any]:
+    return {"type": "join", "room": room, "user": user}
+
+
+def left(user: str, room: str = "lobby") -> dict[str, Any]:
+    return {"type": "leave", "room": room, "user": user}
+
+
+def faulty(fault: str) -> dict[str, Any]:
+    return {"additional_headers": {FAULT_HEADER: fault}}
+
+
+# any JSON string of 1-2000 characters (as len() counts them, not UTF-8 bytes) is a text:
+# whitespace too, and a lone surrogate escape, which the broadcast must send escaped
+GOOD_TEXTS = ["é" * 2000, "\U0001f600" * 2000, "   ", "a", "\ud800 lone surrogate", "<b>&amp;"]
+
+
+NAN = float("nan")  # json.dumps writes NaN: a value json.loads reads, in a field nobody reads
+BAD_FRAMES = [
+    "not json",
+    "[1, 2]",
+    '"just a string"',
+    "null",
+    json.dumps({"text": "no type"}),
+    json.dumps({"type": "shout", "text": "x"}),
+    json.dumps({"type": "PING"}),
+    json.dumps({"type": "message"}),
+    json.dumps({"type": "message", "text": ""}),
+    json.dumps({"type": "message", "text": 42}),
+    json.dumps({"type": "message", "text": None}),
+    json.dumps({"type": "message", "text": ["hi"]}),
+    json.dumps({"type": "message", "text": {"hi": 1}}),
+    json.dumps({"type": "message", "text": "x" * 2001}),
+    json.dumps({"type": "message", "text": "é" * 2001}),  # characters, not bytes
+    json.dumps({"type": "message", "text": "\U0001f600" * 2001}),
+    b"\x00binary",
+    b'{"type": "ping"}',  # binary, even holding valid JSON
+    b"\xff\xfe\xfd",  # and bytes that are not UTF-8
+    # hostile: whatever the frame holds, only ValueError may leave parse_frame
+    "[" * 100_000,  # json.loads raises RecursionError
+    '{"type": "message", "text": ' + "9" * 5000 + "}",  # int digits limit: a ValueError
+    '{"type": "message", "text": NaN}',  # json.loads reads NaN/Infinity as floats
+    '{"type": Infinity}',
+    json.dumps({"type": ["message"], "text": "x"}),  # unhashable type
+    json.dumps({"type": {"kind": "ping"}}),
+    json.dumps({"type": "\ud800"}),  # an error message quoting it must still be sendable
+]
+
+
+# the name rule at its edges: 0 and 33 characters, one character outside the
+# 64 allowed (a space, ~, a trailing newline, a letter outside ASCII)
+BAD_PATHS = [
+    "/chat/lobby",
+    "/chat/lobby?user=",
+    "/chat/lobby?user=a%20b",
+    "/chat/lobby?user=a~b",
+    "/chat/lobby?user=ann%0A",
+    "/chat/lobby?user=j%C3%B6rg",
+    "/chat/caf%C3%A9?user=ann",
+    "/chat/" + "r" * 33 + "?user=ann",
+    "/chat/lobby?user=" + "u" * 33,
+]
+EDGE_ROOM = "AZaz09_.-" + "r" * 23  # 32 characters, every kind allowed
