@@ -63,16 +63,16 @@ CREATE TABLE IF NOT EXISTS last_seq (user TEXT PRIMARY KEY, seq INTEGER NOT NULL
 COLUMNS = ("id", "seq", "user", "title", "body", "level", "created_at", "expires_at")
 
 
-def loads(raw: str | bytes) -> Any:
-    """The JSON value in ``raw``, or ValueError: never any other exception.
+def loads(text: str) -> Any:
+    """The JSON value in ``text``, or ValueError: never any other exception.
 
-    Why not ``json.loads`` alone: given ``bytes`` it would guess UTF-16 or
-    UTF-32 too (JSON on the wire is UTF-8), and a document nested deeper than
-    the interpreter's recursion limit (100,000 ``[``) raises RecursionError,
-    which is bad input, not a crash.
+    Why not ``json.loads`` alone: a document nested deeper than the
+    interpreter's recursion limit (100,000 ``[``) raises RecursionError, which
+    is bad input, not a crash. (Bytes are decoded as UTF-8 first, by the
+    caller: given bytes, ``json.loads`` would also guess UTF-16 or UTF-32.)
     """
     try:
-        return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+        return json.loads(text)
     except RecursionError:
         raise ValueError("nested too deeply") from None
 
@@ -225,8 +225,8 @@ def create_app(
     @app.post("/notifications")
     async def create(req: Any, res: Any) -> Any:
         try:
-            data = loads(await req.body)
-        except ValueError as exc:  # not UTF-8, not JSON, absurd nesting
+            data = loads((await req.body).decode("utf-8"))
+        except ValueError as exc:  # not UTF-8 (UnicodeDecodeError), not JSON, absurd nesting
             return res.json({"error": f"the body is not valid JSON ({exc})"}, status_code=422)
         try:
             notice: dict[str, Any] = validate(data)

@@ -47,13 +47,9 @@ async def send(server: AppServer, body: Any) -> httpx.Response:
 
 async def post(server: AppServer, user: str, title: str, **extra: Any) -> dict[str, Any]:
     r = await send(server, {"user": user, "title": title, **extra})
-    assert r.status_code == 201, (
-        f"POST /notifications should answer 201, got {r.status_code}: {r.text[:300]}"
-    )
+    assert r.status_code == 201, f"POST should answer 201, got {r.status_code}: {r.text[:300]}"
     reply: dict[str, Any] = r.json()
-    assert set(reply) == {"id", "seq", "delivered"}, (
-        f"a 201 body is exactly {{'id', 'seq', 'delivered'}}: {reply}"
-    )
+    assert set(reply) == {"id", "seq", "delivered"}, f"a 201 body is exactly those: {reply}"
     return reply
 
 
@@ -62,14 +58,9 @@ async def refused(server: AppServer, body: Any) -> None:
     r = await send(server, body)
     shown = body[:60] if isinstance(body, bytes) else json.dumps(body)[:120]
     assert r.status_code == 422, f"POST {shown} should answer 422, got {r.status_code}"
-    try:
-        reply = r.json()
-    except ValueError:
-        reply = r.text[:300]
-    assert isinstance(reply, dict) and set(reply) == {"error"} and reply["error"], (
-        f"a 422 body is exactly {{'error': '<what is wrong>'}}; for {shown} got {reply}"
-    )
-    assert isinstance(reply["error"], str), reply
+    reply = r.json() if r.headers.get("content-type", "").startswith("application/json") else r.text
+    assert isinstance(reply, dict) and set(reply) == {"error"} and isinstance(reply["error"], str) \
+        and reply["error"], f"a 422 body is exactly {{'error': '<what is wrong>'}}, got {reply}"
 
 
 async def backlog(server: AppServer, ws: Any, *seen: dict[str, Any]) -> list[dict[str, Any]]:
@@ -78,10 +69,7 @@ async def backlog(server: AppServer, ws: Any, *seen: dict[str, Any]) -> list[dic
     while True:
         frame = await server.recv_json(ws)
         if frame.get("type") == "backlog_end":
-            assert frame == {"type": "backlog_end", "count": len(frames)}, (
-                f"after {len(frames)} notifications expected exactly "
-                f"{{'type': 'backlog_end', 'count': {len(frames)}}}, got {frame}"
-            )
+            assert frame == {"type": "backlog_end", "count": len(frames)}, (len(frames), frame)
             return frames
         assert frame.get("type") == "notification", f"expected a notification, got {frame}"
         frames.append(frame)
@@ -90,9 +78,7 @@ async def backlog(server: AppServer, ws: Any, *seen: dict[str, Any]) -> list[dic
 async def acked(server: AppServer, ws: Any, ids: list[str]) -> int:
     await ws.send(json.dumps({"type": "ack", "ids": ids}))
     reply = await server.recv_json(ws)
-    assert set(reply) == {"type", "count"} and reply["type"] == "acked", (
-        f"an ack is answered with exactly {{'type': 'acked', 'count': N}}, got {reply}"
-    )
+    assert set(reply) == {"type", "count"} and reply["type"] == "acked", f"not acked: {reply}"
     count: int = reply["count"]
     return count
 
@@ -105,9 +91,7 @@ def check_frame(frame: dict[str, Any], reply: dict[str, Any], user: str, title: 
     want = {"type": "notification", "id": reply["id"], "seq": reply["seq"], "user": user,
             "title": title, "body": body, "level": level}
     assert got == want, f"expected the notification {want}, got {got}"
-    assert abs(frame["expires_at"] - frame["created_at"] - ttl) < 1e-3, (
-        f"expires_at = created_at + ttl_seconds ({ttl}): {frame}"
-    )
+    assert abs(frame["expires_at"] - frame["created_at"] - ttl) < 1e-3, f"ttl {ttl}: {frame}"
 
 
 @pytest.mark.points(1)
@@ -127,11 +111,8 @@ async def test_post_answers_201_with_unique_id_and_seq(app_server: Server) -> No
 @pytest.mark.category("live")
 async def test_live_notification_reaches_every_tab_of_the_user(app_server: Server) -> None:
     server = app_server()
-    async with (
-        server.connect(where("ann")) as tab1,
-        server.connect(where("ann")) as tab2,
-        server.connect(where("bob")) as bob,
-    ):
+    async with server.connect(where("ann")) as tab1, server.connect(where("ann")) as tab2, \
+            server.connect(where("bob")) as bob:
         for ws in (tab1, tab2, bob):
             assert await backlog(server, ws) == []
         before = time.time()
@@ -143,9 +124,7 @@ async def test_live_notification_reaches_every_tab_of_the_user(app_server: Serve
         for ws in (tab1, tab2):
             frame = await server.recv_json(ws)
             check_frame(frame, reply, "ann", "hello", "world", "high")
-            assert before - 1 <= frame["created_at"] <= after + 1, (
-                f"created_at is Unix time in seconds (time.time() was {before:.3f}): {frame}"
-            )
+            assert before - 1 <= frame["created_at"] <= after + 1, f"Unix seconds? {frame}"
         await server.expect_silence(bob, 0.3)
         reply = await post(server, "ann", "defaults")
         check_frame(await server.recv_json(tab1), reply, "ann", "defaults")
@@ -174,10 +153,8 @@ async def test_backlog_in_seq_order_then_backlog_end_then_live_never_twice(
             in_backlog = reply["seq"] in seqs
             if not in_backlog:  # then it comes live, after backlog_end
                 check_frame(await server.recv_json(slow), reply, "ann", "new")
-            assert reply["delivered"] == (1 if in_backlog else 2), (
-                "delivered counts the tabs that got it live: a tab still receiving its backlog "
-                f"(which then holds it) does not count; got {reply}"
-            )
+            assert reply["delivered"] == (1 if in_backlog else 2), (  # no count while in backlog
+                f"delivered counts the tabs that got it live: {reply}")
             check_frame(await server.recv_json(fast), reply, "ann", "new")
             await server.expect_silence(slow, 0.3)
         async with server.connect(where("ann"), **faulty("slow:20")):
@@ -201,18 +178,14 @@ async def test_ack_counts_only_the_users_pending_ids_and_the_rest_come_back(
     async with server.connect(where("ann")) as ann:
         first = await backlog(server, ann)
         assert await acked(server, ann, []) == 0, "an empty ack counts 0"
-        assert await acked(server, ann, [bobs[0], "unknown", mine[1], mine[1]]) == 1, (
-            "only ann's own pending ids count, each once"
-        )
+        assert await acked(server, ann, [bobs[0], "?", mine[1], mine[1]]) == 1, "ann's, once"
         assert await acked(server, ann, [mine[1]]) == 0, "an id acknowledged before counts 0"
         live = await post(server, "ann", "live, not acked")
         assert (await server.recv_json(ann))["id"] == live["id"]
     async with server.connect(where("ann")) as ann:
         again = await backlog(server, ann)
         assert [f["title"] for f in again] == ["t0", "t2", "live, not acked"], (
-            "acknowledged notifications never come back; unacknowledged ones (from the backlog "
-            f"or delivered live) are redelivered: got {[f['title'] for f in again]}"
-        )
+            f"acked ones never come back, unacked ones (backlog or live) do: {again}")
         assert again[:2] == [first[0], first[2]], "a redelivered notification is the same"
         assert await acked(server, ann, [mine[0], mine[2], bobs[1], mine[0]]) == 2
     async with server.connect(where("ann")) as ann:
@@ -248,18 +221,9 @@ async def test_expired_notifications_are_never_delivered_nor_acked(app_server: S
             assert early == [frame], f"not expired yet, so in the backlog: {early}"
         # the app's clock is time.time(): wait until just past expires_at, no longer
         await asyncio.sleep(max(0.0, frame["expires_at"] - time.time()) + 0.02)
-        assert await acked(server, ann, [reply["id"]]) == 0, (
-            "an expired notification is not pending any more: acking it counts 0"
-        )
+        assert await acked(server, ann, [reply["id"]]) == 0, "expired, so not pending: acks 0"
         async with server.connect(where("ann")) as tab:
             assert await backlog(server, tab) == [], "an expired notification is never delivered"
-    fresh = await post(server, "ann", "fresh")
-    async with server.connect(where("ann")) as ann:
-        frames = await backlog(server, ann)
-    assert [f["title"] for f in frames] == ["fresh"], (
-        f"with ttl_seconds=0.2 a notification past its expires_at must not be delivered: {frames}"
-    )
-    check_frame(frames[0], fresh, "ann", "fresh", ttl=0.2)
 
 
 @pytest.mark.points(2)
@@ -284,9 +248,7 @@ async def test_cap_keeps_max_per_user_unacknowledged_and_drops_the_oldest(
     for i in range(4, 6):
         await post(server, "ann", f"t{i}")
     got = await titles()
-    assert got == [(4, "t3"), (5, "t4"), (6, "t5")], (
-        f"with max_per_user=3 the overflow rule drops the oldest (lowest seq): got {got}"
-    )
+    assert got == [(4, "t3"), (5, "t4"), (6, "t5")], f"over the cap the oldest go: {got}"
     async with server.connect(where("bob")) as bob:
         assert [f["title"] for f in await backlog(server, bob)] == ["bob's own"]
 
@@ -303,10 +265,7 @@ async def test_restart_and_kill_between_store_and_push_lose_nothing(app_server: 
     await asyncio.to_thread(server.restart)
     async with server.connect(where("ann")) as ann:
         after = await backlog(server, ann)
-        assert after == frames[1:], (
-            "after a restart with the same db_path the unacknowledged notifications are all "
-            f"there, every field as before: {[(f['seq'], f['title']) for f in after]}"
-        )
+        assert after == frames[1:], f"a restart keeps the unacked ones, every field: {after}"
         assert await acked(server, ann, [f["id"] for f in after]) == 2
     # ann's only tab stopped reading: the push hangs after the store; then the app is killed
     async with server.connect(where("ann"), **faulty("stall:1")) as stalled:
@@ -320,10 +279,7 @@ async def test_restart_and_kill_between_store_and_push_lose_nothing(app_server: 
     await asyncio.to_thread(server.start)
     async with server.connect(where("ann")) as ann:
         kept = [(f["seq"], f["title"]) for f in await backlog(server, ann)]
-    assert kept == [(4, "t3")], (
-        "a notification stored before the app died must be in the backlog, and seq continues "
-        f"even after every one was acknowledged: expected [(4, 't3')], got {kept}"
-    )
+    assert kept == [(4, "t3")], f"stored before the kill, seq 4 after acking all: {kept}"
     assert (await post(server, "ann", "t4"))["seq"] == 5, "a seq is never handed out again"
 
 
@@ -364,9 +320,7 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
     async with server.connect(where("a")) as a, server.connect(where("x" * 32)) as x32:
         stored = [(f["seq"], f["title"], f["body"], f["level"]) for f in await backlog(server, a)]
         long = await backlog(server, x32)
-    assert stored == [(1, "x", "", "normal"), (2, " padded ", "", "normal")], (
-        f"titles are stored as given, not stripped: {stored}"
-    )
+    assert stored == [(1, "x", "", "normal"), (2, " padded ", "", "normal")], f"as given: {stored}"
     assert [(f["title"], len(f["body"]), f["level"]) for f in long] == [("y" * 200, 2000, "low")]
     assert (await post(server, "ann", "ok"))["seq"] == 1, "a refused one must not use up a seq"
     for path in ("bad%20name", "x" * 33, "ann%0A"):
@@ -388,9 +342,7 @@ async def test_lone_surrogates_are_not_text_and_are_refused(app_server: Server) 
         assert await backlog(server, ann) == [], "a refused notification must not be stored"
         await ann.send('{"type": "ack", "ids": ["\\ud800"]}')
         reply = await server.recv_json(ann)
-        assert (reply.get("type"), reply.get("code")) == ("error", "bad_frame"), (
-            f"an ack id holding a lone surrogate is a bad frame: {reply}"
-        )
+        assert (reply.get("type"), reply.get("code")) == ("error", "bad_frame"), reply
         reply = await post(server, "ann", "ok")
         assert reply["seq"] == 1, "a refused one must not use up a seq"
         check_frame(await server.recv_json(ann), reply, "ann", "ok")
@@ -418,11 +370,8 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
         for bad in BAD_FRAMES:
             await ann.send(bad)
             reply = await server.recv_json(ann)
-            assert set(reply) == {"type", "code", "message"} and reply["message"], (
-                f"{bad[:40]!r} should get exactly {{'type': 'error', 'code': 'bad_frame', "
-                f"'message': '<what was wrong>'}}, got {reply}"
-            )
-            assert (reply["type"], reply["code"]) == ("error", "bad_frame"), reply
+            assert set(reply) == {"type", "code", "message"} and reply["message"], (bad[:40], reply)
+            assert (reply["type"], reply["code"]) == ("error", "bad_frame"), (bad[:40], reply)
         await asyncio.gather(server.expect_silence(tab2), server.expect_silence(bob))
         assert await acked(server, ann, [frames[0]["id"]]) == 1, "the socket still works"
     await server.wait_for_event("ws.error", count=len(BAD_FRAMES))
@@ -432,10 +381,8 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
     assert "Traceback" not in server.output, f"no traceback, ever: {server.output[-1500:]}"
     for error in errors:
         payload = error["args"][0]
-        assert set(payload) == {"user", "error"} and payload["user"] == "ann", (
-            f"ws.error carries exactly {{'user': U, 'error': E}}: {payload}"
-        )
-        assert isinstance(payload["error"], str) and payload["error"]
+        assert set(payload) == {"user", "error"} and payload["user"] == "ann", payload
+        assert isinstance(payload["error"], str) and payload["error"], payload
     async with server.connect(where("ann")) as ann:
         assert await backlog(server, ann) == [], "the ack after the bad frames still worked"
 
@@ -443,7 +390,7 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
 @pytest.mark.points(2)
 @pytest.mark.category("dead_tab")
 async def test_dead_and_stalled_tabs_are_dropped_and_not_counted(app_server: Server) -> None:
-    server = app_server(send_timeout=0.25)
+    server = app_server(send_timeout=0.4)
     async with server.connect(where("ann")) as ok, \
             server.connect(where("ann"), **faulty("raise:1")) as gone, \
             server.connect(where("ann"), **faulty("stall:1")) as stalled, \
@@ -451,17 +398,12 @@ async def test_dead_and_stalled_tabs_are_dropped_and_not_counted(app_server: Ser
         for ws in (ok, gone, stalled, slow):
             assert await backlog(server, ws) == []
         first = await post(server, "ann", "one")
-        assert first["delivered"] == 2, (
-            f"of ann's four tabs one raised and one stalled past send_timeout: {first}"
-        )
+        assert first["delivered"] == 2, f"of 4 tabs one raised and one stalled: {first}"
         started = time.monotonic()
         later = [await post(server, "ann", title) for title in ("two", "three")]
         took = time.monotonic() - started
         assert [r["delivered"] for r in later] == [2, 2], f"the failed tabs were dropped: {later}"
-        assert took < 0.45, (  # waiting for the stalled tab again would take >= 0.5 s
-            f"two POSTs took {took:.2f} s: a stalled tab must be dropped, not waited for "
-            "(send_timeout=0.25) on every later push"
-        )
+        assert took < 0.7, f"{took:.2f} s: the stalled tab was waited for again"  # >= 0.8 s
         for ws in (ok, slow):  # a slow reader within send_timeout counts and gets everything
             for reply, title in zip([first, *later], ("one", "two", "three"), strict=True):
                 check_frame(await server.recv_json(ws), reply, "ann", title)
