@@ -31,12 +31,16 @@ SEND_TIMEOUT = 2.0  # seconds a push to one tab may take before that tab is drop
 def validate(data: Any) -> dict[str, str]:
     """The accepted notification ``{"user", "title", "body", "level"}``, or ValueError.
 
-    ``body`` defaults to ``""`` and ``level`` to ``"normal"``; other fields are
+    ``body`` defaults to ``""`` and ``level`` to ``"normal"`` when the field is
+    missing (``null`` or ``""`` is not missing: it is refused); other fields are
     ignored. Raise ``ValueError("<what is wrong>")`` when ``data`` is not a dict,
-    ``user`` is not 1-32 characters of ``[A-Za-z0-9_.-]``, ``title`` is not a
-    string of 1-MAX_TITLE characters holding at least one non-whitespace
-    character, ``body`` is not a string of at most MAX_BODY characters, or
-    ``level`` is not one of LEVELS.
+    ``user`` is not 1-32 characters of ``[A-Za-z0-9_.-]`` and nothing else,
+    ``title`` is not a string of 1-MAX_TITLE characters (``len(title)``, as
+    given, not stripped) holding at least one non-whitespace character, ``body``
+    is not a string of at most MAX_BODY characters, ``title`` or ``body`` holds
+    a lone surrogate (``"\\ud800"``: valid escaped JSON, but not text, and it
+    could never be stored or sent as UTF-8), or ``level`` is not exactly one of
+    LEVELS (case matters).
     """
     raise NotImplementedError("validate")
 
@@ -45,8 +49,11 @@ def parse_ack(message: dict[str, Any]) -> list[str]:
     """The ids of one received ASGI message holding ``{"type": "ack", "ids": [...]}``.
 
     Raise ``ValueError("<what is wrong>")`` for a binary frame, text that is not
-    JSON, anything but an object whose ``type`` is ``"ack"``, or ``ids`` that
-    is not a list of strings. Never raise anything else, whatever the frame holds.
+    JSON (nesting too deep to parse is bad JSON too), anything but an object
+    whose ``type`` is ``"ack"``, or
+    ``ids`` that is not a list of strings without lone surrogates. Never raise
+    anything else, whatever the frame holds: ``json.loads`` raises
+    ``RecursionError`` for 100,000 nested ``[``.
     """
     raise NotImplementedError("parse_ack")
 
@@ -104,6 +111,9 @@ def create_app(
 
     It speaks the protocol of ``docs/exercises/notification_queueing.md``,
     keeps its queue in a :class:`Store` at ``db_path``, and drops a live tab
-    whose push failed or took longer than ``send_timeout`` seconds.
+    whose push failed or took longer than ``send_timeout`` seconds. A body that
+    is not UTF-8 JSON text (100,000 nested ``[``, latin-1 bytes...) is a 422
+    like any bad field: never a 500. A notification is committed before it
+    is pushed, so an app killed between the two loses nothing.
     """
     raise NotImplementedError("create_app")

@@ -4,7 +4,11 @@ Notifications with an offline queue, delivered over WebSockets. The protocol
 is in ``docs/exercises/notification_queueing.md``. The parts:
 
 * :func:`validate` and :func:`parse_ack` say what is wrong with bad input, so
-  only its sender notices and nothing is stored;
+  only its sender notices and nothing is stored. Hostile input is bad input
+  too: JSON is read as UTF-8 only, any depth of nesting is a ValueError
+  (never a RecursionError), and a string holding a lone surrogate
+  (``"\\ud800"``, valid escaped JSON but not text) is refused, so nothing
+  stored can ever fail to encode when it is sent;
 * :class:`Store` is the durable queue, on ``sqlite3`` directly: ids, a per-user
   ``seq`` that is never reused (a counter table, not ``MAX(seq)``: acknowledged
   rows are deleted), the TTL, the per-user cap that drops the oldest, and acks;
@@ -35,6 +39,7 @@ import day25
 from day25 import EventPriority
 
 NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+SURROGATE = re.compile(r"[\ud800-\udfff]")  # lone surrogates: not text
 LEVELS = ("low", "normal", "high")
 MAX_TITLE = 200
 MAX_BODY = 2000
@@ -58,6 +63,29 @@ CREATE TABLE IF NOT EXISTS last_seq (user TEXT PRIMARY KEY, seq INTEGER NOT NULL
 COLUMNS = ("id", "seq", "user", "title", "body", "level", "created_at", "expires_at")
 
 
+def loads(text: str) -> Any:
+    """The JSON value in ``text``, or ValueError: never any other exception.
+
+    Why not ``json.loads`` alone: a document nested deeper than the
+    interpreter's recursion limit (100,000 ``[``) raises RecursionError, which
+    is bad input, not a crash. (Bytes are decoded as UTF-8 first, by the
+    caller: given bytes, ``json.loads`` would also guess UTF-16 or UTF-32.)
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def is_text(value: object) -> bool:
+    """Whether ``value`` is a string of Unicode text: no lone surrogate.
+
+    ``"\\ud800"`` is valid escaped JSON, but no UTF-8 can hold what it decodes
+    to: stored, it would make SQLite or every later send of it fail.
+    """
+    return isinstance(value, str) and SURROGATE.search(value) is None
+
+
 def validate(data: Any) -> dict[str, str]:
     """The accepted notification, or ValueError saying what is wrong."""
     if not isinstance(data, dict):
@@ -66,12 +94,12 @@ def validate(data: Any) -> dict[str, str]:
     body, level = data.get("body", ""), data.get("level", "normal")
     if not isinstance(user, str) or NAME.fullmatch(user) is None:
         raise ValueError("'user' must be 1-32 characters of A-Z a-z 0-9 _ . -")
-    if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE:
-        raise ValueError(f"'title' must be a string of 1-{MAX_TITLE} characters, "
+    if not is_text(title) or not title.strip() or len(title) > MAX_TITLE:
+        raise ValueError(f"'title' must be text of 1-{MAX_TITLE} characters, "
                          "not only whitespace")
-    if not isinstance(body, str) or len(body) > MAX_BODY:
-        raise ValueError(f"'body' must be a string of at most {MAX_BODY} characters")
-    if level not in LEVELS:
+    if not is_text(body) or len(body) > MAX_BODY:
+        raise ValueError(f"'body' must be text of at most {MAX_BODY} characters")
+    if level not in LEVELS:  # exact: "HIGH", "" and null are not levels
         raise ValueError(f"'level' must be one of {', '.join(LEVELS)}")
     return {"user": user, "title": title, "body": body, "level": level}
 
@@ -82,13 +110,13 @@ def parse_ack(message: dict[str, Any]) -> list[str]:
     if text is None:
         raise ValueError("binary frames are not accepted: send JSON text")
     try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        raise ValueError("the frame is not valid JSON") from None
+        data = loads(text)
+    except ValueError as exc:
+        raise ValueError(f"the frame is not valid JSON ({exc})") from None
     if not isinstance(data, dict) or data.get("type") != "ack":
         raise ValueError('expected {"type": "ack", "ids": [...]}')
     ids = data.get("ids")
-    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+    if not isinstance(ids, list) or not all(is_text(i) for i in ids):
         raise ValueError("'ids' must be a list of id strings")
     return ids
 
@@ -197,9 +225,9 @@ def create_app(
     @app.post("/notifications")
     async def create(req: Any, res: Any) -> Any:
         try:
-            data = json.loads(await req.body)
-        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, absurd nesting
-            return res.json({"error": "the body is not valid JSON"}, status_code=422)
+            data = loads((await req.body).decode("utf-8"))
+        except ValueError as exc:  # not UTF-8 (UnicodeDecodeError), not JSON, absurd nesting
+            return res.json({"error": f"the body is not valid JSON ({exc})"}, status_code=422)
         try:
             notice: dict[str, Any] = validate(data)
         except ValueError as exc:
@@ -233,9 +261,9 @@ def create_app(
                     break
                 try:
                     ids = parse_ack(message)
-                except ValueError as exc:
-                    await ws.send_json({"type": "error", "code": "bad_frame", "message": str(exc)})
+                except ValueError as exc:  # recorded first: the sender may be gone already
                     await events.emit("ws.error", {"user": user, "error": str(exc)})
+                    await ws.send_json({"type": "error", "code": "bad_frame", "message": str(exc)})
                     continue
                 await ws.send_json({"type": "acked", "count": store.ack(user, ids)})
         except WebSocketDisconnect:

@@ -22,7 +22,26 @@ from nexios.websockets import WebSocket, WebSocketDisconnect
 import day25
 from day25 import EventPriority
 
-USER = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+USER = re.compile(r"[A-Za-z0-9_.-]{1,32}")  # fullmatch: "$" would let "ann\n" through
+
+
+def text(value: Any) -> bool:
+    """A str UTF-8 can hold: a lone surrogate ("\\ud800" in JSON) is not text."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def loads(raw: str) -> Any:
+    """json.loads, with absurd nesting (RecursionError) as bad JSON."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 class Store:
@@ -62,9 +81,10 @@ class Store:
                  "expires_at": e} for i, s, d, c, e in rows]
 
     def done(self, user: str, ids: list[str]) -> int:
+        now = time.time()
         with self.db() as db:
-            return sum(db.execute("UPDATE q SET done=1 WHERE user=? AND id=? AND done=0",
-                                  (user, i)).rowcount for i in ids)
+            return sum(db.execute("UPDATE q SET done=1 WHERE user=? AND id=? AND done=0 AND "
+                                  "expires>?", (user, i, now)).rowcount for i in ids)
 
 
 def create_app(db_path: str = "notifications.sqlite3", *, ttl_seconds: float = 86400.0,
@@ -103,12 +123,12 @@ def create_app(db_path: str = "notifications.sqlite3", *, ttl_seconds: float = 8
     def problem(data: Any) -> str | None:
         if not isinstance(data, dict):
             return "expected a JSON object"
-        if not isinstance(data.get("user"), str) or not USER.match(data["user"]):
+        if not isinstance(data.get("user"), str) or not USER.fullmatch(data["user"]):
             return "bad user"
         title = data.get("title")
-        if not isinstance(title, str) or not title.strip() or len(title) > 200:
+        if not text(title) or not title.strip() or len(title) > 200:
             return "bad title"
-        if not isinstance(data.get("body", ""), str):
+        if not text(data.get("body", "")) or len(data.get("body", "")) > 2000:
             return "bad body"
         if data.get("level", "normal") not in ("low", "normal", "high"):
             return "bad level"
@@ -117,8 +137,8 @@ def create_app(db_path: str = "notifications.sqlite3", *, ttl_seconds: float = 8
     @app.post("/notifications")
     async def create(req: Any, res: Any) -> Any:
         try:
-            data = json.loads((await req.body).decode())
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            data = loads((await req.body).decode())
+        except ValueError:  # not UTF-8, not JSON, too deep
             return res.json({"error": "invalid JSON"}, status_code=422)
         why = problem(data)
         if why:
@@ -131,7 +151,7 @@ def create_app(db_path: str = "notifications.sqlite3", *, ttl_seconds: float = 8
     async def feed(ws: WebSocket) -> None:
         await ws.accept()
         user = ws.path_params["user"]
-        if not USER.match(user):
+        if not USER.fullmatch(user):
             await ws.send_json({"type": "error", "code": "bad_request", "message": "bad user"})
             await ws.close(code=4400)
             return
@@ -147,12 +167,12 @@ def create_app(db_path: str = "notifications.sqlite3", *, ttl_seconds: float = 8
                 if msg["type"] == "websocket.disconnect":
                     break
                 try:
-                    frame = json.loads(msg["text"]) if msg.get("text") is not None else None
-                except json.JSONDecodeError:
+                    frame = loads(msg["text"]) if msg.get("text") is not None else None
+                except ValueError:
                     frame = None
                 ids = frame.get("ids") if isinstance(frame, dict) else None
                 if (not isinstance(frame, dict) or frame.get("type") != "ack"
-                        or not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)):
+                        or not isinstance(ids, list) or not all(text(i) for i in ids)):
                     await ws.send_json({"type": "error", "code": "bad_frame",
                                         "message": "expected {type: ack, ids: [string]}"})
                     await bus.emit("ws.error", {"user": user, "error": "bad frame"})

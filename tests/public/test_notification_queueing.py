@@ -106,6 +106,11 @@ async def test_bad_input_is_refused_with_422(app_server: Server) -> None:
                 f"A notification {why} should get 422, got {r.status_code}: {r.text[:300]}"
             )
             assert isinstance(r.json().get("error"), str), 'A 422 body should be {"error": "..."}'
+        r = await client.post("/notifications", content=b"[" * 100_000)
+        assert r.status_code == 422, (
+            f"100,000 nested '[' is bad JSON: 422, not {r.status_code} (json.loads raises "
+            "RecursionError for it, not ValueError)"
+        )
     assert (await post(server, "ann", "ok"))["seq"] == 1, (
         "A refused notification stores nothing and uses up no seq: the next one has seq 1."
     )
@@ -224,6 +229,11 @@ async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(app_server: S
         assert got.get("type") == "error" and got.get("code") == "bad_frame", (
             'A frame that is not JSON gets {"type": "error", "code": "bad_frame", ...}; '
             f"got {got}"
+        )
+        await ann.send("[" * 100_000)
+        got = await server.recv_json(ann)
+        assert got.get("code") == "bad_frame", (
+            f"100,000 nested '[' is a bad frame too (parse_ack raises only ValueError); got {got}"
         )
         await ann.send(json.dumps({"type": "ack", "ids": []}))
         got = await server.recv_json(ann)
