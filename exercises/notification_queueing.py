@@ -39,7 +39,8 @@ def validate(data: Any) -> dict[str, str]:
     given, not stripped) holding at least one non-whitespace character, ``body``
     is not a string of at most MAX_BODY characters, ``title`` or ``body`` holds
     a lone surrogate (``"\\ud800"``: valid escaped JSON, but not text, and it
-    could never be stored or sent as UTF-8), or ``level`` is not exactly one of
+    could never be stored or sent as UTF-8; refusing it is this module's choice,
+    the text also allows keeping it and sending it escaped), or ``level`` is not exactly one of
     LEVELS (case matters).
     """
     raise NotImplementedError("validate")
