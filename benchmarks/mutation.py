@@ -104,9 +104,9 @@ def _config(module: Path, suite: Path, submission: Path, timeout: float) -> str:
 
 def _diff_lines(diff: str) -> tuple[str, str]:
     minus = [ln[1:].strip() for ln in diff.splitlines()
-             if ln.startswith("-") and not ln.startswith("---")]
+             if ln.startswith("-") and not ln.startswith("---") and ln[1:].strip()]
     plus = [ln[1:].strip() for ln in diff.splitlines()
-            if ln.startswith("+") and not ln.startswith("+++")]
+            if ln.startswith("+") and not ln.startswith("+++") and ln[1:].strip()]
     return " / ".join(minus), " / ".join(plus)
 
 
