@@ -4,6 +4,7 @@ and nothing the submission prints or writes can pose as the runner's reply."""
 from __future__ import annotations
 
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from day25.course.harness import (
     SubmissionCrashed,
     SubmissionError,
     SubmissionTimeout,
+    inside_process,
 )
 
 EMITTER = '''
@@ -118,3 +120,38 @@ def test_the_checker_bus_refuses_bus_once(tmp_path: Path) -> None:
     with ScenarioRunner(tmp_path, "once_semantics", timeout=5) as runner:
         result = runner.run({"ops": ops})
     assert "bus.once() is off limits" in result["ops"][0]["error"]
+
+
+def test_what_was_printed_before_a_reply_is_in_the_output_when_it_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Output and replies travel on different pipes: a reply must not overtake the
+    output printed before it, however busy the machine (a check of the log would
+    otherwise depend on timing). The output's reader is made slow, as on a loaded
+    machine; four pipe-fuls, the last line unterminated."""
+    add = inside_process._Tail.add
+
+    def slow_add(self: inside_process._Tail, chunk: bytes) -> None:
+        time.sleep(0.02)
+        add(self, chunk)
+
+    monkeypatch.setattr(inside_process._Tail, "add", slow_add)
+    (tmp_path / "priority_ordering.py").write_text(textwrap.dedent('''
+        class PriorityEmitter:
+            def __init__(self):
+                self.handlers = []
+
+            def on(self, event, handler, priority=2):
+                self.handlers.append(handler)
+                return handler
+
+            async def emit(self, event, payload=None, **kwargs):
+                print("x" * 65536 * 4)
+                print(f"the end of emit {payload}", end="")
+                for h in self.handlers:
+                    h(payload)
+    '''))
+    with ScenarioRunner(tmp_path, "priority_ordering", timeout=10) as runner:
+        for i in range(20):
+            runner.run(emit(i))
+            assert runner.output.endswith(f"the end of emit {i}"), runner.output[-60:]

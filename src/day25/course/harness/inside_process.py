@@ -20,6 +20,7 @@ not the submission.
 
 from __future__ import annotations
 
+import array
 import queue
 import secrets
 import subprocess
@@ -41,6 +42,12 @@ from day25.course.sandbox import processes
 from day25.course.sandbox.rlimits import Limits
 from day25.course.sandbox.runner import RunnerError
 from day25.course.sandbox.zygote import ForkedProcess, Zygote
+
+try:  # how many bytes wait in a pipe (POSIX); elsewhere a reply does not wait for output
+    import fcntl
+    import termios
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["OUTPUT_CAP", "InsideProcess"]
 
@@ -93,6 +100,7 @@ class InsideProcess:
         self._next_id = 0
         self._lock = threading.Lock()
         self._ready = threading.Event()  # the inside program said INSIDE_READY
+        self._waiting_for_output = False  # the stderr reader is blocked on an empty pipe
         self.proc: subprocess.Popen[bytes] | ForkedProcess
         try:
             if zygote is not None:  # forked from the submission's warm, sandboxed zygote
@@ -117,10 +125,38 @@ class InsideProcess:
         stream = self.proc.stderr
         assert stream is not None
         try:
-            while chunk := stream.read1(65536):  # type: ignore[attr-defined,union-attr,unused-ignore]
+            while True:
+                self._waiting_for_output = True
+                chunk = stream.read1(65536)  # type: ignore[attr-defined,union-attr,unused-ignore]
+                self._waiting_for_output = False
+                if not chunk:
+                    break
                 self._tail.add(chunk)
         except (OSError, ValueError):
             pass
+        self._waiting_for_output = True  # nothing more will come
+
+    def _catch_up(self, limit: float = 1.0) -> None:
+        """Wait (briefly) until the output already in the pipe is in the tail.
+
+        Why: the inside program writes its output before each reply, but the two
+        travel on different pipes and are read by different threads. A reply
+        returned before the output that preceded it would make a check of the
+        output depend on how busy the machine is.
+        """
+        stream = self.proc.stderr
+        if stream is None or fcntl is None:
+            return
+        deadline = time.monotonic() + limit
+        buf = array.array("i", [0])
+        while time.monotonic() < deadline:
+            try:
+                fcntl.ioctl(stream.fileno(), termios.FIONREAD, buf, True)
+            except (OSError, ValueError):
+                return
+            if buf[0] == 0 and self._waiting_for_output:
+                return
+            time.sleep(0.001)
 
     def _read_replies(self) -> None:
         stream = self.proc.stdout
@@ -182,6 +218,7 @@ class InsideProcess:
                     output=self.output,
                 )
             if msg.get("id") == msg_id:
+                self._catch_up()
                 return msg
 
     def send(self, payload: Mapping[str, Any]) -> int:

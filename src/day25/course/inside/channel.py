@@ -50,7 +50,19 @@ class Channel:
         self.reply({"id": INSIDE_READY, "ok": True})
 
     def reply(self, msg: dict[str, Any]) -> None:
+        """Send one reply, after whatever the submission printed before it.
+
+        Why flush first: ``print(..., end="")`` waits in the text buffer until a
+        newline, so without it the harness could read a reply before the output
+        that came first, and a check of the output would depend on timing.
+        """
         line = encode_reply(msg, self.nonce)
+        for stream in (sys.stdout, sys.stderr, sys.__stderr__):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except Exception:  # a submission may have replaced or closed them
+                pass
         with self._lock:
             view = memoryview(line)
             while view:
