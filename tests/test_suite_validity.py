@@ -1,11 +1,10 @@
 """The suites can be trusted: solutions and alternatives score 100 %, stubs 0, mutants less.
 
-Each variant is copied into a fresh submission folder as the exercise's module
-and graded by a separate ``python -m pytest`` run of the suite the catalogue
-names, exactly as a student's work would be. Every exercise in the catalogue
-that ships a solution is held to the same bar. The runs go through a pool of
-two workers; under pytest-xdist each test grades its own case instead, so the
-cases spread over the workers and the pool does not compete with them.
+Each variant of the hidden suites is a student of one ``day25 grade`` batch,
+graded exactly as an instructor grades a class: the suite the catalogue names,
+in the sandbox, the module at the exercise's name. Each public case is a
+``python -m pytest`` run of the public suite, as a student runs it. Every
+exercise in the catalogue that ships a solution is held to the same bar.
 """
 
 from __future__ import annotations
@@ -18,8 +17,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +27,6 @@ from day25.course.grading.mutants import Mutant, load_mutants
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = 25.0
-XDIST = "PYTEST_XDIST_WORKER" in os.environ
 
 
 @dataclass(frozen=True)
@@ -83,9 +79,11 @@ CASES = _cases()
 
 
 Graded = tuple[list[dict[str, object]], str]
+HIDDEN = [c for c in CASES if c.suite == "hidden"]
 
 
-def _grade(case: Case) -> Graded:
+def _grade_public(case: Case) -> Graded:
+    """A public case: ``python -m pytest`` of the public suite, as a student runs it."""
     with tempfile.TemporaryDirectory(prefix="d25-valid-") as tmp:
         submission = Path(tmp) / "submission"
         submission.mkdir()
@@ -93,10 +91,8 @@ def _grade(case: Case) -> Graded:
         out = Path(tmp) / "results.json"
         cmd = [sys.executable, "-m", "pytest", case.tests,
                "--submission", str(submission), "--results-json", str(out),
-               "-p", "no:cacheprovider", "-q", "-x" if case.kind == "solution" else "-q"]
-        env = {**os.environ, "DAY25_HYPOTHESIS_PROFILE": "validity"}
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=600)
+               "-p", "no:cacheprovider", "-q"]
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
         log = (proc.stdout + proc.stderr)[-4000:]
         if proc.returncode not in (0, 1) or not out.is_file():
             return [], f"pytest exited {proc.returncode} without results\n{log}"
@@ -104,26 +100,43 @@ def _grade(case: Case) -> Graded:
 
 
 @pytest.fixture(scope="module")
-def graded(request: pytest.FixtureRequest) -> Iterator[dict[str, Future[Graded]]]:
-    """Start grading every selected case at once, two at a time; tests wait for theirs.
-    (Under xdist: nothing ahead of time, a worker runs only some of the cases.)"""
-    if XDIST:
-        yield {}
-        return
-    selected = [item.callspec.params["case"] for item in request.session.items
-                if item.path == request.path and hasattr(item, "callspec")
-                and isinstance(item.callspec.params.get("case"), Case)]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {case.id: pool.submit(_grade, case) for case in selected}
-        yield futures
-        for future in futures.values():
-            future.cancel()
+def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Graded]:
+    """Every hidden case graded in one ``day25 grade`` batch, each case a student,
+    exactly as an instructor grades a class (sandbox, warm servers and all)."""
+    work = tmp_path_factory.mktemp("validity")
+    for case in HIDDEN:
+        folder = work / "class" / case.id
+        folder.mkdir(parents=True)
+        case.write(folder)
+    day25 = Path(sys.executable).with_name("day25")
+    proc = subprocess.run([str(day25), "grade", str(work / "class"), "--out", str(work / "out"),
+                           "--jobs", "2", "--course", str(ROOT)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=1500,
+                          env={**os.environ, "COLUMNS": "200"})
+    log = (proc.stdout + proc.stderr)[-4000:]
+    assert proc.returncode == 0, log
+    graded: dict[str, Graded] = {}
+    for case in HIDDEN:
+        report = json.loads((work / "out" / case.id / "results.json").read_text())
+        rows: list[dict[str, object]] = [
+            {"name": t["name"].partition(": ")[2], "outcome": t["status"],
+             "points": t["score"], "max_points": t["max_score"], "message": t["output"]}
+            for t in report["tests"]
+            if case.exercise.id in t.get("tags", []) and ": test_" in t["name"]
+        ]
+        graded[case.id] = rows, (work / "out" / case.id / "feedback.md").read_text()[-4000:]
+    return graded
 
 
 @pytest.mark.timeout(1800)
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_variant_scores_as_it_should(case: Case, graded: dict[str, Future[Graded]]) -> None:
-    rows, log = graded[case.id].result() if case.id in graded else _grade(case)
+@pytest.mark.parametrize("case", [
+    pytest.param(c, id=c.id, marks=[pytest.mark.xdist_group("validity")] if c.suite == "hidden"
+                 else []) for c in CASES])
+def test_variant_scores_as_it_should(case: Case, request: pytest.FixtureRequest) -> None:
+    if case.suite == "hidden":
+        rows, log = request.getfixturevalue("batch")[case.id]
+    else:
+        rows, log = _grade_public(case)
     assert rows, f"{case.id}: no test ran\n{log}"
     earned = sum(float(r["points"]) for r in rows)  # type: ignore[arg-type]
     if case.suite == "hidden":

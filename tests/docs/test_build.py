@@ -64,9 +64,14 @@ class Links(HTMLParser):
         self._text.append(data)
 
 
+STYLE = re.compile(r"<style\b.*?</style\s*>", re.DOTALL | re.IGNORECASE)
+
+
 def read(path: Path) -> Links:
+    """Parse a page, without its ``<style>`` blocks: a lesson page inlines most of a
+    megabyte of notebook CSS, which holds no id, link, title or header."""
     parsed = Links()
-    parsed.feed(path.read_text(encoding="utf-8"))
+    parsed.feed(STYLE.sub("", path.read_text(encoding="utf-8")))
     return parsed
 
 
