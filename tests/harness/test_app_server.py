@@ -125,3 +125,43 @@ def test_events_without_a_day25_bus_say_what_to_do(tmp_path: Path) -> None:
     with AppServer(write(tmp_path, body), "chat_broadcasting") as server, \
             pytest.raises(SubmissionError, match=r"day25\.install"):
         server.events()
+
+
+LATE = '''
+import asyncio
+from nexios import NexiosApp
+import day25
+
+def create_app():
+    app = NexiosApp()
+    day25.install(app)
+
+    @app.get("/later")
+    async def later(req, res):
+        async def emit_soon():
+            await asyncio.sleep(0.1)  # still work to come: a timer due soon
+            await app.events.emit("said.later")
+        app.state.task = asyncio.get_running_loop().create_task(emit_soon())
+        return res.json({})
+
+    @app.get("/never")
+    async def never(req, res):
+        return res.json({})
+    return app
+'''
+
+
+async def test_an_event_that_never_comes_is_decided_when_the_app_settles(tmp_path: Path) -> None:
+    """A missing emit costs a fraction of a second, not the timeout; one still to come
+    (a timer due soon) is waited for."""
+    import time
+
+    with AppServer(write(tmp_path, LATE), "chat_broadcasting", timeout=20) as server:
+        async with server.http() as client:
+            await client.get("/later")
+            assert len(await server.wait_for_event("said.later")) == 1
+            await client.get("/never")
+        started = time.monotonic()
+        with pytest.raises(SubmissionTimeout, match=r"emitted it 1 time.*nothing left to do"):
+            await server.wait_for_event("said.later", count=2)
+        assert time.monotonic() - started < 10, "decided by the timeout, not by settling"

@@ -155,3 +155,43 @@ def test_what_was_printed_before_a_reply_is_in_the_output_when_it_returns(
         for i in range(20):
             runner.run(emit(i))
             assert runner.output.endswith(f"the end of emit {i}"), runner.output[-60:]
+
+
+def test_an_emit_that_never_ends_is_stopped_by_its_call_count_not_the_timeout(
+    tmp_path: Path,
+) -> None:
+    """Iterating the live list: a listener that registers itself again is met again
+    and again. The run stops it at CALLS_PER_OP calls, with a message, in well under the
+    timeout, and the scenario's next operations still run."""
+    (tmp_path / "priority_ordering.py").write_text(textwrap.dedent('''
+        class PriorityEmitter:
+            def __init__(self):
+                self.handlers = []
+
+            def on(self, event, handler, priority=2):
+                self.handlers.append(handler)
+                return handler
+
+            def off(self, event, handler):
+                self.handlers = [h for h in self.handlers if h != handler]
+
+            async def emit(self, event, payload=None, **kwargs):
+                for h in self.handlers:  # no snapshot
+                    try:
+                        h(payload)
+                    except Exception:
+                        pass  # collecting errors must not hide the endless loop
+    '''))
+    ops = [{"op": "on", "event": "e", "listener": "self",
+            "then": [{"op": "on", "event": "e", "listener": "self"}]},
+           {"op": "emit", "event": "e", "payload": 1},
+           {"op": "off", "event": "e", "listener": "self"}]
+    with ScenarioRunner(tmp_path, "priority_ordering", timeout=60) as runner:
+        started = time.monotonic()
+        result = runner.run({"ops": ops})
+        took = time.monotonic() - started
+    emitted = result["ops"][1]
+    assert emitted["error"].startswith("stopped after 1,000 listener calls in one operation")
+    assert len(emitted["trace"]) == 1_000
+    assert result["ops"][2] == {"op": "off", "trace": [], "error": None}
+    assert took < 30, f"{took:.1f} s: decided by the timeout, not by the call count"

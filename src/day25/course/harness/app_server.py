@@ -357,17 +357,31 @@ class AppServer:
     async def wait_for_event(
         self, name: str, *, count: int = 1, timeout: float | None = None  # noqa: ASYNC109
     ) -> list[dict[str, Any]]:
-        """Poll :meth:`events` until ``name`` was emitted ``count`` times."""
+        """Poll :meth:`events` until ``name`` was emitted ``count`` times.
+
+        Like a frame that never comes, an event that never comes is decided by the
+        app settling (nothing left to do, and still too few), not by the timeout:
+        a missing emit costs a fraction of a second, on a slow machine as on a fast one.
+        """
         timeout = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while True:
             found = await asyncio.to_thread(self.events, name)
             if len(found) >= count:
                 return found
-            if time.monotonic() > deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 raise SubmissionTimeout(
                     f"Expected your app to emit {name!r} on app.events {count} time(s) within "
                     f"{timeout:g} s; it emitted it {len(found)} time(s).",
                     output=self.output,
                 )
-            await asyncio.sleep(0.05)
+            if await self.settled(limit=min(2.0, left)):
+                found = await asyncio.to_thread(self.events, name)
+                if len(found) >= count:
+                    return found
+                raise SubmissionTimeout(
+                    f"Expected your app to emit {name!r} on app.events {count} time(s); it "
+                    f"emitted it {len(found)} time(s) and then had nothing left to do.",
+                    output=self.output,
+                )

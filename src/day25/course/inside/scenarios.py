@@ -68,6 +68,16 @@ _RAISES: dict[str, type[Exception]] = {"ValueError": ValueError, "KeyError": Key
 
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("day25_scenario_depth", default=0)
 
+#: listener calls one operation may make; no scenario of the suites makes 100. An
+#: emit that keeps calling listeners added while it runs would otherwise loop until
+#: the timeout: stopping it here is a verdict that does not depend on the machine.
+CALLS_PER_OP = 1_000
+
+
+class _EndlessEmit(BaseException):
+    """Raised by a listener past ``CALLS_PER_OP``: a BaseException, so that an emit
+    which collects its listeners' exceptions does not swallow it and go on looping."""
+
 
 class GuardedBus(EventBus):
     """The bundled bus, minus ``once``: exercise 2 must build it on ``on``/``off``."""
@@ -137,6 +147,10 @@ class _Run:
 
     def _record(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         payload = args[0] if len(args) == 1 else {"args": list(args)}
+        if len(self.trace) >= CALLS_PER_OP:
+            raise _EndlessEmit(
+                f"stopped after {CALLS_PER_OP:,} listener calls in one operation: does an "
+                "emit keep calling listeners that were added while it ran?")
         self.trace.append([name, payload, kwargs] if kwargs else [name, payload])
 
     def _after(self, name: str, then: list[dict[str, Any]], raises: bool) -> None:
@@ -277,6 +291,8 @@ async def _run_ops(run: _Run, ops: list[dict[str, Any]]) -> list[OpResult]:
                 entry["value"] = value
         except Exception as exc:
             run.errors.insert(0, describe(exc, run.file))
+        except _EndlessEmit as exc:
+            run.errors.insert(0, str(exc))
         entry["trace"] = run.trace
         entry["error"] = "; ".join(run.errors) or None
         results.append(entry)
