@@ -60,3 +60,44 @@ async def test_a_slow_reader_gets_every_frame_late() -> None:
     started = loop.time()
     assert await _run("slow:20", 4) == ([SEND] * 4, "done")
     assert loop.time() - started >= 4 * 0.02  # each send took its 20 ms, none was dropped
+
+
+async def test_the_faults_count_what_they_did_for_checks_that_do_not_time() -> None:
+    """Three members stalled side by side, then one after another, a raise and a slow
+    reader: the counts say how often each fault took over a send, and how many sends
+    were stalled at one time (3 side by side, 1 one after another)."""
+    stall = [(FAULT_HEADER.encode(), b"stall:0")]
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send(SEND)
+
+    async def nowhere(message: Any) -> None:
+        pass
+
+    async def receive() -> Any:
+        return {"type": "websocket.connect"}
+
+    def connection(fault: str) -> Any:
+        return faults(
+            {"type": "websocket", "headers": [(FAULT_HEADER.encode(), fault.encode())]},
+            receive, nowhere)
+
+    faults = Faults(app)
+    side_by_side = [asyncio.ensure_future(connection("stall:0")) for _ in range(3)]
+    await asyncio.wait(side_by_side, timeout=0.05)
+    assert faults.counts["stalled_at_once"] == 3
+    for task in side_by_side:
+        task.cancel()
+    await asyncio.gather(*side_by_side, return_exceptions=True)
+    one_by_one = Faults(app)
+    for _ in range(2):
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(one_by_one({"type": "websocket", "headers": stall},
+                                              receive, nowhere), 0.02)
+    with pytest.raises(OSError, match="injected fault 'raise'"):
+        await one_by_one({"type": "websocket", "headers": [
+            (FAULT_HEADER.encode(), b"raise:0")]}, receive, nowhere)
+    await one_by_one({"type": "websocket", "headers": [(FAULT_HEADER.encode(), b"slow:1")]},
+                     receive, nowhere)
+    assert one_by_one.counts == {"raise": 1, "stall": 2, "slow": 1, "stalled_at_once": 1}
+    assert faults.counts["stall"] == 3

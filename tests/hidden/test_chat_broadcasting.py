@@ -406,12 +406,16 @@ async def test_stalled_members_cost_one_timeout_and_are_dropped(app_server: Serv
                 f"the stalled members are dropped and leave; got {got}"
             )
         took = loop.time() - started
-        # the rule is about time: one send_timeout in all, not one per stalled member
-        # (6 x 0.2 s: never under 1.2 s); the bound leaves 6x the timeout for a loaded machine
-        assert timeout <= took < 6 * timeout, (
-            f"{len(stalled)} stalled members cost {took:.2f} s: each is dropped once its send "
-            f"took send_timeout ({timeout} s), and the sends run side by side, not one after "
-            "another"
+        # one send_timeout in all, not one per stalled member: each stalled send is given
+        # its send_timeout (a lower bound, which load cannot break); the rest is counted,
+        # not timed: the sends ran side by side (all stalled at once), and each stalled
+        # member was sent to once (all are forgotten before any leave is announced)
+        faults = server.faults()
+        assert took >= timeout and faults["stalled_at_once"] == faults["stall"] == len(stalled), (
+            f"{len(stalled)} stalled members cost {took:.2f} s, {faults['stall']} sends stalled, "
+            f"{faults['stalled_at_once']} at one time: each is dropped once its send took "
+            f"send_timeout ({timeout} s), the sends run side by side, not one after another, "
+            "and no leave is sent to a member that is itself being dropped"
         )
         for ws in sockets:
             code, _ = await server.expect_close(ws)

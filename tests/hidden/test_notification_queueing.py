@@ -418,11 +418,12 @@ async def test_dead_and_stalled_tabs_are_dropped_and_not_counted(app_server: Ser
             assert await backlog(server, ws) == []
         first = await post(server, "ann", "one")
         assert first["delivered"] == 2, f"of 4 tabs one raised and one stalled: {first}"
-        started = time.monotonic()
         later = [await post(server, "ann", title) for title in ("two", "three")]
-        took = time.monotonic() - started
         assert [r["delivered"] for r in later] == [2, 2], f"the failed tabs were dropped: {later}"
-        assert took < 0.5, f"{took:.2f} s: the stalled tab was waited for again"  # >= 0.6 s
+        # counted, not timed (a loaded machine makes every post slow): after its send
+        # stalled past send_timeout, the tab is dropped, never sent to (and waited for) again
+        stalls = server.faults()["stall"]
+        assert stalls == 1, f"the stalled tab was sent to {stalls} times: it was waited for again"
         for ws in (ok, slow):  # a slow reader within send_timeout counts and gets everything
             for reply, title in zip([first, *later], ("one", "two", "three"), strict=True):
                 check_frame(await server.recv_json(ws), reply, "ann", title)

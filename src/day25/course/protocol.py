@@ -211,7 +211,7 @@ class ScenarioReply(Reply):
 #: a new one); ``events``; ``ping_loop`` (is the app's loop responsive?); ``settle``
 #: (``quiet``, ``limit``: True once the app has nothing left to do); ``stop``
 #: (``graceful``: uvicorn's shutdown, else dropped like a killed process)
-APP_COMMANDS = ("start", "events", "ping_loop", "settle", "stop")
+APP_COMMANDS = ("start", "events", "faults", "ping_loop", "settle", "stop")
 
 #: a WebSocket request header the app process acts on (the app never sees it):
 #: its value is one of FAULTS, the way this connection's sends from the app fail
@@ -245,6 +245,7 @@ class AppReply(Reply):
     retire: NotRequired[str]  # start: why this process serves no more apps
     port: NotRequired[int]  # start without ``uds``: the TCP port on 127.0.0.1 it serves
     events: NotRequired[list[EventRecord]]
+    faults: NotRequired[dict[str, int]]  # what the injected faults did (FAULTS)
     idle: NotRequired[bool]
     stopped: NotRequired[bool]
 

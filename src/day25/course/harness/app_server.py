@@ -354,6 +354,16 @@ class AppServer:
         found: list[dict[str, Any]] = reply["events"]
         return [e for e in found if name is None or e["event"] == name]
 
+    def faults(self) -> dict[str, int]:
+        """What the injected faults did: sends each kind took over (``"raise"``,
+        ``"stall"``, ``"slow"``), and ``"stalled_at_once"``, the most sends stalled
+        at one time. Lets a check count instead of timing (fair on a loaded machine)."""
+        self.check_alive("reading the injected faults")
+        app = self._app
+        assert app is not None
+        reply = app.request({"cmd": "faults"}, timeout=self.timeout, what="counting faults")
+        return dict(reply.get("faults") or {})
+
     async def wait_for_event(
         self, name: str, *, count: int = 1, timeout: float | None = None  # noqa: ASYNC109
     ) -> list[dict[str, Any]]:

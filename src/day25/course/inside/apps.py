@@ -88,11 +88,12 @@ class EventLog:
 class RunningApp:
     """One ``create_app()`` served by uvicorn on its own loop, in its own thread."""
 
-    def __init__(self, app: Any, uds: str | None, log: EventLog, has_bus: bool,
+    def __init__(self, app: Faults, uds: str | None, log: EventLog, has_bus: bool,
                  events: Any) -> None:
         import uvicorn
 
         self.log, self.has_bus, self.events = log, has_bus, events
+        self.faults = app  # the app, inside the middleware that injects the faults
         # no Unix socket (Windows, the portable runner): TCP on loopback, a port of its own
         self.socket: socket.socket | None = None
         if uds is None:
@@ -188,6 +189,10 @@ class Faults:
 
     def __init__(self, app: Any) -> None:
         self.app = app
+        # what the faults did, for checks that must not depend on the clock: how many
+        # sends each kind of fault took over, and the most sends stalled at one time
+        self.counts: dict[str, int] = {"raise": 0, "stall": 0, "slow": 0, "stalled_at_once": 0}
+        self._stalled = 0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.app, name)  # uvicorn and tests may look at the app's attributes
@@ -204,14 +209,22 @@ class Faults:
 
         async def faulty_send(message: Any) -> None:
             nonlocal healthy
+            counts = self.counts
             if kind == "slow":  # every send takes `after` ms: a client that reads slowly
                 if message.get("type") == "websocket.send":
+                    counts["slow"] += 1
                     await asyncio.sleep(healthy / 1000)
             elif message.get("type") == "websocket.send" and healthy > 0:
                 healthy -= 1
             elif message.get("type") == "websocket.send":
+                counts[kind] = counts.get(kind, 0) + 1
                 if kind == "stall":
-                    await asyncio.Event().wait()  # never set: the client stopped reading
+                    self._stalled += 1
+                    counts["stalled_at_once"] = max(counts["stalled_at_once"], self._stalled)
+                    try:
+                        await asyncio.Event().wait()  # never set: the client stopped reading
+                    finally:
+                        self._stalled -= 1
                 raise OSError(f"injected fault {kind!r}: the connection is gone")
             await send(message)
 
@@ -303,6 +316,8 @@ class _Apps:
                 reply({"id": msg_id, "ok": False, "error": (
                     f"app.events is {type(running.events).__name__}, not a day25 EventBus: call "
                     "day25.install(app) in create_app() so events can be checked")})
+        elif cmd == "faults":
+            reply({"id": msg_id, "ok": True, "faults": dict(running.faults.counts)})
         elif cmd == "ping_loop":
             try:
                 running.call(asyncio.sleep(0), timeout=3)
