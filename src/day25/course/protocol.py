@@ -271,6 +271,17 @@ def encode_reply(reply: Mapping[str, Any], nonce: str) -> bytes:
     return json.dumps({**reply, "nonce": nonce}, default=repr).encode() + b"\n"
 
 
+def output_mark(nonce: str) -> bytes:
+    """What the inside program writes to its output (stderr) just before each reply.
+
+    Output and replies travel on different pipes, read by different threads: a
+    harness that has a reply may not yet have read the output written before it.
+    Once it has read as many marks as replies, it has all of that output. The
+    harness takes the marks out of the output it keeps.
+    """
+    return b"\x00day25-output-mark:" + nonce.encode() + b"\x00"
+
+
 def decode_reply(line: bytes, nonce: str) -> dict[str, Any] | None:
     """The reply in ``line`` (harness side), or None when it is not one (no nonce)."""
     try:

@@ -20,7 +20,6 @@ not the submission.
 
 from __future__ import annotations
 
-import array
 import queue
 import secrets
 import subprocess
@@ -37,17 +36,17 @@ from day25.course.harness.errors import (
     SubmissionTimeout,
     describe_exit,
 )
-from day25.course.protocol import INSIDE_MODULE, INSIDE_READY, decode_reply, encode_request
+from day25.course.protocol import (
+    INSIDE_MODULE,
+    INSIDE_READY,
+    decode_reply,
+    encode_request,
+    output_mark,
+)
 from day25.course.sandbox import processes
 from day25.course.sandbox.rlimits import Limits
 from day25.course.sandbox.runner import RunnerError
 from day25.course.sandbox.zygote import ForkedProcess, Zygote
-
-try:  # how many bytes wait in a pipe (POSIX); elsewhere a reply does not wait for output
-    import fcntl
-    import termios
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["OUTPUT_CAP", "InsideProcess"]
 
@@ -82,6 +81,14 @@ class _Tail:
             return self._buf[skip:].decode("utf-8", "replace")
 
 
+def _partial_mark(data: bytes, mark: bytes) -> int:
+    """How many bytes at the end of ``data`` could be the start of a ``mark``."""
+    for size in range(min(len(mark) - 1, len(data)), 0, -1):
+        if data.endswith(mark[:size]):
+            return size
+    return 0
+
+
 class InsideProcess:
     """One ``python -m day25.course.inside MODE ...``, with its reply channel.
 
@@ -100,7 +107,11 @@ class InsideProcess:
         self._next_id = 0
         self._lock = threading.Lock()
         self._ready = threading.Event()  # the inside program said INSIDE_READY
-        self._waiting_for_output = False  # the stderr reader is blocked on an empty pipe
+        # output marks read vs replies read: the output before a reply is in once they match
+        self._mark = output_mark(self._nonce)
+        self._counts = threading.Condition()
+        self._marks_read = self._replies_read = 0
+        self._marks_lost = False  # one never came (fd 2 closed?): stop waiting for them
         self.proc: subprocess.Popen[bytes] | ForkedProcess
         try:
             if zygote is not None:  # forked from the submission's warm, sandboxed zygote
@@ -124,39 +135,41 @@ class InsideProcess:
     def _read_stderr(self) -> None:
         stream = self.proc.stderr
         assert stream is not None
+        mark, held = self._mark, b""
         try:
-            while True:
-                self._waiting_for_output = True
-                chunk = stream.read1(65536)  # type: ignore[attr-defined,union-attr,unused-ignore]
-                self._waiting_for_output = False
-                if not chunk:
-                    break
-                self._tail.add(chunk)
+            while chunk := stream.read1(65536):  # type: ignore[attr-defined,union-attr,unused-ignore]
+                data = held + chunk
+                marks = data.count(mark)
+                data = data.replace(mark, b"") if marks else data
+                keep = _partial_mark(data, mark)  # a mark may be split between two reads
+                data, held = data[: len(data) - keep], data[len(data) - keep:]
+                if data:
+                    self._tail.add(data)
+                if marks:
+                    with self._counts:
+                        self._marks_read += marks
+                        self._counts.notify_all()
         except (OSError, ValueError):
             pass
-        self._waiting_for_output = True  # nothing more will come
+        if held:
+            self._tail.add(held)
+        with self._counts:
+            self._marks_lost = True  # the output ended: nothing more to wait for
+            self._counts.notify_all()
 
-    def _catch_up(self, limit: float = 1.0) -> None:
-        """Wait (briefly) until the output already in the pipe is in the tail.
+    def _caught_up(self, limit: float = 1.0) -> None:
+        """Wait until the output written before the replies read so far is in the tail.
 
-        Why: the inside program writes its output before each reply, but the two
-        travel on different pipes and are read by different threads. A reply
-        returned before the output that preceded it would make a check of the
-        output depend on how busy the machine is.
+        Why: the inside program writes its output, then a mark, then each reply,
+        but output and replies travel on different pipes, read by different
+        threads. A reply returned before the output that preceded it would make a
+        check of the output depend on how busy the machine is.
         """
-        stream = self.proc.stderr
-        if stream is None or fcntl is None:
-            return
-        deadline = time.monotonic() + limit
-        buf = array.array("i", [0])
-        while time.monotonic() < deadline:
-            try:
-                fcntl.ioctl(stream.fileno(), termios.FIONREAD, buf, True)
-            except (OSError, ValueError):
-                return
-            if buf[0] == 0 and self._waiting_for_output:
-                return
-            time.sleep(0.001)
+        with self._counts:
+            if not self._counts.wait_for(
+                lambda: self._marks_lost or self._marks_read >= self._replies_read, limit
+            ):
+                self._marks_lost = True  # fd 2 closed or redirected: do not wait again
 
     def _read_replies(self) -> None:
         stream = self.proc.stdout
@@ -164,6 +177,9 @@ class InsideProcess:
         try:
             while line := stream.readline(_LINE_CAP):
                 msg = decode_reply(line, self._nonce)
+                if msg is not None:
+                    with self._counts:
+                        self._replies_read += 1
                 if msg is not None and msg.get("id") == INSIDE_READY:
                     self._ready.set()
                 elif msg is not None:  # else not a reply: the submission's own writing
@@ -218,7 +234,7 @@ class InsideProcess:
                     output=self.output,
                 )
             if msg.get("id") == msg_id:
-                self._catch_up()
+                self._caught_up()
                 return msg
 
     def send(self, payload: Mapping[str, Any]) -> int:

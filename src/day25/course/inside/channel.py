@@ -12,13 +12,14 @@ runner's failure, one that dies after it the submission's doing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from day25.course.protocol import INSIDE_READY, decode_requests, encode_reply
+from day25.course.protocol import INSIDE_READY, decode_requests, encode_reply, output_mark
 
 __all__ = ["Channel"]
 
@@ -36,6 +37,7 @@ class Channel:
 
     def __init__(self) -> None:
         self.nonce = _read_line_unbuffered(0)
+        self._mark = output_mark(self.nonce)
         self._out = os.dup(1)
         self.requests: BinaryIO = os.fdopen(os.dup(0), "rb")
         devnull = os.open(os.devnull, os.O_RDONLY)
@@ -52,18 +54,23 @@ class Channel:
     def reply(self, msg: dict[str, Any]) -> None:
         """Send one reply, after whatever the submission printed before it.
 
-        Why flush first: ``print(..., end="")`` waits in the text buffer until a
-        newline, so without it the harness could read a reply before the output
-        that came first, and a check of the output would depend on timing.
+        Why flush, then mark: ``print(..., end="")`` waits in the text buffer until
+        a newline, and the output and the reply travel on different pipes; the
+        mark (:func:`~day25.course.protocol.output_mark`) tells the harness when it
+        has read all the output that came before this reply.
         """
         line = encode_reply(msg, self.nonce)
-        for stream in (sys.stdout, sys.stderr, sys.__stderr__):
-            try:
-                if stream is not None:
-                    stream.flush()
-            except Exception:  # a submission may have replaced or closed them
-                pass
         with self._lock:
+            for stream in (sys.stdout, sys.stderr, sys.__stderr__):
+                try:
+                    if stream is not None:
+                        stream.flush()
+                except Exception:  # a submission may have replaced or closed them
+                    pass
+            # after the output, before the reply (protocol); if the submission closed
+            # fd 2, the harness stops waiting for marks
+            with contextlib.suppress(OSError):
+                os.write(2, self._mark)
             view = memoryview(line)
             while view:
                 view = view[os.write(self._out, view) :]
