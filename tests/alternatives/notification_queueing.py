@@ -155,13 +155,13 @@ def create_app(db_path: str = "notifications.sqlite3", *, ttl_seconds: float = 8
             await ws.send_json({"type": "error", "code": "bad_request", "message": "bad user"})
             await ws.close(code=4400)
             return
-        async with gate:
-            items = store.waiting(user)
-            for item in items:
-                await ws.send_json({"type": "notification", **item})
-            await ws.send_json({"type": "backlog_end", "count": len(items)})
-            sockets.setdefault(user, []).append(ws)
-        try:
+        try:  # a tab may go away in the middle of its backlog: a normal disconnect too
+            async with gate:
+                items = store.waiting(user)
+                for item in items:
+                    await ws.send_json({"type": "notification", **item})
+                await ws.send_json({"type": "backlog_end", "count": len(items)})
+                sockets.setdefault(user, []).append(ws)
             while True:
                 msg = await ws.receive()
                 if msg["type"] == "websocket.disconnect":

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from day25.course.harness import AppServer, SubmissionCrashed, SubmissionError, SubmissionTimeout
+from day25.course.sandbox.zygote import Zygote
 
 APP = '''
 import os, time
@@ -165,3 +166,44 @@ async def test_an_event_that_never_comes_is_decided_when_the_app_settles(tmp_pat
         with pytest.raises(SubmissionTimeout, match=r"emitted it 1 time.*nothing left to do"):
             await server.wait_for_event("said.later", count=2)
         assert time.monotonic() - started < 10, "decided by the timeout, not by settling"
+
+
+RAISES = '''
+from nexios import NexiosApp
+from nexios.websockets import WebSocket
+import day25
+
+def create_app():
+    app = NexiosApp()
+    day25.install(app)
+
+    @app.ws_route("/boom")
+    async def boom(ws: WebSocket):
+        await ws.accept()
+        await ws.receive_text()
+        1 / 0
+    return app
+'''
+
+
+@pytest.fixture
+def readable_tmp(tmp_path: Path) -> Path:
+    tmp_path.chmod(0o755)  # the sandboxed app process reads the submission as another uid
+    return tmp_path
+
+
+async def test_what_the_app_logs_reaches_the_output_in_every_runner(
+    readable_tmp: Path, zygote: Zygote | None
+) -> None:
+    """nexios logs through a queue and a thread started at import; in an app process
+    forked from the warm zygote (the session's, as a grading session has; ``None``
+    under the portable runner) that thread is gone. The log must still show the
+    traceback, as it does under the portable runner: a check of the log may not grade
+    the same code two ways."""
+    with AppServer(write(readable_tmp, RAISES), "chat_broadcasting", zygote=zygote) as server:
+        async with server.connect("/boom") as ws:
+            await ws.send("go")
+            await server.expect_close(ws)
+        await server.settled()
+        assert "ZeroDivisionError" in server.output and "Traceback" in server.output, (
+            server.output[-800:])

@@ -35,6 +35,7 @@ from typing import Any
 
 from day25 import EventBus, current_event
 from day25.course.inside.channel import Channel
+from day25.course.inside.logs import write_queued_records_directly
 from day25.course.inside.settle import settle
 from day25.course.inside.submission import FreshImport, import_error, off_limits_in
 from day25.course.protocol import FAULT_HEADER, AppReply, EventRecord, InsideArgs
@@ -267,6 +268,7 @@ def serve_apps(channel: Channel, args: InsideArgs) -> None:
     import uvicorn
 
     logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)  # once, not per app
+    write_queued_records_directly()  # nexios' log thread did not survive the fork
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).setLevel(logging.WARNING)
     apps = _Apps(channel, FreshImport(args.submission, args.module))
