@@ -1,27 +1,41 @@
-"""The course site, built once per session and served to Debian's chromium.
+"""The lessons and the course site, executed and built once per session.
 
-Executing every lesson notebook is the slow part of the build, so ``build`` is
-session-scoped and every test in this folder shares it (and one xdist worker, with
-``--dist loadgroup``). Pages are discovered from the built site, never listed here:
-a renamed or added lesson is checked without touching the tests.
+``lesson_runs`` executes every lesson notebook once answered and once as the
+student's copy; ``test_notebooks.py`` judges those runs. Executing the lessons is
+the slow part of a site build too, so ``build`` renders those very runs (the
+answered ones) with the course's own ``mkdocs.yml``, changed only to read them
+instead of executing the lessons a second time: what the site shows is exactly
+what ran. Both are session-scoped and every test in this folder shares them, on
+one xdist worker (``--dist loadgroup``). The built site is served to Debian's
+chromium. Pages are discovered from the built site, never listed here: a renamed
+or added lesson is checked without touching the tests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import http.server
 import os
+import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+from day25.course.answers import strip_answers
 
 ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS_DIR = ROOT / "notebooks"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -37,11 +51,85 @@ Element.prototype.attachShadow = function (init) {
 """
 
 
+CELL_TIMEOUT = 30  # seconds a lesson's cell may take
+# kernels at once: fewer beside other xdist workers (a starved kernel would miss CELL_TIMEOUT)
+PARALLEL = 2 if "PYTEST_XDIST_WORKER" in os.environ else 4
+
+
+class Run:
+    """One execution: the executed notebook, its error, its time."""
+
+    def __init__(self, nb: nbformat.NotebookNode) -> None:
+        self.nb = nb
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+
+
+async def _execute(nb: nbformat.NotebookNode, gate: asyncio.Semaphore, *, stripped: bool) -> Run:
+    run = Run(nb)
+    client = NotebookClient(
+        run.nb,
+        timeout=CELL_TIMEOUT,
+        startup_timeout=60,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOKS_DIR)}},
+        allow_errors=stripped,  # the student's copy: run every cell, collect the errors
+    )
+    async with gate:
+        started = time.perf_counter()
+        try:
+            await client.async_execute()
+        except (CellExecutionError, CellTimeoutError, RuntimeError, TimeoutError) as exc:
+            run.error = exc
+        run.seconds = time.perf_counter() - started
+    return run
+
+
+@pytest.fixture(scope="session")
+def lesson_runs(request: pytest.FixtureRequest) -> dict[tuple[str, str], Run]:
+    """Execute every notebook, answered and stripped, PARALLEL at a time, each in its
+    own fresh kernel whose working directory is ``notebooks/``: ``{(stem, kind): Run}``.
+
+    Kernels spend most of their start-up waiting, so a few at once cut the wall
+    time without changing what each notebook sees.
+    """
+    notebooks = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+    jobs = [(p.stem, kind) for p in notebooks for kind in ("answered", "stripped")]
+
+    def read(path: Path) -> nbformat.NotebookNode:
+        return nbformat.read(path, as_version=nbformat.NO_CONVERT)
+
+    async def all_of_them() -> list[Run]:
+        gate = asyncio.Semaphore(PARALLEL)
+        work = []
+        for path in notebooks:
+            work.append(_execute(read(path), gate, stripped=False))
+            work.append(_execute(strip_answers(read(path)), gate, stripped=True))
+        return await asyncio.gather(*work)
+
+    started = time.perf_counter()
+    results = dict(zip(jobs, asyncio.run(all_of_them()), strict=True))
+    wall = time.perf_counter() - started
+    lines = [
+        f"  {p.stem}: answered {results[p.stem, 'answered'].seconds:.1f}s, "
+        f"stripped {results[p.stem, 'stripped'].seconds:.1f}s"
+        for p in notebooks
+    ]
+    text = "\n".join(["notebook execution times:", *lines,
+                      f"  wall time for all ({PARALLEL} at once): {wall:.1f}s"])
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if capture is not None and reporter is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line("\n" + text)
+    return results
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
         if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.xdist_group("site"))  # one build, one worker
+            item.add_marker(pytest.mark.xdist_group("site"))  # one run, one build, one worker
 
 
 @dataclass
@@ -60,15 +148,44 @@ def jupyter_path() -> str:
     return os.pathsep.join([*found, *filter(None, [os.environ.get("JUPYTER_PATH")])])
 
 
-@pytest.fixture(scope="session")
-def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    import time
+def executed_config(work: Path, runs: dict[tuple[str, str], Any]) -> Path:
+    """A copy of the docs whose lessons are the executed notebooks, and ``mkdocs.yml``
+    pointed at it with ``execute: false``; every other setting is the course's own."""
+    docs = work / "docs"
+    shutil.copytree(ROOT / "docs", docs)  # docs/lessons -> notebooks/ is copied, not linked
+    for (stem, kind), run in runs.items():
+        if kind == "answered":
+            nbformat.write(run.nb, docs / "lessons" / f"{stem}.ipynb")
+    (work / "exercises").symlink_to(ROOT / "exercises")  # the nav reads the catalogue
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    replacements = {
+        "docs_dir: docs": f"docs_dir: {docs}",
+        "execute: true": "execute: false",
+        "custom_dir: docs/": f"custom_dir: {ROOT}/docs/",
+        "  - docs/assets/hooks/": f"  - {ROOT}/docs/assets/hooks/",
+        "paths: [src]": f"paths: [{ROOT}/src]",
+    }
+    for old, new in replacements.items():
+        assert old in config, f"mkdocs.yml no longer has {old!r}: update executed_config()"
+        config = config.replace(old, new)
+    path = work / "mkdocs.yml"
+    path.write_text(config, encoding="utf-8")
+    return path
 
+
+@pytest.fixture(scope="session")
+def build(tmp_path_factory: pytest.TempPathFactory, lesson_runs: dict[tuple[str, str], Any]
+          ) -> Build:
     site = tmp_path_factory.mktemp("site")
+    failed = {key: run.error for key, run in lesson_runs.items()
+              if key[1] == "answered" and run.error is not None}
+    if failed:
+        return Build(1, f"lessons that did not run: {failed}", site, 0.0)
+    config = executed_config(tmp_path_factory.mktemp("site-source"), lesson_runs)
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--clean",
-         "--config-file", str(ROOT / "mkdocs.yml"), "--site-dir", str(site)],
+         "--config-file", str(config), "--site-dir", str(site)],
         cwd=ROOT, capture_output=True, text=True, timeout=850,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "JUPYTER_PATH": jupyter_path()},
     )

@@ -4,7 +4,7 @@ Each notebook is executed twice with nbclient, each time in a fresh ``python3``
 kernel whose working directory is ``notebooks/``:
 
 * **answered** (the stored notebook, answers included): any cell error, or a cell
-  slower than ``CELL_TIMEOUT``, fails the test;
+  slower than ``CELL_TIMEOUT`` (conftest.py), fails the test;
 * **stripped** (the student's copy, made by ``strip_answers``): every cell runs even
   after an error, and each ``check`` cell must fail with an ``AssertionError`` that
   says something, while no other cell may fail. A student who has not written an
@@ -16,30 +16,20 @@ The execution times are reported at the end of the module.
 from __future__ import annotations
 
 import ast
-import asyncio
 import itertools
-import os
 import re
-import time
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 import day25
 from day25.course.answers import BEGIN, PLACEHOLDER, count_answers, strip_answers
 
-#: one xdist worker runs this module: its tests share an expensive fixture (every notebook run once)
-pytestmark = pytest.mark.xdist_group("notebooks")
-
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
-CELL_TIMEOUT = 30
 IDS = [p.stem for p in NOTEBOOKS]
-PARALLEL = 2 if "PYTEST_XDIST_WORKER" in os.environ else 4  # kernels at once (fewer beside
-# other xdist workers: a starved kernel would miss CELL_TIMEOUT)
 CHECK = "check"
 # The exercises, one name each (exercises/catalogue.toml): "Exercise 3: chat_broadcasting".
 EXERCISES = {1: "priority_ordering", 2: "once_semantics", 3: "chat_broadcasting",
@@ -66,76 +56,18 @@ def _markdown(nb: nbformat.NotebookNode) -> list[str]:
 
 
 # ----------------------------------------------------------------- execution
-
-
-class Run:
-    """One execution: the executed notebook, its error, its time."""
-
-    def __init__(self, nb: nbformat.NotebookNode) -> None:
-        self.nb = nb
-        self.error: BaseException | None = None
-        self.seconds = 0.0
-
-
-async def _execute(nb: nbformat.NotebookNode, gate: asyncio.Semaphore, *, stripped: bool) -> Run:
-    run = Run(nb)
-    client = NotebookClient(
-        run.nb,
-        timeout=CELL_TIMEOUT,
-        startup_timeout=60,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOKS_DIR)}},
-        allow_errors=stripped,  # the student's copy: run every cell, collect the errors
-    )
-    async with gate:
-        started = time.perf_counter()
-        try:
-            await client.async_execute()
-        except (CellExecutionError, CellTimeoutError, RuntimeError, TimeoutError) as exc:
-            run.error = exc
-        run.seconds = time.perf_counter() - started
-    return run
+# ``lesson_runs`` (conftest.py) executes every notebook once per session, answered and
+# stripped; the site build (``build``, conftest.py) shows the answered runs.
 
 
 @pytest.fixture(scope="module")
-def runs(request: pytest.FixtureRequest) -> dict[tuple[str, str], Run]:
-    """Execute every notebook, answered and stripped, PARALLEL at a time, each in its
-    own fresh kernel.
-
-    Kernels spend most of their start-up waiting, so a few at once cut the wall
-    time without changing what each notebook sees.
-    """
-    jobs = [(p.stem, kind) for p in NOTEBOOKS for kind in ("answered", "stripped")]
-
-    async def all_of_them() -> list[Run]:
-        gate = asyncio.Semaphore(PARALLEL)
-        work = []
-        for path in NOTEBOOKS:
-            work.append(_execute(_read(path), gate, stripped=False))
-            work.append(_execute(strip_answers(_read(path)), gate, stripped=True))
-        return await asyncio.gather(*work)
-
-    started = time.perf_counter()
-    results = dict(zip(jobs, asyncio.run(all_of_them()), strict=True))
-    wall = time.perf_counter() - started
-    lines = [
-        f"  {p.stem}: answered {results[p.stem, 'answered'].seconds:.1f}s, "
-        f"stripped {results[p.stem, 'stripped'].seconds:.1f}s"
-        for p in NOTEBOOKS
-    ]
-    total = f"  wall time for all ({PARALLEL} at once): {wall:.1f}s"
-    text = "\n".join(["notebook execution times:", *lines, total])
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if capture is not None and reporter is not None:
-        with capture.global_and_fixture_disabled():
-            reporter.write_line("\n" + text)
-    return results
+def runs(lesson_runs: dict[tuple[str, str], Any]) -> dict[tuple[str, str], Any]:
+    return lesson_runs
 
 
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_notebook_runs_top_to_bottom(path: Path, runs: dict[tuple[str, str], Run]) -> None:
+def test_notebook_runs_top_to_bottom(path: Path, runs: dict[tuple[str, str], Any]) -> None:
     run = runs[path.stem, "answered"]
     if run.error is not None:
         pytest.fail(f"{path.name} failed:\n{run.error}", pytrace=False)
@@ -168,7 +100,7 @@ def stripped_problems(nb: nbformat.NotebookNode) -> list[str]:
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_stripped_notebook_fails_exactly_at_its_checks(
-    path: Path, runs: dict[tuple[str, str], Run]
+    path: Path, runs: dict[tuple[str, str], Any]
 ) -> None:
     run = runs[path.stem, "stripped"]
     if run.error is not None:  # a timeout: errors are otherwise collected, not raised
