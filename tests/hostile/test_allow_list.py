@@ -21,7 +21,8 @@ from day25.course.sandbox import namespaces
 from .classroom import COURSE, LINKED, PROBES, SOLUTION, allow_list_cases
 from .probe import DECOY_MARKER, GRADEBOOK_MARKER, PEER_MARKER, denied, parse_report
 
-pytestmark = pytest.mark.timeout(1200)
+pytestmark = [pytest.mark.timeout(1200),
+              pytest.mark.xdist_group("hostile")]  # one xdist worker: one graded batch (conftest)
 
 
 def _outputs(out: Path, student: str) -> str:
