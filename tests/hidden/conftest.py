@@ -23,7 +23,6 @@ from day25.course.harness import ScenarioRunner, first_difference
 settings.register_profile(
     "grading", derandomize=True, database=None, phases=[Phase.explicit, Phase.generate]
 )
-settings.register_profile("validity", parent=settings.get_profile("grading"))
 settings.load_profile(os.environ.get("DAY25_HYPOTHESIS_PROFILE", "grading"))
 
 
