@@ -215,6 +215,12 @@ async def test_normal_disconnect_is_not_an_error(app_server: Server) -> None:
     await server.wait_for_event("chat.left", count=4)
     errors = server.events("ws.error")
     assert errors == [], f"a normal disconnect must not emit ws.error; got {errors[:2]}"
+    # a tab gone before its roster could be sent (the send raises WebSocketDisconnect)
+    async with server.connect(chat("eve"), **faulty("raise:0")):
+        pass
+    await server.settled()
+    assert "Traceback" not in server.output, (
+        f"a normal disconnect must not raise in your server: {server.output[-1500:]}")
 
 
 @pytest.mark.points(2)
@@ -372,6 +378,9 @@ async def test_a_member_whose_send_fails_is_dropped_and_leaves_once(
     assert gone.count("dan") == 1 and gone.count("bob") == 1, (
         f"dan's leave must be announced once, not again when his socket closes: {gone}"
     )
+    assert "Traceback" not in server.output, (
+        f"a dropped member's socket closing must not raise in your server: "
+        f"{server.output[-1500:]}")
 
 
 @pytest.mark.points(2)
