@@ -23,23 +23,3 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
         return int(env)
     return 2 * max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                    else os.cpu_count() or 1)
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long work first: modules that share an expensive fixture (an xdist group) or
-    declare a long timeout go ahead of the rest, whole modules at a time, otherwise in
-    collection order. With ``--dist loadgroup`` each worker then starts on a long unit
-    and the short tests fill the gaps, instead of one long unit starting last while
-    the other workers sit idle. Without xdist only the order changes."""
-
-    def weight(item: pytest.Item) -> int:
-        if item.get_closest_marker("xdist_group") is not None:
-            return 0
-        timeout = item.get_closest_marker("timeout")
-        return 1 if timeout is not None and timeout.args and timeout.args[0] >= 600 else 2
-
-    by_module: dict[str, int] = {}
-    for item in items:
-        by_module[str(item.path)] = min(by_module.get(str(item.path), 2), weight(item))
-    items.sort(key=lambda item: by_module[str(item.path)])
