@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,12 @@ def test_the_session_server_starts_with_a_short_list_of_variables(
     assert "AWS_SECRET_ACCESS_KEY" not in session_env(os.environ)
     server = SessionServer()
     try:
-        environ = Path(f"/proc/{server.proc.pid}/environ").read_bytes()
+        environ = b""
+        for _ in range(500):  # at most 5 s: while the process is being exec'd it reads empty
+            environ = Path(f"/proc/{server.proc.pid}/environ").read_bytes()
+            if environ:
+                break
+            time.sleep(0.01)
         assert b"do-not-leak" not in environ and b"DAY25_SANDBOX=auto" in environ
     finally:
         assert server.proc.stdin is not None
