@@ -64,6 +64,28 @@ LOOK = """() => {
 }"""
 
 
+# Material sizes the sidebar (an inline height on its scroll box) in an animation frame
+# after the page loaded; until then the box has its CSS height. On a busy machine a read
+# right after "load" can come first: a full run once read the cheatsheet's sidebar as
+# [188, 180] (its CSS state) where a reader sees [726, 726]. What a reader sees is the
+# page once Material sized it and the sizes held for three frames.
+LAID_OUT = """async () => {
+  const frame = () => new Promise(done => requestAnimationFrame(() => done()));
+  const wrap = () => document.querySelector(".md-sidebar--primary .md-sidebar__scrollwrap");
+  const sized = () => { const w = wrap(); return !w || !w.checkVisibility() || w.style.height; };
+  const sizes = () => [document.documentElement.scrollHeight, wrap() && wrap().scrollHeight,
+                       wrap() && wrap().clientHeight].join();
+  await document.fonts.ready;
+  let last = sizes();
+  for (let same = 0, frames = 0; (same < 3 || !sized()) && frames < 600; frames++) {
+    await frame();
+    const now = sizes();
+    same = now === last ? same + 1 : 0;
+    last = now;
+  }
+}"""
+
+
 @dataclass
 class Reading:
     page: str
@@ -82,6 +104,7 @@ def open_page(reader: Reader, path: str) -> Any:
     page.wait_for_function("document.body.dataset.mdColorScheme === 'default'")
     with contextlib.suppress(PlaywrightTimeout):
         page.wait_for_function("!document.querySelector('article pre.mermaid')", timeout=10_000)
+    page.evaluate(LAID_OUT)
     return page
 
 
