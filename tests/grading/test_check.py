@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import shutil
@@ -156,6 +157,47 @@ def test_watch_reruns_on_save(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def test_watch_sees_a_save_made_while_the_first_check_runs(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    """The student saves while the first check still runs: that save gets a re-check
+    (the watcher used to start only after the first check)."""
+    import threading
+    import time
+
+    from day25.course.grading.verdict import Settings
+    from day25.course.student import check as checking
+
+    folder = tmp_path / "exercises"
+    folder.mkdir()
+    module = folder / "once_semantics.py"
+    module.write_text("# the stub\n")
+    calls: list[str | None] = []
+
+    class Stop(Exception):
+        pass
+
+    def check(*args: object, only: str | None = None, **kwargs: object) -> None:
+        calls.append(only)
+        if len(calls) > 1:
+            raise Stop  # the re-check came: enough
+        module.write_text("# saved while the first check runs\n")
+        time.sleep(0.5)  # the check goes on after the save
+
+    monkeypatch.setattr(checking, "check", check)
+    rechecked = threading.Event()
+
+    def run() -> None:
+        with contextlib.suppress(Stop):
+            checking.watch(load_catalogue(COURSE), Settings(course_root=COURSE), folder,
+                           console=Console(file=io.StringIO()))
+            return
+        rechecked.set()
+
+    threading.Thread(target=run, daemon=True).start()  # stays blocked if the save is lost
+    assert rechecked.wait(30), f"no re-check of a save made during the first check: {calls}"
+    assert calls == [None, "once_semantics"]
 
 
 def test_watch_rechecks_only_what_was_saved(monkeypatch: pytest.MonkeyPatch,

@@ -15,8 +15,9 @@ Hints are never shown here: a student asks for them (``day25 hint``).
 
 from __future__ import annotations
 
+import itertools
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ __all__ = ["HIDDEN_NOTICE", "check", "check_project", "watch"]
 
 HIDDEN_NOTICE = ("Note: these are the PUBLIC checks only. At grading, hidden tests also run "
                  "and check more, so passing here does not guarantee full points.")
+#: how often ``--watch``'s file watcher wakes when nothing was saved (milliseconds)
+WAKE_MS = 250
 STEPS_NOTICE = ("Steps are optional practice (0 points): skip ahead with `day25 check <id>`, "
                 "e.g. `day25 check {project}`.")
 
@@ -185,6 +188,22 @@ def changed_items(catalogue: Catalogue, path: Path, changed: Iterable[str]) -> l
     return [item for item in catalogue.ladder() if (path / item.module).resolve() in files]
 
 
+def _saves(path: Path) -> Iterator[set[tuple[Any, str]]]:
+    """Batches of ``.py`` saves under ``path``, from now on (some batches are empty).
+
+    Why it starts here: ``watchfiles.watch`` starts watching at the first ``next``,
+    which :func:`watch` reaches only after the first check; a save made while that
+    check ran, or just after it, was lost. Waking every ``WAKE_MS`` lets the first
+    ``next`` return, with the watcher running, before the first check starts.
+    """
+    from watchfiles import watch as watch_changes
+
+    saves = watch_changes(path, watch_filter=lambda _change, name: name.endswith(".py"),
+                          rust_timeout=WAKE_MS, yield_on_timeout=True)
+    first = next(saves)  # the watcher runs from here on
+    return itertools.chain([first], saves)
+
+
 def watch(catalogue: Catalogue, settings: Settings, path: Path, *,
           only: str | None = None, console: Console | None = None,
           changes: Iterable[set[tuple[Any, str]]] | None = None) -> None:
@@ -193,12 +212,12 @@ def watch(catalogue: Catalogue, settings: Settings, path: Path, *,
     any other ``.py`` file walks the ladder again, since any item may import it."""
     console = console or Console()
     if changes is None:
-        from watchfiles import watch as watch_changes
-
-        changes = watch_changes(path, watch_filter=lambda _c, p: p.endswith(".py"))
+        changes = _saves(path)
     check(catalogue, settings, path, only=only, console=console)
     console.print("[dim]watching for changes... (Ctrl-C to stop)[/]")
     for batch in changes:
+        if not batch:
+            continue  # the watcher woke with nothing saved
         items = changed_items(catalogue, path, (name for _change, name in batch))
         if only is not None:
             if items and all(item.id != only for item in items):
