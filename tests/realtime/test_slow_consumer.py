@@ -84,8 +84,10 @@ async def test_a_slow_reader_does_not_hold_up_the_room() -> None:
     rooms: Rooms[WebSocket] = Rooms(send_timeout=2.0)
     with BackgroundServer(make_app(rooms)) as server:
         url = server.ws_url("/room")
-        sender = await connect(url, compression=None)
-        fast = [await connect(url, compression=None) for _ in range(3)]
+        # the sender and the fast members are fast readers: their clients never stop
+        # reading (no max_queue), and their readers run after every send (see below)
+        sender = await connect(url, compression=None, max_queue=None)
+        fast = [await connect(url, compression=None, max_queue=None) for _ in range(3)]
         slow = await connect(
             url, sock=small_buffer_socket(server.port), max_queue=1, compression=None
         )
@@ -101,6 +103,10 @@ async def test_a_slow_reader_does_not_hold_up_the_room() -> None:
         for i in range(1, MESSAGES + 1):
             sent_at[i] = time.monotonic()
             await sender.send(f"{i} {PADDING}")
+            # A send that need not wait does not yield: without this the readers, in this
+            # same event loop, fell seconds behind, and the server rightly closed a "fast"
+            # member with 4408 (seen in full runs, and 1 in 20 runs of this module alone).
+            await asyncio.sleep(0)
         await asyncio.wait_for(asyncio.gather(*readers), 30)
         worst = max(got[i] - sent_at[i] for got in arrivals for i in range(1, MESSAGES + 1))
         slow_reader.cancel()
@@ -121,7 +127,8 @@ async def test_the_slow_reader_is_closed_with_4408_when_its_outbox_overflows() -
     rooms: Rooms[WebSocket] = Rooms(send_timeout=30.0, outbox_size=50)
     with BackgroundServer(make_app(rooms)) as server:
         url = server.ws_url("/room")
-        sender = await connect(url, compression=None)
+        # the sender is a member too, and a fast one, as above
+        sender = await connect(url, compression=None, max_queue=None)
         slow = await connect(
             url, sock=small_buffer_socket(server.port), max_queue=1, compression=None
         )
@@ -130,6 +137,7 @@ async def test_the_slow_reader_is_closed_with_4408_when_its_outbox_overflows() -
         reader = asyncio.create_task(read_all(sender, got))
         for i in range(1, MESSAGES + 1):
             await sender.send(f"{i} {PADDING}")
+            await asyncio.sleep(0)  # its reader reads what arrived meanwhile, as above
         await asyncio.wait_for(reader, 30)
         seqs: list[int] = []
         code: Any = await asyncio.wait_for(read_slowly(slow, seqs), 30)
