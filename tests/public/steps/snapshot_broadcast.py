@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from types import ModuleType
 
 
@@ -38,6 +39,7 @@ async def check(step: ModuleType) -> None:
     stalls = {"now": 0, "most": 0}
     stalled = [Member(f"stalled{i}", room, "stalled", stalls) for i in range(3)]
     room.update([*ok, dead, leaver, *stalled])
+    started = time.monotonic()
     try:
         failed = await asyncio.wait_for(step.broadcast(room, "hi", timeout=0.2), 5)
     except TimeoutError:
@@ -52,6 +54,7 @@ async def check(step: ModuleType) -> None:
             f"broadcast raised {exc!r}: a member left the set while you were going through it. "
             "Go through a copy (a snapshot) of the members."
         ) from None
+    took = time.monotonic() - started
     for member in ok:
         assert member.got == ["hi"], (
             f"{member} should get 'hi' once, whatever the others do; got {member.got}."
@@ -65,4 +68,9 @@ async def check(step: ModuleType) -> None:
         f"The three stalled members' sends were never waiting at the same time (at most "
         f"{stalls['most']} at once): run the sends side by side (asyncio.gather), each with "
         "its own timeout (asyncio.wait_for), not one after another."
+    )
+    # the timeout it was given is the one it used: five times over it is not a busy machine
+    assert took < 1.0, (
+        f"With timeout=0.2 the broadcast took {took:.2f} s: give each send the timeout "
+        "you were given (asyncio.wait_for(member.send_text(text), timeout))."
     )
