@@ -1,7 +1,7 @@
 """OK since the text now decides it (issue 14): a lone surrogate may be refused (422), and an ack of such an id may count 0.
 Written when it was open, as AMBIGUOUS: validate refuses a title or body that is
 not valid Unicode text (a lone surrogate from a JSON escape such as
-``"\ud800"``) with 422, "because it cannot be stored as UTF-8 text". The ok_
+``"\\ud800"``) with 422, "because it cannot be stored as UTF-8 text". The ok_
 variants accept it (201) and store it escaped.
 
 The text: "`title` | string of 1-200 characters, not only whitespace"; "Invalid

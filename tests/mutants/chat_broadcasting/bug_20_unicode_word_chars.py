@@ -1,4 +1,4 @@
-"""BUG: ``valid_name`` uses ``\w`` (``[\w.-]{1,32}``), which in Python 3 matches
+"""BUG: ``valid_name`` uses ``\\w`` (``[\\w.-]{1,32}``), which in Python 3 matches
 any Unicode letter or digit: ``jörg``, ``café`` or ``名前`` are accepted.
 
 Violates "`room` and `user` are 1-32 characters of `[A-Za-z0-9_.-]`".

@@ -2,7 +2,7 @@
 Written when it was open, as AMBIGUOUS: broadcast serialises with
 ``json.dumps(frame, ensure_ascii=False)`` (what Nexios' ``send_json`` does). For
 ordinary text this is only a different spelling of the same JSON. But a message
-whose text holds a lone surrogate (the client sent the JSON escape ``"\ud800"``)
+whose text holds a lone surrogate (the client sent the JSON escape ``"\\ud800"``)
 then cannot be encoded as UTF-8 by the server: every member's send fails, so the
 whole room, sender included, is dropped.
 

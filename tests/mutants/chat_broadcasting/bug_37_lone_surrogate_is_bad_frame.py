@@ -1,7 +1,7 @@
 """BUG since the text now decides it (issue 14): a text holding a lone surrogate is valid and relayed escaped; this one refuses it as a bad frame.
 Written when it was open, as AMBIGUOUS: parse_frame refuses a message text that
 is not valid Unicode text (it holds a lone surrogate, from a JSON escape such as
-``"\ud800"``): the sender gets a bad_frame error and ``ws.error`` is emitted,
+``"\\ud800"``): the sender gets a bad_frame error and ``ws.error`` is emitted,
 the connection stays open. The ok_ variants relay such a message.
 
 The text's malformed list ("binary, not JSON, not a JSON object, has an unknown
