@@ -1,8 +1,10 @@
 """The warm session server: sessions are forks, survive their starter thread, and a cut-off
-session keeps the exercises it had finished."""
+session keeps the exercises it had finished; the server forks from one thread."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -27,6 +29,21 @@ def _course(tmp_path: Path, suites: dict[str, str]) -> Settings:
 def _ex(name: str) -> Exercise:
     return Exercise(name, name.title(), f"{name}.py", 25,
                     hidden_tests=f"tests/hidden/test_{name}.py")
+
+
+def test_the_warm_servers_fork_from_one_thread() -> None:
+    """A fork copies only the thread that forks: a lock another thread held stays held
+    in the child (Python 3.12+ warns on every such fork). nexios started a log thread
+    at import, in the session server and in every zygote forked from it."""
+    script = ("import os, sys\n"
+              "from day25.course.grading import session_server\n"
+              "session_server.preload()\n"
+              "assert 'nexios' in sys.modules and 'uvicorn' in sys.modules\n"
+              "print(len(os.listdir('/proc/self/task')))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1"], done.stdout + done.stderr
 
 
 def test_the_server_outlives_the_thread_that_started_it(tmp_path: Path) -> None:

@@ -3,6 +3,8 @@
 * :mod:`~day25.course.catalogue`: the exercises (``exercises/catalogue.toml``);
   nothing else names one.
 * :mod:`~day25.course.protocol`: every message between the processes below.
+* :mod:`~day25.course.logs`: how nexios logs in the processes below that fork or
+  run an app (directly, from no thread of its own).
 * :mod:`~day25.course.grading`: the grader's side, which decides the grade
   (intake, sessions, the verdict, feedback, the gradebook, Gradescope, release).
 * :mod:`~day25.course.student`: what a student runs (``day25 check``, ``day25 start``).

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import cast
 
 from day25.course.grading.sessions import PLUGINS
+from day25.course.logs import log_nexios_directly
 from day25.course.protocol import (
     ZYGOTE_FORKS_ENV,
     SessionEnded,
@@ -48,7 +49,7 @@ from day25.course.protocol import (
 )
 from day25.course.sandbox import namespaces, processes, rlimits, zygote_server
 
-__all__ = ["serve"]
+__all__ = ["preload", "serve"]
 
 _PRELOAD = (
     "pytest", "_pytest.python", "_pytest.assertion.rewrite", *PLUGINS, "hypothesis",
@@ -95,14 +96,21 @@ def _run_session(request: SessionRequest, control: tuple[int, int]) -> None:
         os._exit(code)
 
 
-def serve() -> None:
-    """Preload, then fork one pytest session per request until stdin closes."""
+def preload() -> None:
+    """Import what sessions and zygotes need, once; this process then has one thread,
+    as a process that forks must (nexios logs directly: :mod:`day25.course.logs`)."""
+    log_nexios_directly()
     for name in _PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     zygote_server.preload()  # sessions' zygotes are forked from here, already warm
     namespaces.warm()  # and so is the part of their views that comes from this process
     gc.freeze()  # every session's gc.collect() skips what was preloaded (pytest runs it 5x)
+
+
+def serve() -> None:
+    """Preload, then fork one pytest session per request until stdin closes."""
+    preload()
     sandboxed = namespaces.hardened()
     private = tempfile.mkdtemp(prefix="d25s-")  # 0700: only the grader's sessions connect
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)

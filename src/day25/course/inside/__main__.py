@@ -13,10 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from day25.course.inside.channel import Channel
+from day25.course.logs import log_nexios_directly
 from day25.course.protocol import SCENARIOS, InsideArgs
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    log_nexios_directly()  # before nexios is imported: the log reads as in a forked app
     args = InsideArgs.parse(argv)
     channel = Channel()
     args = InsideArgs(args.mode, str(Path(args.submission).resolve()), args.module, args.subject)

@@ -35,9 +35,9 @@ from typing import Any
 
 from day25 import EventBus, current_event
 from day25.course.inside.channel import Channel
-from day25.course.inside.logs import write_queued_records_directly
 from day25.course.inside.settle import settle
 from day25.course.inside.submission import FreshImport, import_error, off_limits_in
+from day25.course.logs import write_queued_records_directly
 from day25.course.protocol import FAULT_HEADER, AppReply, EventRecord, InsideArgs
 
 __all__ = ["EventLog", "RunningApp", "serve_apps"]

@@ -41,6 +41,7 @@ import warnings
 from pathlib import Path
 from typing import cast
 
+from day25.course.logs import log_nexios_directly
 from day25.course.protocol import INSIDE_MODULE, ExitNotice, SpawnReply, SpawnRequest
 from day25.course.sandbox import namespaces, processes, rlimits
 
@@ -88,7 +89,12 @@ def _run_forked(control: socket.socket, request: SpawnRequest, fds: list[int]) -
 
 
 def preload() -> None:
-    """Import what every forked process needs, once (a warm process forks them ready)."""
+    """Import what every forked process needs, once (a warm process forks them ready).
+
+    nexios is told to log directly first, so it starts no thread: this process
+    forks, and a fork is safe only from a process with one thread.
+    """
+    log_nexios_directly()
     with warnings.catch_warnings():  # e.g. uvicorn's deprecation notices: not the grader's
         warnings.simplefilter("ignore")
         for name in _PRELOAD:
