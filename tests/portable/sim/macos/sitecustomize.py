@@ -19,6 +19,10 @@ for _name in ("pidfd_open", "memfd_create", "eventfd", "splice", "sched_getaffin
               "getresuid", "getresgid", "setresuid", "setresgid"):
     if hasattr(os, _name):
         delattr(os, _name)
+# Python 3.13 binds os.process_cpu_count to sched_getaffinity when it exists, and to
+# os.cpu_count where it does not (macOS, Windows): bind it as there.
+if hasattr(os, "process_cpu_count"):
+    os.process_cpu_count = os.cpu_count
 if hasattr(signal, "pidfd_send_signal"):
     delattr(signal, "pidfd_send_signal")
 
