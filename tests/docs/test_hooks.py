@@ -190,3 +190,20 @@ def test_pages_without_answers_and_markdown_pages_are_left_alone() -> None:
     plain = '<div class="highlight-ipynb hl-python"><pre>x = 1\n</pre></div>'
     assert answers.on_page_content(plain, page=page()) == plain
     assert answers.on_page_content(ANSWERED, page=page("guides/x.md")) == ANSWERED
+
+
+MATHJAX = ('<script data-mkdocs-jupyter-mathjax="{&quot;url&quot;: &quot;https://cdn.jsdelivr.net/'
+           'npm/mathjax@4.1.3/tex-mml-chtml.js&quot;, &quot;version&quot;: 4}">\n'
+           "/* Shared by full pages and Material's instant navigation. */\n"
+           "(() => { document.head.appendChild(document.createElement('script')); })();\n"
+           "</script>\n")
+
+
+def test_mkdocs_jupyter_mathjax_loader_is_dropped_from_every_page() -> None:
+    """mkdocs-jupyter 0.27 (pip's choice on Python 3.12+) adds it to every page; the
+    lessons hold no math, and it fetches MathJax from a CDN."""
+    page = '<p>text</p>\n<script src="assets/javascripts/bundle.js"></script>\n'
+    out = notebook_pages.on_post_page(page.replace("</p>\n", "</p>\n" + MATHJAX) + "</body>",
+                                      page=SimpleNamespace())
+    assert out == page + "</body>"
+    assert notebook_pages.on_post_page(page, page=SimpleNamespace()) == page

@@ -1,7 +1,7 @@
 """MkDocs hook: make a rendered lesson notebook read like the site's other pages.
 
 mkdocs-jupyter hands Material the HTML of nbconvert's JupyterLab template, which
-was written for a standalone page. Four things in it break on this site:
+was written for a standalone page. Five things in it break on this site:
 
 * **Diagrams.** A mermaid block becomes ``<div class="jp-Mermaid"><pre class="mermaid">``
   with a style that hides the box until nbconvert's own loader (a module script
@@ -19,6 +19,10 @@ was written for a standalone page. Four things in it break on this site:
 * **Tab stops.** nbconvert puts ``tabindex="0"`` on every cell and output, so a
   keyboard reader tabs through each paragraph. ``scroll_regions.js`` gives a tab stop
   back to the code and outputs that really scroll (they need one to be scrolled).
+* **MathJax from a CDN.** The lessons hold no math, yet mkdocs-jupyter loads MathJax
+  for them: 0.26 leaves an empty ``<script src="">``, and 0.27 (the version pip picks
+  on Python 3.12 and later) puts a loader on every page that fetches MathJax from
+  jsdelivr, a request outside the site that fails offline. Both are removed.
 
 Anything left that looks like nbconvert's mermaid markup is reported as a warning,
 which ``mkdocs build --strict`` turns into a failed build.
@@ -47,6 +51,9 @@ MERMAID_BOX = re.compile(
     r'<div class="jp-Mermaid">\s*(<pre class="mermaid">.*?</pre>)\s*</div>', re.S
 )
 EMPTY_SCRIPT = re.compile(r'<script src="">\s*</script>')  # MathJax's, with no URL configured
+MATHJAX_LOADER = re.compile(  # mkdocs-jupyter 0.27 and later, on every page
+    r'<script data-mkdocs-jupyter-mathjax="[^"]*">(?:(?!</script>).)*</script>\n?', re.S
+)
 CELL_TAB_STOP = re.compile(r'(<div class="[^"]*\bjp-(?:Cell-inputWrapper|OutputArea-output)\b[^"]*"'
                            r'[^>]*?) tabindex="0"')
 PERMALINK = {"anchor-link", "headerlink"}  # nbconvert's and Material's "¶"
@@ -143,3 +150,8 @@ def on_page_content(content: str, page: Any, **_: Any) -> str:
     elif page.title:
         page.title = SITE_PREFIX.sub("", page.title)
     return content
+
+
+def on_post_page(output: str, page: Any, **_: Any) -> str:
+    """Drop mkdocs-jupyter's MathJax loader: hooks run after plugins, so it is there."""
+    return MATHJAX_LOADER.sub("", output)
