@@ -147,11 +147,12 @@ def test_pytest_in_a_workspace_inside_the_course_tests_the_workspace(tmp_path: P
 def installed_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The course's release bundle, built as a wheel and unpacked as pip installs it."""
     tmp = tmp_path_factory.mktemp("bundle")
-    subprocess.run([sys.executable, "-m", "day25.cli", "release", str(tmp / "bundle"),
-                    "--course", str(ROOT)], check=True, capture_output=True, timeout=300)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "--no-build-isolation", "-w", str(tmp / "dist"), str(tmp / "bundle")],
-                   check=True, capture_output=True, timeout=600)
+    for argv in (["-m", "day25.cli", "release", str(tmp / "bundle"), "--course", str(ROOT)],
+                 ["-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                  "-w", str(tmp / "dist"), str(tmp / "bundle")]):
+        done = subprocess.run([sys.executable, *argv], capture_output=True, text=True,
+                              timeout=600)
+        assert done.returncode == 0, f"{argv[1:3]} failed:\n{done.stdout}{done.stderr}"
     (wheel,) = (tmp / "dist").glob("day25-*.whl")
     with zipfile.ZipFile(wheel) as zf:
         zf.extractall(tmp / "site")
