@@ -33,10 +33,11 @@ def test_mypy_strict_is_clean_on_src() -> None:
 
 def _sources() -> list[tuple[str, str]]:
     """Every Python file and notebook code cell the repository holds: ``(name, code)``."""
-    listed = subprocess.run(["git", "ls-files", "*.py", "*.ipynb"], cwd=ROOT, check=True,
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
+                             "*.py", "*.ipynb"], cwd=ROOT, check=True,
                             capture_output=True, text=True).stdout.split()
     found = []
-    for rel in listed:
+    for rel in filter(lambda rel: (ROOT / rel).is_file(), listed):  # not deleted since
         text = (ROOT / rel).read_text(encoding="utf-8")
         if not rel.endswith(".ipynb"):
             found.append((rel, text))
