@@ -15,6 +15,7 @@ import pytest
 from hypothesis import Phase, settings
 
 from day25.course.harness import ScenarioRunner, first_difference
+from day25.course.protocol import LISTENER_ERRORS
 
 # Grading: the same submission must always meet the same random programs
 # (derandomize: a grade never depends on luck), and a failing one is reported
@@ -65,7 +66,7 @@ def raised(spec: dict[str, Any]) -> str | None:
     kind = spec.get("raises")
     if not kind:
         return None
-    return kind if kind in ("ValueError", "KeyError") else "RuntimeError"
+    return kind if kind in LISTENER_ERRORS else "RuntimeError"
 
 
 def recorded(op: dict[str, Any]) -> Any:

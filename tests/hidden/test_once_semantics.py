@@ -95,6 +95,10 @@ def test_respects_priority_among_other_listeners(check: Any) -> None:
     check([on("low", priority="LOW"), on("mid"), once("first", priority="HIGH"),
            once("late_mid"), once("lowest", priority="LOWEST"), once("two", priority=2),
            once("top", priority=10), on("highest", priority="HIGHEST"), emit(1), emit(2)], H)
+    # ints beyond the members, given after (and before) the member they pass: unchanged
+    check([on("highest", priority="HIGHEST"), once("top", priority=10),
+           once("under", priority=-2), on("bottom", priority="LOWEST"), on("mid"),
+           emit(1), emit(2)], H)
 
 
 @pytest.mark.points(2)
@@ -162,10 +166,11 @@ def test_off_during_an_emit_cancels_it_from_the_next_emit(check: Any) -> None:
 @pytest.mark.category("raising_handler")
 def test_a_raising_handler_counts_as_fired_and_its_own_error_reaches_the_bus(
         check: Any) -> None:
-    # its own exception, not one wrapping it: a ValueError reaches the bus as ValueError
+    # its own exception, the very object: not one wrapping it, not a copy of it
     check([once("boom", raises="ValueError"), on("after", priority="LOW"), emit(1), emit(2),
            count(), once("async_boom", kind="async", raises="KeyError"),
-           once("task_boom", kind="returns_task", raises=True), emit(3), emit(4), count()], H)
+           once("task_boom", kind="returns_task", raises=True), emit(3), emit(4), count(),
+           once("type_boom", raises="TypeError"), emit(5), emit(6)], H)
 
 
 @pytest.mark.points(1)

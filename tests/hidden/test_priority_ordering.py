@@ -61,6 +61,10 @@ def test_ties_run_in_registration_order_whatever_the_spelling_of_the_priority(
     # 2, MEDIUM, NORMAL and the default are one priority (an IntEnum equals its int)
     check([on("int2", 2), on("h_int", 3), on("medium"), on("normal", "NORMAL"),
            on("h_enum", "HIGH"), on("enum2", "MEDIUM"), emit(1)], H)
+    # the spellings interleaved: an int between two members of its priority, and back
+    check([on("m_enum", "MEDIUM"), on("m_int", 2), on("m_default"), on("h_enum", "HIGH"),
+           on("h_int", 3), on("h_enum2", "HIGH"), on("l_int", 1), on("l_enum", "LOW"),
+           on("l_int2", 1), emit(1)], H)
 
 
 @pytest.mark.points(1)
@@ -174,6 +178,9 @@ def test_a_raising_listener_stops_the_emit_and_its_own_error_comes_out(check: An
            on("async_boom", "HIGHEST", kind="async", raises="KeyError"), emit(2), off("boom"),
            off("async_boom"), emit(3), on("task_boom", kind="returns_task", raises=True),
            emit(4), off("task_boom"), emit(5)], H)
+    # a TypeError too: raised by the listener, not a sign it was called the wrong way
+    check([on("type_boom", "HIGH", raises="TypeError"), on("never", "LOW"), emit(1),
+           emit_args([], k=1)], H)
     # raised in a nested emit: that emit stops, the listener that emitted it goes on
     check([on("outer", "HIGH", kind="async", reemit={"event": "inner", "payload": "n"}),
            on("after", "LOW"), on("in_boom", event="inner", raises="ValueError"),
@@ -185,6 +192,9 @@ def test_a_raising_listener_stops_the_emit_and_its_own_error_comes_out(check: An
 def test_off_with_the_same_bound_method_removes_it(check: Any) -> None:
     check([on("method", kind="method"), on("other"), on("method", "HIGH", kind="method"),
            emit(1), off("method"), emit(2)], H)
+    # the same method of another object is another handler: off leaves it
+    check([on("mine", kind="method"), on("theirs", kind="method"), on("mine", "LOW", kind="method"),
+           emit(1), off("mine"), emit(2), off("theirs"), on("mine", kind="method"), emit(3)], H)
 
 
 @pytest.mark.points(1)

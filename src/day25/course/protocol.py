@@ -55,6 +55,7 @@ __all__ = [
     "FAULT_HEADER",
     "INSIDE_MODULE",
     "INSIDE_READY",
+    "LISTENER_ERRORS",
     "PARTIAL_SUFFIX",
     "SCENARIOS",
     "ZYGOTE_FORKS_ENV",
@@ -153,6 +154,9 @@ APPS = "apps"
 #: the scenario subject that is not a class of the submission: a fresh
 #: ``day25.EventBus`` whose ``once()`` raises (the exercise builds its own)
 BUS_SUBJECT = "bus"
+#: what a scenario listener with ``"raises": NAME`` raises (any other name: RuntimeError);
+#: TypeError too, so that an emit which takes it for a wrong call and retries shows
+LISTENER_ERRORS = ("ValueError", "KeyError", "TypeError")
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,9 @@ its one positional argument, or ``{"args": [...]}`` when it got none or several.
 ``then``: a list of ``on``/``off`` (and, for a module with ``once``, ``once``) ops
 the listener runs on the subject right after it recorded (changes during an emit).
 ``raises``: after recording (and ``then``), the listener raises ``RuntimeError``, or
-the exception named (``"ValueError"``, ``"KeyError"``), so that a wrapped one shows.
+the exception named in ``LISTENER_ERRORS`` (``"ValueError"``, ``"KeyError"``,
+``"TypeError"``), so that a wrapped one shows; a copy of it (same type and message,
+another object) is reported as a copy, since the texts ask for the listener's own.
 
 A listener is created on its first mention and reused after (so ``off`` can
 name it). An async listener awaits ``asyncio.sleep(0)`` before it records, so
@@ -50,6 +52,7 @@ once-listener that re-emits gets to re-emit, making the expected counts a matter
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextvars
 import inspect
 import traceback
@@ -60,11 +63,19 @@ from typing import Any
 from day25 import EventBus, EventPriority
 from day25.course.inside.channel import Channel
 from day25.course.inside.submission import import_error, import_once
-from day25.course.protocol import BUS_SUBJECT, InsideArgs, OpResult, ScenarioResult
+from day25.course.protocol import (
+    BUS_SUBJECT,
+    LISTENER_ERRORS,
+    InsideArgs,
+    OpResult,
+    ScenarioResult,
+)
 
 __all__ = ["GuardedBus", "run_scenario", "serve_scenarios"]
 
-_RAISES: dict[str, type[Exception]] = {"ValueError": ValueError, "KeyError": KeyError}
+_RAISES: dict[str, type[Exception]] = {
+    name: getattr(builtins, name) for name in LISTENER_ERRORS
+}
 
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("day25_scenario_depth", default=0)
 
@@ -126,6 +137,7 @@ class _Run:
         self.listeners: dict[str, Any] = {}
         self.trace: list[list[Any]] = []
         self.errors: list[str] = []
+        self.raised: list[Exception] = []  # what the listeners raised, to tell copies apart
         if subject == BUS_SUBJECT:
             self.target: Any = GuardedBus(max_listeners=0)
         elif subject:
@@ -164,7 +176,9 @@ class _Run:
             else:
                 self.target.off(op["event"], fn)
         if raises:
-            raise _RAISES.get(str(raises), RuntimeError)(f"listener {name} failed")
+            error = _RAISES.get(str(raises), RuntimeError)(f"listener {name} failed")
+            self.raised.append(error)
+            raise error
 
     def _make(self, name: str, op: dict[str, Any]) -> Any:
         run = self
@@ -256,7 +270,7 @@ class _Run:
                 raise TypeError(f"emit() returned {result!r}, not an awaitable: make it async def")
             returned = await result
             if isinstance(target, EventBus):
-                return [type(e).__name__ for e in getattr(returned, "errors", ())]
+                return [self._error_name(e) for e in getattr(returned, "errors", ())]
             return None if returned is None else repr(returned)[:200]
         elif kind == "emit_concurrently":
             token = _depth.set(1)  # no re-emits here: see the module docstring
@@ -274,6 +288,17 @@ class _Run:
             raise ValueError(f"unknown scenario op {kind!r}")
         return None
 
+    def copied(self, error: BaseException) -> bool:
+        """``error`` looks like what a listener raised (same type and message) but is
+        another object: the listener's own exception was copied, not handed on."""
+        return not any(error is r for r in self.raised) and any(
+            type(error) is type(r) and error.args == r.args for r in self.raised)
+
+    def _error_name(self, error: BaseException) -> str:
+        """The type name of an error in the bus's result, or what makes it a copy."""
+        name = type(error).__name__
+        return f"a copy of the {name} a listener raised" if self.copied(error) else name
+
     def _check_returned(self, what: str, returned: Any, fn: Callable[..., Any]) -> None:
         if returned is not fn:
             raise TypeError(f"{what}() returned {returned!r}; it must return the very handler it "
@@ -290,7 +315,10 @@ async def _run_ops(run: _Run, ops: list[dict[str, Any]]) -> list[OpResult]:
             if value is not None:
                 entry["value"] = value
         except Exception as exc:
-            run.errors.insert(0, describe(exc, run.file))
+            text = describe(exc, run.file)
+            if run.copied(exc):
+                text = f"a copy of the exception a listener raised, not that one ({text})"
+            run.errors.insert(0, text)
         except _EndlessEmit as exc:
             run.errors.insert(0, str(exc))
         entry["trace"] = run.trace

@@ -1,0 +1,111 @@
+"""What a scenario reports of a listener's exception: its own, a copy of it, a TypeError.
+
+The exercise texts ask for the listener's own exception (out of ``emit`` in
+exercise 1, into the bus's result in exercise 2). A copy of it (same type, same
+message, another object) must not pass for it; a ``TypeError`` a listener raises
+is an exception like any other, not a sign that it was called the wrong way.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import types
+from typing import Any
+
+import pytest
+
+from day25.course.inside.scenarios import run_scenario
+from day25.course.protocol import BUS_SUBJECT, LISTENER_ERRORS
+
+EMITTER = """
+import inspect
+
+class PriorityEmitter:
+    def __init__(self):
+        self.handlers = {}
+
+    def on(self, event, handler, priority=2):
+        self.handlers.setdefault(event, []).append(handler)
+        return handler
+
+    def off(self, event, handler):
+        self.handlers[event] = [h for h in self.handlers.get(event, []) if h != handler]
+
+    async def emit(self, event, *args, **kwargs):
+        for handler in list(self.handlers.get(event, [])):
+            try:
+                result = handler(*args, **kwargs)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                RAISE
+"""
+
+ONCE = """
+import functools
+
+def once(bus, event, handler=None, priority=2):
+    def wrapper(*args, **kwargs):
+        bus.off(event, wrapper)
+        try:
+            return handler(*args, **kwargs)
+        except Exception as exc:
+            RAISE
+    functools.update_wrapper(wrapper, handler)
+    bus.on(event, wrapper, priority=priority)
+    return handler
+"""
+
+OWN = "raise"
+COPY = "raise type(exc)(*exc.args) from None"
+
+
+def module(source: str, raise_line: str) -> types.ModuleType:
+    made = types.ModuleType("submission")
+    exec(compile(textwrap.dedent(source).replace("RAISE", raise_line), "<submission>", "exec"),
+         made.__dict__)
+    return made
+
+
+def on(name: str, raises: str) -> dict[str, Any]:
+    return {"op": "on", "event": "e", "listener": name, "kind": "sync", "raises": raises}
+
+
+def error_text(error: str) -> str:
+    return "'listener a failed'" if error == "KeyError" else "listener a failed"  # KeyError's str
+
+
+EMIT = {"op": "emit", "event": "e", "payload": 1}
+
+
+@pytest.mark.parametrize("error", LISTENER_ERRORS)
+def test_the_listeners_own_exception_out_of_emit_is_reported_as_itself(error: str) -> None:
+    result = run_scenario(module(EMITTER, OWN), "PriorityEmitter", {"ops": [on("a", error), EMIT]})
+    assert result["ops"][1]["error"].split(" (at ")[0] == f"{error}: {error_text(error)}"
+    assert result["ops"][1]["trace"] == [["a", 1]]
+
+
+def test_a_copy_out_of_emit_is_reported_as_a_copy() -> None:
+    result = run_scenario(module(EMITTER, COPY), "PriorityEmitter",
+                          {"ops": [on("a", "ValueError"), EMIT]})
+    error = result["ops"][1]["error"]
+    assert error.startswith("a copy of the exception a listener raised, not that one")
+    assert "ValueError: listener a failed" in error  # what it was, for the student
+
+
+def test_any_other_name_raises_runtime_error() -> None:
+    result = run_scenario(module(EMITTER, OWN), "PriorityEmitter", {"ops": [on("a", "yes"), EMIT]})
+    assert result["ops"][1]["error"].startswith("RuntimeError: listener a failed")
+
+
+@pytest.mark.parametrize(("raise_line", "reported"), [
+    (OWN, ["TypeError"]),
+    (COPY, ["a copy of the TypeError a listener raised"]),
+])
+def test_the_bus_result_names_the_listeners_own_exception_or_a_copy(
+        raise_line: str, reported: list[str]) -> None:
+    ops = [{"op": "once", "event": "e", "listener": "a", "kind": "sync", "style": "call",
+            "raises": "TypeError"}, EMIT]
+    result = run_scenario(module(ONCE, raise_line), BUS_SUBJECT, {"ops": ops})
+    assert result["ops"][1]["value"] == reported
+    assert result["ops"][1]["trace"] == [["a", 1]]
