@@ -110,5 +110,7 @@ def create_app(*, send_timeout: float = SEND_TIMEOUT) -> NexiosApp:
     a listener of ``room.message`` does the broadcast, and a member whose send
     failed or took longer than ``send_timeout`` seconds is dropped, leaves
     like one that closed, and is closed with code 1011 (if it still can be).
+    Members dropped by one broadcast leave together: forget them all before
+    announcing any of their leaves (no leave is sent to a member being dropped).
     """
     raise NotImplementedError("create_app")

@@ -226,6 +226,35 @@ async def test_a_member_that_stops_reading_is_dropped(app_server: Server) -> Non
             )
 
 
+@pytest.mark.category("slow_member")
+async def test_members_dropped_together_are_not_sent_each_others_leave(
+        app_server: Server) -> None:
+    server = app_server(send_timeout=0.2)
+    async with server.connect("/chat/lobby?user=ann") as ann:
+        await enter(server, ann)
+        # bob reads his roster, his join and cy's join; cy her roster and her join
+        bob_stalls = {"additional_headers": {FAULT_HEADER: "stall:3"}}
+        cy_stalls = {"additional_headers": {FAULT_HEADER: "stall:2"}}
+        async with server.connect("/chat/lobby?user=bob", **bob_stalls) as bob, \
+                server.connect("/chat/lobby?user=cy", **cy_stalls) as cy:
+            await enter(server, bob, (ann,))
+            await enter(server, cy, (ann, bob))
+            await ann.send(say("hello"))
+            got = [await server.recv_json(ann) for _ in range(3)]
+            assert got[0].get("text") == "hello", f"ann should still get her message; got {got}."
+            leaves = sorted(got[1:], key=lambda f: str(f.get("user")))
+            assert leaves == [{"type": "leave", "room": "lobby", "user": u} for u in ("bob", "cy")], (
+                f"bob and cy both stopped reading: both are dropped and leave. ann got {got}."
+            )
+            stalled = server.faults().get("stall")
+            assert stalled == 2, (
+                f"bob and cy stopped reading, and the server tried {stalled} sends to them, not 2: "
+                "forget every member a broadcast dropped before announcing any of their leaves. "
+                "Otherwise bob's leave is sent to cy, who is stalled too, and the room waits "
+                "send_timeout once more for every member that stalled."
+            )
+
+
 @pytest.mark.category("ping")
 async def test_ping_gets_pong(app_server: Server) -> None:
     server = app_server()
