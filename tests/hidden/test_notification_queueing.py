@@ -310,6 +310,10 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
     for bad in (
         {"title": "x"}, {**ok, "user": ""}, {**ok, "user": "x" * 33}, {**ok, "user": "ann\n"},
         {**ok, "user": None}, {**ok, "user": 7},
+        # letters and digits beyond those 64 ASCII characters: isalnum, \w and a
+        # case-blind [a-z] take them (a Kelvin sign lowercases to "k")
+        {**ok, "user": "\u00e9"}, {**ok, "user": "ann\u00b2"}, {**ok, "user": "\u212a"},
+        {**ok, "user": "\u0661"},
         {"user": "ann"}, {**ok, "title": ""}, {**ok, "title": " \t\n "}, {**ok, "title": None},
         {**ok, "title": "x" * 201}, {**ok, "title": " " + "x" * 199 + " "}, {**ok, "title": 42},
         {**ok, "body": "b" * 2001}, {**ok, "body": None}, {**ok, "body": 7},
@@ -324,7 +328,7 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
     assert stored == [(1, "x", "", "normal"), (2, " padded ", "", "normal")], f"as given: {stored}"
     assert [(f["title"], len(f["body"]), f["level"]) for f in long] == [("y" * 200, 2000, "low")]
     assert (await post(server, "ann", "ok"))["seq"] == 1, "a refused one must not use up a seq"
-    for path in ("bad%20name", "x" * 33, "ann%0A"):
+    for path in ("bad%20name", "x" * 33, "ann%0A", "%C3%A9", "ann%C2%B2"):
         async with server.connect(where(path)) as ws:
             reply = await server.recv_json(ws)
             assert set(reply) == {"type", "code", "message"} and reply["message"], reply
