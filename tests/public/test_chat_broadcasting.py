@@ -243,7 +243,8 @@ async def test_members_dropped_together_are_not_sent_each_others_leave(
             got = [await server.recv_json(ann) for _ in range(3)]
             assert got[0].get("text") == "hello", f"ann should still get her message; got {got}."
             leaves = sorted(got[1:], key=lambda f: str(f.get("user")))
-            assert leaves == [{"type": "leave", "room": "lobby", "user": u} for u in ("bob", "cy")], (
+            want = [{"type": "leave", "room": "lobby", "user": u} for u in ("bob", "cy")]
+            assert leaves == want, (
                 f"bob and cy both stopped reading: both are dropped and leave. ann got {got}."
             )
             stalled = server.faults().get("stall")
