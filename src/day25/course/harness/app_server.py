@@ -29,15 +29,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import os
-import shutil
-import ssl
 import subprocess
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -47,36 +45,13 @@ from websockets.asyncio.client import ClientConnection
 from day25.course.catalogue import Exercise
 from day25.course.harness.app_process import AppProcess, RemoteApp
 from day25.course.harness.errors import SubmissionCrashed, SubmissionError, SubmissionTimeout
+from day25.course.harness.transport import Lent, tls_context
 from day25.course.sandbox import runner
+from day25.course.sandbox.beneath import PinnedSocket, remove_beneath
 from day25.course.sandbox.rlimits import Limits
 from day25.course.sandbox.zygote import Zygote
 
 __all__ = ["AppServer"]
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """One TLS context for every client: building one loads the whole CA bundle."""
-    return ssl.create_default_context()
-
-
-class _Lent(httpx.AsyncBaseTransport):
-    """An app's pooled transport lent to one client: closing the client keeps it open.
-
-    ``port``: the app serves on TCP there (127.0.0.1); each request goes there and keeps
-    the headers it was built with (``Host: localhost``), as over the Unix socket."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, port: int | None = None) -> None:
-        self.inner = inner
-        self.port = port
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self.port is not None:
-            request.url = request.url.copy_with(host="127.0.0.1", port=self.port)
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        return None  # the pool is the server's: it ends with the app
 
 
 class AppServer:
@@ -112,6 +87,7 @@ class AppServer:
         self.uds = None if runner.portable() else str(self._appdir / "app.sock")
         self._app: RemoteApp | None = None
         self._pool: tuple[RemoteApp, object, httpx.AsyncHTTPTransport] | None = None
+        self._socket: PinnedSocket | None = None  # the running app's, as the grader reaches it
 
     @property
     def processes_started(self) -> int:
@@ -124,11 +100,19 @@ class AppServer:
         if self._app is not None and self._app.alive():
             return self
         self._discard_app()
-        if self.uds is not None and os.path.exists(self.uds):
-            os.unlink(self.uds)
         self._app = self.app_process.open(uds=self.uds, cwd=self.data_dir,
                                           kwargs=self.factory_kwargs,
                                           timeout=self.startup_timeout)
+        if self.uds is not None:  # in a folder the app can write: pinned, never followed
+            try:
+                self._socket = PinnedSocket(self.app_process.workdir, Path(self.uds))
+            except OSError as exc:
+                output = self._app.output
+                self._discard_app()
+                where = Path(self.uds).relative_to(self.app_process.workdir)
+                raise SubmissionError(f"Your app's socket ({where}) or a folder on its way "
+                                      "was replaced, so the grader could not reach your app.",
+                                      output=output) from exc
         return self
 
     def stop(self) -> None:
@@ -136,7 +120,8 @@ class AppServer:
         if self._app is not None:
             self._app.stop(self.timeout)
             self._app = None
-        shutil.rmtree(self._appdir, ignore_errors=True)
+        self._unpin()
+        remove_beneath(self.app_process.workdir, self._appdir)
         if self._own_process:
             self.app_process.close()
 
@@ -153,6 +138,12 @@ class AppServer:
         if self._app is not None:
             self._app.kill()
             self._app = None
+        self._unpin()
+
+    def _unpin(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
 
     def __enter__(self) -> AppServer:
         return self.start()
@@ -195,8 +186,9 @@ class AppServer:
         kwargs.setdefault("open_timeout", self.timeout)
         kwargs.setdefault("close_timeout", 1)
         try:
-            if self.uds is not None:
-                conn = await websockets.unix_connect(self.uds, uri=f"ws://localhost{path}",
+            if self._socket is not None:
+                conn = await websockets.unix_connect(self._socket.path,
+                                                     uri=f"ws://localhost{path}",
                                                      **kwargs)
             else:  # the same request (Host: localhost), sent to the app's TCP port
                 conn = await websockets.connect(f"ws://localhost{path}", host="127.0.0.1",
@@ -220,15 +212,16 @@ class AppServer:
         """
         app = self._running()
         kwargs.setdefault("timeout", self.timeout)
-        tls = _tls_context()  # unused over a Unix socket, but httpx builds one per client
+        tls = tls_context()  # unused over a Unix socket, but httpx builds one per client
         try:
             loop: object = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
         if self._pool is None or self._pool[0] is not app or self._pool[1] is not loop:
-            transport = httpx.AsyncHTTPTransport(uds=self.uds, verify=tls)
+            uds = self._socket.path if self._socket is not None else None
+            transport = httpx.AsyncHTTPTransport(uds=uds, verify=tls)
             self._pool = (app, loop, transport)
-        return httpx.AsyncClient(transport=_Lent(self._pool[2], app.port), verify=tls,
+        return httpx.AsyncClient(transport=Lent(self._pool[2], app.port), verify=tls,
                                  base_url=self.base_url, **kwargs)
 
     async def settled(self, *, quiet: float = 0.05, limit: float = 2.0) -> bool:

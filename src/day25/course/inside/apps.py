@@ -351,6 +351,9 @@ def _start(code: FreshImport, request: dict[str, Any]) -> RunningApp | str:
     try:
         os.makedirs(str(request["cwd"]), exist_ok=True)
         os.chdir(str(request["cwd"]))
+        if request.get("uds"):  # a restart's: removed here, inside; the grader never does
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(str(request["uds"]))
     except OSError as exc:
         return f"The grader could not prepare your app's folder: {exc}"
     try:

@@ -9,6 +9,8 @@ forked one to its uid; :mod:`~day25.course.sandbox.processes` starts one
 (``spawn``) and kills it with everything it started. The zygote
 (:mod:`~day25.course.sandbox.zygote_server`, run inside the sandbox, never
 importing submission code) forks a submission's processes already confined;
-:mod:`~day25.course.sandbox.zygote` is the grader's handle on it. The grader
-trusts this code; the processes it starts are trusted by nobody.
+:mod:`~day25.course.sandbox.zygote` is the grader's handle on it;
+:mod:`~day25.course.sandbox.beneath` is how the grader uses paths in a folder a
+submission can write (following none of its links). The grader trusts this code;
+the processes it starts are trusted by nobody.
 """
