@@ -3,7 +3,7 @@
 The zygote is forked from the session server (root) without exec, so every
 descriptor, every environment string still in memory and every privilege of
 that server would reach the submission unless removed. Each test forks a
-child the way ``start_forked`` does and looks at what is left.
+child the way a zygote's supervisor does and looks at what is left.
 """
 
 from __future__ import annotations

@@ -15,8 +15,9 @@ Only trusted code runs in these processes: the course's own suites, which
 talk to submissions through sandboxed processes (:mod:`day25.course.harness`)
 and never import them. Plugins are named explicitly
 (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``) so what else is installed on the grading
-machine cannot change a grade. The server also forks each session's zygote
-(:func:`~day25.course.sandbox.zygote_server.start_forked`), warm too. Its
+machine cannot change a grade. Each session's zygote is forked warm too, by
+a process this server forks before it reads any request (:func:`_forker`), so
+that no zygote carries another student's request in its memory. Its
 client is :mod:`day25.course.grading.sessions`; the wires are 1 and 2 of
 :mod:`day25.course.protocol`.
 """
@@ -34,7 +35,6 @@ import signal
 import socket
 import sys
 import tempfile
-from pathlib import Path
 from typing import cast
 
 from day25.course.grading.sessions import PLUGINS
@@ -44,8 +44,6 @@ from day25.course.protocol import (
     SessionEnded,
     SessionRequest,
     SessionStarted,
-    ZygoteForkReply,
-    ZygoteForkRequest,
 )
 from day25.course.sandbox import namespaces, processes, rlimits, zygote_server
 
@@ -116,20 +114,21 @@ def serve() -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(os.path.join(private, "forks"))
     listener.listen(16)
+    forker = None
     if namespaces.forks_zygotes():  # else sessions exec their zygotes (bwrap, no root)
         os.environ[ZYGOTE_FORKS_ENV] = listener.getsockname()
+        forker = _forker(listener, sandboxed)  # before this process reads any request
+    listener.close()
     control = (os.dup(0), os.dup(1))
     os.dup2(os.open(os.devnull, os.O_RDWR), 0)
     out = os.fdopen(control[1], "w", buffering=1)
-    children: set[int] = set()  # sessions and zygote supervisors, all forked from here
+    children: set[int] = set()  # the sessions
     pending = b""
     wake_r, wake_w = processes.wake_on_child_exit()  # a session's end is reported at once
     while True:
-        ready, _, _ = select.select([control[0], wake_r, listener.fileno()], [], [], 1.0)
+        ready, _, _ = select.select([control[0], wake_r], [], [], 1.0)
         if wake_r in ready:
             os.read(wake_r, 4096)
-        if listener.fileno() in ready:
-            _serve_zygote_request(listener, children, sandboxed, (wake_r, wake_w, *control))
         if control[0] in ready:
             chunk = os.read(control[0], 65536)
             if not chunk:
@@ -141,47 +140,78 @@ def serve() -> None:
                 pid = os.fork()
                 if pid == 0:
                     processes.forget_child_exit((wake_r, wake_w))
-                    listener.close()
                     _run_session(request, control)
                 children.add(pid)
                 started: SessionStarted = {"id": request["id"], "pid": pid}
                 out.write(json.dumps(started) + "\n")
-        while children:
+        while children or forker:
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
                 break
+            if pid == forker:  # it failed: sessions will say their zygote could not start
+                forker = None
+                continue
             children.discard(pid)
             ended: SessionEnded = {"pid": pid, "code": os.waitstatus_to_exitcode(status)}
             out.write(json.dumps(ended) + "\n")
     for pid in children:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
+    if forker:
+        os.kill(forker, signal.SIGTERM)  # it ends its zygotes' supervisors, then itself
+        os.waitpid(forker, 0)
     shutil.rmtree(private, ignore_errors=True)
 
 
-def _serve_zygote_request(listener: socket.socket, children: set[int], sandboxed: bool,
-                          close: tuple[int, ...]) -> None:
-    """A session asks for its submission's zygote: fork it from this warm process."""
-    conn, _ = listener.accept()
-    with conn:
-        try:
-            conn.settimeout(10)
-            data, fds, _flags, _addr = socket.recv_fds(conn, 4096, 1)
-            request = cast(ZygoteForkRequest, json.loads(data))
-            if not fds:
-                raise ValueError("no control socket was passed")
-            pid = zygote_server.start_forked(
-                Path(request["zygote"]), int(request["uid"]), fds[0], sandboxed,
-                close=(*close, listener.fileno(), conn.fileno()), course=Path(request["course"]))
-            os.close(fds[0])
-            children.add(pid)
-            pidfd = os.pidfd_open(pid)
-            reply: ZygoteForkReply = {"pid": pid}
-            socket.send_fds(conn, [json.dumps(reply).encode()], [pidfd])
-            os.close(pidfd)
-        except Exception as exc:  # any failure is this request's: the server serves on
-            with contextlib.suppress(OSError):
-                conn.send(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
+def _forker(listener: socket.socket, sandboxed: bool) -> int:
+    """Fork the process that forks zygotes; it never reads a request itself.
+
+    For each session that asks for a zygote it accepts the connection and forks a
+    supervisor at once, and only that supervisor reads the request
+    (:func:`~day25.course.sandbox.zygote_server.serve_fork_request`). So this
+    process holds what :func:`preload` put there and nothing of any student, and
+    neither does a zygote. SIGTERM (from the server, at its end) ends it and its
+    supervisors; if the server dies, the kernel kills it.
+    """
+    pid = os.fork()
+    if pid:
+        return pid
+    supervisors: set[int] = set()
+    try:
+        rlimits.die_with_parent()
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, 0)  # not the server's control pipes: their ends are the server's
+        os.dup2(devnull, 1)
+
+        def end(*_: object) -> None:
+            raise SystemExit(0)
+
+        signal.signal(signal.SIGTERM, end)
+        wake_r, wake_w = processes.wake_on_child_exit()
+        while True:
+            ready, _, _ = select.select([listener.fileno(), wake_r], [], [], 1.0)
+            if wake_r in ready:
+                os.read(wake_r, 4096)
+            if listener.fileno() in ready:
+                conn, _ = listener.accept()
+                child = os.fork()
+                if child == 0:
+                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                    listener.close()
+                    zygote_server.serve_fork_request(conn, sandboxed, close=(wake_r, wake_w))
+                conn.close()
+                supervisors.add(child)
+            while supervisors:
+                done, _ = os.waitpid(-1, os.WNOHANG)
+                if done == 0:
+                    break
+                supervisors.discard(done)
+    except BaseException:  # SystemExit from SIGTERM, or a failure: end the supervisors
+        for child in supervisors:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child, signal.SIGKILL)
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ It starts one of two ways. Exec'd: ``python -m day25.course.sandbox.zygote_serve
 through :func:`day25.course.sandbox.processes.spawn` (``pytest`` run by hand,
 and any grading without root: bwrap in a user namespace). Forked: in a graded
 batch the warm session server (:mod:`day25.course.grading.session_server`)
-already holds those modules, and :func:`start_forked` joins the very same kind
-of sandbox without exec (:func:`~day25.course.sandbox.namespaces.enter`: bwrap
+already holds those modules, and :func:`serve_fork_request` joins the very same
+kind of sandbox without exec (:func:`~day25.course.sandbox.namespaces.enter`: bwrap
 builds the view around a holder, the supervisor joins its namespaces), then
 forks the zygote into its PID namespace, which drops to the submission's uid
 (:func:`~day25.course.sandbox.namespaces.drop_privileges`).
@@ -39,13 +39,20 @@ import socket
 import sys
 import warnings
 from pathlib import Path
-from typing import cast
+from typing import NoReturn, cast
 
 from day25.course.logs import log_nexios_directly
-from day25.course.protocol import INSIDE_MODULE, ExitNotice, SpawnReply, SpawnRequest
+from day25.course.protocol import (
+    INSIDE_MODULE,
+    ExitNotice,
+    SpawnReply,
+    SpawnRequest,
+    ZygoteForkReply,
+    ZygoteForkRequest,
+)
 from day25.course.sandbox import namespaces, processes, rlimits
 
-__all__ = ["preload", "serve", "start_forked"]
+__all__ = ["preload", "serve", "serve_fork_request"]
 
 _PRELOAD = ("asyncio", "json", "sqlite3", "uvicorn", "uvicorn.config", "uvicorn.server",
             "uvicorn.protocols.websockets.websockets_impl", "uvicorn.protocols.http.h11_impl",
@@ -155,21 +162,45 @@ def serve(control_fd: int = 0) -> None:
         processes.kill_session(pid)
 
 
-def start_forked(
-    workdir: Path, uid: int, control_fd: int, sandboxed: bool, *, close: tuple[int, ...] = (),
-    course: Path | None = None,
-) -> int:
-    """In the session server: fork a supervisor whose child is the sandboxed zygote.
+def serve_fork_request(conn: socket.socket, sandboxed: bool, *, close: tuple[int, ...] = ()
+                       ) -> NoReturn:
+    """In a process forked for one zygote request before anyone read it: read it,
+    answer with this process's own pid and pidfd, and become its supervisor.
 
-    Returns the supervisor's pid. The supervisor joins a fresh view of
-    ``workdir`` that bwrap built (:func:`day25.course.sandbox.namespaces.enter`)
-    and forks the zygote into its PID namespace; the zygote closes every
-    inherited descriptor, drops to ``uid`` and serves ``control_fd``. The
-    supervisor waits for it, then ends the view's holder.
+    Why: what a process has read stays in its memory, and every zygote carries the
+    memory of the process it was forked from. Forked before the request is read, a
+    supervisor (and its zygote) holds this submission's request and nothing else:
+    no other student's paths, uids or sessions (:mod:`day25.course.grading.session_server`).
     """
-    pid = os.fork()
-    if pid:
-        return pid
+    try:
+        conn.settimeout(10)
+        data, fds, _flags, _addr = socket.recv_fds(conn, 4096, 1)
+        request = cast(ZygoteForkRequest, json.loads(data))
+        if not fds:
+            raise ValueError("no control socket was passed")
+        pidfd = os.pidfd_open(os.getpid())
+        reply: ZygoteForkReply = {"pid": os.getpid()}
+        socket.send_fds(conn, [json.dumps(reply).encode()], [pidfd])
+        os.close(pidfd)
+    except Exception as exc:  # this request's failure: the session is told, nothing else
+        with contextlib.suppress(OSError):
+            conn.send(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
+        os._exit(1)
+    finally:
+        conn.close()
+    _supervise(Path(request["zygote"]), int(request["uid"]), fds[0], sandboxed, close=close,
+               course=Path(request["course"]))
+
+
+def _supervise(workdir: Path, uid: int, control_fd: int, sandboxed: bool, *,
+               close: tuple[int, ...], course: Path | None) -> NoReturn:
+    """The supervisor, whose child is the sandboxed zygote.
+
+    It joins a fresh view of ``workdir`` that bwrap built
+    (:func:`day25.course.sandbox.namespaces.enter`) and forks the zygote into its
+    PID namespace; the zygote closes every inherited descriptor, drops to ``uid``
+    and serves ``control_fd``. The supervisor waits for it, then ends the view's holder.
+    """
     code = 1
     try:
         processes.forget_child_exit(close)  # and closes the server's own descriptors
