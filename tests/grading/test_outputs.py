@@ -91,6 +91,12 @@ def test_clean_message_keeps_sentences() -> None:
     assert clean_message(text) == "Step 1 failed\nexpected 3, got 4"
 
 
+def test_clean_message_drops_what_pytest_spells_out_of_the_tests_expressions() -> None:
+    text = ("AssertionError: no others joined\n +  where 4 = len([{'event': 'chat.joined'}])\n"
+            " +    and   500 = <Response [500]>.status_code\nAt index 0 diff: 2 != 1")
+    assert clean_message(text) == "AssertionError: no others joined\nAt index 0 diff: 2 != 1"
+
+
 def test_plot_is_a_png(tmp_path: Path) -> None:
     path = write_plot([_student("a", 1), _student("b", 5)], tmp_path / "grades.png", 100)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -19,7 +19,10 @@ from day25.course.grading.results import ExerciseResult, StudentResult, TestResu
 
 __all__ = ["load_results", "results_json", "write_student"]
 
-_SOURCE_LINE = re.compile(r"^\s*(>|E\s|def |async def |assert |@pytest|import |from \S+ import)")
+#: lines that quote a suite's source: code, and pytest's ``+  where 4 = len(...)`` (the
+#: test's own sub-expressions, spelled out)
+_SOURCE_LINE = re.compile(
+    r"^\s*(>|E\s|def |async def |assert |@pytest|import |from \S+ import|\+\s+(where|and)\s)")
 
 
 def clean_message(message: str) -> str:
