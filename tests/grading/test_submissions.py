@@ -110,6 +110,26 @@ def test_discover_class_folder_ids_and_clashes(tmp_path: Path) -> None:
     assert [s.student for s in discover([klass / "ann"], MODULES)] == ["ann"]
 
 
+def test_a_made_safe_name_never_takes_a_classmates_id(tmp_path: Path) -> None:
+    """``_alice`` sorts before ``alice`` and is ``alice`` once made safe: it gets
+    ``alice-2``, said so; the real alice keeps her row. No id is an output's name,
+    and ids differ without case (one folder on macOS and Windows)."""
+    klass = tmp_path / "class"
+    for name in ("_alice", "alice", "Bob", "bob", "gradebook.csv", "grades.png", "alice-2"):
+        (klass / name).mkdir(parents=True)
+        (klass / name / "priority_ordering.py").write_text("")
+    subs = {s.source.name: s for s in discover([klass], MODULES)}
+    assert subs["alice"].student == "alice" and not subs["alice"].renamed
+    assert subs["alice-2"].student == "alice-2"  # a real name, kept
+    assert subs["_alice"].student == "alice-3"
+    assert "_alice is graded as alice-3" in subs["_alice"].renamed
+    assert {subs["Bob"].student.casefold(), subs["bob"].student.casefold()} == {"bob", "bob-2"}
+    assert subs["gradebook.csv"].student == "gradebook.csv-2"
+    assert subs["grades.png"].student == "grades.png-2"
+    ids = [s.student.casefold() for s in subs.values()]
+    assert len(ids) == len(set(ids))
+
+
 def test_content_hash_follows_content_and_salt(tmp_path: Path) -> None:
     folder = tmp_path / "h"
     folder.mkdir()

@@ -130,6 +130,9 @@ def grade_class(
         raise ValueError("no submissions found in " + ", ".join(map(str, paths)))
     sandbox = namespaces.describe()
     console.print(sandbox, style="green" if namespaces.hardened() else "yellow")
+    for sub in subs:
+        if sub.renamed:
+            console.print(f"warning: {sub.renamed}", style="yellow", markup=False)
     if not namespaces.hardened() and len(subs) > 1 and not unsafe_shared_filesystem:
         raise ValueError(
             f"refusing to grade {len(subs)} students without namespaces: each submission "

@@ -22,6 +22,7 @@ __all__ = [
     "MAX_MODULE_BYTES",
     "MAX_RATIO",
     "MAX_TOTAL_BYTES",
+    "RESERVED_IDS",
     "Intake",
     "Submission",
     "content_hash",
@@ -36,12 +37,19 @@ MAX_RATIO = 100  # uncompressed / compressed, for entries over 64 KB
 _SAFE_ID = re.compile(r"[^A-Za-z0-9_.@-]+")
 
 
+#: what the output folder holds beside the students' folders: no student may be called so
+RESERVED_IDS = frozenset({"gradebook.csv", "grades.png"})
+
+
 @dataclass(frozen=True)
 class Submission:
-    """One student's work: a folder or a ``.zip``; the student id is its name."""
+    """One student's work: a folder or a ``.zip``; the student id is its name.
+
+    ``renamed``: why the id is not the name (it clashed): the instructor is told."""
 
     student: str
     source: Path
+    renamed: str = ""
 
 
 @dataclass
@@ -59,9 +67,44 @@ class Intake:
         self.problems.setdefault(module, []).append(text)
 
 
+def _name(path: Path) -> str:
+    return path.name[:-4] if path.name.lower().endswith(".zip") else path.name
+
+
 def _student_id(path: Path) -> str:
-    name = path.name[:-4] if path.name.lower().endswith(".zip") else path.name
-    return _SAFE_ID.sub("_", name).strip("._") or "student"
+    return _SAFE_ID.sub("_", _name(path)).strip("._") or "student"
+
+
+def _unique(found: list[Submission]) -> list[Submission]:
+    """Give every submission an id of its own, never another's.
+
+    A submission whose name is already a safe id keeps it, before any other gets
+    a turn: a folder ``_alice`` (id ``alice`` once made safe) cannot take the row of
+    the folder ``alice``, whatever the order. The rest, and duplicates, get ``-2``,
+    ``-3``..., and ``renamed`` says why. Ids compare without case (``Alice`` and
+    ``alice`` are one folder on macOS and Windows), and none is an output file's name.
+    """
+    taken = {name.casefold() for name in RESERVED_IDS}
+    ids: dict[int, str] = {}
+    for i, sub in enumerate(found):  # exact names first
+        if sub.student == _name(sub.source) and sub.student.casefold() not in taken:
+            ids[i] = sub.student
+            taken.add(sub.student.casefold())
+    unique = []
+    for i, sub in enumerate(found):
+        student, renamed = ids.get(i), ""
+        if student is None:
+            count = 1
+            student = sub.student
+            while student.casefold() in taken:
+                count += 1
+                student = f"{sub.student}-{count}"
+            taken.add(student.casefold())
+            if student != sub.student:
+                renamed = (f"{sub.source.name} is graded as {student}: its name makes the id "
+                           f"{sub.student}, which another submission (or an output file) has")
+        unique.append(Submission(student, sub.source, renamed))
+    return unique
 
 
 def _holds_modules(folder: Path, modules: Sequence[str]) -> bool:
@@ -80,7 +123,8 @@ def discover(
     """Each path is one student (a zip, or a folder holding modules) or a folder of them.
 
     With ``single`` every path is one student, whatever it holds (Gradescope).
-    Students whose ids clash get ``-2``, ``-3``... so nobody overwrites anybody.
+    Students whose ids clash get ``-2``, ``-3``... so nobody overwrites anybody
+    (:func:`_unique`).
     """
     found: list[Submission] = []
     for path in paths:
@@ -95,13 +139,7 @@ def discover(
             # a symlinked student is listed, so their feedback says why it scores 0
             if child.is_symlink() or child.is_dir() or child.suffix.lower() == ".zip":
                 found.append(Submission(_student_id(child), child))
-    seen: dict[str, int] = {}
-    unique = []
-    for sub in found:
-        count = seen.get(sub.student, 0) + 1
-        seen[sub.student] = count
-        unique.append(sub if count == 1 else Submission(f"{sub.student}-{count}", sub.source))
-    return unique
+    return _unique(found)
 
 
 def _decode(intake: Intake, name: str, data: bytes) -> None:
