@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import signal
 
-__all__ = ["TAIL_CHARS", "SubmissionCrashed", "SubmissionError", "SubmissionTimeout",
-           "describe_exit"]
+__all__ = ["MESSAGE_CHARS", "TAIL_CHARS", "SubmissionCrashed", "SubmissionError",
+           "SubmissionTimeout", "capped", "describe_exit"]
 
 TAIL_CHARS = 3000  # characters of the process's output quoted in an error message
+#: characters of a message built from what a submission sent: a 12 MB exception text
+#: would otherwise be copied, per test, into the session's log and results files
+MESSAGE_CHARS = 20_000
+
+
+def capped(text: str, limit: int = MESSAGE_CHARS) -> str:
+    """``text``, cut at ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]} ... ({len(text) - limit:,} more characters not shown)"
 
 
 class SubmissionError(Exception):
@@ -20,6 +30,7 @@ class SubmissionError(Exception):
 
     def __init__(self, message: str, *, output: str = "") -> None:
         self.output = output
+        message = capped(message)
         if output.strip():
             message = f"{message}\n--- last output of your code ---\n{output[-TAIL_CHARS:]}"
         super().__init__(message)

@@ -14,7 +14,7 @@ from collections import Counter
 from typing import Any
 
 from day25.course.catalogue import Exercise
-from day25.course.harness.errors import SubmissionError
+from day25.course.harness.errors import SubmissionError, capped
 from day25.course.harness.inside_client import InsideClient
 from day25.course.protocol import SCENARIOS, InsideArgs, ScenarioResult
 from day25.course.sandbox.rlimits import Limits
@@ -86,6 +86,13 @@ def first_difference(
     step must raise); for ``emit_concurrently`` only how often each listener ran
     counts, because the interleaving of concurrent emits is not part of any rule.
     """
+    found = _difference(ops, want, got)
+    return None if found is None else capped(found)  # the submission's text can be huge
+
+
+def _difference(
+    ops: list[dict[str, Any]], want: list[dict[str, Any]], got: ScenarioResult
+) -> str | None:
     if got.get("setup_error"):
         return f"Creating the object under test failed: {got['setup_error']}"
     steps = "\n".join(f"  {i + 1}. {_show(op)}" for i, op in enumerate(ops))
