@@ -12,9 +12,11 @@ The class and the output folder live world-readable in ``/var/tmp``, outside
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import threading
 import zipfile
@@ -151,12 +153,20 @@ def robustness_cases(port: int) -> dict[str, tuple[dict[str, bytes], float, str 
 
 
 class Listener:
-    """A TCP server on the host's loopback: a sandboxed child must never reach it."""
+    """A server on the host a sandboxed child (or the grader on its behalf) must never
+    reach: TCP on the loopback, or a Unix socket at ``unix``; it answers ``reply``."""
 
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
+    def __init__(self, unix: Path | None = None, reply: bytes = b"") -> None:
+        if unix is None:
+            self.sock = socket.create_server(("127.0.0.1", 0))
+            self.port = self.sock.getsockname()[1]
+        else:
+            self.sock = socket.socket(socket.AF_UNIX)
+            self.sock.bind(str(unix))
+            self.sock.listen()
+            self.port = 0
         self.sock.settimeout(0.5)
-        self.port = self.sock.getsockname()[1]
+        self.reply = reply
         self.received: list[bytes] = []
         self.stop = threading.Event()
         threading.Thread(target=self._serve, daemon=True).start()
@@ -171,12 +181,36 @@ class Listener:
                 conn.settimeout(2)
                 try:
                     self.received.append(conn.recv(100))
+                    conn.sendall(self.reply)
                 except OSError:
                     self.received.append(b"<connected>")
 
     def close(self) -> None:
         self.stop.set()
         self.sock.close()
+
+
+def grade_class(klass: Path, out: Path, *options: str, jobs: int = 1
+                ) -> tuple[subprocess.CompletedProcess[str], dict[str, dict[str, str]]]:
+    """``day25 grade`` on ``klass`` as an instructor runs it: the run and the gradebook's
+    rows by student. Without namespaces the grader refuses a class unless told."""
+    unsafe = [] if namespaces.hardened() else ["--unsafe-shared-filesystem"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "day25.cli", "grade", str(klass), "--out", str(out), "--jobs",
+         str(jobs), *options, "--course", str(COURSE), *unsafe],
+        capture_output=True, text=True, timeout=900, cwd=COURSE,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    with (out / "gradebook.csv").open(encoding="utf-8") as fh:
+        return proc, {row["student"]: row for row in csv.DictReader(fh)}
+
+
+def write_class(klass: Path, students: dict[str, dict[str, str]]) -> None:
+    """Each student's folder under ``klass``, holding its files (name -> text)."""
+    for student, files in students.items():
+        (klass / student).mkdir(parents=True)
+        for name, text in files.items():
+            (klass / student / name).write_text(text, encoding="utf-8")
 
 
 def _build_robustness(root: Path, port: int) -> None:

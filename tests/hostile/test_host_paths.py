@@ -13,13 +13,7 @@ honest student keeps all of them.
 
 from __future__ import annotations
 
-import csv
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,9 +21,8 @@ from typing import Any
 
 import pytest
 
-from day25.course.sandbox import namespaces
+from .classroom import COURSE, Listener, grade_class, write_class
 
-COURSE = Path(__file__).resolve().parents[2]
 MODULE = "notification_queueing.py"
 SOLUTION = (COURSE / "solutions" / MODULE).read_text(encoding="utf-8")
 
@@ -79,62 +72,26 @@ def create_app(*args, **kwargs):
 '''
 
 
-class HostSocket:
-    """A host-only Unix socket service: no graded app may ever reach it."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.server = socket.socket(socket.AF_UNIX)
-        self.server.bind(str(path))
-        self.server.listen()
-        self.server.settimeout(0.5)
-        self.connections = 0
-        self.stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 11\r\n\r\n"
-                         b"HOST SECRET")
-            conn.close()
-
-    def close(self) -> None:
-        self.stop.set()
-        self.server.close()
-
-
 @pytest.fixture(scope="module")
 def graded() -> Iterator[dict[str, Any]]:
     root = Path(f"/var/tmp/day25-hostpaths-{uuid.uuid4().hex[:8]}")  # outside /tmp and the view
-    klass, out, host_dir = root / "class", root / "out", root / "host"
-    (host_dir / "1").mkdir(parents=True)
-    (host_dir / "1" / "canary.txt").write_text("the grader must not delete me\n")
-    (host_dir / "2").mkdir()
-    (host_dir / "2" / "canary.txt").write_text("the grader must not delete me\n")
-    service = HostSocket(root / "host.sock")
-    students = {
+    host_dir = root / "host"
+    for folder in ("1", "2"):
+        (host_dir / folder).mkdir(parents=True)
+        (host_dir / folder / "canary.txt").write_text("the grader must not delete me\n")
+    # a host-only service on a Unix socket (think docker.sock): no graded app may reach it
+    service = Listener(unix=root / "host.sock",
+                       reply=b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 11\r\n\r\n"
+                             b"HOST SECRET")
+    write_class(root / "class", {name: {MODULE: source} for name, source in {
         "honest": SOLUTION,
-        "socket_swap": SOLUTION + f"\nSWAP, TARGET = 'socket', {str(service.path)!r}\n" + ATTACK,
+        "socket_swap": SOLUTION + f"\nSWAP, TARGET = 'socket', {str(root / 'host.sock')!r}\n"
+        + ATTACK,
         "folder_swap": SOLUTION + f"\nSWAP, TARGET = 'folder', {str(host_dir)!r}\n" + ATTACK,
-    }
-    for name, source in students.items():
-        (klass / name).mkdir(parents=True)
-        (klass / name / MODULE).write_text(source, encoding="utf-8")
-    unsafe = [] if namespaces.hardened() else ["--unsafe-shared-filesystem"]
+    }.items()})
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "day25.cli", "grade", str(klass), "--out", str(out),
-             "--jobs", "1", "--course", str(COURSE), *unsafe],
-            capture_output=True, text=True, timeout=500, cwd=COURSE,
-            env={**os.environ, "COLUMNS": "200"})
-        with (out / "gradebook.csv").open(encoding="utf-8") as fh:
-            rows = {row["student"]: row for row in csv.DictReader(fh)}
-        yield {"proc": proc, "rows": rows, "out": out, "host_dir": host_dir,
+        proc, rows = grade_class(root / "class", root / "out")
+        yield {"proc": proc, "rows": rows, "out": root / "out", "host_dir": host_dir,
                "service": service}
     finally:
         service.close()
@@ -144,7 +101,7 @@ def graded() -> Iterator[dict[str, Any]]:
 def test_the_host_socket_hears_nothing_and_the_host_folder_keeps_its_files(
         graded: dict[str, Any]) -> None:
     assert graded["proc"].returncode == 0, graded["proc"].stderr[-3000:]
-    assert graded["service"].connections == 0
+    assert graded["service"].received == []
     for folder in ("1", "2"):
         assert (graded["host_dir"] / folder / "canary.txt").is_file()
 

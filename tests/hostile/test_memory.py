@@ -12,12 +12,8 @@ and says how many it found, graded after a classmate in one real batch.
 
 from __future__ import annotations
 
-import csv
-import os
 import re
 import shutil
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,9 +21,8 @@ from typing import Any
 
 import pytest
 
-from day25.course.sandbox import namespaces
+from .classroom import COURSE, grade_class, write_class
 
-COURSE = Path(__file__).resolve().parents[2]
 MODULE = "priority_ordering.py"
 SOLUTION = (COURSE / "solutions" / MODULE).read_text(encoding="utf-8")
 
@@ -60,20 +55,11 @@ _scan_own_memory()
 @pytest.fixture(scope="module")
 def graded() -> Iterator[dict[str, Any]]:
     root = Path(f"/var/tmp/day25-memory-{uuid.uuid4().hex[:8]}")
-    klass, out = root / "class", root / "out"
-    for name, source in {"a_classmate": SOLUTION, "b_scanner": SOLUTION + SCAN}.items():
-        (klass / name).mkdir(parents=True)
-        (klass / name / MODULE).write_text(source, encoding="utf-8")
-    unsafe = [] if namespaces.hardened() else ["--unsafe-shared-filesystem"]
+    write_class(root / "class", {"a_classmate": {MODULE: SOLUTION},
+                                 "b_scanner": {MODULE: SOLUTION + SCAN}})
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "day25.cli", "grade", str(klass), "--out", str(out),
-             "--jobs", "1", "--course", str(COURSE), *unsafe],
-            capture_output=True, text=True, timeout=500, cwd=COURSE,
-            env={**os.environ, "COLUMNS": "200"})
-        with (out / "gradebook.csv").open(encoding="utf-8") as fh:
-            rows = {row["student"]: row for row in csv.DictReader(fh)}
-        feedback = (out / "b_scanner" / "feedback.md").read_text(encoding="utf-8")
+        proc, rows = grade_class(root / "class", root / "out")
+        feedback = (root / "out" / "b_scanner" / "feedback.md").read_text(encoding="utf-8")
         yield {"proc": proc, "rows": rows, "feedback": feedback}
     finally:
         shutil.rmtree(root, ignore_errors=True)
