@@ -35,6 +35,7 @@ import json
 import os
 import runpy
 import select
+import signal
 import socket
 import sys
 import warnings
@@ -199,7 +200,8 @@ def _supervise(workdir: Path, uid: int, control_fd: int, sandboxed: bool, *,
     It joins a fresh view of ``workdir`` that bwrap built
     (:func:`day25.course.sandbox.namespaces.enter`) and forks the zygote into its
     PID namespace; the zygote closes every inherited descriptor, drops to ``uid``
-    and serves ``control_fd``. The supervisor waits for it, then ends the view's holder.
+    and serves ``control_fd``. The supervisor waits for it (:func:`_watch`), then
+    ends the view's holder, and with it everything left in the PID namespace.
     """
     code = 1
     try:
@@ -219,9 +221,7 @@ def _supervise(workdir: Path, uid: int, control_fd: int, sandboxed: bool, *,
                 os.chdir(workdir)
             serve(control_fd)
             os._exit(0)
-        os.close(control_fd)
-        _pid, status = os.waitpid(zygote, 0)
-        code = os.waitstatus_to_exitcode(status)
+        code = _watch(zygote, control_fd)
         if holder is not None:
             holder.close()
     except BaseException:
@@ -229,6 +229,34 @@ def _supervise(workdir: Path, uid: int, control_fd: int, sandboxed: bool, *,
 
         traceback.print_exc()
     os._exit(code if code >= 0 else 1)
+
+
+def _watch(zygote: int, control_fd: int) -> int:
+    """Wait for the zygote to exit, and kill it if the grader hangs up first: its exit code.
+
+    Why not just wait: a zygote ends when it reads that the grader hung up, and a
+    submission can stop its own zygote (same uid, ``SIGSTOP``), which then never
+    reads it. The grader's end closes when its session ends or is cut off; this
+    copy of the zygote's end sees that (``POLLHUP``, whatever is still unread), so
+    nothing of the submission outlives its session.
+    """
+    pidfd = os.pidfd_open(zygote)
+    watching = select.poll()
+    watching.register(pidfd, select.POLLIN)
+    watching.register(control_fd, 0)  # only hang-ups (and errors) are reported
+    try:
+        while True:
+            ready = {fd for fd, _ in watching.poll()}
+            if pidfd in ready:
+                break
+            if control_fd in ready:
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)  # it may be stopped
+                watching.unregister(control_fd)
+    finally:
+        os.close(pidfd)
+        os.close(control_fd)
+    _pid, status = os.waitpid(zygote, 0)
+    return os.waitstatus_to_exitcode(status)
 
 
 if __name__ == "__main__":
