@@ -46,7 +46,8 @@ def _no_local_constants() -> None:
 _no_local_constants()
 
 LEVEL = {None: 2, "LOWEST": 0, "LOW": 1, "MEDIUM": 2, "NORMAL": 2, "HIGH": 3, "HIGHEST": 4}
-AWAITED = ("async", "returns_awaitable", "returns_task", "async_callable")  # emit awaits them
+AWAITED = ("async", "returns_awaitable", "returns_task", "returns_future",
+           "async_callable")  # emit awaits them
 
 
 def level(priority: str | int | None) -> int:

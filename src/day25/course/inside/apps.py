@@ -35,7 +35,7 @@ from typing import Any
 
 from day25 import EventBus, current_event
 from day25.course.inside.channel import Channel
-from day25.course.inside.settle import settle
+from day25.course.inside.settle import SETTLE_HORIZON, settle
 from day25.course.inside.submission import FreshImport, import_error, off_limits_in
 from day25.course.logs import write_queued_records_directly
 from day25.course.protocol import FAULT_HEADER, AppReply, EventRecord, InsideArgs
@@ -214,7 +214,11 @@ class Faults:
             if kind == "slow":  # every send takes `after` ms: a client that reads slowly
                 if message.get("type") == "websocket.send":
                     counts["slow"] += 1
-                    await asyncio.sleep(healthy / 1000)
+                    left = healthy / 1000
+                    while left > 0:  # in steps due within the horizon: a send under way
+                        step = min(left, SETTLE_HORIZON / 2)  # is work, not an idle app
+                        await asyncio.sleep(step)
+                        left -= step
             elif message.get("type") == "websocket.send" and healthy > 0:
                 healthy -= 1
             elif message.get("type") == "websocket.send":

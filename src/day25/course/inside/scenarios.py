@@ -29,8 +29,10 @@ Listener kinds: ``sync``; ``async`` (``async def``); ``method`` (a sync bound
 method, a new bound-method object at every mention, as ``obj.handle`` is);
 ``returns_awaitable`` (a sync function that returns a coroutine);
 ``returns_task`` (a sync function that returns an ``asyncio.Task``, an awaitable
-that is not a coroutine); and ``async_callable`` (an object whose ``__call__`` is
-``async def``). Every listener takes ``*args, **kwargs`` and records the payload:
+that is not a coroutine); ``returns_future`` (the same with a bare ``asyncio.Future``,
+which is not a Task either); ``returns_value`` (a sync function that records, then
+returns a value that is not awaitable); and ``async_callable`` (an object whose
+``__call__`` is ``async def``). Every listener takes ``*args, **kwargs`` and records the payload:
 its one positional argument, or ``{"args": [...]}`` when it got none or several.
 ``then``: a list of ``on``/``off`` (and, for a module with ``once``, ``once``) ops
 the listener runs on the subject right after it recorded (changes during an emit).
@@ -40,7 +42,13 @@ the exception named in ``LISTENER_ERRORS`` (``"ValueError"``, ``"KeyError"``,
 another object) is reported as a copy, since the texts ask for the listener's own.
 
 A listener is created on its first mention and reused after (so ``off`` can
-name it). An async listener awaits ``asyncio.sleep(0)`` before it records, so
+name it), unless its op says ``"kept": false``: then the scenario keeps no
+reference to it, as nothing else holds a lambda passed straight to ``on``. A
+listener that gets an argument equal to one given to ``emit`` but not that very
+object (a ``dict`` or ``list`` copied on the way) is reported, since the texts
+ask for exactly the arguments given.
+
+An async listener awaits ``asyncio.sleep(0)`` before it records, so
 listeners that are not awaited in order show up in the trace; ``"delay": n``
 (default 1) makes it yield n times, so listeners run side by side finish out of order. ``reemit``:
 ``{"event", "payload"}``, an async listener emits that after recording, but only
@@ -138,6 +146,8 @@ class _Run:
         self.trace: list[list[Any]] = []
         self.errors: list[str] = []
         self.raised: list[Exception] = []  # what the listeners raised, to tell copies apart
+        self.settling: set[asyncio.Future[Any]] = set()  # returns_future's tasks, kept alive
+        self.given: list[Any] = []  # the arguments given to this op's emits, to tell copies
         if subject == BUS_SUBJECT:
             self.target: Any = GuardedBus(max_listeners=0)
         elif subject:
@@ -151,7 +161,8 @@ class _Run:
         made = self.listeners.get(name)
         if made is None:
             made = self._make(name, op)
-            self.listeners[name] = made
+            if op.get("kept", True):
+                self.listeners[name] = made
         if isinstance(made, _Holder):
             return made.handle  # a new bound-method object every time, as obj.handle is
         listener: Callable[..., Any] = made
@@ -164,6 +175,11 @@ class _Run:
                 f"stopped after {CALLS_PER_OP:,} listener calls in one operation: does an "
                 "emit keep calling listeners that were added while it ran?")
         self.trace.append([name, payload, kwargs] if kwargs else [name, payload])
+        for value in (*args, *kwargs.values()):
+            if isinstance(value, (dict, list)) and not any(value is g for g in self.given) \
+                    and any(value == g for g in self.given):
+                self.errors.append(f"listener {name} got a copy of an argument given to emit, "
+                                   "not that very object")
 
     def _after(self, name: str, then: list[dict[str, Any]], raises: bool) -> None:
         """What a listener does once it recorded: change the subject, then maybe raise."""
@@ -196,7 +212,8 @@ class _Run:
             if reemit is not None and _depth.get() == 0:
                 token = _depth.set(1)
                 try:
-                    await run.target.emit(reemit["event"], reemit.get("payload"))
+                    run.given.append(reemit.get("payload"))
+                    await run.target.emit(reemit["event"], run.given[-1])
                 except Exception as exc:
                     run.errors.append(f"a re-entrant emit raised {describe(exc, run.file)}")
                 finally:
@@ -220,6 +237,19 @@ class _Run:
 
             def made(*args: Any, **kwargs: Any) -> Any:
                 return asyncio.ensure_future(body(args, kwargs))  # awaitable, not a coroutine
+
+        elif kind == "returns_future":
+
+            def made(*args: Any, **kwargs: Any) -> Any:
+                future = asyncio.get_running_loop().create_future()
+                run.settling.add(asyncio.ensure_future(_settle(future, body(args, kwargs))))
+                return future  # awaitable, neither a coroutine nor a Task
+
+        elif kind == "returns_value":
+
+            def made(*args: Any, **kwargs: Any) -> Any:
+                record(args, kwargs)
+                return RETURNED  # not None, not awaitable: nothing to await
 
         elif kind == "async_callable":
             made = _AsyncCallable(body)
@@ -265,6 +295,7 @@ class _Run:
             target.off(op["event"], self.listener(op))
         elif kind == "emit":
             args = op["args"] if "args" in op else [op.get("payload")]
+            self.given.extend([*args, *op.get("kwargs", {}).values()])
             result = target.emit(op["event"], *args, **op.get("kwargs", {}))
             if not inspect.isawaitable(result):
                 raise TypeError(f"emit() returned {result!r}, not an awaitable: make it async def")
@@ -275,6 +306,7 @@ class _Run:
         elif kind == "emit_concurrently":
             token = _depth.set(1)  # no re-emits here: see the module docstring
             try:
+                self.given.extend(op["payloads"])
                 emits = [target.emit(op["event"], p) for p in op["payloads"]]
                 outcomes = await asyncio.gather(*emits, return_exceptions=True)
             finally:
@@ -305,10 +337,23 @@ class _Run:
                             "was given (so it works as a decorator)")
 
 
+RETURNED = 42  # what a returns_value listener returns
+
+
+async def _settle(future: asyncio.Future[Any], work: Any) -> None:
+    """Resolve ``future`` with ``work``'s outcome: the listener's own exception, if any."""
+    try:
+        await work
+    except Exception as exc:
+        future.set_exception(exc)
+    else:
+        future.set_result(None)
+
+
 async def _run_ops(run: _Run, ops: list[dict[str, Any]]) -> list[OpResult]:
     results: list[OpResult] = []
     for op in ops:
-        run.trace, run.errors = [], []
+        run.trace, run.errors, run.given = [], [], []
         entry: OpResult = {"op": op["op"], "trace": [], "error": None}
         try:
             value = await run.do(op)
