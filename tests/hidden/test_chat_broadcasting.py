@@ -180,16 +180,21 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
         await join(server, bob, "lobby", "bob", ["ann", "bob"])
         await server.recv_json(bob)
         await server.recv_json(ann)
-        for bad in BAD_FRAMES:
-            await ann.send(bad)
-            error_frame(await server.recv_json(ann), "bad_frame", f"sending {bad!r:.50}")
-        await ann.send(json.dumps({"type": "message", "text": "x" * 2000, "id": NAN}))
-        await expect(server, ann, msg("ann", "x" * 2000, 1),
-                     "the connection stays open; 2000 characters are allowed; other fields "
-                     "of a frame are ignored")
-        # bob's next frame: the server handled ann's frames in order, so anything
-        # her bad frames had made it send bob would have come first
-        await expect(server, bob, msg("ann", "x" * 2000, 1), "others hear nothing of it")
+        async with server.connect(chat("ann")) as ann2:  # ann's second tab
+            await join(server, ann2, "lobby", "ann", ["ann", "bob"])
+            for bad in BAD_FRAMES:
+                await ann.send(bad)
+                error_frame(await server.recv_json(ann), "bad_frame", f"sending {bad!r:.50}")
+            await ann.send(json.dumps({"type": "message", "text": "x" * 2000, "id": NAN}))
+            await expect(server, ann, msg("ann", "x" * 2000, 1),
+                         "the connection stays open; 2000 characters are allowed; other fields "
+                         "of a frame are ignored")
+            # the next frame of the others: the server handled ann's frames in order, so
+            # anything her bad frames had made it send them would have come first
+            await expect(server, bob, msg("ann", "x" * 2000, 1), "others hear nothing of it")
+            await expect(server, ann2, msg("ann", "x" * 2000, 1),
+                         "the error goes to the sending connection only, not to the same "
+                         "user's other tab")
     errors = await server.wait_for_event("ws.error", count=len(BAD_FRAMES))
     assert len(errors) == len(BAD_FRAMES), f"one ws.error per bad frame, got {len(errors)}"
     for error in errors:
@@ -275,13 +280,23 @@ async def test_a_dying_connection_leaves_and_the_room_goes_on(app_server: Server
 @pytest.mark.category("ping")
 async def test_ping_pong(app_server: Server) -> None:
     server = app_server()
-    async with server.connect(chat("ann")) as ann:
+    async with server.connect(chat("ann")) as ann, server.connect(chat("bob")) as bob:
         await join(server, ann, "lobby", "ann", ["ann"])
         await server.recv_json(ann)
-        await ann.send(json.dumps({"type": "ping"}))
-        await expect(server, ann, {"type": "pong"}, "ping gets pong")
-        await ann.send(json.dumps({"type": "ping", "id": [1, {"x": None}]}))
-        await expect(server, ann, {"type": "pong"}, "a ping's other fields are ignored")
+        await join(server, bob, "lobby", "bob", ["ann", "bob"])
+        await server.recv_json(bob)
+        await server.recv_json(ann)
+        async with server.connect(chat("ann")) as ann2:  # ann's second tab
+            await join(server, ann2, "lobby", "ann", ["ann", "bob"])
+            await ann.send(json.dumps({"type": "ping"}))
+            await expect(server, ann, {"type": "pong"}, "ping gets pong")
+            await ann.send(json.dumps({"type": "ping", "id": [1, {"x": None}]}))
+            await expect(server, ann, {"type": "pong"}, "a ping's other fields are ignored")
+            await ann.send(say("after the pings"))
+            for ws in (ann, bob, ann2):
+                await expect(server, ws, msg("ann", "after the pings", 1),
+                             "the pong goes to the pinging connection only: nobody else, not "
+                             "even the same user's other tab, gets anything before this message")
 
 
 @pytest.mark.points(1)

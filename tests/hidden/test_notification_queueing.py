@@ -104,7 +104,10 @@ async def test_post_answers_201_with_unique_id_and_seq(app_server: Server) -> No
     assert all(isinstance(i, str) and i for i in ids) and len(set(ids)) == 3
     assert [r["delivered"] for r in replies] == [0, 0, 0], "nobody was connected"
     created = await server.wait_for_event("notification.created", count=3)
-    assert created[0]["args"][0]["user"] == "ann" and created[0]["args"][0]["title"] == "t0"
+    first = created[0]["args"][0] if created[0]["args"] else None
+    assert isinstance(first, dict) and first.get("user") == "ann" and first.get("title") == "t0", (
+        "notification.created carries the notification being created (user, title, body, "
+        f"level, ...) when it is emitted: got {first!r:.200}")
 
 
 @pytest.mark.points(2)
@@ -251,6 +254,10 @@ async def test_cap_keeps_max_per_user_unacknowledged_and_drops_the_oldest(
     assert got == [(4, "t3"), (5, "t4"), (6, "t5")], f"over the cap the oldest go: {got}"
     async with server.connect(where("bob")) as bob:
         assert [f["title"] for f in await backlog(server, bob)] == ["bob's own"]
+    async with server.connect(where("ann")) as ann:
+        assert await acked(server, ann, [f["id"] for f in await backlog(server, ann)]) == 3
+    got = await titles()
+    assert got == [], f"the oldest were dropped, not hidden: acknowledging the rest brought {got}"
 
 
 @pytest.mark.points(3)
@@ -434,3 +441,11 @@ async def test_dead_and_stalled_tabs_are_dropped_and_not_counted(app_server: Ser
     async with server.connect(where("ann")) as ann:
         titles = [f["title"] for f in await backlog(server, ann)]
     assert titles == ["one", "two", "three"], f"a failed push loses nothing: {titles}"
+    # the send_timeout is create_app's: a send slower than the 2 s default but within
+    # this app's send_timeout reaches its tab, which counts
+    patient = app_server(send_timeout=6)
+    async with patient.connect(where("cy"), **faulty("slow:2300")) as slow_tab:
+        assert await backlog(patient, slow_tab) == []
+        reply = await post(patient, "cy", "worth the wait")
+        assert reply["delivered"] == 1, (
+            f"a send of 2.3 s is within send_timeout=6, so it counts: {reply}")

@@ -63,6 +63,11 @@ def test_fires_on_the_next_emit_only(check: Any) -> None:
 @pytest.mark.category("async_handler")
 def test_async_handler_fires_once_and_is_awaited(check: Any) -> None:
     check([once("a", kind="async", delay=2), on("b", priority="LOW"), emit(1), emit(2)], H)
+    # whatever it returns that is awaitable is awaited (a Future is not a Task), and a
+    # value that is not awaitable is just a value
+    check([once("v", kind="returns_value"), once("f", kind="returns_future", delay=2),
+           once("t", kind="returns_task", delay=2), on("b", priority="LOW"), emit(1),
+           emit(2)], H)
 
 
 @pytest.mark.points(1)
@@ -205,7 +210,8 @@ def test_a_permanent_listener_of_the_same_handler_survives(check: Any) -> None:
 # counts of what is left on the bus.
 NAMES = ["a", "b", "c", "d"]
 EVENTS = ["x", "y"]
-KINDS = ["sync", "async", "returns_awaitable", "returns_task", "async_callable", "method"]
+KINDS = ["sync", "async", "returns_awaitable", "returns_task", "returns_future",
+         "returns_value", "async_callable", "method"]
 PRIORITIES: list[str | int | None] = [None, "LOW", "MEDIUM", "HIGH", 2, 5]
 STYLES = ["call", "decorator", "keywords"]
 

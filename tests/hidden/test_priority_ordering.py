@@ -74,6 +74,10 @@ def test_arguments_and_keywords_are_passed_through_exactly(check: Any) -> None:
     check([on("a"), on("b", kind="async"), on("m", kind="method"), on("t", kind="returns_task"),
            emit({"user": "ann"}, who="x", n=2), emit_args([]), emit_args([1, "two", None]),
            emit_args([], only="kw"), emit(None)], H)
+    # the very objects, not copies; and a listener nothing else holds (a lambda passed
+    # straight to on) runs all the same
+    check([on("lam", kept=False), on("alam", kind="async", kept=False),
+           on("meth", kind="method", kept=False), emit({"list": [1]}), emit_args([[2], {}])], H)
 
 
 @pytest.mark.points(1)
@@ -200,10 +204,12 @@ def test_off_with_the_same_bound_method_removes_it(check: Any) -> None:
 @pytest.mark.points(1)
 @pytest.mark.category("awaitables")
 def test_whatever_a_listener_returns_that_is_awaitable_is_awaited(check: Any) -> None:
-    # a coroutine, an async __call__, and a Task (awaitable, but not a coroutine)
+    # a coroutine, an async __call__, a Task and a Future (awaitable, but not coroutines),
+    # and a value that is not awaitable (just a value)
     check([on("returns", "HIGH", kind="returns_awaitable", delay=2),
            on("callable", kind="async_callable", delay=1), on("task", kind="returns_task",
                                                           delay=2),
+           on("future", kind="returns_future", delay=2), on("value", kind="returns_value"),
            on("plain", "LOW"), emit(1), emit(2)], H)
 
 
@@ -220,7 +226,8 @@ def test_emit_returns_none(check: Any) -> None:
 # the other), raise, or call on/off during the emit; emits of no or several arguments.
 NAMES = ["a", "b", "c", "d"]
 EVENTS = ["x", "y"]
-KINDS = ["sync", "async", "returns_awaitable", "returns_task", "async_callable", "method"]
+KINDS = ["sync", "async", "returns_awaitable", "returns_task", "returns_future",
+         "returns_value", "async_callable", "method"]
 PRIORITIES: list[str | int | None] = [None, "LOWEST", "LOW", "MEDIUM", "NORMAL", "HIGH",
                                       "HIGHEST", 2, 3, -1, 7]
 AWAITED = {"async", "returns_awaitable", "returns_task", "async_callable"}
