@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from day25.course.inside.apps import Faults
+from day25.course.inside.settle import SETTLE_HORIZON
 from day25.course.protocol import FAULT_HEADER
 
 SEND = {"type": "websocket.send", "text": "{}"}
@@ -60,6 +61,28 @@ async def test_a_slow_reader_gets_every_frame_late() -> None:
     started = loop.time()
     assert await _run("slow:20", 4) == ([SEND] * 4, "done")
     assert loop.time() - started >= 4 * 0.02  # each send took its 20 ms, none was dropped
+
+
+async def test_a_slow_reader_can_take_its_first_sends_at_once() -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await _run("slow:150:2", 3) == ([SEND] * 3, "done")
+    assert 0.15 <= loop.time() - started < 0.3  # only the third send took its 150 ms
+
+
+async def test_a_long_slow_send_is_work_under_way_not_an_idle_app() -> None:
+    """settled() counts a timer due later than its horizon as idle: a slow send of a
+    second must keep one due sooner, or a check would read its frame as never coming."""
+    horizons: list[float] = []
+    task = asyncio.ensure_future(_run("slow:400", 1))
+    while not task.done():
+        await asyncio.sleep(0.02)
+        handles = asyncio.get_running_loop()._scheduled  # type: ignore[attr-defined]
+        due = [h.when() - asyncio.get_running_loop().time() for h in handles
+               if not h.cancelled()]
+        horizons.append(min(due, default=0.0))
+    assert await task == ([SEND], "done")
+    assert max(horizons) < SETTLE_HORIZON, horizons
 
 
 async def test_the_faults_count_what_they_did_for_checks_that_do_not_time() -> None:

@@ -442,10 +442,10 @@ async def test_dead_and_stalled_tabs_are_dropped_and_not_counted(app_server: Ser
         titles = [f["title"] for f in await backlog(server, ann)]
     assert titles == ["one", "two", "three"], f"a failed push loses nothing: {titles}"
     # the send_timeout is create_app's: a send slower than the 2 s default but within
-    # this app's send_timeout reaches its tab, which counts
-    patient = app_server(send_timeout=6)
-    async with patient.connect(where("cy"), **faulty("slow:2300")) as slow_tab:
+    # this app's send_timeout reaches its tab, which counts (its backlog_end is prompt)
+    patient = app_server(send_timeout=4)
+    async with patient.connect(where("cy"), **faulty("slow:2100:1")) as slow_tab:
         assert await backlog(patient, slow_tab) == []
         reply = await post(patient, "cy", "worth the wait")
         assert reply["delivered"] == 1, (
-            f"a send of 2.3 s is within send_timeout=6, so it counts: {reply}")
+            f"a send of 2.1 s is within send_timeout=4, so it counts: {reply}")

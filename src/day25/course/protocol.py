@@ -224,7 +224,8 @@ FAULT_HEADER = "x-day25-fault"
 #: reading); ``raise``: every send after the handshake raises OSError (a connection
 #: that is gone, as uvicorn reports it). ``stall:N`` / ``raise:N``: the first N
 #: sends succeed, then the fault starts. ``slow:MS``: every send takes MS milliseconds
-#: and then succeeds (a client that reads slowly, but reads).
+#: and then succeeds (a client that reads slowly, but reads); ``slow:MS:N``: the first
+#: N sends are prompt.
 FAULTS = ("stall", "raise", "slow")
 
 

@@ -206,21 +206,24 @@ class Faults:
             return
         scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != header]}
         kind, _, after = fault.partition(":")
-        healthy = int(after) if after.isdigit() else 0  # sends that succeed before the fault
+        number, _, prompt = after.partition(":")
+        value = int(number) if number.isdigit() else 0
+        # sends that succeed at once before the fault: stall:N, raise:N, slow:MS:N
+        healthy = (int(prompt) if prompt.isdigit() else 0) if kind == "slow" else value
 
         async def faulty_send(message: Any) -> None:
             nonlocal healthy
             counts = self.counts
-            if kind == "slow":  # every send takes `after` ms: a client that reads slowly
+            if message.get("type") == "websocket.send" and healthy > 0:
+                healthy -= 1
+            elif kind == "slow":  # every send takes `value` ms: a client that reads slowly
                 if message.get("type") == "websocket.send":
                     counts["slow"] += 1
-                    left = healthy / 1000
+                    left = value / 1000
                     while left > 0:  # in steps due within the horizon: a send under way
                         step = min(left, SETTLE_HORIZON / 2)  # is work, not an idle app
                         await asyncio.sleep(step)
                         left -= step
-            elif message.get("type") == "websocket.send" and healthy > 0:
-                healthy -= 1
             elif message.get("type") == "websocket.send":
                 counts[kind] = counts.get(kind, 0) + 1
                 if kind == "stall":
