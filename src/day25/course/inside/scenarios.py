@@ -146,7 +146,7 @@ class _Run:
         self.trace: list[list[Any]] = []
         self.errors: list[str] = []
         self.raised: list[Exception] = []  # what the listeners raised, to tell copies apart
-        self.settling: set[asyncio.Future[Any]] = set()  # returns_future's tasks, kept alive
+        self.resolving: set[asyncio.Future[Any]] = set()  # returns_future's tasks, running
         self.given: list[Any] = []  # the arguments given to this op's emits, to tell copies
         if subject == BUS_SUBJECT:
             self.target: Any = GuardedBus(max_listeners=0)
@@ -242,14 +242,16 @@ class _Run:
 
             def made(*args: Any, **kwargs: Any) -> Any:
                 future = asyncio.get_running_loop().create_future()
-                run.settling.add(asyncio.ensure_future(_settle(future, body(args, kwargs))))
+                task = asyncio.ensure_future(_resolve(future, body(args, kwargs)))
+                run.resolving.add(task)  # the loop holds tasks weakly: keep it to its end
+                task.add_done_callback(run.resolving.discard)
                 return future  # awaitable, neither a coroutine nor a Task
 
         elif kind == "returns_value":
 
             def made(*args: Any, **kwargs: Any) -> Any:
                 record(args, kwargs)
-                return RETURNED  # not None, not awaitable: nothing to await
+                return 42  # not None, not awaitable: nothing to await
 
         elif kind == "async_callable":
             made = _AsyncCallable(body)
@@ -337,17 +339,16 @@ class _Run:
                             "was given (so it works as a decorator)")
 
 
-RETURNED = 42  # what a returns_value listener returns
-
-
-async def _settle(future: asyncio.Future[Any], work: Any) -> None:
-    """Resolve ``future`` with ``work``'s outcome: the listener's own exception, if any."""
+async def _resolve(future: asyncio.Future[Any], work: Any) -> None:
+    """Resolve ``future`` (if still pending) with ``work``'s outcome or own exception."""
     try:
         await work
     except Exception as exc:
-        future.set_exception(exc)
+        if not future.done():
+            future.set_exception(exc)
     else:
-        future.set_result(None)
+        if not future.done():
+            future.set_result(None)
 
 
 async def _run_ops(run: _Run, ops: list[dict[str, Any]]) -> list[OpResult]:
