@@ -19,6 +19,9 @@ The rules are in the notebook ``priority_ordering.ipynb`` and in
   of that emit does not run), and returns None. An emit inside a listener runs
   to its end before the outer one goes on.
 
+The bundled bus (``day25.EventBus``) is off limits in this file: it already does
+the ordering that is graded. ``from day25 import EventPriority`` is fine.
+
 Replace every ``raise NotImplementedError`` with your code. Check with
 ``day25 check priority_ordering``; stuck? ``day25 hint priority_ordering``.
 """

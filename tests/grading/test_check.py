@@ -127,7 +127,20 @@ def test_importing_the_realtime_helpers_is_refused_with_a_sentence(tmp_path: Pat
         "import day25\n", "import day25\nfrom day25 import Rooms\n", 1))
     proc = _check("chat_broadcasting", "--path", mine)
     assert proc.returncode == 1, proc.stdout
-    assert "day25.realtime is off limits in the graded exercises" in proc.stdout
+    assert "day25.realtime is off limits in this exercise" in proc.stdout
+    assert "Traceback" not in proc.stdout
+
+
+def test_exercise_1_refuses_the_bundled_bus_once_with_a_sentence(tmp_path: Path) -> None:
+    mine = _workspace(tmp_path, "solutions")
+    (mine / "priority_ordering.py").write_text(
+        "from day25 import EventBus\n\n\nclass PriorityEmitter(EventBus):\n    pass\n")
+    proc = _check("priority_ordering", "--path", mine)
+    assert proc.returncode == 1, proc.stdout
+    said = " ".join(proc.stdout.split())  # the console wraps long lines
+    assert said.count("day25.bus is off limits in this exercise") == 1, proc.stdout
+    assert "such as EventBus" in said and "`from day25 import EventPriority` is fine" in said
+    assert "not run: priority_ordering.py could not be imported" in said
     assert "Traceback" not in proc.stdout
 
 

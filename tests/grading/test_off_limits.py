@@ -1,5 +1,6 @@
-"""The grader refuses day25.realtime / day25.serve in a graded module: that exercise
-scores 0 with a sentence saying why, and the student's other exercises are unaffected."""
+"""The grader refuses day25.realtime / day25.serve in a graded module, and the bundled bus
+in exercise 1 (its own emitter is what it grades): that exercise scores 0 with a sentence
+saying why, and the student's other exercises are unaffected."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ def test_an_off_limits_import_costs_that_exercise_only(tmp_path: Path) -> None:
     chat = student / "chat_broadcasting.py"
     chat.write_text(chat.read_text().replace(
         "import day25\n", "import day25\nfrom day25.serve import run_command  # noqa\n", 1))
+    emitter = student / "priority_ordering.py"  # wrapped around the bus: 21 of 25, once
+    emitter.write_text("from day25 import EventBus, EventPriority\n\n\n"
+                       "class PriorityEmitter(EventBus):\n"
+                       "    def on(self, event, handler, priority=EventPriority.MEDIUM):\n"
+                       "        return super().on(event, handler, priority)\n")
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "day25.cli", "grade", str(student),
                            "--out", str(out), "--course", str(COURSE)],
@@ -32,8 +38,10 @@ def test_an_off_limits_import_costs_that_exercise_only(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     with (out / "gradebook.csv").open() as f:
         [row] = list(csv.DictReader(f))
-    assert float(row["priority_ordering"]) == 25 and float(row["once_semantics"]) == 25
+    assert float(row["once_semantics"]) == 25
+    assert float(row["priority_ordering"]) == 0
     assert float(row["chat_broadcasting"]) == 0 and float(row["notification_queueing"]) == 0
     feedback = (out / "ann" / "feedback.md").read_text()
-    assert "day25.serve is off limits in the graded exercises" in feedback
-    assert "day25.realtime is off limits in the graded exercises" in feedback
+    assert "day25.serve is off limits in this exercise" in feedback
+    assert "day25.realtime is off limits in this exercise" in feedback
+    assert feedback.count("day25.bus is off limits in this exercise") == 1, feedback

@@ -122,6 +122,75 @@ def test_the_checker_bus_refuses_bus_once(tmp_path: Path) -> None:
     assert "bus.once() is off limits" in result["ops"][0]["error"]
 
 
+@pytest.mark.parametrize("register", [
+    "bus._add(event, handler, priority, once=True)",
+    "bus._registry.add(event, handler, int(priority), True)",
+])
+def test_the_checker_bus_refuses_its_once_listeners_by_any_way(tmp_path: Path,
+                                                                register: str) -> None:
+    (tmp_path / "once_semantics.py").write_text(
+        "def once(bus, event, handler=None, *, priority=2):\n"
+        f"    {register}\n"
+        "    return handler\n")
+    ops = [{"op": "once", "event": "e", "listener": "a"}, {"op": "emit", "event": "e"}]
+    with ScenarioRunner(tmp_path, "once_semantics", timeout=5) as runner:
+        result = runner.run({"ops": ops})
+    assert "once-listeners by any other way" in result["ops"][0]["error"]
+    assert result["ops"][1]["trace"] == []  # nothing was registered behind the refusal
+
+
+BUS_REFUSED = "day25.bus is off limits in this exercise"
+WRAPPER = """
+class PriorityEmitter:
+    def __init__(self):
+        self.bus = {make}
+    def on(self, event, handler, priority=2):
+        return self.bus.on(event, handler, priority=priority)
+    def off(self, event, handler):
+        self.bus.off(event, handler)
+    async def emit(self, event, *args, **kwargs):
+        await self.bus.emit(event, *args, **kwargs)
+"""
+
+
+@pytest.mark.parametrize(("imports", "make", "refused"), [
+    ("from day25 import EventBus", "EventBus()", BUS_REFUSED),
+    ("from day25.bus import EventBus", "EventBus()", BUS_REFUSED),
+    ("import importlib", "importlib.import_module('day25.bus').EventBus()", BUS_REFUSED),
+    ("from day25 import Namespace", "Namespace(None, 'x')",
+     "day25.namespace is off limits in this exercise"),
+    ("import day25.registry", "None", "day25.registry is off limits in this exercise"),
+])
+def test_exercise_1_refuses_the_bundled_bus(tmp_path: Path, imports: str, make: str,
+                                            refused: str) -> None:
+    """A PriorityEmitter wrapped around day25's bus scored 21 of 25; its own is graded."""
+    (tmp_path / "priority_ordering.py").write_text(imports + WRAPPER.format(make=make))
+    ops = [{"op": "on", "event": "e", "listener": "a"}, {"op": "emit", "event": "e"}]
+    with ScenarioRunner(tmp_path, "priority_ordering", timeout=5) as runner:
+        try:
+            result = runner.run({"ops": ops})
+        except SubmissionError as exc:  # refused at import: nothing of it was checked
+            message = str(exc)
+        else:  # refused when __init__ ran: each scenario says so
+            message = str(result.get("setup_error"))
+    assert refused in message, message
+    assert "`from day25 import EventPriority` is fine" in message
+
+
+def test_exercise_1_may_still_import_the_priorities(tmp_path: Path) -> None:
+    (tmp_path / "priority_ordering.py").write_text(
+        "import day25\nfrom day25 import EventPriority, coerce_priority\n"
+        "class PriorityEmitter:\n"
+        "    def __init__(self):\n"
+        "        self.level = coerce_priority(day25.EventPriority.HIGH)\n"
+        "    def on(self, event, handler, priority=EventPriority.MEDIUM):\n"
+        "        return handler\n")
+    ops = [{"op": "on", "event": "e", "listener": "a"}]
+    with ScenarioRunner(tmp_path, "priority_ordering", timeout=5) as runner:
+        result = runner.run({"ops": ops})
+    assert "setup_error" not in result and result["ops"][0].get("error") is None, result
+
+
 def test_what_was_printed_before_a_reply_is_in_the_output_when_it_returns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

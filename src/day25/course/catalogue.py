@@ -66,6 +66,7 @@ class Exercise:
     serve: str = ""  # the part of the `day25 serve` page this exercise's app serves
     kind: Kind = "project"  # "step": a ladder step (ungraded; its public check is a file)
     leads_to: str = ""  # a step: the project whose idea it practises
+    off_limits: tuple[str, ...] = ()  # modules refused to this exercise's module (its own part)
 
     @property
     def module_name(self) -> str:
@@ -178,7 +179,17 @@ def _exercise(entry: Any, where: str) -> Exercise:
         hidden_tests=_field(entry, "hidden_tests", str, where),
         subject=_optional(entry, "subject", where),
         serve=_optional(entry, "serve", where),
+        off_limits=_modules(entry, "off_limits", where),
     )
+
+
+def _modules(entry: dict[str, Any], name: str, where: str) -> tuple[str, ...]:
+    value = entry.get(name, [])
+    if not isinstance(value, list) or not all(
+            isinstance(m, str) and m.startswith("day25.") for m in value):
+        raise CatalogueError(f"{where}: {name!r} must be a list of day25 module names, "
+                             f"got {value!r}")
+    return tuple(value)
 
 
 def _step(entry: Any, where: str) -> Exercise:

@@ -161,15 +161,19 @@ LISTENER_ERRORS = ("ValueError", "KeyError", "TypeError")
 
 @dataclass(frozen=True)
 class InsideArgs:
-    """The command line of an inside process: ``MODE --submission DIR --module NAME``."""
+    """The command line of an inside process:
+    ``MODE --submission DIR --module NAME [--subject S] [--off-limits M ...]``."""
 
     mode: str  # SCENARIOS or APPS
     submission: str  # the folder holding the copied module
     module: str  # its import name: the catalogue's module without ".py"
     subject: str = ""  # SCENARIOS: what the ops act on (a class of the module, or BUS_SUBJECT)
+    off_limits: tuple[str, ...] = ()  # the exercise's own refused modules (the catalogue's)
 
     def argv(self) -> list[str]:
         extra = ["--subject", self.subject] if self.subject else []
+        for module in self.off_limits:
+            extra += ["--off-limits", module]
         return [self.mode, "--submission", self.submission, "--module", self.module, *extra]
 
     @classmethod
@@ -179,8 +183,10 @@ class InsideArgs:
         parser.add_argument("--submission", required=True)
         parser.add_argument("--module", required=True)
         parser.add_argument("--subject", default="")
+        parser.add_argument("--off-limits", action="append", default=[])
         args = parser.parse_args(argv)
-        return cls(args.mode, args.submission, args.module, args.subject)
+        return cls(args.mode, args.submission, args.module, args.subject,
+                   tuple(args.off_limits))
 
 
 class Reply(TypedDict):

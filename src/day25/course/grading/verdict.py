@@ -44,6 +44,7 @@ __all__ = ["Settings", "import_failure", "run_suite", "run_suites"]
 #: (``day25.course.inside.submission.import_error``); what the student's code printed
 #: follows the harness' marker (``day25.course.harness.errors.SubmissionError``)
 _IMPORT_FAILED = "Importing your {module} failed"
+_REFUSED = "Your {module} was not checked: "  # it imported what its exercise refuses
 _OUTPUT_MARKER = "--- last output of your code ---"
 _FRAME = re.compile(r'^\s*File "(?P<path>[^"]*)", line (?P<line>\d+)')
 
@@ -109,6 +110,10 @@ def import_failure(message: str, module: str) -> str | None:
     """The note for a test that failed because ``module`` could not be imported: the file,
     the line, the error (and the line of code), without the importer's frames; ``None``
     for any other failure."""
+    headline = f"{module} could not be imported, so none of its tests could run."
+    refused = _REFUSED.format(module=module)
+    if message.startswith(refused):
+        return "\n".join([headline, message.split(_OUTPUT_MARKER, 1)[0][len(refused):].strip()])
     if not message.startswith(_IMPORT_FAILED.format(module=module)):
         return None
     lines = message.split(_OUTPUT_MARKER, 1)[0].rstrip().splitlines()[1:]
@@ -122,8 +127,7 @@ def import_failure(message: str, module: str) -> str | None:
                 if _FRAME.match(shown):
                     break
                 code.append(shown)
-    return "\n".join([f"{module} could not be imported, so none of its tests could run.",
-                      f"{where}: {error}", *code])
+    return "\n".join([headline, f"{where}: {error}", *code])
 
 
 def _one_note_for_an_import_failure(result: ExerciseResult, exercise: Exercise) -> None:

@@ -71,7 +71,8 @@ class InsideClient:
 
     def inside_args(self) -> InsideArgs:
         """The inside process's command line."""
-        return InsideArgs(self.mode, str(self._code), self.exercise.module_name)
+        return InsideArgs(self.mode, str(self._code), self.exercise.module_name,
+                          off_limits=self.exercise.off_limits)
 
     def _ensure_process(self) -> InsideProcess:
         if self._process is None or not self._process.alive():

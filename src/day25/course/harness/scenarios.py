@@ -43,7 +43,7 @@ class ScenarioRunner(InsideClient):
 
     def inside_args(self) -> InsideArgs:
         return InsideArgs(self.mode, str(self._code), self.exercise.module_name,
-                          self.exercise.subject)
+                          self.exercise.subject, self.exercise.off_limits)
 
     def run(self, scenario: dict[str, Any]) -> ScenarioResult:
         process = self._ensure_process()

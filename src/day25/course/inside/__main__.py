@@ -1,4 +1,4 @@
-"""``python -m day25.course.inside MODE --submission DIR --module NAME [--subject S]``.
+"""``python -m day25.course.inside MODE --submission DIR --module NAME [...]``.
 
 The program the harness starts (or the zygote forks) in the sandbox; see
 :mod:`day25.course.inside` and, for the wire, :mod:`day25.course.protocol`.
@@ -9,6 +9,7 @@ runner's failure, never the submission's.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,7 +22,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     log_nexios_directly()  # before nexios is imported: the log reads as in a forked app
     args = InsideArgs.parse(argv)
     channel = Channel()
-    args = InsideArgs(args.mode, str(Path(args.submission).resolve()), args.module, args.subject)
+    args = dataclasses.replace(args, submission=str(Path(args.submission).resolve()))
     if args.mode == SCENARIOS:
         from day25.course.inside.scenarios import serve_scenarios as serve
     else:

@@ -278,7 +278,7 @@ def serve_apps(channel: Channel, args: InsideArgs) -> None:
     write_queued_records_directly()  # nexios' log thread did not survive the fork
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    apps = _Apps(channel, FreshImport(args.submission, args.module))
+    apps = _Apps(channel, FreshImport(args.submission, args.module, args.off_limits))
     for request in channel:
         try:
             apps.answer(request)

@@ -70,6 +70,7 @@ from typing import Any
 
 from day25 import EventBus, EventPriority
 from day25.course.inside.channel import Channel
+from day25.course.inside.guarded_bus import GuardedBus
 from day25.course.inside.submission import import_error, import_once
 from day25.course.protocol import (
     BUS_SUBJECT,
@@ -79,7 +80,7 @@ from day25.course.protocol import (
     ScenarioResult,
 )
 
-__all__ = ["GuardedBus", "run_scenario", "serve_scenarios"]
+__all__ = ["run_scenario", "serve_scenarios"]
 
 _RAISES: dict[str, type[Exception]] = {
     name: getattr(builtins, name) for name in LISTENER_ERRORS
@@ -96,15 +97,6 @@ CALLS_PER_OP = 1_000
 class _EndlessEmit(BaseException):
     """Raised by a listener past ``CALLS_PER_OP``: a BaseException, so that an emit
     which collects its listeners' exceptions does not swallow it and go on looping."""
-
-
-class GuardedBus(EventBus):
-    """The bundled bus, minus ``once``: exercise 2 must build it on ``on``/``off``."""
-
-    def once(self, *args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError(
-            "bus.once() is off limits in this exercise: build once() from bus.on() and bus.off()"
-        )
 
 
 def describe(exc: BaseException, module_file: str | None) -> str:
@@ -390,7 +382,7 @@ def serve_scenarios(channel: Channel, args: InsideArgs) -> None:
         msg_id = request.get("id")
         try:
             if module is None:
-                module = import_once(args.submission, args.module)
+                module = import_once(args.submission, args.module, args.off_limits)
             result = run_scenario(module, args.subject, request["scenario"])
         except (Exception, SystemExit) as exc:
             error = (import_error(args.module, exc) if module is None

@@ -6,9 +6,11 @@ both must tell the student the same thing when the import itself fails.
 
 The course's ready-made helpers are off limits to a graded module
 (:data:`OFF_LIMITS`): ``day25.realtime`` does presence, the broadcast and the
-queue, which are what exercises 3 and 4 grade. :func:`forbid_off_limits` runs
-before the submission does, so ``import day25.realtime``, ``from day25 import
-Rooms`` and ``importlib.import_module("day25.serve")`` all raise
+queue, which are what exercises 3 and 4 grade. An exercise may refuse more of
+``day25`` (the catalogue's ``off_limits``): exercise 1 grades an emitter of the
+student's own, so the bundled bus is refused there. :func:`forbid_off_limits`
+runs before the submission does, so ``import day25.realtime``, ``from day25
+import Rooms`` and ``importlib.import_module("day25.serve")`` all raise
 :class:`OffLimitsImport`, whose message the student reads alone, without a
 traceback, at import or wherever the import happens (``create_app()``). It is a
 sentence for an honest student, not a wall: the grade comes from behaviour.
@@ -22,61 +24,103 @@ import importlib.util
 import os
 import sys
 import traceback
+from collections.abc import Sequence
 from types import CodeType, ModuleType
+from typing import Any
 
 __all__ = ["OFF_LIMITS", "FreshImport", "OffLimitsImport", "forbid_off_limits", "import_error",
            "import_once", "off_limits_in", "off_limits_message"]
 
-#: packages a graded module may not import (the bus, ``day25`` itself, stays allowed)
+#: packages no graded module may import (the bus, ``day25`` itself, stays allowed)
 OFF_LIMITS = ("day25.realtime", "day25.serve")
+#: what a refused module does, for the student's sentence: the part they write themselves
+_DOES = {
+    "day25.realtime": "presence, the broadcast and the queue",
+    "day25.serve": "presence, the broadcast and the queue",
+}
+_BUS = "the listeners, their order and the emit"
+#: the day25 names the sentence says are fine, those of them not refused
+_FINE = ("EventBus", "install", "EventPriority")
+
+
+#: day25's names dropped by :func:`forbid_off_limits`, with the refused module defining each
+_DROPPED: dict[str, str] = {}
 
 
 class OffLimitsImport(ImportError):
     """A graded module imported one of :data:`OFF_LIMITS`; the message says what to do."""
 
 
-def _off_limits(name: str) -> str | None:
-    return next((p for p in OFF_LIMITS if name == p or name.startswith(p + ".")), None)
+def _refused_by(name: str, packages: tuple[str, ...]) -> str | None:
+    return next((p for p in packages if name == p or name.startswith(p + ".")), None)
 
 
 def off_limits_message(package: str) -> str:
-    return (f"{package} is off limits in the graded exercises: your module must do presence, "
-            "the broadcast and the queue itself (that is what is graded), so the import was "
-            f"refused. Remove `import {package}` (or `from day25 import ...` of its names, such "
-            "as Rooms, PresenceTracker, OfflineQueue, SQLiteStore) and write those parts in "
-            "your module; `import day25` for the bus (EventBus, install, EventPriority) is fine.")
+    """The sentence for a module that imported ``package`` or one of its names."""
+    import day25
+
+    lazy: dict[str, str] = getattr(day25, "_LAZY", {})
+    names = sorted({*(n for n, m in lazy.items() if _refused_by(m, (package,))),
+                    *(n for n, p in _DROPPED.items() if p == package)})
+    such = f", such as {', '.join(names)}" if names else ""
+    fine = ", ".join(n for n in _FINE if n in vars(day25))
+    return (f"{package} is off limits in this exercise: it does {_DOES.get(package, _BUS)}, "
+            f"which is what is graded, so the import was refused. Remove `import {package}` "
+            f"(or `from day25 import ...` of its names{such}) and write that part in your "
+            f"module; `from day25 import {fine}` is fine.")
 
 
 class _OffLimitsFinder(importlib.abc.MetaPathFinder):
     """First on ``sys.meta_path``: refuses the off-limits packages by name."""
 
+    def __init__(self, packages: tuple[str, ...]) -> None:
+        self.packages = packages
+
     def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
-        package = _off_limits(fullname)
+        package = _refused_by(fullname, self.packages)
         if package is not None:
             raise OffLimitsImport(off_limits_message(package), name=fullname)
         return None
 
 
-def forbid_off_limits() -> None:
-    """Make every way of importing :data:`OFF_LIMITS` raise :class:`OffLimitsImport`.
+def forbid_off_limits(extra: Sequence[str] = ()) -> None:
+    """Make every way of importing :data:`OFF_LIMITS` and ``extra`` raise
+    :class:`OffLimitsImport`.
 
     The zygote may have preloaded them, so they are also dropped from
-    ``sys.modules``, from ``day25``'s attributes and from its lazily re-exported
-    names (which then go through the finder again).
+    ``sys.modules`` (what the runner already holds keeps working), from ``day25``'s
+    attributes, names defined in them included (``EventBus`` when ``day25.bus`` is
+    refused), and from its lazily re-exported names (which then go through the
+    finder again); ``from day25 import`` of a dropped name raises the same sentence.
     """
     if any(isinstance(f, _OffLimitsFinder) for f in sys.meta_path):
         return
     import day25
 
-    for name in [n for n in sys.modules if _off_limits(n)]:
+    packages = (*OFF_LIMITS, *extra)
+    for name in [n for n in sys.modules if _refused_by(n, packages)]:
         del sys.modules[name]
-    for attr in [a for a in vars(day25) if _off_limits(f"day25.{a}")]:
-        delattr(day25, attr)
+    for attr, value in list(vars(day25).items()):
+        home = (f"day25.{attr}" if isinstance(value, ModuleType)
+                else str(getattr(value, "__module__", "")))
+        if home != "day25" and (package := _refused_by(home, packages)):
+            delattr(day25, attr)
+            if not isinstance(value, ModuleType):
+                _DROPPED[attr] = package
     lazy: dict[str, str] = getattr(day25, "_LAZY", {})
     for attr, module in lazy.items():
-        if _off_limits(module):
+        if _refused_by(module, packages):
             vars(day25).pop(attr, None)
-    sys.meta_path.insert(0, _OffLimitsFinder())
+    sys.meta_path.insert(0, _OffLimitsFinder(packages))
+    if _DROPPED:
+        lookup = vars(day25)["__getattr__"]
+
+        def refusing(name: str) -> Any:
+            if name in _DROPPED:
+                raise OffLimitsImport(off_limits_message(_DROPPED[name]), name=name)
+            return lookup(name)
+
+        vars(day25)["__getattr__"] = refusing
 
 
 def off_limits_in(exc: BaseException) -> OffLimitsImport | None:
@@ -91,9 +135,9 @@ def off_limits_in(exc: BaseException) -> OffLimitsImport | None:
     return None
 
 
-def import_once(folder: str, module: str) -> ModuleType:
+def import_once(folder: str, module: str, off_limits: Sequence[str] = ()) -> ModuleType:
     """Import ``module`` from ``folder`` (bytecode is never written into it)."""
-    forbid_off_limits()
+    forbid_off_limits(off_limits)
     sys.path.insert(0, folder)
     sys.dont_write_bytecode = True
     return importlib.import_module(module)
@@ -113,12 +157,12 @@ def import_error(module: str, exc: BaseException) -> str:
 class FreshImport:
     """The submission's module: compiled once, run afresh for every app."""
 
-    def __init__(self, folder: str, module: str) -> None:
+    def __init__(self, folder: str, module: str, off_limits: Sequence[str] = ()) -> None:
         self.folder = folder
         self.module = module
         self.path = os.path.join(folder, f"{module}.py")
         self._code: CodeType | None = None
-        forbid_off_limits()
+        forbid_off_limits(off_limits)
         sys.path.insert(0, folder)
         sys.dont_write_bytecode = True
 
