@@ -3,6 +3,7 @@ and nothing the submission prints or writes can pose as the runner's reply."""
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 import time
 from collections.abc import Iterator
@@ -137,6 +138,91 @@ def test_the_checker_bus_refuses_its_once_listeners_by_any_way(tmp_path: Path,
         result = runner.run({"ops": ops})
     assert "once-listeners by any other way" in result["ops"][0]["error"]
     assert result["ops"][1]["trace"] == []  # nothing was registered behind the refusal
+
+
+EAGER = """
+class PriorityEmitter:
+    def __init__(self):
+        self.handlers = []
+    def on(self, event, handler, priority=2):
+        self.handlers.append(handler)
+        return handler
+    def off(self, event, handler):
+        return handler in self.handlers
+    def emit(self, event, *args, **kwargs):  # not async def: runs the listeners at once
+        for handler in self.handlers:
+            handler(*args, **kwargs)
+        async def done():
+            return None
+        return done()
+"""
+
+
+def test_an_emit_that_runs_listeners_before_it_is_awaited_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "priority_ordering.py").write_text(EAGER)
+    ops = [{"op": "on", "event": "e", "listener": "a"}, {"op": "on", "event": "e",
+                                                          "listener": "b", "kind": "async"},
+           {"op": "emit", "event": "e", "payload": 1}, {"op": "off", "event": "e",
+                                                         "listener": "a"}]
+    with ScenarioRunner(tmp_path, "priority_ordering", timeout=5) as runner:
+        result = runner.run({"ops": ops})
+    assert result["ops"][2]["early"] == ["a"]  # the sync one ran before the await
+    assert result["ops"][3]["value"] == "True"  # off's return value, which must be None
+
+
+SHAPES = """
+import inspect
+class PriorityEmitter:
+    def __init__(self):
+        self.handlers = []
+    def on(self, event, handler, priority=2):
+        self.handlers.append((handler, priority))
+        return handler
+    def off(self, event, handler):
+        self.handlers = [(h, p) for h, p in self.handlers if h != handler]
+    async def emit(self, event, *args, **kwargs):
+        for handler, _ in sorted(self.handlers, key=lambda hp: -hp[1]):
+            result = handler(*args, **kwargs)
+            if inspect.isawaitable(result):
+                await result
+"""
+
+
+def test_listener_shapes_and_a_virtual_clock(tmp_path: Path) -> None:
+    """Awaitable objects, unhashable and decorated listeners, a positional priority,
+    and a listener that sleeps 100 s on a clock that skips the wait."""
+    (tmp_path / "priority_ordering.py").write_text(SHAPES)
+    ops = [{"op": "on", "event": "e", "listener": "obj", "kind": "returns_awaitable_object",
+            "delay": 2},
+           {"op": "on", "event": "e", "listener": "eq", "unhashable": True, "wrapped": True},
+           {"op": "on", "event": "e", "listener": "slow", "kind": "async", "sleep": 100},
+           {"op": "on", "event": "e", "listener": "top", "priority": 9, "style": "positional"},
+           {"op": "emit", "event": "e", "payload": 1},
+           {"op": "off", "event": "e", "listener": "eq"}, {"op": "emit", "event": "e",
+                                                           "payload": 2}]
+    with ScenarioRunner(tmp_path, "priority_ordering", timeout=5) as runner:
+        result = runner.run({"ops": ops, "clock": "virtual"})
+    assert [op["error"] for op in result["ops"]] == [None] * len(ops)
+    assert result["ops"][4]["trace"] == [["top", 1], ["obj", 1], ["eq", 1], ["slow", 1]]
+    assert result["ops"][6]["trace"] == [["top", 2], ["obj", 2], ["slow", 2]]
+
+
+def test_the_virtual_clock_skips_waits_in_the_order_real_time_would_give() -> None:
+    from day25.course.inside.virtual_clock import VirtualClockLoop
+
+    async def race() -> tuple[float, bool]:
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.wait_for(asyncio.sleep(100), 1.0)
+            timed_out = False
+        except TimeoutError:
+            timed_out = True
+        await asyncio.sleep(5)
+        return loop.time(), timed_out
+
+    with asyncio.Runner(loop_factory=VirtualClockLoop) as runner:
+        now, timed_out = runner.run(race())
+    assert timed_out and now == pytest.approx(6.0)  # 1 s to the timeout, then 5 s more
 
 
 BUS_REFUSED = "day25.bus is off limits in this exercise"

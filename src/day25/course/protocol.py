@@ -199,7 +199,8 @@ class OpResult(TypedDict):
     op: str
     trace: list[list[Any]]  # [[listener, payload], ...] (a third item: keyword arguments)
     error: str | None  # what the submission raised during this op
-    value: NotRequired[Any]  # what a "count" op counted
+    value: NotRequired[Any]  # what a "count" op counted, an emit or an off returned
+    early: NotRequired[list[str]]  # listeners an emit ran before it was awaited
 
 
 class ScenarioResult(TypedDict):
@@ -208,7 +209,7 @@ class ScenarioResult(TypedDict):
 
 
 class ScenarioRequest(TypedDict):
-    scenario: dict[str, Any]  # {"ops": [op, ...]}
+    scenario: dict[str, Any]  # {"ops": [op, ...], "clock"?: "virtual"}
 
 
 class ScenarioReply(Reply):
@@ -218,10 +219,12 @@ class ScenarioReply(Reply):
 #: ``start`` (``uds``, ``cwd``, ``kwargs``): a fresh ``create_app(**kwargs)``, answered
 #: once uvicorn accepts connections on the Unix socket ``uds`` (without ``uds``: on
 #: TCP, 127.0.0.1 and a free port the reply names), or ``retire`` (the process is worn out: start
-#: a new one); ``events``; ``ping_loop`` (is the app's loop responsive?); ``settle``
-#: (``quiet``, ``limit``: True once the app has nothing left to do); ``stop``
-#: (``graceful``: uvicorn's shutdown, else dropped like a killed process)
-APP_COMMANDS = ("start", "events", "faults", "ping_loop", "settle", "stop")
+#: a new one); ``events``; ``emit`` (``event``, ``payload``: emitted on the app's
+#: ``app.events`` as its own code would, answered with ``errors``, what its listeners
+#: raised); ``ping_loop`` (is the app's loop responsive?); ``settle`` (``quiet``,
+#: ``limit``: True once the app has nothing left to do); ``stop`` (``graceful``:
+#: uvicorn's shutdown, else dropped like a killed process)
+APP_COMMANDS = ("start", "events", "emit", "faults", "ping_loop", "settle", "stop")
 
 #: a WebSocket request header the app process acts on (the app never sees it):
 #: its value is one of FAULTS, the way this connection's sends from the app fail
@@ -244,11 +247,13 @@ class AppRequest(TypedDict):
     quiet: NotRequired[float]
     limit: NotRequired[float]
     graceful: NotRequired[bool]
+    event: NotRequired[str]  # emit
+    payload: NotRequired[Any]  # emit
 
 
 class EventRecord(TypedDict):
     event: str | None  # what the app emitted on app.events
-    args: list[Any]
+    args: list[Any]  # a value JSON cannot hold is {"not JSON": type name, "repr": ...}
     kwargs: dict[str, Any]
 
 
@@ -259,6 +264,7 @@ class AppReply(Reply):
     faults: NotRequired[dict[str, int]]  # what the injected faults did (FAULTS)
     idle: NotRequired[bool]
     stopped: NotRequired[bool]
+    errors: NotRequired[list[str]]  # emit: what the app's listeners raised
 
 
 def encode_request(request: Mapping[str, Any], msg_id: int) -> bytes:

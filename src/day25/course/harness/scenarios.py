@@ -82,7 +82,7 @@ def first_difference(
     else None.
 
     ``want[i]`` holds ``trace``, and may hold ``value`` (what ``count`` counted, or
-    what an ``emit`` returned) and ``error`` (the type name of the exception the
+    what an ``emit`` or an ``off`` returned) and ``error`` (the type name of the exception the
     step must raise); for ``emit_concurrently`` only how often each listener ran
     counts, because the interleaving of concurrent emits is not part of any rule.
     """
@@ -105,6 +105,10 @@ def _difference(
             return (f"{where} the {wanted_error} a listener raised should have come out of "
                     "emit (and the listeners after it should not have run), but emit returned "
                     "normally")
+        if have.get("early"):
+            return (f"{where} emit(...) ran {have['early']} as soon as it was called, before "
+                    "it was awaited: an `async def emit` runs nothing until it is awaited, so "
+                    "a forgotten `await` runs nothing")
         if op["op"] == "emit_concurrently":
             w = Counter(c[0] for c in expect["trace"])
             h = Counter(c[0] for c in have["trace"])
@@ -122,6 +126,8 @@ def _difference(
 def _value_problem(op: str, want: Any, got: Any) -> str:
     if op == "count":
         return f"{want} listener(s) should be left on the bus, but {got} are"
+    if op == "off":
+        return f"off should return {want!r}, but returned {got}"
     if isinstance(want, list):
         return (f"the bus should have received the exceptions {want} from its listeners "
                 f"(a handler's exception must reach the bus), but received {got}")

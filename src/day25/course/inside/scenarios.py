@@ -13,27 +13,27 @@ can say exactly which step went wrong
 Ops (``priority`` is a name of ``day25.EventPriority``, e.g. ``"HIGH"`` or
 ``"LOWEST"``, a plain int, or absent for the default):
 
-* ``{"op": "on", "event", "listener", "priority"?, "kind", "reemit"?, "then"?, "raises"?}``
+* ``{"op": "on", "event", "listener", "priority"?, "kind", "reemit"?, "then"?, "raises"?,
+  "style"?}``: ``"style": "positional"`` passes the priority positionally
 * ``{"op": "once", ...same..., "style": "call"|"decorator"|"keywords"}``: the module's own
   ``once``: ``once(bus, event, fn)``, ``once(bus, event)(fn)`` or
   ``once(bus=..., event=..., handler=fn)`` (each with ``priority=`` when given)
-* ``{"op": "off", "event", "listener"}``
+* ``{"op": "off", "event", "listener"}``: its ``value`` is what ``off`` returned, when
+  that is not None (``repr``)
 * ``{"op": "emit", "event", "payload", "kwargs"?}``: its ``value`` is what the awaited
   emit returned when that is not None (``repr``), and for the ``bus`` subject the
   type names of the errors in its ``EmitResult``. ``"args": [...]`` instead of
-  ``payload``: emit with those positional arguments (none, or several)
+  ``payload``: emit with those positional arguments (none, or several). For a class
+  subject, ``early`` names the listeners that ran when ``emit`` was called, before it
+  was awaited (an ``async def emit`` runs none)
 * ``{"op": "emit_concurrently", "event", "payloads": [...]}``: ``asyncio.gather``
 * ``{"op": "count", "event"}``: how many listeners the subject holds (``listeners()``)
 
-Listener kinds: ``sync``; ``async`` (``async def``); ``method`` (a sync bound
-method, a new bound-method object at every mention, as ``obj.handle`` is);
-``returns_awaitable`` (a sync function that returns a coroutine);
-``returns_task`` (a sync function that returns an ``asyncio.Task``, an awaitable
-that is not a coroutine); ``returns_future`` (the same with a bare ``asyncio.Future``,
-which is not a Task either); ``returns_value`` (a sync function that records, then
-returns a value that is not awaitable); and ``async_callable`` (an object whose
-``__call__`` is ``async def``). Every listener takes ``*args, **kwargs`` and records the payload:
-its one positional argument, or ``{"args": [...]}`` when it got none or several.
+Listeners (``"kind"``, ``"delay"``, ``"sleep"`` and the flags) take every shape a
+handler can take: :mod:`day25.course.inside.listeners`. Every listener takes ``*args,
+**kwargs`` and records the payload: its one positional argument, or ``{"args": [...]}``
+when it got none or several. ``"clock": "virtual"`` beside ``ops`` runs the scenario on
+a loop whose clock skips waits (:mod:`~day25.course.inside.virtual_clock`).
 ``then``: a list of ``on``/``off`` (and, for a module with ``once``, ``once``) ops
 the listener runs on the subject right after it recorded (changes during an emit).
 ``raises``: after recording (and ``then``), the listener raises ``RuntimeError``, or
@@ -48,9 +48,7 @@ listener that gets an argument equal to one given to ``emit`` but not that very
 object (a ``dict`` or ``list`` copied on the way) is reported, since the texts
 ask for exactly the arguments given.
 
-An async listener awaits ``asyncio.sleep(0)`` before it records, so
-listeners that are not awaited in order show up in the trace; ``"delay": n``
-(default 1) makes it yield n times, so listeners run side by side finish out of order. ``reemit``:
+``reemit``:
 ``{"event", "payload"}``, an async listener emits that after recording, but only
 when called from a top-level sequential ``emit`` (so re-entrancy is one level deep, never
 endless; not from ``emit_concurrently``, whose interleaving would decide how often a
@@ -61,7 +59,6 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import contextvars
 import inspect
 import traceback
 from collections.abc import Callable
@@ -71,7 +68,9 @@ from typing import Any
 from day25 import EventBus, EventPriority
 from day25.course.inside.channel import Channel
 from day25.course.inside.guarded_bus import GuardedBus
+from day25.course.inside.listeners import depth, handler_of, make_listener
 from day25.course.inside.submission import import_error, import_once
+from day25.course.inside.virtual_clock import VirtualClockLoop
 from day25.course.protocol import (
     BUS_SUBJECT,
     LISTENER_ERRORS,
@@ -85,8 +84,6 @@ __all__ = ["run_scenario", "serve_scenarios"]
 _RAISES: dict[str, type[Exception]] = {
     name: getattr(builtins, name) for name in LISTENER_ERRORS
 }
-
-_depth: contextvars.ContextVar[int] = contextvars.ContextVar("day25_scenario_depth", default=0)
 
 #: listener calls one operation may make; no scenario of the suites makes 100. An
 #: emit that keeps calling listeners added while it runs would otherwise loop until
@@ -110,26 +107,6 @@ def describe(exc: BaseException, module_file: str | None) -> str:
     return text
 
 
-class _Holder:
-    """A listener that is a bound method: ``holder.handle`` is a new object each time."""
-
-    def __init__(self, record: Callable[[tuple[Any, ...], dict[str, Any]], None]) -> None:
-        self._record = record
-
-    def handle(self, *args: Any, **kwargs: Any) -> None:
-        self._record(args, kwargs)
-
-
-class _AsyncCallable:
-    """A listener object whose ``__call__`` is ``async def`` (not a function itself)."""
-
-    def __init__(self, body: Callable[[tuple[Any, ...], dict[str, Any]], Any]) -> None:
-        self._body = body
-
-    async def __call__(self, *args: Any, **kwargs: Any) -> None:
-        await self._body(args, kwargs)
-
-
 class _Run:
     def __init__(self, module: ModuleType, subject: str) -> None:
         self.module = module
@@ -140,6 +117,7 @@ class _Run:
         self.raised: list[Exception] = []  # what the listeners raised, to tell copies apart
         self.resolving: set[asyncio.Future[Any]] = set()  # returns_future's tasks, running
         self.given: list[Any] = []  # the arguments given to this op's emits, to tell copies
+        self.early: list[str] = []  # listeners this op's emit ran before it was awaited
         if subject == BUS_SUBJECT:
             self.target: Any = GuardedBus(max_listeners=0)
         elif subject:
@@ -155,10 +133,7 @@ class _Run:
             made = self._make(name, op)
             if op.get("kept", True):
                 self.listeners[name] = made
-        if isinstance(made, _Holder):
-            return made.handle  # a new bound-method object every time, as obj.handle is
-        listener: Callable[..., Any] = made
-        return listener
+        return handler_of(made)
 
     def _record(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         payload = args[0] if len(args) == 1 else {"args": list(args)}
@@ -189,72 +164,18 @@ class _Run:
             raise error
 
     def _make(self, name: str, op: dict[str, Any]) -> Any:
-        run = self
-        kind, reemit, delay = op.get("kind", "sync"), op.get("reemit"), op.get("delay", 1)
         then, raises = list(op.get("then", ())), op.get("raises") or False
+        return make_listener(
+            name, op, record=lambda args, kwargs: self._record(name, args, kwargs),
+            after=lambda: self._after(name, then, raises), reemit=self._reemit,
+            resolving=self.resolving)
 
-        def record(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-            run._record(name, args, kwargs)
-            run._after(name, then, raises)
-
-        async def body(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-            for _ in range(delay):
-                await asyncio.sleep(0)
-            run._record(name, args, kwargs)
-            if reemit is not None and _depth.get() == 0:
-                token = _depth.set(1)
-                try:
-                    run.given.append(reemit.get("payload"))
-                    await run.target.emit(reemit["event"], run.given[-1])
-                except Exception as exc:
-                    run.errors.append(f"a re-entrant emit raised {describe(exc, run.file)}")
-                finally:
-                    _depth.reset(token)
-            run._after(name, then, raises)
-
-        made: Any
-        if kind == "sync":
-
-            def made(*args: Any, **kwargs: Any) -> None:
-                record(args, kwargs)
-
-        elif kind == "method":
-            return _Holder(record)
-        elif kind == "returns_awaitable":
-
-            def made(*args: Any, **kwargs: Any) -> Any:
-                return body(args, kwargs)  # not async def itself: returns a coroutine
-
-        elif kind == "returns_task":
-
-            def made(*args: Any, **kwargs: Any) -> Any:
-                return asyncio.ensure_future(body(args, kwargs))  # awaitable, not a coroutine
-
-        elif kind == "returns_future":
-
-            def made(*args: Any, **kwargs: Any) -> Any:
-                future = asyncio.get_running_loop().create_future()
-                task = asyncio.ensure_future(_resolve(future, body(args, kwargs)))
-                run.resolving.add(task)  # the loop holds tasks weakly: keep it to its end
-                task.add_done_callback(run.resolving.discard)
-                return future  # awaitable, neither a coroutine nor a Task
-
-        elif kind == "returns_value":
-
-            def made(*args: Any, **kwargs: Any) -> Any:
-                record(args, kwargs)
-                return 42  # not None, not awaitable: nothing to await
-
-        elif kind == "async_callable":
-            made = _AsyncCallable(body)
-        else:
-
-            async def made(*args: Any, **kwargs: Any) -> None:
-                await body(args, kwargs)
-
-        if not isinstance(made, _AsyncCallable):
-            made.__name__ = made.__qualname__ = f"listener_{name}"
-        return made
+    async def _reemit(self, op: dict[str, Any]) -> None:
+        try:
+            self.given.append(op.get("payload"))
+            await self.target.emit(op["event"], self.given[-1])
+        except Exception as exc:
+            self.errors.append(f"a re-entrant emit raised {describe(exc, self.file)}")
 
     # -- ops --------------------------------------------------------------------------
     def _priority_kw(self, op: dict[str, Any]) -> dict[str, Any]:
@@ -268,7 +189,11 @@ class _Run:
         target = self.target
         if kind == "on":
             fn = self.listener(op)
-            returned = target.on(op["event"], fn, **self._priority_kw(op))
+            priority = self._priority_kw(op)
+            if op.get("style") == "positional" and priority:
+                returned = target.on(op["event"], fn, priority["priority"])
+            else:
+                returned = target.on(op["event"], fn, **priority)
             self._check_returned("on", returned, fn)
         elif kind == "once":
             fn = self.listener(op)
@@ -286,11 +211,14 @@ class _Run:
                 returned = once(target, op["event"], fn, **self._priority_kw(op))
             self._check_returned("once", returned, fn)
         elif kind == "off":
-            target.off(op["event"], self.listener(op))
+            returned = target.off(op["event"], self.listener(op))
+            return None if returned is None else repr(returned)[:200]
         elif kind == "emit":
             args = op["args"] if "args" in op else [op.get("payload")]
             self.given.extend([*args, *op.get("kwargs", {}).values()])
             result = target.emit(op["event"], *args, **op.get("kwargs", {}))
+            if not isinstance(target, EventBus):  # the bus may run all-sync listeners eagerly
+                self.early = [call[0] for call in self.trace]
             if not inspect.isawaitable(result):
                 raise TypeError(f"emit() returned {result!r}, not an awaitable: make it async def")
             returned = await result
@@ -298,13 +226,13 @@ class _Run:
                 return [self._error_name(e) for e in getattr(returned, "errors", ())]
             return None if returned is None else repr(returned)[:200]
         elif kind == "emit_concurrently":
-            token = _depth.set(1)  # no re-emits here: see the module docstring
+            token = depth.set(1)  # no re-emits here: see the module docstring
             try:
                 self.given.extend(op["payloads"])
                 emits = [target.emit(op["event"], p) for p in op["payloads"]]
                 outcomes = await asyncio.gather(*emits, return_exceptions=True)
             finally:
-                _depth.reset(token)
+                depth.reset(token)
             for outcome in outcomes:
                 if isinstance(outcome, BaseException):
                     raise outcome
@@ -331,22 +259,10 @@ class _Run:
                             "was given (so it works as a decorator)")
 
 
-async def _resolve(future: asyncio.Future[Any], work: Any) -> None:
-    """Resolve ``future`` (if still pending) with ``work``'s outcome or own exception."""
-    try:
-        await work
-    except Exception as exc:
-        if not future.done():
-            future.set_exception(exc)
-    else:
-        if not future.done():
-            future.set_result(None)
-
-
 async def _run_ops(run: _Run, ops: list[dict[str, Any]]) -> list[OpResult]:
     results: list[OpResult] = []
     for op in ops:
-        run.trace, run.errors, run.given = [], [], []
+        run.trace, run.errors, run.given, run.early = [], [], [], []
         entry: OpResult = {"op": op["op"], "trace": [], "error": None}
         try:
             value = await run.do(op)
@@ -361,6 +277,8 @@ async def _run_ops(run: _Run, ops: list[dict[str, Any]]) -> list[OpResult]:
             run.errors.insert(0, str(exc))
         entry["trace"] = run.trace
         entry["error"] = "; ".join(run.errors) or None
+        if run.early:
+            entry["early"] = run.early
         results.append(entry)
     return results
 
@@ -371,7 +289,9 @@ def run_scenario(module: ModuleType, subject: str, scenario: dict[str, Any]) -> 
         run = _Run(module, subject)
     except Exception as exc:
         return {"setup_error": describe(exc, getattr(module, "__file__", None)), "ops": []}
-    return {"ops": asyncio.run(_run_ops(run, list(scenario["ops"])))}
+    factory = VirtualClockLoop if scenario.get("clock") == "virtual" else None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return {"ops": runner.run(_run_ops(run, list(scenario["ops"])))}
 
 
 def serve_scenarios(channel: Channel, args: InsideArgs) -> None:

@@ -1,0 +1,192 @@
+"""The listeners a scenario registers: every shape a handler can take in a real program.
+
+Why a module of its own: the texts promise that *any* callable is a handler and
+*whatever* it returns that is awaitable is awaited, and each shape below is one a
+submission has got wrong (a blind batch found the last ones). The scenario runner
+(:mod:`day25.course.inside.scenarios`) says what a listener does when called
+(``record``, then ``after``); this module says what shape it has.
+
+Kinds (``"kind"``): ``sync``; ``async`` (``async def``); ``method`` (a sync bound
+method, a new bound-method object at every mention, as ``obj.handle`` is);
+``returns_awaitable`` (a sync function that returns a coroutine);
+``returns_task`` (a sync function that returns an ``asyncio.Task``, an awaitable
+that is not a coroutine); ``returns_future`` (the same with a bare
+``asyncio.Future``, which is not a Task either); ``returns_awaitable_object`` (an
+object of a class with ``__await__``: neither coroutine, Task nor Future, yet
+``inspect.isawaitable``); ``returns_value`` (a sync function that records, then
+returns a value that is not awaitable); and ``async_callable`` (an object whose
+``__call__`` is ``async def``).
+
+Flags: ``"unhashable": true`` makes the listener an object that compares by
+identity but has no hash (as a ``@dataclass`` with ``__call__`` has), so a
+registry keyed by handlers fails; ``"wrapped": true`` gives it a ``__wrapped__``
+of its own, as a handler made by ``functools.wraps`` has, which a once-wrapper
+must not copy over its own.
+
+An async listener awaits ``asyncio.sleep(0)`` before it records, so listeners
+that are not awaited in order show up in the trace; ``"delay": n`` (default 1)
+makes it yield n times, so listeners run side by side finish out of order, and
+``"sleep": s`` makes it sleep ``s`` seconds first (in a scenario with ``"clock":
+"virtual"``, which skips the wait: see :mod:`~day25.course.inside.virtual_clock`),
+so an emit that gives up on slow listeners shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any
+
+__all__ = ["depth", "handler_of", "make_listener"]
+
+#: 1 inside a re-entrant or concurrent emit: listeners re-emit only from depth 0
+depth: contextvars.ContextVar[int] = contextvars.ContextVar("day25_scenario_depth", default=0)
+
+Record = Callable[[tuple[Any, ...], dict[str, Any]], None]
+
+
+class _Holder:
+    """A listener that is a bound method: ``holder.handle`` is a new object each time."""
+
+    def __init__(self, record: Record) -> None:
+        self._record = record
+
+    def handle(self, *args: Any, **kwargs: Any) -> None:
+        self._record(args, kwargs)
+
+
+class _AsyncCallable:
+    """A listener object whose ``__call__`` is ``async def`` (not a function itself)."""
+
+    def __init__(self, body: Callable[[tuple[Any, ...], dict[str, Any]], Any]) -> None:
+        self._body = body
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> None:
+        await self._body(args, kwargs)
+
+
+class _AwaitableObject:
+    """What ``returns_awaitable_object`` returns: awaitable through ``__await__`` only."""
+
+    def __init__(self, work: Coroutine[Any, Any, None]) -> None:
+        self._work = work
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self._work.__await__()
+
+
+class _Unhashable:
+    """A listener equal only to itself, with no hash (``__hash__ = None``)."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self._fn = fn
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._fn(*args, **kwargs)
+
+
+def handler_of(made: Any) -> Callable[..., Any]:
+    """What to pass to ``on``/``off`` for a listener ``make_listener`` made: a ``method``
+    one gives a new bound-method object every time, as ``obj.handle`` does."""
+    handler: Callable[..., Any] = made.handle if isinstance(made, _Holder) else made
+    return handler
+
+
+def _original(*args: Any, **kwargs: Any) -> None:
+    """What a ``"wrapped"`` listener says it wraps: never registered, never called."""
+
+
+async def _resolve(future: asyncio.Future[Any], work: Awaitable[Any]) -> None:
+    """Resolve ``future`` (if still pending) with ``work``'s outcome or own exception."""
+    try:
+        await work
+    except Exception as exc:
+        if not future.done():
+            future.set_exception(exc)
+    else:
+        if not future.done():
+            future.set_result(None)
+
+
+def make_listener(
+    name: str, op: dict[str, Any], *, record: Record, after: Callable[[], None],
+    reemit: Callable[[dict[str, Any]], Awaitable[None]], resolving: set[asyncio.Future[Any]],
+) -> Any:
+    """The listener ``op`` describes: ``record(args, kwargs)`` when called, then
+    (an async one: after its re-emit, from depth 0 only) ``after()``."""
+    kind, again, delay = op.get("kind", "sync"), op.get("reemit"), int(op.get("delay", 1))
+    sleep = float(op.get("sleep", 0))
+
+    def now(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        record(args, kwargs)
+        after()
+
+    async def body(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        if sleep:
+            await asyncio.sleep(sleep)
+        for _ in range(delay):
+            await asyncio.sleep(0)
+        record(args, kwargs)
+        if again is not None and depth.get() == 0:
+            token = depth.set(1)
+            try:
+                await reemit(again)
+            finally:
+                depth.reset(token)
+        after()
+
+    made: Any
+    if kind == "sync":
+
+        def made(*args: Any, **kwargs: Any) -> None:
+            now(args, kwargs)
+
+    elif kind == "method":
+        return _Holder(now)
+    elif kind == "returns_awaitable":
+
+        def made(*args: Any, **kwargs: Any) -> Any:
+            return body(args, kwargs)  # not async def itself: returns a coroutine
+
+    elif kind == "returns_task":
+
+        def made(*args: Any, **kwargs: Any) -> Any:
+            return asyncio.ensure_future(body(args, kwargs))  # awaitable, not a coroutine
+
+    elif kind == "returns_future":
+
+        def made(*args: Any, **kwargs: Any) -> Any:
+            future = asyncio.get_running_loop().create_future()
+            task = asyncio.ensure_future(_resolve(future, body(args, kwargs)))
+            resolving.add(task)  # the loop holds tasks weakly: keep it to its end
+            task.add_done_callback(resolving.discard)
+            return future  # awaitable, neither a coroutine nor a Task
+
+    elif kind == "returns_awaitable_object":
+
+        def made(*args: Any, **kwargs: Any) -> Any:
+            return _AwaitableObject(body(args, kwargs))
+
+    elif kind == "returns_value":
+
+        def made(*args: Any, **kwargs: Any) -> Any:
+            now(args, kwargs)
+            return 42  # not None, not awaitable: nothing to await
+
+    elif kind == "async_callable":
+        made = _AsyncCallable(body)
+    else:
+
+        async def made(*args: Any, **kwargs: Any) -> None:
+            await body(args, kwargs)
+
+    if not isinstance(made, _AsyncCallable):
+        made.__name__ = made.__qualname__ = f"listener_{name}"
+        if op.get("wrapped"):
+            made.__wrapped__ = _original
+    if op.get("unhashable"):
+        made = _Unhashable(made)
+    return made
