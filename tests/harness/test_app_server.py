@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 from pathlib import Path
 
@@ -123,9 +124,49 @@ def test_a_missing_module_is_named(tmp_path: Path) -> None:
 
 def test_events_without_a_day25_bus_say_what_to_do(tmp_path: Path) -> None:
     body = "from nexios import NexiosApp\ndef create_app():\n    return NexiosApp()\n"
-    with AppServer(write(tmp_path, body), "chat_broadcasting") as server, \
-            pytest.raises(SubmissionError, match=r"day25\.install"):
-        server.events()
+    with AppServer(write(tmp_path, body), "chat_broadcasting") as server:
+        with pytest.raises(SubmissionError, match=r"day25\.install"):
+            server.events()
+        with pytest.raises(SubmissionError, match=r"day25\.install"):
+            asyncio.run(server.emit("room.message", {}))
+
+
+LISTENING = '''
+from nexios import NexiosApp
+import day25
+
+def create_app():
+    app = NexiosApp()
+    day25.install(app)
+    heard = []
+
+    @app.events.on("room.message")
+    def relay(payload):
+        heard.append(payload["text"])
+        app.events.fire("relayed", list(heard))
+
+    @app.events.on("room.message")
+    def picky(payload):
+        if payload["text"] == "bad":
+            error = ValueError("no bad words")
+            app.events.fire("ws.error", {"error": error})
+            raise error
+
+    return app
+'''
+
+
+async def test_the_grader_emits_on_app_events_as_the_app_would(tmp_path: Path) -> None:
+    with AppServer(write(tmp_path, LISTENING), "chat_broadcasting") as server:
+        assert await server.emit("room.message", {"text": "hi"}) == []
+        assert await server.emit("room.message", {"text": "bad"}) == [
+            "ValueError: no bad words"]  # what the app's listeners raised, for the message
+        relayed = await server.wait_for_event("relayed", count=2)
+        assert [e["args"] for e in relayed] == [[["hi"]], [["hi", "bad"]]]
+        # a value JSON cannot hold is recorded as what it is, never as a string
+        [error] = await server.wait_for_event("ws.error")
+        assert error["args"] == [
+            {"error": {"not JSON": "ValueError", "repr": "ValueError('no bad words')"}}]
 
 
 LATE = '''

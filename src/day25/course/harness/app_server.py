@@ -331,31 +331,38 @@ class AppServer:
             )
 
     # -- app.events ---------------------------------------------------------------
-    def events(self, name: str | None = None) -> list[dict[str, Any]]:
-        """What the app emitted on ``app.events``, oldest first: ``{"event", "args", "kwargs"}``."""
+    def _ask(self, request: dict[str, Any], what: str) -> dict[str, Any]:
         app = self._app
         if app is None or not app.alive():
-            self.check_alive("reading app.events")
+            self.check_alive(what)
         assert app is not None
         try:
-            reply = app.request({"cmd": "events"}, timeout=self.timeout, what="listing events")
+            reply = app.request(request, timeout=self.timeout, what=what)
         except SubmissionError:
             self._app = None
             raise
         if not reply.get("ok"):
             raise SubmissionError(str(reply.get("error")))
-        found: list[dict[str, Any]] = reply["events"]
+        return reply
+
+    def events(self, name: str | None = None) -> list[dict[str, Any]]:
+        """What the app emitted on ``app.events``, oldest first: ``{"event", "args", "kwargs"}``."""
+        found: list[dict[str, Any]] = self._ask({"cmd": "events"}, "listing events")["events"]
         return [e for e in found if name is None or e["event"] == name]
+
+    async def emit(self, event: str, payload: Any) -> list[str]:
+        """Emit ``event`` with ``payload`` on the app's ``app.events``, as its own code
+        would: where a text says a *listener* acts on an event, this checks that one
+        does. Returns what its listeners raised (``"Type: message"``)."""
+        request = {"cmd": "emit", "event": event, "payload": payload}
+        reply = await asyncio.to_thread(self._ask, request, f"emitting {event!r} on app.events")
+        return list(reply.get("errors") or [])
 
     def faults(self) -> dict[str, int]:
         """What the injected faults did: sends each kind took over (``"raise"``,
         ``"stall"``, ``"slow"``), and ``"stalled_at_once"``, the most sends stalled
         at one time. Lets a check count instead of timing (fair on a loaded machine)."""
-        self.check_alive("reading the injected faults")
-        app = self._app
-        assert app is not None
-        reply = app.request({"cmd": "faults"}, timeout=self.timeout, what="counting faults")
-        return dict(reply.get("faults") or {})
+        return dict(self._ask({"cmd": "faults"}, "counting faults").get("faults") or {})
 
     async def wait_for_event(
         self, name: str, *, count: int = 1, timeout: float | None = None  # noqa: ASYNC109

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging.config
 import logging.handlers
 import os
@@ -33,14 +32,15 @@ import time
 import traceback
 from typing import Any
 
-from day25 import EventBus, current_event
+from day25 import EventBus
+from day25.course.inside.app_events import EventLog, emit
 from day25.course.inside.channel import Channel
 from day25.course.inside.settle import SETTLE_HORIZON, settle
 from day25.course.inside.submission import FreshImport, import_error, off_limits_in
 from day25.course.logs import write_queued_records_directly
-from day25.course.protocol import FAULT_HEADER, AppReply, EventRecord, InsideArgs
+from day25.course.protocol import FAULT_HEADER, AppReply, InsideArgs
 
-__all__ = ["EventLog", "RunningApp", "serve_apps"]
+__all__ = ["RunningApp", "serve_apps"]
 
 RECORDER_PRIORITY = 1_000_000  # records an emit before any listener of the app runs
 MAX_APPS = 24  # then a new process: leaks (memory, descriptors) stay bounded
@@ -66,24 +66,6 @@ def _quiet_server_class() -> type[Any]:
                 await self.wake.wait()
 
     return QuietServer
-
-
-class EventLog:
-    """Every emit on ``app.events``, JSON-ready, readable from the control thread."""
-
-    def __init__(self) -> None:
-        self.items: list[EventRecord] = []
-        self._lock = threading.Lock()
-
-    def record(self, *args: Any, **kwargs: Any) -> None:
-        item = {"event": current_event(), "args": list(args), "kwargs": kwargs}
-        copy: EventRecord = json.loads(json.dumps(item, default=repr))  # later mutation unseen
-        with self._lock:
-            self.items.append(copy)
-
-    def snapshot(self) -> list[EventRecord]:
-        with self._lock:
-            return list(self.items)
 
 
 class RunningApp:
@@ -318,13 +300,20 @@ class _Apps:
                 reply({"id": msg_id, "ok": False, "error": made})
         elif running is None:
             reply({"id": msg_id, "ok": False, "error": f"no app {given!r} is running"})
+        elif cmd in ("events", "emit") and not running.has_bus:
+            reply({"id": msg_id, "ok": False, "error": (
+                f"app.events is {type(running.events).__name__}, not a day25 EventBus: call "
+                "day25.install(app) in create_app() so events can be checked")})
         elif cmd == "events":
-            if running.has_bus:
-                reply({"id": msg_id, "ok": True, "events": running.log.snapshot()})
-            else:
-                reply({"id": msg_id, "ok": False, "error": (
-                    f"app.events is {type(running.events).__name__}, not a day25 EventBus: call "
-                    "day25.install(app) in create_app() so events can be checked")})
+            reply({"id": msg_id, "ok": True, "events": running.log.snapshot()})
+        elif cmd == "emit":
+            try:
+                errors = running.call(emit(running.events, str(request.get("event")),
+                                            request.get("payload")), timeout=5.0)
+                reply({"id": msg_id, "ok": True, "errors": errors})
+            except Exception as exc:
+                reply({"id": msg_id, "ok": False, "error": f"emitting {request.get('event')!r} "
+                       f"on app.events raised {type(exc).__name__}: {exc}"[:2000]})
         elif cmd == "faults":
             reply({"id": msg_id, "ok": True, "faults": dict(running.faults.counts)})
         elif cmd == "ping_loop":
