@@ -100,11 +100,20 @@ async def test_message_reaches_every_member_including_sender(app_server: Server)
                 for ws in (ann, bob, cy):
                     await expect(server, ws, msg("cy", text, seq),
                                  f"a text of {len(text)} characters is a message, relayed as sent")
-    events = await server.wait_for_event("room.message", count=1 + len(GOOD_TEXTS))
+            # a *listener* of room.message broadcasts it, not the route: one emitted on
+            # app.events as the route would goes out to the room all the same
+            relayed = {"room": "lobby", "user": "bob", "text": "emitted on app.events"}
+            raised = await server.emit("room.message", relayed)
+            assert raised == [], f"your room.message listeners raised {raised}"
+            for ws in (ann, bob, cy):
+                await expect(server, ws, msg("bob", relayed["text"], len(GOOD_TEXTS) + 2),
+                             "a listener of room.message broadcasts every room.message emitted "
+                             "on app.events, whoever emitted it (the route only emits)")
+    events = await server.wait_for_event("room.message", count=2 + len(GOOD_TEXTS))
     assert [e["args"] for e in events] == [
         [{"room": "lobby", "user": u, "text": t}]
         for u, t in [("ann", "hello"), *(("cy", t) for t in GOOD_TEXTS)]
-    ], "the route should emit room.message with {room, user, text} once per message"
+    ] + [[relayed]], "the route should emit room.message with {room, user, text} once per message"
 
 
 @pytest.mark.points(1)
@@ -292,6 +301,9 @@ async def test_ping_pong(app_server: Server) -> None:
             await expect(server, ann, {"type": "pong"}, "ping gets pong")
             await ann.send(json.dumps({"type": "ping", "id": [1, {"x": None}]}))
             await expect(server, ann, {"type": "pong"}, "a ping's other fields are ignored")
+            await ann.send(json.dumps({"type": "ping", "text": 5}))
+            await expect(server, ann, {"type": "pong"},
+                         "a ping has no text to check: its other fields (text too) are ignored")
             await ann.send(say("after the pings"))
             for ws in (ann, bob, ann2):
                 await expect(server, ws, msg("ann", "after the pings", 1),

@@ -66,8 +66,11 @@ def test_async_handler_fires_once_and_is_awaited(check: Any) -> None:
     # whatever it returns that is awaitable is awaited (a Future is not a Task), and a
     # value that is not awaitable is just a value
     check([once("v", kind="returns_value"), once("f", kind="returns_future", delay=2),
-           once("t", kind="returns_task", delay=2), on("b", priority="LOW"), emit(1),
-           emit(2)], H)
+           once("t", kind="returns_task", delay=2), once("o", kind="returns_awaitable_object"),
+           on("b", priority="LOW"), emit(1), emit(2)], H)
+    # a handler that takes 100 s (on a clock that skips the wait) is awaited to its end
+    check([once("slow", kind="async", sleep=100, priority="HIGH"), on("b", priority="LOW"),
+           emit(1), emit(2)], H, clock="virtual")
 
 
 @pytest.mark.points(1)
@@ -131,6 +134,10 @@ def test_concurrent_emits_fire_it_once(check: Any) -> None:
 @pytest.mark.category("cancel")
 def test_off_with_the_original_handler_cancels_it(check: Any) -> None:
     check([once("a"), on("b"), off("a"), emit(1), count()], H)
+    # a handler made by functools.wraps has a __wrapped__ of its own: off(handler) still
+    # finds the wrapper of yours that wraps it
+    check([once("w", wrapped=True), once("w2", wrapped=True, kind="async"), on("b"),
+           off("w"), off("w2"), emit(1), count()], H)
     # on that event only; given again after the off, it fires (once) again
     check([once("a"), once("a", event="f", kind="async"), off("a"), emit(1), emit(2, event="f"),
            once("a"), once("m", kind="method"), off("m"), emit(3), emit(4), count(),
@@ -186,6 +193,10 @@ def test_positional_and_keyword_arguments_reach_the_handler_exactly(check: Any) 
            once("c"), once("d", kind="async"), emit_args([]), once("e", kind="async_callable"),
            once("f"), emit_args([1, "two", None], k=3), once("g", style="decorator"),
            emit_args([], only="kw"), once("h"), emit(None)], H)
+    # keywords named like the parameters of once or of a wrapper are the handler's too
+    named = {"event": "x", "bus": "b", "handler": "h", "priority": 3, "fn": "f", "state": 0}
+    check([once("a"), once("b", kind="async"),
+           {"op": "emit", "event": "e", "payload": 1, "kwargs": named}], H)
 
 
 @pytest.mark.points(1)

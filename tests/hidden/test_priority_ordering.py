@@ -100,6 +100,13 @@ def test_emit_returns_only_after_every_listener_finished(check: Any) -> None:
     # the next step's trace must not contain calls left over from the previous emit
     check([on("a", kind="async", delay=3), emit(1), on("b", event="other"),
            emit(2, event="other")], H)
+    # a listener that takes 100 s (on a clock that skips the wait): emit gives up on none
+    check([on("slow", "HIGH", kind="async", sleep=100),
+           on("task", kind="returns_task", sleep=30), on("after", "LOW"), emit(1), emit(2)],
+          H, clock="virtual")
+    # and it runs nothing before it is awaited (`async def emit`: a forgotten await runs
+    # nothing); every emit of every scenario is checked so, this one with sync listeners
+    check([on("s1", "HIGH"), on("s2", kind="returns_value"), emit(3)], H)
 
 
 @pytest.mark.points(1)
@@ -157,6 +164,9 @@ def test_any_int_and_every_eventpriority_member_orders_listeners(check: Any) -> 
     check([on("low", "LOW"), on("lowest", "LOWEST"), on("ten", 10), on("normal", "NORMAL"),
            on("highest", "HIGHEST"), on("minus", -5), on("high", "HIGH"), on("zero", 0),
            emit(1)], H)
+    # the signature is on(event, handler, priority=...): a priority given positionally too
+    check([on("low", "LOW", style="positional"), on("ten", 10, style="positional"),
+           on("default"), on("high", "HIGH", style="positional"), emit(1)], H)
 
 
 @pytest.mark.points(2)
@@ -196,6 +206,10 @@ def test_a_raising_listener_stops_the_emit_and_its_own_error_comes_out(check: An
 def test_off_with_the_same_bound_method_removes_it(check: Any) -> None:
     check([on("method", kind="method"), on("other"), on("method", "HIGH", kind="method"),
            emit(1), off("method"), emit(2)], H)
+    # a callable object equal only to itself and without a hash (a @dataclass with
+    # __call__ is one): registered, run and removed like any handler
+    check([on("eq", "HIGH", unhashable=True), on("other"), on("eq", "LOW", unhashable=True),
+           emit(1), off("eq"), emit(2)], H)
     # the same method of another object is another handler: off leaves it
     check([on("mine", kind="method"), on("theirs", kind="method"), on("mine", "LOW", kind="method"),
            emit(1), off("mine"), emit(2), off("theirs"), on("mine", kind="method"), emit(3)], H)
@@ -210,6 +224,7 @@ def test_whatever_a_listener_returns_that_is_awaitable_is_awaited(check: Any) ->
            on("callable", kind="async_callable", delay=1), on("task", kind="returns_task",
                                                           delay=2),
            on("future", kind="returns_future", delay=2), on("value", kind="returns_value"),
+           on("object", "LOW", kind="returns_awaitable_object", delay=2),
            on("plain", "LOW"), emit(1), emit(2)], H)
 
 
@@ -227,10 +242,11 @@ def test_emit_returns_none(check: Any) -> None:
 NAMES = ["a", "b", "c", "d"]
 EVENTS = ["x", "y"]
 KINDS = ["sync", "async", "returns_awaitable", "returns_task", "returns_future",
-         "returns_value", "async_callable", "method"]
+         "returns_awaitable_object", "returns_value", "async_callable", "method"]
 PRIORITIES: list[str | int | None] = [None, "LOWEST", "LOW", "MEDIUM", "NORMAL", "HIGH",
                                       "HIGHEST", 2, 3, -1, 7]
-AWAITED = {"async", "returns_awaitable", "returns_task", "async_callable"}
+AWAITED = {"async", "returns_awaitable", "returns_task", "returns_awaitable_object",
+           "async_callable"}
 
 
 @st.composite

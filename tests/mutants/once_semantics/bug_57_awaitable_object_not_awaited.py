@@ -1,6 +1,12 @@
-"""OK variant (style: an async wrapper using a mutable dict as its state, the
-off inside the guard before the call, and the decorator built with
-functools.partial over keyword arguments so priority is kept).
+"""An object of a class with __await__ returned by the handler is never awaited (only
+coroutines and Futures are): "whatever the handler returns that is awaitable is awaited".
+
+Written for the first blind batch as a correct solution (ok_04_state_dict_partial) in
+this style: an async wrapper using a mutable dict as its state, the off inside the
+guard before the call, and the decorator built with functools.partial over keyword
+arguments so priority is kept. It asks asyncio.iscoroutine or asyncio.isfuture instead
+of inspect.isawaitable, which the fourth batch's probe (an awaitable object) showed;
+kept as a bug of that rule.
 """
 
 from __future__ import annotations
