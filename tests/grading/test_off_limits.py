@@ -10,6 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from day25.course.catalogue import CatalogueError, load_catalogue
+
 COURSE = Path(__file__).resolve().parents[2]
 
 
@@ -45,3 +49,17 @@ def test_an_off_limits_import_costs_that_exercise_only(tmp_path: Path) -> None:
     assert "day25.serve is off limits in this exercise" in feedback
     assert "day25.realtime is off limits in this exercise" in feedback
     assert feedback.count("day25.bus is off limits in this exercise") == 1, feedback
+
+
+@pytest.mark.parametrize("given", ['"day25.bus"', '["os"]', "[1]"])
+def test_a_catalogue_off_limits_that_is_not_day25_modules_is_refused(
+        tmp_path: Path, given: str) -> None:
+    text = (COURSE / "exercises" / "catalogue.toml").read_text(encoding="utf-8")
+    start = text.index("off_limits = [")
+    end = text.index("]", start) + 1
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / "catalogue.toml").write_text(
+        text[:start] + f"off_limits = {given}" + text[end:], encoding="utf-8")
+    with pytest.raises(CatalogueError, match="'off_limits' must be a list of day25 module names"):
+        load_catalogue(tmp_path)
+    assert load_catalogue(COURSE).get("priority_ordering").off_limits[0] == "day25.bus"

@@ -225,6 +225,13 @@ def test_the_virtual_clock_skips_waits_in_the_order_real_time_would_give() -> No
     assert timed_out and now == pytest.approx(6.0)  # 1 s to the timeout, then 5 s more
 
 
+def test_an_unknown_clock_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "priority_ordering.py").write_text(SHAPES)
+    with ScenarioRunner(tmp_path, "priority_ordering", timeout=5) as runner, \
+            pytest.raises(SubmissionError, match="unknown scenario clock 'fast'"):
+        runner.run({"ops": [], "clock": "fast"})
+
+
 BUS_REFUSED = "day25.bus is off limits in this exercise"
 WRAPPER = """
 class PriorityEmitter:

@@ -289,7 +289,10 @@ def run_scenario(module: ModuleType, subject: str, scenario: dict[str, Any]) -> 
         run = _Run(module, subject)
     except Exception as exc:
         return {"setup_error": describe(exc, getattr(module, "__file__", None)), "ops": []}
-    factory = VirtualClockLoop if scenario.get("clock") == "virtual" else None
+    clock = scenario.get("clock")
+    if clock not in (None, "virtual"):
+        raise ValueError(f"unknown scenario clock {clock!r}: none, or 'virtual'")
+    factory = VirtualClockLoop if clock == "virtual" else None
     with asyncio.Runner(loop_factory=factory) as runner:
         return {"ops": runner.run(_run_ops(run, list(scenario["ops"])))}
 
