@@ -82,6 +82,7 @@ BAD_FRAMES = [
     json.dumps({"type": "message", "text": "x" * 2001}),
     json.dumps({"type": "message", "text": "é" * 2001}),  # characters, not bytes
     json.dumps({"type": "message", "text": "\U0001f600" * 2001}),
+    b"",  # an empty binary frame is a binary frame too
     b"\x00binary",
     b'{"type": "ping"}',  # binary, even holding valid JSON
     b"\xff\xfe\xfd",  # and bytes that are not UTF-8

@@ -245,7 +245,8 @@ async def test_cap_keeps_max_per_user_unacknowledged_and_drops_the_oldest(
     await post(server, "bob", "bob's own")
     assert await titles() == [(1, "t0"), (2, "t1"), (3, "t2")], "exactly max_per_user: all kept"
     async with server.connect(where("ann")) as ann:
-        assert await acked(server, ann, [(await backlog(server, ann))[2]["id"]]) == 1
+        kept = await backlog(server, ann)
+        assert await acked(server, ann, [kept[2]["id"]]) == 1
     await post(server, "ann", "t3")
     assert await titles() == [(1, "t0"), (2, "t1"), (4, "t3")], "the cap counts unacknowledged"
     for i in range(4, 6):
@@ -255,7 +256,11 @@ async def test_cap_keeps_max_per_user_unacknowledged_and_drops_the_oldest(
     async with server.connect(where("bob")) as bob:
         assert [f["title"] for f in await backlog(server, bob)] == ["bob's own"]
     async with server.connect(where("ann")) as ann:
-        assert await acked(server, ann, [f["id"] for f in await backlog(server, ann)]) == 3
+        rest = await backlog(server, ann)
+        dropped = [kept[0]["id"], kept[1]["id"]]  # t0 and t1, which the cap dropped
+        assert await acked(server, ann, dropped) == 0, \
+            "an id the cap dropped is no longer pending: acknowledging it counts 0"
+        assert await acked(server, ann, [f["id"] for f in rest]) == 3
     got = await titles()
     assert got == [], f"the oldest were dropped, not hidden: acknowledging the rest brought {got}"
 
@@ -381,6 +386,7 @@ async def test_lone_surrogates_never_break_the_service(app_server: Server) -> No
 BAD_FRAMES: list[str | bytes] = [
     "nope", "", "[]", "null", json.dumps({"type": "ack"}), json.dumps({"type": "shout"}),
     *(json.dumps({"type": t, "ids": []}) for t in ("Ack", "acks", "shout", None)),
+    json.dumps({"ids": []}), b"",  # no type at all; an empty binary frame
     json.dumps({"type": "ack", "ids": [1]}), json.dumps({"type": "ack", "ids": "abc"}),
     b"\x01", "[" * 100_000, '{"type": "ack", "ids": [NaN]}', '{"type": "ack", "ids": Infinity}',
     '{"type": "ack", "ids": [1e999]}', '{"type": "ack", "ids": 1' + "0" * 5000 + "}",

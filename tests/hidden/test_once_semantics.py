@@ -114,6 +114,10 @@ def test_respects_priority_among_other_listeners(check: Any) -> None:
 def test_reentrant_emit_does_not_fire_it_twice(check: Any) -> None:
     check([on("loop", priority="HIGH", kind="async", reemit={"event": "e", "payload": "again"}),
            once("a"), emit(1), emit(2), count()], H)
+    # a handler that raised in the nested emit raised there only: the outer emit, which
+    # did not run it, returns no error
+    check([on("loop", priority="HIGH", kind="async", reemit={"event": "e", "payload": "again"}),
+           once("boom", kind="async", raises="ValueError"), emit(1), emit(2), count()], H)
 
 
 @pytest.mark.points(1)
@@ -128,6 +132,11 @@ def test_handler_that_emits_its_own_event_fires_once(check: Any) -> None:
 def test_concurrent_emits_fire_it_once(check: Any) -> None:
     check([on("slow", priority="HIGH", kind="async", delay=2), once("a", kind="async"),
            together(1, 2, 3, 4), emit(5), count()], H)
+    # cancelled and given again, then two emits at once: it fires once (the cancelled
+    # registration counts for nothing); given twice, once per registration
+    check([once("a", kind="async"), off("a"), once("a", kind="async"),
+           on("slow", priority="HIGH", kind="async", delay=2), together(1, 2), count(),
+           once("b", kind="async"), once("b", kind="async"), together(3, 4, 5), count()], H)
 
 
 @pytest.mark.points(2)

@@ -113,6 +113,10 @@ def test_emit_returns_only_after_every_listener_finished(check: Any) -> None:
 @pytest.mark.category("off")
 def test_off_removes_only_that_handler(check: Any) -> None:
     check([on("a"), on("b"), on("c", "HIGH"), off("b"), emit(1)], H)
+    # removing the one that runs first leaves the others in their order (a heap filtered
+    # without heapify does not)
+    check([on("low", "LOW"), on("high", "HIGH"), on("mid", "MEDIUM"), off("high"), emit(1),
+           on("top", "HIGHEST"), on("mid2", "MEDIUM"), off("top"), off("low"), emit(2)], H)
 
 
 @pytest.mark.points(1)
@@ -143,6 +147,8 @@ def test_events_are_independent_and_unknown_events_are_silent(check: Any) -> Non
 @pytest.mark.category("duplicates")
 def test_same_handler_twice_runs_twice_and_off_removes_both(check: Any) -> None:
     check([on("a", "LOW"), on("b"), on("a", "HIGH"), emit(1), off("a"), emit(2)], H)
+    # side by side at one priority, and three times: off removes every one of them
+    check([on("a"), on("a"), on("a"), on("b"), on("a"), emit(1), off("a"), emit(2)], H)
 
 
 @pytest.mark.points(1)
@@ -163,7 +169,11 @@ def test_reentrant_emit_runs_nested_in_order(check: Any) -> None:
 def test_any_int_and_every_eventpriority_member_orders_listeners(check: Any) -> None:
     check([on("low", "LOW"), on("lowest", "LOWEST"), on("ten", 10), on("normal", "NORMAL"),
            on("highest", "HIGHEST"), on("minus", -5), on("high", "HIGH"), on("zero", 0),
-           emit(1)], H)
+           on("million", 10**6), on("minus_million", -10**6), emit(1)], H)
+    # many registrations: the order never mixes priority with registration number (a
+    # later MEDIUM still runs before an earlier LOW, whatever their count)
+    check([on("low1", "LOW"), *(on(f"lowest{i}", "LOWEST") for i in range(12)),
+           on("mid14", "MEDIUM"), on("low15", "LOW"), on("high16", "HIGH"), emit(1)], H)
     # the signature is on(event, handler, priority=...): a priority given positionally too
     check([on("low", "LOW", style="positional"), on("ten", 10, style="positional"),
            on("default"), on("high", "HIGH", style="positional"), emit(1)], H)

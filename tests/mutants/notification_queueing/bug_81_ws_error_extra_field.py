@@ -1,0 +1,239 @@
+"""The ws.error payload carries an extra "code" field next to user and error.
+
+Breaks: "the app emits ws.error with exactly {"user": U, "error": "<what was wrong>"}".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+import threading
+import time
+import uuid
+from typing import Any
+
+from nexios import NexiosApp
+from nexios.websockets import WebSocket
+
+import day25
+from day25 import EventPriority
+
+NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+LEVELS = ("low", "normal", "high")
+MAX_TITLE = 200
+MAX_BODY = 2000
+BAD_REQUEST_CLOSE = 4400
+SEND_TIMEOUT = 2.0
+
+
+def _is_text(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def validate(data: Any) -> dict[str, str]:
+    if not isinstance(data, dict):
+        raise ValueError("the notification must be a JSON object")
+    user = data.get("user")
+    if not isinstance(user, str) or not NAME.fullmatch(user):
+        raise ValueError("user must be 1-32 characters of A-Z, a-z, 0-9, _ . -")
+    if "title" not in data:
+        raise ValueError("title is required")
+    title = data["title"]
+    if not isinstance(title, str) or not 1 <= len(title) <= MAX_TITLE or not title.strip():
+        raise ValueError(f"title must be text of 1-{MAX_TITLE} characters, not only whitespace")
+    if not _is_text(title):
+        raise ValueError("title holds a lone surrogate")
+    body = data.get("body", "") if "body" in data else ""
+    if not isinstance(body, str) or len(body) > MAX_BODY:
+        raise ValueError(f"body must be text of at most {MAX_BODY} characters")
+    if not _is_text(body):
+        raise ValueError("body holds a lone surrogate")
+    level = data["level"] if "level" in data else "normal"
+    if not isinstance(level, str) or level not in LEVELS:
+        raise ValueError("level must be exactly low, normal or high")
+    return {"user": user, "title": title, "body": body, "level": level}
+
+
+def parse_ack(message: dict[str, Any]) -> list[str]:
+    text = message.get("text")
+    if text is None:
+        raise ValueError("frames must be text, not binary")
+    try:
+        frame = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"not JSON: {type(exc).__name__}") from None
+    if not isinstance(frame, dict) or frame.get("type") != "ack":
+        raise ValueError('a frame must be an object with "type": "ack"')
+    ids = frame.get("ids")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ValueError("ids must be a list of strings")
+    if not all(_is_text(i) for i in ids):
+        raise ValueError("an id holds a lone surrogate")
+    return ids
+
+
+COLUMNS = ("id", "seq", "user", "title", "body", "level", "created_at", "expires_at")
+
+
+class Store:
+    def __init__(self, path: str, *, ttl_seconds: float, max_per_user: int) -> None:
+        self.ttl = ttl_seconds
+        self.cap = max_per_user
+        self._lock = threading.Lock()
+        self.db = sqlite3.connect(path, check_same_thread=False)
+        with self.db:
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS notifications (id TEXT PRIMARY KEY, seq INTEGER,"
+                " user TEXT, title TEXT, body TEXT, level TEXT, created_at REAL, expires_at REAL)"
+            )
+            self.db.execute("CREATE TABLE IF NOT EXISTS last_seq (user TEXT PRIMARY KEY, seq INTEGER)")
+
+    def add(self, user: str, fields: dict[str, str]) -> dict[str, Any]:
+        with self._lock, self.db:
+            self.db.execute(
+                "INSERT INTO last_seq VALUES (?, 1) ON CONFLICT (user) DO UPDATE SET seq = seq + 1",
+                (user,),
+            )
+            (seq,) = self.db.execute("SELECT seq FROM last_seq WHERE user = ?", (user,)).fetchone()
+            now = time.time()
+            note = {"id": uuid.uuid4().hex, "seq": seq, "user": user, "title": fields["title"],
+                    "body": fields["body"], "level": fields["level"],
+                    "created_at": now, "expires_at": now + self.ttl}
+            self.db.execute("INSERT INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            tuple(note[c] for c in COLUMNS))
+            self.db.execute(
+                "DELETE FROM notifications WHERE user = ? AND seq NOT IN (SELECT seq FROM "
+                "notifications WHERE user = ? ORDER BY seq DESC LIMIT ?)",
+                (user, user, self.cap),
+            )
+        return note
+
+    def pending(self, user: str) -> list[dict[str, Any]]:
+        with self._lock, self.db:
+            now = time.time()
+            self.db.execute("DELETE FROM notifications WHERE expires_at <= ?", (now,))
+            rows = self.db.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM notifications WHERE user = ? AND expires_at > ?"
+                " ORDER BY seq", (user, now)).fetchall()
+        return [dict(zip(COLUMNS, row)) for row in rows]
+
+    def ack(self, user: str, ids: list[str]) -> int:
+        with self._lock, self.db:
+            now = time.time()
+            self.db.execute("DELETE FROM notifications WHERE expires_at <= ?", (now,))
+            count = 0
+            for i in set(ids):
+                cur = self.db.execute(
+                    "DELETE FROM notifications WHERE user = ? AND id = ? AND expires_at > ?",
+                    (user, i, now))
+                count += cur.rowcount
+        return count
+
+
+def create_app(
+    db_path: str = "notifications.sqlite3",
+    *,
+    ttl_seconds: float = 86400.0,
+    max_per_user: int = 100,
+    send_timeout: float = SEND_TIMEOUT,
+) -> NexiosApp:
+    app = NexiosApp()
+    events = day25.install(app)
+    store = Store(db_path, ttl_seconds=ttl_seconds, max_per_user=max_per_user)
+    tabs: dict[str, set[WebSocket]] = {}
+    locks: dict[str, asyncio.Lock] = {}
+    audit: list[tuple[str, int]] = []
+
+    def lock_for(user: str) -> asyncio.Lock:
+        return locks.setdefault(user, asyncio.Lock())
+
+    async def send_one(ws: WebSocket, frame: dict[str, Any]) -> bool:
+        try:
+            await asyncio.wait_for(ws.send_json(frame), send_timeout)
+        except Exception:
+            return False
+        return True
+
+    async def push(user: str, frame: dict[str, Any]) -> int:
+        live = list(tabs.get(user, ()))
+        results = await asyncio.gather(*(send_one(ws, frame) for ws in live))
+        for ws, ok in zip(live, results):
+            if not ok:
+                tabs.get(user, set()).discard(ws)
+        return sum(results)
+
+    def enrich(note: dict[str, Any]) -> None:
+        note.update(validate(note))
+
+    async def store_and_push(note: dict[str, Any]) -> None:
+        user = note["user"]
+        async with lock_for(user):
+            saved = store.add(user, note)
+            delivered = await push(user, {"type": "notification", **saved})
+        note.update(id=saved["id"], seq=saved["seq"], delivered=delivered)
+
+    def audit_it(note: dict[str, Any]) -> None:
+        audit.append((note["user"], note.get("delivered", 0)))
+
+    events.on("notification.created", enrich, priority=EventPriority.HIGH)
+    events.on("notification.created", store_and_push, priority=EventPriority.MEDIUM)
+    events.on("notification.created", audit_it, priority=EventPriority.LOW)
+
+    @app.post("/notifications")
+    async def create(req, res):
+        raw = await req.body
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (ValueError, RecursionError):
+            return res.json({"error": "the body must be JSON text in UTF-8"}, status_code=422)
+        try:
+            note: dict[str, Any] = validate(data)
+        except ValueError as exc:
+            return res.json({"error": str(exc)}, status_code=422)
+        result = await events.emit("notification.created", note)
+        if not result.ok or "seq" not in note:
+            return res.json({"error": "could not store the notification"}, status_code=500)
+        return res.json({"id": note["id"], "seq": note["seq"], "delivered": note["delivered"]},
+                        status_code=201)
+
+    @app.ws_route("/notifications/{user}")
+    async def notifications(ws: WebSocket):
+        await ws.accept()
+        user = ws.path_params.get("user", "")
+        if not NAME.fullmatch(user):
+            await ws.send_json({"type": "error", "code": "bad_request",
+                                "message": "user must be 1-32 characters of A-Z, a-z, 0-9, _ . -"})
+            await ws.close(BAD_REQUEST_CLOSE)
+            return
+        try:
+            async with lock_for(user):
+                backlog = store.pending(user)
+                for note in backlog:
+                    await ws.send_json({"type": "notification", **note})
+                await ws.send_json({"type": "backlog_end", "count": len(backlog)})
+                tabs.setdefault(user, set()).add(ws)
+            while True:
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                try:
+                    ids = parse_ack(message)
+                except ValueError as exc:
+                    problem = {"code": "bad_frame", "error": str(exc)}
+                    await ws.send_json({"type": "error", "code": problem["code"], "message": problem["error"]})
+                    await events.emit("ws.error", {"user": user, **problem})
+                    continue
+                await ws.send_json({"type": "acked", "count": store.ack(user, ids)})
+        except Exception:
+            pass
+        finally:
+            tabs.get(user, set()).discard(ws)
+
+    app.audit = audit
+    return app
