@@ -163,6 +163,11 @@ async def test_the_grader_emits_on_app_events_as_the_app_would(tmp_path: Path) -
             "ValueError: no bad words"]  # what the app's listeners raised, for the message
         relayed = await server.wait_for_event("relayed", count=2)
         assert [e["args"] for e in relayed] == [[["hi"]], [["hi", "bad"]]]
+        # a check's probe runs on the app's module, in the app process
+        assert await server.probe("def probe(module):\n    return module.__name__") == \
+            "chat_broadcasting"
+        with pytest.raises(SubmissionError, match="the probe raised ZeroDivisionError"):
+            await server.probe("def probe(module):\n    return 1 / 0")
         # a value JSON cannot hold is recorded as what it is, never as a string
         [error] = await server.wait_for_event("ws.error")
         assert error["args"] == [

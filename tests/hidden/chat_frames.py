@@ -111,3 +111,36 @@ BAD_PATHS = [
     "/chat/lobby?user=" + "u" * 33,
 ]
 EDGE_ROOM = "AZaz09_.-" + "r" * 23  # 32 characters, every kind allowed
+
+
+# helpers' own contracts, checked in the app process on the app's module (AppServer.probe):
+# the app alone never shows them, yet each docstring promises them
+PARSE_FRAME_PROBE = '''
+def probe(module):
+    frames = ['{"type": "ping", "x": 1, "text": 5}',
+              '{"type": "message", "text": "hi", "id": 7, "user": "eve"}']
+    out = []
+    for text in frames:
+        try:
+            out.append(module.parse_frame({"type": "websocket.receive", "text": text,
+                                           "bytes": None}))
+        except Exception as exc:
+            out.append(f"{type(exc).__name__}: {exc}")
+    return out
+'''
+PARSE_FRAME_WANTED = [{"type": "ping"}, {"type": "message", "text": "hi"}]
+
+PRESENCE_PROBE = '''
+def probe(module):
+    presence = module.Presence()
+    ann, bob, ann2 = object(), object(), object()
+    presence.join("lobby", "ann", ann)
+    first = presence.connections("lobby")
+    presence.join("lobby", "bob", bob)
+    presence.join("lobby", "ann", ann2)
+    second = presence.connections("lobby")
+    presence.leave("lobby", "bob", bob)
+    return {"first": len(first), "second": len(second),
+            "new lists": first is not second and second is not presence.connections("lobby")}
+'''
+PRESENCE_WANTED = {"first": 1, "second": 3, "new lists": True}

@@ -43,6 +43,8 @@ BAD_PATHS = _frames.BAD_PATHS
 EDGE_ROOM = _frames.EDGE_ROOM
 GOOD_TEXTS = _frames.GOOD_TEXTS
 NAN = _frames.NAN
+PARSE_FRAME_PROBE, PARSE_FRAME_WANTED = _frames.PARSE_FRAME_PROBE, _frames.PARSE_FRAME_WANTED
+PRESENCE_PROBE, PRESENCE_WANTED = _frames.PRESENCE_PROBE, _frames.PRESENCE_WANTED
 chat = _frames.chat
 error_frame = _frames.error_frame
 expect = _frames.expect
@@ -170,6 +172,10 @@ async def test_two_tabs_count_once(app_server: Server) -> None:
                         server, ws, msg("ann", "from tab 2", 1),
                         "a second tab is not a second user (no join); every tab gets the message",
                     )
+                got = await server.probe(PRESENCE_PROBE)
+                assert got == PRESENCE_WANTED, (
+                    "Presence.connections(room) returns a new list of every tab of every user "
+                    f"(one that later joins and leaves do not change): got {got}")
             await server.settled()  # ann's second tab has closed, on the server's side too
             await bob.send(say("still there?"))
             await expect(server, bob, msg("bob", "still there?", 2),
@@ -304,6 +310,10 @@ async def test_ping_pong(app_server: Server) -> None:
             await ann.send(json.dumps({"type": "ping", "text": 5}))
             await expect(server, ann, {"type": "pong"},
                          "a ping has no text to check: its other fields (text too) are ignored")
+            parsed = await server.probe(PARSE_FRAME_PROBE)
+            assert parsed == PARSE_FRAME_WANTED, (
+                'parse_frame returns exactly {"type": "ping"} or {"type": "message", "text": T}: '
+                f"other fields are ignored, not returned; got {parsed}")
             await ann.send(say("after the pings"))
             for ws in (ann, bob, ann2):
                 await expect(server, ws, msg("ann", "after the pings", 1),

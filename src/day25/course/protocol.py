@@ -221,10 +221,13 @@ class ScenarioReply(Reply):
 #: TCP, 127.0.0.1 and a free port the reply names), or ``retire`` (the process is worn out: start
 #: a new one); ``events``; ``emit`` (``event``, ``payload``: emitted on the app's
 #: ``app.events`` as its own code would, answered with ``errors``, what its listeners
-#: raised); ``ping_loop`` (is the app's loop responsive?); ``settle`` (``quiet``,
+#: raised); ``probe`` (``source``: a check's ``def probe(module)``, run on the app's
+#: loop against the app's module, answered with its JSON ``value``); ``ping_loop`` (is the
+#: app's loop responsive?); ``settle`` (``quiet``,
 #: ``limit``: True once the app has nothing left to do); ``stop`` (``graceful``:
 #: uvicorn's shutdown, else dropped like a killed process)
-APP_COMMANDS = ("start", "events", "emit", "faults", "ping_loop", "settle", "stop")
+APP_COMMANDS = ("start", "events", "emit", "probe", "faults", "ping_loop", "settle",
+                "stop")
 
 #: a WebSocket request header the app process acts on (the app never sees it):
 #: its value is one of FAULTS, the way this connection's sends from the app fail
@@ -249,6 +252,7 @@ class AppRequest(TypedDict):
     graceful: NotRequired[bool]
     event: NotRequired[str]  # emit
     payload: NotRequired[Any]  # emit
+    source: NotRequired[str]  # probe
 
 
 class EventRecord(TypedDict):
@@ -265,6 +269,7 @@ class AppReply(Reply):
     idle: NotRequired[bool]
     stopped: NotRequired[bool]
     errors: NotRequired[list[str]]  # emit: what the app's listeners raised
+    value: NotRequired[Any]  # probe: what the probe returned
 
 
 def encode_request(request: Mapping[str, Any], msg_id: int) -> bytes:

@@ -15,10 +15,8 @@ Typical use in an async test::
     server = AppServer(submission_dir, exercise).start()   # a catalogue entry or its id
     async with server.connect("/chat/lobby?user=ann") as ws:
         roster = await server.recv_json(ws)
-    async with server.http() as client:
-        r = await client.post("/notifications", json={...})
     server.events("room.message")   # what the app emitted on app.events
-    server.stop()
+    await server.probe("def probe(module): ...")   # a helper's contract, in the app process
 
 Every wait has a timeout. If the process dies, the next ``connect``/``http``
 starts a fresh one; if the app's event loop hangs, the call that noticed raises
@@ -357,6 +355,11 @@ class AppServer:
         request = {"cmd": "emit", "event": event, "payload": payload}
         reply = await asyncio.to_thread(self._ask, request, f"emitting {event!r} on app.events")
         return list(reply.get("errors") or [])
+
+    async def probe(self, source: str) -> Any:
+        """``source``'s ``probe(module)``, run on the app's module (a helper's contract)."""
+        return (await asyncio.to_thread(self._ask, {"cmd": "probe", "source": source},
+                                        "probing")).get("value")
 
     def faults(self) -> dict[str, int]:
         """What the injected faults did: sends each kind took over (``"raise"``,

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
+import json
 import logging.config
 import logging.handlers
 import os
@@ -76,6 +78,7 @@ class RunningApp:
         import uvicorn
 
         self.log, self.has_bus, self.events = log, has_bus, events
+        self.module: Any = None  # the submission's module this app was made from (``probe``)
         self.faults = app  # the app, inside the middleware that injects the faults
         # no Unix socket (Windows, the portable runner): TCP on loopback, a port of its own
         self.socket: socket.socket | None = None
@@ -314,6 +317,13 @@ class _Apps:
             except Exception as exc:
                 reply({"id": msg_id, "ok": False, "error": f"emitting {request.get('event')!r} "
                        f"on app.events raised {type(exc).__name__}: {exc}"[:2000]})
+        elif cmd == "probe":
+            try:
+                value = running.call(_probe(running.module, str(request.get("source"))), 5.0)
+                reply({"id": msg_id, "ok": True, "value": value})
+            except Exception as exc:
+                reply({"id": msg_id, "ok": False,
+                       "error": f"the probe raised {type(exc).__name__}: {exc}"[:2000]})
         elif cmd == "faults":
             reply({"id": msg_id, "ok": True, "faults": dict(running.faults.counts)})
         elif cmd == "ping_loop":
@@ -339,6 +349,18 @@ class _Apps:
 
     def _reply(self, reply: AppReply) -> None:
         self.channel.reply(dict(reply))
+
+
+async def _probe(module: Any, source: str) -> Any:
+    """Run a check's ``probe(module)`` (its source sent by the grader) on the app's loop,
+    where the submission's helpers live: how a suite grades a helper's own contract
+    (a docstring's promise the app alone never shows). The result travels as JSON."""
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<the grader's probe>", "exec"), namespace)  # the grader's code
+    value = namespace["probe"](module)
+    if inspect.isawaitable(value):
+        value = await value
+    return json.loads(json.dumps(value, default=repr))
 
 
 def _start(code: FreshImport, request: dict[str, Any]) -> RunningApp | str:
@@ -369,5 +391,6 @@ def _start(code: FreshImport, request: dict[str, Any]) -> RunningApp | str:
     if isinstance(events, EventBus):
         events.on("*", log.record, priority=RECORDER_PRIORITY)
     running = RunningApp(Faults(app), request.get("uds"), log, has_bus, events)
+    running.module = module
     error = running.start()
     return running if error is None else error
