@@ -28,8 +28,10 @@ SOLUTION = (COURSE / "solutions" / MODULE).read_text(encoding="utf-8")
 
 pytestmark = [pytest.mark.timeout(600), pytest.mark.xdist_group("hostile_paths")]
 
-#: appended to the solution: once uvicorn has bound the app's socket, swap something for a
-#: link (SWAP is "socket" or "folder") pointing at TARGET, outside the sandbox's view
+#: appended to the solution: once uvicorn has bound the app's socket, and before it says it
+#: started, swap something for a link (SWAP is "socket" or "folder") pointing at TARGET,
+#: outside the sandbox's view. After the grader pinned the socket a swap is harmless (the
+#: grader keeps reaching the real app), so the swap must come first for the test to decide.
 ATTACK = '''
 
 def _swap_after_bind():
@@ -56,7 +58,14 @@ def _swap_after_bind():
             except OSError as exc:
                 print("swap failed:", exc)
 
-        self.call_soon(swap)
+        swap()  # before uvicorn says it started, so before the grader looks: no race
+        chmod = os.chmod
+
+        def chmod_unless_swapped(target, *args, **kwargs):  # uvicorn chmods the socket next
+            if target != path:
+                chmod(target, *args, **kwargs)
+
+        os.chmod = chmod_unless_swapped
         return server
 
     loop_class.create_unix_server = create_unix_server
