@@ -61,8 +61,15 @@ def _variants() -> list[Variant]:
 VARIANTS = _variants()
 
 
+@dataclass(frozen=True)
+class Batch:
+    gradebook: dict[str, dict[str, str]]
+    reviewed: list[dict[str, str]]  # review.csv's rows
+    stdout: str
+
+
 @pytest.fixture(scope="module")
-def gradebook(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, str]]]:
+def batch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Batch]:
     work = tmp_path_factory.mktemp("blind")
     batch = work / "batch"
     for v in VARIANTS:
@@ -75,7 +82,21 @@ def gradebook(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, di
                           env={**os.environ, "COLUMNS": "200"})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     with open(work / "out" / "gradebook.csv", newline="", encoding="utf-8") as f:
-        yield {row["student"]: row for row in csv.DictReader(f)}
+        book = {row["student"]: row for row in csv.DictReader(f)}
+    with open(work / "out" / "review.csv", newline="", encoding="utf-8") as f:
+        yield Batch(book, list(csv.DictReader(f)), proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def gradebook(batch: Batch) -> dict[str, dict[str, str]]:
+    return batch.gradebook
+
+
+def test_the_review_flags_none_of_them(batch: Batch) -> None:
+    """Other people's honest programs, right or wrong: the same batch's review.csv
+    names none (each flag would be a student an instructor reads for nothing)."""
+    assert batch.reviewed == []
+    assert "review: no submission reaches beyond what the exercises need" in batch.stdout
 
 
 def test_there_are_at_least_ten_blind_bugs_per_exercise() -> None:

@@ -192,6 +192,36 @@ def similarity(
 
 
 @app.command()
+def review(
+    submissions: Annotated[
+        list[Path], typer.Argument(help="a student's folder or .zip, or a folder of them")
+    ],
+    out: Annotated[Path, typer.Option(help="where review.csv goes")],
+    single: Annotated[bool, typer.Option(help="each SUBMISSION is one student")] = False,
+    course: CourseOpt = None,
+) -> None:
+    """List code that reaches past an honest solution.
+
+    Read, never run. `day25 grade` writes the same review.csv. A flag is a reason to
+    read a submission, not a grade.
+    """
+    from day25.course.catalogue import load_catalogue
+    from day25.course.grading.review import review_class
+
+    root = _course(course)
+    try:
+        catalogue = load_catalogue(root)
+        report = review_class(submissions, out.resolve(), catalogue.exercises,
+                              catalogue.review_modules, single=single)
+    except (ValueError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from exc
+    for f in report.findings:
+        console.print(f"{f.student} {f.exercise}:{f.line} [{f.rule}] {f.what}",
+                      markup=False, highlight=False)
+    console.print(report.summary(), markup=False, highlight=False)
+
+
+@app.command()
 def release(
     out: Annotated[Path, typer.Argument(help="folder for the student bundle (must not exist)")],
     course: CourseOpt = None,

@@ -11,6 +11,7 @@ line what happened.
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import pytest
 
 from day25.course.sandbox import namespaces
 
-from .classroom import all_cases, robustness_cases
+from .classroom import MODULE, all_cases, robustness_cases
 
 # the whole batch is graded in the first test's setup: allow more than the default 300 s
 pytestmark = [pytest.mark.timeout(1200),
@@ -60,3 +61,16 @@ def test_sandbox_blocks_network_and_hidden_files(batch: dict[str, Any]) -> None:
     assert float(batch["rows"]["network"]["priority_ordering"]) == 25  # blocked, not punished
     assert float(batch["rows"]["read_hidden_tests"]["priority_ordering"]) == 0
     assert "sandbox: rlimits + bubblewrap" in batch["proc"].stdout
+
+
+def test_the_review_names_who_reaches_for_the_process_and_no_honest_student(
+        batch: dict[str, Any]) -> None:
+    """review.csv, written by the same ``day25 grade``: every case whose code imports
+    ``os`` or ``sys`` (outside the course's allow-list) is named, the honest ones are not."""
+    with open(batch["out"] / "review.csv", newline="", encoding="utf-8") as f:
+        named = {row["student"] for row in csv.DictReader(f)}
+    reaching = {case for case, (files, _, _) in robustness_cases(0).items()
+                if any(m in files.get(MODULE, b"") for m in (b"import os", b"import sys"))}
+    assert len(reaching) >= 3 and reaching <= named, reaching - named
+    assert not named & {"honest_solution", "honest_stub"}
+    assert "submission(s) reach beyond what the exercises need" in batch["proc"].stdout

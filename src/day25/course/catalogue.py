@@ -92,6 +92,7 @@ class Catalogue:
     root: Path
     exercises: tuple[Exercise, ...]  # the graded projects, in order
     steps: tuple[Exercise, ...] = ()  # the ladder's steps, in order (0 points)
+    review_modules: tuple[str, ...] = ()  # [review] modules: what an honest solution imports
 
     def ladder(self) -> list[Exercise]:
         """What ``day25 check`` walks: the steps, then the projects."""
@@ -238,4 +239,16 @@ def load_catalogue(root: str | os.PathLike[str] | None = None) -> Catalogue:
             raise CatalogueError(f"{path}: step {step.id!r} leads to {step.leads_to!r}, "
                                  "which is not an exercise")
     return Catalogue(course, tuple(sorted(exercises, key=lambda e: e.order)),
-                     tuple(sorted(steps, key=lambda e: e.order)))
+                     tuple(sorted(steps, key=lambda e: e.order)),
+                     _review_modules(data.get("review", {}), f"{path} [review]"))
+
+
+def _review_modules(table: Any, where: str) -> tuple[str, ...]:
+    """``[review] modules``: dotted module names (a package allows its submodules)."""
+    modules = table.get("modules", []) if isinstance(table, dict) else None
+    if not isinstance(modules, list) or not all(
+            isinstance(m, str) and m and all(p.isidentifier() for p in m.split("."))
+            for m in modules):
+        raise CatalogueError(f"{where}: 'modules' must be a list of module names, "
+                             f"got {modules!r}")
+    return tuple(modules)

@@ -8,6 +8,7 @@ file only it can write (:mod:`~day25.course.grading.verdict`) and writes the
 feedback, the gradebook and the plot (:mod:`~day25.course.grading.feedback`,
 :mod:`~day25.course.grading.gradebook`). ``day25 gradescope`` and ``day25
 release`` build what leaves the instructor's machine; the mutants test the
-suites. The grading processes never import submission code: the suites talk
+suites; ``similarity`` and ``review`` read submissions for the instructor and
+never touch a grade. The grading processes never import submission code: the suites talk
 to it through :mod:`day25.course.harness`, which runs it in the sandbox.
 """

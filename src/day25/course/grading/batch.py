@@ -23,11 +23,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from day25.course.catalogue import Exercise
+from day25.course.catalogue import Exercise, load_catalogue
 from day25.course.grading.feedback import load_results, write_student
 from day25.course.grading.gradebook import summary_table, write_gradebook, write_plot
 from day25.course.grading.intake import Submission, content_hash, discover, take_modules, write_copy
 from day25.course.grading.results import ExerciseResult, StudentResult
+from day25.course.grading.review import ReviewReport, review_class
 from day25.course.grading.verdict import Settings, run_suites
 from day25.course.sandbox import namespaces
 
@@ -40,6 +41,7 @@ class BatchReport:
     gradebook: Path
     plot: Path
     sandbox: str
+    review: ReviewReport
 
 
 #: sessions a batch runs at once per ``--jobs`` worker: a session waits on the app it
@@ -176,6 +178,10 @@ def grade_class(
             progress.update(task, advance=1, description=f"{sub.student}: {result.total:g}")
     book = write_gradebook(results, out / "gradebook.csv", exercises)
     plot = write_plot(results, out / "grades.png", float(sum(ex.points for ex in exercises)))
+    review = review_class(paths, out, exercises,
+                          load_catalogue(settings.course_root).review_modules, single=single)
     console.print(summary_table(results, exercises, console.width))
     console.print(f"gradebook: {book}\nplot: {plot}\nfeedback: {out}{os.sep}<student>/feedback.md")
-    return BatchReport(results, book, plot, sandbox)
+    console.print(review.summary(), markup=False, highlight=False)
+    return BatchReport(results, book, plot, sandbox, review)
+

@@ -1,0 +1,352 @@
+"""What a submission reaches for beyond an honest solution: ``review.csv``, read, never run.
+
+Why: some checks of the web exercises read what the app's own process measured
+(the faults the harness injected, the events on ``app.events``, whether the app
+settled), and code written to lie can patch those objects from inside that
+process. No sandbox stops a process from lying about itself; what an instructor
+can do is read the submissions that reach for the tools such a lie needs. This
+module finds them: it parses each submitted module (``ast``, never imported, so
+it is safe on hostile code) and reports every use that is not on the course's
+allow-lists. An honest solution needs none of them: the tests run this review on
+every solution, alternative and buggy variant in ``tests/`` and expect silence.
+
+The allow-lists, as data (:data:`RULES` says each in words, for the instructor
+guide): the modules in the catalogue's ``[review] modules``; ``day25``'s public
+names; the dunder attributes of :data:`DUNDERS`; ``inspect``'s ``is*`` predicates
+and :data:`INSPECT`. On top, two named lists of what reaches a running program's
+insides from any object: the builtins of :data:`BUILTINS` and the frame
+attributes of :data:`FRAMES`. A flag is a reason to read, not a verdict; code
+written around these lists can exist, which is why the guide also says to read
+any submission whose grade surprises you.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from day25.course.catalogue import Exercise
+from day25.course.grading.intake import discover, take_modules
+
+__all__ = ["BUILTINS", "CSV_NAME", "DUNDERS", "FRAMES", "INSPECT", "PROCESS_MODULES", "RULES",
+           "Finding",
+           "ReviewReport", "review_class", "review_source", "rules_table"]
+
+CSV_NAME = "review.csv"
+CSV_HEADER = ["student", "exercise", "line", "rule", "what"]
+
+#: dunder attributes an honest solution reads or calls (its own data model, a handler's
+#: name, functools' wrapper chain, a bound method's parts); any other reaches past an object
+DUNDERS = frozenset({
+    "__name__", "__qualname__", "__module__", "__doc__", "__wrapped__", "__slots__",
+    "__class__", "__dict__", "__func__", "__self__", "__get__", "__init__", "__new__",
+    "__call__", "__await__", "__aenter__", "__aexit__", "__enter__", "__exit__", "__iter__",
+    "__next__", "__aiter__", "__anext__", "__repr__", "__str__", "__eq__", "__ne__",
+    "__hash__", "__lt__", "__le__", "__gt__", "__ge__", "__len__", "__contains__",
+    "__getitem__", "__setitem__", "__delitem__", "__bool__", "__post_init__",
+    "__annotations__", "__all__", "__version__",
+})
+#: ``inspect`` beyond its ``is*`` predicates: what describes a callable, not a running program
+INSPECT = frozenset({"signature", "Signature", "Parameter", "unwrap", "getattr_static",
+                     "markcoroutinefunction"})
+#: builtins that run code, or reach a namespace, chosen at run time
+BUILTINS = frozenset({"__import__", "eval", "exec", "compile", "globals", "vars",
+                      "breakpoint", "__builtins__"})
+#: attributes of frames, tracebacks, coroutines and tasks that lead to a running frame,
+#: and from there to any module's globals
+FRAMES = frozenset({"f_back", "f_globals", "f_locals", "f_builtins", "f_code", "tb_frame",
+                    "tb_next", "gi_frame", "cr_frame", "ag_frame", "cr_await", "gi_yieldfrom",
+                    "get_stack", "print_stack", "_getframe"})
+
+#: modules that reach every other module and object of the process: flagged as an
+#: attribute of anything (``nexios.config.warnings.sys``), not only of an imported module
+PROCESS_MODULES = frozenset({"sys", "gc", "ctypes", "importlib", "builtins", "os", "posix",
+                             "_imp", "marshal"})
+#: builtins that read or write an attribute by name
+ATTRIBUTE_BUILTINS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One allow-list (or named list) of the review, and why it is there."""
+
+    name: str
+    flags: str
+    why: str
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("module", "an import of a module outside the catalogue's `[review] modules`",
+         "`sys`, `gc`, `ctypes`, `importlib` reach the grader's objects in the process"),
+    Rule("day25", "a `day25` name outside its public API (`day25.__all__`), a private "
+         "attribute of one (`EventBus._add`), a subclass of one, or a string naming "
+         "`day25.course`", "the harness lives in `day25.course`; the bus's insides bypass "
+         "the exercise, and a subclass's methods see the grader's listeners"),
+    Rule("module-attribute", "a module reached as an attribute of an imported module "
+         "(`inspect.sys`), or `sys`, `gc`, `os`, `importlib`... as an attribute of anything",
+         "the same modules, through a side door"),
+    Rule("computed-attribute", "`getattr`/`setattr`/`delattr` on an imported module with a "
+         "name computed at run time, or passed as a value (`reduce(getattr, ...)`)",
+         "a name no one can read in the source"),
+    Rule("dunder", "a dunder attribute outside the honest list (`__subclasses__`, "
+         "`__globals__`, `__traceback__`...), or a string naming one",
+         "they walk from any object to every object"),
+    Rule("inspect", "`inspect` beyond describing a callable (`currentframe`, `stack`, "
+         "`getmodule`...)", "frames and modules of the running program"),
+    Rule("builtin", "`__import__`, `eval`, `exec`, `compile`, `globals`, `vars`, "
+         "`breakpoint`", "code or namespaces chosen at run time"),
+    Rule("frame", "frame, traceback and coroutine internals (`f_globals`, `tb_frame`, "
+         "`cr_frame`, `get_stack`...)", "a frame leads to any module's globals"),
+    Rule("unreadable", "a module the review could not parse (too deep, null bytes)",
+         "nothing hidden goes unread: the grade says why it did not run"),
+)
+
+
+def rules_table() -> str:
+    """:data:`RULES` as the Markdown table the instructor guide shows (a test keeps them equal)."""
+    rows = ["| rule | flags | why |", "|---|---|---|"]
+    rows += [f"| `{rule.name}` | {rule.flags} | {rule.why} |" for rule in RULES]
+    return "\n".join(rows)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One use to read: where, which rule, and what exactly."""
+
+    student: str
+    exercise: str
+    line: int
+    rule: str
+    what: str
+
+    def row(self) -> list[str]:
+        return [self.student, self.exercise, str(self.line), self.rule, self.what]
+
+
+@dataclass
+class ReviewReport:
+    """Every finding of a class, and the CSV they were written to."""
+
+    findings: list[Finding] = field(default_factory=list)
+    csv: Path | None = None
+
+    def students(self) -> list[str]:
+        return sorted({f.student for f in self.findings})
+
+    def summary(self) -> str:
+        """The console's lines: whom to read (or that nobody needs it), and the CSV."""
+        students = self.students()
+        if not students:
+            head = "review: no submission reaches beyond what the exercises need"
+        else:
+            shown = ", ".join(students[:5])
+            if len(students) > 5:
+                shown += f" and {len(students) - 5} more"
+            head = (f"review: {len(students)} submission(s) reach beyond what the exercises "
+                    f"need; read them before trusting their grade: {shown}")
+        return f"{head}\nreview.csv: {self.csv}"
+
+
+def _allowed(module: str, allowed: Sequence[str]) -> bool:
+    return any(module == a or module.startswith(a + ".") for a in allowed)
+
+
+class _Reader(ast.NodeVisitor):
+    """One module's findings: ``(line, rule, what)``."""
+
+    def __init__(self, allowed: Sequence[str], public: frozenset[str]) -> None:
+        self.allowed = allowed
+        self.public = public
+        self.modules: dict[str, str] = {}  # local name -> the module it is bound to
+        self.from_day25: set[str] = set()  # local names imported from day25
+        self.called: set[int] = set()  # ids of the Name nodes that are called
+        self.found: list[tuple[int, str, str]] = []
+
+    def flag(self, node: ast.AST, rule: str, what: str) -> None:
+        self.found.append((getattr(node, "lineno", 0), rule, what))
+
+    def check_module(self, node: ast.AST, module: str) -> None:
+        if module == "day25" or module.startswith("day25."):
+            if module != "day25" and module.split(".")[1] not in self.public:
+                self.flag(node, "day25", f"imports {module}")
+        elif self.allowed and not _allowed(module, self.allowed):
+            self.flag(node, "module", f"imports {module}")
+
+    def module_chain(self, node: ast.expr) -> str | None:
+        """``asyncio.events`` for ``asyncio.events`` (``asyncio`` imported): a dotted path
+        from an imported module, else None."""
+        if isinstance(node, ast.Name):
+            return self.modules.get(node.id)
+        if isinstance(node, ast.Attribute):
+            root = self.module_chain(node.value)
+            return None if root is None else f"{root}.{node.attr}"
+        return None
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self.check_module(node, alias.name)
+            if alias.asname:
+                self.modules[alias.asname] = alias.name
+            else:
+                top = alias.name.split(".")[0]
+                self.modules[top] = top
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level or not node.module:
+            self.flag(node, "module", f"a relative import ({'.' * node.level}{node.module or ''})")
+            return
+        self.check_module(node, node.module)
+        for alias in node.names:
+            if node.module == "day25":
+                self.from_day25.add(alias.asname or alias.name)
+            if node.module == "day25" and alias.name not in self.public and alias.name != "*":
+                self.flag(node, "day25", f"imports day25.{alias.name}")
+            elif node.module == "inspect" and not _inspect_ok(alias.name):
+                self.flag(node, "inspect", f"imports inspect.{alias.name}")
+            elif alias.name in FRAMES:
+                self.flag(node, "frame", f"imports {node.module}.{alias.name}")
+            elif _is_other_module(alias.name, self.allowed):
+                self.flag(node, "module-attribute", f"imports {alias.name} from {node.module}")
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        name = node.attr
+        base = self.modules.get(node.value.id) if isinstance(node.value, ast.Name) else None
+        chain = self.module_chain(node.value)
+        own = node.value.id if isinstance(node.value, ast.Name) else ""
+        if base == "day25" and name not in self.public:
+            self.flag(node, "day25", f"day25.{name}")
+        elif own in self.from_day25 and name.startswith("_") and name not in DUNDERS:
+            self.flag(node, "day25", f"{own}.{name}: a private part of day25")
+        elif chain is not None and _is_other_module(name, self.allowed):
+            self.flag(node, "module-attribute", f"{chain}.{name}")
+        elif name in PROCESS_MODULES and self.allowed and not _allowed(name, self.allowed):
+            self.flag(node, "module-attribute", f".{name}")
+        elif base == "inspect" and not _inspect_ok(name):
+            self.flag(node, "inspect", f"inspect.{name}")
+        elif name.startswith("__") and name.endswith("__") and name not in DUNDERS:
+            self.flag(node, "dunder", f".{name}")
+        elif name in FRAMES:
+            self.flag(node, "frame", f".{name}")
+        self.generic_visit(node)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for base in node.bases:
+            named = base.id if isinstance(base, ast.Name) else ""
+            chain = self.module_chain(base) or ""
+            if named in self.from_day25 or chain.removeprefix("day25.") in self.public:
+                self.flag(node, "day25", f"class {node.name} subclasses day25's "
+                          f"{ast.unparse(base)}: its methods see every listener, the grader's too")
+        self.generic_visit(node)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if node.id in BUILTINS:
+            self.flag(node, "builtin", node.id)
+        elif node.id in ATTRIBUTE_BUILTINS and id(node) not in self.called:
+            self.flag(node, "computed-attribute", f"{node.id} passed as a value")
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Name):
+            self.called.add(id(func))
+        if isinstance(func, ast.Name) and func.id in ATTRIBUTE_BUILTINS and len(node.args) >= 2:
+            self.attribute_named(node, node.args[0], node.args[1], func.id)
+        elif self.module_chain(func) in ("operator.attrgetter", "operator.methodcaller"):
+            for arg in node.args[:1] if "methodcaller" in ast.unparse(func) else node.args:
+                self.attribute_named(node, None, arg, ast.unparse(func))
+        self.generic_visit(node)
+
+    def attribute_named(self, node: ast.AST, target: ast.expr | None, name: ast.expr,
+                        how: str) -> None:
+        """``getattr(target, name)`` and its kind: a constant name is read as the attribute
+        it names (each part of a dotted ``attrgetter`` path); a name computed at run time
+        is flagged on a module, whose attributes are whole modules and their globals."""
+        if isinstance(name, ast.Constant) and isinstance(name.value, str):
+            value = target if target is not None else ast.Name(id="_", ctx=ast.Load())
+            for part in name.value.split("."):
+                self.visit_Attribute(ast.copy_location(
+                    ast.Attribute(value=value, attr=part, ctx=ast.Load()), node))
+        elif target is None or self.module_chain(target) is not None:
+            where = "" if target is None else f"{ast.unparse(target)}, "
+            self.flag(node, "computed-attribute", f"{how}({where}{ast.unparse(name)})")
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        text = node.value
+        if not isinstance(text, str):
+            return
+        if "day25.course" in text:
+            self.flag(node, "day25", f"a string naming {text[:60]!r}")
+        elif text in FRAMES or (text.startswith("__") and text.endswith("__")
+                                and text not in DUNDERS and text != "__main__"):
+            self.flag(node, "dunder" if text.startswith("__") else "frame",
+                      f"a string naming .{text}")
+
+
+def _inspect_ok(name: str) -> bool:
+    return name.startswith("is") or name in INSPECT
+
+
+def _is_other_module(name: str, allowed: Sequence[str]) -> bool:
+    """Whether ``name`` is a standard-library module the allow-list does not hold."""
+    return bool(allowed) and name in sys.stdlib_module_names and not _allowed(name, allowed)
+
+
+def review_source(source: str, allowed: Sequence[str], public: Sequence[str]
+                  ) -> list[tuple[int, str, str]]:
+    """The findings of one module's ``source``: ``(line, rule, what)``, in line order.
+
+    ``allowed``: the modules an honest solution imports (a package allows its
+    submodules; empty: imports are not checked). ``public``: ``day25``'s public
+    names. A module that does not parse as Python gets no findings (the grade
+    reports it); one too deep or too odd to parse gets an ``unreadable`` finding.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        if "null bytes" in str(exc):
+            return [(0, "unreadable", "the file holds null bytes")]
+        return []
+    except (RecursionError, MemoryError, ValueError) as exc:
+        return [(0, "unreadable", f"too deep or too odd to parse ({type(exc).__name__})")]
+    reader = _Reader(allowed, frozenset(public))
+    try:
+        reader.visit(tree)
+    except RecursionError:
+        reader.flag(tree, "unreadable", "nested too deep to read through")
+    return sorted(set(reader.found))
+
+
+def _findings(student: str, ex: Exercise, source: str, allowed: Sequence[str],
+              public: Sequence[str]) -> Iterator[Finding]:
+    for line, rule, what in review_source(source, allowed, public):
+        yield Finding(student, ex.id, line, rule, what)
+
+
+def review_class(submissions: Sequence[Path], out: Path, exercises: Sequence[Exercise],
+                 allowed: Sequence[str], *, single: bool = False) -> ReviewReport:
+    """Review every exercise module of every submission; write ``OUT/review.csv``."""
+    import day25
+
+    public = list(day25.__all__)
+    names = [ex.module for ex in exercises]
+    students = discover(submissions, names, single=single)
+    if not students:
+        raise ValueError("no submissions found in " + ", ".join(map(str, submissions)))
+    report = ReviewReport()
+    for sub in students:
+        modules = take_modules(sub, names).modules
+        for ex in exercises:
+            if ex.module in modules:
+                report.findings += _findings(sub.student, ex, modules[ex.module], allowed,
+                                             public)
+    report.findings.sort(key=lambda f: (f.student, f.exercise, f.line, f.rule))
+    out.mkdir(parents=True, exist_ok=True)
+    report.csv = out / CSV_NAME
+    with report.csv.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CSV_HEADER)
+        writer.writerows(f.row() for f in report.findings)
+    return report

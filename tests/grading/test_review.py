@@ -1,0 +1,180 @@
+"""``review.csv``: every use beyond what an honest solution needs, and silence for honest code.
+
+The honest side is every solution, stub, step, alternative and buggy variant in the
+repository (written by other people, from the exercise texts alone: see
+``tests/test_blind_variants.py``): none may be flagged, or the report would teach
+instructors to ignore it. The other side is each route from a submission to the
+grader's objects in the graded process (the red team's forgeries among them) and
+the bus's insides: each must be flagged with the rule that names it.
+"""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import day25
+from day25.course.catalogue import CatalogueError, load_catalogue
+from day25.course.grading.review import RULES, review_source
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOGUE = load_catalogue(ROOT)
+ALLOWED = CATALOGUE.review_modules
+PUBLIC = day25.__all__
+HONEST = sorted({*ROOT.glob("solutions/**/*.py"), *ROOT.glob("exercises/**/*.py"),
+                 *ROOT.glob("tests/alternatives/**/*.py"), *ROOT.glob("tests/mutants/*/bug_*.py")})
+
+#: the red team's forgery (2026-11-30), appended to a chat solution: it won points
+FAULT_FORGERY = '''
+import sys as _sys
+_apps = _sys.modules.get("day25.course.inside.apps")
+if _apps is not None:
+    _orig = _apps._Apps.answer
+    def _answer(self, request, _orig=_orig):
+        return _orig(self, request)
+    _apps._Apps.answer = _answer
+'''
+
+#: a route to the graded process's insides (or the bus's) -> the rule that must flag it
+ROUTES = {
+    "the red team's sys.modules forgery": (FAULT_FORGERY, {"module", "day25"}),
+    "gc walk": ("import gc\nobjs = gc.get_objects()", {"module"}),
+    "ctypes": ("from ctypes import pythonapi", {"module"}),
+    "importlib": ("import importlib\nm = importlib.import_module('x')", {"module"}),
+    "os": ("import os.path", {"module"}),
+    "__import__": ("m = __import__('s' + 'ys')", {"builtin"}),
+    "eval": ("eval('1')", {"builtin"}),
+    "vars": ("def f(o):\n    return vars(o)", {"builtin"}),
+    "__builtins__": ("b = __builtins__", {"builtin"}),
+    "a frame via inspect": ("import inspect\nf = inspect.currentframe()", {"inspect"}),
+    "inspect.stack imported": ("from inspect import stack", {"inspect"}),
+    "inspect.getmodule": ("import inspect\nm = inspect.getmodule(print)", {"inspect"}),
+    "a traceback's frame": ("try:\n    1/0\nexcept Exception as e:\n"
+                            "    g = e.__traceback__.tb_frame.f_globals", {"dunder", "frame"}),
+    "a task's stack": ("import asyncio\nasync def f():\n"
+                       "    s = asyncio.current_task().get_stack()", {"frame"}),
+    "a coroutine's frame": ("async def f(c):\n    return c.cr_frame", {"frame"}),
+    "__subclasses__ walk": ("subs = ().__class__.__base__.__subclasses__()", {"dunder"}),
+    "a function's globals": ("def f(g):\n    return g.__globals__", {"dunder"}),
+    "a dunder named in a string": ("def f(g):\n    return getattr(g, '__globals__')",
+                                   {"dunder"}),
+    "sys through an allowed module": ("import inspect\nm = inspect.sys.modules",
+                                      {"module-attribute"}),
+    "sys through a submodule": ("import asyncio\nm = asyncio.events.sys", {"module-attribute"}),
+    "sys imported from an allowed module": ("from json import sys", {"module-attribute"}),
+    "a computed attribute of a module": ("import day25\nc = getattr(day25, 'cou' + 'rse')",
+                                         {"computed-attribute"}),
+    "day25.course as an attribute": ("import day25\nc = day25.course", {"day25"}),
+    "day25.course imported": ("from day25.course.inside import apps", {"day25"}),
+    "a private part of the bus": ("from day25 import EventBus\n"
+                                  "def once(bus, e, h):\n"
+                                  "    return EventBus._add(bus, e, h, 0, once=True)", {"day25"}),
+    "a relative import": ("from . import sibling", {"module"}),
+    "sys as an attribute of anything": ("import nexios\nm = nexios.config.warnings.sys",
+                                        {"module-attribute"}),
+    "sys by getattr on anything": ("def f(o):\n    return getattr(o, 'sys')",
+                                   {"module-attribute"}),
+    "getattr passed as a value": ("import functools\nimport day25\n"
+                                  "x = functools.reduce(getattr, ['a'], day25)",
+                                  {"computed-attribute"}),
+    "an attrgetter path": ("import operator\nf = operator.attrgetter('x.__globals__')",
+                           {"dunder"}),
+    "a computed attrgetter": ("import operator\ndef f(n):\n    return operator.attrgetter(n)",
+                              {"computed-attribute"}),
+    "a subclass of the bus": ("import day25\nclass RoomBus(day25.EventBus):\n    pass",
+                              {"day25"}),
+    "a subclass of an imported name": ("from day25 import EventBus as B\nclass C(B):\n    pass",
+                                       {"day25"}),
+}
+
+
+FORGERIES = sorted((Path(__file__).parent / "forgeries").glob("*.py"))
+
+
+@pytest.mark.parametrize("forgery", FORGERIES, ids=[p.stem for p in FORGERIES])
+def test_each_blind_forgery_is_flagged(forgery: Path) -> None:
+    """Written by a helper that never saw the review, each reached a grader object in
+    the graded process (docs/benchmarks.md: 11 of 14 flagged before the review saw them)."""
+    block = forgery.read_text(encoding="utf-8")
+    solution = (ROOT / "solutions" / block.split("# APPENDED TO: ")[1].split()[0]).read_text(
+        encoding="utf-8")
+    found = review_source(solution + "\n" + block, ALLOWED, PUBLIC)
+    first = len(solution.splitlines()) + 1
+    assert found and all(line > first for line, _, _ in found), found
+
+
+def test_rules_name_every_rule_the_review_uses() -> None:
+    used = {rule for _, rules in ROUTES.values() for rule in rules}
+    assert used <= {r.name for r in RULES}
+    assert len(HONEST) >= 350 and len(FORGERIES) >= 14  # the corpora are really there
+
+
+def test_no_honest_solution_stub_or_variant_is_flagged() -> None:
+    flagged = {str(p.relative_to(ROOT)): found for p in HONEST
+               if (found := review_source(p.read_text(encoding="utf-8"), ALLOWED, PUBLIC))}
+    assert flagged == {}
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES))
+def test_each_route_past_an_honest_solution_is_flagged(route: str) -> None:
+    source, rules = ROUTES[route]
+    solution = (ROOT / "solutions" / "chat_broadcasting.py").read_text(encoding="utf-8")
+    found = review_source(solution + "\n" + textwrap.dedent(source), ALLOWED, PUBLIC)
+    assert {rule for _, rule, _ in found} == rules, found
+    first = len(solution.splitlines()) + 2
+    assert all(line >= first for line, _, _ in found), found  # the appended lines, not the rest
+
+
+@pytest.mark.parametrize(("source", "said"), [
+    ("x = 1\0", "null bytes"),
+    ("-" * 100_000 + "1", "too deep or too odd"),
+    ("x = 1" + " + 1" * 100_000, "too deep"),
+])
+def test_code_too_odd_to_read_is_flagged_not_a_crash(source: str, said: str) -> None:
+    found = review_source(source, ALLOWED, PUBLIC)
+    assert [rule for _, rule, _ in found] == ["unreadable"] and said in found[0][2], found
+
+
+def test_code_that_does_not_parse_is_left_to_the_grade() -> None:
+    assert review_source("def f(:\n", ALLOWED, PUBLIC) == []
+
+
+def test_without_an_allow_list_imports_are_not_checked_but_the_rest_is() -> None:
+    assert review_source("import os\nimport sys", (), PUBLIC) == []
+    assert [r for _, r, _ in review_source("import day25.course", (), PUBLIC)] == ["day25"]
+
+
+@pytest.mark.parametrize("table", ['[review]\nmodules = "sys"\n', "[review]\nmodules = [1]\n",
+                                   '[review]\nmodules = ["not a name"]\n', 'review = 3\n'])
+def test_a_malformed_review_table_is_refused(tmp_path: Path, table: str) -> None:
+    text = (ROOT / "exercises" / "catalogue.toml").read_text(encoding="utf-8")
+    head, _, rest = text.partition("\n[review]\n")
+    rest = rest[rest.index("[[step]]"):]
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / "catalogue.toml").write_text(head + "\n" + table + rest,
+                                                           encoding="utf-8")
+    with pytest.raises(CatalogueError, match="review"):
+        load_catalogue(tmp_path)
+
+
+def test_day25_review_writes_the_csv_and_names_whom_to_read(tmp_path: Path) -> None:
+    klass = tmp_path / "class"
+    solution = (ROOT / "solutions" / "chat_broadcasting.py").read_text(encoding="utf-8")
+    for student, source in {"honest": solution, "forger": solution + FAULT_FORGERY}.items():
+        (klass / student).mkdir(parents=True)
+        (klass / student / "chat_broadcasting.py").write_text(source, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "day25.cli", "review", str(klass), "--out",
+                           str(tmp_path / "out"), "--course", str(ROOT)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "review: 1 submission(s) reach beyond what the exercises need" in proc.stdout
+    assert "forger" in proc.stdout and "honest" not in proc.stdout
+    with open(tmp_path / "out" / "review.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert {(r["student"], r["exercise"], r["rule"]) for r in rows} == {
+        ("forger", "chat_broadcasting", "module"), ("forger", "chat_broadcasting", "day25")}
