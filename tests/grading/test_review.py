@@ -11,6 +11,7 @@ the bus's insides: each must be flagged with the rule that names it.
 from __future__ import annotations
 
 import csv
+import importlib
 import subprocess
 import sys
 import textwrap
@@ -20,7 +21,8 @@ import pytest
 
 import day25
 from day25.course.catalogue import CatalogueError, load_catalogue
-from day25.course.grading.review import RULES, review_source
+from day25.course.grading import review
+from day25.course.grading.review import RULES, review_source, rules_table
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = load_catalogue(ROOT)
@@ -75,6 +77,10 @@ ROUTES = {
                                   "def once(bus, e, h):\n"
                                   "    return EventBus._add(bus, e, h, 0, once=True)", {"day25"}),
     "a relative import": ("from . import sibling", {"module"}),
+    "a standard submodule imported": ("import logging.config", {"module"}),
+    "a standard submodule as an attribute": ("import logging\n"
+                                             "c = logging.config.BaseConfigurator({})",
+                                             {"module-attribute"}),
     "sys as an attribute of anything": ("import nexios\nm = nexios.config.warnings.sys",
                                         {"module-attribute"}),
     "sys by getattr on anything": ("def f(o):\n    return getattr(o, 'sys')",
@@ -98,8 +104,9 @@ FORGERIES = sorted((Path(__file__).parent / "forgeries").glob("*.py"))
 
 @pytest.mark.parametrize("forgery", FORGERIES, ids=[p.stem for p in FORGERIES])
 def test_each_blind_forgery_is_flagged(forgery: Path) -> None:
-    """Written by a helper that never saw the review, each reached a grader object in
-    the graded process (docs/benchmarks.md: 11 of 14 flagged before the review saw them)."""
+    """Written by helpers that never saw the review, each reached a grader object in the
+    graded process (docs/benchmarks.md: 11 of 14, then 9 of 10 more, flagged before the
+    review saw them)."""
     block = forgery.read_text(encoding="utf-8")
     solution = (ROOT / "solutions" / block.split("# APPENDED TO: ")[1].split()[0]).read_text(
         encoding="utf-8")
@@ -111,7 +118,7 @@ def test_each_blind_forgery_is_flagged(forgery: Path) -> None:
 def test_rules_name_every_rule_the_review_uses() -> None:
     used = {rule for _, rules in ROUTES.values() for rule in rules}
     assert used <= {r.name for r in RULES}
-    assert len(HONEST) >= 350 and len(FORGERIES) >= 14  # the corpora are really there
+    assert len(HONEST) >= 350 and len(FORGERIES) >= 24  # the corpora are really there
 
 
 def test_no_honest_solution_stub_or_variant_is_flagged() -> None:
@@ -178,3 +185,21 @@ def test_day25_review_writes_the_csv_and_names_whom_to_read(tmp_path: Path) -> N
         rows = list(csv.DictReader(f))
     assert {(r["student"], r["exercise"], r["rule"]) for r in rows} == {
         ("forger", "chat_broadcasting", "module"), ("forger", "chat_broadcasting", "day25")}
+
+
+def test_the_instructor_guide_shows_the_rules_as_the_code_has_them() -> None:
+    guide = (ROOT / "docs" / "guides" / "instructor.md").read_text(encoding="utf-8")
+    assert rules_table() in guide, "regenerate the table: day25.course.grading.review.rules_table()"
+
+
+def test_the_review_imports_no_module_a_submission_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Looking into a package's submodules imports it: only the catalogue's packages are."""
+    imported: list[str] = []
+    real = importlib.import_module
+    monkeypatch.setattr(importlib, "import_module",
+                        lambda name, *a: imported.append(name) or (
+                            real(name, *a) if name in ALLOWED else None))
+    review.standard_submodules.cache_clear()
+    review_source("import antigravity\nx = antigravity.webbrowser\n"
+                  "import this\ny = this.s.x", ALLOWED, PUBLIC)
+    assert imported == []

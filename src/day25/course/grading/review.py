@@ -24,6 +24,9 @@ from __future__ import annotations
 
 import ast
 import csv
+import functools
+import importlib
+import pkgutil
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -80,14 +83,16 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("module", "an import of a module outside the catalogue's `[review] modules`",
+    Rule("module", "an import of a module outside the catalogue's `[review] modules` "
+         "(a standard package's submodules are listed one by one)",
          "`sys`, `gc`, `ctypes`, `importlib` reach the grader's objects in the process"),
     Rule("day25", "a `day25` name outside its public API (`day25.__all__`), a private "
          "attribute of one (`EventBus._add`), a subclass of one, or a string naming "
          "`day25.course`", "the harness lives in `day25.course`; the bus's insides bypass "
          "the exercise, and a subclass's methods see the grader's listeners"),
     Rule("module-attribute", "a module reached as an attribute of an imported module "
-         "(`inspect.sys`), or `sys`, `gc`, `os`, `importlib`... as an attribute of anything",
+         "(`inspect.sys`, `logging.config`), or `sys`, `gc`, `os`, `importlib`... as an "
+         "attribute of anything",
          "the same modules, through a side door"),
     Rule("computed-attribute", "`getattr`/`setattr`/`delattr` on an imported module with a "
          "name computed at run time, or passed as a value (`reduce(getattr, ...)`)",
@@ -152,7 +157,23 @@ class ReviewReport:
 
 
 def _allowed(module: str, allowed: Sequence[str]) -> bool:
-    return any(module == a or module.startswith(a + ".") for a in allowed)
+    """Listed itself, or below a listed package that is not the standard library's: a
+    standard package's submodules are listed one by one (``collections.abc`` is there,
+    ``logging.config``, which imports any name it is given, is not)."""
+    return any(module == a or (module.startswith(a + ".")
+                               and a.split(".")[0] not in sys.stdlib_module_names)
+               for a in allowed)
+
+
+@functools.cache
+def standard_submodules(package: str) -> frozenset[str]:
+    """The submodules of a package the catalogue lists (``logging`` -> ``logging.config``...):
+    asked only for those (importing a name a submission chose could run ``antigravity``)."""
+    try:
+        path = getattr(importlib.import_module(package), "__path__", None)
+    except ImportError:
+        return frozenset()
+    return frozenset(f"{package}.{m.name}" for m in pkgutil.iter_modules(path or []))
 
 
 class _Reader(ast.NodeVisitor):
@@ -221,7 +242,10 @@ class _Reader(ast.NodeVisitor):
             self.flag(node, "day25", f"day25.{name}")
         elif own in self.from_day25 and name.startswith("_") and name not in DUNDERS:
             self.flag(node, "day25", f"{own}.{name}: a private part of day25")
-        elif chain is not None and _is_other_module(name, self.allowed):
+        elif chain is not None and (_is_other_module(name, self.allowed) or (
+                chain in self.allowed  # only listed packages are ever looked into
+                and f"{chain}.{name}" in standard_submodules(chain)
+                and not _allowed(f"{chain}.{name}", self.allowed))):
             self.flag(node, "module-attribute", f"{chain}.{name}")
         elif name in PROCESS_MODULES and self.allowed and not _allowed(name, self.allowed):
             self.flag(node, "module-attribute", f".{name}")
