@@ -139,7 +139,8 @@ def grade(
 
     root = _course(course)
     try:
-        exercises = list(load_catalogue(root).exercises)
+        catalogue = load_catalogue(root)
+        exercises = list(catalogue.exercises)
         missing = [e.tests("hidden") for e in exercises if not (root / e.tests("hidden")).is_file()]
         if missing:
             raise _fail(f"hidden suites missing under {root}: {', '.join(missing)}")
@@ -153,6 +154,7 @@ def grade(
             single=single,
             unsafe_shared_filesystem=unsafe_shared_filesystem,
             console=console,
+            review_modules=catalogue.review_modules,
         )
     except (ValueError, FileNotFoundError, RunnerError) as exc:
         raise _fail(str(exc)) from exc

@@ -144,6 +144,22 @@ def test_exercise_1_refuses_the_bundled_bus_once_with_a_sentence(tmp_path: Path)
     assert "Traceback" not in proc.stdout
 
 
+def test_code_the_review_would_list_gets_a_note_before_it_is_submitted(tmp_path: Path) -> None:
+    """The same rules as the grader's review.csv, told to the student first, once; the
+    checks still run and pass, and code that needs nothing extra gets no such note."""
+    mine = _workspace(tmp_path, "solutions")
+    solution = (mine / "once_semantics.py").read_text(encoding="utf-8")
+    (mine / "once_semantics.py").write_text(solution + "\nimport sys\nMODULES = sys.modules\n",
+                                            encoding="utf-8")
+    proc = _check("once_semantics", "--path", mine)
+    said = " ".join(proc.stdout.split())  # the console wraps long lines
+    assert proc.returncode == 0, proc.stdout
+    assert said.count("Your instructor will be asked to read this file") == 1, proc.stdout
+    assert "imports sys" in said and "That costs no point" in said
+    (mine / "once_semantics.py").write_text(solution, encoding="utf-8")
+    assert "asked to read" not in _check("once_semantics", "--path", mine).stdout
+
+
 def test_watch_reruns_on_save(tmp_path: Path) -> None:
     import time
 

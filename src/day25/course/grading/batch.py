@@ -23,7 +23,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from day25.course.catalogue import Exercise, load_catalogue
+from day25.course.catalogue import Exercise
 from day25.course.grading.feedback import load_results, write_student
 from day25.course.grading.gradebook import summary_table, write_gradebook, write_plot
 from day25.course.grading.intake import Submission, content_hash, discover, take_modules, write_copy
@@ -119,9 +119,11 @@ def grade_class(
     single: bool = False,
     unsafe_shared_filesystem: bool = False,
     console: Console | None = None,
+    review_modules: Sequence[str] = (),
 ) -> BatchReport:
     """Grade every submission under ``paths`` into ``out``; see the module docstring.
 
+    ``review_modules``: the catalogue's ``[review] modules``, for ``OUT/review.csv``.
     Without namespaces a submission can read every file the grader can: its
     classmates' work among them. A batch of more than one student is refused
     then, unless ``unsafe_shared_filesystem`` says the instructor knows.
@@ -178,8 +180,7 @@ def grade_class(
             progress.update(task, advance=1, description=f"{sub.student}: {result.total:g}")
     book = write_gradebook(results, out / "gradebook.csv", exercises)
     plot = write_plot(results, out / "grades.png", float(sum(ex.points for ex in exercises)))
-    review = review_class(paths, out, exercises,
-                          load_catalogue(settings.course_root).review_modules, single=single)
+    review = review_class(paths, out, exercises, review_modules, single=single)
     console.print(summary_table(results, exercises, console.width))
     console.print(f"gradebook: {book}\nplot: {plot}\nfeedback: {out}{os.sep}<student>/feedback.md")
     console.print(review.summary(), markup=False, highlight=False)

@@ -37,7 +37,7 @@ from day25.course.grading.intake import discover, take_modules
 
 __all__ = ["BUILTINS", "CSV_NAME", "DUNDERS", "FRAMES", "INSPECT", "PROCESS_MODULES", "RULES",
            "Finding",
-           "ReviewReport", "review_class", "review_source", "rules_table"]
+           "ReviewReport", "review_class", "review_source", "rules_table", "student_note"]
 
 CSV_NAME = "review.csv"
 CSV_HEADER = ["student", "exercise", "line", "rule", "what"]
@@ -341,6 +341,21 @@ def review_source(source: str, allowed: Sequence[str], public: Sequence[str]
     except RecursionError:
         reader.flag(tree, "unreadable", "nested too deep to read through")
     return sorted(set(reader.found))
+
+
+def student_note(source: str, allowed: Sequence[str]) -> str | None:
+    """What ``day25 check`` tells a student whose module the review would flag: the same
+    rules, before submitting, so nobody learns of a flag from their instructor first."""
+    import day25
+
+    found = review_source(source, allowed, day25.__all__)
+    if not found:
+        return None
+    shown = "; ".join(f"line {line}: {what}" for line, _, what in found[:3])
+    more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+    return (f"Your instructor will be asked to read this file: it reaches past what the "
+            f"exercise needs ({shown}{more}). That costs no point; if you need it, say why "
+            f"in a comment.")
 
 
 def _findings(student: str, ex: Exercise, source: str, allowed: Sequence[str],

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from day25.course.catalogue import Catalogue, Exercise
 from day25.course.grading.feedback import clean_message
 from day25.course.grading.intake import Submission, take_modules, write_copy
 from day25.course.grading.results import ExerciseResult
+from day25.course.grading.review import student_note
 from day25.course.grading.verdict import Settings, run_suite
 from day25.course.sandbox import namespaces
 from day25.course.student import cannot_run
@@ -44,9 +45,12 @@ STEPS_NOTICE = ("Steps are optional practice (0 points): skip ahead with `day25 
                 "e.g. `day25 check {project}`.")
 
 
-def check_project(ex: Exercise, settings: Settings, path: Path) -> ExerciseResult:
+def check_project(ex: Exercise, settings: Settings, path: Path,
+                  review_modules: Sequence[str] = ()) -> ExerciseResult:
     """Run ``ex``'s public suite on the student's module in ``path``, as the grader would
-    (:class:`~day25.course.sandbox.runner.RunnerError` when the checks could not run)."""
+    (:class:`~day25.course.sandbox.runner.RunnerError` when the checks could not run).
+    With ``review_modules`` (the catalogue's), a module the grader's review would list
+    gets a note saying so."""
     intake = take_modules(Submission("you", path), [ex.module])
     if ex.module not in intake.modules:
         return ExerciseResult(ex.id, ex.title, float(ex.points),
@@ -54,7 +58,10 @@ def check_project(ex: Exercise, settings: Settings, path: Path) -> ExerciseResul
     with tempfile.TemporaryDirectory(prefix="day25-check-") as tmp:
         Path(tmp).chmod(0o755)
         copy = write_copy(intake, Path(tmp) / "submission")
-        return cannot_run.ran(run_suite(ex, copy, settings, suite="public"))  # no FAIL then
+        result = cannot_run.ran(run_suite(ex, copy, settings, suite="public"))  # no FAIL then
+    if review_modules and (note := student_note(intake.modules[ex.module], review_modules)):
+        result.notes.append(note)
+    return result
 
 
 def _passed(result: ExerciseResult) -> bool:
@@ -103,7 +110,7 @@ def _run(item: Exercise, catalogue: Catalogue, settings: Settings,
          path: Path) -> StepResult | ExerciseResult:
     if item.kind == "step":
         return run_step(item, path, catalogue.root)
-    return check_project(item, settings, path)
+    return check_project(item, settings, path, catalogue.review_modules)
 
 
 def _ok(result: StepResult | ExerciseResult) -> bool:
@@ -170,9 +177,9 @@ def check(catalogue: Catalogue, settings: Settings, path: Path, *, only: str | N
         with Progress(TextColumn("checking"), BarColumn(), TextColumn(item.id),
                       console=console, transient=True) as bar:
             bar.add_task("", total=None)
-            result = check_project(item, settings, path)
+            result = check_project(item, settings, path, catalogue.review_modules)
     else:
-        result = check_project(item, settings, path)
+        result = check_project(item, settings, path, catalogue.review_modules)
     _show_project(console, result)
     passed = _passed(result)
     console.print(f"[bold]{int(passed)}/1 exercises pass their public checks.[/]")
