@@ -208,7 +208,7 @@ def review(
     read a submission, not a grade.
     """
     from day25.course.catalogue import load_catalogue
-    from day25.course.grading.review import review_class
+    from day25.course.grading.review_report import review_class
 
     root = _course(course)
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import importlib
+import json
 import subprocess
 import sys
 import textwrap
@@ -23,6 +24,12 @@ import day25
 from day25.course.catalogue import CatalogueError, load_catalogue
 from day25.course.grading import review
 from day25.course.grading.review import RULES, review_source, rules_table
+from day25.course.grading.review_report import (
+    REVIEW_TEST,
+    Finding,
+    ReviewReport,
+    annotate_results,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = load_catalogue(ROOT)
@@ -203,3 +210,22 @@ def test_the_review_imports_no_module_a_submission_names(monkeypatch: pytest.Mon
     review_source("import antigravity\nx = antigravity.webbrowser\n"
                   "import this\ny = this.s.x", ALLOWED, PUBLIC)
     assert imported == []
+
+
+def test_a_flagged_students_results_get_one_entry_only_instructors_see(tmp_path: Path) -> None:
+    """Gradescope grades each student alone: results.json is where the flag must be.
+    Annotating again (a resumed batch) replaces the entry; other students are untouched."""
+    for student in ("forger", "honest"):
+        (tmp_path / student).mkdir()
+        (tmp_path / student / "results.json").write_text(json.dumps(
+            {"score": 20, "tests": [{"number": "1.1", "visibility": "visible"}]}), "utf-8")
+    report = ReviewReport([Finding("forger", "chat_broadcasting", 7, "module", "imports sys")])
+    annotate_results(tmp_path, report)
+    annotate_results(tmp_path, report)
+    forger = json.loads((tmp_path / "forger" / "results.json").read_text("utf-8"))
+    assert forger["score"] == 20 and [t["number"] for t in forger["tests"]] == ["1.1", REVIEW_TEST]
+    entry = forger["tests"][1]
+    assert entry["visibility"] == "hidden" and entry["score"] == entry["max_score"] == 0
+    assert entry["output"] == "chat_broadcasting.py line 7 [module]: imports sys"
+    honest = json.loads((tmp_path / "honest" / "results.json").read_text("utf-8"))
+    assert [t["number"] for t in honest["tests"]] == ["1.1"]

@@ -74,3 +74,12 @@ def test_the_review_names_who_reaches_for_the_process_and_no_honest_student(
     assert len(reaching) >= 3 and reaching <= named, reaching - named
     assert not named & {"honest_solution", "honest_stub"}
     assert "submission(s) reach beyond what the exercises need" in batch["proc"].stdout
+    for student in ("os_exit_mid_test", "honest_solution"):  # Gradescope shows results.json
+        results = json.loads((batch["out"] / student / "results.json").read_text("utf-8"))
+        hidden = [t for t in results["tests"] if t["visibility"] == "hidden"]
+        if student in named:
+            assert [t["number"] for t in hidden] == ["review"], hidden
+            assert "[module]: imports os" in hidden[0]["output"] and hidden[0]["max_score"] == 0
+        else:
+            assert hidden == []
+    assert "os_exit_mid_test" in named

@@ -28,7 +28,7 @@ from day25.course.grading.feedback import load_results, write_student
 from day25.course.grading.gradebook import summary_table, write_gradebook, write_plot
 from day25.course.grading.intake import Submission, content_hash, discover, take_modules, write_copy
 from day25.course.grading.results import ExerciseResult, StudentResult
-from day25.course.grading.review import ReviewReport, review_class
+from day25.course.grading.review_report import ReviewReport, annotate_results, review_class
 from day25.course.grading.verdict import Settings, run_suites
 from day25.course.sandbox import namespaces
 
@@ -181,6 +181,7 @@ def grade_class(
     book = write_gradebook(results, out / "gradebook.csv", exercises)
     plot = write_plot(results, out / "grades.png", float(sum(ex.points for ex in exercises)))
     review = review_class(paths, out, exercises, review_modules, single=single)
+    annotate_results(out, review)
     console.print(summary_table(results, exercises, console.width))
     console.print(f"gradebook: {book}\nplot: {plot}\nfeedback: {out}{os.sep}<student>/feedback.md")
     console.print(review.summary(), markup=False, highlight=False)

@@ -17,30 +17,23 @@ and :data:`INSPECT`. On top, two named lists of what reaches a running program's
 insides from any object: the builtins of :data:`BUILTINS` and the frame
 attributes of :data:`FRAMES`. A flag is a reason to read, not a verdict; code
 written around these lists can exist, which is why the guide also says to read
-any submission whose grade surprises you.
+any submission whose grade surprises you. :mod:`~day25.course.grading.review_report`
+applies this to a class: ``review.csv``, and Gradescope's results.
 """
 
 from __future__ import annotations
 
 import ast
-import csv
 import functools
 import importlib
 import pkgutil
 import sys
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from day25.course.catalogue import Exercise
-from day25.course.grading.intake import discover, take_modules
+__all__ = ["BUILTINS", "DUNDERS", "FRAMES", "INSPECT", "PROCESS_MODULES", "RULES",
+           "review_source", "rules_table", "standard_submodules", "student_note"]
 
-__all__ = ["BUILTINS", "CSV_NAME", "DUNDERS", "FRAMES", "INSPECT", "PROCESS_MODULES", "RULES",
-           "Finding",
-           "ReviewReport", "review_class", "review_source", "rules_table", "student_note"]
-
-CSV_NAME = "review.csv"
-CSV_HEADER = ["student", "exercise", "line", "rule", "what"]
 
 #: dunder attributes an honest solution reads or calls (its own data model, a handler's
 #: name, functools' wrapper chain, a bound method's parts); any other reaches past an object
@@ -116,44 +109,6 @@ def rules_table() -> str:
     rows = ["| rule | flags | why |", "|---|---|---|"]
     rows += [f"| `{rule.name}` | {rule.flags} | {rule.why} |" for rule in RULES]
     return "\n".join(rows)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One use to read: where, which rule, and what exactly."""
-
-    student: str
-    exercise: str
-    line: int
-    rule: str
-    what: str
-
-    def row(self) -> list[str]:
-        return [self.student, self.exercise, str(self.line), self.rule, self.what]
-
-
-@dataclass
-class ReviewReport:
-    """Every finding of a class, and the CSV they were written to."""
-
-    findings: list[Finding] = field(default_factory=list)
-    csv: Path | None = None
-
-    def students(self) -> list[str]:
-        return sorted({f.student for f in self.findings})
-
-    def summary(self) -> str:
-        """The console's lines: whom to read (or that nobody needs it), and the CSV."""
-        students = self.students()
-        if not students:
-            head = "review: no submission reaches beyond what the exercises need"
-        else:
-            shown = ", ".join(students[:5])
-            if len(students) > 5:
-                shown += f" and {len(students) - 5} more"
-            head = (f"review: {len(students)} submission(s) reach beyond what the exercises "
-                    f"need; read them before trusting their grade: {shown}")
-        return f"{head}\nreview.csv: {self.csv}"
 
 
 def _allowed(module: str, allowed: Sequence[str]) -> bool:
@@ -356,36 +311,3 @@ def student_note(source: str, allowed: Sequence[str]) -> str | None:
     return (f"Your instructor will be asked to read this file: it reaches past what the "
             f"exercise needs ({shown}{more}). That costs no point; if you need it, say why "
             f"in a comment.")
-
-
-def _findings(student: str, ex: Exercise, source: str, allowed: Sequence[str],
-              public: Sequence[str]) -> Iterator[Finding]:
-    for line, rule, what in review_source(source, allowed, public):
-        yield Finding(student, ex.id, line, rule, what)
-
-
-def review_class(submissions: Sequence[Path], out: Path, exercises: Sequence[Exercise],
-                 allowed: Sequence[str], *, single: bool = False) -> ReviewReport:
-    """Review every exercise module of every submission; write ``OUT/review.csv``."""
-    import day25
-
-    public = list(day25.__all__)
-    names = [ex.module for ex in exercises]
-    students = discover(submissions, names, single=single)
-    if not students:
-        raise ValueError("no submissions found in " + ", ".join(map(str, submissions)))
-    report = ReviewReport()
-    for sub in students:
-        modules = take_modules(sub, names).modules
-        for ex in exercises:
-            if ex.module in modules:
-                report.findings += _findings(sub.student, ex, modules[ex.module], allowed,
-                                             public)
-    report.findings.sort(key=lambda f: (f.student, f.exercise, f.line, f.rule))
-    out.mkdir(parents=True, exist_ok=True)
-    report.csv = out / CSV_NAME
-    with report.csv.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(CSV_HEADER)
-        writer.writerows(f.row() for f in report.findings)
-    return report
