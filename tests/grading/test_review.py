@@ -97,6 +97,8 @@ ROUTES = {
                                   {"computed-attribute"}),
     "an attrgetter path": ("import operator\nf = operator.attrgetter('x.__globals__')",
                            {"dunder"}),
+    "attrgetter imported by name": ("from operator import attrgetter as g\n"
+                                    "f = g('x', 'y.f_globals')", {"frame"}),
     "a computed attrgetter": ("import operator\ndef f(n):\n    return operator.attrgetter(n)",
                               {"computed-attribute"}),
     "a subclass of the bus": ("import day25\nclass RoomBus(day25.EventBus):\n    pass",

@@ -64,6 +64,8 @@ PROCESS_MODULES = frozenset({"sys", "gc", "ctypes", "importlib", "builtins", "os
                              "_imp", "marshal"})
 #: builtins that read or write an attribute by name
 ATTRIBUTE_BUILTINS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
+#: callables that take attribute names: how many of their arguments are names
+NAME_GETTERS = {"operator.attrgetter": 99, "operator.methodcaller": 1}
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,7 @@ class _Reader(ast.NodeVisitor):
         self.public = public
         self.modules: dict[str, str] = {}  # local name -> the module it is bound to
         self.from_day25: set[str] = set()  # local names imported from day25
+        self.names: dict[str, str] = {}  # local name -> "module.name" it was imported as
         self.called: set[int] = set()  # ids of the Name nodes that are called
         self.found: list[tuple[int, str, str]] = []
 
@@ -162,6 +165,13 @@ class _Reader(ast.NodeVisitor):
             return None if root is None else f"{root}.{node.attr}"
         return None
 
+    def qualified(self, node: ast.expr) -> str | None:
+        """``operator.attrgetter`` for ``attrgetter`` imported from ``operator``, or for
+        ``operator.attrgetter`` itself; None for anything not reached from an import."""
+        if isinstance(node, ast.Name) and node.id in self.names:
+            return self.names[node.id]
+        return self.module_chain(node)
+
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             self.check_module(node, alias.name)
@@ -177,6 +187,7 @@ class _Reader(ast.NodeVisitor):
             return
         self.check_module(node, node.module)
         for alias in node.names:
+            self.names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
             if node.module == "day25":
                 self.from_day25.add(alias.asname or alias.name)
             if node.module == "day25" and alias.name not in self.public and alias.name != "*":
@@ -233,9 +244,9 @@ class _Reader(ast.NodeVisitor):
             self.called.add(id(func))
         if isinstance(func, ast.Name) and func.id in ATTRIBUTE_BUILTINS and len(node.args) >= 2:
             self.attribute_named(node, node.args[0], node.args[1], func.id)
-        elif self.module_chain(func) in ("operator.attrgetter", "operator.methodcaller"):
-            for arg in node.args[:1] if "methodcaller" in ast.unparse(func) else node.args:
-                self.attribute_named(node, None, arg, ast.unparse(func))
+        elif (getter := self.qualified(func)) in NAME_GETTERS:
+            for arg in node.args[:NAME_GETTERS[getter]]:
+                self.attribute_named(node, None, arg, getter)
         self.generic_visit(node)
 
     def attribute_named(self, node: ast.AST, target: ast.expr | None, name: ast.expr,
