@@ -97,6 +97,7 @@ ROUTES = {
                                   {"computed-attribute"}),
     "an attrgetter path": ("import operator\nf = operator.attrgetter('x.__globals__')",
                            {"dunder"}),
+    "a module's namespace": ("import typing\nm = typing.__dict__['sys']", {"module-attribute"}),
     "attrgetter imported by name": ("from operator import attrgetter as g\n"
                                     "f = g('x', 'y.f_globals')", {"frame"}),
     "a computed attrgetter": ("import operator\ndef f(n):\n    return operator.attrgetter(n)",

@@ -64,6 +64,9 @@ PROCESS_MODULES = frozenset({"sys", "gc", "ctypes", "importlib", "builtins", "os
                              "_imp", "marshal"})
 #: builtins that read or write an attribute by name
 ATTRIBUTE_BUILTINS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
+#: what a module's dunders may be read for: its name, docs and version; the rest of its
+#: namespace (``typing.__dict__["sys"]``, ``__loader__``, ``__spec__``) holds other modules
+MODULE_DUNDERS = frozenset({"__name__", "__doc__", "__version__", "__all__"})
 #: callables that take attribute names: how many of their arguments are names
 NAME_GETTERS = {"operator.attrgetter": 99, "operator.methodcaller": 1}
 
@@ -86,8 +89,8 @@ RULES: tuple[Rule, ...] = (
          "`day25.course`", "the harness lives in `day25.course`; the bus's insides bypass "
          "the exercise, and a subclass's methods see the grader's listeners"),
     Rule("module-attribute", "a module reached as an attribute of an imported module "
-         "(`inspect.sys`, `logging.config`), or `sys`, `gc`, `os`, `importlib`... as an "
-         "attribute of anything",
+         "(`inspect.sys`, `logging.config`) or through its namespace (`typing.__dict__`), "
+         "or `sys`, `gc`, `os`, `importlib`... as an attribute of anything",
          "the same modules, through a side door"),
     Rule("computed-attribute", "`getattr`/`setattr`/`delattr` on an imported module with a "
          "name computed at run time, or passed as a value (`reduce(getattr, ...)`)",
@@ -215,6 +218,8 @@ class _Reader(ast.NodeVisitor):
             self.flag(node, "module-attribute", f"{chain}.{name}")
         elif name in PROCESS_MODULES and self.allowed and not _allowed(name, self.allowed):
             self.flag(node, "module-attribute", f".{name}")
+        elif chain is not None and _is_dunder(name) and name not in MODULE_DUNDERS:
+            self.flag(node, "module-attribute", f"{chain}.{name}: the module's own namespace")
         elif base == "inspect" and not _inspect_ok(name):
             self.flag(node, "inspect", f"inspect.{name}")
         elif name.startswith("__") and name.endswith("__") and name not in DUNDERS:
@@ -273,6 +278,10 @@ class _Reader(ast.NodeVisitor):
                                 and text not in DUNDERS and text != "__main__"):
             self.flag(node, "dunder" if text.startswith("__") else "frame",
                       f"a string naming .{text}")
+
+
+def _is_dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__")
 
 
 def _inspect_ok(name: str) -> bool:
