@@ -51,7 +51,7 @@ if _apps is not None:
 
 #: a route to the graded process's insides (or the bus's) -> the rule that must flag it
 ROUTES = {
-    "the red team's sys.modules forgery": (FAULT_FORGERY, {"module", "day25"}),
+    "the red team's sys.modules forgery": (FAULT_FORGERY, {"module", "day25", "private"}),
     "gc walk": ("import gc\nobjs = gc.get_objects()", {"module"}),
     "ctypes": ("from ctypes import pythonapi", {"module"}),
     "importlib": ("import importlib\nm = importlib.import_module('x')", {"module"}),
@@ -98,6 +98,14 @@ ROUTES = {
     "an attrgetter path": ("import operator\nf = operator.attrgetter('x.__globals__')",
                            {"dunder"}),
     "a module's namespace": ("import typing\nm = typing.__dict__['sys']", {"module-attribute"}),
+    "a private part of another's object": ("import asyncio\nasync def f():\n"
+                                           "    return asyncio.get_running_loop()._transports",
+                                           {"private"}),
+    "a loop's task factory": ("import asyncio\nasync def f():\n"
+                              "    asyncio.get_running_loop().set_task_factory(None)", {"hook"}),
+    "a dunder of another module's class": ("import weakref\nr = weakref.ref.__call__",
+                                           {"dunder"}),
+    "a third-party package's submodule": ("import nexios.utils.app", {"module"}),
     "attrgetter imported by name": ("from operator import attrgetter as g\n"
                                     "f = g('x', 'y.f_globals')", {"frame"}),
     "a computed attrgetter": ("import operator\ndef f(n):\n    return operator.attrgetter(n)",
@@ -115,8 +123,8 @@ FORGERIES = sorted((Path(__file__).parent / "forgeries").glob("*.py"))
 @pytest.mark.parametrize("forgery", FORGERIES, ids=[p.stem for p in FORGERIES])
 def test_each_blind_forgery_is_flagged(forgery: Path) -> None:
     """Written by helpers that never saw the review, each reached a grader object in the
-    graded process (docs/benchmarks.md: 11 of 14, then 9 of 10 more, flagged before the
-    review saw them)."""
+    graded process (docs/benchmarks.md: 11 of 14, then 9 of 10, then 6 of 10 more,
+    flagged before the review saw them)."""
     block = forgery.read_text(encoding="utf-8")
     solution = (ROOT / "solutions" / block.split("# APPENDED TO: ")[1].split()[0]).read_text(
         encoding="utf-8")
@@ -128,7 +136,16 @@ def test_each_blind_forgery_is_flagged(forgery: Path) -> None:
 def test_rules_name_every_rule_the_review_uses() -> None:
     used = {rule for _, rules in ROUTES.values() for rule in rules}
     assert used <= {r.name for r in RULES}
-    assert len(HONEST) >= 350 and len(FORGERIES) >= 24  # the corpora are really there
+    assert len(HONEST) >= 385 and len(FORGERIES) >= 34  # the corpora are really there
+
+
+def test_private_names_the_module_makes_itself_are_its_own_business() -> None:
+    source = ("class Box:\n    def __init__(self):\n        self._items = []\n"
+              "    def __eq__(self, other):\n        return self._items == other._items\n"
+              "from typing import NamedTuple\nclass P(NamedTuple):\n    x: int\n"
+              "d = P(1)._asdict()\nclass C:\n    def _helper(self): ...\n"
+              "    def f(self, other):\n        return other._helper()\n")
+    assert review_source(source, ALLOWED, PUBLIC) == []
 
 
 def test_no_honest_solution_stub_or_variant_is_flagged() -> None:
@@ -194,7 +211,7 @@ def test_day25_review_writes_the_csv_and_names_whom_to_read(tmp_path: Path) -> N
     with open(tmp_path / "out" / "review.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert {(r["student"], r["exercise"], r["rule"]) for r in rows} == {
-        ("forger", "chat_broadcasting", "module"), ("forger", "chat_broadcasting", "day25")}
+        ("forger", "chat_broadcasting", rule) for rule in ("module", "day25", "private")}
 
 
 def test_the_instructor_guide_shows_the_rules_as_the_code_has_them() -> None:
@@ -209,7 +226,7 @@ def test_the_review_imports_no_module_a_submission_names(monkeypatch: pytest.Mon
     monkeypatch.setattr(importlib, "import_module",
                         lambda name, *a: imported.append(name) or (
                             real(name, *a) if name in ALLOWED else None))
-    review.standard_submodules.cache_clear()
+    review.submodules.cache_clear()
     review_source("import antigravity\nx = antigravity.webbrowser\n"
                   "import this\ny = this.s.x", ALLOWED, PUBLIC)
     assert imported == []

@@ -32,20 +32,42 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = ["BUILTINS", "DUNDERS", "FRAMES", "INSPECT", "PROCESS_MODULES", "RULES",
-           "review_source", "rules_table", "standard_submodules", "student_note"]
+           "review_source", "rules_table", "student_note", "submodules"]
 
 
-#: dunder attributes an honest solution reads or calls (its own data model, a handler's
-#: name, functools' wrapper chain, a bound method's parts); any other reaches past an object
+#: dunder attributes an honest solution reads or calls: Python's data model (what a class
+#: defines and ``super()`` reaches), a handler's name, functools' wrapper chain, a bound
+#: method's parts, an exception's cause. Not here, on purpose: what leads from an object to
+#: code, modules or every other object (``__globals__``, ``__code__``, ``__closure__``,
+#: ``__subclasses__``, ``__mro__``, ``__bases__``, ``__traceback__``, ``__loader__``...)
 DUNDERS = frozenset({
     "__name__", "__qualname__", "__module__", "__doc__", "__wrapped__", "__slots__",
-    "__class__", "__dict__", "__func__", "__self__", "__get__", "__init__", "__new__",
-    "__call__", "__await__", "__aenter__", "__aexit__", "__enter__", "__exit__", "__iter__",
-    "__next__", "__aiter__", "__anext__", "__repr__", "__str__", "__eq__", "__ne__",
-    "__hash__", "__lt__", "__le__", "__gt__", "__ge__", "__len__", "__contains__",
-    "__getitem__", "__setitem__", "__delitem__", "__bool__", "__post_init__",
-    "__annotations__", "__all__", "__version__",
+    "__class__", "__dict__", "__func__", "__self__", "__annotations__", "__all__",
+    "__version__", "__weakref__", "__cause__", "__context__", "__members__",
+    "__new__", "__init__", "__del__", "__post_init__", "__init_subclass__", "__set_name__",
+    "__class_getitem__", "__repr__", "__str__", "__bytes__", "__format__", "__hash__",
+    "__bool__", "__lt__", "__le__", "__eq__", "__ne__", "__gt__", "__ge__",
+    "__getattr__", "__getattribute__", "__setattr__", "__delattr__", "__dir__",
+    "__get__", "__set__", "__delete__", "__call__", "__len__", "__length_hint__",
+    "__getitem__", "__setitem__", "__delitem__", "__missing__", "__iter__", "__next__",
+    "__reversed__", "__contains__", "__enter__", "__exit__", "__aenter__", "__aexit__",
+    "__await__", "__aiter__", "__anext__", "__copy__", "__deepcopy__", "__getstate__",
+    "__setstate__", "__reduce__", "__sizeof__", "__fspath__", "__index__", "__int__",
+    "__float__", "__complex__", "__round__", "__trunc__", "__floor__", "__ceil__",
+    "__neg__", "__pos__", "__abs__", "__invert__", "__match_args__",
+    "__instancecheck__", "__subclasscheck__",
+    *(f"__{p}{op}__" for op in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod",
+                                "divmod", "pow", "lshift", "rshift", "and", "xor", "or")
+      for p in ("", "r", "i")),
 })
+#: private names of the standard library's own public API (namedtuple, enum)
+PRIVATE_API = frozenset({"_asdict", "_replace", "_make", "_fields", "_field_defaults",
+                         "_name_", "_value_", "_missing_", "_generate_next_value_",
+                         "_member_map_", "_member_names_", "_value2member_map_"})
+#: calls that route other code's work through a function of yours: every task a loop
+#: makes, every line a thread runs, every audit event
+HOOKS = frozenset({"set_task_factory", "settrace", "setprofile", "set_asyncgen_hooks",
+                   "addaudithook", "set_event_loop_policy", "set_coroutine_origin_tracking_depth"})
 #: ``inspect`` beyond its ``is*`` predicates: what describes a callable, not a running program
 INSPECT = frozenset({"signature", "Signature", "Parameter", "unwrap", "getattr_static",
                      "markcoroutinefunction"})
@@ -95,8 +117,9 @@ RULES: tuple[Rule, ...] = (
     Rule("computed-attribute", "`getattr`/`setattr`/`delattr` on an imported module with a "
          "name computed at run time, or passed as a value (`reduce(getattr, ...)`)",
          "a name no one can read in the source"),
-    Rule("dunder", "a dunder attribute outside the honest list (`__subclasses__`, "
-         "`__globals__`, `__traceback__`...), or a string naming one",
+    Rule("dunder", "a dunder attribute outside Python's data model (`__subclasses__`, "
+         "`__globals__`, `__traceback__`...), a string naming one, or any dunder of "
+         "another module's class (`weakref.ref.__call__`)",
          "they walk from any object to every object"),
     Rule("inspect", "`inspect` beyond describing a callable (`currentframe`, `stack`, "
          "`getmodule`...)", "frames and modules of the running program"),
@@ -104,6 +127,11 @@ RULES: tuple[Rule, ...] = (
          "`breakpoint`", "code or namespaces chosen at run time"),
     Rule("frame", "frame, traceback and coroutine internals (`f_globals`, `tb_frame`, "
          "`cr_frame`, `get_stack`...)", "a frame leads to any module's globals"),
+    Rule("private", "a `_name` read on an object, when this module defines no `_name` of "
+         "that name (`loop._transports`, `ws._send`)", "the insides of objects made by "
+         "asyncio, uvicorn or the grader"),
+    Rule("hook", "`set_task_factory`, `settrace`, `setprofile`, `addaudithook`...",
+         "other code's work, the grader's among it, then runs through yours"),
     Rule("unreadable", "a module the review could not parse (too deep, null bytes)",
          "nothing hidden goes unread: the grade says why it did not run"),
 )
@@ -117,16 +145,13 @@ def rules_table() -> str:
 
 
 def _allowed(module: str, allowed: Sequence[str]) -> bool:
-    """Listed itself, or below a listed package that is not the standard library's: a
-    standard package's submodules are listed one by one (``collections.abc`` is there,
-    ``logging.config``, which imports any name it is given, is not)."""
-    return any(module == a or (module.startswith(a + ".")
-                               and a.split(".")[0] not in sys.stdlib_module_names)
-               for a in allowed)
+    """Listed itself: a package's submodules are listed one by one (``nexios.websockets``
+    is there; ``logging.config``, whose ``ext://`` imports any name, is not)."""
+    return module in allowed
 
 
 @functools.cache
-def standard_submodules(package: str) -> frozenset[str]:
+def submodules(package: str) -> frozenset[str]:
     """The submodules of a package the catalogue lists (``logging`` -> ``logging.config``...):
     asked only for those (importing a name a submission chose could run ``antigravity``)."""
     try:
@@ -146,6 +171,7 @@ class _Reader(ast.NodeVisitor):
         self.from_day25: set[str] = set()  # local names imported from day25
         self.names: dict[str, str] = {}  # local name -> "module.name" it was imported as
         self.called: set[int] = set()  # ids of the Name nodes that are called
+        self.own_private: set[str] = set()  # _names this module defines (see _own_private)
         self.found: list[tuple[int, str, str]] = []
 
     def flag(self, node: ast.AST, rule: str, what: str) -> None:
@@ -213,19 +239,27 @@ class _Reader(ast.NodeVisitor):
             self.flag(node, "day25", f"{own}.{name}: a private part of day25")
         elif chain is not None and (_is_other_module(name, self.allowed) or (
                 chain in self.allowed  # only listed packages are ever looked into
-                and f"{chain}.{name}" in standard_submodules(chain)
+                and f"{chain}.{name}" in submodules(chain)
                 and not _allowed(f"{chain}.{name}", self.allowed))):
             self.flag(node, "module-attribute", f"{chain}.{name}")
         elif name in PROCESS_MODULES and self.allowed and not _allowed(name, self.allowed):
             self.flag(node, "module-attribute", f".{name}")
+        elif base is not None and _is_dunder(name) and name not in MODULE_DUNDERS:
+            self.flag(node, "module-attribute", f"{base}.{name}: the module's own namespace")
         elif chain is not None and _is_dunder(name) and name not in MODULE_DUNDERS:
-            self.flag(node, "module-attribute", f"{chain}.{name}: the module's own namespace")
+            self.flag(node, "dunder", f"{chain}.{name}: another module's class, taken apart")
         elif base == "inspect" and not _inspect_ok(name):
             self.flag(node, "inspect", f"inspect.{name}")
         elif name.startswith("__") and name.endswith("__") and name not in DUNDERS:
             self.flag(node, "dunder", f".{name}")
         elif name in FRAMES:
             self.flag(node, "frame", f".{name}")
+        elif name in HOOKS:
+            self.flag(node, "hook", f".{name}")
+        elif (name.startswith("_") and not _is_dunder(name) and name not in self.own_private
+              and name not in PRIVATE_API and chain is None):
+            self.flag(node, "private", f".{name}: a private part of an object this module "
+                      "did not make")
         self.generic_visit(node)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
@@ -293,6 +327,22 @@ def _is_other_module(name: str, allowed: Sequence[str]) -> bool:
     return bool(allowed) and name in sys.stdlib_module_names and not _allowed(name, allowed)
 
 
+def _own_private(tree: ast.AST) -> set[str]:
+    """The ``_names`` this module makes: attributes it assigns (``self._items = []``),
+    and the names it binds (functions, classes, fields, variables). Reading one of
+    those on another object (``other._items`` in ``__eq__``) is the module's own business;
+    reading any other ``_name`` reaches into an object someone else made."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            names.add(node.attr)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return {name for name in names if name.startswith("_")}
+
+
 def review_source(source: str, allowed: Sequence[str], public: Sequence[str]
                   ) -> list[tuple[int, str, str]]:
     """The findings of one module's ``source``: ``(line, rule, what)``, in line order.
@@ -312,6 +362,7 @@ def review_source(source: str, allowed: Sequence[str], public: Sequence[str]
         return [(0, "unreadable", f"too deep or too odd to parse ({type(exc).__name__})")]
     reader = _Reader(allowed, frozenset(public))
     try:
+        reader.own_private = _own_private(tree)
         reader.visit(tree)
     except RecursionError:
         reader.flag(tree, "unreadable", "nested too deep to read through")
