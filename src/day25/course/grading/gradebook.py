@@ -8,7 +8,7 @@ the columns follow the catalogue, whatever exercises it lists.
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +20,8 @@ from day25.course.grading.results import StudentResult
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["grade_figure", "gradebook_header", "summary_table", "write_gradebook", "write_plot"]
+__all__ = ["grade_figure", "gradebook_header", "summary_table", "write_csv", "write_gradebook",
+           "write_plot"]
 
 
 def gradebook_header(exercises: Sequence[Exercise]) -> list[str]:
@@ -28,18 +29,25 @@ def gradebook_header(exercises: Sequence[Exercise]) -> list[str]:
     return ["student", *(ex.id for ex in exercises), "total"]
 
 
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> Path:
+    """A CSV an instructor opens in a spreadsheet: UTF-8, a header row, then ``rows``."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
 def write_gradebook(
     results: Sequence[StudentResult], path: Path, exercises: Sequence[Exercise]
 ) -> Path:
     """One row per student (see :func:`gradebook_header`); a missing exercise is 0."""
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(gradebook_header(exercises))
-        for result in sorted(results, key=lambda r: r.student):
-            points = {ex.exercise: ex.points for ex in result.exercises}
-            writer.writerow([result.student, *(f"{points.get(ex.id, 0):g}" for ex in exercises),
-                             f"{result.total:g}"])
-    return path
+    rows = []
+    for result in sorted(results, key=lambda r: r.student):
+        points = {ex.exercise: ex.points for ex in result.exercises}
+        rows.append([result.student, *(f"{points.get(ex.id, 0):g}" for ex in exercises),
+                     f"{result.total:g}"])
+    return write_csv(path, gradebook_header(exercises), rows)
 
 
 def grade_figure(results: Sequence[StudentResult], max_total: float) -> Figure:

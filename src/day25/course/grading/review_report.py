@@ -9,13 +9,13 @@ Gradescope each student is graded alone, so no class-wide file reaches anyone).
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from day25.course.catalogue import Exercise
+from day25.course.grading.gradebook import write_csv
 from day25.course.grading.intake import discover, take_modules
 from day25.course.grading.review import review_source
 
@@ -112,8 +112,5 @@ def review_class(submissions: Sequence[Path], out: Path, exercises: Sequence[Exe
     report.findings.sort(key=lambda f: (f.student, f.exercise, f.line, f.rule))
     out.mkdir(parents=True, exist_ok=True)
     report.csv = out / CSV_NAME
-    with report.csv.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(CSV_HEADER)
-        writer.writerows(f.row() for f in report.findings)
+    write_csv(report.csv, CSV_HEADER, (f.row() for f in report.findings))
     return report

@@ -17,7 +17,6 @@ solved, and two honest solutions can look alike.
 from __future__ import annotations
 
 import bisect
-import csv
 import os
 import tempfile
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from day25.course.catalogue import Exercise
+from day25.course.grading.gradebook import write_csv
 from day25.course.grading.intake import discover, take_modules
 
 __all__ = ["NOISE_TOKENS", "THRESHOLD", "Pair", "SimilarityReport", "compare", "similarity_report"]
@@ -171,8 +171,5 @@ def similarity_report(submissions: Sequence[Path], out: Path, exercises: Sequenc
             report.html.append(page)
     report.flagged.sort(key=lambda p: (-p.similarity, p.exercise, p.student_a, p.student_b))
     report.csv = out / CSV_NAME
-    with report.csv.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(CSV_HEADER)
-        writer.writerows(pair.row() for pair in report.flagged)
+    write_csv(report.csv, CSV_HEADER, (pair.row() for pair in report.flagged))
     return report
