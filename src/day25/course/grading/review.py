@@ -11,11 +11,13 @@ allow-lists. An honest solution needs none of them: the tests run this review on
 every solution, alternative and buggy variant in ``tests/`` and expect silence.
 
 The allow-lists, as data (:data:`RULES` says each in words, for the instructor
-guide): the modules in the catalogue's ``[review] modules``; ``day25``'s public
-names; the dunder attributes of :data:`DUNDERS`; ``inspect``'s ``is*`` predicates
-and :data:`INSPECT`. On top, two named lists of what reaches a running program's
-insides from any object: the builtins of :data:`BUILTINS` and the frame
-attributes of :data:`FRAMES`. A flag is a reason to read, not a verdict; code
+guide): the modules in the catalogue's ``[review] modules``, each by name;
+``day25``'s public names; Python's data model (:data:`DUNDERS`); ``inspect``'s
+``is*`` predicates and :data:`INSPECT`; the ``_names`` the module itself makes.
+On top, named lists of what reaches a running program's insides from any object:
+run-time builtins (:data:`BUILTINS`), frame internals (:data:`FRAMES`), modules
+that reach every other (:data:`PROCESS_MODULES`) and hooks that route other
+code's work through the module (:data:`HOOKS`). A flag is a reason to read, not a verdict; code
 written around these lists can exist, which is why the guide also says to read
 any submission whose grade surprises you. :mod:`~day25.course.grading.review_report`
 applies this to a class: ``review.csv``, and Gradescope's results.
