@@ -1,0 +1,109 @@
+"""How much the hidden suites catch of a batch written without reading them.
+
+A blind batch is a folder with one subfolder per exercise id, each holding whole
+submissions of that exercise: ``bug_*.py`` (one realistic bug each, written from the
+exercise's text alone) and ``ok_*.py`` (correct ones in other styles). This grades
+every file as one student of a single ``day25 grade`` batch, exactly as an instructor
+grades a class (the sandbox, the hidden suites the catalogue names), and prints per
+exercise how many bugs lost points and how many correct ones got them all:
+
+    python benchmarks/blind_batch.py /path/to/batch          # a new batch, "before"
+    python benchmarks/blind_batch.py                         # the kept ones (tests/)
+    python benchmarks/blind_batch.py BATCH --json            # the figures as JSON too
+
+Without a folder it grades the kept variants (``tests/mutants/<exercise>/bug_*.py``
+and ``tests/alternatives/<exercise>/ok_*.py``), which ``tests/test_blind_variants.py``
+requires all caught and all at full points. Run it on a new batch *before* any test is
+written for it: that count is the honest measure of how the suites generalise
+(docs/benchmarks.md, "How much the hidden suites catch"). Slow on purpose: a hidden
+suite per file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+COURSE = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(COURSE / "src"))
+
+from day25.course.catalogue import load_catalogue  # noqa: E402 - after the path
+
+KEPT = (("mutants", "bug_"), ("alternatives", "ok_"))
+
+
+def variants(batch: Path | None) -> list[tuple[str, str, Path]]:
+    """(exercise id, module file name, path) of every variant, by exercise then name."""
+    found = []
+    for ex in load_catalogue(COURSE).exercises:
+        if batch is None:
+            paths = [p for folder, prefix in KEPT
+                     for p in sorted((COURSE / "tests" / folder / ex.id).glob(f"{prefix}*.py"))]
+        else:
+            paths = [p for prefix in ("bug_", "ok_")
+                     for p in sorted((batch / ex.id).glob(f"{prefix}*.py"))]
+        found += [(ex.id, ex.module, p) for p in paths]
+    return found
+
+
+def grade(found: list[tuple[str, str, Path]], jobs: int) -> dict[str, float]:
+    """``{"<exercise>/<file stem>": points}`` from one ``day25 grade`` of them all."""
+    with tempfile.TemporaryDirectory(prefix="d25-blind-") as tmp:
+        klass = Path(tmp) / "class"
+        for exercise, module, path in found:
+            student = klass / f"{exercise}__{path.stem}"
+            student.mkdir(parents=True)
+            shutil.copy(path, student / module)
+        day25 = Path(sys.executable).with_name("day25")
+        proc = subprocess.run([str(day25), "grade", str(klass), "--out", f"{tmp}/out",
+                               "--jobs", str(jobs), "--course", str(COURSE)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"day25 grade failed ({proc.returncode}):\n"
+                     f"{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+        with open(f"{tmp}/out/gradebook.csv", newline="", encoding="utf-8") as f:
+            book = {row["student"]: row for row in csv.DictReader(f)}
+    return {f"{ex}/{p.stem}": float(book[f"{ex}__{p.stem}"][ex]) for ex, _, p in found}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("batch", nargs="?", type=Path,
+                        help="folder of <exercise>/bug_*.py and ok_*.py (default: the kept ones)")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    args = parser.parse_args()
+    found = variants(args.batch)
+    if not found:
+        sys.exit(f"no <exercise>/bug_*.py or ok_*.py under {args.batch}")
+    points = grade(found, args.jobs)
+    full = {ex.id: ex.points for ex in load_catalogue(COURSE).exercises}
+    rows, misses = [], []
+    print(f"{'exercise':<24} {'bugs caught':>12} {'correct at full':>16}")
+    for exercise in dict.fromkeys(ex for ex, _, _ in found):
+        bugs = [(p, points[f"{exercise}/{p.stem}"]) for ex, _, p in found
+                if ex == exercise and p.name.startswith("bug_")]
+        oks = [(p, points[f"{exercise}/{p.stem}"]) for ex, _, p in found
+               if ex == exercise and p.name.startswith("ok_")]
+        caught = sum(got < full[exercise] for _, got in bugs)
+        at_full = sum(got == full[exercise] for _, got in oks)
+        print(f"{exercise:<24} {f'{caught} / {len(bugs)}':>12} {f'{at_full} / {len(oks)}':>16}")
+        misses += [f"  missed: {exercise}/{p.name} ({got:g}/{full[exercise]:g})"
+                   for p, got in bugs if got == full[exercise]]
+        misses += [f"  short:  {exercise}/{p.name} ({got:g}/{full[exercise]:g})"
+                   for p, got in oks if got < full[exercise]]
+        rows.append({"exercise": exercise, "bugs": len(bugs), "caught": caught,
+                     "correct": len(oks), "at_full": at_full})
+    print("\n".join(misses) or "every bug lost points and every correct one got them all")
+    if args.json:
+        print(json.dumps({"rows": rows, "points": points}))
+
+
+if __name__ == "__main__":
+    main()
