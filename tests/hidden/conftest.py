@@ -47,11 +47,15 @@ _no_local_constants()
 
 LEVEL = {None: 2, "LOWEST": 0, "LOW": 1, "MEDIUM": 2, "NORMAL": 2, "HIGH": 3, "HIGHEST": 4}
 AWAITED = ("async", "returns_awaitable", "returns_task", "returns_future",
-           "returns_awaitable_object", "async_callable")  # emit awaits them
+           "returns_awaitable_object", "async_callable", "async_returns_awaitable")  # awaited
 
 
 def level(priority: str | int | None) -> int:
-    return priority if isinstance(priority, int) else LEVEL[priority]
+    """A scenario's priority as a number: an int, a member's name, or a level name in
+    lower case (which the child passes on as a string, as ``EventBus.on`` takes it)."""
+    if isinstance(priority, int):
+        return priority
+    return LEVEL[priority.upper() if priority else None]
 
 
 class Raised(Exception):
@@ -174,6 +178,8 @@ class Model:
                     out["error"] = out["error"] or exc.kind
         elif kind == "count":
             out["value"] = len(self.regs.get(op["event"], []))
+        elif kind == "renew":
+            self.regs = {}  # a fresh subject: nothing of the old one's
         out["trace"] = self.trace
         return out
 

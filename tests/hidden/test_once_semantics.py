@@ -57,6 +57,10 @@ def together(*payloads: Any, event: str = "e") -> dict[str, Any]:
 @pytest.mark.category("fires_once")
 def test_fires_on_the_next_emit_only(check: Any) -> None:
     check([once("a"), emit(1), emit(2), emit(3)], H)
+    # on a new bus in an old one's place in memory (its id), a handler is new there too
+    renew = {"op": "renew"}
+    check([once("a"), emit(1), renew, once("a"), once("b"), emit(2), emit(3), renew,
+           once("a"), emit(4), renew, emit(5)], H)
 
 
 @pytest.mark.points(1)
@@ -68,6 +72,9 @@ def test_async_handler_fires_once_and_is_awaited(check: Any) -> None:
     check([once("v", kind="returns_value"), once("f", kind="returns_future", delay=2),
            once("t", kind="returns_task", delay=2), once("o", kind="returns_awaitable_object"),
            on("b", priority="LOW"), emit(1), emit(2)], H)
+    # awaited once: an async handler whose result is awaitable too returns a value
+    check([once("n", kind="async_returns_awaitable"), on("b", priority="LOW"), emit(1),
+           emit(2)], H)
     # a handler that takes 100 s (on a clock that skips the wait) is awaited to its end
     check([once("slow", kind="async", sleep=100, priority="HIGH"), on("b", priority="LOW"),
            emit(1), emit(2)], H, clock="virtual")
@@ -107,6 +114,9 @@ def test_respects_priority_among_other_listeners(check: Any) -> None:
     check([on("highest", priority="HIGHEST"), once("top", priority=10),
            once("under", priority=-2), on("bottom", priority="LOWEST"), on("mid"),
            emit(1), emit(2)], H)
+    # a level name, which bus.on takes too, passed on as it is
+    check([on("mid"), once("named_high", priority="high"), once("named_low", priority="low"),
+           on("top", priority="HIGHEST"), emit(1), emit(2)], H)
 
 
 @pytest.mark.points(2)
@@ -173,6 +183,10 @@ def test_a_handler_that_gives_itself_again_fires_once_per_emit(check: Any) -> No
     # it (snapshot), the next emit does, once; likewise for one given by another listener
     check([once("a", then=[once("a")]), on("b", priority="LOW", then=[once("c", priority="HIGH")]),
            emit(1), count(), emit(2), count(), off("a"), off("b"), emit(3), emit(4), count()], H)
+    # given again at a higher priority by another listener before it fires: the one that
+    # fires removes itself, not the other one of the same handler
+    check([on("x", priority="HIGH", then=[once("h", priority="HIGHEST")]),
+           once("h", priority="LOW"), emit(1), count(), emit(2), count(), emit(3)], H)
 
 
 @pytest.mark.points(2)
@@ -203,7 +217,8 @@ def test_positional_and_keyword_arguments_reach_the_handler_exactly(check: Any) 
            once("f"), emit_args([1, "two", None], k=3), once("g", style="decorator"),
            emit_args([], only="kw"), once("h"), emit(None)], H)
     # keywords named like the parameters of once or of a wrapper are the handler's too
-    named = {"event": "x", "bus": "b", "handler": "h", "priority": 3, "fn": "f", "state": 0}
+    named = {"event": "x", "bus": "b", "handler": "h", "priority": 3, "fn": "f", "state": 0,
+             "args": [1], "kwargs": {"k": 1}, "wrapper": "w", "listener": "l", "callback": "c"}
     check([once("a"), once("b", kind="async"),
            {"op": "emit", "event": "e", "payload": 1, "kwargs": named}], H)
 

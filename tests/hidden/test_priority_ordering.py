@@ -38,6 +38,9 @@ def off(listener: str, event: str = "e") -> dict[str, Any]:
     return {"op": "off", "event": event, "listener": listener}
 
 
+RENEW = {"op": "renew"}  # a fresh emitter in the old one's place (which may reuse its id)
+
+
 @pytest.mark.points(1)
 @pytest.mark.category("priority")
 def test_high_runs_before_medium_before_low(check: Any) -> None:
@@ -78,6 +81,11 @@ def test_arguments_and_keywords_are_passed_through_exactly(check: Any) -> None:
     # straight to on) runs all the same
     check([on("lam", kept=False), on("alam", kind="async", kept=False),
            on("meth", kind="method", kept=False), emit({"list": [1]}), emit_args([[2], {}])], H)
+    # keywords named like the parameters of a helper that passes the call on are the
+    # listener's too
+    named = {"handler": "h", "listener": "l", "callback": "c", "fn": "f", "func": "g",
+             "priority": 3, "args": [1], "kwargs": {"k": 1}, "name": "n"}
+    check([on("a"), on("b", kind="async"), emit(1, **named)], H)
 
 
 @pytest.mark.points(1)
@@ -141,6 +149,10 @@ def test_off_then_on_again_is_a_new_registration_at_the_back(check: Any) -> None
 def test_events_are_independent_and_unknown_events_are_silent(check: Any) -> None:
     check([on("a", event="x"), on("b", "HIGH", event="y"), emit(1, event="x"),
            emit(2, event="y"), emit(3, event="nobody")], H)
+    # emitters are independent too: a new one holds nothing of an old one, even when it
+    # takes the old one's place in memory (its id)
+    check([*(op for i in range(4) for op in (on(f"a{i}", "HIGH"), emit(i), RENEW)), emit(9),
+           on("z"), emit(10)], H)
 
 
 @pytest.mark.points(1)
@@ -192,6 +204,11 @@ def test_on_and_off_during_an_emit_take_effect_from_the_next_emit(check: Any) ->
            on("nest", kind="async", reemit={"event": "e", "payload": "in"},
               then=[off("x"), on("x", "HIGHEST")]),
            on("x", "LOW"), on("y", "LOW", then=[off("nest")]), emit(1), emit(2), emit(3)], H)
+    # changes made after a nested emit ended, by a later listener of the outer emit,
+    # still wait for the next emit (the nested one does not end the outer snapshot)
+    check([on("outer1", "HIGH", kind="async", reemit={"event": "inner", "payload": 0}),
+           on("in", event="inner"), on("outer2", then=[off("outer3"), on("late", "HIGHEST")]),
+           on("outer3", "LOW"), emit(1), emit(2)], H)
 
 
 @pytest.mark.points(1)
@@ -236,6 +253,8 @@ def test_whatever_a_listener_returns_that_is_awaitable_is_awaited(check: Any) ->
            on("future", kind="returns_future", delay=2), on("value", kind="returns_value"),
            on("object", "LOW", kind="returns_awaitable_object", delay=2),
            on("plain", "LOW"), emit(1), emit(2)], H)
+    # awaited once: an async listener whose result is awaitable too returns a value
+    check([on("nested", kind="async_returns_awaitable"), on("plain", "LOW"), emit(1)], H)
 
 
 @pytest.mark.points(1)

@@ -14,8 +14,10 @@ that is not a coroutine); ``returns_future`` (the same with a bare
 ``asyncio.Future``, which is not a Task either); ``returns_awaitable_object`` (an
 object of a class with ``__await__``: neither coroutine, Task nor Future, yet
 ``inspect.isawaitable``); ``returns_value`` (a sync function that records, then
-returns a value that is not awaitable); and ``async_callable`` (an object whose
-``__call__`` is ``async def``).
+returns a value that is not awaitable); ``async_returns_awaitable`` (an ``async def``
+whose own result is awaitable too: that result is a value, and awaiting it as well is
+reported through ``misused``); and ``async_callable`` (an object whose ``__call__`` is
+``async def``).
 
 Flags: ``"unhashable": true`` makes the listener an object that compares by
 identity but has no hash (as a ``@dataclass`` with ``__call__`` has), so a
@@ -35,7 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
 from typing import Any
 
 __all__ = ["depth", "handler_of", "make_listener"]
@@ -76,6 +78,17 @@ class _AwaitableObject:
         return self._work.__await__()
 
 
+class _Reported:
+    """Awaitable, and awaiting it calls ``report()``: a value no one should await."""
+
+    def __init__(self, report: Callable[[], None]) -> None:
+        self._report = report
+
+    def __await__(self) -> Iterator[Any]:
+        self._report()
+        return iter(())
+
+
 class _Unhashable:
     """A listener equal only to itself, with no hash (``__hash__ = None``)."""
 
@@ -114,9 +127,11 @@ async def _resolve(future: asyncio.Future[Any], work: Awaitable[Any]) -> None:
 def make_listener(
     name: str, op: dict[str, Any], *, record: Record, after: Callable[[], None],
     reemit: Callable[[dict[str, Any]], Awaitable[None]], resolving: set[asyncio.Future[Any]],
+    misused: Callable[[str], None],
 ) -> Any:
     """The listener ``op`` describes: ``record(args, kwargs)`` when called, then
-    (an async one: after its re-emit, from depth 0 only) ``after()``."""
+    (an async one: after its re-emit, from depth 0 only) ``after()``. ``misused(text)``
+    reports what the code under test did with the listener that the texts rule out."""
     kind, again, delay = op.get("kind", "sync"), op.get("reemit"), int(op.get("delay", 1))
     sleep = float(op.get("sleep", 0))
 
@@ -175,6 +190,14 @@ def make_listener(
         def made(*args: Any, **kwargs: Any) -> Any:
             now(args, kwargs)
             return 42  # not None, not awaitable: nothing to await
+
+    elif kind == "async_returns_awaitable":
+
+        async def made(*args: Any, **kwargs: Any) -> Any:
+            await body(args, kwargs)
+            return _Reported(lambda: misused(
+                f"the value listener {name}'s coroutine returned (awaitable itself) was "
+                "awaited too: only what the listener returns is awaited, once"))
 
     elif kind == "async_callable":
         made = _AsyncCallable(body)

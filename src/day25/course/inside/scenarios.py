@@ -11,7 +11,9 @@ can say exactly which step went wrong
 (:func:`day25.course.harness.scenarios.first_difference`).
 
 Ops (``priority`` is a name of ``day25.EventPriority``, e.g. ``"HIGH"`` or
-``"LOWEST"``, a plain int, or absent for the default):
+``"LOWEST"``, passed as that member; a plain int; a level name in lower case, e.g.
+``"high"``, passed on as that string, which ``EventBus.on`` takes too; or absent for
+the default):
 
 * ``{"op": "on", "event", "listener", "priority"?, "kind", "reemit"?, "then"?, "raises"?,
   "style"?}``: ``"style": "positional"`` passes the priority positionally
@@ -28,6 +30,8 @@ Ops (``priority`` is a name of ``day25.EventPriority``, e.g. ``"HIGH"`` or
   was awaited (an ``async def emit`` runs none)
 * ``{"op": "emit_concurrently", "event", "payloads": [...]}``: ``asyncio.gather``
 * ``{"op": "count", "event"}``: how many listeners the subject holds (``listeners()``)
+* ``{"op": "renew"}``: the subject is dropped and collected, and a fresh one takes its
+  place (a new instance may get the old one's ``id``: what was the old one's stays there)
 
 Listeners (``"kind"``, ``"delay"``, ``"sleep"`` and the flags) take every shape a
 handler can take: :mod:`day25.course.inside.listeners`. Every listener takes ``*args,
@@ -38,8 +42,9 @@ a loop whose clock skips waits (:mod:`~day25.course.inside.virtual_clock`).
 the listener runs on the subject right after it recorded (changes during an emit).
 ``raises``: after recording (and ``then``), the listener raises ``RuntimeError``, or
 the exception named in ``LISTENER_ERRORS`` (``"ValueError"``, ``"KeyError"``,
-``"TypeError"``), so that a wrapped one shows; a copy of it (same type and message,
-another object) is reported as a copy, since the texts ask for the listener's own.
+``"TypeError"``), so that a wrapped one shows; another exception of its type (a copy,
+or one re-made with another message) is reported as such, since the texts ask for the
+listener's own.
 
 A listener is created on its first mention and reused after (so ``off`` can
 name it), unless its op says ``"kept": false``: then the scenario keeps no
@@ -59,6 +64,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import gc
 import inspect
 import traceback
 from collections.abc import Callable
@@ -118,12 +124,29 @@ class _Run:
         self.resolving: set[asyncio.Future[Any]] = set()  # returns_future's tasks, running
         self.given: list[Any] = []  # the arguments given to this op's emits, to tell copies
         self.early: list[str] = []  # listeners this op's emit ran before it was awaited
-        if subject == BUS_SUBJECT:
-            self.target: Any = GuardedBus(max_listeners=0)
-        elif subject:
-            self.target = getattr(module, subject)()
-        else:
-            raise ValueError("no scenario subject: the catalogue names none for this exercise")
+        self.subject = subject
+        self.target: Any = self._fresh()
+
+    def _renewed(self) -> Any:
+        """A fresh subject where the old one was, in memory too when CPython allows:
+        freed at once (no reference left), its memory goes to the next object of its
+        size, so the new subject usually gets the old one's ``id``; one held by a cycle
+        is collected first. State kept by ``id`` then shows in the new subject."""
+        old = id(self.target)
+        self.target = None
+        fresh = self._fresh()
+        if id(fresh) != old:
+            del fresh
+            gc.collect()
+            fresh = self._fresh()
+        return fresh
+
+    def _fresh(self) -> Any:
+        if self.subject == BUS_SUBJECT:
+            return GuardedBus(max_listeners=0)
+        if self.subject:
+            return getattr(self.module, self.subject)()
+        raise ValueError("no scenario subject: the catalogue names none for this exercise")
 
     # -- listeners ------------------------------------------------------------------
     def listener(self, op: dict[str, Any]) -> Callable[..., Any]:
@@ -168,7 +191,7 @@ class _Run:
         return make_listener(
             name, op, record=lambda args, kwargs: self._record(name, args, kwargs),
             after=lambda: self._after(name, then, raises), reemit=self._reemit,
-            resolving=self.resolving)
+            resolving=self.resolving, misused=lambda text: self.errors.append(text))
 
     async def _reemit(self, op: dict[str, Any]) -> None:
         try:
@@ -182,7 +205,9 @@ class _Run:
         p = op.get("priority")
         if p is None:
             return {}
-        return {"priority": p if isinstance(p, int) else EventPriority[p]}
+        if isinstance(p, int) or p.islower():
+            return {"priority": p}
+        return {"priority": EventPriority[p]}
 
     async def do(self, op: dict[str, Any]) -> Any:
         kind = op["op"]
@@ -238,20 +263,23 @@ class _Run:
                     raise outcome
         elif kind == "count":
             return len(target.listeners(op["event"]))
+        elif kind == "renew":
+            del target  # the old subject's last reference but one (self.target's)
+            self.target = self._renewed()
         else:
             raise ValueError(f"unknown scenario op {kind!r}")
         return None
 
-    def copied(self, error: BaseException) -> bool:
-        """``error`` looks like what a listener raised (same type and message) but is
-        another object: the listener's own exception was copied, not handed on."""
+    def replaced(self, error: BaseException) -> bool:
+        """``error`` has the type of what a listener raised but is another object: the
+        listener's own exception was copied or re-made (another message), not handed on."""
         return not any(error is r for r in self.raised) and any(
-            type(error) is type(r) and error.args == r.args for r in self.raised)
+            type(error) is type(r) for r in self.raised)
 
     def _error_name(self, error: BaseException) -> str:
-        """The type name of an error in the bus's result, or what makes it a copy."""
+        """The type name of an error in the bus's result, or what replaced it."""
         name = type(error).__name__
-        return f"a copy of the {name} a listener raised" if self.copied(error) else name
+        return f"another {name} than the one a listener raised" if self.replaced(error) else name
 
     def _check_returned(self, what: str, returned: Any, fn: Callable[..., Any]) -> None:
         if returned is not fn:
@@ -270,8 +298,8 @@ async def _run_ops(run: _Run, ops: list[dict[str, Any]]) -> list[OpResult]:
                 entry["value"] = value
         except Exception as exc:
             text = describe(exc, run.file)
-            if run.copied(exc):
-                text = f"a copy of the exception a listener raised, not that one ({text})"
+            if run.replaced(exc):
+                text = f"another exception than the one a listener raised, of its type ({text})"
             run.errors.insert(0, text)
         except _EndlessEmit as exc:
             run.errors.insert(0, str(exc))
