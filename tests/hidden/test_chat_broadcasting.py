@@ -54,6 +54,83 @@ joined = _frames.joined
 left = _frames.left
 msg = _frames.msg
 say = _frames.say
+# unknown types far too long to quote whole: "quote it with `repr` and keep it short"
+LONG_TYPES = ["x" * 20_000, ["message" * 2_000]]
+
+# Presence.roster of a room nobody is in (never was, or no longer): "an empty room: `[]`"
+EMPTY_ROSTER_PROBE = """
+def probe(module):
+    presence = module.Presence()
+
+    def roster(room):
+        try:
+            return presence.roster(room)
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+
+    tab1, tab2 = object(), object()
+    out = {"never used": roster("attic")}
+    presence.join("lobby", "ann", tab1)
+    presence.join("lobby", "ann", tab2)
+    presence.leave("lobby", "ann", tab1)
+    out["one tab left"] = roster("lobby")
+    presence.leave("lobby", "ann", tab2)
+    out["emptied"] = roster("lobby")
+    return out
+"""
+EMPTY_ROSTER_WANTED = {"never used": [], "one tab left": ["ann"], "emptied": []}
+
+# broadcast's own contract, on fake members (the app only ever hands it a fresh list):
+# "Work on a copy of `conns`" (any iterable: a generator can be read once; a list the
+# sends change is read as it was) and "return the members whose send failed" (a list)
+BROADCAST_PROBE = """
+import json
+
+
+class Member:
+    def __init__(self, name, fails=False):
+        self.name, self.fails, self.got, self.on_send = name, fails, [], None
+
+    async def send_text(self, text):
+        if self.on_send is not None:
+            self.on_send()
+        if self.fails:
+            raise OSError("the connection is gone")
+        self.got.append(json.loads(text))
+
+    def __repr__(self):
+        return self.name
+
+
+async def probe(module):
+    broadcast = getattr(module, "broadcast", None)
+    if not callable(broadcast):
+        return "the module has no broadcast(conns, frame, *, timeout)"
+    frame = {"type": "message", "room": "lobby", "user": "ann", "text": "hi", "seq": 1}
+    out = {}
+    for case in ("a generator", "a list changed by a send"):
+        ann, gone, bob, cy = Member("ann"), Member("gone", fails=True), Member("bob"), Member("cy")
+        if case == "a generator":
+            conns = (m for m in (ann, gone, bob))
+        else:
+            conns = [ann, gone, bob]
+
+            def join_and_leave(conns=conns, bob=bob, cy=cy):
+                if cy not in conns:  # cy joins and bob leaves while the broadcast runs
+                    conns.insert(0, cy)
+                    conns.remove(bob)
+
+            ann.on_send = join_and_leave
+        try:
+            failed = await broadcast(conns, frame, timeout=2.0)
+            kind = "a list" if isinstance(failed, list) else type(failed).__name__
+            returned = [kind, sorted(repr(m) for m in failed)]
+        except Exception as exc:
+            returned = f"{type(exc).__name__}: {exc}"
+        got = {m.name: m.got for m in (ann, gone, bob, cy)}
+        out[case] = {"returned": returned, "got": got}
+    return out
+"""
 
 
 @pytest.mark.points(1)
@@ -176,6 +253,11 @@ async def test_two_tabs_count_once(app_server: Server) -> None:
                 assert got == PRESENCE_WANTED, (
                     "Presence.connections(room) returns a new list of every tab of every user "
                     f"(one that later joins and leaves do not change): got {got}")
+                got = await server.probe(EMPTY_ROSTER_PROBE)
+                assert got == EMPTY_ROSTER_WANTED, (
+                    "Presence.roster(room) is the users in the room, sorted, each once, and "
+                    "`[]` for an empty room: one nobody ever joined, or one everybody left; "
+                    f"got {got}")
             await server.settled()  # ann's second tab has closed, on the server's side too
             await bob.send(say("still there?"))
             await expect(server, bob, msg("bob", "still there?", 2),
@@ -200,6 +282,16 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
             for bad in BAD_FRAMES:
                 await ann.send(bad)
                 error_frame(await server.recv_json(ann), "bad_frame", f"sending {bad!r:.50}")
+            # "If your error message quotes the sender's value, quote it with `repr` and
+            # keep it short": an unknown type of 20,000 characters gets a short error
+            for kind in LONG_TYPES:
+                await ann.send(json.dumps({"type": kind}))
+                reply = await server.recv_json(ann)
+                error_frame(reply, "bad_frame", f"sending a type of {len(str(kind))} characters")
+                assert len(reply["message"]) < 1000, (
+                    f"an error message that quotes the sender's value keeps it short; an unknown "
+                    f"type of {len(str(kind))} characters got a message of "
+                    f"{len(reply['message'])}: {reply['message']!r:.200}")
             await ann.send(json.dumps({"type": "message", "text": "x" * 2000, "id": NAN}))
             await expect(server, ann, msg("ann", "x" * 2000, 1),
                          "the connection stays open; 2000 characters are allowed; other fields "
@@ -210,8 +302,9 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
             await expect(server, ann2, msg("ann", "x" * 2000, 1),
                          "the error goes to the sending connection only, not to the same "
                          "user's other tab")
-    errors = await server.wait_for_event("ws.error", count=len(BAD_FRAMES))
-    assert len(errors) == len(BAD_FRAMES), f"one ws.error per bad frame, got {len(errors)}"
+    bad_frames = len(BAD_FRAMES) + len(LONG_TYPES)
+    errors = await server.wait_for_event("ws.error", count=bad_frames)
+    assert len(errors) == bad_frames, f"one ws.error per bad frame, got {len(errors)}"
     for error in errors:
         payload = error["args"]
         assert len(payload) == 1 and set(payload[0]) == {"room", "user", "error"} and (
@@ -418,6 +511,73 @@ async def test_a_member_whose_send_fails_is_dropped_and_leaves_once(
     assert "Traceback" not in server.output, (
         f"a dropped member's socket closing must not raise in your server: "
         f"{server.output[-1500:]}")
+
+
+@pytest.mark.points(2)
+@pytest.mark.category("dead_member")
+async def test_a_member_whose_join_or_leave_send_fails_is_dropped(app_server: Server) -> None:
+    """A join or leave frame is a broadcast like a message: "A connection that dies
+    (no closing handshake, or a send to it fails) leaves like one that closed", and "a
+    member ... whose send raises, is dropped", whichever frame that send carried."""
+    server = app_server()
+    async with server.connect(chat("ann")) as ann, server.connect(chat("cy")) as cy:
+        await join(server, ann, "lobby", "ann", ["ann"])
+        await server.recv_json(ann)
+        await join(server, cy, "lobby", "cy", ["ann", "cy"])
+        await server.recv_json(cy)
+        await server.recv_json(ann)
+        # dan takes his roster, then the send of his own join raises
+        async with server.connect(chat("dan"), **faulty("raise:1")) as dan:
+            await join(server, dan, "lobby", "dan", ["ann", "cy", "dan"])
+            for ws in (ann, cy):
+                await expect(server, ws, joined("dan"), "dan joins")
+                await expect(server, ws, left("dan"),
+                             "the send of the join to dan failed: he is dropped and leaves")
+            # eve takes her roster, her join and fay's, then the send of fay's leave raises
+            async with server.connect(chat("eve"), **faulty("raise:3")) as eve:
+                await join(server, eve, "lobby", "eve", ["ann", "cy", "eve"])
+                for ws in (ann, cy):
+                    await expect(server, ws, joined("eve"), "eve joins")
+                async with server.connect(chat("fay")) as fay:
+                    await join(server, fay, "lobby", "fay", ["ann", "cy", "eve", "fay"])
+                    for ws in (ann, cy):
+                        await expect(server, ws, joined("fay"), "fay joins")
+                for ws in (ann, cy):
+                    await expect(server, ws, left("fay"), "fay closed her socket")
+                    await expect(server, ws, left("eve"),
+                                 "the send of fay's leave to eve failed: she is dropped and "
+                                 "leaves")
+                await cy.send(say("still here"))
+                for ws in (ann, cy):
+                    await expect(server, ws, msg("cy", "still here", 1),
+                                 "the room goes on, and nobody leaves twice")
+    await server.wait_for_event("chat.left", count=5)
+    await server.settled()
+    gone = [e["args"][0]["user"] for e in server.events("chat.left")]
+    assert sorted(gone) == ["ann", "cy", "dan", "eve", "fay"], (
+        f"each member leaves once, a dropped one too: {gone}")
+
+
+@pytest.mark.points(1)
+@pytest.mark.category("dead_member")
+async def test_broadcast_returns_the_failed_members_of_its_snapshot(app_server: Server) -> None:
+    """broadcast's contract, on the app's module: "Work on a copy of `conns`: a member
+    joining or leaving while the broadcast runs changes the next broadcast, not this
+    one" (`conns` is any iterable: a generator too), and "return the members whose send
+    failed or stalled" (a list, as its signature says) "after everyone else got the frame"."""
+    server = app_server()
+    got = await server.probe(BROADCAST_PROBE)
+    assert isinstance(got, dict), got  # the exercise page lists broadcast: it must be there
+    frame = {"type": "message", "room": "lobby", "user": "ann", "text": "hi", "seq": 1}
+    for case in ("a generator", "a list changed by a send"):
+        assert got[case]["returned"] == ["a list", ["gone"]], (
+            f"broadcast(conns, ...) with conns {case}, in which one member's send raises, "
+            "returns a list of that member (it works on a copy of conns, taken before the "
+            f"sends: every member is sent to once, and the copy is what it reports on); got "
+            f"{got[case]['returned']}")
+        assert got[case]["got"] == {"ann": [frame], "gone": [], "bob": [frame], "cy": []}, (
+            f"every other member of the copy gets the frame once, and a member joining while "
+            f"the broadcast runs does not ({case}); got {got[case]['got']}")
 
 
 @pytest.mark.points(2)

@@ -331,6 +331,8 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
         {**ok, "body": "b" * 2001}, {**ok, "body": None}, {**ok, "body": 7},
         {**ok, "level": "HIGH"}, {**ok, "level": ""}, {**ok, "level": None},
         {**ok, "level": " low"}, {**ok, "level": 1},
+        # "exactly": a level that only starts with one (re.match) or holds one is refused
+        {**ok, "level": "lowest"}, {**ok, "level": "high!"}, {**ok, "level": "normal\n"},
         b"{not json", b"[1, 2]", *HOSTILE_BODIES,
     ):
         await refused(server, bad)
