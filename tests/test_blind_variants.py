@@ -10,7 +10,9 @@ suites before any test was written for them; docs/benchmarks.md keeps that
 solution), they are kept whole: they are other people's programs.
 
 Every bug_ must lose points on its exercise; every ok_ must get them all. They
-are graded in one ``day25 grade`` batch, as an instructor would grade a class.
+are graded in one ``day25 grade`` batch, as an instructor would grade a class
+(``python benchmarks/blind_batch.py`` grades the same files, or a new batch before
+any test is written for it, and prints the counts).
 """
 
 from __future__ import annotations
