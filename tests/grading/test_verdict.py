@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from day25.course.catalogue import Exercise
-from day25.course.grading.verdict import Settings, run_suite
+from day25.course.grading.verdict import Settings, apportion, run_suite
 
 EX = Exercise("toy", "Toy", "toy.py", 25, hidden_tests="tests/hidden/test_toy.py")
 
@@ -32,6 +32,24 @@ def test_weights_are_scaled_to_the_catalogue_points(tmp_path: Path) -> None:
                                  "@pytest.mark.points(1)\ndef test_b():\n    assert 1 == 2\n")
     points, notes, count = _run(settings)
     assert (points, notes, count) == (18.75, [], 2)
+
+
+@pytest.mark.parametrize(("weights", "shares"), [
+    ([1] * 30, {0.83: 20, 0.84: 10}),       # 25 / 30 = 0.833...: 2,500 cents, not 2,490
+    ([1, 2] * 10, {0.83: 10, 1.67: 10}),
+    ([3, 1], {18.75: 1, 6.25: 1}),
+    ([1, 1, 1], {8.34: 1, 8.33: 2}),
+])
+def test_points_are_shared_out_in_cents_that_add_up_to_the_exercise(
+        weights: list[int], shares: dict[float, int]) -> None:
+    got = apportion(25, [float(w) for w in weights])
+    assert sum(round(share * 100) for share in got) == 2500
+    assert {share: got.count(share) for share in set(got)} == shares
+    assert got == apportion(25, [float(w) for w in weights])  # the same every time
+
+
+def test_no_weight_shares_out_nothing() -> None:
+    assert apportion(25, [0.0, 0.0]) == [0.0, 0.0] and apportion(25, []) == []
 
 
 def test_run_that_dies_before_writing_results_scores_zero(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ from day25.course.grading.sessions import run_session
 from day25.course.protocol import CANNOT_RUN_EXIT, PARTIAL_SUFFIX
 from day25.course.sandbox.runner import RunnerError
 
-__all__ = ["Settings", "import_failure", "run_suite", "run_suites"]
+__all__ = ["Settings", "apportion", "import_failure", "run_suite", "run_suites"]
 
 #: how the inside process starts its message when importing a module failed
 #: (``day25.course.inside.submission.import_error``); what the student's code printed
@@ -94,12 +94,30 @@ def _partial_rows(path: Path) -> tuple[dict[str, int], list[dict[str, Any]]]:
     return collected, rows
 
 
+def apportion(points: float, weights: list[float]) -> list[float]:
+    """``points`` shared out in proportion to ``weights``, in hundredths that add up to
+    exactly ``points`` (the largest remainders get the cents rounding leaves over).
+
+    Why: each test's points are shown to two decimals (feedback, ``results.json``), and
+    a suite's weights seldom divide its points evenly: 25 over 30 weights is 0.833...,
+    so thirty tests shown as 0.83 would add up to 24.90, and as 0.84 to 25.20.
+    """
+    total = sum(weights)
+    if total <= 0:
+        return [0.0] * len(weights)
+    exact = [w * round(points * 100) / total for w in weights]
+    cents = [int(e) for e in exact]
+    by_remainder = sorted(range(len(exact)), key=lambda i: cents[i] - exact[i])
+    for i in by_remainder[:round(points * 100) - sum(cents)]:
+        cents[i] += 1
+    return [c / 100 for c in cents]
+
+
 def _score(result: ExerciseResult, exercise: Exercise, rows: list[dict[str, Any]]) -> None:
     weights = [max(float(row.get("max_points") or 0), 0.0) for row in rows]
-    scale = exercise.points / sum(weights) if sum(weights) > 0 else 0.0
-    for row, weight in zip(rows, weights, strict=True):
+    shares = apportion(exercise.points, weights)  # the suite's weights, as the catalogue's
+    for row, max_score in zip(rows, shares, strict=True):
         passed = row.get("outcome") == "passed"
-        max_score = weight * scale  # the suite's weights, scaled to the catalogue's points
         score = max_score if passed and float(row.get("points") or 0) > 0 else 0.0
         result.tests.append(TestResult(str(row.get("name") or row.get("nodeid") or "test"),
                                        exercise.id, max(score, 0.0), max_score, passed,
