@@ -1,22 +1,28 @@
 """What the scenario runner's newer ops and shapes do to the code under test, in-process.
 
 ``renew`` puts a fresh subject where the old one was (in memory too), a lower-case
-level name reaches the code as that string, and an ``async_returns_awaitable``
-listener reports an emit that awaits its result's result as well.
+level name reaches the code as that string, an ``async_returns_awaitable`` listener
+reports an emit that awaits its result's result as well, and the shapes the seventh
+blind batch asked for are what they say: a generator-based coroutine, a handler made
+with ``wraps``, an empty-collection handler and a one-parameter one.
 """
 
 from __future__ import annotations
 
+import collections.abc
 import textwrap
 import types
 from typing import Any
 
 from day25.course.inside.scenarios import run_scenario
+from day25.course.protocol import BUS_SUBJECT
 
 EMITTER = """
 import inspect
 
+AWAITABLE = globals().get("AWAITABLE", inspect.isawaitable)
 PRIORITIES = []
+SEEN = []  # (len() of the handler or None, the name of its __wrapped__ or None)
 BY_ID = {}  # KEYED: state kept by id(self) in the module, which a new emitter inherits
 
 class PriorityEmitter:
@@ -28,6 +34,9 @@ class PriorityEmitter:
 
     def on(self, event, handler, priority=2):
         PRIORITIES.append(priority)
+        wrapped = getattr(handler, "__wrapped__", None)
+        SEEN.append((len(handler) if hasattr(handler, "__len__") else None,
+                     getattr(wrapped, "__name__", None)))
         self._handlers().append(handler)
         return handler
 
@@ -37,16 +46,19 @@ class PriorityEmitter:
     async def emit(self, event, *args, **kwargs):
         for handler in list(self._handlers()):
             result = handler(*args, **kwargs)
-            while inspect.isawaitable(result):
+            while AWAITABLE(result):
                 result = await result
                 if not AGAIN:
                     break
 """
 
 
-def module(*, keyed: bool = False, again: bool = False) -> types.ModuleType:
+def module(*, keyed: bool = False, again: bool = False, abc: bool = False) -> types.ModuleType:
     made = types.ModuleType("submission")
+    awaitable = (lambda r: isinstance(r, collections.abc.Awaitable)) if abc else None
     made.__dict__.update(KEYED=keyed, AGAIN=again)
+    if awaitable:
+        made.__dict__["AWAITABLE"] = awaitable
     exec(compile(textwrap.dedent(EMITTER), "<submission>", "exec"), made.__dict__)
     return made
 
@@ -86,3 +98,28 @@ def test_awaiting_a_listeners_result_twice_is_reported() -> None:
     twice = run_scenario(module(again=True), "PriorityEmitter", {"ops": ops})["ops"][1]
     assert twice["trace"] == [["n", 1]]
     assert "listener n's coroutine returned (awaitable itself) was awaited too" in twice["error"]
+
+
+def test_a_generator_based_coroutine_is_awaitable_but_no_abc_awaitable() -> None:
+    ops = [on("gen", kind="returns_generator_coroutine"), emit(1)]
+    assert traces(module(), ops) == [[["gen", 1]]]  # inspect.isawaitable: awaited, it ran
+    assert traces(module(abc=True), ops) == [[]]  # collections.abc.Awaitable: never ran
+
+
+def test_wraps_and_falsy_listeners_are_what_they_say() -> None:
+    mod = module()
+    traces(mod, [on("b"), on("made_from_b", wraps="b"), on("empty", falsy=True), emit(1)])
+    assert mod.SEEN == [(None, None), (None, "listener_b"), (0, None)]
+
+
+def test_a_one_parameter_listener_given_two_raises_pythons_own_type_error() -> None:
+    ops = [on("one", kind="one_arg"), {"op": "emit", "event": "e", "args": [1, 2]}]
+    result = run_scenario(module(), "PriorityEmitter", {"ops": ops})["ops"][1]
+    assert result["trace"] == [] and result["error"].startswith("TypeError: ")
+    assert "positional argument" in result["error"]
+    # on the bus, beside a listener that raised a TypeError of its own, Python's is
+    # not taken for a copy of that one
+    ops.insert(0, on("boom", raises="TypeError"))
+    result = run_scenario(module(), BUS_SUBJECT, {"ops": ops})["ops"][2]
+    assert result["trace"] == [["boom", {"args": [1, 2]}]]
+    assert result["value"] == ["TypeError", "TypeError"]

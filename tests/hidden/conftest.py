@@ -47,7 +47,8 @@ _no_local_constants()
 
 LEVEL = {None: 2, "LOWEST": 0, "LOW": 1, "MEDIUM": 2, "NORMAL": 2, "HIGH": 3, "HIGHEST": 4}
 AWAITED = ("async", "returns_awaitable", "returns_task", "returns_future",
-           "returns_awaitable_object", "async_callable", "async_returns_awaitable")  # awaited
+           "returns_awaitable_object", "async_callable", "async_returns_awaitable",
+           "returns_generator_coroutine")  # emit awaits them
 
 
 def level(priority: str | int | None) -> int:
@@ -122,7 +123,9 @@ class Model:
         self.regs[op["event"]] = [r for r in self.regs.get(op["event"], [])
                                   if r.name != op["listener"]]
 
-    def emit(self, event: str, payload: Any, kwargs: dict[str, Any], depth: int) -> None:
+    def emit(self, event: str, payload: Any, kwargs: dict[str, Any], depth: int,
+             single: bool = True) -> None:
+        """``single``: the emit gave one positional argument (``payload``)."""
         snapshot = sorted(self.regs.get(event, []), key=lambda r: (-r.priority, r.order))
         for reg in snapshot:
             if reg.once:
@@ -130,8 +133,11 @@ class Model:
                     continue  # a re-entrant or concurrent emit took it
                 reg.fired = True
                 self.regs[event] = [r for r in self.regs.get(event, []) if r is not reg]
-            self.trace.append([reg.name, payload, kwargs] if kwargs else [reg.name, payload])
             spec = self.specs[reg.name]
+            if spec.get("kind") == "one_arg" and (kwargs or not single):
+                self._raise("TypeError", depth)  # Python refuses the call: nothing ran
+                continue
+            self.trace.append([reg.name, payload, kwargs] if kwargs else [reg.name, payload])
             reemit = spec.get("reemit")
             if spec.get("kind") in AWAITED and reemit and depth == 0:
                 try:
@@ -145,10 +151,15 @@ class Model:
                     self._remove(change)
             kind = raised(spec)
             if kind:
-                if not self.bus:
-                    raise Raised(kind)
-                if depth == 0:
-                    self.errors.append(kind)
+                self._raise(kind, depth)
+
+    def _raise(self, kind: str, depth: int) -> None:
+        """A listener raised ``kind``: out of the emit (exercise 1), or into the result
+        of a top-level emit (the bus)."""
+        if not self.bus:
+            raise Raised(kind)
+        if depth == 0:
+            self.errors.append(kind)
 
     def do(self, op: dict[str, Any]) -> dict[str, Any]:
         self.trace, self.errors, self.notes = [], [], []
@@ -161,7 +172,8 @@ class Model:
             out["value"] = None  # off returns None
         elif kind == "emit":
             try:
-                self.emit(op["event"], recorded(op), op.get("kwargs", {}), 0)
+                self.emit(op["event"], recorded(op), op.get("kwargs", {}), 0,
+                          single="args" not in op or len(op["args"]) == 1)
             except Raised as exc:
                 out["error"] = exc.kind
             out["error"] = out["error"] or (self.notes[0] if self.notes else None)

@@ -102,6 +102,9 @@ def test_every_call_form_returns_the_handler_and_keeps_its_priority(check: Any) 
            once("i", style="decorator", priority=7), once("j", priority=-3),
            once("z", style="keywords", priority=3, kind="returns_awaitable"), emit(1),
            emit(2)], H)
+    # a handler that is an empty collection (len() 0) is a handler, not "no handler"
+    check([once("empty", falsy=True), once("empty2", style="keywords", falsy=True,
+                                           kind="async"), emit(1), emit(2)], H)
 
 
 @pytest.mark.points(1)
@@ -114,9 +117,11 @@ def test_respects_priority_among_other_listeners(check: Any) -> None:
     check([on("highest", priority="HIGHEST"), once("top", priority=10),
            once("under", priority=-2), on("bottom", priority="LOWEST"), on("mid"),
            emit(1), emit(2)], H)
-    # a level name, which bus.on takes too, passed on as it is
+    # a level name, which bus.on takes too, passed on as it is: every one of them
     check([on("mid"), once("named_high", priority="high"), once("named_low", priority="low"),
-           on("top", priority="HIGHEST"), emit(1), emit(2)], H)
+           on("top", priority="HIGHEST"), once("named_highest", priority="highest"),
+           once("named_lowest", priority="lowest"), once("named_normal", priority="normal"),
+           on("bottom", priority="LOWEST"), emit(1), emit(2)], H)
 
 
 @pytest.mark.points(2)
@@ -221,6 +226,10 @@ def test_positional_and_keyword_arguments_reach_the_handler_exactly(check: Any) 
              "args": [1], "kwargs": {"k": 1}, "wrapper": "w", "listener": "l", "callback": "c"}
     check([once("a"), once("b", kind="async"),
            {"op": "emit", "event": "e", "payload": 1, "kwargs": named}], H)
+    # a handler of one parameter given two raises TypeError (it counts as fired), as
+    # Python raises it when the call does not fit: nothing trims the arguments
+    check([once("one", kind="one_arg"), on("z", priority="LOW"), emit_args([1, 2]), emit(3),
+           once("fits", kind="one_arg"), emit([4, 5]), count()], H)
 
 
 @pytest.mark.points(1)

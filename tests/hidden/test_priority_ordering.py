@@ -86,6 +86,10 @@ def test_arguments_and_keywords_are_passed_through_exactly(check: Any) -> None:
     named = {"handler": "h", "listener": "l", "callback": "c", "fn": "f", "func": "g",
              "priority": 3, "args": [1], "kwargs": {"k": 1}, "name": "n"}
     check([on("a"), on("b", kind="async"), emit(1, **named)], H)
+    # one list is one argument; a listener of one parameter given two raises TypeError,
+    # as Python raises it when the call does not fit (nothing trims the arguments)
+    check([on("a"), on("one", kind="one_arg"), on("z", "LOW"), emit([1, 2]), emit_args([1, 2]),
+           emit(3)], H)
 
 
 @pytest.mark.points(1)
@@ -125,6 +129,8 @@ def test_off_removes_only_that_handler(check: Any) -> None:
     # without heapify does not)
     check([on("low", "LOW"), on("high", "HIGH"), on("mid", "MEDIUM"), off("high"), emit(1),
            on("top", "HIGHEST"), on("mid2", "MEDIUM"), off("top"), off("low"), emit(2)], H)
+    # a handler made with functools.wraps(b) is another handler: off(b) leaves it
+    check([on("b"), on("made_from_b", wraps="b"), emit(1), off("b"), emit(2)], H)
 
 
 @pytest.mark.points(1)
@@ -253,6 +259,10 @@ def test_whatever_a_listener_returns_that_is_awaitable_is_awaited(check: Any) ->
            on("future", kind="returns_future", delay=2), on("value", kind="returns_value"),
            on("object", "LOW", kind="returns_awaitable_object", delay=2),
            on("plain", "LOW"), emit(1), emit(2)], H)
+    # a generator-based coroutine (@types.coroutine) is awaitable, though it has no
+    # __await__ (it is not a collections.abc.Awaitable)
+    check([on("gen", kind="returns_generator_coroutine", delay=2), on("plain", "LOW"), emit(1)],
+          H)
     # awaited once: an async listener whose result is awaitable too returns a value
     check([on("nested", kind="async_returns_awaitable"), on("plain", "LOW"), emit(1)], H)
 

@@ -16,12 +16,17 @@ object of a class with ``__await__``: neither coroutine, Task nor Future, yet
 ``inspect.isawaitable``); ``returns_value`` (a sync function that records, then
 returns a value that is not awaitable); ``async_returns_awaitable`` (an ``async def``
 whose own result is awaitable too: that result is a value, and awaiting it as well is
-reported through ``misused``); and ``async_callable`` (an object whose ``__call__`` is
-``async def``).
+reported through ``misused``); ``returns_generator_coroutine`` (a sync function that
+returns a generator-based coroutine, ``@types.coroutine``: ``inspect.isawaitable``,
+though not a ``collections.abc.Awaitable``); ``one_arg`` (a sync function of exactly
+one positional parameter, so a call with other arguments raises ``TypeError``); and
+``async_callable`` (an object whose ``__call__`` is ``async def``).
 
 Flags: ``"unhashable": true`` makes the listener an object that compares by
 identity but has no hash (as a ``@dataclass`` with ``__call__`` has), so a
-registry keyed by handlers fails; ``"wrapped": true`` gives it a ``__wrapped__``
+registry keyed by handlers fails; ``"falsy": true`` makes it an object whose
+``len()`` is 0 (a callable collection, empty), so ``if not handler`` mistakes it
+for none; ``"wrapped": true`` gives it a ``__wrapped__``
 of its own, as a handler made by ``functools.wraps`` has, which a once-wrapper
 must not copy over its own.
 
@@ -37,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
 from typing import Any
 
@@ -87,6 +93,28 @@ class _Reported:
     def __await__(self) -> Iterator[Any]:
         self._report()
         return iter(())
+
+
+@types.coroutine
+def _generator_based(
+    start: Callable[[], Coroutine[Any, Any, None]],
+) -> Generator[Any, None, None]:
+    """A generator-based coroutine running ``start()``: awaitable, yet no ``__await__``
+    (``start`` is called when it first runs: one never awaited leaves no coroutine)."""
+    yield from start().__await__()
+
+
+class _Falsy:
+    """A listener that is an empty collection too: callable, and ``len()`` 0."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self._fn = fn
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._fn(*args, **kwargs)
+
+    def __len__(self) -> int:
+        return 0
 
 
 class _Unhashable:
@@ -199,6 +227,16 @@ def make_listener(
                 f"the value listener {name}'s coroutine returned (awaitable itself) was "
                 "awaited too: only what the listener returns is awaited, once"))
 
+    elif kind == "returns_generator_coroutine":
+
+        def made(*args: Any, **kwargs: Any) -> Any:
+            return _generator_based(lambda: body(args, kwargs))
+
+    elif kind == "one_arg":
+
+        def made(payload: Any) -> None:
+            now((payload,), {})
+
     elif kind == "async_callable":
         made = _AsyncCallable(body)
     else:
@@ -212,4 +250,6 @@ def make_listener(
             made.__wrapped__ = _original
     if op.get("unhashable"):
         made = _Unhashable(made)
+    elif op.get("falsy"):
+        made = _Falsy(made)
     return made

@@ -42,9 +42,11 @@ a loop whose clock skips waits (:mod:`~day25.course.inside.virtual_clock`).
 the listener runs on the subject right after it recorded (changes during an emit).
 ``raises``: after recording (and ``then``), the listener raises ``RuntimeError``, or
 the exception named in ``LISTENER_ERRORS`` (``"ValueError"``, ``"KeyError"``,
-``"TypeError"``), so that a wrapped one shows; another exception of its type (a copy,
-or one re-made with another message) is reported as such, since the texts ask for the
-listener's own.
+``"TypeError"``), so that a wrapped one shows; another exception of its type that stands
+for it (a copy, or one re-made from it with another message) is reported as such, since
+the texts ask for the listener's own. ``"wraps": "<listener>"`` gives the new listener
+that earlier listener's handler as ``__wrapped__`` (as ``functools.wraps`` would): it is
+another handler all the same.
 
 A listener is created on its first mention and reused after (so ``off`` can
 name it), unless its op says ``"kept": false``: then the scenario keeps no
@@ -154,6 +156,8 @@ class _Run:
         made = self.listeners.get(name)
         if made is None:
             made = self._make(name, op)
+            if op.get("wraps"):  # as functools.wraps(other) would make it: another handler
+                made.__wrapped__ = handler_of(self.listeners[op["wraps"]])
             if op.get("kept", True):
                 self.listeners[name] = made
         return handler_of(made)
@@ -271,10 +275,13 @@ class _Run:
         return None
 
     def replaced(self, error: BaseException) -> bool:
-        """``error`` has the type of what a listener raised but is another object: the
-        listener's own exception was copied or re-made (another message), not handed on."""
+        """``error`` stands for what a listener raised but is another object of its type:
+        a copy (the same arguments), or one re-made from it (raised ``from`` it, or
+        quoting its message). The listener's own exception was not handed on."""
         return not any(error is r for r in self.raised) and any(
-            type(error) is type(r) for r in self.raised)
+            type(error) is type(r) and (error.args == r.args or r in (error.__cause__,
+                                        error.__context__) or str(r) in str(error))
+            for r in self.raised)
 
     def _error_name(self, error: BaseException) -> str:
         """The type name of an error in the bus's result, or what replaced it."""
