@@ -39,7 +39,10 @@ def _load_frames() -> ModuleType:
 
 _frames = _load_frames()
 BAD_FRAMES = _frames.BAD_FRAMES
-BAD_PATHS = _frames.BAD_PATHS
+# the name rule's edges (chat_frames), and the five ASCII characters between Z and a other
+# than "_", which a range A-z lets in: "those 64 ASCII characters and no others"
+BAD_PATHS = [*_frames.BAD_PATHS, "/chat/lobby?user=a%5Bb", "/chat/lobby?user=a%5Cb",
+             "/chat/lobby?user=a%5Eb", "/chat/lobby?user=%60ann", "/chat/lobby%5D?user=ann"]
 EDGE_ROOM = _frames.EDGE_ROOM
 GOOD_TEXTS = _frames.GOOD_TEXTS
 NAN = _frames.NAN
@@ -79,6 +82,24 @@ def probe(module):
     return out
 """
 EMPTY_ROSTER_WANTED = {"never used": [], "one tab left": ["ann"], "emptied": []}
+
+# Presence.connections(room): "A new list of every open connection in ``room``" (a list,
+# as its signature says: not a set, nor a view), an empty one for an empty room
+CONNECTIONS_PROBE = """
+def probe(module):
+    presence = module.Presence()
+
+    def kind(value):
+        return "a list" if isinstance(value, list) else type(value).__name__
+
+    tab1, tab2 = object(), object()
+    out = {"empty": kind(presence.connections("attic"))}
+    presence.join("lobby", "ann", tab1)
+    presence.join("lobby", "bob", tab2)
+    out["two users"] = kind(presence.connections("lobby"))
+    return out
+"""
+CONNECTIONS_WANTED = {"empty": "a list", "two users": "a list"}
 
 # broadcast's own contract, on fake members (the app only ever hands it a fresh list):
 # "Work on a copy of `conns`" (any iterable: a generator can be read once; a list the
@@ -131,6 +152,17 @@ async def probe(module):
         out[case] = {"returned": returned, "got": got}
     return out
 """
+
+
+def exactly_left(events: list[dict[str, Any]], room: str = "lobby") -> None:
+    """Every chat.left, a dropped member's too ("it leaves as if it had closed"), carries
+    exactly the payload of the events table: `{"room": R, "user": U}`, nothing more."""
+    for event in events:
+        args = event["args"]
+        assert len(args) == 1 and isinstance(args[0], dict) and set(args[0]) == {"room", "user"} \
+            and args[0]["room"] == room and not event["kwargs"], (
+                'chat.left carries exactly {"room": R, "user": U}, whether the user closed or '
+                f"was dropped: got args {args!r:.200}, kwargs {event['kwargs']!r:.100}")
 
 
 @pytest.mark.points(1)
@@ -253,6 +285,10 @@ async def test_two_tabs_count_once(app_server: Server) -> None:
                 assert got == PRESENCE_WANTED, (
                     "Presence.connections(room) returns a new list of every tab of every user "
                     f"(one that later joins and leaves do not change): got {got}")
+                got = await server.probe(CONNECTIONS_PROBE)
+                assert got == CONNECTIONS_WANTED, (
+                    "Presence.connections(room) returns a new *list* of every open connection "
+                    f"in the room, as its docstring and signature say: got {got}")
                 got = await server.probe(EMPTY_ROSTER_PROBE)
                 assert got == EMPTY_ROSTER_WANTED, (
                     "Presence.roster(room) is the users in the room, sorted, each once, and "
@@ -508,6 +544,7 @@ async def test_a_member_whose_send_fails_is_dropped_and_leaves_once(
     assert gone.count("dan") == 1 and gone.count("bob") == 1, (
         f"dan's leave must be announced once, not again when his socket closes: {gone}"
     )
+    exactly_left(server.events("chat.left"))
     assert "Traceback" not in server.output, (
         f"a dropped member's socket closing must not raise in your server: "
         f"{server.output[-1500:]}")
@@ -556,6 +593,7 @@ async def test_a_member_whose_join_or_leave_send_fails_is_dropped(app_server: Se
     gone = [e["args"][0]["user"] for e in server.events("chat.left")]
     assert sorted(gone) == ["ann", "cy", "dan", "eve", "fay"], (
         f"each member leaves once, a dropped one too: {gone}")
+    exactly_left(server.events("chat.left"))
 
 
 @pytest.mark.points(1)
@@ -631,3 +669,76 @@ async def test_stalled_members_cost_one_timeout_and_are_dropped(app_server: Serv
             await expect(server, ws, msg("dan", "still here", 2), "the room goes on")
         async with server.connect(chat("kim")) as kim:
             await join(server, kim, "lobby", "kim", ["ann", "dan", "kim"])
+
+
+@pytest.mark.points(1)
+@pytest.mark.category("roster_and_join")
+async def test_a_user_in_two_rooms_joins_and_leaves_each_room(app_server: Server) -> None:
+    """Presence is "room -> user -> that user's open connections": "When a **user** goes
+    from 0 to 1 connections in the room, every connection in the room ... receives
+    `join`", and "When a user goes from 1 to 0 connections: `leave`", counted in that
+    room: ann's tab in another room neither makes her present here nor keeps her here."""
+    server = app_server()
+    async with server.connect(chat("ann", "a")) as ann_a, server.connect(chat("bob", "b")) as bob:
+        await join(server, ann_a, "a", "ann", ["ann"])
+        await expect(server, ann_a, joined("ann", "a"), "ann joins room a")
+        await join(server, bob, "b", "bob", ["bob"])
+        await expect(server, bob, joined("bob", "b"), "bob joins room b")
+        async with server.connect(chat("ann", "b")) as ann_b:
+            await join(server, ann_b, "b", "ann", ["ann", "bob"])
+            for ws in (ann_b, bob):
+                await expect(server, ws, joined("ann", "b"),
+                             "ann's first tab in room b is her join there, though she has a "
+                             "tab in room a")
+        await expect(server, bob, left("ann", "b"),
+                     "closing ann's only tab in room b is her leave from b, though she is "
+                     "still in room a")
+        await ann_a.send(json.dumps({"type": "ping"}))
+        await expect(server, ann_a, {"type": "pong"}, "room a hears nothing of room b")
+    joins = await server.wait_for_event("chat.joined", count=3)
+    assert sorted((e["args"][0]["room"], e["args"][0]["user"]) for e in joins) == [
+        ("a", "ann"), ("b", "ann"), ("b", "bob")], f"one chat.joined per user and room: {joins}"
+
+
+@pytest.mark.points(1)
+@pytest.mark.category("slow_member")
+async def test_join_and_leave_sends_are_bounded_by_create_apps_send_timeout(
+    app_server: Server,
+) -> None:
+    """"give **each send its own timeout** (`send_timeout` seconds, given to
+    `create_app`): a member that does not take the frame in time ... is **dropped**",
+    whichever frame the send carried: a join or a leave too. Counted, not timed: sam's and
+    tom's sends take 1 s each, five times this app's send_timeout (the 2 s default would let
+    them finish), so each is dropped by the first join or leave sent to him."""
+    server = app_server(send_timeout=0.2)
+    async with server.connect(chat("ann")) as ann:
+        await join(server, ann, "lobby", "ann", ["ann"])
+        await expect(server, ann, joined("ann"), "ann joins")
+        # sam takes his roster and his own join at once, then every send takes 1 s
+        async with server.connect(chat("sam"), **faulty("slow:1000:2")):
+            await expect(server, ann, joined("sam"), "sam joins")
+            async with contextlib.AsyncExitStack() as stack:
+                dan = await stack.enter_async_context(server.connect(chat("dan")))
+                await join(server, dan, "lobby", "dan", ["ann", "dan", "sam"])
+                for ws in (ann, dan):
+                    await expect(server, ws, joined("dan"), "dan joins")
+                    await expect(server, ws, left("sam"),
+                                 "the send of dan's join to sam took longer than send_timeout "
+                                 "(0.2 s): sam is dropped and leaves")
+                # tom too takes his roster and his own join at once, then is as slow
+                async with server.connect(chat("tom"), **faulty("slow:1000:2")):
+                    for ws in (ann, dan):
+                        await expect(server, ws, joined("tom"), "tom joins")
+                    await stack.aclose()  # dan closes his socket
+                    await expect(server, ann, left("dan"), "dan closed his socket")
+                    await expect(server, ann, left("tom"),
+                                 "the send of dan's leave to tom took longer than send_timeout "
+                                 "(0.2 s): tom is dropped and leaves")
+        await ann.send(say("still here"))
+        await expect(server, ann, msg("ann", "still here", 1), "the room goes on")
+    await server.wait_for_event("chat.left", count=4)
+    await server.settled()
+    gone = server.events("chat.left")
+    assert sorted(e["args"][0]["user"] for e in gone) == ["ann", "dan", "sam", "tom"], (
+        f"each member leaves once, a dropped one too: {gone}")
+    exactly_left(gone)

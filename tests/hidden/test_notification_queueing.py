@@ -333,6 +333,10 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
         {**ok, "level": " low"}, {**ok, "level": 1},
         # "exactly": a level that only starts with one (re.match) or holds one is refused
         {**ok, "level": "lowest"}, {**ok, "level": "high!"}, {**ok, "level": "normal\n"},
+        # "whatever the body holds": a list or an object where a string belongs is a bad
+        # field too (neither can be looked up in a set of allowed values: no TypeError)
+        {**ok, "level": ["low"]}, {**ok, "level": {"low": 1}}, {**ok, "user": ["ann"]},
+        {**ok, "title": ["x"]}, {**ok, "body": {"b": 1}},
         b"{not json", b"[1, 2]", *HOSTILE_BODIES,
     ):
         await refused(server, bad)
@@ -457,3 +461,49 @@ async def test_dead_and_stalled_tabs_are_dropped_and_not_counted(app_server: Ser
         reply = await post(patient, "cy", "worth the wait")
         assert reply["delivered"] == 1, (
             f"a send of 2.1 s is within send_timeout=4, so it counts: {reply}")
+
+
+# a frame as large as the limits allow: 4 bytes a character in UTF-8 (12 escaped)
+BIG = {"title": "\U0001f600" * 196, "body": "\U0001f600" * 2000}
+MAX_FILL = 300  # posts of BIG before the buffers of a tab that stopped reading must be full
+
+
+@pytest.mark.points(1)
+@pytest.mark.category("dead_tab")
+async def test_a_tab_that_stopped_reading_costs_one_send_timeout_even_when_closed(
+    app_server: Server,
+) -> None:
+    """"a push to a tab that fails, or takes longer than `send_timeout` seconds, drops
+    that tab from the live ones ... (so a stalled tab costs at most one `send_timeout`)",
+    and "Whether the server also closes a dropped tab is up to you": a close is a write to
+    that same stalled tab, so it is bounded too, or the POST never answers.
+
+    A real stall, not an injected one: the client stops reading, so the socket's buffers
+    fill up, the server's writes to it wait, and so would a close frame. Each POST is given
+    the client's generous timeout; nothing is timed."""
+    server = app_server(send_timeout=0.3)
+    async with server.connect(where("ann")) as reader, \
+            server.connect(where("ann"), compression=None) as stopped:  # frames as large as sent
+        for ws in (reader, stopped):
+            assert await backlog(server, ws) == []
+        stopped.transport.pause_reading()  # the client reads nothing more from now on
+        try:
+            for i in range(MAX_FILL):
+                title = f"{i:03}{BIG['title']}"
+                try:
+                    reply = await post(server, "ann", title, body=BIG["body"])
+                except httpx.TimeoutException:
+                    pytest.fail(
+                        f"POST number {i + 1} never answered: a push to a tab that stopped "
+                        "reading must give up after send_timeout (0.3 s), and closing the "
+                        "dropped tab (if you do) must not wait on it without a bound either",
+                        pytrace=False)
+                check_frame(await server.recv_json(reader), reply, "ann", title, BIG["body"])
+                if reply["delivered"] == 1:  # the stopped tab's buffers are full: dropped
+                    after = await post(server, "ann", "after")
+                    assert after["delivered"] == 1, f"only the reading tab is left: {after}"
+                    check_frame(await server.recv_json(reader), after, "ann", "after")
+                    break
+                assert reply["delivered"] == 2, f"ann has two live tabs: {reply}"
+        finally:
+            stopped.transport.abort()
