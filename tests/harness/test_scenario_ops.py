@@ -123,3 +123,20 @@ def test_a_one_parameter_listener_given_two_raises_pythons_own_type_error() -> N
     result = run_scenario(module(), BUS_SUBJECT, {"ops": ops})["ops"][2]
     assert result["trace"] == [["boom", {"args": [1, 2]}]]
     assert result["value"] == ["TypeError", "TypeError"]
+
+
+def test_an_equal_listener_is_another_equal_object_at_every_mention() -> None:
+    from day25.course.inside.listeners import handler_of, make_listener
+
+    calls: list[Any] = []
+
+    async def no_reemit(op: dict[str, Any]) -> None:
+        pass
+
+    made = make_listener("eq", {"equal": True}, record=lambda a, k: calls.append(a),
+                         after=lambda: None, reemit=no_reemit, resolving=set(),
+                         misused=lambda text: None)
+    first, second = handler_of(made), handler_of(made)
+    assert first == second and first is not second and hash(first) == hash(second)
+    second(1)
+    assert calls == [(1,)]

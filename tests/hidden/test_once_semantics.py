@@ -72,6 +72,9 @@ def test_async_handler_fires_once_and_is_awaited(check: Any) -> None:
     check([once("v", kind="returns_value"), once("f", kind="returns_future", delay=2),
            once("t", kind="returns_task", delay=2), once("o", kind="returns_awaitable_object"),
            on("b", priority="LOW"), emit(1), emit(2)], H)
+    # a generator-based coroutine (@types.coroutine) is awaitable without an __await__
+    check([once("g", kind="returns_generator_coroutine", delay=2), on("b", priority="LOW"),
+           emit(1), emit(2)], H)
     # awaited once: an async handler whose result is awaitable too returns a value
     check([once("n", kind="async_returns_awaitable"), on("b", priority="LOW"), emit(1),
            emit(2)], H)
@@ -102,9 +105,12 @@ def test_every_call_form_returns_the_handler_and_keeps_its_priority(check: Any) 
            once("i", style="decorator", priority=7), once("j", priority=-3),
            once("z", style="keywords", priority=3, kind="returns_awaitable"), emit(1),
            emit(2)], H)
-    # a handler that is an empty collection (len() 0) is a handler, not "no handler"
+    # a handler that is an empty collection (len() 0) is a handler, not "no handler";
+    # so is a callable without a hash (a @dataclass with __call__), in every form
     check([once("empty", falsy=True), once("empty2", style="keywords", falsy=True,
                                            kind="async"), emit(1), emit(2)], H)
+    check([once("u", unhashable=True), once("u2", style="decorator", unhashable=True),
+           once("u3", style="keywords", unhashable=True, kind="async"), emit(1), emit(2)], H)
 
 
 @pytest.mark.points(1)

@@ -188,6 +188,9 @@ def test_any_int_and_every_eventpriority_member_orders_listeners(check: Any) -> 
     check([on("low", "LOW"), on("lowest", "LOWEST"), on("ten", 10), on("normal", "NORMAL"),
            on("highest", "HIGHEST"), on("minus", -5), on("high", "HIGH"), on("zero", 0),
            on("million", 10**6), on("minus_million", -10**6), emit(1)], H)
+    # ints beyond a float's 53 bits and a float's range are ints like any other
+    check([on("two53", 2**53), on("two53_plus_1", 2**53 + 1), on("huge", 10**400),
+           on("minus_huge", -10**400), on("mid"), emit(1)], H)
     # many registrations: the order never mixes priority with registration number (a
     # later MEDIUM still runs before an earlier LOW, whatever their count)
     check([on("low1", "LOW"), *(on(f"lowest{i}", "LOWEST") for i in range(12)),
@@ -228,6 +231,9 @@ def test_a_raising_listener_stops_the_emit_and_its_own_error_comes_out(check: An
     # a TypeError too: raised by the listener, not a sign it was called the wrong way
     check([on("type_boom", "HIGH", raises="TypeError"), on("never", "LOW"), emit(1),
            emit_args([], k=1)], H)
+    # ... an async listener's too: raised while it is awaited, it is its own exception
+    check([on("async_type_boom", "HIGH", kind="async", raises="TypeError"), on("never", "LOW"),
+           emit(1), emit(2)], H)
     # raised in a nested emit: that emit stops, the listener that emitted it goes on
     check([on("outer", "HIGH", kind="async", reemit={"event": "inner", "payload": "n"}),
            on("after", "LOW"), on("in_boom", event="inner", raises="ValueError"),
@@ -246,6 +252,10 @@ def test_off_with_the_same_bound_method_removes_it(check: Any) -> None:
     # the same method of another object is another handler: off leaves it
     check([on("mine", kind="method"), on("theirs", kind="method"), on("mine", "LOW", kind="method"),
            emit(1), off("mine"), emit(2), off("theirs"), on("mine", kind="method"), emit(3)], H)
+    # == for every handler, not only Python's bound methods: an equal object that is not
+    # the same one (as lst.append is at every access, or an object with its own __eq__)
+    check([on("eq", equal=True), on("other"), on("eq", "HIGH", equal=True), emit(1),
+           off("eq"), emit(2)], H)
 
 
 @pytest.mark.points(1)

@@ -26,9 +26,11 @@ Flags: ``"unhashable": true`` makes the listener an object that compares by
 identity but has no hash (as a ``@dataclass`` with ``__call__`` has), so a
 registry keyed by handlers fails; ``"falsy": true`` makes it an object whose
 ``len()`` is 0 (a callable collection, empty), so ``if not handler`` mistakes it
-for none; ``"wrapped": true`` gives it a ``__wrapped__``
-of its own, as a handler made by ``functools.wraps`` has, which a once-wrapper
-must not copy over its own.
+for none; ``"equal": true`` makes every mention of it a new object equal to the
+others (``==``, not ``is``), as a bound method is, though not a Python method:
+``list.append`` of one list, or an object with its own ``__eq__``; ``"wrapped":
+true`` gives it a ``__wrapped__`` of its own, as a handler made by
+``functools.wraps`` has, which a once-wrapper must not copy over its own.
 
 An async listener awaits ``asyncio.sleep(0)`` before it records, so listeners
 that are not awaited in order show up in the trace; ``"delay": n`` (default 1)
@@ -117,6 +119,22 @@ class _Falsy:
         return 0
 
 
+class _Equal:
+    """A listener that is another object at every mention, equal to the others."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Equal) and other.fn is self.fn
+
+    def __hash__(self) -> int:
+        return hash(self.fn)
+
+
 class _Unhashable:
     """A listener equal only to itself, with no hash (``__hash__ = None``)."""
 
@@ -131,8 +149,13 @@ class _Unhashable:
 
 def handler_of(made: Any) -> Callable[..., Any]:
     """What to pass to ``on``/``off`` for a listener ``make_listener`` made: a ``method``
-    one gives a new bound-method object every time, as ``obj.handle`` does."""
-    handler: Callable[..., Any] = made.handle if isinstance(made, _Holder) else made
+    one gives a new bound-method object every time, as ``obj.handle`` does, and an
+    ``equal`` one another object equal to the last."""
+    if isinstance(made, _Holder):
+        return made.handle
+    if isinstance(made, _Equal):
+        return _Equal(made.fn)
+    handler: Callable[..., Any] = made
     return handler
 
 
@@ -252,4 +275,6 @@ def make_listener(
         made = _Unhashable(made)
     elif op.get("falsy"):
         made = _Falsy(made)
+    elif op.get("equal"):
+        made = _Equal(made)
     return made
