@@ -42,7 +42,11 @@ BAD_FRAMES = _frames.BAD_FRAMES
 # the name rule's edges (chat_frames), and the five ASCII characters between Z and a other
 # than "_", which a range A-z lets in: "those 64 ASCII characters and no others"
 BAD_PATHS = [*_frames.BAD_PATHS, "/chat/lobby?user=a%5Bb", "/chat/lobby?user=a%5Cb",
-             "/chat/lobby?user=a%5Eb", "/chat/lobby?user=%60ann", "/chat/lobby%5D?user=ann"]
+             "/chat/lobby?user=a%5Eb", "/chat/lobby?user=%60ann", "/chat/lobby%5D?user=ann",
+             # names far too long: the refusal is still 4400, whatever the name holds (a close
+             # reason quoting it would pass a WebSocket close reason's 123 bytes, and break the
+             # close itself)
+             "/chat/lobby?user=" + "u" * 200, "/chat/" + "r" * 200 + "?user=ann"]
 EDGE_ROOM = _frames.EDGE_ROOM
 GOOD_TEXTS = _frames.GOOD_TEXTS
 NAN = _frames.NAN
@@ -129,6 +133,12 @@ async def probe(module):
         return "the module has no broadcast(conns, frame, *, timeout)"
     frame = {"type": "message", "room": "lobby", "user": "ann", "text": "hi", "seq": 1}
     out = {}
+    try:  # nobody to send to: nobody failed
+        failed = await broadcast([], frame, timeout=2.0)
+        out["nobody"] = ["a list" if isinstance(failed, list) else type(failed).__name__,
+                         sorted(repr(m) for m in failed)]
+    except Exception as exc:
+        out["nobody"] = f"{type(exc).__name__}: {exc}"
     for case in ("a generator", "a list changed by a send"):
         ann, gone, bob, cy = Member("ann"), Member("gone", fails=True), Member("bob"), Member("cy")
         if case == "a generator":
@@ -151,6 +161,59 @@ async def probe(module):
         got = {m.name: m.got for m in (ann, gone, bob, cy)}
         out[case] = {"returned": returned, "got": got}
     return out
+"""
+
+
+# Presence.leave: "Leaving with a connection that is not (or no longer) there returns False
+# and changes nothing" (another user's tab, a tab never seen, a room nobody is in, a tab
+# already gone): only the user's own last tab is the 1 -> 0 that makes a leave
+FOREIGN_LEAVE_PROBE = """
+def probe(module):
+    presence = module.Presence()
+    ann, bob, stranger = object(), object(), object()
+
+    def leave(room, user, conn):
+        try:
+            return presence.leave(room, user, conn)
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+
+    presence.join("lobby", "ann", ann)
+    presence.join("lobby", "bob", bob)
+    out = {"a tab never seen": leave("lobby", "ann", stranger),
+           "bob's tab": leave("lobby", "ann", bob),
+           "a room nobody is in": leave("attic", "ann", ann),
+           "a user not there": leave("lobby", "cy", stranger)}
+    out["roster after those"] = presence.roster("lobby")
+    out["tabs after those"] = len(presence.connections("lobby"))
+    out["ann's own last tab"] = leave("lobby", "ann", ann)
+    out["that tab again"] = leave("lobby", "ann", ann)
+    out["roster at the end"] = presence.roster("lobby")
+    return out
+"""
+FOREIGN_LEAVE_WANTED = {"a tab never seen": False, "bob's tab": False,
+                        "a room nobody is in": False, "a user not there": False,
+                        "roster after those": ["ann", "bob"], "tabs after those": 2,
+                        "ann's own last tab": True, "that tab again": False,
+                        "roster at the end": ["bob"]}
+
+# what a later listener of room.message sees, on a fresh app of the module: the payload the
+# route emits, {room, user, text}, as it was emitted (the app's own listener must not turn
+# it into its frame in place: "a listener broadcasts it", every listener gets the payload)
+ROOM_MESSAGE_PAYLOAD_PROBE = """
+async def probe(module):
+    app = module.create_app()
+    seen = []
+
+    def after_the_apps_listeners(*args, **kwargs):
+        seen.append({"args": [dict(a) if isinstance(a, dict) else repr(a) for a in args],
+                     "kwargs": sorted(kwargs)})
+
+    app.events.on("room.message", after_the_apps_listeners, priority="LOWEST")
+    payload = {"room": "attic", "user": "ann", "text": "hi"}
+    result = await app.events.emit("room.message", payload)
+    return {"seen": seen,
+            "raised": [f"{type(e).__name__}: {e}"[:300] for e in getattr(result, "errors", ())]}
 """
 
 
@@ -545,6 +608,12 @@ async def test_a_member_whose_send_fails_is_dropped_and_leaves_once(
         f"dan's leave must be announced once, not again when his socket closes: {gone}"
     )
     exactly_left(server.events("chat.left"))
+    # "A connection that dies (no closing handshake, or a send to it fails) leaves like one
+    # that closed": one that closed is no ws.error (that event is a malformed frame's only)
+    errors = server.events("ws.error")
+    assert errors == [], (
+        "a member dropped because a send to it failed leaves like one that closed: no "
+        f"ws.error for it (ws.error is for a malformed frame from the sender); got {errors[:2]}")
     assert "Traceback" not in server.output, (
         f"a dropped member's socket closing must not raise in your server: "
         f"{server.output[-1500:]}")
@@ -616,6 +685,9 @@ async def test_broadcast_returns_the_failed_members_of_its_snapshot(app_server: 
         assert got[case]["got"] == {"ann": [frame], "gone": [], "bob": [frame], "cy": []}, (
             f"every other member of the copy gets the frame once, and a member joining while "
             f"the broadcast runs does not ({case}); got {got[case]['got']}")
+    assert got["nobody"] == ["a list", []], (
+        "broadcast([], ...) sends to nobody, so nobody's send failed: it returns an empty "
+        f"list (\"return those whose send failed\"), and raises nothing; got {got['nobody']}")
 
 
 @pytest.mark.points(2)
@@ -742,3 +814,40 @@ async def test_join_and_leave_sends_are_bounded_by_create_apps_send_timeout(
     assert sorted(e["args"][0]["user"] for e in gone) == ["ann", "dan", "sam", "tom"], (
         f"each member leaves once, a dropped one too: {gone}")
     exactly_left(gone)
+
+
+@pytest.mark.points(1)
+@pytest.mark.category("leave")
+async def test_leaving_with_a_connection_that_is_not_there_changes_nothing(
+    app_server: Server,
+) -> None:
+    """Presence.leave's contract, on the app's module: "True when it was the user's last
+    connection (1 -> 0)", and "Leaving with a connection that is not (or no longer) there
+    returns False and changes nothing, so a clean close after a failed send never announces
+    a leave twice": not another user's tab, not a tab never seen, not one already gone."""
+    server = app_server()
+    got = await server.probe(FOREIGN_LEAVE_PROBE)
+    assert got == FOREIGN_LEAVE_WANTED, (
+        "Presence.leave(room, user, conn) with a conn that is not one of user's tabs in that "
+        "room returns False and changes nothing (the user stays, with every tab); only the "
+        f"user's own last tab returns True, once; wanted {FOREIGN_LEAVE_WANTED}, got {got}")
+
+
+@pytest.mark.points(1)
+@pytest.mark.category("message")
+async def test_every_room_message_listener_sees_the_payload_as_emitted(
+    app_server: Server,
+) -> None:
+    """"The route emits `room.message` on `app.events` with `{"room": R, "user": U, "text":
+    T}`; a **listener** broadcasts it": the payload is the event's, shared by every listener
+    of it, so the app's listener builds its frame (type, seq) in a dict of its own. Checked on
+    a fresh app of the module, with a listener of room.message that runs after the app's."""
+    server = app_server()
+    got = await server.probe(ROOM_MESSAGE_PAYLOAD_PROBE)
+    assert isinstance(got, dict) and got.get("raised") == [], (
+        f"your room.message listeners raised on a room.message for an empty room: {got}")
+    wanted = [{"args": [{"room": "attic", "user": "ann", "text": "hi"}], "kwargs": []}]
+    assert got["seen"] == wanted, (
+        'a listener of room.message that runs after yours sees exactly the payload emitted, '
+        '{"room": R, "user": U, "text": T}: yours must not add its frame\'s fields (type, seq) '
+        f"to that dict; it saw {got['seen']}")

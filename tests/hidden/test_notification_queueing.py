@@ -295,6 +295,75 @@ async def test_restart_and_kill_between_store_and_push_lose_nothing(app_server: 
     assert kept == [(3, "b2")], f"stored before the kill, so in the backlog: {kept}"
     assert (await post(server, "ann", "t2"))["seq"] == 3, "seq continues, even after acking all"
     assert (await post(server, "bob", "b3"))["seq"] == 4, "a seq is never handed out again"
+    # "Acknowledged notifications are never delivered again", and the store is durable: an
+    # ack answered is an ack kept, with no notification stored after it, across a restart too
+    async with server.connect(where("ann")) as ann:
+        pending = await backlog(server, ann)
+        assert [f["title"] for f in pending] == ["t2"], f"ann's only pending one: {pending}"
+        assert await acked(server, ann, [pending[0]["id"]]) == 1
+    await asyncio.to_thread(server.restart)  # the same db_path, a new process
+    async with server.connect(where("ann")) as ann:
+        again = [f["title"] for f in await backlog(server, ann)]
+    assert again == [], (
+        "an acknowledged notification never comes back, not after a restart either (the ack "
+        f"is committed to SQLite, even when nothing is stored after it): got {again}")
+
+
+# Store's own contract, on the app's module, in a database of its own in the app's folder:
+# add "Return it as {"id", "seq", "user", "title", "body", "level", "created_at",
+# "expires_at"}" and pending gives each "in the shape add returns": those keys, no others
+# the stub's Store, as its docstrings give it: a module without one misses this test
+NO_STUB_STORE = "no Store(path, *, ttl_seconds, max_per_user) with add and pending"
+STORE_SHAPE_PROBE = """
+import inspect
+
+
+def probe(module):
+    store_class = getattr(module, "Store", None)
+    try:
+        inspect.signature(store_class).bind("x.sqlite3", ttl_seconds=1.0, max_per_user=1)
+    except (TypeError, ValueError):
+        return "NO_STUB_STORE"
+    if not all(callable(getattr(store_class, name, None)) for name in ("add", "pending")):
+        return "NO_STUB_STORE"
+    try:
+        store = module.Store("store_shape_probe.sqlite3", ttl_seconds=86400.0, max_per_user=100)
+        added = store.add("ann", {"title": "t", "body": "b", "level": "high"})
+        pending = store.pending("ann")
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"[:500]
+    return {"add": sorted(added), "pending": [sorted(row) for row in pending]}
+""".replace("NO_STUB_STORE", NO_STUB_STORE)
+STORE_KEYS = sorted(FIELDS - {"type"})
+
+
+@pytest.mark.points(1)
+@pytest.mark.category("create")
+async def test_store_add_and_pending_return_exactly_the_notifications_fields(
+    app_server: Server,
+) -> None:
+    """Store's contract, on the app's module: add "Return[s] it as `{"id", "seq", "user",
+    "title", "body", "level", "created_at", "expires_at"}`", and pending returns each "in
+    the shape :meth:`add` returns": those eight keys, not a frame (no `type`)."""
+    server = app_server()
+    got = await server.probe(STORE_SHAPE_PROBE)
+    assert got == {"add": STORE_KEYS, "pending": [STORE_KEYS]}, (
+        f"Store.add and each row of Store.pending are exactly {STORE_KEYS} (a notification, "
+        f"not a frame: the frame's `type` is the route's to add); got {got}")
+
+
+@pytest.mark.points(1)
+@pytest.mark.category("backlog")
+async def test_a_backlog_of_a_dozen_comes_in_numeric_seq_order(app_server: Server) -> None:
+    """"the server sends every stored, unacknowledged, unexpired notification of that
+    user, in `seq` order": seq is a number (1, 2, ... 9, 10), whatever an id looks like."""
+    server = app_server()
+    replies = [await post(server, "ann", f"t{i}") for i in range(1, 13)]
+    async with server.connect(where("ann")) as ann:
+        frames = await backlog(server, ann)
+    seqs = [f["seq"] for f in frames]
+    assert seqs == list(range(1, 13)), f"a backlog of 12 in seq order, 1 to 12: got {seqs}"
+    assert [f["id"] for f in frames] == [r["id"] for r in replies], "each with its own id"
 
 
 HOSTILE_BODIES: list[bytes] = [
@@ -345,6 +414,15 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
         long = await backlog(server, x32)
     assert stored == [(1, "x", "", "normal"), (2, " padded ", "", "normal")], f"as given: {stored}"
     assert [(f["title"], len(f["body"]), f["level"]) for f in long] == [("y" * 200, 2000, "low")]
+    # "1-32 characters of [A-Za-z0-9_.-]" on the WebSocket too: a name with a dot, a dash and
+    # an underscore is a user's, who gets their backlog (only a bad name gets 4400)
+    async with server.connect(where("A.z_0-9")) as dotted:
+        first = await server.recv_json(dotted)
+        assert first.get("type") == "notification", (
+            f"A.z_0-9 is a valid user name (1-32 characters of [A-Za-z0-9_.-]): its tab gets "
+            f"its backlog, not {first!r:.300}")
+        mixed = await backlog(server, dotted, first)
+    assert [(f["title"], f["level"]) for f in mixed] == [("é" * 200, "high")], mixed
     assert (await post(server, "ann", "ok"))["seq"] == 1, "a refused one must not use up a seq"
     for path in ("bad%20name", "x" * 33, "ann%0A", "%C3%A9", "ann%C2%B2"):
         async with server.connect(where(path)) as ws:
