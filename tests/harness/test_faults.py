@@ -8,6 +8,7 @@ while, and the app never sees the header.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import pytest
@@ -66,9 +67,31 @@ async def test_no_fault_delivers_everything() -> None:
     assert await _run(None, 3) == ([SEND] * 3, "done")
 
 
-@pytest.mark.parametrize(("fault", "ending"), [("raise:2", "OSError"), ("stall:2", "TimeoutError")])
+@pytest.mark.parametrize(("fault", "ending"), [("raise:2", "OSError"), ("stall:2", "TimeoutError"),
+                                              ("stuck:2", "TimeoutError")])
 async def test_the_first_n_sends_succeed_then_the_fault_starts(fault: str, ending: str) -> None:
     assert await _run(fault, 5) == ([SEND] * 2, ending)
+
+
+@pytest.mark.parametrize(("fault", "closed"), [("stall:1", True), ("stuck:1", False)])
+async def test_a_stuck_client_holds_back_the_close_too(fault: str, closed: bool) -> None:
+    """A stalled send given up on, then a close: a stalled client still takes the close
+    frame, a stuck one (its buffers full) takes nothing more."""
+    delivered: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send(SEND)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(send(SEND), 0.05)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(send({"type": "websocket.close", "code": 1011}), 0.05)
+
+    async def client_send(message: Any) -> None:
+        delivered.append(message["type"])
+
+    scope = {"type": "websocket", "headers": [(FAULT_HEADER.encode(), fault.encode())]}
+    await Faults(app)(scope, _connect, client_send)
+    assert delivered == ["websocket.send"] + (["websocket.close"] if closed else [])
 
 
 async def test_a_slow_reader_gets_every_frame_late() -> None:

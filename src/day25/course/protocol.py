@@ -237,8 +237,9 @@ FAULT_HEADER = "x-day25-fault"
 #: that is gone, as uvicorn reports it). ``stall:N`` / ``raise:N``: the first N
 #: sends succeed, then the fault starts. ``slow:MS``: every send takes MS milliseconds
 #: and then succeeds (a client that reads slowly, but reads); ``slow:MS:N``: the first
-#: N sends are prompt.
-FAULTS = ("stall", "raise", "slow")
+#: N sends are prompt. ``stuck`` / ``stuck:N``: as ``stall``, and a close from the app
+#: then waits forever too (a client whose socket buffers are full: nothing gets through).
+FAULTS = ("stall", "stuck", "raise", "slow")
 
 
 class AppRequest(TypedDict):

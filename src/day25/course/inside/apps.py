@@ -193,7 +193,7 @@ class Faults:
         kind, _, after = fault.partition(":")
         number, _, prompt = after.partition(":")
         value = int(number) if number.isdigit() else 0
-        # sends that succeed at once before the fault: stall:N, raise:N, slow:MS:N
+        # sends that succeed at once before the fault: stall:N, stuck:N, raise:N, slow:MS:N
         healthy = (int(prompt) if prompt.isdigit() else 0) if kind == "slow" else value
 
         async def faulty_send(message: Any) -> None:
@@ -209,9 +209,10 @@ class Faults:
                         step = min(left, SETTLE_HORIZON / 2)  # is work, not an idle app
                         await asyncio.sleep(step)
                         left -= step
-            elif message.get("type") == "websocket.send":
+            elif message.get("type") == "websocket.send" or (
+                    kind == "stuck" and message.get("type") == "websocket.close"):
                 counts[kind] = counts.get(kind, 0) + 1
-                if kind == "stall":
+                if kind in ("stall", "stuck"):
                     self._stalled += 1
                     counts["stalled_at_once"] = max(counts["stalled_at_once"], self._stalled)
                     try:
