@@ -10,13 +10,18 @@ exercise how many bugs lost points and how many correct ones got them all:
     python benchmarks/blind_batch.py /path/to/batch          # a new batch, "before"
     python benchmarks/blind_batch.py                         # the kept ones (tests/)
     python benchmarks/blind_batch.py BATCH --json            # the figures as JSON too
+    python benchmarks/blind_batch.py --check                 # CI: exit 1 on any miss
 
 Without a folder it grades the kept variants (``tests/mutants/<exercise>/bug_*.py``
-and ``tests/alternatives/<exercise>/ok_*.py``), which ``tests/test_blind_variants.py``
-requires all caught and all at full points. Run it on a new batch *before* any test is
+and ``tests/alternatives/<exercise>/ok_*.py``). Run it on a new batch *before* any test is
 written for it: that count is the honest measure of how the suites generalise
-(docs/benchmarks.md, "How much the hidden suites catch"). Slow on purpose: a hidden
-suite per file.
+(docs/benchmarks.md, "How much the hidden suites catch").
+
+``--check`` makes the figures a gate: it exits 1 when a bug keeps every point, a correct
+one loses any, or the batch's ``review.csv`` names any file (they are honest programs).
+CI runs ``--check`` on the kept variants after the test line (``.ci/run``): grading
+hundreds of programs is a mutation run, slow on purpose (a hidden suite per file), so it
+is a command here rather than a test, and every commit is still held to it.
 """
 
 from __future__ import annotations
@@ -52,8 +57,9 @@ def variants(batch: Path | None) -> list[tuple[str, str, Path]]:
     return found
 
 
-def grade(found: list[tuple[str, str, Path]], jobs: int) -> dict[str, float]:
-    """``{"<exercise>/<file stem>": points}`` from one ``day25 grade`` of them all."""
+def grade(found: list[tuple[str, str, Path]], jobs: int) -> tuple[dict[str, float], list[str]]:
+    """``{"<exercise>/<file stem>": points}`` from one ``day25 grade`` of them all, and
+    the files its ``review.csv`` names (``<exercise>/<file name>: rule``)."""
     with tempfile.TemporaryDirectory(prefix="d25-blind-") as tmp:
         klass = Path(tmp) / "class"
         for exercise, module, path in found:
@@ -69,7 +75,11 @@ def grade(found: list[tuple[str, str, Path]], jobs: int) -> dict[str, float]:
                      f"{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
         with open(f"{tmp}/out/gradebook.csv", newline="", encoding="utf-8") as f:
             book = {row["student"]: row for row in csv.DictReader(f)}
-    return {f"{ex}/{p.stem}": float(book[f"{ex}__{p.stem}"][ex]) for ex, _, p in found}
+        with open(f"{tmp}/out/review.csv", newline="", encoding="utf-8") as f:
+            flagged = [" ".join(f"{key}={value}" for key, value in row.items())
+                       for row in csv.DictReader(f)]
+    points = {f"{ex}/{p.stem}": float(book[f"{ex}__{p.stem}"][ex]) for ex, _, p in found}
+    return points, flagged
 
 
 def main() -> None:
@@ -78,11 +88,14 @@ def main() -> None:
                         help="folder of <exercise>/bug_*.py and ok_*.py (default: the kept ones)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 if a bug keeps every point, a correct one loses any, "
+                             "or the review names any file")
     args = parser.parse_args()
     found = variants(args.batch)
     if not found:
         sys.exit(f"no <exercise>/bug_*.py or ok_*.py under {args.batch}")
-    points = grade(found, args.jobs)
+    points, flagged = grade(found, args.jobs)
     full = {ex.id: ex.points for ex in load_catalogue(COURSE).exercises}
     rows, misses = [], []
     print(f"{'exercise':<24} {'bugs caught':>12} {'correct at full':>16}")
@@ -101,8 +114,13 @@ def main() -> None:
         rows.append({"exercise": exercise, "bugs": len(bugs), "caught": caught,
                      "correct": len(oks), "at_full": at_full})
     print("\n".join(misses) or "every bug lost points and every correct one got them all")
+    print("\n".join(f"  review: {row}" for row in flagged)
+          or "review: none of them reaches beyond what the exercises need")
     if args.json:
-        print(json.dumps({"rows": rows, "points": points}))
+        print(json.dumps({"rows": rows, "points": points, "review": flagged}))
+    if args.check and (misses or flagged):
+        sys.exit(f"blind batch check failed: {len(misses)} grade(s) against the file's "
+                 f"docstring, {len(flagged)} review flag(s)")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 The honest side is every solution, stub, step, alternative and buggy variant in the
 repository (written by other people, from the exercise texts alone: see
-``tests/test_blind_variants.py``): none may be flagged, or the report would teach
+``tests/test_blind_batch.py``): none may be flagged, or the report would teach
 instructors to ignore it. The other side is each route from a submission to the
 grader's objects in the graded process (the red team's forgeries among them) and
 the bus's insides: each must be flagged with the rule that names it.
