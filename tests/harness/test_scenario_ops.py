@@ -4,7 +4,8 @@
 level name reaches the code as that string, an ``async_returns_awaitable`` listener
 reports an emit that awaits its result's result as well, and the shapes the seventh
 blind batch asked for are what they say: a generator-based coroutine, a handler made
-with ``wraps``, an empty-collection handler and a one-parameter one.
+with ``wraps``, an empty-collection handler and a one-parameter one; and the ninth
+batch's: methods bound to equal objects, a Future returned done, Nexios' own levels.
 """
 
 from __future__ import annotations
@@ -140,3 +141,53 @@ def test_an_equal_listener_is_another_equal_object_at_every_mention() -> None:
     assert first == second and first is not second and hash(first) == hash(second)
     second(1)
     assert calls == [(1,)]
+
+
+def made(name: str, op: dict[str, Any], calls: list[Any]) -> Any:
+    from day25.course.inside.listeners import make_listener
+
+    async def no_reemit(op: dict[str, Any]) -> None:
+        pass
+
+    def after() -> None:
+        if op.get("raises"):
+            raise ValueError(f"listener {name} failed")
+
+    return make_listener(name, op, record=lambda a, k: calls.append(a), after=after,
+                         reemit=no_reemit, resolving=set(), misused=lambda text: None)
+
+
+def test_equal_methods_bind_equal_objects_yet_are_other_handlers() -> None:
+    """Two equal dataclass instances' ``handle``: Python compares a bound method's
+    ``__self__`` by identity, so only a comparison of the objects themselves mixes
+    them up (the ninth batch's ``off`` by ``(__self__, __func__)``)."""
+    from day25.course.inside.listeners import handler_of
+
+    mine, theirs = (made(n, {"kind": "method", "equal": True}, []) for n in ("mine", "theirs"))
+    assert handler_of(mine) == handler_of(mine) and handler_of(mine) != handler_of(theirs)
+    assert handler_of(mine).__self__ == handler_of(theirs).__self__
+    plain = made("plain", {"kind": "method"}, [])
+    assert handler_of(plain).__self__ != handler_of(mine).__self__
+
+
+def test_a_done_future_carries_the_listeners_own_outcome() -> None:
+    import asyncio
+
+    async def call(op: dict[str, Any]) -> tuple[Any, list[Any]]:
+        calls: list[Any] = []
+        return made("f", op, calls)(1), calls
+
+    future, calls = asyncio.run(call({"kind": "returns_done_future"}))
+    assert future.done() and future.result() is None and calls == [(1,)]
+    future, calls = asyncio.run(call({"kind": "returns_done_future", "raises": True}))
+    assert future.done() and calls == [(1,)]
+    assert str(future.exception()) == "listener f failed"
+
+
+def test_a_nexios_level_name_reaches_the_code_as_nexios_own_member() -> None:
+    from nexios.events import EventPriority as NexiosPriority
+
+    mod = module()
+    traces(mod, [on("a", priority="nexios.HIGHEST"), on("b", priority="nexios.NORMAL")])
+    assert mod.PRIORITIES == [NexiosPriority.HIGHEST, NexiosPriority.NORMAL]
+    assert all(type(p) is NexiosPriority for p in mod.PRIORITIES)

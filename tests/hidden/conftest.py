@@ -52,11 +52,13 @@ AWAITED = ("async", "returns_awaitable", "returns_task", "returns_future",
 
 
 def level(priority: str | int | None) -> int:
-    """A scenario's priority as a number: an int, a member's name, or a level name in
-    lower case (which the child passes on as a string, as ``EventBus.on`` takes it)."""
+    """A scenario's priority as a number: an int, a member's name, a level name in
+    lower case (which the child passes on as a string, as ``EventBus.on`` takes it), or
+    ``nexios.`` and the name of a member of Nexios' own EventPriority (the bus goes by
+    its name: Nexios' values run the other way, ``HIGHEST`` is 1)."""
     if isinstance(priority, int):
         return priority
-    return LEVEL[priority.upper() if priority else None]
+    return LEVEL[priority.removeprefix("nexios.").upper() if priority else None]
 
 
 class Raised(Exception):

@@ -119,6 +119,12 @@ def test_respects_priority_among_other_listeners(check: Any) -> None:
     check([on("low", priority="LOW"), on("mid"), once("first", priority="HIGH"),
            once("late_mid"), once("lowest", priority="LOWEST"), once("two", priority=2),
            once("top", priority=10), on("highest", priority="HIGHEST"), emit(1), emit(2)], H)
+    # Nexios' own EventPriority members, passed on unchanged: the bus goes by their names
+    # (their values run the other way, HIGHEST is 1)
+    check([on("mid"), once("n_high", priority="nexios.HIGH"), once("n_low", priority="nexios.LOW"),
+           once("n_top", style="decorator", priority="nexios.HIGHEST"),
+           once("n_normal", style="keywords", priority="nexios.NORMAL"),
+           on("d_high", priority="HIGH"), emit(1), emit(2)], H)
     # ints beyond the members, given after (and before) the member they pass: unchanged
     check([on("highest", priority="HIGHEST"), once("top", priority=10),
            once("under", priority=-2), on("bottom", priority="LOWEST"), on("mid"),
@@ -217,6 +223,11 @@ def test_a_raising_handler_counts_as_fired_and_its_own_error_reaches_the_bus(
            count(), once("async_boom", kind="async", raises="KeyError"),
            once("task_boom", kind="returns_task", raises=True), emit(3), emit(4), count(),
            once("type_boom", raises="TypeError"), emit(5), emit(6)], H)
+    # a Future the handler returns already done is awaited too: its exception is the
+    # handler's own error, and reaches the bus like any other
+    check([once("done_boom", kind="returns_done_future", raises="ValueError"),
+           once("done", kind="returns_done_future", priority="LOW"), on("after", priority="LOW"),
+           emit(1), emit(2), count()], H)
 
 
 @pytest.mark.points(1)

@@ -252,6 +252,11 @@ def test_off_with_the_same_bound_method_removes_it(check: Any) -> None:
     # the same method of another object is another handler: off leaves it
     check([on("mine", kind="method"), on("theirs", kind="method"), on("mine", "LOW", kind="method"),
            emit(1), off("mine"), emit(2), off("theirs"), on("mine", kind="method"), emit(3)], H)
+    # ... even when the two objects are equal (two equal dataclass instances): a bound
+    # method is the same handler only when it binds the very same object
+    check([on("mine", kind="method", equal=True), on("theirs", kind="method", equal=True),
+           on("mine", "LOW", kind="method", equal=True), emit(1), off("mine"), emit(2),
+           off("theirs"), emit(3)], H)
     # == for every handler, not only Python's bound methods: an equal object that is not
     # the same one (as lst.append is at every access, or an object with its own __eq__)
     check([on("eq", equal=True), on("other"), on("eq", "HIGH", equal=True), emit(1),

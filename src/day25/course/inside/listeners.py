@@ -8,19 +8,21 @@ submission has got wrong (a blind batch found the last ones). The scenario runne
 
 Kinds (``"kind"``): ``sync``; ``async`` (``async def``); ``method`` (a sync bound
 method, a new bound-method object at every mention, as ``obj.handle`` is);
-``returns_awaitable`` (a sync function that returns a coroutine);
-``returns_task`` (a sync function that returns an ``asyncio.Task``, an awaitable
-that is not a coroutine); ``returns_future`` (the same with a bare
-``asyncio.Future``, which is not a Task either); ``returns_awaitable_object`` (an
-object of a class with ``__await__``: neither coroutine, Task nor Future, yet
-``inspect.isawaitable``); ``returns_value`` (a sync function that records, then
-returns a value that is not awaitable); ``async_returns_awaitable`` (an ``async def``
-whose own result is awaitable too: that result is a value, and awaiting it as well is
-reported through ``misused``); ``returns_generator_coroutine`` (a sync function that
-returns a generator-based coroutine, ``@types.coroutine``: ``inspect.isawaitable``,
-though not a ``collections.abc.Awaitable``); ``one_arg`` (a sync function of exactly
-one positional parameter, so a call with other arguments raises ``TypeError``); and
-``async_callable`` (an object whose ``__call__`` is ``async def``).
+``returns_awaitable`` (a sync function that returns a coroutine); ``returns_task`` (a
+sync function that returns an ``asyncio.Task``, an awaitable that is not a coroutine);
+``returns_future`` (the same with a bare ``asyncio.Future``, which is not a Task
+either); ``returns_done_future`` (a sync function that records, then returns a Future
+already done: its result, or what the listener raised as its exception, which must reach
+the emit all the same); ``returns_awaitable_object`` (an object of a class with
+``__await__``: neither coroutine, Task nor Future, yet ``inspect.isawaitable``);
+``returns_value`` (a sync function that records, then returns a value that is not
+awaitable); ``async_returns_awaitable`` (an ``async def`` whose own result is awaitable
+too: that result is a value, and awaiting it as well is reported through ``misused``);
+``returns_generator_coroutine`` (a sync function that returns a generator-based
+coroutine, ``@types.coroutine``: ``inspect.isawaitable``, though not a
+``collections.abc.Awaitable``); ``one_arg`` (a sync function of exactly one positional
+parameter, so a call with other arguments raises ``TypeError``); and ``async_callable``
+(an object whose ``__call__`` is ``async def``).
 
 Flags: ``"unhashable": true`` makes the listener an object that compares by
 identity but has no hash (as a ``@dataclass`` with ``__call__`` has), so a
@@ -28,7 +30,10 @@ registry keyed by handlers fails; ``"falsy": true`` makes it an object whose
 ``len()`` is 0 (a callable collection, empty), so ``if not handler`` mistakes it
 for none; ``"equal": true`` makes every mention of it a new object equal to the
 others (``==``, not ``is``), as a bound method is, though not a Python method:
-``list.append`` of one list, or an object with its own ``__eq__``; ``"wrapped":
+``list.append`` of one list, or an object with its own ``__eq__``; on a ``method``
+listener it makes the object the method is bound to equal to every other such object
+(two equal ``@dataclass`` instances), while the bound methods stay other handlers, as
+Python compares a bound method's ``__self__`` by identity; ``"wrapped":
 true`` gives it a ``__wrapped__`` of its own, as a handler made by
 ``functools.wraps`` has, which a once-wrapper must not copy over its own.
 
@@ -64,6 +69,17 @@ class _Holder:
 
     def handle(self, *args: Any, **kwargs: Any) -> None:
         self._record(args, kwargs)
+
+
+class _EqualHolder(_Holder):
+    """A ``method`` listener bound to an object equal to every other one (as two equal
+    dataclass instances are): ``a.handle != b.handle`` all the same, by Python's rule."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _EqualHolder)
+
+    def __hash__(self) -> int:
+        return 0
 
 
 class _AsyncCallable:
@@ -211,7 +227,7 @@ def make_listener(
             now(args, kwargs)
 
     elif kind == "method":
-        return _Holder(now)
+        return _EqualHolder(now) if op.get("equal") else _Holder(now)
     elif kind == "returns_awaitable":
 
         def made(*args: Any, **kwargs: Any) -> Any:
@@ -230,6 +246,18 @@ def make_listener(
             resolving.add(task)  # the loop holds tasks weakly: keep it to its end
             task.add_done_callback(resolving.discard)
             return future  # awaitable, neither a coroutine nor a Task
+
+    elif kind == "returns_done_future":
+
+        def made(*args: Any, **kwargs: Any) -> Any:
+            future = asyncio.get_running_loop().create_future()
+            try:
+                now(args, kwargs)
+            except Exception as exc:  # the listener's own error, carried by the future
+                future.set_exception(exc)
+            else:
+                future.set_result(None)
+            return future  # done already: awaiting it gives its outcome at once
 
     elif kind == "returns_awaitable_object":
 

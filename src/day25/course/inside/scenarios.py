@@ -12,8 +12,9 @@ can say exactly which step went wrong
 
 Ops (``priority`` is a name of ``day25.EventPriority``, e.g. ``"HIGH"`` or
 ``"LOWEST"``, passed as that member; a plain int; a level name in lower case, e.g.
-``"high"``, passed on as that string, which ``EventBus.on`` takes too; or absent for
-the default):
+``"high"``, passed on as that string, which ``EventBus.on`` takes too; ``"nexios."``
+and a name of ``nexios.events.EventPriority``, e.g. ``"nexios.HIGH"``, passed as
+that member, which ``EventBus.on`` takes by its name; or absent for the default):
 
 * ``{"op": "on", "event", "listener", "priority"?, "kind", "reemit"?, "then"?, "raises"?,
   "style"?}``: ``"style": "positional"`` passes the priority positionally
@@ -211,6 +212,10 @@ class _Run:
             return {}
         if isinstance(p, int) or p.islower():
             return {"priority": p}
+        if p.startswith("nexios."):
+            from nexios.events import EventPriority as NexiosPriority  # only when asked
+
+            return {"priority": NexiosPriority[p.removeprefix("nexios.")]}
         return {"priority": EventPriority[p]}
 
     async def do(self, op: dict[str, Any]) -> Any:
