@@ -242,6 +242,9 @@ async def test_roster_then_own_join(app_server: Server) -> None:
 @pytest.mark.points(1)
 @pytest.mark.category("roster_and_join")
 async def test_second_user_gets_roster_and_everyone_the_join(app_server: Server) -> None:
+    """"The new connection's first frame is the roster: `{"type": "roster", "room": R,
+    "users": [sorted unique user names, including yourself]}`": sorted as Python's sorted()
+    sorts str (by code point: "Dee" before "ann"), and every member hears each join."""
     server = app_server()
     async with server.connect(chat("bob")) as bob:
         await join(server, bob, "lobby", "bob", ["bob"])
@@ -250,6 +253,12 @@ async def test_second_user_gets_roster_and_everyone_the_join(app_server: Server)
             await join(server, ann, "lobby", "ann", ["ann", "bob"])
             await expect(server, ann, joined("ann"), "the joiner's own join")
             await expect(server, bob, joined("ann"), "members already in the room hear the join")
+            # "[sorted unique user names, including yourself]": sorted as Python sorts str,
+            # by code point, so an upper-case name comes before every lower-case one
+            async with server.connect(chat("Dee")) as dee:
+                await join(server, dee, "lobby", "Dee", ["Dee", "ann", "bob"])
+                for ws, who in ((dee, "the joiner"), (bob, "bob"), (ann, "ann")):
+                    await expect(server, ws, joined("Dee"), f"{who} hears Dee's join")
 
 
 @pytest.mark.points(2)
@@ -438,6 +447,9 @@ async def test_normal_disconnect_is_not_an_error(app_server: Server) -> None:
 @pytest.mark.points(2)
 @pytest.mark.category("bad_request")
 async def test_bad_room_or_user_is_refused_with_4400(app_server: Server) -> None:
+    """"`room` and `user` are 1-32 characters of `[A-Za-z0-9_.-]`: those 64 ASCII
+    characters and no others": anything else is refused with 4400, and any name of those
+    characters joins, one made only of `_`, `.` or `-` too."""
     server = app_server()
     for path in BAD_PATHS:
         async with server.connect(path) as ws:
@@ -449,8 +461,17 @@ async def test_bad_room_or_user_is_refused_with_4400(app_server: Server) -> None
         await join(server, one, EDGE_ROOM, "u", ["u"])
         async with server.connect(chat(longest, EDGE_ROOM)) as other:
             await join(server, other, EDGE_ROOM, longest, [longest, "u"])
-    joins = await server.wait_for_event("chat.joined", count=2)
-    assert len(joins) == 2, "names of 1 and 32 allowed characters are valid; no others joined"
+    # "each one of the 64 in `[A-Za-z0-9_.-]`": a name made only of "_", "." or "-" is a
+    # name like any other (the roster sorted by code point: "-" < "..." < "_")
+    async with server.connect(chat("-", "_")) as dash:
+        await join(server, dash, "_", "-", ["-"])
+        async with server.connect(chat("...", "_")) as dots:
+            await join(server, dots, "_", "...", ["-", "..."])
+            async with server.connect(chat("_", "_")) as under:
+                await join(server, under, "_", "_", ["-", "...", "_"])
+    joins = await server.wait_for_event("chat.joined", count=5)
+    assert len(joins) == 5, ("names of 1 and 32 allowed characters are valid, and so are names "
+                             "made only of _ . -; no others joined")
 
 
 @pytest.mark.points(2)
@@ -518,31 +539,41 @@ async def test_ping_pong(app_server: Server) -> None:
 async def test_many_members_and_a_slow_reader_all_get_every_message_in_order(
     app_server: Server,
 ) -> None:
-    server = app_server()
+    """"a member that reads slowly but takes each frame within `send_timeout` is not
+    dropped: it gets every frame, in the same order as everyone else", and "give **each
+    send its own timeout**": sam takes each frame in a quarter of send_timeout, while six
+    members speak at once. A frame waiting its turn behind sam's earlier frames is not yet
+    sent: that wait is not its send's time (six frames queued for sam take six quarters)."""
+    server = app_server(send_timeout=0.6)
     names = [f"u{i}" for i in range(6)]
     async with server.connect(chat("ann")) as ann:
         await join(server, ann, "lobby", "ann", ["ann"])
         await server.recv_json(ann)
         async with contextlib.AsyncExitStack() as stack:
             conns = [await stack.enter_async_context(server.connect(chat(n))) for n in names]
-            # sam reads every frame 10 ms late: slow, far inside send_timeout, not dropped
-            sam = await stack.enter_async_context(server.connect(chat("sam"), **faulty("slow:10")))
+            # sam takes his roster and one more frame at once, then every frame 150 ms late:
+            # slow, well inside send_timeout (0.6 s), so never dropped
+            sam = await stack.enter_async_context(
+                server.connect(chat("sam"), **faulty("slow:150:2")))
             for ws in (sam, *conns):
                 await server.recv_json(ws)  # roster
-            senders = conns[:3]
+            senders = conns
             await asyncio.gather(*(ws.send(say(f"from {i}")) for i, ws in enumerate(senders)))
             seen: list[list[Any]] = []
             for ws in [ann, sam, *conns]:
                 frames: list[Any] = []
-                while len([f for f in frames if f.get("type") == "message"]) < 3:
+                while len([f for f in frames if f.get("type") == "message"]) < len(senders):
                     frames.append(await server.recv_json(ws))
                 assert all(f.get("type") in ("join", "message") for f in frames), (
-                    f"nobody leaves, not even the slow reader: {frames}"
+                    "nobody leaves, not even the slow reader, who takes each frame within "
+                    f"send_timeout (time spent waiting for his earlier frames is not his): "
+                    f"{frames}"
                 )
                 seen.append([f for f in frames if f["type"] == "message"])
             assert all(s == seen[0] for s in seen), f"members saw different orders: {seen}"
-            assert sorted(f["text"] for f in seen[0]) == ["from 0", "from 1", "from 2"]
-            assert [f["seq"] for f in seen[0]] == [1, 2, 3], f"seq follows the order: {seen[0]}"
+            assert sorted(f["text"] for f in seen[0]) == [f"from {i}" for i in range(6)]
+            assert [f["seq"] for f in seen[0]] == [1, 2, 3, 4, 5, 6], (
+                f"seq follows the order: {seen[0]}")
 
 
 @pytest.mark.points(1)

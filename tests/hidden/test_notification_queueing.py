@@ -175,16 +175,28 @@ async def test_backlog_in_seq_order_then_backlog_end_then_live_never_twice(
 async def test_ack_counts_only_the_users_pending_ids_and_the_rest_come_back(
     app_server: Server,
 ) -> None:
+    """"The client sends `{"type": "ack", "ids": [ID, ...]}`; the server answers
+    `{"type": "acked", "count": N}`" (the answer is the asking tab's, not the user's
+    other tabs'), counting only this user's pending ids; the rest come back."""
     server = app_server()
     mine = [(await post(server, "ann", f"t{i}"))["id"] for i in range(3)]
     bobs = [(await post(server, "bob", f"b{i}"))["id"] for i in range(2)]
-    async with server.connect(where("ann")) as ann:
+    async with server.connect(where("ann")) as ann, server.connect(where("ann")) as tab2:
         first = await backlog(server, ann)
+        assert await backlog(server, tab2) == first, "every tab gets the backlog"
         assert await acked(server, ann, []) == 0, "an empty ack counts 0"
         assert await acked(server, ann, [bobs[0], "?", mine[1], mine[1]]) == 1, "ann's, once"
         assert await acked(server, ann, [mine[1]]) == 0, "an id acknowledged before counts 0"
         live = await post(server, "ann", "live, not acked")
+        assert live["delivered"] == 2, f"ann has two open tabs: {live}"
         assert (await server.recv_json(ann))["id"] == live["id"]
+        # "The client sends {"type": "ack", ...}; the server answers {"type": "acked", ...}":
+        # the answer is the asking tab's; ann's other tab, after its backlog_end, gets only
+        # the live notification (counted: its next frame, not a wait for silence)
+        nxt = await server.recv_json(tab2)
+        assert nxt.get("type") == "notification" and nxt.get("id") == live["id"], (
+            "the acked answer goes to the tab that sent the ack, not to the user's other "
+            f"tabs: the other tab's next frame should be the live notification, got {nxt}")
     async with server.connect(where("ann")) as ann:
         again = await backlog(server, ann)
         assert [f["title"] for f in again] == ["t0", "t2", "live, not acked"], (
@@ -234,6 +246,9 @@ async def test_expired_notifications_are_never_delivered_nor_acked(app_server: S
 async def test_cap_keeps_max_per_user_unacknowledged_and_drops_the_oldest(
     app_server: Server,
 ) -> None:
+    """"at most `max_per_user` unacknowledged notifications are kept per user; when a new
+    one would exceed the cap, the **oldest (lowest seq) is dropped**", whether or not the
+    user has a tab open (pushed live but not acknowledged is unacknowledged)."""
     server = app_server(max_per_user=3)
 
     async def titles() -> list[tuple[int, str]]:
@@ -263,11 +278,27 @@ async def test_cap_keeps_max_per_user_unacknowledged_and_drops_the_oldest(
         assert await acked(server, ann, [f["id"] for f in rest]) == 3
     got = await titles()
     assert got == [], f"the oldest were dropped, not hidden: acknowledging the rest brought {got}"
+    # "at most `max_per_user` unacknowledged notifications are kept per user": pushed live
+    # to an open tab but not acknowledged is unacknowledged, so the cap holds then too
+    async with server.connect(where("ann")) as live_tab:
+        assert await backlog(server, live_tab) == []
+        for i in range(6, 10):
+            reply = await post(server, "ann", f"t{i}")
+            assert reply["delivered"] == 1, f"ann's open tab gets t{i} live: {reply}"
+            check_frame(await server.recv_json(live_tab), reply, "ann", f"t{i}")
+        got = await titles()
+    assert got == [(8, "t7"), (9, "t8"), (10, "t9")], (
+        "the cap counts every unacknowledged notification, also those pushed live to an open "
+        f"tab: over max_per_user the oldest go, online or not; got {got}")
 
 
 @pytest.mark.points(3)
 @pytest.mark.category("restart")
 async def test_restart_and_kill_between_store_and_push_lose_nothing(app_server: Server) -> None:
+    """"`seq` increases by one per user and is never reused, not even after
+    acknowledgements or a restart", and "Restarting the app with the same `db_path` loses
+    nothing unacknowledged, and `seq` continues where it was (... `MAX(seq)` of the rows
+    left is not enough if acknowledged rows are deleted)"."""
     server = app_server(db_path="notes.sqlite3", send_timeout=30)
     for i in range(2):
         await post(server, "ann", f"t{i}")
@@ -297,16 +328,26 @@ async def test_restart_and_kill_between_store_and_push_lose_nothing(app_server: 
     assert (await post(server, "bob", "b3"))["seq"] == 4, "a seq is never handed out again"
     # "Acknowledged notifications are never delivered again", and the store is durable: an
     # ack answered is an ack kept, with no notification stored after it, across a restart too
-    async with server.connect(where("ann")) as ann:
+    async with server.connect(where("ann")) as ann, server.connect(where("bob")) as bob:
         pending = await backlog(server, ann)
         assert [f["title"] for f in pending] == ["t2"], f"ann's only pending one: {pending}"
         assert await acked(server, ann, [pending[0]["id"]]) == 1
+        # bob acknowledges only his newest (seq 4): his older ones stay pending
+        bob_pending = await backlog(server, bob)
+        assert [(f["seq"], f["title"]) for f in bob_pending] == [
+            (1, "b0"), (2, "b1"), (3, "b2"), (4, "b3")], f"bob's pending ones: {bob_pending}"
+        assert await acked(server, bob, [bob_pending[-1]["id"]]) == 1
     await asyncio.to_thread(server.restart)  # the same db_path, a new process
     async with server.connect(where("ann")) as ann:
         again = [f["title"] for f in await backlog(server, ann)]
     assert again == [], (
         "an acknowledged notification never comes back, not after a restart either (the ack "
         f"is committed to SQLite, even when nothing is stored after it): got {again}")
+    # "`seq` increases by one per user and is never reused, not even after acknowledgements
+    # or a restart": bob's newest (seq 4) was acknowledged, older ones are still stored
+    assert (await post(server, "bob", "b4"))["seq"] == 5, (
+        "seq 4 was handed out (and acknowledged) before the restart: bob's next is 5, not the "
+        "MAX(seq) of the rows left plus one")
 
 
 # Store's own contract, on the app's module, in a database of its own in the app's folder:
