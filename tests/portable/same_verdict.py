@@ -1,8 +1,9 @@
 """The same verdict on every system: grade the same code with each runner, compare test by test.
 
-    python tests/portable/same_verdict.py [--mutants N] [--json]
+    python tests/portable/same_verdict.py [--mutants N] [--exercise ID] [--json]
 
-Grades the solutions, the stubs and the first N mutants of each exercise
+Grades the solutions, the stubs and the first N mutants of each exercise (or of the
+one ``--exercise`` names)
 (``tests/mutants``; all of them without ``--mutants``) with the hidden suites,
 four ways, each in a process of its own: the sandboxed runner (Linux), the
 portable runner on Linux, and the portable runner on simulated macOS and
@@ -33,18 +34,22 @@ CONFIGS = {
 }
 
 
-def build(work: Path, mutants: int | None) -> list[dict[str, Any]]:
-    """The submissions to grade: folders under ``work`` and the exercises each is graded on."""
+def build(work: Path, mutants: int | None, only: str | None = None) -> list[dict[str, Any]]:
+    """The submissions to grade: folders under ``work`` and the exercises each is graded on
+    (every exercise, or only the one ``only`` names)."""
     sys.path.insert(0, str(COURSE / "src"))
     from day25.course.catalogue import load_catalogue
     from day25.course.grading.mutants import load_mutants
 
-    exercises = [ex.id for ex in load_catalogue(COURSE).exercises]
+    chosen = [ex for ex in load_catalogue(COURSE).exercises if only in (None, ex.id)]
+    if not chosen:
+        raise SystemExit(f"no exercise {only!r} in the catalogue")
+    exercises = [ex.id for ex in chosen]
     items = []
     for label, source in (("solution", "solutions"), ("stub", "exercises")):
         shutil.copytree(COURSE / source, work / label, ignore=shutil.ignore_patterns("*.ipynb"))
         items.append({"label": label, "folder": str(work / label), "exercises": exercises})
-    for ex in load_catalogue(COURSE).exercises:
+    for ex in chosen:
         for mutant in load_mutants(COURSE, ex.id)[:mutants]:
             folder = work / f"{ex.id}-{mutant.name}"
             shutil.copytree(COURSE / "solutions", folder)
@@ -73,10 +78,10 @@ def grade(manifest: Path) -> None:
     print(json.dumps({"runner": runner.chosen(), "rows": rows}))
 
 
-def compare(mutants: int | None) -> tuple[list[dict[str, Any]], bool]:
+def compare(mutants: int | None, only: str | None = None) -> tuple[list[dict[str, Any]], bool]:
     """Every configuration's rows side by side, and whether they all agree."""
     with tempfile.TemporaryDirectory(prefix="day25-same-verdict-") as tmp:
-        items = build(Path(tmp), mutants)
+        items = build(Path(tmp), mutants, only)
         manifest = Path(tmp) / "manifest.json"
         manifest.write_text(json.dumps(items))
         found: dict[str, list[dict[str, Any]]] = {}
@@ -111,13 +116,14 @@ def compare(mutants: int | None) -> tuple[list[dict[str, Any]], bool]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mutants", type=int, default=None, help="mutants per exercise")
+    parser.add_argument("--exercise", default=None, help="only this exercise (default: all)")
     parser.add_argument("--json", action="store_true", help="the rows as JSON, last")
     parser.add_argument("--grade", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.grade:
         grade(args.grade)
         return
-    table, same = compare(args.mutants)
+    table, same = compare(args.mutants, args.exercise)
     columns = list(table[0])
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))
