@@ -544,17 +544,17 @@ async def test_many_members_and_a_slow_reader_all_get_every_message_in_order(
     send its own timeout**": sam takes each frame in a quarter of send_timeout, while six
     members speak at once. A frame waiting its turn behind sam's earlier frames is not yet
     sent: that wait is not its send's time (six frames queued for sam take six quarters)."""
-    server = app_server(send_timeout=0.6)
+    server = app_server(send_timeout=0.4)
     names = [f"u{i}" for i in range(6)]
     async with server.connect(chat("ann")) as ann:
         await join(server, ann, "lobby", "ann", ["ann"])
         await server.recv_json(ann)
         async with contextlib.AsyncExitStack() as stack:
             conns = [await stack.enter_async_context(server.connect(chat(n))) for n in names]
-            # sam takes his roster and one more frame at once, then every frame 150 ms late:
-            # slow, well inside send_timeout (0.6 s), so never dropped
+            # sam takes his roster and one more frame at once, then every frame 100 ms late:
+            # slow, well inside send_timeout (0.4 s), so never dropped
             sam = await stack.enter_async_context(
-                server.connect(chat("sam"), **faulty("slow:150:2")))
+                server.connect(chat("sam"), **faulty("slow:100:2")))
             for ws in (sam, *conns):
                 await server.recv_json(ws)  # roster
             senders = conns
