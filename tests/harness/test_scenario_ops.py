@@ -82,8 +82,13 @@ RENEWED = [on("a"), emit(1), {"op": "renew"}, on("b"), emit(2)]
 
 def test_renew_gives_a_new_subject_in_the_old_ones_place() -> None:
     assert traces(module(), RENEWED) == [[["a", 1]], [["b", 2]]]
-    # the fresh emitter took the old one's id: what was kept by id shows in it
-    assert traces(module(keyed=True), RENEWED) == [[["a", 1]], [["a", 2], ["b", 2]]]
+    # the fresh emitter took the old one's id: what was kept by id shows in it. CPython
+    # usually hands the freed block to the next object of its size, not always (a pool
+    # left empty is set aside): a few tries, each with a fresh module, so that a renew
+    # that never reuses the block fails, and a busy heap does not.
+    inherited = [[["a", 1]], [["a", 2], ["b", 2]]]
+    seen = [traces(module(keyed=True), RENEWED) for _ in range(5)]
+    assert inherited in seen, seen
 
 
 def test_a_lower_case_level_name_reaches_the_code_as_that_string() -> None:
