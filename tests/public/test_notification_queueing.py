@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -179,12 +180,15 @@ async def test_an_expired_notification_is_not_delivered(app_server: Server) -> N
     async with server.connect("/notifications/ann") as ann:
         titles = [f["title"] for f in await backlog(server, ann)]
     assert titles == [], f"With ttl_seconds=0.3, a notification 0.5 s old is gone: got {titles}"
+    posted = time.time()  # "fresh" expires 0.3 s after it was stored, so not before this
     await post(server, "ann", "fresh")
     async with server.connect("/notifications/ann") as ann:
         titles = [f["title"] for f in await backlog(server, ann)]
-    assert titles == ["fresh"], (
-        f"With ttl_seconds=0.3, a notification 0.5 s old must not be delivered: got {titles}"
-    )
+    if time.time() < posted + 0.3:  # the backlog was read before "fresh" could expire
+        assert titles == ["fresh"], (
+            f"With ttl_seconds=0.3, a notification a moment old is delivered: got {titles}")
+    else:  # a slow machine: it may have expired on the way, never anything else
+        assert titles in ([], ["fresh"]), f"only 'fresh' was pending: got {titles}"
 
 
 @pytest.mark.category("cap")
