@@ -60,8 +60,11 @@ def faulty(fault: str) -> dict[str, Any]:
 
 
 # any JSON string of 1-2000 characters (as len() counts them, not UTF-8 bytes) is a text:
-# whitespace too, and a lone surrogate escape, which the broadcast must send escaped
-GOOD_TEXTS = ["é" * 2000, "\U0001f600" * 2000, "   ", "a", "\ud800 lone surrogate", "<b>&amp;"]
+# whitespace too, and a lone surrogate escape, which the broadcast must send escaped; and
+# relayed as sent, character for character: not normalised (an e and a combining accent stay
+# two characters, the ANGSTROM SIGN stays itself, though NFC would make each one other letter)
+GOOD_TEXTS = ["é" * 2000, "\U0001f600" * 2000, "   ", "a", "\ud800 lone surrogate", "<b>&amp;",
+              "e\u0301 \u212b"]
 
 
 NAN = float("nan")  # json.dumps writes NaN: a value json.loads reads, in a field nobody reads
@@ -70,6 +73,9 @@ BAD_FRAMES = [
     "[1, 2]",
     '"just a string"',
     "null",
+    # a JSON string holding a JSON object is a string, not an object: never unwrapped
+    json.dumps(json.dumps({"type": "ping"})),
+    json.dumps(json.dumps({"type": "message", "text": "hi"})),
     json.dumps({"text": "no type"}),
     json.dumps({"type": "shout", "text": "x"}),
     json.dumps({"type": "PING"}),

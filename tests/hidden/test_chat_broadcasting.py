@@ -217,6 +217,51 @@ async def probe(module):
 """
 
 
+# broadcast's own contract with more stalled members than any room of the app suite has:
+# "the whole broadcast takes about `timeout` at most, however many members stall", so every
+# send is under way at once (a cap on the sends in flight, 8 say, waits one timeout per batch
+# of 8). Counted, not timed: the most sends stalled at one time, and who got the frame.
+MANY_STALLED_PROBE = """
+import asyncio
+import json
+
+STALLED = 20
+
+
+class Member:
+    def __init__(self, name, state, stalls):
+        self.name, self.state, self.stalls, self.got = name, state, stalls, []
+
+    async def send_text(self, text):
+        if not self.stalls:
+            self.got.append(json.loads(text))
+            return
+        self.state["now"] += 1
+        self.state["most"] = max(self.state["most"], self.state["now"])
+        try:
+            await asyncio.Event().wait()  # never set: this member stopped reading
+        finally:
+            self.state["now"] -= 1
+
+    def __repr__(self):
+        return self.name
+
+
+async def probe(module):
+    state = {"now": 0, "most": 0}
+    stalled = [Member(f"s{i:02}", state, True) for i in range(STALLED)]
+    ann, bob = Member("ann", state, False), Member("bob", state, False)
+    frame = {"type": "message", "room": "lobby", "user": "ann", "text": "hi", "seq": 1}
+    try:
+        failed = await module.broadcast([ann, *stalled, bob], frame, timeout=0.1)
+        returned = sorted(repr(m) for m in failed)
+    except Exception as exc:
+        returned = f"{type(exc).__name__}: {exc}"
+    return {"stalled at once": state["most"], "returned": returned,
+            "got": {m.name: m.got for m in (ann, bob)}}
+"""
+
+
 def exactly_left(events: list[dict[str, Any]], room: str = "lobby") -> None:
     """Every chat.left, a dropped member's too ("it leaves as if it had closed"), carries
     exactly the payload of the events table: `{"room": R, "user": U}`, nothing more."""
@@ -302,18 +347,21 @@ async def test_message_reaches_every_member_including_sender(app_server: Server)
 @pytest.mark.points(1)
 @pytest.mark.category("seq")
 async def test_rooms_are_separate(app_server: Server) -> None:
+    """Rooms are separate, whatever their names: room `a_b` is not part of room `a` ("_" is
+    a name character like any other, so a key "room_user" cannot tell `a` + `b_bob` from
+    `a_b` + `bob`)."""
     server = app_server()
-    async with server.connect(chat("ann", "a")) as ann, server.connect(chat("bob", "b")) as bob:
+    async with server.connect(chat("ann", "a")) as ann, server.connect(chat("bob", "a_b")) as bob:
         await join(server, ann, "a", "ann", ["ann"])
-        await join(server, bob, "b", "bob", ["bob"])
+        await join(server, bob, "a_b", "bob", ["bob"])
         await server.recv_json(ann)
         await server.recv_json(bob)
         await ann.send(say("only in a"))
         await expect(server, ann, msg("ann", "only in a", 1, "a"), "message in room a")
         await server.settled()  # anything room a sent bob is on its way before he speaks
         await bob.send(say("only in b"))
-        await expect(server, bob, msg("bob", "only in b", 1, "b"),
-                     "room b hears nothing of room a, and has its own seq")
+        await expect(server, bob, msg("bob", "only in b", 1, "a_b"),
+                     "room a_b hears nothing of room a, and has its own seq")
 
 
 @pytest.mark.points(2)
@@ -502,6 +550,12 @@ async def test_a_dying_connection_leaves_and_the_room_goes_on(app_server: Server
                 ], f"every message should still reach the others, in order; got {got}"
         await cy.send(json.dumps({"type": "ping"}))
         await expect(server, cy, {"type": "pong"}, "the room still works")
+    # "A connection that dies (no closing handshake ...) leaves like one that closed", and a
+    # disconnect is "a leave, **not** an error": whatever its close code (1005, 1006), no ws.error
+    errors = server.events("ws.error")
+    assert errors == [], (
+        "a connection that died (no closing handshake) leaves like one that closed: no "
+        f"ws.error for it (ws.error is for a malformed frame only); got {errors[:2]}")
 
 
 @pytest.mark.points(1)
@@ -743,6 +797,10 @@ async def test_stalled_members_cost_one_timeout_and_are_dropped(app_server: Serv
         await join(server, dan, "lobby", "dan", sorted(["ann", "dan", *stalled]))
         for ws in (ann, dan):
             await server.recv_json(ws)  # join dan
+        # ann's second tab reads its roster, then stops reading: it is dropped like the others,
+        # "the server closes it (code 1011 ...)", though it was not ann's last tab (no leave)
+        ann2 = await stack.enter_async_context(server.connect(chat("ann"), **faulty("stall:1")))
+        await join(server, ann2, "lobby", "ann", sorted(["ann", "dan", *stalled]))
         loop = asyncio.get_running_loop()
         started = loop.time()
         await ann.send(say("hello"))
@@ -758,8 +816,9 @@ async def test_stalled_members_cost_one_timeout_and_are_dropped(app_server: Serv
         # not timed: the sends ran side by side (all stalled at once), and each stalled
         # member was sent to once (all are forgotten before any leave is announced)
         faults = server.faults()
-        assert took >= timeout and faults["stalled_at_once"] == faults["stall"] == len(stalled), (
-            f"{len(stalled)} stalled members cost {took:.2f} s, {faults['stall']} sends stalled, "
+        tabs = len(stalled) + 1  # ann's second tab stalls too
+        assert took >= timeout and faults["stalled_at_once"] == faults["stall"] == tabs, (
+            f"{tabs} stalled tabs cost {took:.2f} s, {faults['stall']} sends stalled, "
             f"{faults['stalled_at_once']} at one time: each is dropped once its send took "
             f"send_timeout ({timeout} s), the sends run side by side, not one after another, "
             "and no leave is sent to a member that is itself being dropped"
@@ -767,11 +826,23 @@ async def test_stalled_members_cost_one_timeout_and_are_dropped(app_server: Serv
         for ws in sockets:
             code, _ = await server.expect_close(ws)
             assert code == 1011, f"a stalled member is closed with 1011, not {code}"
+        code, _ = await server.expect_close(ann2)
+        assert code == 1011, (
+            f"a dropped tab is closed with 1011 whether or not it was its user's last tab: "
+            f"ann's stalled second tab got {code}")
         await dan.send(say("still here"))
         for ws in (ann, dan):
             await expect(server, ws, msg("dan", "still here", 2), "the room goes on")
         async with server.connect(chat("kim")) as kim:
             await join(server, kim, "lobby", "kim", ["ann", "dan", "kim"])
+    got = await server.probe(MANY_STALLED_PROBE)
+    wanted = {"stalled at once": 20, "returned": [f"s{i:02}" for i in range(20)],
+              "got": {"ann": [msg("ann", "hi", 1)], "bob": [msg("ann", "hi", 1)]}}
+    assert got == wanted, (
+        "broadcast(conns, frame, timeout=0.1) to 20 members that never take the frame and two "
+        "that do: every send is under way at once (\"however many members stall\", the whole "
+        "broadcast takes about one timeout: no cap on the sends in flight), the 20 are "
+        f"returned and the other two get the frame; wanted {wanted}, got {got}")
 
 
 @pytest.mark.points(1)
