@@ -5,15 +5,21 @@ level name reaches the code as that string, an ``async_returns_awaitable`` liste
 reports an emit that awaits its result's result as well, and the shapes the seventh
 blind batch asked for are what they say: a generator-based coroutine, a handler made
 with ``wraps``, an empty-collection handler and a one-parameter one; and the ninth
-batch's: methods bound to equal objects, a Future returned done, Nexios' own levels.
+batch's: methods bound to equal objects, a Future returned done, Nexios' own levels;
+and the tenth's: a plain generator returned, which is a value, an awaitable that is an
+empty collection, a C callable with no signature to read, a sync listener that emits,
+and an emit given a timeout.
 """
 
 from __future__ import annotations
 
 import collections.abc
+import inspect
 import textwrap
 import types
 from typing import Any
+
+import pytest
 
 from day25.course.inside.scenarios import run_scenario
 from day25.course.protocol import BUS_SUBJECT
@@ -110,6 +116,64 @@ def test_a_generator_based_coroutine_is_awaitable_but_no_abc_awaitable() -> None
     ops = [on("gen", kind="returns_generator_coroutine"), emit(1)]
     assert traces(module(), ops) == [[["gen", 1]]]  # inspect.isawaitable: awaited, it ran
     assert traces(module(abc=True), ops) == [[]]  # collections.abc.Awaitable: never ran
+
+
+def test_a_plain_generator_is_a_value_that_code_awaiting_it_fails_on() -> None:
+    """The tenth batch's ``returns_generator``: it ran, and is not awaitable; an emit
+    that awaits it anyway (as ``asyncio.iscoroutine`` on 3.11 invites) gets Python's
+    ``TypeError``, from the ``await``, not from the listener."""
+    ops = [on("gen", kind="returns_generator"), emit(1)]
+    result = run_scenario(module(), "PriorityEmitter", {"ops": ops})["ops"][1]
+    assert result == {"op": "emit", "trace": [["gen", 1]], "error": None}
+    awaits = module()
+    awaits.__dict__["AWAITABLE"] = lambda r: isinstance(r, types.GeneratorType)
+    result = run_scenario(awaits, "PriorityEmitter", {"ops": ops})["ops"][1]
+    assert result["trace"] == [["gen", 1]]
+    assert result["error"].startswith("TypeError: object generator can't be used in 'await'")
+
+
+@pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
+def test_an_empty_awaitable_is_awaitable_yet_false() -> None:
+    ops = [on("empty", kind="returns_falsy_awaitable"), emit(1)]
+    assert traces(module(), ops) == [[["empty", 1]]]  # awaited: it ran
+    truthy = module()  # awaits only what is true and awaitable: never ran
+    truthy.__dict__["AWAITABLE"] = lambda r: bool(r) and inspect.isawaitable(r)
+    assert traces(truthy, ops) == [[]]
+
+
+def test_a_no_signature_listener_is_a_callable_inspect_cannot_read() -> None:
+    calls: list[Any] = []
+    listener = made("c", {"kind": "no_signature"}, calls)
+    with pytest.raises(ValueError, match="no signature found"):
+        inspect.signature(listener)
+    listener(1, k=2)
+    assert calls == [(1,)]
+    ops = [on("c", kind="no_signature"), {**emit(1), "kwargs": {"k": 2}}]
+    assert traces(module(), ops) == [[["c", 1, {"k": 2}]]]
+
+
+def test_a_sync_listener_that_emits_runs_that_emit_in_place() -> None:
+    again = {"event": "e", "payload": "in"}
+    ops = [on("s", reemit=again), on("b"), emit(1)]
+    # the nested emit ran to its end inside s, before b's turn in the outer one (and
+    # from there s does not emit again)
+    assert traces(module(), ops) == [[["s", 1], ["s", "in"], ["b", "in"], ["b", 1]]]
+    # an emit that has to wait (an async listener that yields) cannot finish in place
+    ops = [on("s", reemit=again), on("slow", kind="async"), emit(1)]
+    result = run_scenario(module(), "PriorityEmitter", {"ops": ops})["ops"][2]
+    assert result["trace"] == [["s", 1], ["s", "in"], ["slow", 1]]
+    assert "the emit sync listener s made had to wait" in result["error"]
+
+
+def test_an_emit_given_a_timeout_is_cancelled_when_it_runs_out() -> None:
+    def timed(seconds: float) -> list[Any]:
+        ops = [on("slow", kind="async", sleep=100), on("b"), {**emit(1), "timeout": seconds}]
+        scenario = {"ops": ops, "clock": "virtual"}
+        return [run_scenario(module(), "PriorityEmitter", scenario)["ops"][2].get(key)
+                for key in ("trace", "error", "value")]
+
+    assert timed(1) == [[], None, "timed out"]  # cancelled while slow slept
+    assert timed(1000) == [[["slow", 1], ["b", 1]], None, None]
 
 
 def test_wraps_and_falsy_listeners_are_what_they_say() -> None:

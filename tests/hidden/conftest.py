@@ -48,7 +48,11 @@ _no_local_constants()
 LEVEL = {None: 2, "LOWEST": 0, "LOW": 1, "MEDIUM": 2, "NORMAL": 2, "HIGH": 3, "HIGHEST": 4}
 AWAITED = ("async", "returns_awaitable", "returns_task", "returns_future",
            "returns_awaitable_object", "async_callable", "async_returns_awaitable",
-           "returns_generator_coroutine")  # emit awaits them
+           "returns_generator_coroutine", "returns_falsy_awaitable")  # emit awaits them
+#: sync listeners whose result is a value, never awaited: they record and raise as a
+#: ``sync`` one does (any kind not in AWAITED is run as one)
+NOT_AWAITED = ("sync", "method", "one_arg", "returns_value", "returns_generator",
+               "returns_done_future", "no_signature")
 
 
 def level(priority: str | int | None) -> int:
@@ -59,6 +63,16 @@ def level(priority: str | int | None) -> int:
     if isinstance(priority, int):
         return priority
     return LEVEL[priority.removeprefix("nexios.").upper() if priority else None]
+
+
+def hears(key: str, event: str) -> bool:
+    """Whether the listeners registered under ``key`` hear an emit of ``event``: its own,
+    or a wildcard pattern's (``"*"``, or ``"ui:*"`` for ``"ui:click"``), as the bus has it."""
+    return key == event or (key.endswith("*") and event.startswith(key[:-1]))
+
+
+class TimedOut(Exception):
+    """An emit given ``timeout`` seconds ran out of them (virtual clock): it was cancelled."""
 
 
 class Raised(Exception):
@@ -91,6 +105,7 @@ class _Reg:
     priority: int
     order: int
     once: bool
+    key: str  # the event name or pattern it was registered under
     fired: bool = False
 
 
@@ -110,14 +125,17 @@ class Model:
     trace: list[list[Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # re-entrant emits that raised (ex. 1)
+    left: float | None = None  # seconds the emit under way has left, if given a timeout
 
     def _spec(self, op: dict[str, Any]) -> None:
+        if op.get("kind", "sync") not in AWAITED + NOT_AWAITED:
+            raise ValueError(f"the model knows no listener kind {op['kind']!r}")
         self.specs.setdefault(op["listener"], op)
 
     def _register(self, op: dict[str, Any], once: bool) -> None:
         self._spec(op)
         self.order += 1
-        reg = _Reg(op["listener"], level(op.get("priority")), self.order, once)
+        reg = _Reg(op["listener"], level(op.get("priority")), self.order, once, op["event"])
         self.regs.setdefault(op["event"], []).append(reg)
 
     def _remove(self, op: dict[str, Any]) -> None:
@@ -128,20 +146,25 @@ class Model:
     def emit(self, event: str, payload: Any, kwargs: dict[str, Any], depth: int,
              single: bool = True) -> None:
         """``single``: the emit gave one positional argument (``payload``)."""
-        snapshot = sorted(self.regs.get(event, []), key=lambda r: (-r.priority, r.order))
+        heard = [r for key, regs in self.regs.items() if hears(key, event) for r in regs]
+        snapshot = sorted(heard, key=lambda r: (-r.priority, r.order))
         for reg in snapshot:
             if reg.once:
                 if reg.fired:
                     continue  # a re-entrant or concurrent emit took it
                 reg.fired = True
-                self.regs[event] = [r for r in self.regs.get(event, []) if r is not reg]
+                self.regs[reg.key] = [r for r in self.regs.get(reg.key, []) if r is not reg]
             spec = self.specs[reg.name]
             if spec.get("kind") == "one_arg" and (kwargs or not single):
                 self._raise("TypeError", depth)  # Python refuses the call: nothing ran
                 continue
+            if self.left is not None and depth == 0 and spec.get("kind") in AWAITED:
+                self.left -= float(spec.get("sleep", 0))  # it sleeps before it records
+                if self.left <= 0:
+                    raise TimedOut  # cancelled while it slept: called, never recorded
             self.trace.append([reg.name, payload, kwargs] if kwargs else [reg.name, payload])
             reemit = spec.get("reemit")
-            if spec.get("kind") in AWAITED and reemit and depth == 0:
+            if spec.get("kind") in (*AWAITED, "sync") and reemit and depth == 0:
                 try:
                     self.emit(reemit["event"], reemit.get("payload"), {}, 1)
                 except Raised as inner:  # the listener catches it and goes on
@@ -173,13 +196,18 @@ class Model:
             self._remove(op)
             out["value"] = None  # off returns None
         elif kind == "emit":
+            self.left = op.get("timeout")
             try:
                 self.emit(op["event"], recorded(op), op.get("kwargs", {}), 0,
                           single="args" not in op or len(op["args"]) == 1)
             except Raised as exc:
                 out["error"] = exc.kind
+            except TimedOut:
+                out["value"] = "timed out"
+            finally:
+                self.left = None
             out["error"] = out["error"] or (self.notes[0] if self.notes else None)
-            out["value"] = list(self.errors) if self.bus else None
+            out.setdefault("value", list(self.errors) if self.bus else None)
         elif kind == "emit_concurrently":
             # Only how often each listener ran counts here, so running them one after
             # another is right as long as no listener changes the listeners (no ``then``
@@ -190,8 +218,10 @@ class Model:
                     self.emit(op["event"], payload, {}, 1)  # the child does not re-emit here
                 except Raised as exc:
                     out["error"] = out["error"] or exc.kind
-        elif kind == "count":
-            out["value"] = len(self.regs.get(op["event"], []))
+        elif kind == "count":  # a name counts the patterns that hear it; a pattern, its own
+            event = op["event"]
+            out["value"] = len(self.regs.get(event, [])) if event.endswith("*") else sum(
+                len(regs) for key, regs in self.regs.items() if hears(key, event))
         elif kind == "renew":
             self.regs = {}  # a fresh subject: nothing of the old one's
         out["trace"] = self.trace

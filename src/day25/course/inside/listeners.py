@@ -15,14 +15,26 @@ either); ``returns_done_future`` (a sync function that records, then returns a F
 already done: its result, or what the listener raised as its exception, which must reach
 the emit all the same); ``returns_awaitable_object`` (an object of a class with
 ``__await__``: neither coroutine, Task nor Future, yet ``inspect.isawaitable``);
+``returns_falsy_awaitable`` (the same, an empty collection too: ``len()`` 0, so ``if
+result`` takes it for nothing to await);
 ``returns_value`` (a sync function that records, then returns a value that is not
-awaitable); ``async_returns_awaitable`` (an ``async def`` whose own result is awaitable
+awaitable); ``returns_generator`` (a sync function that records, then returns a plain
+generator object, ``(x for x in ())``: not awaitable, though ``asyncio.iscoroutine``
+says yes to it on Python 3.11, so code that awaits it gets a ``TypeError`` the listener
+never raised); ``async_returns_awaitable`` (an ``async def`` whose own result is awaitable
 too: that result is a value, and awaiting it as well is reported through ``misused``);
 ``returns_generator_coroutine`` (a sync function that returns a generator-based
 coroutine, ``@types.coroutine``: ``inspect.isawaitable``, though not a
 ``collections.abc.Awaitable``); ``one_arg`` (a sync function of exactly one positional
-parameter, so a call with other arguments raises ``TypeError``); and ``async_callable``
-(an object whose ``__call__`` is ``async def``).
+parameter, so a call with other arguments raises ``TypeError``); ``no_signature`` (a
+sync C callable ``inspect.signature`` cannot read, as ``dict.update`` or ``max``: a
+``functools.partial`` of a ``contextvars.Context``'s ``run``, so it cannot call itself);
+and ``async_callable`` (an object whose ``__call__`` is ``async def``).
+
+``"reemit"`` on a ``sync`` listener: it calls ``emit`` and drives what that returned to
+its end in place, with no ``await`` (as the bus runs all-sync listeners when ``emit`` is
+called; a lazy emit that finishes without waiting runs there too); an emit that has to
+wait is stopped and reported through ``misused``.
 
 Flags: ``"unhashable": true`` makes the listener an object that compares by
 identity but has no hash (as a ``@dataclass`` with ``__call__`` has), so a
@@ -49,6 +61,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
 from typing import Any
@@ -100,6 +113,13 @@ class _AwaitableObject:
 
     def __await__(self) -> Generator[Any, None, None]:
         return self._work.__await__()
+
+
+class _EmptyAwaitable(_AwaitableObject):
+    """What ``returns_falsy_awaitable`` returns: awaitable, and an empty collection."""
+
+    def __len__(self) -> int:
+        return 0
 
 
 class _Reported:
@@ -179,6 +199,18 @@ def _original(*args: Any, **kwargs: Any) -> None:
     """What a ``"wrapped"`` listener says it wraps: never registered, never called."""
 
 
+def _finished_in_place(work: Awaitable[Any]) -> bool:
+    """Drive ``work`` with no event loop's help: True if it finished without waiting;
+    else it is closed where it stopped (a sync caller cannot wait for it)."""
+    steps = work.__await__()
+    try:
+        steps.send(None)
+    except StopIteration:
+        return True
+    steps.close()
+    return False
+
+
 async def _resolve(future: asyncio.Future[Any], work: Awaitable[Any]) -> None:
     """Resolve ``future`` (if still pending) with ``work``'s outcome or own exception."""
     try:
@@ -204,6 +236,14 @@ def make_listener(
 
     def now(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         record(args, kwargs)
+        if kind == "sync" and again is not None and depth.get() == 0:
+            token = depth.set(1)
+            try:
+                if not _finished_in_place(reemit(again)):
+                    misused(f"the emit sync listener {name} made had to wait, and a sync "
+                            "listener cannot: an emit of sync listeners runs them at once")
+            finally:
+                depth.reset(token)
         after()
 
     async def body(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -270,6 +310,12 @@ def make_listener(
             now(args, kwargs)
             return 42  # not None, not awaitable: nothing to await
 
+    elif kind == "returns_generator":
+
+        def made(*args: Any, **kwargs: Any) -> Any:
+            now(args, kwargs)
+            return (None for _ in ())  # a plain generator: a value, not awaitable
+
     elif kind == "async_returns_awaitable":
 
         async def made(*args: Any, **kwargs: Any) -> Any:
@@ -277,6 +323,18 @@ def make_listener(
             return _Reported(lambda: misused(
                 f"the value listener {name}'s coroutine returned (awaitable itself) was "
                 "awaited too: only what the listener returns is awaited, once"))
+
+    elif kind == "returns_falsy_awaitable":
+
+        def made(*args: Any, **kwargs: Any) -> Any:
+            return _EmptyAwaitable(body(args, kwargs))
+
+    elif kind == "no_signature":
+
+        def plain(*args: Any, **kwargs: Any) -> None:
+            now(args, kwargs)
+
+        made = functools.partial(contextvars.copy_context().run, plain)
 
     elif kind == "returns_generator_coroutine":
 

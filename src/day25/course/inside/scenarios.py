@@ -28,7 +28,9 @@ that member, which ``EventBus.on`` takes by its name; or absent for the default)
   type names of the errors in its ``EmitResult``. ``"args": [...]`` instead of
   ``payload``: emit with those positional arguments (none, or several). For a class
   subject, ``early`` names the listeners that ran when ``emit`` was called, before it
-  was awaited (an ``async def emit`` runs none)
+  was awaited (an ``async def emit`` runs none). ``"timeout": s``: the emit is given
+  ``s`` seconds (``asyncio.wait_for``, best on the virtual clock); when they run out it
+  is cancelled, as a timeout cancels it, and its ``value`` is ``"timed out"``
 * ``{"op": "emit_concurrently", "event", "payloads": [...]}``: ``asyncio.gather``
 * ``{"op": "count", "event"}``: how many listeners the subject holds (``listeners()``)
 * ``{"op": "renew"}``: the subject is dropped and collected, and a fresh one takes its
@@ -57,7 +59,8 @@ object (a ``dict`` or ``list`` copied on the way) is reported, since the texts
 ask for exactly the arguments given.
 
 ``reemit``:
-``{"event", "payload"}``, an async listener emits that after recording, but only
+``{"event", "payload"}``, an async (or ``sync``: in place, see
+:mod:`~day25.course.inside.listeners`) listener emits that after recording, but only
 when called from a top-level sequential ``emit`` (so re-entrancy is one level deep, never
 endless; not from ``emit_concurrently``, whose interleaving would decide how often a
 once-listener that re-emits gets to re-emit, making the expected counts a matter of luck).
@@ -94,7 +97,8 @@ _RAISES: dict[str, type[Exception]] = {
     name: getattr(builtins, name) for name in LISTENER_ERRORS
 }
 
-#: listener calls one operation may make; no scenario of the suites makes 100. An
+#: listener calls one operation may make; the largest of the suites makes 990 (one emit
+#: to 990 listeners: a dispatch that recurses once per listener runs out of stack). An
 #: emit that keeps calling listeners added while it runs would otherwise loop until
 #: the timeout: stopping it here is a verdict that does not depend on the machine.
 CALLS_PER_OP = 1_000
@@ -255,7 +259,13 @@ class _Run:
                 self.early = [call[0] for call in self.trace]
             if not inspect.isawaitable(result):
                 raise TypeError(f"emit() returned {result!r}, not an awaitable: make it async def")
-            returned = await result
+            if "timeout" in op:
+                try:
+                    returned = await asyncio.wait_for(_awaiting(result), op["timeout"])
+                except TimeoutError:
+                    return "timed out"
+            else:
+                returned = await result
             if isinstance(target, EventBus):
                 return [self._error_name(e) for e in getattr(returned, "errors", ())]
             return None if returned is None else repr(returned)[:200]
@@ -297,6 +307,11 @@ class _Run:
         if returned is not fn:
             raise TypeError(f"{what}() returned {returned!r}; it must return the very handler it "
                             "was given (so it works as a decorator)")
+
+
+async def _awaiting(result: Any) -> Any:
+    """A coroutine awaiting ``result``, any awaitable, for ``asyncio.wait_for``."""
+    return await result
 
 
 async def _run_ops(run: _Run, ops: list[dict[str, Any]]) -> list[OpResult]:
