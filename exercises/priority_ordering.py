@@ -13,9 +13,9 @@ The rules are in the notebook ``priority_ordering.ipynb`` and in
 * ``await emit(event, *args, **kwargs)`` calls every listener of ``event`` with
   exactly those arguments (none, one or several): higher priority first, ties in
   registration order, one at a time, awaiting whatever a listener returns that
-  is awaitable (a coroutine, a Task...: ``inspect.isawaitable``) before the next
-  starts. It works on a snapshot (``on``/``off`` during an emit count from the
-  next emit), lets a listener's own exception out at once, unwrapped (the rest
+  is awaitable (a coroutine, a Task...: ``inspect.isawaitable``; a plain generator
+  is not) before the next starts. It works on a snapshot (``on``/``off`` during an
+  emit count from the next emit), lets a listener's own exception out at once, unwrapped (the rest
   of that emit does not run), and returns None. An emit inside a listener runs
   to its end before the outer one goes on.
 

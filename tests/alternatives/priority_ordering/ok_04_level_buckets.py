@@ -3,12 +3,14 @@ the levels sorted from high to low; within a level, list order is registration
 order). A registry dataclass holds the buckets.
 
 Updated for the re-specified text: off now compares with ``==`` (rule 6); the
-earlier version used ``is`` and would fail rule 6 (bound methods).
+earlier version used ``is`` and would fail rule 6 (bound methods). And emit asks
+``inspect.isawaitable`` (rule 3): its ``asyncio.iscoroutine`` test said yes to a plain
+generator a listener returns (Python 3.11), and awaiting that raised ``TypeError``.
 """
 
 from __future__ import annotations
 
-import asyncio
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,5 +63,5 @@ class PriorityEmitter:
             return
         for handler in registry.ordered():
             result = handler(*args, **kwargs)
-            if asyncio.isfuture(result) or asyncio.iscoroutine(result) or hasattr(result, "__await__"):
+            if inspect.isawaitable(result):
                 await result
