@@ -36,8 +36,9 @@ def validate(data: Any) -> dict[str, str]:
     ignored. Raise ``ValueError("<what is wrong>")`` when ``data`` is not a dict,
     ``user`` is not 1-32 characters of ``[A-Za-z0-9_.-]`` and nothing else,
     ``title`` is not a string of 1-MAX_TITLE characters (``len(title)``, as
-    given, not stripped) holding at least one non-whitespace character, ``body``
-    is not a string of at most MAX_BODY characters, ``title`` or ``body`` holds
+    given, neither stripped nor Unicode-normalised) holding at least one
+    non-whitespace character, ``body`` is not a string of at most MAX_BODY
+    characters, ``title`` or ``body`` holds
     a lone surrogate (``"\\ud800"``: valid escaped JSON, but not text, and it
     could never be stored or sent as UTF-8; refusing it is this module's choice,
     the text also allows keeping it and sending it escaped), or ``level`` is not exactly one of
@@ -75,8 +76,8 @@ class Store:
 
         Return it as ``{"id", "seq", "user", "title", "body", "level",
         "created_at", "expires_at"}``: ``id`` a new unique string; ``seq`` the
-        user's next number (1, 2, 3, ...), never reused, not even after an ack
-        or a restart; ``created_at`` now and ``expires_at`` ``created_at +
+        user's next number (1, 2, 3, ...), never reused, not even after an ack,
+        an expiry or a restart; ``created_at`` now and ``expires_at`` ``created_at +
         ttl_seconds`` (Unix seconds). Afterwards the user has at most
         ``max_per_user`` stored notifications: the oldest (lowest seq) go.
         """
@@ -86,7 +87,8 @@ class Store:
         """The user's unacknowledged, unexpired notifications, in seq order.
 
         Each in the shape :meth:`add` returns. An expired one (``expires_at`` is
-        now or past) is never returned again.
+        now or past) is never returned again: the ``expires_at`` it was stored
+        with, whatever ``ttl_seconds`` this Store was opened with.
         """
         raise NotImplementedError("Store.pending")
 

@@ -216,8 +216,15 @@ async def test_seq_is_per_user_and_ids_are_unique(app_server: Server) -> None:
     server = app_server()
     replies = [await post(server, user, "x") for user in ("ann", "bob", "ann", "bob", "cy")]
     assert [r["seq"] for r in replies] == [1, 1, 2, 2, 1]
-    many = await asyncio.gather(*(post(server, "dee", f"n{i}") for i in range(8)))
-    assert sorted(r["seq"] for r in many) == list(range(1, 9)), "8 POSTs at once: seq 1-8"
+    # "`seq` increases by one per user and is never reused": with a tab of dee's open, each
+    # POST's push is in flight while the next POSTs arrive, and none of them shares a seq
+    async with server.connect(where("dee")) as dee:
+        assert await backlog(server, dee) == []
+        many = await asyncio.gather(*(post(server, "dee", f"n{i}") for i in range(8)))
+        assert sorted(r["seq"] for r in many) == list(range(1, 9)), (
+            f"8 POSTs at once, dee's tab open: seq 1-8, each once: {[r['seq'] for r in many]}")
+        live = sorted((f["seq"], f["id"]) for f in [await server.recv_json(dee) for _ in many])
+        assert live == sorted((r["seq"], r["id"]) for r in many), f"each live once: {live}"
     assert len({r["id"] for r in replies + many}) == 13, "ids are unique"
 
 
@@ -239,6 +246,10 @@ async def test_expired_notifications_are_never_delivered_nor_acked(app_server: S
         assert await acked(server, ann, [reply["id"]]) == 0, "expired, so not pending: acks 0"
         async with server.connect(where("ann")) as tab:
             assert await backlog(server, tab) == [], "an expired notification is never delivered"
+        # "`seq` increases by one per user and is never reused": ann's only notification
+        # expired and was purged (nothing of hers is stored), and still its seq 1 was used
+        again = await post(server, "ann", "after the purge")
+        assert again["seq"] == 2, f"seq 1 expired, it was handed out all the same: {again}"
 
 
 @pytest.mark.points(2)
@@ -376,6 +387,47 @@ def probe(module):
     return {"add": sorted(added), "pending": [sorted(row) for row in pending]}
 """.replace("NO_STUB_STORE", NO_STUB_STORE)
 STORE_KEYS = sorted(FIELDS - {"type"})
+# pending: "The user's unacknowledged, unexpired notifications", every one of them (120 of
+# a user whose max_per_user is 150: more than the default cap of 100), and "An expired one
+# (`expires_at` is now or past) is never returned again": expired by its stored expires_at,
+# even for a Store opened later on that file with a longer ttl_seconds (a restart with
+# another setting); ack counts it 0 ("ids that expired (even if not purged yet) count 0")
+# (the probe's files are in a folder of its own under /tmp: the sandbox's private tmpfs,
+# so 120 commits cost no disk syncs however busy the machine's disk is)
+STORE_RULES_PROBE = """
+import os
+import shutil
+import tempfile
+import time
+
+
+def probe(module):
+    folder = tempfile.mkdtemp(prefix="store-rules-")
+    try:
+        return rules(module, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def rules(module, folder):
+    note = {"title": "t", "body": "", "level": "normal"}
+    try:
+        big = module.Store(os.path.join(folder, "big.sqlite3"), ttl_seconds=86400.0,
+                           max_per_user=150)
+        for _ in range(120):
+            big.add("ann", note)
+        many = [row["seq"] for row in big.pending("ann")]
+        ttl_file = os.path.join(folder, "ttl.sqlite3")
+        short = module.Store(ttl_file, ttl_seconds=0.001, max_per_user=100)
+        gone = [short.add("ann", note)["id"] for _ in range(2)]
+        time.sleep(0.01)  # both past their expires_at
+        longer = module.Store(ttl_file, ttl_seconds=86400.0, max_per_user=100)
+        acked = longer.ack("ann", gone[:1])
+        expired = [row["seq"] for row in longer.pending("ann")]
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"[:500]
+    return {"many": many, "acked": acked, "expired": expired}
+"""
 
 
 @pytest.mark.points(1)
@@ -391,6 +443,16 @@ async def test_store_add_and_pending_return_exactly_the_notifications_fields(
     assert got == {"add": STORE_KEYS, "pending": [STORE_KEYS]}, (
         f"Store.add and each row of Store.pending are exactly {STORE_KEYS} (a notification, "
         f"not a frame: the frame's `type` is the route's to add); got {got}")
+    got = await server.probe(STORE_RULES_PROBE)
+    assert isinstance(got, dict), f"Store, as its docstrings give it, raised: {got}"
+    assert got["many"] == list(range(1, 121)), (
+        "pending is \"The user's unacknowledged, unexpired notifications\": all 120 of a user "
+        f"whose max_per_user is 150, seq 1 to 120, not a page of them; got seqs {got['many']}")
+    assert (got["acked"], got["expired"]) == (0, []), (
+        "\"An expired one (`expires_at` is now or past) is never returned again\", and an "
+        "expired id acknowledged counts 0, also when the Store reading it was opened with a "
+        "longer ttl_seconds (a restart with another setting): expiry is the stored "
+        f"expires_at; got ack count {got['acked']} and pending {got['expired']}")
 
 
 @pytest.mark.points(1)
@@ -405,6 +467,13 @@ async def test_a_backlog_of_a_dozen_comes_in_numeric_seq_order(app_server: Serve
     seqs = [f["seq"] for f in frames]
     assert seqs == list(range(1, 13)), f"a backlog of 12 in seq order, 1 to 12: got {seqs}"
     assert [f["id"] for f in frames] == [r["id"] for r in replies], "each with its own id"
+    # "every stored, unacknowledged, unexpired notification of that user": user names are
+    # matched exactly ("_" is a character, not a wildcard, and case matters), so a tab of
+    # "a_n" or of "ANN" is another user's, whose backlog holds none of ann's
+    for other in ("a_n", "ANN"):
+        async with server.connect(where(other)) as tab:
+            theirs = await backlog(server, tab)
+        assert theirs == [], f"{other!r} is not 'ann': its backlog must be empty, got {theirs}"
 
 
 HOSTILE_BODIES: list[bytes] = [
@@ -418,6 +487,9 @@ HOSTILE_BODIES: list[bytes] = [
 ]
 
 
+DECOMPOSED = "cafe\u0301, A\u030a"  # "café, Å" spelt with combining accents (not NFC)
+
+
 @pytest.mark.points(3)
 @pytest.mark.category("bad_input")
 async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
@@ -425,7 +497,8 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
 ) -> None:
     server = app_server()
     good = [("a", "x", {}), ("x" * 32, "y" * 200, {"body": "b" * 2000, "level": "low"}),
-            ("A.z_0-9", "é" * 200, {"level": "high"}), ("a", " padded ", {"level": "normal"})]
+            ("A.z_0-9", "é" * 200, {"level": "high", "body": DECOMPOSED}),
+            ("a", " padded ", {"level": "normal"})]
     for user, title, extra in good:
         await post(server, user, title, **extra)
     ok = {"user": "ann", "title": "x"}
@@ -438,6 +511,9 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
         {**ok, "user": "\u0661"},
         {"user": "ann"}, {**ok, "title": ""}, {**ok, "title": " \t\n "}, {**ok, "title": None},
         {**ok, "title": "x" * 201}, {**ok, "title": " " + "x" * 199 + " "}, {**ok, "title": 42},
+        # "Lengths count characters (`len(title)` in Python) ... as given": 150 "e" each with
+        # a combining accent are 300 characters, however few an NFC normalisation makes them
+        {**ok, "title": "e\u0301" * 150},
         {**ok, "body": "b" * 2001}, {**ok, "body": None}, {**ok, "body": 7},
         {**ok, "level": "HIGH"}, {**ok, "level": ""}, {**ok, "level": None},
         {**ok, "level": " low"}, {**ok, "level": 1},
@@ -463,7 +539,10 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
             f"A.z_0-9 is a valid user name (1-32 characters of [A-Za-z0-9_.-]): its tab gets "
             f"its backlog, not {first!r:.300}")
         mixed = await backlog(server, dotted, first)
-    assert [(f["title"], f["level"]) for f in mixed] == [("é" * 200, "high")], mixed
+    # "stored and delivered exactly as sent": not normalised (NFC would make "e" and its
+    # combining accent one "é"), not stripped
+    assert [(f["title"], f["body"], f["level"]) for f in mixed] == [
+        ("é" * 200, DECOMPOSED, "high")], f"exactly as sent: {mixed!a}"
     assert (await post(server, "ann", "ok"))["seq"] == 1, "a refused one must not use up a seq"
     for path in ("bad%20name", "x" * 33, "ann%0A", "%C3%A9", "ann%C2%B2"):
         async with server.connect(where(path)) as ws:
