@@ -260,3 +260,121 @@ def test_a_nexios_level_name_reaches_the_code_as_nexios_own_member() -> None:
     traces(mod, [on("a", priority="nexios.HIGHEST"), on("b", priority="nexios.NORMAL")])
     assert mod.PRIORITIES == [NexiosPriority.HIGHEST, NexiosPriority.NORMAL]
     assert all(type(p) is NexiosPriority for p in mod.PRIORITIES)
+
+
+YIELDS_FIRST = """
+import asyncio
+_emit = PriorityEmitter.emit
+
+async def emit(self, *args, **kwargs):
+    await asyncio.sleep(0)  # yields before it takes its snapshot
+    await _emit(self, *args, **kwargs)
+
+PriorityEmitter.emit = emit
+"""
+
+
+def test_meanwhile_changes_come_once_the_emit_started() -> None:
+    """The eleventh batch's ``"meanwhile"`` of an emit: the caller's ``on`` once the emit
+    ran to its first wait (here in ``slow``) misses an emit that took its snapshot when
+    it started, and reaches one that yielded before taking it."""
+    ops = [on("a"), on("slow", kind="async"), {**emit(1), "meanwhile": [on("late")]},
+           emit(2)]
+    assert traces(module(), ops) == [[["a", 1], ["slow", 1]],
+                                     [["a", 2], ["slow", 2], ["late", 2]]]
+    late = module()
+    exec(compile(YIELDS_FIRST, "<submission>", "exec"), late.__dict__)
+    assert traces(late, ops)[0] == [["a", 1], ["slow", 1], ["late", 1]]
+
+
+# -- shapes a wrapper meets (day25.course.inside.listener_shapes) -----------------------
+ONCE = """
+import functools
+import inspect
+
+class Wrapper:
+    def __init__(self, bus, event, handler):
+        self.bus, self.event, self.handler, self.fired = bus, event, handler, False
+        if COPY_LATE:  # the handler's __dict__ over this wrapper's own state
+            functools.update_wrapper(self, handler)
+
+    async def __call__(self, *args, **kwargs):
+        if self.fired:
+            return
+        self.fired = True
+        self.bus.off(self.event, self)
+        try:
+            result = self.handler(*args, **kwargs)
+            if inspect.isawaitable(result):
+                await result
+            elif DRAIN and inspect.isasyncgen(result):
+                async for _ in result:
+                    pass
+        except Exception as exc:
+            if FROM_NONE:
+                raise exc from None
+            raise
+
+def once(bus, event, handler):
+    wrapper = Wrapper(bus, event, handler)
+    wrapper.__wrapped__ = handler
+    bus.on(event, wrapper)
+    return handler
+"""
+
+
+def once_module(**flags: bool) -> types.ModuleType:
+    made = types.ModuleType("submission")
+    made.__dict__.update({"COPY_LATE": False, "DRAIN": False, "FROM_NONE": False, **flags})
+    exec(compile(textwrap.dedent(ONCE), "<submission>", "exec"), made.__dict__)
+    return made
+
+
+def on_bus(mod: types.ModuleType, ops: list[dict[str, Any]]) -> list[Any]:
+    return [{k: v for k, v in op.items() if k != "op"}
+            for op in run_scenario(mod, BUS_SUBJECT, {"ops": ops})["ops"]]
+
+
+def test_an_async_generator_returned_is_a_value_and_running_it_through_is_reported() -> None:
+    calls: list[Any] = []
+    returned = made("ag", {"kind": "returns_async_generator"}, calls)(1)
+    assert calls == [(1,)] and inspect.isasyncgen(returned)
+    assert not inspect.isawaitable(returned)
+    ops = [{"op": "once", "event": "e", "listener": "ag", "kind": "returns_async_generator"},
+           emit(1)]
+    assert on_bus(once_module(), ops)[1] == {"trace": [["ag", 1]], "error": None, "value": []}
+    drained = on_bus(once_module(DRAIN=True), ops)[1]
+    assert drained["trace"] == [["ag", 1]]
+    assert "the async generator listener ag returned was run through" in drained["error"]
+
+
+def test_own_attrs_give_a_listener_attributes_named_as_a_wrappers_state() -> None:
+    from day25.course.inside.listeners import make_listener
+
+    reported: list[str] = []
+
+    async def no_reemit(op: dict[str, Any]) -> None:
+        pass
+
+    listener = make_listener("t", {"own_attrs": True}, record=lambda a, k: None,
+                             after=lambda: None, reemit=no_reemit, resolving=set(),
+                             misused=reported.append)
+    assert listener.fired is True and listener.event != "e"
+    listener.handler(1)
+    listener.bus.off("e", listener)
+    assert len(reported) == 2 and "was called instead of the listener" in reported[0]
+    ops = [{"op": "once", "event": "e", "listener": "t", "own_attrs": True}, emit(1),
+           {"op": "count", "event": "e"}]
+    assert [op["trace"] for op in on_bus(once_module(), ops)] == [[], [["t", 1]], []]
+    late = on_bus(once_module(COPY_LATE=True), ops)
+    assert late[1]["trace"] == [] and late[2]["value"] == 1  # "fired": never fired, left
+
+
+def test_a_cause_true_listener_raises_from_another_exception_which_must_stay() -> None:
+    ops = [{"op": "on", "event": "e", "listener": "boom", "raises": "ValueError"},
+           {"op": "once", "event": "e", "listener": "caused", "raises": "KeyError",
+            "kind": "async", "cause": True}, emit(1)]
+    assert on_bus(once_module(), ops)[2]["value"] == ["ValueError", "KeyError"]
+    # re-raised `from None`: the cause is gone, which only a "cause" listener reports
+    dropped = on_bus(once_module(FROM_NONE=True), ops)[2]["value"]
+    assert dropped == ["ValueError", "the KeyError a listener raised, without its __cause__"]

@@ -52,7 +52,7 @@ AWAITED = ("async", "returns_awaitable", "returns_task", "returns_future",
 #: sync listeners whose result is a value, never awaited: they record and raise as a
 #: ``sync`` one does (any kind not in AWAITED is run as one)
 NOT_AWAITED = ("sync", "method", "one_arg", "returns_value", "returns_generator",
-               "returns_done_future", "no_signature")
+               "returns_done_future", "no_signature", "returns_async_generator")
 
 
 def level(priority: str | int | None) -> int:
@@ -146,7 +146,8 @@ class Model:
     def emit(self, event: str, payload: Any, kwargs: dict[str, Any], depth: int,
              single: bool = True) -> None:
         """``single``: the emit gave one positional argument (``payload``)."""
-        heard = [r for key, regs in self.regs.items() if hears(key, event) for r in regs]
+        heard = [r for key, regs in self.regs.items()  # exercise 1: exact names, no patterns
+                 if (hears(key, event) if self.bus else key == event) for r in regs]
         snapshot = sorted(heard, key=lambda r: (-r.priority, r.order))
         for reg in snapshot:
             if reg.once:
@@ -206,6 +207,13 @@ class Model:
                 out["value"] = "timed out"
             finally:
                 self.left = None
+            # on/off made after the emit started (it waits in a listener, or has ended): from
+            # the next emit (exact when no listener of this emit changes the listeners too)
+            for change in op.get("meanwhile", ()):
+                if change["op"] == "off":
+                    self._remove(change)
+                else:
+                    self._register(change, once=change["op"] == "once")
             out["error"] = out["error"] or (self.notes[0] if self.notes else None)
             out.setdefault("value", list(self.errors) if self.bus else None)
         elif kind == "emit_concurrently":

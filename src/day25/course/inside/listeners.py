@@ -29,7 +29,8 @@ coroutine, ``@types.coroutine``: ``inspect.isawaitable``, though not a
 parameter, so a call with other arguments raises ``TypeError``); ``no_signature`` (a
 sync C callable ``inspect.signature`` cannot read, as ``dict.update`` or ``max``: a
 ``functools.partial`` of a ``contextvars.Context``'s ``run``, so it cannot call itself);
-and ``async_callable`` (an object whose ``__call__`` is ``async def``).
+and ``async_callable`` (an object whose ``__call__`` is ``async def``); and
+``returns_async_generator`` and the ``"own_attrs"`` flag: :mod:`~.listener_shapes`.
 
 ``"reemit"`` on a ``sync`` listener: it calls ``emit`` and drives what that returned to
 its end in place, with no ``await`` (as the bus runs all-sync listeners when ``emit`` is
@@ -65,6 +66,8 @@ import functools
 import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
 from typing import Any
+
+from day25.course.inside.listener_shapes import own_attrs, returns_async_generator
 
 __all__ = ["depth", "handler_of", "make_listener"]
 
@@ -348,6 +351,8 @@ def make_listener(
 
     elif kind == "async_callable":
         made = _AsyncCallable(body)
+    elif kind == "returns_async_generator":  # see listener_shapes
+        made = returns_async_generator(now, name, misused)
     else:
 
         async def made(*args: Any, **kwargs: Any) -> None:
@@ -357,6 +362,8 @@ def make_listener(
         made.__name__ = made.__qualname__ = f"listener_{name}"
         if op.get("wrapped"):
             made.__wrapped__ = _original
+        if op.get("own_attrs"):  # listener_shapes: attributes named as a wrapper's state
+            made.__dict__.update(own_attrs(name, misused))
     if op.get("unhashable"):
         made = _Unhashable(made)
     elif op.get("falsy"):

@@ -30,7 +30,9 @@ that member, which ``EventBus.on`` takes by its name; or absent for the default)
   subject, ``early`` names the listeners that ran when ``emit`` was called, before it
   was awaited (an ``async def emit`` runs none). ``"timeout": s``: the emit is given
   ``s`` seconds (``asyncio.wait_for``, best on the virtual clock); when they run out it
-  is cancelled, as a timeout cancels it, and its ``value`` is ``"timed out"``
+  is cancelled, as a timeout cancels it, and its ``value`` is ``"timed out"``.
+  ``"meanwhile": [on/off ops]``: the emit runs as a task to its first wait (or end),
+  then those ops change the subject (changes made after the emit started), then it is awaited
 * ``{"op": "emit_concurrently", "event", "payloads": [...]}``: ``asyncio.gather``
 * ``{"op": "count", "event"}``: how many listeners the subject holds (``listeners()``)
 * ``{"op": "renew"}``: the subject is dropped and collected, and a fresh one takes its
@@ -47,9 +49,10 @@ the listener runs on the subject right after it recorded (changes during an emit
 the exception named in ``LISTENER_ERRORS`` (``"ValueError"``, ``"KeyError"``,
 ``"TypeError"``), so that a wrapped one shows; another exception of its type that stands
 for it (a copy, or one re-made from it with another message) is reported as such, since
-the texts ask for the listener's own. ``"wraps": "<listener>"`` gives the new listener
-that earlier listener's handler as ``__wrapped__`` (as ``functools.wraps`` would): it is
-another handler all the same.
+the texts ask for the listener's own; with ``"cause": true`` it is raised from another
+exception, and one that reaches the bus without that ``__cause__`` is reported too.
+``"wraps": "<listener>"`` gives the new listener that earlier listener's handler as
+``__wrapped__`` (as ``functools.wraps`` would): it is another handler all the same.
 
 A listener is created on its first mention and reused after (so ``off`` can
 name it), unless its op says ``"kept": false``: then the scenario keeps no
@@ -128,6 +131,7 @@ class _Run:
         self.trace: list[list[Any]] = []
         self.errors: list[str] = []
         self.raised: list[Exception] = []  # what the listeners raised, to tell copies apart
+        self.causes: dict[int, BaseException] = {}  # id(raised) -> its "cause" (see _after)
         self.resolving: set[asyncio.Future[Any]] = set()  # returns_future's tasks, running
         self.given: list[Any] = []  # the arguments given to this op's emits, to tell copies
         self.early: list[str] = []  # listeners this op's emit ran before it was awaited
@@ -180,7 +184,8 @@ class _Run:
                 self.errors.append(f"listener {name} got a copy of an argument given to emit, "
                                    "not that very object")
 
-    def _after(self, name: str, then: list[dict[str, Any]], raises: bool) -> None:
+    def _after(self, name: str, then: list[dict[str, Any]], raises: bool,
+               cause: bool = False) -> None:
         """What a listener does once it recorded: change the subject, then maybe raise."""
         for op in then:
             fn = self.listener(op)
@@ -193,13 +198,16 @@ class _Run:
         if raises:
             error = _RAISES.get(str(raises), RuntimeError)(f"listener {name} failed")
             self.raised.append(error)
+            if cause:  # raised from another exception: that __cause__ is part of it
+                self.causes[id(error)] = error.__cause__ = LookupError(f"why {name} failed")
             raise error
 
     def _make(self, name: str, op: dict[str, Any]) -> Any:
         then, raises = list(op.get("then", ())), op.get("raises") or False
         return make_listener(
             name, op, record=lambda args, kwargs: self._record(name, args, kwargs),
-            after=lambda: self._after(name, then, raises), reemit=self._reemit,
+            after=lambda: self._after(name, then, raises, bool(op.get("cause"))),
+            reemit=self._reemit,
             resolving=self.resolving, misused=lambda text: self.errors.append(text))
 
     async def _reemit(self, op: dict[str, Any]) -> None:
@@ -264,6 +272,11 @@ class _Run:
                     returned = await asyncio.wait_for(_awaiting(result), op["timeout"])
                 except TimeoutError:
                     return "timed out"
+            elif "meanwhile" in op:  # the emit starts (to its first wait), then these change
+                running = asyncio.ensure_future(_awaiting(result))  # the subject: see above
+                await asyncio.sleep(0)
+                self._after("meanwhile", list(op["meanwhile"]), False)
+                returned = await running
             else:
                 returned = await result
             if isinstance(target, EventBus):
@@ -301,6 +314,9 @@ class _Run:
     def _error_name(self, error: BaseException) -> str:
         """The type name of an error in the bus's result, or what replaced it."""
         name = type(error).__name__
+        if any(error is r for r in self.raised) and error.__cause__ is not self.causes.get(
+                id(error), error.__cause__):
+            return f"the {name} a listener raised, without its __cause__"
         return f"another {name} than the one a listener raised" if self.replaced(error) else name
 
     def _check_returned(self, what: str, returned: Any, fn: Callable[..., Any]) -> None:

@@ -1,0 +1,78 @@
+"""Two listener shapes that test what a wrapper does with a handler's result and attributes.
+
+Why a module of its own: :mod:`day25.course.inside.listeners` is near its size limit,
+and these two shapes matter only to code that wraps a handler. ``returns_async_generator`` is a
+sync function that records, then returns an async generator object: not awaitable
+(``inspect.isawaitable`` says no), so it is a value, and code that runs it through
+(``async for``) is reported through ``misused``. The ``"own_attrs": true`` flag gives a
+listener function attributes of its own named as a wrapper's state often is
+(``event``, ``handler``, ``fired``, ...), as any callable object may have them: a
+wrapper that copies the handler's ``__dict__`` over its own state (``functools.wraps``
+or ``update_wrapper`` called after it set that state) then offs another event, calls
+something else than the handler, or thinks it fired already.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+__all__ = ["OWN_ATTR_NAMES", "own_attrs", "returns_async_generator"]
+
+#: the attributes an ``own_attrs`` listener carries, as a wrapper might name its state
+OWN_ATTR_NAMES = {
+    "bus": "bus", "_bus": "bus", "event": "event", "_event": "event",
+    "handler": "call", "_handler": "call", "fn": "call", "func": "call", "callback": "call",
+    "listener": "call", "wrapper": "call", "original": "call",
+    "fired": "true", "_fired": "true", "called": "true", "done": "true", "used": "true",
+}
+
+Report = Callable[[str], None]
+
+
+async def _async_generator(report: Callable[[], None]) -> AsyncIterator[None]:
+    """What ``returns_async_generator`` returns: its body runs only when iterated."""
+    report()
+    yield None
+
+
+def returns_async_generator(
+    now: Callable[[tuple[Any, ...], dict[str, Any]], None], name: str, misused: Report,
+) -> Callable[..., Any]:
+    """A sync listener that records (``now``), then returns an async generator object."""
+
+    def made(*args: Any, **kwargs: Any) -> Any:
+        now(args, kwargs)
+        return _async_generator(lambda: misused(
+            f"the async generator listener {name} returned was run through: it is a value, "
+            "not awaitable, and nothing is to iterate it"))
+
+    return made
+
+
+class _DecoyBus:
+    """An ``own_attrs`` listener's ``bus``: any method called on it is reported."""
+
+    def __init__(self, name: str, misused: Report) -> None:
+        self._name, self._misused = name, misused
+
+    def __getattr__(self, method: str) -> Callable[..., None]:
+        def called(*args: Any, **kwargs: Any) -> None:
+            self._misused(f"bus.{method}() was called on the attribute bus of listener "
+                          f"{self._name}, not on the bus it was given to")
+
+        return called
+
+
+def own_attrs(name: str, misused: Report) -> dict[str, Any]:
+    """The attributes (``OWN_ATTR_NAMES``) of listener ``name``, each wrong for a wrapper
+    that took it for its own: another event, another bus, a callable that reports being
+    called, a flag that says it fired."""
+
+    def call(*args: Any, **kwargs: Any) -> None:
+        misused(f"an attribute of listener {name} (a callable of its own) was called "
+                "instead of the listener")
+
+    values = {"bus": _DecoyBus(name, misused), "event": f"not-the-event-of-{name}",
+              "call": call, "true": True}
+    return {attr: values[what] for attr, what in OWN_ATTR_NAMES.items()}
