@@ -84,6 +84,11 @@ def test_async_handler_fires_once_and_is_awaited(check: Any) -> None:
     # empty collection (len() 0) is awaited all the same, falsy or not
     check([once("gen", kind="returns_generator"), once("empty", kind="returns_falsy_awaitable"),
            on("b", priority="LOW"), emit(1), emit(2)], H)
+    # nor is an async generator (what an `async def` with a `yield` returns): a value,
+    # whose body nothing runs (no `async for` through it)
+    check([once("agen", kind="returns_async_generator"),
+           once("agen2", style="decorator", kind="returns_async_generator", priority="HIGH"),
+           on("b", priority="LOW"), emit(1), emit(2)], H)
     # awaited once: an async handler whose result is awaitable too returns a value
     check([once("n", kind="async_returns_awaitable"), on("b", priority="LOW"), emit(1),
            emit(2)], H)
@@ -130,6 +135,12 @@ def test_every_call_form_returns_the_handler_and_keeps_its_priority(check: Any) 
     # it is called with the emit's arguments, with nothing checked before
     check([once("c", kind="no_signature"), once("c2", style="decorator", kind="no_signature"),
            emit(1, theme="dark"), emit(2)], H)
+    # and so is one with attributes of its own, whatever their names (event, handler, bus,
+    # fired, ...): they are the handler's, never a wrapper's state (as a wrapper that
+    # copies them over its own with functools.update_wrapper takes them)
+    check([once("t", own_attrs=True), once("t2", style="decorator", own_attrs=True, kind="async"),
+           once("t3", style="keywords", own_attrs=True, kind="returns_awaitable"), count(),
+           emit(1), count(), emit(2)], H)
 
 
 @pytest.mark.points(1)
@@ -164,6 +175,11 @@ def test_reentrant_emit_does_not_fire_it_twice(check: Any) -> None:
     # did not run it, returns no error
     check([on("loop", priority="HIGH", kind="async", reemit={"event": "e", "payload": "again"}),
            once("boom", kind="async", raises="ValueError"), emit(1), emit(2), count()], H)
+    # however many other once-listeners fire in the nested emit (300 here), the outer
+    # one, whose snapshot still holds them all, knows that each of them fired: a record
+    # of what fired that forgets the oldest (bounded) lets them fire again
+    check([on("loop", priority="HIGH", kind="async", reemit={"event": "e", "payload": "again"}),
+           *[once(f"h{i}") for i in range(300)], emit(1), count()], H)
 
 
 @pytest.mark.points(1)
@@ -201,6 +217,10 @@ def test_off_with_the_original_handler_cancels_it(check: Any) -> None:
     check([once("a"), once("a", event="f", kind="async"), off("a"), emit(1), emit(2, event="f"),
            once("a"), once("m", kind="method"), off("m"), emit(3), emit(4), count(),
            count("f")], H)
+    # the ones left after a cancel stay each their own, and so does one given after it
+    # (in the cancelled one's place among the event's listeners): both fire, none is left
+    check([once("a"), once("b"), off("a"), once("c"), on("z", priority="LOW"), emit(1),
+           count(), emit(2)], H)
 
 
 @pytest.mark.points(1)
@@ -251,6 +271,11 @@ def test_a_raising_handler_counts_as_fired_and_its_own_error_reaches_the_bus(
     check([once("done_boom", kind="returns_done_future", raises="ValueError"),
            once("done", kind="returns_done_future", priority="LOW"), on("after", priority="LOW"),
            emit(1), emit(2), count()], H)
+    # one raised from another exception reaches the bus as it was raised: its __cause__
+    # still that other one (not re-raised `from None`, which drops it)
+    check([once("caused", raises="ValueError", cause=True),
+           once("async_caused", kind="async", raises="KeyError", cause=True),
+           on("after", priority="LOW"), emit(1), emit(2), count()], H)
 
 
 @pytest.mark.points(1)
