@@ -14,10 +14,11 @@ The rules are in the notebook ``priority_ordering.ipynb`` and in
   exactly those arguments (none, one or several): higher priority first, ties in
   registration order, one at a time, awaiting whatever a listener returns that
   is awaitable (a coroutine, a Task...: ``inspect.isawaitable``; a plain generator
-  is not) before the next starts. It works on a snapshot (``on``/``off`` during an
-  emit count from the next emit), lets a listener's own exception out at once, unwrapped (the rest
-  of that emit does not run), and returns None. An emit inside a listener runs
-  to its end before the outer one goes on.
+  is not) before the next starts. It works on a snapshot taken as it starts
+  (``on``/``off`` during an emit count from the next emit), lets a listener's own
+  exception out at once, unwrapped (the rest of that emit does not run), and
+  returns None. An emit inside a listener runs to its end before the outer one
+  goes on.
 
 The bundled bus (``day25.EventBus``) is off limits in this file: it already does
 the ordering that is graded. ``from day25 import EventPriority`` is fine.

@@ -181,6 +181,10 @@ def test_events_are_independent_and_unknown_events_are_silent(check: Any) -> Non
            emit(2, event="SAVE"), emit(3, event=" Save"), emit(4, event="Save"),
            off("save", event="SAVE"), off("other", event="Save"), emit(5, event="Save"),
            emit(6, event="save")], H)
+    # a name with "*" in it is a name like any other, not a pattern (the bus's wildcards
+    # are not part of this exercise): a listener of "*" or "ui:*" hears that name only
+    check([on("all", event="*"), on("ui", "HIGH", event="ui:*"), emit(1, event="save"),
+           emit(2, event="ui:click"), emit(3, event="*"), emit(4, event="ui:*")], H)
     # emitters are independent too: a new one holds nothing of an old one, even when it
     # takes the old one's place in memory (its id)
     check([*(op for i in range(4) for op in (on(f"a{i}", "HIGH"), emit(i), RENEW)), emit(9),
@@ -211,6 +215,11 @@ def test_reentrant_emit_runs_nested_in_order(check: Any) -> None:
     check([on("slow", "HIGH", kind="async", delay=2), on("quick", kind="async", delay=0),
            on("plain", "LOW"), {"op": "emit_concurrently", "event": "e", "payloads": [1, 2]},
            emit(3)], H)
+    # ... each with its own arguments: a listener of one parameter, after an async one,
+    # gets its own emit's one payload (arguments kept on the emitter for "the running
+    # emit" are the other emit's, or none at all, once that one has put back its own)
+    check([on("slow", "HIGH", kind="async", delay=2), on("one", kind="one_arg"),
+           {"op": "emit_concurrently", "event": "e", "payloads": [1, 2]}], H)
 
 
 @pytest.mark.points(2)
@@ -249,6 +258,12 @@ def test_on_and_off_during_an_emit_take_effect_from_the_next_emit(check: Any) ->
     check([on("outer1", "HIGH", kind="async", reemit={"event": "inner", "payload": 0}),
            on("in", event="inner"), on("outer2", then=[off("outer3"), on("late", "HIGHEST")]),
            on("outer3", "LOW"), emit(1), emit(2)], H)
+    # on and off made by the caller once the emit started (while it waits in a listener,
+    # or after it ended) count from the next emit too: the snapshot is taken when the emit
+    # starts, not after it first waited (an emit that yields before it takes it sees them)
+    check([on("a"), {**emit(1), "meanwhile": [off("a"), on("late")]}, emit(2)], H)
+    check([on("a", "HIGH"), on("slow", kind="async"), on("b", "LOW"),
+           {**emit(1), "meanwhile": [off("b"), on("late", "HIGHEST")]}, emit(2)], H)
 
 
 @pytest.mark.points(1)
@@ -285,6 +300,10 @@ def test_off_with_the_same_bound_method_removes_it(check: Any) -> None:
     # __call__ is one): registered, run and removed like any handler
     check([on("eq", "HIGH", unhashable=True), on("other"), on("eq", "LOW", unhashable=True),
            emit(1), off("eq"), emit(2)], H)
+    # a callable object that is an empty collection (len() 0, so false) is a handler like
+    # any other, not an empty slot: it runs, and off removes it
+    check([on("empty", "HIGH", falsy=True), on("other"), on("empty", "LOW", falsy=True),
+           emit(1), off("other"), emit(2), off("empty"), emit(3)], H)
     # the same method of another object is another handler: off leaves it
     check([on("mine", kind="method"), on("theirs", kind="method"), on("mine", "LOW", kind="method"),
            emit(1), off("mine"), emit(2), off("theirs"), on("mine", kind="method"), emit(3)], H)
