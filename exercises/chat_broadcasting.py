@@ -30,7 +30,8 @@ def valid_name(value: object) -> bool:
     """Room and user names: True only for a str of 1-32 characters of ``[A-Za-z0-9_.-]``.
 
     Those 64 ASCII characters and no others: not ``ö`` or ``名`` (letters to
-    ``\\w`` and ``str.isalnum``), not a trailing newline (which ``$`` lets through).
+    ``\\w`` and ``str.isalnum``), not ``٣`` (a digit to ``\\d``), not a trailing
+    newline (which ``$`` lets through).
     """
     raise NotImplementedError("valid_name")
 

@@ -46,7 +46,10 @@ BAD_PATHS = [*_frames.BAD_PATHS, "/chat/lobby?user=a%5Bb", "/chat/lobby?user=a%5
              # names far too long: the refusal is still 4400, whatever the name holds (a close
              # reason quoting it would pass a WebSocket close reason's 123 bytes, and break the
              # close itself)
-             "/chat/lobby?user=" + "u" * 200, "/chat/" + "r" * 200 + "?user=ann"]
+             "/chat/lobby?user=" + "u" * 200, "/chat/" + "r" * 200 + "?user=ann",
+             # digits outside ASCII (ARABIC-INDIC DIGIT THREE, FULLWIDTH DIGITS ONE and TWO),
+             # which `\d` and str.isdigit() let in: `0-9` is ten ASCII digits and no others
+             "/chat/lobby?user=ann%D9%A3", "/chat/%EF%BC%91%EF%BC%92?user=ann"]
 EDGE_ROOM = _frames.EDGE_ROOM
 GOOD_TEXTS = _frames.GOOD_TEXTS
 NAN = _frames.NAN
@@ -107,20 +110,25 @@ CONNECTIONS_WANTED = {"empty": "a list", "two users": "a list"}
 
 # broadcast's own contract, on fake members (the app only ever hands it a fresh list):
 # "Work on a copy of `conns`" (any iterable: a generator can be read once; a list the
-# sends change is read as it was) and "return the members whose send failed" (a list)
+# sends change is read as it was) and "return the members whose send failed" (a list); a
+# send that raises at once ends no other send ("every other member still gets the frame":
+# not asyncio.wait(..., return_when=FIRST_EXCEPTION), which leaves a slower one unfinished)
 BROADCAST_PROBE = """
+import asyncio
 import json
 
 
 class Member:
-    def __init__(self, name, fails=False):
-        self.name, self.fails, self.got, self.on_send = name, fails, [], None
+    def __init__(self, name, fails=False, delay=0.0):
+        self.name, self.fails, self.delay, self.got, self.on_send = name, fails, delay, [], None
 
     async def send_text(self, text):
         if self.on_send is not None:
             self.on_send()
         if self.fails:
             raise OSError("the connection is gone")
+        if self.delay:
+            await asyncio.sleep(self.delay)  # a member that takes the frame a little later
         self.got.append(json.loads(text))
 
     def __repr__(self):
@@ -160,6 +168,15 @@ async def probe(module):
             returned = f"{type(exc).__name__}: {exc}"
         got = {m.name: m.got for m in (ann, gone, bob, cy)}
         out[case] = {"returned": returned, "got": got}
+    # the failing send raises at once; slow takes the frame 0.05 s later, well within timeout
+    ann, gone, slow = Member("ann"), Member("gone", fails=True), Member("slow", delay=0.05)
+    try:
+        failed = await broadcast([slow, gone, ann], frame, timeout=2.0)
+        returned = sorted(repr(m) for m in failed)
+    except Exception as exc:
+        returned = f"{type(exc).__name__}: {exc}"
+    out["a slow member beside a failing one"] = {
+        "returned": returned, "got": {m.name: m.got for m in (ann, gone, slow)}}
     return out
 """
 
@@ -196,6 +213,33 @@ FOREIGN_LEAVE_WANTED = {"a tab never seen": False, "bob's tab": False,
                         "roster after those": ["ann", "bob"], "tabs after those": 2,
                         "ann's own last tab": True, "that tab again": False,
                         "roster at the end": ["bob"]}
+
+# Presence is "room -> user -> that user's open connections", a connection any hashable:
+# one joined under two rooms (here for two users) is a membership in each, and leaving one
+# room with it leaves that one only (an index conn -> (room, user) that the second join
+# overwrites makes the first leave return False and keeps ann in the lobby for good)
+SHARED_CONN_PROBE = """
+def probe(module):
+    presence = module.Presence()
+
+    def call(method, *args):
+        try:
+            return getattr(presence, method)(*args)
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+
+    out = {"ann joins the lobby": call("join", "lobby", "ann", "t1"),
+           "bob joins the kitchen": call("join", "kitchen", "bob", "t1"),
+           "ann leaves the lobby": call("leave", "lobby", "ann", "t1")}
+    out["lobby"] = [call("roster", "lobby"), len(call("connections", "lobby"))]
+    out["kitchen"] = [call("roster", "kitchen"), len(call("connections", "kitchen"))]
+    out["bob leaves the kitchen"] = call("leave", "kitchen", "bob", "t1")
+    out["kitchen at the end"] = call("roster", "kitchen")
+    return out
+"""
+SHARED_CONN_WANTED = {"ann joins the lobby": True, "bob joins the kitchen": True,
+                      "ann leaves the lobby": True, "lobby": [[], 0], "kitchen": [["bob"], 1],
+                      "bob leaves the kitchen": True, "kitchen at the end": []}
 
 # what a later listener of room.message sees, on a fresh app of the module: the payload the
 # route emits, {room, user, text}, as it was emitted (the app's own listener must not turn
@@ -490,6 +534,10 @@ async def test_normal_disconnect_is_not_an_error(app_server: Server) -> None:
     await server.settled()
     assert "Traceback" not in server.output, (
         f"a normal disconnect must not raise in your server: {server.output[-1500:]}")
+    # "A tab can be gone before its roster is sent": that tab leaves like one that closed, so
+    # it is in nobody's roster afterwards (the room is empty again: fay is alone in it)
+    async with server.connect(chat("fay")) as fay:
+        await join(server, fay, "lobby", "fay", ["fay"])
 
 
 @pytest.mark.points(2)
@@ -577,6 +625,12 @@ async def test_ping_pong(app_server: Server) -> None:
             await ann.send(json.dumps({"type": "ping", "text": 5}))
             await expect(server, ann, {"type": "pong"},
                          "a ping has no text to check: its other fields (text too) are ignored")
+            # "**not JSON**: whatever `json.loads` refuses": it reads whitespace around the
+            # object (before the "{" too), so these are a ping and a message like any other
+            await ann.send(' \n\t{"type": "ping"} \r\n')
+            await expect(server, ann, {"type": "pong"},
+                         "a JSON object with whitespace around it is JSON (json.loads reads it): "
+                         "this ping gets pong, not a bad_frame error")
             parsed = await server.probe(PARSE_FRAME_PROBE)
             assert parsed == PARSE_FRAME_WANTED, (
                 'parse_frame returns exactly {"type": "ping"} or {"type": "message", "text": T}: '
@@ -773,6 +827,12 @@ async def test_broadcast_returns_the_failed_members_of_its_snapshot(app_server: 
     assert got["nobody"] == ["a list", []], (
         "broadcast([], ...) sends to nobody, so nobody's send failed: it returns an empty "
         f"list (\"return those whose send failed\"), and raises nothing; got {got['nobody']}")
+    beside = got["a slow member beside a failing one"]
+    assert beside == {"returned": ["gone"], "got": {"ann": [frame], "gone": [], "slow": [frame]}}, (
+        "broadcast(conns, frame, timeout=2.0) where one member's send raises at once and "
+        "another's takes 0.05 s: only the failed member is returned, and every other member "
+        "still gets the frame (one failure cancels no other send, and the broadcast returns "
+        f"\"after everyone else got the frame\"); got {beside}")
 
 
 @pytest.mark.points(2)
@@ -872,6 +932,12 @@ async def test_a_user_in_two_rooms_joins_and_leaves_each_room(app_server: Server
     joins = await server.wait_for_event("chat.joined", count=3)
     assert sorted((e["args"][0]["room"], e["args"][0]["user"]) for e in joins) == [
         ("a", "ann"), ("b", "ann"), ("b", "bob")], f"one chat.joined per user and room: {joins}"
+    got = await server.probe(SHARED_CONN_PROBE)
+    assert got == SHARED_CONN_WANTED, (
+        "Presence counts each connection per room and user (a connection is any hashable): "
+        "one joined in the lobby for ann and in the kitchen for bob is in both, and "
+        "leave('lobby', 'ann', conn) is ann's 1 -> 0 there (True), leaving bob in the kitchen; "
+        f"wanted {SHARED_CONN_WANTED}, got {got}")
 
 
 @pytest.mark.points(1)
