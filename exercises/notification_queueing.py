@@ -97,7 +97,8 @@ class Store:
 
         Return how many distinct ids among ``ids`` were this user's pending
         notifications. Unknown ids, another user's ids and ids acknowledged
-        before count 0 and change nothing.
+        before count 0 and change nothing. ``ids`` has no length limit (a
+        thousand or more in one call).
         """
         raise NotImplementedError("Store.ack")
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from day25.course.harness import AppServer
+from day25.course.harness import AppServer, SubmissionTimeout
 from day25.course.protocol import FAULT_HEADER
 
 EXERCISE = "notification_queueing"
@@ -205,17 +205,61 @@ async def test_ack_counts_only_the_users_pending_ids_and_the_rest_come_back(
         assert await acked(server, ann, [mine[0], mine[2], bobs[1], mine[0]]) == 2
     async with server.connect(where("ann")) as ann:
         assert [f["id"] for f in await backlog(server, ann)] == [live["id"]]
+        # "{"type": "ack", "ids": [ID, ...]}" has no limit on its length (a client may ack a
+        # backlog of max_per_user at once, or ids it kept from many sessions): 1,500 unknown
+        # ids and ann's pending one in one frame, still one SQL-sized job, get acked 1
+        many = [f"no-such-id-{i}" for i in range(1500)] + [live["id"]]
+        await ann.send(json.dumps({"type": "ack", "ids": many}))
+        reply = await server.recv_json(ann)
+        assert reply == {"type": "acked", "count": 1}, (
+            f"an ack of 1,501 ids, one of them pending, should answer acked 1, got {reply!r:.300}")
     async with server.connect(where("bob")) as bob:
         titles = [f["title"] for f in await backlog(server, bob)]
     assert titles == ["b0", "b1"], f"ann's acks must not touch bob's notifications: {titles}"
+
+
+# A door on notification.created, run in the app (a listener of app.events, as the grader's
+# recorder is): it holds each emit until DOOR_COUNT are waiting (or 0.5 s after the first),
+# then lets them all in at once and takes itself off. Why: POSTs "at once" from a client
+# reach the store one by one on a busy machine; held here, they reach it together.
+DOOR_COUNT = 8
+DOOR = """
+import asyncio
+
+
+def probe(module):
+    held, door, timer = [], asyncio.Event(), []
+
+    def open_door():
+        if not door.is_set():
+            door.set()
+            app_events.off("notification.created", hold)
+            for handle in timer:
+                handle.cancel()
+
+    async def hold(*args, **kwargs):
+        held.append(None)
+        if len(held) == 1:
+            timer.append(asyncio.get_running_loop().call_later(0.5, open_door))
+        if len(held) >= DOOR_COUNT:
+            open_door()
+        await door.wait()
+
+    app_events.on("notification.created", hold, priority=999_999)
+    return "holding"
+""".replace("DOOR_COUNT", str(DOOR_COUNT))
 
 
 @pytest.mark.points(1)
 @pytest.mark.category("seq")
 async def test_seq_is_per_user_and_ids_are_unique(app_server: Server) -> None:
     server = app_server()
-    replies = [await post(server, user, "x") for user in ("ann", "bob", "ann", "bob", "cy")]
-    assert [r["seq"] for r in replies] == [1, 1, 2, 2, 1]
+    users = ("ann", "bob", "ann", "bob", "cy", "ANN", "ann")
+    replies = [await post(server, user, "x") for user in users]
+    # "User names match exactly: `ann`, `ANN` and `a_n` are three users", each with its
+    # own sequence (1, 2, 3, ... per user): ANN's first is 1, whatever ann's are
+    got = [(u, r["seq"]) for u, r in zip(users, replies, strict=True)]
+    assert [seq for _, seq in got] == [1, 1, 2, 2, 1, 1, 3], f"seq per user, ANN is not ann: {got}"
     # "`seq` increases by one per user and is never reused": with a tab of dee's open, each
     # POST's push is in flight while the next POSTs arrive, and none of them shares a seq
     async with server.connect(where("dee")) as dee:
@@ -225,7 +269,18 @@ async def test_seq_is_per_user_and_ids_are_unique(app_server: Server) -> None:
             f"8 POSTs at once, dee's tab open: seq 1-8, each once: {[r['seq'] for r in many]}")
         live = sorted((f["seq"], f["id"]) for f in [await server.recv_json(dee) for _ in many])
         assert live == sorted((r["seq"], r["id"]) for r in many), f"each live once: {live}"
-    assert len({r["id"] for r in replies + many}) == 13, "ids are unique"
+    # and POSTs that reach the store at the same moment: the grader holds each of eve's
+    # notification.created at its door (a listener before all of yours) until 8 are there,
+    # then lets them in together, three times; each gets a seq of its own all the same
+    eves: list[dict[str, Any]] = []
+    for _ in range(3):
+        assert await server.probe(DOOR) == "holding"
+        eves += await asyncio.gather(*(post(server, "eve", f"e{i}") for i in range(DOOR_COUNT)))
+    seqs = sorted(r["seq"] for r in eves)
+    assert seqs == list(range(1, 25)), (
+        f"eve's 24 POSTs, 8 of them at a time: seq 1 to 24, each once (two that read the "
+        f"last seq at once must not both use the next one); got {seqs}")
+    assert len({r["id"] for r in replies + many + eves}) == 39, "ids are unique"
 
 
 @pytest.mark.points(2)
@@ -461,7 +516,17 @@ async def test_a_backlog_of_a_dozen_comes_in_numeric_seq_order(app_server: Serve
     """"the server sends every stored, unacknowledged, unexpired notification of that
     user, in `seq` order": seq is a number (1, 2, ... 9, 10), whatever an id looks like."""
     server = app_server()
-    replies = [await post(server, "ann", f"t{i}") for i in range(1, 13)]
+    # "ids are unique", across users too: ann1's seq 1 is pending while ann reaches seq 11
+    # (an id made of the user and the seq glued together would be "ann11" for both)
+    ann1 = await post(server, "ann1", "ann1's own")
+    replies = []
+    for i in range(1, 13):
+        r = await send(server, {"user": "ann", "title": f"t{i}"})
+        assert r.status_code == 201, (
+            f"ann's POST number {i} should answer 201 (ann1 has seq 1 pending, and ids are "
+            f"unique across users), got {r.status_code}: {r.text[:300]}")
+        replies.append(r.json())
+    assert ann1["id"] not in {r["id"] for r in replies}, f"ann1's id is ann's too: {ann1}"
     async with server.connect(where("ann")) as ann:
         frames = await backlog(server, ann)
     seqs = [f["seq"] for f in frames]
@@ -488,6 +553,7 @@ HOSTILE_BODIES: list[bytes] = [
 
 
 DECOMPOSED = "cafe\u0301, A\u030a"  # "café, Å" spelt with combining accents (not NFC)
+MULTILINE = "line one\nline two\r\n\tthree\n"  # a body of several lines
 
 
 @pytest.mark.points(3)
@@ -498,7 +564,9 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
     server = app_server()
     good = [("a", "x", {}), ("x" * 32, "y" * 200, {"body": "b" * 2000, "level": "low"}),
             ("A.z_0-9", "é" * 200, {"level": "high", "body": DECOMPOSED}),
-            ("a", " padded ", {"level": "normal"})]
+            ("a", " padded ", {"level": "normal"}),
+            # "body | text of at most 2000 characters": line breaks and tabs are text
+            ("lines", "Report", {"body": MULTILINE})]
     for user, title, extra in good:
         await post(server, user, title, **extra)
     ok = {"user": "ann", "title": "x"}
@@ -526,9 +594,12 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
         b"{not json", b"[1, 2]", *HOSTILE_BODIES,
     ):
         await refused(server, bad)
-    async with server.connect(where("a")) as a, server.connect(where("x" * 32)) as x32:
+    async with server.connect(where("a")) as a, server.connect(where("x" * 32)) as x32, \
+            server.connect(where("lines")) as lines:
         stored = [(f["seq"], f["title"], f["body"], f["level"]) for f in await backlog(server, a)]
         long = await backlog(server, x32)
+        multi = [(f["title"], f["body"]) for f in await backlog(server, lines)]
+    assert multi == [("Report", MULTILINE)], f"a body of several lines, exactly as sent: {multi}"
     assert stored == [(1, "x", "", "normal"), (2, " padded ", "", "normal")], f"as given: {stored}"
     assert [(f["title"], len(f["body"]), f["level"]) for f in long] == [("y" * 200, 2000, "low")]
     # "1-32 characters of [A-Za-z0-9_.-]" on the WebSocket too: a name with a dot, a dash and
@@ -597,10 +668,25 @@ BAD_FRAMES: list[str | bytes] = [
 ]
 
 
+# "the app emits `ws.error`": on a day25 bus an emit that is not awaited runs no async
+# listener ("With any async listener nothing runs until it is awaited"), so the grader adds
+# one, as a logger or an alert would be, which re-emits what it hears under a name of its own
+HEARD = "grader.heard.ws.error"
+ASYNC_WS_ERROR_LISTENER = """
+def probe(module):
+    async def heard(payload):
+        await app_events.emit("HEARD", payload)
+
+    app_events.on("ws.error", heard)
+    return "listening"
+""".replace("HEARD", HEARD)
+
+
 @pytest.mark.points(2)
 @pytest.mark.category("bad_frame")
 async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server: Server) -> None:
     server = app_server()
+    assert await server.probe(ASYNC_WS_ERROR_LISTENER) == "listening"
     await post(server, "ann", "t0")
     async with server.connect(where("ann")) as ann, server.connect(where("ann")) as tab2, \
             server.connect(where("bob")) as bob:
@@ -614,7 +700,14 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
             assert (reply["type"], reply["code"]) == ("error", "bad_frame"), (bad[:40], reply)
         await asyncio.gather(server.expect_silence(tab2), server.expect_silence(bob))
         assert await acked(server, ann, [frames[0]["id"]]) == 1, "the socket still works"
-    await server.wait_for_event("ws.error", count=len(BAD_FRAMES))
+    try:  # ws.error has an async listener (the grader's): an emit not awaited runs none
+        await server.wait_for_event("ws.error", count=len(BAD_FRAMES))
+        heard = await server.wait_for_event(HEARD, count=len(BAD_FRAMES))
+    except SubmissionTimeout:
+        pytest.fail(f"{len(BAD_FRAMES)} bad frames, and ws.error was heard "
+                    f"{len(server.events('ws.error'))} times ({len(server.events(HEARD))} by "
+                    "an async listener of it): an emit on app.events must be awaited (or "
+                    "fired), or once any listener is async, no listener runs", pytrace=False)
     await server.settled()
     errors = server.events("ws.error")
     assert len(errors) == len(BAD_FRAMES), "one ws.error per bad frame; a disconnect is none"
@@ -623,6 +716,8 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
         payload = error["args"][0]
         assert set(payload) == {"user", "error"} and payload["user"] == "ann", payload
         assert isinstance(payload["error"], str) and payload["error"], payload
+    assert [e["args"] for e in heard] == [e["args"] for e in errors], (
+        "the async listener of ws.error hears each payload the app emitted")
     async with server.connect(where("ann")) as ann:
         assert await backlog(server, ann) == [], "the ack after the bad frames still worked"
 
@@ -654,11 +749,24 @@ async def test_dead_and_stalled_tabs_are_dropped_and_not_counted(app_server: Ser
     # the send_timeout is create_app's, not the 2 s default: a send of 1 s, well within
     # the default but past this app's 0.3 s, does not reach its tab in time, so it is
     # not counted (its backlog_end is prompt; the slow send is the first push)
-    async with server.connect(where("cy"), **faulty("slow:1000:1")) as slow_tab:
+    # Meanwhile "A tab that reads slowly but within `send_timeout` is not dead: it counts and
+    # gets everything", its backlog too: each send to dee's tab takes 60 ms, well within
+    # 0.3 s, and its six (five notifications and backlog_end) take longer than one 0.3 s
+    dees = [await post(server, "dee", f"d{i}") for i in range(5)]
+    async with server.connect(where("cy"), **faulty("slow:1000:1")) as slow_tab, \
+            server.connect(where("dee"), **faulty("slow:60")) as dee:
+        reading = asyncio.create_task(backlog(server, dee))
         assert await backlog(server, slow_tab) == []
         reply = await post(server, "cy", "not worth the wait")
         assert reply["delivered"] == 0, (
             f"a send of 1 s is past send_timeout=0.3, so it does not count: {reply}")
+        try:
+            got = [f["id"] for f in await reading]
+        except Exception as exc:  # closed, or no backlog_end
+            pytest.fail(f"a tab whose every send takes 60 ms (send_timeout 0.3 s) gets its whole "
+                        f"backlog of 5 and backlog_end, however long all of it takes: {exc}",
+                        pytrace=False)
+        assert got == [r["id"] for r in dees], f"dee's whole backlog, in seq order: {got}"
 
 
 @pytest.mark.points(1)
@@ -689,3 +797,4 @@ async def test_a_tab_that_stopped_reading_costs_one_send_timeout_even_when_close
                     "(if you do) must not wait on it without a bound either", pytrace=False)
             assert reply["delivered"] == 1, f"only the reading tab gets {title!r}: {reply}"
             check_frame(await server.recv_json(reader), reply, "ann", title)
+

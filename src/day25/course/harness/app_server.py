@@ -357,7 +357,7 @@ class AppServer:
         return list(reply.get("errors") or [])
 
     async def probe(self, source: str) -> Any:
-        """``source``'s ``probe(module)``, run on the app's module (a helper's contract)."""
+        """``source``'s ``probe(module)`` on the app's module; ``app_events`` in it: its bus."""
         return (await asyncio.to_thread(self._ask, {"cmd": "probe", "source": source},
                                         "probing")).get("value")
 

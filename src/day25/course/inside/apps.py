@@ -320,7 +320,7 @@ class _Apps:
                        f"on app.events raised {type(exc).__name__}: {exc}"[:2000]})
         elif cmd == "probe":
             try:
-                value = running.call(_probe(running.module, str(request.get("source"))), 5.0)
+                value = running.call(_probe(running, str(request.get("source"))), 5.0)
                 reply({"id": msg_id, "ok": True, "value": value})
             except Exception as exc:
                 reply({"id": msg_id, "ok": False,
@@ -352,13 +352,13 @@ class _Apps:
         self.channel.reply(dict(reply))
 
 
-async def _probe(module: Any, source: str) -> Any:
-    """Run a check's ``probe(module)`` (its source sent by the grader) on the app's loop,
-    where the submission's helpers live: how a suite grades a helper's own contract
-    (a docstring's promise the app alone never shows). The result travels as JSON."""
-    namespace: dict[str, Any] = {}
+async def _probe(running: RunningApp, source: str) -> Any:
+    """Run a check's ``probe(module)`` (its source sent by the grader; ``app_events`` in it is
+    ``app.events``) on the app's loop, where the submission's helpers live: how a suite grades
+    a helper's own contract (a promise the app alone never shows). The result travels as JSON."""
+    namespace: dict[str, Any] = {"app_events": running.events}
     exec(compile(source, "<the grader's probe>", "exec"), namespace)  # the grader's code
-    value = namespace["probe"](module)
+    value = namespace["probe"](running.module)
     if inspect.isawaitable(value):
         value = await value
     return json.loads(json.dumps(value, default=repr))
