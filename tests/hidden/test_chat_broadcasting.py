@@ -26,18 +26,19 @@ pytestmark = pytest.mark.asyncio  # also when run without the project's asyncio_
 Server = Callable[..., AppServer]
 
 
-def _load_frames() -> ModuleType:
-    """The helper module beside this file, by path: the grader imports this suite
+def _load(name: str) -> ModuleType:
+    """A helper module beside this file, by path: the grader imports this suite
     outside any package, so ``from .chat_frames import ...`` would not resolve."""
-    path = Path(__file__).with_name("chat_frames.py")
-    spec = importlib.util.spec_from_file_location("day25_hidden_chat_frames", path)
+    path = Path(__file__).with_name(f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"day25_hidden_{name}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-_frames = _load_frames()
+_frames = _load("chat_frames")
+_model = _load("chat_model")
 BAD_FRAMES = _frames.BAD_FRAMES
 # the name rule's edges (chat_frames), and the five ASCII characters between Z and a other
 # than "_", which a range A-z lets in: "those 64 ASCII characters and no others"
@@ -64,6 +65,7 @@ joined = _frames.joined
 left = _frames.left
 msg = _frames.msg
 say = _frames.say
+SESSION_SEEDS, SESSION_STEPS = (1, 2), 30
 # unknown types far too long to quote whole: "quote it with `repr` and keep it short"
 LONG_TYPES = ["x" * 20_000, ["message" * 2_000]]
 
@@ -1019,3 +1021,16 @@ async def test_every_room_message_listener_sees_the_payload_as_emitted(
         'a listener of room.message that runs after yours sees exactly the payload emitted, '
         '{"room": R, "user": U, "text": T}: yours must not add its frame\'s fields (type, seq) '
         f"to that dict; it saw {got['seen']}")
+
+
+@pytest.mark.points(3)
+@pytest.mark.category("model")
+async def test_random_sessions_match_the_model(app_server: Server) -> None:
+    """Every rule at once: sessions of joins, second tabs, messages, pings, bad frames, emits
+    on app.events, closes and dying connections in rooms named `a`, `A` and `a_b`, by users
+    `ann`, `Ann`, `bob` and `d.e`, each frame compared with a model of the text
+    (tests/hidden/chat_model.py). Fixed seeds: every submission gets the same sessions."""
+    for seed in SESSION_SEEDS:
+        server = app_server()
+        async with contextlib.AsyncExitStack() as stack:
+            await _model.Session(server, seed).run(stack, steps=SESSION_STEPS)

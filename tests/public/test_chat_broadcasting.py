@@ -264,3 +264,37 @@ async def test_ping_gets_pong(app_server: Server) -> None:
         await ann.send(json.dumps({"type": "ping"}))
         got = await server.recv_json(ann)
         assert got == {"type": "pong"}, f'{{"type": "ping"}} gets {{"type": "pong"}}; got {got}.'
+
+
+@pytest.mark.category("model")
+async def test_a_mixed_session(app_server: Server) -> None:
+    """Several rules at once, as the graded suite's random sessions mix them: two users whose
+    names differ only by case, a second tab, a message, a bad frame, a ping and two closes."""
+    server = app_server()
+    async with server.connect("/chat/a?user=ann") as ann:
+        await enter(server, ann)
+        async with server.connect("/chat/a?user=Ann") as big:
+            roster = await server.recv_json(big)
+            assert roster == {"type": "roster", "room": "a", "users": ["Ann", "ann"]}, (
+                f'"ann" and "Ann" are two users, sorted by code point; got {roster}.')
+            await server.recv_json(big)
+            await server.recv_json(ann)
+            async with server.connect("/chat/a?user=ann") as tab2:
+                await server.recv_json(tab2)  # a second tab: its roster, and no join
+                await big.send(say("hi"))
+                want = {"type": "message", "room": "a", "user": "Ann", "text": "hi", "seq": 1}
+                for ws in (ann, big, tab2):
+                    got = await server.recv_json(ws)
+                    assert got == want, f"every tab in the room gets {want}; got {got}."
+                await tab2.send(b"binary")
+                got = await server.recv_json(tab2)
+                assert got.get("type") == "error" and got.get("code") == "bad_frame", (
+                    f"a binary frame gets a bad_frame error; got {got}.")
+            await ann.send(json.dumps({"type": "ping"}))
+            got = await server.recv_json(ann)
+            assert got == {"type": "pong"}, (
+                "closing one of ann's two tabs sends nothing: the next frame is the pong; "
+                f"got {got}.")
+        got = await server.recv_json(ann)
+        assert got == {"type": "leave", "room": "a", "user": "Ann"}, (
+            f"Ann closed her only tab: ann hears her leave; got {got}.")
