@@ -100,6 +100,11 @@ BAD_FRAMES = [
     json.dumps({"type": ["message"], "text": "x"}),  # unhashable type
     json.dumps({"type": {"kind": "ping"}}),
     json.dumps({"type": "\ud800"}),  # an error message quoting it must still be sendable
+    # "whatever `json.loads` refuses": it refuses a raw control character inside a string (a
+    # newline or a tab typed into the text, not written as \n or \t), which only
+    # json.loads(..., strict=False) would read
+    '{"type": "message", "text": "line1\nline2"}',
+    '{"type": "message", "text": "a\tb"}',
 ]
 
 
@@ -135,6 +140,39 @@ def probe(module):
     return out
 '''
 PARSE_FRAME_WANTED = [{"type": "ping"}, {"type": "message", "text": "hi"}]
+
+# parse_frame on malformed frames: "else `ValueError("<what is wrong>")`, and never any other
+# exception": a text that is missing or not a str is a ValueError too (not a TypeError, even
+# if the route would catch one), like every other malformed frame
+PARSE_FRAME_ERRORS_PROBE = '''
+import json
+
+
+def probe(module):
+    frames = {"no text": {"type": "message"}, "text 5": {"type": "message", "text": 5},
+              "text null": {"type": "message", "text": None},
+              "text a list": {"type": "message", "text": ["hi"]},
+              "text an object": {"type": "message", "text": {"hi": 1}},
+              "text empty": {"type": "message", "text": ""},
+              "text too long": {"type": "message", "text": "x" * 2001},
+              "no type": {"text": "hi"}, "type a list": {"type": ["ping"]},
+              "type 5": {"type": 5}, "not an object": [1, 2]}
+    messages = {name: json.dumps(frame) for name, frame in frames.items()}
+    messages.update({"not JSON": "not json", "nested": "[" * 100_000, "NaN text":
+                     '{"type": "message", "text": NaN}'})
+    out = {}
+    for name, text in [*messages.items(), ("binary", None)]:
+        message = {"type": "websocket.receive", "text": text,
+                   "bytes": b'{"type": "ping"}' if text is None else None}
+        try:
+            out[name] = f"returned {module.parse_frame(message)!r:.80}"
+        except ValueError:
+            continue
+        except BaseException as exc:
+            out[name] = f"raised {type(exc).__name__}: {exc}"[:120]
+    return out
+'''
+PARSE_FRAME_ERRORS_WANTED: dict[str, str] = {}
 
 PRESENCE_PROBE = '''
 def probe(module):

@@ -55,6 +55,8 @@ EDGE_ROOM = _frames.EDGE_ROOM
 GOOD_TEXTS = _frames.GOOD_TEXTS
 NAN = _frames.NAN
 PARSE_FRAME_PROBE, PARSE_FRAME_WANTED = _frames.PARSE_FRAME_PROBE, _frames.PARSE_FRAME_WANTED
+PARSE_FRAME_ERRORS_PROBE = _frames.PARSE_FRAME_ERRORS_PROBE
+PARSE_FRAME_ERRORS_WANTED = _frames.PARSE_FRAME_ERRORS_WANTED
 PRESENCE_PROBE, PRESENCE_WANTED = _frames.PRESENCE_PROBE, _frames.PRESENCE_WANTED
 chat = _frames.chat
 error_frame = _frames.error_frame
@@ -504,6 +506,14 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
             await expect(server, ann2, msg("ann", "x" * 2000, 1),
                          "the error goes to the sending connection only, not to the same "
                          "user's other tab")
+            # parse_frame's own contract, on the app's module: the route may catch more than
+            # ValueError, but "`parse_frame` ... else `ValueError(...)`, and never any other
+            # exception", a text missing or not a string included
+            got = await server.probe(PARSE_FRAME_ERRORS_PROBE)
+            assert got == PARSE_FRAME_ERRORS_WANTED, (
+                "parse_frame raises ValueError for every malformed frame and never any other "
+                "exception (a missing or non-string text is a ValueError too, not a TypeError); "
+                f"these did otherwise: {got}")
     bad_frames = len(BAD_FRAMES) + len(LONG_TYPES)
     errors = await server.wait_for_event("ws.error", count=bad_frames)
     assert len(errors) == bad_frames, f"one ws.error per bad frame, got {len(errors)}"
@@ -798,11 +808,31 @@ async def test_a_member_whose_join_or_leave_send_fails_is_dropped(app_server: Se
                 for ws in (ann, cy):
                     await expect(server, ws, msg("cy", "still here", 1),
                                  "the room goes on, and nobody leaves twice")
-    await server.wait_for_event("chat.left", count=5)
+        # both of gil's tabs fail on one broadcast: dropped together, they are one user going
+        # 1 -> 0 ("A second tab of the same user is **not** a second user"): one leave
+        async with server.connect(chat("gil"), **faulty("raise:2")) as gil1:
+            await join(server, gil1, "lobby", "gil", ["ann", "cy", "gil"])
+            for ws in (gil1, ann, cy):
+                await expect(server, ws, joined("gil"), "gil joins")
+            async with server.connect(chat("gil"), **faulty("raise:1")) as gil2:
+                await join(server, gil2, "lobby", "gil", ["ann", "cy", "gil"])
+                await cy.send(say("both tabs fail"))
+                for ws in (ann, cy):
+                    await expect(server, ws, msg("cy", "both tabs fail", 2),
+                                 "the others get the message")
+                    await expect(server, ws, left("gil"),
+                                 "the sends to both of gil's tabs failed: gil leaves")
+                await server.settled()  # a second leave for gil would come before this message
+                await cy.send(say("gil left once"))
+                for ws in (ann, cy):
+                    await expect(server, ws, msg("cy", "gil left once", 3),
+                                 "two tabs of one user dropped by one broadcast are one leave, "
+                                 "announced once")
+    await server.wait_for_event("chat.left", count=6)
     await server.settled()
     gone = [e["args"][0]["user"] for e in server.events("chat.left")]
-    assert sorted(gone) == ["ann", "cy", "dan", "eve", "fay"], (
-        f"each member leaves once, a dropped one too: {gone}")
+    assert sorted(gone) == ["ann", "cy", "dan", "eve", "fay", "gil"], (
+        f"each member leaves once, a dropped one too (two tabs dropped together too): {gone}")
     exactly_left(server.events("chat.left"))
 
 
