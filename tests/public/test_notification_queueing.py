@@ -260,3 +260,31 @@ async def test_a_dead_tab_is_not_counted(app_server: Server) -> None:
         assert (await server.recv_json(ok)).get("title") == "one"
         reply = await post(server, "ann", "two")
         assert reply["delivered"] == 1, f"The dead tab was dropped; got {reply}"
+
+
+@pytest.mark.category("model")
+async def test_a_mixed_session(app_server: Server) -> None:
+    """Several rules at once, as the graded suite's random sessions mix them: two users whose
+    names differ only by case, live pushes, the cap, and an ack of ids of every kind."""
+    server = app_server(max_per_user=2)
+    async with server.connect("/notifications/ann") as ann:
+        assert await backlog(server, ann) == [], "ann has nothing stored yet"
+        ids = []
+        for title in ("t1", "t2", "t3"):
+            reply = await post(server, "ann", title)
+            assert reply["delivered"] == 1, f"ann has one tab open: delivered 1; got {reply}"
+            frame = await server.recv_json(ann)
+            assert frame.get("title") == title, f"ann's tab gets {title!r} live; got {frame}"
+            ids.append(reply["id"])
+        other = (await post(server, "ANN", "for ANN"))["id"]  # not ann's: her tab hears nothing
+        await ann.send(json.dumps({"type": "ack", "ids": [ids[0], ids[1], other, "nope"]}))
+        got = await server.recv_json(ann)
+        assert got == {"type": "acked", "count": 1}, (
+            "t1 was dropped by the cap of 2, ANN's id is not ann's and 'nope' is unknown: only "
+            f"t2 counts; got {got}.")
+    async with server.connect("/notifications/ann") as ann:
+        titles = [f["title"] for f in await backlog(server, ann)]
+        assert titles == ["t3"], f"ann's backlog is what is left of her queue, t3; got {titles}"
+    async with server.connect("/notifications/ANN") as big:
+        titles = [f["title"] for f in await backlog(server, big)]
+        assert titles == ["for ANN"], f"ANN's backlog is her own notification; got {titles}"
