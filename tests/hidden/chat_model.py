@@ -98,14 +98,14 @@ class Session:
                          weights=[6, 1, 2, 2, 1, 1, 1])[0]
         if op == "say":
             text = rng.choice(TEXTS)
-            self.log.append(f"tab {tab.number} ({tab.user} in {tab.room}) says {text!r:.40}")
+            self.log.append(f"tab {tab.number} ({tab.user} in {tab.room}) says {brief(text)}")
             await tab.ws.send(json.dumps({"type": "message", "text": text}))
             await self.message(tab.room, tab.user, text)
         elif op == "emit" and len(healthy) == len(self.tabs):
             # (not with a failing tab open: who drops a member a listener could not reach
             # when the grader, not the route, emitted is left open)
             payload = {"room": tab.room, "user": "zed", "text": rng.choice(TEXTS)}
-            self.log.append(f"the grader emits room.message {payload!r:.80} on app.events")
+            self.log.append(f"the grader emits room.message {brief(payload)} on app.events")
             raised = await self.server.emit("room.message", payload)
             if raised:
                 raise self.fail(f"your room.message listeners raised {raised}")
@@ -152,7 +152,7 @@ class Session:
             reply = await self.server.recv_json(ws)
             if not _is_error(reply, "bad_request"):
                 raise self.fail(f"{path!r:.80} should get a bad_request error, "
-                                f"got {reply!r:.300}")
+                                f"got {brief(reply)}")
             code, _ = await self.server.expect_close(ws)
             if code != 4400:
                 raise self.fail(f"{path!r:.80} should be closed with 4400, got {code}")
@@ -211,14 +211,14 @@ class Session:
                     got = await self.server.recv_json(tab.ws)
                 except Exception as exc:
                     raise self.fail(f"tab {tab.number} ({tab.user} in {tab.room}) waited for "
-                                    f"{frame!r:.200}: {exc}") from None
+                                    f"{brief(frame)}: {exc}") from None
                 if frame is ERROR:
                     if not _is_error(got, "bad_frame"):
                         raise self.fail(f"tab {tab.number} should get a bad_frame error, "
-                                        f"got {got!r:.300}")
+                                        f"got {brief(got)}")
                 elif got != frame:
                     raise self.fail(f"tab {tab.number} ({tab.user} in {tab.room}) should get "
-                                    f"{frame!r:.300}, got {got!r:.300}")
+                                    f"{brief(frame)}, got {brief(got)}")
 
     async def finish(self) -> None:
         """Nothing more arrives, and app.events holds what the model emitted."""
@@ -235,7 +235,7 @@ class Session:
                 raise self.fail(f"tab {tab.number} sent a ping and got no pong: {exc}") from None
             if got != {"type": "pong"}:
                 raise self.fail(f"tab {tab.number} got a frame nobody should have sent: "
-                                f"{got!r:.300}")
+                                f"{brief(got)}")
         events = server.events()  # the app has settled: every emit is done
 
         def payloads(name: str) -> list[Any]:
@@ -247,14 +247,14 @@ class Session:
             got = payloads(name)
             same = got == want if name == "room.message" else _counted(got) == _counted(want)
             if not same:
-                raise self.fail(f"{name} on app.events: expected {want!r:.600}, "
-                                f"got {got!r:.600}")
+                raise self.fail(f"{name} on app.events: expected {brief(want)}, "
+                                f"got {brief(got)}")
         errors = payloads("ws.error")
         pairs = [(e.get("room"), e.get("user")) if isinstance(e, dict) and set(e) == {
             "room", "user", "error"} and isinstance(e["error"], str) else e for e in errors]
         if Counter(map(repr, pairs)) != Counter(map(repr, self.errors)):
             raise self.fail(f"ws.error: one {{room, user, error}} per bad frame; expected "
-                            f"{self.errors!r:.300}, got {errors!r:.300}")
+                            f"{brief(self.errors)}, got {brief(errors)}")
 
 
 def _is_error(frame: Any, code: str) -> bool:
@@ -265,3 +265,17 @@ def _is_error(frame: Any, code: str) -> bool:
 
 def _counted(payloads: list[Any]) -> Counter[str]:
     return Counter(json.dumps(p, sort_keys=True, default=repr) for p in payloads)
+
+
+def brief(value: Any) -> str:
+    """``value`` for a message: long strings cut to their start and their length."""
+    def cut(v: Any) -> Any:
+        if isinstance(v, str) and len(v) > 24:
+            return f"{v[:6]}... ({len(v)} characters)"
+        if isinstance(v, dict):
+            return {k: cut(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [cut(x) for x in v]
+        return v
+    text = repr(cut(value))
+    return text if len(text) <= 600 else text[:600] + "..."

@@ -60,6 +60,7 @@ class Session:
         self.seq: Counter[str] = Counter()
         self.pending: dict[str, list[dict[str, Any]]] = {u: [] for u in USERS}
         self.ids: list[str] = []  # every id handed out
+        self.labels: dict[str, str] = {}  # id -> "ann's seq 3", for the log
         self.errors: list[str] = []  # the users of the ws.error emitted
         self.created: list[tuple[str, str]] = []  # (user, title) of each notification stored
         self.log: list[str] = []
@@ -100,7 +101,7 @@ class Session:
             if not (isinstance(got, dict) and set(got) == {"type", "code", "message"}
                     and got["type"] == "error" and got["code"] == "bad_frame"
                     and isinstance(got["message"], str) and got["message"].strip()):
-                raise self.fail(f"tab {tab.number} should get a bad_frame error, got {got!r:.300}")
+                raise self.fail(f"tab {tab.number} should get a bad_frame error, got {brief(got)}")
             self.errors.append(tab.user)
         else:
             tab = rng.choice(healthy)
@@ -116,7 +117,7 @@ class Session:
             value = rng.choice(choices)
             if value is not None:
                 body[field] = value
-        self.log.append(f"POST {json.dumps(body)[:90]}")
+        self.log.append(f"POST {brief(body)}")
         before = time.time()
         async with self.server.http() as client:
             r = await client.post("/notifications", json=body)
@@ -138,8 +139,9 @@ class Session:
         if reply != want or not isinstance(want["id"], str) or want["id"] in self.ids:
             raise self.fail(f"the 201 should be {{'id': <a new unique string>, 'seq': "
                             f"{want['seq']}, 'delivered': {want['delivered']}}}, "
-                            f"got {reply!r:.300}")
+                            f"got {brief(reply)}")
         self.ids.append(want["id"])
+        self.labels[want["id"]] = f"{user}'s seq {self.seq[user]}"
         note = {"type": "notification", "id": want["id"], "seq": self.seq[user], "user": user,
                 "title": body["title"], "body": body.get("body", ""),
                 "level": body.get("level", "normal")}
@@ -151,27 +153,27 @@ class Session:
             frame = await self.recv(tab, f"the live notification seq {note['seq']}")
             self.check(tab, frame, note)
             if not before - 1 <= note["created_at"] <= after + 1:
-                raise self.fail(f"created_at is Unix seconds from time.time(): {frame!r:.300}")
+                raise self.fail(f"created_at is Unix seconds from time.time(): {brief(frame)}")
 
     def check(self, tab: Tab, frame: Any, note: dict[str, Any]) -> None:
         """``frame`` is ``note``, every field; its times are the ones it was first sent with."""
-        shown = {k: frame.get(k) for k in note if k not in ("created_at", "expires_at")} \
-            if isinstance(frame, dict) else frame
         wanted = {k: v for k, v in note.items() if k not in ("created_at", "expires_at")}
-        if not isinstance(frame, dict) or set(frame) != FIELDS or shown != wanted:
-            raise self.fail(f"tab {tab.number} ({tab.user}) should get {wanted!r:.300} (and "
-                            f"created_at, expires_at), got {frame!r:.400}")
+        if not isinstance(frame, dict) or set(frame) != FIELDS or any(
+                frame[k] != v for k, v in wanted.items()):
+            raise self.fail(f"tab {tab.number} ({tab.user}) should get the notification seq "
+                            f"{note['seq']}: {brief(wanted)} (and created_at, expires_at); "
+                            f"got {brief(frame)}")
         created, expires = frame["created_at"], frame["expires_at"]
         if not (isinstance(created, (int, float)) and isinstance(expires, (int, float))
                 and abs(expires - created - self.ttl) < 1e-3):
-            raise self.fail(f"expires_at = created_at + ttl_seconds ({self.ttl:g}): {frame!r:.300}")
+            raise self.fail(f"expires_at = created_at + ttl_seconds ({self.ttl:g}): {brief(frame)}")
         first = note.setdefault("created_at", created)
         if abs(first - created) > 1e-3:
             raise self.fail(f"notification seq {note['seq']} was sent with created_at {first}, "
-                            f"and now with {created}: {frame!r:.300}")
+                            f"and now with {created}: {brief(frame)}")
 
     async def refused(self, body: Any) -> None:
-        self.log.append(f"POST {body!r:.90} (bad input)")
+        self.log.append(f"POST {brief(body)} (bad input)")
         async with self.server.http() as client:
             if isinstance(body, bytes):
                 r = await client.post("/notifications", content=body,
@@ -183,7 +185,7 @@ class Session:
         if r.status_code != 422 or not (isinstance(reply, dict) and set(reply) == {"error"}
                                         and isinstance(reply["error"], str) and reply["error"]):
             raise self.fail(f"a bad POST should answer 422 {{'error': ...}}, got {r.status_code} "
-                            f"{reply!r:.200}")
+                            f"{brief(reply)}")
 
     async def open(self, stack: contextlib.AsyncExitStack, user: str,
                    sends_left: int | None) -> None:
@@ -215,7 +217,7 @@ class Session:
         if end != want:
             raise self.fail(f"tab {tab.number} ({tab.user}) should get its backlog, "
                             f"{[n['seq'] for n in self.pending[tab.user]]}, then {want}; "
-                            f"got {end!r:.300}")
+                            f"got {brief(end)}")
 
     async def ack(self, tab: Tab) -> None:
         rng = self.rng
@@ -227,14 +229,15 @@ class Session:
             if pool and rng.random() < 0.3:
                 ids.append(rng.choice(pool))
         rng.shuffle(ids)
-        self.log.append(f"tab {tab.number} ({tab.user}) acks {ids}")
+        shown = ", ".join(self.labels.get(i, repr(i)) for i in ids)
+        self.log.append(f"tab {tab.number} ({tab.user}) acks the ids of [{shown}]")
         await tab.ws.send(json.dumps({"type": "ack", "ids": ids}))
         count = len(set(ids) & set(mine))
         self.pending[tab.user] = [n for n in self.pending[tab.user] if n["id"] not in ids]
         got = await self.recv(tab, "acked")
         if got != {"type": "acked", "count": count}:
             raise self.fail(f"tab {tab.number} ({tab.user}) should get "
-                            f"{{'type': 'acked', 'count': {count}}}, got {got!r:.300}")
+                            f"{{'type': 'acked', 'count': {count}}}, got {brief(got)}")
 
     async def recv(self, tab: Tab, what: str) -> Any:
         try:
@@ -252,7 +255,7 @@ class Session:
         for tab in self._healthy():
             got = await self.recv(tab, "the reply to an empty ack")
             if got != {"type": "acked", "count": 0}:
-                raise self.fail(f"tab {tab.number} ({tab.user}) got {got!r:.300}, which nobody "
+                raise self.fail(f"tab {tab.number} ({tab.user}) got {brief(got)}, which nobody "
                                 "should have sent (or not 'acked' 0 for an empty ack)")
         events = server.events()  # the app has settled: every emit is done
         errors = [e["args"][0].get("user") if len(e["args"]) == 1 and isinstance(
@@ -260,7 +263,7 @@ class Session:
             for e in events if e["event"] == "ws.error"]
         if Counter(map(repr, errors)) != Counter(map(repr, self.errors)):
             raise self.fail(f"ws.error: one {{user, error}} per bad frame, for users "
-                            f"{self.errors}; got {errors!r:.300}")
+                            f"{self.errors}; got {brief(errors)}")
         created = iter([(p.get("user"), p.get("title")) for e in events
                         if e["event"] == "notification.created" and e["args"]
                         and isinstance(p := e["args"][0], dict)])
@@ -272,3 +275,17 @@ class Session:
             self.opened += 1
             ws = await stack.enter_async_context(server.connect(f"/notifications/{user}"))
             await self.backlog(Tab(self.opened, user, ws, None))
+
+
+def brief(value: Any) -> str:
+    """``value`` for a message: long strings cut to their start and their length."""
+    def cut(v: Any) -> Any:
+        if isinstance(v, str) and len(v) > 24:
+            return f"{v[:6]}... ({len(v)} characters)"
+        if isinstance(v, dict):
+            return {k: cut(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [cut(x) for x in v]
+        return v
+    text = repr(cut(value))
+    return text if len(text) <= 400 else text[:400] + "..."
