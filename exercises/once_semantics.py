@@ -15,7 +15,8 @@ The rules are in the notebook ``once_semantics.ipynb`` and in
 * the same handler given twice fires twice, once each; a permanent
   ``bus.on(event, handler)`` of the same handler keeps running;
 * works called, with keywords (``once(bus=, event=, handler=)``) and as a
-  decorator (``@once(bus, "event")``), always at ``priority`` (an
+  decorator (``@once(bus, "event")``; each use of that decorator registers anew),
+  always at ``priority`` (an
   ``EventPriority`` or an int, passed on to ``bus.on``), and returns ``handler``
   itself; given while an emit runs, it counts from the next emit;
 * registers and removes with ``bus.on`` and ``bus.off`` only (``bus.once`` is

@@ -378,3 +378,82 @@ def test_a_cause_true_listener_raises_from_another_exception_which_must_stay() -
     # re-raised `from None`: the cause is gone, which only a "cause" listener reports
     dropped = on_bus(once_module(FROM_NONE=True), ops)[2]["value"]
     assert dropped == ["ValueError", "the KeyError a listener raised, without its __cause__"]
+
+
+# -- the twelfth blind batch (once_semantics) -----------------------------------------
+def test_a_slotted_listener_is_a_callable_that_cannot_be_weakly_referenced() -> None:
+    import weakref
+
+    calls: list[Any] = []
+    listener = made("s", {"slotted": True}, calls)
+    listener(1)
+    assert calls == [(1,)] and not hasattr(listener, "__dict__")
+    with pytest.raises(TypeError, match="weak reference"):
+        weakref.ref(listener)
+    ops = [{"op": "once", "event": "e", "listener": "s", "slotted": True}, emit(1), emit(2)]
+    assert [op["trace"] for op in on_bus(once_module(), ops)] == [[], [["s", 1]], []]
+
+
+def test_an_invalid_state_error_listener_raises_asyncios_own() -> None:
+    ops = [{"op": "once", "event": "e", "listener": "i", "raises": "InvalidStateError"},
+           {"op": "on", "event": "e", "listener": "a", "kind": "async",
+            "raises": "InvalidStateError"}, emit(1)]
+    assert on_bus(once_module(), ops)[2]["value"] == ["InvalidStateError"] * 2
+
+
+REGISTERS = """
+MADE = []  # the decorators once(bus, event) made
+
+def once(bus, event, handler=None, priority=2):
+    if handler is None:
+        def register(fn):
+            return once(bus, event, fn, priority)
+        MADE.append(register)
+        return register
+    bus.on(event, handler, priority=priority)
+    return handler
+"""
+
+
+def test_a_named_decorator_is_made_once_and_used_again() -> None:
+    mod = types.ModuleType("submission")
+    exec(compile(REGISTERS, "<submission>", "exec"), mod.__dict__)
+    deco = {"op": "once", "event": "e", "style": "decorator", "decorator": "d"}
+    ops = [{**deco, "listener": "a"}, {**deco, "listener": "b"},
+           {"op": "once", "event": "e", "style": "decorator", "listener": "c"}, emit(1)]
+    assert [op["trace"] for op in on_bus(mod, ops)][3] == [["a", 1], ["b", 1], ["c", 1]]
+    assert len(mod.MADE) == 2  # "d" once, and the unnamed one
+
+
+# -- the twelfth blind batch (priority_ordering) ----------------------------------------
+@pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
+def test_an_awaitable_if_truthy_listener_returns_a_coroutine_for_a_true_payload_only() -> None:
+    import asyncio
+
+    calls: list[Any] = []
+    listener = made("m", {"kind": "returns_awaitable_if_truthy"}, calls)
+    assert listener(0) is None and calls == [(0,)]  # recorded at once
+    coroutine = listener(1)
+    assert inspect.iscoroutine(coroutine) and calls == [(0,)]  # runs only when awaited
+    asyncio.run(coroutine)
+    assert calls == [(0,), (1,)]
+    ops = [on("m", kind="returns_awaitable_if_truthy"), emit(0), emit(1)]
+    assert traces(module(), ops) == [[["m", 0]], [["m", 1]]]
+    # an emit that asks once whether the listener's result is awaitable, and trusts that
+    verdicts: list[bool] = []
+
+    def asked_once(result: Any) -> bool:
+        if not verdicts:
+            verdicts.append(inspect.isawaitable(result))
+        return verdicts[0]
+
+    learned = module()
+    learned.__dict__["AWAITABLE"] = asked_once
+    assert traces(learned, ops) == [[["m", 0]], []]  # the coroutine never ran
+
+
+def test_an_index_error_listener_raises_pythons_own_index_error() -> None:
+    ops = [on("i", raises="IndexError"), on("b"), emit(1)]
+    result = run_scenario(module(), "PriorityEmitter", {"ops": ops})["ops"][2]
+    assert result["trace"] == [["i", 1]]
+    assert result["error"].startswith("IndexError: listener i failed")

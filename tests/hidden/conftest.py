@@ -48,7 +48,8 @@ _no_local_constants()
 LEVEL = {None: 2, "LOWEST": 0, "LOW": 1, "MEDIUM": 2, "NORMAL": 2, "HIGH": 3, "HIGHEST": 4}
 AWAITED = ("async", "returns_awaitable", "returns_task", "returns_future",
            "returns_awaitable_object", "async_callable", "async_returns_awaitable",
-           "returns_generator_coroutine", "returns_falsy_awaitable")  # emit awaits them
+           "returns_generator_coroutine", "returns_falsy_awaitable",
+           "returns_awaitable_if_truthy")  # emit awaits them (the last: when they return one)
 #: sync listeners whose result is a value, never awaited: they record and raise as a
 #: ``sync`` one does (any kind not in AWAITED is run as one)
 NOT_AWAITED = ("sync", "method", "one_arg", "returns_value", "returns_generator",
@@ -88,7 +89,8 @@ def raised(spec: dict[str, Any]) -> str | None:
     kind = spec.get("raises")
     if not kind:
         return None
-    return kind if kind in LISTENER_ERRORS else "RuntimeError"
+    return kind if kind in (*LISTENER_ERRORS, "InvalidStateError",
+                            "IndexError") else "RuntimeError"
 
 
 def recorded(op: dict[str, Any]) -> Any:

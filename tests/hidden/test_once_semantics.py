@@ -131,6 +131,19 @@ def test_every_call_form_returns_the_handler_and_keeps_its_priority(check: Any) 
                                            kind="async"), emit(1), emit(2)], H)
     check([once("u", unhashable=True), once("u2", style="decorator", unhashable=True),
            once("u3", style="keywords", unhashable=True, kind="async"), emit(1), emit(2)], H)
+    # and so is one that cannot be weakly referenced (an object of a class with __slots__,
+    # as a @dataclass(slots=True) with __call__, or str.upper): the bus holds it as it is
+    check([once("s", slotted=True), once("s2", style="decorator", slotted=True, kind="async"),
+           once("s3", style="keywords", slotted=True, kind="returns_awaitable"), count(),
+           emit(1), count(), emit(2)], H)
+    # a decorator once(bus, e) returned, used on several handlers (or on one twice): each
+    # use is a registration of its own, as a call is (no flag shared between them)
+    check([on("mid"), once("a", style="decorator", decorator="d"),
+           once("a", style="decorator", decorator="d"), once("b", style="decorator", decorator="d"),
+           count(), emit(1), count(), emit(2),
+           once("h", style="decorator", priority="HIGH", decorator="dh", kind="async"),
+           once("g", style="decorator", priority="HIGH", decorator="dh"), emit(3), count(),
+           emit(4)], H)
     # and so is a C callable whose signature inspect cannot read (as dict.update or max):
     # it is called with the emit's arguments, with nothing checked before
     check([once("c", kind="no_signature"), once("c2", style="decorator", kind="no_signature"),
@@ -275,6 +288,11 @@ def test_a_raising_handler_counts_as_fired_and_its_own_error_reaches_the_bus(
     # still that other one (not re-raised `from None`, which drops it)
     check([once("caused", raises="ValueError", cause=True),
            once("async_caused", kind="async", raises="KeyError", cause=True),
+           on("after", priority="LOW"), emit(1), emit(2), count()], H)
+    # whatever its type: asyncio's InvalidStateError too (as a cancelled Future's
+    # set_result raises it, a waiter that gave up), not caught as "nobody to deliver to"
+    check([once("ise", raises="InvalidStateError"),
+           once("async_ise", kind="async", raises="InvalidStateError"),
            on("after", priority="LOW"), emit(1), emit(2), count()], H)
 
 

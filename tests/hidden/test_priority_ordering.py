@@ -277,6 +277,10 @@ def test_a_raising_listener_stops_the_emit_and_its_own_error_comes_out(check: An
     # a TypeError too: raised by the listener, not a sign it was called the wrong way
     check([on("type_boom", "HIGH", raises="TypeError"), on("never", "LOW"), emit(1),
            emit_args([], k=1)], H)
+    # ... an IndexError too: the listener's, not a sign the listeners ran out (an emit
+    # that pops its copy until IndexError, the call inside that try, returns quietly)
+    check([on("index_boom", "HIGH", raises="IndexError"), on("never", "LOW"), emit(1),
+           off("index_boom"), emit(2)], H)
     # ... an async listener's too: raised while it is awaited, it is its own exception
     check([on("async_type_boom", "HIGH", kind="async", raises="TypeError"), on("never", "LOW"),
            emit(1), emit(2)], H)
@@ -304,6 +308,9 @@ def test_off_with_the_same_bound_method_removes_it(check: Any) -> None:
     # any other, not an empty slot: it runs, and off removes it
     check([on("empty", "HIGH", falsy=True), on("other"), on("empty", "LOW", falsy=True),
            emit(1), off("other"), emit(2), off("empty"), emit(3)], H)
+    # ... and off of it removes it only, not every listener of the event (an `if not
+    # handler` taken for the bus's off(event) without a handler clears the event)
+    check([on("empty", "HIGH", falsy=True), on("other"), emit(1), off("empty"), emit(2)], H)
     # the same method of another object is another handler: off leaves it
     check([on("mine", kind="method"), on("theirs", kind="method"), on("mine", "LOW", kind="method"),
            emit(1), off("mine"), emit(2), off("theirs"), on("mine", kind="method"), emit(3)], H)
@@ -338,6 +345,12 @@ def test_whatever_a_listener_returns_that_is_awaitable_is_awaited(check: Any) ->
     check([on("gen", "HIGH", kind="returns_generator"), on("plain"), emit(1), emit(2)], H)
     # awaited once: an async listener whose result is awaitable too returns a value
     check([on("nested", kind="async_returns_awaitable"), on("plain", "LOW"), emit(1)], H)
+    # asked of what it returns at every call, not learned once per listener: one that
+    # returns a coroutine for a true payload and None for a false one, both ways round
+    check([on("maybe", "HIGH", kind="returns_awaitable_if_truthy"), on("plain"), emit(0),
+           emit(1), emit(0), emit(2)], H)
+    check([on("maybe", "HIGH", kind="returns_awaitable_if_truthy"), on("plain"), emit(1),
+           emit(0), emit(2)], H)
 
 
 @pytest.mark.points(1)

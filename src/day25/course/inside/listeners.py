@@ -30,7 +30,8 @@ parameter, so a call with other arguments raises ``TypeError``); ``no_signature`
 sync C callable ``inspect.signature`` cannot read, as ``dict.update`` or ``max``: a
 ``functools.partial`` of a ``contextvars.Context``'s ``run``, so it cannot call itself);
 and ``async_callable`` (an object whose ``__call__`` is ``async def``); and
-``returns_async_generator`` and the ``"own_attrs"`` flag: :mod:`~.listener_shapes`.
+``returns_async_generator`` and the ``"own_attrs"`` flag: :mod:`~.listener_shapes`;
+``returns_awaitable_if_truthy`` (awaitable for some calls only): :mod:`~.changing_listeners`.
 
 ``"reemit"`` on a ``sync`` listener: it calls ``emit`` and drives what that returned to
 its end in place, with no ``await`` (as the bus runs all-sync listeners when ``emit`` is
@@ -48,7 +49,8 @@ listener it makes the object the method is bound to equal to every other such ob
 (two equal ``@dataclass`` instances), while the bound methods stay other handlers, as
 Python compares a bound method's ``__self__`` by identity; ``"wrapped":
 true`` gives it a ``__wrapped__`` of its own, as a handler made by
-``functools.wraps`` has, which a once-wrapper must not copy over its own.
+``functools.wraps`` has, which a once-wrapper must not copy over its own; ``"slotted":
+true`` makes it an object of a class with ``__slots__``, which cannot be weakly referenced.
 
 An async listener awaits ``asyncio.sleep(0)`` before it records, so listeners
 that are not awaited in order show up in the trace; ``"delay": n`` (default 1)
@@ -67,6 +69,7 @@ import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
 from typing import Any
 
+from day25.course.inside.changing_listeners import returns_awaitable_if_truthy
 from day25.course.inside.listener_shapes import own_attrs, returns_async_generator
 
 __all__ = ["depth", "handler_of", "make_listener"]
@@ -178,6 +181,18 @@ class _Unhashable:
     """A listener equal only to itself, with no hash (``__hash__ = None``)."""
 
     __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self._fn = fn
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._fn(*args, **kwargs)
+
+
+class _Slotted:
+    """A listener of a class with ``__slots__`` (``@dataclass(slots=True)``): no weakref."""
+
+    __slots__ = ("_fn",)
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self._fn = fn
@@ -353,6 +368,8 @@ def make_listener(
         made = _AsyncCallable(body)
     elif kind == "returns_async_generator":  # see listener_shapes
         made = returns_async_generator(now, name, misused)
+    elif kind == "returns_awaitable_if_truthy":  # see changing_listeners
+        made = returns_awaitable_if_truthy(now, body)
     else:
 
         async def made(*args: Any, **kwargs: Any) -> None:
@@ -370,4 +387,6 @@ def make_listener(
         made = _Falsy(made)
     elif op.get("equal"):
         made = _Equal(made)
+    elif op.get("slotted"):
+        made = _Slotted(made)
     return made

@@ -20,7 +20,9 @@ that member, which ``EventBus.on`` takes by its name; or absent for the default)
   "style"?}``: ``"style": "positional"`` passes the priority positionally
 * ``{"op": "once", ...same..., "style": "call"|"decorator"|"keywords"}``: the module's own
   ``once``: ``once(bus, event, fn)``, ``once(bus, event)(fn)`` or
-  ``once(bus=..., event=..., handler=fn)`` (each with ``priority=`` when given)
+  ``once(bus=..., event=..., handler=fn)`` (each with ``priority=`` when given);
+  ``"decorator": "<name>"`` keeps the decorator under that name, and a later op naming
+  it applies that one again (made for the first op's event and priority)
 * ``{"op": "off", "event", "listener"}``: its ``value`` is what ``off`` returned, when
   that is not None (``repr``)
 * ``{"op": "emit", "event", "payload", "kwargs"?}``: its ``value`` is what the awaited
@@ -47,10 +49,12 @@ a loop whose clock skips waits (:mod:`~day25.course.inside.virtual_clock`).
 the listener runs on the subject right after it recorded (changes during an emit).
 ``raises``: after recording (and ``then``), the listener raises ``RuntimeError``, or
 the exception named in ``LISTENER_ERRORS`` (``"ValueError"``, ``"KeyError"``,
-``"TypeError"``), so that a wrapped one shows; another exception of its type that stands
-for it (a copy, or one re-made from it with another message) is reported as such, since
-the texts ask for the listener's own; with ``"cause": true`` it is raised from another
-exception, and one that reaches the bus without that ``__cause__`` is reported too.
+``"TypeError"``; ``"InvalidStateError"``: asyncio's, as ``set_result`` of a cancelled
+Future raises it; ``"IndexError"``, which is no sign that a popped list ran out), so
+that a wrapped one shows; another exception of its type that stands for it (a copy, or
+one re-made from it with another message) is reported as such, since the texts ask for
+the listener's own; with ``"cause": true`` it is raised from another exception, and one
+that reaches the bus without that ``__cause__`` is reported too.
 ``"wraps": "<listener>"`` gives the new listener that earlier listener's handler as
 ``__wrapped__`` (as ``functools.wraps`` would): it is another handler all the same.
 
@@ -98,7 +102,8 @@ __all__ = ["run_scenario", "serve_scenarios"]
 
 _RAISES: dict[str, type[Exception]] = {
     name: getattr(builtins, name) for name in LISTENER_ERRORS
-}
+} | {"InvalidStateError": asyncio.InvalidStateError}  # as a cancelled Future's set_result
+_RAISES["IndexError"] = IndexError  # as heappop raises it: not the end of the listeners
 
 #: listener calls one operation may make; the largest of the suites makes 990 (one emit
 #: to 990 listeners: a dispatch that recurses once per listener runs out of stack). An
@@ -135,6 +140,7 @@ class _Run:
         self.resolving: set[asyncio.Future[Any]] = set()  # returns_future's tasks, running
         self.given: list[Any] = []  # the arguments given to this op's emits, to tell copies
         self.early: list[str] = []  # listeners this op's emit ran before it was awaited
+        self.decorators: dict[str, Any] = {}  # once ops' "decorator": kept, to use again
         self.subject = subject
         self.target: Any = self._fresh()
 
@@ -245,10 +251,14 @@ class _Run:
             fn = self.listener(op)
             once = self.module.once
             if op.get("style") == "decorator":
-                decorator = once(target, op["event"], **self._priority_kw(op))
+                reused = self.decorators.get(str(op.get("decorator")))
+                decorator = reused if reused is not None else once(
+                    target, op["event"], **self._priority_kw(op))
                 if not callable(decorator):
                     raise TypeError(f"once(bus, event) without a handler returned {decorator!r}, "
                                     "not a decorator")
+                if op.get("decorator"):
+                    self.decorators[str(op["decorator"])] = decorator
                 returned = decorator(fn)
             elif op.get("style") == "keywords":
                 returned = once(bus=target, event=op["event"], handler=fn,
