@@ -45,8 +45,9 @@ class BatchReport:
 
 
 #: sessions a batch runs at once per ``--jobs`` worker: a session waits on the app it
-#: tests much of the time, and three per core kept the cores busiest (benchmarks/grade.py)
-SESSIONS_PER_JOB = 3
+#: tests much of the time (settling, faults, the session models), so a core needs several
+#: to stay busy; docs/benchmarks.md has the measurements that chose four
+SESSIONS_PER_JOB = 4
 
 
 def grader_fingerprint(exercises: list[Exercise], root: Path) -> str:
