@@ -168,6 +168,10 @@ def test_off_then_on_again_is_a_new_registration_at_the_back(check: Any) -> None
     check([on("a"), on("b"), on("a", event="f"), off("a"), off("b"), emit(1), on("c"), on("a"),
            on("b", "HIGH"), emit(2), emit(3, event="f"), off("a", event="f"),
            emit(4, event="f"), on("a", event="f"), emit(5, event="f")], H)
+    # ... at another priority than before, it runs at its new place, not its old one (an
+    # off that only counts how many of its registrations to skip, skipping the first ones
+    # in call order, skips the new HIGH one and runs the old LOW one)
+    check([on("a", "LOW"), off("a"), on("a", "HIGH"), on("b"), emit(1)], H)
 
 
 @pytest.mark.points(1)
@@ -264,6 +268,10 @@ def test_on_and_off_during_an_emit_take_effect_from_the_next_emit(check: Any) ->
     check([on("a"), {**emit(1), "meanwhile": [off("a"), on("late")]}, emit(2)], H)
     check([on("a", "HIGH"), on("slow", kind="async"), on("b", "LOW"),
            {**emit(1), "meanwhile": [off("b"), on("late", "HIGHEST")]}, emit(2)], H)
+    # with a single listener too: the snapshot is a copy however few listeners there are
+    # (an emit that copies only two or more walks the live list of one, and runs the
+    # listener that one adds in that same emit)
+    check([on("only", then=[on("late", "LOW")]), emit(1), emit(2)], H)
 
 
 @pytest.mark.points(1)
@@ -289,6 +297,11 @@ def test_a_raising_listener_stops_the_emit_and_its_own_error_comes_out(check: An
     check([on("done", "HIGH", kind="returns_done_future"), on("plain"), emit(1),
            on("done_boom", kind="returns_done_future", raises="ValueError"), on("never", "LOW"),
            emit(2), off("done_boom"), emit(3)], H)
+    # on and off made by listeners of the emit before one raised are kept: they count from
+    # the next emit like any (an emit that rolls the listeners back when one raises loses them)
+    check([on("gone", "HIGHEST"), on("subscriber", "HIGH", then=[on("late", "HIGHEST"),
+                                                                 off("gone")]),
+           on("boom", raises="ValueError"), emit(1), off("boom"), emit(2)], H)
     # raised in a nested emit: that emit stops, the listener that emitted it goes on
     check([on("outer", "HIGH", kind="async", reemit={"event": "inner", "payload": "n"}),
            on("after", "LOW"), on("in_boom", event="inner", raises="ValueError"),
