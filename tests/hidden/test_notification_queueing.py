@@ -148,6 +148,24 @@ async def test_live_notification_reaches_every_tab_of_the_user(app_server: Serve
         await server.expect_silence(bob, 0.3)
         reply = await post(server, "ann", "defaults")
         check_frame(await server.recv_json(tab1), reply, "ann", "defaults")
+    # "Every open tab of the user receives every live notification", also after tabs came
+    # and went: cy's first tab leaves while her second stays, then a third joins (a tab
+    # filed under "how many tabs she has now" would take the place of the one still open)
+    async with contextlib.AsyncExitStack() as stack:
+        first, second = [await stack.enter_async_context(server.connect(where("cy")))
+                         for _ in range(2)]
+        for ws in (first, second):
+            assert await backlog(server, ws) == []
+        await first.close()
+        await server.settled()  # the server has seen the first tab leave
+        third = await stack.enter_async_context(server.connect(where("cy")))
+        assert await backlog(server, third) == []
+        reply = await post(server, "cy", "two tabs open")
+        assert reply["delivered"] == 2, (
+            "cy's first tab left, her second is still open and a third joined: both open "
+            f"tabs get the notification, delivered 2; got {reply}")
+        for ws in (second, third):
+            check_frame(await server.recv_json(ws), reply, "cy", "two tabs open")
 
 
 @pytest.mark.points(3)
@@ -231,8 +249,15 @@ async def test_ack_counts_only_the_users_pending_ids_and_the_rest_come_back(
         assert reply == {"type": "acked", "count": 1}, (
             f"an ack of 1,501 ids, one of them pending, should answer acked 1, got {reply!r:.300}")
     async with server.connect(where("bob")) as bob:
-        titles = [f["title"] for f in await backlog(server, bob)]
-    assert titles == ["b0", "b1"], f"ann's acks must not touch bob's notifications: {titles}"
+        theirs = await backlog(server, bob)
+        titles = [f["title"] for f in theirs]
+        assert titles == ["b0", "b1"], f"ann's acks must not touch bob's notifications: {titles}"
+        # "ids of another user's notifications ... count 0 and change nothing": ann's acks
+        # of both (counted 0) changed nothing, so bob's own ack of them counts them both
+        count = await acked(server, bob, [f["id"] for f in theirs])
+        assert count == 2, (
+            "ann acknowledged bob's two ids (count 0, nothing changed); bob's own ack of his "
+            f"two pending notifications then counts 2, got {count}")
 
 
 # A door on notification.created, run in the app (a listener of app.events, as the grader's
@@ -793,9 +818,19 @@ async def test_dead_and_stalled_tabs_are_dropped_and_not_counted(app_server: Ser
     # (a lock taken for the backlog_end and not released when that send failed hangs both)
     async with server.connect(where("cy"), **faulty("raise")):
         await server.settled()
+    # and "`send_timeout` bounds each send", live pushes too, not a tab's whole session:
+    # each live send to fay's tab takes 50 ms (her backlog_end goes at once), and she is
+    # sent seven (350 ms in all, past 0.3 s), each counted and received (run meanwhile)
+
+    async def seven_for_fay(fay: Any) -> list[dict[str, Any]]:
+        assert await backlog(server, fay) == []
+        return [await post(server, "fay", f"f{i}") for i in range(7)]
+
     async with server.connect(where("cy"), **faulty("slow:1000:1")) as slow_tab, \
-            server.connect(where("dee"), **faulty("slow:60")) as dee:
+            server.connect(where("dee"), **faulty("slow:60")) as dee, \
+            server.connect(where("fay"), **faulty("slow:50:1")) as fay:
         reading = asyncio.create_task(backlog(server, dee))
+        fay_live = asyncio.create_task(seven_for_fay(fay))
         try:
             assert await backlog(server, slow_tab) == []
         except SubmissionTimeout:
@@ -813,6 +848,13 @@ async def test_dead_and_stalled_tabs_are_dropped_and_not_counted(app_server: Ser
                         f"backlog of 5 and backlog_end, however long all of it takes: {exc}",
                         pytrace=False)
         assert got == [r["id"] for r in dees], f"dee's whole backlog, in seq order: {got}"
+        fays = await fay_live
+        assert [reply["delivered"] for reply in fays] == [1] * 7, (
+            "each send to fay's tab takes 50 ms, within send_timeout=0.3 s: every one of her "
+            "seven live notifications counts, however long all seven take (send_timeout "
+            f"bounds each send, not the tab's whole life); got {fays}")
+        for i, reply in enumerate(fays):
+            check_frame(await server.recv_json(fay), reply, "fay", f"f{i}")
 
 
 @pytest.mark.points(1)
