@@ -45,3 +45,14 @@ def test_the_session_model_passes_the_reference_and_fails_a_bug(
     else:
         assert proc.returncode == 1 and "1 failed" in out, out[-3000:]
         assert "The session so far" in out and wanted in out, out[-3000:]
+
+
+def test_brief_shows_long_texts_by_their_start_and_length() -> None:
+    """What a failing session prints: the field that differs stays visible."""
+    from day25.course.harness import brief
+
+    frame = {"type": "message", "text": "x" * 2000, "seq": 3, "users": ["ann", "b" * 30]}
+    assert brief(frame) == ("{'type': 'message', 'text': 'xxxxxx... (2000 characters)', "
+                            "'seq': 3, 'users': ['ann', 'bbbbbb... (30 characters)']}")
+    assert brief("y" * 24) == repr("y" * 24)  # short strings stay whole
+    assert brief(list(range(1000)), limit=20) == repr(list(range(1000)))[:20] + "..."

@@ -20,7 +20,7 @@ import random
 from collections import Counter
 from typing import Any
 
-from day25.course.harness import AppServer
+from day25.course.harness import AppServer, brief
 from day25.course.protocol import FAULT_HEADER
 
 # names that differ only by case, or where one is a prefix of another: the same user or
@@ -265,17 +265,3 @@ def _is_error(frame: Any, code: str) -> bool:
 
 def _counted(payloads: list[Any]) -> Counter[str]:
     return Counter(json.dumps(p, sort_keys=True, default=repr) for p in payloads)
-
-
-def brief(value: Any) -> str:
-    """``value`` for a message: long strings cut to their start and their length."""
-    def cut(v: Any) -> Any:
-        if isinstance(v, str) and len(v) > 24:
-            return f"{v[:6]}... ({len(v)} characters)"
-        if isinstance(v, dict):
-            return {k: cut(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [cut(x) for x in v]
-        return v
-    text = repr(cut(value))
-    return text if len(text) <= 600 else text[:600] + "..."

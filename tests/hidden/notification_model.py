@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from day25.course.harness import AppServer
+from day25.course.harness import AppServer, brief
 from day25.course.protocol import FAULT_HEADER
 
 USERS = ["ann", "ANN", "a_n"]  # "User names match exactly": three users
@@ -275,17 +275,3 @@ class Session:
             self.opened += 1
             ws = await stack.enter_async_context(server.connect(f"/notifications/{user}"))
             await self.backlog(Tab(self.opened, user, ws, None))
-
-
-def brief(value: Any) -> str:
-    """``value`` for a message: long strings cut to their start and their length."""
-    def cut(v: Any) -> Any:
-        if isinstance(v, str) and len(v) > 24:
-            return f"{v[:6]}... ({len(v)} characters)"
-        if isinstance(v, dict):
-            return {k: cut(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [cut(x) for x in v]
-        return v
-    text = repr(cut(value))
-    return text if len(text) <= 400 else text[:400] + "..."

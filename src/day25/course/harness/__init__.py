@@ -12,7 +12,12 @@ student.
 """
 
 from day25.course.harness.app_server import AppServer
-from day25.course.harness.errors import SubmissionCrashed, SubmissionError, SubmissionTimeout
+from day25.course.harness.errors import (
+    SubmissionCrashed,
+    SubmissionError,
+    SubmissionTimeout,
+    brief,
+)
 from day25.course.harness.scenarios import ScenarioRunner, first_difference
 
 __all__ = [
@@ -21,5 +26,6 @@ __all__ = [
     "SubmissionCrashed",
     "SubmissionError",
     "SubmissionTimeout",
+    "brief",
     "first_difference",
 ]

@@ -8,9 +8,10 @@ the plugin shows such an error as its message alone, without a traceback.
 from __future__ import annotations
 
 import signal
+from typing import Any
 
 __all__ = ["MESSAGE_CHARS", "TAIL_CHARS", "SubmissionCrashed", "SubmissionError",
-           "SubmissionTimeout", "capped", "describe_exit"]
+           "SubmissionTimeout", "brief", "capped", "describe_exit"]
 
 TAIL_CHARS = 3000  # characters of the process's output quoted in an error message
 #: characters of a message built from what a submission sent: a 12 MB exception text
@@ -23,6 +24,24 @@ def capped(text: str, limit: int = MESSAGE_CHARS) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]} ... ({len(text) - limit:,} more characters not shown)"
+
+
+def brief(value: Any, limit: int = 600) -> str:
+    """``repr(value)`` for a message, long strings in it shown as their start and length.
+
+    Why: a frame holding a text of 2,000 characters would hide, in a failure
+    message, the one field that differs; ``'tttttt... (200 characters)'`` does not.
+    """
+    def cut(v: Any) -> Any:
+        if isinstance(v, str) and len(v) > 24:
+            return f"{v[:6]}... ({len(v)} characters)"
+        if isinstance(v, dict):
+            return {k: cut(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [cut(x) for x in v]
+        return v
+    text = repr(cut(value))
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 class SubmissionError(Exception):
