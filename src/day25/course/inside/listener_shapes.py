@@ -1,23 +1,29 @@
-"""Two listener shapes that test what a wrapper does with a handler's result and attributes.
+"""Three listener shapes that test what an emit or a wrapper does with a handler's result
+and attributes.
 
 Why a module of its own: :mod:`day25.course.inside.listeners` is near its size limit,
-and these two shapes matter only to code that wraps a handler. ``returns_async_generator`` is a
-sync function that records, then returns an async generator object: not awaitable
-(``inspect.isawaitable`` says no), so it is a value, and code that runs it through
-(``async for``) is reported through ``misused``. The ``"own_attrs": true`` flag gives a
+and these shapes matter only to code that looks at a handler's result or wraps a handler.
+``returns_async_generator`` is a sync function that records, then returns an async
+generator object: not awaitable (``inspect.isawaitable`` says no), so it is a value, and
+code that runs it through (``async for``) is reported through ``misused``.
+``returns_awaitable_if_truthy`` returns a coroutine for some calls only: the texts say
+that what a listener *returns* is awaited when it is awaitable, so the question is asked
+of every result, at every call (``def maybe(x): return save(x) if x else None`` is a
+listener like any other); an emit that learns once whether a handler is "async" either
+never runs a later coroutine or awaits ``None``. The ``"own_attrs": true`` flag gives a
 listener function attributes of its own named as a wrapper's state often is
 (``event``, ``handler``, ``fired``, ...), as any callable object may have them: a
 wrapper that copies the handler's ``__dict__`` over its own state (``functools.wraps``
 or ``update_wrapper`` called after it set that state) then offs another event, calls
 something else than the handler, or thinks it fired already.
 """
-
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
-__all__ = ["OWN_ATTR_NAMES", "own_attrs", "returns_async_generator"]
+__all__ = ["OWN_ATTR_NAMES", "own_attrs", "returns_async_generator",
+           "returns_awaitable_if_truthy"]
 
 #: the attributes an ``own_attrs`` listener carries, as a wrapper might name its state
 OWN_ATTR_NAMES = {
@@ -76,3 +82,20 @@ def own_attrs(name: str, misused: Report) -> dict[str, Any]:
     values = {"bus": _DecoyBus(name, misused), "event": f"not-the-event-of-{name}",
               "call": call, "true": True}
     return {attr: values[what] for attr, what in OWN_ATTR_NAMES.items()}
+
+
+def returns_awaitable_if_truthy(
+    now: Callable[[tuple[Any, ...], dict[str, Any]], None],
+    body: Callable[[tuple[Any, ...], dict[str, Any]], Coroutine[Any, Any, None]],
+) -> Callable[..., Any]:
+    """A sync listener: ``body(...)``'s coroutine for a true first argument, else it
+    records (``now``) and returns ``None``. Give it no ``reemit`` or ``sleep``: whether it
+    waits depends on the payload, which the model does not follow."""
+
+    def made(*args: Any, **kwargs: Any) -> Any:
+        if args and args[0]:
+            return body(args, kwargs)  # awaitable: the emit must await it
+        now(args, kwargs)
+        return None
+
+    return made

@@ -30,8 +30,8 @@ parameter, so a call with other arguments raises ``TypeError``); ``no_signature`
 sync C callable ``inspect.signature`` cannot read, as ``dict.update`` or ``max``: a
 ``functools.partial`` of a ``contextvars.Context``'s ``run``, so it cannot call itself);
 and ``async_callable`` (an object whose ``__call__`` is ``async def``); and
-``returns_async_generator`` and the ``"own_attrs"`` flag: :mod:`~.listener_shapes`;
-``returns_awaitable_if_truthy`` (awaitable for some calls only): :mod:`~.changing_listeners`.
+``returns_async_generator``, ``returns_awaitable_if_truthy`` (awaitable for some calls
+only) and the ``"own_attrs"`` flag: :mod:`~.listener_shapes`.
 
 ``"reemit"`` on a ``sync`` listener: it calls ``emit`` and drives what that returned to
 its end in place, with no ``await`` (as the bus runs all-sync listeners when ``emit`` is
@@ -69,8 +69,11 @@ import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
 from typing import Any
 
-from day25.course.inside.changing_listeners import returns_awaitable_if_truthy
-from day25.course.inside.listener_shapes import own_attrs, returns_async_generator
+from day25.course.inside.listener_shapes import (
+    own_attrs,
+    returns_async_generator,
+    returns_awaitable_if_truthy,
+)
 
 __all__ = ["depth", "handler_of", "make_listener"]
 
@@ -368,7 +371,7 @@ def make_listener(
         made = _AsyncCallable(body)
     elif kind == "returns_async_generator":  # see listener_shapes
         made = returns_async_generator(now, name, misused)
-    elif kind == "returns_awaitable_if_truthy":  # see changing_listeners
+    elif kind == "returns_awaitable_if_truthy":  # see listener_shapes
         made = returns_awaitable_if_truthy(now, body)
     else:
 
