@@ -56,3 +56,7 @@ def test_brief_shows_long_texts_by_their_start_and_length() -> None:
                             "'seq': 3, 'users': ['ann', 'bbbbbb... (30 characters)']}")
     assert brief("y" * 24) == repr("y" * 24)  # short strings stay whole
     assert brief(list(range(1000)), limit=20) == repr(list(range(1000)))[:20] + "..."
+    deep: list[object] = []
+    for _ in range(5000):  # what a hostile server could send, nested past any stack
+        deep = [deep]
+    assert brief(deep) == "<a value nested too deeply to show>"

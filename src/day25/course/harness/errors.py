@@ -40,7 +40,10 @@ def brief(value: Any, limit: int = 600) -> str:
         if isinstance(v, list):
             return [cut(x) for x in v]
         return v
-    text = repr(cut(value))
+    try:
+        text = repr(cut(value))
+    except RecursionError:  # a frame nested as deep as json.loads allows
+        return "<a value nested too deeply to show>"
     return text if len(text) <= limit else text[:limit] + "..."
 
 
