@@ -457,3 +457,120 @@ def test_an_index_error_listener_raises_pythons_own_index_error() -> None:
     result = run_scenario(module(), "PriorityEmitter", {"ops": ops})["ops"][2]
     assert result["trace"] == [["i", 1]]
     assert result["error"].startswith("IndexError: listener i failed")
+
+
+# -- the fourteenth blind batch (priority_ordering) ---------------------------------------
+def test_a_returns_value_listener_returns_its_returned_value_which_code_may_misread() -> None:
+    """``"returned"`` on a ``returns_value`` listener: what it returns instead of 42 (JSON:
+    ``False``, 0, ...); an emit that takes ``return False`` for "stop" shows it."""
+    calls: list[Any] = []
+    assert made("v", {"kind": "returns_value"}, calls)(1) == 42
+    falsy = made("f", {"kind": "returns_value", "returned": False}, calls)(2)
+    assert falsy is False and calls == [(1,), (2,)]
+    ops = [on("f", kind="returns_value", returned=False), on("b"), emit(1)]
+    assert traces(module(), ops) == [[["f", 1], ["b", 1]]]
+    stops = types.ModuleType("submission")  # jQuery's `return false`: the rest is skipped
+    exec(compile(textwrap.dedent(STOPS_AT_FALSE), "<submission>", "exec"), stops.__dict__)
+    assert traces(stops, ops) == [[["f", 1]]]
+
+
+STOPS_AT_FALSE = """
+class PriorityEmitter:
+    def __init__(self):
+        self.handlers = []
+
+    def on(self, event, handler, priority=2):
+        self.handlers.append(handler)
+        return handler
+
+    async def emit(self, event, *args, **kwargs):
+        for handler in list(self.handlers):
+            if handler(*args, **kwargs) is False:
+                break
+"""
+
+
+# -- the fourteenth blind batch (once_semantics) ----------------------------------------
+SETTLES = """
+import inspect
+
+def once(bus, event, handler):
+    fired = []
+
+    async def wrapper(*args, **kwargs):
+        if fired:
+            return
+        fired.append(True)
+        bus.off(event, wrapper)
+        if ACK and args and callable(args[-1]):  # socket.io's habit: a function last is an ack
+            *args, ack = args
+            ack(handler(*args, **kwargs))
+            return
+        result = handler(*args, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        if RAISE_RETURNED and isinstance(result, Exception):  # error-as-value
+            raise result
+
+    wrapper.__wrapped__ = handler
+    bus.on(event, wrapper)
+    return handler
+"""
+
+
+def settling_module(**flags: bool) -> types.ModuleType:
+    made = types.ModuleType("submission")
+    made.__dict__.update({"ACK": False, "RAISE_RETURNED": False, **flags})
+    exec(compile(SETTLES, "<submission>", "exec"), made.__dict__)
+    return made
+
+
+def test_an_exception_returned_is_a_value_which_a_wrapper_that_raises_it_shows() -> None:
+    import asyncio
+
+    calls: list[Any] = []
+    assert isinstance(made("x", {"kind": "returns_exception"}, calls)(1), ValueError)
+    coroutine = made("y", {"kind": "async_returns_exception"}, calls)(2)
+    assert calls == [(1,)] and isinstance(asyncio.run(coroutine), ValueError)
+    assert calls == [(1,), (2,)]
+    ops = [{"op": "once", "event": "e", "listener": "x", "kind": "returns_exception"},
+           {"op": "once", "event": "e", "listener": "y", "kind": "async_returns_exception"},
+           emit(1)]
+    passed_on = {"trace": [["x", 1], ["y", 1]], "error": None, "value": []}
+    assert on_bus(settling_module(), ops)[2] == passed_on
+    raised = on_bus(settling_module(RAISE_RETURNED=True), ops)[2]
+    assert raised == {**passed_on, "value": ["ValueError", "ValueError"]}
+
+
+def test_callable_args_are_functions_recorded_as_the_values_they_stand_for() -> None:
+    from day25.course.inside.plain_values import emit_arguments, recorded_payload
+
+    reported: list[str] = []
+    args = emit_arguments({"args": [1, "ack"], "callable_args": [1]}, reported.append)
+    assert args[0] == 1 and isinstance(args[1], types.FunctionType)
+    assert recorded_payload(tuple(args)) == {"args": [1, "ack"]}
+    assert recorded_payload((args[1],)) == "ack" and reported == []
+    args[1](None)
+    assert len(reported) == 1 and "given to emit as an argument was called back" in reported[0]
+    ops = [{"op": "once", "event": "e", "listener": "a"},
+           {"op": "emit", "event": "e", "args": [1, "ack"], "callable_args": [1]}]
+    got = on_bus(settling_module(), ops)[1]
+    assert got == {"trace": [["a", {"args": [1, "ack"]}]], "error": None, "value": []}
+    acked = on_bus(settling_module(ACK=True), ops)[1]
+    assert acked["trace"] == [["a", 1]] and "was called back" in acked["error"]
+
+
+def test_renew_with_max_listeners_gives_a_bus_that_warns_past_them() -> None:
+    import warnings
+
+    ops = [{"op": "renew", "max_listeners": 2},
+           *[{"op": "on", "event": "e", "listener": n} for n in "abc"], emit(1)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = on_bus(settling_module(), ops)
+    assert result[4]["trace"] == [["a", 1], ["b", 1], ["c", 1]]  # it only warns
+    assert [type(w.message).__name__ for w in caught] == ["ListenerLimitWarning"]
+    with warnings.catch_warnings(record=True) as caught:  # else no limit, as at the start
+        warnings.simplefilter("always")
+        on_bus(settling_module(), [{"op": "renew"}, *ops[1:]])
+    assert caught == []

@@ -48,12 +48,13 @@ _no_local_constants()
 LEVEL = {None: 2, "LOWEST": 0, "LOW": 1, "MEDIUM": 2, "NORMAL": 2, "HIGH": 3, "HIGHEST": 4}
 AWAITED = ("async", "returns_awaitable", "returns_task", "returns_future",
            "returns_awaitable_object", "async_callable", "async_returns_awaitable",
-           "returns_generator_coroutine", "returns_falsy_awaitable",
+           "returns_generator_coroutine", "returns_falsy_awaitable", "async_returns_exception",
            "returns_awaitable_if_truthy")  # emit awaits them (the last: when they return one)
 #: sync listeners whose result is a value, never awaited: they record and raise as a
 #: ``sync`` one does (any kind not in AWAITED is run as one)
 NOT_AWAITED = ("sync", "method", "one_arg", "returns_value", "returns_generator",
-               "returns_done_future", "no_signature", "returns_async_generator")
+               "returns_done_future", "no_signature", "returns_async_generator",
+               "returns_exception")  # a value too, though an exception object
 
 
 def level(priority: str | int | None) -> int:

@@ -17,8 +17,8 @@ the emit all the same); ``returns_awaitable_object`` (an object of a class with
 ``__await__``: neither coroutine, Task nor Future, yet ``inspect.isawaitable``);
 ``returns_falsy_awaitable`` (the same, an empty collection too: ``len()`` 0, so ``if
 result`` takes it for nothing to await);
-``returns_value`` (a sync function that records, then returns a value that is not
-awaitable); ``returns_generator`` (a sync function that records, then returns a plain
+``returns_value`` (a sync function that records, then returns 42, or its ``"returned"``:
+a value, not awaitable); ``returns_generator`` (a sync function that records, then returns a plain
 generator object, ``(x for x in ())``: not awaitable, though ``asyncio.iscoroutine``
 says yes to it on Python 3.11, so code that awaits it gets a ``TypeError`` the listener
 never raised); ``async_returns_awaitable`` (an ``async def`` whose own result is awaitable
@@ -31,7 +31,8 @@ sync C callable ``inspect.signature`` cannot read, as ``dict.update`` or ``max``
 ``functools.partial`` of a ``contextvars.Context``'s ``run``, so it cannot call itself);
 and ``async_callable`` (an object whose ``__call__`` is ``async def``); and
 ``returns_async_generator``, ``returns_awaitable_if_truthy`` (awaitable for some calls
-only) and the ``"own_attrs"`` flag: :mod:`~.listener_shapes`.
+only) and the ``"own_attrs"`` flag: :mod:`~.listener_shapes`; ``returns_exception`` and
+``async_returns_exception`` (an exception object returned, not raised): :mod:`~.plain_values`.
 
 ``"reemit"`` on a ``sync`` listener: it calls ``emit`` and drives what that returned to
 its end in place, with no ``await`` (as the bus runs all-sync listeners when ``emit`` is
@@ -74,6 +75,7 @@ from day25.course.inside.listener_shapes import (
     returns_async_generator,
     returns_awaitable_if_truthy,
 )
+from day25.course.inside.plain_values import RETURNS_EXCEPTION, returns_exception
 
 __all__ = ["depth", "handler_of", "make_listener"]
 
@@ -329,7 +331,7 @@ def make_listener(
 
         def made(*args: Any, **kwargs: Any) -> Any:
             now(args, kwargs)
-            return 42  # not None, not awaitable: nothing to await
+            return op.get("returned", 42)  # not awaitable (False too): nothing to await
 
     elif kind == "returns_generator":
 
@@ -373,6 +375,8 @@ def make_listener(
         made = returns_async_generator(now, name, misused)
     elif kind == "returns_awaitable_if_truthy":  # see listener_shapes
         made = returns_awaitable_if_truthy(now, body)
+    elif kind in RETURNS_EXCEPTION:  # see plain_values
+        made = returns_exception(kind, name, now, body)
     else:
 
         async def made(*args: Any, **kwargs: Any) -> None:

@@ -28,7 +28,8 @@ that member, which ``EventBus.on`` takes by its name; or absent for the default)
 * ``{"op": "emit", "event", "payload", "kwargs"?}``: its ``value`` is what the awaited
   emit returned when that is not None (``repr``), and for the ``bus`` subject the
   type names of the errors in its ``EmitResult``. ``"args": [...]`` instead of
-  ``payload``: emit with those positional arguments (none, or several). For a class
+  ``payload``: emit with those positional arguments (none, or several; callables at the
+  indexes ``"callable_args"`` names: :mod:`~.plain_values`). For a class
   subject, ``early`` names the listeners that ran when ``emit`` was called, before it
   was awaited (an ``async def emit`` runs none). ``"timeout": s``: the emit is given
   ``s`` seconds (``asyncio.wait_for``, best on the virtual clock); when they run out it
@@ -38,7 +39,8 @@ that member, which ``EventBus.on`` takes by its name; or absent for the default)
 * ``{"op": "emit_concurrently", "event", "payloads": [...]}``: ``asyncio.gather``
 * ``{"op": "count", "event"}``: how many listeners the subject holds (``listeners()``)
 * ``{"op": "renew"}``: the subject is dropped and collected, and a fresh one takes its
-  place (a new instance may get the old one's ``id``: what was the old one's stays there)
+  place (a new instance may get the old one's ``id``: what was the old one's stays there);
+  ``"max_listeners": n``: a bus that warns past n listeners on an event (else 0: never)
 
 Listeners (``"kind"``, ``"delay"``, ``"sleep"`` and the flags) take every shape a
 handler can take: :mod:`day25.course.inside.listeners`. Every listener takes ``*args,
@@ -88,6 +90,7 @@ from day25 import EventBus, EventPriority
 from day25.course.inside.channel import Channel
 from day25.course.inside.guarded_bus import GuardedBus
 from day25.course.inside.listeners import depth, handler_of, make_listener
+from day25.course.inside.plain_values import emit_arguments, recorded_payload
 from day25.course.inside.submission import import_error, import_once
 from day25.course.inside.virtual_clock import VirtualClockLoop
 from day25.course.protocol import (
@@ -144,23 +147,23 @@ class _Run:
         self.subject = subject
         self.target: Any = self._fresh()
 
-    def _renewed(self) -> Any:
+    def _renewed(self, limit: int = 0) -> Any:
         """A fresh subject where the old one was, in memory too when CPython allows:
         freed at once (no reference left), its memory goes to the next object of its
         size, so the new subject usually gets the old one's ``id``; one held by a cycle
         is collected first. State kept by ``id`` then shows in the new subject."""
         old = id(self.target)
         self.target = None
-        fresh = self._fresh()
+        fresh = self._fresh(limit)
         if id(fresh) != old:
             del fresh
             gc.collect()
-            fresh = self._fresh()
+            fresh = self._fresh(limit)
         return fresh
 
-    def _fresh(self) -> Any:
+    def _fresh(self, limit: int = 0) -> Any:
         if self.subject == BUS_SUBJECT:
-            return GuardedBus(max_listeners=0)
+            return GuardedBus(max_listeners=limit)
         if self.subject:
             return getattr(self.module, self.subject)()
         raise ValueError("no scenario subject: the catalogue names none for this exercise")
@@ -178,7 +181,7 @@ class _Run:
         return handler_of(made)
 
     def _record(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        payload = args[0] if len(args) == 1 else {"args": list(args)}
+        payload = recorded_payload(args)  # a callable_args stand-in as its value
         if len(self.trace) >= CALLS_PER_OP:
             raise _EndlessEmit(
                 f"stopped after {CALLS_PER_OP:,} listener calls in one operation: does an "
@@ -270,7 +273,7 @@ class _Run:
             returned = target.off(op["event"], self.listener(op))
             return None if returned is None else repr(returned)[:200]
         elif kind == "emit":
-            args = op["args"] if "args" in op else [op.get("payload")]
+            args = emit_arguments(op, lambda text: self.errors.append(text))
             self.given.extend([*args, *op.get("kwargs", {}).values()])
             result = target.emit(op["event"], *args, **op.get("kwargs", {}))
             if not isinstance(target, EventBus):  # the bus may run all-sync listeners eagerly
@@ -307,7 +310,7 @@ class _Run:
             return len(target.listeners(op["event"]))
         elif kind == "renew":
             del target  # the old subject's last reference but one (self.target's)
-            self.target = self._renewed()
+            self.target = self._renewed(int(op.get("max_listeners", 0)))
         else:
             raise ValueError(f"unknown scenario op {kind!r}")
         return None

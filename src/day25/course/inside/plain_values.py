@@ -1,0 +1,79 @@
+"""Values that look like something else, which the code under test must pass on as values.
+
+Why a module of its own: :mod:`day25.course.inside.listeners` and
+:mod:`day25.course.inside.scenarios` are near their size limit, and both shapes here
+came from the fourteenth blind batch (exercise 2), where a wrapper took a value
+for a signal: an exception object a handler *returns* for a failure (error-as-value,
+as Go's ``return err``) and a callable given to ``emit`` for an acknowledgement to
+call back (socket.io's habit). The texts say the handler gets exactly the emit's
+arguments and that what it returns is awaited when awaitable, else a value.
+
+Listener kinds: ``returns_exception`` (a sync function that records, then *returns* a
+``ValueError`` object, raising nothing) and ``async_returns_exception`` (an ``async
+def`` that does the same once awaited). A wrapper that raises what a handler returned
+puts an error into the emit's result that no listener raised.
+
+Emit arguments: ``"callable_args": [i, ...]`` on an ``emit`` op with ``"args"`` makes
+the positional arguments at those indexes callables (plain functions, as an ``ack``
+callback is) standing for the JSON values written there: a listener records each as
+that value (:func:`recorded_payload`), so the model needs no change, and calling one
+(the code under test has no business to) is reported through ``misused``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+__all__ = ["RETURNS_EXCEPTION", "emit_arguments", "recorded_payload", "returns_exception"]
+
+#: the listener kinds this module makes
+RETURNS_EXCEPTION = ("returns_exception", "async_returns_exception")
+
+#: the attribute a stand-in callable carries: the JSON value it stands for
+_STANDS_FOR = "day25_stands_for"
+
+Now = Callable[[tuple[Any, ...], dict[str, Any]], None]
+Body = Callable[[tuple[Any, ...], dict[str, Any]], Coroutine[Any, Any, None]]
+
+
+def returns_exception(kind: str, name: str, now: Now, body: Body) -> Callable[..., Any]:
+    """A listener that records (``now``; ``body`` when async), then returns an exception
+    object: a value, which it does not raise."""
+    if kind == "async_returns_exception":
+
+        async def made_async(*args: Any, **kwargs: Any) -> Any:
+            await body(args, kwargs)
+            return ValueError(f"a value listener {name} returned, not an error it raised")
+
+        return made_async
+
+    def made(*args: Any, **kwargs: Any) -> Any:
+        now(args, kwargs)
+        return ValueError(f"a value listener {name} returned, not an error it raised")
+
+    return made
+
+
+def emit_arguments(op: dict[str, Any], misused: Callable[[str], None]) -> list[Any]:
+    """The positional arguments of an ``emit`` op, with ``callable_args`` made callables."""
+    args = list(op["args"]) if "args" in op else [op.get("payload")]
+    for index in op.get("callable_args", ()):
+        args[index] = _stand_in(args[index], misused)
+    return args
+
+
+def _stand_in(value: Any, misused: Callable[[str], None]) -> Callable[..., None]:
+    def ack(*args: Any, **kwargs: Any) -> None:
+        misused(f"the function {value!r} given to emit as an argument was called back: it "
+                "is an argument for the handler, passed on to it as it is")
+
+    setattr(ack, _STANDS_FOR, value)
+    return ack
+
+
+def recorded_payload(args: tuple[Any, ...]) -> Any:
+    """What a listener records of its positional arguments: the one, or ``{"args":
+    [...]}`` when it got none or several; a stand-in callable as the value it stands for."""
+    plain = [getattr(a, _STANDS_FOR, a) if callable(a) else a for a in args]
+    return plain[0] if len(plain) == 1 else {"args": plain}
