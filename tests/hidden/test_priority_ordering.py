@@ -189,6 +189,20 @@ def test_events_are_independent_and_unknown_events_are_silent(check: Any) -> Non
     # are not part of this exercise): a listener of "*" or "ui:*" hears that name only
     check([on("all", event="*"), on("ui", "HIGH", event="ui:*"), emit(1, event="save"),
            emit(2, event="ui:click"), emit(3, event="*"), emit(4, event="ui:*")], H)
+    # ... and so is every other character, ":" too: a listener of "ui" hears emits of "ui"
+    # only, not of "ui:click" (no namespaces whose emits bubble up to their parent names)
+    check([on("ui", event="ui"), on("click", "HIGH", event="ui:click"), emit(1, event="ui:click"),
+           emit(2, event="ui"), emit(3, event="ui:click:x"), emit(4, event="ui:")], H)
+    # ... nor made "safe": names that differ in punctuation or spaces only are other events
+    # (a registry that replaces such characters with "_" merges "ui:*", "ui_*" and "ui:?")
+    check([on("star", event="ui:*"), on("spaced", "HIGH", event=" save"), emit(1, event="ui_*"),
+           emit(2, event="ui:?"), emit(3, event="ui__"), emit(4, event="_save"),
+           emit(5, event="ui:*"), emit(6, event=" save")], H)
+    # ... whatever its name: an emit of "error" nobody listens to does nothing too, before
+    # any listener of it and after the last one is removed (Node's emitter raises there)
+    check([emit(1, event="error"), emit_args([], event="error"), on("h", event="error"),
+           emit(2, event="error"), off("h", event="error"), emit(3, event="error"),
+           emit_args([], event="error")], H)
     # emitters are independent too: a new one holds nothing of an old one, even when it
     # takes the old one's place in memory (its id)
     check([*(op for i in range(4) for op in (on(f"a{i}", "HIGH"), emit(i), RENEW)), emit(9),
@@ -302,6 +316,13 @@ def test_a_raising_listener_stops_the_emit_and_its_own_error_comes_out(check: An
     check([on("gone", "HIGHEST"), on("subscriber", "HIGH", then=[on("late", "HIGHEST"),
                                                                  off("gone")]),
            on("boom", raises="ValueError"), emit(1), off("boom"), emit(2)], H)
+    # ... with listeners of an event named "error" too: that is an event like any other, not
+    # where exceptions go (an emit that hands an awaited listener's exception to the
+    # "error" listeners and goes on lets nothing out)
+    check([on("log", event="error"), on("async_boom", "HIGH", kind="async", raises="ValueError"),
+           on("after", "LOW"), emit(1), on("task_boom", "HIGHEST", kind="returns_task",
+                                           raises=True), off("async_boom"), emit(2),
+           emit(3, event="error")], H)
     # raised in a nested emit: that emit stops, the listener that emitted it goes on
     check([on("outer", "HIGH", kind="async", reemit={"event": "inner", "payload": "n"}),
            on("after", "LOW"), on("in_boom", event="inner", raises="ValueError"),
@@ -358,6 +379,10 @@ def test_whatever_a_listener_returns_that_is_awaitable_is_awaited(check: Any) ->
     check([on("gen", "HIGH", kind="returns_generator"), on("plain"), emit(1), emit(2)], H)
     # awaited once: an async listener whose result is awaitable too returns a value
     check([on("nested", kind="async_returns_awaitable"), on("plain", "LOW"), emit(1)], H)
+    # a value is a value, False too: it stops nothing, the listeners after it run (an emit
+    # that takes `return False` for "stop here", as jQuery does, skips them)
+    check([on("no", "HIGH", kind="returns_value", returned=False), on("plain"),
+           on("zero", kind="returns_value", returned=0), on("last", "LOW"), emit(1), emit(2)], H)
     # asked of what it returns at every call, not learned once per listener: one that
     # returns a coroutine for a true payload and None for a false one, both ways round
     check([on("maybe", "HIGH", kind="returns_awaitable_if_truthy"), on("plain"), emit(0),
