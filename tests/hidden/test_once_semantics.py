@@ -65,6 +65,9 @@ def test_fires_on_the_next_emit_only(check: Any) -> None:
     # the handler was called, so it ran its once; the next emit does not run it again
     check([once("slow", kind="async", sleep=100), on("b", priority="LOW"),
            {**emit(1), "timeout": 1}, count(), emit(2), count()], H, clock="virtual")
+    # an emit of another event comes first, "error" too (as Node's events.once gives up
+    # waiting on an "error"): the handler still waits for its own event, and runs on it
+    check([once("a"), once("b", kind="async"), emit(1, event="error"), emit(2), emit(3)], H)
 
 
 @pytest.mark.points(1)
@@ -89,6 +92,11 @@ def test_async_handler_fires_once_and_is_awaited(check: Any) -> None:
     check([once("agen", kind="returns_async_generator"),
            once("agen2", style="decorator", kind="returns_async_generator", priority="HIGH"),
            on("b", priority="LOW"), emit(1), emit(2)], H)
+    # an exception object the handler returns (sync or async) is a value too: it raised
+    # nothing, so the emit's result holds no error of it
+    check([once("x", kind="returns_exception"), once("y", kind="async_returns_exception"),
+           once("z", style="decorator", kind="returns_exception"), on("b", priority="LOW"),
+           emit(1), emit(2), count()], H)
     # awaited once: an async handler whose result is awaitable too returns a value
     check([once("n", kind="async_returns_awaitable"), on("b", priority="LOW"), emit(1),
            emit(2)], H)
@@ -291,6 +299,11 @@ def test_a_raising_handler_counts_as_fired_and_its_own_error_reaches_the_bus(
            count(), once("async_boom", kind="async", raises="KeyError"),
            once("task_boom", kind="returns_task", raises=True), emit(3), emit(4), count(),
            once("type_boom", raises="TypeError"), emit(5), emit(6)], H)
+    # a TypeError too, raised inside an async handler or carried by a done Future it
+    # returns: the handler's own error, not a sign that its result was no awaitable
+    check([once("async_type_boom", kind="async", raises="TypeError"),
+           once("done_type_boom", kind="returns_done_future", raises="TypeError"),
+           on("after", priority="LOW"), emit(1), emit(2), count()], H)
     # a Future the handler returns already done is awaited too: its exception is the
     # handler's own error, and reaches the bus like any other
     check([once("done_boom", kind="returns_done_future", raises="ValueError"),
@@ -321,6 +334,11 @@ def test_positional_and_keyword_arguments_reach_the_handler_exactly(check: Any) 
              "args": [1], "kwargs": {"k": 1}, "wrapper": "w", "listener": "l", "callback": "c"}
     check([once("a"), once("b", kind="async"),
            {"op": "emit", "event": "e", "payload": 1, "kwargs": named}], H)
+    # a function among them, last or alone (as an "ack" callback is), is an argument like
+    # any other: the handler gets it, and nothing calls it back
+    check([once("a"), once("b", kind="async"), {**emit_args([1, "ack"]), "callable_args": [1]},
+           once("c"), once("d", kind="async"), {**emit_args(["ack"]), "callable_args": [0]},
+           emit(3)], H)
     # a handler of one parameter given two raises TypeError (it counts as fired), as
     # Python raises it when the call does not fit: nothing trims the arguments
     check([once("one", kind="one_arg"), on("z", priority="LOW"), emit_args([1, 2]), emit(3),
@@ -332,6 +350,10 @@ def test_positional_and_keyword_arguments_reach_the_handler_exactly(check: Any) 
 def test_the_same_handler_given_twice_fires_twice_then_never(check: Any) -> None:
     check([once("a"), once("a", priority="HIGH"), on("b"), emit(1), emit(2), count(),
            once("c"), once("c"), off("c"), emit(3), count()], H)
+    # more registrations than the bus's max_listeners (3 here, 50 by default): the bus only
+    # warns, and each of them still fires (none is taken off to stay under the limit)
+    check([{"op": "renew", "max_listeners": 3}, once("a"), once("b", kind="async"), once("c"),
+           once("a"), on("z", priority="LOW"), count(), emit(1), count(), emit(2)], H)
 
 
 @pytest.mark.points(1)
