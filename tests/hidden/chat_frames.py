@@ -128,7 +128,7 @@ EDGE_ROOM = "AZaz09_.-" + "r" * 23  # 32 characters, every kind allowed
 # the app alone never shows them, yet each docstring promises them
 PARSE_FRAME_PROBE = '''
 def probe(module):
-    frames = ['{"type": "ping", "x": 1, "text": 5}',
+    frames = ['{"type": "ping", "x": 1, "text": 5}', '{"type": "ping", "text": "t0"}',
               '{"type": "message", "text": "hi", "id": 7, "user": "eve"}']
     out = []
     for text in frames:
@@ -139,7 +139,7 @@ def probe(module):
             out.append(f"{type(exc).__name__}: {exc}")
     return out
 '''
-PARSE_FRAME_WANTED = [{"type": "ping"}, {"type": "message", "text": "hi"}]
+PARSE_FRAME_WANTED = [{"type": "ping"}, {"type": "ping"}, {"type": "message", "text": "hi"}]
 
 # parse_frame on malformed frames: "else `ValueError("<what is wrong>")`, and never any other
 # exception": a text that is missing or not a str is a ValueError too (not a TypeError, even
@@ -174,17 +174,27 @@ def probe(module):
 '''
 PARSE_FRAME_ERRORS_WANTED: dict[str, str] = {}
 
+# Presence.join / leave return the user's 0 -> 1 and 1 -> 0 only: "True when the user just
+# arrived (0 -> 1 connections), else False" and "True when it was the user's last connection
+# (1 -> 0)": a second tab's join and the leave of a tab while another stays are False (not
+# "was the connection added / removed", as a set's add or Redis SADD/SREM would answer)
 PRESENCE_PROBE = '''
 def probe(module):
     presence = module.Presence()
     ann, bob, ann2 = object(), object(), object()
-    presence.join("lobby", "ann", ann)
+    returned = {"ann's first tab joins": presence.join("lobby", "ann", ann)}
     first = presence.connections("lobby")
     presence.join("lobby", "bob", bob)
-    presence.join("lobby", "ann", ann2)
+    returned["ann's second tab joins"] = presence.join("lobby", "ann", ann2)
     second = presence.connections("lobby")
     presence.leave("lobby", "bob", bob)
-    return {"first": len(first), "second": len(second),
-            "new lists": first is not second and second is not presence.connections("lobby")}
+    out = {"first": len(first), "second": len(second),
+           "new lists": first is not second and second is not presence.connections("lobby")}
+    returned["ann's first tab leaves, her second stays"] = presence.leave("lobby", "ann", ann)
+    returned["ann's last tab leaves"] = presence.leave("lobby", "ann", ann2)
+    return {**out, "returned": returned}
 '''
-PRESENCE_WANTED = {"first": 1, "second": 3, "new lists": True}
+PRESENCE_WANTED = {"first": 1, "second": 3, "new lists": True,
+                   "returned": {"ann's first tab joins": True, "ann's second tab joins": False,
+                                "ann's first tab leaves, her second stays": False,
+                                "ann's last tab leaves": True}}

@@ -452,7 +452,9 @@ async def test_two_tabs_count_once(app_server: Server) -> None:
                 got = await server.probe(PRESENCE_PROBE)
                 assert got == PRESENCE_WANTED, (
                     "Presence.connections(room) returns a new list of every tab of every user "
-                    f"(one that later joins and leaves do not change): got {got}")
+                    "(one that later joins and leaves do not change), and join / leave return "
+                    "True only on the user's 0 -> 1 / 1 -> 0 (a second tab's join, or a leave "
+                    f"while another tab stays, is False): wanted {PRESENCE_WANTED}, got {got}")
                 got = await server.probe(CONNECTIONS_PROBE)
                 assert got == CONNECTIONS_WANTED, (
                     "Presence.connections(room) returns a new *list* of every open connection "
@@ -637,6 +639,12 @@ async def test_ping_pong(app_server: Server) -> None:
             await ann.send(json.dumps({"type": "ping", "text": 5}))
             await expect(server, ann, {"type": "pong"},
                          "a ping has no text to check: its other fields (text too) are ignored")
+            # "`{"type": "ping"}` is answered with `{"type": "pong"}`": with a string text too,
+            # the pong is exactly that (no payload echoed back, as a WebSocket control frame's is)
+            await ann.send(json.dumps({"type": "ping", "text": "t0"}))
+            await expect(server, ann, {"type": "pong"},
+                         'a ping is answered with exactly {"type": "pong"}: its text (a string '
+                         "here) is ignored, not echoed in the pong")
             # "**not JSON**: whatever `json.loads` refuses": it reads whitespace around the
             # object (before the "{" too), so these are a ping and a message like any other
             await ann.send(' \n\t{"type": "ping"} \r\n')
