@@ -184,17 +184,33 @@ async def test_backlog_in_seq_order_then_backlog_end_then_live_never_twice(
         # every send to this tab takes 20 ms: the POST lands while its backlog is on the way
         async with server.connect(where("ann"), **faulty("slow:20")) as slow:
             late = asyncio.create_task(post(server, "ann", "new"))
-            frames = await backlog(server, slow)
-            reply = await asyncio.wait_for(late, 10)
-            seqs = [f["seq"] for f in frames]
-            assert seqs == sorted(set(seqs)), f"the backlog in seq order, each once: {seqs}"
-            in_backlog = reply["seq"] in seqs
-            if not in_backlog:  # then it comes live, after backlog_end
-                check_frame(await server.recv_json(slow), reply, "ann", "new")
-            assert reply["delivered"] == (1 if in_backlog else 2), (  # no count while in backlog
-                f"delivered counts the tabs that got it live: {reply}")
-            check_frame(await server.recv_json(fast), reply, "ann", "new")
-            await server.expect_silence(slow, 0.3)
+            # "a tab still receiving its backlog (which then includes this notification) does
+            # not count": once the POST reached the app (recorded before any listener runs),
+            # a third tab joins while the slow one's backlog is still on its way. Whichever
+            # of the two gets "new" in its backlog is not counted; one that gets it live is
+            # (a tab listed for pushes at accept, before its backlog, must not be counted
+            # when "new" then comes in that backlog)
+            while len(await asyncio.to_thread(server.events, "notification.created")) < 7:
+                if (await asyncio.wait({late}, timeout=0.005))[0]:
+                    break  # answered already
+            async with server.connect(where("ann")) as joining:
+                frames = await backlog(server, slow)
+                joined = await backlog(server, joining)
+                reply = await asyncio.wait_for(late, 10)
+                live = 0
+                for ws, got in ((slow, frames), (joining, joined)):
+                    seqs = [f["seq"] for f in got]
+                    assert seqs == sorted(set(seqs)), f"the backlog in seq order, each once: {seqs}"
+                    if reply["seq"] not in seqs:  # then it comes live, after backlog_end
+                        check_frame(await server.recv_json(ws), reply, "ann", "new")
+                        live += 1
+                assert reply["delivered"] == 1 + live, (  # no count while in backlog
+                    f"delivered counts the tabs that got it live (the first tab and {live} of "
+                    f"the two that were receiving their backlog), not those that got it in "
+                    f"their backlog: {reply}")
+                check_frame(await server.recv_json(fast), reply, "ann", "new")
+                await asyncio.gather(server.expect_silence(slow, 0.3),
+                                     server.expect_silence(joining, 0.3))
         async with server.connect(where("ann"), **faulty("slow:20")):
             pass  # gone in the middle of its backlog: a normal disconnect
         await server.settled()
@@ -793,12 +809,22 @@ async def test_dead_and_stalled_tabs_are_dropped_and_not_counted(app_server: Ser
             assert await backlog(server, ws) == []
         first = await post(server, "ann", "one")
         assert first["delivered"] == 2, f"of 4 tabs one raised and one stalled: {first}"
+        # dropped stays dropped: "no later push tries it", even after that tab sends a frame
+        # (an ack from the stalled tab: its reply may stall too, whatever the server does
+        # about that, but no push is tried on that tab again)
+        with contextlib.suppress(Exception):  # a server may have closed the dropped tab
+            await stalled.send(json.dumps({"type": "ack", "ids": []}))
+        await server.settled()
         later = [await post(server, "ann", title) for title in ("two", "three")]
         assert [r["delivered"] for r in later] == [2, 2], f"the failed tabs were dropped: {later}"
         # counted, not timed (a loaded machine makes every post slow): after its send
         # stalled past send_timeout, the tab is dropped, never sent to (and waited for) again
+        # but for the reply to its own ack
         stalls = server.faults()["stall"]
-        assert stalls == 1, f"the stalled tab was sent to {stalls} times: it was waited for again"
+        assert stalls <= 2, (
+            f"the stalled tab was sent to {stalls} times (its push, at most the reply to its "
+            "ack, and pushes again): it was waited for again; a frame from a dropped tab "
+            "does not make it live again")
         for ws in (ok, slow):  # a slow reader within send_timeout counts and gets everything
             for reply, title in zip([first, *later], ("one", "two", "three"), strict=True):
                 check_frame(await server.recv_json(ws), reply, "ann", title)
