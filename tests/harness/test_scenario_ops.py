@@ -141,6 +141,21 @@ def test_an_empty_awaitable_is_awaitable_yet_false() -> None:
     assert traces(truthy, ops) == [[]]
 
 
+@pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
+def test_an_awaitable_list_is_a_list_and_awaitable() -> None:
+    """The fifteenth batch's ``returns_awaitable_list``: code that takes every instance
+    of a builtin type for a plain value never awaits it, so it never ran."""
+    result = made("l", {"kind": "returns_awaitable_list"}, [])(1)
+    assert isinstance(result, list) and len(result) == 0 and inspect.isawaitable(result)
+    result._work.close()
+    ops = [on("l", kind="returns_awaitable_list"), emit(1)]
+    assert traces(module(), ops) == [[["l", 1]]]  # awaited: it ran
+    builtins_are_values = module()
+    builtins_are_values.__dict__["AWAITABLE"] = (
+        lambda r: not isinstance(r, list) and inspect.isawaitable(r))
+    assert traces(builtins_are_values, ops) == [[]]
+
+
 def test_a_no_signature_listener_is_a_callable_inspect_cannot_read() -> None:
     calls: list[Any] = []
     listener = made("c", {"kind": "no_signature"}, calls)

@@ -49,7 +49,8 @@ LEVEL = {None: 2, "LOWEST": 0, "LOW": 1, "MEDIUM": 2, "NORMAL": 2, "HIGH": 3, "H
 AWAITED = ("async", "returns_awaitable", "returns_task", "returns_future",
            "returns_awaitable_object", "async_callable", "async_returns_awaitable",
            "returns_generator_coroutine", "returns_falsy_awaitable", "async_returns_exception",
-           "returns_awaitable_if_truthy")  # emit awaits them (the last: when they return one)
+           "returns_awaitable_if_truthy",  # emit awaits them (that one: when it returns one)
+           "returns_awaitable_list")  # an empty list too, with an __await__
 #: sync listeners whose result is a value, never awaited: they record and raise as a
 #: ``sync`` one does (any kind not in AWAITED is run as one)
 NOT_AWAITED = ("sync", "method", "one_arg", "returns_value", "returns_generator",

@@ -87,6 +87,11 @@ def test_async_handler_fires_once_and_is_awaited(check: Any) -> None:
     # empty collection (len() 0) is awaited all the same, falsy or not
     check([once("gen", kind="returns_generator"), once("empty", kind="returns_falsy_awaitable"),
            on("b", priority="LOW"), emit(1), emit(2)], H)
+    # and so is one that is a list too (a subclass of list with an __await__): an instance
+    # of a builtin type is no sure sign of a plain value
+    check([once("l", kind="returns_awaitable_list"),
+           once("l2", style="decorator", kind="returns_awaitable_list", priority="HIGH"),
+           on("b", priority="LOW"), emit(1), emit(2)], H)
     # nor is an async generator (what an `async def` with a `yield` returns): a value,
     # whose body nothing runs (no `async for` through it)
     check([once("agen", kind="returns_async_generator"),
@@ -201,6 +206,11 @@ def test_reentrant_emit_does_not_fire_it_twice(check: Any) -> None:
     # of what fired that forgets the oldest (bounded) lets them fire again
     check([on("loop", priority="HIGH", kind="async", reemit={"event": "e", "payload": "again"}),
            *[once(f"h{i}") for i in range(300)], emit(1), count()], H)
+    # a handler that fired in the nested emit and gives another handler while it runs: the
+    # outer emit's snapshot still holds the fired one, which the new registration does not
+    # re-arm (a record of "fired" reused for the new one, as a freed slot, lets it run again)
+    check([on("loop", priority="HIGH", kind="async", reemit={"event": "e", "payload": "again"}),
+           once("a", then=[once("b")]), emit(1), count(), emit(2), count(), emit(3)], H)
     # given for a wildcard pattern, the nested emit may be of another event the pattern
     # hears: the handler still runs once in all (a record of the event names it fired for
     # lets the outer emit, of another name, run it again)
@@ -334,6 +344,10 @@ def test_positional_and_keyword_arguments_reach_the_handler_exactly(check: Any) 
              "args": [1], "kwargs": {"k": 1}, "wrapper": "w", "listener": "l", "callback": "c"}
     check([once("a"), once("b", kind="async"),
            {"op": "emit", "event": "e", "payload": 1, "kwargs": named}], H)
+    # and one named `payload` (as the bus's own one-argument fast path names its parameter),
+    # alone or after a positional one: a keyword still, never made a positional argument
+    check([once("a"), once("b", kind="async"), emit_args([], payload=5), once("c"),
+           once("d", kind="async"), emit_args([1], payload=5), emit(2)], H)
     # a function among them, last or alone (as an "ack" callback is), is an argument like
     # any other: the handler gets it, and nothing calls it back
     check([once("a"), once("b", kind="async"), {**emit_args([1, "ack"]), "callable_args": [1]},

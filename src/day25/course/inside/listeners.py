@@ -16,7 +16,7 @@ already done: its result, or what the listener raised as its exception, which mu
 the emit all the same); ``returns_awaitable_object`` (an object of a class with
 ``__await__``: neither coroutine, Task nor Future, yet ``inspect.isawaitable``);
 ``returns_falsy_awaitable`` (the same, an empty collection too: ``len()`` 0, so ``if
-result`` takes it for nothing to await);
+result`` takes it for nothing to await; ``returns_awaitable_list``: :mod:`~.awaitable_builtins`);
 ``returns_value`` (a sync function that records, then returns 42, or its ``"returned"``:
 a value, not awaitable); ``returns_generator`` (a sync function that records, then returns a plain
 generator object, ``(x for x in ())``: not awaitable, though ``asyncio.iscoroutine``
@@ -70,6 +70,7 @@ import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
 from typing import Any
 
+from day25.course.inside.awaitable_builtins import AWAITABLE_LIST, AwaitableList
 from day25.course.inside.listener_shapes import (
     own_attrs,
     returns_async_generator,
@@ -347,10 +348,10 @@ def make_listener(
                 f"the value listener {name}'s coroutine returned (awaitable itself) was "
                 "awaited too: only what the listener returns is awaited, once"))
 
-    elif kind == "returns_falsy_awaitable":
+    elif kind in ("returns_falsy_awaitable", AWAITABLE_LIST):  # AWAITABLE_LIST: a list too
 
         def made(*args: Any, **kwargs: Any) -> Any:
-            return _EmptyAwaitable(body(args, kwargs))
+            return {AWAITABLE_LIST: AwaitableList}.get(kind, _EmptyAwaitable)(body(args, kwargs))
 
     elif kind == "no_signature":
 
