@@ -172,6 +172,11 @@ def test_off_then_on_again_is_a_new_registration_at_the_back(check: Any) -> None
     # off that only counts how many of its registrations to skip, skipping the first ones
     # in call order, skips the new HIGH one and runs the old LOW one)
     check([on("a", "LOW"), off("a"), on("a", "HIGH"), on("b"), emit(1)], H)
+    # ... however many offs come before the next emit: 40 listeners removed one by one leave
+    # none, and their neighbour stays (an off that only queues the removal for the next emit,
+    # in a bounded queue, forgets the oldest ones and they run again)
+    check([*(on(f"h{i}") for i in range(40)), on("kept", "LOW"),
+           *(off(f"h{i}") for i in range(40)), emit(1)], H)
 
 
 @pytest.mark.points(1)
