@@ -68,6 +68,7 @@ left = _frames.left
 msg = _frames.msg
 say = _frames.say
 SESSION_SEEDS, SESSION_STEPS = (1, 2), 30
+IDLE_ROOMS = 33  # rooms that empty after the lobby, in the seq test
 # unknown types far too long to quote whole: "quote it with `repr` and keep it short"
 LONG_TYPES = ["x" * 20_000, ["message" * 2_000]]
 
@@ -305,8 +306,20 @@ async def probe(module):
         returned = sorted(repr(m) for m in failed)
     except Exception as exc:
         returned = f"{type(exc).__name__}: {exc}"
-    return {"stalled at once": state["most"], "returned": returned,
-            "got": {m.name: m.got for m in (ann, bob)}}
+    out = {"stalled at once": state["most"], "returned": returned,
+           "got": {m.name: m.got for m in (ann, bob)}}
+    # one member alone is bounded too ("each send bounded by `timeout`": no fast path for a
+    # lone member that skips it); the outer 5 s only keeps a broadcast that hangs from
+    # hanging the probe
+    lone = Member("lone", {"now": 0, "most": 0}, True)
+    try:
+        failed = await asyncio.wait_for(module.broadcast([lone], frame, timeout=0.1), 5.0)
+        out["a lone stalled member"] = sorted(repr(m) for m in failed)
+    except asyncio.TimeoutError:
+        out["a lone stalled member"] = "broadcast still running after 5 s"
+    except Exception as exc:
+        out["a lone stalled member"] = f"{type(exc).__name__}: {exc}"
+    return out
 """
 
 
@@ -712,11 +725,31 @@ async def test_seq_does_not_restart_when_the_room_empties(app_server: Server) ->
         async with server.connect(chat(user)) as ws:
             await join(server, ws, "lobby", user, [user])
             await server.recv_json(ws)
+            # the same text each time: a frame repeated word for word still has its own seq
+            # (a cache of serialised frames keyed without seq would resend the first one)
             for i in range(2):
-                await ws.send(say(f"r{round_}m{i}"))
-                await expect(server, ws, msg(user, f"r{round_}m{i}", 2 * round_ + i + 1),
-                             "a room's seq goes on after the room emptied")
+                await ws.send(say("again"))
+                await expect(server, ws, msg(user, "again", 2 * round_ + i + 1),
+                             "a room's seq goes on after the room emptied, and a text sent "
+                             "again is a new message with the next seq")
         await server.wait_for_event("chat.left", count=round_ + 1)
+    # "kept for as long as the server runs": however many other rooms empty after it (a
+    # bounded cache of idle rooms' counters forgets the oldest), the lobby goes on at 7
+    rooms = [f"r{i:02}" for i in range(IDLE_ROOMS)]
+    async with contextlib.AsyncExitStack() as stack:
+        connecting = [server.connect(chat("cy", room)) for room in rooms]
+        sockets = await asyncio.gather(*(c.__aenter__() for c in connecting))  # side by side
+        for c in connecting:
+            stack.push_async_exit(c)
+        for ws, room in zip(sockets, rooms, strict=True):
+            await join(server, ws, room, "cy", ["cy"])
+    await server.wait_for_event("chat.left", count=3 + IDLE_ROOMS)
+    async with server.connect(chat("ann")) as ws:
+        await join(server, ws, "lobby", "ann", ["ann"])
+        await server.recv_json(ws)
+        await ws.send(say("again"))
+        await expect(server, ws, msg("ann", "again", 7),
+                     f"the lobby's seq goes on after {IDLE_ROOMS} other rooms emptied after it")
 
 
 @pytest.mark.points(3)
@@ -937,12 +970,14 @@ async def test_stalled_members_cost_one_timeout_and_are_dropped(app_server: Serv
             await join(server, kim, "lobby", "kim", ["ann", "dan", "kim"])
     got = await server.probe(MANY_STALLED_PROBE)
     wanted = {"stalled at once": 20, "returned": [f"s{i:02}" for i in range(20)],
-              "got": {"ann": [msg("ann", "hi", 1)], "bob": [msg("ann", "hi", 1)]}}
+              "got": {"ann": [msg("ann", "hi", 1)], "bob": [msg("ann", "hi", 1)]},
+              "a lone stalled member": ["lone"]}
     assert got == wanted, (
         "broadcast(conns, frame, timeout=0.1) to 20 members that never take the frame and two "
         "that do: every send is under way at once (\"however many members stall\", the whole "
         "broadcast takes about one timeout: no cap on the sends in flight), the 20 are "
-        f"returned and the other two get the frame; wanted {wanted}, got {got}")
+        "returned and the other two get the frame; and a lone member that never takes the "
+        f"frame is returned after that timeout too; wanted {wanted}, got {got}")
 
 
 @pytest.mark.points(1)
