@@ -238,6 +238,13 @@ async def test_ack_counts_only_the_users_pending_ids_and_the_rest_come_back(
         assert await acked(server, ann, []) == 0, "an empty ack counts 0"
         assert await acked(server, ann, [bobs[0], "?", mine[1], mine[1]]) == 1, "ann's, once"
         assert await acked(server, ann, [mine[1]]) == 0, "an id acknowledged before counts 0"
+        # "not an object whose `type` is exactly "ack"" is about the object the frame parses
+        # to, not its text: a type spelt with a JSON escape ("\u0061ck") is "ack" all the same
+        await ann.send('{"type": "\\u0061ck", "ids": [' + json.dumps(mine[1]) + "]}")
+        reply = await server.recv_json(ann)
+        assert reply == {"type": "acked", "count": 0}, (
+            'the frame {"type": "\\u0061ck", "ids": [...]} parses to an object whose type is '
+            f'exactly "ack": an ack (acked 0, an id acknowledged before), not {reply}')
         live = await post(server, "ann", "live, not acked")
         assert live["delivered"] == 2, f"ann has two open tabs: {live}"
         assert (await server.recv_json(ann))["id"] == live["id"]
@@ -416,6 +423,74 @@ async def test_cap_keeps_max_per_user_unacknowledged_and_drops_the_oldest(
         f"tab: over max_per_user the oldest go, online or not; got {got}")
 
 
+# "Restarting the app with the same `db_path`" in the same process (a notebook cell run
+# again): each create_app keeps its own settings, whatever app of the module used that file
+# before. Run in the app's process: a first app on a file with ttl_seconds=60, then a second
+# one on that file with ttl_seconds=3600 and max_per_user=1, driven in process over ASGI (two
+# POSTs, then a tab's backlog); its files in a folder of its own under /tmp
+SAME_FILE_NEW_SETTINGS = '''
+import asyncio
+import json
+import os
+import shutil
+import tempfile
+
+import httpx
+
+
+async def probe(module):
+    folder = tempfile.mkdtemp(prefix="settings-")
+    try:
+        return await restarts(module, os.path.join(folder, "same.sqlite3"))
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"[:500]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+async def backlog(app, user):
+    inbox, frames, done = asyncio.Queue(), [], asyncio.Event()
+    inbox.put_nowait({"type": "websocket.connect"})
+    scope = {"type": "websocket", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "scheme": "ws", "server": ("testserver", 80), "client": ("127.0.0.1", 50000),
+             "root_path": "", "path": f"/notifications/{user}",
+             "raw_path": f"/notifications/{user}".encode(), "query_string": b"",
+             "headers": [(b"host", b"testserver")], "subprotocols": [], "state": {}}
+
+    async def send(message):
+        if message["type"] == "websocket.send":
+            frames.append(json.loads(message.get("text") or message.get("bytes")))
+            if frames[-1].get("type") == "backlog_end":
+                done.set()
+        elif message["type"] == "websocket.close":
+            done.set()
+
+    session = asyncio.create_task(app(scope, inbox.get, send))
+    try:
+        await asyncio.wait_for(done.wait(), 3)
+    finally:
+        inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+        try:
+            await asyncio.wait_for(session, 2)
+        except BaseException:
+            session.cancel()
+    return frames
+
+
+async def restarts(module, path):
+    module.create_app(path, ttl_seconds=60.0)
+    app = module.create_app(path, ttl_seconds=3600.0, max_per_user=1)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        posted = [(await client.post("/notifications", json={"user": "ann", "title": t}))
+                  .status_code for t in ("first", "second")]
+    frames = await backlog(app, "ann")
+    return {"posted": posted,
+            "kept": [[f.get("title"), round(f["expires_at"] - f["created_at"])]
+                     for f in frames if f.get("type") == "notification"]}
+'''
+
+
 @pytest.mark.points(3)
 @pytest.mark.category("restart")
 async def test_restart_and_kill_between_store_and_push_lose_nothing(app_server: Server) -> None:
@@ -472,6 +547,12 @@ async def test_restart_and_kill_between_store_and_push_lose_nothing(app_server: 
     assert (await post(server, "bob", "b4"))["seq"] == 5, (
         "seq 4 was handed out (and acknowledged) before the restart: bob's next is 5, not the "
         "MAX(seq) of the rows left plus one")
+    got = await server.probe(SAME_FILE_NEW_SETTINGS)
+    assert got == {"posted": [201, 201], "kept": [["second", 3600]]}, (
+        "create_app(path, ttl_seconds=60), then create_app(path, ttl_seconds=3600, "
+        "max_per_user=1) in the same process (a restart with other settings): the second app "
+        "keeps at most 1 of ann's two POSTs, the newest, expiring 3600 s after it was created "
+        f"(its own settings, not the first app's); got {got}")
 
 
 # Store's own contract, on the app's module, in a database of its own in the app's folder:
@@ -641,6 +722,14 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
             ("lines", "Report", {"body": MULTILINE})]
     for user, title, extra in good:
         await post(server, user, title, **extra)
+    # "Lengths count characters ... as given", whichever way the JSON text spells them: a
+    # body of 2000 "é" sent ASCII-escaped (json.dumps' default, "\u00e9" is 6 bytes) is
+    # about 12,000 bytes of a valid notification (no guard on bytes may refuse it)
+    escaped = json.dumps({"user": "esc", "title": "é" * 200, "body": "é" * 2000}).encode()
+    r = await send(server, escaped)
+    assert r.status_code == 201, (
+        f'{{"title": "é" * 200, "body": "é" * 2000}} sent with \\u00e9 escapes ({len(escaped)} '
+        f"bytes) is valid: 201, got {r.status_code}: {r.text[:300]}")
     ok = {"user": "ann", "title": "x"}
     for bad in (
         {"title": "x"}, {**ok, "user": ""}, {**ok, "user": "x" * 33}, {**ok, "user": "ann\n"},
@@ -674,6 +763,9 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
         stored = [(f["seq"], f["title"], f["body"], f["level"]) for f in await backlog(server, a)]
         long = await backlog(server, x32)
         multi = [(f["title"], f["body"]) for f in await backlog(server, lines)]
+    async with server.connect(where("esc")) as esc:
+        assert [(f["title"], f["body"]) for f in await backlog(server, esc)] == [
+            ("é" * 200, "é" * 2000)], "the escaped body, stored and delivered as 2000 é"
     assert multi == [("Report", MULTILINE)], f"a body of several lines, exactly as sent: {multi}"
     assert stored == [(1, "x", "", "normal"), (2, " padded ", "", "normal")], f"as given: {stored}"
     assert [(f["title"], len(f["body"]), f["level"]) for f in long] == [("y" * 200, 2000, "low")]
