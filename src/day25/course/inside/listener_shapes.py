@@ -1,4 +1,4 @@
-"""Three listener shapes that test what an emit or a wrapper does with a handler's result
+"""Four listener shapes that test what an emit or a wrapper does with a handler's result
 and attributes.
 
 Why a module of its own: :mod:`day25.course.inside.listeners` is near its size limit,
@@ -16,14 +16,17 @@ listener function attributes of its own named as a wrapper's state often is
 wrapper that copies the handler's ``__dict__`` over its own state (``functools.wraps``
 or ``update_wrapper`` called after it set that state) then offs another event, calls
 something else than the handler, or thinks it fired already.
+``returns_awaitable_list`` returns :class:`AwaitableList`, an empty ``list`` with an
+``__await__``: code that takes any instance of a builtin type for a plain value, without
+asking ``inspect.isawaitable``, never awaits it.
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator
 from typing import Any
 
-__all__ = ["OWN_ATTR_NAMES", "own_attrs", "returns_async_generator",
-           "returns_awaitable_if_truthy"]
+__all__ = ["AWAITABLE_LIST", "OWN_ATTR_NAMES", "AwaitableList", "own_attrs",
+           "returns_async_generator", "returns_awaitable_if_truthy"]
 
 #: the attributes an ``own_attrs`` listener carries, as a wrapper might name its state
 OWN_ATTR_NAMES = {
@@ -99,3 +102,19 @@ def returns_awaitable_if_truthy(
         return None
 
     return made
+
+
+#: the listener kind that returns an :class:`AwaitableList`
+AWAITABLE_LIST = "returns_awaitable_list"
+
+
+class AwaitableList(list[Any]):
+    """What a ``returns_awaitable_list`` listener returns: an empty ``list`` that is
+    awaitable through its ``__await__`` (``isinstance(result, list)`` is true)."""
+
+    def __init__(self, work: Coroutine[Any, Any, None]) -> None:
+        super().__init__()
+        self._work = work
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self._work.__await__()

@@ -16,10 +16,9 @@ already done: its result, or what the listener raised as its exception, which mu
 the emit all the same); ``returns_awaitable_object`` (an object of a class with
 ``__await__``: neither coroutine, Task nor Future, yet ``inspect.isawaitable``);
 ``returns_falsy_awaitable`` (the same, an empty collection too: ``len()`` 0, so ``if
-result`` takes it for nothing to await; ``returns_awaitable_list``: :mod:`~.awaitable_builtins`);
-``returns_value`` (a sync function that records, then returns 42, or its ``"returned"``:
-a value, not awaitable); ``returns_generator`` (a sync function that records, then returns a plain
-generator object, ``(x for x in ())``: not awaitable, though ``asyncio.iscoroutine``
+result`` takes it for nothing to await); ``returns_value`` (a sync function that records,
+then returns 42, or its ``"returned"``: a value); ``returns_generator`` (one that returns a
+plain generator object, ``(x for x in ())``: not awaitable, though ``asyncio.iscoroutine``
 says yes to it on Python 3.11, so code that awaits it gets a ``TypeError`` the listener
 never raised); ``async_returns_awaitable`` (an ``async def`` whose own result is awaitable
 too: that result is a value, and awaiting it as well is reported through ``misused``);
@@ -31,8 +30,8 @@ sync C callable ``inspect.signature`` cannot read, as ``dict.update`` or ``max``
 ``functools.partial`` of a ``contextvars.Context``'s ``run``, so it cannot call itself);
 and ``async_callable`` (an object whose ``__call__`` is ``async def``); and
 ``returns_async_generator``, ``returns_awaitable_if_truthy`` (awaitable for some calls
-only) and the ``"own_attrs"`` flag: :mod:`~.listener_shapes`; ``returns_exception`` and
-``async_returns_exception`` (an exception object returned, not raised): :mod:`~.plain_values`.
+only), ``returns_awaitable_list`` and the ``"own_attrs"`` flag: :mod:`~.listener_shapes`;
+``returns_exception``, ``async_returns_exception`` (an exception returned): :mod:`~.plain_values`.
 
 ``"reemit"`` on a ``sync`` listener: it calls ``emit`` and drives what that returned to
 its end in place, with no ``await`` (as the bus runs all-sync listeners when ``emit`` is
@@ -70,8 +69,9 @@ import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
 from typing import Any
 
-from day25.course.inside.awaitable_builtins import AWAITABLE_LIST, AwaitableList
 from day25.course.inside.listener_shapes import (
+    AWAITABLE_LIST,
+    AwaitableList,
     own_attrs,
     returns_async_generator,
     returns_awaitable_if_truthy,
@@ -348,10 +348,10 @@ def make_listener(
                 f"the value listener {name}'s coroutine returned (awaitable itself) was "
                 "awaited too: only what the listener returns is awaited, once"))
 
-    elif kind in ("returns_falsy_awaitable", AWAITABLE_LIST):  # AWAITABLE_LIST: a list too
-
+    elif kind in ("returns_falsy_awaitable", AWAITABLE_LIST):
+        made_as = AwaitableList if kind == AWAITABLE_LIST else _EmptyAwaitable  # a list too
         def made(*args: Any, **kwargs: Any) -> Any:
-            return {AWAITABLE_LIST: AwaitableList}.get(kind, _EmptyAwaitable)(body(args, kwargs))
+            return made_as(body(args, kwargs))
 
     elif kind == "no_signature":
 
