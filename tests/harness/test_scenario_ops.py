@@ -440,6 +440,53 @@ def test_a_named_decorator_is_made_once_and_used_again() -> None:
     assert len(mod.MADE) == 2  # "d" once, and the unnamed one
 
 
+# -- the sixteenth blind batch (once_semantics): plain_values.Urgency, other_buses -------
+def test_an_int_enum_level_reaches_the_code_as_a_member_of_an_int_enum_of_its_own() -> None:
+    from day25 import EventPriority
+    from day25.course.inside.plain_values import Urgency
+
+    mod = module()
+    traces(mod, [on("a", priority="int_enum.URGENT"), on("b", priority="int_enum.ROUTINE")])
+    assert mod.PRIORITIES == [10, -1]
+    assert all(type(p) is Urgency and not isinstance(p, EventPriority) for p in mod.PRIORITIES)
+
+
+LEDGER = """
+import functools
+
+BUSES = []
+
+@functools.lru_cache(maxsize=LIMIT)  # a record per bus: forgets the oldest past LIMIT
+def ledger(bus):
+    return set()
+
+def once(bus, event, handler):
+    BUSES.append(bus)
+    ticket = object()
+    ledger(bus).add(ticket)
+    def wrapper(*args, **kwargs):
+        if ticket in ledger(bus):
+            ledger(bus).discard(ticket)
+            bus.off(event, wrapper)
+            return handler(*args, **kwargs)
+    bus.on(event, wrapper)
+    return handler
+"""
+
+
+def test_once_elsewhere_gives_handlers_on_other_buses_which_a_bounded_record_shows() -> None:
+    ops = [{"op": "once", "event": "e", "listener": "a"},
+           {"op": "once_elsewhere", "event": "e", "buses": 130}, emit(1)]
+    for limit, fired in ((None, [["a", 1]]), (128, [])):
+        mod = types.ModuleType("submission")
+        mod.__dict__["LIMIT"] = limit
+        exec(compile(LEDGER, "<submission>", "exec"), mod.__dict__)
+        got = on_bus(mod, ops)
+        assert got[1] == {"trace": [], "error": None}
+        assert got[2]["trace"] == fired
+        assert len({id(bus) for bus in mod.BUSES}) == 131  # the scenario's bus, 130 others
+
+
 # -- the twelfth blind batch (priority_ordering) ----------------------------------------
 @pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
 def test_an_awaitable_if_truthy_listener_returns_a_coroutine_for_a_true_payload_only() -> None:
@@ -589,3 +636,18 @@ def test_renew_with_max_listeners_gives_a_bus_that_warns_past_them() -> None:
         warnings.simplefilter("always")
         on_bus(settling_module(), [{"op": "renew"}, *ops[1:]])
     assert caught == []
+
+
+def test_a_self_checked_listener_reports_a_call_on_a_copy_of_itself() -> None:
+    """The sixteenth batch's ``self_checked`` flag (exercise 1): a callable object that
+    still records when a copy of it is called (``copy.deepcopy``, as
+    ``dataclasses.astuple`` makes one), and reports that it was a copy."""
+    ops = [on("obj", self_checked=True), on("aobj", kind="async", self_checked=True), emit(1)]
+    assert run_scenario(module(), "PriorityEmitter", {"ops": ops})["ops"][2] == {
+        "op": "emit", "trace": [["obj", 1], ["aobj", 1]], "error": None}
+    copying = module()
+    copying.__dict__["list"] = lambda handlers: [__import__("copy").deepcopy(h) for h in handlers]
+    result = run_scenario(copying, "PriorityEmitter", {"ops": ops})["ops"][2]
+    assert result["trace"] == [["obj", 1], ["aobj", 1]]
+    assert (result["error"] or "").count("a copy of listener") == 2
+    assert "a copy of listener obj (a callable object) was called" in result["error"]

@@ -62,9 +62,12 @@ def level(priority: str | int | None) -> int:
     """A scenario's priority as a number: an int, a member's name, a level name in
     lower case (which the child passes on as a string, as ``EventBus.on`` takes it), or
     ``nexios.`` and the name of a member of Nexios' own EventPriority (the bus goes by
-    its name: Nexios' values run the other way, ``HIGHEST`` is 1)."""
+    its name: Nexios' values run the other way, ``HIGHEST`` is 1); ``int_enum.`` and a
+    member of the child's own IntEnum (``plain_values.Urgency``), an int to the bus."""
     if isinstance(priority, int):
         return priority
+    if priority and priority.startswith("int_enum."):
+        return {"URGENT": 10, "ROUTINE": -1}[priority.removeprefix("int_enum.")]
     return LEVEL[priority.removeprefix("nexios.").upper() if priority else None]
 
 

@@ -38,19 +38,18 @@ its end in place, with no ``await`` (as the bus runs all-sync listeners when ``e
 called; a lazy emit that finishes without waiting runs there too); an emit that has to
 wait is stopped and reported through ``misused``.
 
-Flags: ``"unhashable": true`` makes the listener an object that compares by
-identity but has no hash (as a ``@dataclass`` with ``__call__`` has), so a
-registry keyed by handlers fails; ``"falsy": true`` makes it an object whose
-``len()`` is 0 (a callable collection, empty), so ``if not handler`` mistakes it
-for none; ``"equal": true`` makes every mention of it a new object equal to the
-others (``==``, not ``is``), as a bound method is, though not a Python method:
-``list.append`` of one list, or an object with its own ``__eq__``; on a ``method``
-listener it makes the object the method is bound to equal to every other such object
-(two equal ``@dataclass`` instances), while the bound methods stay other handlers, as
-Python compares a bound method's ``__self__`` by identity; ``"wrapped":
-true`` gives it a ``__wrapped__`` of its own, as a handler made by
-``functools.wraps`` has, which a once-wrapper must not copy over its own; ``"slotted":
-true`` makes it an object of a class with ``__slots__``, which cannot be weakly referenced.
+Flags: ``"unhashable": true`` makes the listener an object that compares by identity but has no
+hash (as a ``@dataclass`` with ``__call__`` has), so a registry keyed by handlers fails;
+``"falsy": true`` makes it an object whose ``len()`` is 0 (a callable collection, empty), so
+``if not handler`` mistakes it for none; ``"equal": true`` makes every mention of it a new
+object equal to the others (``==``, not ``is``), as a bound method is, though not a Python
+method: ``list.append`` of one list, or an object with its own ``__eq__``; on a ``method``
+listener it makes the object the method is bound to equal to every other such object (two equal
+``@dataclass`` instances), while the bound methods stay other handlers, as Python compares a
+bound method's ``__self__`` by identity; ``"wrapped": true`` gives it a ``__wrapped__`` of its
+own, as a handler made by ``functools.wraps`` has, which a once-wrapper must not copy over its
+own; ``"slotted": true`` makes it an object of a class with ``__slots__``, which cannot be
+weakly referenced; ``"self_checked": true``: :mod:`~.self_checked`.
 
 An async listener awaits ``asyncio.sleep(0)`` before it records, so listeners
 that are not awaited in order show up in the trace; ``"delay": n`` (default 1)
@@ -77,6 +76,7 @@ from day25.course.inside.listener_shapes import (
     returns_awaitable_if_truthy,
 )
 from day25.course.inside.plain_values import RETURNS_EXCEPTION, returns_exception
+from day25.course.inside.self_checked import self_checked
 
 __all__ = ["depth", "handler_of", "make_listener"]
 
@@ -397,4 +397,4 @@ def make_listener(
         made = _Equal(made)
     elif op.get("slotted"):
         made = _Slotted(made)
-    return made
+    return self_checked(made, name, misused) if op.get("self_checked") else made

@@ -18,14 +18,28 @@ the positional arguments at those indexes callables (plain functions, as an ``ac
 callback is) standing for the JSON values written there: a listener records each as
 that value (:func:`recorded_payload`), so the model needs no change, and calling one
 (the code under test has no business to) is reported through ``misused``.
+
+Priorities: ``"priority": "int_enum.URGENT"`` (or ``"int_enum.ROUTINE"``) is a member
+of :class:`Urgency`, an ``enum.IntEnum`` of the caller's own, not ``EventPriority``.
+``EventBus.on`` takes any ``int``, so this member too, as the int it is (``URGENT`` is
+10, before ``HIGHEST``; ``ROUTINE`` is -1, after ``LOWEST``). A wrapper that hands
+every enum member on by its name (as Nexios' own members go) gives the bus a name it
+does not know.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-__all__ = ["RETURNS_EXCEPTION", "emit_arguments", "recorded_payload", "returns_exception"]
+from day25 import EventPriority
+
+__all__ = ["INT_ENUM", "RETURNS_EXCEPTION", "Urgency", "emit_arguments", "named_level",
+           "recorded_payload", "returns_exception"]
+
+#: the prefix of a scenario priority that names a member of :class:`Urgency`
+INT_ENUM = "int_enum."
 
 #: the listener kinds this module makes
 RETURNS_EXCEPTION = ("returns_exception", "async_returns_exception")
@@ -77,3 +91,25 @@ def recorded_payload(args: tuple[Any, ...]) -> Any:
     [...]}`` when it got none or several; a stand-in callable as the value it stands for."""
     plain = [getattr(a, _STANDS_FOR, a) if callable(a) else a for a in args]
     return plain[0] if len(plain) == 1 else {"args": plain}
+
+
+class Urgency(enum.IntEnum):
+    """Levels of the caller's own: plain ints to the bus, names it does not know."""
+
+    ROUTINE = -1
+    URGENT = 10
+
+
+def named_level(spelling: int | str) -> Any:
+    """What a scenario's ``"priority"`` hands to the code under test: an int or a name in
+    lower case as it is; ``"nexios.<NAME>"`` a member of Nexios' ``EventPriority``;
+    ``"int_enum.<NAME>"`` one of :class:`Urgency`; any other name one of day25's."""
+    if isinstance(spelling, int) or spelling.islower():
+        return spelling
+    if spelling.startswith("nexios."):
+        from nexios.events import EventPriority as NexiosPriority  # only when asked
+
+        return NexiosPriority[spelling.removeprefix("nexios.")]
+    if spelling.startswith(INT_ENUM):
+        return Urgency[spelling.removeprefix(INT_ENUM)]
+    return EventPriority[spelling]

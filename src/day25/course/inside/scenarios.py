@@ -10,11 +10,12 @@ raised. An exception in student code is an entry, never a crash, so the grader
 can say exactly which step went wrong
 (:func:`day25.course.harness.scenarios.first_difference`).
 
-Ops (``priority`` is a name of ``day25.EventPriority``, e.g. ``"HIGH"`` or
-``"LOWEST"``, passed as that member; a plain int; a level name in lower case, e.g.
-``"high"``, passed on as that string, which ``EventBus.on`` takes too; ``"nexios."``
-and a name of ``nexios.events.EventPriority``, e.g. ``"nexios.HIGH"``, passed as
-that member, which ``EventBus.on`` takes by its name; or absent for the default):
+Ops (``priority`` is a name of ``day25.EventPriority``, e.g. ``"HIGH"`` or ``"LOWEST"``, passed as
+that member; a plain int; a level name in lower case, e.g. ``"high"``, passed on as that string,
+which ``EventBus.on`` takes too; ``"nexios."`` and a name of ``nexios.events.EventPriority``, e.g.
+``"nexios.HIGH"``, passed as that member, which ``EventBus.on`` takes by its name; ``"int_enum."``
+and a name of :class:`~.plain_values.Urgency`, an ``IntEnum`` of the caller's own; or absent for
+the default):
 
 * ``{"op": "on", "event", "listener", "priority"?, "kind", "reemit"?, "then"?, "raises"?,
   "style"?}``: ``"style": "positional"`` passes the priority positionally
@@ -41,6 +42,8 @@ that member, which ``EventBus.on`` takes by its name; or absent for the default)
 * ``{"op": "renew"}``: the subject is dropped and collected, and a fresh one takes its
   place (a new instance may get the old one's ``id``: what was the old one's stays there);
   ``"max_listeners": n``: a bus that warns past n listeners on an event (else 0: never)
+* ``{"op": "once_elsewhere", "event", "buses"}``: the module's ``once`` on other buses
+  (:mod:`~.other_buses`)
 
 Listeners (``"kind"``, ``"delay"``, ``"sleep"`` and the flags) take every shape a
 handler can take: :mod:`day25.course.inside.listeners`. Every listener takes ``*args,
@@ -60,19 +63,17 @@ that reaches the bus without that ``__cause__`` is reported too.
 ``"wraps": "<listener>"`` gives the new listener that earlier listener's handler as
 ``__wrapped__`` (as ``functools.wraps`` would): it is another handler all the same.
 
-A listener is created on its first mention and reused after (so ``off`` can
-name it), unless its op says ``"kept": false``: then the scenario keeps no
-reference to it, as nothing else holds a lambda passed straight to ``on``. A
-listener that gets an argument equal to one given to ``emit`` but not that very
-object (a ``dict`` or ``list`` copied on the way) is reported, since the texts
-ask for exactly the arguments given.
+A listener is created on its first mention and reused after (so ``off`` can name it), unless
+its op says ``"kept": false``: then the scenario keeps no reference to it, as nothing else
+holds a lambda passed straight to ``on``. A listener that gets an argument equal to one given
+to ``emit`` but not that very object (a ``dict`` or ``list`` copied on the way) is reported,
+since the texts ask for exactly the arguments given.
 
-``reemit``:
-``{"event", "payload"}``, an async (or ``sync``: in place, see
-:mod:`~day25.course.inside.listeners`) listener emits that after recording, but only
-when called from a top-level sequential ``emit`` (so re-entrancy is one level deep, never
-endless; not from ``emit_concurrently``, whose interleaving would decide how often a
-once-listener that re-emits gets to re-emit, making the expected counts a matter of luck).
+``reemit``: ``{"event", "payload"}``, an async (or ``sync``: in place, see
+:mod:`~day25.course.inside.listeners`) listener emits that after recording, but only when called
+from a top-level sequential ``emit`` (so re-entrancy is one level deep, never endless; not from
+``emit_concurrently``, whose interleaving would decide how often a once-listener that re-emits gets
+to re-emit, making the expected counts a matter of luck).
 """
 
 from __future__ import annotations
@@ -86,11 +87,12 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from day25 import EventBus, EventPriority
+from day25 import EventBus
 from day25.course.inside.channel import Channel
 from day25.course.inside.guarded_bus import GuardedBus
 from day25.course.inside.listeners import depth, handler_of, make_listener
-from day25.course.inside.plain_values import emit_arguments, recorded_payload
+from day25.course.inside.other_buses import ONCE_ELSEWHERE, once_elsewhere
+from day25.course.inside.plain_values import emit_arguments, named_level, recorded_payload
 from day25.course.inside.submission import import_error, import_once
 from day25.course.inside.virtual_clock import VirtualClockLoop
 from day25.course.protocol import (
@@ -103,9 +105,8 @@ from day25.course.protocol import (
 
 __all__ = ["run_scenario", "serve_scenarios"]
 
-_RAISES: dict[str, type[Exception]] = {
-    name: getattr(builtins, name) for name in LISTENER_ERRORS
-} | {"InvalidStateError": asyncio.InvalidStateError}  # as a cancelled Future's set_result
+_RAISES: dict[str, type[Exception]] = {name: getattr(builtins, name) for name in LISTENER_ERRORS}
+_RAISES["InvalidStateError"] = asyncio.InvalidStateError  # as a cancelled Future's set_result
 _RAISES["IndexError"] = IndexError  # as heappop raises it: not the end of the listeners
 
 #: listener calls one operation may make; the largest of the suites makes 990 (one emit
@@ -231,13 +232,7 @@ class _Run:
         p = op.get("priority")
         if p is None:
             return {}
-        if isinstance(p, int) or p.islower():
-            return {"priority": p}
-        if p.startswith("nexios."):
-            from nexios.events import EventPriority as NexiosPriority  # only when asked
-
-            return {"priority": NexiosPriority[p.removeprefix("nexios.")]}
-        return {"priority": EventPriority[p]}
+        return {"priority": named_level(p)}
 
     async def do(self, op: dict[str, Any]) -> Any:
         kind = op["op"]
@@ -311,6 +306,8 @@ class _Run:
         elif kind == "renew":
             del target  # the old subject's last reference but one (self.target's)
             self.target = self._renewed(int(op.get("max_listeners", 0)))
+        elif kind == ONCE_ELSEWHERE:
+            once_elsewhere(self.module, op)
         else:
             raise ValueError(f"unknown scenario op {kind!r}")
         return None
