@@ -86,6 +86,12 @@ def test_arguments_and_keywords_are_passed_through_exactly(check: Any) -> None:
     named = {"handler": "h", "listener": "l", "callback": "c", "fn": "f", "func": "g",
              "priority": 3, "args": [1], "kwargs": {"k": 1}, "name": "n"}
     check([on("a"), on("b", kind="async"), emit(1, **named)], H)
+    # ... as they were given, whatever the listener's signature says: a handler made with
+    # functools.wraps(f) takes *args, **kwargs though inspect.signature shows f's (here
+    # `(payload)`); an emit that binds the arguments to that signature first turns
+    # `payload=5` into a positional 5, and refuses two arguments without calling it
+    check([on("one", kind="one_arg", event="other"), on("w", wraps="one"), on("plain", "LOW"),
+           emit(1), emit_args([], payload=5), emit_args([1, 2]), emit(3, k=4)], H)
     # one list is one argument; a listener of one parameter given two raises TypeError,
     # as Python raises it when the call does not fit (nothing trims the arguments)
     check([on("a"), on("one", kind="one_arg"), on("z", "LOW"), emit([1, 2]), emit_args([1, 2]),
@@ -190,6 +196,15 @@ def test_events_are_independent_and_unknown_events_are_silent(check: Any) -> Non
            emit(2, event="SAVE"), emit(3, event=" Save"), emit(4, event="Save"),
            off("save", event="SAVE"), off("other", event="Save"), emit(5, event="Save"),
            emit(6, event="save")], H)
+    # ... nor normalized: names that look alike but differ in their characters are other
+    # events (a registry that applies unicodedata.normalize("NFKC") merges the full-width
+    # "save" with "save", the "fi" ligature + "le" with "file", "x" and a superscript 2 with
+    # "x2", and "caf" + one "e with acute" with "cafe" and a combining accent)
+    check([on("save", event="save"), on("fi", "HIGH", event="\ufb01le"), on("sq", event="x\u00b2"),
+           on("acc", event="caf\u00e9"), emit(1, event="\uff53\uff41\uff56\uff45"),
+           emit(2, event="file"), emit(3, event="x2"), emit(4, event="cafe\u0301"),
+           off("save", event="\uff53\uff41\uff56\uff45"), emit(5, event="save"),
+           emit(6, event="\ufb01le")], H)
     # a name with "*" in it is a name like any other, not a pattern (the bus's wildcards
     # are not part of this exercise): a listener of "*" or "ui:*" hears that name only
     check([on("all", event="*"), on("ui", "HIGH", event="ui:*"), emit(1, event="save"),
@@ -343,6 +358,11 @@ def test_off_with_the_same_bound_method_removes_it(check: Any) -> None:
     # __call__ is one): registered, run and removed like any handler
     check([on("eq", "HIGH", unhashable=True), on("other"), on("eq", "LOW", unhashable=True),
            emit(1), off("eq"), emit(2)], H)
+    # ... and the emit calls that very object, not a copy of it (a snapshot made with
+    # dataclasses.astuple or copy.deepcopy calls a copy: a counter c registered as
+    # c.handle, or as c itself, counts on the copy and c never sees the call)
+    check([on("obj", self_checked=True), on("aobj", "HIGH", kind="async", self_checked=True),
+           on("plain", "LOW"), emit(1), off("obj"), emit(2)], H)
     # a callable object that is an empty collection (len() 0, so false) is a handler like
     # any other, not an empty slot: it runs, and off removes it
     check([on("empty", "HIGH", falsy=True), on("other"), on("empty", "LOW", falsy=True),
