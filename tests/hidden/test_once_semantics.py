@@ -68,6 +68,19 @@ def test_fires_on_the_next_emit_only(check: Any) -> None:
     # an emit of another event comes first, "error" too (as Node's events.once gives up
     # waiting on an "error"): the handler still waits for its own event, and runs on it
     check([once("a"), once("b", kind="async"), emit(1, event="error"), emit(2), emit(3)], H)
+    # many other buses in use beside its own (130 here, each given a handler of its own): it
+    # still fires on its bus (a record per bus in a bounded cache, lru_cache's 128, forgets it)
+    check([once("a"), once("b", kind="async"), {"op": "once_elsewhere", "event": "e",
+                                                "buses": 130}, count(), emit(1), count(),
+           emit(2)], H)
+    # any name the bus takes is an event name, as the text's "first.login": dots, dashes and
+    # brackets too (a name, not a glob pattern: only a last "*" makes a pattern, rule 5)
+    check([once("a", event="first.login"), once("b", event="user-42:joined", kind="async"),
+           once("c", event="room[1]:joined"), on("z", event="room[1]:joined", priority="LOW"),
+           emit(1, event="first.login"), emit(2, event="user-42:joined"),
+           emit(3, event="room[1]:joined"), count("room[1]:joined"),
+           emit(4, event="room[1]:joined"), emit(5, event="first.login"),
+           count("first.login")], H)
 
 
 @pytest.mark.points(1)
@@ -185,6 +198,13 @@ def test_respects_priority_among_other_listeners(check: Any) -> None:
     check([on("highest", priority="HIGHEST"), once("top", priority=10),
            once("under", priority=-2), on("bottom", priority="LOWEST"), on("mid"),
            emit(1), emit(2)], H)
+    # a member of an IntEnum of the caller's own (URGENT is 10, ROUTINE -1): an int, which
+    # bus.on takes by its value; passed on unchanged, not by its name (unknown to the bus)
+    check([on("highest", priority="HIGHEST"), once("urgent", priority="int_enum.URGENT"),
+           once("routine", style="decorator", priority="int_enum.ROUTINE"),
+           on("bottom", priority="LOWEST"),
+           once("k", style="keywords", priority="int_enum.URGENT", kind="async"),
+           emit(1), emit(2)], H)
     # a level name, which bus.on takes too, passed on as it is: every one of them
     check([on("mid"), once("named_high", priority="high"), once("named_low", priority="low"),
            on("top", priority="HIGHEST"), once("named_highest", priority="highest"),
@@ -201,6 +221,11 @@ def test_reentrant_emit_does_not_fire_it_twice(check: Any) -> None:
     # did not run it, returns no error
     check([on("loop", priority="HIGH", kind="async", reemit={"event": "e", "payload": "again"}),
            once("boom", kind="async", raises="ValueError"), emit(1), emit(2), count()], H)
+    # a sync one too: it raised in the nested emit, so it fired there, and the outer emit
+    # does not run it again (a record of "fired" kept only for calls that returned does)
+    check([on("loop", priority="HIGH", kind="async", reemit={"event": "e", "payload": "again"}),
+           once("sync_boom", raises="ValueError"), on("after", priority="LOW"), emit(1),
+           emit(2), count()], H)
     # however many other once-listeners fire in the nested emit (300 here), the outer
     # one, whose snapshot still holds them all, knows that each of them fired: a record
     # of what fired that forgets the oldest (bounded) lets them fire again
@@ -309,6 +334,11 @@ def test_a_raising_handler_counts_as_fired_and_its_own_error_reaches_the_bus(
            count(), once("async_boom", kind="async", raises="KeyError"),
            once("task_boom", kind="returns_task", raises=True), emit(3), emit(4), count(),
            once("type_boom", raises="TypeError"), emit(5), emit(6)], H)
+    # a KeyError raised by a sync handler (a lookup that missed) too: its own error, not
+    # taken for a sign that the registration was already spent, and not swallowed
+    check([once("sync_key_boom", raises="KeyError"), on("after", priority="LOW"),
+           once("sync_key_boom2", style="decorator", raises="KeyError", priority="HIGH"),
+           emit(1), emit(2), count()], H)
     # a TypeError too, raised inside an async handler or carried by a done Future it
     # returns: the handler's own error, not a sign that its result was no awaitable
     check([once("async_type_boom", kind="async", raises="TypeError"),
