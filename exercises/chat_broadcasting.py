@@ -31,7 +31,8 @@ def valid_name(value: object) -> bool:
 
     Those 64 ASCII characters and no others: not ``ö`` or ``名`` (letters to
     ``\\w`` and ``str.isalnum``), not ``٣`` (a digit to ``\\d``), not a trailing
-    newline (which ``$`` lets through).
+    newline (which ``$`` lets through). Any other value (None, a number, a
+    list, a dict) is False, never an exception.
     """
     raise NotImplementedError("valid_name")
 
@@ -95,6 +96,8 @@ async def broadcast(
     * Serialise ``frame`` to JSON once with ``json.dumps`` and send the text
       with ``await conn.send_text(text)`` to each member (not ``send_json``,
       which writes raw UTF-8 and fails on a text holding a lone surrogate).
+      Await what ``conn.send_text(text)`` returns, whatever ``send_text`` is (an
+      ``async def`` method, or a plain function or lambda returning the coroutine).
     * A member whose send raises, or does not finish within ``timeout``
       seconds, is returned; every other member still gets the frame, and the
       whole broadcast takes about ``timeout`` at most, however many members stall.

@@ -109,6 +109,10 @@ BAD_FRAMES = [
     # ping whose type json.loads reads last as "PING" is an unknown type (decode, then look)
     '{"type": "ping"',
     '{"type": "ping", "type": "PING"}',
+    # and however it ends: json.loads refuses anything after the object but whitespace
+    # ("Extra data"), which a decoder that stops after the first value (raw_decode) lets by
+    '{"type": "ping"} oops',
+    '{"type": "ping"}{"type": "ping"}',
 ]
 
 

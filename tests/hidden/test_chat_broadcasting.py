@@ -69,6 +69,7 @@ msg = _frames.msg
 say = _frames.say
 SESSION_SEEDS, SESSION_STEPS = (1, 2), 30
 IDLE_ROOMS = 33  # rooms that empty after the lobby, in the seq test
+BUSY_SEQ = 110  # the lobby's messages in all, in the seq test
 # unknown types far too long to quote whole: "quote it with `repr` and keep it short"
 LONG_TYPES = ["x" * 20_000, ["message" * 2_000]]
 
@@ -112,6 +113,23 @@ def probe(module):
     return out
 """
 CONNECTIONS_WANTED = {"empty": "a list", "two users": "a list"}
+
+# valid_name(value) -> bool: "True only for a str of 1-32 characters": any other value is
+# False, an unhashable one too (a list, a dict, a set: a cache keyed on the value, such as
+# functools.lru_cache, raises TypeError for those), never an exception
+VALID_NAME_PROBE = """
+def probe(module):
+    out = {}
+    for value in (["ann"], {"user": "ann"}, {"ann"}, bytearray(b"ann"), None, 5, b"ann", "ann"):
+        try:
+            out[repr(value)] = module.valid_name(value)
+        except Exception as exc:
+            out[repr(value)] = f"{type(exc).__name__}: {exc}"[:120]
+    return out
+"""
+VALID_NAME_WANTED = {"['ann']": False, "{'user': 'ann'}": False, "{'ann'}": False,
+                     "bytearray(b'ann')": False, "None": False, "5": False, "b'ann'": False,
+                     "'ann'": True}
 
 # broadcast's own contract, on fake members (the app only ever hands it a fresh list):
 # "Work on a copy of `conns`" (any iterable: a generator can be read once; a list the
@@ -182,6 +200,21 @@ async def probe(module):
         returned = f"{type(exc).__name__}: {exc}"
     out["a slow member beside a failing one"] = {
         "returned": returned, "got": {m.name: m.got for m in (ann, gone, slow)}}
+    # "await conn.send_text(text)": awaited whatever send_text is (here a plain lambda that
+    # returns the coroutine, as a wrapper would), so the frame arrives, and a send that
+    # raises or never finishes is returned (not only when send_text is an `async def`)
+    ann, gone, stuck = Member("ann"), Member("gone", fails=True), Member("stuck", delay=60.0)
+    for member in (ann, gone, stuck):
+        member.send_text = (lambda send: lambda text: send(text))(member.send_text)
+    try:
+        failed = await asyncio.wait_for(broadcast([ann, gone, stuck], frame, timeout=0.1), 5.0)
+        returned = sorted(repr(m) for m in failed)
+    except asyncio.TimeoutError:
+        returned = "broadcast still running after 5 s"
+    except Exception as exc:
+        returned = f"{type(exc).__name__}: {exc}"
+    out["plain send_text callables"] = {
+        "returned": returned, "got": {m.name: m.got for m in (ann, gone, stuck)}}
     return out
 """
 
@@ -595,6 +628,11 @@ async def test_bad_room_or_user_is_refused_with_4400(app_server: Server) -> None
     joins = await server.wait_for_event("chat.joined", count=5)
     assert len(joins) == 5, ("names of 1 and 32 allowed characters are valid, and so are names "
                              "made only of _ . -; no others joined")
+    got = await server.probe(VALID_NAME_PROBE)
+    assert got == VALID_NAME_WANTED, (
+        "valid_name(value) returns a bool for any value: True only for a str of 1-32 allowed "
+        "characters, False for anything else (a list, a dict, a set or a bytearray too, which "
+        f"cannot be hashed: no TypeError); wanted {VALID_NAME_WANTED}, got {got}")
 
 
 @pytest.mark.points(2)
@@ -750,6 +788,14 @@ async def test_seq_does_not_restart_when_the_room_empties(app_server: Server) ->
         await ws.send(say("again"))
         await expect(server, ws, msg("ann", "again", 7),
                      f"the lobby's seq goes on after {IDLE_ROOMS} other rooms emptied after it")
+        # "a per-room counter starting at 1, kept for as long as the server runs": a counter,
+        # not a length of something bounded (a deque of the last 100 frames stays at 100
+        # once full): past 100 messages, each still has the next seq (sent in one burst)
+        for i in range(8, BUSY_SEQ + 1):
+            await ws.send(say(f"m{i}"))
+        for i in range(8, BUSY_SEQ + 1):
+            await expect(server, ws, msg("ann", f"m{i}", i),
+                         "seq counts every message of the room, past the 100th too")
 
 
 @pytest.mark.points(3)
@@ -906,6 +952,13 @@ async def test_broadcast_returns_the_failed_members_of_its_snapshot(app_server: 
         "another's takes 0.05 s: only the failed member is returned, and every other member "
         "still gets the frame (one failure cancels no other send, and the broadcast returns "
         f"\"after everyone else got the frame\"); got {beside}")
+    plain = got["plain send_text callables"]
+    assert plain == {"returned": ["gone", "stuck"],
+                     "got": {"ann": [frame], "gone": [], "stuck": []}}, (
+        "broadcast awaits what `conn.send_text(text)` returns, whatever send_text is: with "
+        "send_text a plain lambda returning the coroutine, the member that takes it gets the "
+        "frame, and the one whose send raises and the one whose send never finishes (timeout "
+        f"0.1) are returned; got {plain}")
 
 
 @pytest.mark.points(2)
