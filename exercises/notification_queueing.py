@@ -37,8 +37,9 @@ def validate(data: Any) -> dict[str, str]:
     ``user`` is not 1-32 characters of ``[A-Za-z0-9_.-]`` and nothing else,
     ``title`` is not a string of 1-MAX_TITLE characters (``len(title)``, as
     given, neither stripped nor Unicode-normalised) holding at least one
-    non-whitespace character, ``body`` is not a string of at most MAX_BODY
-    characters, ``title`` or ``body`` holds
+    non-whitespace character (``str.isspace``: ``"\\u3000"`` is whitespace
+    too), ``body`` is not a string of at most MAX_BODY characters, ``title``
+    or ``body`` holds
     a lone surrogate (``"\\ud800"``: valid escaped JSON, but not text, and it
     could never be stored or sent as UTF-8; refusing it is this module's choice,
     the text also allows keeping it and sending it escaped), or ``level`` is not exactly one of
@@ -96,9 +97,9 @@ class Store:
         """Acknowledge ``ids``: they are never returned by :meth:`pending` again.
 
         Return how many distinct ids among ``ids`` were this user's pending
-        notifications. Unknown ids, another user's ids and ids acknowledged
-        before count 0 and change nothing. ``ids`` has no length limit (a
-        thousand or more in one call).
+        notifications, ids matching exactly as strings. Unknown ids, another
+        user's ids and ids acknowledged before count 0 and change nothing.
+        ``ids`` has no length limit (a thousand or more in one call).
         """
         raise NotImplementedError("Store.ack")
 

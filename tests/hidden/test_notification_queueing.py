@@ -238,6 +238,16 @@ async def test_ack_counts_only_the_users_pending_ids_and_the_rest_come_back(
         assert await acked(server, ann, []) == 0, "an empty ack counts 0"
         assert await acked(server, ann, [bobs[0], "?", mine[1], mine[1]]) == 1, "ann's, once"
         assert await acked(server, ann, [mine[1]]) == 0, "an id acknowledged before counts 0"
+        # "Unknown ids ... count 0 and change nothing": an id is the exact string given in
+        # the notification, so one spelt otherwise (a leading zero, spaces, a sign, another
+        # case: the same number to int(), the same text to a case-blind match) is unknown
+        # (t0 and t2 still come back below)
+        spelt = [f"0{mine[0]}", f" {mine[0]} ", f"+{mine[2]}", f"{mine[2]}\n"]
+        spelt += [i.swapcase() for i in (mine[0], mine[2]) if i.swapcase() != i]
+        count = await acked(server, ann, spelt)
+        assert count == 0, (
+            f"ann's pending ids are {mine[0]!r} and {mine[2]!r}: the ids {spelt} are none of "
+            f"them (ids match exactly, as strings), so the ack counts 0, not {count}")
         # "not an object whose `type` is exactly "ack"" is about the object the frame parses
         # to, not its text: a type spelt with a JSON escape ("\u0061ck") is "ack" all the same
         await ann.send('{"type": "\\u0061ck", "ids": [' + json.dumps(mine[1]) + "]}")
@@ -425,14 +435,22 @@ async def test_cap_keeps_max_per_user_unacknowledged_and_drops_the_oldest(
 
 # "Restarting the app with the same `db_path`" in the same process (a notebook cell run
 # again): each create_app keeps its own settings, whatever app of the module used that file
-# before. Run in the app's process: a first app on a file with ttl_seconds=60, then a second
-# one on that file with ttl_seconds=3600 and max_per_user=1, driven in process over ASGI (two
-# POSTs, then a tab's backlog); its files in a folder of its own under /tmp
+# before. Run in the app's process: a first app on a file with ttl_seconds=60 (and a tab of
+# ann's on it, which came and went), then a second one on that file with ttl_seconds=3600 and
+# max_per_user=1, driven in process over ASGI (two POSTs, then a tab's backlog), then a third
+# with ttl_seconds=60 (one POST, then a tab's backlog); its files in a folder of its own
+# under /tmp. The first app is kept (a notebook keeps its app): "Never a 500", so once its
+# tab has left, the first app holds no write transaction open on the file that the later
+# apps would wait on (checked with a writer that waits 0.5 s, SQLite's own lock, so a
+# bug costs no 5 s busy timeout). The third app's POST expires before the second's (60 s
+# against 3600 s): the backlog is "in `seq` order" all the same, not in expiry order
+LOCKED = "the database at path is locked for writing"
 SAME_FILE_NEW_SETTINGS = '''
 import asyncio
 import json
 import os
 import shutil
+import sqlite3
 import tempfile
 
 import httpx
@@ -477,18 +495,41 @@ async def backlog(app, user):
     return frames
 
 
+def writable(path):
+    db = sqlite3.connect(path, timeout=0.5, isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        db.close()
+
+
 async def restarts(module, path):
-    module.create_app(path, ttl_seconds=60.0)
+    first = module.create_app(path, ttl_seconds=60.0)
+    await backlog(first, "ann")
+    if not writable(path):
+        return LOCKED
     app = module.create_app(path, ttl_seconds=3600.0, max_per_user=1)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         posted = [(await client.post("/notifications", json={"user": "ann", "title": t}))
                   .status_code for t in ("first", "second")]
     frames = await backlog(app, "ann")
+    third = module.create_app(path, ttl_seconds=60.0)
+    transport = httpx.ASGITransport(app=third)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        posted.append((await client.post("/notifications", json={"user": "ann",
+                                                                 "title": "third"})).status_code)
+    later = await backlog(third, "ann")
     return {"posted": posted,
             "kept": [[f.get("title"), round(f["expires_at"] - f["created_at"])]
-                     for f in frames if f.get("type") == "notification"]}
-'''
+                     for f in frames if f.get("type") == "notification"],
+            "order": [[f.get("seq"), f.get("title")] for f in later
+                      if f.get("type") == "notification"]}
+'''.replace("LOCKED", repr(LOCKED))
 
 
 @pytest.mark.points(3)
@@ -548,11 +589,22 @@ async def test_restart_and_kill_between_store_and_push_lose_nothing(app_server: 
         "seq 4 was handed out (and acknowledged) before the restart: bob's next is 5, not the "
         "MAX(seq) of the rows left plus one")
     got = await server.probe(SAME_FILE_NEW_SETTINGS)
-    assert got == {"posted": [201, 201], "kept": [["second", 3600]]}, (
+    assert got != LOCKED, (
+        "create_app(path) and a tab of ann's that came and went, then a second "
+        "create_app(path) in the same process (a notebook cell run again): the second app "
+        "could not write to path (SQLite: database is locked), so its POSTs would wait and "
+        "fail; the first app left a transaction open after the tab's backlog (a purge, say, "
+        "never committed): commit every write")
+    assert isinstance(got, dict) and {k: got.get(k) for k in ("posted", "kept")} == {
+        "posted": [201, 201, 201], "kept": [["second", 3600]]}, (
         "create_app(path, ttl_seconds=60), then create_app(path, ttl_seconds=3600, "
         "max_per_user=1) in the same process (a restart with other settings): the second app "
         "keeps at most 1 of ann's two POSTs, the newest, expiring 3600 s after it was created "
         f"(its own settings, not the first app's); got {got}")
+    assert got["order"] == [[2, "second"], [3, "third"]], (
+        "then a third create_app(path, ttl_seconds=60): ann's seq 3 expires before her seq 2 "
+        "(60 s against 3600 s), and her backlog is \"in `seq` order\" all the same: seq 2, "
+        f"then 3, not the order they expire in; got {got['order']}")
 
 
 # Store's own contract, on the app's module, in a database of its own in the app's folder:
@@ -739,6 +791,9 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
         {**ok, "user": "\u00e9"}, {**ok, "user": "ann\u00b2"}, {**ok, "user": "\u212a"},
         {**ok, "user": "\u0661"},
         {"user": "ann"}, {**ok, "title": ""}, {**ok, "title": " \t\n "}, {**ok, "title": None},
+        # "not only whitespace": whitespace as Python's str has it (str.isspace), not ASCII's
+        # alone: an ideographic space and a no-break space are blank too
+        {**ok, "title": "\u3000\u00a0"},
         {**ok, "title": "x" * 201}, {**ok, "title": " " + "x" * 199 + " "}, {**ok, "title": 42},
         # "Lengths count characters (`len(title)` in Python) ... as given": 150 "e" each with
         # a combining accent are 300 characters, however few an NFC normalisation makes them
@@ -753,6 +808,11 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
         {**ok, "level": ["low"]}, {**ok, "level": {"low": 1}}, {**ok, "user": ["ann"]},
         {**ok, "title": ["x"]}, {**ok, "body": {"b": 1}},
         b"{not json", b"[1, 2]", *HOSTILE_BODIES,
+        # "JSON text ... (RFC 8259)": a control character inside a string must be escaped
+        # ("\n"); a raw line break, tab or NUL there is not JSON (json.loads(strict=False)
+        # would take it)
+        b'{"user": "ann", "title": "a\nb"}', b'{"user": "ann", "title": "ok", "body": "\t"}',
+        b'{"user": "ann", "title": "a\x00"}',
         # "not an object": a JSON array of key/value pairs is an array, however readily
         # dict() turns it into one (dict(await req.json) would store it as ann's)
         b'[["user", "ann"], ["title", "hi"]]',
