@@ -207,10 +207,10 @@ async def probe(module):
     for member in (ann, gone, stuck):
         member.send_text = (lambda send: lambda text: send(text))(member.send_text)
     try:
-        failed = await asyncio.wait_for(broadcast([ann, gone, stuck], frame, timeout=0.1), 5.0)
+        failed = await asyncio.wait_for(broadcast([ann, gone, stuck], frame, timeout=0.1), 2.0)
         returned = sorted(repr(m) for m in failed)
     except asyncio.TimeoutError:
-        returned = "broadcast still running after 5 s"
+        returned = "broadcast still running after 2 s"
     except Exception as exc:
         returned = f"{type(exc).__name__}: {exc}"
     out["plain send_text callables"] = {
@@ -342,14 +342,14 @@ async def probe(module):
     out = {"stalled at once": state["most"], "returned": returned,
            "got": {m.name: m.got for m in (ann, bob)}}
     # one member alone is bounded too ("each send bounded by `timeout`": no fast path for a
-    # lone member that skips it); the outer 5 s only keeps a broadcast that hangs from
-    # hanging the probe
+    # lone member that skips it); the outer 2 s (20 timeouts) only keeps a broadcast that
+    # hangs from hanging the probe
     lone = Member("lone", {"now": 0, "most": 0}, True)
     try:
-        failed = await asyncio.wait_for(module.broadcast([lone], frame, timeout=0.1), 5.0)
+        failed = await asyncio.wait_for(module.broadcast([lone], frame, timeout=0.1), 2.0)
         out["a lone stalled member"] = sorted(repr(m) for m in failed)
     except asyncio.TimeoutError:
-        out["a lone stalled member"] = "broadcast still running after 5 s"
+        out["a lone stalled member"] = "broadcast still running after 2 s"
     except Exception as exc:
         out["a lone stalled member"] = f"{type(exc).__name__}: {exc}"
     return out
