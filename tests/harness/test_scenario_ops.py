@@ -302,6 +302,46 @@ def test_meanwhile_changes_come_once_the_emit_started() -> None:
     assert traces(late, ops)[0] == [["a", 1], ["slow", 1], ["late", 1]]
 
 
+LIVE_LIST = """
+import inspect
+
+class PriorityEmitter:
+    def __init__(self):
+        self.handlers = []
+
+    def on(self, event, handler, priority=2):
+        self.handlers.append(handler)
+        return handler
+
+    def off(self, event, handler):
+        self.handlers[:] = [h for h in self.handlers if h != handler]
+
+    async def emit(self, event, *args, **kwargs):
+        for handler in list(self.handlers) if SNAPSHOT else self.handlers:
+            result = handler(*args, **kwargs)
+            if inspect.isawaitable(result):
+                await result
+"""
+
+
+def test_after_first_changes_come_once_the_first_concurrent_emit_ended() -> None:
+    """The seventeenth batch's ``"after_first"`` of ``emit_concurrently``: the ``off``
+    comes once the emit of 0 ended, while the emit of 1 still waits in ``maybe``; it
+    misses that emit when it walks a snapshot, and reaches it when it walks the live list."""
+    ops = [on("step", kind="async"), on("maybe", kind="returns_awaitable_if_truthy", delay=6),
+           on("victim"), {"op": "emit_concurrently", "event": "e", "payloads": [0, 1],
+                          "after_first": [{"op": "off", "event": "e", "listener": "victim"}]},
+           emit(2)]
+    for snapshot, victims in ((True, [["victim", 0], ["victim", 1]]), (False, [["victim", 0]])):
+        made = types.ModuleType("submission")
+        made.__dict__["SNAPSHOT"] = snapshot
+        exec(compile(textwrap.dedent(LIVE_LIST), "<submission>", "exec"), made.__dict__)
+        both, after = (op["trace"] for op in run_scenario(made, "PriorityEmitter",
+                                                          {"ops": ops})["ops"][3:])
+        assert sorted(call for call in both if call[0] == "victim") == victims
+        assert after == [["step", 2], ["maybe", 2]]
+
+
 # -- shapes a wrapper meets (day25.course.inside.listener_shapes) -----------------------
 ONCE = """
 import functools
@@ -651,3 +691,47 @@ def test_a_self_checked_listener_reports_a_call_on_a_copy_of_itself() -> None:
     assert result["trace"] == [["obj", 1], ["aobj", 1]]
     assert (result["error"] or "").count("a copy of listener") == 2
     assert "a copy of listener obj (a callable object) was called" in result["error"]
+
+
+# -- the seventeenth blind batch (once_semantics) ----------------------------------------
+OFF_AFTER = """
+import inspect
+
+def once(bus, event, handler):
+    fired = []
+
+    async def wrapper(*args, **kwargs):
+        if fired:
+            return
+        fired.append(True)
+        if not LATE:
+            bus.off(event, wrapper)
+        try:
+            result = handler(*args, **kwargs)
+            if inspect.isawaitable(result):
+                await result
+        finally:
+            if LATE:  # off only once the handler returned: still on the bus while it runs
+                bus.off(event, wrapper)
+
+    wrapper.__wrapped__ = handler
+    bus.on(event, wrapper)
+    return handler
+"""
+
+
+def test_a_count_among_then_ops_traces_the_listeners_held_while_the_listener_runs() -> None:
+    """The seventeenth batch's ``count`` among a listener's ``then`` ops: how many listeners
+    the bus holds for that event while the listener runs, as ``["count <event>", n]`` in
+    the trace, so a once-wrapper still on the bus while its handler runs shows."""
+    ops = [{"op": "once", "event": "e", "listener": "a", "kind": "async",
+            "then": [{"op": "count", "event": "e"}, {"op": "count", "event": "f"}]},
+           {"op": "on", "event": "e", "listener": "z"}, emit(1), {"op": "count", "event": "e"}]
+    for late, held in ((False, 1), (True, 2)):
+        made = types.ModuleType("submission")
+        made.__dict__["LATE"] = late
+        exec(compile(OFF_AFTER, "<submission>", "exec"), made.__dict__)
+        result = on_bus(made, ops)
+        assert result[2] == {"trace": [["a", 1], ["count e", held], ["count f", 0], ["z", 1]],
+                             "error": None, "value": []}
+        assert result[3]["value"] == 1  # after the emit, gone either way

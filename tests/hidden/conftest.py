@@ -178,13 +178,20 @@ class Model:
                 except Raised as inner:  # the listener catches it and goes on
                     self.notes.append(f"a re-entrant emit raised {inner.kind}")
             for change in spec.get("then", ()):
-                if change["op"] in ("on", "once"):
+                if change["op"] == "count":  # counted while the listener runs: in the trace
+                    self.trace.append([f"count {change['event']}", self.count(change["event"])])
+                elif change["op"] in ("on", "once"):
                     self._register(change, once=change["op"] == "once")
                 else:
                     self._remove(change)
             kind = raised(spec)
             if kind:
                 self._raise(kind, depth)
+
+    def count(self, event: str) -> int:
+        """A name counts the patterns that hear it; a pattern, its own."""
+        return len(self.regs.get(event, [])) if event.endswith("*") else sum(
+            len(regs) for key, regs in self.regs.items() if hears(key, event))
 
     def _raise(self, kind: str, depth: int) -> None:
         """A listener raised ``kind``: out of the emit (exercise 1), or into the result
@@ -233,10 +240,13 @@ class Model:
                     self.emit(op["event"], payload, {}, 1)  # the child does not re-emit here
                 except Raised as exc:
                     out["error"] = out["error"] or exc.kind
-        elif kind == "count":  # a name counts the patterns that hear it; a pattern, its own
-            event = op["event"]
-            out["value"] = len(self.regs.get(event, [])) if event.endswith("*") else sum(
-                len(regs) for key, regs in self.regs.items() if hears(key, event))
+            for change in op.get("after_first", ()):  # made once the first emit ended, while
+                if change["op"] == "off":             # the others run: from the next emit
+                    self._remove(change)
+                else:
+                    self._register(change, once=change["op"] == "once")
+        elif kind == "count":
+            out["value"] = self.count(op["event"])
         elif kind == "renew":
             self.regs = {}  # a fresh subject: nothing of the old one's
         out["trace"] = self.trace

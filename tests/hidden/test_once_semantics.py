@@ -138,6 +138,15 @@ def test_leaves_no_listener_behind(check: Any) -> None:
            on("b", event="ui:click", priority="LOW"), count("ui:*"), count("*"),
            count("ui:click"), emit(1, event="ui:click"), count("ui:*"), count("*"),
            count("ui:click"), emit(2, event="ui:key"), emit(3, event="ui:click")], H)
+    # gone as soon as it is called: while its handler still runs (it counts the listeners
+    # itself), sync or async, nothing of it is on the bus (a wrapper that takes itself off
+    # only once the handler returned is still counted); and one that fired in an emit nested
+    # in another handler is gone when that emit returned, not once every handler ended
+    check([once("a", then=[count()]), once("b", kind="async", then=[count()]),
+           on("z", priority="LOW"), emit(1), count(),
+           once("n", event="n", kind="async", reemit={"event": "e", "payload": "in"},
+                then=[count(), count("n")]), once("h"), emit(2, event="n"), count(),
+           count("n")], H)
 
 
 @pytest.mark.points(1)
@@ -254,6 +263,12 @@ def test_handler_that_emits_its_own_event_fires_once(check: Any) -> None:
     # handler is still running (before it returns), and must not run it again
     check([once("s", reemit={"event": "e", "payload": "again"}), on("b", priority="LOW"),
            emit(1), emit(2), count()], H)
+    # and when, before its own emit reaches it again, another once-handler ran and returned
+    # inside it (given meanwhile, first in the nested emit): that one's end does not end
+    # this one's run (a single "running now" slot that a handler's return empties does)
+    check([on("x", priority="HIGH", then=[once("o", priority="HIGHEST")]),
+           once("s", reemit={"event": "e", "payload": "again"}), emit(1), count(), emit(2),
+           count()], H)
 
 
 @pytest.mark.points(2)

@@ -122,6 +122,11 @@ def test_emit_returns_only_after_every_listener_finished(check: Any, runner: Any
     check([on("slow", "HIGH", kind="async", sleep=100),
            on("task", kind="returns_task", sleep=30), on("after", "LOW"), emit(1), emit(2)],
           H, clock="virtual")
+    # ... unless it is cancelled: a wait_for around it that runs out cancels it in the slow
+    # listener, and the cancellation comes out (an emit that catches CancelledError and
+    # returns None tells wait_for it finished in time)
+    check([on("slow", "HIGH", kind="async", sleep=100), on("after", "LOW"),
+           {**emit(1), "timeout": 1}, emit(2)], H, clock="virtual")
     # and it runs nothing before it is awaited (`async def emit`: a forgotten await runs
     # nothing); every emit of every scenario is checked so, this one with sync listeners
     check([on("s1", "HIGH"), on("s2", kind="returns_value"), emit(3)], H)
@@ -258,6 +263,20 @@ def test_reentrant_emit_runs_nested_in_order(check: Any) -> None:
     # emit" are the other emit's, or none at all, once that one has put back its own)
     check([on("slow", "HIGH", kind="async", delay=2), on("one", kind="one_arg"),
            {"op": "emit_concurrently", "event": "e", "payloads": [1, 2]}], H)
+    # ... and an off once the first of the two ended, while the other still waits in a
+    # listener (longer for its truthy payload), counts from the next emit (a count of
+    # emits running that each emit saves when it starts and writes back when it ends drops
+    # to 0 there, and the off edits in place the list the other one still walks)
+    check([on("step", "HIGHEST", kind="async"), on("maybe", "HIGH", delay=6,
+                                                    kind="returns_awaitable_if_truthy"),
+           on("victim", "LOW"), {"op": "emit_concurrently", "event": "e", "payloads": [0, 1],
+                                 "after_first": [off("victim")]}, emit(2)], H)
+    # a listener added by the outer emit's listener before the nested emit starts is in the
+    # nested emit's snapshot, in its priority's place (an on made while an emit runs that
+    # leaves the sorting for when that emit ends runs it last in the nested one)
+    check([on("adder", "HIGH", then=[on("urgent", "HIGHEST", event="inner")]),
+           on("starter", kind="async", reemit={"event": "inner", "payload": "nested"}),
+           on("in1", event="inner"), on("in2", "LOW", event="inner"), emit(1), emit(2)], H)
 
 
 @pytest.mark.points(2)
@@ -306,6 +325,12 @@ def test_on_and_off_during_an_emit_take_effect_from_the_next_emit(check: Any) ->
     # (an emit that copies only two or more walks the live list of one, and runs the
     # listener that one adds in that same emit)
     check([on("only", then=[on("late", "LOW")]), emit(1), emit(2)], H)
+    # an off of the outer event made by a listener of a nested emit of another event counts
+    # from the next emit too (an emitter that remembers one "event being emitted", the
+    # inner one, edits in place the list the outer emit still walks)
+    check([on("outer", "HIGH", kind="async", reemit={"event": "inner", "payload": 0}),
+           on("remover", event="inner", then=[off("victim")]), on("victim", "LOW"),
+           emit(1), emit(2)], H)
 
 
 @pytest.mark.points(1)
@@ -347,6 +372,12 @@ def test_a_raising_listener_stops_the_emit_and_its_own_error_comes_out(check: An
     check([on("outer", "HIGH", kind="async", reemit={"event": "inner", "payload": "n"}),
            on("after", "LOW"), on("in_boom", event="inner", raises="ValueError"),
            on("in_never", "LOW", event="inner"), emit(1), emit(2, event="inner"), emit(3)], H)
+    # ... and the outer emit keeps its snapshot: an off its listener makes after the nested
+    # emit raised counts from the next emit (an emit that, when a listener raises, resets
+    # the count of emits running to 0 leaves the outer one walking the live list)
+    check([on("guard", "HIGH", kind="async", reemit={"event": "inner", "payload": "n"},
+              then=[off("victim")]), on("in_boom", event="inner", raises="ValueError"),
+           on("victim", "LOW"), emit(1), emit(2)], H)
 
 
 @pytest.mark.points(1)

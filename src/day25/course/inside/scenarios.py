@@ -50,8 +50,8 @@ handler can take: :mod:`day25.course.inside.listeners`. Every listener takes ``*
 **kwargs`` and records the payload: its one positional argument, or ``{"args": [...]}``
 when it got none or several. ``"clock": "virtual"`` beside ``ops`` runs the scenario on
 a loop whose clock skips waits (:mod:`~day25.course.inside.virtual_clock`).
-``then``: a list of ``on``/``off`` (and, for a module with ``once``, ``once``) ops
-the listener runs on the subject right after it recorded (changes during an emit).
+``then``: a list of ``on``/``off`` (and, for a module with ``once``, ``once``) ops the listener
+runs right after it recorded (changes during an emit); ``count``: ``["count <event>", n]`` traced.
 ``raises``: after recording (and ``then``), the listener raises ``RuntimeError``, or
 the exception named in ``LISTENER_ERRORS`` (``"ValueError"``, ``"KeyError"``,
 ``"TypeError"``; ``"InvalidStateError"``: asyncio's, as ``set_result`` of a cancelled
@@ -92,6 +92,7 @@ from day25.course.inside.channel import Channel
 from day25.course.inside.guarded_bus import GuardedBus
 from day25.course.inside.listeners import depth, handler_of, make_listener
 from day25.course.inside.other_buses import ONCE_ELSEWHERE, once_elsewhere
+from day25.course.inside.overlap import gathered
 from day25.course.inside.plain_values import emit_arguments, named_level, recorded_payload
 from day25.course.inside.submission import import_error, import_once
 from day25.course.inside.virtual_clock import VirtualClockLoop
@@ -198,6 +199,9 @@ class _Run:
                cause: bool = False) -> None:
         """What a listener does once it recorded: change the subject, then maybe raise."""
         for op in then:
+            if op["op"] == "count":  # how many listeners the subject holds while this one runs
+                self.trace.append([f"count {op['event']}", len(self.target.listeners(op["event"]))])
+                continue
             fn = self.listener(op)
             if op["op"] == "on":
                 self.target.on(op["event"], fn, **self._priority_kw(op))
@@ -295,7 +299,7 @@ class _Run:
             try:
                 self.given.extend(op["payloads"])
                 emits = [target.emit(op["event"], p) for p in op["payloads"]]
-                outcomes = await asyncio.gather(*emits, return_exceptions=True)
+                outcomes = await gathered(emits, op, lambda c: self._after("meanwhile", c, False))
             finally:
                 depth.reset(token)
             for outcome in outcomes:
