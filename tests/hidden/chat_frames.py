@@ -208,3 +208,142 @@ PRESENCE_WANTED = {"first": 1, "second": 3, "new lists": True, "tabs after that 
                    "returned": {"ann's first tab joins": True, "ann's second tab joins": False,
                                 "ann's first tab leaves, her second stays": False,
                                 "ann's last tab leaves": True}}
+
+# Interleavings a real client cannot force (a probe's own gates decide who waits, not the
+# clock): tabs driven over ASGI in the app's process, on a fresh app of the module. A tab's
+# send number `hold_at` waits at its gate until the probe opens it (then raises, with
+# fail_held, like a connection that died meanwhile); `turns` lets the app run for a number
+# of loop turns, not seconds, so a fast or a loaded machine gives the same interleaving.
+# Each probe ends by closing every tab, bounded (a hang costs at most 2 s).
+TABS = '''
+import asyncio
+import json
+
+
+class Tab:
+    def __init__(self, app, user, room="lobby", hold_at=None, fail_held=False):
+        self.frames, self.inbox, self.sent = [], asyncio.Queue(), 0
+        self.hold_at, self.fail_held = hold_at, fail_held
+        self.held, self.gate = asyncio.Event(), asyncio.Event()
+        self.inbox.put_nowait({"type": "websocket.connect"})
+        path = f"/chat/{room}"
+        scope = {"type": "websocket", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "scheme": "ws", "server": ("testserver", 80), "client": ("127.0.0.1", 50000),
+                 "root_path": "", "path": path, "raw_path": path.encode(),
+                 "query_string": f"user={user}".encode(),
+                 "headers": [(b"host", b"testserver")], "subprotocols": [], "state": {}}
+        self.task = asyncio.ensure_future(app(scope, self.inbox.get, self.send))
+
+    async def send(self, message):
+        if message["type"] == "websocket.close":
+            self.inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+        if message["type"] != "websocket.send":
+            return
+        number, self.sent = self.sent, self.sent + 1
+        if number == self.hold_at:
+            self.held.set()
+            await self.gate.wait()
+            if self.fail_held:
+                self.inbox.put_nowait({"type": "websocket.disconnect", "code": 1006})
+                raise OSError("the connection is gone")
+        self.frames.append(json.loads(message.get("text") or message.get("bytes")))
+
+    def say(self, text):
+        self.inbox.put_nowait({"type": "websocket.receive",
+                               "text": json.dumps({"type": "message", "text": text})})
+
+    def close(self):
+        self.inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+
+
+async def turns(until=lambda: False, n=300):
+    for _ in range(n):
+        if until():
+            return
+        await asyncio.sleep(0)
+
+
+async def finish(tabs, out):
+    for tab in tabs:
+        tab.gate.set()
+        tab.close()
+    done, pending = await asyncio.wait([tab.task for tab in tabs], timeout=2.0)
+    for task in pending:
+        task.cancel()
+    for task in done:
+        task.exception()  # retrieved: a tab's end is not this probe's verdict
+    return out
+
+
+def seen(tab):
+    return [["roster", *f.get("users", ())] if f.get("type") == "roster" else f
+            for f in tab.frames]
+'''
+
+# "A second tab of the same user is **not** a second user: no join when it opens": ann's two
+# tabs open together; the first one's roster send waits at its gate while the second opens
+# (and gets its roster, unless it waits for the room): bob, there before, hears one join
+TWO_TABS_AT_ONCE_PROBE = TABS + '''
+async def probe(module):
+    app = module.create_app()
+    bob = Tab(app, "bob")
+    await turns(lambda: len(bob.frames) >= 2)
+    tab1 = Tab(app, "ann", hold_at=0)
+    await turns(tab1.held.is_set)
+    tab2 = Tab(app, "ann")
+    await turns(lambda: len(tab2.frames) >= 1)
+    tab1.gate.set()
+    await turns(lambda: tab1.frames and tab2.frames)
+    bob.say("after")
+    await turns(lambda: any(f.get("text") == "after" for f in bob.frames))
+    await turns(n=50)
+    return await finish([bob, tab1, tab2], seen(bob)[2:])
+'''
+TWO_TABS_AT_ONCE_WANTED = [joined("ann"), msg("bob", "after", 1)]
+
+# A room that changes while a broadcast waits: ann's "one" waits on bob's send (his gate);
+# meanwhile dee connects and cy says "two"; then bob's send raises (he is dropped) and ann
+# says "three". Whatever order the app gives those, each member's frames tell the truth:
+# dee's roster with the joins and leaves she gets after it is who is in the room (a roster
+# listing bob needs bob's leave after it), and from dee's join on she gets what ann gets, in
+# the same order ("Every member sees a room's frames in the same order")
+CHANGED_WHILE_WAITING_PROBE = TABS + '''
+async def probe(module):
+    app = module.create_app()
+    ann = Tab(app, "ann")
+    await turns(lambda: len(ann.frames) >= 2)
+    cy = Tab(app, "cy")
+    await turns(lambda: len(ann.frames) >= 3)
+    bob = Tab(app, "bob", hold_at=2, fail_held=True)  # his roster, his join, then "one" waits
+    await turns(lambda: len(ann.frames) >= 4)
+    ann.say("one")
+    await turns(bob.held.is_set)
+    dee = Tab(app, "dee")
+    await turns(lambda: len(dee.frames) >= 1)
+    cy.say("two")
+    await turns(n=100)
+    bob.gate.set()
+    await turns(lambda: len([f for f in ann.frames if f.get("type") == "message"]) >= 2)
+    ann.say("three")
+    await turns(lambda: any(f.get("text") == "three" for f in dee.frames))
+    await turns(n=50)
+    return await finish([ann, cy, bob, dee], {"ann": seen(ann), "dee": seen(dee)})
+'''
+
+# "a **listener** broadcasts it to every connection in the room, the sender included":
+# bob's last message and his close arrive together; the message was sent while he was in
+# the room, so ann gets it before his leave (not a message from someone who has left)
+SAY_AND_CLOSE_PROBE = TABS + '''
+async def probe(module):
+    app = module.create_app()
+    ann = Tab(app, "ann")
+    await turns(lambda: len(ann.frames) >= 2)
+    bob = Tab(app, "bob")
+    await turns(lambda: len(ann.frames) >= 3 and len(bob.frames) >= 2)
+    bob.say("bye")
+    bob.close()
+    await turns(lambda: len(ann.frames) >= 5)
+    await turns(n=50)
+    return await finish([ann, bob], seen(ann)[3:])
+'''
+SAY_AND_CLOSE_WANTED = [msg("bob", "bye", 1), left("bob")]

@@ -58,6 +58,11 @@ PARSE_FRAME_PROBE, PARSE_FRAME_WANTED = _frames.PARSE_FRAME_PROBE, _frames.PARSE
 PARSE_FRAME_ERRORS_PROBE = _frames.PARSE_FRAME_ERRORS_PROBE
 PARSE_FRAME_ERRORS_WANTED = _frames.PARSE_FRAME_ERRORS_WANTED
 PRESENCE_PROBE, PRESENCE_WANTED = _frames.PRESENCE_PROBE, _frames.PRESENCE_WANTED
+TWO_TABS_AT_ONCE_PROBE = _frames.TWO_TABS_AT_ONCE_PROBE
+TWO_TABS_AT_ONCE_WANTED = _frames.TWO_TABS_AT_ONCE_WANTED
+CHANGED_WHILE_WAITING_PROBE = _frames.CHANGED_WHILE_WAITING_PROBE
+SAY_AND_CLOSE_PROBE = _frames.SAY_AND_CLOSE_PROBE
+SAY_AND_CLOSE_WANTED = _frames.SAY_AND_CLOSE_WANTED
 chat = _frames.chat
 error_frame = _frames.error_frame
 expect = _frames.expect
@@ -215,6 +220,32 @@ async def probe(module):
         returned = f"{type(exc).__name__}: {exc}"
     out["plain send_text callables"] = {
         "returned": returned, "got": {m.name: m.got for m in (ann, gone, stuck)}}
+    # two broadcasts at once (two rooms): x's held member waits on a gate this probe opens
+    # only once y has finished; each returns its own failed members, not the other's
+    dead_x, held, dead_y, dan = (Member("dead_x", fails=True), Member("held"),
+                                 Member("dead_y", fails=True), Member("dan"))
+    gate, waiting = asyncio.Event(), asyncio.Event()
+
+    async def held_send(text, held=held):
+        waiting.set()
+        await gate.wait()
+        raise OSError("the connection is gone")
+
+    held.send_text = held_send
+    x = asyncio.ensure_future(broadcast([dead_x, held], frame, timeout=2.0))
+    try:
+        await asyncio.wait_for(waiting.wait(), 2.0)
+        y = sorted(repr(m) for m in await broadcast([dan, dead_y], frame, timeout=2.0))
+        gate.set()
+        out["two at once"] = {"x": sorted(repr(m) for m in await asyncio.wait_for(x, 2.0)),
+                              "y": y}
+    except asyncio.TimeoutError:
+        out["two at once"] = "broadcast still running after 2 s"
+    except Exception as exc:
+        out["two at once"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        gate.set()
+        x.cancel()
     return out
 """
 
@@ -431,6 +462,13 @@ async def test_message_reaches_every_member_including_sender(app_server: Server)
                 await expect(server, ws, msg("bob", relayed["text"], len(GOOD_TEXTS) + 2),
                              "a listener of room.message broadcasts every room.message emitted "
                              "on app.events, whoever emitted it (the route only emits)")
+    # bob's message and his close arrive together: the message was sent from the room, so
+    # it goes out before his leave (chat_frames.SAY_AND_CLOSE_PROBE, on a fresh app)
+    got = await server.probe(SAY_AND_CLOSE_PROBE)
+    assert got == SAY_AND_CLOSE_WANTED, (
+        "bob sends a message and closes at once: the listener broadcasts his message to the "
+        "room he sent it from, so ann gets it before his leave (the route goes on to his close "
+        f"only once the message is out); wanted {SAY_AND_CLOSE_WANTED}, got {got}")
     events = await server.wait_for_event("room.message", count=2 + len(GOOD_TEXTS))
     assert [e["args"] for e in events] == [
         [{"room": "lobby", "user": u, "text": t}]
@@ -517,6 +555,13 @@ async def test_two_tabs_count_once(app_server: Server) -> None:
             await expect(server, tab1, msg("bob", "still there?", 2), "ann's other tab stays")
         await expect(server, bob, left("ann"), "closing ann's last tab is her leave")
     assert len(server.events("chat.joined")) == 2
+    # ann's two tabs opening at the same moment (the first one's roster send still under way
+    # while the second opens) are still one user: one join (chat_frames.TWO_TABS_AT_ONCE_PROBE)
+    got = await server.probe(TWO_TABS_AT_ONCE_PROBE)
+    assert got == TWO_TABS_AT_ONCE_WANTED, (
+        "two tabs of ann opening together, the first one's roster send still under way while "
+        "the second opens: ann goes 0 -> 1 once, so bob (there before) hears one join and then "
+        f"his own message; wanted {TWO_TABS_AT_ONCE_WANTED}, got {got}")
 
 
 @pytest.mark.points(3)
@@ -753,6 +798,28 @@ async def test_many_members_and_a_slow_reader_all_get_every_message_in_order(
             assert sorted(f["text"] for f in seen[0]) == [f"from {i}" for i in range(6)]
             assert [f["seq"] for f in seen[0]] == [1, 2, 3, 4, 5, 6], (
                 f"seq follows the order: {seen[0]}")
+    # a room that changes while a broadcast waits on one member (chat_frames
+    # .CHANGED_WHILE_WAITING_PROBE): dee, who connected meanwhile, is told the truth
+    got = await server.probe(CHANGED_WHILE_WAITING_PROBE)
+    assert isinstance(got, dict) and set(got) == {"ann", "dee"}, got
+    ann_saw, dee_saw = got["ann"], got["dee"]
+    present = set(dee_saw[0][1:]) if dee_saw and dee_saw[0][:1] == ["roster"] else set()
+    for frame in dee_saw[1:]:
+        if isinstance(frame, dict) and frame.get("type") == "join":
+            present.add(frame.get("user"))
+        elif isinstance(frame, dict) and frame.get("type") == "leave":
+            present.discard(frame.get("user"))
+    assert present == {"ann", "cy", "dee"}, (
+        "dee connects while ann's message waits on bob, who is then dropped: dee's roster and "
+        "the joins and leaves she gets after it must add up to who is in the room (ann, cy, "
+        "dee): a roster that lists bob needs bob's leave after it; dee got " f"{dee_saw}")
+    since = [joined("dee") in frames and frames[frames.index(joined("dee")):]
+             for frames in (ann_saw, dee_saw)]
+    assert since[0] and since[0] == since[1] and msg("ann", "three", 3) in since[1], (
+        "from dee's join on, dee gets every frame ann gets, in the same order: a message "
+        "broadcast after her join (cy's, sent while ann's message waited on bob) reaches her "
+        f"too (the room as it is when the message goes out, not as it was); ann got {ann_saw}, "
+        f"dee got {dee_saw}")
 
 
 @pytest.mark.points(1)
@@ -915,10 +982,28 @@ async def test_a_member_whose_join_or_leave_send_fails_is_dropped(app_server: Se
                     await expect(server, ws, msg("cy", "gil left once", 3),
                                  "two tabs of one user dropped by one broadcast are one leave, "
                                  "announced once")
-    await server.wait_for_event("chat.left", count=6)
+        # a drop inside a drop: the send of ann's message to hal raises, then the send of
+        # hal's leave to ivy raises: ivy "leaves like one that closed" too (her leave is
+        # announced, though it comes from the leave of another dropped member)
+        async with server.connect(chat("ivy"), **faulty("raise:4")) as ivy:
+            await join(server, ivy, "lobby", "ivy", ["ann", "cy", "ivy"])
+            async with server.connect(chat("hal"), **faulty("raise:2")) as hal:
+                await join(server, hal, "lobby", "hal", ["ann", "cy", "hal", "ivy"])
+                for ws in (ann, cy):
+                    await expect(server, ws, joined("ivy"), "ivy joins")
+                    await expect(server, ws, joined("hal"), "hal joins")
+                await ann.send(say("nested"))
+                for ws in (ann, cy):
+                    await expect(server, ws, msg("ann", "nested", 4), "the others get it")
+                    await expect(server, ws, left("hal"),
+                                 "the send of ann's message to hal failed: he leaves")
+                    await expect(server, ws, left("ivy"),
+                                 "the send of hal's leave to ivy failed: she is dropped and "
+                                 "leaves too, announced like any other drop")
+    await server.wait_for_event("chat.left", count=8)
     await server.settled()
     gone = [e["args"][0]["user"] for e in server.events("chat.left")]
-    assert sorted(gone) == ["ann", "cy", "dan", "eve", "fay", "gil"], (
+    assert sorted(gone) == ["ann", "cy", "dan", "eve", "fay", "gil", "hal", "ivy"], (
         f"each member leaves once, a dropped one too (two tabs dropped together too): {gone}")
     exactly_left(server.events("chat.left"))
 
@@ -959,6 +1044,12 @@ async def test_broadcast_returns_the_failed_members_of_its_snapshot(app_server: 
         "send_text a plain lambda returning the coroutine, the member that takes it gets the "
         "frame, and the one whose send raises and the one whose send never finishes (timeout "
         f"0.1) are returned; got {plain}")
+    both = got["two at once"]
+    assert both == {"x": ["dead_x", "held"], "y": ["dead_y"]}, (
+        "two broadcasts running at once (two rooms) each return the failed members of their "
+        "own conns: x, sent to [dead_x, held], returns both (dead_x raises at once, held "
+        "later, once y has ended), and y, sent to [dan, dead_y], returns [dead_y]: they share "
+        f"no list of failures; got {both}")
 
 
 @pytest.mark.points(2)
