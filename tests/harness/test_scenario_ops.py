@@ -735,3 +735,42 @@ def test_a_count_among_then_ops_traces_the_listeners_held_while_the_listener_run
         assert result[2] == {"trace": [["a", 1], ["count e", held], ["count f", 0], ["z", 1]],
                              "error": None, "value": []}
         assert result[3]["value"] == 1  # after the emit, gone either way
+
+
+# -- the eighteenth blind batch (once_semantics): tuple_args, Urgency.HIGH ----------------
+SPREADS = """
+def once(bus, event, handler):
+    def wrapper(*args, **kwargs):
+        bus.off(event, wrapper)
+        if SPREAD and len(args) == 1 and isinstance(args[0], tuple):
+            args = args[0]  # a lone tuple taken for the arguments themselves
+        return handler(*args, **kwargs)
+
+    wrapper.__wrapped__ = handler
+    bus.on(event, wrapper)
+    return handler
+"""
+
+
+def test_tuple_args_give_one_tuple_argument_which_a_wrapper_that_spreads_it_shows() -> None:
+    from day25.course.inside.plain_values import emit_arguments
+
+    assert emit_arguments({"payload": [1, 2], "tuple_args": [0]}, print) == [(1, 2)]
+    assert emit_arguments({"args": [[1], 2], "tuple_args": [0]}, print) == [(1,), 2]
+    ops = [{"op": "once", "event": "e", "listener": "a"},
+           {"op": "emit", "event": "e", "payload": [1, 2], "tuple_args": [0]}]
+    for spread, seen in ((False, (1, 2)), (True, {"args": [1, 2]})):  # a list once JSON
+        made = types.ModuleType("submission")
+        made.__dict__["SPREAD"] = spread
+        exec(compile(SPREADS, "<submission>", "exec"), made.__dict__)
+        assert on_bus(made, ops)[1] == {"trace": [["a", seen]], "error": None, "value": []}
+
+
+def test_an_int_enum_level_named_like_a_level_of_the_bus_reaches_the_code_by_its_value() -> None:
+    from day25 import EventPriority
+    from day25.course.inside.plain_values import Urgency
+
+    mod = module()
+    traces(mod, [on("a", priority="int_enum.HIGH")])
+    assert mod.PRIORITIES == [9] and mod.PRIORITIES[0].name == "HIGH"
+    assert type(mod.PRIORITIES[0]) is Urgency and mod.PRIORITIES[0] != EventPriority.HIGH

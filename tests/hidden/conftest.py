@@ -67,7 +67,7 @@ def level(priority: str | int | None) -> int:
     if isinstance(priority, int):
         return priority
     if priority and priority.startswith("int_enum."):
-        return {"URGENT": 10, "ROUTINE": -1}[priority.removeprefix("int_enum.")]
+        return {"URGENT": 10, "HIGH": 9, "ROUTINE": -1}[priority.removeprefix("int_enum.")]
     return LEVEL[priority.removeprefix("nexios.").upper() if priority else None]
 
 
@@ -205,7 +205,9 @@ class Model:
         self.trace, self.errors, self.notes = [], [], []
         out: dict[str, Any] = {"op": op["op"], "error": None}
         kind = op["op"]
-        if kind in ("on", "once"):
+        if kind == "once" and self.bus and isinstance(op.get("priority"), bool):
+            out["error"] = "TypeError"  # bus.on refuses a bool priority, so once does too
+        elif kind in ("on", "once"):
             self._register(op, once=kind == "once")
         elif kind == "off":
             self._remove(op)

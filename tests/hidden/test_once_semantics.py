@@ -74,8 +74,11 @@ def test_fires_on_the_next_emit_only(check: Any) -> None:
                                                 "buses": 130}, count(), emit(1), count(),
            emit(2)], H)
     # any name the bus takes is an event name, as the text's "first.login": dots, dashes and
-    # brackets too (a name, not a glob pattern: only a last "*" makes a pattern, rule 5)
+    # brackets too (a name, not a glob pattern: only a last "*" makes a pattern, rule 5), and
+    # spaces, leading and trailing ones too ("a name as it is": not stripped to "chat:")
     check([once("a", event="first.login"), once("b", event="user-42:joined", kind="async"),
+           once("s", event=" chat: "), on("z", event="chat:", priority="LOW"),
+           emit(0, event=" chat: "), count(" chat: "),
            once("c", event="room[1]:joined"), on("z", event="room[1]:joined", priority="LOW"),
            emit(1, event="first.login"), emit(2, event="user-42:joined"),
            emit(3, event="room[1]:joined"), count("room[1]:joined"),
@@ -214,6 +217,17 @@ def test_respects_priority_among_other_listeners(check: Any) -> None:
            on("bottom", priority="LOWEST"),
            once("k", style="keywords", priority="int_enum.URGENT", kind="async"),
            emit(1), emit(2)], H)
+    # ... one named like a level of the bus's too (its HIGH is 9): still an int, by its value,
+    # before HIGHEST (not taken by its name for day25's HIGH, 3, as Nexios' members are)
+    check([on("highest", priority="HIGHEST"), on("five", priority=5),
+           once("own_high", priority="int_enum.HIGH"),
+           once("own_high2", style="decorator", priority="int_enum.HIGH", kind="async"),
+           on("high", priority="HIGH"), emit(1), emit(2)], H)
+    # a bool is no priority to bus.on (it raises TypeError for True): passed on unchanged, so
+    # once(..., priority=True) raises that TypeError too, and registers nothing (not made 1)
+    check([on("mid"), once("b", priority=True), count(), emit(1)],
+          "once(bus, event, handler, priority=True) must raise the TypeError bus.on raises for "
+          "a bool priority: pass the priority on unchanged. " + H)
     # a level name, which bus.on takes too, passed on as it is: every one of them
     check([on("mid"), once("named_high", priority="high"), once("named_low", priority="low"),
            on("top", priority="HIGHEST"), once("named_highest", priority="highest"),
@@ -402,6 +416,11 @@ def test_positional_and_keyword_arguments_reach_the_handler_exactly(check: Any) 
     # Python raises it when the call does not fit: nothing trims the arguments
     check([once("one", kind="one_arg"), on("z", priority="LOW"), emit_args([1, 2]), emit(3),
            once("fits", kind="one_arg"), emit([4, 5]), count()], H)
+    # one argument that is a tuple is one argument: handler((6, 7)), not spread into
+    # handler(6, 7) (alone or before a keyword)
+    check([once("t", kind="one_arg"), once("t2", kind="async"), on("z", priority="LOW"),
+           {**emit([6, 7]), "tuple_args": [0]}, once("t3"),
+           {**emit_args([[8, 9]], k=1), "tuple_args": [0]}, emit(10), count()], H)
 
 
 @pytest.mark.points(1)

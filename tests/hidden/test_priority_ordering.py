@@ -430,6 +430,10 @@ def test_whatever_a_listener_returns_that_is_awaitable_is_awaited(check: Any) ->
     # __await__ (it is not a collections.abc.Awaitable)
     check([on("gen", kind="returns_generator_coroutine", delay=2), on("plain", "LOW"), emit(1)],
           H)
+    # ... and an object with __await__ that is false too (an empty collection, len() 0) is
+    # awaited all the same (an emit that awaits only a truthy result never runs its work)
+    check([on("empty", "HIGH", kind="returns_falsy_awaitable", delay=2), on("plain"), emit(1)],
+          H)
     # a plain generator is a value, not awaitable (asyncio.iscoroutine says yes to it on
     # Python 3.11: awaiting it raises a TypeError no listener raised)
     check([on("gen", "HIGH", kind="returns_generator"), on("plain"), emit(1), emit(2)], H)

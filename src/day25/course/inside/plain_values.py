@@ -13,7 +13,9 @@ Listener kinds: ``returns_exception`` (a sync function that records, then *retur
 def`` that does the same once awaited). A wrapper that raises what a handler returned
 puts an error into the emit's result that no listener raised.
 
-Emit arguments: ``"callable_args": [i, ...]`` on an ``emit`` op with ``"args"`` makes
+Emit arguments (eighteenth batch: ``"tuple_args": [i, ...]`` makes the JSON lists at
+those indexes tuples, one tuple argument that a wrapper must not spread into several):
+``"callable_args": [i, ...]`` on an ``emit`` op with ``"args"`` makes
 the positional arguments at those indexes callables (plain functions, as an ``ack``
 callback is) standing for the JSON values written there: a listener records each as
 that value (:func:`recorded_payload`), so the model needs no change, and calling one
@@ -24,7 +26,8 @@ of :class:`Urgency`, an ``enum.IntEnum`` of the caller's own, not ``EventPriorit
 ``EventBus.on`` takes any ``int``, so this member too, as the int it is (``URGENT`` is
 10, before ``HIGHEST``; ``ROUTINE`` is -1, after ``LOWEST``). A wrapper that hands
 every enum member on by its name (as Nexios' own members go) gives the bus a name it
-does not know.
+does not know; ``"int_enum.HIGH"`` (9) is named like a level of the bus's, which a
+wrapper that takes every enum member by its name makes day25's ``HIGH`` (3).
 """
 
 from __future__ import annotations
@@ -70,10 +73,13 @@ def returns_exception(kind: str, name: str, now: Now, body: Body) -> Callable[..
 
 
 def emit_arguments(op: dict[str, Any], misused: Callable[[str], None]) -> list[Any]:
-    """The positional arguments of an ``emit`` op, with ``callable_args`` made callables."""
+    """The positional arguments of an ``emit`` op, with ``callable_args`` made callables
+    and ``tuple_args`` (indexes too) made tuples of the JSON lists written there."""
     args = list(op["args"]) if "args" in op else [op.get("payload")]
     for index in op.get("callable_args", ()):
         args[index] = _stand_in(args[index], misused)
+    for index in op.get("tuple_args", ()):
+        args[index] = tuple(args[index])
     return args
 
 
@@ -94,9 +100,11 @@ def recorded_payload(args: tuple[Any, ...]) -> Any:
 
 
 class Urgency(enum.IntEnum):
-    """Levels of the caller's own: plain ints to the bus, names it does not know."""
+    """Levels of the caller's own: plain ints to the bus, by their values (``HIGH`` too,
+    though the bus knows that name: 9 is not day25's ``HIGH``, 3)."""
 
     ROUTINE = -1
+    HIGH = 9
     URGENT = 10
 
 
