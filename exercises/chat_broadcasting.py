@@ -48,10 +48,12 @@ def parse_frame(message: dict[str, Any]) -> dict[str, Any]:
 
     Never raise anything else, whatever the frame holds: "not JSON" is what
     ``json.loads`` refuses, with ValueError (also for an integer of more than
-    4300 digits) or RecursionError (100 000 nested ``[``). ``type`` may be a
-    list or an object (not hashable); a message quoting it should use ``repr``.
-    ``len(T)`` counts characters, not bytes; whitespace is text; a lone
-    surrogate (``"\\ud800"``) is text too. Other fields are ignored.
+    4300 digits, or a leading byte order mark) or RecursionError (100 000
+    nested ``[``); a repeated key is JSON, the last value winning. ``type``
+    may be a list or an object (not hashable); a message quoting it should use
+    ``repr``. ``len(T)`` counts characters, not bytes; whitespace and control
+    characters (``\\n``, ``\\t``) are text; a lone surrogate (``"\\ud800"``) is
+    text too. Other fields are ignored.
     """
     raise NotImplementedError("parse_frame")
 
@@ -97,7 +99,8 @@ async def broadcast(
       with ``await conn.send_text(text)`` to each member (not ``send_json``,
       which writes raw UTF-8 and fails on a text holding a lone surrogate).
       Await what ``conn.send_text(text)`` returns, whatever ``send_text`` is (an
-      ``async def`` method, or a plain function or lambda returning the coroutine).
+      ``async def`` method, or a plain function or lambda returning the coroutine);
+      what the send itself returns (None, a byte count) is not a failure.
     * A member whose send raises, or does not finish within ``timeout``
       seconds, is returned; every other member still gets the frame, and the
       whole broadcast takes about ``timeout`` at most, however many members stall.

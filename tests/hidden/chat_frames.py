@@ -64,7 +64,10 @@ def faulty(fault: str) -> dict[str, Any]:
 # relayed as sent, character for character: not normalised (an e and a combining accent stay
 # two characters, the ANGSTROM SIGN stays itself, though NFC would make each one other letter)
 GOOD_TEXTS = ["é" * 2000, "\U0001f600" * 2000, "   ", "a", "\ud800 lone surrogate", "<b>&amp;",
-              "e\u0301 \u212b"]
+              "e\u0301 \u212b",
+              # control characters are text too, escaped in the JSON as json.dumps writes them
+              # ("Any JSON string is a text"): a multi-line message, a tab, a NUL
+              "line one\nline two\tthree\x00"]
 
 
 NAN = float("nan")  # json.dumps writes NaN: a value json.loads reads, in a field nobody reads
@@ -113,6 +116,9 @@ BAD_FRAMES = [
     # ("Extra data"), which a decoder that stops after the first value (raw_decode) lets by
     '{"type": "ping"} oops',
     '{"type": "ping"}{"type": "ping"}',
+    # and however it starts: json.loads refuses a leading byte order mark ("Unexpected UTF-8
+    # BOM"), which a parser that strips it first would read as a ping
+    '\ufeff{"type": "ping"}',
 ]
 
 

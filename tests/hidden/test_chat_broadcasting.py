@@ -97,9 +97,14 @@ def probe(module):
     out["one tab left"] = roster("lobby")
     presence.leave("lobby", "ann", tab2)
     out["emptied"] = roster("lobby")
+    # "sorted as Python's `sorted` sorts strings, by code point": digits too ("1" < "9")
+    for user in ("ann9", "ann10", "ann"):
+        presence.join("digits", user, object())
+    out["digits"] = roster("digits")
     return out
 """
-EMPTY_ROSTER_WANTED = {"never used": [], "one tab left": ["ann"], "emptied": []}
+EMPTY_ROSTER_WANTED = {"never used": [], "one tab left": ["ann"], "emptied": [],
+                       "digits": ["ann", "ann10", "ann9"]}
 
 # Presence.connections(room): "A new list of every open connection in ``room``" (a list,
 # as its signature says: not a set, nor a view), an empty one for an empty room
@@ -158,6 +163,7 @@ class Member:
         if self.delay:
             await asyncio.sleep(self.delay)  # a member that takes the frame a little later
         self.got.append(json.loads(text))
+        return len(text)  # a send may return something (a byte count): it took the frame
 
     def __repr__(self):
         return self.name
@@ -304,11 +310,18 @@ def probe(module):
     out["kitchen"] = [call("roster", "kitchen"), len(call("connections", "kitchen"))]
     out["bob leaves the kitchen"] = call("leave", "kitchen", "bob", "t1")
     out["kitchen at the end"] = call("roster", "kitchen")
+    # "any hashable": counted as a set or dict counts it, by equality, so a tuple built
+    # again equal to the joined one is that connection (not a new object by id())
+    n = len(out)
+    call("join", "attic", "cy", ("tab", n))
+    out["cy leaves with an equal tuple"] = call("leave", "attic", "cy", tuple(["tab", n]))
+    out["attic at the end"] = call("roster", "attic")
     return out
 """
 SHARED_CONN_WANTED = {"ann joins the lobby": True, "bob joins the kitchen": True,
                       "ann leaves the lobby": True, "lobby": [[], 0], "kitchen": [["bob"], 1],
-                      "bob leaves the kitchen": True, "kitchen at the end": []}
+                      "bob leaves the kitchen": True, "kitchen at the end": [],
+                      "cy leaves with an equal tuple": True, "attic at the end": []}
 
 # what a later listener of room.message sees, on a fresh app of the module: the payload the
 # route emits, {room, user, text}, as it was emitted (the app's own listener must not turn
@@ -670,9 +683,15 @@ async def test_bad_room_or_user_is_refused_with_4400(app_server: Server) -> None
             await join(server, dots, "_", "...", ["-", "..."])
             async with server.connect(chat("_", "_")) as under:
                 await join(server, under, "_", "_", ["-", "...", "_"])
-    joins = await server.wait_for_event("chat.joined", count=5)
-    assert len(joins) == 5, ("names of 1 and 32 allowed characters are valid, and so are names "
-                             "made only of _ . -; no others joined")
+    # words a client might send for an unset value are names of allowed characters too
+    async with server.connect(chat("null", "undefined")) as null:
+        await join(server, null, "undefined", "null", ["null"])
+        async with server.connect(chat("None", "undefined")) as none:
+            await join(server, none, "undefined", "None", ["None", "null"])
+    joins = await server.wait_for_event("chat.joined", count=7)
+    assert len(joins) == 7, ("names of 1 and 32 allowed characters are valid, and so are names "
+                             "made only of _ . - and names such as null or None; no others "
+                             "joined")
     got = await server.probe(VALID_NAME_PROBE)
     assert got == VALID_NAME_WANTED, (
         "valid_name(value) returns a bool for any value: True only for a str of 1-32 allowed "
@@ -747,6 +766,12 @@ async def test_ping_pong(app_server: Server) -> None:
             await expect(server, ann, {"type": "pong"},
                          "a JSON object with whitespace around it is JSON (json.loads reads it): "
                          "this ping gets pong, not a bad_frame error")
+            # and it reads a key repeated in an object, the last value winning: a ping
+            await ann.send('{"type": "PING", "id": 1, "id": 2, "type": "ping"}')
+            await expect(server, ann, {"type": "pong"},
+                         "an object that repeats a key is JSON (json.loads reads it, the last "
+                         'value winning): {"type": "PING", ..., "type": "ping"} is a ping and '
+                         "gets pong, not a bad_frame error")
             parsed = await server.probe(PARSE_FRAME_PROBE)
             assert parsed == PARSE_FRAME_WANTED, (
                 'parse_frame returns exactly {"type": "ping"} or {"type": "message", "text": T}: '
