@@ -243,9 +243,19 @@ async def tabs_and_counts(app, tabs):
     kais = asyncio.create_task(post(app, "kai", "for kai"))
     await asyncio.wait({kais}, timeout=0.3)
     jo.go.set()
+    jo_count, kai_count = await delivered(jos), await delivered(kais)
+    # nia's push is held at her first tab's send while mo's tab leaves: her second tab gets
+    # the push all the same
+    nia, nia2, mo = Tab(app, "nia", tabs, hold=1), Tab(app, "nia", tabs), Tab(app, "mo", tabs)
+    await until(lambda: all("backlog_end" in t.kinds() for t in (nia, nia2, mo)))
+    nias = asyncio.create_task(post(app, "nia", "for nia"))
+    await until(nia.held.is_set)
+    mo.leave()
+    await asyncio.wait({mo.task}, timeout=0.3)
+    nia.go.set()
     return {"ivy": ivy.get("delivered") if isinstance(ivy, dict) else ivy,
-            "ivy_live": second.kinds(), "jo": await delivered(jos),
-            "kai": await delivered(kais)}
+            "ivy_live": second.kinds(), "jo": jo_count, "kai": kai_count,
+            "nia": await delivered(nias)}
 
 
 async def held_posts(app, tabs):
@@ -345,8 +355,11 @@ async def test_live_notification_reaches_every_tab_of_the_user(app_server: Serve
     # leaves while her second is still receiving its backlog (a list of tabs taken before the
     # backlog and dropped when it emptied would leave the second tab in a list nobody reads);
     # jo's push waits at her tab's send while kai's POST is answered (one shared count would
-    # give one of them the other's tab); lea's POSTs "first" and "second" wait while her tab
-    # gets its backlog (each is stored as sent, not as the other one was validated)
+    # give one of them the other's tab); nia's push waits at her first tab's send while mo's
+    # tab leaves (a loop over a registry of every tab, which that leave changes, would skip
+    # nia's second); lea's POSTs
+    # "first" and "second" wait while her tab gets its backlog (each is stored as sent, not
+    # as the other one was validated)
     got = await server.probe(interleaved("tabs_and_counts", "held_posts"))
     assert isinstance(got, dict), f"the app, driven in its own process, failed: {got}"
     tabs = got["tabs_and_counts"]
@@ -359,6 +372,10 @@ async def test_live_notification_reaches_every_tab_of_the_user(app_server: Serve
         "delivered is \"the number of the user's live tabs the push reached\": jo and kai have "
         "one tab each, and kai's POST was answered while jo's push was still on its way: "
         f"1 each, got jo {tabs['jo']} and kai {tabs['kai']}")
+    assert tabs["nia"] == 2, (
+        "\"Every open tab of the user receives every live notification\": nia has two tabs; "
+        "while her push was still on its way to the first, mo's tab left (a tab of anyone "
+        f"coming or going during a push skips none of nia's): delivered 2, got {tabs['nia']}")
     held = got["held_posts"]
     assert held["stored"] == [[1, "first", "one", "low"], [2, "second", "two", "high"]], (
         "\"a title or body is stored and delivered exactly as sent\": lea's POSTs \"first\" "
@@ -434,7 +451,14 @@ async def test_ack_counts_only_the_users_pending_ids_and_the_rest_come_back(
         first = await backlog(server, ann)
         assert await backlog(server, tab2) == first, "every tab gets the backlog"
         assert await acked(server, ann, []) == 0, "an empty ack counts 0"
-        assert await acked(server, ann, [bobs[0], "?", mine[1], mine[1]]) == 1, "ann's, once"
+        # "`ids` not a list of strings" is what makes a frame malformed: "" is a string, an
+        # unknown id like "?" (count 0, changes nothing), so this ack is no bad frame
+        ids = [bobs[0], "?", "", mine[1], mine[1]]
+        await ann.send(json.dumps({"type": "ack", "ids": ids}))
+        reply = await server.recv_json(ann)
+        assert reply == {"type": "acked", "count": 1}, (
+            f"the ack {ids} is a list of strings (\"\" is an unknown id, counted 0), holding "
+            f"ann's pending id twice: acked 1, got {reply}")
         assert await acked(server, ann, [mine[1]]) == 0, "an id acknowledged before counts 0"
         # "Unknown ids ... count 0 and change nothing": an id is the exact string given in
         # the notification, so one spelt otherwise (a leading zero, spaces, a sign, another
@@ -966,6 +990,7 @@ HOSTILE_BODIES: list[bytes] = [
 
 DECOMPOSED = "cafe\u0301, A\u030a"  # "café, Å" spelt with combining accents (not NFC)
 MULTILINE = "line one\nline two\r\n\tthree\n"  # a body of several lines
+TITLED = "Line 1\nLine 2\t10\u00a0kg"  # a title with a line break, a tab, a no-break space
 
 
 @pytest.mark.points(3)
@@ -978,7 +1003,13 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
             ("A.z_0-9", "é" * 200, {"level": "high", "body": DECOMPOSED}),
             ("a", " padded ", {"level": "normal"}),
             # "body | text of at most 2000 characters": line breaks and tabs are text
-            ("lines", "Report", {"body": MULTILINE})]
+            ("lines", "Report", {"body": MULTILINE}),
+            # "title | text of 1-200 characters, not only whitespace": a line break, a tab or
+            # a no-break space inside a title is text too (str.isprintable is no rule here)
+            ("lines", TITLED, {}),
+            # "1-32 characters of [A-Za-z0-9_.-]": any of them may come first, "_", "." or
+            # "-" too (a name need not start with a letter or a digit)
+            ("_bot", "hi", {}), ("-x", "hi", {}), (".ann", "hi", {})]
     for user, title, extra in good:
         await post(server, user, title, **extra)
     # "Lengths count characters ... as given", whichever way the JSON text spells them: a
@@ -997,6 +1028,10 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
         # case-blind [a-z] take them (a Kelvin sign lowercases to "k")
         {**ok, "user": "\u00e9"}, {**ok, "user": "ann\u00b2"}, {**ok, "user": "\u212a"},
         {**ok, "user": "\u0661"},
+        # "[A-Za-z0-9_.-], nothing else": the range A-z would also take the ASCII
+        # characters between "Z" and "a" ([ \ ] ^ ` and "_", the one of them allowed)
+        {**ok, "user": "a^b"}, {**ok, "user": "a[1]"}, {**ok, "user": "x`y"},
+        {**ok, "user": "a\\b"},
         {"user": "ann"}, {**ok, "title": ""}, {**ok, "title": " \t\n "}, {**ok, "title": None},
         # "not only whitespace": whitespace as Python's str has it (str.isspace), not ASCII's
         # alone: an ideographic space and a no-break space are blank too
@@ -1033,7 +1068,9 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
     async with server.connect(where("esc")) as esc:
         assert [(f["title"], f["body"]) for f in await backlog(server, esc)] == [
             ("é" * 200, "é" * 2000)], "the escaped body, stored and delivered as 2000 é"
-    assert multi == [("Report", MULTILINE)], f"a body of several lines, exactly as sent: {multi}"
+    assert multi == [("Report", MULTILINE), (TITLED, "")], (
+        f"a body of several lines, and a title holding a line break, a tab and a no-break "
+        f"space, each exactly as sent: {multi!a}")
     assert stored == [(1, "x", "", "normal"), (2, " padded ", "", "normal")], f"as given: {stored}"
     assert [(f["title"], len(f["body"]), f["level"]) for f in long] == [("y" * 200, 2000, "low")]
     # "1-32 characters of [A-Za-z0-9_.-]" on the WebSocket too: a name with a dot, a dash and
@@ -1049,7 +1086,11 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
     assert [(f["title"], f["body"], f["level"]) for f in mixed] == [
         ("é" * 200, DECOMPOSED, "high")], f"exactly as sent: {mixed!a}"
     assert (await post(server, "ann", "ok"))["seq"] == 1, "a refused one must not use up a seq"
-    for path in ("bad%20name", "x" * 33, "ann%0A", "%C3%A9", "ann%C2%B2"):
+    # a name that starts with "-" (and not with a letter or a digit) is a user's too
+    async with server.connect(where("-x")) as dash:
+        got = [f["title"] for f in await backlog(server, dash)]
+        assert got == ["hi"], f"-x is a valid user name: its tab gets its backlog, got {got}"
+    for path in ("bad%20name", "x" * 33, "ann%0A", "%C3%A9", "ann%C2%B2", "a%5Eb"):
         async with server.connect(where(path)) as ws:
             reply = await server.recv_json(ws)
             assert set(reply) == {"type", "code", "message"} and reply["message"], reply
