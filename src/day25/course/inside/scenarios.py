@@ -30,14 +30,14 @@ the default):
   emit returned when that is not None (``repr``), and for the ``bus`` subject the
   type names of the errors in its ``EmitResult``. ``"args": [...]`` instead of
   ``payload``: emit with those positional arguments (none, or several; callables at the
-  indexes ``"callable_args"`` names: :mod:`~.plain_values`). For a class
+  indexes ``"callable_args"`` names, tuples at ``"tuple_args"``: :mod:`~.plain_values`). For a class
   subject, ``early`` names the listeners that ran when ``emit`` was called, before it
   was awaited (an ``async def emit`` runs none). ``"timeout": s``: the emit is given
   ``s`` seconds (``asyncio.wait_for``, best on the virtual clock); when they run out it
   is cancelled, as a timeout cancels it, and its ``value`` is ``"timed out"``.
   ``"meanwhile": [on/off ops]``: the emit runs as a task to its first wait (or end),
   then those ops change the subject (changes made after the emit started), then it is awaited
-* ``{"op": "emit_concurrently", "event", "payloads": [...]}``: ``asyncio.gather``
+* ``{"op": "emit_concurrently", "event", "payloads", "after_first"?}``: :mod:`~.overlap`
 * ``{"op": "count", "event"}``: how many listeners the subject holds (``listeners()``)
 * ``{"op": "renew"}``: the subject is dropped and collected, and a fresh one takes its
   place (a new instance may get the old one's ``id``: what was the old one's stays there);
