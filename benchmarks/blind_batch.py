@@ -3,9 +3,13 @@
 A blind batch is a folder with one subfolder per exercise id, each holding whole
 submissions of that exercise: ``bug_*.py`` (one realistic bug each, written from the
 exercise's text alone) and ``ok_*.py`` (correct ones in other styles). This grades
-every file as one student of a single ``day25 grade`` batch, exactly as an instructor
-grades a class (the sandbox, the hidden suites the catalogue names), and prints per
-exercise how many bugs lost points and how many correct ones got them all:
+every file as one student of a single ``day25 grade`` batch, as an instructor grades a
+class (the sandbox, the hidden suites the catalogue names), and prints per exercise how
+many bugs lost points and how many correct ones got them all. Each exercise stops at its
+first failing test (``day25 grade --stop-at-first-failure``): whether a file loses points
+is decided there, and the tests after it cannot change that, so a bug costs only the
+tests up to the one that catches it. The points shown for a short file are the points
+up to its first failure, not its grade:
 
     python benchmarks/blind_batch.py /path/to/batch          # a new batch, "before"
     python benchmarks/blind_batch.py                         # the kept ones (tests/)
@@ -68,7 +72,8 @@ def grade(found: list[tuple[str, str, Path]], jobs: int) -> tuple[dict[str, floa
             shutil.copy(path, student / module)
         day25 = Path(sys.executable).with_name("day25")
         proc = subprocess.run([str(day25), "grade", str(klass), "--out", f"{tmp}/out",
-                               "--jobs", str(jobs), "--course", str(COURSE)],
+                               "--jobs", str(jobs), "--course", str(COURSE),
+                               "--stop-at-first-failure"],
                               capture_output=True, text=True)
         if proc.returncode != 0:
             sys.exit(f"day25 grade failed ({proc.returncode}):\n"

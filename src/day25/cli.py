@@ -126,6 +126,9 @@ def grade(
     unsafe_shared_filesystem: Annotated[bool, typer.Option(
         help="grade several students even without namespaces, where each submission can "
              "read the others' files")] = False,
+    stop_at_first_failure: Annotated[bool, typer.Option(
+        help="skip an exercise's remaining tests once one failed: whether each file loses "
+             "points, sooner (for checking the suites against known bugs; not a grade)")] = False,
     course: CourseOpt = None,
 ) -> None:
     """Grade submissions with the hidden suites.
@@ -144,7 +147,8 @@ def grade(
         missing = [e.tests("hidden") for e in exercises if not (root / e.tests("hidden")).is_file()]
         if missing:
             raise _fail(f"hidden suites missing under {root}: {', '.join(missing)}")
-        settings = Settings(root, exercise_timeout, submission_timeout, test_timeout)
+        settings = Settings(root, exercise_timeout, submission_timeout, test_timeout,
+                            stop_at_first_failure=stop_at_first_failure)
         grade_class(
             submissions,
             out.resolve(),

@@ -91,3 +91,21 @@ def test_missing_suite_is_a_grader_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         run_suite(Exercise("nope", "N", "nope.py", 25, hidden_tests="tests/hidden/test_nope.py"),
                   tmp_path, settings)
+
+
+def test_stop_at_first_failure_skips_the_rest_of_the_exercise_and_only_when_asked(
+        tmp_path: Path) -> None:
+    """``day25 grade --stop-at-first-failure`` (the blind-batch gate): once a test failed,
+    the exercise's later tests do not run and score 0; the tests before it ran as usual."""
+    settings = _course(tmp_path, "from pathlib import Path\n"
+                                 "def test_a():\n    pass\n"
+                                 "def test_b():\n    assert 1 == 2\n"
+                                 f"def test_c():\n    Path({str(tmp_path / 'ran')!r}).touch()\n")
+    graded = run_suite(EX, settings.course_root / "sub", settings)
+    assert [t.passed for t in graded.tests] == [True, False, True] and (tmp_path / "ran").exists()
+    (tmp_path / "ran").unlink()
+    quick = run_suite(EX, settings.course_root / "sub",
+                      Settings(settings.course_root, 60, test_timeout=30,
+                               stop_at_first_failure=True))
+    assert [(t.passed, t.score) for t in quick.tests] == [(True, 8.34), (False, 0), (False, 0)]
+    assert "already failed" in quick.tests[2].message and not (tmp_path / "ran").exists()

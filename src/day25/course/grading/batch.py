@@ -146,7 +146,8 @@ def grade_class(
             "container, or pass --unsafe-shared-filesystem to grade anyway.")
     out.mkdir(parents=True, exist_ok=True)
     salt = hashlib.sha256(
-        (grader_fingerprint(exercises, settings.course_root) + namespaces.mode()).encode()
+        (grader_fingerprint(exercises, settings.course_root) + namespaces.mode()
+         + ("stop-at-first-failure" if settings.stop_at_first_failure else "")).encode()
     ).hexdigest()
     results: list[StudentResult] = []
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

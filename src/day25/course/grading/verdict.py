@@ -60,6 +60,9 @@ class Settings:
     #: at most this many concurrent sessions per submission; a batch splits a
     #: student only when it has too few students to fill its session slots
     sessions: int = 2
+    #: skip an exercise's remaining tests once one failed: "does it lose points?" at
+    #: less cost, for checking the suites against known bugs; never for a grade
+    stop_at_first_failure: bool = False
 
 
 def _read_rows(path: Path) -> list[dict[str, Any]] | str:
@@ -201,7 +204,8 @@ def run_suites(
     args = [*map(str, files), "--submission", str(submission_dir), "--results-json", str(verdict),
             "--exercise-budget", str(settings.exercise_timeout), "-q", "-p", "no:cacheprovider",
             "--tb=native",  # the verdict needs the message, not the test's source: no AST
-            "--timeout", str(int(settings.test_timeout)), "--rootdir", str(settings.course_root)]
+            "--timeout", str(int(settings.test_timeout)), "--rootdir", str(settings.course_root),
+            *(["--stop-at-first-failure"] if settings.stop_at_first_failure else [])]
     env = {**os.environ, COURSE_ROOT_ENV: str(settings.course_root),
            # hypothesis' example database stays private: one student's failing
            # examples must not be replayed on the next, nor land in the course folder

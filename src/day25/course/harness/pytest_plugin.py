@@ -10,6 +10,10 @@
 * ``--exercise-budget SECONDS``: one session grades several exercises; once an
   exercise has used its budget, its remaining tests fail at once with a
   sentence saying so, and the next exercise still gets its whole budget.
+* ``--stop-at-first-failure``: once a test of an exercise failed, its remaining
+  tests are skipped (0 points each). For checking the suites against known bugs,
+  where the question is only whether a file loses points; a run without it is
+  the grade.
 * ``@pytest.mark.points(n)``: the weight of a graded test (default 1).
 * ``@pytest.mark.category(name)``: the kind of rule a test checks; every graded
   test names one, and each kind has a public test too (the table is in the
@@ -62,6 +66,7 @@ _Client = TypeVar("_Client", bound=InsideClient)
 
 _RESULTS = pytest.StashKey[dict[str, VerdictRow]]()
 _SPENT = pytest.StashKey[dict[str, float]]()
+_FAILED = pytest.StashKey[set[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -72,6 +77,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--results-json", default=None, help="write one JSON row per test here")
     group.addoption("--exercise-budget", type=float, default=None,
                     help="seconds of wall time each exercise's tests may use in this session")
+    group.addoption("--stop-at-first-failure", action="store_true", default=False,
+                    help="skip an exercise's remaining tests once one of them failed")
 
 
 def _course_root(config: pytest.Config) -> Path:
@@ -92,6 +99,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "category(name): the kind of rule a test checks")
     config.stash[_RESULTS] = {}
     config.stash[_SPENT] = {}
+    config.stash[_FAILED] = set()
 
 
 def _partial(config: pytest.Config, line: VerdictRow | Collected) -> None:
@@ -128,6 +136,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.fail(f"Not run: the tests of {exercise_of(item)} used up their {budget:g} s "
                     "before reaching this one (endless loops or listeners that never "
                     "return?).", pytrace=False)
+    if exercise_of(item) in item.config.stash[_FAILED] and \
+            item.config.getoption("--stop-at-first-failure"):
+        pytest.skip(f"Not run: a test of {exercise_of(item)} already failed "
+                    "(--stop-at-first-failure).")
 
 
 def exercise_of(item: pytest.Item) -> str:
@@ -171,6 +183,7 @@ def pytest_runtest_makereport(
         "message": "",
     })
     if report.failed:
+        item.config.stash[_FAILED].add(row["exercise"])
         row["outcome"] = "failed" if report.when == "call" else "error"
         if not row["message"]:
             row["message"] = _message(report)
@@ -179,6 +192,8 @@ def pytest_runtest_makereport(
             row["runner_error"] = str(call.excinfo.value)
     elif report.skipped and row["outcome"] == "passed":
         row["outcome"] = "skipped"
+        if isinstance(report.longrepr, tuple):  # (path, line, "Skipped: <reason>")
+            row["message"] = str(report.longrepr[2]).removeprefix("Skipped: ")
     if report.when == "teardown":
         row["points"] = row["max_points"] if row["outcome"] == "passed" else 0.0
         _partial(item.config, row)
