@@ -561,6 +561,15 @@ def test_an_index_error_listener_raises_pythons_own_index_error() -> None:
     assert result["error"].startswith("IndexError: listener i failed")
 
 
+def test_a_cancelled_error_listener_raises_asyncios_own_and_the_scenario_goes_on() -> None:
+    # nineteenth batch (priority_ordering): the emit lets it out, and it is a step's error,
+    # not the end of the scenario (a BaseException the runner did not catch before)
+    ops = [on("c", kind="async", raises="CancelledError"), on("b"), emit(1), emit(2)]
+    steps = run_scenario(module(), "PriorityEmitter", {"ops": ops})["ops"]
+    assert [step["trace"] for step in steps[2:]] == [[["c", 1]], [["c", 2]]]
+    assert all(s["error"].startswith("CancelledError: listener c failed") for s in steps[2:])
+
+
 # -- the fourteenth blind batch (priority_ordering) ---------------------------------------
 def test_a_returns_value_listener_returns_its_returned_value_which_code_may_misread() -> None:
     """``"returned"`` on a ``returns_value`` listener: what it returns instead of 42 (JSON:
@@ -774,3 +783,21 @@ def test_an_int_enum_level_named_like_a_level_of_the_bus_reaches_the_code_by_its
     traces(mod, [on("a", priority="int_enum.HIGH")])
     assert mod.PRIORITIES == [9] and mod.PRIORITIES[0].name == "HIGH"
     assert type(mod.PRIORITIES[0]) is Urgency and mod.PRIORITIES[0] != EventPriority.HIGH
+
+
+# -- the nineteenth blind batch (once_semantics): StopIteration, TimeoutError ---------------
+def test_stop_iteration_and_timeout_error_listeners_raise_pythons_own_and_reach_the_bus() -> None:
+    """``"raises": "StopIteration"`` / ``"TimeoutError"``: Python's own. One raised through
+    an ``async def`` wrapper (PEP 479 makes it a ``RuntimeError`` caused by it) is reported
+    as the listener's ``StopIteration`` (``plain_values.pep479``); another is left as it is."""
+    from day25.course.inside.plain_values import pep479
+
+    ops = [{"op": "once", "event": "e", "listener": "s", "raises": "StopIteration"},
+           {"op": "on", "event": "e", "listener": "t", "kind": "async", "raises": "TimeoutError"},
+           {"op": "on", "event": "e", "listener": "p", "raises": "StopIteration"}, emit(1)]
+    got = on_bus(once_module(), ops)[3]
+    assert got["value"] == ["StopIteration", "TimeoutError", "StopIteration"]
+    assert got["trace"] == [["s", 1], ["t", 1], ["p", 1]]
+    other = RuntimeError("no StopIteration behind it")
+    other.__cause__ = ValueError("why")
+    assert pep479(other) is other

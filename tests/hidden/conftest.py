@@ -71,6 +71,12 @@ def level(priority: str | int | None) -> int:
     return LEVEL[priority.removeprefix("nexios.").upper() if priority else None]
 
 
+def unknown_name(priority: Any) -> bool:
+    """A level name in lower case that the bus does not know (``"urgent"``): bus.on
+    raises ``ValueError`` for it, so ``once`` does too (exercise 2)."""
+    return isinstance(priority, str) and priority.islower() and priority.upper() not in LEVEL
+
+
 def hears(key: str, event: str) -> bool:
     """Whether the listeners registered under ``key`` hear an emit of ``event``: its own,
     or a wildcard pattern's (``"*"``, or ``"ui:*"`` for ``"ui:click"``), as the bus has it."""
@@ -94,8 +100,9 @@ def raised(spec: dict[str, Any]) -> str | None:
     kind = spec.get("raises")
     if not kind:
         return None
-    return kind if kind in (*LISTENER_ERRORS, "InvalidStateError",
-                            "IndexError") else "RuntimeError"
+    return kind if kind in (*LISTENER_ERRORS, "InvalidStateError", "IndexError",
+                            "StopIteration", "TimeoutError",
+                            "CancelledError") else "RuntimeError"  # asyncio's, raised as is
 
 
 def recorded(op: dict[str, Any]) -> Any:
@@ -207,6 +214,8 @@ class Model:
         kind = op["op"]
         if kind == "once" and self.bus and isinstance(op.get("priority"), bool):
             out["error"] = "TypeError"  # bus.on refuses a bool priority, so once does too
+        elif kind == "once" and self.bus and unknown_name(op.get("priority")):
+            out["error"] = "ValueError"  # and a level name it does not know ("urgent")
         elif kind in ("on", "once"):
             self._register(op, once=kind == "once")
         elif kind == "off":

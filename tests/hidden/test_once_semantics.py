@@ -228,6 +228,15 @@ def test_respects_priority_among_other_listeners(check: Any) -> None:
     check([on("mid"), once("b", priority=True), count(), emit(1)],
           "once(bus, event, handler, priority=True) must raise the TypeError bus.on raises for "
           "a bool priority: pass the priority on unchanged. " + H)
+    # in every call form (a decorator that swallows the refusal registers nothing, and says
+    # nothing); and a level name the bus does not know ("urgent", a typo) is refused as bus.on
+    # refuses it, with its ValueError, not registered at some default level
+    check([on("mid"), once("b", style="decorator", priority=True),
+           once("c", style="keywords", priority=True), count(), once("u", priority="urgent"),
+           once("u2", style="decorator", priority="hgih"),
+           once("u3", style="keywords", priority="urgent", kind="async"), count(), emit(1)],
+          "once must refuse what bus.on refuses (a bool priority: TypeError; a level name it "
+          "does not know: ValueError), in every call form, and register nothing. " + H)
     # a level name, which bus.on takes too, passed on as it is: every one of them
     check([on("mid"), once("named_high", priority="high"), once("named_low", priority="low"),
            on("top", priority="HIGHEST"), once("named_highest", priority="highest"),
@@ -388,6 +397,15 @@ def test_a_raising_handler_counts_as_fired_and_its_own_error_reaches_the_bus(
     check([once("ise", raises="InvalidStateError"),
            once("async_ise", kind="async", raises="InvalidStateError"),
            on("after", priority="LOW"), emit(1), emit(2), count()], H)
+    # a StopIteration a sync handler raises too (not taken for a spent ticket's, as next() on
+    # an empty iterator raises it; an async def wrapper makes it a RuntimeError, PEP 479, which
+    # counts as it), and a TimeoutError the handler raises itself (a send of its own that timed
+    # out): its own error, not taken for a timeout of the emit and swallowed
+    check([once("stop", raises="StopIteration"),
+           once("stop2", style="decorator", raises="StopIteration", priority="HIGH"),
+           once("late", kind="async", raises="TimeoutError"),
+           once("late2", kind="returns_task", raises="TimeoutError", priority="HIGH"),
+           on("after", priority="LOW"), emit(1), emit(2), count()], H)
 
 
 @pytest.mark.points(1)
@@ -439,6 +457,11 @@ def test_the_same_handler_given_twice_fires_twice_then_never(check: Any) -> None
 def test_a_permanent_listener_of_the_same_handler_survives(check: Any) -> None:
     check([on("a"), once("a", priority="HIGH"), emit(1), emit(2), count(),
            once("b", kind="async"), on("b", kind="async"), emit(3), emit(4), count()], H)
+    # and when the emit is cancelled while the once one runs (a timeout, on a clock that skips
+    # waits): whatever it does then touches its own registration only, never off(handler)
+    check([on("slow", kind="async", sleep=100), once("slow", kind="async", sleep=100,
+                                                     priority="HIGH"),
+           {**emit(1), "timeout": 1}, count(), emit(2), count()], H, clock="virtual")
 
 
 # -- random programs against the model ------------------------------------------------

@@ -127,6 +127,11 @@ def test_emit_returns_only_after_every_listener_finished(check: Any, runner: Any
     # returns None tells wait_for it finished in time)
     check([on("slow", "HIGH", kind="async", sleep=100), on("after", "LOW"),
            {**emit(1), "timeout": 1}, emit(2)], H, clock="virtual")
+    # ... and what it was awaiting is cancelled with it, as `await` cancels it: a Task the
+    # listener returned does not go on and record in the next emit (an emit that waits
+    # with asyncio.wait, which passes no cancellation on, leaves it running)
+    check([on("task", "HIGH", kind="returns_task", sleep=100), on("after", "LOW"),
+           {**emit(1), "timeout": 1}, emit(2)], H, clock="virtual")
     # and it runs nothing before it is awaited (`async def emit`: a forgotten await runs
     # nothing); every emit of every scenario is checked so, this one with sync listeners
     check([on("s1", "HIGH"), on("s2", kind="returns_value"), emit(3)], H)
@@ -348,6 +353,17 @@ def test_a_raising_listener_stops_the_emit_and_its_own_error_comes_out(check: An
     # that pops its copy until IndexError, the call inside that try, returns quietly)
     check([on("index_boom", "HIGH", raises="IndexError"), on("never", "LOW"), emit(1),
            off("index_boom"), emit(2)], H)
+    # ... one raised from another (`raise ValueError(...) from LookupError(...)`) too: the
+    # ValueError comes out, not its __cause__ (an emit that "unwraps" the chain lets out the
+    # LookupError, which the caller's `except ValueError` misses)
+    check([on("caused", "HIGH", raises="ValueError", cause=True), on("never", "LOW"), emit(1),
+           on("async_caused", "HIGHEST", kind="async", raises="KeyError", cause=True), emit(2)],
+          H)
+    # ... and a CancelledError an async listener raises comes out too, like any: it is that
+    # listener's, not a sign that some other work was cancelled and the emit may go on (an
+    # emit that goes on unless its own task is being cancelled runs the listeners after it)
+    check([on("cancelled", "HIGH", kind="async", raises="CancelledError"), on("never", "LOW"),
+           emit(1), off("cancelled"), emit(2)], H)
     # ... an async listener's too: raised while it is awaited, it is its own exception
     check([on("async_type_boom", "HIGH", kind="async", raises="TypeError"), on("never", "LOW"),
            emit(1), emit(2)], H)
@@ -378,6 +394,12 @@ def test_a_raising_listener_stops_the_emit_and_its_own_error_comes_out(check: An
     check([on("guard", "HIGH", kind="async", reemit={"event": "inner", "payload": "n"},
               then=[off("victim")]), on("in_boom", event="inner", raises="ValueError"),
            on("victim", "LOW"), emit(1), emit(2)], H)
+    # the emitter stays usable after an emit cancelled midway: the next emit runs every
+    # listener in priority order (an emit that keeps "the ones it ran + the rest of its heap"
+    # as the order for next time keeps the rest in heap layout, not sorted)
+    check([on("slow", "HIGHEST", kind="async", sleep=100), on("a", "LOWEST"), on("c"),
+           on("b", "LOW"), on("d", "HIGH"), {**emit(1), "timeout": 1}, emit(2)], H,
+          clock="virtual")
 
 
 @pytest.mark.points(1)
@@ -439,6 +461,11 @@ def test_whatever_a_listener_returns_that_is_awaitable_is_awaited(check: Any) ->
     check([on("gen", "HIGH", kind="returns_generator"), on("plain"), emit(1), emit(2)], H)
     # awaited once: an async listener whose result is awaitable too returns a value
     check([on("nested", kind="async_returns_awaitable"), on("plain", "LOW"), emit(1)], H)
+    # ... a value, an exception object too: an async listener that returns a ValueError
+    # (reports, raises nothing) stops nothing (an emit that awaits through a helper giving
+    # back "the value or the error" and raises any exception in it raises one nobody raised)
+    check([on("reports", "HIGH", kind="async_returns_exception"),
+           on("returns", kind="returns_exception"), on("plain", "LOW"), emit(1)], H)
     # a value is a value, False too: it stops nothing, the listeners after it run (an emit
     # that takes `return False` for "stop here", as jQuery does, skips them)
     check([on("no", "HIGH", kind="returns_value", returned=False), on("plain"),

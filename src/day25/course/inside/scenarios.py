@@ -55,7 +55,7 @@ runs right after it recorded (changes during an emit); ``count``: ``["count <eve
 ``raises``: after recording (and ``then``), the listener raises ``RuntimeError``, or
 the exception named in ``LISTENER_ERRORS`` (``"ValueError"``, ``"KeyError"``,
 ``"TypeError"``; ``"InvalidStateError"``: asyncio's, as ``set_result`` of a cancelled
-Future raises it; ``"IndexError"``, which is no sign that a popped list ran out), so
+Future raises it; ``"IndexError"``, ``"StopIteration"``, ``"TimeoutError"``: Python's), so
 that a wrapped one shows; another exception of its type that stands for it (a copy, or
 one re-made from it with another message) is reported as such, since the texts ask for
 the listener's own; with ``"cause": true`` it is raised from another exception, and one
@@ -93,7 +93,7 @@ from day25.course.inside.guarded_bus import GuardedBus
 from day25.course.inside.listeners import depth, handler_of, make_listener
 from day25.course.inside.other_buses import ONCE_ELSEWHERE, once_elsewhere
 from day25.course.inside.overlap import gathered
-from day25.course.inside.plain_values import emit_arguments, named_level, recorded_payload
+from day25.course.inside.plain_values import emit_arguments, named_level, pep479, recorded_payload
 from day25.course.inside.submission import import_error, import_once
 from day25.course.inside.virtual_clock import VirtualClockLoop
 from day25.course.protocol import (
@@ -106,9 +106,9 @@ from day25.course.protocol import (
 
 __all__ = ["run_scenario", "serve_scenarios"]
 
-_RAISES: dict[str, type[Exception]] = {name: getattr(builtins, name) for name in LISTENER_ERRORS}
-_RAISES["InvalidStateError"] = asyncio.InvalidStateError  # as a cancelled Future's set_result
-_RAISES["IndexError"] = IndexError  # as heappop raises it: not the end of the listeners
+_RAISES: dict[str, type[BaseException]] = {n: getattr(builtins, n) for n in LISTENER_ERRORS}
+_RAISES |= {e.__name__: e for e in (asyncio.InvalidStateError, asyncio.CancelledError)}  # asyncio's
+_RAISES |= {n: getattr(builtins, n) for n in ("IndexError", "StopIteration", "TimeoutError")}
 
 #: listener calls one operation may make; the largest of the suites makes 990 (one emit
 #: to 990 listeners: a dispatch that recurses once per listener runs out of stack). An
@@ -140,7 +140,7 @@ class _Run:
         self.listeners: dict[str, Any] = {}
         self.trace: list[list[Any]] = []
         self.errors: list[str] = []
-        self.raised: list[Exception] = []  # what the listeners raised, to tell copies apart
+        self.raised: list[BaseException] = []  # what the listeners raised, to tell copies apart
         self.causes: dict[int, BaseException] = {}  # id(raised) -> its "cause" (see _after)
         self.resolving: set[asyncio.Future[Any]] = set()  # returns_future's tasks, running
         self.given: list[Any] = []  # the arguments given to this op's emits, to tell copies
@@ -292,7 +292,7 @@ class _Run:
             else:
                 returned = await result
             if isinstance(target, EventBus):
-                return [self._error_name(e) for e in getattr(returned, "errors", ())]
+                return [self._error_name(pep479(e)) for e in getattr(returned, "errors", ())]
             return None if returned is None else repr(returned)[:200]
         elif kind == "emit_concurrently":
             token = depth.set(1)  # no re-emits here: see the module docstring
@@ -353,7 +353,7 @@ async def _run_ops(run: _Run, ops: list[dict[str, Any]]) -> list[OpResult]:
             value = await run.do(op)
             if value is not None:
                 entry["value"] = value
-        except Exception as exc:
+        except (Exception, asyncio.CancelledError) as exc:  # a listener's CancelledError too
             text = describe(exc, run.file)
             if run.replaced(exc):
                 text = f"another exception than the one a listener raised, of its type ({text})"
