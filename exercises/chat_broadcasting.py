@@ -104,6 +104,8 @@ async def broadcast(
     * A member whose send raises, or does not finish within ``timeout``
       seconds, is returned; every other member still gets the frame, and the
       whole broadcast takes about ``timeout`` at most, however many members stall.
+      A send that ran out of time is ended (cancelled), not left running after
+      ``broadcast`` returned.
     * Work on a copy of ``conns``: a member joining or leaving while the
       broadcast runs changes the next broadcast, not this one.
     """

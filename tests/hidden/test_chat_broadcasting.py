@@ -383,8 +383,12 @@ async def probe(module):
         returned = sorted(repr(m) for m in failed)
     except Exception as exc:
         returned = f"{type(exc).__name__}: {exc}"
+    # "each send bounded by `timeout`": a send out of time is ended (cancelled), not left
+    # running after broadcast returned (a few turns of the loop for a cancel to land)
+    for _ in range(5):
+        await asyncio.sleep(0)
     out = {"stalled at once": state["most"], "returned": returned,
-           "got": {m.name: m.got for m in (ann, bob)}}
+           "got": {m.name: m.got for m in (ann, bob)}, "still running after": state["now"]}
     # one member alone is bounded too ("each send bounded by `timeout`": no fast path for a
     # lone member that skips it); the outer 2 s (20 timeouts) only keeps a broadcast that
     # hangs from hanging the probe
@@ -1140,13 +1144,54 @@ async def test_stalled_members_cost_one_timeout_and_are_dropped(app_server: Serv
     got = await server.probe(MANY_STALLED_PROBE)
     wanted = {"stalled at once": 20, "returned": [f"s{i:02}" for i in range(20)],
               "got": {"ann": [msg("ann", "hi", 1)], "bob": [msg("ann", "hi", 1)]},
-              "a lone stalled member": ["lone"]}
+              "still running after": 0, "a lone stalled member": ["lone"]}
     assert got == wanted, (
         "broadcast(conns, frame, timeout=0.1) to 20 members that never take the frame and two "
         "that do: every send is under way at once (\"however many members stall\", the whole "
         "broadcast takes about one timeout: no cap on the sends in flight), the 20 are "
-        "returned and the other two get the frame; and a lone member that never takes the "
+        "returned and the other two get the frame, their sends ended (cancelled), not left "
+        "running once broadcast returned; and a lone member that never takes the "
         f"frame is returned after that timeout too; wanted {wanted}, got {got}")
+
+
+@pytest.mark.points(1)
+@pytest.mark.category("slow_member")
+async def test_a_member_dropped_by_a_leave_is_closed_too(
+    app_server: Server,
+) -> None:
+    """A drop inside a drop: the send of ann's message to bob raises, and the send of bob's
+    leave raises for dee and stalls for cy. cy is dropped like any member, so "the server
+    closes it (code 1011, if it still can: a member that stalled can be closed, one whose
+    send raised is already gone)", though a leave (not a message) dropped her, and though
+    closing dee, dropped beside her and already gone, fails. One send_timeout in all."""
+    server = app_server(send_timeout=0.2)
+    async with contextlib.AsyncExitStack() as stack:
+        ann = await stack.enter_async_context(server.connect(chat("ann")))
+        await join(server, ann, "lobby", "ann", ["ann"])
+        await expect(server, ann, joined("ann"), "ann joins")
+        # bob takes his roster and the joins of bob, dee and cy, then his sends raise; dee
+        # takes hers, the joins of dee and cy and ann's message; cy takes her roster, her join
+        # and the message, then stops reading
+        present, sockets = ["ann"], {}
+        for name, fault in (("bob", "raise:4"), ("dee", "raise:4"), ("cy", "stall:3")):
+            ws = await stack.enter_async_context(server.connect(chat(name), **faulty(fault)))
+            sockets[name] = ws
+            present.append(name)
+            await join(server, ws, "lobby", name, sorted(present))
+            await expect(server, ann, joined(name), f"{name} joins")
+        await ann.send(say("hi"))
+        await expect(server, ann, msg("ann", "hi", 1), "ann gets her message")
+        await expect(server, ann, left("bob"), "the send of ann's message to bob raised")
+        got = [await server.recv_json(ann) for _ in range(2)]
+        assert sorted(got, key=lambda f: str(f.get("user"))) == [left("cy"), left("dee")], (
+            "the send of bob's leave raised for dee and stalled for cy: both are dropped and "
+            f"leave; ann got {got}")
+        code, _ = await server.expect_close(sockets["cy"])
+        assert code == 1011, (
+            "cy stalled on bob's leave (a drop inside a drop, dropped beside dee, whose socket "
+            f"is already gone): the server closes her with 1011, as any stalled member; got {code}")
+        await ann.send(json.dumps({"type": "ping"}))
+        await expect(server, ann, {"type": "pong"}, "the room goes on")
 
 
 @pytest.mark.points(1)
