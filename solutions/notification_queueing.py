@@ -251,9 +251,12 @@ def create_app(
         try:
             async with locks[user]:
                 backlog = store.pending(user)
-                for note in backlog:
-                    await ws.send_json({"type": "notification", **note})
-                await ws.send_json({"type": "backlog_end", "count": len(backlog)})
+                frames = [{"type": "notification", **note} for note in backlog]
+                try:  # each send bounded like a push's: a tab stalled here never joins,
+                    for frame in [*frames, {"type": "backlog_end", "count": len(backlog)}]:
+                        await asyncio.wait_for(ws.send_json(frame), send_timeout)
+                except TimeoutError:  # and the user's next POST does not wait on it
+                    return
                 tabs[user].add(ws)
             while True:
                 message = await ws.receive()
