@@ -57,7 +57,7 @@ def _cases() -> list[Case]:
     cases = []
     for ex in load_catalogue(ROOT).exercises:
         solution = ROOT / "solutions" / ex.module
-        if not solution.is_file() or not (ROOT / ex.hidden_tests).is_file():
+        if not solution.is_file() or not ex.suite_files(ROOT, "hidden"):
             continue
         hidden = [Case(ex, "hidden", "solution", solution)]
         alternative = ROOT / "tests" / "alternatives" / ex.module
@@ -174,17 +174,21 @@ def test_every_catalogue_entry_has_its_module_and_tests() -> None:
         assert (ROOT / "exercises" / exercise.module).is_file(), exercise.module
         assert (ROOT / "solutions" / exercise.module).is_file(), exercise.module
         assert (ROOT / exercise.public_tests).is_file(), exercise.public_tests
-        assert (ROOT / exercise.hidden_tests).is_file(), exercise.hidden_tests
+        assert (ROOT / exercise.hidden_tests).is_dir(), exercise.hidden_tests
+        assert list((ROOT / exercise.hidden_tests).glob("test_*.py")), exercise.hidden_tests
 
 
 # -- every kind of graded check has a public check -------------------------------------
 def _categories(path: Path) -> dict[str, list[str]]:
-    """Test function name -> the names given to ``@pytest.mark.category(...)`` on it."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    """Test function name -> the names given to ``@pytest.mark.category(...)`` on it, in
+    a test file or in every test module of a suite's folder (no name in two of them)."""
+    files = sorted(path.glob("test_*.py")) if path.is_dir() else [path]
+    assert files, f"no test modules in {path}"
     found: dict[str, list[str]] = {}
-    for node in tree.body:
+    for node in (n for f in files for n in ast.parse(f.read_text(encoding="utf-8")).body):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and \
                 node.name.startswith("test_"):
+            assert node.name not in found, f"{path}: two tests named {node.name}"
             found[node.name] = [
                 d.args[0].value for d in node.decorator_list
                 if isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute)

@@ -144,7 +144,7 @@ def grade(
     try:
         catalogue = load_catalogue(root)
         exercises = list(catalogue.exercises)
-        missing = [e.tests("hidden") for e in exercises if not (root / e.tests("hidden")).is_file()]
+        missing = [e.tests("hidden") for e in exercises if not e.suite_files(root, "hidden")]
         if missing:
             raise _fail(f"hidden suites missing under {root}: {', '.join(missing)}")
         settings = Settings(root, exercise_timeout, submission_timeout, test_timeout,

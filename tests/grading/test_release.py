@@ -116,8 +116,12 @@ def test_gradescope_zip(tmp_path: Path) -> None:
         run = zf.read("run_autograder").decode()
         assert '"$AUTOGRADER/venv/bin/day25" grade "$AUTOGRADER/submission" --single' in run
         assert '"$AUTOGRADER/results/results.json"' in run
-        for hidden in (COURSE / "tests" / "hidden").glob("test_*.py"):
-            assert f"source/tests/hidden/{hidden.name}" in names
+        suites = COURSE / "tests" / "hidden"
+        hidden = [p.relative_to(COURSE).as_posix()
+                  for p in suites.rglob("*.py") if "__pycache__" not in p.parts]
+        assert len(hidden) > 4, hidden  # every suite's test modules, helpers and conftest
+        for rel in hidden:
+            assert f"source/{rel}" in names
         assert "source/exercises/catalogue.toml" in names
         assert "source/src/day25/course/grading/verdict.py" in names
         assert not any(n.startswith("source/solutions") for n in names)

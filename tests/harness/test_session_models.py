@@ -1,6 +1,7 @@
 """The random-session tests of the chat and notification suites can fail, and say why.
 
-``tests/hidden/chat_model.py`` and ``notification_model.py`` compare a submission
+``tests/hidden/chat_broadcasting/chat_model.py`` and
+``tests/hidden/notification_queueing/notification_model.py`` compare a submission
 with a model of the exercise text. A model that agreed with everything would pass
 every submission silently, so each is run here on the reference solution (it
 passes) and on one kept bug that no rule of the model was written for (it fails,
@@ -36,7 +37,7 @@ def test_the_session_model_passes_the_reference_and_fails_a_bug(
 ) -> None:
     shutil.copy(ROOT / source, tmp_path / f"{exercise}.py")
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", f"tests/hidden/test_{exercise}.py", "-k",
+        [sys.executable, "-m", "pytest", f"tests/hidden/{exercise}", "-k",
          "random_sessions", "--submission", str(tmp_path), "-p", "no:cacheprovider", "-q"],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr

@@ -78,7 +78,7 @@ sys.modules["_pytest"] = None
 READ_HIDDEN = f'''
 try:
     exec(open({str(COURSE / "solutions" / MODULE)!r}).read())
-    print(open({str(COURSE / "tests" / "hidden" / "test_priority_ordering.py")!r}).read())
+    print(open({str(COURSE / "tests" / "hidden" / "conftest.py")!r}).read())
 except OSError:
     pass
 '''
@@ -265,7 +265,7 @@ class Places:
 
     def plant(self) -> None:
         """The decoys and an earlier batch's outputs, each holding its marker."""
-        hidden = f"tests/hidden/test_{MODULE}"
+        hidden = "tests/hidden/conftest.py"  # a file of the hidden suites
         for course in (self.decoy, self.tmp_decoy):
             (course / hidden).parent.mkdir(parents=True)
             (course / hidden).write_text(f"# {DECOY_MARKER}\n")
@@ -296,7 +296,7 @@ LINKED = ("linked_module", "linked_student", "linked_zip")
 
 def probe_configs(places: Places) -> dict[str, dict[str, dict[str, str]]]:
     """What each probe student tries (labels are plain words; see probe.py)."""
-    hidden = f"tests/hidden/test_{MODULE}"
+    hidden = "tests/hidden/conftest.py"  # a file of the hidden suites
     return {
         "probe_peers": {
             "reads": {"peer": str(places.peer_module)},

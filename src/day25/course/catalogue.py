@@ -80,11 +80,33 @@ class Exercise:
         return self.hints[n - 1]
 
     def tests(self, suite: Suite) -> str:
-        """The path of this exercise's ``public`` or ``hidden`` suite."""
+        """The path of this exercise's ``public`` or ``hidden`` suite: a test file, or a
+        folder of test modules and the helper modules beside them."""
         path = self.public_tests if suite == "public" else self.hidden_tests
         if not path:
             raise CatalogueError(f"exercise {self.id!r} names no {suite} test suite")
         return path
+
+    def suite_files(self, root: Path, suite: Suite) -> list[Path]:
+        """Every file that decides what ``suite`` says, under the course folder ``root``:
+        the suite's own Python files (a file, or each one in its folder, sorted), then
+        each ``conftest.py`` from the suite's folder up to ``root``. Empty when the
+        suite is missing, so ``not suite_files(...)`` is the check that it is there.
+
+        Why the conftests: they hold fixtures and models the tests compare against, so
+        a change there changes grades as surely as a change to a test does.
+        """
+        path = root / self.tests(suite)
+        if path.is_file():
+            own = [path]
+        elif path.is_dir():
+            own = sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts)
+        else:
+            return []
+        folder = path if path.is_dir() else path.parent
+        shared = [f / "conftest.py" for f in (folder, *folder.parents)
+                  if f.is_relative_to(root) and (f / "conftest.py").is_file()]
+        return [*own, *(c for c in shared if c not in own)]
 
 
 @dataclass(frozen=True)

@@ -51,11 +51,13 @@ SESSIONS_PER_JOB = 4
 
 
 def grader_fingerprint(exercises: list[Exercise], root: Path) -> str:
-    """Changes whenever the graded suites or the catalogue change, so resume re-grades."""
+    """Changes whenever the graded suites (their helpers and conftests too) or the
+    catalogue change, so resume re-grades."""
     parts = []
     for ex in exercises:
-        suite = root / ex.tests("hidden")
-        parts.append(f"{ex.id}:{ex.points}:{suite.read_text() if suite.exists() else ''}")
+        parts.append(f"{ex.id}:{ex.points}")
+        for file in ex.suite_files(root, "hidden"):
+            parts.append(f"{file.relative_to(root).as_posix()}:{file.read_text()}")
     return "\n".join(parts)
 
 

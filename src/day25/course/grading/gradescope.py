@@ -95,7 +95,7 @@ def _suite_folders(root: Path) -> list[str]:
     """The folders of the catalogue's hidden suites (each with the conftest it needs)."""
     exercises = load_catalogue(root).exercises
     folders = sorted({Path(ex.tests("hidden")).parent.as_posix() for ex in exercises})
-    missing = [ex.tests("hidden") for ex in exercises if not (root / ex.tests("hidden")).is_file()]
+    missing = [ex.tests("hidden") for ex in exercises if not ex.suite_files(root, "hidden")]
     if missing:
         raise ValueError(f"{root} lacks the graded suites {', '.join(missing)}: the autograder "
                          "needs them")

@@ -8,10 +8,11 @@ the inside processes (forked by the submission's zygote, see
 (exercises 1 and 2) and :class:`AppServer` (exercises 3 and 4, real HTTP and
 WebSockets), through the fixtures of :mod:`~day25.course.harness.pytest_plugin`;
 a misbehaving submission surfaces as a :class:`SubmissionError` written for the
-student.
+student. A suite's test modules share its helper modules through :func:`load_beside`.
 """
 
 from day25.course.harness.app_server import AppServer
+from day25.course.harness.beside import load_beside
 from day25.course.harness.errors import (
     SubmissionCrashed,
     SubmissionError,
@@ -28,4 +29,5 @@ __all__ = [
     "SubmissionTimeout",
     "brief",
     "first_difference",
+    "load_beside",
 ]

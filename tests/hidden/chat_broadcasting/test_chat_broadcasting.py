@@ -10,35 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import json
 from collections.abc import Callable
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from day25.course.harness import AppServer
+from day25.course.harness import AppServer, load_beside
 
 EXERCISE = "chat_broadcasting"
 pytestmark = pytest.mark.asyncio  # also when run without the project's asyncio_mode
 Server = Callable[..., AppServer]
 
 
-def _load(name: str) -> ModuleType:
-    """A helper module beside this file, by path: the grader imports this suite
-    outside any package, so ``from .chat_frames import ...`` would not resolve."""
-    path = Path(__file__).with_name(f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"day25_hidden_{name}", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_frames = _load("chat_frames")
-_model = _load("chat_model")
+_frames = load_beside(__file__, "chat_frames")
+_model = load_beside(__file__, "chat_model")
 BAD_FRAMES = _frames.BAD_FRAMES
 # the name rule's edges (chat_frames), and the five ASCII characters between Z and a other
 # than "_", which a range A-z lets in: "those 64 ASCII characters and no others"

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from day25.course.harness import AppServer, SubmissionTimeout
+from day25.course.harness import AppServer, SubmissionTimeout, load_beside
 from day25.course.protocol import FAULT_HEADER
 
 EXERCISE = "notification_queueing"
@@ -31,18 +29,7 @@ DAY = 86400.0  # the default ttl_seconds
 SESSION_SEEDS, SESSION_STEPS, SESSION_CAP = (1, 2), 30, 4
 
 
-def _load_model() -> Any:
-    """notification_model.py beside this file, by path: the grader imports this suite
-    outside any package, so ``from .notification_model import ...`` would not resolve."""
-    path = Path(__file__).with_name("notification_model.py")
-    spec = importlib.util.spec_from_file_location("day25_hidden_notification_model", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_model = _load_model()
+_model = load_beside(__file__, "notification_model")
 
 
 def where(user: str) -> str:
