@@ -24,10 +24,10 @@
   ``zygote`` (the session's sandboxed fork server: every inside process of the
   session is forked from it, see :mod:`day25.course.sandbox.zygote`; ``None``
   with the portable runner, :mod:`day25.course.sandbox.runner`), ``runner``
-  (one :class:`ScenarioRunner` per test module), ``app_process`` (one
-  :class:`AppProcess` per test module) and ``app_server`` (a factory:
-  ``app_server(**factory_kwargs)`` starts an :class:`AppServer` on the module's
-  app process, stopped after the test).
+  (a :class:`ScenarioRunner`) and ``app_process`` (an :class:`AppProcess`), each
+  one per exercise, shared by the test modules of its suite, and ``app_server``
+  (a factory: ``app_server(**factory_kwargs)`` starts an :class:`AppServer` on
+  the exercise's app process, stopped after the test).
 
 A :class:`SubmissionError` is reported as its message alone, without a
 traceback: the message is written for the student. A
@@ -49,7 +49,13 @@ from typing import Any, TypeVar
 
 import pytest
 
-from day25.course.catalogue import Catalogue, CatalogueError, find_course_root, load_catalogue
+from day25.course.catalogue import (
+    Catalogue,
+    CatalogueError,
+    Exercise,
+    find_course_root,
+    load_catalogue,
+)
 from day25.course.harness.app_process import AppProcess
 from day25.course.harness.app_server import AppServer
 from day25.course.harness.errors import SubmissionError
@@ -274,32 +280,67 @@ def zygote() -> Iterator[Zygote | None]:
 @pytest.fixture(scope="module")
 def runner(
     request: pytest.FixtureRequest, submission: Path, catalogue: Catalogue,
-    zygote: Zygote | None,
-) -> Iterator[ScenarioRunner]:
-    """One scenario process per test module; a crash or hang costs one test, not the module."""
-    yield from _module_client(ScenarioRunner, request, submission, catalogue, zygote)
+    _clients: _ClientPool,
+) -> ScenarioRunner:
+    """The exercise's scenario process; a crash or hang costs one test, not the module."""
+    return _shared_client(ScenarioRunner, request, submission, catalogue, _clients)
 
 
 @pytest.fixture(scope="module")
 def app_process(
     request: pytest.FixtureRequest, submission: Path, catalogue: Catalogue,
-    zygote: Zygote | None,
-) -> Iterator[AppProcess]:
-    """One app process per test module, serving a fresh app per test."""
-    yield from _module_client(AppProcess, request, submission, catalogue, zygote)
+    _clients: _ClientPool,
+) -> AppProcess:
+    """The exercise's app process, serving a fresh app per test."""
+    return _shared_client(AppProcess, request, submission, catalogue, _clients)
 
 
-def _module_client(
+class _ClientPool:
+    """The inside clients of the exercise being tested, shared by its test modules.
+
+    Why shared: a suite is a folder of test modules, one concept each, and an
+    inside process per module would start (and fork) one per module for what a
+    single module used to do with one. Its tests already share it within a module
+    (a scenario or an app is fresh each time; a dead process is replaced), so
+    sharing it across the modules of one exercise changes nothing they see. One
+    exercise's clients live at a time: asking for another exercise's closes them.
+    """
+
+    def __init__(self, zygote: Zygote | None) -> None:
+        self.zygote = zygote
+        self.clients: dict[tuple[type[InsideClient], str], InsideClient] = {}
+
+    def get(self, kind: type[_Client], submission: Path, exercise: Exercise) -> _Client:
+        for key in [key for key in self.clients if key[1] != exercise.id]:
+            self.clients.pop(key).close()
+        made = self.clients.get((kind, exercise.id))
+        if not isinstance(made, kind):
+            made = self.clients[kind, exercise.id] = kind(submission, exercise, zygote=self.zygote)
+        return made
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
+        self.clients.clear()
+
+
+@pytest.fixture(scope="session")
+def _clients(zygote: Zygote | None) -> Iterator[_ClientPool]:
+    """The session's client pool; closed before the zygote its processes came from."""
+    pool = _ClientPool(zygote)
+    yield pool
+    pool.close()
+
+
+def _shared_client(
     kind: type[_Client], request: pytest.FixtureRequest, submission: Path,
-    catalogue: Catalogue, zygote: Zygote | None,
-) -> Iterator[_Client]:
-    """A test module's inside client; a submission that cannot be copied fails the test."""
+    catalogue: Catalogue, pool: _ClientPool,
+) -> _Client:
+    """The exercise's inside client; a submission that cannot be copied fails the test."""
     try:
-        made = kind(submission, catalogue.get(_exercise(request)), zygote=zygote)
+        return pool.get(kind, submission, catalogue.get(_exercise(request)))
     except SubmissionError as exc:
         pytest.fail(str(exc), pytrace=False)
-    yield made
-    made.close()
 
 
 @pytest.fixture
