@@ -3,9 +3,9 @@
 Why a copy: the submission's folder is the student's (or the grader's
 intake); the inside process gets a private copy of its top-level modules, so
 nothing it writes lands in the original and a ``conftest.py`` never comes
-along. Why long-lived: one process serves a test module's many scenarios or
+along. Why long-lived: one process serves an exercise's many scenarios or
 apps; it starts on first use, and a fresh one replaces it once it died or was
-killed (a crash costs one test, not the module).
+killed (a crash costs one test, not the rest).
 """
 
 from __future__ import annotations

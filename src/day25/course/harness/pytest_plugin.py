@@ -298,9 +298,9 @@ def app_process(
 class _ClientPool:
     """The inside clients of the exercise being tested, shared by its test modules.
 
-    Why shared: a suite is a folder of test modules, one concept each, and an
-    inside process per module would start (and fork) one per module for what a
-    single module used to do with one. Its tests already share it within a module
+    Why shared: a suite is a folder of test modules, one concept each, and a
+    process per module would cost a fork and a start per module, per student,
+    for what one module used to do with one process. Its tests already share it within a module
     (a scenario or an app is fresh each time; a dead process is replaced), so
     sharing it across the modules of one exercise changes nothing they see. One
     exercise's clients live at a time: asking for another exercise's closes them.
