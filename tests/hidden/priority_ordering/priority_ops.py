@@ -1,0 +1,34 @@
+"""The scenario steps of the priority_ordering suite, shared by its test modules.
+
+Each function builds one op of a scenario (a dict the child runs against the
+submission, and the reference model of ``tests/hidden/conftest.py`` replays);
+``H`` is the hint every failure message ends with.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+H = "See docs/exercises/priority_ordering.md and the exercise's hints."
+
+
+def on(listener: str, priority: str | int | None = None, event: str = "e",
+       **kw: Any) -> dict[str, Any]:
+    return {"op": "on", "event": event, "listener": listener, "priority": priority,
+            "kind": kw.pop("kind", "sync"), **kw}
+
+
+def emit(payload: Any, event: str = "e", **kwargs: Any) -> dict[str, Any]:
+    op: dict[str, Any] = {"op": "emit", "event": event, "payload": payload}
+    if kwargs:
+        op["kwargs"] = kwargs
+    return op
+
+
+def emit_args(args: list[Any], event: str = "e", **kwargs: Any) -> dict[str, Any]:
+    """An emit with these positional arguments (none, or several), not one payload."""
+    return {"op": "emit", "event": event, "args": args, **({"kwargs": kwargs} if kwargs else {})}
+
+
+def off(listener: str, event: str = "e") -> dict[str, Any]:
+    return {"op": "off", "event": event, "listener": listener}
