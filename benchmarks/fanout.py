@@ -47,171 +47,34 @@ are two uvicorn servers in this process, each on its own thread and event loop (
 share the GIL, which the single-node rows do not pay: pessimistic for two nodes).
 
 ``--json`` prints a summary as its last line. The server side is a :class:`Node`
-(a server and its members).
+(a server and its members); the servers are in ``fanout_servers.py``, the clients
+(the members' process, the HTTP requests) in ``fanout_clients.py``, beside this script.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import http.client
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-from nexios import NexiosApp
-from nexios.websockets import WebSocket
+from fanout_clients import Clients, client_main, session_token, timed
+from fanout_servers import Node, RedisProcess, Threaded, free_port, plain_listener
 
-from day25 import EventBus
-from day25.realtime import BackgroundServer, Broker, EventRelay, Rooms
 from day25.realtime.server import listen_socket
-from day25.serve import build_app, uvicorn_config
+from day25.serve import build_app
 
-TEXT = "x" * 100  # a chat message
 MODES = ("bare", "rooms", "gather")
 
 
-# -- fan-out: the server side ------------------------------------------------------
-class Node:
-    """One server holding room members (``/fan``: room ``r``; ``/fan/{room}``); with a
-    ``broker`` URL, an :class:`EventRelay` delivers ``bench.message`` to its rooms."""
-
-    def __init__(self, broker: str | None = None) -> None:
-        self.members: list[WebSocket] = []
-        self.rooms: Rooms[WebSocket] = Rooms(send_timeout=10.0, outbox_size=10_000)
-        app = NexiosApp()
-        app.ws_route("/fan")(self._member)
-        app.ws_route("/fan/{room}")(self._member)
-        self.relay: EventRelay | None = None
-        if broker is not None:
-            bus = EventBus()
-            self.relay = EventRelay(Broker(broker, prefix="bench"), bus,
-                                    events={"bench.message"})
-            bus.on("bench.message", self._relayed)
-        self.server = BackgroundServer(app)
-
-    async def _relayed(self, message: dict[str, Any]) -> None:
-        await self.rooms.broadcast(message["room"], message)
-
-    def count(self, room: str) -> int:
-        return len(self.rooms.members(room))
-
-    async def _member(self, ws: WebSocket) -> None:
-        await ws.accept()
-        room = ws.path_params.get("room", "r")
-        self.members.append(ws)
-        self.rooms.join(room, ws)
-        try:
-            while (await ws.receive())["type"] != "websocket.disconnect":
-                pass
-        finally:
-            self.rooms.leave(room, ws)
-            self.members.remove(ws)
-
-    async def publish(self, room: str, number: int, messages: int, gap: float) -> float:
-        """Publish ``messages`` on the relay (each with the room's next seq); the start
-        time (monotonic)."""
-        assert self.relay is not None
-        started = time.monotonic()
-        for seq in range(messages):
-            if gap and seq:
-                await asyncio.sleep(gap)
-            message = {"type": "message", "round": number, "n": seq, "t": time.monotonic(),
-                       "room": room, "user": "bench", "text": TEXT}
-            await self.relay.publish("bench.message", room, message, seq=True)
-        return started
-
-    async def round(
-        self, mode: str, number: int, messages: int, gap: float = 0.0, room: str = "r"
-    ) -> tuple[float, float]:
-        """Broadcast ``messages`` with ``mode`` (``gap`` seconds apart); (wall seconds,
-        CPU seconds) on the server."""
-        members, rooms = self.rooms.members(room), self.rooms
-        started, cpu = time.perf_counter(), time.thread_time()
-        for seq in range(messages):
-            if gap and seq:
-                await asyncio.sleep(gap)
-            message = {"type": "message", "round": number, "n": seq, "t": time.monotonic(),
-                       "room": room, "user": "bench", "text": TEXT}
-            if mode == "bare":
-                text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
-                for ws in members:
-                    await ws.send_text(text)
-            elif mode == "rooms":
-                await rooms.broadcast(room, message)
-            else:
-                await asyncio.gather(
-                    *(asyncio.wait_for(ws.send_json(message), 10.0) for ws in members),
-                    return_exceptions=True,
-                )
-        await rooms.flush()
-        return time.perf_counter() - started, time.thread_time() - cpu
-
-
-# -- fan-out: the client process -----------------------------------------------------
-async def client_main(url: str, members: int, messages: int) -> None:
-    """Connect ``members`` sockets (to the comma-separated URLs in turn); after each round
-    print its latencies as one JSON line."""
-    from websockets.asyncio.client import connect
-
-    urls = url.split(",")
-    conns = [await connect(urls[i % len(urls)], compression=None, max_queue=None)
-             for i in range(members)]
-    print("ready", flush=True)
-    latencies: dict[int, list[float]] = {}
-    done: dict[int, int] = {}
-
-    async def read(ws: Any) -> None:
-        async for raw in ws:
-            now = time.monotonic()
-            frame = json.loads(raw)
-            number = frame["round"]
-            latencies.setdefault(number, []).append(now - frame["t"])
-            if frame["n"] == messages - 1:
-                done[number] = done.get(number, 0) + 1
-                if done[number] == members:
-                    got = latencies.pop(number)
-                    print(json.dumps({"round": number, "frames": len(got), "latencies": got,
-                                      "last": now}), flush=True)
-
-    await asyncio.gather(*(read(ws) for ws in conns))
-
-
-class Clients:
-    """The client process: started, read round by round, stopped."""
-
-    def __init__(self, url: str, members: int, messages: int) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--client", url, "--members", str(members),
-             "--messages", str(messages)],
-            stdout=subprocess.PIPE, text=True,
-        )
-        assert self.proc.stdout is not None
-        self.stdout = self.proc.stdout
-        if self.stdout.readline().strip() != "ready":
-            raise RuntimeError("the client process did not connect")
-
-    def report(self) -> dict[str, Any]:
-        line = self.stdout.readline()
-        if not line:
-            raise RuntimeError("the client process ended")
-        return json.loads(line)  # type: ignore[no-any-return]
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-
-
+# -- fan-out ------------------------------------------------------------------------
 def fanout(members: int, messages: int, rounds: int, gap: float) -> dict[str, dict[str, float]]:
     node = Node()
     with node.server:
@@ -261,30 +124,6 @@ def fanout(members: int, messages: int, rounds: int, gap: float) -> dict[str, di
 
 # -- nodes over a broker ---------------------------------------------------------------
 NODE_MODES = ("local", "broker, 1 node", "broker, 2 nodes")
-
-
-class RedisProcess:
-    """A throw-away ``redis-server`` (no persistence) on a free port, for ``--nodes 2``."""
-
-    def __init__(self) -> None:
-        self.dir = tempfile.mkdtemp(prefix="day25-bench-redis-")
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir], stdout=subprocess.DEVNULL)
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        for _ in range(500):
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.02)
-        self.stop()
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
 
 
 def nodes(members: int, messages: int, rounds: int, gap: float,
@@ -373,80 +212,6 @@ def report_nodes(args: argparse.Namespace) -> None:
 
 
 # -- HTTP latency --------------------------------------------------------------------
-def plain_listener(host: str) -> socket.socket:
-    """What ``day25 serve`` made before issue 16: proto 0, so no TCP_NODELAY."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
-    sock.listen(128)
-    return sock
-
-
-class Threaded:
-    """uvicorn in a thread, on a given socket or binding ``port`` itself."""
-
-    def __init__(self, app: Any, sock: socket.socket | None, port: int = 0) -> None:
-        config = uvicorn_config(app)
-        if sock is None:
-            config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on",
-                                    log_level="warning", ws="websockets-sansio")
-        self.server = uvicorn.Server(config)
-        self.sock = sock
-        self.port = sock.getsockname()[1] if sock is not None else port
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        asyncio.run(self.server.serve(sockets=[self.sock] if self.sock else None))
-
-    def __enter__(self) -> Threaded:
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        if self.sock is not None:
-            self.sock.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def timed(port: int, method: str, path: str, n: int, token: str) -> list[float]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
-    body = json.dumps({"user": "bench", "title": "latency"}).encode() if method == "POST" else None
-    times = []
-    try:
-        for i in range(n + 1):
-            started = time.perf_counter()
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            if response.status not in (200, 201):
-                raise RuntimeError(f"{method} {path}: {response.status}")
-            if i:
-                times.append(time.perf_counter() - started)
-    finally:
-        conn.close()
-    return times
-
-
-def session_token(port: int, user: str) -> str:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request("POST", "/session", json.dumps({"user": user}),
-                     {"content-type": "application/json"})
-        return str(json.loads(conn.getresponse().read())["token"])
-    finally:
-        conn.close()
-
-
 def http_latency(requests: int, rounds: int) -> dict[str, dict[str, float]]:
     workdir = Path(tempfile.mkdtemp(prefix="day25-fanout-"))
     setups: dict[str, Callable[[Any], Threaded]] = {
