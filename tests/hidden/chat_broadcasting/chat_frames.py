@@ -1,7 +1,8 @@
 """What the chat_broadcasting suite sends and expects: frames, paths, and the checks on them.
 
-A helper of ``test_chat_broadcasting.py`` (one file per concept: here the
-protocol's data and its exact comparisons; there the scenarios and points).
+A helper of the suite's test modules (``test_*.py`` in this folder; one file per concept:
+here the protocol's data and its exact comparisons, shared by several of them; there the
+scenarios and points).
 """
 
 from __future__ import annotations
@@ -33,6 +34,17 @@ def error_frame(reply: Any, code: str, sent: str) -> None:
         and isinstance(reply["message"], str) and reply["message"].strip()
     ), f'{sent} should get {{"type": "error", "code": "{code}", "message": "<what was wrong>"}} '\
        f"and nothing else; got {reply!r:.300}"
+
+
+def exactly_left(events: list[dict[str, Any]], room: str = "lobby") -> None:
+    """Every chat.left, a dropped member's too ("it leaves as if it had closed"), carries
+    exactly the payload of the events table: `{"room": R, "user": U}`, nothing more."""
+    for event in events:
+        args = event["args"]
+        assert len(args) == 1 and isinstance(args[0], dict) and set(args[0]) == {"room", "user"} \
+            and args[0]["room"] == room and not event["kwargs"], (
+                'chat.left carries exactly {"room": R, "user": U}, whether the user closed or '
+                f"was dropped: got args {args!r:.200}, kwargs {event['kwargs']!r:.100}")
 
 
 def chat(user: str, room: str = "lobby") -> str:

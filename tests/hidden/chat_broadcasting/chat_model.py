@@ -1,6 +1,6 @@
 """Random chat sessions, checked frame by frame against a model of the protocol.
 
-A helper of ``test_chat_broadcasting.py``. Each scenario there checks one rule; a
+A helper of ``test_messages.py``. Each scenario of the suite checks one rule; a
 session here mixes them all (several users and tabs, rooms whose names differ by case
 or by a prefix, messages, pings, bad frames, emits on ``app.events``, closes and
 connections that die), so that a rule broken only where two features meet shows up.
