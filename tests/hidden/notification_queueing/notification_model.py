@@ -1,6 +1,6 @@
 """Random notification sessions, checked frame by frame against a model of the queue.
 
-A helper of ``test_notification_queueing.py``. Each scenario there checks one rule; a
+A helper of the suite's ``test_random_sessions.py``. Each scenario there checks one rule; a
 session here mixes them all (users whose names differ by case or by one character,
 posts valid and refused, tabs that open, acknowledge, send bad frames and close, a tab
 whose sends start failing, the cap), so that a rule broken only where two

@@ -1,0 +1,192 @@
+"""The probe that forces the order of things that happen at once, for the hidden suite.
+
+Loaded with ``load_beside(__file__, "notification_interleavings")`` (the folder is not a
+package) by the test modules that need it; ``interleaved(*names)`` is the probe's
+source, running the scenarios named.
+"""
+
+from __future__ import annotations
+
+# Things that happen at once, their order forced (never raced): run in the app's process, a
+# second create_app (its database in a folder of its own under /tmp) is driven over ASGI by
+# the probe, whose WebSocket clients can hold one of their sends (hold=N: the Nth send to
+# that tab waits until the probe lets it go) while other tabs and POSTs come and go. Each
+# scenario gives a 2 s limit at most to a submission that hangs; a correct one takes a few
+# tens of milliseconds. interleaved(...) is the probe running the scenarios named.
+INTERLEAVINGS = '''import asyncio
+import json
+import os
+import shutil
+import tempfile
+import time
+
+import httpx
+
+
+async def probe(module):
+    folder = tempfile.mkdtemp(prefix="interleave-")
+    tabs = []
+    try:
+        app = module.create_app(os.path.join(folder, "probe.sqlite3"))
+        return await asyncio.wait_for(every(app, tabs), 2.0)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"[:500]
+    finally:
+        for tab in tabs:
+            tab.task.cancel()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+async def every(app, tabs):
+    return {name: await globals()[name](app, tabs) for name in SCENARIOS}
+
+
+class Tab:
+    """A WebSocket client driven over ASGI; its send number ``hold`` waits for ``go``."""
+
+    def __init__(self, app, user, tabs, hold=None):
+        self.inbox, self.frames, self.sends, self.hold = asyncio.Queue(), [], 0, hold
+        self.held, self.go = asyncio.Event(), asyncio.Event()
+        self.inbox.put_nowait({"type": "websocket.connect"})
+        path = f"/notifications/{user}"
+        scope = {"type": "websocket", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "scheme": "ws", "server": ("testserver", 80), "client": ("127.0.0.1", 50000),
+                 "root_path": "", "path": path, "raw_path": path.encode(), "query_string": b"",
+                 "headers": [(b"host", b"testserver")], "subprotocols": [], "state": {}}
+        self.task = asyncio.create_task(self.run(app, scope))
+        tabs.append(self)
+
+    async def run(self, app, scope):
+        try:
+            await app(scope, self.inbox.get, self.send)
+        except Exception:
+            pass
+
+    async def send(self, message):
+        if message.get("type") != "websocket.send":
+            return
+        number, self.sends = self.sends, self.sends + 1
+        if number == self.hold:
+            self.held.set()
+            await self.go.wait()
+        self.frames.append(json.loads(message.get("text") or message.get("bytes")))
+
+    def kinds(self):
+        return [f.get("type") for f in self.frames]
+
+    def say(self, frame):
+        self.inbox.put_nowait({"type": "websocket.receive", "text": json.dumps(frame)})
+
+    def leave(self):
+        self.inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+
+
+async def until(test, limit=1.0):
+    deadline = time.monotonic() + limit
+    while not test():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.001)
+    return True
+
+
+async def post(app, user, title, **extra):
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        r = await client.post("/notifications", json={"user": user, "title": title, **extra})
+    return r.json() if r.status_code == 201 else r.status_code
+
+
+async def delivered(task):
+    reply = await task
+    return reply.get("delivered") if isinstance(reply, dict) else reply
+
+
+async def tabs_and_counts(app, tabs):
+    # ivy's first tab leaves while her second is receiving its backlog (held at its
+    # backlog_end): the second, open, is a live tab all the same
+    first = Tab(app, "ivy", tabs)
+    await until(lambda: "backlog_end" in first.kinds())
+    second = Tab(app, "ivy", tabs, hold=0)
+    await until(second.held.is_set)
+    first.leave()
+    await asyncio.wait({first.task}, timeout=0.3)
+    second.go.set()
+    await until(lambda: "backlog_end" in second.kinds())
+    ivy = await post(app, "ivy", "after the first left")
+    await until(lambda: "notification" in second.kinds(), 0.3)
+    # jo's push is held at her tab's send while kai's POST comes and goes
+    jo, kai = Tab(app, "jo", tabs, hold=1), Tab(app, "kai", tabs)
+    await until(lambda: "backlog_end" in jo.kinds() and "backlog_end" in kai.kinds())
+    jos = asyncio.create_task(post(app, "jo", "for jo"))
+    await until(jo.held.is_set)
+    kais = asyncio.create_task(post(app, "kai", "for kai"))
+    await asyncio.wait({kais}, timeout=0.3)
+    jo.go.set()
+    jo_count, kai_count = await delivered(jos), await delivered(kais)
+    # nia's push is held at her first tab's send while mo's tab leaves: her second tab gets
+    # the push all the same
+    nia, nia2, mo = Tab(app, "nia", tabs, hold=1), Tab(app, "nia", tabs), Tab(app, "mo", tabs)
+    await until(lambda: all("backlog_end" in t.kinds() for t in (nia, nia2, mo)))
+    nias = asyncio.create_task(post(app, "nia", "for nia"))
+    await until(nia.held.is_set)
+    mo.leave()
+    await asyncio.wait({mo.task}, timeout=0.3)
+    nia.go.set()
+    return {"ivy": ivy.get("delivered") if isinstance(ivy, dict) else ivy,
+            "ivy_live": second.kinds(), "jo": jo_count, "kai": kai_count,
+            "nia": await delivered(nias)}
+
+
+async def held_posts(app, tabs):
+    # lea's tab is receiving its backlog (held at its backlog_end) while her POSTs
+    # "first" and then "second" come: each is stored exactly as sent all the same
+    arrived = []
+    app.events.on("notification.created", lambda *a, **k: arrived.append(1), priority=999_999)
+    joining = Tab(app, "lea", tabs, hold=0)
+    await until(joining.held.is_set)
+    posts = []
+    for title, body, level in (("first", "one", "low"), ("second", "two", "high")):
+        posts.append(asyncio.create_task(post(app, "lea", title, body=body, level=level)))
+        await until(lambda: len(arrived) == len(posts) or posts[-1].done())
+        for _ in range(50):  # past the listeners that run before it waits its turn
+            await asyncio.sleep(0)
+    joining.go.set()
+    replies = [await p for p in posts]
+    reader = Tab(app, "lea", tabs)
+    await until(lambda: "backlog_end" in reader.kinds())
+    return {"replies": [r if isinstance(r, int) else r.get("seq") for r in replies],
+            "stored": [[f.get("seq"), f.get("title"), f.get("body"), f.get("level")]
+                       for f in reader.frames if f.get("type") == "notification"]}
+
+
+def workers_done(limit):
+    """Block the loop (not await) until the default executor's workers are idle."""
+    executor = getattr(asyncio.get_running_loop(), "_default_executor", None)
+    deadline = time.monotonic() + limit
+    while executor is not None and time.monotonic() < deadline:
+        threads = getattr(executor, "_threads", ())
+        idle = getattr(getattr(executor, "_idle_semaphore", None), "_value", len(threads))
+        if len(threads) <= idle and not executor._work_queue.qsize():
+            return
+        time.sleep(0.001)
+
+
+async def acks_at_once(app, tabs):
+    # two tabs of max acknowledge the same id at the same moment: one of the two acks is
+    # the later one, for which that id was "acknowledged before"
+    reply = await post(app, "max", "once")
+    both = [Tab(app, "max", tabs), Tab(app, "max", tabs)]
+    await until(lambda: all("backlog_end" in t.kinds() for t in both))
+    for tab in both:
+        tab.say({"type": "ack", "ids": [reply["id"]]})
+    for _ in range(20):  # both acks under way before either finishes (work in threads too)
+        await asyncio.sleep(0)
+        workers_done(0.5)
+    await until(lambda: all("acked" in t.kinds() for t in both))
+    return sorted(f.get("count") for t in both for f in t.frames if f.get("type") == "acked")
+'''
+
+
+def interleaved(*scenarios: str) -> str:
+    return INTERLEAVINGS.replace("SCENARIOS", repr(scenarios))

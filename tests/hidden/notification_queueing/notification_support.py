@@ -1,0 +1,85 @@
+"""What the test modules of notification_queueing's hidden suite share.
+
+Loaded with ``load_beside(__file__, "notification_support")`` (the folder is not a
+package): the fields of a notification frame, the default ttl, the client helpers that
+POST, read a backlog, acknowledge and check a frame. Never imports the submission.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from day25.course.harness import AppServer
+from day25.course.protocol import FAULT_HEADER
+
+FIELDS = {"type", "id", "seq", "user", "title", "body", "level", "created_at", "expires_at"}
+DAY = 86400.0  # the default ttl_seconds
+
+
+def where(user: str) -> str:
+    return f"/notifications/{user}"
+
+
+def faulty(fault: str) -> dict[str, Any]:
+    return {"additional_headers": {FAULT_HEADER: fault}}
+
+
+async def send(server: AppServer, body: Any) -> httpx.Response:
+    """POST ``body`` (bytes as they are, anything else as JSON) to /notifications."""
+    async with server.http() as client:
+        if isinstance(body, bytes):
+            return await client.post("/notifications", content=body,
+                                     headers={"content-type": "application/json"})
+        return await client.post("/notifications", json=body)
+
+
+async def post(server: AppServer, user: str, title: str, **extra: Any) -> dict[str, Any]:
+    r = await send(server, {"user": user, "title": title, **extra})
+    assert r.status_code == 201, f"POST should answer 201, got {r.status_code}: {r.text[:300]}"
+    reply: dict[str, Any] = r.json()
+    assert set(reply) == {"id", "seq", "delivered"}, f"a 201 body is exactly those: {reply}"
+    return reply
+
+
+async def refused(server: AppServer, body: Any) -> None:
+    """``body`` gets 422 with exactly {"error": "<what is wrong>"}."""
+    r = await send(server, body)
+    shown = body[:60] if isinstance(body, bytes) else json.dumps(body)[:120]
+    assert r.status_code == 422, f"POST {shown} should answer 422, got {r.status_code}"
+    reply = r.json() if r.headers.get("content-type", "").startswith("application/json") else r.text
+    assert isinstance(reply, dict) and set(reply) == {"error"} and isinstance(reply["error"], str) \
+        and reply["error"], f"a 422 body is exactly {{'error': '<what is wrong>'}}, got {reply}"
+
+
+async def backlog(server: AppServer, ws: Any, *seen: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every notification frame up to backlog_end (after those ``seen``), checking that frame."""
+    frames = list(seen)
+    while True:
+        frame = await server.recv_json(ws)
+        if frame.get("type") == "backlog_end":
+            assert frame == {"type": "backlog_end", "count": len(frames)}, (len(frames), frame)
+            return frames
+        assert frame.get("type") == "notification", f"expected a notification, got {frame}"
+        frames.append(frame)
+
+
+async def acked(server: AppServer, ws: Any, ids: list[str]) -> int:
+    await ws.send(json.dumps({"type": "ack", "ids": ids}))
+    reply = await server.recv_json(ws)
+    assert set(reply) == {"type", "count"} and reply["type"] == "acked", f"not acked: {reply}"
+    count: int = reply["count"]
+    return count
+
+
+def check_frame(frame: dict[str, Any], reply: dict[str, Any], user: str, title: str,
+                body: str = "", level: str = "normal", ttl: float = DAY) -> None:
+    """Every field of a notification frame against what was posted and answered."""
+    assert set(frame) == FIELDS, f"a notification frame has exactly {sorted(FIELDS)}: {frame}"
+    got = {k: frame[k] for k in ("type", "id", "seq", "user", "title", "body", "level")}
+    want = {"type": "notification", "id": reply["id"], "seq": reply["seq"], "user": user,
+            "title": title, "body": body, "level": level}
+    assert got == want, f"expected the notification {want}, got {got}"
+    assert abs(frame["expires_at"] - frame["created_at"] - ttl) < 1e-3, f"ttl {ttl}: {frame}"

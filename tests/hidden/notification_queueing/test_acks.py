@@ -1,0 +1,118 @@
+"""Graded suite for Exercise 4: notification_queueing (25 points), acknowledgements.
+
+An ack is answered to the tab that sent it and counts only the user's pending ids
+(exact strings; unknown ids, other users' and ones acknowledged before count 0 and
+change nothing); acknowledged ones never come back, the rest do, also when two
+tabs acknowledge the same id at the same moment (a forced order, not a race).
+
+Talks real HTTP and WebSockets to the submission's app served by the harness in
+a child process; never imports the submission. Every receive has a timeout.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from day25.course.harness import AppServer, load_beside
+
+EXERCISE = "notification_queueing"
+pytestmark = pytest.mark.asyncio  # also when run without the project's asyncio_mode
+Server = Callable[..., AppServer]
+
+_support = load_beside(__file__, "notification_support")
+interleaved = load_beside(__file__, "notification_interleavings").interleaved
+where = _support.where
+post = _support.post
+backlog = _support.backlog
+acked = _support.acked
+
+
+@pytest.mark.points(3)
+@pytest.mark.category("ack")
+async def test_ack_counts_only_the_users_pending_ids_and_the_rest_come_back(
+    app_server: Server,
+) -> None:
+    """"The client sends `{"type": "ack", "ids": [ID, ...]}`; the server answers
+    `{"type": "acked", "count": N}`" (the answer is the asking tab's, not the user's
+    other tabs'), counting only this user's pending ids; the rest come back."""
+    server = app_server()
+    mine = [(await post(server, "ann", f"t{i}"))["id"] for i in range(3)]
+    bobs = [(await post(server, "bob", f"b{i}"))["id"] for i in range(2)]
+    async with server.connect(where("ann")) as ann, server.connect(where("ann")) as tab2:
+        first = await backlog(server, ann)
+        assert await backlog(server, tab2) == first, "every tab gets the backlog"
+        assert await acked(server, ann, []) == 0, "an empty ack counts 0"
+        # "`ids` not a list of strings" is what makes a frame malformed: "" is a string, an
+        # unknown id like "?" (count 0, changes nothing), so this ack is no bad frame
+        ids = [bobs[0], "?", "", mine[1], mine[1]]
+        await ann.send(json.dumps({"type": "ack", "ids": ids}))
+        reply = await server.recv_json(ann)
+        assert reply == {"type": "acked", "count": 1}, (
+            f"the ack {ids} is a list of strings (\"\" is an unknown id, counted 0), holding "
+            f"ann's pending id twice: acked 1, got {reply}")
+        assert await acked(server, ann, [mine[1]]) == 0, "an id acknowledged before counts 0"
+        # "Unknown ids ... count 0 and change nothing": an id is the exact string given in
+        # the notification, so one spelt otherwise (a leading zero, spaces, a sign, another
+        # case: the same number to int(), the same text to a case-blind match) is unknown
+        # (t0 and t2 still come back below)
+        spelt = [f"0{mine[0]}", f" {mine[0]} ", f"+{mine[2]}", f"{mine[2]}\n"]
+        spelt += [i.swapcase() for i in (mine[0], mine[2]) if i.swapcase() != i]
+        count = await acked(server, ann, spelt)
+        assert count == 0, (
+            f"ann's pending ids are {mine[0]!r} and {mine[2]!r}: the ids {spelt} are none of "
+            f"them (ids match exactly, as strings), so the ack counts 0, not {count}")
+        # "not an object whose `type` is exactly "ack"" is about the object the frame parses
+        # to, not its text: a type spelt with a JSON escape ("\u0061ck") is "ack" all the same
+        await ann.send('{"type": "\\u0061ck", "ids": [' + json.dumps(mine[1]) + "]}")
+        reply = await server.recv_json(ann)
+        assert reply == {"type": "acked", "count": 0}, (
+            'the frame {"type": "\\u0061ck", "ids": [...]} parses to an object whose type is '
+            f'exactly "ack": an ack (acked 0, an id acknowledged before), not {reply}')
+        live = await post(server, "ann", "live, not acked")
+        assert live["delivered"] == 2, f"ann has two open tabs: {live}"
+        assert (await server.recv_json(ann))["id"] == live["id"]
+        # "The client sends {"type": "ack", ...}; the server answers {"type": "acked", ...}":
+        # the answer is the asking tab's; ann's other tab, after its backlog_end, gets only
+        # the live notification (counted: its next frame, not a wait for silence)
+        nxt = await server.recv_json(tab2)
+        assert nxt.get("type") == "notification" and nxt.get("id") == live["id"], (
+            "the acked answer goes to the tab that sent the ack, not to the user's other "
+            f"tabs: the other tab's next frame should be the live notification, got {nxt}")
+    async with server.connect(where("ann")) as ann:
+        again = await backlog(server, ann)
+        assert [f["title"] for f in again] == ["t0", "t2", "live, not acked"], (
+            f"acked ones never come back, unacked ones (backlog or live) do: {again}")
+        assert again[:2] == [first[0], first[2]], "a redelivered notification is the same"
+        assert await acked(server, ann, [mine[0], mine[2], bobs[1], mine[0]]) == 2
+    async with server.connect(where("ann")) as ann:
+        assert [f["id"] for f in await backlog(server, ann)] == [live["id"]]
+        # "{"type": "ack", "ids": [ID, ...]}" has no limit on its length (a client may ack a
+        # backlog of max_per_user at once, or ids it kept from many sessions): 1,500 unknown
+        # ids and ann's pending one in one frame, still one SQL-sized job, get acked 1
+        many = [f"no-such-id-{i}" for i in range(1500)] + [live["id"]]
+        await ann.send(json.dumps({"type": "ack", "ids": many}))
+        reply = await server.recv_json(ann)
+        assert reply == {"type": "acked", "count": 1}, (
+            f"an ack of 1,501 ids, one of them pending, should answer acked 1, got {reply!r:.300}")
+    async with server.connect(where("bob")) as bob:
+        theirs = await backlog(server, bob)
+        titles = [f["title"] for f in theirs]
+        assert titles == ["b0", "b1"], f"ann's acks must not touch bob's notifications: {titles}"
+        # "ids of another user's notifications ... count 0 and change nothing": ann's acks
+        # of both (counted 0) changed nothing, so bob's own ack of them counts them both
+        count = await acked(server, bob, [f["id"] for f in theirs])
+        assert count == 2, (
+            "ann acknowledged bob's two ids (count 0, nothing changed); bob's own ack of his "
+            f"two pending notifications then counts 2, got {count}")
+    # "ids acknowledged before ... count 0": two tabs of max acknowledge his one id at the
+    # same moment (both acks under way before either is answered, see INTERLEAVINGS): one
+    # of them is the later, and counts 0
+    got = await server.probe(interleaved("acks_at_once"))
+    assert isinstance(got, dict), f"the app, driven in its own process, failed: {got}"
+    assert got["acks_at_once"] == [0, 1], (
+        "two tabs of max acknowledged his one pending id at the same moment: one ack counts "
+        "it (1), the other comes after it, when the id was \"acknowledged before\" (0); got "
+        f"the counts {got['acks_at_once']}")

@@ -1,0 +1,106 @@
+"""Graded suite for Exercise 4: notification_queueing (25 points), malformed frames.
+
+A malformed frame from a tab gets a bad_frame error on that tab alone and one awaited
+ws.error (an async listener of it hears each), and the connection stays usable; a
+normal disconnect is no ws.error, and no traceback ever shows.
+
+Talks real HTTP and WebSockets to the submission's app served by the harness in
+a child process; never imports the submission. Every receive has a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+
+import pytest
+
+from day25.course.harness import AppServer, SubmissionTimeout, load_beside
+
+EXERCISE = "notification_queueing"
+pytestmark = pytest.mark.asyncio  # also when run without the project's asyncio_mode
+Server = Callable[..., AppServer]
+
+_support = load_beside(__file__, "notification_support")
+where = _support.where
+faulty = _support.faulty
+post = _support.post
+backlog = _support.backlog
+acked = _support.acked
+
+
+BAD_FRAMES: list[str | bytes] = [
+    "nope", "", "[]", "null", json.dumps({"type": "ack"}), json.dumps({"type": "shout"}),
+    *(json.dumps({"type": t, "ids": []}) for t in ("Ack", "acks", "shout", None)),
+    json.dumps({"ids": []}), b"",  # no type at all; an empty binary frame
+    json.dumps({"type": "ack", "ids": [1]}), json.dumps({"type": "ack", "ids": "abc"}),
+    b"\x01", "[" * 100_000, '{"type": "ack", "ids": [NaN]}', '{"type": "ack", "ids": Infinity}',
+    '{"type": "ack", "ids": [1e999]}', '{"type": "ack", "ids": 1' + "0" * 5000 + "}",
+]
+
+
+# "the app emits `ws.error`": on a day25 bus an emit that is not awaited runs no async
+# listener ("With any async listener nothing runs until it is awaited"), so the grader adds
+# one, as a logger or an alert would be, which re-emits what it hears under a name of its own
+HEARD = "grader.heard.ws.error"
+ASYNC_WS_ERROR_LISTENER = """
+def probe(module):
+    async def heard(payload):
+        await app_events.emit("HEARD", payload)
+
+    app_events.on("ws.error", heard)
+    return "listening"
+""".replace("HEARD", HEARD)
+
+
+@pytest.mark.points(2)
+@pytest.mark.category("bad_frame")
+async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server: Server) -> None:
+    server = app_server()
+    assert await server.probe(ASYNC_WS_ERROR_LISTENER) == "listening"
+    await post(server, "ann", "t0")
+    async with server.connect(where("ann")) as ann, server.connect(where("ann")) as tab2, \
+            server.connect(where("bob")) as bob:
+        frames = await backlog(server, ann)
+        for ws in (tab2, bob):
+            await backlog(server, ws)
+        for bad in BAD_FRAMES:
+            await ann.send(bad)
+            reply = await server.recv_json(ann)
+            assert set(reply) == {"type", "code", "message"} and reply["message"], (bad[:40], reply)
+            assert (reply["type"], reply["code"]) == ("error", "bad_frame"), (bad[:40], reply)
+        await asyncio.gather(server.expect_silence(tab2), server.expect_silence(bob))
+        assert await acked(server, ann, [frames[0]["id"]]) == 1, "the socket still works"
+    try:  # ws.error has an async listener (the grader's): an emit not awaited runs none
+        await server.wait_for_event("ws.error", count=len(BAD_FRAMES))
+        heard = await server.wait_for_event(HEARD, count=len(BAD_FRAMES))
+    except SubmissionTimeout:
+        pytest.fail(f"{len(BAD_FRAMES)} bad frames, and ws.error was heard "
+                    f"{len(server.events('ws.error'))} times ({len(server.events(HEARD))} by "
+                    "an async listener of it): an emit on app.events must be awaited (or "
+                    "fired), or once any listener is async, no listener runs", pytrace=False)
+    await server.settled()
+    errors = server.events("ws.error")
+    assert len(errors) == len(BAD_FRAMES), "one ws.error per bad frame; a disconnect is none"
+    assert "Traceback" not in server.output, f"no traceback, ever: {server.output[-1500:]}"
+    for error in errors:
+        payload = error["args"][0]
+        assert set(payload) == {"user", "error"} and payload["user"] == "ann", payload
+        assert isinstance(payload["error"], str) and payload["error"], payload
+    assert [e["args"] for e in heard] == [e["args"] for e in errors], (
+        "the async listener of ws.error hears each payload the app emitted")
+    async with server.connect(where("ann")) as ann:
+        assert await backlog(server, ann) == [], "the ack after the bad frames still worked"
+    # "A normal disconnect is not an error: no `ws.error`": a tab that sends an ack and
+    # leaves at once; the reply to its ack finds it gone (the send raises, as a send to a
+    # closed socket does). That is no malformed frame: no ws.error
+    async with server.connect(where("ann"), **faulty("raise:1")) as leaving:
+        assert await backlog(server, leaving) == []
+        await leaving.send(json.dumps({"type": "ack", "ids": []}))
+    await server.settled()
+    late = server.events("ws.error")[len(BAD_FRAMES):]
+    assert not late, (
+        "a tab sent a well-formed ack and left at once (the reply to it could not be sent): "
+        "a normal disconnect, not a malformed frame, so no ws.error; got "
+        f"{[e['args'] for e in late]}")

@@ -1,0 +1,110 @@
+"""Graded suite for Exercise 4: notification_queueing (25 points), what a POST answers.
+
+A valid POST /notifications answers 201 with exactly {id, seq, delivered}: ids unique,
+seq counting 1, 2, 3 per user (user names match exactly), never shared, also when
+POSTs reach the store at the same moment (held at a door in the app, not raced), and
+notification.created carries the notification being created.
+
+Talks real HTTP and WebSockets to the submission's app served by the harness in
+a child process; never imports the submission. Every receive has a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from day25.course.harness import AppServer, load_beside
+
+EXERCISE = "notification_queueing"
+pytestmark = pytest.mark.asyncio  # also when run without the project's asyncio_mode
+Server = Callable[..., AppServer]
+
+_support = load_beside(__file__, "notification_support")
+where = _support.where
+post = _support.post
+backlog = _support.backlog
+
+
+@pytest.mark.points(1)
+@pytest.mark.category("create")
+async def test_post_answers_201_with_unique_id_and_seq(app_server: Server) -> None:
+    server = app_server()
+    replies = [await post(server, "ann", f"t{i}") for i in range(3)]
+    assert [r["seq"] for r in replies] == [1, 2, 3], f"seq should count 1, 2, 3: {replies}"
+    ids = [r["id"] for r in replies]
+    assert all(isinstance(i, str) and i for i in ids) and len(set(ids)) == 3
+    assert [r["delivered"] for r in replies] == [0, 0, 0], "nobody was connected"
+    created = await server.wait_for_event("notification.created", count=3)
+    first = created[0]["args"][0] if created[0]["args"] else None
+    assert isinstance(first, dict) and first.get("user") == "ann" and first.get("title") == "t0", (
+        "notification.created carries the notification being created (user, title, body, "
+        f"level, ...) when it is emitted: got {first!r:.200}")
+
+
+# A door on notification.created, run in the app (a listener of app.events, as the grader's
+# recorder is): it holds each emit until DOOR_COUNT are waiting (or 0.5 s after the first),
+# then lets them all in at once and takes itself off. Why: POSTs "at once" from a client
+# reach the store one by one on a busy machine; held here, they reach it together.
+DOOR_COUNT = 8
+DOOR = """
+import asyncio
+
+
+def probe(module):
+    held, door, timer = [], asyncio.Event(), []
+
+    def open_door():
+        if not door.is_set():
+            door.set()
+            app_events.off("notification.created", hold)
+            for handle in timer:
+                handle.cancel()
+
+    async def hold(*args, **kwargs):
+        held.append(None)
+        if len(held) == 1:
+            timer.append(asyncio.get_running_loop().call_later(0.5, open_door))
+        if len(held) >= DOOR_COUNT:
+            open_door()
+        await door.wait()
+
+    app_events.on("notification.created", hold, priority=999_999)
+    return "holding"
+""".replace("DOOR_COUNT", str(DOOR_COUNT))
+
+
+@pytest.mark.points(1)
+@pytest.mark.category("seq")
+async def test_seq_is_per_user_and_ids_are_unique(app_server: Server) -> None:
+    server = app_server()
+    users = ("ann", "bob", "ann", "bob", "cy", "ANN", "ann")
+    replies = [await post(server, user, "x") for user in users]
+    # "User names match exactly: `ann`, `ANN` and `a_n` are three users", each with its
+    # own sequence (1, 2, 3, ... per user): ANN's first is 1, whatever ann's are
+    got = [(u, r["seq"]) for u, r in zip(users, replies, strict=True)]
+    assert [seq for _, seq in got] == [1, 1, 2, 2, 1, 1, 3], f"seq per user, ANN is not ann: {got}"
+    # "`seq` increases by one per user and is never reused": with a tab of dee's open, each
+    # POST's push is in flight while the next POSTs arrive, and none of them shares a seq
+    async with server.connect(where("dee")) as dee:
+        assert await backlog(server, dee) == []
+        many = await asyncio.gather(*(post(server, "dee", f"n{i}") for i in range(8)))
+        assert sorted(r["seq"] for r in many) == list(range(1, 9)), (
+            f"8 POSTs at once, dee's tab open: seq 1-8, each once: {[r['seq'] for r in many]}")
+        live = sorted((f["seq"], f["id"]) for f in [await server.recv_json(dee) for _ in many])
+        assert live == sorted((r["seq"], r["id"]) for r in many), f"each live once: {live}"
+    # and POSTs that reach the store at the same moment: the grader holds each of eve's
+    # notification.created at its door (a listener before all of yours) until 8 are there,
+    # then lets them in together, three times; each gets a seq of its own all the same
+    eves: list[dict[str, Any]] = []
+    for _ in range(3):
+        assert await server.probe(DOOR) == "holding"
+        eves += await asyncio.gather(*(post(server, "eve", f"e{i}") for i in range(DOOR_COUNT)))
+    seqs = sorted(r["seq"] for r in eves)
+    assert seqs == list(range(1, 25)), (
+        f"eve's 24 POSTs, 8 of them at a time: seq 1 to 24, each once (two that read the "
+        f"last seq at once must not both use the next one); got {seqs}")
+    assert len({r["id"] for r in replies + many + eves}) == 39, "ids are unique"
