@@ -64,6 +64,11 @@ def test_same_handler_twice_runs_twice_and_off_removes_both(check: Any) -> None:
     check([on("a", "LOW"), on("b"), on("a", "HIGH"), emit(1), off("a"), emit(2)], H)
     # side by side at one priority, and three times: off removes every one of them
     check([on("a"), on("a"), on("a"), on("b"), on("a"), emit(1), off("a"), emit(2)], H)
+    # ... and an off made by a listener while an emit runs removes every one of them too,
+    # from the next emit (an off with a second, copy-on-write branch for "an emit is
+    # running" that stops at the first match leaves the other registration running)
+    check([on("a"), on("a", "LOW"), on("remover", "HIGH", then=[off("a")]), on("b"),
+           emit(1), emit(2)], H)
 
 
 @pytest.mark.points(1)
