@@ -70,6 +70,10 @@ def test_handler_that_emits_its_own_event_fires_once(check: Any) -> None:
     check([on("x", priority="HIGH", then=[once("o", priority="HIGHEST")]),
            once("s", reemit={"event": "e", "payload": "again"}), emit(1), count(), emit(2),
            count()], H)
+    # and when the emit that calls it has keyword arguments (another path through a wrapper):
+    # its own positional emit must not run it again either, nor one of its own keyword emit
+    check([once("s", reemit={"event": "e", "payload": "again"}), on("b", priority="LOW"),
+           emit(1, who="ann"), count(), emit(2, who="bob"), count()], H)
 
 
 @pytest.mark.points(2)
@@ -100,6 +104,11 @@ def test_off_with_the_original_handler_cancels_it(check: Any) -> None:
     # (in the cancelled one's place among the event's listeners): both fire, none is left
     check([once("a"), once("b"), off("a"), once("c"), on("z", priority="LOW"), emit(1),
            count(), emit(2)], H)
+    # a handler that is no function (an object with a __call__, sync or async, one without a
+    # hash or an empty one, a partial of a C callable): off(handler) finds its wrapper too
+    check([once("u", unhashable=True), once("f", falsy=True), once("c", kind="no_signature"),
+           once("k", kind="async_callable"), once("s", slotted=True), on("b"), off("u"), off("f"),
+           off("c"), off("k"), off("s"), emit(1), count(), emit(2)], H)
 
 
 @pytest.mark.points(1)
@@ -132,6 +141,12 @@ def test_off_during_an_emit_cancels_it_from_the_next_emit(check: Any) -> None:
     # re-armed and put back, rather than a new one, fires in this emit and never in the next)
     check([once("swap", priority="HIGH", then=[off("a"), once("a")]), once("a"),
            on("b", priority="LOW"), emit(1), count(), emit(2), count(), emit(3)], H)
+    # an async handler too, and an object whose __call__ is async def (an async branch of the
+    # wrapper): cancelled by a listener before it in the emit, it still runs in that emit,
+    # once (not skipped because it is no longer in bus.listeners(event)), and never after
+    check([on("canceller", priority="HIGH", then=[off("a"), off("k")]), once("a", kind="async"),
+           once("k", kind="async_callable"), on("b", priority="LOW"), emit(1), count(), emit(2),
+           count()], H)
 
 
 @pytest.mark.points(1)
@@ -155,3 +170,8 @@ def test_a_permanent_listener_of_the_same_handler_survives(check: Any) -> None:
     check([on("slow", kind="async", sleep=100), once("slow", kind="async", sleep=100,
                                                      priority="HIGH"),
            {**emit(1), "timeout": 1}, count(), emit(2), count()], H, clock="virtual")
+    # in every call form: a once given with the decorator (or by keywords) takes off its own
+    # registration only, never the permanent one of the same function (off(event, handler))
+    check([on("a"), once("a", style="decorator", priority="HIGH"), on("b", kind="async"),
+           once("b", style="keywords", kind="async", priority="LOW"), emit(1), count(), emit(2),
+           count()], H)

@@ -119,6 +119,10 @@ def test_leaves_no_listener_behind(check: Any) -> None:
            once("n", event="n", kind="async", reemit={"event": "e", "payload": "in"},
                 then=[count(), count("n")]), once("h"), emit(2, event="n"), count(),
            count("n")], H)
+    # an emit of no argument at all (handler()), or of keywords only, takes it off as well
+    check([once("a"), once("b", kind="async"), on("z", priority="LOW"), emit_args([]), count(),
+           once("c"), once("d", style="decorator", kind="returns_awaitable"),
+           emit_args([], k=1), count(), emit(1), count()], H)
 
 
 @pytest.mark.points(1)
