@@ -91,12 +91,18 @@ async def test_ack_counts_only_the_users_pending_ids_and_the_rest_come_back(
         assert [f["id"] for f in await backlog(server, ann)] == [live["id"]]
         # "{"type": "ack", "ids": [ID, ...]}" has no limit on its length (a client may ack a
         # backlog of max_per_user at once, or ids it kept from many sessions): 1,500 unknown
-        # ids and ann's pending one in one frame, still one SQL-sized job, get acked 1
-        many = [f"no-such-id-{i}" for i in range(1500)] + [live["id"]]
+        # ids and ann's pending one in one frame, still one SQL-sized job, get acked 1.
+        # "an id given twice counts once" in a long ack too: her id comes after 1,000
+        # unknown ones and again last, 600 ids later (in two different chunks of a store
+        # that works chunk by chunk)
+        unknown = [f"no-such-id-{i}" for i in range(1600)]
+        many = [*unknown[:1000], live["id"], *unknown[1000:], live["id"]]
         await ann.send(json.dumps({"type": "ack", "ids": many}))
         reply = await server.recv_json(ann)
         assert reply == {"type": "acked", "count": 1}, (
-            f"an ack of 1,501 ids, one of them pending, should answer acked 1, got {reply!r:.300}")
+            "an ack of 1,602 ids, ann's one pending id among them twice (after 1,000 unknown "
+            "ones, and last: an id given twice counts once, however long the list), should "
+            f"answer acked 1, got {reply!r:.300}")
     async with server.connect(where("bob")) as bob:
         theirs = await backlog(server, bob)
         titles = [f["title"] for f in theirs]

@@ -8,7 +8,8 @@ gets everything, and a failed push loses nothing. Sends are counted, not timed.
 Talks real HTTP and WebSockets to the submission's app served by the harness in
 a child process; never imports the submission. Every receive has a timeout.
 Faults (a tab whose sends raise, stall or are slow; an app killed between a
-store and its push) come from the harness, never from sleeping and hoping.
+store and its push) come from the harness, never from sleeping and hoping; sends of
+seconds (past the 2 s default send_timeout) take place on a clock that skips waits.
 """
 
 from __future__ import annotations
@@ -35,6 +36,91 @@ send = _support.send
 post = _support.post
 backlog = _support.backlog
 check_frame = _support.check_frame
+
+# "A tab that reads slowly but within `send_timeout` is not dead: it counts and gets
+# everything, a backlog too", with a send_timeout past the 2 s default as well: run in the
+# app's process, a second create_app(send_timeout=5) (its database in a folder of its own
+# under /tmp) is driven over ASGI on a loop whose clock skips waits (day25's
+# VirtualClockLoop), so each send to sol's tab takes 2.5 s of that clock and no real time.
+# Her tab gets her backlog of two, backlog_end and a live one, each counted. A correct app
+# takes a few tens of milliseconds; one that hangs is given 2 s.
+SLOW_TAB = '''import asyncio
+import json
+import os
+import shutil
+import tempfile
+import threading
+
+import httpx
+
+from day25.course.inside.virtual_clock import VirtualClockLoop
+
+
+def probe(module):
+    folder = tempfile.mkdtemp(prefix="slow-tab-")
+    box = {}
+    thread = threading.Thread(target=run, args=(module, folder, box), daemon=True)
+    thread.start()
+    thread.join(2.0)
+    if thread.is_alive() and "stop" in box:
+        box["stop"]()
+        thread.join(0.5)
+    shutil.rmtree(folder, ignore_errors=True)
+    return box.get("result", "the app did not finish in 2 s")
+
+
+def run(module, folder, box):
+    try:
+        with asyncio.Runner(loop_factory=VirtualClockLoop) as runner:
+            box["result"] = runner.run(slow_tab(module, folder, box))
+    except BaseException as exc:
+        box["result"] = f"{type(exc).__name__}: {exc}"[:500]
+
+
+async def post(client, user, title):
+    r = await client.post("/notifications", json={"user": user, "title": title})
+    return r.json().get("delivered") if r.status_code == 201 else r.status_code
+
+
+async def slow_tab(module, folder, box):
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    box["stop"] = lambda: loop.call_soon_threadsafe(task.cancel)
+    app = module.create_app(os.path.join(folder, "slow.sqlite3"), send_timeout=5.0)
+    transport = httpx.ASGITransport(app=app)
+    client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+    queued = [await post(client, "sol", title) for title in ("b1", "b2")]
+    inbox, frames, got = asyncio.Queue(), [], asyncio.Event()
+    inbox.put_nowait({"type": "websocket.connect"})
+
+    async def send(message):
+        if message.get("type") == "websocket.send":
+            await asyncio.sleep(2.5)  # on this loop's clock: no real wait
+            frames.append(json.loads(message.get("text") or message.get("bytes")))
+            got.set()
+
+    path = "/notifications/sol"
+    scope = {"type": "websocket", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "scheme": "ws", "server": ("testserver", 80), "client": ("127.0.0.1", 50000),
+             "root_path": "", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "headers": [(b"host", b"testserver")], "subprotocols": [], "state": {}}
+    tab = asyncio.create_task(app(scope, inbox.get, send))
+    try:
+        while len(frames) < 3 and not tab.done():
+            got.clear()
+            waiter = asyncio.create_task(got.wait())
+            await asyncio.wait({waiter, tab}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+        live = await post(client, "sol", "live") if not tab.done() else None
+        while len(frames) < 4 and not tab.done():
+            got.clear()
+            waiter = asyncio.create_task(got.wait())
+            await asyncio.wait({waiter, tab}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+    finally:
+        tab.cancel()
+        await client.aclose()
+    return {"queued": queued, "kinds": [f.get("type") for f in frames], "live": live}
+'''
 
 
 @pytest.mark.points(2)
@@ -121,6 +207,16 @@ async def test_dead_and_stalled_tabs_are_dropped_and_not_counted(app_server: Ser
             f"bounds each send, not the tab's whole life); got {fays}")
         for i, reply in enumerate(fays):
             check_frame(await server.recv_json(fay), reply, "fay", f"f{i}")
+    # and "send_timeout" is create_app's in the backlog too, also past the 2 s default:
+    # each send to sol's tab takes 2.5 s (virtual, see SLOW_TAB), within send_timeout=5
+    got = await server.probe(SLOW_TAB)
+    want = {"queued": [0, 0], "kinds": ["notification", "notification", "backlog_end",
+                                        "notification"], "live": 1}
+    assert got == want, (
+        "with create_app(send_timeout=5), each send to sol's tab takes 2.5 s, within her "
+        "send_timeout: her tab gets her backlog of two, backlog_end, then her live one, "
+        "delivered 1 (a backlog sent with a bound of its own, not create_app's "
+        f"send_timeout, drops her), got {got}")
 
 
 @pytest.mark.points(1)
