@@ -104,6 +104,15 @@ async def test_message_reaches_every_member_including_sender(app_server: Server)
         [{"room": "lobby", "user": u, "text": t}]
         for u, t in [("ann", "hello"), *(("cy", t) for t in GOOD_TEXTS)]
     ] + [[relayed]], "the route should emit room.message with {room, user, text} once per message"
+    # a room of one is a room like any other ("Serialise the broadcast with `json.dumps`",
+    # "relay it like any other"): no fast path for a lone member that sends raw UTF-8
+    async with server.connect(chat("dee", "attic")) as dee:
+        await join(server, dee, "attic", "dee", ["dee"])
+        await expect(server, dee, joined("dee", "attic"), "dee joins the attic")
+        await dee.send(say("\ud800 alone"))
+        await expect(server, dee, msg("dee", "\ud800 alone", 1, "attic"),
+                     "a lone surrogate from a member alone in a room comes back to her, "
+                     "escaped by json.dumps (as it would with others in the room)")
 
 
 @pytest.mark.points(1)

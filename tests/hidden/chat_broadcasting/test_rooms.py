@@ -296,9 +296,34 @@ async def test_normal_disconnect_is_not_an_error(app_server: Server) -> None:
     assert "Traceback" not in server.output, (
         f"a normal disconnect must not raise in your server: {server.output[-1500:]}")
     # "A tab can be gone before its roster is sent": that tab leaves like one that closed, so
-    # it is in nobody's roster afterwards (the room is empty again: fay is alone in it)
-    async with server.connect(chat("fay")) as fay:
-        await join(server, fay, "lobby", "fay", ["fay"])
+    # it is in nobody's roster afterwards (the room is empty again: gus is alone in it); a
+    # second tab too (fay's, while her first is open): closing her first tab is her leave
+    async with server.connect(chat("gus")) as gus:
+        await join(server, gus, "lobby", "gus", ["gus"])
+        await expect(server, gus, joined("gus"), "gus joins")
+        async with server.connect(chat("fay")) as fay:
+            await join(server, fay, "lobby", "fay", ["fay", "gus"])
+            for ws in (fay, gus):
+                await expect(server, ws, joined("fay"), "fay joins")
+            async with server.connect(chat("fay"), **faulty("raise:0")):
+                pass
+            await fay.send(json.dumps({"type": "ping"}))
+            await expect(server, fay, {"type": "pong"}, "fay's first tab is still there")
+        await expect(server, gus, left("fay"),
+                     "fay's second tab was gone before its roster (it left like one that "
+                     "closed): closing her first tab is her 1 -> 0, her leave")
+        # "A normal disconnect (`WebSocketDisconnect` ...) is a leave, **not** an error", on
+        # whichever send it shows: hal takes his roster and his join, then the send of his
+        # pong raises (WebSocketDisconnect, 1006) and his socket closes: he leaves, no ws.error
+        async with server.connect(chat("hal"), **faulty("raise:2")) as hal:
+            await join(server, hal, "lobby", "hal", ["gus", "hal"])
+            await expect(server, gus, joined("hal"), "hal joins")
+            await hal.send(json.dumps({"type": "ping"}))
+        await expect(server, gus, left("hal"), "hal's connection is gone: he leaves")
+    errors = server.events("ws.error")
+    assert errors == [], (
+        "a send that fails is a disconnect (a leave), not an error, the pong's send too: no "
+        f"ws.error for it; got {errors[:2]}")
 
 
 @pytest.mark.points(1)

@@ -207,6 +207,16 @@ async def test_a_member_dropped_by_a_leave_is_closed_too(
             f"is already gone): the server closes her with 1011, as any stalled member; got {code}")
         await ann.send(json.dumps({"type": "ping"}))
         await expect(server, ann, {"type": "pong"}, "the room goes on")
+    # counted, not timed: dee and cy, dropped by one broadcast (bob's leave), "leave
+    # **together**: forget every one of them before announcing any of their leaves, so that no
+    # leave is sent to a member that is itself being dropped": neither is sent the other's
+    # leave (one send failed for bob, one for dee, one stalled for cy, and no more)
+    faults = server.faults()
+    assert (faults["raise"], faults["stall"]) == (2, 1), (
+        "dee and cy, dropped together by the broadcast of bob's leave, are both forgotten "
+        "before either leave is announced: neither is sent the other's leave (that send would "
+        f"fail or stall again); sends that raised: {faults['raise']} (wanted 2: bob's, dee's), "
+        f"sends that stalled: {faults['stall']} (wanted 1: cy's)")
 
 
 @pytest.mark.points(1)
