@@ -2,7 +2,13 @@
 
 Loaded with ``load_beside(__file__, "notification_support")`` (the folder is not a
 package): the fields of a notification frame, the default ttl, the client helpers that
-POST, read a backlog, acknowledge and check a frame. Never imports the submission.
+POST, read a backlog, acknowledge and check a frame.
+
+How every test module of the suite works: it talks real HTTP and WebSockets to the
+submission's app, served by the harness in a child process, and never imports the
+submission. Every receive has a timeout. Faults (a tab whose sends raise, stall or are
+slow; an app killed between a store and its push) come from the harness, never from
+sleeping and hoping.
 """
 
 from __future__ import annotations

@@ -5,8 +5,7 @@ An ack is answered to the tab that sent it and counts only the user's pending id
 change nothing); acknowledged ones never come back, the rest do, also when two
 tabs acknowledge the same id at the same moment (a forced order, not a race).
 
-Talks real HTTP and WebSockets to the submission's app served by the harness in
-a child process; never imports the submission. Every receive has a timeout.
+How every module of this suite talks to the app: notification_support.py.
 """
 
 from __future__ import annotations

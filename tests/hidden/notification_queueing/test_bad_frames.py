@@ -4,8 +4,7 @@ A malformed frame from a tab gets a bad_frame error on that tab alone and one aw
 ws.error (an async listener of it hears each), and the connection stays usable; a
 normal disconnect is no ws.error, and no traceback ever shows.
 
-Talks real HTTP and WebSockets to the submission's app served by the harness in
-a child process; never imports the submission. Every receive has a timeout.
+How every module of this suite talks to the app: notification_support.py.
 """
 
 from __future__ import annotations

@@ -6,8 +6,7 @@ body (not JSON, not an object, a bad field, NaN, deep nesting, lone surrogates) 
 422 with exactly {"error": ...}, stores nothing and uses up no seq; a bad user name
 in a WebSocket path gets an error frame and close code 4400. Never a 500.
 
-Talks real HTTP and WebSockets to the submission's app served by the harness in
-a child process; never imports the submission. Every receive has a timeout.
+How every module of this suite talks to the app: notification_support.py.
 """
 
 from __future__ import annotations

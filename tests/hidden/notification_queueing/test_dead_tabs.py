@@ -5,11 +5,9 @@ live ones (not counted, never tried again, its backlog too), so a stalled tab co
 at most one send_timeout, closed or not; a slow tab within send_timeout counts and
 gets everything, and a failed push loses nothing. Sends are counted, not timed.
 
-Talks real HTTP and WebSockets to the submission's app served by the harness in
-a child process; never imports the submission. Every receive has a timeout.
-Faults (a tab whose sends raise, stall or are slow; an app killed between a
-store and its push) come from the harness, never from sleeping and hoping; sends of
-seconds (past the 2 s default send_timeout) take place on a clock that skips waits.
+How every module of this suite talks to the app: notification_support.py. Here,
+sends of seconds (past the 2 s default send_timeout) take place on a clock that skips
+waits.
 """
 
 from __future__ import annotations

@@ -7,10 +7,7 @@ tabs the push reached, also while tabs come and go and other POSTs are answered
 gets its backlog in numeric seq order, then backlog_end, then live ones: never one
 twice, and a notification it gets in its backlog is not counted as delivered.
 
-Talks real HTTP and WebSockets to the submission's app served by the harness in
-a child process; never imports the submission. Every receive has a timeout.
-Faults (a tab whose sends raise, stall or are slow; an app killed between a
-store and its push) come from the harness, never from sleeping and hoping.
+How every module of this suite talks to the app: notification_support.py.
 """
 
 from __future__ import annotations

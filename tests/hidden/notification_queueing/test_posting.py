@@ -5,8 +5,7 @@ seq counting 1, 2, 3 per user (user names match exactly), never shared, also whe
 POSTs reach the store at the same moment (held at a door in the app, not raced), and
 notification.created carries the notification being created.
 
-Talks real HTTP and WebSockets to the submission's app served by the harness in
-a child process; never imports the submission. Every receive has a timeout.
+How every module of this suite talks to the app: notification_support.py.
 """
 
 from __future__ import annotations

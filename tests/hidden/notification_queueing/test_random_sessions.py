@@ -4,10 +4,7 @@ Random sessions from fixed seeds, each reply and frame compared with a model of 
 exercise text (notification_model.py), so that a rule broken only where two features
 meet shows up; every submission gets the same sessions.
 
-Talks real HTTP and WebSockets to the submission's app served by the harness in
-a child process; never imports the submission. Every receive has a timeout.
-Faults (a tab whose sends raise, stall or are slow; an app killed between a
-store and its push) come from the harness, never from sleeping and hoping.
+How every module of this suite talks to the app: notification_support.py.
 """
 
 from __future__ import annotations

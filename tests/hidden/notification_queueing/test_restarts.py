@@ -5,10 +5,7 @@ nothing acknowledged, and seq continues where it was; an app killed between a st
 and its push loses nothing; a second create_app on the same file in the same process
 keeps its own settings and finds no write transaction left open.
 
-Talks real HTTP and WebSockets to the submission's app served by the harness in
-a child process; never imports the submission. Every receive has a timeout.
-Faults (a tab whose sends raise, stall or are slow; an app killed between a
-store and its push) come from the harness, never from sleeping and hoping.
+How every module of this suite talks to the app: notification_support.py.
 """
 
 from __future__ import annotations

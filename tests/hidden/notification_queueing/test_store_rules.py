@@ -5,8 +5,7 @@ expiry (an expired notification is never delivered nor acknowledged, its seq nev
 reused) and the cap (at most max_per_user unacknowledged per user, the oldest
 dropped, online or not, and only once the new one is stored).
 
-Talks real HTTP and WebSockets to the submission's app served by the harness in
-a child process; never imports the submission. Every receive has a timeout.
+How every module of this suite talks to the app: notification_support.py.
 """
 
 from __future__ import annotations
