@@ -204,6 +204,9 @@ def run_suites(
     args = [*map(str, files), "--submission", str(submission_dir), "--results-json", str(verdict),
             "--exercise-budget", str(settings.exercise_timeout), "-q", "-p", "no:cacheprovider",
             "--tb=native",  # the verdict needs the message, not the test's source: no AST
+            # each suite's modules by their path: no ini is read here (the submission's folder
+            # is not under the course), and two suites may both hold test_random_programs.py
+            "--import-mode=importlib",
             "--timeout", str(int(settings.test_timeout)), "--rootdir", str(settings.course_root),
             *(["--stop-at-first-failure"] if settings.stop_at_first_failure else [])]
     env = {**os.environ, COURSE_ROOT_ENV: str(settings.course_root),
