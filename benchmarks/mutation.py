@@ -89,7 +89,8 @@ def reviewed_equivalents(exercise: str) -> set[tuple[str, str, str]]:
 
 def _config(module: Path, suite: Path, submission: Path, timeout: float) -> str:
     test = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-            "-p", "no:xdist", "-p", "no:randomly", str(suite), "--submission", str(submission)]
+            "-p", "no:xdist", "-p", "no:randomly", "--import-mode=importlib",  # as the grader
+            str(suite), "--submission", str(submission)]
     return "\n".join([
         "[cosmic-ray]",
         f"module-path = {json.dumps(str(module))}",
