@@ -160,6 +160,27 @@ async def held_posts(app, tabs):
                        for f in reader.frames if f.get("type") == "notification"]}
 
 
+async def many_tabs(app, tabs):
+    # "Every open tab of the user receives every live notification", however many she has
+    # open: pat's first tab stays while 100 more of hers join (101 live tabs), then those
+    # 100 leave, and her first is live all the same
+    first = Tab(app, "pat", tabs)
+    await until(lambda: "backlog_end" in first.kinds())
+    crowd = [Tab(app, "pat", tabs) for _ in range(100)]
+    everyone = [first, *crowd]
+    await until(lambda: all("backlog_end" in t.kinds() for t in crowd))
+    to_all = await post(app, "pat", "to all")
+    await until(lambda: all("notification" in t.kinds() for t in everyone), 0.5)
+    reached = sum("notification" in t.kinds() for t in everyone)
+    for tab in crowd:
+        tab.leave()
+    await asyncio.wait({t.task for t in crowd}, timeout=0.5)
+    to_first = await post(app, "pat", "to the first")
+    await until(lambda: first.kinds().count("notification") == 2, 0.3)
+    return {"delivered": [to_all.get("delivered") if isinstance(to_all, dict) else to_all,
+                          to_first.get("delivered") if isinstance(to_first, dict) else to_first],
+            "reached": reached, "first": first.kinds()}
+
 def workers_done(limit):
     """Block the loop (not await) until the default executor's workers are idle."""
     executor = getattr(asyncio.get_running_loop(), "_default_executor", None)

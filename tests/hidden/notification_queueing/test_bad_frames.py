@@ -36,6 +36,9 @@ BAD_FRAMES: list[str | bytes] = [
     json.dumps({"type": "ack", "ids": [1]}), json.dumps({"type": "ack", "ids": "abc"}),
     b"\x01", "[" * 100_000, '{"type": "ack", "ids": [NaN]}', '{"type": "ack", "ids": Infinity}',
     '{"type": "ack", "ids": [1e999]}', '{"type": "ack", "ids": 1' + "0" * 5000 + "}",
+    # "`ids` not a list of strings", however long: 1,200 strings and then a number (the list
+    # has no length limit, so a check of only its first ids lets the number through)
+    json.dumps({"type": "ack", "ids": [*(f"id{i}" for i in range(1200)), 7]}),
 ]
 
 

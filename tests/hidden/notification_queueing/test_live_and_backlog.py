@@ -104,6 +104,22 @@ async def test_live_notification_reaches_every_tab_of_the_user(app_server: Serve
         "\"a title or body is stored and delivered exactly as sent\": lea's POSTs \"first\" "
         "(body one, low) and \"second\" (body two, high) came while her tab was receiving its "
         f"backlog, each is stored as it was sent; her backlog holds {held}")
+    # "Every open tab of the user receives every live notification", however many: pat has
+    # 101 tabs open (driven in the app's process, see INTERLEAVINGS), then 100 of them leave
+    # (a bounded list of tabs would drop the first ones; tab numbers that wrap around would
+    # file a new tab in the place of one still open, and its leaving would take that one out)
+    got = await server.probe(interleaved("many_tabs"))
+    assert isinstance(got, dict), f"the app, driven in its own process, failed: {got}"
+    many = got["many_tabs"]
+    assert (many["delivered"][0], many["reached"]) == (101, 101), (
+        "\"Every open tab of the user receives every live notification\": pat has 101 tabs "
+        f"open, delivered 101 and each gets it; got delivered {many['delivered'][0]}, "
+        f"{many['reached']} tabs reached")
+    assert many["delivered"][1] == 1 and many["first"] == [
+        "backlog_end", "notification", "notification"], (
+        "pat's first tab stayed open while 100 others of hers came and left: it still gets "
+        f"every live notification (delivered 1); got delivered {many['delivered'][1]}, and "
+        f"the first tab's frames {many['first']}")
 
 
 @pytest.mark.points(3)

@@ -76,6 +76,42 @@ def probe(module):
 """.replace("DOOR_COUNT", str(DOOR_COUNT))
 
 
+# Store's contract, on the app's module, in a database of its own under /tmp (the sandbox's
+# private tmpfs): add's "`seq` the user's next number (1, 2, 3, ...), never reused, not even
+# after an ack" and "`id` a new unique string", in a store with many users. bob's one
+# notification is acknowledged (he has nothing stored), then 61 other users get one each:
+# bob's next is seq 2 (a sweep of the counters of users with nothing stored would give him 1
+# again), and the 63 ids are all different (also user26's and user342's, whose names share
+# the first 4 hex digits of their md5: an id made of a short hash of the user and the seq
+# would be the same for both)
+SEQ_CROWD_PROBE = """
+import os
+import shutil
+import tempfile
+
+
+def probe(module):
+    folder = tempfile.mkdtemp(prefix="seq-crowd-")
+    note = {"title": "t", "body": "", "level": "normal"}
+    users = (*(f"user{i}" for i in range(60)), "user342")
+    try:
+        store = module.Store(os.path.join(folder, "crowd.sqlite3"), ttl_seconds=86400.0,
+                             max_per_user=100)
+        first = store.add("bob", note)
+        acked = store.ack("bob", [first["id"]])
+        crowd = [store.add(user, note) for user in users]
+        again = store.add("bob", note)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"[:500]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    ids = [first["id"], *(row["id"] for row in crowd), again["id"]]
+    shared = sorted({i for i in ids if ids.count(i) > 1}, key=ids.index)
+    return {"acked": acked, "bob": [first["seq"], again["seq"]],
+            "crowd": sorted({row["seq"] for row in crowd}), "shared": shared[:3]}
+"""
+
+
 @pytest.mark.points(1)
 @pytest.mark.category("seq")
 async def test_seq_is_per_user_and_ids_are_unique(app_server: Server) -> None:
@@ -107,3 +143,12 @@ async def test_seq_is_per_user_and_ids_are_unique(app_server: Server) -> None:
         f"eve's 24 POSTs, 8 of them at a time: seq 1 to 24, each once (two that read the "
         f"last seq at once must not both use the next one); got {seqs}")
     assert len({r["id"] for r in replies + many + eves}) == 39, "ids are unique"
+    got = await server.probe(SEQ_CROWD_PROBE)
+    assert isinstance(got, dict), f"Store, as its docstrings give it, raised: {got}"
+    assert (got["acked"], got["bob"], got["crowd"]) == (1, [1, 2], [1]), (
+        "Store.add: seq is \"the user's next number (1, 2, 3, ...), never reused, not even "
+        "after an ack\": bob's seq 1 was acknowledged (nothing of his stored), then 61 other "
+        f"users got their seq 1 each; bob's next is seq 2. Got {got}")
+    assert got["shared"] == [], (
+        "\"`id` a new unique string\": 63 notifications of 62 users, and some share an id: "
+        f"{got['shared']} (ids are unique across users, whatever their names)")
