@@ -246,9 +246,10 @@ class Model:
             # another is right as long as no listener changes the listeners (no ``then``
             # in a program with this op): each emit stops at its own raising listener,
             # and the first emit (in payload order) that raised gives the op its error.
-            for payload in op["payloads"]:
+            events = op.get("events") or [op["event"]] * len(op["payloads"])  # one per emit
+            for event, payload in zip(events, op["payloads"], strict=True):
                 try:
-                    self.emit(op["event"], payload, {}, 1)  # the child does not re-emit here
+                    self.emit(event, payload, {}, 1)  # the child does not re-emit here
                 except Raised as exc:
                     out["error"] = out["error"] or exc.kind
             for change in op.get("after_first", ()):  # made once the first emit ended, while

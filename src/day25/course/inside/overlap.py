@@ -12,6 +12,10 @@ count drops to 0, and an ``off`` then edits that walk's list in place).
 emits run as tasks until the first of them has ended, then those ops change the subject
 (while the others still run, when their listeners make them wait longer), then the
 rest is awaited. Without ``"after_first"`` it is a plain ``asyncio.gather``.
+
+``"events": [name, ...]`` (one per payload) instead of ``"event"``: the emits are of those
+events, one each (the twenty-first batch: five emits of five events in flight at once,
+against an emitter that reuses a ring of four snapshot buffers).
 """
 
 from __future__ import annotations
@@ -20,7 +24,14 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["gathered"]
+__all__ = ["concurrent_emits", "gathered"]
+
+
+def concurrent_emits(op: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(event, payload) of each emit of ``op``, in the order of its ``"payloads"``."""
+    payloads = list(op["payloads"])
+    events = list(op.get("events") or [op["event"]] * len(payloads))
+    return list(zip(events, payloads, strict=True))
 
 
 async def gathered(emits: list[Awaitable[Any]], op: dict[str, Any],

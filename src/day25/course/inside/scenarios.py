@@ -37,7 +37,7 @@ the default):
   is cancelled, as a timeout cancels it, and its ``value`` is ``"timed out"``.
   ``"meanwhile": [on/off ops]``: the emit runs as a task to its first wait (or end),
   then those ops change the subject (changes made after the emit started), then it is awaited
-* ``{"op": "emit_concurrently", "event", "payloads", "after_first"?}``: :mod:`~.overlap`
+* ``{"op": "emit_concurrently", "event"/"events", "payloads", "after_first"?}``: :mod:`~.overlap`
 * ``{"op": "count", "event"}``: how many listeners the subject holds (``listeners()``)
 * ``{"op": "renew"}``: the subject is dropped and collected, and a fresh one takes its
   place (a new instance may get the old one's ``id``: what was the old one's stays there);
@@ -92,7 +92,7 @@ from day25.course.inside.channel import Channel
 from day25.course.inside.guarded_bus import GuardedBus
 from day25.course.inside.listeners import depth, handler_of, make_listener
 from day25.course.inside.other_buses import ONCE_ELSEWHERE, once_elsewhere
-from day25.course.inside.overlap import gathered
+from day25.course.inside.overlap import concurrent_emits, gathered
 from day25.course.inside.plain_values import emit_arguments, named_level, pep479, recorded_payload
 from day25.course.inside.submission import import_error, import_once
 from day25.course.inside.virtual_clock import VirtualClockLoop
@@ -298,7 +298,7 @@ class _Run:
             token = depth.set(1)  # no re-emits here: see the module docstring
             try:
                 self.given.extend(op["payloads"])
-                emits = [target.emit(op["event"], p) for p in op["payloads"]]
+                emits = [target.emit(e, p) for e, p in concurrent_emits(op)]
                 outcomes = await gathered(emits, op, lambda c: self._after("meanwhile", c, False))
             finally:
                 depth.reset(token)
