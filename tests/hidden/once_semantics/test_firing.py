@@ -119,6 +119,10 @@ def test_leaves_no_listener_behind(check: Any) -> None:
            once("n", event="n", kind="async", reemit={"event": "e", "payload": "in"},
                 then=[count(), count("n")]), once("h"), emit(2, event="n"), count(),
            count("n")], H)
+    # on a busy event (20 other listeners here) it is off as soon as it fired, each time (not
+    # queued to be taken off later with others, a few at a time)
+    check([*[on(f"z{i}", priority="LOW") for i in range(20)], once("a"), count(), emit(1),
+           count(), once("b", kind="async"), emit(2), count()], H)
     # an emit of no argument at all (handler()), or of keywords only, takes it off as well
     check([once("a"), once("b", kind="async"), on("z", priority="LOW"), emit_args([]), count(),
            once("c"), once("d", style="decorator", kind="returns_awaitable"),
@@ -155,6 +159,9 @@ def test_every_call_form_returns_the_handler_and_keeps_its_priority(check: Any) 
            once("h", style="decorator", priority="HIGH", decorator="dh", kind="async"),
            once("g", style="decorator", priority="HIGH", decorator="dh"), emit(3), count(),
            emit(4)], H)
+    # however often it is used (9 handlers through one decorator here): every use fires
+    check([on("mid"), *[once(f"f{i}", style="decorator", decorator="r") for i in range(9)],
+           count(), emit(1), count(), emit(2)], H)
     # and so is a C callable whose signature inspect cannot read (as dict.update or max):
     # it is called with the emit's arguments, with nothing checked before
     check([once("c", kind="no_signature"), once("c2", style="decorator", kind="no_signature"),
@@ -222,6 +229,17 @@ def test_respects_priority_among_other_listeners(check: Any) -> None:
 def test_several_once_listeners_each_fire_once(check: Any) -> None:
     check([once("a"), once("b", kind="async"), once("a", event="f"), emit(1),
            emit(2, event="f"), emit(3), emit(4, event="f")], H)
+    # many of them on one bus: 5 fired on "x", then 30 given on "y" all fire on its next
+    # emit (a per-bus list of slots that drops the fired ones when it grows, compacted
+    # under registrations that remember their index, leaves those stale and never fires them)
+    check([*[once(f"x{i}", event="x") for i in range(5)], emit(1, event="x"),
+           *[once(f"y{i}", event="y", kind="async" if i % 2 else "sync") for i in range(30)],
+           emit(2, event="y"), count("y"), emit(3, event="y")], H)
+    # and on many event names (33 here, "room0" given first): each waits for its own event,
+    # however many names were used after it (a record per name that forgets the oldest does not)
+    check([once("h", event="room0"), *[once(f"r{i}", event=f"room{i}") for i in range(1, 33)],
+           emit(1, event="room0"), count("room0"), emit(2, event="room32"),
+           emit(3, event="room0")], H)
 
 
 @pytest.mark.points(1)
@@ -277,6 +295,9 @@ def test_positional_and_keyword_arguments_reach_the_handler_exactly(check: Any) 
            once("c"), once("d", kind="async"), emit_args([]), once("e", kind="async_callable"),
            once("f"), emit_args([1, "two", None], k=3), once("g", style="decorator"),
            emit_args([], only="kw"), once("h"), emit(None)], H)
+    # however many positional arguments (4 and 7 here): all of them, none dropped
+    check([once("a"), once("b", kind="async"), emit_args([1, 2, 3, 4]), once("c"),
+           once("d", kind="async"), emit_args([1, 2, 3, 4, 5, 6, 7], k=8), emit(9)], H)
     # keywords named like the parameters of once or of a wrapper are the handler's too
     named = {"event": "x", "bus": "b", "handler": "h", "priority": 3, "fn": "f", "state": 0,
              "args": [1], "kwargs": {"k": 1}, "wrapper": "w", "listener": "l", "callback": "c"}
