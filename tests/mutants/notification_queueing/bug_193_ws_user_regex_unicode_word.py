@@ -1,4 +1,4 @@
-r"""Bug: the WebSocket route checks the user name with its own inline pattern `[\w.-]{1,32}`, which in Python also matches non-ASCII letters and digits, while POST uses NAME.
+"""Bug: the WebSocket route checks the user name with its own inline pattern `[\\w.-]{1,32}`, which in Python also matches non-ASCII letters and digits, while POST uses NAME.
 
 Breaks: "`user` | 1-32 characters of `[A-Za-z0-9_.-]`, nothing else" and "a bad user name gets `{"type": "error", "code": "bad_request", "message": ...}` and close code **4400**" ... connecting to `/notifications/%C3%A9` (user "é") or `/notifications/caf%C3%A9` gets an empty backlog and `backlog_end` and stays open, instead of the bad_request error and close code 4400.
 """
