@@ -220,9 +220,17 @@ def probe(module):
     returned["ann's first tab leaves, her second stays"] = presence.leave("lobby", "ann", ann)
     out["tabs after that leave"] = len(presence.connections("lobby"))
     returned["ann's last tab leaves"] = presence.leave("lobby", "ann", ann2)
+    # "every tab of every user", however many: a dozen tabs of cy are a dozen connections
+    # (a bounded deque of 8 would drop the oldest), and only the last to close is her 1 -> 0
+    tabs = [object() for _ in range(12)]
+    joins = [presence.join("attic", "cy", tab) for tab in tabs]
+    out["a dozen tabs"] = [joins.count(True), len(presence.connections("attic"))]
+    leaves = [presence.leave("attic", "cy", tab) for tab in tabs]
+    out["they close"] = [leaves.index(True) + 1 if True in leaves else 0, presence.roster("attic")]
     return {**out, "returned": returned}
 '''
 PRESENCE_WANTED = {"first": 1, "second": 3, "new lists": True, "tabs after that leave": 1,
+                   "a dozen tabs": [1, 12], "they close": [12, []],
                    "returned": {"ann's first tab joins": True, "ann's second tab joins": False,
                                 "ann's first tab leaves, her second stays": False,
                                 "ann's last tab leaves": True}}

@@ -37,6 +37,7 @@ join = _frames.join
 joined = _frames.joined
 msg = _frames.msg
 say = _frames.say
+TABS = _frames.TABS
 SESSION_SEEDS, SESSION_STEPS = (1, 2), 30
 IDLE_ROOMS = 33  # rooms that empty after the lobby, in the seq test
 BUSY_SEQ = 110  # the lobby's messages in all, in the seq test
@@ -59,6 +60,77 @@ async def probe(module):
     return {"seen": seen,
             "raised": [f"{type(e).__name__}: {e}"[:300] for e in getattr(result, "errors", ())]}
 """
+
+# "a member that reads slowly but takes each frame within `send_timeout` ... gets every
+# frame": ann's first frame of bob's burst of 270 messages waits at her gate (a few loop
+# turns, far inside send_timeout) while the rest arrive; however many wait, none is lost
+# (a bounded mailbox or queue of 256 drops the oldest), each in order with its seq
+BURST_PROBE = TABS + """
+BURST = 270
+
+
+async def probe(module):
+    app = module.create_app()
+    ann = Tab(app, "ann")
+    await turns(lambda: len(ann.frames) >= 2)
+    bob = Tab(app, "bob")
+    await turns(lambda: len(ann.frames) >= 3 and len(bob.frames) >= 2)
+    ann.hold_at = ann.sent  # the burst's first message waits at ann's gate
+    for i in range(BURST):
+        bob.say(f"m{i}")
+    await turns(ann.held.is_set)
+    await turns(bob.inbox.empty, n=2000)
+    ann.gate.set()
+    await turns(lambda: len(ann.frames) >= 3 + BURST and len(bob.frames) >= 2 + BURST, n=20000)
+
+    def told(tab):
+        got = [[f.get("seq"), f.get("text")] for f in tab.frames if f.get("type") == "message"]
+        return [len(got), got == [[i + 1, f"m{i}"] for i in range(BURST)]]
+
+    return await finish([ann, bob], {"ann": told(ann), "bob": told(bob)})
+"""
+BURST_WANTED = {"ann": [270, True], "bob": [270, True]}
+
+# Rooms at volume, on a fresh app: bob's send of ann's "one" waits at his gate while one tab
+# opens in each of 130 other rooms, then dee joins the lobby and says "two". "Every member
+# sees a room's frames in the same order": the lobby's later frames wait for "one" (a room's
+# lock or worker kept in a bounded cache, lru_cache's 128, is forgotten while held, and the
+# next one goes out beside it). And "The new connection's first frame is the roster" in
+# every room (a listener registered per room hits Nexios' limit of 100 listeners of one event)
+MANY_ROOMS_PROBE = TABS + """
+ROOMS = 130
+
+
+async def probe(module):
+    app = module.create_app()
+    ann = Tab(app, "ann")
+    await turns(lambda: len(ann.frames) >= 2)
+    bob = Tab(app, "bob", hold_at=2)  # his roster, his join, then ann's "one" waits
+    await turns(lambda: len(ann.frames) >= 3 and len(bob.frames) >= 2)
+    ann.say("one")
+    await turns(bob.held.is_set)
+    tabs = [Tab(app, "cy", f"r{i:03}") for i in range(ROOMS)]
+    await turns(lambda: all(len(tab.frames) >= 2 for tab in tabs), n=1000)
+    dee = Tab(app, "dee")
+    await turns(lambda: len(dee.frames) >= 2, n=100)
+    dee.say("two")
+    await turns(lambda: len(bob.frames) >= 4, n=100)
+    bob.gate.set()
+    await turns(lambda: len(bob.frames) >= 5 and len(ann.frames) >= 6, n=1000)
+    tabs[-1].say("last")
+    await turns(lambda: len(tabs[-1].frames) >= 3)
+    await turns(n=20)
+    firsts = [[["roster", "cy"], {"type": "join", "room": f"r{i:03}", "user": "cy"}]
+              for i in range(ROOMS)]
+    out = {"rooms without roster and join": [
+        first[1]["room"] for tab, first in zip(tabs, firsts) if seen(tab)[:2] != first],
+           "the last room": seen(tabs[-1])[2:], "ann": seen(ann)[3:], "bob": seen(bob)[2:]}
+    return await finish([ann, bob, dee, *tabs], out)
+"""
+LOBBY_AFTER = [msg("ann", "one", 1), joined("dee"), msg("dee", "two", 2)]
+MANY_ROOMS_WANTED = {"rooms without roster and join": [],
+                     "the last room": [msg("cy", "last", 1, "r129")],
+                     "ann": LOBBY_AFTER, "bob": LOBBY_AFTER}
 
 
 @pytest.mark.points(2)
@@ -177,6 +249,11 @@ async def test_many_members_and_a_slow_reader_all_get_every_message_in_order(
         "broadcast after her join (cy's, sent while ann's message waited on bob) reaches her "
         f"too (the room as it is when the message goes out, not as it was); ann got {ann_saw}, "
         f"dee got {dee_saw}")
+    got = await server.probe(BURST_PROBE)
+    assert got == BURST_WANTED, (
+        "bob sends 270 messages at once while ann's first one waits at her gate (a few loop "
+        "turns, far inside send_timeout): every member gets every message, in order, seq 1 to "
+        f"270, however many wait (none dropped from a bounded queue); [count, in order]: {got}")
 
 
 @pytest.mark.points(1)
@@ -220,6 +297,14 @@ async def test_seq_does_not_restart_when_the_room_empties(app_server: Server) ->
         for i in range(8, BUSY_SEQ + 1):
             await expect(server, ws, msg("ann", f"m{i}", i),
                          "seq counts every message of the room, past the 100th too")
+    got = await server.probe(MANY_ROOMS_PROBE)
+    assert got == MANY_ROOMS_WANTED, (
+        "ann's \"one\" waits on bob while a tab opens in each of 130 other rooms (r000 to "
+        "r129), then dee joins the lobby and says \"two\": each of the 130 gets its roster and "
+        "join, a message in the last one reaches it (no limit of 100 rooms), and ann and bob "
+        "see the lobby's frames in one order, dee's join and \"two\" after \"one\" (the "
+        "lobby's order kept however many rooms were used since); "
+        f"wanted {MANY_ROOMS_WANTED}, got {got}")
 
 
 @pytest.mark.points(1)

@@ -34,6 +34,7 @@ joined = _frames.joined
 left = _frames.left
 msg = _frames.msg
 say = _frames.say
+TABS = _frames.TABS
 
 # broadcast's own contract with more stalled members than any room of the app suite has:
 # "the whole broadcast takes about `timeout` at most, however many members stall", so every
@@ -94,6 +95,39 @@ async def probe(module):
         out["a lone stalled member"] = f"{type(exc).__name__}: {exc}"
     return out
 """
+
+# "members dropped by one broadcast leave **together**", however many: the sends of ann's
+# message to ten users wait at their gates, then all raise; each of the ten "leaves as if it
+# had closed": ann gets her message and ten leaves (a cascade capped at 8 rounds forgets the
+# rest), on a fresh app over ASGI in the app's process (counted, not timed)
+DROPPED_TOGETHER_PROBE = TABS + """
+DROPPED = 10
+
+
+async def probe(module):
+    app = module.create_app()
+    ann = Tab(app, "ann")
+    await turns(lambda: len(ann.frames) >= 2)
+    others = []
+    for i in range(DROPPED):
+        others.append(Tab(app, f"u{i:02}", fail_held=True))
+        await turns(lambda: len(ann.frames) >= 3 + i)
+    await turns(lambda: all(len(t.frames) >= 1 + DROPPED - i for i, t in enumerate(others)))
+    for tab in others:
+        tab.hold_at = tab.sent  # ann's message waits here, then raises
+    ann.say("hi")
+    await turns(lambda: all(tab.held.is_set() for tab in others))
+    for tab in others:
+        tab.gate.set()
+    await turns(lambda: len(ann.frames) >= 3 + 2 * DROPPED, n=1000)
+    await turns(n=50)
+    after = seen(ann)[2 + DROPPED:]
+    out = {"first": after[:1], "frames": len(after),
+           "leaves": sorted(f.get("user") for f in after[1:] if f.get("type") == "leave")}
+    return await finish([ann, *others], out)
+"""
+DROPPED_TOGETHER_WANTED = {"first": [msg("ann", "hi", 1)], "frames": 11,
+                           "leaves": [f"u{i:02}" for i in range(10)]}
 
 
 @pytest.mark.points(2)
@@ -167,6 +201,11 @@ async def test_stalled_members_cost_one_timeout_and_are_dropped(app_server: Serv
         "returned and the other two get the frame, their sends ended (cancelled), not left "
         "running once broadcast returned; and a lone member that never takes the "
         f"frame is returned after that timeout too; wanted {wanted}, got {got}")
+    got = await server.probe(DROPPED_TOGETHER_PROBE)
+    assert got == DROPPED_TOGETHER_WANTED, (
+        "the sends of ann's message to ten other users all raise: the ten are dropped together "
+        "and each leaves, however many they are: ann gets her message, then ten leaves; "
+        f"wanted {DROPPED_TOGETHER_WANTED}, got {got}")
 
 
 @pytest.mark.points(1)

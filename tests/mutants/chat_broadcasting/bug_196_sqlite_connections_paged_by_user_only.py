@@ -1,0 +1,281 @@
+"""Bug: Presence.connections reads the sqlite table in pages of 32 with keyset pagination on the user name alone, so when a page ends in the middle of a user's tabs, that user's remaining tabs are skipped.
+
+Breaks: "A new list of every open connection in ``room`` (every tab of every user)." and "a **listener** broadcasts it to every connection in the room, the sender included" ... 33 tabs in lobby, 11 users with 3 tabs each: the first page of 32 ends after two of the 11th user's tabs, the next page starts after that user's name, so that user's third tab never receives a message (nor any join or leave).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import sqlite3
+from collections import deque
+from collections.abc import Hashable, Iterable
+from typing import Any
+
+import day25
+from nexios import NexiosApp
+from nexios.websockets import WebSocket, WebSocketDisconnect
+
+NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+MAX_TEXT = 2000
+BAD_REQUEST_CLOSE = 4400
+SEND_TIMEOUT = 2.0  # seconds one member's send may take before that member is dropped
+
+
+def valid_name(value: object) -> bool:
+    """Room and user names: True only for a str of 1-32 characters of ``[A-Za-z0-9_.-]``."""
+    return isinstance(value, str) and NAME.fullmatch(value) is not None
+
+
+def parse_frame(message: dict[str, Any]) -> dict[str, Any]:
+    """Turn one received ASGI message into a command, or raise ValueError."""
+    raw = message.get("text")
+    if raw is None:
+        raise ValueError("binary frames are not accepted: send JSON text")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"not JSON: {type(exc).__name__}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"a frame must be a JSON object, not {type(data).__name__}")
+    kind = data.get("type")
+    if kind == "ping" and isinstance(kind, str):
+        return {"type": "ping"}
+    if kind != "message" or not isinstance(kind, str):
+        if "type" not in data:
+            raise ValueError("the frame has no type")
+        raise ValueError(f"unknown type {repr(kind)[:40]}")
+    text = data.get("text")
+    if not isinstance(text, str):
+        raise ValueError("text must be a string")
+    if not text:
+        raise ValueError("text is empty")
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"text is longer than {MAX_TEXT} characters")
+    return {"type": "message", "text": text}
+
+
+class Presence:
+    """Who is in each room: room -> user -> the set of that user's open connections.
+
+    The rows live in an in-memory sqlite3 table (room, user, tab); the connection
+    objects themselves stay in a dict, keyed by their tab number.
+    """
+
+    PAGE = 32  # rows fetched per query
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        self._db.execute("CREATE TABLE tab (room TEXT, user TEXT, id INTEGER PRIMARY KEY)")
+        self._db.execute("CREATE INDEX tab_room ON tab (room, user)")
+        self._ids: dict[tuple[str, Hashable], int] = {}
+        self._conns: dict[int, Hashable] = {}
+        self._next = itertools.count(1)
+
+    def _tabs_of(self, room: str, user: str) -> int:
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM tab WHERE room = ? AND user = ?", (room, user)).fetchone()
+        return int(row[0])
+
+    def join(self, room: str, user: str, conn: Hashable) -> bool:
+        tab = next(self._next)
+        self._ids[(room, conn)] = tab
+        self._conns[tab] = conn
+        self._db.execute("INSERT INTO tab (room, user, id) VALUES (?, ?, ?)", (room, user, tab))
+        return self._tabs_of(room, user) == 1
+
+    def leave(self, room: str, user: str, conn: Hashable) -> bool:
+        tab = self._ids.pop((room, conn), None)
+        if tab is None:
+            return False
+        del self._conns[tab]
+        self._db.execute("DELETE FROM tab WHERE id = ?", (tab,))
+        return self._tabs_of(room, user) == 0
+
+    def roster(self, room: str) -> list[str]:
+        rows = self._db.execute(
+            "SELECT DISTINCT user FROM tab WHERE room = ? ORDER BY user", (room,)).fetchall()
+        return [user for (user,) in rows]
+
+    def connections(self, room: str) -> list[Hashable]:
+        found: list[Hashable] = []
+        after = ""
+        while True:  # keyset pagination: PAGE rows at a time, ordered by user
+            rows = self._db.execute(
+                "SELECT user, id FROM tab WHERE room = ? AND user > ? ORDER BY user, id LIMIT ?",
+                (room, after, self.PAGE)).fetchall()
+            found.extend(self._conns[tab] for _, tab in rows)
+            if len(rows) < self.PAGE:
+                return found
+            after = rows[-1][0]
+
+
+async def _send_one(conn: Any, text: str) -> None:
+    await conn.send_text(text)
+
+
+async def broadcast(
+    conns: Iterable[Any], frame: dict[str, Any], *, timeout: float = SEND_TIMEOUT
+) -> list[Any]:
+    """Send ``frame`` to every connection in ``conns``; return those whose send failed."""
+    members = list(conns)
+    if not members:
+        return []
+    text = json.dumps(frame)
+    tasks = [asyncio.ensure_future(_send_one(conn, text)) for conn in members]
+    try:
+        done, pending = await asyncio.wait(tasks, timeout=timeout)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        raise
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    failed = []
+    for conn, task in zip(members, tasks):
+        if task in pending or task.cancelled() or task.exception() is not None:
+            failed.append(conn)
+    return failed
+
+
+def create_app(*, send_timeout: float = SEND_TIMEOUT) -> NexiosApp:
+    """A NexiosApp with a day25 EventBus as ``app.events`` and the ``/chat/{room}`` route."""
+    app = NexiosApp()
+    day25.install(app)
+    events = app.events
+    presence = Presence()
+    owner: dict[Any, str] = {}
+    locks: dict[str, asyncio.Lock] = {}
+    seqs: dict[str, int] = {}
+
+    def lock_for(room: str) -> asyncio.Lock:
+        lock = locks.get(room)
+        if lock is None:
+            lock = locks[room] = asyncio.Lock()
+        return lock
+
+    async def close_all(conns: list[Any]) -> None:
+        async def close(ws: Any) -> None:
+            try:
+                await asyncio.wait_for(ws.close(code=1011), send_timeout)
+            except Exception:
+                pass
+        await asyncio.gather(*(close(ws) for ws in conns))
+
+    async def settle(room: str, failed: list[Any]) -> None:
+        """Drop every failed member, then announce the leaves (dropping whoever fails those)."""
+        pending: deque[str] = deque()
+
+        async def forget(conns: list[Any]) -> None:
+            for ws in conns:
+                user = owner.get(ws)
+                if user is not None and presence.leave(room, user, ws):
+                    pending.append(user)
+            await close_all(conns)
+
+        await forget(failed)
+        while pending:
+            user = pending.popleft()
+            await events.emit("chat.left", {"room": room, "user": user})
+            await forget(await broadcast(presence.connections(room),
+                                         {"type": "leave", "room": room, "user": user},
+                                         timeout=send_timeout))
+
+    async def on_message(payload: dict[str, Any]) -> None:
+        room = payload["room"]
+        async with lock_for(room):
+            seqs[room] = seq = seqs.get(room, 0) + 1
+            frame = {"type": "message", "room": room, "user": payload["user"],
+                     "text": payload["text"], "seq": seq}
+            failed = await broadcast(presence.connections(room), frame, timeout=send_timeout)
+            await settle(room, failed)
+
+    events.on("room.message", on_message)
+
+    async def send_own(ws: WebSocket, frame: dict[str, Any]) -> bool:
+        try:
+            await asyncio.wait_for(ws.send_text(json.dumps(frame)), send_timeout)
+            return True
+        except Exception:
+            return False
+
+    async def enter(ws: WebSocket, room: str, user: str) -> bool:
+        async with lock_for(room):
+            users = sorted({*presence.roster(room), user})
+            if not await send_own(ws, {"type": "roster", "room": room, "users": users}):
+                return False
+            owner[ws] = user
+            if presence.join(room, user, ws):
+                await events.emit("chat.joined", {"room": room, "user": user})
+                failed = await broadcast(presence.connections(room),
+                                         {"type": "join", "room": room, "user": user},
+                                         timeout=send_timeout)
+                await settle(room, failed)
+            return True
+
+    async def depart(ws: WebSocket, room: str, user: str) -> None:
+        async with lock_for(room):
+            if presence.leave(room, user, ws):
+                await events.emit("chat.left", {"room": room, "user": user})
+                failed = await broadcast(presence.connections(room),
+                                         {"type": "leave", "room": room, "user": user},
+                                         timeout=send_timeout)
+                await settle(room, failed)
+
+    async def drop_self(ws: WebSocket, room: str, user: str) -> None:
+        await depart(ws, room, user)
+        await close_all([ws])
+
+    @app.ws_route("/chat/{room}")
+    async def chat(ws: WebSocket) -> None:
+        await ws.accept()
+        room = ws.path_params.get("room")
+        user = ws.query_params.get("user")
+        problem = None
+        if not valid_name(room):
+            problem = "room must be 1-32 characters of [A-Za-z0-9_.-]"
+        elif not valid_name(user):
+            problem = "user must be 1-32 characters of [A-Za-z0-9_.-]"
+        if problem is not None:
+            try:
+                await ws.send_text(json.dumps(
+                    {"type": "error", "code": "bad_request", "message": problem}))
+                await ws.close(code=BAD_REQUEST_CLOSE)
+            except Exception:
+                pass
+            return
+        if not await enter(ws, room, user):
+            return
+        try:
+            while True:
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                try:
+                    command = parse_frame(message)
+                except ValueError as exc:
+                    error = str(exc)
+                    if not await send_own(ws, {"type": "error", "code": "bad_frame",
+                                               "message": error}):
+                        await drop_self(ws, room, user)
+                        return
+                    await events.emit("ws.error", {"room": room, "user": user, "error": error})
+                    continue
+                if command["type"] == "ping":
+                    if not await send_own(ws, {"type": "pong"}):
+                        await drop_self(ws, room, user)
+                        return
+                    continue
+                await events.emit("room.message",
+                                  {"room": room, "user": user, "text": command["text"]})
+        except WebSocketDisconnect:
+            pass
+        finally:
+            await depart(ws, room, user)
+            owner.pop(ws, None)
+
+    return app
