@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import textwrap
 import types
+from pathlib import Path
 from typing import Any
 
 from day25.course.harness import load_beside
@@ -143,35 +144,14 @@ def test_after_first_changes_come_once_the_first_concurrent_emit_ended() -> None
 def test_concurrent_emits_given_events_emit_each_payload_to_its_own_event() -> None:
     """The twenty-first batch's ``"events"`` of ``emit_concurrently``: one event per
     payload, in order, the emits side by side (the second one ends first here)."""
-    made = types.ModuleType("submission")
-    exec(compile(textwrap.dedent(BY_EVENT), "<submission>", "exec"), made.__dict__)
+    made = types.ModuleType("submission")  # the reference: it keeps events apart
+    reference = Path(__file__).resolve().parents[2] / "solutions" / "priority_ordering.py"
+    exec(compile(reference.read_text(), str(reference), "exec"), made.__dict__)
     ops = [on("slow0", event="e0", kind="async", delay=3), on("b0", event="e0"),
            on("slow1", event="e1", kind="async", delay=0), on("b1", event="e1"),
            {"op": "emit_concurrently", "events": ["e0", "e1"], "payloads": [0, 1]}]
     result = run_scenario(made, "PriorityEmitter", {"ops": ops})["ops"][-1]
     assert result["trace"] == [["slow1", 1], ["b1", 1], ["slow0", 0], ["b0", 0]], result
-
-
-BY_EVENT = """
-import inspect
-
-class PriorityEmitter:
-    def __init__(self):
-        self.handlers = {}
-
-    def on(self, event, handler, priority=2):
-        self.handlers.setdefault(event, []).append(handler)
-        return handler
-
-    def off(self, event, handler):
-        pass
-
-    async def emit(self, event, *args, **kwargs):
-        for handler in list(self.handlers.get(event, ())):
-            result = handler(*args, **kwargs)
-            if inspect.isawaitable(result):
-                await result
-"""
 
 
 # -- the sixteenth blind batch (once_semantics): plain_values.Urgency -----------------
