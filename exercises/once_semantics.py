@@ -17,7 +17,8 @@ The rules are in the notebook ``once_semantics.ipynb`` and in
 * works called, with keywords (``once(bus=, event=, handler=)``) and as a
   decorator (``@once(bus, "event")``; each use of that decorator registers anew),
   always at ``priority`` (an
-  ``EventPriority`` or an int, passed on to ``bus.on`` unchanged: a ``bool`` or an
+  ``EventPriority``, an int or anything else ``bus.on`` takes, such as another enum's
+  member named like a level, passed on to ``bus.on`` unchanged: a ``bool`` or an
   unknown level name, which ``bus.on`` refuses with ``TypeError`` or ``ValueError``,
   ``once`` refuses too, in every form), and returns ``handler``
   itself; given while an emit runs, it counts from the next emit;

@@ -4,8 +4,9 @@ The rules are in the notebook ``priority_ordering.ipynb`` and in
 ``docs/exercises/priority_ordering.md``. In short:
 
 * ``on(event, handler, priority=EventPriority.MEDIUM)`` registers ``handler``
-  and returns it unchanged. Any int is a priority too; bigger runs earlier
-  (``2``, ``MEDIUM`` and the default are one priority: they tie).
+  and returns it unchanged. Any int (an IntEnum's member too) is a priority;
+  bigger runs earlier (``2``, ``MEDIUM`` and the default are one priority: they
+  tie).
 * ``off(event, handler)`` removes every registration of ``handler`` on
   ``event``, comparing with ``==`` (so a bound method ``obj.handle`` works);
   removing something that is not there is not an error; ``on`` again after
@@ -13,12 +14,12 @@ The rules are in the notebook ``priority_ordering.ipynb`` and in
 * ``await emit(event, *args, **kwargs)`` calls every listener of ``event`` with
   exactly those arguments (none, one or several): higher priority first, ties in
   registration order, one at a time, awaiting whatever a listener returns that
-  is awaitable (a coroutine, a Task...: ``inspect.isawaitable``; a plain generator
-  is not) before the next starts. It works on a snapshot taken as it starts
-  (``on``/``off`` during an emit count from the next emit), lets a listener's own
-  exception out at once, unwrapped (the rest of that emit does not run), and
-  returns None. An emit inside a listener runs to its end before the outer one
-  goes on.
+  is awaitable (a coroutine, a Task...: ``inspect.isawaitable``; a plain or async
+  generator is not, and is not run through) before the next starts. It works
+  on a snapshot taken as it starts (``on``/``off`` during an emit count from the
+  next emit), lets a listener's own exception out at once, unwrapped (the rest
+  of that emit does not run), and returns None. An emit inside a listener runs
+  to its end before the outer one goes on.
 
 The bundled bus (``day25.EventBus``) is off limits in this file: it already does
 the ordering that is graded. ``from day25 import EventPriority`` is fine.

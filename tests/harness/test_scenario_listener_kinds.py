@@ -57,6 +57,23 @@ def test_a_plain_generator_is_a_value_that_code_awaiting_it_fails_on() -> None:
     assert result["error"].startswith("TypeError: object generator can't be used in 'await'")
 
 
+def test_a_watched_generator_is_a_value_and_running_it_through_is_reported() -> None:
+    """The twenty-second batch's ``returns_watched_generator``: a plain generator returned,
+    not awaitable; an emit that runs it through (a ``for`` loop) is reported."""
+    calls: list[Any] = []
+    returned = made("wg", {"kind": "returns_watched_generator"}, calls)(1)
+    assert calls == [(1,)] and inspect.isgenerator(returned)
+    assert not inspect.isawaitable(returned)
+    ops = [on("wg", kind="returns_watched_generator"), emit(1)]
+    result = run_scenario(module(), "PriorityEmitter", {"ops": ops})["ops"][1]
+    assert result == {"op": "emit", "trace": [["wg", 1]], "error": None}
+    drains = module()  # runs a generator through, then takes it for nothing to await
+    drains.__dict__["AWAITABLE"] = lambda r: inspect.isgenerator(r) and [*r] == ["never"]
+    result = run_scenario(drains, "PriorityEmitter", {"ops": ops})["ops"][1]
+    assert result["trace"] == [["wg", 1]]
+    assert "the generator listener wg returned was run through" in result["error"]
+
+
 @pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
 def test_an_empty_awaitable_is_awaitable_yet_false() -> None:
     ops = [on("empty", kind="returns_falsy_awaitable"), emit(1)]

@@ -375,3 +375,6 @@ def test_stop_iteration_and_timeout_error_listeners_raise_pythons_own_and_reach_
     other = RuntimeError("no StopIteration behind it")
     other.__cause__ = ValueError("why")
     assert pep479(other) is other
+    own = RuntimeError("once handler raised StopIteration")  # a wrapper's own (22nd batch)
+    own.__cause__ = StopIteration()
+    assert pep479(own) is own

@@ -174,3 +174,45 @@ def test_an_int_enum_level_named_like_a_level_of_the_bus_reaches_the_code_by_its
     traces(mod, [on("a", priority="int_enum.HIGH")])
     assert mod.PRIORITIES == [9] and mod.PRIORITIES[0].name == "HIGH"
     assert type(mod.PRIORITIES[0]) is Urgency and mod.PRIORITIES[0] != EventPriority.HIGH
+
+
+# -- the twenty-second blind batch (once_semantics): NamedLevel, once_not_callable ---------
+def test_a_named_enum_level_reaches_the_code_as_a_member_of_a_plain_enum_of_its_own() -> None:
+    from day25 import coerce_priority
+    from day25.course.inside.plain_values import NamedLevel
+
+    mod = module()
+    traces(mod, [on("a", priority="named_enum.HIGH"), on("b", priority="named_enum.LOW")])
+    assert mod.PRIORITIES == [NamedLevel.HIGH, NamedLevel.LOW]
+    assert all(type(p) is NamedLevel and not isinstance(p, int | str) for p in mod.PRIORITIES)
+    assert coerce_priority(NamedLevel.HIGH) == 3  # which the bus takes by its name
+
+
+NOT_CALLABLE = """
+def once(bus, event, handler):
+    if not callable(handler) and REFUSE:
+        raise REFUSE(f"not callable: {handler!r}")
+    if not callable(handler) and DROP:
+        return handler
+    def wrapper(*args, **kwargs):
+        bus.off(event, wrapper)
+        return handler(*args, **kwargs)
+    bus.on(event, wrapper)
+    return handler
+"""
+
+
+def test_once_not_callable_allows_a_type_error_at_once_or_in_the_emit_only() -> None:
+    from day25.course.protocol import BUS_SUBJECT
+
+    def outcome(refuse: type[Exception] | None, drop: bool = False) -> Any:
+        made = types.ModuleType("submission")
+        made.__dict__.update({"REFUSE": refuse, "DROP": drop})
+        exec(compile(NOT_CALLABLE, "<submission>", "exec"), made.__dict__)
+        ops = [{"op": "once_not_callable", "event": "e"}]
+        return run_scenario(made, BUS_SUBJECT, {"ops": ops})["ops"][0]["error"]
+
+    assert outcome(TypeError) is None and outcome(None) is None  # at once, or in the emit
+    refused = outcome(ValueError)
+    assert refused.startswith("NotCallableMishandled: once(bus, event, 42) raised ValueError")
+    assert "returned the errors []" in outcome(None, drop=True)  # dropped silently

@@ -55,6 +55,7 @@ AWAITED = ("async", "returns_awaitable", "returns_task", "returns_future",
 #: ``sync`` one does (any kind not in AWAITED is run as one)
 NOT_AWAITED = ("sync", "method", "one_arg", "returns_value", "returns_generator",
                "returns_done_future", "no_signature", "returns_async_generator",
+               "returns_watched_generator",  # a plain generator whose body reports its run
                "returns_exception")  # a value too, though an exception object
 
 
@@ -63,11 +64,15 @@ def level(priority: str | int | None) -> int:
     lower case (which the child passes on as a string, as ``EventBus.on`` takes it), or
     ``nexios.`` and the name of a member of Nexios' own EventPriority (the bus goes by
     its name: Nexios' values run the other way, ``HIGHEST`` is 1); ``int_enum.`` and a
-    member of the child's own IntEnum (``plain_values.Urgency``), an int to the bus."""
+    member of the child's own IntEnum (``plain_values.Urgency``), an int to the bus;
+    ``named_enum.`` and a member of a plain Enum of its own (``plain_values.NamedLevel``),
+    which the bus, as Nexios' members, takes by its name."""
     if isinstance(priority, int):
         return priority
     if priority and priority.startswith("int_enum."):
         return {"URGENT": 10, "HIGH": 9, "ROUTINE": -1}[priority.removeprefix("int_enum.")]
+    if priority and priority.startswith("named_enum."):
+        return LEVEL[priority.removeprefix("named_enum.")]
     return LEVEL[priority.removeprefix("nexios.").upper() if priority else None]
 
 

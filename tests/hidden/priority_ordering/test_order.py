@@ -195,6 +195,11 @@ def test_any_int_and_every_eventpriority_member_orders_listeners(check: Any) -> 
     # ints beyond a float's 53 bits and a float's range are ints like any other
     check([on("two53", 2**53), on("two53_plus_1", 2**53 + 1), on("huge", 10**400),
            on("minus_huge", -10**400), on("mid"), emit(1)], H)
+    # a member of an IntEnum of the caller's own is an int too: URGENT (10) before HIGHEST,
+    # ROUTINE (-1) after LOWEST (an on that takes only plain ints and EventPriority members,
+    # and raises TypeError for the rest, refuses them)
+    check([on("routine", "int_enum.ROUTINE"), on("highest", "HIGHEST"), on("lowest", "LOWEST"),
+           on("urgent", "int_enum.URGENT"), on("mid"), emit(1)], H)
     # many registrations: the order never mixes priority with registration number (a
     # later MEDIUM still runs before an earlier LOW, whatever their count)
     check([on("low1", "LOW"), *(on(f"lowest{i}", "LOWEST") for i in range(12)),
@@ -224,8 +229,12 @@ def test_whatever_a_listener_returns_that_is_awaitable_is_awaited(check: Any) ->
     check([on("empty", "HIGH", kind="returns_falsy_awaitable", delay=2), on("plain"), emit(1)],
           H)
     # a plain generator is a value, not awaitable (asyncio.iscoroutine says yes to it on
-    # Python 3.11: awaiting it raises a TypeError no listener raised)
-    check([on("gen", "HIGH", kind="returns_generator"), on("plain"), emit(1), emit(2)], H)
+    # Python 3.11: awaiting it raises a TypeError no listener raised); and neither a plain
+    # nor an async generator is run through (an emit that drains one with `for` or
+    # `async for`, as "the listener's body", runs code nobody asked for, or never ends)
+    check([on("gen", "HIGH", kind="returns_generator"), on("plain"),
+           on("watched", kind="returns_watched_generator"),
+           on("agen", "LOW", kind="returns_async_generator"), emit(1), emit(2)], H)
     # awaited once: an async listener whose result is awaitable too returns a value
     check([on("nested", kind="async_returns_awaitable"), on("plain", "LOW"), emit(1)], H)
     # ... a value, an exception object too: an async listener that returns a ValueError

@@ -30,6 +30,9 @@ def test_off_removes_only_that_handler(check: Any) -> None:
            on("top", "HIGHEST"), on("mid2", "MEDIUM"), off("top"), off("low"), emit(2)], H)
     # a handler made with functools.wraps(b) is another handler: off(b) leaves it
     check([on("b"), on("made_from_b", wraps="b"), emit(1), off("b"), emit(2)], H)
+    # ... and the other way round: off of the wrapper leaves b, which it was made from (an
+    # off that follows the given handler's __wrapped__ chain removes b as well)
+    check([on("b"), on("made_from_b", wraps="b"), off("made_from_b"), emit(1)], H)
 
 
 @pytest.mark.points(1)
@@ -195,6 +198,11 @@ def test_a_raising_listener_stops_the_emit_and_its_own_error_comes_out(check: An
     # emit that goes on unless its own task is being cancelled runs the listeners after it)
     check([on("cancelled", "HIGH", kind="async", raises="CancelledError"), on("never", "LOW"),
            emit(1), off("cancelled"), emit(2)], H)
+    # ... and so does one from a Task a listener returned that ended cancelled: awaited, it
+    # raises CancelledError, which comes out (an emit that takes a Task cancelled by someone
+    # else, while its own task is not being cancelled, for "finished" goes on)
+    check([on("task_cancelled", "HIGH", kind="returns_task", raises="CancelledError"),
+           on("never", "LOW"), emit(1), off("task_cancelled"), emit(2)], H)
     # ... an async listener's too: raised while it is awaited, it is its own exception
     check([on("async_type_boom", "HIGH", kind="async", raises="TypeError"), on("never", "LOW"),
            emit(1), emit(2)], H)

@@ -5,7 +5,9 @@ Why a module of its own: :mod:`day25.course.inside.listeners` is near its size l
 and these shapes matter only to code that looks at a handler's result or wraps a handler.
 ``returns_async_generator`` is a sync function that records, then returns an async
 generator object: not awaitable (``inspect.isawaitable`` says no), so it is a value, and
-code that runs it through (``async for``) is reported through ``misused``.
+code that runs it through (``async for``) is reported through ``misused``;
+``returns_watched_generator`` (twenty-second batch) is the same with a plain generator
+object, not awaitable either, whose body reports being run (``for``, ``next``, ``list``).
 ``returns_awaitable_if_truthy`` returns a coroutine for some calls only: the texts say
 that what a listener *returns* is awaited when it is awaitable, so the question is asked
 of every result, at every call (``def maybe(x): return save(x) if x else None`` is a
@@ -22,7 +24,7 @@ asking ``inspect.isawaitable``, never awaits it.
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine, Generator
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator
 from typing import Any
 
 __all__ = ["AWAITABLE_LIST", "OWN_ATTR_NAMES", "AwaitableList", "own_attrs",
@@ -45,16 +47,27 @@ async def _async_generator(report: Callable[[], None]) -> AsyncIterator[None]:
     yield None
 
 
+def _generator(report: Callable[[], None]) -> Iterator[None]:
+    """What ``returns_watched_generator`` returns: its body runs only when iterated."""
+    report()
+    yield None
+
+
 def returns_async_generator(
     now: Callable[[tuple[Any, ...], dict[str, Any]], None], name: str, misused: Report,
+    kind: str = "returns_async_generator",
 ) -> Callable[..., Any]:
-    """A sync listener that records (``now``), then returns an async generator object."""
+    """A sync listener that records (``now``), then returns an async generator object
+    (``kind`` ``"returns_watched_generator"``: a plain generator object)."""
+    plain = kind == "returns_watched_generator"
+    what = "generator" if plain else "async generator"
 
     def made(*args: Any, **kwargs: Any) -> Any:
         now(args, kwargs)
-        return _async_generator(lambda: misused(
-            f"the async generator listener {name} returned was run through: it is a value, "
-            "not awaitable, and nothing is to iterate it"))
+        report = lambda: misused(  # noqa: E731 - one text for both shapes
+            f"the {what} listener {name} returned was run through: it is a value, "
+            "not awaitable, and nothing is to iterate it")
+        return _generator(report) if plain else _async_generator(report)
 
     return made
 

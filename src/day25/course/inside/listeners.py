@@ -29,8 +29,8 @@ parameter, so a call with other arguments raises ``TypeError``); ``no_signature`
 sync C callable ``inspect.signature`` cannot read, as ``dict.update`` or ``max``: a
 ``functools.partial`` of a ``contextvars.Context``'s ``run``, so it cannot call itself);
 and ``async_callable`` (an object whose ``__call__`` is ``async def``); and
-``returns_async_generator``, ``returns_awaitable_if_truthy`` (awaitable for some calls
-only), ``returns_awaitable_list`` and the ``"own_attrs"`` flag: :mod:`~.listener_shapes`;
+``returns_async_generator``, ``returns_watched_generator``, ``returns_awaitable_if_truthy``
+(awaitable for some calls), ``returns_awaitable_list``, ``"own_attrs"``: :mod:`~.listener_shapes`;
 ``returns_exception``, ``async_returns_exception`` (an exception returned): :mod:`~.plain_values`.
 
 ``"reemit"`` on a ``sync`` listener: it calls ``emit`` and drives what that returned to
@@ -372,8 +372,8 @@ def make_listener(
 
     elif kind == "async_callable":
         made = _AsyncCallable(body)
-    elif kind == "returns_async_generator":  # see listener_shapes
-        made = returns_async_generator(now, name, misused)
+    elif kind in ("returns_async_generator", "returns_watched_generator"):  # listener_shapes
+        made = returns_async_generator(now, name, misused, kind)
     elif kind == "returns_awaitable_if_truthy":  # see listener_shapes
         made = returns_awaitable_if_truthy(now, body)
     elif kind in RETURNS_EXCEPTION:  # see plain_values

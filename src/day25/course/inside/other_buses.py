@@ -8,6 +8,12 @@ next emit, whatever else the program did meanwhile.
 ``{"op": "once_elsewhere", "event", "buses": n}``: the module's ``once`` registers a
 handler that does nothing for ``event`` on each of ``n`` other new buses, which are
 dropped when the op ends. Nothing of them may reach the scenario's own bus.
+
+``{"op": "once_not_callable", "event"}`` (twenty-second batch): the module's
+``once(bus, event, 42)`` on another new bus. The text leaves two outcomes open: a
+``TypeError`` at once, or the handler left to fail in the emit (then an emit of ``event``
+there returns one ``TypeError``, of calling 42). Either is fine and the op ends quietly;
+anything else (a ``ValueError`` at once, nothing registered) is the op's error.
 """
 
 from __future__ import annotations
@@ -17,10 +23,17 @@ from typing import Any
 
 from day25.course.inside.guarded_bus import GuardedBus
 
-__all__ = ["ONCE_ELSEWHERE", "once_elsewhere"]
+__all__ = ["ONCE_ELSEWHERE", "ONCE_NOT_CALLABLE", "OTHER_BUS_OPS", "once_elsewhere",
+           "once_not_callable", "other_bus_op"]
 
-#: the op this module runs
+#: the ops this module runs
 ONCE_ELSEWHERE = "once_elsewhere"
+ONCE_NOT_CALLABLE = "once_not_callable"
+OTHER_BUS_OPS = (ONCE_ELSEWHERE, ONCE_NOT_CALLABLE)
+
+
+class NotCallableMishandled(Exception):
+    """``once`` did neither thing the text allows with a handler that is not callable."""
 
 
 def _nothing(*args: Any, **kwargs: Any) -> None:
@@ -31,3 +44,29 @@ def once_elsewhere(module: ModuleType, op: dict[str, Any]) -> None:
     """The module's ``once(bus, op["event"], ...)`` on ``op["buses"]`` new buses."""
     for bus in [GuardedBus() for _ in range(int(op.get("buses", 130)))]:
         module.once(bus, op["event"], _nothing)
+
+
+async def once_not_callable(module: ModuleType, op: dict[str, Any]) -> None:
+    """``once(bus, op["event"], 42)`` on a new bus: refused with ``TypeError``, or left to
+    fail in the emit; else :class:`NotCallableMishandled` says what it did."""
+    bus, allowed = GuardedBus(), ("a handler that is not callable is refused at once with "
+                                  "TypeError, or left to fail in the emit")
+    try:
+        module.once(bus, op["event"], 42)
+    except TypeError:
+        return
+    except Exception as exc:
+        raise NotCallableMishandled(f"once(bus, event, 42) raised {type(exc).__name__}: "
+                                    f"{exc}; {allowed}") from exc
+    errors = [type(e).__name__ for e in (await bus.emit(op["event"], 1)).errors]
+    if errors != ["TypeError"]:
+        raise NotCallableMishandled(f"once(bus, event, 42) returned, and an emit of the event "
+                                    f"then returned the errors {errors}; {allowed}")
+
+
+async def other_bus_op(module: ModuleType, op: dict[str, Any]) -> None:
+    """Run ``op``, one of :data:`OTHER_BUS_OPS`."""
+    if op["op"] == ONCE_NOT_CALLABLE:
+        await once_not_callable(module, op)
+    else:
+        once_elsewhere(module, op)

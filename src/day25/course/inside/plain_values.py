@@ -28,6 +28,10 @@ of :class:`Urgency`, an ``enum.IntEnum`` of the caller's own, not ``EventPriorit
 every enum member on by its name (as Nexios' own members go) gives the bus a name it
 does not know; ``"int_enum.HIGH"`` (9) is named like a level of the bus's, which a
 wrapper that takes every enum member by its name makes day25's ``HIGH`` (3).
+``"named_enum.HIGH"`` (twenty-second batch) is a member of :class:`NamedLevel`, a plain
+``enum.Enum`` of the caller's own (``HIGH = "h"``): no int, no str, no ``EventPriority``,
+yet ``EventBus.on`` takes it by its name, as it takes Nexios' members; a ``once`` that
+refuses every priority outside the kinds the text lists refuses it.
 """
 
 from __future__ import annotations
@@ -38,11 +42,13 @@ from typing import Any
 
 from day25 import EventPriority
 
-__all__ = ["INT_ENUM", "RETURNS_EXCEPTION", "Urgency", "emit_arguments", "named_level",
-           "recorded_payload", "returns_exception"]
+__all__ = ["INT_ENUM", "NAMED_ENUM", "RETURNS_EXCEPTION", "NamedLevel", "Urgency",
+           "emit_arguments", "named_level", "recorded_payload", "returns_exception"]
 
 #: the prefix of a scenario priority that names a member of :class:`Urgency`
 INT_ENUM = "int_enum."
+#: the prefix of a scenario priority that names a member of :class:`NamedLevel`
+NAMED_ENUM = "named_enum."
 
 #: the listener kinds this module makes
 RETURNS_EXCEPTION = ("returns_exception", "async_returns_exception")
@@ -108,6 +114,13 @@ class Urgency(enum.IntEnum):
     URGENT = 10
 
 
+class NamedLevel(enum.Enum):
+    """Levels of the caller's own in a plain Enum (str values): the bus goes by the names."""
+
+    HIGH = "h"
+    LOW = "l"
+
+
 def named_level(spelling: int | str) -> Any:
     """What a scenario's ``"priority"`` hands to the code under test: an int or a name in
     lower case as it is; ``"nexios.<NAME>"`` a member of Nexios' ``EventPriority``;
@@ -120,14 +133,23 @@ def named_level(spelling: int | str) -> Any:
         return NexiosPriority[spelling.removeprefix("nexios.")]
     if spelling.startswith(INT_ENUM):
         return Urgency[spelling.removeprefix(INT_ENUM)]
+    if spelling.startswith(NAMED_ENUM):
+        return NamedLevel[spelling.removeprefix(NAMED_ENUM)]
     return EventPriority[spelling]
 
 
 def pep479(error: BaseException) -> BaseException:
     """A listener's own ``StopIteration`` where Python made it a ``RuntimeError`` (PEP 479:
     raised through an ``async def`` wrapper, which the texts allow), else ``error``
-    (nineteenth batch: a ``"raises": "StopIteration"`` listener must reach the bus)."""
+    (nineteenth batch: a ``"raises": "StopIteration"`` listener must reach the bus). Only
+    Python's own, by its message: a ``RuntimeError`` a wrapper raised itself from the
+    ``StopIteration`` wraps it (twenty-second batch), and is left as it is."""
     cause = error.__cause__
-    if type(error) is RuntimeError and isinstance(cause, StopIteration):
+    if type(error) is RuntimeError and isinstance(cause, StopIteration) and str(error) in _PEP479:
         return cause
     return error
+
+
+#: what Python says when a StopIteration leaves a coroutine, a generator, an async generator
+_PEP479 = tuple(f"{what} raised StopIteration"
+                for what in ("coroutine", "generator", "async generator"))

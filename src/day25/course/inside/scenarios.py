@@ -42,8 +42,8 @@ the default):
 * ``{"op": "renew"}``: the subject is dropped and collected, and a fresh one takes its
   place (a new instance may get the old one's ``id``: what was the old one's stays there);
   ``"max_listeners": n``: a bus that warns past n listeners on an event (else 0: never)
-* ``{"op": "once_elsewhere", "event", "buses"}``: the module's ``once`` on other buses
-  (:mod:`~.other_buses`)
+* ``{"op": "once_elsewhere", "event", "buses"}``, ``{"op": "once_not_callable", "event"}``:
+  the module's ``once`` on other buses (:mod:`~.other_buses`)
 
 Listeners (``"kind"``, ``"delay"``, ``"sleep"`` and the flags) take every shape a
 handler can take: :mod:`day25.course.inside.listeners`. Every listener takes ``*args,
@@ -91,7 +91,7 @@ from day25 import EventBus
 from day25.course.inside.channel import Channel
 from day25.course.inside.guarded_bus import GuardedBus
 from day25.course.inside.listeners import depth, handler_of, make_listener
-from day25.course.inside.other_buses import ONCE_ELSEWHERE, once_elsewhere
+from day25.course.inside.other_buses import OTHER_BUS_OPS, other_bus_op
 from day25.course.inside.overlap import concurrent_emits, gathered
 from day25.course.inside.plain_values import emit_arguments, named_level, pep479, recorded_payload
 from day25.course.inside.submission import import_error, import_once
@@ -310,8 +310,8 @@ class _Run:
         elif kind == "renew":
             del target  # the old subject's last reference but one (self.target's)
             self.target = self._renewed(int(op.get("max_listeners", 0)))
-        elif kind == ONCE_ELSEWHERE:
-            once_elsewhere(self.module, op)
+        elif kind in OTHER_BUS_OPS:
+            await other_bus_op(self.module, op)
         else:
             raise ValueError(f"unknown scenario op {kind!r}")
         return None
