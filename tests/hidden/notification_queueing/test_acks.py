@@ -29,6 +29,98 @@ backlog = _support.backlog
 acked = _support.acked
 
 
+# "N is how many distinct ids of the list were this user's pending ... notifications", not
+# how many of them this tab was sent: ann's tab took longer than send_timeout over the push of
+# "missed" (delivered 0: dropped from the live ones, still open), then acknowledges its id
+# (known from elsewhere: another tab, the POST's answer) and gets acked 1. Run in the app's
+# process like SLOW_TAB in test_dead_tabs.py: a second create_app (its database in a folder
+# of its own under /tmp) driven over ASGI on a loop whose clock skips waits, so the paused
+# send costs no real time. A server that closes the dropped tab ("up to you") is not asked.
+PAUSED_TAB = '''import asyncio
+import json
+import os
+import shutil
+import tempfile
+import threading
+
+import httpx
+
+from day25.course.inside.virtual_clock import VirtualClockLoop
+
+
+def probe(module):
+    folder = tempfile.mkdtemp(prefix="paused-tab-")
+    box = {}
+    thread = threading.Thread(target=run, args=(module, folder, box), daemon=True)
+    thread.start()
+    thread.join(2.0)
+    if thread.is_alive() and "stop" in box:
+        box["stop"]()
+        thread.join(0.5)
+    shutil.rmtree(folder, ignore_errors=True)
+    return box.get("result", "the app did not finish in 2 s")
+
+
+def run(module, folder, box):
+    try:
+        with asyncio.Runner(loop_factory=VirtualClockLoop) as runner:
+            box["result"] = runner.run(paused_tab(module, folder, box))
+    except BaseException as exc:
+        box["result"] = f"{type(exc).__name__}: {exc}"[:500]
+
+
+async def paused_tab(module, folder, box):
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    box["stop"] = lambda: loop.call_soon_threadsafe(task.cancel)
+    app = module.create_app(os.path.join(folder, "paused.sqlite3"), send_timeout=1.0)
+    transport = httpx.ASGITransport(app=app)
+    client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+    inbox, frames, got = asyncio.Queue(), [], asyncio.Event()
+    inbox.put_nowait({"type": "websocket.connect"})
+    sends = []
+
+    async def send(message):
+        kind = message.get("type")
+        if kind == "websocket.send":
+            sends.append(None)
+            if len(sends) == 2:  # the first push: paused past send_timeout (no real wait)
+                await asyncio.sleep(10.0)
+            frames.append(json.loads(message.get("text") or message.get("bytes")))
+        elif kind == "websocket.close":
+            frames.append({"type": "closed"})
+        got.set()
+
+    async def next_frame(count):
+        while len(frames) < count and not tab.done():
+            got.clear()
+            waiter = asyncio.create_task(got.wait())
+            await asyncio.wait({waiter, tab}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+        return frames[count - 1] if len(frames) >= count else None
+
+    path = "/notifications/ann"
+    scope = {"type": "websocket", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "scheme": "ws", "server": ("testserver", 80), "client": ("127.0.0.1", 50000),
+             "root_path": "", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "headers": [(b"host", b"testserver")], "subprotocols": [], "state": {}}
+    tab = asyncio.create_task(app(scope, inbox.get, send))
+    try:
+        first = await next_frame(1)
+        r = await client.post("/notifications", json={"user": "ann", "title": "missed"})
+        reply = r.json() if r.status_code == 201 else {}
+        await asyncio.sleep(20.0)  # virtual: the paused send is over, timed out or not
+        seen = len(frames)
+        inbox.put_nowait({"type": "websocket.receive",
+                          "text": json.dumps({"type": "ack", "ids": [reply.get("id")]})})
+        answer = await next_frame(seen + 1)
+    finally:
+        tab.cancel()
+        await client.aclose()
+    return {"first": first, "status": r.status_code, "delivered": reply.get("delivered"),
+            "kinds": [f.get("type") for f in frames], "answer": answer}
+'''
+
+
 @pytest.mark.points(3)
 @pytest.mark.category("ack")
 async def test_ack_counts_only_the_users_pending_ids_and_the_rest_come_back(
@@ -121,3 +213,15 @@ async def test_ack_counts_only_the_users_pending_ids_and_the_rest_come_back(
         "two tabs of max acknowledged his one pending id at the same moment: one ack counts "
         "it (1), the other comes after it, when the id was \"acknowledged before\" (0); got "
         f"the counts {got['acks_at_once']}")
+    # "N is how many distinct ids of the list were this user's pending ... notifications":
+    # also ids this tab was never sent (its push of them timed out, see PAUSED_TAB)
+    got = await server.probe(PAUSED_TAB)
+    assert isinstance(got, dict), f"the app, driven in its own process, failed: {got}"
+    answer = got["answer"]
+    if answer is not None and answer.get("type") != "closed":  # a dropped tab left open
+        assert answer == {"type": "acked", "count": 1}, (
+            "ann's tab was dropped from the live ones (its push of \"missed\" took longer than "
+            f"send_timeout, delivered {got['delivered']}) but stayed open; it then "
+            "acknowledged the id of \"missed\", one of ann's pending notifications: acked 1 "
+            "(N counts the user's pending ids, not only the ones this tab was sent), got "
+            f"{answer}")

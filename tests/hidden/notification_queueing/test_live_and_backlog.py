@@ -44,10 +44,15 @@ async def test_live_notification_reaches_every_tab_of_the_user(app_server: Serve
         for ws in (tab1, tab2, bob):
             assert await backlog(server, ws) == []
         before = time.time()
-        extra = {"id": "forged", "seq": 99, "type": "x", "priority": 1}  # other fields: ignored
+        # other fields are ignored, also the server's own created_at and expires_at ("from
+        # `time.time()`"): a client's is no default to keep (kept, it made this one expired)
+        extra = {"id": "forged", "seq": 99, "type": "x", "priority": 1, "created_at": 5.0,
+                 "expires_at": 6.0}
         reply = await post(server, "ann", "hello", body="world", level="high", **extra)
         after = time.time()
-        assert reply["delivered"] == 2, f"ann has two open tabs, delivered should be 2: {reply}"
+        assert reply["delivered"] == 2, (
+            "ann has two open tabs, delivered should be 2 (the POST's other fields, "
+            f"created_at: 5.0 and expires_at: 6.0 too, are ignored): {reply}")
         assert reply["seq"] == 1 and reply["id"] != "forged", f"other fields are ignored: {reply}"
         for ws in (tab1, tab2):
             frame = await server.recv_json(ws)
