@@ -49,7 +49,8 @@ def parse_frame(message: dict[str, Any]) -> dict[str, Any]:
     Never raise anything else, whatever the frame holds: "not JSON" is what
     ``json.loads`` refuses, with ValueError (also for an integer of more than
     4300 digits, or a leading byte order mark) or RecursionError (100 000
-    nested ``[``); a repeated key is JSON, the last value winning. ``type``
+    nested ``[`` or ``{"a": ``, at the start or anywhere inside the frame); a
+    repeated key is JSON, the last value winning. ``type``
     may be a list or an object (not hashable); a message quoting it should use
     ``repr``. ``len(T)`` counts characters, not bytes; whitespace and control
     characters (``\\n``, ``\\t``) are text; a lone surrogate (``"\\ud800"``) is

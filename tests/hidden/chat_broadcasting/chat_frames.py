@@ -186,6 +186,10 @@ def probe(module):
     messages = {name: json.dumps(frame) for name, frame in frames.items()}
     messages.update({"not JSON": "not json", "nested": "[" * 100_000, "NaN text":
                      '{"type": "message", "text": NaN}'})
+    # RecursionError "whatever the frame holds": not only a frame that starts with "[" (the
+    # text's example), but deep nesting inside an object, of arrays or of objects
+    messages.update({"nested in a ping": '{"type": "ping", "x": ' + "[" * 100_000,
+                     "nested objects": '{"a": ' * 100_000})
     out = {}
     for name, text in [*messages.items(), ("binary", None)]:
         message = {"type": "websocket.receive", "text": text,
