@@ -25,6 +25,73 @@ FIELDS = {"type", "id", "seq", "user", "title", "body", "level", "created_at", "
 DAY = 86400.0  # the default ttl_seconds
 
 
+#: What a probe that drives a second ``create_app`` over ASGI starts with (``SLOW_TAB``,
+#: ``PAUSED_TAB``): it runs in the app's process (``server.probe``), so a tab's sends can be
+#: paused without costing real time. ``probe(module)`` awaits ``scenario(module, folder)``,
+#: which the probe defines after this text, in a thread of its own, on a loop whose clock
+#: skips waits (day25's VirtualClockLoop), with a scratch folder of its own under /tmp for
+#: the database; a correct app takes a few tens of milliseconds, one that hangs is given
+#: 2 s. ``tab(app, path, send, inbox=None)`` starts a WebSocket tab on ``path``: the app
+#: receives from the queue ``inbox`` (after a connect) and sends to ``send``;
+#: ``frames_until(tab, frames, got, count)`` waits until ``frames`` holds ``count`` or the
+#: tab ended.
+ASGI_PROBE = '''import asyncio
+import json
+import os
+import shutil
+import tempfile
+import threading
+
+import httpx
+
+from day25.course.inside.virtual_clock import VirtualClockLoop
+
+
+def probe(module):
+    folder = tempfile.mkdtemp(prefix="asgi-probe-")
+    box = {}
+    thread = threading.Thread(target=run, args=(module, folder, box), daemon=True)
+    thread.start()
+    thread.join(2.0)
+    if thread.is_alive() and "stop" in box:
+        box["stop"]()
+        thread.join(0.5)
+    shutil.rmtree(folder, ignore_errors=True)
+    return box.get("result", "the app did not finish in 2 s")
+
+
+def run(module, folder, box):
+    async def stoppable():
+        loop, task = asyncio.get_running_loop(), asyncio.current_task()
+        box["stop"] = lambda: loop.call_soon_threadsafe(task.cancel)
+        return await scenario(module, folder)
+
+    try:
+        with asyncio.Runner(loop_factory=VirtualClockLoop) as runner:
+            box["result"] = runner.run(stoppable())
+    except BaseException as exc:
+        box["result"] = f"{type(exc).__name__}: {exc}"[:500]
+
+
+def tab(app, path, send, inbox=None):
+    scope = {"type": "websocket", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "scheme": "ws", "server": ("testserver", 80), "client": ("127.0.0.1", 50000),
+             "root_path": "", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "headers": [(b"host", b"testserver")], "subprotocols": [], "state": {}}
+    inbox = asyncio.Queue() if inbox is None else inbox
+    inbox.put_nowait({"type": "websocket.connect"})
+    return asyncio.create_task(app(scope, inbox.get, send))
+
+
+async def frames_until(tab, frames, got, count):
+    while len(frames) < count and not tab.done():
+        got.clear()
+        waiter = asyncio.create_task(got.wait())
+        await asyncio.wait({waiter, tab}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+'''
+
+
 def where(user: str) -> str:
     return f"/notifications/{user}"
 

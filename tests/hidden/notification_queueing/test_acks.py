@@ -33,51 +33,16 @@ acked = _support.acked
 # how many of them this tab was sent: ann's tab took longer than send_timeout over the push of
 # "missed" (delivered 0: dropped from the live ones, still open), then acknowledges its id
 # (known from elsewhere: another tab, the POST's answer) and gets acked 1. Run in the app's
-# process like SLOW_TAB in test_dead_tabs.py: a second create_app (its database in a folder
-# of its own under /tmp) driven over ASGI on a loop whose clock skips waits, so the paused
-# send costs no real time. A server that closes the dropped tab ("up to you") is not asked.
-PAUSED_TAB = '''import asyncio
-import json
-import os
-import shutil
-import tempfile
-import threading
+# process like SLOW_TAB in test_dead_tabs.py (notification_support.ASGI_PROBE): a second
+# create_app driven over ASGI on a loop whose clock skips waits, so the paused send costs no
+# real time. A server that closes the dropped tab ("up to you") is not asked.
+PAUSED_TAB = _support.ASGI_PROBE + '''
 
-import httpx
-
-from day25.course.inside.virtual_clock import VirtualClockLoop
-
-
-def probe(module):
-    folder = tempfile.mkdtemp(prefix="paused-tab-")
-    box = {}
-    thread = threading.Thread(target=run, args=(module, folder, box), daemon=True)
-    thread.start()
-    thread.join(2.0)
-    if thread.is_alive() and "stop" in box:
-        box["stop"]()
-        thread.join(0.5)
-    shutil.rmtree(folder, ignore_errors=True)
-    return box.get("result", "the app did not finish in 2 s")
-
-
-def run(module, folder, box):
-    try:
-        with asyncio.Runner(loop_factory=VirtualClockLoop) as runner:
-            box["result"] = runner.run(paused_tab(module, folder, box))
-    except BaseException as exc:
-        box["result"] = f"{type(exc).__name__}: {exc}"[:500]
-
-
-async def paused_tab(module, folder, box):
-    loop, task = asyncio.get_running_loop(), asyncio.current_task()
-    box["stop"] = lambda: loop.call_soon_threadsafe(task.cancel)
+async def scenario(module, folder):
     app = module.create_app(os.path.join(folder, "paused.sqlite3"), send_timeout=1.0)
     transport = httpx.ASGITransport(app=app)
     client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
-    inbox, frames, got = asyncio.Queue(), [], asyncio.Event()
-    inbox.put_nowait({"type": "websocket.connect"})
-    sends = []
+    frames, got, sends, inbox = [], asyncio.Event(), [], asyncio.Queue()
 
     async def send(message):
         kind = message.get("type")
@@ -90,31 +55,20 @@ async def paused_tab(module, folder, box):
             frames.append({"type": "closed"})
         got.set()
 
-    async def next_frame(count):
-        while len(frames) < count and not tab.done():
-            got.clear()
-            waiter = asyncio.create_task(got.wait())
-            await asyncio.wait({waiter, tab}, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-        return frames[count - 1] if len(frames) >= count else None
-
-    path = "/notifications/ann"
-    scope = {"type": "websocket", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "scheme": "ws", "server": ("testserver", 80), "client": ("127.0.0.1", 50000),
-             "root_path": "", "path": path, "raw_path": path.encode(), "query_string": b"",
-             "headers": [(b"host", b"testserver")], "subprotocols": [], "state": {}}
-    tab = asyncio.create_task(app(scope, inbox.get, send))
+    ann = tab(app, "/notifications/ann", send, inbox)
     try:
-        first = await next_frame(1)
+        await frames_until(ann, frames, got, 1)
+        first = frames[0] if frames else None
         r = await client.post("/notifications", json={"user": "ann", "title": "missed"})
         reply = r.json() if r.status_code == 201 else {}
         await asyncio.sleep(20.0)  # virtual: the paused send is over, timed out or not
         seen = len(frames)
         inbox.put_nowait({"type": "websocket.receive",
                           "text": json.dumps({"type": "ack", "ids": [reply.get("id")]})})
-        answer = await next_frame(seen + 1)
+        await frames_until(ann, frames, got, seen + 1)
+        answer = frames[seen] if len(frames) > seen else None
     finally:
-        tab.cancel()
+        ann.cancel()
         await client.aclose()
     return {"first": first, "status": r.status_code, "delivered": reply.get("delivered"),
             "kinds": [f.get("type") for f in frames], "answer": answer}

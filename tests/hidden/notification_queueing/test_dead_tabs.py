@@ -40,55 +40,21 @@ check_frame = _support.check_frame
 # app's process, a second create_app(send_timeout=5) (its database in a folder of its own
 # under /tmp) is driven over ASGI on a loop whose clock skips waits (day25's
 # VirtualClockLoop), so each send to sol's tab takes 2.5 s of that clock and no real time.
-# Her tab gets her backlog of two, backlog_end and a live one, each counted. A correct app
-# takes a few tens of milliseconds; one that hangs is given 2 s.
-SLOW_TAB = '''import asyncio
-import json
-import os
-import shutil
-import tempfile
-import threading
-
-import httpx
-
-from day25.course.inside.virtual_clock import VirtualClockLoop
-
-
-def probe(module):
-    folder = tempfile.mkdtemp(prefix="slow-tab-")
-    box = {}
-    thread = threading.Thread(target=run, args=(module, folder, box), daemon=True)
-    thread.start()
-    thread.join(2.0)
-    if thread.is_alive() and "stop" in box:
-        box["stop"]()
-        thread.join(0.5)
-    shutil.rmtree(folder, ignore_errors=True)
-    return box.get("result", "the app did not finish in 2 s")
-
-
-def run(module, folder, box):
-    try:
-        with asyncio.Runner(loop_factory=VirtualClockLoop) as runner:
-            box["result"] = runner.run(slow_tab(module, folder, box))
-    except BaseException as exc:
-        box["result"] = f"{type(exc).__name__}: {exc}"[:500]
-
+# Her tab gets her backlog of two, backlog_end and a live one, each counted (the probe's
+# harness: notification_support.ASGI_PROBE).
+SLOW_TAB = _support.ASGI_PROBE + '''
 
 async def post(client, user, title):
     r = await client.post("/notifications", json={"user": user, "title": title})
     return r.json().get("delivered") if r.status_code == 201 else r.status_code
 
 
-async def slow_tab(module, folder, box):
-    loop, task = asyncio.get_running_loop(), asyncio.current_task()
-    box["stop"] = lambda: loop.call_soon_threadsafe(task.cancel)
+async def scenario(module, folder):
     app = module.create_app(os.path.join(folder, "slow.sqlite3"), send_timeout=5.0)
     transport = httpx.ASGITransport(app=app)
     client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
     queued = [await post(client, "sol", title) for title in ("b1", "b2")]
-    inbox, frames, got = asyncio.Queue(), [], asyncio.Event()
-    inbox.put_nowait({"type": "websocket.connect"})
+    frames, got = [], asyncio.Event()
 
     async def send(message):
         if message.get("type") == "websocket.send":
@@ -96,26 +62,13 @@ async def slow_tab(module, folder, box):
             frames.append(json.loads(message.get("text") or message.get("bytes")))
             got.set()
 
-    path = "/notifications/sol"
-    scope = {"type": "websocket", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "scheme": "ws", "server": ("testserver", 80), "client": ("127.0.0.1", 50000),
-             "root_path": "", "path": path, "raw_path": path.encode(), "query_string": b"",
-             "headers": [(b"host", b"testserver")], "subprotocols": [], "state": {}}
-    tab = asyncio.create_task(app(scope, inbox.get, send))
+    sol = tab(app, "/notifications/sol", send)
     try:
-        while len(frames) < 3 and not tab.done():
-            got.clear()
-            waiter = asyncio.create_task(got.wait())
-            await asyncio.wait({waiter, tab}, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-        live = await post(client, "sol", "live") if not tab.done() else None
-        while len(frames) < 4 and not tab.done():
-            got.clear()
-            waiter = asyncio.create_task(got.wait())
-            await asyncio.wait({waiter, tab}, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
+        await frames_until(sol, frames, got, 3)
+        live = await post(client, "sol", "live") if not sol.done() else None
+        await frames_until(sol, frames, got, 4)
     finally:
-        tab.cancel()
+        sol.cancel()
         await client.aclose()
     return {"queued": queued, "kinds": [f.get("type") for f in frames], "live": live}
 '''
