@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Itera
 from typing import Any
 
 __all__ = ["AWAITABLE_LIST", "OWN_ATTR_NAMES", "AwaitableList", "own_attrs",
-           "returns_async_generator", "returns_awaitable_if_truthy"]
+           "returns_awaitable_if_truthy", "returns_generator"]
 
 #: the attributes an ``own_attrs`` listener carries, as a wrapper might name its state
 OWN_ATTR_NAMES = {
@@ -53,12 +53,13 @@ def _generator(report: Callable[[], None]) -> Iterator[None]:
     yield None
 
 
-def returns_async_generator(
+def returns_generator(
     now: Callable[[tuple[Any, ...], dict[str, Any]], None], name: str, misused: Report,
     kind: str = "returns_async_generator",
 ) -> Callable[..., Any]:
-    """A sync listener that records (``now``), then returns an async generator object
-    (``kind`` ``"returns_watched_generator"``: a plain generator object)."""
+    """A sync listener that records (``now``), then returns a generator object: an async
+    one for ``kind`` ``"returns_async_generator"``, a plain one for
+    ``"returns_watched_generator"``."""
     plain = kind == "returns_watched_generator"
     what = "generator" if plain else "async generator"
 

@@ -72,8 +72,8 @@ from day25.course.inside.listener_shapes import (
     AWAITABLE_LIST,
     AwaitableList,
     own_attrs,
-    returns_async_generator,
     returns_awaitable_if_truthy,
+    returns_generator,
 )
 from day25.course.inside.plain_values import RETURNS_EXCEPTION, returns_exception
 from day25.course.inside.self_checked import self_checked
@@ -373,7 +373,7 @@ def make_listener(
     elif kind == "async_callable":
         made = _AsyncCallable(body)
     elif kind in ("returns_async_generator", "returns_watched_generator"):  # listener_shapes
-        made = returns_async_generator(now, name, misused, kind)
+        made = returns_generator(now, name, misused, kind)
     elif kind == "returns_awaitable_if_truthy":  # see listener_shapes
         made = returns_awaitable_if_truthy(now, body)
     elif kind in RETURNS_EXCEPTION:  # see plain_values
