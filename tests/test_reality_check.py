@@ -161,6 +161,9 @@ async def test_async_listener_errors_never_reach_the_caller() -> None:
     assert stats["listeners_executed"] == 1 and not stats["cancelled"]
 
 
+# the fact under test: Nexios calls the async listener and drops the coroutine, which Python
+# reports as never awaited once pytest lets go of the logged error that holds it
+@pytest.mark.filterwarnings("ignore:coroutine .*listener' was never awaited:RuntimeWarning")
 def test_async_listeners_do_not_run_without_a_loop() -> None:
     emitter = EventEmitter()
     ran: list[int] = []
