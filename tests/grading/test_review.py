@@ -148,6 +148,15 @@ def test_private_names_the_module_makes_itself_are_its_own_business() -> None:
     assert review_source(source, ALLOWED, PUBLIC) == []
 
 
+def test_what_a_lesson_teaches_for_an_exercises_job_is_not_flagged() -> None:
+    # lesson 10 compares signatures with hmac.compare_digest; a student who compares ids the
+    # same way reaches nothing of the grader (hmac holds hashlib, warnings and C functions)
+    source = ("import hmac\n\ndef same(a: str, b: str) -> bool:\n"
+              "    return hmac.compare_digest(a.encode(), b.encode())\n")
+    assert review_source(source, ALLOWED, PUBLIC) == []
+    assert review_source(source.replace("hmac", "subprocess"), ALLOWED, PUBLIC) != []
+
+
 def test_no_honest_solution_stub_or_variant_is_flagged() -> None:
     flagged = {str(p.relative_to(ROOT)): found for p in HONEST
                if (found := review_source(p.read_text(encoding="utf-8"), ALLOWED, PUBLIC))}
