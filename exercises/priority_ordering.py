@@ -4,7 +4,7 @@ The rules are in the notebook ``priority_ordering.ipynb`` and in
 ``docs/exercises/priority_ordering.md``. In short:
 
 * ``on(event, handler, priority=EventPriority.MEDIUM)`` registers ``handler``
-  and returns it unchanged. Any int (an IntEnum's member too) is a priority;
+  and returns it unchanged. Any int (an IntEnum's member too, by its value) is a priority;
   bigger runs earlier (``2``, ``MEDIUM`` and the default are one priority: they
   tie).
 * ``off(event, handler)`` removes every registration of ``handler`` on

@@ -158,6 +158,26 @@ def test_equal_methods_bind_equal_objects_yet_are_other_handlers() -> None:
     assert handler_of(plain).__self__ != handler_of(mine).__self__
 
 
+def test_an_equal_no_hash_listener_and_listeners_of_one_qualname_are_other_handlers() -> None:
+    """The twenty-third batch's shapes: an object with its own ``__eq__`` and no hash,
+    another equal one at every mention (a registry keyed by ``id`` for unhashable
+    handlers misses it); two functions named alike are still two handlers."""
+    from day25.course.inside.listeners import handler_of
+
+    calls: list[Any] = []
+    nh = made("nh", {"equal": True, "no_hash": True}, calls)
+    first, second = handler_of(nh), handler_of(nh)
+    assert first == second and first is not second and first.__hash__ is None
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(first)
+    second(1)
+    assert calls == [(1,)]
+    a, b = (made(n, {"qualname": "make.<locals>.<lambda>"}, []) for n in ("a", "b"))
+    assert a.__qualname__ == b.__qualname__ == a.__name__ == "make.<locals>.<lambda>"
+    assert a.__module__ == b.__module__ and a != b
+    assert made("c", {}, []).__qualname__ == "listener_c"
+
+
 def test_a_done_future_carries_the_listeners_own_outcome() -> None:
     import asyncio
 

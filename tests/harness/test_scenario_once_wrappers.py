@@ -5,7 +5,8 @@ generator returned, attributes named as a wrapper's state, an exception raised f
 another, a listener that cannot be weakly referenced; and what the once_semantics
 batches asked for: a named decorator used again, handlers on other buses, an exception
 returned, functions given to emit, ``renew`` with ``max_listeners``, a ``count`` while
-a listener runs, a tuple as one argument, ``StopIteration`` and ``TimeoutError``.
+a listener runs, a tuple as one argument, ``StopIteration``, ``TimeoutError``, and
+Nexios' ``WebSocketDisconnect``.
 """
 
 from __future__ import annotations
@@ -137,6 +138,13 @@ def test_an_invalid_state_error_listener_raises_asyncios_own() -> None:
            {"op": "on", "event": "e", "listener": "a", "kind": "async",
             "raises": "InvalidStateError"}, emit(1)]
     assert on_bus(once_module(), ops)[2]["value"] == ["InvalidStateError"] * 2
+
+
+def test_a_websocket_disconnect_listener_raises_nexios_own() -> None:  # twenty-third batch
+    ops = [{"op": "once", "event": "e", "listener": "w", "raises": "WebSocketDisconnect"},
+           {"op": "on", "event": "e", "listener": "a", "kind": "async",
+            "raises": "WebSocketDisconnect"}, emit(1)]
+    assert on_bus(once_module(), ops)[2]["value"] == ["WebSocketDisconnect"] * 2
 
 
 REGISTERS = """

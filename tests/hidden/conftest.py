@@ -106,7 +106,7 @@ def raised(spec: dict[str, Any]) -> str | None:
     if not kind:
         return None
     return kind if kind in (*LISTENER_ERRORS, "InvalidStateError", "IndexError",
-                            "StopIteration", "TimeoutError",
+                            "StopIteration", "TimeoutError", "WebSocketDisconnect",
                             "CancelledError") else "RuntimeError"  # asyncio's, raised as is
 
 

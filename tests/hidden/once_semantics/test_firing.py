@@ -44,8 +44,11 @@ def test_fires_on_the_next_emit_only(check: Any) -> None:
            emit(2)], H)
     # any name the bus takes is an event name, as the text's "first.login": dots, dashes and
     # brackets too (a name, not a glob pattern: only a last "*" makes a pattern, rule 5), and
-    # spaces, leading and trailing ones too ("a name as it is": not stripped to "chat:")
-    check([once("a", event="first.login"), once("b", event="user-42:joined", kind="async"),
+    # spaces, leading and trailing ones too ("a name as it is": not stripped to "chat:"), and
+    # capitals ("User.Created" is not "user.created": a name is not lower-cased)
+    check([once("u", event="User.Created"), on("z", event="user.created", priority="LOW"),
+           emit(6, event="User.Created"), count("User.Created"), emit(7, event="user.created"),
+           once("a", event="first.login"), once("b", event="user-42:joined", kind="async"),
            once("s", event=" chat: "), on("z", event="chat:", priority="LOW"),
            emit(0, event=" chat: "), count(" chat: "),
            once("c", event="room[1]:joined"), on("z", event="room[1]:joined", priority="LOW"),
@@ -280,9 +283,13 @@ def test_a_raising_handler_counts_as_fired_and_its_own_error_reaches_the_bus(
            once("async_caused", kind="async", raises="KeyError", cause=True),
            on("after", priority="LOW"), emit(1), emit(2), count()], H)
     # whatever its type: asyncio's InvalidStateError too (as a cancelled Future's
-    # set_result raises it, a waiter that gave up), not caught as "nobody to deliver to"
+    # set_result raises it, a waiter that gave up), not caught as "nobody to deliver to"; and
+    # Nexios' WebSocketDisconnect (a welcome sent to a tab that just closed): a socket loop
+    # takes it for a normal goodbye, but to the bus it is the handler's error like any other
     check([once("ise", raises="InvalidStateError"),
            once("async_ise", kind="async", raises="InvalidStateError"),
+           once("gone", kind="async", raises="WebSocketDisconnect"),
+           once("gone2", style="decorator", raises="WebSocketDisconnect", priority="HIGH"),
            on("after", priority="LOW"), emit(1), emit(2), count()], H)
     # a StopIteration a sync handler raises too (not taken for a spent ticket's, as next() on
     # an empty iterator raises it; an async def wrapper makes it a RuntimeError, PEP 479, which
@@ -316,6 +323,11 @@ def test_positional_and_keyword_arguments_reach_the_handler_exactly(check: Any) 
     # alone or after a positional one: a keyword still, never made a positional argument
     check([once("a"), once("b", kind="async"), emit_args([], payload=5), once("c"),
            once("d", kind="async"), emit_args([1], payload=5), emit(2)], H)
+    # given for a wildcard pattern too ("ui:*", "*": one wrapper that hears many events takes
+    # keywords as well as an exact one does, not positional arguments only)
+    check([once("p", event="ui:*"), once("q", event="*", kind="async"),
+           emit(1, event="ui:click", k=2), emit_args([], event="ui:key", only="kw"),
+           count("ui:*"), count("*")], H)
     # a function among them, last or alone (as an "ack" callback is), is an argument like
     # any other: the handler gets it, and nothing calls it back
     check([once("a"), once("b", kind="async"), {**emit_args([1, "ack"]), "callable_args": [1]},

@@ -197,9 +197,11 @@ def test_any_int_and_every_eventpriority_member_orders_listeners(check: Any) -> 
            on("minus_huge", -10**400), on("mid"), emit(1)], H)
     # a member of an IntEnum of the caller's own is an int too: URGENT (10) before HIGHEST,
     # ROUTINE (-1) after LOWEST (an on that takes only plain ints and EventPriority members,
-    # and raises TypeError for the rest, refuses them)
+    # and raises TypeError for the rest, refuses them); and its HIGH (9) is 9, not day25's
+    # HIGH (an on that reads every enum member by its name, as the lesson's bus reads
+    # Nexios' members, makes it 3 and runs it after HIGHEST)
     check([on("routine", "int_enum.ROUTINE"), on("highest", "HIGHEST"), on("lowest", "LOWEST"),
-           on("urgent", "int_enum.URGENT"), on("mid"), emit(1)], H)
+           on("urgent", "int_enum.URGENT"), on("nine", "int_enum.HIGH"), on("mid"), emit(1)], H)
     # many registrations: the order never mixes priority with registration number (a
     # later MEDIUM still runs before an earlier LOW, whatever their count)
     check([on("low1", "LOW"), *(on(f"lowest{i}", "LOWEST") for i in range(12)),

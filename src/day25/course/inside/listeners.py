@@ -75,7 +75,7 @@ from day25.course.inside.listener_shapes import (
     returns_awaitable_if_truthy,
     returns_generator,
 )
-from day25.course.inside.plain_values import RETURNS_EXCEPTION, returns_exception
+from day25.course.inside.plain_values import RETURNS_EXCEPTION, EqualNoHash, returns_exception
 from day25.course.inside.self_checked import self_checked
 
 __all__ = ["depth", "handler_of", "make_listener"]
@@ -213,8 +213,8 @@ def handler_of(made: Any) -> Callable[..., Any]:
     ``equal`` one another object equal to the last."""
     if isinstance(made, _Holder):
         return made.handle
-    if isinstance(made, _Equal):
-        return _Equal(made.fn)
+    if isinstance(made, (_Equal, EqualNoHash)):  # EqualNoHash: plain_values
+        return type(made)(made.fn)
     handler: Callable[..., Any] = made
     return handler
 
@@ -384,7 +384,7 @@ def make_listener(
             await body(args, kwargs)
 
     if not isinstance(made, _AsyncCallable):
-        made.__name__ = made.__qualname__ = f"listener_{name}"
+        made.__name__ = made.__qualname__ = op.get("qualname", f"listener_{name}")
         if op.get("wrapped"):
             made.__wrapped__ = _original
         if op.get("own_attrs"):  # listener_shapes: attributes named as a wrapper's state
@@ -394,7 +394,7 @@ def make_listener(
     elif op.get("falsy"):
         made = _Falsy(made)
     elif op.get("equal"):
-        made = _Equal(made)
+        made = EqualNoHash(made) if op.get("no_hash") else _Equal(made)
     elif op.get("slotted"):
         made = _Slotted(made)
     return self_checked(made, name, misused) if op.get("self_checked") else made

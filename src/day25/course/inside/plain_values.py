@@ -32,6 +32,13 @@ wrapper that takes every enum member by its name makes day25's ``HIGH`` (3).
 ``enum.Enum`` of the caller's own (``HIGH = "h"``): no int, no str, no ``EventPriority``,
 yet ``EventBus.on`` takes it by its name, as it takes Nexios' members; a ``once`` that
 refuses every priority outside the kinds the text lists refuses it.
+
+Handlers (twenty-third batch): ``"equal": true, "no_hash": true`` makes a listener an
+:class:`EqualNoHash`, another object at every mention, equal to the others by an
+``__eq__`` of its own and so with no hash: a registry filed by handler that files an
+unhashable one under its ``id`` never finds an equal one. ``"qualname": "<name>"`` names
+a listener function so (``__name__`` and ``__qualname__``), as the closures one factory
+makes share a name: an ``off`` that matches handlers by their name removes them all.
 """
 
 from __future__ import annotations
@@ -42,8 +49,8 @@ from typing import Any
 
 from day25 import EventPriority
 
-__all__ = ["INT_ENUM", "NAMED_ENUM", "RETURNS_EXCEPTION", "NamedLevel", "Urgency",
-           "emit_arguments", "named_level", "recorded_payload", "returns_exception"]
+__all__ = ["INT_ENUM", "NAMED_ENUM", "RETURNS_EXCEPTION", "EqualNoHash", "NamedLevel",
+           "Urgency", "emit_arguments", "named_level", "recorded_payload", "returns_exception"]
 
 #: the prefix of a scenario priority that names a member of :class:`Urgency`
 INT_ENUM = "int_enum."
@@ -148,6 +155,22 @@ def pep479(error: BaseException) -> BaseException:
     if type(error) is RuntimeError and isinstance(cause, StopIteration) and str(error) in _PEP479:
         return cause
     return error
+
+
+class EqualNoHash:
+    """A listener that is another object at every mention (``handler_of``), equal to the
+    others by its own ``__eq__``, and so with no hash (``__hash__`` is None)."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, EqualNoHash) and other.fn is self.fn
 
 
 #: what Python says when a StopIteration leaves a coroutine, a generator, an async generator

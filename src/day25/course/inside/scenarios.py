@@ -53,9 +53,9 @@ a loop whose clock skips waits (:mod:`~day25.course.inside.virtual_clock`).
 ``then``: a list of ``on``/``off`` (and, for a module with ``once``, ``once``) ops the listener
 runs right after it recorded (changes during an emit); ``count``: ``["count <event>", n]`` traced.
 ``raises``: after recording (and ``then``), the listener raises ``RuntimeError``, or
-the exception named in ``LISTENER_ERRORS`` (``"ValueError"``, ``"KeyError"``,
-``"TypeError"``; ``"InvalidStateError"``: asyncio's, as ``set_result`` of a cancelled
-Future raises it; ``"IndexError"``, ``"StopIteration"``, ``"TimeoutError"``: Python's), so
+the exception it names (``"ValueError"``, ``"StopIteration"``, asyncio's
+``"InvalidStateError"``, Nexios' ``"WebSocketDisconnect"``...: all in
+:mod:`~.listener_errors`, where a new one goes), so
 that a wrapped one shows; another exception of its type that stands for it (a copy, or
 one re-made from it with another message) is reported as such, since the texts ask for
 the listener's own; with ``"cause": true`` it is raised from another exception, and one
@@ -79,7 +79,6 @@ to re-emit, making the expected counts a matter of luck).
 from __future__ import annotations
 
 import asyncio
-import builtins
 import gc
 import inspect
 import traceback
@@ -90,6 +89,7 @@ from typing import Any
 from day25 import EventBus
 from day25.course.inside.channel import Channel
 from day25.course.inside.guarded_bus import GuardedBus
+from day25.course.inside.listener_errors import listener_error
 from day25.course.inside.listeners import depth, handler_of, make_listener
 from day25.course.inside.other_buses import OTHER_BUS_OPS, other_bus_op
 from day25.course.inside.overlap import concurrent_emits, gathered
@@ -98,7 +98,6 @@ from day25.course.inside.submission import import_error, import_once
 from day25.course.inside.virtual_clock import VirtualClockLoop
 from day25.course.protocol import (
     BUS_SUBJECT,
-    LISTENER_ERRORS,
     InsideArgs,
     OpResult,
     ScenarioResult,
@@ -106,9 +105,6 @@ from day25.course.protocol import (
 
 __all__ = ["run_scenario", "serve_scenarios"]
 
-_RAISES: dict[str, type[BaseException]] = {n: getattr(builtins, n) for n in LISTENER_ERRORS}
-_RAISES |= {e.__name__: e for e in (asyncio.InvalidStateError, asyncio.CancelledError)}  # asyncio's
-_RAISES |= {n: getattr(builtins, n) for n in ("IndexError", "StopIteration", "TimeoutError")}
 
 #: listener calls one operation may make; the largest of the suites makes 990 (one emit
 #: to 990 listeners: a dispatch that recurses once per listener runs out of stack). An
@@ -210,7 +206,7 @@ class _Run:
             else:
                 self.target.off(op["event"], fn)
         if raises:
-            error = _RAISES.get(str(raises), RuntimeError)(f"listener {name} failed")
+            error = listener_error(str(raises))(f"listener {name} failed")
             self.raised.append(error)
             if cause:  # raised from another exception: that __cause__ is part of it
                 self.causes[id(error)] = error.__cause__ = LookupError(f"why {name} failed")
