@@ -109,6 +109,13 @@ async def test_ack_counts_only_the_users_pending_ids_and_the_rest_come_back(
         assert count == 0, (
             f"ann's pending ids are {mine[0]!r} and {mine[2]!r}: the ids {spelt} are none of "
             f"them (ids match exactly, as strings), so the ack counts 0, not {count}")
+        # "Unknown ids ... count 0" whatever their characters: an id is any string, and one
+        # that is not ASCII ("café", ann's id and an "é") is unknown too; a comparison made
+        # for ASCII only (hmac.compare_digest, right for lesson 10's hex signatures) raises
+        # TypeError for it, which must not end the connection
+        foreign = ["caf\u00e9", f"{mine[0]}\u00e9", "\u6f22\u5b57"]
+        count = await acked(server, ann, foreign)
+        assert count == 0, f"the ids {foreign} are none of ann's: acked 0, not {count}"
         # "not an object whose `type` is exactly "ack"" is about the object the frame parses
         # to, not its text: a type spelt with a JSON escape ("\u0061ck") is "ack" all the same
         await ann.send('{"type": "\\u0061ck", "ids": [' + json.dumps(mine[1]) + "]}")

@@ -45,9 +45,11 @@ async def test_live_notification_reaches_every_tab_of_the_user(app_server: Serve
             assert await backlog(server, ws) == []
         before = time.time()
         # other fields are ignored, also the server's own created_at and expires_at ("from
-        # `time.time()`"): a client's is no default to keep (kept, it made this one expired)
+        # `time.time()`"): a client's is no default to keep (kept, it made this one expired),
+        # and a mark the listeners may share ("rejected", lesson 7's: a client's is no
+        # refusal, so it neither skips the store nor turns the 201 into a 422)
         extra = {"id": "forged", "seq": 99, "type": "x", "priority": 1, "created_at": 5.0,
-                 "expires_at": 6.0}
+                 "expires_at": 6.0, "rejected": True}
         reply = await post(server, "ann", "hello", body="world", level="high", **extra)
         after = time.time()
         assert reply["delivered"] == 2, (
