@@ -108,7 +108,8 @@ async def broadcast(
       A send that ran out of time is ended (cancelled), not left running after
       ``broadcast`` returned.
     * Work on a copy of ``conns``: a member joining or leaving while the
-      broadcast runs changes the next broadcast, not this one.
+      broadcast runs changes the next broadcast, not this one. Leave ``conns``
+      itself as it was: return the failed members, do not remove them from it.
     """
     raise NotImplementedError("broadcast")
 

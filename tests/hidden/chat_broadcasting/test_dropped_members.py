@@ -97,13 +97,22 @@ async def probe(module):
         out[case] = {"returned": returned, "got": got}
     # the failing send raises at once; slow takes the frame 0.05 s later, well within timeout
     ann, gone, slow = Member("ann"), Member("gone", fails=True), Member("slow", delay=0.05)
+    conns = [slow, gone, ann]
     try:
-        failed = await broadcast([slow, gone, ann], frame, timeout=2.0)
+        failed = await broadcast(conns, frame, timeout=2.0)
         returned = sorted(repr(m) for m in failed)
     except Exception as exc:
         returned = f"{type(exc).__name__}: {exc}"
     out["a slow member beside a failing one"] = {
         "returned": returned, "got": {m.name: m.got for m in (ann, gone, slow)}}
+    # the caller's conns, a list or a set, is as it was: the failed member is returned, not
+    # removed from it behind the caller's back (dropping it is the caller's job)
+    kept = {Member("gone", fails=True), Member("ann")}
+    try:
+        await broadcast(kept, frame, timeout=2.0)
+    except Exception as exc:
+        kept = {f"{type(exc).__name__}: {exc}"}
+    out["the caller's conns after"] = [[repr(m) for m in conns], sorted(repr(m) for m in kept)]
     # "await conn.send_text(text)": awaited whatever send_text is (here a plain lambda that
     # returns the coroutine, as a wrapper would), so the frame arrives, and a send that
     # raises or never finishes is returned (not only when send_text is an `async def`)
@@ -357,6 +366,12 @@ async def test_broadcast_returns_the_failed_members_of_its_snapshot(app_server: 
         "another's takes 0.05 s: only the failed member is returned, and every other member "
         "still gets the frame (one failure cancels no other send, and the broadcast returns "
         f"\"after everyone else got the frame\"); got {beside}")
+    after = got["the caller's conns after"]
+    assert after == [["slow", "gone", "ann"], ["ann", "gone"]], (
+        "broadcast leaves the conns it was given as they were, a list or a set: it returns "
+        "the member whose send failed and removes nobody from the caller's collection "
+        "(the caller drops the returned members); the list [slow, gone, ann] and the set "
+        f"{{gone, ann}} became {after}")
     plain = got["plain send_text callables"]
     assert plain == {"returned": ["gone", "stuck"],
                      "got": {"ann": [frame], "gone": [], "stuck": []}}, (

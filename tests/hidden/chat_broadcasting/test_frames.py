@@ -2,7 +2,8 @@
 
 One module of the exercise's graded suite (every ``test_*.py`` in this folder), over
 real WebSockets to the submission's app. A malformed frame gets exactly a ``bad_frame``
-error frame (its ``message`` only has to be a non-empty string) and the connection
+error frame (its ``message`` a non-empty string of the submission's own words, which
+differ for frames wrong in different ways) and the connection
 stays; a room or user outside the name rule is refused with ``bad_request`` and close
 code 4400; a ping gets exactly a pong, on the pinging connection only. ``parse_frame``
 and ``valid_name`` are probed on the app's module too.
@@ -82,9 +83,23 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
         await server.recv_json(ann)
         async with server.connect(chat("ann")) as ann2:  # ann's second tab
             await join(server, ann2, "lobby", "ann", ["ann", "bob"])
+            told = {}
             for bad in BAD_FRAMES:
                 await ann.send(bad)
-                error_frame(await server.recv_json(ann), "bad_frame", f"sending {bad!r:.50}")
+                told[bad] = await server.recv_json(ann)
+                error_frame(told[bad], "bad_frame", f"sending {bad!r:.50}")
+            # "`"message": "<what was wrong>"`": frames wrong in different ways are told what
+            # was wrong with each, not one fixed text for all (the lesson's "frames must be
+            # JSON" would say so of a binary frame and of a message far too long alike)
+            kinds = {b"\x00binary": "binary", "not json": "not JSON", "[1, 2]": "not an object",
+                     json.dumps({"type": "PING"}): "an unknown type",
+                     json.dumps({"type": "message", "text": "x" * 2001}): "a text too long"}
+            said = {kind: told[bad]["message"] for bad, kind in kinds.items()}
+            assert len(set(said.values())) == len(said), (
+                "the bad_frame error's message says what was wrong with that frame: a binary "
+                "frame, one that is not JSON, one that is not an object, an unknown type and a "
+                "text too long each get a message of their own, not one text for all; got "
+                f"{said!r:.600}")
             # "If your error message quotes the sender's value, quote it with `repr` and
             # keep it short": an unknown type of 20,000 characters gets a short error
             for kind in LONG_TYPES:

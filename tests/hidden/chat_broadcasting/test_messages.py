@@ -127,6 +127,29 @@ async def probe(module):
            "the last room": seen(tabs[-1])[2:], "ann": seen(ann)[3:], "bob": seen(bob)[2:]}
     return await finish([ann, bob, dee, *tabs], out)
 """
+# "`N` is a per-room counter ... kept for as long as the server runs": it counts the room's
+# messages, not their deliveries: ann alone says "one" (seq 1), then "two", whose only send
+# fails (she is dropped); bob joins and says "three", which is seq 3 (a counter advanced only
+# when somebody took the message would give "two"'s number back)
+UNDELIVERED_SEQ_PROBE = TABS + """
+async def probe(module):
+    app = module.create_app()
+    ann = Tab(app, "ann", hold_at=3, fail_held=True)  # her roster, join, "one"; "two" fails
+    ann.gate.set()
+    await turns(lambda: len(ann.frames) >= 2)
+    ann.say("one")
+    await turns(lambda: len(ann.frames) >= 3)
+    ann.say("two")
+    await turns(ann.held.is_set)
+    await turns(ann.task.done, n=1000)
+    bob = Tab(app, "bob")
+    await turns(lambda: len(bob.frames) >= 2)
+    bob.say("three")
+    await turns(lambda: len(bob.frames) >= 3)
+    said = [f for f in bob.frames if f.get("type") == "message"]
+    return await finish([ann, bob], said)
+"""
+UNDELIVERED_SEQ_WANTED = [msg("bob", "three", 3)]
 LOBBY_AFTER = [msg("ann", "one", 1), joined("dee"), msg("dee", "two", 2)]
 MANY_ROOMS_WANTED = {"rooms without roster and join": [],
                      "the last room": [msg("cy", "last", 1, "r129")],
@@ -305,6 +328,12 @@ async def test_seq_does_not_restart_when_the_room_empties(app_server: Server) ->
         "see the lobby's frames in one order, dee's join and \"two\" after \"one\" (the "
         "lobby's order kept however many rooms were used since); "
         f"wanted {MANY_ROOMS_WANTED}, got {got}")
+    got = await server.probe(UNDELIVERED_SEQ_PROBE)
+    assert got == UNDELIVERED_SEQ_WANTED, (
+        "ann, alone in the lobby, says \"one\" (seq 1), then \"two\", whose send to her fails "
+        "(she is dropped); bob joins and says \"three\": every message of the room takes the "
+        "next seq, one nobody got too, so bob's is seq 3; "
+        f"wanted {UNDELIVERED_SEQ_WANTED}, got {got}")
 
 
 @pytest.mark.points(1)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import pytest
 
-from day25.course.harness import AppServer, load_beside
+from day25.course.harness import AppServer, SubmissionError, load_beside
 
 EXERCISE = "chat_broadcasting"
 pytestmark = pytest.mark.asyncio  # also when run without the project's asyncio_mode
@@ -162,6 +162,19 @@ async def test_roster_then_own_join(app_server: Server) -> None:
         await expect(server, ann, joined("ann"), "the joiner also gets its own join")
     joins = await server.wait_for_event("chat.joined")
     assert joins[0]["args"] == [{"room": "lobby", "user": "ann"}] and not joins[0]["kwargs"]
+    # "Always `await ws.accept()` first", and a valid room and user are served whatever the
+    # request's headers say: a browser page of another site sends its Origin (no lesson-style
+    # origin check closing it before accept, which the client sees as HTTP 403)
+    page = {"additional_headers": {"Origin": "http://localhost:5173"}}
+    try:
+        async with server.connect(chat("bob", "attic"), **page) as bob:
+            await join(server, bob, "attic", "bob", ["bob"])
+            await expect(server, bob, joined("bob", "attic"), "bob joins the attic")
+    except SubmissionError as exc:
+        raise SubmissionError(
+            "a connection whose Origin header names another site (a page on "
+            "http://localhost:5173), to a valid room and user, is accepted and served like any "
+            f"other: {exc}") from None
 
 
 @pytest.mark.points(1)
