@@ -75,7 +75,12 @@ from day25.course.inside.listener_shapes import (
     returns_awaitable_if_truthy,
     returns_generator,
 )
-from day25.course.inside.plain_values import RETURNS_EXCEPTION, EqualNoHash, returns_exception
+from day25.course.inside.plain_values import (
+    RETURNS_EXCEPTION,
+    Equal,
+    EqualNoHash,
+    returns_exception,
+)
 from day25.course.inside.self_checked import self_checked
 
 __all__ = ["depth", "handler_of", "make_listener"]
@@ -167,22 +172,6 @@ class _Falsy:
         return 0
 
 
-class _Equal:
-    """A listener that is another object at every mention, equal to the others."""
-
-    def __init__(self, fn: Callable[..., Any]) -> None:
-        self.fn = fn
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.fn(*args, **kwargs)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Equal) and other.fn is self.fn
-
-    def __hash__(self) -> int:
-        return hash(self.fn)
-
-
 class _Unhashable:
     """A listener equal only to itself, with no hash (``__hash__ = None``)."""
 
@@ -213,7 +202,7 @@ def handler_of(made: Any) -> Callable[..., Any]:
     ``equal`` one another object equal to the last."""
     if isinstance(made, _Holder):
         return made.handle
-    if isinstance(made, (_Equal, EqualNoHash)):  # EqualNoHash: plain_values
+    if isinstance(made, Equal):  # EqualNoHash too (plain_values)
         return type(made)(made.fn)
     handler: Callable[..., Any] = made
     return handler
@@ -394,7 +383,7 @@ def make_listener(
     elif op.get("falsy"):
         made = _Falsy(made)
     elif op.get("equal"):
-        made = EqualNoHash(made) if op.get("no_hash") else _Equal(made)
+        made = EqualNoHash(made) if op.get("no_hash") else Equal(made)
     elif op.get("slotted"):
         made = _Slotted(made)
     return self_checked(made, name, misused) if op.get("self_checked") else made

@@ -49,7 +49,7 @@ from typing import Any
 
 from day25 import EventPriority
 
-__all__ = ["INT_ENUM", "NAMED_ENUM", "RETURNS_EXCEPTION", "EqualNoHash", "NamedLevel",
+__all__ = ["INT_ENUM", "NAMED_ENUM", "RETURNS_EXCEPTION", "Equal", "EqualNoHash", "NamedLevel",
            "Urgency", "emit_arguments", "named_level", "recorded_payload", "returns_exception"]
 
 #: the prefix of a scenario priority that names a member of :class:`Urgency`
@@ -157,11 +157,9 @@ def pep479(error: BaseException) -> BaseException:
     return error
 
 
-class EqualNoHash:
+class Equal:
     """A listener that is another object at every mention (``handler_of``), equal to the
-    others by its own ``__eq__``, and so with no hash (``__hash__`` is None)."""
-
-    __hash__ = None  # type: ignore[assignment]
+    others (the ``"equal"`` flag)."""
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
@@ -170,7 +168,17 @@ class EqualNoHash:
         return self.fn(*args, **kwargs)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, EqualNoHash) and other.fn is self.fn
+        return isinstance(other, Equal) and other.fn is self.fn
+
+    def __hash__(self) -> int:
+        return hash(self.fn)
+
+
+class EqualNoHash(Equal):
+    """An :class:`Equal` by its own ``__eq__`` alone, and so with no hash (``__hash__`` is
+    None), as a class that defines ``__eq__`` and not ``__hash__`` is."""
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 #: what Python says when a StopIteration leaves a coroutine, a generator, an async generator
