@@ -1,6 +1,6 @@
 """Bug: broadcast hands each member the frame dict with ``await conn.send_json(frame)``, as the lesson's ``Rooms.broadcast(room, message)`` and its ``DeadSocket.send_json`` do, instead of serialising once with ``json.dumps`` and calling ``send_text`` (carried over from notebooks/09_chat_application.ipynb, cell 13 (``class DeadSocket: async def send_json``) and cell 6 (``await rooms.broadcast(..., {"type": "message", **msg})``, a dict, not a text)).
 
-Breaks: "Serialise ``frame`` to JSON once with ``json.dumps`` and send the text with ``await conn.send_text(text)`` to each member (not ``send_json``, which writes raw UTF-8 and fails on a text holding a lone surrogate)." ... A message whose text is "\ud800" makes every member's send fail, so the whole room is dropped and closed with 1011; and broadcast() given members that only have send_text returns all of them as failed.
+Breaks: "Serialise ``frame`` to JSON once with ``json.dumps`` and send the text with ``await conn.send_text(text)`` to each member (not ``send_json``, which writes raw UTF-8 and fails on a text holding a lone surrogate)." ... A message whose text is "\\ud800" makes every member's send fail, so the whole room is dropped and closed with 1011; and broadcast() given members that only have send_text returns all of them as failed.
 """
 
 from __future__ import annotations
