@@ -293,6 +293,14 @@ async def turns(until=lambda: False, n=300):
         await asyncio.sleep(0)
 
 
+async def ann_then_bob(app, **bob):
+    ann = Tab(app, "ann")
+    await turns(lambda: len(ann.frames) >= 2)  # her roster, her join
+    bob = Tab(app, "bob", **bob)
+    await turns(lambda: len(ann.frames) >= 3 and len(bob.frames) >= 2)  # bob: roster, join
+    return ann, bob
+
+
 async def finish(tabs, out):
     for tab in tabs:
         tab.gate.set()
@@ -366,10 +374,7 @@ async def probe(module):
 SAY_AND_CLOSE_PROBE = TABS + '''
 async def probe(module):
     app = module.create_app()
-    ann = Tab(app, "ann")
-    await turns(lambda: len(ann.frames) >= 2)
-    bob = Tab(app, "bob")
-    await turns(lambda: len(ann.frames) >= 3 and len(bob.frames) >= 2)
+    ann, bob = await ann_then_bob(app)
     bob.say("bye")
     bob.close()
     await turns(lambda: len(ann.frames) >= 5)

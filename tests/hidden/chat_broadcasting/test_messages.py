@@ -71,10 +71,7 @@ BURST = 270
 
 async def probe(module):
     app = module.create_app()
-    ann = Tab(app, "ann")
-    await turns(lambda: len(ann.frames) >= 2)
-    bob = Tab(app, "bob")
-    await turns(lambda: len(ann.frames) >= 3 and len(bob.frames) >= 2)
+    ann, bob = await ann_then_bob(app)
     ann.hold_at = ann.sent  # the burst's first message waits at ann's gate
     for i in range(BURST):
         bob.say(f"m{i}")
@@ -103,10 +100,7 @@ ROOMS = 130
 
 async def probe(module):
     app = module.create_app()
-    ann = Tab(app, "ann")
-    await turns(lambda: len(ann.frames) >= 2)
-    bob = Tab(app, "bob", hold_at=2)  # his roster, his join, then ann's "one" waits
-    await turns(lambda: len(ann.frames) >= 3 and len(bob.frames) >= 2)
+    ann, bob = await ann_then_bob(app, hold_at=2)  # his roster, his join, then ann's "one" waits
     ann.say("one")
     await turns(bob.held.is_set)
     tabs = [Tab(app, "cy", f"r{i:03}") for i in range(ROOMS)]
