@@ -320,7 +320,8 @@ def seen(tab):
 
 # "A second tab of the same user is **not** a second user: no join when it opens": ann's two
 # tabs open together; the first one's roster send waits at its gate while the second opens
-# (and gets its roster, unless it waits for the room): bob, there before, hears one join
+# (and gets its roster, unless it waits for the room): bob, there before, hears one join;
+# then the first tab closes (no leave) and the second, her last one, makes her leave
 TWO_TABS_AT_ONCE_PROBE = TABS + '''
 async def probe(module):
     app = module.create_app()
@@ -334,10 +335,17 @@ async def probe(module):
     await turns(lambda: tab1.frames and tab2.frames)
     bob.say("after")
     await turns(lambda: any(f.get("text") == "after" for f in bob.frames))
+    tab1.close()  # the tab that made ann join closes first: not her last one, no leave
+    await turns(tab1.task.done)
+    bob.say("then")
+    await turns(lambda: any(f.get("text") == "then" for f in bob.frames))
+    tab2.close()  # her last tab: her leave
+    await turns(lambda: any(f.get("type") == "leave" for f in bob.frames))
     await turns(n=50)
     return await finish([bob, tab1, tab2], seen(bob)[2:])
 '''
-TWO_TABS_AT_ONCE_WANTED = [joined("ann"), msg("bob", "after", 1)]
+TWO_TABS_AT_ONCE_WANTED = [joined("ann"), msg("bob", "after", 1), msg("bob", "then", 2),
+                           left("ann")]
 
 # A room that changes while a broadcast waits: ann's "one" waits on bob's send (his gate);
 # meanwhile dee connects and cy says "two"; then bob's send raises (he is dropped) and ann
