@@ -44,12 +44,16 @@ BAD_FRAMES: list[str | bytes] = [
 
 # "the app emits `ws.error`": on a day25 bus an emit that is not awaited runs no async
 # listener ("With any async listener nothing runs until it is awaited"), so the grader adds
-# one, as a logger or an alert would be, which re-emits what it hears under a name of its own
+# one, as a logger or an alert would be, which keeps what it hears (a log keeps each entry as
+# it was) and re-emits, under a name of its own, every payload it kept so far as it is now
 HEARD = "grader.heard.ws.error"
 ASYNC_WS_ERROR_LISTENER = """
 def probe(module):
+    kept = []
+
     async def heard(payload):
-        await app_events.emit("HEARD", payload)
+        kept.append(payload)
+        await app_events.emit("HEARD", [dict(p) if isinstance(p, dict) else p for p in kept])
 
     app_events.on("ws.error", heard)
     return "listening"
@@ -90,8 +94,10 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
         payload = error["args"][0]
         assert set(payload) == {"user", "error"} and payload["user"] == "ann", payload
         assert isinstance(payload["error"], str) and payload["error"], payload
-    assert [e["args"] for e in heard] == [e["args"] for e in errors], (
-        "the async listener of ws.error hears each payload the app emitted")
+    assert heard[-1]["args"] == [[e["args"][0] for e in errors]], (
+        "the async listener of ws.error hears each payload the app emitted, and one it kept "
+        "stays as it was emitted (each ws.error is a payload of its own, not one dict whose "
+        "error the next bad frame rewrites)")
     async with server.connect(where("ann")) as ann:
         assert await backlog(server, ann) == [], "the ack after the bad frames still worked"
     # "A normal disconnect is not an error: no `ws.error`": a tab that sends an ack and

@@ -108,6 +108,22 @@ async def test_dead_and_stalled_tabs_are_dropped_and_not_counted(app_server: Ser
     async with server.connect(where("ann")) as ann:
         titles = [f["title"] for f in await backlog(server, ann)]
     assert titles == ["one", "two", "three"], f"a failed push loses nothing: {titles}"
+    # a dropped tab that has closed is gone, not a mark on the tab that comes next: eve's
+    # second tab is dropped (its push raises) and closes; her next tab is live
+    async with server.connect(where("eve")) as eve:
+        assert await backlog(server, eve) == []
+        async with server.connect(where("eve"), **faulty("raise:1")) as dropped:
+            assert await backlog(server, dropped) == []
+            e1 = await post(server, "eve", "e1")
+        await server.settled()  # closed on the server's side too
+        async with server.connect(where("eve")) as eve2:
+            await backlog(server, eve2)
+            e2 = await post(server, "eve", "e2")
+            assert [e1["delivered"], e2["delivered"]] == [1, 2], (
+                "eve's second tab was dropped (its push of e1 raised: delivered 1) and then "
+                "closed; the tab she opens next is open and live, so e2 reaches both her tabs: "
+                f"delivered 2; got {[e1, e2]}")
+            check_frame(await server.recv_json(eve2), e2, "eve", "e2")
     # the send_timeout is create_app's, not the 2 s default: a send of 1 s, well within
     # the default but past this app's 0.3 s, does not reach its tab in time, so it is
     # not counted (its backlog_end is prompt; the slow send is the first push)
