@@ -280,3 +280,32 @@ def test_a_self_checked_listener_reports_a_call_on_a_copy_of_itself() -> None:
     assert result["trace"] == [["obj", 1], ["aobj", 1]]
     assert (result["error"] or "").count("a copy of listener") == 2
     assert "a copy of listener obj (a callable object) was called" in result["error"]
+
+
+def test_one_object_methods_share_their_self_and_a_same_future_returns_its_first() -> None:
+    """The twenty-fourth batch's shapes: two ``one_object`` methods are bound to one object
+    and told apart by their function only (an ``off`` that compares ``__self__`` alone
+    removes both); a ``same_future`` listener returns its first call's done Future at
+    every call, as a cached result is."""
+    import asyncio
+
+    from day25.course.inside.listeners import handler_of
+
+    calls: list[Any] = []
+    shape = {"kind": "method", "one_object": True}
+    save, audit = (made(n, shape, calls) for n in ("save", "audit"))
+    assert handler_of(save) == handler_of(save) and handler_of(save) is not handler_of(save)
+    assert handler_of(save).__self__ is handler_of(audit).__self__
+    assert handler_of(save) != handler_of(audit)
+    handler_of(audit)(1)
+    assert calls == [(1,)]
+
+    async def twice(op: dict[str, Any]) -> tuple[Any, Any]:
+        listener = made("f", op, [])
+        return listener(1), listener(2)
+
+    first, second = asyncio.run(twice({"kind": "returns_done_future", "raises": True,
+                                       "same_future": True}))
+    assert first is second and str(first.exception()) == "listener f failed"
+    first, second = asyncio.run(twice({"kind": "returns_done_future"}))
+    assert first is not second and first.done() and second.done()

@@ -180,6 +180,11 @@ def test_events_are_independent_and_unknown_events_are_silent(check: Any) -> Non
     # checking which event filled the slot, runs another event's listener)
     check([*(on(f"l{i}", event=f"ev{i}") for i in range(100)),
            *(emit(i, event=f"ev{i}") for i in range(100))], H)
+    # ... and an event's ties keep their order whatever other events get listeners in
+    # between (a registration number that starts again for each new event ranks a4 before
+    # a2, where a LOW one already there makes the a's go in by their rank, not at the end)
+    check([on("low", "LOW"), on("a1"), on("a2"), on("a3"), on("b", event="y"), on("a4"),
+           on("c", event="z"), on("a5"), emit(1), emit(2, event="y")], H)
     # emitters are independent too: a new one holds nothing of an old one, even when it
     # takes the old one's place in memory (its id)
     check([*(op for i in range(4) for op in (on(f"a{i}", "HIGH"), emit(i), RENEW)), emit(9),

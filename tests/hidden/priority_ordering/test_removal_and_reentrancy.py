@@ -217,6 +217,10 @@ def test_a_raising_listener_stops_the_emit_and_its_own_error_comes_out(check: An
     check([on("done", "HIGH", kind="returns_done_future"), on("plain"), emit(1),
            on("done_boom", kind="returns_done_future", raises="ValueError"), on("never", "LOW"),
            emit(2), off("done_boom"), emit(3)], H)
+    # ... the same Future at every call too (a cached result): awaited again, it raises again
+    # (an emit that remembers what it awaited and skips it the second time lets it go)
+    check([on("cached", "HIGH", kind="returns_done_future", raises="ValueError",
+              same_future=True), on("never", "LOW"), emit(1), emit(2), emit(3)], H)
     # on and off made by listeners of the emit before one raised are kept: they count from
     # the next emit like any (an emit that rolls the listeners back when one raises loses them)
     check([on("gone", "HIGHEST"), on("subscriber", "HIGH", then=[on("late", "HIGHEST"),
@@ -271,6 +275,11 @@ def test_off_with_the_same_bound_method_removes_it(check: Any) -> None:
     # the same method of another object is another handler: off leaves it
     check([on("mine", kind="method"), on("theirs", kind="method"), on("mine", "LOW", kind="method"),
            emit(1), off("mine"), emit(2), off("theirs"), on("mine", kind="method"), emit(3)], H)
+    # ... and so is another method of the same object: off(service.save) leaves
+    # service.audit (a method is the same handler only with the same function, too)
+    check([on("save", kind="method", one_object=True), on("audit", kind="method", one_object=True),
+           on("save", "LOW", kind="method", one_object=True), emit(1), off("save"), emit(2),
+           off("audit"), on("save", kind="method", one_object=True), emit(3)], H)
     # ... even when the two objects are equal (two equal dataclass instances): a bound
     # method is the same handler only when it binds the very same object
     check([on("mine", kind="method", equal=True), on("theirs", kind="method", equal=True),

@@ -21,14 +21,26 @@ something else than the handler, or thinks it fired already.
 ``returns_awaitable_list`` returns :class:`AwaitableList`, an empty ``list`` with an
 ``__await__``: code that takes any instance of a builtin type for a plain value, without
 asking ``inspect.isawaitable``, never awaits it.
+``returns_done_future`` is a sync function that records, then returns a Future already
+done: its result, or what the listener raised as its exception, which must reach the emit
+all the same; with ``"same_future": true`` (twenty-fourth batch) it returns the first
+call's Future at every call, as a cached result is: awaited again, it raises again, so an
+emit that skips an awaitable it has awaited before lets the error of a later call go.
+``"one_object": true`` on a ``method`` listener (twenty-fourth batch) makes it a
+:class:`OneObjectMethod`: a method of the one object :data:`SERVICE`, as ``service.save``
+and ``service.audit`` are two methods of one object, so ``off`` of one that compares only
+what a method is bound to removes the other too.
 """
 from __future__ import annotations
 
+import asyncio
+import types
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator
 from typing import Any
 
-__all__ = ["AWAITABLE_LIST", "OWN_ATTR_NAMES", "AwaitableList", "own_attrs",
-           "returns_awaitable_if_truthy", "returns_generator"]
+__all__ = ["AWAITABLE_LIST", "OWN_ATTR_NAMES", "SERVICE", "AwaitableList", "OneObjectMethod",
+           "own_attrs", "returns_awaitable_if_truthy", "returns_done_future",
+           "returns_generator"]
 
 #: the attributes an ``own_attrs`` listener carries, as a wrapper might name its state
 OWN_ATTR_NAMES = {
@@ -132,3 +144,51 @@ class AwaitableList(list[Any]):
 
     def __await__(self) -> Generator[Any, None, None]:
         return self._work.__await__()
+
+
+def returns_done_future(record: Callable[[tuple[Any, ...], dict[str, Any]], None], *,
+                        same: bool) -> Callable[..., Any]:
+    """A ``returns_done_future`` listener; ``same``: the first call's Future every time."""
+    kept: list[asyncio.Future[None]] = []
+
+    def made(*args: Any, **kwargs: Any) -> Any:
+        future = asyncio.get_running_loop().create_future()
+        try:
+            record(args, kwargs)
+        except Exception as exc:  # the listener's own error, carried by the future
+            future.set_exception(exc)
+        else:
+            future.set_result(None)
+        if same:
+            if kept:
+                future.exception()  # this call's own is dropped (retrieved: no warning)
+                return kept[0]
+            kept.append(future)
+        return future  # done already: awaiting it gives its outcome at once
+
+    return made
+
+
+class _Service:
+    """The object every ``"one_object"`` method listener is a method of."""
+
+
+SERVICE = _Service()
+
+
+class OneObjectMethod:
+    """A ``method`` listener of :data:`SERVICE`: each mention (:meth:`bound`) is a new
+    bound-method object, as ``service.save`` is; two such listeners share their
+    ``__self__`` and differ by their function only, as Python compares methods."""
+
+    def __init__(self, name: str, record: Callable[[tuple[Any, ...], dict[str, Any]], None]
+                 ) -> None:
+        def method(service: _Service, *args: Any, **kwargs: Any) -> None:
+            record(args, kwargs)
+
+        method.__name__, method.__qualname__ = f"listener_{name}", f"_Service.listener_{name}"
+        self.function = method
+
+    def bound(self) -> Callable[..., None]:
+        bound: Callable[..., None] = types.MethodType(self.function, SERVICE)
+        return bound

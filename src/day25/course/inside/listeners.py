@@ -11,9 +11,8 @@ method, a new bound-method object at every mention, as ``obj.handle`` is);
 ``returns_awaitable`` (a sync function that returns a coroutine); ``returns_task`` (a
 sync function that returns an ``asyncio.Task``, an awaitable that is not a coroutine);
 ``returns_future`` (the same with a bare ``asyncio.Future``, which is not a Task
-either); ``returns_done_future`` (a sync function that records, then returns a Future
-already done: its result, or what the listener raised as its exception, which must reach
-the emit all the same); ``returns_awaitable_object`` (an object of a class with
+either); ``returns_done_future`` (a Future already done: :mod:`~.listener_shapes`);
+``returns_awaitable_object`` (an object of a class with
 ``__await__``: neither coroutine, Task nor Future, yet ``inspect.isawaitable``);
 ``returns_falsy_awaitable`` (the same, an empty collection too: ``len()`` 0, so ``if
 result`` takes it for nothing to await); ``returns_value`` (a sync function that records,
@@ -30,7 +29,8 @@ sync C callable ``inspect.signature`` cannot read, as ``dict.update`` or ``max``
 ``functools.partial`` of a ``contextvars.Context``'s ``run``, so it cannot call itself);
 and ``async_callable`` (an object whose ``__call__`` is ``async def``); and
 ``returns_async_generator``, ``returns_watched_generator``, ``returns_awaitable_if_truthy``
-(awaitable for some calls), ``returns_awaitable_list``, ``"own_attrs"``: :mod:`~.listener_shapes`;
+(awaitable for some calls), ``returns_awaitable_list``, ``"own_attrs"``, a ``method``'s
+``"one_object"``: :mod:`~.listener_shapes`;
 ``returns_exception``, ``async_returns_exception`` (an exception returned): :mod:`~.plain_values`.
 
 ``"reemit"`` on a ``sync`` listener: it calls ``emit`` and drives what that returned to
@@ -71,8 +71,10 @@ from typing import Any
 from day25.course.inside.listener_shapes import (
     AWAITABLE_LIST,
     AwaitableList,
+    OneObjectMethod,
     own_attrs,
     returns_awaitable_if_truthy,
+    returns_done_future,
     returns_generator,
 )
 from day25.course.inside.plain_values import (
@@ -202,6 +204,8 @@ def handler_of(made: Any) -> Callable[..., Any]:
     ``equal`` one another object equal to the last."""
     if isinstance(made, _Holder):
         return made.handle
+    if isinstance(made, OneObjectMethod):
+        return made.bound()
     if isinstance(made, Equal):  # EqualNoHash too (plain_values)
         return type(made)(made.fn)
     handler: Callable[..., Any] = made
@@ -280,6 +284,8 @@ def make_listener(
             now(args, kwargs)
 
     elif kind == "method":
+        if op.get("one_object"):
+            return OneObjectMethod(name, now)
         return _EqualHolder(now) if op.get("equal") else _Holder(now)
     elif kind == "returns_awaitable":
 
@@ -301,17 +307,7 @@ def make_listener(
             return future  # awaitable, neither a coroutine nor a Task
 
     elif kind == "returns_done_future":
-
-        def made(*args: Any, **kwargs: Any) -> Any:
-            future = asyncio.get_running_loop().create_future()
-            try:
-                now(args, kwargs)
-            except Exception as exc:  # the listener's own error, carried by the future
-                future.set_exception(exc)
-            else:
-                future.set_result(None)
-            return future  # done already: awaiting it gives its outcome at once
-
+        made = returns_done_future(now, same=bool(op.get("same_future")))
     elif kind == "returns_awaitable_object":
 
         def made(*args: Any, **kwargs: Any) -> Any:
