@@ -228,6 +228,15 @@ def test_respects_priority_among_other_listeners(check: Any) -> None:
            once("u3", style="keywords", priority="urgent", kind="async"), count(), emit(1)],
           "once must refuse what bus.on refuses (a bool priority: TypeError; a level name it "
           "does not know: ValueError), in every call form, and register nothing. " + H)
+    # ... every time: a decorator made with a refused priority refuses each of its uses (one
+    # that settles its level at its first use, refused, registers the second at a default)
+    check([on("mid"), once("b", style="decorator", priority=True, decorator="d"),
+           once("c", style="decorator", priority=True, decorator="d"),
+           once("u", style="decorator", priority="urgent", decorator="du"),
+           once("v", style="decorator", priority="urgent", decorator="du"), count(), emit(1)],
+          "once must refuse what bus.on refuses, in every call form and every time: a "
+          "decorator with a refused priority, used twice, refuses twice and registers "
+          "nothing. " + H)
     # a level name, which bus.on takes too, passed on as it is: every one of them
     check([on("mid"), once("named_high", priority="high"), once("named_low", priority="low"),
            on("top", priority="HIGHEST"), once("named_highest", priority="highest"),
