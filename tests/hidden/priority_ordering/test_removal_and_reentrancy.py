@@ -114,6 +114,13 @@ def test_reentrant_emit_runs_nested_in_order(check: Any) -> None:
                                              on(f"then{i}", "LOW", event=f"e{i}"))),
            {"op": "emit_concurrently", "events": [f"e{i}" for i in range(5)],
             "payloads": list(range(5))}, emit(5, event="e0")], H)
+    # ... and when one of two fails (its async listener raises) while the other waits in its
+    # own listener, the other goes on to its end: "What it was awaiting is cancelled with
+    # it", not what another emit awaits (an emit that cancels every task it knows of does)
+    check([on("boom", "HIGH", event="a", kind="async", raises="ValueError"),
+           on("slow", "HIGH", event="b", kind="async", delay=4), on("then", "LOW", event="b"),
+           {"op": "emit_concurrently", "events": ["b", "a"], "payloads": [1, 2]},
+           emit(3, event="b")], H)
     # ... each with its own arguments: a listener of one parameter, after an async one,
     # gets its own emit's one payload (arguments kept on the emitter for "the running
     # emit" are the other emit's, or none at all, once that one has put back its own)
@@ -186,6 +193,11 @@ def test_a_raising_listener_stops_the_emit_and_its_own_error_comes_out(check: An
            on("async_boom", "HIGHEST", kind="async", raises="KeyError"), emit(2), off("boom"),
            off("async_boom"), emit(3), on("task_boom", kind="returns_task", raises=True),
            emit(4), off("task_boom"), emit(5)], H)
+    # ... whatever the listener is: a callable object has no __qualname__ of its own (an
+    # emit that adds a note naming it raises AttributeError in place of its error)
+    check([on("obj_boom", "HIGH", kind="async_callable", raises="ValueError"), on("never", "LOW"),
+           emit(1), off("obj_boom"), on("u_boom", "HIGH", unhashable=True, raises="KeyError"),
+           emit(2)], H)
     # a TypeError too: raised by the listener, not a sign it was called the wrong way
     check([on("type_boom", "HIGH", raises="TypeError"), on("never", "LOW"), emit(1),
            emit_args([], k=1)], H)
