@@ -75,6 +75,46 @@ async def scenario(module, folder):
 '''
 
 
+# "Acknowledged notifications are never delivered again": an ack the app has read counts,
+# also when its tab's close comes right behind it (both already there when the app reads
+# the ack, so nothing runs between them: an ack handed to a task of its own, which the
+# close then cancels, is lost). Driven over ASGI like PAUSED_TAB.
+ACK_THEN_CLOSE = _support.ASGI_PROBE + '''
+
+async def scenario(module, folder):
+    app = module.create_app(os.path.join(folder, "leaving.sqlite3"))
+    transport = httpx.ASGITransport(app=app)
+    client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+    r = await client.post("/notifications", json={"user": "ann", "title": "acked"})
+    sent = {"first": [], "next": []}
+    got = asyncio.Event()
+
+    def recorder(frames):
+        async def send(message):
+            if message.get("type") == "websocket.send":
+                frames.append(json.loads(message.get("text") or message.get("bytes")))
+            got.set()
+        return send
+
+    inbox = asyncio.Queue()
+    first = tab(app, "/notifications/ann", recorder(sent["first"]), inbox)
+    try:
+        await frames_until(first, sent["first"], got, 2)  # her backlog of one, backlog_end
+        ack = {"type": "ack", "ids": [r.json().get("id") if r.status_code == 201 else None]}
+        inbox.put_nowait({"type": "websocket.receive", "text": json.dumps(ack)})
+        inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+        await asyncio.wait({first}, timeout=1.0)
+        again = tab(app, "/notifications/ann", recorder(sent["next"]))
+        await frames_until(again, sent["next"], got, 1)
+        again.cancel()
+    finally:
+        first.cancel()
+        await client.aclose()
+    return {name: [f.get("type") for f in frames[:2]] for name, frames in sent.items()}
+'''
+ACK_THEN_CLOSE_WANTED = {"first": ["notification", "backlog_end"], "next": ["backlog_end"]}
+
+
 @pytest.mark.points(3)
 @pytest.mark.category("ack")
 async def test_ack_counts_only_the_users_pending_ids_and_the_rest_come_back(
@@ -176,6 +216,12 @@ async def test_ack_counts_only_the_users_pending_ids_and_the_rest_come_back(
         "two tabs of max acknowledged his one pending id at the same moment: one ack counts "
         "it (1), the other comes after it, when the id was \"acknowledged before\" (0); got "
         f"the counts {got['acks_at_once']}")
+    got = await server.probe(ACK_THEN_CLOSE)
+    assert got == ACK_THEN_CLOSE_WANTED, (
+        "ann's tab got her one notification, then acknowledged it and closed, the close "
+        "right behind the ack: the app read the ack, so it counts (never delivered again), "
+        "and her next tab's backlog is empty: wanted "
+        f"{ACK_THEN_CLOSE_WANTED}, got {got}")
     # "N is how many distinct ids of the list were this user's pending ... notifications":
     # also ids this tab was never sent (its push of them timed out, see PAUSED_TAB)
     got = await server.probe(PAUSED_TAB)

@@ -44,20 +44,43 @@ BAD_FRAMES: list[str | bytes] = [
 
 # "the app emits `ws.error`": on a day25 bus an emit that is not awaited runs no async
 # listener ("With any async listener nothing runs until it is awaited"), so the grader adds
-# one, as a logger or an alert would be, which keeps what it hears (a log keeps each entry as
-# it was) and re-emits, under a name of its own, every payload it kept so far as it is now
+# one, as a logger or an alert would be, which re-emits what it hears under a name of its own;
+# it keeps each payload with a copy made when it heard it, as a log keeps an entry, and says
+# (under another name) when one it heard before has changed since
 HEARD = "grader.heard.ws.error"
+CHANGED = "grader.changed.ws.error"
 ASYNC_WS_ERROR_LISTENER = """
+import copy
+
+
 def probe(module):
     kept = []
 
     async def heard(payload):
-        kept.append(payload)
-        await app_events.emit("HEARD", [dict(p) if isinstance(p, dict) else p for p in kept])
+        changed = [i for i, (p, was) in enumerate(kept) if p != was]
+        try:
+            was = copy.deepcopy(payload)
+        except Exception:  # what cannot be copied is compared with itself
+            was = payload
+        kept.append((payload, was))
+        if changed:
+            await app_events.emit("CHANGED", changed)
+        await app_events.emit("HEARD", payload)
 
     app_events.on("ws.error", heard)
     return "listening"
-""".replace("HEARD", HEARD)
+""".replace("HEARD", HEARD).replace("CHANGED", CHANGED)
+
+
+# an alert someone else added to app.events, whose service is down
+RAISING_WS_ERROR_LISTENER = """
+def probe(module):
+    def alert(payload):
+        raise RuntimeError("the alert service is down")
+
+    app_events.on("ws.error", alert)
+    return "listening"
+"""
 
 
 @pytest.mark.points(2)
@@ -94,10 +117,12 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
         payload = error["args"][0]
         assert set(payload) == {"user", "error"} and payload["user"] == "ann", payload
         assert isinstance(payload["error"], str) and payload["error"], payload
-    assert heard[-1]["args"] == [[e["args"][0] for e in errors]], (
-        "the async listener of ws.error hears each payload the app emitted, and one it kept "
-        "stays as it was emitted (each ws.error is a payload of its own, not one dict whose "
-        "error the next bad frame rewrites)")
+    assert [e["args"] for e in heard] == [e["args"] for e in errors], (
+        "the async listener of ws.error hears each payload the app emitted")
+    assert not server.events(CHANGED), (
+        "a listener of ws.error kept the payloads it heard, and one of them changed after it "
+        "was heard: each ws.error is a payload of its own, not one dict whose error the next "
+        f"bad frame rewrites (changed, by their number: {server.events(CHANGED)[0]['args']})")
     async with server.connect(where("ann")) as ann:
         assert await backlog(server, ann) == [], "the ack after the bad frames still worked"
     # "A normal disconnect is not an error: no `ws.error`": a tab that sends an ack and
@@ -112,3 +137,15 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
         "a tab sent a well-formed ack and left at once (the reply to it could not be sent): "
         "a normal disconnect, not a malformed frame, so no ws.error; got "
         f"{[e['args'] for e in late]}")
+    # "the connection **stays open**" whoever listens: an alert of the instructor's on
+    # ws.error that raises changes nothing of the sender's error frame and open socket
+    assert await server.probe(RAISING_WS_ERROR_LISTENER) == "listening"
+    async with server.connect(where("bob")) as bob:
+        assert await backlog(server, bob) == []
+        await bob.send("not json either")
+        reply = await server.recv_json(bob)
+        assert (reply.get("type"), reply.get("code")) == ("error", "bad_frame"), (
+            "a listener of ws.error that is not yours raised: your tab still gets its "
+            f"bad_frame error, got {reply}")
+        assert await acked(server, bob, []) == 0, (
+            "a listener of ws.error that is not yours raised: the connection stays open")
