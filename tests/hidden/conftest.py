@@ -107,7 +107,7 @@ def raised(spec: dict[str, Any]) -> str | None:
         return None
     return kind if kind in (*LISTENER_ERRORS, "InvalidStateError", "IndexError",
                             "StopIteration", "TimeoutError", "WebSocketDisconnect",
-                            "CancelledError") else "RuntimeError"  # asyncio's, raised as is
+                            "CancelledError", "ExceptionGroup") else "RuntimeError"
 
 
 def recorded(op: dict[str, Any]) -> Any:

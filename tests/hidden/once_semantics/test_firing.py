@@ -228,6 +228,12 @@ def test_respects_priority_among_other_listeners(check: Any) -> None:
            once("u3", style="keywords", priority="urgent", kind="async"), count(), emit(1)],
           "once must refuse what bus.on refuses (a bool priority: TypeError; a level name it "
           "does not know: ValueError), in every call form, and register nothing. " + H)
+    # ... and registers nothing means it removes nothing either: a permanent listener of the
+    # same handler stays (a refusal "rolled back" with bus.off(event, handler) removes it)
+    check([on("a"), once("a", priority="urgent"), once("a", style="decorator", priority=True),
+           once("a", style="keywords", priority="hgih"), count(), emit(1)],
+          "once must refuse what bus.on refuses and register nothing, and take nothing off "
+          "the bus either (never bus.off(event, handler)). " + H)
     # ... every time: a decorator made with a refused priority refuses each of its uses (one
     # that settles its level at its first use, refused, registers the second at a default)
     check([on("mid"), once("b", style="decorator", priority=True, decorator="d"),
@@ -309,6 +315,11 @@ def test_a_raising_handler_counts_as_fired_and_its_own_error_reaches_the_bus(
            once("stop2", style="decorator", raises="StopIteration", priority="HIGH"),
            once("late", kind="async", raises="TimeoutError"),
            once("late2", kind="returns_task", raises="TimeoutError", priority="HIGH"),
+           on("after", priority="LOW"), emit(1), emit(2), count()], H)
+    # ... an ExceptionGroup too (a handler whose own TaskGroup failed, with one error): the
+    # group is the handler's exception, not the one error inside it
+    check([once("group", raises="ExceptionGroup"),
+           once("async_group", kind="async", raises="ExceptionGroup", priority="HIGH"),
            on("after", priority="LOW"), emit(1), emit(2), count()], H)
 
 

@@ -11,9 +11,12 @@ dropped when the op ends. Nothing of them may reach the scenario's own bus.
 
 ``{"op": "once_not_callable", "event"}`` (twenty-second batch): the module's
 ``once(bus, event, 42)`` on another new bus. The text leaves two outcomes open: a
-``TypeError`` at once, or the handler left to fail in the emit (then an emit of ``event``
-there returns one ``TypeError``, of calling 42). Either is fine and the op ends quietly;
-anything else (a ``ValueError`` at once, nothing registered) is the op's error.
+``TypeError`` at once, with nothing registered, or the handler left to fail in the emit
+(then an emit of ``event`` there returns one ``TypeError``, of calling 42, and as a handler
+that raised it has fired: a second emit returns none, and the bus holds nothing of it).
+Either is fine and the op ends quietly; anything else (a ``ValueError`` at once, nothing
+registered, refused yet registered, failing at every emit: the twenty-fifth batch's last
+two) is the op's error.
 """
 
 from __future__ import annotations
@@ -54,14 +57,19 @@ async def once_not_callable(module: ModuleType, op: dict[str, Any]) -> None:
     try:
         module.once(bus, op["event"], 42)
     except TypeError:
+        if left := len(bus.listeners(op["event"])):
+            raise NotCallableMishandled(f"once(bus, event, 42) raised TypeError, yet left {left} "
+                                        f"listener(s) on the bus; {allowed}") from None
         return
     except Exception as exc:
         raise NotCallableMishandled(f"once(bus, event, 42) raised {type(exc).__name__}: "
                                     f"{exc}; {allowed}") from exc
-    errors = [type(e).__name__ for e in (await bus.emit(op["event"], 1)).errors]
-    if errors != ["TypeError"]:
-        raise NotCallableMishandled(f"once(bus, event, 42) returned, and an emit of the event "
-                                    f"then returned the errors {errors}; {allowed}")
+    errors = [[type(e).__name__ for e in (await bus.emit(op["event"], n)).errors] for n in (1, 2)]
+    if errors != [["TypeError"], []] or bus.listeners(op["event"]):
+        raise NotCallableMishandled(
+            f"once(bus, event, 42) returned, and two emits of the event then returned the "
+            f"errors {errors} and left {len(bus.listeners(op['event']))} listener(s); {allowed} "
+            "(a handler that raised has fired: the second emit finds nothing of it)")
 
 
 async def other_bus_op(module: ModuleType, op: dict[str, Any]) -> None:

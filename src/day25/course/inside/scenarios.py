@@ -89,7 +89,7 @@ from typing import Any
 from day25 import EventBus
 from day25.course.inside.channel import Channel
 from day25.course.inside.guarded_bus import GuardedBus
-from day25.course.inside.listener_errors import listener_error
+from day25.course.inside.listener_errors import Raised
 from day25.course.inside.listeners import depth, handler_of, make_listener
 from day25.course.inside.other_buses import OTHER_BUS_OPS, other_bus_op
 from day25.course.inside.overlap import concurrent_emits, gathered
@@ -136,8 +136,7 @@ class _Run:
         self.listeners: dict[str, Any] = {}
         self.trace: list[list[Any]] = []
         self.errors: list[str] = []
-        self.raised: list[BaseException] = []  # what the listeners raised, to tell copies apart
-        self.causes: dict[int, BaseException] = {}  # id(raised) -> its "cause" (see _after)
+        self.raised = Raised()  # what the listeners raised, to tell copies apart
         self.resolving: set[asyncio.Future[Any]] = set()  # returns_future's tasks, running
         self.given: list[Any] = []  # the arguments given to this op's emits, to tell copies
         self.early: list[str] = []  # listeners this op's emit ran before it was awaited
@@ -206,11 +205,7 @@ class _Run:
             else:
                 self.target.off(op["event"], fn)
         if raises:
-            error = listener_error(str(raises))(f"listener {name} failed")
-            self.raised.append(error)
-            if cause:  # raised from another exception: that __cause__ is part of it
-                self.causes[id(error)] = error.__cause__ = LookupError(f"why {name} failed")
-            raise error
+            raise self.raised.make(str(raises), name, cause=cause)
 
     def _make(self, name: str, op: dict[str, Any]) -> Any:
         then, raises = list(op.get("then", ())), op.get("raises") or False
@@ -288,7 +283,7 @@ class _Run:
             else:
                 returned = await result
             if isinstance(target, EventBus):
-                return [self._error_name(pep479(e)) for e in getattr(returned, "errors", ())]
+                return [self.raised.name(pep479(e)) for e in getattr(returned, "errors", ())]
             return None if returned is None else repr(returned)[:200]
         elif kind == "emit_concurrently":
             token = depth.set(1)  # no re-emits here: see the module docstring
@@ -312,23 +307,6 @@ class _Run:
             raise ValueError(f"unknown scenario op {kind!r}")
         return None
 
-    def replaced(self, error: BaseException) -> bool:
-        """``error`` stands for what a listener raised but is another object of its type:
-        a copy (the same arguments), or one re-made from it (raised ``from`` it, or
-        quoting its message). The listener's own exception was not handed on."""
-        return not any(error is r for r in self.raised) and any(
-            type(error) is type(r) and (error.args == r.args or r in (error.__cause__,
-                                        error.__context__) or str(r) in str(error))
-            for r in self.raised)
-
-    def _error_name(self, error: BaseException) -> str:
-        """The type name of an error in the bus's result, or what replaced it."""
-        name = type(error).__name__
-        if any(error is r for r in self.raised) and error.__cause__ is not self.causes.get(
-                id(error), error.__cause__):
-            return f"the {name} a listener raised, without its __cause__"
-        return f"another {name} than the one a listener raised" if self.replaced(error) else name
-
     def _check_returned(self, what: str, returned: Any, fn: Callable[..., Any]) -> None:
         if returned is not fn:
             raise TypeError(f"{what}() returned {returned!r}; it must return the very handler it "
@@ -351,7 +329,7 @@ async def _run_ops(run: _Run, ops: list[dict[str, Any]]) -> list[OpResult]:
                 entry["value"] = value
         except (Exception, asyncio.CancelledError) as exc:  # a listener's CancelledError too
             text = describe(exc, run.file)
-            if run.replaced(exc):
+            if run.raised.replaced(exc):
                 text = f"another exception than the one a listener raised, of its type ({text})"
             run.errors.insert(0, text)
         except _EndlessEmit as exc:

@@ -1,0 +1,50 @@
+"""Breaks: a non-callable handler may be left "to fail in the emit", and "after it fired, the
+bus holds no listener of yours for `event`" ("a handler that raises counts as fired").
+The listener checks `callable(handler)` and raises its TypeError before it takes its ticket
+and leaves the bus. So `once(bus, "e", 42)` fails in every emit, not in one: the listener is
+never spent, never removed, and every later emit of "e" reports the TypeError again.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from day25 import EventBus, EventPriority
+
+
+def _arm(bus: EventBus, event: str, priority: Any, handler: Callable[..., Any]) -> Any:
+    """Register one once-listener for ``handler``; return ``handler``."""
+    ticket = [handler]  # one ticket: whoever pops it first is the one call
+
+    def listener(*args: Any, **kwargs: Any) -> Any:
+        if not callable(handler):
+            raise TypeError(f"once({event!r}): the handler {handler!r} is not callable")
+        if not ticket:
+            return None  # an emit that took its snapshot before we left the bus
+        call = ticket.pop()
+        bus.off(event, listener)  # only this listener, never the handler itself
+        # A sync listener may return an awaitable: the bus awaits it (once).
+        return call(*args, **kwargs)
+
+    functools.update_wrapper(listener, handler)  # __wrapped__: bus.off(event, handler) finds us
+    bus.on(event, listener, priority=priority)
+    return handler
+
+
+def once(
+    bus: EventBus,
+    event: str,
+    handler: Callable[..., Any] | None = None,
+    *,
+    priority: EventPriority = EventPriority.MEDIUM,
+) -> Any:
+    """Call ``handler`` on the next ``event`` only; usable as a decorator. Returns ``handler``."""
+    if handler is None:
+
+        def register(fn: Callable[..., Any]) -> Any:
+            return _arm(bus, event, priority, fn)
+
+        return register
+    return _arm(bus, event, priority, handler)

@@ -1,0 +1,81 @@
+"""Breaks: "its exception reaches the bus (do not catch it, do not wrap it in another) ...
+whatever its type". A handler whose own TaskGroup fails raises an ExceptionGroup; the listener
+catches a group of one and raises the exception inside it instead, "so the bus sees the real
+error". So `result.errors` holds the inner ValueError, not the handler's ExceptionGroup.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from day25 import EventBus, EventPriority
+
+
+class _State(enum.Enum):
+    ARMED = "armed"
+    SPENT = "spent"
+
+
+class _OnceListener:
+    """What the bus holds for one ``once``: it calls the handler the first time only."""
+
+    def __init__(self, bus: EventBus, event: str, handler: Callable[..., Any]) -> None:
+        self._bus = bus
+        self._event = event
+        self._handler = handler
+        self._state = _State.ARMED
+        self.__wrapped__ = handler  # how bus.off(event, handler) finds this listener
+        for name in ("__module__", "__name__", "__qualname__", "__doc__"):
+            try:
+                value = getattr(handler, name)
+            except AttributeError:
+                continue
+            setattr(self, name, value)
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> None:
+        if self._state is not _State.ARMED:
+            return  # reached again through an older snapshot: it already fired
+        self._state = _State.SPENT
+        self._bus.off(self._event, self)
+        try:
+            outcome = self._handler(*args, **kwargs)
+            if inspect.isawaitable(outcome):
+                await outcome
+        except ExceptionGroup as group:
+            if len(group.exceptions) == 1:  # a TaskGroup of one: report the real error
+                raise group.exceptions[0]
+            raise
+
+    def __repr__(self) -> str:
+        return f"<once {self._handler!r} on {self._event!r} ({self._state.value})>"
+
+
+class _Registrar:
+    """``once(bus, event)`` without a handler: every use registers anew."""
+
+    def __init__(self, bus: EventBus, event: str, priority: Any) -> None:
+        self._bus = bus
+        self._event = event
+        self._priority = priority
+
+    def __call__(self, handler: Callable[..., Any]) -> Any:
+        return once(self._bus, self._event, handler, priority=self._priority)
+
+
+def once(
+    bus: EventBus,
+    event: str,
+    handler: Callable[..., Any] | None = None,
+    *,
+    priority: EventPriority = EventPriority.MEDIUM,
+) -> Any:
+    """Call ``handler`` on the next ``event`` only; usable as a decorator. Returns ``handler``."""
+    if handler is None:
+        return _Registrar(bus, event, priority)
+    if not callable(handler):
+        raise TypeError(f"once() needs a callable handler, not {handler!r}")
+    bus.on(event, _OnceListener(bus, event, handler), priority=priority)
+    return handler
