@@ -2,8 +2,9 @@
 
 The exercise texts ask for the listener's own exception (out of ``emit`` in
 exercise 1, into the bus's result in exercise 2). A copy of it (same type, same
-message, another object) must not pass for it; a ``TypeError`` a listener raises
-is an exception like any other, not a sign that it was called the wrong way.
+message, another object) must not pass for it, nor the very object with its arguments
+rewritten, nor the one error inside a listener's ``ExceptionGroup``; a ``TypeError`` a
+listener raises is an exception like any other, not a sign that it was called the wrong way.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def once(bus, event, handler=None, priority=2):
 OWN = "raise"
 COPY = "raise type(exc)(*exc.args) from None"
 REMADE = 'raise type(exc)(f"in a listener: {exc}") from exc'  # same type, another message
+REWRITTEN = 'exc.args = (f"in once: {exc}",); raise'  # the very object, its message changed
+UNWRAPPED = "raise exc.exceptions[0] if isinstance(exc, ExceptionGroup) else exc"
 
 
 def module(source: str, raise_line: str) -> types.ModuleType:
@@ -112,3 +115,17 @@ def test_the_bus_result_names_the_listeners_own_exception_or_another(
     result = run_scenario(module(ONCE, raise_line), BUS_SUBJECT, {"ops": ops})
     assert result["ops"][1]["value"] == reported
     assert result["ops"][1]["trace"] == [["a", 1]]
+
+
+def test_the_bus_result_names_a_rewritten_error_and_an_unwrapped_group() -> None:
+    """The twenty-fifth batch: a wrapper that rewrites the handler's exception's ``args``
+    in place, and one that hands on the one error inside a handler's ``ExceptionGroup``."""
+    def value(raise_line: str, raises: str) -> Any:
+        ops = [{"op": "once", "event": "e", "listener": "a", "kind": "sync", "style": "call",
+                "raises": raises}, EMIT]
+        return run_scenario(module(ONCE, raise_line), BUS_SUBJECT, {"ops": ops})["ops"][1]["value"]
+
+    [rewritten] = value(REWRITTEN, "ValueError")
+    assert rewritten.startswith("the ValueError a listener raised, its arguments changed to")
+    assert value(OWN, "ExceptionGroup") == ["ExceptionGroup"]
+    assert value(UNWRAPPED, "ExceptionGroup") == ["ValueError"]

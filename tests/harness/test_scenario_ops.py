@@ -190,14 +190,17 @@ def test_a_named_enum_level_reaches_the_code_as_a_member_of_a_plain_enum_of_its_
 
 NOT_CALLABLE = """
 def once(bus, event, handler):
-    if not callable(handler) and REFUSE:
+    if not callable(handler) and REFUSE and not LATE:
         raise REFUSE(f"not callable: {handler!r}")
     if not callable(handler) and DROP:
         return handler
     def wrapper(*args, **kwargs):
-        bus.off(event, wrapper)
+        if not FOREVER:
+            bus.off(event, wrapper)
         return handler(*args, **kwargs)
     bus.on(event, wrapper)
+    if not callable(handler) and REFUSE and LATE:  # refused, yet registered
+        raise REFUSE(f"not callable: {handler!r}")
     return handler
 """
 
@@ -205,9 +208,10 @@ def once(bus, event, handler):
 def test_once_not_callable_allows_a_type_error_at_once_or_in_the_emit_only() -> None:
     from day25.course.protocol import BUS_SUBJECT
 
-    def outcome(refuse: type[Exception] | None, drop: bool = False) -> Any:
+    def outcome(refuse: type[Exception] | None, drop: bool = False, **flags: bool) -> Any:
         made = types.ModuleType("submission")
-        made.__dict__.update({"REFUSE": refuse, "DROP": drop})
+        made.__dict__.update({"REFUSE": refuse, "DROP": drop, "LATE": False, "FOREVER": False,
+                              **flags})
         exec(compile(NOT_CALLABLE, "<submission>", "exec"), made.__dict__)
         ops = [{"op": "once_not_callable", "event": "e"}]
         return run_scenario(made, BUS_SUBJECT, {"ops": ops})["ops"][0]["error"]
@@ -216,3 +220,6 @@ def test_once_not_callable_allows_a_type_error_at_once_or_in_the_emit_only() -> 
     refused = outcome(ValueError)
     assert refused.startswith("NotCallableMishandled: once(bus, event, 42) raised ValueError")
     assert "returned the errors [[], []]" in outcome(None, drop=True)  # dropped silently
+    # the twenty-fifth batch: refused yet left on the bus; left to fail at every emit
+    assert "raised TypeError, yet left 1 listener(s)" in outcome(TypeError, LATE=True)
+    assert "[['TypeError'], ['TypeError']] and left 1" in outcome(None, FOREVER=True)
