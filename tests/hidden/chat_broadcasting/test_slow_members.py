@@ -130,6 +130,66 @@ DROPPED_TOGETHER_WANTED = {"first": [msg("ann", "hi", 1)], "frames": 11,
                            "leaves": [f"u{i:02}" for i in range(10)]}
 
 
+# broadcast as a library call, "broadcast(conns, frame, *, timeout=SEND_TIMEOUT)", by another
+# caller than the app: its arguments by keyword, members that are test doubles (a dataclass:
+# equal when their fields are, so unhashable; "every connection in conns" is each of them),
+# and the default timeout left as it is, on a clock that skips waits (virtual_clock.py), so
+# the stalled one costs no real time: it is returned after SEND_TIMEOUT, not waited for
+BROADCAST_CALLERS_PROBE = """
+import asyncio
+import dataclasses
+import threading
+
+from day25.course.inside.virtual_clock import VirtualClockLoop
+
+
+@dataclasses.dataclass
+class Fake:
+    name: str
+    stalls: bool = False
+    got: list = dataclasses.field(default_factory=list)
+
+    async def send_text(self, text):
+        if self.stalls:
+            await asyncio.sleep(3600)
+        self.got.append(text)
+
+
+async def calls(module):
+    out = {}
+    a, b = Fake("a"), Fake("a")
+    try:
+        failed = await module.broadcast(conns=[a, b], frame={"type": "pong"})
+        out["by keyword, two equal doubles"] = [len(failed), len(a.got), len(b.got)]
+    except Exception as exc:
+        out["by keyword, two equal doubles"] = f"{type(exc).__name__}: {exc}"[:200]
+    try:
+        failed = await module.broadcast([Fake("s", stalls=True)], {"type": "pong"})
+        out["the default timeout"] = [getattr(f, "name", repr(f)) for f in failed]
+    except Exception as exc:
+        out["the default timeout"] = f"{type(exc).__name__}: {exc}"[:200]
+    return out
+
+
+def probe(module):
+    box = {}
+
+    def run():
+        try:
+            with asyncio.Runner(loop_factory=VirtualClockLoop) as runner:
+                box["out"] = runner.run(calls(module))
+        except BaseException as exc:
+            box["out"] = f"{type(exc).__name__}: {exc}"[:300]
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(2.0)
+    return box.get("out", "broadcast did not finish in 2 s")
+"""
+BROADCAST_CALLERS_WANTED = {"by keyword, two equal doubles": [0, 1, 1],
+                            "the default timeout": ["s"]}
+
+
 @pytest.mark.points(2)
 @pytest.mark.category("slow_member")
 async def test_stalled_members_cost_one_timeout_and_are_dropped(app_server: Server) -> None:
@@ -190,6 +250,13 @@ async def test_stalled_members_cost_one_timeout_and_are_dropped(app_server: Serv
             await expect(server, ws, msg("dan", "still here", 2), "the room goes on")
         async with server.connect(chat("kim")) as kim:
             await join(server, kim, "lobby", "kim", ["ann", "dan", "kim"])
+    got = await server.probe(BROADCAST_CALLERS_PROBE)
+    assert got == BROADCAST_CALLERS_WANTED, (
+        "broadcast(conns, frame, *, timeout=SEND_TIMEOUT) called as a library: by keyword "
+        "(conns=..., frame=...), to two test doubles that are equal and unhashable (each is a "
+        "connection of its own: both get the frame), and then with the default timeout to one "
+        "that never takes the frame (returned after SEND_TIMEOUT, not waited for); wanted "
+        f"{BROADCAST_CALLERS_WANTED}, got {got}")
     got = await server.probe(MANY_STALLED_PROBE)
     wanted = {"stalled at once": 20, "returned": [f"s{i:02}" for i in range(20)],
               "got": {"ann": [msg("ann", "hi", 1)], "bob": [msg("ann", "hi", 1)]},
