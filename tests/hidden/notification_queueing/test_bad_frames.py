@@ -72,6 +72,25 @@ def probe(module):
 """.replace("HEARD", HEARD).replace("CHANGED", CHANGED)
 
 
+# parse_ack's own contract, on the app's module: "Raise ValueError ... for a binary frame":
+# an ASGI server may hand over a binary frame with "text": None beside its bytes
+PARSE_ACK_PROBE = """
+def probe(module):
+    out = {}
+    binary = b'{"type": "ack", "ids": []}'
+    for name, message in {"text None beside bytes": {"type": "websocket.receive", "text": None,
+                                                     "bytes": binary},
+                          "bytes only": {"type": "websocket.receive", "bytes": binary}}.items():
+        try:
+            out[name] = module.parse_ack(message)
+        except ValueError:
+            out[name] = "ValueError"
+        except Exception as exc:
+            out[name] = f"{type(exc).__name__}: {exc}"[:200]
+    return out
+"""
+
+
 # an alert someone else added to app.events, whose service is down
 RAISING_WS_ERROR_LISTENER = """
 def probe(module):
@@ -137,6 +156,11 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
         "a tab sent a well-formed ack and left at once (the reply to it could not be sent): "
         "a normal disconnect, not a malformed frame, so no ws.error; got "
         f"{[e['args'] for e in late]}")
+    got = await server.probe(PARSE_ACK_PROBE)
+    assert got == {"text None beside bytes": "ValueError", "bytes only": "ValueError"}, (
+        "parse_ack raises ValueError for a binary frame, whatever its message holds (an ASGI "
+        "server may give \"text\": None beside the bytes), and never anything else; got "
+        f"{got}")
     # "the connection **stays open**" whoever listens: an alert of the instructor's on
     # ws.error that raises changes nothing of the sender's error frame and open socket
     assert await server.probe(RAISING_WS_ERROR_LISTENER) == "listening"

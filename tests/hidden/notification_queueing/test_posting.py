@@ -37,11 +37,54 @@ async def test_post_answers_201_with_unique_id_and_seq(app_server: Server) -> No
     ids = [r["id"] for r in replies]
     assert all(isinstance(i, str) and i for i in ids) and len(set(ids)) == 3
     assert [r["delivered"] for r in replies] == [0, 0, 0], "nobody was connected"
+    # "Invalid JSON, not an object, or a bad field: 422": nothing about the request's
+    # content type, so JSON sent as "application/json; charset=utf-8" is JSON
+    async with server.http() as client:
+        r = await client.post("/notifications", content=b'{"user": "ann", "title": "t3"}',
+                              headers={"content-type": "application/json; charset=utf-8"})
+    assert r.status_code == 201, (
+        "a valid notification sent with the content type \"application/json; charset=utf-8\" "
+        "(a parameter is part of a content type) is created: 201, got "
+        f"{r.status_code} {r.text:.200}")
+    # "Each create_app call works with its own ...": two apps in one process share nothing,
+    # live tabs neither (a POST to one pushes to no tab of the other)
+    got = await server.probe(TWO_APPS)
+    assert got == {"delivered": 0, "ann's tab on the other app": ["backlog_end"]}, (
+        "two create_app calls in one process, each with its own database: ann's tab is open on "
+        "the first, a POST for ann goes to the second, which has no tab of hers: delivered 0, "
+        f"and her tab on the first gets nothing; got {got}")
     created = await server.wait_for_event("notification.created", count=3)
     first = created[0]["args"][0] if created[0]["args"] else None
     assert isinstance(first, dict) and first.get("user") == "ann" and first.get("title") == "t0", (
         "notification.created carries the notification being created (user, title, body, "
         f"level, ...) when it is emitted: got {first!r:.200}")
+
+
+TWO_APPS = _support.ASGI_PROBE + '''
+
+async def scenario(module, folder):
+    one = module.create_app(os.path.join(folder, "one.sqlite3"))
+    two = module.create_app(os.path.join(folder, "two.sqlite3"))
+    frames, got = [], asyncio.Event()
+
+    async def send(message):
+        if message.get("type") == "websocket.send":
+            frames.append(json.loads(message.get("text") or message.get("bytes")))
+        got.set()
+
+    ann = tab(one, "/notifications/ann", send)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=two), base_url="http://testserver")
+    try:
+        await frames_until(ann, frames, got, 1)  # her backlog_end
+        r = await client.post("/notifications", json={"user": "ann", "title": "elsewhere"})
+        delivered = r.json().get("delivered") if r.status_code == 201 else r.status_code
+        for _ in range(50):
+            await asyncio.sleep(0)
+    finally:
+        ann.cancel()
+        await client.aclose()
+    return {"delivered": delivered, "ann's tab on the other app": [f.get("type") for f in frames]}
+'''
 
 
 # A door on notification.created, run in the app (a listener of app.events, as the grader's

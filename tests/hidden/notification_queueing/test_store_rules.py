@@ -92,8 +92,8 @@ def rules(module, folder):
         big = module.Store(os.path.join(folder, "big.sqlite3"), ttl_seconds=86400.0,
                            max_per_user=150)
         for _ in range(120):
-            big.add("ann", note)
-        many = [row["seq"] for row in big.pending("ann")]
+            big.add(user="ann", fields=note)  # by keyword, as the signature names them
+        many = [row["seq"] for row in big.pending(user="ann")]
         ttl_file = os.path.join(folder, "ttl.sqlite3")
         short = module.Store(ttl_file, ttl_seconds=0.001, max_per_user=100)
         gone = [short.add("ann", note)["id"] for _ in range(2)]
@@ -101,15 +101,19 @@ def rules(module, folder):
         module.Store(cap_file, ttl_seconds=0.001, max_per_user=2).add("ann", note)
         time.sleep(0.01)  # all three past their expires_at
         longer = module.Store(ttl_file, ttl_seconds=86400.0, max_per_user=100)
-        acked = longer.ack("ann", gone[-1:])  # the last: no later add may purge it first
+        acked = longer.ack(user="ann", ids=gone[-1:])  # the last: no later add purges it first
         expired = [row["seq"] for row in longer.pending("ann")]
         capped = module.Store(cap_file, ttl_seconds=86400.0, max_per_user=2)
         for _ in range(3):
             capped.add("ann", note)
         kept = [row["seq"] for row in capped.pending("ann")]
+        zero = module.Store(os.path.join(folder, "zero.sqlite3"), ttl_seconds=0, max_per_user=9)
+        added = zero.add("ann", note)
+        zeroed = [added["expires_at"] == added["created_at"], zero.pending("ann"),
+                  zero.ack("ann", [added["id"]])]
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"[:500]
-    return {"many": many, "acked": acked, "expired": expired, "kept": kept}
+    return {"many": many, "acked": acked, "expired": expired, "kept": kept, "zero": zeroed}
 """
 
 
@@ -141,6 +145,11 @@ async def test_store_add_and_pending_return_exactly_the_notifications_fields(
         "the oldest (lowest seq) go\": with max_per_user=2, seq 1 expired (not purged yet) "
         "and seq 2, 3, 4 added, pending holds seq 3 and 4 (dropping the expired one makes "
         f"no room for a third); got seqs {got['kept']}")
+    assert got["zero"] == [True, [], 0], (
+        "Store(path, ttl_seconds=0, ...): 0 is a ttl like any other (not \"none given\"): "
+        "expires_at = created_at + 0, so the notification is expired as it is stored, in no "
+        "backlog and counted 0 by an ack; got [expires_at == created_at, pending, ack count] "
+        f"= {got['zero']}")
 
 
 @pytest.mark.points(2)
