@@ -223,3 +223,14 @@ def test_once_not_callable_allows_a_type_error_at_once_or_in_the_emit_only() -> 
     # the twenty-fifth batch: refused yet left on the bus; left to fail at every emit
     assert "raised TypeError, yet left 1 listener(s)" in outcome(TypeError, LATE=True)
     assert "[['TypeError'], ['TypeError']] and left 1" in outcome(None, FOREVER=True)
+
+
+def test_an_explicit_none_priority_and_a_str_event_of_its_own_class_reach_once() -> None:
+    """The twenty-sixth batch's spellings: ``"explicit.None"`` hands ``None`` on as the
+    priority, and ``"str_event"`` the event name as a ``str`` of the caller's own class."""
+    from day25.course.inside.plain_values import EventName, event_name, named_level
+
+    assert named_level("explicit.None") is None and named_level("none") == "none"
+    name = event_name({"event": "first.login", "str_event": True})
+    assert type(name) is EventName and name == "first.login"
+    assert type(event_name({"event": "e"})) is str

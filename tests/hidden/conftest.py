@@ -56,7 +56,8 @@ AWAITED = ("async", "returns_awaitable", "returns_task", "returns_future",
 NOT_AWAITED = ("sync", "method", "one_arg", "returns_value", "returns_generator",
                "returns_done_future", "no_signature", "returns_async_generator",
                "returns_watched_generator",  # a plain generator whose body reports its run
-               "returns_exception")  # a value too, though an exception object
+               "returns_exception",  # a value too, though an exception object
+               "class_handler", "returns_thread_future")  # an instance; a pool's Future
 
 
 def level(priority: str | int | None) -> int:
@@ -217,8 +218,9 @@ class Model:
         self.trace, self.errors, self.notes = [], [], []
         out: dict[str, Any] = {"op": op["op"], "error": None}
         kind = op["op"]
-        if kind == "once" and self.bus and isinstance(op.get("priority"), bool):
-            out["error"] = "TypeError"  # bus.on refuses a bool priority, so once does too
+        if kind == "once" and self.bus and (isinstance(op.get("priority"), bool)
+                                            or op.get("priority") == "explicit.None"):
+            out["error"] = "TypeError"  # bus.on refuses a bool (or None), so once does too
         elif kind == "once" and self.bus and unknown_name(op.get("priority")):
             out["error"] = "ValueError"  # and a level name it does not know ("urgent")
         elif kind in ("on", "once"):

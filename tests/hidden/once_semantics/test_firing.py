@@ -56,6 +56,14 @@ def test_fires_on_the_next_emit_only(check: Any) -> None:
            emit(3, event="room[1]:joined"), count("room[1]:joined"),
            emit(4, event="room[1]:joined"), emit(5, event="first.login"),
            count("first.login")], H)
+    # ... whatever str class holds it (a StrEnum member of an app's catalogue of names is a
+    # str the bus takes as that name); and a handler is any callable, a class too (called at
+    # the emit with its arguments, as any handler is, not made an instance of at registration)
+    check([once("login", event="first.login", str_event=True),
+           once("login2", event="first.login", str_event=True, style="decorator", kind="async"),
+           once("cls", event="order.placed", kind="class_handler"),
+           emit(1, event="first.login"), emit(2, event="first.login"), count("first.login"),
+           emit({"id": 3}, event="order.placed"), emit(4, event="order.placed")], H)
 
 
 @pytest.mark.points(1)
@@ -228,6 +236,12 @@ def test_respects_priority_among_other_listeners(check: Any) -> None:
            once("u3", style="keywords", priority="urgent", kind="async"), count(), emit(1)],
           "once must refuse what bus.on refuses (a bool priority: TypeError; a level name it "
           "does not know: ValueError), in every call form, and register nothing. " + H)
+    # ... None too, given explicitly (a caller forwarding an unset option): bus.on refuses it
+    # with TypeError, so once does too, not taken for "no priority given"
+    check([on("mid"), once("n", priority="explicit.None"),
+           once("n2", style="decorator", priority="explicit.None"), count(), emit(1)],
+          "once must refuse what bus.on refuses: priority=None given explicitly is a TypeError "
+          "to bus.on, so to once too (not the default level). " + H)
     # ... and registers nothing means it removes nothing either: a permanent listener of the
     # same handler stays (a refusal "rolled back" with bus.off(event, handler) removes it)
     check([on("a"), once("a", priority="urgent"), once("a", style="decorator", priority=True),
@@ -316,6 +330,10 @@ def test_a_raising_handler_counts_as_fired_and_its_own_error_reaches_the_bus(
            once("late", kind="async", raises="TimeoutError"),
            once("late2", kind="returns_task", raises="TimeoutError", priority="HIGH"),
            on("after", priority="LOW"), emit(1), emit(2), count()], H)
+    # a concurrent.futures.Future (a job handed to a thread pool, here one that failed) is not
+    # awaitable: a value, not waited on, so its error is nobody's (the bus gets none)
+    check([once("pool", kind="returns_thread_future"), on("after", priority="LOW"), emit(1),
+           emit(2), count()], H)
     # ... an ExceptionGroup too (a handler whose own TaskGroup failed, with one error): the
     # group is the handler's exception, not the one error inside it
     check([once("group", raises="ExceptionGroup"),

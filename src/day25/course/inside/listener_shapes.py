@@ -26,6 +26,12 @@ done: its result, or what the listener raised as its exception, which must reach
 all the same; with ``"same_future": true`` (twenty-fourth batch) it returns the first
 call's Future at every call, as a cached result is: awaited again, it raises again, so an
 emit that skips an awaitable it has awaited before lets the error of a later call go.
+Twenty-sixth batch (another caller): ``class_handler`` is a class, called with the emit's
+arguments like any callable (its instance is what it returns: a value), which a wrapper
+that instantiates a "listener class" at registration calls too early, with nothing;
+``returns_thread_future`` is a sync function that records, then returns a
+``concurrent.futures.Future`` already done with an error (a job handed to a thread pool
+that failed): not awaitable, so a value, and code that waits on it raises that error.
 ``"one_object": true`` on a ``method`` listener (twenty-fourth batch) makes it a
 :class:`OneObjectMethod`: a method of the one object :data:`SERVICE`, as ``service.save``
 and ``service.audit`` are two methods of one object, so ``off`` of one that compares only
@@ -34,13 +40,14 @@ what a method is bound to removes the other too.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import types
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator
 from typing import Any
 
 __all__ = ["AWAITABLE_LIST", "OWN_ATTR_NAMES", "SERVICE", "AwaitableList", "OneObjectMethod",
-           "own_attrs", "returns_awaitable_if_truthy", "returns_done_future",
-           "returns_generator"]
+           "class_handler", "own_attrs", "returns_awaitable_if_truthy", "returns_done_future",
+           "returns_generator", "returns_thread_future"]
 
 #: the attributes an ``own_attrs`` listener carries, as a wrapper might name its state
 OWN_ATTR_NAMES = {
@@ -165,6 +172,29 @@ def returns_done_future(record: Callable[[tuple[Any, ...], dict[str, Any]], None
                 return kept[0]
             kept.append(future)
         return future  # done already: awaiting it gives its outcome at once
+
+    return made
+
+
+def class_handler(record: Callable[[tuple[Any, ...], dict[str, Any]], None]) -> type:
+    """A ``class_handler`` listener: a class whose construction records the call."""
+
+    class Handler:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            record(args, kwargs)
+
+    return Handler
+
+
+def returns_thread_future(record: Callable[[tuple[Any, ...], dict[str, Any]], None],
+                          name: str) -> Callable[..., Any]:
+    """A ``returns_thread_future`` listener: records, then returns a failed pool job."""
+
+    def made(*args: Any, **kwargs: Any) -> concurrent.futures.Future[None]:
+        record(args, kwargs)
+        job: concurrent.futures.Future[None] = concurrent.futures.Future()
+        job.set_exception(LookupError(f"the pool job of {name} failed"))
+        return job
 
     return made
 

@@ -30,7 +30,7 @@ sync C callable ``inspect.signature`` cannot read, as ``dict.update`` or ``max``
 and ``async_callable`` (an object whose ``__call__`` is ``async def``); and
 ``returns_async_generator``, ``returns_watched_generator``, ``returns_awaitable_if_truthy``
 (awaitable for some calls), ``returns_awaitable_list``, ``"own_attrs"``, a ``method``'s
-``"one_object"``: :mod:`~.listener_shapes`;
+``"one_object"``, ``class_handler``, ``returns_thread_future``: :mod:`~.listener_shapes`;
 ``returns_exception``, ``async_returns_exception`` (an exception returned): :mod:`~.plain_values`.
 
 ``"reemit"`` on a ``sync`` listener: it calls ``emit`` and drives what that returned to
@@ -72,10 +72,12 @@ from day25.course.inside.listener_shapes import (
     AWAITABLE_LIST,
     AwaitableList,
     OneObjectMethod,
+    class_handler,
     own_attrs,
     returns_awaitable_if_truthy,
     returns_done_future,
     returns_generator,
+    returns_thread_future,
 )
 from day25.course.inside.plain_values import (
     RETURNS_EXCEPTION,
@@ -361,6 +363,10 @@ def make_listener(
         made = returns_generator(now, name, misused, kind)
     elif kind == "returns_awaitable_if_truthy":  # see listener_shapes
         made = returns_awaitable_if_truthy(now, body)
+    elif kind == "class_handler":  # see listener_shapes
+        made = class_handler(now)
+    elif kind == "returns_thread_future":
+        made = returns_thread_future(now, name)
     elif kind in RETURNS_EXCEPTION:  # see plain_values
         made = returns_exception(kind, name, now, body)
     else:

@@ -33,6 +33,12 @@ wrapper that takes every enum member by its name makes day25's ``HIGH`` (3).
 yet ``EventBus.on`` takes it by its name, as it takes Nexios' members; a ``once`` that
 refuses every priority outside the kinds the text lists refuses it.
 
+Twenty-sixth batch (another caller): ``"priority": "explicit.None"`` hands ``None`` on as
+the priority, as a caller forwarding an unset option does (``bus.on`` refuses it with
+``TypeError``, so ``once`` must too, not take it for "not given"); ``"str_event": true`` on
+a ``once`` op gives its event name as an :class:`EventName`, a ``str`` of the caller's own
+class (as a ``StrEnum`` member is), which ``bus.on`` takes as the name it is.
+
 Handlers (twenty-third batch): ``"equal": true, "no_hash": true`` makes a listener an
 :class:`EqualNoHash`, another object at every mention, equal to the others by an
 ``__eq__`` of its own and so with no hash: a registry filed by handler that files an
@@ -49,13 +55,25 @@ from typing import Any
 
 from day25 import EventPriority
 
-__all__ = ["INT_ENUM", "NAMED_ENUM", "RETURNS_EXCEPTION", "Equal", "EqualNoHash", "NamedLevel",
-           "Urgency", "emit_arguments", "named_level", "recorded_payload", "returns_exception"]
+__all__ = ["EXPLICIT_NONE", "INT_ENUM", "NAMED_ENUM", "RETURNS_EXCEPTION", "Equal",
+           "EqualNoHash", "EventName", "NamedLevel", "Urgency", "emit_arguments", "event_name",
+           "named_level", "recorded_payload", "returns_exception"]
 
 #: the prefix of a scenario priority that names a member of :class:`Urgency`
 INT_ENUM = "int_enum."
 #: the prefix of a scenario priority that names a member of :class:`NamedLevel`
 NAMED_ENUM = "named_enum."
+#: the scenario priority that hands ``None`` on as the priority
+EXPLICIT_NONE = "explicit.None"
+
+
+class EventName(str):
+    """An event name of the caller's own ``str`` class (a ``StrEnum`` member is one)."""
+
+
+def event_name(op: dict[str, Any]) -> str:
+    """The event name a ``once`` op hands to the code under test (``"str_event"``)."""
+    return EventName(op["event"]) if op.get("str_event") else str(op["event"])
 
 #: the listener kinds this module makes
 RETURNS_EXCEPTION = ("returns_exception", "async_returns_exception")
@@ -132,6 +150,8 @@ def named_level(spelling: int | str) -> Any:
     """What a scenario's ``"priority"`` hands to the code under test: an int or a name in
     lower case as it is; ``"nexios.<NAME>"`` a member of Nexios' ``EventPriority``;
     ``"int_enum.<NAME>"`` one of :class:`Urgency`; any other name one of day25's."""
+    if spelling == EXPLICIT_NONE:
+        return None
     if isinstance(spelling, int) or spelling.islower():
         return spelling
     if spelling.startswith("nexios."):

@@ -23,7 +23,8 @@ the default):
   ``once``: ``once(bus, event, fn)``, ``once(bus, event)(fn)`` or
   ``once(bus=..., event=..., handler=fn)`` (each with ``priority=`` when given);
   ``"decorator": "<name>"`` keeps the decorator under that name, and a later op naming
-  it applies that one again (made for the first op's event and priority)
+  it applies that one again (made for the first op's event and priority); ``"str_event"``
+  gives the event name as a ``str`` of the caller's own class (:mod:`~.plain_values`)
 * ``{"op": "off", "event", "listener"}``: its ``value`` is what ``off`` returned, when
   that is not None (``repr``)
 * ``{"op": "emit", "event", "payload", "kwargs"?}``: its ``value`` is what the awaited
@@ -93,7 +94,13 @@ from day25.course.inside.listener_errors import Raised
 from day25.course.inside.listeners import depth, handler_of, make_listener
 from day25.course.inside.other_buses import OTHER_BUS_OPS, other_bus_op
 from day25.course.inside.overlap import concurrent_emits, gathered
-from day25.course.inside.plain_values import emit_arguments, named_level, pep479, recorded_payload
+from day25.course.inside.plain_values import (
+    emit_arguments,
+    event_name,
+    named_level,
+    pep479,
+    recorded_payload,
+)
 from day25.course.inside.submission import import_error, import_once
 from day25.course.inside.virtual_clock import VirtualClockLoop
 from day25.course.protocol import (
@@ -241,12 +248,12 @@ class _Run:
                 returned = target.on(op["event"], fn, **priority)
             self._check_returned("on", returned, fn)
         elif kind == "once":
-            fn = self.listener(op)
+            fn, event = self.listener(op), event_name(op)
             once = self.module.once
             if op.get("style") == "decorator":
                 reused = self.decorators.get(str(op.get("decorator")))
                 decorator = reused if reused is not None else once(
-                    target, op["event"], **self._priority_kw(op))
+                    target, event, **self._priority_kw(op))
                 if not callable(decorator):
                     raise TypeError(f"once(bus, event) without a handler returned {decorator!r}, "
                                     "not a decorator")
@@ -254,10 +261,10 @@ class _Run:
                     self.decorators[str(op["decorator"])] = decorator
                 returned = decorator(fn)
             elif op.get("style") == "keywords":
-                returned = once(bus=target, event=op["event"], handler=fn,
+                returned = once(bus=target, event=event, handler=fn,
                                 **self._priority_kw(op))
             else:
-                returned = once(target, op["event"], fn, **self._priority_kw(op))
+                returned = once(target, event, fn, **self._priority_kw(op))
             self._check_returned("once", returned, fn)
         elif kind == "off":
             returned = target.off(op["event"], self.listener(op))
