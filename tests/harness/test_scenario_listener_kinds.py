@@ -313,14 +313,17 @@ def test_one_object_methods_share_their_self_and_a_same_future_returns_its_first
 
 def test_a_class_handler_and_a_failed_pool_job_are_what_they_say() -> None:
     """The twenty-sixth batch's shapes: a class as the handler records when it is called
-    (constructed) with the emit's arguments, and a thread pool's Future, done with an
-    error, is not awaitable: a value."""
+    (constructed) with the emit's arguments, a generator function's call runs none of its
+    body (it records nothing), and a thread pool's Future, done with an error, is not
+    awaitable: a value."""
     import concurrent.futures
 
     calls: list[Any] = []
     handler = made("cls", {"kind": "class_handler"}, calls)
     assert isinstance(handler, type) and calls == []
     assert isinstance(handler(1, k=2), handler) and calls == [(1,)]
+    genfn = made("g", {"kind": "generator_function"}, calls)
+    assert inspect.isgeneratorfunction(genfn) and inspect.isgenerator(genfn(2))
     job = made("pool", {"kind": "returns_thread_future"}, calls)(3)
     assert isinstance(job, concurrent.futures.Future) and not inspect.isawaitable(job)
     assert isinstance(job.exception(), LookupError)

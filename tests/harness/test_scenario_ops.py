@@ -234,3 +234,19 @@ def test_an_explicit_none_priority_and_a_str_event_of_its_own_class_reach_once()
     name = event_name({"event": "first.login", "str_event": True})
     assert type(name) is EventName and name == "first.login"
     assert type(event_name({"event": "e"})) is str
+
+
+def test_on_and_off_by_keyword_pass_every_argument_by_its_name() -> None:
+    """The twenty-sixth batch's callers: ``"style": "keywords"`` on ``on`` and ``off``
+    passes every argument by its name, so a parameter renamed is a TypeError."""
+    mod = module()
+    keywords = {"style": "keywords"}
+    off = {"op": "off", "event": "e", "listener": "a", **keywords}  # this stand-in's off: none
+    assert traces(mod, [{**on("a"), **keywords}, emit(1), off, emit(2)]) == [[["a", 1]],
+                                                                               [["a", 2]]]
+    positional = types.ModuleType("submission")
+    exec(compile("class PriorityEmitter:\n"
+                 "    def on(self, event, callback, priority=2):\n        return callback\n",
+                 "<submission>", "exec"), positional.__dict__)
+    result = run_scenario(positional, "PriorityEmitter", {"ops": [{**on("a"), **keywords}]})
+    assert "unexpected keyword argument 'handler'" in result["ops"][0]["error"]

@@ -57,7 +57,8 @@ NOT_AWAITED = ("sync", "method", "one_arg", "returns_value", "returns_generator"
                "returns_done_future", "no_signature", "returns_async_generator",
                "returns_watched_generator",  # a plain generator whose body reports its run
                "returns_exception",  # a value too, though an exception object
-               "class_handler", "returns_thread_future")  # an instance; a pool's Future
+               "class_handler", "returns_thread_future",  # an instance; a pool's Future
+               "generator_function")  # a generator, its body not run: it records nothing
 
 
 def level(priority: str | int | None) -> int:
@@ -176,6 +177,8 @@ class Model:
                 reg.fired = True
                 self.regs[reg.key] = [r for r in self.regs.get(reg.key, []) if r is not reg]
             spec = self.specs[reg.name]
+            if spec.get("kind") == "generator_function":
+                continue  # called: it gives a generator, and none of its body runs
             if spec.get("kind") == "one_arg" and (kwargs or not single):
                 self._raise("TypeError", depth)  # Python refuses the call: nothing ran
                 continue

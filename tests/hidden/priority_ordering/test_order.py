@@ -76,6 +76,11 @@ def test_arguments_and_keywords_are_passed_through_exactly(check: Any) -> None:
     # as Python raises it when the call does not fit (nothing trims the arguments)
     check([on("a"), on("one", kind="one_arg"), on("z", "LOW"), emit([1, 2]), emit_args([1, 2]),
            emit(3)], H)
+    # every parameter by its name, as the signatures name them (another caller than the
+    # notebook): on(event=..., handler=..., priority=...) and off(event=..., handler=...)
+    by_name = {"style": "keywords"}
+    check([on("a", **by_name), on("b", "HIGH", kind="async", **by_name), on("c", "LOW"),
+           emit(1), {**off("a"), **by_name}, emit(2)], H)
 
 
 @pytest.mark.points(1)
@@ -185,6 +190,9 @@ def test_events_are_independent_and_unknown_events_are_silent(check: Any) -> Non
     # a2, where a LOW one already there makes the a's go in by their rank, not at the end)
     check([on("low", "LOW"), on("a1"), on("a2"), on("a3"), on("b", event="y"), on("a4"),
            on("c", event="z"), on("a5"), emit(1), emit(2, event="y")], H)
+    # ... and a name is what it says whatever str class holds it (an app's StrEnum member)
+    check([on("login", event="first.login", str_event=True), on("other", "HIGH"),
+           emit(1, event="first.login"), emit(2)], H)
     # emitters are independent too: a new one holds nothing of an old one, even when it
     # takes the old one's place in memory (its id)
     check([*(op for i in range(4) for op in (on(f"a{i}", "HIGH"), emit(i), RENEW)), emit(9),
@@ -235,6 +243,9 @@ def test_whatever_a_listener_returns_that_is_awaitable_is_awaited(check: Any) ->
     # awaited all the same (an emit that awaits only a truthy result never runs its work)
     check([on("empty", "HIGH", kind="returns_falsy_awaitable", delay=2), on("plain"), emit(1)],
           H)
+    # ... and a generator function is a handler like any callable: its call gives a
+    # generator (a value; none of its body runs), so on takes it and emit goes on
+    check([on("genfn", "HIGH", kind="generator_function"), on("plain"), emit(1), emit(2)], H)
     # a plain generator is a value, not awaitable (asyncio.iscoroutine says yes to it on
     # Python 3.11: awaiting it raises a TypeError no listener raised); and neither a plain
     # nor an async generator is run through (an emit that drains one with `for` or

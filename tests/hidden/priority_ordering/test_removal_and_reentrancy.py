@@ -114,6 +114,11 @@ def test_reentrant_emit_runs_nested_in_order(check: Any) -> None:
                                              on(f"then{i}", "LOW", event=f"e{i}"))),
            {"op": "emit_concurrently", "events": [f"e{i}" for i in range(5)],
             "payloads": list(range(5))}, emit(5, event="e0")], H)
+    # ... and however many are in progress at once: 40 emits gathered, each waiting in its
+    # async listener while the others start (an emitter that caps emits in progress, as a
+    # guard against runaway recursion, refuses the later ones)
+    check([on("slow", "HIGH", kind="async", delay=3), on("then", "LOW"),
+           {"op": "emit_concurrently", "event": "e", "payloads": list(range(40))}], H)
     # ... and when one of two fails (its async listener raises) while the other waits in its
     # own listener, the other goes on to its end: "What it was awaiting is cancelled with
     # it", not what another emit awaits (an emit that cancels every task it knows of does)

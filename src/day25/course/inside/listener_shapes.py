@@ -31,7 +31,10 @@ arguments like any callable (its instance is what it returns: a value), which a 
 that instantiates a "listener class" at registration calls too early, with nothing;
 ``returns_thread_future`` is a sync function that records, then returns a
 ``concurrent.futures.Future`` already done with an error (a job handed to a thread pool
-that failed): not awaitable, so a value, and code that waits on it raises that error.
+that failed): not awaitable, so a value, and code that waits on it raises that error;
+``generator_function`` is a generator function: calling it runs none of its body (so it
+records nothing) and gives a generator, a value; code that refuses it as a handler, or runs
+its body, is reported.
 ``"one_object": true`` on a ``method`` listener (twenty-fourth batch) makes it a
 :class:`OneObjectMethod`: a method of the one object :data:`SERVICE`, as ``service.save``
 and ``service.audit`` are two methods of one object, so ``off`` of one that compares only
@@ -46,8 +49,8 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Itera
 from typing import Any
 
 __all__ = ["AWAITABLE_LIST", "OWN_ATTR_NAMES", "SERVICE", "AwaitableList", "OneObjectMethod",
-           "class_handler", "own_attrs", "returns_awaitable_if_truthy", "returns_done_future",
-           "returns_generator", "returns_thread_future"]
+           "class_handler", "generator_function", "own_attrs", "returns_awaitable_if_truthy",
+           "returns_done_future", "returns_generator", "returns_thread_future"]
 
 #: the attributes an ``own_attrs`` listener carries, as a wrapper might name its state
 OWN_ATTR_NAMES = {
@@ -184,6 +187,17 @@ def class_handler(record: Callable[[tuple[Any, ...], dict[str, Any]], None]) -> 
             record(args, kwargs)
 
     return Handler
+
+
+def generator_function(name: str, misused: Callable[[str], None]) -> Callable[..., Any]:
+    """A ``generator_function`` listener: its body reports being run, as a value's would."""
+
+    def made(*args: Any, **kwargs: Any) -> Iterator[None]:
+        misused(f"listener {name} is a generator function: its call gives a generator, a "
+                "value, whose body was run through")
+        yield
+
+    return made
 
 
 def returns_thread_future(record: Callable[[tuple[Any, ...], dict[str, Any]], None],

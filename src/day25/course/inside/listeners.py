@@ -30,7 +30,8 @@ sync C callable ``inspect.signature`` cannot read, as ``dict.update`` or ``max``
 and ``async_callable`` (an object whose ``__call__`` is ``async def``); and
 ``returns_async_generator``, ``returns_watched_generator``, ``returns_awaitable_if_truthy``
 (awaitable for some calls), ``returns_awaitable_list``, ``"own_attrs"``, a ``method``'s
-``"one_object"``, ``class_handler``, ``returns_thread_future``: :mod:`~.listener_shapes`;
+``"one_object"``, ``class_handler``, ``returns_thread_future``, ``generator_function``:
+:mod:`~.listener_shapes`;
 ``returns_exception``, ``async_returns_exception`` (an exception returned): :mod:`~.plain_values`.
 
 ``"reemit"`` on a ``sync`` listener: it calls ``emit`` and drives what that returned to
@@ -73,6 +74,7 @@ from day25.course.inside.listener_shapes import (
     AwaitableList,
     OneObjectMethod,
     class_handler,
+    generator_function,
     own_attrs,
     returns_awaitable_if_truthy,
     returns_done_future,
@@ -367,6 +369,8 @@ def make_listener(
         made = class_handler(now)
     elif kind == "returns_thread_future":
         made = returns_thread_future(now, name)
+    elif kind == "generator_function":
+        made = generator_function(name, misused)
     elif kind in RETURNS_EXCEPTION:  # see plain_values
         made = returns_exception(kind, name, now, body)
     else:

@@ -35,9 +35,9 @@ refuses every priority outside the kinds the text lists refuses it.
 
 Twenty-sixth batch (another caller): ``"priority": "explicit.None"`` hands ``None`` on as
 the priority, as a caller forwarding an unset option does (``bus.on`` refuses it with
-``TypeError``, so ``once`` must too, not take it for "not given"); ``"str_event": true`` on
-a ``once`` op gives its event name as an :class:`EventName`, a ``str`` of the caller's own
-class (as a ``StrEnum`` member is), which ``bus.on`` takes as the name it is.
+``TypeError``, so ``once`` must too, not take it for "not given"); ``"str_event": true``
+on an ``on`` or ``once`` op gives its event name as an :class:`EventName`, a ``str`` of
+the caller's own class (as a ``StrEnum`` member is), which ``bus.on`` takes as it is.
 
 Handlers (twenty-third batch): ``"equal": true, "no_hash": true`` makes a listener an
 :class:`EqualNoHash`, another object at every mention, equal to the others by an
@@ -72,7 +72,7 @@ class EventName(str):
 
 
 def event_name(op: dict[str, Any]) -> str:
-    """The event name a ``once`` op hands to the code under test (``"str_event"``)."""
+    """The event name an ``on`` or ``once`` op hands to the code under test."""
     return EventName(op["event"]) if op.get("str_event") else str(op["event"])
 
 #: the listener kinds this module makes

@@ -18,7 +18,9 @@ and a name of :class:`~.plain_values.Urgency`, an ``IntEnum`` of the caller's ow
 the default):
 
 * ``{"op": "on", "event", "listener", "priority"?, "kind", "reemit"?, "then"?, "raises"?,
-  "style"?}``: ``"style": "positional"`` passes the priority positionally
+  "style"?}``: ``"style": "positional"`` passes the priority positionally, ``"keywords"``
+  every argument by its name (``on(event=..., handler=...)``, on ``off`` too: twenty-sixth
+  batch); ``"str_event"`` as on ``once``
 * ``{"op": "once", ...same..., "style": "call"|"decorator"|"keywords"}``: the module's own
   ``once``: ``once(bus, event, fn)``, ``once(bus, event)(fn)`` or
   ``once(bus=..., event=..., handler=fn)`` (each with ``priority=`` when given);
@@ -242,10 +244,13 @@ class _Run:
         if kind == "on":
             fn = self.listener(op)
             priority = self._priority_kw(op)
+            event = event_name(op)
             if op.get("style") == "positional" and priority:
-                returned = target.on(op["event"], fn, priority["priority"])
+                returned = target.on(event, fn, priority["priority"])
+            elif op.get("style") == "keywords":
+                returned = target.on(event=event, handler=fn, **priority)
             else:
-                returned = target.on(op["event"], fn, **priority)
+                returned = target.on(event, fn, **priority)
             self._check_returned("on", returned, fn)
         elif kind == "once":
             fn, event = self.listener(op), event_name(op)
@@ -267,7 +272,10 @@ class _Run:
                 returned = once(target, event, fn, **self._priority_kw(op))
             self._check_returned("once", returned, fn)
         elif kind == "off":
-            returned = target.off(op["event"], self.listener(op))
+            if op.get("style") == "keywords":
+                returned = target.off(event=op["event"], handler=self.listener(op))
+            else:
+                returned = target.off(op["event"], self.listener(op))
             return None if returned is None else repr(returned)[:200]
         elif kind == "emit":
             args = emit_arguments(op, lambda text: self.errors.append(text))
