@@ -61,9 +61,11 @@ def variants(batch: Path | None) -> list[tuple[str, str, Path]]:
     return found
 
 
-def grade(found: list[tuple[str, str, Path]], jobs: int) -> tuple[dict[str, float], list[str]]:
-    """``{"<exercise>/<file stem>": points}`` from one ``day25 grade`` of them all, and
-    the files its ``review.csv`` names (``<exercise>/<file name>: rule``)."""
+def grade(found: list[tuple[str, str, Path]], jobs: int
+          ) -> tuple[dict[str, float], dict[str, str], list[str]]:
+    """``{"<exercise>/<file stem>": points}`` from one ``day25 grade`` of them all, the
+    FAIL lines of each file's feedback (same keys), and the files its ``review.csv``
+    names (``<exercise>/<file name>: rule``)."""
     with tempfile.TemporaryDirectory(prefix="d25-blind-") as tmp:
         klass = Path(tmp) / "class"
         for exercise, module, path in found:
@@ -83,8 +85,24 @@ def grade(found: list[tuple[str, str, Path]], jobs: int) -> tuple[dict[str, floa
         with open(f"{tmp}/out/review.csv", newline="", encoding="utf-8") as f:
             flagged = [" ".join(f"{key}={value}" for key, value in row.items())
                        for row in csv.DictReader(f)]
-    points = {f"{ex}/{p.stem}": float(book[f"{ex}__{p.stem}"][ex]) for ex, _, p in found}
-    return points, flagged
+        points = {f"{ex}/{p.stem}": float(book[f"{ex}__{p.stem}"][ex]) for ex, _, p in found}
+        why = {key: failures(Path(tmp) / "out" / key.replace("/", "__", 1), key.split("/")[0])
+               for key in points}
+    return points, why, flagged
+
+
+def failures(student: Path, exercise: str) -> str:
+    """The FAIL lines of ``exercise`` in ``student``'s feedback, with their messages: why a
+    file lost points, shown for a correct one that did (a grade is never a bare number)."""
+    lines = (student / "feedback.md").read_text(encoding="utf-8").splitlines()
+    start = next((i for i, line in enumerate(lines) if f"(`{exercise}`)" in line), len(lines))
+    shown = []
+    for line in lines[start + 1:]:
+        if line.startswith("## "):
+            break
+        if line.startswith("- FAIL") or (shown and line.startswith("    ")):
+            shown.append(line)
+    return "\n".join(f"          {line.strip()}"[:300] for line in shown[:6])
 
 
 def main() -> None:
@@ -100,7 +118,7 @@ def main() -> None:
     found = variants(args.batch)
     if not found:
         sys.exit(f"no <exercise>/bug_*.py or ok_*.py under {args.batch}")
-    points, flagged = grade(found, args.jobs)
+    points, why, flagged = grade(found, args.jobs)
     full = {ex.id: ex.points for ex in load_catalogue(COURSE).exercises}
     rows, misses = [], []
     print(f"{'exercise':<24} {'bugs caught':>12} {'correct at full':>16}")
@@ -114,8 +132,8 @@ def main() -> None:
         print(f"{exercise:<24} {f'{caught} / {len(bugs)}':>12} {f'{at_full} / {len(oks)}':>16}")
         misses += [f"  missed: {exercise}/{p.name} ({got:g}/{full[exercise]:g})"
                    for p, got in bugs if got == full[exercise]]
-        misses += [f"  short:  {exercise}/{p.name} ({got:g}/{full[exercise]:g})"
-                   for p, got in oks if got < full[exercise]]
+        misses += [f"  short:  {exercise}/{p.name} ({got:g}/{full[exercise]:g})\n"
+                   f"{why[f'{exercise}/{p.stem}']}" for p, got in oks if got < full[exercise]]
         rows.append({"exercise": exercise, "bugs": len(bugs), "caught": caught,
                      "correct": len(oks), "at_full": at_full})
     print("\n".join(misses) or "every bug lost points and every correct one got them all")

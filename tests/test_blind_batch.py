@@ -15,7 +15,8 @@ per file, hundreds of files), so it is a command, ``python benchmarks/blind_batc
 --check``, which CI runs on every commit after the test line (``.ci/run``). These
 tests keep the set well formed and prove the command's gate can fail: on small
 batches with a missed bug, a short correct one or a flagged one, it names each and
-exits 1; on an honest batch it exits 0.
+exits 1 (a short one with the FAIL lines of its feedback); on an honest batch it
+exits 0.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ def test_the_check_names_a_missed_bug_and_a_short_correct_one(tmp_path: Path) ->
     assert "priority_ordering" in out and out.count("1 / 1") == 2, out  # 1 of 1 caught, at full
     assert "missed: once_semantics/bug_98_no_bug_at_all.py (25/25)" in out
     assert "short:  once_semantics/ok_97_the_stub.py (0/25)" in out
+    said = out.split("short:  once_semantics/ok_97_the_stub.py (0/25)\n")[1].splitlines()[0]
+    assert said.strip().startswith("- FAIL test_"), out  # and why, from its feedback
     assert "blind batch check failed: 2 grade(s) against the file's docstring, " \
            "0 review flag(s)" in out
 

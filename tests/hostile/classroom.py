@@ -205,6 +205,14 @@ def grade_class(klass: Path, out: Path, *options: str, jobs: int = 1
         return proc, {row["student"]: row for row in csv.DictReader(fh)}
 
 
+def lost(out: Path, student: str) -> str:
+    """The lines of ``student``'s feedback that say where points went: an assert's message
+    when a student who should keep every point does not (a grade is never a bare number)."""
+    feedback = (out / student / "feedback.md").read_text(encoding="utf-8")
+    return "\n".join(line for line in feedback.splitlines()
+                     if line.startswith(("- FAIL", "    "))) or feedback[:3000]
+
+
 def write_class(klass: Path, students: dict[str, dict[str, str]]) -> None:
     """Each student's folder under ``klass``, holding its files (name -> text)."""
     for student, files in students.items():

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from .classroom import COURSE, Listener, grade_class, write_class
+from .classroom import COURSE, Listener, grade_class, lost, write_class
 
 MODULE = "notification_queueing.py"
 SOLUTION = (COURSE / "solutions" / MODULE).read_text(encoding="utf-8")
@@ -127,4 +127,5 @@ def test_the_attacker_loses_its_points_and_is_told_why(graded: dict[str, Any],
 
 
 def test_the_honest_neighbour_keeps_every_point(graded: dict[str, Any]) -> None:
-    assert float(graded["rows"]["honest"]["notification_queueing"]) == 25
+    assert float(graded["rows"]["honest"]["notification_queueing"]) == 25, \
+        lost(graded["out"], "honest")

@@ -20,7 +20,7 @@ import pytest
 
 from day25.course.sandbox import namespaces
 
-from .classroom import MODULE, all_cases, robustness_cases
+from .classroom import MODULE, all_cases, lost, robustness_cases
 
 # the whole batch is graded in the first test's setup: allow more than the default 300 s
 pytestmark = [pytest.mark.timeout(1200),
@@ -49,7 +49,8 @@ def test_no_point_forged_and_feedback_says_why(batch: dict[str, Any], case: str)
 
 
 def test_honest_work_still_scores_beside_hostile_neighbours(batch: dict[str, Any]) -> None:
-    assert float(batch["rows"]["honest_solution"]["priority_ordering"]) == 25
+    assert float(batch["rows"]["honest_solution"]["priority_ordering"]) == 25, \
+        lost(batch["out"], "honest_solution")
 
 
 def test_sandbox_blocks_network_and_hidden_files(batch: dict[str, Any]) -> None:
