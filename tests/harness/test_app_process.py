@@ -132,6 +132,24 @@ async def test_restart_is_a_new_process_with_the_same_folder(tmp_path: Path,
     assert after["pid"] != before["pid"] and after["starts"] == 2 and after["calls"] == 1
 
 
+async def test_a_start_after_a_kill_serves_a_new_process_before_the_exit_is_reported(
+        tmp_path: Path, host: AppProcess, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A killed app process is gone for the grader at once: on a loaded machine its exit
+    may be reported after the kill returned, and ``start`` must not take the old app for a
+    live one then (the next request would reach a dead process and cost an honest app the
+    test: hidden notification_queueing kills its app and starts it again)."""
+    server = serve(tmp_path, host)
+    before = await state(server)
+    app = server._app
+    assert app is not None
+    monkeypatch.setattr(app.process, "alive", lambda: True)  # its exit not reported yet
+    host.kill()  # like kill -9, as the hidden suite does
+    server.start()
+    after = await state(server)
+    server.stop()
+    assert after["pid"] != before["pid"]
+
+
 async def test_a_malformed_request_gets_an_error_and_the_app_keeps_serving(
         tmp_path: Path, host: AppProcess) -> None:
     server = serve(tmp_path, host)

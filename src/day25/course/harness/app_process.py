@@ -40,7 +40,9 @@ class RemoteApp:
         return self.process.request({**payload, "app": self.app_id}, timeout=timeout, what=what)
 
     def alive(self) -> bool:
-        return self.process.alive()
+        """Not once its process was killed or replaced, even if the exit is not yet reported
+        (a loaded machine reports it late; the old app must not pass for a live one)."""
+        return self.owner.serves(self.process) and self.process.alive()
 
     @property
     def output(self) -> str:
@@ -111,6 +113,10 @@ class AppProcess(InsideClient):
             return RemoteApp(self, process, self._next_app, mark,
                              int(port) if uds is None and port is not None else None)
         raise SubmissionError("The process serving your apps could not be replaced.")
+
+    def serves(self, process: InsideProcess) -> bool:
+        """Whether ``process`` is still the one serving this client's apps."""
+        return process is self._process
 
     def kill(self, process: InsideProcess | None = None) -> None:
         """Kill the app process (only if it is still ``process``, when given)."""
