@@ -129,3 +129,17 @@ def test_the_bus_result_names_a_rewritten_error_and_an_unwrapped_group() -> None
     assert rewritten.startswith("the ValueError a listener raised, its arguments changed to")
     assert value(OWN, "ExceptionGroup") == ["ExceptionGroup"]
     assert value(UNWRAPPED, "ExceptionGroup") == ["ValueError"]
+
+
+def test_a_listeners_system_exit_out_of_emit_is_its_error_and_out_of_the_loop_is_refused() -> None:
+    """The twenty-sixth batch: an async listener's ``SystemExit`` (a "quit" listener calling
+    ``sys.exit()``) comes out of an emit that awaits it as that op's error, and the scenarios
+    after it go on; an emit that runs the coroutine as a Task lets it out of the event loop
+    itself, which the scenario reports as such instead of taking the process down."""
+    ops = [{"op": "on", "event": "e", "listener": "a", "kind": "async", "raises": "SystemExit"},
+           EMIT, EMIT]
+    result = run_scenario(module(EMITTER, OWN), "PriorityEmitter", {"ops": ops})
+    assert [op["error"] for op in result["ops"][1:]] == ["SystemExit: listener a failed"] * 2
+    as_task = EMITTER.replace("await result", "await asyncio.ensure_future(result)")
+    with pytest.raises(RuntimeError, match="SystemExit: listener a failed escaped the event loop"):
+        run_scenario(module("import asyncio\n" + as_task, OWN), "PriorityEmitter", {"ops": ops})

@@ -109,7 +109,7 @@ def raised(spec: dict[str, Any]) -> str | None:
         return None
     return kind if kind in (*LISTENER_ERRORS, "InvalidStateError", "IndexError",
                             "StopIteration", "TimeoutError", "WebSocketDisconnect",
-                            "CancelledError", "ExceptionGroup") else "RuntimeError"
+                            "CancelledError", "ExceptionGroup", "SystemExit") else "RuntimeError"
 
 
 def recorded(op: dict[str, Any]) -> Any:

@@ -221,6 +221,11 @@ def test_a_raising_listener_stops_the_emit_and_its_own_error_comes_out(check: An
     # emit that goes on unless its own task is being cancelled runs the listeners after it)
     check([on("cancelled", "HIGH", kind="async", raises="CancelledError"), on("never", "LOW"),
            emit(1), off("cancelled"), emit(2)], H)
+    # ... and a SystemExit (a "quit" listener calling sys.exit()), sync or async: it comes
+    # out of the emit to its caller like any (an emit that runs a returned coroutine as a
+    # Task lets it out of the event loop itself, where the caller's `except` never sees it)
+    check([on("quit", "HIGH", kind="async", raises="SystemExit"), on("never", "LOW"), emit(1),
+           off("quit"), on("sync_quit", "HIGH", raises="SystemExit"), emit(2)], H)
     # ... and so does one from a Task a listener returned that ended cancelled: awaited, it
     # raises CancelledError, which comes out (an emit that takes a Task cancelled by someone
     # else, while its own task is not being cancelled, for "finished" goes on)

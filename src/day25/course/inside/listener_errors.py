@@ -11,6 +11,9 @@ while to a bus it is a listener's error like any other. Nexios is imported only 
 one is asked for (importing it costs tenths of a second; the priority checks import it).
 ``"ExceptionGroup"`` (twenty-fifth batch): a group of one ``ValueError``, as a handler
 whose own ``TaskGroup`` failed raises; it is that handler's exception, not the one inside.
+``"SystemExit"`` (twenty-sixth batch): a "quit" listener calling ``sys.exit()``; not an
+``Exception``, so it must come out of ``emit`` to its caller, and a coroutine run as a Task
+lets it out of the event loop instead (the scenario then says so).
 
 :class:`Raised` keeps what the listeners of one scenario raised, so that the exception
 that reaches the bus or the emit's caller can be told from a stand-in for it: a copy, one
@@ -31,7 +34,8 @@ __all__ = ["Raised", "listener_error"]
 
 _RAISES: dict[str, type[BaseException]] = {n: getattr(builtins, n) for n in LISTENER_ERRORS}
 _RAISES |= {e.__name__: e for e in (asyncio.InvalidStateError, asyncio.CancelledError)}
-_RAISES |= {n: getattr(builtins, n) for n in ("IndexError", "StopIteration", "TimeoutError")}
+_RAISES |= {n: getattr(builtins, n)
+            for n in ("IndexError", "StopIteration", "TimeoutError", "SystemExit")}
 
 
 def _group(message: str) -> ExceptionGroup[ValueError]:

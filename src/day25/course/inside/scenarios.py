@@ -342,7 +342,7 @@ async def _run_ops(run: _Run, ops: list[dict[str, Any]]) -> list[OpResult]:
             value = await run.do(op)
             if value is not None:
                 entry["value"] = value
-        except (Exception, asyncio.CancelledError) as exc:  # a listener's CancelledError too
+        except (Exception, asyncio.CancelledError, SystemExit) as exc:  # a listener's too
             text = describe(exc, run.file)
             if run.raised.replaced(exc):
                 text = f"another exception than the one a listener raised, of its type ({text})"
@@ -367,8 +367,12 @@ def run_scenario(module: ModuleType, subject: str, scenario: dict[str, Any]) -> 
     if clock not in (None, "virtual"):
         raise ValueError(f"unknown scenario clock {clock!r}: none, or 'virtual'")
     factory = VirtualClockLoop if clock == "virtual" else None
-    with asyncio.Runner(loop_factory=factory) as runner:
-        return {"ops": runner.run(_run_ops(run, list(scenario["ops"])))}
+    try:
+        with asyncio.Runner(loop_factory=factory) as runner:
+            return {"ops": runner.run(_run_ops(run, list(scenario["ops"])))}
+    except SystemExit as exc:  # out of the event loop itself, not out of an emit
+        raise RuntimeError(f"a listener's {describe(exc, run.file)} escaped the event "
+                           "loop instead of coming out of the await that ran it") from None
 
 
 def serve_scenarios(channel: Channel, args: InsideArgs) -> None:
