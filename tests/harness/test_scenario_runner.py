@@ -106,6 +106,20 @@ def test_sys_exit_at_import_is_a_readable_error(tmp_path: Path) -> None:
         runner.run({"ops": []})
 
 
+def test_a_submission_given_as_its_file_is_told_to_give_the_folder(tmp_path: Path) -> None:
+    """``--submission`` (and every client) takes the folder that holds the module; the
+    module's own path gets a sentence naming the folder, not "no once_semantics.py in
+    .../once_semantics.py"."""
+    module = tmp_path / "once_semantics.py"
+    module.write_text("x = 1\n")
+    for given, says in ((module, f"is a file: give the folder that holds it, {tmp_path} "),
+                        (tmp_path / "nowhere", "There is no once_semantics.py in ")):
+        with pytest.raises(SubmissionError) as raised, \
+                ScenarioRunner(given, "once_semantics", timeout=5) as runner:
+            runner.run({"ops": []})
+        assert says in str(raised.value)
+
+
 def test_a_missing_class_is_a_setup_error(tmp_path: Path) -> None:
     (tmp_path / "priority_ordering.py").write_text("x = 1\n")
     with ScenarioRunner(tmp_path, "priority_ordering", timeout=5) as runner:

@@ -28,6 +28,11 @@ __all__ = ["InsideClient"]
 def _copy_submission(submission_dir: Path, module: str, dest: Path) -> Path:
     """Copy the submission's top-level ``.py`` files: never run them in place."""
     source = Path(submission_dir)
+    if source.is_file():
+        raise SubmissionError(
+            f"The submission {source} is a file: give the folder that holds it, "
+            f"{source.parent} (a submission is the folder of its modules)."
+        )
     if not (source / module).is_file():
         raise SubmissionError(
             f"There is no {module} in {source}: the submission must hold the module "
