@@ -118,7 +118,7 @@ def grade(
     ],
     out: Annotated[Path, typer.Option(help="where the gradebook and feedback go")],
     jobs: Annotated[int, typer.Option(
-        min=1, help="grading workers (about one per core): each grades 3 students at once")] = 1,
+        min=1, help="grading workers (about one per core): each grades 4 students at once")] = 1,
     single: Annotated[bool, typer.Option(help="each SUBMISSION is one student")] = False,
     exercise_timeout: Annotated[float, typer.Option(help="seconds per exercise")] = 180.0,
     submission_timeout: Annotated[float, typer.Option(help="seconds per student")] = 600.0,

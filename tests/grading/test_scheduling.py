@@ -80,3 +80,22 @@ def test_a_small_batch_splits_each_student(tmp_path: Path,
     fake = _grade(tmp_path, monkeypatch, students=1, jobs=1, seconds=0.01)
     assert len(fake.groups) == 2
     assert sorted(ex for group in fake.groups for ex in group) == sorted(ex.id for ex in EXERCISES)
+
+
+def test_the_help_and_the_guides_say_how_many_students_a_job_grades() -> None:
+    """What an instructor reads about ``--jobs`` is the number the batch uses."""
+    from typer.testing import CliRunner
+
+    from day25.cli import app
+
+    root = Path(__file__).resolve().parents[2]
+    said = {
+        "day25 grade --help": CliRunner().invoke(app, ["grade", "--help"],
+                                                 env={"COLUMNS": "200"}).output,
+        "the instructor guide": (root / "docs/guides/instructor.md").read_text("utf-8"),
+        "docs/dev/contracts.md": (root / "docs/dev/contracts.md").read_text("utf-8"),
+    }
+    flat = {where: " ".join(text.split()) for where, text in said.items()}
+    assert f"each grades {SESSIONS_PER_JOB} students at once" in flat["day25 grade --help"]
+    assert f"each keeps {SESSIONS_PER_JOB} students'" in flat["the instructor guide"]
+    assert f"`SESSIONS_PER_JOB` ({SESSIONS_PER_JOB}) sessions" in flat["docs/dev/contracts.md"]
