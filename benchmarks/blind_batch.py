@@ -2,18 +2,27 @@
 
 A blind batch is a folder with one subfolder per exercise id, each holding whole
 submissions of that exercise: ``bug_*.py`` (one realistic bug each, written from the
-exercise's text alone) and ``ok_*.py`` (correct ones in other styles). This grades
-every file as one student of a single ``day25 grade`` batch, as an instructor grades a
-class (the sandbox, the hidden suites the catalogue names), and prints per exercise how
-many bugs lost points and how many correct ones got them all. Each exercise stops at its
-first failing test (``day25 grade --stop-at-first-failure``): whether a file loses points
-is decided there, and the tests after it cannot change that, so a bug costs only the
-tests up to the one that catches it. The points shown for a short file are the points
-up to its first failure, not its grade:
+exercise's text alone) and ``ok_*.py`` (correct ones in other styles). This grades them
+in a single ``day25 grade`` batch, as an instructor grades a class (the sandbox, the
+hidden suites the catalogue names), and prints per exercise how many bugs lost points
+and how many correct ones got them all. Each student of the batch hands in one file of
+each exercise, as a student hands in all four modules: bugs with bugs, correct ones
+with correct ones (a correct student is a whole honest submission). A session grades
+each exercise on its own (its suite, its own inside processes, its own time budget),
+so a file's points do not depend on the files beside it: over every kept variant, each
+file got the same points as when it was a student alone (docs/benchmarks.md, "The gate
+packs four files per student"), and packed, the gate starts a quarter of the sessions.
+``--alone`` grades each file as a student of its own, to check that again.
+
+Each exercise stops at its first failing test (``day25 grade --stop-at-first-failure``):
+whether a file loses points is decided there, and the tests after it cannot change that,
+so a bug costs only the tests up to the one that catches it. The points shown for a
+short file are the points up to its first failure, not its grade:
 
     python benchmarks/blind_batch.py /path/to/batch          # a new batch, "before"
     python benchmarks/blind_batch.py                         # the kept ones (tests/)
     python benchmarks/blind_batch.py BATCH --json            # the figures as JSON too
+    python benchmarks/blind_batch.py --alone --json          # one student per file
     python benchmarks/blind_batch.py --check                 # CI: exit 1 on any miss
 
 Without a folder it grades the kept variants (``tests/mutants/<exercise>/bug_*.py``
@@ -61,19 +70,40 @@ def variants(batch: Path | None) -> list[tuple[str, str, Path]]:
     return found
 
 
-def grade(found: list[tuple[str, str, Path]], jobs: int
+def students(found: list[tuple[str, str, Path]], alone: bool
+             ) -> dict[str, dict[str, tuple[str, Path]]]:
+    """The class: ``{student: {exercise: (module file name, variant)}}``. Student ``bug_N``
+    holds the N-th bug of each exercise that has one, ``ok_N`` the N-th correct file;
+    ``alone``: one student per file, named ``<exercise>__<file stem>``."""
+    if alone:
+        return {f"{ex}__{path.stem}": {ex: (module, path)} for ex, module, path in found}
+    klass: dict[str, dict[str, tuple[str, Path]]] = {}
+    for kind in ("bug_", "ok_"):
+        seen: dict[str, int] = {}
+        for exercise, module, path in found:
+            if path.name.startswith(kind):
+                seen[exercise] = seen.get(exercise, 0) + 1
+                klass.setdefault(f"{kind}{seen[exercise]:03d}", {})[exercise] = (module, path)
+    return klass
+
+
+def grade(found: list[tuple[str, str, Path]], jobs: int, alone: bool = False
           ) -> tuple[dict[str, float], dict[str, str], list[str]]:
     """``{"<exercise>/<file stem>": points}`` from one ``day25 grade`` of them all, the
-    FAIL lines of each file's feedback (same keys), and the files its ``review.csv``
-    names (``<exercise>/<file name>: rule``)."""
+    FAIL lines of each file's feedback (same keys), and what its ``review.csv`` names
+    (``<exercise>/<file name>: line N, rule: what``)."""
+    klass = students(found, alone)
+    where = {(student, exercise): path for student, files in klass.items()
+             for exercise, (_, path) in files.items()}
     with tempfile.TemporaryDirectory(prefix="d25-blind-") as tmp:
-        klass = Path(tmp) / "class"
-        for exercise, module, path in found:
-            student = klass / f"{exercise}__{path.stem}"
-            student.mkdir(parents=True)
-            shutil.copy(path, student / module)
+        for student, files in klass.items():
+            (Path(tmp) / "class" / student).mkdir(parents=True)
+            for module, path in files.values():
+                shutil.copy(path, Path(tmp) / "class" / student / module)
         day25 = Path(sys.executable).with_name("day25")
-        proc = subprocess.run([str(day25), "grade", str(klass), "--out", f"{tmp}/out",
+        # each student by name: a class of one would read as one student's folder
+        folders = [str(Path(tmp) / "class" / student) for student in klass]
+        proc = subprocess.run([str(day25), "grade", *folders, "--out", f"{tmp}/out",
                                "--jobs", str(jobs), "--course", str(COURSE),
                                "--stop-at-first-failure"],
                               capture_output=True, text=True)
@@ -83,11 +113,15 @@ def grade(found: list[tuple[str, str, Path]], jobs: int
         with open(f"{tmp}/out/gradebook.csv", newline="", encoding="utf-8") as f:
             book = {row["student"]: row for row in csv.DictReader(f)}
         with open(f"{tmp}/out/review.csv", newline="", encoding="utf-8") as f:
-            flagged = [" ".join(f"{key}={value}" for key, value in row.items())
+            flagged = [f"{row['exercise']}/{where[row['student'], row['exercise']].name}: "
+                       f"line {row['line']}, {row['rule']}: {row['what']}"
+                       if (row["student"], row["exercise"]) in where
+                       else " ".join(f"{key}={value}" for key, value in row.items())
                        for row in csv.DictReader(f)]
-        points = {f"{ex}/{p.stem}": float(book[f"{ex}__{p.stem}"][ex]) for ex, _, p in found}
-        why = {key: failures(Path(tmp) / "out" / key.replace("/", "__", 1), key.split("/")[0])
-               for key in points}
+        points, why = {}, {}
+        for (student, exercise), path in where.items():
+            points[f"{exercise}/{path.stem}"] = float(book[student][exercise])
+            why[f"{exercise}/{path.stem}"] = failures(Path(tmp) / "out" / student, exercise)
     return points, why, flagged
 
 
@@ -111,6 +145,8 @@ def main() -> None:
                         help="folder of <exercise>/bug_*.py and ok_*.py (default: the kept ones)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    parser.add_argument("--alone", action="store_true",
+                        help="grade each file as a student of its own (not four per student)")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 if a bug keeps every point, a correct one loses any, "
                              "or the review names any file")
@@ -118,7 +154,7 @@ def main() -> None:
     found = variants(args.batch)
     if not found:
         sys.exit(f"no <exercise>/bug_*.py or ok_*.py under {args.batch}")
-    points, why, flagged = grade(found, args.jobs)
+    points, why, flagged = grade(found, args.jobs, args.alone)
     full = {ex.id: ex.points for ex in load_catalogue(COURSE).exercises}
     rows, misses = [], []
     print(f"{'exercise':<24} {'bugs caught':>12} {'correct at full':>16}")

@@ -21,6 +21,7 @@ exits 0.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -91,9 +92,41 @@ def test_the_check_fails_on_a_review_flag_alone(tmp_path: Path) -> None:
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
     assert "every bug lost points and every correct one got them all" in out  # 25/25
-    assert "review: student=once_semantics__ok_99_reaches_for_gc" in out and "imports gc" in out
+    assert "review: once_semantics/ok_99_reaches_for_gc.py: line " in out, out
+    assert "imports gc" in out
     assert "blind batch check failed: 0 grade(s) against the file's docstring, " \
            "1 review flag(s)" in out
+
+
+def test_each_student_hands_in_one_file_of_each_exercise_bugs_with_bugs() -> None:
+    """Four files per student, as a student hands in four modules; a correct student is
+    a whole honest submission, never one beside a bug; ``--alone``: one file each."""
+    spec = importlib.util.spec_from_file_location("blind_batch", COMMAND)
+    assert spec and spec.loader
+    command = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(command)
+    found = [("a", "a.py", Path("bug_1.py")), ("a", "a.py", Path("bug_2.py")),
+             ("a", "a.py", Path("ok_1.py")), ("b", "b.py", Path("bug_7.py")),
+             ("b", "b.py", Path("ok_3.py")), ("b", "b.py", Path("ok_4.py"))]
+    assert command.students(found, alone=False) == {
+        "bug_001": {"a": ("a.py", Path("bug_1.py")), "b": ("b.py", Path("bug_7.py"))},
+        "bug_002": {"a": ("a.py", Path("bug_2.py"))},
+        "ok_001": {"a": ("a.py", Path("ok_1.py")), "b": ("b.py", Path("ok_3.py"))},
+        "ok_002": {"b": ("b.py", Path("ok_4.py"))},
+    }
+    alone = command.students(found, alone=True)
+    assert len(alone) == len(found) and all(len(files) == 1 for files in alone.values())
+
+
+def test_a_batch_of_one_file_is_graded_as_one_student(tmp_path: Path) -> None:
+    """``day25 grade`` reads a folder holding one student folder as that student's folder;
+    the command names each student, so a batch of one file is still graded."""
+    once = tmp_path / "once_semantics"
+    once.mkdir()
+    shutil.copy(kept("once_semantics", "bug_")[0], once)
+    proc = blind_batch(tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "every bug lost points and every correct one got them all" in proc.stdout
 
 
 def test_the_check_passes_an_honest_batch(tmp_path: Path) -> None:
