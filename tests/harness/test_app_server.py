@@ -42,6 +42,9 @@ def create_app(greeting="hi", db_path="state.txt"):
             if msg.get("close"):
                 await ws.close(4400)
                 return
+            if msg.get("deep"):  # JSON nested past the stack: json.loads raises RecursionError
+                await ws.send_text("[" * 30000)
+                continue
             await ws.send_json({"echo": msg})
     return app
 '''
@@ -84,6 +87,16 @@ async def test_a_crash_costs_one_call_and_a_fresh_child_serves_the_next(tmp_path
             await ws.send('{"a": 2}')
             assert await server.recv_json(ws) == {"echo": {"a": 2}}
         assert server.processes_started == 2
+
+
+async def test_a_frame_nested_past_the_stack_is_named_not_a_crash_of_the_grader(
+    tmp_path: Path,
+) -> None:
+    with AppServer(write(tmp_path, APP), "chat_broadcasting", timeout=2) as server:
+        async with server.connect("/echo") as ws:
+            await ws.send('{"deep": 1}')
+            with pytest.raises(SubmissionError, match=r"a frame that is not JSON text: '\[\[\["):
+                await server.recv_json(ws)
 
 
 async def test_a_blocked_event_loop_is_reported_and_replaced(tmp_path: Path) -> None:

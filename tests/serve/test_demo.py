@@ -93,3 +93,72 @@ def test_solutions_and_a_folder_are_still_served_behind_the_guard(tmp_path: Path
                 assert json.loads(chat.recv(timeout=10))["code"] == "unauthorized"
         finally:
             server.stop()
+
+
+NESTED = "[" * 30_000  # under the 64 KiB frame limit; json.loads raises RecursionError
+
+
+def test_json_nested_past_the_stack_is_bad_input_for_its_sender_alone(served) -> None:  # type: ignore[no-untyped-def]
+    """The exercises' protocols: a frame ``json.loads`` refuses with RecursionError is a
+    ``bad_frame`` for its sender, whose connection stays open (its room sees no leave);
+    a body like it is a 422, on the app's routes and on the guard's ``POST /session``."""
+    import json
+
+    from websockets.sync.client import connect
+
+    from ..browser.conftest import request_json
+
+    def recv(ws) -> dict:  # type: ignore[no-untyped-def,type-arg]
+        return json.loads(ws.recv(timeout=10))
+
+    def chat(user: str):  # type: ignore[no-untyped-def]
+        return connect(f"{served.ws_url}/chat/deep?user={user}&token={served.token(user)}",
+                       proxy=None, open_timeout=10)
+
+    with chat("dee") as dee:
+        assert recv(dee)["type"] == "roster" and recv(dee)["type"] == "join"
+        with chat("eve") as eve:
+            assert recv(eve)["type"] == "roster" and recv(eve)["type"] == "join"
+            assert recv(dee) == {"type": "join", "room": "deep", "user": "eve"}
+            for frame in (NESTED, '{"type": "ping", "x": ' + NESTED):
+                eve.send(frame)
+                error = recv(eve)
+                assert error["type"] == "error" and error["code"] == "bad_frame", error
+            eve.send(json.dumps({"type": "ping"}))
+            assert recv(eve) == {"type": "pong"}  # still connected
+            eve.send(json.dumps({"type": "message", "text": "still here"}))
+            assert recv(dee)["text"] == "still here"  # dee heard no leave in between
+
+    token = served.token("fay")
+    inbox_url = f"{served.ws_url}/notifications/fay?token={token}"
+    with connect(inbox_url, proxy=None, open_timeout=10) as inbox:
+        assert recv(inbox) == {"type": "backlog_end", "count": 0}
+        inbox.send('{"type": "ack", "ids": ' + NESTED)
+        assert recv(inbox)["code"] == "bad_frame"
+        inbox.send(json.dumps({"type": "ack", "ids": []}))
+        assert recv(inbox) == {"type": "acked", "count": 0}
+
+    auth = {"authorization": f"Bearer {token}"}
+    for path, headers in (("/notifications", auth), ("/session", {})):
+        status, body = request_raw(served.url, path, NESTED.encode(), headers)
+        assert status == 422 and body == {"error": "the body is not valid JSON"}, (path, body)
+    assert request_json(served.url, "GET", "/status.json")[0] == 200  # the server lives on
+
+
+def request_raw(url: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, object]:
+    """POST ``body`` as it is (request_json would encode it as a JSON string)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"{url}{path}", data=body, method="POST",
+                                     headers={"content-type": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as err:
+        status, raw = err.code, err.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode(errors="replace")

@@ -137,7 +137,7 @@ class Guard:
             return
         try:
             data = json.loads(await _read_body(receive, self.max_body))
-        except ValueError:
+        except (ValueError, RecursionError):  # bad JSON or UTF-8; [[[... past the stack
             await _json(send, 422, {"error": "the body is not valid JSON"}, cors)
             return
         user = data.get("user") if isinstance(data, dict) else None

@@ -281,7 +281,7 @@ class AppServer:
             ) from None
         try:
             return json.loads(frame)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):  # RecursionError: [[[... too deep
             raise SubmissionError(
                 f"Your server sent a frame that is not JSON text: {frame[:200]!r}"
             ) from None

@@ -47,7 +47,7 @@ def parse_frame(message: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError("binary frames are not accepted: send JSON text")
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: [[[... deeper than the stack
         raise ValueError("the frame is not valid JSON") from None
     if not isinstance(data, dict):
         raise ValueError("a frame must be a JSON object with a 'type' field")

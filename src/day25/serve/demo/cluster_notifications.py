@@ -111,7 +111,7 @@ def create_app(
     async def create(req: Any, res: Any) -> Any:
         try:
             data = json.loads(await req.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # bad JSON or UTF-8; [[[... past the stack
             return res.json({"error": "the body is not valid JSON"}, status_code=422)
         try:
             notice: dict[str, Any] = validate(data)

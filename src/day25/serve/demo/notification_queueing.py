@@ -120,7 +120,7 @@ def create_app(
     async def create(req: Any, res: Any) -> Any:
         try:
             data = json.loads(await req.body)
-        except ValueError:  # json.JSONDecodeError and bad UTF-8 are ValueErrors
+        except (ValueError, RecursionError):  # bad JSON or UTF-8; [[[... past the stack
             return res.json({"error": "the body is not valid JSON"}, status_code=422)
         try:
             notice: dict[str, Any] = validate(data)
@@ -195,7 +195,7 @@ def parse_ack(message: Mapping[str, Any]) -> list[str]:
         raise ValueError("binary frames are not accepted: send JSON text")
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: [[[... deeper than the stack
         raise ValueError("the frame is not valid JSON") from None
     if not isinstance(data, dict) or data.get("type") != "ack":
         raise ValueError('expected {"type": "ack", "ids": [...]}')
