@@ -136,13 +136,35 @@ def test_exercises_are_named_one_way_in_the_nav(parsed: dict[str, Links]) -> Non
     for exercise in load_catalogue(ROOT).exercises:
         label = next((text for href, text in labels.items()
                       if href.rstrip("/").endswith(f"exercises/{exercise.id}")), None)
-        short = exercise.title.split(":", 1)[0].strip()
-        assert label == f"Exercise {exercise.order}: {short}", (exercise.id, label)
+        assert label == f"Exercise {exercise.order}: {exercise.id}", (exercise.id, labels)
 
 
 def test_no_table_has_an_empty_header(parsed: dict[str, Links]) -> None:
     empty = {page: links.empty_headers for page, links in parsed.items() if links.empty_headers}
     assert empty == {}, f"pages with empty <th>: {empty}"
+
+
+def test_every_link_on_the_site_lands_on_a_page_or_a_file(
+    site: Path, parsed: dict[str, Links]
+) -> None:
+    """Also the links inside a rendered lesson, which ``mkdocs build`` does not check:
+    lesson 13 once linked ``../exercises/<id>.ipynb``, a 404 on the site. (The 404 page
+    is left out: without a ``site_url`` its links are absolute by design.)"""
+    base = "http://site.invalid/"
+    broken: list[str] = []
+    for page, links in parsed.items():
+        if page == "404.html":
+            continue
+        for href in links.hrefs:
+            url = urlsplit(urljoin(base + page, href))
+            if url.netloc != "site.invalid":
+                continue
+            target = unquote(url.path.removeprefix("/"))
+            if (target.endswith("/") or not target) and target not in parsed:
+                broken.append(f"{page or 'home'}: {href} -> no page {target!r}")
+            elif target and not target.endswith("/") and not (site / target).is_file():
+                broken.append(f"{page or 'home'}: {href} -> no file {target!r}")
+    assert broken == [], "\n".join(broken)
 
 
 def test_every_link_to_a_heading_lands_on_it(parsed: dict[str, Links]) -> None:

@@ -50,7 +50,37 @@ def page(src_uri: str = "lessons/01_x.ipynb", title: str = "Day 25 · 1. X") -> 
 
 def run(html: str, target: Any = None) -> tuple[str, Any]:
     target = target or page()
-    return notebook_pages.on_page_content(html, page=target, config={}, files=[]), target
+    from mkdocs.structure.files import Files
+
+    return notebook_pages.on_page_content(html, page=target, config={}, files=Files([])), target
+
+
+def test_a_lessons_links_point_at_the_sites_pages(caplog: pytest.LogCaptureFixture) -> None:
+    """Lesson 13 links ``../exercises/<id>.ipynb`` (right in JupyterLab); on the site that
+    is the page ``exercises/<id>.md``. A link that names no page is a warning, which the
+    strict build turns into a failure."""
+    from mkdocs.structure.files import File, Files
+    from mkdocs_jupyter.plugin import NotebookFile  # what makes a notebook a page
+
+    def file(uri: str) -> File:
+        plain = File(uri, "docs", "site", use_directory_urls=True)
+        return NotebookFile(plain, True, "site") if uri.endswith(".ipynb") else plain
+
+    site = Files([file(uri) for uri in (
+        "lessons/13_practice.ipynb", "lessons/01_x.ipynb", "exercises/once_semantics.md")])
+    lesson = site.get_file_from_path("lessons/13_practice.ipynb")
+    target = SimpleNamespace(file=lesson, url=lesson.url, title="13. Practice", toc=None)
+    html = ('<p><a href="../exercises/once_semantics.ipynb">once</a> '
+            '<a class="x" href="01_x.ipynb#2-on">lesson 1</a> <a href="#top">top</a> '
+            '<a href="https://nexios.dev/x.ipynb">out</a> <a href="../nowhere.ipynb">gone</a></p>')
+    with caplog.at_level(logging.WARNING):
+        out = notebook_pages.on_page_content(html, page=target, config={}, files=site)
+    assert '<a href="../../exercises/once_semantics/">once</a>' in out
+    assert '<a class="x" href="../01_x/#2-on">lesson 1</a>' in out
+    assert '<a href="#top">' in out and '<a href="https://nexios.dev/x.ipynb">' in out
+    assert '<a href="../nowhere.ipynb">gone</a>' in out
+    assert [r.getMessage() for r in caplog.records] == [
+        "lessons/13_practice.ipynb: a link to ../nowhere.ipynb, which is no page of the site"]
 
 
 def contents(toc: Any) -> list[tuple[int, str, str, list[Any]]]:
@@ -139,6 +169,19 @@ def test_nav_lists_folders_with_readme_first_and_exercises_named_one_way(
                        {"Exercise 2: Alpha second": "exercises/alpha.md"}]},
         {"Home": "index.md"},
     ]
+
+
+
+def test_the_real_catalogues_exercises_get_distinct_nav_titles() -> None:
+    """The catalogue's titles read "Exercise 1: priority_ordering": the nav must not
+    turn that into "Exercise 1: Exercise 1", a sidebar where four entries look alike."""
+    from day25.course.catalogue import load_catalogue
+
+    exercises = load_catalogue(ROOT).exercises
+    titles = [expand_nav._exercise_title(ex) for ex in exercises]
+    assert titles == [f"Exercise {ex.order}: {ex.id}" for ex in exercises], titles
+    assert expand_nav._exercise_title(SimpleNamespace(order=3, title="Exercise 3: Chat: rooms")) \
+        == "Exercise 3: Chat"
 
 
 answers = load("answers")

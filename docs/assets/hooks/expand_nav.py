@@ -23,6 +23,7 @@ from day25.course.catalogue import Exercise, load_catalogue
 HEADING = re.compile(r"^#\s+(.+?)\s*$", re.MULTILINE)
 SITE_PREFIX = re.compile(r"^Day 25\s*·\s*")
 INDEX_PAGES = ("index", "README")
+NUMBERED = re.compile(r"^Exercise\s+\d+\s*:\s*")
 
 
 def _heading(path: Path) -> str:
@@ -45,7 +46,8 @@ def _copy_of_a_site_page(path: Path, docs_dir: Path) -> bool:
 
 
 def _exercise_title(exercise: Exercise) -> str:
-    short = exercise.title.split(":", 1)[0].strip()  # "Priority ordering: write your own ..."
+    title = NUMBERED.sub("", exercise.title)  # "Exercise 1: priority_ordering" names itself
+    short = title.split(":", 1)[0].strip()  # "Priority ordering: write your own ..."
     return f"Exercise {exercise.order}: {short}"
 
 

@@ -1,7 +1,7 @@
 """MkDocs hook: make a rendered lesson notebook read like the site's other pages.
 
 mkdocs-jupyter hands Material the HTML of nbconvert's JupyterLab template, which
-was written for a standalone page. Five things in it break on this site:
+was written for a standalone page. Six things in it break on this site:
 
 * **Diagrams.** A mermaid block becomes ``<div class="jp-Mermaid"><pre class="mermaid">``
   with a style that hides the box until nbconvert's own loader (a module script
@@ -19,6 +19,12 @@ was written for a standalone page. Five things in it break on this site:
 * **Tab stops.** nbconvert puts ``tabindex="0"`` on every cell and output, so a
   keyboard reader tabs through each paragraph. ``scroll_regions.js`` gives a tab stop
   back to the code and outputs that really scroll (they need one to be scrolled).
+* **Links to notebooks.** A lesson links an exercise as ``../exercises/<id>.ipynb``,
+  right in JupyterLab, where the notebook sits there; on the site that URL is a 404
+  (the exercise is the page ``exercises/<id>.md``), and ``mkdocs build`` checks no
+  link inside a rendered notebook. Every relative link of a lesson is resolved
+  against the site's files: to the page itself, or to the ``.md`` page of a
+  notebook's name; one that names no page is a warning.
 * **MathJax from a CDN.** The lessons hold no math, yet mkdocs-jupyter loads MathJax
   for them: 0.26 leaves an empty ``<script src="">``, and 0.27 (the version pip picks
   on Python 3.12 and later) puts a loader on every page that fetches MathJax from
@@ -32,11 +38,14 @@ from __future__ import annotations
 
 import html
 import logging
+import posixpath
 import re
 from html.parser import HTMLParser
 from typing import Any
 
+from mkdocs.structure.files import Files
 from mkdocs.structure.toc import get_toc
+from mkdocs.utils import get_relative_url
 
 log = logging.getLogger("mkdocs.plugins.day25.notebook_pages")
 
@@ -57,6 +66,7 @@ MATHJAX_LOADER = re.compile(  # mkdocs-jupyter 0.27 and later, on every page
 CELL_TAB_STOP = re.compile(r'(<div class="[^"]*\bjp-(?:Cell-inputWrapper|OutputArea-output)\b[^"]*"'
                            r'[^>]*?) tabindex="0"')
 PERMALINK = {"anchor-link", "headerlink"}  # nbconvert's and Material's "¶"
+LINK = re.compile(r'(<a\s[^>]*?href=")([^"#:]+)(#[^"]*)?"')  # relative: no scheme, not "#..."
 HEADING = re.compile(r'<(h[1-6]) id="([^"]*)">(.*?)</\1>', re.S)
 
 
@@ -128,9 +138,28 @@ def _strip_site_prefix(content: str) -> str:
     return re.sub(r'(<h1 id="[^"]*">)\s*Day 25\s*·\s*', r"\1", content, count=1)
 
 
-def on_page_content(content: str, page: Any, **_: Any) -> str:
+def _site_links(content: str, page: Any, files: Files) -> str:
+    """Point each relative link of a lesson at the site's page for what it names."""
+    folder = posixpath.dirname(page.file.src_uri)
+
+    def resolve(match: re.Match[str]) -> str:
+        start, href, anchor = match.group(1), match.group(2), match.group(3) or ""
+        target = posixpath.normpath(posixpath.join(folder, html.unescape(href)))
+        found = files.get_file_from_path(target)
+        if found is None and target.endswith(".ipynb"):
+            found = files.get_file_from_path(target.removesuffix(".ipynb") + ".md")
+        if found is None:
+            log.warning("%s: a link to %s, which is no page of the site", page.file.src_uri, href)
+            return match.group(0)
+        return f'{start}{html.escape(get_relative_url(found.url, page.url))}{anchor}"'
+
+    return LINK.sub(resolve, content)
+
+
+def on_page_content(content: str, page: Any, files: Files, **_: Any) -> str:
     if not page.file.src_uri.endswith(".ipynb"):
         return content
+    content = _site_links(content, page, files)
     content = MERMAID_LOADER.sub("", content)
     content = MERMAID_STYLE.sub("", content)
     content = MERMAID_BOX.sub(r"\1", content)
