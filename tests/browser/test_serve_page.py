@@ -104,6 +104,34 @@ def test_message_reaches_both_users_and_roster_follows_presence(
     assert users.console_errors == []
 
 
+def test_leaving_clears_the_room_and_another_room_starts_empty(users: Users) -> None:
+    """An audit joined roomA, said something, left and joined roomB: the panel said
+    "Room roomB" but kept roomA's lines (two "#1"s), and a reload joined roomA again."""
+    frank = users.open("frank", "roomA")
+    frank.fill("#message-text", "secret in roomA")
+    frank.click("#send")
+    expect(frank.locator("#messages li[data-user=frank] .text")).to_have_text("secret in roomA")
+    frank.fill("#message-text", "   ")  # the protocol's text: any non-empty string
+    frank.click("#send")
+    expect(frank.locator("#messages li[data-user=frank]")).to_have_count(2)
+
+    frank.click("#leave")
+    expect(frank.locator("#messages li")).to_have_count(0)
+    expect(frank.locator("#room-name")).to_have_text("\u2014")
+    assert "room=" not in frank.url  # a reload does not join the room just left
+
+    frank.fill("#name", "frank")
+    frank.fill("#room", "roomB")
+    frank.click("#join")
+    expect(frank.locator("#chat-status")).to_have_attribute("data-state", "open")
+    frank.fill("#message-text", "hi B")
+    frank.click("#send")
+    expect(frank.locator("#messages li[data-user=frank] .text")).to_have_text(["hi B"])
+    expect(frank.locator("#messages li[data-user=frank]")).to_have_attribute("data-seq", "1")
+    expect(frank.locator("#room-name")).to_have_text("roomB")
+    assert users.console_errors == []
+
+
 def test_offline_user_gets_backlog_in_order_and_ack_sticks(
     users: Users, served: ServeProcess
 ) -> None:

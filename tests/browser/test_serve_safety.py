@@ -72,7 +72,7 @@ def test_a_bad_recipient_says_the_format_and_which_side(users: Users) -> None:
     cid.fill("#notify-title", "   ")  # the server refuses it: its message, as it said it
     cid.click("#notify-send")
     expect(cid.locator("#notify-result")).to_have_text(
-        "not sent: 'title' must be a non-empty string of at most 200 characters"
+        "not sent: 'title' must be text of 1-200 characters, not only whitespace"
     )
     server_error = cid.locator("#error-list li").last
     expect(server_error).to_have_attribute("data-side", "server")

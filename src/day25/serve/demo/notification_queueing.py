@@ -58,7 +58,7 @@ def validate(data: Any) -> dict[str, str]:
     if not isinstance(user, str) or NAME.fullmatch(user) is None:
         raise ValueError(f"'user' (the recipient) must be {NAME_RULE}")
     if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE:
-        raise ValueError(f"'title' must be a non-empty string of at most {MAX_TITLE} characters")
+        raise ValueError(f"'title' must be text of 1-{MAX_TITLE} characters, not only whitespace")
     if not isinstance(body, str) or len(body) > MAX_BODY:
         raise ValueError(f"'body' must be a string of at most {MAX_BODY} characters")
     if level not in LEVELS:

@@ -305,8 +305,10 @@ function leave() {
   state.chat = state.notifications = null; state.token = null;
   state.inbox.clear(); $("inbox").replaceChildren(); updateBadge();
   state.roster.clear(); renderRoster();
+  $("messages").replaceChildren(); $("room-name").textContent = "\u2014"; // the next room starts empty
   $("join").hidden = false; $("leave").hidden = true; $("whoami").textContent = "";
   $("message-text").disabled = true; $("send").disabled = true;
+  if (location.search) history.replaceState(null, "", location.pathname); // a reload stays out
 }
 
 $("join-form").onsubmit = (event) => { event.preventDefault(); join($("name").value.trim(), $("room").value.trim()); };
@@ -314,7 +316,7 @@ $("leave").onclick = () => leave();
 $("message-form").onsubmit = (event) => {
   event.preventDefault();
   const text = $("message-text").value;
-  if (!text.trim() || !state.chat) return;
+  if (!text || !state.chat) return; // "   " is a message too: the protocol's text is any non-empty string
   if (state.chat.send({ type: "message", text })) $("message-text").value = "";
 };
 
