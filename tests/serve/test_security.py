@@ -207,3 +207,16 @@ def create_app(*args, **kwargs):
 
     return app
 '''
+
+
+def test_a_websocket_path_with_no_route_is_told_so_not_a_bare_403(server: ServeProcess) -> None:
+    """An audit opened /nowhere, /chat/ and /chat/a/b: each got a bare 403 (a close sent
+    before the accept), so the page's "no route: do not retry" handling never ran."""
+    token = server.token("rover")
+    for path in ("/nowhere", "/chat/", "/chat/a/b", "/notifications/rover/x", "/notifications"):
+        frame, code = refusal(server, f"{path}?user=rover&token={token}")
+        assert code == 4404, (path, code)
+        assert frame["type"] == "error" and frame["code"] == "not_found", (path, frame)
+        assert "/chat/{room}" in frame["message"] and "/notifications/{user}" in frame["message"]
+    with ws(server, f"/chat/lobby?user=rover&token={token}") as chat:  # a route still works
+        assert json.loads(chat.recv(timeout=10))["type"] == "roster"

@@ -110,7 +110,7 @@ class Dispatcher:
             await self._forward(NOTIFICATIONS, self.apps.notifications, scope, receive, send)
         elif kind == "http":
             await self._page(path, scope, send)
-        elif kind == "websocket":
+        elif kind == "websocket":  # the Guard in front answers these with a reason first
             await send({"type": "websocket.close", "code": 4404})
 
     async def _forward(

@@ -14,7 +14,8 @@ before a request reaches the app:
    ``/chat/{room}?user=U`` and ``/notifications/{U}``; if not, it is accepted,
    told why in an error frame, and closed with 4401 (no valid token) or 4403 (a
    token for someone else). The token and the header are removed before the app
-   sees the request, and the query string the app sees is the one checked.
+   sees the request, and the query string the app sees is the one checked. A
+   WebSocket to a path that is neither route is told so the same way (4404).
 3. **JSON only**: a ``POST`` must say ``Content-Type: application/json`` (415
    otherwise), so a cross-site HTML form or a ``text/plain`` "simple request"
    cannot reach the app; bodies over ``max_body`` bytes get 413.
@@ -27,6 +28,7 @@ do, and only its sender sees it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -46,6 +48,9 @@ SESSION_PATH = "/session"
 UNAUTHORIZED_CLOSE = 4401
 FORBIDDEN_CLOSE = 4403
 BAD_REQUEST_CLOSE = 4400
+NOT_FOUND_CLOSE = 4404  # the page does not retry it
+#: the protocols' two WebSocket routes, one path segment each
+WEBSOCKET_ROUTE = re.compile(r"/(?:chat|notifications)/[^/]+")
 JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
@@ -156,8 +161,10 @@ class Guard:
             await _deny_handshake(scope, receive, send, refusal)
             return
         path = scope["path"]
-        if not _protected(path):
-            await self.app(scope, receive, send)
+        if WEBSOCKET_ROUTE.fullmatch(path) is None:
+            await _refuse(receive, send, NOT_FOUND_CLOSE, "not_found", (
+                f"no WebSocket at {path}: connect to /chat/{{room}}?user=NAME or "
+                "/notifications/{user}"))
             return
         pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         tokens = [v for k, v in pairs if k == "token"]
