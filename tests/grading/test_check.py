@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,49 @@ def test_stub_fails_without_a_hint_and_with_the_warning(tmp_path: Path) -> None:
     assert "hint 1/" not in first.stdout, "a check never shows a hint by itself"
     assert "day25 hint priority_ordering" in first.stdout, "it says how to ask for one"
     assert not (mine / ".day25-hints.json").exists(), "checking reveals nothing"
+
+
+def _block(out: str, test: str) -> list[str]:
+    """The lines ``day25 check`` printed under ``FAIL <test>``, up to the next test."""
+    lines = out.splitlines()
+    start = lines.index(f"  FAIL {test}") + 1
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("     ")),
+               len(lines))
+    return [line.strip() for line in lines[start:end]]
+
+
+def test_a_long_scenario_shows_its_explanation_and_the_stuck_line(tmp_path: Path) -> None:
+    """The audit: a 7-step scenario used to lose everything after its steps (cut at 8
+    lines), so the student saw the scenario but never what went wrong."""
+    proc = _check("priority_ordering", "--path", _workspace(tmp_path))
+    block = _block(proc.stdout, "test_a_mixed_program")
+    assert block[0] == "Failed: Scenario:" and block[7].startswith("7. {"), block
+    assert block[8].startswith("At step 1 your code raised NotImplementedError"), block
+    assert block[-1] == "Stuck? `day25 hint priority_ordering` shows the next hint.", block
+
+
+def test_check_shows_a_message_as_the_feedback_does_its_middle_left_out() -> None:
+    """``day25 check`` and ``feedback.md`` show the same lines of a long message: its start
+    and its end (the exception line), the middle counted, never silently cut."""
+    from day25.course.grading.feedback import write_student
+    from day25.course.grading.results import ExerciseResult, StudentResult, TestResult
+    from day25.course.student.check import _show_project
+
+    frames = [f'  File "x.py", line {i}, in f{i}\n    f{i + 1}()' for i in range(60)]
+    message = "\n".join(["create_app() raised.", "Traceback (most recent call last):", *frames,
+                         "ValueError: could not convert string to float: 'oops'"])
+    result = ExerciseResult("x", "Exercise X", 25.0, [TestResult("test_t", "x", 0, 1, False,
+                                                                  message)])
+    console = Console(record=True, width=200, file=io.StringIO())
+    _show_project(console, result)
+    shown = _block(console.export_text(), "test_t")
+    assert shown[0] == "create_app() raised." and "lines not shown" in " ".join(shown)
+    assert shown[-1] == "ValueError: could not convert string to float: 'oops'"
+    with tempfile.TemporaryDirectory() as out:
+        md = (write_student(StudentResult("amy", "h", [result]), Path(out), "s")
+              / "feedback.md").read_text()
+    feedback = md.split("- FAIL test_t (0/1)\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert [line.strip() for line in feedback] == shown
 
 
 def test_solution_passes_but_is_not_called_full_marks(tmp_path: Path) -> None:

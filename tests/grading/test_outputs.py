@@ -10,7 +10,14 @@ from pathlib import Path
 from rich.console import Console
 
 from day25.course.catalogue import load_catalogue
-from day25.course.grading.feedback import clean_message, load_results, results_json, write_student
+from day25.course.grading.feedback import (
+    SHOWN_LINES,
+    clean_message,
+    load_results,
+    results_json,
+    shortened,
+    write_student,
+)
 from day25.course.grading.gradebook import (
     grade_figure,
     gradebook_header,
@@ -95,6 +102,24 @@ def test_clean_message_drops_what_pytest_spells_out_of_the_tests_expressions() -
     text = ("AssertionError: no others joined\n +  where 4 = len([{'event': 'chat.joined'}])\n"
             " +    and   500 = <Response [500]>.status_code\nAt index 0 diff: 2 != 1")
     assert clean_message(text) == "AssertionError: no others joined\nAt index 0 diff: 2 != 1"
+
+
+def test_a_long_message_loses_its_middle_and_says_so_never_its_end() -> None:
+    """A 100-step scenario and a deep traceback keep their start, their explanation and the
+    "Stuck?" line; what is left out is counted. A huge single line loses its middle too."""
+    steps = [f"  {i}. {{'op': 'emit'}}" for i in range(1, 101)]
+    message = "\n".join(["Failed: Scenario:", *steps, "At step 97 your code raised ValueError",
+                         "", "Stuck? `day25 hint x` shows the next hint."])
+    shown = clean_message(message).splitlines()
+    assert len(shown) == SHOWN_LINES
+    assert shown[:2] == ["Failed: Scenario:", "  1. {'op': 'emit'}"]
+    assert shown[-3:] == ["At step 97 your code raised ValueError", "",
+                          "Stuck? `day25 hint x` shows the next hint."]
+    assert f"... {104 - SHOWN_LINES + 1} lines not shown ..." in shown
+    wide = shortened("start " + "x" * 10_000 + " ValueError: the end", lines=None, chars=400)
+    assert wide.startswith("start ") and wide.endswith(" ValueError: the end")
+    assert "characters not shown" in wide and len(wide) < 500
+    assert clean_message("short\nmessage") == "short\nmessage"
 
 
 def test_plot_is_a_png(tmp_path: Path) -> None:

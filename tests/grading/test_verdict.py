@@ -80,6 +80,15 @@ def test_results_that_contradict_the_exit_code_score_zero(tmp_path: Path) -> Non
     assert points == 0 and "ended abnormally" in notes[0]
 
 
+def test_a_long_message_keeps_its_end_in_the_result(tmp_path: Path) -> None:
+    """What went wrong comes last: a message longer than the result keeps loses its middle."""
+    settings = _course(tmp_path, "def test_a():\n    pytest.fail('what ran\\n' + 'x' * 9000 + "
+                                 "'\\nValueError: the end', pytrace=False)\n")
+    message = run_suite(EX, settings.course_root / "sub", settings).tests[0].message
+    assert message.startswith("Failed: what ran") and message.endswith("ValueError: the end")
+    assert "characters not shown" in message and len(message) < 4100
+
+
 def test_a_hung_run_is_cut_off(tmp_path: Path) -> None:
     settings = _course(tmp_path, "import time\ndef test_a():\n    time.sleep(60)\n")
     points, notes, _ = _run(settings, timeout=3)

@@ -17,7 +17,8 @@ from typing import Any
 
 from day25.course.grading.results import ExerciseResult, StudentResult, TestResult
 
-__all__ = ["load_results", "results_json", "write_student"]
+__all__ = ["SHOWN_CHARS", "SHOWN_LINES", "clean_message", "load_results", "results_json",
+           "shortened", "write_student"]
 
 #: lines that quote a suite's source: code, and pytest's ``+  where 4 = len(...)`` (the
 #: test's own sub-expressions, spelled out)
@@ -25,12 +26,41 @@ _SOURCE_LINE = re.compile(
     r"^\s*(>|E\s|def |async def |assert |@pytest|import |from \S+ import|\+\s+(where|and)\s)")
 
 
+#: how much of one failure message a student is shown (``feedback.md``, ``results.json`` and
+#: ``day25 check`` alike); a longer message loses its middle (:func:`shortened`)
+SHOWN_LINES = 40
+SHOWN_CHARS = 3000
+
+
+def shortened(text: str, *, lines: int | None = SHOWN_LINES, chars: int = SHOWN_CHARS) -> str:
+    """``text``, its middle left out when it is longer than ``lines`` lines (``None``: any
+    number) or ``chars`` characters, saying how much ("... 12 lines not shown ...").
+
+    Why the middle: a message starts with what ran (a scenario's first steps, the first
+    frame) and ends with what went wrong (the step that differed, the exception line, the
+    "Stuck?" line); a long scenario or traceback is long in between.
+    """
+    rows = text.splitlines()
+    if lines is not None and len(rows) > lines:
+        head = lines // 4
+        tail = lines - head - 1
+        rows = [*rows[:head], f"... {len(rows) - head - tail} lines not shown ...",
+                *rows[len(rows) - tail:]]
+        text = "\n".join(rows)
+    if len(text) > chars:
+        head = chars // 4
+        tail = chars - head
+        text = (f"{text[:head]} ... {len(text) - head - tail:,} characters not shown ... "
+                f"{text[len(text) - tail:]}")
+    return text
+
+
 def clean_message(message: str) -> str:
-    """Keep the student-facing sentences; drop anything that quotes test source or paths."""
+    """Keep the student-facing sentences; drop anything that quotes test source or paths;
+    a long message is :func:`shortened` in the middle, never at the end."""
     kept = [line for line in message.splitlines()
             if not _SOURCE_LINE.match(line) and "tests/hidden" not in line and ".py:" not in line]
-    text = "\n".join(kept).strip()
-    return text[:2000] + (" ..." if len(text) > 2000 else "")
+    return shortened("\n".join(kept).strip())
 
 
 def _test_entry(number: str, test: TestResult) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from day25.course.catalogue import COURSE_ROOT_ENV, Exercise, Suite
+from day25.course.grading.feedback import shortened
 from day25.course.grading.results import ExerciseResult, TestResult
 from day25.course.grading.sessions import run_session
 from day25.course.protocol import CANNOT_RUN_EXIT, PARTIAL_SUFFIX
@@ -46,6 +47,9 @@ __all__ = ["Settings", "apportion", "import_failure", "run_suite", "run_suites"]
 _IMPORT_FAILED = "Importing your {module} failed"
 _REFUSED = "Your {module} was not checked: "  # it imported what its exercise refuses
 _OUTPUT_MARKER = "--- last output of your code ---"
+#: characters of a test's message kept in its result (the middle goes: the end says what
+#: went wrong); what a student is shown is shorter still (``feedback.SHOWN_CHARS``)
+KEPT_CHARS = 4000
 _FRAME = re.compile(r'^\s*File "(?P<path>[^"]*)", line (?P<line>\d+)')
 
 
@@ -124,7 +128,8 @@ def _score(result: ExerciseResult, exercise: Exercise, rows: list[dict[str, Any]
         score = max_score if passed and float(row.get("points") or 0) > 0 else 0.0
         result.tests.append(TestResult(str(row.get("name") or row.get("nodeid") or "test"),
                                        exercise.id, max(score, 0.0), max_score, passed,
-                                       str(row.get("message") or "")[:4000]))
+                                       shortened(str(row.get("message") or ""), lines=None,
+                                                 chars=KEPT_CHARS)))
 
 
 def import_failure(message: str, module: str) -> str | None:

@@ -26,7 +26,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from day25.course.catalogue import Catalogue, Exercise
-from day25.course.grading.feedback import clean_message
+from day25.course.grading.feedback import clean_message, shortened
 from day25.course.grading.intake import Submission, take_modules, write_copy
 from day25.course.grading.results import ExerciseResult
 from day25.course.grading.review import student_note
@@ -76,8 +76,8 @@ def _show_project(console: Console, result: ExerciseResult) -> None:
     for test in result.tests:
         mark = "[green]PASS[/]" if test.passed else "[red]FAIL[/]"
         console.print(f"  {mark} {test.name}")
-        if not test.passed and test.message:
-            for line in clean_message(test.message).splitlines()[:8]:
+        if not test.passed and test.message:  # all of it, as feedback.md shows it
+            for line in clean_message(test.message).splitlines():
                 console.print(f"       {line}", markup=False, highlight=False)
 
 
@@ -87,7 +87,7 @@ def _show_step(console: Console, result: StepResult) -> None:
     console.print(f"\n[bold]Step {step.order}: {step.id}[/] ({step.title}) {status}")
     console.print(f"  {'[green]PASS[/]' if result.passed else '[red]FAIL[/]'} "
                   f"exercises/{step.module}")
-    for line in result.message.splitlines()[:12]:
+    for line in shortened(result.message).splitlines():
         console.print(f"       {line}", markup=False, highlight=False)
 
 
