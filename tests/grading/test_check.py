@@ -91,6 +91,20 @@ def test_check_shows_a_message_as_the_feedback_does_its_middle_left_out() -> Non
     assert [line.strip() for line in feedback] == shown
 
 
+@pytest.mark.parametrize("exercise", ["chat_broadcasting", "notification_queueing"])
+def test_an_app_stub_is_not_done_yet_as_the_steps_say(tmp_path: Path, exercise: str) -> None:
+    """The audit: the app stubs printed the grader's traceback (inside/apps.py, the copy's
+    temporary path) for every test, where the steps and exercise 1 name the stub's line."""
+    proc = _check(exercise, "--path", _workspace(tmp_path))
+    said = " ".join(proc.stdout.split())  # the console wraps long lines
+    sentence = (f"Not done yet: create_app in your {exercise}.py still raises "
+                f"NotImplementedError (at {exercise}.py line ")
+    assert proc.returncode == 1 and sentence in said, proc.stdout
+    assert ", in create_app: raise NotImplementedError(" in said
+    for internal in ("Traceback", "apps.py", "day25-verdict-", "/code/", "could not start"):
+        assert internal not in proc.stdout, proc.stdout
+
+
 def test_solution_passes_but_is_not_called_full_marks(tmp_path: Path) -> None:
     mine = _workspace(tmp_path, "solutions")
     proc = _check("priority_ordering", "--path", mine)

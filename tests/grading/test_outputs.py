@@ -179,6 +179,20 @@ def test_a_module_that_does_not_import_gets_one_note_and_short_test_lines(tmp_pa
     assert "3 note(s)" in console.export_text()
 
 
+def test_the_feedback_on_an_app_stub_says_not_done_yet(tmp_path: Path) -> None:
+    """Graded for real, as ``day25 check`` shows it: the stub's create_app is named, with its
+    line, in the steps' sentence; no grader frame, no temporary path."""
+    exercise = next(e for e in EXERCISES if e.id == "chat_broadcasting")
+    result = run_suites([exercise], COURSE / "exercises", Settings(COURSE))[0]
+    md = (write_student(StudentResult("amy", "h", [result]), tmp_path, "s")
+          / "feedback.md").read_text()
+    sentence = ("Not done yet: create_app in your chat_broadcasting.py still raises "
+                "NotImplementedError (at chat_broadcasting.py line ")
+    assert md.count(sentence) == len(result.tests) > 0, md
+    for internal in ("Traceback", "apps.py", "/tmp/"):
+        assert internal not in md
+
+
 def test_the_import_failure_note_leaves_the_programs_output_out() -> None:
     message = ("Importing your x.py failed, so nothing in it could be checked.\n"
                '  File "/tmp/d/code/x.py", line 3, in <module>\n    f()\n'

@@ -17,6 +17,7 @@ import pytest
 
 from day25.course.harness import AppServer
 from day25.course.harness.app_process import AppProcess
+from day25.course.harness.errors import SubmissionError
 
 APP = '''
 import asyncio, os, sys, threading
@@ -27,6 +28,10 @@ import helper
 CALLS = []  # module state: must be empty in every fresh app
 
 def create_app(mode="plain"):
+    if mode == "stub":
+        raise NotImplementedError("create_app")
+    if mode == "helper":
+        helper.parse("oops")
     CALLS.append(1)
     helper.SEEN.append(1)
     app = NexiosApp()
@@ -63,7 +68,7 @@ def create_app(mode="plain"):
 @pytest.fixture
 def host(tmp_path: Path) -> Iterator[AppProcess]:
     (tmp_path / "chat_broadcasting.py").write_text(textwrap.dedent(APP))
-    (tmp_path / "helper.py").write_text("SEEN = []\n")
+    (tmp_path / "helper.py").write_text("SEEN = []\ndef parse(text):\n    return float(text)\n")
     with AppProcess(tmp_path, "chat_broadcasting") as made:
         yield made
 
@@ -90,6 +95,28 @@ async def test_every_app_gets_fresh_modules_and_its_own_folder(tmp_path: Path,
         pids.add(got["pid"])
         server.stop()
     assert len(pids) == 1 and host.processes_started == 1  # one process served all three
+
+
+def test_a_create_app_that_raises_is_told_in_the_students_own_terms(tmp_path: Path,
+                                                                     host: AppProcess) -> None:
+    """The audit: a stub's create_app() showed the grader's frame (inside/apps.py) and the
+    copy's temporary path. A stub gets the steps' "not done yet" sentence; any other error
+    its traceback through the student's files only, named as they name them."""
+    with pytest.raises(SubmissionError) as stub:
+        serve(tmp_path, host, mode="stub")
+    assert str(stub.value) == (
+        "Not done yet: create_app in your chat_broadcasting.py still raises NotImplementedError "
+        "(at chat_broadcasting.py line 11, in create_app: "
+        "raise NotImplementedError(\"create_app\")).")
+    with pytest.raises(SubmissionError) as crash:
+        serve(tmp_path, host, mode="helper")
+    lines = str(crash.value).splitlines()
+    assert lines[:3] == ["create_app() in your chat_broadcasting.py raised, so the app could not "
+                         "start.", "Traceback (most recent call last):",
+                         '  File "chat_broadcasting.py", line 13, in create_app']
+    assert '  File "helper.py", line 3, in parse' in lines
+    assert lines[-1] == "ValueError: could not convert string to float: 'oops'"
+    assert not [line for line in lines if "apps.py" in line or "/" in line], lines
 
 
 async def test_a_stray_thread_retires_the_host(tmp_path: Path, host: AppProcess) -> None:

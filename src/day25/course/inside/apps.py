@@ -38,7 +38,7 @@ from day25 import EventBus
 from day25.course.inside.app_events import EventLog, emit
 from day25.course.inside.channel import Channel
 from day25.course.inside.settle import SETTLE_HORIZON, settle
-from day25.course.inside.submission import FreshImport, import_error, off_limits_in
+from day25.course.inside.submission import FreshImport, import_error
 from day25.course.logs import write_queued_records_directly
 from day25.course.protocol import FAULT_HEADER, AppReply, InsideArgs
 
@@ -382,10 +382,7 @@ def _start(code: FreshImport, request: dict[str, Any]) -> RunningApp | str:
     try:
         app = module.create_app(**request.get("kwargs", {}))
     except (Exception, SystemExit) as exc:
-        if refused := off_limits_in(exc):
-            return f"create_app() in your {module_name}.py could not start: {refused}"
-        tb = "".join(traceback.format_exception(exc)[-6:]).rstrip()
-        return f"create_app() in your {module_name}.py raised, so the app could not start.\n{tb}"
+        return code.create_app_error(exc)
     log = EventLog()
     events = getattr(app, "events", None)
     has_bus = isinstance(events, EventBus)

@@ -84,7 +84,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import inspect
-import traceback
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -103,7 +102,7 @@ from day25.course.inside.plain_values import (
     pep479,
     recorded_payload,
 )
-from day25.course.inside.submission import import_error, import_once
+from day25.course.inside.submission import import_error, import_once, where_in
 from day25.course.inside.virtual_clock import VirtualClockLoop
 from day25.course.protocol import (
     BUS_SUBJECT,
@@ -128,14 +127,9 @@ class _EndlessEmit(BaseException):
 
 
 def describe(exc: BaseException, module_file: str | None) -> str:
-    """``Type: message (at your_file.py line N)``: short, for a student."""
+    """``Type: message (at your_file.py line N, in function: the line)``: short, for a student."""
     text = f"{type(exc).__name__}: {exc}".rstrip(": ")
-    if module_file:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == module_file]
-        if frames:
-            last = frames[-1]
-            text += f" (at {last.filename.rsplit('/', 1)[-1]} line {last.lineno}: {last.line})"
-    return text
+    return text + where_in(exc, module_file) if module_file else text
 
 
 class _Run:

@@ -29,7 +29,8 @@ from types import CodeType, ModuleType
 from typing import Any
 
 __all__ = ["OFF_LIMITS", "FreshImport", "OffLimitsImport", "forbid_off_limits", "import_error",
-           "import_once", "off_limits_in", "off_limits_message"]
+           "import_once", "not_done_yet", "off_limits_in", "off_limits_message", "where_in",
+           "your_traceback"]
 
 #: packages no graded module may import (the bus, ``day25`` itself, stays allowed)
 OFF_LIMITS = ("day25.realtime", "day25.serve")
@@ -143,6 +144,46 @@ def import_once(folder: str, module: str, off_limits: Sequence[str] = ()) -> Mod
     return importlib.import_module(module)
 
 
+def where_in(exc: BaseException, path: str | os.PathLike[str]) -> str:
+    """`` (at your_file.py line N, in function: the line)``: where in the student's file
+    ``path`` ``exc`` came from (its last frame there); ``""`` when none of its frames is."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" (at {os.path.basename(path)} line {last.lineno}, in {last.name}: {last.line})"
+
+
+def not_done_yet(exc: NotImplementedError, path: str | os.PathLike[str]) -> str:
+    """The sentence for code of the student's file ``path`` that still raises
+    ``NotImplementedError`` (a stub's function not written yet): what, and where."""
+    return (f"Not done yet: {exc or 'a function'} in your {os.path.basename(path)} still "
+            f"raises NotImplementedError{where_in(exc, path)}.")
+
+
+def your_traceback(exc: BaseException, folder: str) -> str:
+    """``exc``'s traceback as the student knows their code: only the frames of their own
+    files (those in ``folder``, the grader's private copy), each file named as they name
+    it (``chat_broadcasting.py``), then the exception line; chained exceptions alike.
+
+    Why: the grader's frames (``inside/apps.py``) and the copy's temporary path mean
+    nothing to a student, and took the place of their own frames in a capped traceback.
+    """
+    prefix = os.path.join(folder, "")
+    shown = traceback.TracebackException.from_exception(exc)
+    todo, seen = [shown], set()
+    while todo:
+        part = todo.pop()
+        if id(part) in seen:
+            continue
+        seen.add(id(part))
+        part.stack = traceback.StackSummary.from_list(
+            [f for f in part.stack if f.filename.startswith(prefix)])
+        todo += [p for p in (part.__cause__, part.__context__, *(part.exceptions or ()))
+                 if p is not None]
+    return "".join(shown.format()).replace(prefix, "").rstrip()
+
+
 def import_error(module: str, exc: BaseException) -> str:
     """What the student reads when importing ``module`` raised ``exc``."""
     refused = off_limits_in(exc)
@@ -185,3 +226,13 @@ class FreshImport:
             sys.modules.pop(self.module, None)
             raise
         return module
+
+    def create_app_error(self, exc: BaseException) -> str:
+        """What the student reads when ``create_app()`` raised ``exc``: the refused import,
+        the stub's "not done yet" (as the steps say it), or their own frames of it."""
+        if refused := off_limits_in(exc):
+            return f"create_app() in your {self.module}.py could not start: {refused}"
+        if isinstance(exc, NotImplementedError):
+            return not_done_yet(exc, self.path)
+        return (f"create_app() in your {self.module}.py raised, so the app could not start.\n"
+                f"{your_traceback(exc, self.folder)}")

@@ -32,7 +32,12 @@ from pathlib import Path
 from types import ModuleType
 
 from day25.course.catalogue import Exercise
-from day25.course.inside.submission import forbid_off_limits, off_limits_in
+from day25.course.inside.submission import (
+    forbid_off_limits,
+    not_done_yet,
+    off_limits_in,
+    where_in,
+)
 
 __all__ = ["STEP_TIMEOUT", "StepResult", "main", "run_step"]
 
@@ -86,14 +91,6 @@ def _load(path: Path, name: str) -> ModuleType:
     return module
 
 
-def _where(exc: BaseException, path: Path) -> str:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
-    if not frames:
-        return ""
-    last = frames[-1]
-    return f" (at {path.name} line {last.lineno}: {last.line})"
-
-
 def _verdict(module_path: Path, check_path: Path) -> tuple[bool, str]:
     forbid_off_limits()
     try:
@@ -111,12 +108,11 @@ def _verdict(module_path: Path, check_path: Path) -> tuple[bool, str]:
     except AssertionError as exc:
         return False, str(exc)
     except NotImplementedError as exc:
-        return False, (f"Not done yet: {exc or 'a function'} in your {module_path.name} still "
-                       f"raises NotImplementedError{_where(exc, module_path)}.")
+        return False, not_done_yet(exc, module_path)
     except Exception as exc:
         if refused := off_limits_in(exc):
             return False, f"Your {module_path.name} was not checked: {refused}"
-        return False, f"Your code raised {type(exc).__name__}: {exc}{_where(exc, module_path)}"
+        return False, f"Your code raised {type(exc).__name__}: {exc}{where_in(exc, module_path)}"
     return True, ""
 
 
