@@ -129,6 +129,73 @@ def test_check_inside_the_workspace_checks_its_exercises(tmp_path: Path) -> None
     assert "NotImplementedError" in todo.stdout
 
 
+def _student_env() -> dict[str, str]:
+    """A student's shell: no grader's $DAY25_COURSE_ROOT (nor any other DAY25_ setting)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("DAY25_")}
+
+
+def _as_student(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "day25.cli", *args], cwd=cwd, text=True,
+                          capture_output=True, timeout=600,
+                          env={**_student_env(), "COLUMNS": "200"})
+
+
+def _said(proc: subprocess.CompletedProcess[str]) -> str:
+    return " ".join(proc.stdout.split())  # rich wraps long paths
+
+
+def test_check_and_hint_next_to_the_workspace_use_it_and_say_so(tmp_path: Path) -> None:
+    """Where ``day25 start`` was run (it made ./day25-workspace), check and hint work on the
+    workspace, not on the course checkout the package is installed from."""
+    ws = open_workspace(ROOT, here=tmp_path).path
+    shutil.copy(ROOT / "solutions" / "steps" / "01_ties.py", ws / "exercises" / "steps")
+    course_state = ROOT / "exercises" / ".day25-hints.json"
+    before = course_state.read_bytes() if course_state.exists() else None
+    done = _as_student("check", "ties", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert f"your workspace: {ws / 'exercises'}" in _said(done)
+    shown = _as_student("hint", "ties", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stdout
+    assert f"your workspace: {ws / 'exercises'}" in _said(shown)
+    assert json.loads((ws / "exercises" / ".day25-hints.json").read_text()) == {"ties": 1}
+    assert (course_state.read_bytes() if course_state.exists() else None) == before
+
+
+def test_outside_any_workspace_check_says_so_and_hint_writes_nothing(tmp_path: Path) -> None:
+    """No workspace around: check falls back to the course checkout and says how to make a
+    workspace; hint refuses rather than keep its state in the course's own exercises/."""
+    course_state = ROOT / "exercises" / ".day25-hints.json"
+    before = course_state.read_bytes() if course_state.exists() else None
+    todo = _as_student("check", "ties", cwd=tmp_path)
+    assert todo.returncode == 1, todo.stdout[-3000:]
+    said = _said(todo)
+    assert f"no workspace here: using the course's own {ROOT / 'exercises'}" in said
+    assert "`day25 start` makes your workspace" in said
+    refused = _as_student("hint", "ties", cwd=tmp_path)
+    assert refused.returncode == 2, refused.stdout
+    assert "no workspace here" in _said(refused) and "day25 start" in _said(refused)
+    assert "hint 1/" not in refused.stdout
+    assert (course_state.read_bytes() if course_state.exists() else None) == before
+    assert not (tmp_path / "exercises").exists()
+
+
+def test_the_graders_course_root_still_wins(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """$DAY25_COURSE_ROOT (the grader's sessions) chooses the course as before, even next to
+    a workspace; --course and --path choose too."""
+    from day25.course.student.workspace import student_exercises
+
+    ws = open_workspace(ROOT, here=tmp_path).path
+    monkeypatch.delenv("DAY25_COURSE_ROOT", raising=False)
+    found = student_exercises(here=tmp_path)
+    assert (found.course, found.folder, found.workspace) == (ws, ws / "exercises", ws)
+    monkeypatch.setenv("DAY25_COURSE_ROOT", str(ROOT))
+    found = student_exercises(here=tmp_path)
+    assert (found.course, found.folder, found.workspace) == (ROOT, ROOT / "exercises", None)
+    found = student_exercises(course=ws, path=tmp_path, here=ROOT)
+    assert (found.course, found.folder, found.workspace) == (ws, tmp_path, None)
+
+
 def test_pytest_in_a_workspace_inside_the_course_tests_the_workspace(tmp_path: Path) -> None:
     """The workspace's pytest.ini makes it its own pytest root: plain ``pytest`` there checks
     the student's exercises, not the course folder's solutions."""

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from day25.course.student.workspace import StudentExercises
 
 app = typer.Typer(
     help="Day 25: Nexios Event System - course tools.", no_args_is_help=True, add_completion=False,
@@ -29,6 +32,23 @@ def _course(course: Path | None) -> Path:
         return find_course_root()
     except CatalogueError as exc:
         raise _fail(f"{exc}: run this inside the course folder, or pass --course") from exc
+
+
+def _exercises(course: Path | None, path: Path | None) -> StudentExercises:
+    """The student's exercises: their workspace's, when there is one."""
+    from day25.course.catalogue import CatalogueError
+    from day25.course.student.workspace import student_exercises
+
+    try:
+        found = student_exercises(course, path)
+    except CatalogueError as exc:
+        raise _fail(f"{exc}: run `day25 start` to make your workspace, run this inside it, "
+                    "or pass --course") from exc
+    return found
+
+
+def _say_where(found: StudentExercises) -> None:
+    console.print(found.describe(), style="dim", markup=False, highlight=False)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -57,8 +77,9 @@ def check(
     from day25.course.student import cannot_run
     from day25.course.student import check as checking
 
-    root = _course(course)
-    folder = (path or root / "exercises").resolve()
+    found = _exercises(course, path)
+    root, folder = found.course, found.folder
+    _say_where(found)
     if not folder.is_dir():
         raise _fail(f"no exercises folder at {folder}")
     try:
@@ -87,12 +108,18 @@ def hint(
     """Show the next hint for an exercise or step.
 
     Hints go from a nudge, to the concept, to the code's shape; the ones shown
-    so far are remembered in your exercises folder."""
+    so far are remembered in your workspace's exercises folder (or --path)."""
     from day25.course.catalogue import load_catalogue
     from day25.course.student.hints import next_hint, reset_hints
 
-    root = _course(course)
-    folder = (path or root / "exercises").resolve()
+    found = _exercises(course, path)
+    root, folder = found.course, found.folder
+    if path is None and found.workspace is None:
+        # the course's own exercises/ are not a student's work: hints are kept per workspace
+        raise _fail(f"no workspace here to keep your hints in (never the course's own "
+                    f"exercises/): run `day25 start` (it makes {found.start_makes}) and ask "
+                    "there, or pass --path DIR")
+    _say_where(found)
     try:
         item = load_catalogue(root).item(exercise)
     except (KeyError, ValueError) as exc:

@@ -17,6 +17,13 @@ what the workspace last wrote there (then a newer course version replaces it);
 Where from: ``--course`` or the course folder around (a repository or a
 release bundle), else the material a release bundle's package carries
 (``day25/course/student/material``), so an installed bundle works anywhere.
+
+Which exercises ``day25 check`` and ``day25 hint`` use
+(:func:`student_exercises`): those of the workspace ``day25 start`` opens from
+the current folder (the one you are in, or ``./day25-workspace``), found by the
+same finder (:func:`default_workspace`). Why: a student who ran ``day25 start``
+in a folder and stayed there had the course checkout's stubs checked instead of
+their work, and their hints written into the checkout.
 """
 
 from __future__ import annotations
@@ -27,11 +34,18 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from day25.course.catalogue import CATALOGUE, CatalogueError, find_course_root, load_catalogue
+from day25.course.catalogue import (
+    CATALOGUE,
+    COURSE_ROOT_ENV,
+    CatalogueError,
+    find_course_root,
+    load_catalogue,
+)
 from day25.course.grading.release import FolderSource, student_material
 
-__all__ = ["MANIFEST", "PACKAGE_MATERIAL", "WORKSPACE_DIR", "Workspace", "find_workspace",
-           "open_workspace", "prepare"]
+__all__ = ["MANIFEST", "PACKAGE_MATERIAL", "WORKSPACE_DIR", "StudentExercises", "Workspace",
+           "default_workspace", "find_workspace", "open_workspace", "prepare",
+           "student_exercises"]
 
 WORKSPACE_DIR = "day25-workspace"
 MANIFEST = ".day25-workspace.json"
@@ -145,16 +159,63 @@ def _source(course: Path | None, folder: Path, here: Path) -> Path | None:
     )
 
 
+def default_workspace(here: Path) -> Path:
+    """The workspace ``day25 start`` opens from ``here`` (made yet or not): the one around
+    ``here``, else ``day25-workspace`` in the course folder around ``here``, else in
+    ``here``."""
+    here = here.resolve()
+    return find_workspace(here) or (_find_course(here) or here) / WORKSPACE_DIR
+
+
 def open_workspace(course: Path | None = None, folder: Path | None = None,
                    here: Path | None = None) -> Workspace:
     """The workspace ``day25 start`` opens, created or brought up to date: ``folder``, else
-    the one around ``here`` (the current folder), else ``day25-workspace`` in the course
-    folder around ``here``, else in ``here``."""
+    :func:`default_workspace` of ``here`` (the current folder)."""
     here = (here or Path.cwd()).resolve()
-    default = (_find_course(here) or here) / WORKSPACE_DIR
-    target = (folder or find_workspace(here) or default).resolve()
+    target = (folder or default_workspace(here)).resolve()
     source = _source(course, target, here)
     if source is not None and target in (source, *source.parents):
         raise ValueError(f"the workspace must be a folder of its own, not the course folder "
                          f"{source} or one above it; choose another --dir")
     return prepare(target, source)
+
+
+@dataclass(frozen=True)
+class StudentExercises:
+    """The exercises ``day25 check`` and ``day25 hint`` work on, and the course that checks
+    them."""
+
+    course: Path  # the course folder (or workspace) whose catalogue and public tests check
+    folder: Path  # the exercises folder
+    workspace: Path | None  # the workspace ``folder`` is in; None: not in one
+    chosen: bool  # --course, --path or $DAY25_COURSE_ROOT chose them, not the current folder
+    start_makes: Path  # the workspace `day25 start` would make here
+
+    def describe(self) -> str:
+        """One line saying which folder this is (and, outside a workspace, how to make one)."""
+        if self.workspace is not None:
+            return f"your workspace: {self.folder}"
+        if self.chosen:
+            return f"exercises folder: {self.folder} (not in a workspace)"
+        return (f"no workspace here: using the course's own {self.folder}; "
+                f"`day25 start` makes your workspace ({self.start_makes})")
+
+
+def student_exercises(course: Path | None = None, path: Path | None = None,
+                      here: Path | None = None) -> StudentExercises:
+    """Where a student's exercises are: ``path`` (else ``exercises/``) of ``course``, else of
+    ``$DAY25_COURSE_ROOT`` (the grader's sessions), else of the workspace ``day25 start``
+    opens from ``here`` (:func:`default_workspace`) when it is made, else of the course folder
+    :func:`~day25.course.catalogue.find_course_root` finds (raises its CatalogueError)."""
+    here = (here or Path.cwd()).resolve()
+    chosen = course is not None or bool(os.environ.get(COURSE_ROOT_ENV))
+    around = default_workspace(here)
+    if course is not None:
+        root = course.resolve()
+    elif not chosen and (around / MANIFEST).is_file():
+        root = around
+    else:
+        root = find_course_root()
+    folder = (path or root / "exercises").resolve()
+    return StudentExercises(root, folder, find_workspace(folder), chosen or path is not None,
+                            around)
