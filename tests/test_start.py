@@ -105,8 +105,9 @@ def test_a_signal_to_day25_start_stops_jupyterlab_and_its_kernels(
     lab: set[int] = set()
     try:
         listed = {item["name"] for item in _wait_for_lab(port, proc).json()["content"]}
-        # JupyterLab serves the workspace: lessons and exercises, never the solutions
-        assert {"notebooks", "exercises", "tests"} <= listed
+        # JupyterLab serves the workspace: lessons, exercises and their pages, never the
+        # solutions
+        assert {"notebooks", "exercises", "tests", "docs"} <= listed
         assert not listed & {"solutions", "src", "README.md"}, listed
         assert (tmp_path / "day25-workspace" / "notebooks").is_dir()
         kernel = httpx.post(f"http://127.0.0.1:{port}/api/kernels", params={"token": TOKEN},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from day25.course.answers import BEGIN
+from day25.course.catalogue import load_catalogue
 from day25.course.student.workspace import MANIFEST, WORKSPACE_DIR, open_workspace, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +27,11 @@ STUDENT_FILES = {
       if "__pycache__" not in p.parts),
     "tests/conftest.py", "pytest.ini", MANIFEST,
 }
+#: each project's page, the full protocol its stub, notebook and public tests cite
+PAGES = {f"docs/exercises/{e.id}.md" for e in load_catalogue(ROOT).exercises}
+STUDENT_FILES |= PAGES
+#: a file a workspace file names in backquotes: ``docs/exercises/once_semantics.md``
+CITED = re.compile(r"`{1,2}((?:\.\./)*[\w.-]+(?:/[\w.-]+)+\.(?:md|py|ipynb|toml|ini))`{1,2}")
 
 
 def _files(folder: Path) -> set[str]:
@@ -55,12 +62,34 @@ def test_a_workspace_holds_the_lessons_and_stubs_only(tmp_path: Path) -> None:
     for rel in STUDENT_FILES - {MANIFEST, "pytest.ini"}:
         text = (ws.path / rel).read_text(encoding="utf-8")
         assert BEGIN not in text, f"{rel} holds an answer"
-        if rel.endswith(".py"):
+        if rel.endswith((".py", ".md")) and not rel.startswith("notebooks/"):
             assert text == (ROOT / rel).read_text(encoding="utf-8"), rel
     for stub in (ROOT / "exercises").glob("*.py"):
         assert (ws.path / "exercises" / stub.name).read_bytes() != \
             (ROOT / "solutions" / stub.name).read_bytes()
     assert ws.first_lesson() == "notebooks/01_overview_and_basic_usage.ipynb"
+
+
+def test_every_file_the_stubs_and_checks_cite_is_in_the_workspace(tmp_path: Path) -> None:
+    """The stubs, the exercise notebooks and the public tests send the student to files
+    (the projects' pages: "The full protocol: `docs/exercises/chat_broadcasting.md`");
+    each must open in the workspace, where JupyterLab shows nothing else."""
+    ws = open_workspace(ROOT, here=tmp_path).path
+    cited: dict[str, set[str]] = {}
+    for path in [*(ws / "exercises").rglob("*"), *(ws / "tests").rglob("*")]:
+        if path.suffix in (".py", ".ipynb"):
+            for name in CITED.findall(path.read_text(encoding="utf-8")):
+                base = path.parent if name.startswith("../") else ws
+                cited.setdefault(name, set()).add(path.relative_to(ws).as_posix())
+                assert (base / name).is_file(), f"{sorted(cited[name])} cite {name}: not in {ws}"
+    assert {name for name in cited if name.startswith("docs/")} == PAGES
+
+
+def test_the_last_hint_names_a_page_the_workspace_holds() -> None:
+    from day25.course.student.workspace import exercise_page
+
+    for item in load_catalogue(ROOT).ladder():
+        assert exercise_page(item) in PAGES, item.id
 
 
 def test_from_inside_a_course_the_workspace_goes_next_to_it(tmp_path: Path) -> None:
@@ -158,6 +187,10 @@ def test_check_and_hint_next_to_the_workspace_use_it_and_say_so(tmp_path: Path) 
     assert shown.returncode == 0, shown.stdout
     assert f"your workspace: {ws / 'exercises'}" in _said(shown)
     assert json.loads((ws / "exercises" / ".day25-hints.json").read_text()) == {"ties": 1}
+    while "That was the last hint" not in shown.stdout:
+        shown = _as_student("hint", "ties", cwd=tmp_path)
+    assert "docs/exercises/priority_ordering.md in your workspace has every rule" \
+        in _said(shown) and (ws / "docs/exercises/priority_ordering.md").is_file()
     assert (course_state.read_bytes() if course_state.exists() else None) == before
 
 
@@ -241,6 +274,24 @@ def test_an_installed_bundle_makes_a_workspace_anywhere(installed_bundle: Path,
     assert package.startswith(str(site))
     assert path == str(tmp_path / WORKSPACE_DIR)
     assert source == str(site / "day25/course/student/material")
-    assert _files(tmp_path / WORKSPACE_DIR) == STUDENT_FILES
+    # the material day25 release puts in the package (grading.release.student_material)
+    # does not carry the projects' pages yet: see the xfail below
+    assert _files(tmp_path / WORKSPACE_DIR) == STUDENT_FILES - PAGES
     manifest = json.loads((tmp_path / WORKSPACE_DIR / MANIFEST).read_text())
     assert manifest["source"] == source
+
+
+def test_the_release_bundles_folder_makes_the_same_workspace(installed_bundle: Path,
+                                                             tmp_path: Path) -> None:
+    """A student who installs the bundle's folder (``pip install -e .`` there) gets the
+    same workspace as from the course, the projects' pages included."""
+    ws = open_workspace(installed_bundle.parent / "bundle", here=tmp_path)
+    assert _files(ws.path) == STUDENT_FILES
+
+
+@pytest.mark.xfail(strict=True, reason="day25 release's package material (student_material in "
+                   "grading/release.py) lacks docs/exercises/<id>.md; when it carries them, "
+                   "drop this mark and the '- PAGES' above")
+def test_an_installed_bundles_workspace_holds_the_pages(installed_bundle: Path) -> None:
+    material = installed_bundle / "day25/course/student/material"
+    assert {rel for rel in PAGES if (material / rel).is_file()} == PAGES

@@ -111,6 +111,7 @@ def hint(
     so far are remembered in your workspace's exercises folder (or --path)."""
     from day25.course.catalogue import load_catalogue
     from day25.course.student.hints import next_hint, reset_hints
+    from day25.course.student.workspace import exercise_page
 
     found = _exercises(course, path)
     root, folder = found.course, found.folder
@@ -134,8 +135,9 @@ def hint(
         console.print(f"hint {n}/{shown.total} for {item.id}: {text}", style=style,
                       markup=False, highlight=False)
     if shown.all_shown:
-        console.print("That was the last hint. `day25 check " + item.id + "` says what is "
-                      "still wrong; the exercise's docs page has every rule.", style="dim")
+        console.print(f"That was the last hint. `day25 check {item.id}` says what is still "
+                      f"wrong; {exercise_page(item)} in your workspace has every rule.",
+                      style="dim", markup=False, highlight=False)
 
 
 @app.command()

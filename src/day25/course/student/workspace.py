@@ -9,6 +9,13 @@ tests, a ``pytest.ini``): the release's student material
 (:func:`day25.course.grading.release.student_material`). ``day25 check`` run
 inside it checks its exercises, since it holds ``exercises/catalogue.toml``.
 
+It also holds each project's page, ``docs/exercises/<id>.md`` (:func:`exercise_page`),
+copied as it is: the full protocol, which the stubs, the exercise notebooks,
+the public tests and the last hint send the student to; the pages state rules
+and examples of use, never a solution. Why here and not in the student
+material: the material is the grader's module to change; until it carries the
+pages, a workspace made from an installed (non-editable) bundle lacks them.
+
 Why it never overwrites: like ``rustlings init``, it is the student's work.
 A file is written only when it is missing, or when it is still byte for byte
 what the workspace last wrote there (then a newer course version replaces it);
@@ -37,20 +44,24 @@ from pathlib import Path
 from day25.course.catalogue import (
     CATALOGUE,
     COURSE_ROOT_ENV,
+    Catalogue,
     CatalogueError,
+    Exercise,
     find_course_root,
     load_catalogue,
 )
 from day25.course.grading.release import FolderSource, student_material
 
-__all__ = ["MANIFEST", "PACKAGE_MATERIAL", "WORKSPACE_DIR", "StudentExercises", "Workspace",
-           "default_workspace", "find_workspace", "open_workspace", "prepare",
-           "student_exercises"]
+__all__ = ["MANIFEST", "PACKAGE_MATERIAL", "PAGES", "WORKSPACE_DIR", "StudentExercises",
+           "Workspace", "default_workspace", "exercise_page", "find_workspace", "open_workspace",
+           "prepare", "student_exercises"]
 
 WORKSPACE_DIR = "day25-workspace"
 MANIFEST = ".day25-workspace.json"
 #: the student material a release bundle's package carries (absent in the course repository)
 PACKAGE_MATERIAL = Path(__file__).resolve().parent / "material"
+#: the projects' pages, in the course folder and in a workspace
+PAGES = "docs/exercises"
 
 
 @dataclass
@@ -70,6 +81,18 @@ class Workspace:
 
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def exercise_page(item: Exercise) -> str:
+    """The page with every rule of ``item``: its project's, or for a step the page of the
+    project it leads to."""
+    return f"{PAGES}/{item.id if item.kind == 'project' else item.leads_to}.md"
+
+
+def _pages(source: Path, catalogue: Catalogue) -> dict[str, bytes]:
+    """The projects' pages the course at ``source`` has (a package's material has none)."""
+    pages = {exercise_page(e): source / exercise_page(e) for e in catalogue.exercises}
+    return {rel: path.read_bytes() for rel, path in pages.items() if path.is_file()}
 
 
 def find_workspace(start: Path) -> Path | None:
@@ -97,7 +120,9 @@ def prepare(folder: Path, source: Path | None) -> Workspace:
     written = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
     if source is None:
         return workspace
-    for rel, data in student_material(FolderSource(source), load_catalogue(source)).items():
+    catalogue = load_catalogue(source)
+    material = {**student_material(FolderSource(source), catalogue), **_pages(source, catalogue)}
+    for rel, data in material.items():
         target = folder / rel
         if target.is_symlink() or (target.exists() and not target.is_file()):
             workspace.kept.append(rel)
