@@ -51,6 +51,11 @@ def test_grade_class_then_resume_only_what_changed(tmp_path: Path) -> None:
     assert "once_semantics.py was not found" in (out / "bob" / "feedback.md").read_text()
     assert "hidden" in (out / "alice" / "feedback.md").read_text()
     assert "Grades" in first.stdout and "sandbox" in first.stdout
+    # not a terminal (a log, CI): a line per student as each lands, before the table
+    landed = [line for line in first.stdout.splitlines() if line.startswith("graded ")]
+    assert sorted(landed) == ["graded 1/2: alice: 25", "graded 2/2: bob: 0"] or sorted(
+        landed) == ["graded 1/2: bob: 0", "graded 2/2: alice: 25"], first.stdout
+    assert first.stdout.index(landed[-1]) < first.stdout.index("Grades")
 
     alice_mtime = (out / "alice" / "results.json").stat().st_mtime_ns
     bob_mtime = (out / "bob" / "results.json").stat().st_mtime_ns

@@ -182,6 +182,9 @@ def grade_class(
                                        style="yellow", markup=False)
             results.append(result)
             progress.update(task, advance=1, description=f"{sub.student}: {result.total:g}")
+            if not console.is_terminal:  # a log or CI has no live bar: a line per student
+                progress.console.print(f"graded {len(results)}/{len(subs)}: {sub.student}: "
+                                       f"{result.total:g}", markup=False, highlight=False)
     book = write_gradebook(results, out / "gradebook.csv", exercises)
     plot = write_plot(results, out / "grades.png", float(sum(ex.points for ex in exercises)))
     review = review_class(paths, out, exercises, review_modules, single=single)
