@@ -164,7 +164,7 @@ def not_done_yet(exc: NotImplementedError, path: str | os.PathLike[str]) -> str:
 def your_traceback(exc: BaseException, folder: str) -> str:
     """``exc``'s traceback as the student knows their code: only the frames of their own
     files (those in ``folder``, the grader's private copy), each file named as they name
-    it (``chat_broadcasting.py``), then the exception line; chained exceptions alike.
+    it (``your_module.py``), then the exception line; chained exceptions alike.
 
     Why: the grader's frames (``inside/apps.py``) and the copy's temporary path mean
     nothing to a student, and took the place of their own frames in a capped traceback.
