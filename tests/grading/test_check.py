@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -103,6 +104,26 @@ def test_an_app_stub_is_not_done_yet_as_the_steps_say(tmp_path: Path, exercise: 
     assert ", in create_app: raise NotImplementedError(" in said
     for internal in ("Traceback", "apps.py", "day25-verdict-", "/code/", "could not start"):
         assert internal not in proc.stdout, proc.stdout
+
+
+def test_an_endless_loop_at_import_is_named_once_and_stops_the_checks(tmp_path: Path) -> None:
+    """The audit: ``while True: pass`` at the top of the module ran 16 checks of 10 s each
+    (2 min 45 s), each blaming "a listener that never returns". The import is named, once,
+    and after the first hang the other checks are not run, which the output says."""
+    import time
+
+    mine = _workspace(tmp_path, "solutions")
+    with (mine / "priority_ordering.py").open("a") as module:
+        module.write("\nwhile True:\n    pass\n")
+    started = time.monotonic()
+    proc = _check("priority_ordering", "--path", mine)
+    assert time.monotonic() - started < 60, proc.stdout
+    said = " ".join(proc.stdout.split())
+    assert said.count("its top level did not finish within 10 s: an endless loop at import") == 1
+    assert proc.stdout.count("FAIL") == 1 and "a listener that never returns" not in said
+    not_run = re.search(r"(\d+) more checks not run: a check hung: fix it first, then run "
+                        r"again\.", said)
+    assert not_run and int(not_run[1]) >= 10, said  # the public suite has 16
 
 
 def test_solution_passes_but_is_not_called_full_marks(tmp_path: Path) -> None:

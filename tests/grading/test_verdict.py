@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,20 @@ def test_stop_at_first_failure_skips_the_rest_of_the_exercise_and_only_when_aske
                                stop_at_first_failure=True))
     assert [(t.passed, t.score) for t in quick.tests] == [(True, 8.34), (False, 0), (False, 0)]
     assert "already failed" in quick.tests[2].message and not (tmp_path / "ran").exists()
+
+
+def test_stop_at_first_hang_skips_the_rest_after_a_hang_only(tmp_path: Path) -> None:
+    """``day25 check``'s: once a test hung, the exercise's later tests would hang too (one
+    timeout each), so they are not run and say why; a plain failure stops nothing."""
+    settings = _course(tmp_path, "from pathlib import Path\n"
+                                 "from day25.course.harness import SubmissionTimeout\n"
+                                 "def test_a():\n    assert 1 == 2\n"
+                                 "def test_b():\n    raise SubmissionTimeout('did not finish')\n"
+                                 f"def test_c():\n    Path({str(tmp_path / 'ran')!r}).touch()\n")
+    graded = run_suite(EX, settings.course_root / "sub", settings)
+    assert [t.passed for t in graded.tests] == [False, False, True] and (tmp_path / "ran").exists()
+    (tmp_path / "ran").unlink()
+    quick = run_suite(EX, settings.course_root / "sub", replace(settings, stop_at_first_hang=True))
+    assert [t.message for t in quick.tests][1:] == [
+        "did not finish", "Not run: a check of toy hung: fix it first, then run again."]
+    assert not any(t.passed for t in quick.tests) and not (tmp_path / "ran").exists()

@@ -131,6 +131,17 @@ def test_an_import_error_is_a_clear_error(tmp_path: Path) -> None:
         server.stop()
 
 
+def test_a_top_level_that_never_ends_is_named_as_such(tmp_path: Path) -> None:
+    server = AppServer(write(tmp_path, "while True:\n    pass\n"), "chat_broadcasting",
+                       startup_timeout=2)
+    try:
+        with pytest.raises(SubmissionTimeout, match=r"Importing your chat_broadcasting.py failed"
+                           r"(.|\n)*its top level did not finish within 2 s"):
+            server.start()
+    finally:
+        server.stop()
+
+
 def test_a_missing_module_is_named(tmp_path: Path) -> None:
     with pytest.raises(SubmissionError, match=r"no chat_broadcasting.py"):
         AppServer(tmp_path, "chat_broadcasting")

@@ -106,6 +106,19 @@ def test_sys_exit_at_import_is_a_readable_error(tmp_path: Path) -> None:
         runner.run({"ops": []})
 
 
+def test_a_top_level_that_never_ends_is_named_as_such(tmp_path: Path) -> None:
+    """The audit: ``while True: pass`` at the top of the module was told as a scenario that
+    did not finish ("a listener that never returns"), blaming the scenario."""
+    (tmp_path / "once_semantics.py").write_text("while True:\n    pass\n")
+    with ScenarioRunner(tmp_path, "once_semantics", timeout=2) as runner, \
+            pytest.raises(SubmissionTimeout) as hung:
+        runner.run({"ops": []})
+    assert str(hung.value) == (
+        "Importing your once_semantics.py failed, so nothing in it could be checked.\n"
+        "its top level did not finish within 2 s: an endless loop at import (outside any "
+        "function)?")
+
+
 def test_a_submission_given_as_its_file_is_told_to_give_the_folder(tmp_path: Path) -> None:
     """``--submission`` (and every client) takes the folder that holds the module; the
     module's own path gets a sentence naming the folder, not "no once_semantics.py in

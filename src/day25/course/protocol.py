@@ -26,7 +26,9 @@ diagram in ``docs/dev/contracts.md`` draws them):
    and a line without the nonce is dropped. The first reply, unasked, has the id
    :data:`INSIDE_READY`: the inside program started, and nothing of the
    submission has been imported yet (what ends the process before it is the
-   runner's failure, never the submission's). The modes: :data:`SCENARIOS`
+   runner's failure, never the submission's). Two more come unasked around each
+   import of the submission (:data:`INSIDE_IMPORTING`, :data:`INSIDE_IMPORTED`).
+   The modes: :data:`SCENARIOS`
    (:class:`ScenarioRequest`, answered with a :class:`ScenarioResult`) and
    :data:`APPS` (:class:`AppRequest`, one of :data:`APP_COMMANDS`).
 5. **Verdict** (the grading pytest session -> the grader): the JSON file named
@@ -53,6 +55,10 @@ __all__ = [
     "CANNOT_RUN_EXIT",
     "FAULTS",
     "FAULT_HEADER",
+    "HUNG_BEFORE",
+    "IMPORT_FAILED",
+    "INSIDE_IMPORTED",
+    "INSIDE_IMPORTING",
     "INSIDE_MODULE",
     "INSIDE_READY",
     "LISTENER_ERRORS",
@@ -149,6 +155,15 @@ class KillRequest(TypedDict):
 INSIDE_MODULE = "day25.course.inside"
 #: the id of the inside program's first reply, sent before the submission is imported
 INSIDE_READY = "ready"
+#: the ids of the two unasked replies around each import of the submission (the first
+#: carries ``"module"``, its file name): a request that times out between them timed out
+#: in the module's top level, and the student reads :data:`IMPORT_FAILED` for it
+INSIDE_IMPORTING = "importing"
+INSIDE_IMPORTED = "imported"
+#: the first line of what a student reads when importing their module failed (it raised, or
+#: never finished); the grader turns such messages into one note
+#: (:func:`day25.course.grading.verdict.import_failure`)
+IMPORT_FAILED = "Importing your {module} failed, so nothing in it could be checked."
 SCENARIOS = "scenarios"
 APPS = "apps"
 #: the scenario subject that is not a class of the submission: a fresh
@@ -319,6 +334,9 @@ def decode_reply(line: bytes, nonce: str) -> dict[str, Any] | None:
 # -- 5. verdict ----------------------------------------------------------------------------
 
 PARTIAL_SUFFIX = ".partial"
+#: the message of a row the session did not run because an earlier test of its exercise
+#: hung (``--stop-at-first-hang``, which ``day25 check`` asks for)
+HUNG_BEFORE = "Not run: a check of {exercise} hung: fix it first, then run again."
 #: the exit code of a session in which some test could not run (a row with ``runner_error``);
 #: ``day25 check`` exits with it too when it could not run the checks
 CANNOT_RUN_EXIT = 3

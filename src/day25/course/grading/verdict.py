@@ -36,15 +36,13 @@ from day25.course.catalogue import COURSE_ROOT_ENV, Exercise, Suite
 from day25.course.grading.feedback import shortened
 from day25.course.grading.results import ExerciseResult, TestResult
 from day25.course.grading.sessions import run_session
-from day25.course.protocol import CANNOT_RUN_EXIT, PARTIAL_SUFFIX
+from day25.course.protocol import CANNOT_RUN_EXIT, IMPORT_FAILED, PARTIAL_SUFFIX
 from day25.course.sandbox.runner import RunnerError
 
 __all__ = ["Settings", "apportion", "import_failure", "run_suite", "run_suites"]
 
-#: how the inside process starts its message when importing a module failed
-#: (``day25.course.inside.submission.import_error``); what the student's code printed
-#: follows the harness' marker (``day25.course.harness.errors.SubmissionError``)
-_IMPORT_FAILED = "Importing your {module} failed"
+#: what the student's code printed follows the harness' marker in a message
+#: (``day25.course.harness.errors.SubmissionError``)
 _REFUSED = "Your {module} was not checked: "  # it imported what its exercise refuses
 _OUTPUT_MARKER = "--- last output of your code ---"
 #: characters of a test's message kept in its result (the middle goes: the end says what
@@ -67,6 +65,9 @@ class Settings:
     #: skip an exercise's remaining tests once one failed: "does it lose points?" at
     #: less cost, for checking the suites against known bugs; never for a grade
     stop_at_first_failure: bool = False
+    #: skip an exercise's remaining tests once one hung (``day25 check``'s: the others would
+    #: hang too, one timeout each); never for a grade
+    stop_at_first_hang: bool = False
 
 
 def _read_rows(path: Path) -> list[dict[str, Any]] | str:
@@ -140,7 +141,7 @@ def import_failure(message: str, module: str) -> str | None:
     refused = _REFUSED.format(module=module)
     if message.startswith(refused):
         return "\n".join([headline, message.split(_OUTPUT_MARKER, 1)[0][len(refused):].strip()])
-    if not message.startswith(_IMPORT_FAILED.format(module=module)):
+    if not message.startswith(IMPORT_FAILED.format(module=module)):
         return None
     lines = message.split(_OUTPUT_MARKER, 1)[0].rstrip().splitlines()[1:]
     error = lines[-1].strip() if lines else "the error was not reported"
@@ -213,7 +214,8 @@ def run_suites(
             # is not under the course), and two suites may both hold test_random_programs.py
             "--import-mode=importlib",
             "--timeout", str(int(settings.test_timeout)), "--rootdir", str(settings.course_root),
-            *(["--stop-at-first-failure"] if settings.stop_at_first_failure else [])]
+            *(["--stop-at-first-failure"] if settings.stop_at_first_failure else []),
+            *(["--stop-at-first-hang"] if settings.stop_at_first_hang else [])]
     env = {**os.environ, COURSE_ROOT_ENV: str(settings.course_root),
            # hypothesis' example database stays private: one student's failing
            # examples must not be replayed on the next, nor land in the course folder

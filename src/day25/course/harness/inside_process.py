@@ -37,6 +37,9 @@ from day25.course.harness.errors import (
     describe_exit,
 )
 from day25.course.protocol import (
+    IMPORT_FAILED,
+    INSIDE_IMPORTED,
+    INSIDE_IMPORTING,
     INSIDE_MODULE,
     INSIDE_READY,
     decode_reply,
@@ -107,6 +110,7 @@ class InsideProcess:
         self._next_id = 0
         self._lock = threading.Lock()
         self._ready = threading.Event()  # the inside program said INSIDE_READY
+        self._importing: str | None = None  # the module being imported (INSIDE_IMPORTING)
         # output marks read vs replies read: the output before a reply is in once they match
         self._mark = output_mark(self._nonce)
         self._counts = threading.Condition()
@@ -182,6 +186,9 @@ class InsideProcess:
                         self._replies_read += 1
                 if msg is not None and msg.get("id") == INSIDE_READY:
                     self._ready.set()
+                elif msg is not None and msg.get("id") in (INSIDE_IMPORTING, INSIDE_IMPORTED):
+                    self._importing = (str(msg.get("module") or "module")
+                                       if msg["id"] == INSIDE_IMPORTING else None)
                 elif msg is not None:  # else not a reply: the submission's own writing
                     self._replies.put(msg)
         except (OSError, ValueError):
@@ -214,6 +221,11 @@ class InsideProcess:
                     raise RunnerError(
                         f"the program that runs your code did not start within {timeout:g} s "
                         f"(nothing of your code had run yet){_tail(self.output)}")
+                if (module := self._importing) is not None:  # its top level never ended
+                    raise SubmissionTimeout(
+                        f"{IMPORT_FAILED.format(module=module)}\nits top level did not finish "
+                        f"within {timeout:g} s: an endless loop at import (outside any "
+                        "function)?", output=self.output)
                 raise SubmissionTimeout(
                     f"Your code did not finish {what} within {timeout:g} s: an endless loop, "
                     "a listener that never returns, or an emit that waits on itself?",

@@ -14,6 +14,10 @@
   tests are skipped (0 points each). For checking the suites against known bugs,
   where the question is only whether a file loses points; a run without it is
   the grade.
+* ``--stop-at-first-hang``: the same, once a test of an exercise hung (a
+  :class:`SubmissionTimeout`), each skipped test saying :data:`HUNG_BEFORE`.
+  ``day25 check``'s: the rest would most likely hang too, each for its whole
+  timeout, and the student waits minutes to learn what the first one said.
 * ``@pytest.mark.points(n)``: the weight of a graded test (default 1).
 * ``@pytest.mark.category(name)``: the kind of rule a test checks; every graded
   test names one, and each kind has a public test too (the table is in the
@@ -58,10 +62,16 @@ from day25.course.catalogue import (
 )
 from day25.course.harness.app_process import AppProcess
 from day25.course.harness.app_server import AppServer
-from day25.course.harness.errors import SubmissionError
+from day25.course.harness.errors import SubmissionError, SubmissionTimeout
 from day25.course.harness.inside_client import InsideClient
 from day25.course.harness.scenarios import ScenarioRunner
-from day25.course.protocol import CANNOT_RUN_EXIT, PARTIAL_SUFFIX, Collected, VerdictRow
+from day25.course.protocol import (
+    CANNOT_RUN_EXIT,
+    HUNG_BEFORE,
+    PARTIAL_SUFFIX,
+    Collected,
+    VerdictRow,
+)
 from day25.course.sandbox import runner as runners
 from day25.course.sandbox.runner import RunnerError
 from day25.course.sandbox.zygote import Zygote
@@ -72,7 +82,8 @@ _Client = TypeVar("_Client", bound=InsideClient)
 
 _RESULTS = pytest.StashKey[dict[str, VerdictRow]]()
 _SPENT = pytest.StashKey[dict[str, float]]()
-_FAILED = pytest.StashKey[set[str]]()
+#: the exercises whose remaining tests are not run, and why (--stop-at-first-...)
+_STOPPED = pytest.StashKey[dict[str, str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -85,6 +96,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="seconds of wall time each exercise's tests may use in this session")
     group.addoption("--stop-at-first-failure", action="store_true", default=False,
                     help="skip an exercise's remaining tests once one of them failed")
+    group.addoption("--stop-at-first-hang", action="store_true", default=False,
+                    help="skip an exercise's remaining tests once one of them hung")
 
 
 def _course_root(config: pytest.Config) -> Path:
@@ -105,7 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "category(name): the kind of rule a test checks")
     config.stash[_RESULTS] = {}
     config.stash[_SPENT] = {}
-    config.stash[_FAILED] = set()
+    config.stash[_STOPPED] = {}
 
 
 def _partial(config: pytest.Config, line: VerdictRow | Collected) -> None:
@@ -142,10 +155,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.fail(f"Not run: the tests of {exercise_of(item)} used up their {budget:g} s "
                     "before reaching this one (endless loops or listeners that never "
                     "return?).", pytrace=False)
-    if exercise_of(item) in item.config.stash[_FAILED] and \
-            item.config.getoption("--stop-at-first-failure"):
-        pytest.skip(f"Not run: a test of {exercise_of(item)} already failed "
-                    "(--stop-at-first-failure).")
+    stopped = item.config.stash[_STOPPED].get(exercise_of(item))
+    if stopped is not None:
+        pytest.skip(stopped)
 
 
 def exercise_of(item: pytest.Item) -> str:
@@ -189,7 +201,7 @@ def pytest_runtest_makereport(
         "message": "",
     })
     if report.failed:
-        item.config.stash[_FAILED].add(row["exercise"])
+        _stop_after(item.config, row["exercise"], call)
         row["outcome"] = "failed" if report.when == "call" else "error"
         if not row["message"]:
             row["message"] = _message(report)
@@ -204,6 +216,17 @@ def pytest_runtest_makereport(
         row["points"] = row["max_points"] if row["outcome"] == "passed" else 0.0
         _partial(item.config, row)
     return report
+
+
+def _stop_after(config: pytest.Config, exercise: str, call: pytest.CallInfo[None]) -> None:
+    """A test of ``exercise`` failed: skip its remaining tests, when asked to for this."""
+    stopped = config.stash[_STOPPED]
+    if config.getoption("--stop-at-first-failure"):
+        stopped.setdefault(exercise, f"Not run: a test of {exercise} already failed "
+                                     "(--stop-at-first-failure).")
+    elif (config.getoption("--stop-at-first-hang") and call.excinfo is not None
+          and call.excinfo.errisinstance(SubmissionTimeout)):
+        stopped.setdefault(exercise, HUNG_BEFORE.format(exercise=exercise))
 
 
 def _message(report: pytest.TestReport) -> str:

@@ -293,7 +293,7 @@ class _Apps:
                 reply({"id": msg_id, "ok": False, "retire": why})
                 return
             self.started += 1
-            made = _start(self.code, request)
+            made = _start(self.code, request, self.channel)
             if isinstance(made, RunningApp):
                 self.apps[app_id] = made
                 started: AppReply = {"id": msg_id, "ok": True}
@@ -364,7 +364,7 @@ async def _probe(running: RunningApp, source: str) -> Any:
     return json.loads(json.dumps(value, default=repr))
 
 
-def _start(code: FreshImport, request: dict[str, Any]) -> RunningApp | str:
+def _start(code: FreshImport, request: dict[str, Any], channel: Channel) -> RunningApp | str:
     """Import afresh, call ``create_app(**kwargs)`` in the app's folder, serve it."""
     module_name = code.module
     try:
@@ -376,7 +376,8 @@ def _start(code: FreshImport, request: dict[str, Any]) -> RunningApp | str:
     except OSError as exc:
         return f"The grader could not prepare your app's folder: {exc}"
     try:
-        module = code.fresh_module()
+        with channel.importing(module_name):
+            module = code.fresh_module()
     except (Exception, SystemExit) as exc:
         return import_error(module_name, exc)
     try:

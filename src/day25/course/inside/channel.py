@@ -19,7 +19,14 @@ import threading
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from day25.course.protocol import INSIDE_READY, decode_requests, encode_reply, output_mark
+from day25.course.protocol import (
+    INSIDE_IMPORTED,
+    INSIDE_IMPORTING,
+    INSIDE_READY,
+    decode_requests,
+    encode_reply,
+    output_mark,
+)
 
 __all__ = ["Channel"]
 
@@ -50,6 +57,16 @@ class Channel:
     def ready(self) -> None:
         """Tell the harness the program started; call it before importing the submission."""
         self.reply({"id": INSIDE_READY, "ok": True})
+
+    @contextlib.contextmanager
+    def importing(self, module: str) -> Iterator[None]:
+        """Tell the harness the submission's ``module`` is being imported, then that it was:
+        a top level that never ends is then named as such, not taken for a slow request."""
+        self.reply({"id": INSIDE_IMPORTING, "ok": True, "module": f"{module}.py"})
+        try:
+            yield
+        finally:
+            self.reply({"id": INSIDE_IMPORTED, "ok": True})
 
     def reply(self, msg: dict[str, Any]) -> None:
         """Send one reply, after whatever the submission printed before it.

@@ -377,7 +377,8 @@ def serve_scenarios(channel: Channel, args: InsideArgs) -> None:
         msg_id = request.get("id")
         try:
             if module is None:
-                module = import_once(args.submission, args.module, args.off_limits)
+                with channel.importing(args.module):
+                    module = import_once(args.submission, args.module, args.off_limits)
             result = run_scenario(module, args.subject, request["scenario"])
         except (Exception, SystemExit) as exc:
             error = (import_error(args.module, exc) if module is None

@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from types import CodeType, ModuleType
 from typing import Any
 
+from day25.course.protocol import IMPORT_FAILED
+
 __all__ = ["OFF_LIMITS", "FreshImport", "OffLimitsImport", "forbid_off_limits", "import_error",
            "import_once", "not_done_yet", "off_limits_in", "off_limits_message", "where_in",
            "your_traceback"]
@@ -190,9 +192,7 @@ def import_error(module: str, exc: BaseException) -> str:
     if refused is not None:
         return f"Your {module}.py was not checked: {refused}"
     tb = "".join(traceback.format_exception(exc)[-6:])
-    return (
-        f"Importing your {module}.py failed, so nothing in it could be checked.\n{tb.rstrip()}"
-    )
+    return f"{IMPORT_FAILED.format(module=f'{module}.py')}\n{tb.rstrip()}"
 
 
 class FreshImport:

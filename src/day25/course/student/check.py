@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from day25.course.grading.intake import Submission, take_modules, write_copy
 from day25.course.grading.results import ExerciseResult
 from day25.course.grading.review import student_note
 from day25.course.grading.verdict import Settings, run_suite
+from day25.course.protocol import HUNG_BEFORE
 from day25.course.sandbox import namespaces
 from day25.course.student import cannot_run
 from day25.course.student.steps import StepResult, run_step
@@ -51,6 +53,7 @@ def check_project(ex: Exercise, settings: Settings, path: Path,
     (:class:`~day25.course.sandbox.runner.RunnerError` when the checks could not run).
     With ``review_modules`` (the catalogue's), a module the grader's review would list
     gets a note saying so."""
+    settings = replace(settings, stop_at_first_hang=True)  # feedback in seconds, not minutes
     intake = take_modules(Submission("you", path), [ex.module])
     if ex.module not in intake.modules:
         return ExerciseResult(ex.id, ex.title, float(ex.points),
@@ -73,12 +76,18 @@ def _show_project(console: Console, result: ExerciseResult) -> None:
     console.print(f"\n[bold]{result.title}[/] {status}")
     for note in result.notes:
         console.print(f"  [yellow]! {escape(note)}[/]")  # a note may quote the student's code
+    hung = HUNG_BEFORE.format(exercise=result.exercise)
     for test in result.tests:
+        if test.message == hung:
+            continue  # said once, below
         mark = "[green]PASS[/]" if test.passed else "[red]FAIL[/]"
         console.print(f"  {mark} {test.name}")
         if not test.passed and test.message:  # all of it, as feedback.md shows it
             for line in clean_message(test.message).splitlines():
                 console.print(f"       {line}", markup=False, highlight=False)
+    if not_run := sum(test.message == hung for test in result.tests):
+        console.print(f"  [yellow]{not_run} more check{'s' * (not_run != 1)} not run: a check "
+                      "hung: fix it first, then run again.[/]")
 
 
 def _show_step(console: Console, result: StepResult) -> None:
