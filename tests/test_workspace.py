@@ -48,7 +48,7 @@ def _day25(*args: str, cwd: Path, env: dict[str, str] | None = None,
 def _small_course(tmp_path: Path) -> Path:
     """A copy of the course's student side, to change its lessons."""
     course = tmp_path / "course"
-    for rel in ("exercises", "notebooks", "tests/public"):
+    for rel in ("exercises", "notebooks", "docs/exercises", "tests/public"):
         shutil.copytree(ROOT / rel, course / rel, ignore=shutil.ignore_patterns(".*", "__py*"))
     for rel in ("tests/conftest.py", "pyproject.toml"):
         shutil.copy(ROOT / rel, course / rel)
@@ -274,9 +274,7 @@ def test_an_installed_bundle_makes_a_workspace_anywhere(installed_bundle: Path,
     assert package.startswith(str(site))
     assert path == str(tmp_path / WORKSPACE_DIR)
     assert source == str(site / "day25/course/student/material")
-    # the material day25 release puts in the package (grading.release.student_material)
-    # does not carry the projects' pages yet: see the xfail below
-    assert _files(tmp_path / WORKSPACE_DIR) == STUDENT_FILES - PAGES
+    assert _files(tmp_path / WORKSPACE_DIR) == STUDENT_FILES  # the projects' pages too
     manifest = json.loads((tmp_path / WORKSPACE_DIR / MANIFEST).read_text())
     assert manifest["source"] == source
 
@@ -289,9 +287,6 @@ def test_the_release_bundles_folder_makes_the_same_workspace(installed_bundle: P
     assert _files(ws.path) == STUDENT_FILES
 
 
-@pytest.mark.xfail(strict=True, reason="day25 release's package material (student_material in "
-                   "grading/release.py) lacks docs/exercises/<id>.md; when it carries them, "
-                   "drop this mark and the '- PAGES' above")
 def test_an_installed_bundles_workspace_holds_the_pages(installed_bundle: Path) -> None:
     material = installed_bundle / "day25/course/student/material"
     assert {rel for rel in PAGES if (material / rel).is_file()} == PAGES

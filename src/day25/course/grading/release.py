@@ -132,12 +132,12 @@ class CommittedTree:
 @dataclass(frozen=True)
 class FolderSource:
     """A course folder's student side as it is on disk (a repository, a bundle, a
-    package's material): its top-level files and ``notebooks/``, ``exercises/`` and
-    ``tests/``, never a virtualenv or ``.git`` beside them. Symlinks and built or
-    cached files are left out."""
+    package's material): its top-level files and ``notebooks/``, ``exercises/``,
+    ``docs/exercises/`` and ``tests/``, never a virtualenv or ``.git`` beside them.
+    Symlinks and built or cached files are left out."""
 
     root: Path
-    folders: tuple[str, ...] = ("notebooks", "exercises", "tests")
+    folders: tuple[str, ...] = ("notebooks", "exercises", "docs/exercises", "tests")
 
     def paths(self) -> list[str]:
         found = [p for p in self.root.iterdir() if p.is_file()]
@@ -200,10 +200,12 @@ def _pytest_ini(source: Source) -> bytes:
 
 def student_material(source: Source, catalogue: Catalogue) -> dict[str, bytes]:
     """What a student's workspace holds, by relative path: the lessons (stripped), the
-    exercise stubs, notebooks and catalogue, the public tests and a ``pytest.ini``."""
+    exercise stubs, notebooks and catalogue, each project's page (``docs/exercises/<id>.md``:
+    the full protocol its stub, notebook, checks and last hint cite; rules and examples,
+    never a solution), the public tests and a ``pytest.ini``."""
     exercise_files = {CATALOGUE.as_posix()}
     for ex in catalogue.exercises:
-        exercise_files |= {f"exercises/{ex.module}", ex.notebook}
+        exercise_files |= {f"exercises/{ex.module}", ex.notebook, f"docs/exercises/{ex.id}.md"}
     exercise_files |= {f"exercises/{step.module}" for step in catalogue.steps}  # the ladder
     public = [*_public_folders(catalogue), "tests/conftest.py"]
     material: dict[str, bytes] = {}

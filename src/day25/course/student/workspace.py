@@ -9,12 +9,9 @@ tests, a ``pytest.ini``): the release's student material
 (:func:`day25.course.grading.release.student_material`). ``day25 check`` run
 inside it checks its exercises, since it holds ``exercises/catalogue.toml``.
 
-It also holds each project's page, ``docs/exercises/<id>.md`` (:func:`exercise_page`),
-copied as it is: the full protocol, which the stubs, the exercise notebooks,
-the public tests and the last hint send the student to; the pages state rules
-and examples of use, never a solution. Why here and not in the student
-material: the material is the grader's module to change; until it carries the
-pages, a workspace made from an installed (non-editable) bundle lacks them.
+It also holds each project's page, ``docs/exercises/<id>.md`` (:func:`exercise_page`):
+the full protocol, which the stubs, the exercise notebooks, the public tests and
+the last hint send the student to.
 
 Why it never overwrites: like ``rustlings init``, it is the student's work.
 A file is written only when it is missing, or when it is still byte for byte
@@ -44,7 +41,6 @@ from pathlib import Path
 from day25.course.catalogue import (
     CATALOGUE,
     COURSE_ROOT_ENV,
-    Catalogue,
     CatalogueError,
     Exercise,
     find_course_root,
@@ -89,12 +85,6 @@ def exercise_page(item: Exercise) -> str:
     return f"{PAGES}/{item.id if item.kind == 'project' else item.leads_to}.md"
 
 
-def _pages(source: Path, catalogue: Catalogue) -> dict[str, bytes]:
-    """The projects' pages the course at ``source`` has (a package's material has none)."""
-    pages = {exercise_page(e): source / exercise_page(e) for e in catalogue.exercises}
-    return {rel: path.read_bytes() for rel, path in pages.items() if path.is_file()}
-
-
 def find_workspace(start: Path) -> Path | None:
     """The workspace at or above ``start``, if any."""
     here = start.resolve()
@@ -121,7 +111,7 @@ def prepare(folder: Path, source: Path | None) -> Workspace:
     if source is None:
         return workspace
     catalogue = load_catalogue(source)
-    material = {**student_material(FolderSource(source), catalogue), **_pages(source, catalogue)}
+    material = student_material(FolderSource(source), catalogue)
     for rel, data in material.items():
         target = folder / rel
         if target.is_symlink() or (target.exists() and not target.is_file()):
