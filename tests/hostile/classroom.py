@@ -93,6 +93,20 @@ for _ in range(10):  # 2**10 processes at most, so a broken sandbox cannot take 
 time.sleep(600)
 '''
 
+#: signals the process that forked it (the zygote) and every process it may signal: the
+#: sandbox lets it signal its own processes only, so it loses nothing and the grader no test
+KILL_SUPERVISOR = """
+import os, signal
+async def _kill_then_emit(self, *args, **kwargs):
+    for pid in (os.getppid(), -1):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return await self.emit_(*args, **kwargs)
+PriorityEmitter.emit = _kill_then_emit
+"""
+
 PORT_FILE = "PORT_PLACEHOLDER"
 
 
@@ -120,6 +134,8 @@ def robustness_cases(port: int) -> dict[str, tuple[dict[str, bytes], float, str 
             "async def emit(self", "async def emit_(self") + "\n\nimport os\n"
             "async def _die(self, *a, **k):\n    os._exit(0)\nPriorityEmitter.emit = _die\n")},
             0, RUNTIME),
+        "kill_supervisor": ({MODULE: enc(SOLUTION.replace("async def emit(self",
+                             "async def emit_(self") + KILL_SUPERVISOR)}, 25, "PASS"),
         "infinite_loop": ({MODULE: b"while True:\n    pass\n"}, 0, RUNTIME),
         "async_never_returns": ({MODULE: enc(SOLUTION + "\n\nimport asyncio\n"
             "async def _hang(self, *a, **k):\n    await asyncio.Event().wait()\n"

@@ -84,3 +84,17 @@ def test_the_review_names_who_reaches_for_the_process_and_no_honest_student(
         else:
             assert hidden == []
     assert "os_exit_mid_test" in named
+
+
+def test_a_submission_that_signals_its_supervisor_is_its_own_doing(batch: dict[str, Any]) -> None:
+    """``os.kill(os.getppid(), 9)`` and ``os.kill(-1, 9)`` reach none of the grader's
+    processes: the same grade on every run, kept (a content hash: not graded again),
+    and no word of a machine that could not run the tests."""
+    student = "kill_supervisor"
+    results = json.loads((batch["out"] / student / "results.json").read_text("utf-8"))
+    assert results["extra_data"]["content_hash"], results["output"]
+    assert "grading machine" not in results["output"]
+    assert f"{student}: tests could not run here" not in batch["proc"].stdout
+    if namespaces.isolation() == "root":  # its zygote runs apart from its uid
+        assert float(batch["rows"][student]["priority_ordering"]) == 25, \
+            lost(batch["out"], student)

@@ -37,7 +37,8 @@ from day25.course.catalogue import CatalogueError, find_course_root
 from day25.course.sandbox import bwrap, privileges, runner, view
 
 __all__ = ["NOBODY", "describe", "drop_privileges", "enter", "forks_zygotes", "hardened",
-           "isolation", "mode", "prepare", "sandbox_uid", "sandbox_view", "warm", "wrap"]
+           "isolation", "mode", "prepare", "sandbox_uid", "sandbox_view", "warm", "wrap",
+           "zygote_uid"]
 
 NOBODY = privileges.NOBODY
 _UIDS = (100_000, 160_000)  # uids with no account, one per sandbox
@@ -217,13 +218,21 @@ def enter(workdir: Path, uid: int, *, course: Path | None = None) -> bwrap.Holde
     return holder
 
 
+def zygote_uid(uid: int) -> int:
+    """The real and saved uid of the zygote whose processes run as ``uid``: no account,
+    no other sandbox's uid, so none of its processes may signal the zygote."""
+    return uid + _UIDS[1] - _UIDS[0]
+
+
 def drop_privileges(uid: int, keep: int) -> int:
     """In the zygote, forked after :func:`enter`: close every inherited descriptor but
-    ``keep`` (returned as its new number), then become ``uid`` for good."""
+    ``keep`` (returned as its new number), then become ``uid`` for good, with
+    :func:`zygote_uid` as its real and saved uid (what it forks becomes ``uid`` alone:
+    :func:`day25.course.sandbox.privileges.become_own`)."""
     keep = privileges.close_inherited_fds(keep)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1):  # the warm server's stdout is the grader's channel: not ours
         os.dup2(devnull, fd)
     os.close(devnull)
-    privileges.drop_to(uid)
+    privileges.drop_to(uid, apart=zygote_uid(uid))
     return keep

@@ -14,7 +14,7 @@ import ctypes
 import os
 from pathlib import Path
 
-__all__ = ["NOBODY", "close_inherited_fds", "drop_to", "scrub_exec_environ"]
+__all__ = ["NOBODY", "become_own", "close_inherited_fds", "drop_to", "scrub_exec_environ"]
 
 NOBODY = 65534  # the group every sandboxed process runs in (nogroup)
 
@@ -55,12 +55,18 @@ def scrub_exec_environ() -> None:
         ctypes.memset(start, 0, end - start)
 
 
-def drop_to(uid: int, gid: int = NOBODY) -> None:
+def drop_to(uid: int, gid: int = NOBODY, *, apart: int | None = None) -> None:
     """No groups, ``gid``/``uid`` for good, no capabilities, no new privileges.
 
+    ``apart``: the real and saved uid instead of ``uid`` (the zygote's). A
+    process may signal another only when its uid is the other's real or saved
+    uid, so the processes this one forks, once they become ``uid``
+    (:func:`become_own`), cannot signal it: a submission cannot kill the fork
+    server that runs it. It still acts (files, its children) as ``uid``.
     Checked afterwards in ``/proc/self/status``: any capability left raises.
     The parent-death signal is set again (changing the uid clears it).
     """
+    kept = uid if apart is None else apart
     os.setgroups([])
     os.setresgid(gid, gid, gid)
     if _prctl(_PR_SET_NO_NEW_PRIVS, 1) != 0:
@@ -69,10 +75,19 @@ def drop_to(uid: int, gid: int = NOBODY) -> None:
         if _prctl(_PR_CAPBSET_DROP, cap) != 0:
             break  # past the last capability this kernel knows (EINVAL)
     _prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL)
-    os.setresuid(uid, uid, uid)  # from 0 to non-zero clears the permitted and effective sets
+    os.setresuid(kept, uid, kept)  # from 0 to non-zero clears the permitted and effective sets
     _prctl(_PR_SET_PDEATHSIG, 9)
     status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text()
                   .splitlines() if line.startswith("Cap"))
     left = {name: status[name].strip() for name in _CAPS if int(status.get(name, "0"), 16)}
-    if left or os.getresuid() != (uid, uid, uid) or os.getgroups():
+    if left or os.getresuid() != (kept, uid, kept) or os.getgroups():
         raise OSError(f"privileges left after dropping to uid {uid}: {left or os.getresuid()}")
+
+
+def become_own(uid: int) -> None:
+    """In a process forked by a zygote dropped ``apart``: ``uid`` as real, effective and
+    saved uid (allowed: it is the effective one), so nothing it runs can signal its parent."""
+    if os.getresuid() != (uid, uid, uid):
+        os.setresuid(uid, uid, uid)
+        if os.getresuid() != (uid, uid, uid):
+            raise OSError(f"could not become uid {uid}: {os.getresuid()}")

@@ -51,7 +51,7 @@ from day25.course.protocol import (
     ZygoteForkReply,
     ZygoteForkRequest,
 )
-from day25.course.sandbox import namespaces, processes, rlimits
+from day25.course.sandbox import namespaces, privileges, processes, rlimits
 
 __all__ = ["preload", "serve", "serve_fork_request"]
 
@@ -68,6 +68,7 @@ def _run_forked(control: socket.socket, request: SpawnRequest, fds: list[int]) -
     """In the forked process: become ``python -m MODULE *argv``, then exit."""
     try:
         control.close()
+        privileges.become_own(os.geteuid())  # the zygote's real uid is not ours: it is safe
         rlimits.die_with_parent()
         os.setsid()
         for index, fd in enumerate(fds):
