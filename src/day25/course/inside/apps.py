@@ -378,11 +378,11 @@ def _start(code: FreshImport, request: dict[str, Any], channel: Channel) -> Runn
     try:
         with channel.importing(module_name):
             module = code.fresh_module()
-    except (Exception, SystemExit) as exc:
-        return import_error(module_name, exc)
+    except BaseException as exc:  # KeyboardInterrupt at its top level too: the module's own
+        return import_error(module_name, exc, code.folder)
     try:
         app = module.create_app(**request.get("kwargs", {}))
-    except (Exception, SystemExit) as exc:
+    except BaseException as exc:  # KeyboardInterrupt too: the student's, not the server's
         return code.create_app_error(exc)
     log = EventLog()
     events = getattr(app, "events", None)

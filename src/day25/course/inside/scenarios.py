@@ -375,14 +375,17 @@ def serve_scenarios(channel: Channel, args: InsideArgs) -> None:
     module: ModuleType | None = None
     for request in channel:
         msg_id = request.get("id")
-        try:
-            if module is None:
+        if module is None:
+            try:
                 with channel.importing(args.module):
                     module = import_once(args.submission, args.module, args.off_limits)
+            except BaseException as exc:  # KeyboardInterrupt at its top level too: its own
+                channel.reply({"id": msg_id, "ok": False,
+                               "error": import_error(args.module, exc, args.submission)})
+                continue
+        try:
             result = run_scenario(module, args.subject, request["scenario"])
         except (Exception, SystemExit) as exc:
-            error = (import_error(args.module, exc) if module is None
-                     else f"{type(exc).__name__}: {exc}")
-            channel.reply({"id": msg_id, "ok": False, "error": error})
+            channel.reply({"id": msg_id, "ok": False, "error": f"{type(exc).__name__}: {exc}"})
             continue
         channel.reply({"id": msg_id, "ok": True, "result": result})

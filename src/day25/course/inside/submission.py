@@ -186,13 +186,13 @@ def your_traceback(exc: BaseException, folder: str) -> str:
     return "".join(shown.format()).replace(prefix, "").rstrip()
 
 
-def import_error(module: str, exc: BaseException) -> str:
-    """What the student reads when importing ``module`` raised ``exc``."""
+def import_error(module: str, exc: BaseException, folder: str) -> str:
+    """What the student reads when importing ``module`` (from ``folder``, the grader's copy)
+    raised ``exc``: their own frames (:func:`your_traceback`), never the importer's."""
     refused = off_limits_in(exc)
     if refused is not None:
         return f"Your {module}.py was not checked: {refused}"
-    tb = "".join(traceback.format_exception(exc)[-6:])
-    return f"{IMPORT_FAILED.format(module=f'{module}.py')}\n{tb.rstrip()}"
+    return f"{IMPORT_FAILED.format(module=f'{module}.py')}\n{your_traceback(exc, folder)}"
 
 
 class FreshImport:
