@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+import day25
 from day25.course.catalogue import load_catalogue
 from day25.course.grading.feedback import (
     SHOWN_LINES,
@@ -102,6 +103,36 @@ def test_clean_message_drops_what_pytest_spells_out_of_the_tests_expressions() -
     text = ("AssertionError: no others joined\n +  where 4 = len([{'event': 'chat.joined'}])\n"
             " +    and   500 = <Response [500]>.status_code\nAt index 0 diff: 2 != 1")
     assert clean_message(text) == "AssertionError: no others joined\nAt index 0 diff: 2 != 1"
+
+
+def test_clean_message_quotes_the_students_own_text_that_looks_like_a_path() -> None:
+    """The audit: a RuntimeError("probe.py: ...\ntests/hidden ...") out of once() and a
+    payload "leak.py: tests/hidden/x" each lost their whole line, the latter the "should
+    have been called as ... but were called as ..." sentence, leaving steps with no reason."""
+    said = ("Failed: Scenario:\n  1. {\"op\":\"once\",\"event\":\"e\"}\n"
+            "At step 2 your code raised RuntimeError: probe.py: a line with a colon after .py\n"
+            "tests/hidden mention line (at once_semantics.py line 28, in once: raise X)\n"
+            "At step 3 the listeners should have been called as [['a', 1]] ([listener, "
+            "payload], in order), but were called as [['a', 'leak.py: tests/hidden/x']]\n"
+            "See docs/exercises/once_semantics.md and the exercise's hints.")
+    assert clean_message(said) == said
+
+
+def test_clean_message_hides_the_graders_paths_inside_a_line_and_its_location_lines() -> None:
+    """What the filter protects: where the hidden suite and the grader's files are. Only
+    those parts go; a line that says something keeps it, the path replaced."""
+    package = Path(day25.__file__).parent
+    message = ("expected 3, got 4\n"
+               "tests/hidden/test_once_semantics.py:12: in test_x\n"
+               f"{COURSE}/tests/hidden/toy/model.py:40: AssertionError\n"
+               "src/day25/course/harness/scenarios.py:80: in run\n"
+               f"{package}/course/inside/listeners.py:88: RuntimeWarning: coroutine 'a' was "
+               "never awaited\n"
+               "the model (tests/hidden/toy/model.py) disagrees")
+    assert clean_message(message) == (
+        "expected 3, got 4\n"
+        "<grader file>:88: RuntimeWarning: coroutine 'a' was never awaited\n"
+        "the model (<hidden test>) disagrees")
 
 
 def test_a_long_message_loses_its_middle_and_says_so_never_its_end() -> None:

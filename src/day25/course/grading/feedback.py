@@ -2,28 +2,46 @@
 
 Why: the student must learn per test what was expected and what happened, in
 words, and never see the hidden test's source (messages come from the harness,
-written for students; lines that look like quoted test code are dropped). The
+written for students; lines that look like quoted test code are dropped) nor where
+the grader's files are (such a path is replaced inside its line: the line may be
+the one that explains, or quote the student's own values). The
 results file follows Gradescope's specification exactly (no top-level
 ``max_score``), so the same file uploads to Gradescope and feeds the resume.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import json
+import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 from day25.course.grading.results import ExerciseResult, StudentResult, TestResult
 
-__all__ = ["SHOWN_CHARS", "SHOWN_LINES", "clean_message", "load_results", "results_json",
-           "shortened", "write_student"]
+__all__ = ["GRADER_FILE", "HIDDEN_TEST", "SHOWN_CHARS", "SHOWN_LINES", "clean_message",
+           "hide_grader_paths", "load_results", "results_json", "shortened", "write_student"]
 
 #: lines that quote a suite's source: code, and pytest's ``+  where 4 = len(...)`` (the
 #: test's own sub-expressions, spelled out)
 _SOURCE_LINE = re.compile(
     r"^\s*(>|E\s|def |async def |assert |@pytest|import |from \S+ import|\+\s+(where|and)\s)")
+#: what a student reads in place of a path to the hidden suite's files, and of a grader's
+HIDDEN_TEST = "<hidden test>"
+GRADER_FILE = "<grader file>"
+_PATH_CHARS = r"[^\s\"'<>()\[\]{},;:=]"
+_HIDDEN_TEST_PATH = re.compile(rf"{_PATH_CHARS}*tests[/\\]hidden[/\\]{_PATH_CHARS}*\.py(?!\w)")
+#: an absolute path to a Python file (the grader's ones become :data:`GRADER_FILE`)
+_PYTHON_FILE = re.compile(rf"(?<![\w.~-])/{_PATH_CHARS}*\.py(?!\w)")
+#: pytest's line saying where a traceback entry is, in a file that is not the student's:
+#: ``tests/hidden/test_x.py:12: in test_y``, ``src/day25/.../scenarios.py:80: AssertionError``
+#: (the student's own file is named alone: ``once_semantics.py:3: in once`` stays)
+_GRADER_LOCATION = re.compile(
+    rf"^\s*(\S+/\S+\.py|{re.escape(HIDDEN_TEST)}|{re.escape(GRADER_FILE)}):\d+: "
+    r"(in \S+|[\w.]+)\s*$")
 
 
 #: how much of one failure message a student is shown (``feedback.md``, ``results.json`` and
@@ -55,11 +73,37 @@ def shortened(text: str, *, lines: int | None = SHOWN_LINES, chars: int = SHOWN_
     return text
 
 
+@functools.cache
+def _grader_roots() -> tuple[str, ...]:
+    """Where the grader's own files are: the ``day25`` package's folder and Python's."""
+    import day25
+
+    roots = {os.path.dirname(os.path.dirname(os.path.abspath(day25.__file__))),
+             sys.prefix, sys.base_prefix, sys.exec_prefix}
+    roots |= {os.path.realpath(root) for root in roots}
+    return tuple(sorted((os.path.join(root, "") for root in roots if root), key=len,
+                        reverse=True))
+
+
+def _graders_path(found: re.Match[str]) -> str:
+    path = found[0]
+    return GRADER_FILE if path.startswith(_grader_roots()) else path
+
+
+def hide_grader_paths(text: str) -> str:
+    """``text`` with each path to the hidden suite or to a grader's file replaced, in its
+    line, by :data:`HIDDEN_TEST` or :data:`GRADER_FILE`; everything else, the student's
+    own values included (``"probe.py: tests/hidden ..."``), as it was."""
+    return _PYTHON_FILE.sub(_graders_path, _HIDDEN_TEST_PATH.sub(HIDDEN_TEST, text))
+
+
 def clean_message(message: str) -> str:
-    """Keep the student-facing sentences; drop anything that quotes test source or paths;
-    a long message is :func:`shortened` in the middle, never at the end."""
-    kept = [line for line in message.splitlines()
-            if not _SOURCE_LINE.match(line) and "tests/hidden" not in line and ".py:" not in line]
+    """Keep the student-facing sentences, quoting the student's values as they are; drop
+    the lines that quote test source and pytest's lines saying where in the grader's files
+    a failure went (:func:`hide_grader_paths` hides the other mentions of those files); a
+    long message is :func:`shortened` in the middle, never at the end."""
+    kept = [line for line in hide_grader_paths(message).splitlines()
+            if not _SOURCE_LINE.match(line) and not _GRADER_LOCATION.match(line)]
     return shortened("\n".join(kept).strip())
 
 
