@@ -58,3 +58,37 @@ def test_the_same_code_gets_the_same_grade_at_any_jobs(tmp_path: Path) -> None:
     assert any(status == "failed" for tests in alone.values() for _n, _s, status in tests)
     for student in students:
         assert crowded[student] == alone[student], f"{student} graded differently at --jobs 3"
+
+
+def test_a_students_paths_are_their_file_names_and_a_re_run_says_the_same(
+        tmp_path: Path) -> None:
+    """The audit: feedback quoted the grader's random copy of the module
+    (``/tmp/day25-verdict-3oanwmya/...``), so two runs of the same code differed. The
+    student reads their file's name, and byte for byte the same feedback each time."""
+    klass = tmp_path / "class" / "amy"
+    klass.mkdir(parents=True)
+    once = (COURSE / "solutions" / "once_semantics.py").read_text(encoding="utf-8")
+    (klass / "once_semantics.py").write_text(once.replace(
+        "    if handler is None:\n",
+        "    raise RuntimeError(f'cannot find {__file__}')\n    if handler is None:\n", 1),
+        encoding="utf-8")
+    (tmp_path / "class" / "bob").mkdir()  # a class: a folder of students
+    (tmp_path / "class" / "bob" / "once_semantics.py").write_text(once, encoding="utf-8")
+    emitter = (COURSE / "solutions" / "priority_ordering.py").read_text(encoding="utf-8")
+    (klass / "priority_ordering.py").write_text(emitter.replace(
+        "from __future__ import annotations\n",
+        "from __future__ import annotations\nimport os\nprint('I am', __file__, flush=True)\n"
+        "os._exit(3)\n", 1), encoding="utf-8")
+    runs = []
+    for out in ("run1", "run2"):
+        _grade(tmp_path / "class", tmp_path / out, jobs=1)
+        feedback = (tmp_path / out / "amy" / "feedback.md").read_text(encoding="utf-8")
+        outputs = [t["output"] for t in json.loads(
+            (tmp_path / out / "amy" / "results.json").read_text(encoding="utf-8"))["tests"]]
+        runs.append((feedback, outputs))
+    feedback = runs[0][0]
+    assert "cannot find once_semantics.py" in feedback, feedback
+    assert "I am priority_ordering.py" in feedback, feedback
+    for internal in ("/tmp/", "day25-verdict", "d25z-", "/code/"):
+        assert internal not in feedback, feedback
+    assert runs[1] == runs[0]

@@ -235,3 +235,17 @@ def test_the_import_failure_note_leaves_the_programs_output_out() -> None:
                     "x.py, line 2: ZeroDivisionError: division by zero\n    1/0\n    ~^~")
     assert import_failure("expected [1], got []", "x.py") is None
     assert import_failure(message, "y.py") is None
+
+
+def test_the_graders_copy_is_named_as_the_student_knows_it() -> None:
+    """Their module by its name, a file of their app's folder by its own, whatever random
+    folders the run made (with the zygote and without); a path of their own stays."""
+    message = ("Traceback (most recent call last):\n"
+               '  File "/tmp/day25-verdict-3oanwmya/tmp/d25z-jwmlquwy/czvsghrtq/code/'
+               'once_semantics.py", line 3, in <module>\n'
+               "FileNotFoundError: '/tmp/d25-gjzs7s7j/apps/3/rooms.json'\n"
+               "hypothesis wrote /tmp/day25-verdict-3oanwmya/hyp, not /home/amy/probe.py")
+    assert clean_message(message) == (
+        'Traceback (most recent call last):\n  File "once_semantics.py", line 3, in <module>\n'
+        "FileNotFoundError: 'rooms.json'\n"
+        "hypothesis wrote <temporary folder>/hyp, not /home/amy/probe.py")

@@ -22,8 +22,9 @@ from typing import Any
 
 from day25.course.grading.results import ExerciseResult, StudentResult, TestResult
 
-__all__ = ["GRADER_FILE", "HIDDEN_TEST", "SHOWN_CHARS", "SHOWN_LINES", "clean_message",
-           "hide_grader_paths", "load_results", "results_json", "shortened", "write_student"]
+__all__ = ["GRADER_FILE", "HIDDEN_TEST", "SHOWN_CHARS", "SHOWN_LINES", "TEMPORARY_FOLDER",
+           "clean_message", "hide_grader_paths", "load_results", "results_json", "shortened",
+           "write_student"]
 
 #: lines that quote a suite's source: code, and pytest's ``+  where 4 = len(...)`` (the
 #: test's own sub-expressions, spelled out)
@@ -33,9 +34,18 @@ _SOURCE_LINE = re.compile(
 HIDDEN_TEST = "<hidden test>"
 GRADER_FILE = "<grader file>"
 _PATH_CHARS = r"[^\s\"'<>()\[\]{},;:=]"
+_NAME_CHARS = r"[^\s\"'<>()\[\]{},;:=/]"  # of one folder's name
 _HIDDEN_TEST_PATH = re.compile(rf"{_PATH_CHARS}*tests[/\\]hidden[/\\]{_PATH_CHARS}*\.py(?!\w)")
 #: an absolute path to a Python file (the grader's ones become :data:`GRADER_FILE`)
 _PYTHON_FILE = re.compile(rf"(?<![\w.~-])/{_PATH_CHARS}*\.py(?!\w)")
+#: the grader's private copy of the submission (``.../d25z-x/cy/code/``; ``.../d25-x/code/``
+#: without the zygote) and an app's folder in it (``.../apps/3/``): the start of a path the
+#: student knows by what follows (``once_semantics.py``, ``rooms.json``)
+_COPY_FOLDER = re.compile(
+    rf"(?<![\w.~-])/(?:{_NAME_CHARS}+/)*?d25z?-\w+/(?:c\w+/)?(?:code/|apps/\d+/)?")
+#: any other path through a grading run's private temporary folder (``day25-verdict-x``)
+_RUN_FOLDER = re.compile(rf"(?<![\w.~-])/(?:{_NAME_CHARS}+/)*?day25-verdict-\w+")
+TEMPORARY_FOLDER = "<temporary folder>"
 #: pytest's line saying where a traceback entry is, in a file that is not the student's:
 #: ``tests/hidden/test_x.py:12: in test_y``, ``src/day25/.../scenarios.py:80: AssertionError``
 #: (the student's own file is named alone: ``once_semantics.py:3: in once`` stays)
@@ -91,9 +101,12 @@ def _graders_path(found: re.Match[str]) -> str:
 
 
 def hide_grader_paths(text: str) -> str:
-    """``text`` with each path to the hidden suite or to a grader's file replaced, in its
-    line, by :data:`HIDDEN_TEST` or :data:`GRADER_FILE`; everything else, the student's
-    own values included (``"probe.py: tests/hidden ..."``), as it was."""
+    """``text`` with each path as the student knows it: a file of their copy by its name
+    (``once_semantics.py``), not by the grading run's random folders; a path to the hidden
+    suite or to a grader's file replaced, in its line, by :data:`HIDDEN_TEST` or
+    :data:`GRADER_FILE`. Everything else, the student's own values included (``"probe.py:
+    tests/hidden ..."``), stays as it was, and the same code reads the same on every run."""
+    text = _RUN_FOLDER.sub(TEMPORARY_FOLDER, _COPY_FOLDER.sub("", text))
     return _PYTHON_FILE.sub(_graders_path, _HIDDEN_TEST_PATH.sub(HIDDEN_TEST, text))
 
 
@@ -128,7 +141,7 @@ def _note_entry(number: str, ex: ExerciseResult) -> dict[str, Any]:
         "score": 0,
         "max_score": round(ex.max_points, 2),
         "status": "failed",
-        "output": "\n".join(ex.notes),
+        "output": hide_grader_paths("\n".join(ex.notes)),
         "output_format": "text",
         "tags": [ex.exercise],
         "visibility": "visible",
@@ -148,7 +161,7 @@ def results_json(result: StudentResult, sandbox: str) -> dict[str, Any]:
     return {
         "score": round(result.total, 2),
         "execution_time": round(result.seconds, 1),
-        "output": "\n".join([*summary, *notes]),
+        "output": hide_grader_paths("\n".join([*summary, *notes])),
         "output_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",
@@ -193,7 +206,7 @@ def _markdown(result: StudentResult) -> str:
     for ex in result.exercises:
         lines += ["", f"## {ex.title} (`{ex.exercise}`): {ex.points:g} / {ex.max_points:g}", ""]
         for note in ex.notes:  # a note's first line is the sentence, the rest quotes code
-            first, *rest = note.splitlines() or [""]
+            first, *rest = hide_grader_paths(note).splitlines() or [""]
             lines += [f"- **{first}**", *(f"    {line}" for line in rest)]
         for test in ex.tests:
             mark = "PASS" if test.passed else "FAIL"
