@@ -167,3 +167,37 @@ async def test_settled_fails_a_missing_frame_fast_and_sees_a_late_one(tmp_path: 
                 await server.expect_silence(ws)
             await asyncio.sleep(0)
             await server.expect_silence(ws)
+
+
+# forks at import: each child leaves its session and leaves a grandchild behind, holding
+# the process's output pipes open, then the import never ends
+DETACHING_FORKS = textwrap.dedent(
+    """
+    import os, time
+    for _ in range(20):
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                time.sleep(900)
+            os._exit(0)
+    time.sleep(900)
+    """
+)
+
+
+def test_processes_left_behind_in_other_sessions_do_not_hold_the_call_past_its_timeout(
+        tmp_path: Path, zygote: Zygote) -> None:
+    sub = _submission(tmp_path, "priority_ordering")
+    code = (sub / "priority_ordering.py").read_text()
+    (sub / "priority_ordering.py").write_text(code + DETACHING_FORKS)
+    runner = ScenarioRunner(sub, "priority_ordering", zygote=zygote, timeout=3)
+    started = time.monotonic()
+    with pytest.raises(SubmissionError, match="did not finish"):
+        runner.run({"ops": [{"op": "on", "event": "e", "listener": "a"}]})
+    runner.close()
+    assert time.monotonic() - started < 15, "a grandchild held the call past its timeout"
+    (sub / "priority_ordering.py").write_text(code)  # the next process runs, the zygote too
+    with ScenarioRunner(sub, "priority_ordering", zygote=zygote) as again:
+        assert again.run({"ops": [{"op": "on", "event": "e", "listener": "a"},
+                                  {"op": "emit", "event": "e", "payload": 1}]}
+                         )["ops"][1]["trace"] == [["a", 1]]

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from day25.course.sandbox import namespaces
 
+from .attacks import FORK_DETACHED, KILL_SUPERVISOR
 from .probe import DECOY_MARKER, GRADEBOOK_MARKER, PEER_MARKER, RUN, probe_module
 
 COURSE = Path(__file__).resolve().parents[2]
@@ -93,20 +94,6 @@ for _ in range(10):  # 2**10 processes at most, so a broken sandbox cannot take 
 time.sleep(600)
 '''
 
-#: signals the process that forked it (the zygote) and every process it may signal: the
-#: sandbox lets it signal its own processes only, so it loses nothing and the grader no test
-KILL_SUPERVISOR = """
-import os, signal
-async def _kill_then_emit(self, *args, **kwargs):
-    for pid in (os.getppid(), -1):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    return await self.emit_(*args, **kwargs)
-PriorityEmitter.emit = _kill_then_emit
-"""
-
 PORT_FILE = "PORT_PLACEHOLDER"
 
 
@@ -141,6 +128,7 @@ def robustness_cases(port: int) -> dict[str, tuple[dict[str, bytes], float, str 
             "async def _hang(self, *a, **k):\n    await asyncio.Event().wait()\n"
             "PriorityEmitter.emit = _hang\n")}, 0, RUNTIME),
         "fork_bomb": ({MODULE: enc(STUB + FORK_BOMB)}, 0, RUNTIME),
+        "fork_detached": ({MODULE: enc(SOLUTION + FORK_DETACHED)}, 25, (*RUNTIME, "PASS")),
         "memory_bomb": ({MODULE: b"hog = []\nwhile True:\n    hog.append(bytearray(50_000_000))\n"},
                         0, RUNTIME),
         "stdout_flood": ({MODULE: enc(STUB) + b"\nimport os\nfor _ in range(2000):\n"

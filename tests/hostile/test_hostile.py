@@ -98,3 +98,12 @@ def test_a_submission_that_signals_its_supervisor_is_its_own_doing(batch: dict[s
     if namespaces.isolation() == "root":  # its zygote runs apart from its uid
         assert float(batch["rows"][student]["priority_ordering"]) == 25, \
             lost(batch["out"], student)
+
+
+def test_processes_left_behind_cost_their_tests_not_the_whole_submission(
+        batch: dict[str, Any]) -> None:
+    """``fork_detached``'s grandchildren hold its pipes open from sessions of their own:
+    each test still ends within its limit, with a line of its own in the feedback."""
+    feedback = (batch["out"] / "fork_detached" / "feedback.md").read_text(encoding="utf-8")
+    assert "did not finish within 60 s" not in feedback, feedback[:2000]
+    assert "- PASS" in feedback or "- FAIL" in feedback, feedback[:2000]

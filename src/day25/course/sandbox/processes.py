@@ -30,6 +30,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ from typing import Any
 from day25.course.sandbox import namespaces, runner
 from day25.course.sandbox.rlimits import Limits, preexec
 
-__all__ = ["forget_child_exit", "kill_session", "kill_tree", "own_group", "plain_env",
+__all__ = ["become_subreaper", "forget_child_exit", "kill_left_behind", "kill_session",
+           "kill_tree", "own_group", "plain_env",
            "scrubbed_env", "spawn", "wake_on_child_exit"]
 
 #: what makes a Python process behave the same on every system: unbuffered output, no
@@ -174,6 +176,58 @@ def kill_session(sid: int) -> None:
         for pid in members:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def _table() -> list[tuple[int, int, str, int]]:
+    """(pid, parent pid, state, session id) of every process in this PID namespace."""
+    rows = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()  # state, ppid, pgrp, session...
+        if len(fields) > 3:
+            rows.append((int(entry.name), int(fields[1]), fields[0], int(fields[3])))
+    return rows
+
+
+def become_subreaper() -> None:
+    """Make processes orphaned below this one its children (not init's): a fork server
+    then finds what a killed process left behind (:func:`kill_left_behind`)."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(36, ctypes.c_ulong(1), 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def kill_left_behind(sid: int, mine: set[int], *, within: float = 5.0) -> int:
+    """In a subreaper: SIGKILL session ``sid`` and every orphan (a child not in ``mine``,
+    the processes it started), until none is left; how many processes it killed.
+
+    Why: a process that calls ``setsid`` leaves the session :func:`kill_session`
+    sweeps, and its children keep the killed process's output pipes open, so
+    whoever reads them never sees their end. Orphans come to the subreaper when
+    their parent dies, generation by generation: the sweep repeats until a pass
+    finds none alive (reaping the orphans that died), or ``within`` seconds.
+    """
+    me, killed, deadline = os.getpid(), set(), time.monotonic() + within
+    while time.monotonic() < deadline:
+        alive = False
+        for pid, ppid, state, session in _table():
+            if pid == me or not (session == sid or (ppid == me and pid not in mine)):
+                continue
+            if state not in "ZX":
+                alive = True
+                killed.add(pid)
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            elif ppid == me and pid not in mine:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, os.WNOHANG)  # an orphan that died: reaped here
+        if not alive:
+            break
+        time.sleep(0.005)
+    return len(killed)
 
 
 def kill_tree(proc: subprocess.Popen[bytes], *, wait: float = 5.0) -> None:

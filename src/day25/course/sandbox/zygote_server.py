@@ -120,6 +120,7 @@ def serve(control_fd: int = 0) -> None:
     os.dup2(devnull, control_fd)
     os.close(devnull)
     children: set[int] = set()
+    processes.become_subreaper()  # what a killed process left behind comes to us
     wake_r, wake_w = processes.wake_on_child_exit()  # an exit is reported at once
     while True:
         ready, _, _ = select.select([control.fileno(), wake_r], [], [], 1.0)
@@ -134,7 +135,7 @@ def serve(control_fd: int = 0) -> None:
                 break  # the grader hung up: the namespace dies with us
             request = json.loads(data)
             if "kill" in request:  # a KillRequest
-                processes.kill_session(int(request["kill"]))
+                processes.kill_left_behind(int(request["kill"]), children)
                 continue
             pid = os.fork()
             if pid == 0:
