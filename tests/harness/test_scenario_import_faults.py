@@ -72,3 +72,14 @@ def test_a_keyboard_interrupt_out_of_create_app_is_its_error(tmp_path: Path) -> 
     assert message.rstrip().endswith("KeyboardInterrupt"), message
     for internal in GRADER:
         assert internal not in message, message
+
+
+def test_an_exit_at_import_is_named_as_the_import_not_a_scenario(tmp_path: Path) -> None:
+    (tmp_path / "once_semantics.py").write_text("import os\nos._exit(0)\n")
+    with ScenarioRunner(tmp_path, "once_semantics", timeout=5) as runner, \
+            pytest.raises(SubmissionError) as failed:
+        runner.run({"ops": []})
+    assert str(failed.value).startswith(
+        "Importing your once_semantics.py failed, so nothing in it could be checked.\n"
+        "its top level ended the process while it was being imported (the process exited "
+        "with code 0)"), str(failed.value)

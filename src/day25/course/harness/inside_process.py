@@ -241,6 +241,12 @@ class InsideProcess:
                     raise RunnerError(
                         f"the program that runs your code {describe_exit(code)} before it "
                         f"started (nothing of your code had run yet){_tail(self.output)}")
+                if (module := self._importing) is not None:  # its top level ended it
+                    raise SubmissionCrashed(
+                        f"{IMPORT_FAILED.format(module=module)}\nits top level ended the "
+                        f"process while it was being imported (the process "
+                        f"{describe_exit(code)}): os._exit(), a signal or a limit at import "
+                        "(outside any function)?", output=self.output)
                 raise SubmissionCrashed(
                     f"The process running your code {describe_exit(code)} while {what}.",
                     output=self.output,
