@@ -95,8 +95,10 @@ class ServeProcess:
 def request_json(
     url: str, method: str, path: str, payload: Any = None, headers: dict[str, str] | None = None
 ) -> tuple[int, Any]:
-    """One HTTP request with a JSON body; ``(status, parsed JSON body or text)``."""
-    data = None if payload is None else json.dumps(payload).encode()
+    """One HTTP request with a JSON body (``bytes`` are sent as they are: a body that is not
+    JSON); ``(status, parsed JSON body or text)``."""
+    data = payload if payload is None or isinstance(payload, bytes) else json.dumps(
+        payload).encode()
     all_headers = {"content-type": "application/json", **(headers or {})}
     request = urllib.request.Request(f"{url}{path}", data=data, headers=all_headers, method=method)
     try:

@@ -115,14 +115,19 @@ def lesson_runs(request: pytest.FixtureRequest) -> dict[tuple[str, str], Run]:
         f"stripped {results[p.stem, 'stripped'].seconds:.1f}s"
         for p in notebooks
     ]
-    text = "\n".join(["notebook execution times:", *lines,
-                      f"  wall time for all ({PARALLEL} at once): {wall:.1f}s"])
+    show(request, "\n".join(["notebook execution times:", *lines,
+                             f"  wall time for all ({PARALLEL} at once): {wall:.1f}s"]))
+    return results
+
+
+def show(request: pytest.FixtureRequest, text: str) -> None:
+    """Write ``text`` to the terminal past pytest's capture: timings a reader of CI's log
+    should see without ``-s``."""
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     if capture is not None and reporter is not None:
         with capture.global_and_fixture_disabled():
             reporter.write_line("\n" + text)
-    return results
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -34,7 +34,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from day25.course.answers import BEGIN, strip_answers
 
-from .conftest import CELL_TIMEOUT, NOTEBOOKS_DIR, PARALLEL
+from .conftest import CELL_TIMEOUT, NOTEBOOKS_DIR, PARALLEL, show
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 IDS = [p.stem for p in NOTEBOOKS]
@@ -153,14 +153,9 @@ def walks(request: pytest.FixtureRequest) -> dict[str, Walk]:
     checks = sum(w.checks for w in results.values())
     lines = [f"  {w.stem}: {w.seconds:.1f}s, {len(w.failed_checks)} of {w.checks} "
              "check(s) failed a re-run" for w in results.values()]
-    text = "\n".join(["re-run walk times:", *lines,
-                      f"  {failed} of {checks} check cells failed a re-run; "
-                      f"wall time for all ({PARALLEL} at once): {wall:.1f}s"])
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if capture is not None and reporter is not None:
-        with capture.global_and_fixture_disabled():
-            reporter.write_line("\n" + text)
+    show(request, "\n".join(["re-run walk times:", *lines,
+                             f"  {failed} of {checks} check cells failed a re-run; "
+                             f"wall time for all ({PARALLEL} at once): {wall:.1f}s"]))
     return results
 
 

@@ -40,16 +40,21 @@ def test_a_base_exception_at_import_of_scenarios_is_an_import_error(
         assert runner.processes_started == 1  # the process lived on: no crash to recover
 
 
-def test_a_keyboard_interrupt_at_import_of_an_app_is_an_import_error(tmp_path: Path) -> None:
-    (tmp_path / "chat_broadcasting.py").write_text(
-        "def create_app():\n    return None\n\nraise KeyboardInterrupt\n")
-    server = AppServer(tmp_path, "chat_broadcasting")
+def start_error(folder: Path, source: str) -> str:
+    """What starting the app of a chat_broadcasting.py holding ``source`` raises."""
+    (folder / "chat_broadcasting.py").write_text(source)
+    server = AppServer(folder, "chat_broadcasting")
     try:
         with pytest.raises(SubmissionError) as failed:
             server.start()
     finally:
         server.stop()
-    message = str(failed.value)
+    return str(failed.value)
+
+
+def test_a_keyboard_interrupt_at_import_of_an_app_is_an_import_error(tmp_path: Path) -> None:
+    message = start_error(tmp_path,
+                          "def create_app():\n    return None\n\nraise KeyboardInterrupt\n")
     assert message.startswith(IMPORT_FAILED.format(module="chat_broadcasting.py")), message
     assert 'chat_broadcasting.py", line 4, in <module>' in message
     assert message.rstrip().endswith("KeyboardInterrupt"), message
@@ -59,15 +64,7 @@ def test_a_keyboard_interrupt_at_import_of_an_app_is_an_import_error(tmp_path: P
 
 def test_a_keyboard_interrupt_out_of_create_app_is_its_error(tmp_path: Path) -> None:
     """The same escape one step later: out of ``create_app()``, not the import."""
-    (tmp_path / "chat_broadcasting.py").write_text(
-        "def create_app():\n    raise KeyboardInterrupt\n")
-    server = AppServer(tmp_path, "chat_broadcasting")
-    try:
-        with pytest.raises(SubmissionError) as failed:
-            server.start()
-    finally:
-        server.stop()
-    message = str(failed.value)
+    message = start_error(tmp_path, "def create_app():\n    raise KeyboardInterrupt\n")
     assert message.startswith("create_app() in your chat_broadcasting.py raised"), message
     assert message.rstrip().endswith("KeyboardInterrupt"), message
     for internal in GRADER:

@@ -140,25 +140,7 @@ def test_json_nested_past_the_stack_is_bad_input_for_its_sender_alone(served) ->
 
     auth = {"authorization": f"Bearer {token}"}
     for path, headers in (("/notifications", auth), ("/session", {})):
-        status, body = request_raw(served.url, path, NESTED.encode(), headers)
+        status, body = request_json(served.url, "POST", path, NESTED.encode(), headers)
         assert status == 422 and body == {"error": "the body is not valid JSON"}, (path, body)
     assert request_json(served.url, "GET", "/status.json")[0] == 200  # the server lives on
 
-
-def request_raw(url: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, object]:
-    """POST ``body`` as it is (request_json would encode it as a JSON string)."""
-    import json
-    import urllib.error
-    import urllib.request
-
-    request = urllib.request.Request(f"{url}{path}", data=body, method="POST",
-                                     headers={"content-type": "application/json", **headers})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as err:
-        status, raw = err.code, err.read()
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        return status, raw.decode(errors="replace")

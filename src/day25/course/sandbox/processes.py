@@ -153,16 +153,7 @@ def forget_child_exit(pipe: tuple[int, ...]) -> None:
 
 def session_members(sid: int) -> list[int]:
     """Every live process whose session id is ``sid`` (Linux ``/proc``; [] elsewhere)."""
-    found = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()  # after "pid (comm) "
-        if len(fields) > 3 and fields[3] == str(sid):
-            found.append(int(entry.name))
-    return found
+    return [pid for pid, _, _, session in _table() if session == sid]
 
 
 def kill_session(sid: int) -> None:
