@@ -224,7 +224,9 @@ def test_the_feedback_on_an_app_stub_says_not_done_yet(tmp_path: Path) -> None:
         assert internal not in md
 
 
-def test_the_import_failure_note_leaves_the_programs_output_out() -> None:
+def test_the_import_failure_note_ends_with_the_programs_last_output() -> None:
+    """What the module printed is often the only clue when its top level ended the process
+    (``os._exit`` at import); the note keeps its last lines, once, not under every test."""
     message = ("Importing your x.py failed, so nothing in it could be checked.\n"
                '  File "/tmp/d/code/x.py", line 3, in <module>\n    f()\n'
                '  File "/tmp/d/code/x.py", line 2, in f\n    1/0\n    ~^~\n'
@@ -232,7 +234,10 @@ def test_the_import_failure_note_leaves_the_programs_output_out() -> None:
                "--- last output of your code ---\nhello from x\n")
     note = import_failure(message, "x.py")
     assert note == ("x.py could not be imported, so none of its tests could run.\n"
-                    "x.py, line 2: ZeroDivisionError: division by zero\n    1/0\n    ~^~")
+                    "x.py, line 2: ZeroDivisionError: division by zero\n    1/0\n    ~^~\n"
+                    "its last output:\nhello from x")
+    quiet = message.split("--- last output")[0]
+    assert import_failure(quiet, "x.py") == note.rsplit("\nits last output:", 1)[0]
     assert import_failure("expected [1], got []", "x.py") is None
     assert import_failure(message, "y.py") is None
 

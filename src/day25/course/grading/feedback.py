@@ -40,7 +40,7 @@ _HIDDEN_TEST_PATH = re.compile(rf"{_PATH_CHARS}*tests[/\\]hidden[/\\]{_PATH_CHAR
 _PYTHON_FILE = re.compile(rf"(?<![\w.~-])/{_PATH_CHARS}*\.py(?!\w)")
 #: the grader's private copy of the submission (``.../d25z-x/cy/code/``; ``.../d25-x/code/``
 #: without the zygote) and an app's folder in it (``.../apps/3/``): the start of a path the
-#: student knows by what follows (``once_semantics.py``, ``rooms.json``)
+#: student knows by what follows (``<module>.py``, ``rooms.json``)
 _COPY_FOLDER = re.compile(
     rf"(?<![\w.~-])/(?:{_NAME_CHARS}+/)*?d25z?-\w+/(?:c\w+/)?(?:code/|apps/\d+/)?")
 #: any other path through a grading run's private temporary folder (``day25-verdict-x``)
@@ -48,7 +48,7 @@ _RUN_FOLDER = re.compile(rf"(?<![\w.~-])/(?:{_NAME_CHARS}+/)*?day25-verdict-\w+"
 TEMPORARY_FOLDER = "<temporary folder>"
 #: pytest's line saying where a traceback entry is, in a file that is not the student's:
 #: ``tests/hidden/test_x.py:12: in test_y``, ``src/day25/.../scenarios.py:80: AssertionError``
-#: (the student's own file is named alone: ``once_semantics.py:3: in once`` stays)
+#: (the student's own file is named alone: ``<module>.py:3: in once`` stays)
 _GRADER_LOCATION = re.compile(
     rf"^\s*(\S+/\S+\.py|{re.escape(HIDDEN_TEST)}|{re.escape(GRADER_FILE)}):\d+: "
     r"(in \S+|[\w.]+)\s*$")
@@ -102,7 +102,7 @@ def _graders_path(found: re.Match[str]) -> str:
 
 def hide_grader_paths(text: str) -> str:
     """``text`` with each path as the student knows it: a file of their copy by its name
-    (``once_semantics.py``), not by the grading run's random folders; a path to the hidden
+    (``<module>.py``), not by the grading run's random folders; a path to the hidden
     suite or to a grader's file replaced, in its line, by :data:`HIDDEN_TEST` or
     :data:`GRADER_FILE`. Everything else, the student's own values included (``"probe.py:
     tests/hidden ..."``), stays as it was, and the same code reads the same on every run."""

@@ -135,15 +135,18 @@ def _score(result: ExerciseResult, exercise: Exercise, rows: list[dict[str, Any]
 
 def import_failure(message: str, module: str) -> str | None:
     """The note for a test that failed because ``module`` could not be imported: the file,
-    the line, the error (and the line of code), without the importer's frames; ``None``
-    for any other failure."""
+    the line, the error (and the line of code), without the importer's frames, then what
+    the module printed (often the only clue when its top level ended the process);
+    ``None`` for any other failure."""
     headline = f"{module} could not be imported, so none of its tests could run."
     refused = _REFUSED.format(module=module)
+    message, _, output = message.partition(_OUTPUT_MARKER)
+    printed = [shown] if (shown := _last_lines(output)) else []
     if message.startswith(refused):
-        return "\n".join([headline, message.split(_OUTPUT_MARKER, 1)[0][len(refused):].strip()])
+        return "\n".join([headline, message[len(refused):].strip(), *printed])
     if not message.startswith(IMPORT_FAILED.format(module=module)):
         return None
-    lines = message.split(_OUTPUT_MARKER, 1)[0].rstrip().splitlines()[1:]
+    lines = message.rstrip().splitlines()[1:]
     error = lines[-1].strip() if lines else "the error was not reported"
     where, code = module, list[str]()
     for number, line in enumerate(lines[:-1]):
@@ -154,7 +157,7 @@ def import_failure(message: str, module: str) -> str | None:
                 if _FRAME.match(shown):
                     break
                 code.append(shown)
-    return "\n".join([headline, f"{where}: {error}", *code])
+    return "\n".join([headline, f"{where}: {error}", *code, *printed])
 
 
 def _one_note_for_an_import_failure(result: ExerciseResult, exercise: Exercise) -> None:
