@@ -44,6 +44,7 @@ from day25.course.catalogue import CATALOGUE, Catalogue, load_catalogue
 __all__ = [
     "INCLUDED",
     "MATERIAL",
+    "PAGES",
     "CommittedTree",
     "FolderSource",
     "Release",
@@ -63,6 +64,8 @@ BUILT = {".pyc", ".pyo", ".so", ".pyd", ".o"}
 #: where the bundle's package carries the student material (package data)
 MATERIAL = "src/day25/course/student/material"
 PYTEST_INI = "pytest.ini"
+#: the projects' pages (``<id>.md``), in a course folder and in a workspace
+PAGES = "docs/exercises"
 
 
 class ReleaseError(ValueError):
@@ -137,7 +140,7 @@ class FolderSource:
     Symlinks and built or cached files are left out."""
 
     root: Path
-    folders: tuple[str, ...] = ("notebooks", "exercises", "docs/exercises", "tests")
+    folders: tuple[str, ...] = ("notebooks", "exercises", PAGES, "tests")
 
     def paths(self) -> list[str]:
         found = [p for p in self.root.iterdir() if p.is_file()]
@@ -205,7 +208,7 @@ def student_material(source: Source, catalogue: Catalogue) -> dict[str, bytes]:
     never a solution), the public tests and a ``pytest.ini``."""
     exercise_files = {CATALOGUE.as_posix()}
     for ex in catalogue.exercises:
-        exercise_files |= {f"exercises/{ex.module}", ex.notebook, f"docs/exercises/{ex.id}.md"}
+        exercise_files |= {f"exercises/{ex.module}", ex.notebook, f"{PAGES}/{ex.id}.md"}
     exercise_files |= {f"exercises/{step.module}" for step in catalogue.steps}  # the ladder
     public = [*_public_folders(catalogue), "tests/conftest.py"]
     material: dict[str, bytes] = {}

@@ -46,7 +46,7 @@ from day25.course.catalogue import (
     find_course_root,
     load_catalogue,
 )
-from day25.course.grading.release import FolderSource, student_material
+from day25.course.grading.release import PAGES, FolderSource, student_material
 
 __all__ = ["MANIFEST", "PACKAGE_MATERIAL", "PAGES", "WORKSPACE_DIR", "StudentExercises",
            "Workspace", "default_workspace", "exercise_page", "find_workspace", "open_workspace",
@@ -56,8 +56,6 @@ WORKSPACE_DIR = "day25-workspace"
 MANIFEST = ".day25-workspace.json"
 #: the student material a release bundle's package carries (absent in the course repository)
 PACKAGE_MATERIAL = Path(__file__).resolve().parent / "material"
-#: the projects' pages, in the course folder and in a workspace
-PAGES = "docs/exercises"
 
 
 @dataclass
