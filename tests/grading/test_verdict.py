@@ -9,6 +9,7 @@ import pytest
 
 from day25.course.catalogue import Exercise
 from day25.course.grading.verdict import Settings, apportion, run_suite
+from day25.course.protocol import IMPORT_FAILED
 
 EX = Exercise("toy", "Toy", "toy.py", 25, hidden_tests="tests/hidden/test_toy.py")
 
@@ -94,6 +95,31 @@ def test_a_hung_run_is_cut_off(tmp_path: Path) -> None:
     settings = _course(tmp_path, "import time\ndef test_a():\n    time.sleep(60)\n")
     points, notes, _ = _run(settings, timeout=3)
     assert points == 0 and "did not finish within 3 s" in notes[0]
+
+
+def test_a_cut_off_exercise_says_what_its_first_failing_test_said(tmp_path: Path) -> None:
+    """The audit: ``time.sleep(600)`` at a module's top level was graded "did not finish
+    within 180 s (an endless loop or a handler that never returns?)", while its first test
+    had said that the import never finished. The note quotes the first test that did not
+    pass; an import failure gets the note every other import failure gets."""
+    hung_import = (IMPORT_FAILED.format(module="toy.py")
+                   + "\nits top level did not finish within 10 s: an endless loop at import")
+    settings = _course(tmp_path, "import time\n"
+                                 "from day25.course.harness.errors import SubmissionTimeout\n"
+                                 "def test_a():\n    pass\n"
+                                 f"def test_b():\n    raise SubmissionTimeout({hung_import!r})\n"
+                                 "def test_c():\n    time.sleep(60)\n")
+    points, notes, _ = _run(settings, timeout=4)
+    assert points == 0 and "did not finish within 4 s" in notes[0] and len(notes) == 2
+    assert notes[1].startswith("toy.py could not be imported, so none of its tests could run.")
+    assert "its top level did not finish within 10 s" in notes[1]
+
+    settings = _course(tmp_path / "b", "import time\ndef test_a():\n    pytest.fail("
+                                       "'the first clue', pytrace=False)\n"
+                                       "def test_b():\n    time.sleep(60)\n")
+    points, notes, _ = _run(settings, timeout=4)
+    assert points == 0 and notes[1] == ("The first of its tests that did not pass, test_a, "
+                                        "said: Failed: the first clue")
 
 
 def test_missing_suite_is_a_grader_error(tmp_path: Path) -> None:

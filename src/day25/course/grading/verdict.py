@@ -288,6 +288,21 @@ def _cut_off(results: list[ExerciseResult], exercises: list[Exercise], verdict: 
             result.notes.append(f"The tests for {exercise.id} did not finish within {limit:.0f} s "
                                 "(an endless loop or a handler that never returns?); "
                                 "this exercise scores 0.")
+            if (clue := _first_failure(mine, exercise)) is not None:
+                result.notes.append(clue)
+
+
+def _first_failure(rows: list[dict[str, Any]], exercise: Exercise) -> str | None:
+    """What the first test of a cut-off exercise that did not pass said: often why the
+    rest hung (an import that never finished fails every test, one timeout each)."""
+    row = next((row for row in rows if row.get("outcome") in ("failed", "error")), None)
+    if row is None:
+        return None
+    message = str(row.get("message") or "")
+    name = str(row.get("name") or row.get("nodeid") or "test")
+    return import_failure(message, exercise.module) or (
+        f"The first of its tests that did not pass, {name}, said: "
+        f"{shortened(message, lines=None, chars=KEPT_CHARS)}")
 
 
 def run_suite(
