@@ -105,6 +105,22 @@ def test_dev_pages_stay_out_of_the_nav(site: Path) -> None:
     assert "reality-check/" in home and "reference/api/" in home
 
 
+ARTICLE = re.compile(r'<article class="md-content__inner md-typeset">(.*?)</article>', re.S)
+
+
+def test_no_page_is_published_twice(site: Path, pages: list[str]) -> None:
+    """The cheat sheet was once at ``cheatsheet/`` and at ``lessons/cheatsheet/`` (the
+    copy kept beside the notebooks, which ``docs/lessons`` links in): search found it
+    twice, and the lessons linked the second one."""
+    where: dict[str, list[str]] = {}
+    for page in pages:
+        article = ARTICLE.search(page_file(site, page).read_text(encoding="utf-8"))
+        assert article, f"{page or 'home'}: no article"
+        where.setdefault(article.group(1), []).append(page or "home")
+    twice = [found for found in where.values() if len(found) > 1]
+    assert twice == [], f"pages with the same content: {twice}"
+
+
 def test_api_reference_documents_the_public_api(site: Path) -> None:
     html = (site / "reference" / "api" / "index.html").read_text(encoding="utf-8")
     import day25

@@ -184,6 +184,36 @@ def test_the_real_catalogues_exercises_get_distinct_nav_titles() -> None:
         == "Exercise 3: Chat"
 
 
+def test_a_copy_of_a_site_page_is_built_once_and_links_to_it_land_on_the_original(
+    tmp_path: Path,
+) -> None:
+    """``notebooks/cheatsheet.md`` is a copy of ``docs/cheatsheet.md`` for JupyterLab
+    users; ``docs/lessons`` links the notebooks in, so the site once had the cheat
+    sheet twice, the lessons' README linking the second one."""
+    from mkdocs.structure.files import File, Files
+
+    (tmp_path / "lessons").mkdir()
+    for name, text in {"cheatsheet.md": "# Cheat\n", "lessons/cheatsheet.md": "# Cheat\n",
+                       "index.md": "# Home\n", "lessons/index.md": "# Lessons\n",
+                       "lessons/README.md": "# Day 25 lessons\n"}.items():
+        (tmp_path / name).write_text(text)
+    files = Files([File(uri, str(tmp_path), str(tmp_path / "site"), use_directory_urls=True)
+                   for uri in ("cheatsheet.md", "lessons/cheatsheet.md", "index.md",
+                               "lessons/index.md", "lessons/README.md")])
+    kept = expand_nav.on_files(files, config={"docs_dir": str(tmp_path)})
+    assert sorted(f.src_uri for f in kept) == [  # a different page of one name stays
+        "cheatsheet.md", "index.md", "lessons/README.md", "lessons/index.md"]
+
+    readme = ("Keep the [cheat sheet](cheatsheet.md) open, [its mistakes](cheatsheet.md#common)"
+              ' and [the same](<cheatsheet.md> "title"); [home](../index.md),'
+              " [out](https://x.org/cheatsheet.md).\n\n[ref]: cheatsheet.md\n")
+    out = expand_nav.on_page_markdown(readme, page=page("lessons/README.md"))
+    assert out == readme.replace("(cheatsheet.md", "(../cheatsheet.md").replace(
+        "(<cheatsheet.md>", "(<../cheatsheet.md>").replace(": cheatsheet.md", ": ../cheatsheet.md")
+    assert expand_nav.on_page_markdown("[c](cheatsheet.md)", page=page("index.md")) \
+        == "[c](cheatsheet.md)"  # the original itself
+
+
 answers = load("answers")
 
 ANSWERED = (

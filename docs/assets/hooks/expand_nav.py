@@ -9,14 +9,25 @@ Titles: a lesson is titled by its first ``# heading`` without the "Day 25 · "
 prefix (the site name is already on every page). An exercise is titled from the
 catalogue, the one place that names exercises, as "Exercise N: Title", so the nav
 never mixes "Exercise 1 —" and "Exercise 3:" the way the pages' headings might.
+
+Copies: a folder may keep a byte-for-byte copy of a site page for its own readers
+(``notebooks/cheatsheet.md``, a copy of ``docs/cheatsheet.md`` that JupyterLab users
+open beside the lessons; ``docs/lessons`` links that folder in). The site publishes
+the page once, where the original is: the copy is left out of the nav and of the
+built site, and a Markdown link to the copy (the lessons' README links
+``cheatsheet.md``) is pointed at the original.
 """
 
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
+
+from mkdocs.structure.files import Files
 
 from day25.course.catalogue import Exercise, load_catalogue
 
@@ -24,6 +35,9 @@ HEADING = re.compile(r"^#\s+(.+?)\s*$", re.MULTILINE)
 SITE_PREFIX = re.compile(r"^Day 25\s*·\s*")
 INDEX_PAGES = ("index", "README")
 NUMBERED = re.compile(r"^Exercise\s+\d+\s*:\s*")
+# the target of an inline link ``](target ...)`` or of a reference ``[id]: target``
+MD_LINK = re.compile(r"(?P<lead>\]\(\s*<?|^ {0,3}\[[^\]\n]+\]:[ \t]*<?)(?P<target>[^\s()<>#]+)",
+                     re.MULTILINE)
 
 
 def _heading(path: Path) -> str:
@@ -87,3 +101,39 @@ def on_config(config: Any, **_: Any) -> Any:
     exercises = {e.id: e for e in load_catalogue(docs_dir.parent).exercises}
     config["nav"] = _walk(config["nav"], docs_dir, exercises)
     return config
+
+
+#: {a copy's src_uri: its original's}, found by ``on_files`` for this build
+_COPIES: dict[str, str] = {}
+
+
+def on_files(files: Files, config: Any, **_: Any) -> Files:
+    """Leave every copy of a site page out of the built site."""
+    docs_dir = Path(config["docs_dir"])
+    _COPIES.clear()
+    for file in list(files.documentation_pages()):
+        if _copy_of_a_site_page(Path(file.abs_src_path or ""), docs_dir):
+            _COPIES[file.src_uri] = posixpath.basename(file.src_uri)
+            files.remove(file)
+    return files
+
+
+def point_links_at_originals(markdown: str, src_uri: str, copies: dict[str, str]) -> str:
+    """``markdown`` of the page ``src_uri`` with each link to a copy pointing at the
+    original, the rest of the link (``#heading``, a title) kept."""
+    folder = posixpath.dirname(src_uri)
+
+    def repoint(match: re.Match[str]) -> str:
+        target = match["target"]
+        if ":" in target:  # https:, mailto:
+            return match[0]
+        original = copies.get(posixpath.normpath(posixpath.join(folder, unquote(target))))
+        if original is None:
+            return match[0]
+        return match["lead"] + posixpath.relpath(original, folder or ".")
+
+    return MD_LINK.sub(repoint, markdown)
+
+
+def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
+    return point_links_at_originals(markdown, page.file.src_uri, _COPIES) if _COPIES else markdown
