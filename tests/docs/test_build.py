@@ -165,7 +165,8 @@ def test_every_link_on_the_site_lands_on_a_page_or_a_file(
 ) -> None:
     """Also the links inside a rendered lesson, which ``mkdocs build`` does not check:
     lesson 13 once linked ``../exercises/<id>.ipynb``, a 404 on the site. (The 404 page
-    is left out: without a ``site_url`` its links are absolute by design.)"""
+    is left out: its links start at the site's root, wherever ``site_url`` puts it;
+    ``test_subpath.py`` follows them on a site published under a sub-path.)"""
     base = "http://site.invalid/"
     broken: list[str] = []
     for page, links in parsed.items():
