@@ -121,6 +121,21 @@ def test_no_page_is_published_twice(site: Path, pages: list[str]) -> None:
     assert twice == [], f"pages with the same content: {twice}"
 
 
+def test_every_page_is_linked_from_another(parsed: dict[str, Links]) -> None:
+    """A page off the nav (``dev/``) is still built; it must be linked from a page a
+    reader reaches, or nobody finds it: ``dev/contracts/`` once was linked from none."""
+    base = "http://site.invalid/"
+    linked: set[str] = set()
+    for page, links in parsed.items():
+        for href in links.hrefs:
+            url = urlsplit(urljoin(base + page, href))
+            target = unquote(url.path.removeprefix("/"))
+            if url.netloc == "site.invalid" and target != page and page != "404.html":
+                linked.add(target)
+    unlinked = [page for page in parsed if page not in linked | {"", "404.html"}]
+    assert unlinked == [], f"pages no other page links: {unlinked}"
+
+
 def test_api_reference_documents_the_public_api(site: Path) -> None:
     html = (site / "reference" / "api" / "index.html").read_text(encoding="utf-8")
     import day25
