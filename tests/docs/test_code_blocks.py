@@ -26,6 +26,7 @@ import importlib.util
 import inspect
 import io
 import json
+import logging
 import re
 import shlex
 import subprocess
@@ -244,7 +245,13 @@ def test_each_day25_command_of_the_docs_parses(command: str) -> None:
 def test_each_mkdocs_command_of_the_docs_parses(command: str) -> None:
     from mkdocs.__main__ import cli
 
-    parse_with_click(cli, "mkdocs", shlex.split(command)[1:])
+    log = logging.getLogger("mkdocs")  # mkdocs' CLI stops it propagating: caplog would go deaf
+    kept = (log.propagate, log.level, list(log.handlers))
+    try:
+        parse_with_click(cli, "mkdocs", shlex.split(command)[1:])
+    finally:
+        log.propagate, log.handlers[:] = kept[0], kept[2]
+        log.setLevel(kept[1])
 
 
 @pytest.mark.parametrize("b", [b for b in blocks() if b.lang == SYNOPSIS],
