@@ -15,7 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from day25.bus import EmitResult, EventBus, ListenerLimitWarning, current_event
-from day25.integration import install
+from day25.integration import forget_route, install
 from day25.namespace import Namespace
 from day25.priority import EventPriority, coerce_priority
 
@@ -59,6 +59,7 @@ __all__ = [
     "SQLiteStore",
     "coerce_priority",
     "current_event",
+    "forget_route",
     "install",
 ]
 

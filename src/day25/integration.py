@@ -15,6 +15,13 @@ snippet runs verbatim, :func:`install` also gives Nexios' enum a ``MEDIUM``
 attribute that *is* its ``NORMAL`` member (an alias: Nexios' own members,
 iteration and ``__members__`` are unchanged). Pass ``nexios_aliases=False`` to
 leave Nexios' enum untouched.
+
+:func:`forget_route` exists for notebooks. Nexios serves the first route whose
+path matches and has no public way to remove one, so a cell that defines
+``@app.ws_route("/chat2")`` and runs a second time adds a route that is never
+served: the first run's handler answers. Forgetting the path first makes a
+re-run serve what the cell now says; the one reach into Nexios' router lives
+here, with a test that fails if Nexios moves it.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from typing import Any
 
 from day25.bus import EventBus
 
-__all__ = ["install"]
+__all__ = ["forget_route", "install"]
 
 
 def install(app: Any, bus: EventBus | None = None, *, nexios_aliases: bool = True) -> EventBus:
@@ -52,3 +59,18 @@ def _alias_medium() -> None:
         # EnumType.__setattr__ only guards existing member names; a new name is
         # a plain class attribute pointing at the existing NORMAL member.
         type.__setattr__(NexiosPriority, "MEDIUM", NexiosPriority.NORMAL)
+
+
+def forget_route(app: Any, path: str) -> int:
+    """Remove every route (HTTP or WebSocket) of ``app`` registered for ``path``.
+
+    ``path`` is the path as it was registered (``"/chat/{room}"``), not a URL.
+    Returns how many routes went; 0 when none had that path (a first run).
+    """
+    routes = getattr(getattr(app, "router", None), "routes", None)
+    if not isinstance(routes, list):
+        raise TypeError(f"forget_route() expects a NexiosApp (app.router.routes), not {app!r}")
+    kept = [route for route in routes if getattr(route, "raw_path", None) != path]
+    removed = len(routes) - len(kept)
+    routes[:] = kept
+    return removed

@@ -14,7 +14,7 @@ from nexios.http import Request, Response
 from nexios.testclient import TestClient
 from nexios.websockets import WebSocket
 
-from day25 import EventBus, install
+from day25 import EventBus, forget_route, install
 
 
 def test_nexios_is_the_pinned_minor() -> None:
@@ -80,3 +80,32 @@ def test_routes_websockets_and_lifespan_still_work_with_the_bus_installed() -> N
             ws.send_json({"who": "grace"})
             assert ws.receive_json() == {"ran": 1}
     assert seen == ["startup", "ada", "grace"]
+
+
+def test_forget_route_lets_a_rerun_cell_serve_its_new_handler() -> None:
+    """A notebook cell run twice: without forget_route the first handler answers."""
+    app = NexiosApp()
+
+    def define(greeting: str) -> None:  # what the cell does each time it runs
+        forget_route(app, "/greet/{name}")
+
+        @app.ws_route("/greet/{name}")
+        async def greet(ws: WebSocket) -> None:
+            await ws.accept()
+            await ws.send_json({"text": f"{greeting}, {ws.path_params['name']}"})
+            await ws.close()
+
+    @app.get("/other")
+    async def other(request: Request, response: Response) -> Any:
+        return response.json({"ok": True})
+
+    define("hello")
+    define("bonjour")
+    with TestClient(app) as client:
+        with client.websocket_connect("/greet/ada") as ws:
+            assert ws.receive_json() == {"text": "bonjour, ada"}
+        assert client.get("/other").json() == {"ok": True}  # other paths are kept
+    assert forget_route(app, "/greet/{name}") == 1
+    assert forget_route(app, "/greet/{name}") == 0
+    with pytest.raises(TypeError, match="NexiosApp"):
+        forget_route(object(), "/x")
