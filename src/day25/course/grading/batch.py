@@ -104,8 +104,10 @@ def grade_submission(
         for ex in exercises:
             if ex.id in graded:
                 student.exercises.append(graded[ex.id])
+                graded[ex.id].notes[:0] = intake.notes.get(ex.module, [])
             else:
-                student.exercises.append(_missing(ex, intake.problems.get(ex.module, [])))
+                student.exercises.append(_missing(ex, [*intake.notes.get(ex.module, []),
+                                                       *intake.problems.get(ex.module, [])]))
     student.seconds = time.monotonic() - started
     if any(ex.runner_errors for ex in student.exercises):
         student.content_hash = ""  # graded again on resume: the runner failed, not the code

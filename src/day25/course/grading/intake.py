@@ -6,13 +6,23 @@ results file) are read out of a folder or a zip, checked, and written into a
 fresh directory the grader owns. A zip whose paths escape, a zip bomb, a
 symlink or a file that is not UTF-8 text gets a sentence the student can act
 on instead of a crash, and never costs another student anything.
+
+Students hand in from laptops: what Windows and macOS add is not the student's
+work. CRLF line endings and a UTF-8 BOM are kept (Python runs them); a zip's
+backslash separators (PowerShell's Compress-Archive) are separators; Finder's
+``__MACOSX`` folder is skipped; a module named with other case
+(``Chat_Broadcasting.py``, which ``day25 check`` found on the student's Windows or
+macOS) is taken with a note asking for the exact name; a student id folds
+accents, so ``José`` is ``Jose`` whether macOS wrote it decomposed (NFD) or not.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import stat
+import unicodedata
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +49,8 @@ _SAFE_ID = re.compile(r"[^A-Za-z0-9_.@-]+")
 
 #: what the output folder holds beside the students' folders: no student may be called so
 RESERVED_IDS = frozenset({"gradebook.csv", "grades.png"})
+#: folders a laptop adds that are nobody's work: macOS Finder's zip resource forks
+JUNK_FOLDERS = frozenset({"__MACOSX"})
 
 
 @dataclass(frozen=True)
@@ -57,11 +69,13 @@ class Intake:
     """What was taken from a submission: module name -> UTF-8 text, plus problems.
 
     ``problems`` maps a module file name (or ``""`` for the whole submission)
-    to the sentences the student sees in their feedback.
+    to the sentences the student sees in their feedback. ``notes`` maps a module
+    that WAS taken to sentences shown beside its grade (a file name in other case).
     """
 
     modules: dict[str, str] = field(default_factory=dict)
     problems: dict[str, list[str]] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)
 
     def problem(self, module: str, text: str) -> None:
         self.problems.setdefault(module, []).append(text)
@@ -72,7 +86,10 @@ def _name(path: Path) -> str:
 
 
 def _student_id(path: Path) -> str:
-    return _SAFE_ID.sub("_", _name(path)).strip("._") or "student"
+    """A safe id; accents fold (``José`` is ``Jose`` in NFC as in macOS' NFD)."""
+    name = unicodedata.normalize("NFKD", _name(path))
+    name = "".join(c for c in name if not unicodedata.combining(c))
+    return _SAFE_ID.sub("_", name).strip("._") or "student"
 
 
 def _unique(found: list[Submission]) -> list[Submission]:
@@ -134,7 +151,7 @@ def discover(
             found.append(Submission(_student_id(path), path))
             continue
         for child in sorted(path.iterdir()):
-            if child.name.startswith("."):
+            if child.name.startswith(".") or child.name in JUNK_FOLDERS:
                 continue
             # a symlinked student is listed, so their feedback says why it scores 0
             if child.is_symlink() or child.is_dir() or child.suffix.lower() == ".zip":
@@ -142,31 +159,61 @@ def discover(
     return _unique(found)
 
 
-def _decode(intake: Intake, name: str, data: bytes) -> None:
+def _pick(names: Iterable[str], module: str) -> str | None:
+    """The name that is ``module``: itself, else the only one equal to it ignoring case."""
+    names = list(names)
+    if module in names:
+        return module
+    same = [n for n in names if n.casefold() == module.casefold()]
+    return same[0] if len(same) == 1 else None
+
+
+def _decode(intake: Intake, name: str, data: bytes, found: str = "") -> None:
+    """Take ``data`` as module ``name``; ``found``: the file's own name, when it differs."""
+    shown = found or name
     if len(data) > MAX_MODULE_BYTES:
-        intake.problem(name, f"{name} is larger than the {MAX_MODULE_BYTES}-byte limit for "
+        intake.problem(name, f"{shown} is larger than the {MAX_MODULE_BYTES}-byte limit for "
                              "one module; it was not graded.")
+        return
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # PowerShell 5's > and Out-File
+        intake.problem(name, f"{shown} is saved as UTF-16, which Python cannot run; save it as "
+                             "UTF-8 in your editor and submit again.")
         return
     try:
         intake.modules[name] = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        intake.problem(name, f"{name} is not UTF-8 text (byte {exc.start} cannot be decoded); "
-                             "save it as UTF-8 in your editor and submit again.")
+        line = data.count(b"\n", 0, exc.start) + 1
+        intake.problem(name, f"{shown} is not UTF-8 text: line {line} holds the byte "
+                             f"0x{data[exc.start]:02x}, which UTF-8 cannot decode (saved as "
+                             "Windows-1252 or Latin-1?); save it as UTF-8 in your editor and "
+                             "submit again.")
+        return
+    if found and found != name:
+        intake.notes.setdefault(name, []).append(
+            f"Your file is named {found}; it was taken as {name}. Name it {name} exactly: "
+            "Windows and macOS ignore the case of a file name, other systems do not.")
 
 
-def _from_folder(folder: Path, modules: Sequence[str], intake: Intake) -> None:
+def _from_folder(folder: Path, modules: Sequence[str], intake: Intake) -> list[str]:
+    """Take the modules from ``folder`` or its subfolders; returns the names seen."""
+    dirs = [folder, *(c for c in sorted(folder.iterdir()) if c.is_dir() and not c.is_symlink()
+                      and c.name not in JUNK_FOLDERS)]
+    listing = {d: sorted(os.listdir(d)) for d in dirs}
     for name in modules:
-        candidates = [folder / name, *(c / name for c in sorted(folder.iterdir()) if c.is_dir()
-                                       and not c.is_symlink())]
-        for candidate in candidates:
+        for folder_ in dirs:
+            found = _pick(listing[folder_], name)
+            if found is None:
+                continue
+            candidate = folder_ / found
             if candidate.is_symlink():
-                intake.problem(name, f"{name} is a symbolic link; links are not followed. "
+                intake.problem(name, f"{found} is a symbolic link; links are not followed. "
                                      "Submit the file itself.")
                 break
             if candidate.is_file():
                 with candidate.open("rb") as fh:  # a huge file is not read whole
-                    _decode(intake, name, fh.read(MAX_MODULE_BYTES + 1))
+                    _decode(intake, name, fh.read(MAX_MODULE_BYTES + 1), found)
                 break
+    return [n for names in listing.values() for n in names]
 
 
 def _unsafe_member(info: zipfile.ZipInfo) -> str | None:
@@ -176,7 +223,9 @@ def _unsafe_member(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
-def _from_zip(archive: Path, modules: Sequence[str], intake: Intake) -> None:
+def _from_zip(archive: Path, modules: Sequence[str], intake: Intake) -> list[str]:
+    """Take the modules from a zip; returns the names seen (none when it is refused)."""
+    seen: list[str] = []
     try:
         with zipfile.ZipFile(archive) as zf:
             infos = zf.infolist()
@@ -185,55 +234,77 @@ def _from_zip(archive: Path, modules: Sequence[str], intake: Intake) -> None:
                 if reason:
                     intake.problem("", f"The zip was rejected: {reason}. Zip your files again "
                                        "from inside your exercises folder.")
-                    return
+                    return seen
             declared = sum(info.file_size for info in infos)
             if declared > MAX_TOTAL_BYTES:
                 intake.problem("", f"The zip was rejected: it unpacks to {declared} bytes, over "
                                    f"the {MAX_TOTAL_BYTES}-byte limit (a zip bomb?).")
-                return
+                return seen
             for info in infos:
                 ratio = info.file_size / max(info.compress_size, 1)
                 if info.file_size > 65536 and ratio > MAX_RATIO:
                     intake.problem("", f"The zip was rejected: {info.filename!r} compresses "
                                        f"more than {MAX_RATIO}:1 (a zip bomb?).")
-                    return
-            by_name: dict[str, zipfile.ZipInfo] = {}
+                    return seen
+            by_name: dict[str, tuple[int, str, zipfile.ZipInfo]] = {}
             for info in infos:
-                parts = PurePosixPath(info.filename).parts
-                if info.is_dir() or not parts or parts[-1] not in modules or len(parts) > 3:
+                # PowerShell 5 writes folder\file: a separator, as _unsafe_member says
+                parts = PurePosixPath(info.filename.replace("\\", "/")).parts
+                if (info.is_dir() or not parts or len(parts) > 3
+                        or any(p in JUNK_FOLDERS for p in parts)):
                     continue
-                known = by_name.get(parts[-1])
-                if known is None or len(parts) < len(PurePosixPath(known.filename).parts):
-                    by_name[parts[-1]] = info
-            for name, info in by_name.items():
+                seen.append(parts[-1])
+                name = _pick(modules, parts[-1])
+                if name is None:
+                    continue
+                rank = (len(parts), parts[-1] != name)  # shallowest, then the exact name
+                known = by_name.get(name)
+                if known is None or rank < (known[0], known[1] != name):
+                    by_name[name] = (len(parts), parts[-1], info)
+            for name, (_, found, info) in by_name.items():
                 if stat.S_ISLNK(info.external_attr >> 16):
-                    intake.problem(name, f"{name} is a symbolic link inside the zip; links are "
-                                         "not followed. Submit the file itself.")
+                    intake.problem(name, f"{found} is a symbolic link inside the zip; links "
+                                         "are not followed. Submit the file itself.")
                     continue
                 with zf.open(info) as member:
                     data = member.read(MAX_MODULE_BYTES + 1)  # never trust the declared size
-                _decode(intake, name, data)
+                _decode(intake, name, data, found)
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
         intake.problem("", f"The zip could not be read ({exc}); submit a plain .zip of your files.")
+    return seen
+
+
+def _not_found(name: str, seen: Sequence[str]) -> str:
+    """Why ``name`` is missing, naming what the student may have meant to hand in."""
+    text = f"{name} was not found in the submission."
+    notebook = _pick(seen, name.removesuffix(".py") + ".ipynb")
+    if notebook:
+        return (f"{text} It holds {notebook}, but a notebook is not graded: your code is in "
+                f"{name}, the file next to it that the notebook loads; hand in that file.")
+    other = sorted({n for n in seen if n.casefold() == name.casefold()})
+    if other:
+        return f"{text} It holds {', '.join(other)}: keep one, named {name} exactly."
+    return text
 
 
 def take_modules(sub: Submission, modules: Sequence[str]) -> Intake:
     """Read the catalogue's modules out of a submission; never raises for bad input."""
     intake = Intake()
+    seen: list[str] = []
     if sub.source.is_symlink():
         intake.problem("", "The submission itself is a symbolic link; it was not followed.")
     elif sub.source.is_dir():
-        _from_folder(sub.source, modules, intake)
+        seen = _from_folder(sub.source, modules, intake)
     elif sub.source.stat().st_size > MAX_TOTAL_BYTES:
         intake.problem("", f"{sub.source.name} is larger than {MAX_TOTAL_BYTES} bytes; "
                            "submit only your exercise modules.")
     elif zipfile.is_zipfile(sub.source):
-        _from_zip(sub.source, modules, intake)
+        seen = _from_zip(sub.source, modules, intake)
     else:
         intake.problem("", f"{sub.source.name} is neither a folder nor a zip file.")
     for name in modules:
         if name not in intake.modules and name not in intake.problems and "" not in intake.problems:
-            intake.problem(name, f"{name} was not found in the submission.")
+            intake.problem(name, _not_found(name, seen))
     return intake
 
 
@@ -244,6 +315,8 @@ def content_hash(intake: Intake, salt: str) -> str:
         digest.update(name.encode() + b"\0" + intake.modules[name].encode() + b"\0")
     for name in sorted(intake.problems):
         digest.update(("|".join(intake.problems[name])).encode())
+    for name in sorted(intake.notes):
+        digest.update(("|".join(intake.notes[name])).encode())
     return digest.hexdigest()
 
 

@@ -62,6 +62,7 @@ def check_project(ex: Exercise, settings: Settings, path: Path,
         Path(tmp).chmod(0o755)
         copy = write_copy(intake, Path(tmp) / "submission")
         result = cannot_run.ran(run_suite(ex, copy, settings, suite="public"))  # no FAIL then
+    result.notes[:0] = intake.notes.get(ex.module, [])  # a file name in other case
     if review_modules and (note := student_note(intake.modules[ex.module], review_modules)):
         result.notes.append(note)
     return result
