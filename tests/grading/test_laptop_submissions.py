@@ -50,7 +50,7 @@ def test_utf16_says_save_it_as_utf8_and_not_a_byte_offset(tmp_path: Path) -> Non
     _, problems, _ = _take(_folder(tmp_path / "ps", {"priority_ordering.py": data}))
     assert problems["priority_ordering.py"] == [
         "priority_ordering.py is saved as UTF-16, which Python cannot run; save it as UTF-8 "
-        "in your editor and submit again."]
+        "in your editor."]
 
 
 def test_cp1252_bytes_name_the_line_and_the_byte(tmp_path: Path) -> None:
@@ -58,8 +58,8 @@ def test_cp1252_bytes_name_the_line_and_the_byte(tmp_path: Path) -> None:
     _, problems, _ = _take(_folder(tmp_path / "ansi", {"priority_ordering.py": data}))
     assert problems["priority_ordering.py"] == [
         "priority_ordering.py is not UTF-8 text: line 6 holds the byte 0xe9, which UTF-8 "
-        "cannot decode (saved as Windows-1252 or Latin-1?); save it as UTF-8 in your editor "
-        "and submit again."]
+        "cannot decode (saved as Windows-1252 or Latin-1?); save it as UTF-8 in your "
+        "editor."]
 
 
 def test_a_finder_zip_takes_the_real_files_not_the_appledouble_ones(tmp_path: Path) -> None:

@@ -51,3 +51,18 @@ def test_utf16_and_cp1252_get_one_sentence_each_not_a_traceback(tmp_path: Path) 
         assert proc.returncode == 1, proc.stdout + proc.stderr
         assert sentence in said, said
         assert "Traceback" not in said and "FAIL" not in said
+
+
+def test_a_step_saved_as_utf16_gets_the_sentence_not_a_syntax_error(tmp_path: Path) -> None:
+    steps = tmp_path / "exercises" / "steps"
+    steps.mkdir(parents=True)
+    source = (COURSE / "solutions" / "steps" / "01_ties.py").read_text(encoding="utf-8")
+    (steps / "01_ties.py").write_bytes(source.encode("utf-16"))  # with its BOM
+    proc = subprocess.run([sys.executable, "-m", "day25.cli", "check", "ties", "--path",
+                           str(tmp_path / "exercises"), "--course", str(COURSE)],
+                          capture_output=True, text=True, timeout=120, cwd=COURSE, env=ENV)
+    said = " ".join(proc.stdout.split())
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert ("01_ties.py is saved as UTF-16, which Python cannot run; save it as UTF-8 in your "
+            "editor.") in said, said
+    assert "SyntaxError" not in said and "Traceback" not in said

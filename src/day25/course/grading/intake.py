@@ -37,6 +37,7 @@ __all__ = [
     "Submission",
     "content_hash",
     "discover",
+    "not_utf8",
     "take_modules",
     "write_copy",
 ]
@@ -168,6 +169,21 @@ def _pick(names: Iterable[str], module: str) -> str | None:
     return same[0] if len(same) == 1 else None
 
 
+def not_utf8(name: str, data: bytes) -> str | None:
+    """Why Python cannot run ``data`` as source (UTF-16, bytes that are not UTF-8), or None."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # PowerShell 5's > and Out-File
+        return (f"{name} is saved as UTF-16, which Python cannot run; save it as UTF-8 in your "
+                "editor.")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return (f"{name} is not UTF-8 text: line {line} holds the byte 0x{data[exc.start]:02x}, "
+                "which UTF-8 cannot decode (saved as Windows-1252 or Latin-1?); save it as "
+                "UTF-8 in your editor.")
+    return None
+
+
 def _decode(intake: Intake, name: str, data: bytes, found: str = "") -> None:
     """Take ``data`` as module ``name``; ``found``: the file's own name, when it differs."""
     shown = found or name
@@ -175,19 +191,10 @@ def _decode(intake: Intake, name: str, data: bytes, found: str = "") -> None:
         intake.problem(name, f"{shown} is larger than the {MAX_MODULE_BYTES}-byte limit for "
                              "one module; it was not graded.")
         return
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # PowerShell 5's > and Out-File
-        intake.problem(name, f"{shown} is saved as UTF-16, which Python cannot run; save it as "
-                             "UTF-8 in your editor and submit again.")
+    if why := not_utf8(shown, data):
+        intake.problem(name, why)
         return
-    try:
-        intake.modules[name] = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        intake.problem(name, f"{shown} is not UTF-8 text: line {line} holds the byte "
-                             f"0x{data[exc.start]:02x}, which UTF-8 cannot decode (saved as "
-                             "Windows-1252 or Latin-1?); save it as UTF-8 in your editor and "
-                             "submit again.")
-        return
+    intake.modules[name] = data.decode("utf-8")
     if found and found != name:
         intake.notes.setdefault(name, []).append(
             f"Your file is named {found}; it was taken as {name}. Name it {name} exactly: "

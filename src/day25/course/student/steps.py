@@ -32,6 +32,7 @@ from pathlib import Path
 from types import ModuleType
 
 from day25.course.catalogue import Exercise
+from day25.course.grading.intake import not_utf8
 from day25.course.inside.submission import (
     forbid_off_limits,
     not_done_yet,
@@ -60,6 +61,8 @@ def run_step(step: Exercise, folder: Path, course_root: Path, *,
     if not module.is_file():
         return StepResult(step, False, f"There is no {step.module} in {folder}: the step's file "
                                        "is missing (get it back from the course's exercises/).")
+    if why := not_utf8(step.module.rpartition("/")[2], module.read_bytes()):
+        return StepResult(step, False, why)  # Python's own SyntaxError would be a traceback
     with tempfile.TemporaryDirectory(prefix="day25-step-") as tmp:
         out = Path(tmp) / "result.json"
         command = [sys.executable, "-m", "day25.course.student.steps", str(module),
