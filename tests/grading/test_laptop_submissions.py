@@ -178,3 +178,43 @@ def test_day25_grade_gives_a_laptops_hand_in_full_marks_and_its_note(tmp_path: P
     assert ("Your file is named Priority_Ordering.py; it was taken as priority_ordering.py."
             in feedback)
     assert "was taken as" not in (out / "ann" / "feedback.md").read_text()
+
+
+def test_the_only_copy_of_a_module_is_taken_with_a_note(tmp_path: Path) -> None:
+    """A browser's second download (``x (1).py``) or Explorer's ``x - Copy.py``, alone."""
+    modules, problems, notes = _take(_folder(tmp_path / "dl", {
+        "priority_ordering (1).py": SOURCE.encode(),
+        "once_semantics - Copy.py": SOURCE.encode(),
+        "once_semantics_old.py": b"OLD = 1\n"}))
+    assert modules == {"priority_ordering.py": SOURCE, "once_semantics.py": SOURCE}
+    assert problems == {}
+    assert notes["priority_ordering.py"] == [
+        "Your file is named priority_ordering (1).py; it was taken as priority_ordering.py. "
+        "Name it priority_ordering.py exactly: a second download or copy of a file gets a new "
+        "name, and only the exact name is sure to be graded."]
+
+
+def test_the_exact_name_beats_a_copy_and_two_copies_are_named_not_guessed(tmp_path: Path) -> None:
+    modules, problems, notes = _take(_folder(tmp_path / "two", {
+        "priority_ordering.py": SOURCE.encode(),
+        "priority_ordering (1).py": b"OLDER = 1\n",
+        "once_semantics (1).py": b"A = 1\n",
+        "once_semantics (2).py": b"B = 2\n"}))
+    assert modules == {"priority_ordering.py": SOURCE} and notes == {}
+    assert problems == {"once_semantics.py": [
+        "once_semantics.py was not found in the submission. It holds once_semantics (1).py, "
+        "once_semantics (2).py: keep one, named once_semantics.py exactly."]}
+
+
+def test_a_zip_prefers_the_exact_name_then_other_case_then_a_copy(tmp_path: Path) -> None:
+    archive = tmp_path / "cai.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("cai/priority_ordering-1.py", b"LMS = 1\n")  # a resubmission, renamed
+        zf.writestr("cai/Priority_Ordering.py", SOURCE)
+        zf.writestr("cai/once_semantics 2.py", SOURCE)  # Finder's duplicate
+    modules, problems, notes = _take(archive)
+    assert modules == {"priority_ordering.py": SOURCE, "once_semantics.py": SOURCE}
+    assert problems == {}
+    taken = [n.split(";")[0] for name in MODULES[:2] for n in notes[name]]
+    assert taken == ["Your file is named Priority_Ordering.py",
+                     "Your file is named once_semantics 2.py"]

@@ -12,7 +12,8 @@ work. CRLF line endings and a UTF-8 BOM are kept (Python runs them); a zip's
 backslash separators (PowerShell's Compress-Archive) are separators; Finder's
 ``__MACOSX`` folder is skipped; a module named with other case
 (``Chat_Broadcasting.py``, which ``day25 check`` found on the student's Windows or
-macOS) is taken with a note asking for the exact name; a student id folds
+macOS) or the only copy of one (``chat_broadcasting (1).py`` from a browser's second
+download, ``... - Copy.py``) is taken with a note asking for the exact name; a student id folds
 accents, so ``José`` is ``Jose`` whether macOS wrote it decomposed (NFD) or not.
 """
 
@@ -160,13 +161,45 @@ def discover(
     return _unique(found)
 
 
+#: what a browser, Finder, Explorer or an LMS adds to a second copy's name (before ``.py``)
+_COPY_SUFFIX = re.compile(r"(?: ?\(\d+\)|-\d+| \d+| copy(?: \d+)?| - copy(?: \(\d+\))?)",
+                          re.IGNORECASE)
+
+
+def _is_copy(found: str, module: str) -> bool:
+    """Whether ``found`` is ``module`` as a download or a copy names it: ``x (1).py``."""
+    stem, dot, ext = module.rpartition(".")
+    head, dot_, ext_ = found.rpartition(".")
+    if not (dot and dot_) or ext_.casefold() != ext.casefold():
+        return False
+    return (head[: len(stem)].casefold() == stem.casefold()
+            and _COPY_SUFFIX.fullmatch(head[len(stem):]) is not None)
+
+
 def _pick(names: Iterable[str], module: str) -> str | None:
-    """The name that is ``module``: itself, else the only one equal to it ignoring case."""
+    """The name that is ``module``: itself, else the only one equal to it ignoring case,
+    else the only copy of it (``chat_broadcasting (1).py``, ``... - Copy.py``)."""
     names = list(names)
     if module in names:
         return module
     same = [n for n in names if n.casefold() == module.casefold()]
-    return same[0] if len(same) == 1 else None
+    if same:
+        return same[0] if len(same) == 1 else None
+    copies = [n for n in names if _is_copy(n, module)]
+    return copies[0] if len(copies) == 1 else None
+
+
+def _module_of(found: str, modules: Sequence[str]) -> str | None:
+    """The module ``found`` is, by the rules of :func:`_pick`, or None."""
+    for module in modules:
+        if _pick([found], module) is not None:
+            return module
+    return None
+
+
+def _likeness(found: str, module: str) -> int:
+    """0: ``found`` is ``module``; 1: it differs in case only; 2: it is a copy's name."""
+    return 0 if found == module else 1 if found.casefold() == module.casefold() else 2
 
 
 def not_utf8(name: str, data: bytes) -> str | None:
@@ -196,9 +229,13 @@ def _decode(intake: Intake, name: str, data: bytes, found: str = "") -> None:
         return
     intake.modules[name] = data.decode("utf-8")
     if found and found != name:
+        why = ("Windows and macOS ignore the case of a file name, other systems do not."
+               if found.casefold() == name.casefold() else
+               "a second download or copy of a file gets a new name, and only the exact "
+               "name is sure to be graded.")
         intake.notes.setdefault(name, []).append(
             f"Your file is named {found}; it was taken as {name}. Name it {name} exactly: "
-            "Windows and macOS ignore the case of a file name, other systems do not.")
+            + why)
 
 
 def _from_folder(folder: Path, modules: Sequence[str], intake: Intake) -> list[str]:
@@ -261,12 +298,12 @@ def _from_zip(archive: Path, modules: Sequence[str], intake: Intake) -> list[str
                         or any(p in JUNK_FOLDERS for p in parts)):
                     continue
                 seen.append(parts[-1])
-                name = _pick(modules, parts[-1])
+                name = _module_of(parts[-1], modules)
                 if name is None:
                     continue
-                rank = (len(parts), parts[-1] != name)  # shallowest, then the exact name
+                rank = (len(parts), _likeness(parts[-1], name))  # shallowest, then the closest
                 known = by_name.get(name)
-                if known is None or rank < (known[0], known[1] != name):
+                if known is None or rank < (known[0], _likeness(known[1], name)):
                     by_name[name] = (len(parts), parts[-1], info)
             for name, (_, found, info) in by_name.items():
                 if stat.S_ISLNK(info.external_attr >> 16):
@@ -288,7 +325,7 @@ def _not_found(name: str, seen: Sequence[str]) -> str:
     if notebook:
         return (f"{text} It holds {notebook}, but a notebook is not graded: your code is in "
                 f"{name}, the file next to it that the notebook loads; hand in that file.")
-    other = sorted({n for n in seen if n.casefold() == name.casefold()})
+    other = sorted({n for n in seen if n.casefold() == name.casefold() or _is_copy(n, name)})
     if other:
         return f"{text} It holds {', '.join(other)}: keep one, named {name} exactly."
     return text
