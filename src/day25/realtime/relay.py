@@ -127,7 +127,7 @@ class EventRelay:
         :class:`~day25.realtime.broker.BrokerUnavailable` if Redis does not answer."""
         self._check(event)
         counter = f"{self._counters}:{key}" if seq else ""
-        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps(data, separators=(",", ":"))  # escaped: a lone surrogate too
         try:
             entry, number = await self._publish(
                 keys=[self.stream, counter], args=[event, key, text, self.maxlen]

@@ -35,7 +35,9 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Hashable
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
 
-__all__ = ["SLOW_CONSUMER_CLOSE", "Delivery", "JsonSender", "Rooms", "SlowConsumer"]
+__all__ = [
+    "SLOW_CONSUMER_CLOSE", "Delivery", "JsonSender", "Rooms", "SlowConsumer", "frame_text",
+]
 
 logger = logging.getLogger("day25.realtime.rooms")
 
@@ -76,6 +78,18 @@ class Delivery(NamedTuple, Generic[C]):
 
     sent: int
     dropped: tuple[tuple[C, BaseException], ...] = ()
+
+
+def frame_text(message: Any) -> str:
+    """``message`` as one JSON text frame: UTF-8 as is, but a lone surrogate (a JSON
+    string may hold ``"\\ud800"``; no UTF-8 can) written back as its escape, or the send
+    of the frame fails for every member."""
+    text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(message, separators=(",", ":"))
+    return text
 
 
 class _Member:
@@ -183,7 +197,7 @@ class Rooms(Generic[C]):
         for member in list(members.values()):
             if member.text:
                 if text is None:
-                    text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+                    text = frame_text(message)
                 item: Any = text
             else:
                 item = message

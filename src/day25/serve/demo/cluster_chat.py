@@ -42,6 +42,7 @@ from day25.realtime import (
     SharedPresence,
     SlowConsumer,
 )
+from day25.realtime.rooms import frame_text
 from day25.realtime.shared_presence import PRESENCE_JOIN, PRESENCE_LEAVE
 
 __all__ = ["TRY_AGAIN_CLOSE", "create_app"]
@@ -129,7 +130,7 @@ def create_app(
                 await refuse(ws, error)
                 return
             await ws.send_json({"type": "roster", "room": room, "users": roster})
-            await joining.finish(room, ws, ws.send_json)
+            await joining.finish(room, ws, lambda frame: ws.send_text(frame_text(frame)))
             while True:
                 message = await ws.receive()
                 if message["type"] == "websocket.disconnect":
