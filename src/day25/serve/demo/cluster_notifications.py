@@ -95,6 +95,8 @@ def create_app(
 
     def audit_it(notice: dict[str, Any]) -> None:
         nonlocal audited
+        if "id" not in notice:
+            return  # not stored (Redis away): the store's error is in the log already
         audited += 1
         protocol.audit_log.info("notification %s #%s for %s", notice["id"], notice["seq"],
                                 notice["user"])

@@ -63,7 +63,19 @@ def validate(data: Any) -> dict[str, str]:
         raise ValueError(f"'body' must be a string of at most {MAX_BODY} characters")
     if level not in LEVELS:
         raise ValueError(f"'level' must be one of {', '.join(LEVELS)}")
+    if not _unicode(title) or not _unicode(body):
+        raise ValueError("'title' and 'body' must be Unicode text: a lone surrogate is not")
     return {"user": user, "title": title, "body": body, "level": level}
+
+
+def _unicode(text: str) -> bool:
+    """False for a ``str`` holding a lone surrogate (``"\\ud800"``, valid JSON but not
+    text): no UTF-8 holds it, so neither a store nor a WebSocket frame can."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def frame(note: Notification) -> dict[str, Any]:
@@ -109,6 +121,8 @@ def create_app(
 
     def audit_it(notice: dict[str, Any]) -> None:
         nonlocal audited
+        if "id" not in notice:
+            return  # not stored: the store's error is in the log already
         audited += 1
         audit_log.info("notification %s #%s for %s", notice["id"], notice["seq"], notice["user"])
 
@@ -200,6 +214,6 @@ def parse_ack(message: Mapping[str, Any]) -> list[str]:
     if not isinstance(data, dict) or data.get("type") != "ack":
         raise ValueError('expected {"type": "ack", "ids": [...]}')
     ids = data.get("ids")
-    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise ValueError("'ids' must be a list of id strings")
+    if not isinstance(ids, list) or not all(isinstance(i, str) and _unicode(i) for i in ids):
+        raise ValueError("'ids' must be a list of id strings (Unicode text)")
     return ids
