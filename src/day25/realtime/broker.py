@@ -61,12 +61,22 @@ per call. The asyncio client waits longer (its reader blocks in ``XREAD`` for a 
 def _options(socket_timeout: float) -> dict[str, Any]:
     """Client options: fail fast, decode to ``str``, and no silent retry loop (the
     caller decides: a relay reconnects, a request gets an error)."""
-    return {
+    options: dict[str, Any] = {
         "decode_responses": True,
         "socket_connect_timeout": CONNECT_TIMEOUT,
         "socket_timeout": socket_timeout,
         "health_check_interval": 15,
     }
+    try:  # redis-py >= 8
+        from redis.maint_notifications import MaintNotificationsConfig
+    except ImportError:
+        return options
+    # Its maintenance notifications ("auto" by default) turn off the pool's check of an
+    # idle connection before use: after a restart of Redis, each pooled connection's
+    # next command would fail once ("Connection closed by server"), a user's message or
+    # join among them. Off, the pool reconnects a closed one first.
+    options["maint_notifications_config"] = MaintNotificationsConfig(enabled=False)
+    return options
 
 
 class Broker:
