@@ -12,7 +12,7 @@ work. CRLF line endings and a UTF-8 BOM are kept (Python runs them); a zip's
 backslash separators (PowerShell's Compress-Archive) are separators; Finder's
 ``__MACOSX`` folder is skipped; a module named with other case
 (``Chat_Broadcasting.py``, which ``day25 check`` found on the student's Windows or
-macOS) or the only copy of one (``chat_broadcasting (1).py`` from a browser's second
+macOS) or the only copy of one (``module (1).py`` from a browser's second
 download, ``... - Copy.py``) is taken with a note asking for the exact name; a student id folds
 accents, so ``José`` is ``Jose`` whether macOS wrote it decomposed (NFD) or not.
 """
@@ -178,7 +178,7 @@ def _is_copy(found: str, module: str) -> bool:
 
 def _pick(names: Iterable[str], module: str) -> str | None:
     """The name that is ``module``: itself, else the only one equal to it ignoring case,
-    else the only copy of it (``chat_broadcasting (1).py``, ``... - Copy.py``)."""
+    else the only copy of it (``module (1).py``, ``module - Copy.py``)."""
     names = list(names)
     if module in names:
         return module
