@@ -14,7 +14,9 @@ backslash separators (PowerShell's Compress-Archive) are separators; Finder's
 (``Chat_Broadcasting.py``, which ``day25 check`` found on the student's Windows or
 macOS) or the only copy of one (``module (1).py`` from a browser's second
 download, ``... - Copy.py``) is taken with a note asking for the exact name; a student id folds
-accents, so ``José`` is ``Jose`` whether macOS wrote it decomposed (NFD) or not.
+accents, so ``José`` is ``Jose`` whether macOS wrote it decomposed (NFD) or not. A folder
+as Canvas exports a class (every file side by side, named after its student) is split
+into students by :mod:`.exports`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+from .exports import ExportedFile, canvas_files
+from .file_names import likeness, module_of, not_found, pick
 
 __all__ = [
     "MAX_MODULE_BYTES",
@@ -59,11 +64,13 @@ JUNK_FOLDERS = frozenset({"__MACOSX"})
 class Submission:
     """One student's work: a folder or a ``.zip``; the student id is its name.
 
-    ``renamed``: why the id is not the name (it clashed): the instructor is told."""
+    ``renamed``: why the id is not the name (it clashed): the instructor is told.
+    ``files``: the student's files of an LMS export (``source`` is the export's folder)."""
 
     student: str
     source: Path
     renamed: str = ""
+    files: tuple[ExportedFile, ...] = ()
 
 
 @dataclass
@@ -122,7 +129,7 @@ def _unique(found: list[Submission]) -> list[Submission]:
             if student != sub.student:
                 renamed = (f"{sub.source.name} is graded as {student}: its name makes the id "
                            f"{sub.student}, which another submission (or an output file) has")
-        unique.append(Submission(student, sub.source, renamed))
+        unique.append(Submission(student, sub.source, renamed, sub.files))
     return unique
 
 
@@ -152,54 +159,17 @@ def discover(
         if single or path.is_file() or _holds_modules(path, modules):
             found.append(Submission(_student_id(path), path))
             continue
+        exported = canvas_files(path)
+        taken = {f.path for files in exported.values() for f in files}
         for child in sorted(path.iterdir()):
-            if child.name.startswith(".") or child.name in JUNK_FOLDERS:
+            if child.name.startswith(".") or child.name in JUNK_FOLDERS or child in taken:
                 continue
             # a symlinked student is listed, so their feedback says why it scores 0
             if child.is_symlink() or child.is_dir() or child.suffix.lower() == ".zip":
                 found.append(Submission(_student_id(child), child))
+        found += [Submission(_student_id(Path(student)), path, files=tuple(files))
+                  for student, files in exported.items()]
     return _unique(found)
-
-
-#: what a browser, Finder, Explorer or an LMS adds to a second copy's name (before ``.py``)
-_COPY_SUFFIX = re.compile(r"(?: ?\(\d+\)|-\d+| \d+| copy(?: \d+)?| - copy(?: \(\d+\))?)",
-                          re.IGNORECASE)
-
-
-def _is_copy(found: str, module: str) -> bool:
-    """Whether ``found`` is ``module`` as a download or a copy names it: ``x (1).py``."""
-    stem, dot, ext = module.rpartition(".")
-    head, dot_, ext_ = found.rpartition(".")
-    if not (dot and dot_) or ext_.casefold() != ext.casefold():
-        return False
-    return (head[: len(stem)].casefold() == stem.casefold()
-            and _COPY_SUFFIX.fullmatch(head[len(stem):]) is not None)
-
-
-def _pick(names: Iterable[str], module: str) -> str | None:
-    """The name that is ``module``: itself, else the only one equal to it ignoring case,
-    else the only copy of it (``module (1).py``, ``module - Copy.py``)."""
-    names = list(names)
-    if module in names:
-        return module
-    same = [n for n in names if n.casefold() == module.casefold()]
-    if same:
-        return same[0] if len(same) == 1 else None
-    copies = [n for n in names if _is_copy(n, module)]
-    return copies[0] if len(copies) == 1 else None
-
-
-def _module_of(found: str, modules: Sequence[str]) -> str | None:
-    """The module ``found`` is, by the rules of :func:`_pick`, or None."""
-    for module in modules:
-        if _pick([found], module) is not None:
-            return module
-    return None
-
-
-def _likeness(found: str, module: str) -> int:
-    """0: ``found`` is ``module``; 1: it differs in case only; 2: it is a copy's name."""
-    return 0 if found == module else 1 if found.casefold() == module.casefold() else 2
 
 
 def not_utf8(name: str, data: bytes) -> str | None:
@@ -245,19 +215,43 @@ def _from_folder(folder: Path, modules: Sequence[str], intake: Intake) -> list[s
     listing = {d: sorted(os.listdir(d)) for d in dirs}
     for name in modules:
         for folder_ in dirs:
-            found = _pick(listing[folder_], name)
+            found = pick(listing[folder_], name)
             if found is None:
                 continue
-            candidate = folder_ / found
-            if candidate.is_symlink():
-                intake.problem(name, f"{found} is a symbolic link; links are not followed. "
-                                     "Submit the file itself.")
-                break
-            if candidate.is_file():
-                with candidate.open("rb") as fh:  # a huge file is not read whole
-                    _decode(intake, name, fh.read(MAX_MODULE_BYTES + 1), found)
+            if _read(intake, name, found, folder_ / found):
                 break
     return [n for names in listing.values() for n in names]
+
+
+def _read(intake: Intake, name: str, found: str, path: Path) -> bool:
+    """Take module ``name`` from the file ``path`` (named ``found``) unless it is a link;
+    False when there is no file to take."""
+    if path.is_symlink():
+        intake.problem(name, f"{found} is a symbolic link; links are not followed. "
+                             "Submit the file itself.")
+        return True
+    if not path.is_file():
+        return False
+    with path.open("rb") as fh:  # a huge file is not read whole
+        _decode(intake, name, fh.read(MAX_MODULE_BYTES + 1), found)
+    return True
+
+
+def _from_export(files: Sequence[ExportedFile], modules: Sequence[str], intake: Intake
+                 ) -> list[str]:
+    """Take the modules from one student's files of an LMS export, by the names the
+    student gave them, then from a zip among them; returns the names seen."""
+    by_name = {f.own_name: f.path for f in files}
+    for name in modules:
+        found = pick(by_name, name)
+        if found is not None:
+            _read(intake, name, found, by_name[found])
+    seen = list(by_name)
+    for own_name, path in by_name.items():
+        left = [m for m in modules if m not in intake.modules and m not in intake.problems]
+        if left and own_name.lower().endswith(".zip") and not path.is_symlink():
+            seen += _from_zip(path, left, intake)
+    return seen
 
 
 def _unsafe_member(info: zipfile.ZipInfo) -> str | None:
@@ -298,12 +292,12 @@ def _from_zip(archive: Path, modules: Sequence[str], intake: Intake) -> list[str
                         or any(p in JUNK_FOLDERS for p in parts)):
                     continue
                 seen.append(parts[-1])
-                name = _module_of(parts[-1], modules)
+                name = module_of(parts[-1], modules)
                 if name is None:
                     continue
-                rank = (len(parts), _likeness(parts[-1], name))  # shallowest, then the closest
+                rank = (len(parts), likeness(parts[-1], name))  # shallowest, then the closest
                 known = by_name.get(name)
-                if known is None or rank < (known[0], _likeness(known[1], name)):
+                if known is None or rank < (known[0], likeness(known[1], name)):
                     by_name[name] = (len(parts), parts[-1], info)
             for name, (_, found, info) in by_name.items():
                 if stat.S_ISLNK(info.external_attr >> 16):
@@ -318,24 +312,13 @@ def _from_zip(archive: Path, modules: Sequence[str], intake: Intake) -> list[str
     return seen
 
 
-def _not_found(name: str, seen: Sequence[str]) -> str:
-    """Why ``name`` is missing, naming what the student may have meant to hand in."""
-    text = f"{name} was not found in the submission."
-    notebook = _pick(seen, name.removesuffix(".py") + ".ipynb")
-    if notebook:
-        return (f"{text} It holds {notebook}, but a notebook is not graded: your code is in "
-                f"{name}, the file next to it that the notebook loads; hand in that file.")
-    other = sorted({n for n in seen if n.casefold() == name.casefold() or _is_copy(n, name)})
-    if other:
-        return f"{text} It holds {', '.join(other)}: keep one, named {name} exactly."
-    return text
-
-
 def take_modules(sub: Submission, modules: Sequence[str]) -> Intake:
     """Read the catalogue's modules out of a submission; never raises for bad input."""
     intake = Intake()
     seen: list[str] = []
-    if sub.source.is_symlink():
+    if sub.files:
+        seen = _from_export(sub.files, modules, intake)
+    elif sub.source.is_symlink():
         intake.problem("", "The submission itself is a symbolic link; it was not followed.")
     elif sub.source.is_dir():
         seen = _from_folder(sub.source, modules, intake)
@@ -348,7 +331,7 @@ def take_modules(sub: Submission, modules: Sequence[str]) -> Intake:
         intake.problem("", f"{sub.source.name} is neither a folder nor a zip file.")
     for name in modules:
         if name not in intake.modules and name not in intake.problems and "" not in intake.problems:
-            intake.problem(name, _not_found(name, seen))
+            intake.problem(name, not_found(name, seen))
     return intake
 
 
