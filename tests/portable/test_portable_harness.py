@@ -10,10 +10,12 @@ TCP that see the same requests, and a :class:`RunnerError` (never a
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,6 +111,26 @@ async def test_apps_serve_on_tcp_and_see_the_same_requests(portable: None,
         assert server._app is not None and server._app.port != first
         async with server.http() as client:
             assert (await client.get("/host")).json() == {"host": "localhost"}
+
+
+def test_an_app_on_tcp_gets_no_delayed_ack_stall() -> None:
+    """Without ``TCP_NODELAY`` on its accepted sockets, each response uvicorn writes in two
+    pieces waits for the client's delayed ACK: a 40 ms stall on every request to an app
+    of the portable runner (a student's ``day25 check`` on macOS or Windows). asyncio
+    sets it only on sockets accepted from a listener made with ``IPPROTO_TCP``; checked
+    without a clock, as ``tests/serve/test_latency.py`` does for ``day25 serve``."""
+    from day25.course.inside.app_events import EventLog
+    from day25.course.inside.apps import RunningApp
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+    running = RunningApp(app, None, EventLog(), False, None)  # type: ignore[arg-type]
+    assert running.socket is not None
+    try:
+        assert running.socket.proto == socket.IPPROTO_TCP
+    finally:
+        running.socket.close()
 
 
 @pytest.mark.parametrize("runner", ["sandboxed", "portable"])

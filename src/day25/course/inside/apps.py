@@ -41,6 +41,7 @@ from day25.course.inside.settle import SETTLE_HORIZON, settle
 from day25.course.inside.submission import FreshImport, import_error
 from day25.course.logs import write_queued_records_directly
 from day25.course.protocol import FAULT_HEADER, AppReply, InsideArgs
+from day25.realtime.server import listen_socket
 
 __all__ = ["RunningApp", "serve_apps"]
 
@@ -80,11 +81,11 @@ class RunningApp:
         self.log, self.has_bus, self.events = log, has_bus, events
         self.module: Any = None  # the submission's module this app was made from (``probe``)
         self.faults = app  # the app, inside the middleware that injects the faults
-        # no Unix socket (Windows, the portable runner): TCP on loopback, a port of its own
+        # no Unix socket (Windows, the portable runner): TCP on loopback, a port of its own,
+        # made as day25 serve makes its own (TCP_NODELAY: see listen_socket)
         self.socket: socket.socket | None = None
         if uds is None:
-            self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            self.socket.bind(("127.0.0.1", 0))
+            self.socket = listen_socket("127.0.0.1", 0)
         self.port = self.socket.getsockname()[1] if self.socket else None
         config = uvicorn.Config(app, uds=uds, log_level="warning", lifespan="auto",
                                 log_config=None)
