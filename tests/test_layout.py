@@ -38,6 +38,27 @@ def test_import_day25_loads_the_bus_only() -> None:
     assert json.loads(probe.stdout) == [], "imported by `import day25` alone"
 
 
+def test_a_hint_and_a_check_do_not_load_the_notebook_machinery(tmp_path: Path) -> None:
+    """``day25 hint`` and ``day25 check`` answer a student at once: nbformat (and the
+    jsonschema format checks it pulls in, slow to import) loads only where a notebook is
+    read or written, never on their way."""
+    for name in ("priority_ordering.py",):
+        (tmp_path / name).write_bytes((ROOT / "exercises" / name).read_bytes())
+    probe = _fresh(
+        "import sys\n"
+        "from day25.cli import main\n"
+        f"sys.argv = ['day25', 'hint', 'priority_ordering', '--path', {str(tmp_path)!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "from day25.course.student import check, workspace  # what `day25 check` imports\n"
+        "print(sorted(m for m in ('nbformat', 'jsonschema') if m in sys.modules))\n")
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    assert "hint 1/" in probe.stdout
+    assert probe.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_the_lazy_names_still_import_from_day25() -> None:
     probe = _fresh(
         "import sys, day25\n"

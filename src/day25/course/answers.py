@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
+if TYPE_CHECKING:
+    import nbformat
 
 __all__ = [
     "BEGIN",
@@ -135,6 +137,8 @@ def strip_notebook(src: Path | str, dst: Path | str) -> int:
     ``dst`` may be ``src`` itself (the copy is made in memory first); its folder
     is created when missing.
     """
+    import nbformat  # here: it is slow to import, and `day25 hint`/`check` never need it
+
     nb = nbformat.read(src, as_version=nbformat.NO_CONVERT)  # type: ignore[no-untyped-call]
     removed = sum(count_answers(c.source) for c in nb.cells if c.cell_type == "code")
     student = strip_answers(nb)

@@ -36,8 +36,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-import nbformat
-
 from day25.course.answers import count_answers, strip_answers
 from day25.course.catalogue import CATALOGUE, Catalogue, load_catalogue
 
@@ -174,6 +172,8 @@ def student_copy(rel: str, data: bytes) -> tuple[bytes, int]:
     many answers that took out."""
     if not rel.endswith(".ipynb"):
         return data, 0
+    import nbformat  # here: it is slow to import, and `day25 hint`/`check` never need it
+
     nb = nbformat.reads(data.decode("utf-8"), as_version=nbformat.NO_CONVERT)  # type: ignore[no-untyped-call]
     removed = sum(count_answers(cell.source) for cell in nb.cells if cell.cell_type == "code")
     text: str = nbformat.writes(strip_answers(nb))  # type: ignore[no-untyped-call]
