@@ -53,6 +53,26 @@ def test_utf16_says_save_it_as_utf8_and_not_a_byte_offset(tmp_path: Path) -> Non
         "in your editor."]
 
 
+def test_utf16_without_a_byte_order_mark_is_named_too(tmp_path: Path) -> None:
+    # PowerShell 7's `Out-File -Encoding unicode` and some editors write UTF-16 without a
+    # BOM: every other byte of ASCII text is a NUL, which is valid UTF-8 that Python
+    # refuses ("source code cannot contain null bytes")
+    for codec in ("utf-16-le", "utf-16-be"):
+        _, problems, _ = _take(_folder(tmp_path / codec, {
+            "priority_ordering.py": SOURCE.encode(codec)}))
+        assert problems["priority_ordering.py"] == [
+            "priority_ordering.py is saved as UTF-16, which Python cannot run; save it as "
+            "UTF-8 in your editor."], codec
+
+
+def test_a_nul_byte_in_utf8_text_names_its_line(tmp_path: Path) -> None:
+    data = (SOURCE + "NAME = 'a\x00b'\n").encode().replace(b"\\x00", b"\x00")
+    _, problems, _ = _take(_folder(tmp_path / "nul", {"priority_ordering.py": data}))
+    assert problems["priority_ordering.py"] == [
+        "priority_ordering.py holds a NUL byte (line 6), which Python cannot run; save it "
+        "again as UTF-8 text in your editor."]
+
+
 def test_cp1252_bytes_name_the_line_and_the_byte(tmp_path: Path) -> None:
     data = (SOURCE + '# notes from the café\nNAME = "Zoë"\n').encode("cp1252")
     _, problems, _ = _take(_folder(tmp_path / "ansi", {"priority_ordering.py": data}))

@@ -173,8 +173,10 @@ def discover(
 
 
 def not_utf8(name: str, data: bytes) -> str | None:
-    """Why Python cannot run ``data`` as source (UTF-16, bytes that are not UTF-8), or None."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # PowerShell 5's > and Out-File
+    """Why Python cannot run ``data`` as source (UTF-16, bytes that are not UTF-8, a NUL
+    byte), or None."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or _utf16_without_bom(data):
+        # PowerShell 5's > and Out-File write a BOM; `-Encoding unicode` in 7 does not
         return (f"{name} is saved as UTF-16, which Python cannot run; save it as UTF-8 in your "
                 "editor.")
     try:
@@ -184,7 +186,19 @@ def not_utf8(name: str, data: bytes) -> str | None:
         return (f"{name} is not UTF-8 text: line {line} holds the byte 0x{data[exc.start]:02x}, "
                 "which UTF-8 cannot decode (saved as Windows-1252 or Latin-1?); save it as "
                 "UTF-8 in your editor.")
+    if (at := data.find(b"\0")) >= 0:  # valid UTF-8, but "source code cannot contain null bytes"
+        line = data.count(b"\n", 0, at) + 1
+        return (f"{name} holds a NUL byte (line {line}), which Python cannot run; save it "
+                "again as UTF-8 text in your editor.")
     return None
+
+
+def _utf16_without_bom(data: bytes) -> bool:
+    """Text saved as UTF-16 with no byte order mark: its start (code is mostly ASCII) has a
+    NUL in nearly every other byte, the high half of each character."""
+    head = data[:256]
+    return len(head) >= 8 and any(half.count(0) >= 0.9 * len(half)
+                                  for half in (head[0::2], head[1::2]))
 
 
 def _decode(intake: Intake, name: str, data: bytes, found: str = "") -> None:
