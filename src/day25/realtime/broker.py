@@ -133,6 +133,16 @@ class Broker:
         assert isinstance(value, str)
         return value.encode()
 
+    def signer_seen(self, fingerprint: str, name: str = "signer") -> str | None:
+        """Record ``fingerprint`` (of the secret this node signs tokens with) as the
+        latest; the one recorded before it, if any. Nodes that disagree refuse each
+        other's tokens, and the one starting is the one that can say so."""
+        try:
+            before = self.sync().set(self.key(name), fingerprint, get=True)
+        except RedisError as exc:
+            raise unavailable(self.url, exc) from exc
+        return before if isinstance(before, str) else None
+
     async def aclose(self) -> None:
         """Close both clients' connections."""
         await self.redis.aclose()

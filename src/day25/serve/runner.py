@@ -8,6 +8,7 @@ window in which another process could take the port between check and use.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import socket
 import sys
@@ -100,10 +101,17 @@ def broker_sessions(url: str) -> Sessions:
     try:
         broker.check()
         secret = os.environ.get(SECRET_ENV, "").encode() or broker.shared_secret()
+        fingerprint = hashlib.sha256(b"day25 session tokens\0" + secret).hexdigest()[:16]
+        before = broker.signer_seen(fingerprint)
     except BrokerUnavailable as exc:
         raise ServeError(str(exc)) from exc
     finally:
         broker.sync().close()
+    if before not in (None, fingerprint):
+        print(f"warning: a node started before this one on {describe_url(url)} signs session "
+              "tokens with another secret; while both run, each refuses the other's tokens "
+              f"(a page that reconnects to the other node is signed out). Give every node the "
+              f"same {SECRET_ENV}, or none.", file=sys.stderr)
     return Sessions(secret)
 
 
