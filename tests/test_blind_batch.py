@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,6 +46,15 @@ def kept(exercise: str, prefix: str) -> list[Path]:
 def blind_batch(folder: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(COMMAND), str(folder), "--check"],
                           cwd=ROOT, capture_output=True, text=True, timeout=280)
+
+
+def _command() -> Any:
+    """``benchmarks/blind_batch.py`` as a module."""
+    spec = importlib.util.spec_from_file_location("blind_batch", COMMAND)
+    assert spec and spec.loader
+    command = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(command)
+    return command
 
 
 def test_there_are_at_least_ten_blind_bugs_per_exercise() -> None:
@@ -101,10 +111,7 @@ def test_the_check_fails_on_a_review_flag_alone(tmp_path: Path) -> None:
 def test_each_student_hands_in_one_file_of_each_exercise_bugs_with_bugs() -> None:
     """Four files per student, as a student hands in four modules; a correct student is
     a whole honest submission, never one beside a bug; ``--alone``: one file each."""
-    spec = importlib.util.spec_from_file_location("blind_batch", COMMAND)
-    assert spec and spec.loader
-    command = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(command)
+    command = _command()
     found = [("a", "a.py", Path("bug_1.py")), ("a", "a.py", Path("bug_2.py")),
              ("a", "a.py", Path("ok_1.py")), ("b", "b.py", Path("bug_7.py")),
              ("b", "b.py", Path("ok_3.py")), ("b", "b.py", Path("ok_4.py"))]
@@ -148,4 +155,20 @@ def test_ci_runs_the_readmes_test_line_then_the_gate() -> None:
                      if line.startswith("bash .ci/system-deps && "))
     steps = [line for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
              if line and not line.startswith(("#", "set ", "cd "))]
-    assert steps == [test_line, "python benchmarks/blind_batch.py --check"]
+    assert steps == [test_line, "python benchmarks/blind_batch.py --check --bugs-share 2"]
+
+
+def test_shares_of_the_bugs_cover_them_all_once_and_keep_every_correct_file() -> None:
+    command = _command()
+    found = command.variants(None)
+    bugs = {p for _, _, p in found if p.name.startswith("bug_")}
+    oks = {p for _, _, p in found if p.name.startswith("ok_")}
+    shares = [command.share_of_bugs(found, 3, turn) for turn in range(3)]
+    taken = [{p for _, _, p in share if p.name.startswith("bug_")} for share in shares]
+    assert all({p for _, _, p in share} - bugs == oks for share in shares)
+    assert set().union(*taken) == bugs and sum(map(len, taken)) == len(bugs)
+    for exercise in dict.fromkeys(ex for ex, _, _ in found):  # each exercise split evenly
+        counts = [sum(ex == exercise for ex, _, p in share if p.name.startswith("bug_"))
+                  for share in shares]
+        assert max(counts) - min(counts) <= 1, (exercise, counts)
+    assert command.commit_turn(2)[0] in (0, 1)
