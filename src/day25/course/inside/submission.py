@@ -18,6 +18,7 @@ sentence for an honest student, not a wall: the grade comes from behaviour.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.abc
 import importlib.util
@@ -183,7 +184,41 @@ def your_traceback(exc: BaseException, folder: str) -> str:
             [f for f in part.stack if f.filename.startswith(prefix)])
         todo += [p for p in (part.__cause__, part.__context__, *(part.exceptions or ()))
                  if p is not None]
-    return "".join(shown.format()).replace(prefix, "").rstrip()
+    said = "".join(shown.format()).replace(prefix, "").rstrip()
+    return f"{said}\n{OUT_OF_PROCESSES.format(limit=_process_limit())}" if _out_of_processes(
+        exc) else said
+
+
+#: what a student reads beside Python's words when their code ran out of processes
+OUT_OF_PROCESSES = ("Your code started more threads or processes than it may run at "
+                    "once{limit}; end the ones it no longer needs, or start fewer.")
+
+
+def _out_of_processes(exc: BaseException) -> bool:
+    """Whether ``exc`` (or one it came from) is the limit on processes being reached: a
+    thread that could not start, or a fork refused with EAGAIN."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if (isinstance(e, RuntimeError) and str(e) == "can't start new thread") or (
+                isinstance(e, BlockingIOError) and e.errno == errno.EAGAIN):
+            return True
+        todo += [e.__cause__, e.__context__]
+    return False
+
+
+def _process_limit() -> str:
+    """`` (at most N here)`` when this process has a limit on processes, else nothing."""
+    try:
+        import resource  # Unix only
+    except ImportError:
+        return ""
+    soft = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+    return "" if soft == resource.RLIM_INFINITY else f" (at most {soft} here)"
 
 
 def import_error(module: str, exc: BaseException, folder: str) -> str:
