@@ -113,3 +113,32 @@ def test_an_exported_file_that_is_a_link_is_not_followed(tmp_path: Path) -> None
     assert problems["priority_ordering.py"] == [
         "priority_ordering.py is a symbolic link; links are not followed. Submit the file "
         "itself."]
+
+
+def test_moodle_folders_of_one_participant_are_one_student(tmp_path: Path) -> None:
+    # Moodle's "Download all submissions": a folder per participant and submission plugin,
+    # "<full name>_<participant id>_assignsubmission_<plugin>_"; the online text is nobody's
+    # module, and must not be a second row scoring 0
+    export = _export(tmp_path / "submissions", {})
+    _export(export / "Ann Lee_1201_assignsubmission_file_", {
+        "priority_ordering.py": CODE["priority_ordering.py"]})
+    _export(export / "Ann Lee_1201_assignsubmission_file_" / "more", {
+        "once_semantics.py": CODE["once_semantics.py"]})
+    _export(export / "Ann Lee_1201_assignsubmission_onlinetext_", {
+        "onlinetext.html": "<p>done!</p>"})
+    _export(export / "Bo Chen_1202_assignsubmission_file_", {
+        "day25.zip": _zip({"chat_broadcasting.py": CODE["chat_broadcasting.py"]})})
+    view = _grade_view(export)
+    assert sorted(view) == ["Ann_Lee_1201", "Bo_Chen_1202"]
+    assert view["Ann_Lee_1201"][0] == {name: CODE[name] for name in MODULES[:2]}
+    assert view["Bo_Chen_1202"][0] == {"chat_broadcasting.py": CODE["chat_broadcasting.py"]}
+
+
+def test_an_empty_moodle_folder_is_a_student_with_nothing_found(tmp_path: Path) -> None:
+    export = _export(tmp_path / "submissions", {})
+    (export / "Cy Dee_1203_assignsubmission_file_").mkdir()
+    _export(export / "dave", {"priority_ordering.py": CODE["priority_ordering.py"]})
+    view = _grade_view(export)
+    assert view["Cy_Dee_1203"][0] == {}  # never the export folder read as its own
+    assert view["Cy_Dee_1203"][1]["priority_ordering.py"] == [
+        "priority_ordering.py was not found in the submission."]

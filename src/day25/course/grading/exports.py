@@ -6,8 +6,11 @@ uploaded file side by side, named ``<name>_<user id>_<attachment id>_<file>``, w
 208490284_hw.py``); a file uploaded again under the same name arrives as ``hw-1.py``.
 Graded as it is, such a folder holds no student at all. Here the files are grouped by
 ``<name>_<user id>`` (two students with one name have two user ids), and each file keeps
-the name the student gave it. Moodle and Gradescope export a folder per student, which
-needs nothing from this module.
+the name the student gave it. Moodle's "Download all submissions" gives a folder per
+participant *and* submission plugin (``Ann Lee_1201_assignsubmission_file_``, and
+``..._onlinetext_`` beside it for the text box): the folders of one participant are one
+student, ``<full name>_<participant id>``, so the online text is no second row scoring 0.
+Gradescope exports a folder per submission, which needs nothing from here.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ExportedFile", "canvas_files"]
+__all__ = ["ExportedFile", "exported"]
 
+#: ``<full name>_<participant id>_assignsubmission_<plugin>_``
+_MOODLE = re.compile(r"(?P<name>.+)_(?P<user>\d+)_assignsubmission_(?P<plugin>[a-z]+)_?")
 #: ``<name>[_late]_<user id>_<attachment id>_<file>``; Canvas drops all but letters and
 #: digits from the name, so the first underscore ends it
 _CANVAS = re.compile(r"(?P<name>[^_]*)_(?:late_)?(?P<user>\d+)_(?P<attachment>\d+)_(?P<file>.+)",
@@ -33,14 +38,31 @@ class ExportedFile:
     path: Path
 
 
-def canvas_files(folder: Path) -> dict[str, list[ExportedFile]]:
-    """``{student: files}`` for the files of ``folder`` that Canvas named, by file name;
-    the student is ``<name>_<user id>``. Folders and other files are not listed."""
+def exported(folder: Path) -> tuple[dict[str, list[ExportedFile]], set[Path]]:
+    """``{student: files}`` for what Canvas (files) and Moodle (folders) named after their
+    student in ``folder``, and those files and folders: everything else is left alone."""
     found: dict[str, list[ExportedFile]] = {}
+    taken: set[Path] = set()
     for child in sorted(folder.iterdir()):
-        match = _CANVAS.fullmatch(child.name)
-        if match is None or child.is_dir():
+        canvas = _CANVAS.fullmatch(child.name)
+        moodle = _MOODLE.fullmatch(child.name)
+        if moodle is not None and child.is_dir() and not child.is_symlink():
+            student = f"{moodle['name']}_{moodle['user']}"
+            found.setdefault(student, []).extend(_moodle_files(student, child))
+        elif canvas is not None and not child.is_dir():
+            student = f"{canvas['name']}_{canvas['user']}".strip("_")
+            found.setdefault(student, []).append(ExportedFile(student, canvas["file"], child))
+        else:
             continue
-        student = f"{match['name']}_{match['user']}".strip("_")
-        found.setdefault(student, []).append(ExportedFile(student, match["file"], child))
-    return found
+        taken.add(child)
+    return found, taken
+
+
+def _moodle_files(student: str, folder: Path) -> list[ExportedFile]:
+    """The files of one Moodle folder and of its subfolders, one level down (as a student's
+    own folder is read)."""
+    files = []
+    for child in sorted(folder.iterdir()):
+        inner = sorted(child.iterdir()) if child.is_dir() and not child.is_symlink() else [child]
+        files += [ExportedFile(student, f.name, f) for f in inner if not f.is_dir()]
+    return files

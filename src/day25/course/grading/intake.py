@@ -16,7 +16,7 @@ macOS) or the only copy of one (``module (1).py`` from a browser's second
 download, ``... - Copy.py``) is taken with a note asking for the exact name; a student id folds
 accents, so ``José`` is ``Jose`` whether macOS wrote it decomposed (NFD) or not. A folder
 as Canvas exports a class (every file side by side, named after its student) is split
-into students by :mod:`.exports`.
+into students by :mod:`.exports`, and so are Moodle's folders per participant.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .exports import ExportedFile, canvas_files
+from .exports import ExportedFile, exported
 from .file_names import likeness, module_of, not_found, pick
 
 __all__ = [
@@ -70,7 +70,7 @@ class Submission:
     student: str
     source: Path
     renamed: str = ""
-    files: tuple[ExportedFile, ...] = ()
+    files: tuple[ExportedFile, ...] | None = None
 
 
 @dataclass
@@ -159,8 +159,7 @@ def discover(
         if single or path.is_file() or _holds_modules(path, modules):
             found.append(Submission(_student_id(path), path))
             continue
-        exported = canvas_files(path)
-        taken = {f.path for files in exported.values() for f in files}
+        from_lms, taken = exported(path)
         for child in sorted(path.iterdir()):
             if child.name.startswith(".") or child.name in JUNK_FOLDERS or child in taken:
                 continue
@@ -168,7 +167,7 @@ def discover(
             if child.is_symlink() or child.is_dir() or child.suffix.lower() == ".zip":
                 found.append(Submission(_student_id(child), child))
         found += [Submission(_student_id(Path(student)), path, files=tuple(files))
-                  for student, files in exported.items()]
+                  for student, files in from_lms.items()]
     return _unique(found)
 
 
@@ -330,7 +329,7 @@ def take_modules(sub: Submission, modules: Sequence[str]) -> Intake:
     """Read the catalogue's modules out of a submission; never raises for bad input."""
     intake = Intake()
     seen: list[str] = []
-    if sub.files:
+    if sub.files is not None:
         seen = _from_export(sub.files, modules, intake)
     elif sub.source.is_symlink():
         intake.problem("", "The submission itself is a symbolic link; it was not followed.")
