@@ -31,9 +31,8 @@ _CANVAS = re.compile(r"(?P<name>[^_]*)_(?:late_)?(?P<user>\d+)_(?P<attachment>\d
 
 @dataclass(frozen=True)
 class ExportedFile:
-    """One file of an export: whose it is, and the name its student gave it."""
+    """One file of an export, and the name its student gave it."""
 
-    student: str
     own_name: str
     path: Path
 
@@ -48,21 +47,21 @@ def exported(folder: Path) -> tuple[dict[str, list[ExportedFile]], set[Path]]:
         moodle = _MOODLE.fullmatch(child.name)
         if moodle is not None and child.is_dir() and not child.is_symlink():
             student = f"{moodle['name']}_{moodle['user']}"
-            found.setdefault(student, []).extend(_moodle_files(student, child))
+            found.setdefault(student, []).extend(_moodle_files(child))
         elif canvas is not None and not child.is_dir():
             student = f"{canvas['name']}_{canvas['user']}".strip("_")
-            found.setdefault(student, []).append(ExportedFile(student, canvas["file"], child))
+            found.setdefault(student, []).append(ExportedFile(canvas["file"], child))
         else:
             continue
         taken.add(child)
     return found, taken
 
 
-def _moodle_files(student: str, folder: Path) -> list[ExportedFile]:
+def _moodle_files(folder: Path) -> list[ExportedFile]:
     """The files of one Moodle folder and of its subfolders, one level down (as a student's
     own folder is read)."""
     files = []
     for child in sorted(folder.iterdir()):
         inner = sorted(child.iterdir()) if child.is_dir() and not child.is_symlink() else [child]
-        files += [ExportedFile(student, f.name, f) for f in inner if not f.is_dir()]
+        files += [ExportedFile(f.name, f) for f in inner if not f.is_dir()]
     return files
