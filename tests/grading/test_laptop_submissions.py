@@ -15,7 +15,13 @@ import unicodedata
 import zipfile
 from pathlib import Path
 
-from day25.course.grading.intake import Submission, content_hash, discover, take_modules
+from day25.course.grading.intake import (
+    Submission,
+    content_hash,
+    discover,
+    take_modules,
+    write_copy,
+)
 
 COURSE = Path(__file__).resolve().parents[2]
 MODULES = ["priority_ordering.py", "once_semantics.py", "chat_broadcasting.py",
@@ -63,6 +69,21 @@ def test_utf16_without_a_byte_order_mark_is_named_too(tmp_path: Path) -> None:
         assert problems["priority_ordering.py"] == [
             "priority_ordering.py is saved as UTF-16, which Python cannot run; save it as "
             "UTF-8 in your editor."], codec
+
+
+def test_a_file_that_declares_its_encoding_is_taken_as_python_reads_it(tmp_path: Path) -> None:
+    # PEP 263: "# -*- coding: cp1252 -*-" on its first two lines makes Python read the file
+    # as cp1252 (older tutorials still write it): it runs, so it is graded, byte for byte
+    text = "# -*- coding: cp1252 -*-\n" + SOURCE + 'NAME = "café"\n'
+    folder = _folder(tmp_path / "declared", {"priority_ordering.py": text.encode("cp1252")})
+    intake = take_modules(Submission("s", folder), MODULES[:1])
+    assert intake.modules == {"priority_ordering.py": text} and intake.problems == {}
+    copy = write_copy(intake, tmp_path / "copy")
+    assert (copy / "priority_ordering.py").read_bytes() == text.encode("cp1252")
+    ran = subprocess.run([sys.executable, "-c", "import priority_ordering as m; print(m.NAME)"],
+                         cwd=copy, capture_output=True, text=True, encoding="utf-8", timeout=60,
+                         env={"PYTHONPATH": str(COURSE / "src"), "PYTHONIOENCODING": "utf-8"})
+    assert ran.stdout.strip() == "café", ran.stderr
 
 
 def test_a_nul_byte_in_utf8_text_names_its_line(tmp_path: Path) -> None:

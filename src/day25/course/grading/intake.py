@@ -22,9 +22,11 @@ into students by :mod:`.exports`, and so are Moodle's folders per participant.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import stat
+import tokenize
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -179,7 +181,7 @@ def not_utf8(name: str, data: bytes) -> str | None:
         return (f"{name} is saved as UTF-16, which Python cannot run; save it as UTF-8 in your "
                 "editor.")
     try:
-        data.decode("utf-8")
+        data.decode(source_encoding(data))
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         return (f"{name} is not UTF-8 text: line {line} holds the byte 0x{data[exc.start]:02x}, "
@@ -190,6 +192,16 @@ def not_utf8(name: str, data: bytes) -> str | None:
         return (f"{name} holds a NUL byte (line {line}), which Python cannot run; save it "
                 "again as UTF-8 text in your editor.")
     return None
+
+
+def source_encoding(data: bytes) -> str:
+    """What Python reads ``data`` as: the encoding a comment on its first two lines names
+    (PEP 263, ``# -*- coding: cp1252 -*-``), else UTF-8 (a BOM is kept in the text)."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError:  # an unknown encoding: Python refuses it, and so does UTF-8 here
+        return "utf-8"
+    return "utf-8" if encoding == "utf-8-sig" else encoding
 
 
 def _utf16_without_bom(data: bytes) -> bool:
@@ -210,7 +222,7 @@ def _decode(intake: Intake, name: str, data: bytes, found: str = "") -> None:
     if why := not_utf8(shown, data):
         intake.problem(name, why)
         return
-    intake.modules[name] = data.decode("utf-8")
+    intake.modules[name] = data.decode(source_encoding(data))
     if found and found != name:
         why = ("Windows and macOS ignore the case of a file name, other systems do not."
                if found.casefold() == name.casefold() else
@@ -361,11 +373,12 @@ def content_hash(intake: Intake, salt: str) -> str:
 
 
 def write_copy(intake: Intake, dest: Path) -> Path:
-    """Write ONLY the taken modules into ``dest``, readable by the sandbox user."""
+    """Write ONLY the taken modules into ``dest``, readable by the sandbox user, each in the
+    encoding its first lines declare (UTF-8 unless one names another)."""
     dest.mkdir(parents=True, exist_ok=True)
     dest.chmod(0o755)
     for name, text in intake.modules.items():
         target = dest / name
-        target.write_text(text, encoding="utf-8")
+        target.write_bytes(text.encode(source_encoding(text.encode("utf-8"))))  # as it came
         target.chmod(0o644)
     return dest
