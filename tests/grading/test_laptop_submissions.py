@@ -86,6 +86,14 @@ def test_a_file_that_declares_its_encoding_is_taken_as_python_reads_it(tmp_path:
     assert ran.stdout.strip() == "café", ran.stderr
 
 
+def test_bytes_its_declared_encoding_cannot_decode_name_that_encoding(tmp_path: Path) -> None:
+    data = b"# -*- coding: ascii -*-\n" + SOURCE.encode() + 'NAME = "caf\u00e9"\n'.encode()
+    _, problems, _ = _take(_folder(tmp_path / "ascii", {"priority_ordering.py": data}))
+    assert problems["priority_ordering.py"] == [
+        "priority_ordering.py is not ascii text, as its first lines declare: line 7 holds the "
+        "byte 0xc3; save it as UTF-8 in your editor (and drop the coding line)."]
+
+
 def test_a_nul_byte_in_utf8_text_names_its_line(tmp_path: Path) -> None:
     data = (SOURCE + "NAME = 'a\x00b'\n").encode().replace(b"\\x00", b"\x00")
     _, problems, _ = _take(_folder(tmp_path / "nul", {"priority_ordering.py": data}))

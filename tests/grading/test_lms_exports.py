@@ -14,7 +14,7 @@ import io
 import zipfile
 from pathlib import Path
 
-from day25.course.grading.intake import discover, take_modules
+from day25.course.grading.intake import MAX_TOTAL_BYTES, discover, take_modules
 
 MODULES = ["priority_ordering.py", "once_semantics.py", "chat_broadcasting.py"]
 CODE = {name: f"# {name}\nVALUE = {i}\n" for i, name in enumerate(MODULES)}
@@ -142,3 +142,14 @@ def test_an_empty_moodle_folder_is_a_student_with_nothing_found(tmp_path: Path) 
     assert view["Cy_Dee_1203"][0] == {}  # never the export folder read as its own
     assert view["Cy_Dee_1203"][1]["priority_ordering.py"] == [
         "priority_ordering.py was not found in the submission."]
+
+
+def test_an_exported_zip_over_the_size_limit_is_refused_in_a_sentence(tmp_path: Path) -> None:
+    export = _export(tmp_path / "submissions", {})
+    huge = export / "bigfile_88_99_day25.zip"
+    with huge.open("wb") as fh:  # sparse: no disk is spent
+        fh.truncate(MAX_TOTAL_BYTES + 1)
+    modules, problems, _ = _grade_view(export)["bigfile_88"]
+    assert modules == {}
+    assert problems[""] == [f"day25.zip is larger than {MAX_TOTAL_BYTES} bytes; submit only "
+                            "your exercise modules."]

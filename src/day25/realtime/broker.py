@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 import redis.asyncio as aioredis
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 __all__ = ["Broker", "BrokerUnavailable", "describe_url"]
 
@@ -139,6 +139,8 @@ class Broker:
         other's tokens, and the one starting is the one that can say so."""
         try:
             before = self.sync().set(self.key(name), fingerprint, get=True)
+        except ResponseError:  # Redis before 6.2 has no SET ... GET: nothing to compare
+            return None
         except RedisError as exc:
             raise unavailable(self.url, exc) from exc
         return before if isinstance(before, str) else None

@@ -180,13 +180,17 @@ def not_utf8(name: str, data: bytes) -> str | None:
         # PowerShell 5's > and Out-File write a BOM; `-Encoding unicode` in 7 does not
         return (f"{name} is saved as UTF-16, which Python cannot run; save it as UTF-8 in your "
                 "editor.")
+    encoding = source_encoding(data)
     try:
-        data.decode(source_encoding(data))
+        data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        return (f"{name} is not UTF-8 text: line {line} holds the byte 0x{data[exc.start]:02x}, "
-                "which UTF-8 cannot decode (saved as Windows-1252 or Latin-1?); save it as "
-                "UTF-8 in your editor.")
+        byte = f"line {line} holds the byte 0x{data[exc.start]:02x}"
+        if encoding != "utf-8":
+            return (f"{name} is not {encoding} text, as its first lines declare: {byte}; save "
+                    "it as UTF-8 in your editor (and drop the coding line).")
+        return (f"{name} is not UTF-8 text: {byte}, which UTF-8 cannot decode (saved as "
+                "Windows-1252 or Latin-1?); save it as UTF-8 in your editor.")
     if (at := data.find(b"\0")) >= 0:  # valid UTF-8, but "source code cannot contain null bytes"
         line = data.count(b"\n", 0, at) + 1
         return (f"{name} holds a NUL byte (line {line}), which Python cannot run; save it "
@@ -274,7 +278,12 @@ def _from_export(files: Sequence[ExportedFile], modules: Sequence[str], intake: 
     seen = list(by_name)
     for own_name, path in by_name.items():
         left = [m for m in modules if m not in intake.modules and m not in intake.problems]
-        if left and own_name.lower().endswith(".zip") and not path.is_symlink():
+        if not (left and own_name.lower().endswith(".zip")) or path.is_symlink():
+            continue
+        if path.stat().st_size > MAX_TOTAL_BYTES:  # as for a student's own zip
+            intake.problem("", f"{own_name} is larger than {MAX_TOTAL_BYTES} bytes; submit "
+                               "only your exercise modules.")
+        else:
             seen += _from_zip(path, left, intake)
     return seen
 
