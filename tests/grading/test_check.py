@@ -121,6 +121,11 @@ def test_an_endless_loop_at_import_is_named_once_and_stops_the_checks(tmp_path: 
     said = " ".join(proc.stdout.split())
     assert said.count("its top level did not finish within 10 s: an endless loop at import") == 1
     assert proc.stdout.count("FAIL") == 1 and "a listener that never returns" not in said
+    # where it hung, as a traceback would say it: the loop's line and its code
+    loop = (mine / "priority_ordering.py").read_text().splitlines().index("while True:") + 1
+    assert re.search(rf"priority_ordering\.py, line ({loop}|{loop + 1}): its top level did not "
+                     r"finish within 10 s: an endless loop at import \(outside any function\)\? "
+                     r"(while True:|pass) ", said), said
     not_run = re.search(r"(\d+) more checks not run: a check hung: fix it first, then run "
                         r"again\.", said)
     assert not_run and int(not_run[1]) >= 10, said  # the public suite has 16

@@ -103,11 +103,16 @@ async def test_a_blocked_event_loop_is_reported_and_replaced(tmp_path: Path) -> 
     with AppServer(write(tmp_path, APP), "chat_broadcasting", timeout=1) as server:
         async with server.connect("/echo") as ws:
             await ws.send('{"block": 1}')
-            with pytest.raises(SubmissionTimeout, match="event loop is blocked"):
+            with pytest.raises(SubmissionTimeout, match="event loop is blocked") as blocked:
                 await server.recv_json(ws)
         async with server.connect("/echo") as ws:
             await ws.send('{"a": 3}')
             assert await server.recv_json(ws) == {"echo": {"a": 3}}
+    # where the loop's thread was blocked: the student's frames only, as a traceback says it
+    sleep = textwrap.dedent(APP).splitlines().index("                time.sleep(60)") + 1
+    assert ("\nIt was blocked here (most recent call last):\n"
+            f'  File "chat_broadcasting.py", line {sleep}, in echo\n'
+            "    time.sleep(60)\n") in str(blocked.value), str(blocked.value)
 
 
 def test_create_app_raising_is_a_clear_error(tmp_path: Path) -> None:

@@ -27,7 +27,8 @@ diagram in ``docs/dev/contracts.md`` draws them):
    :data:`INSIDE_READY`: the inside program started, and nothing of the
    submission has been imported yet (what ends the process before it is the
    runner's failure, never the submission's). Two more come unasked around each
-   import of the submission (:data:`INSIDE_IMPORTING`, :data:`INSIDE_IMPORTED`).
+   import of the submission (:data:`INSIDE_IMPORTING`, :data:`INSIDE_IMPORTED`), and
+   one whenever the place its code runs at changes (:data:`INSIDE_AT`).
    The modes: :data:`SCENARIOS`
    (:class:`ScenarioRequest`, answered with a :class:`ScenarioResult`) and
    :data:`APPS` (:class:`AppRequest`, one of :data:`APP_COMMANDS`).
@@ -53,10 +54,12 @@ __all__ = [
     "APP_COMMANDS",
     "BUS_SUBJECT",
     "CANNOT_RUN_EXIT",
+    "CODE_PLACES",
     "FAULTS",
     "FAULT_HEADER",
     "HUNG_BEFORE",
     "IMPORT_FAILED",
+    "INSIDE_AT",
     "INSIDE_IMPORTED",
     "INSIDE_IMPORTING",
     "INSIDE_MODULE",
@@ -67,6 +70,7 @@ __all__ = [
     "ZYGOTE_FORKS_ENV",
     "AppReply",
     "AppRequest",
+    "CodePlace",
     "Collected",
     "EventRecord",
     "ExitNotice",
@@ -164,6 +168,23 @@ INSIDE_IMPORTED = "imported"
 #: never finished); the grader turns such messages into one note
 #: (:func:`day25.course.grading.verdict.import_failure`)
 IMPORT_FAILED = "Importing your {module} failed, so nothing in it could be checked."
+#: the id of an unasked reply saying where the submission's code runs in the process's
+#: main thread (``"at"``: a list of :class:`CodePlace`, outermost first; empty while none
+#: of its code runs there), sent when that changes: a request that times out is then
+#: told with the place the student's code was last seen at
+INSIDE_AT = "at"
+CODE_PLACES = 8  # the innermost frames an ``"at"`` lists, at most
+
+
+class CodePlace(TypedDict):
+    """One frame of the submission's code, named as the student names it."""
+
+    file: str  # relative to the submission's folder: ``your_module.py``
+    line: int
+    function: str  # ``<module>`` for the top level
+    code: str  # that line of the file, stripped
+
+
 SCENARIOS = "scenarios"
 APPS = "apps"
 #: the scenario subject that is not a class of the submission: a fresh
@@ -286,6 +307,7 @@ class AppReply(Reply):
     stopped: NotRequired[bool]
     errors: NotRequired[list[str]]  # emit: what the app's listeners raised
     value: NotRequired[Any]  # probe: what the probe returned
+    at: NotRequired[list[CodePlace]]  # ping_loop, not ok: where the app's loop is stuck
 
 
 def encode_request(request: Mapping[str, Any], msg_id: int) -> bytes:

@@ -42,7 +42,12 @@ from websockets.asyncio.client import ClientConnection
 
 from day25.course.catalogue import Exercise
 from day25.course.harness.app_process import AppProcess, RemoteApp
-from day25.course.harness.errors import SubmissionCrashed, SubmissionError, SubmissionTimeout
+from day25.course.harness.errors import (
+    SubmissionCrashed,
+    SubmissionError,
+    SubmissionTimeout,
+    blocked_loop,
+)
 from day25.course.harness.transport import Lent, tls_context
 from day25.course.sandbox import runner
 from day25.course.sandbox.beneath import PinnedSocket, remove_beneath
@@ -321,12 +326,7 @@ class AppServer:
         )
         if not reply.get("ok"):
             self._discard_app()
-            raise SubmissionTimeout(
-                "Your server's event loop is blocked (a blocking call such as time.sleep, or an "
-                "endless loop without await?); it was stopped, and the next check starts it "
-                "afresh.",
-                output=app.output,
-            )
+            raise SubmissionTimeout(blocked_loop(reply.get("at")), output=app.output)
 
     # -- app.events ---------------------------------------------------------------
     def _ask(self, request: dict[str, Any], what: str) -> dict[str, Any]:

@@ -8,10 +8,14 @@ the plugin shows such an error as its message alone, without a traceback.
 from __future__ import annotations
 
 import signal
+from collections.abc import Sequence
 from typing import Any
 
+from day25.course.protocol import CODE_PLACES, CodePlace
+
 __all__ = ["MESSAGE_CHARS", "TAIL_CHARS", "SubmissionCrashed", "SubmissionError",
-           "SubmissionTimeout", "brief", "capped", "describe_exit"]
+           "SubmissionTimeout", "blocked_loop", "brief", "capped", "decode_places", "describe_exit",
+           "last_seen"]
 
 TAIL_CHARS = 3000  # characters of the process's output quoted in an error message
 #: characters of a message built from what a submission sent: a 12 MB exception text
@@ -65,6 +69,49 @@ class SubmissionCrashed(SubmissionError):
 class SubmissionTimeout(SubmissionError):
     """The inside process did not answer in time (an endless loop, a listener that never
     returns)."""
+
+
+def decode_places(value: Any) -> list[CodePlace]:
+    """The :class:`CodePlace` list in an ``"at"``, checked: the submission's process sent
+    it, so anything else in its place reads as no place at all."""
+    if not isinstance(value, list):
+        return []
+    found: list[CodePlace] = []
+    for place in value[-CODE_PLACES:]:
+        if not isinstance(place, dict):
+            return []
+        file, line, function, code = (place.get(k) for k in ("file", "line", "function", "code"))
+        if not (isinstance(file, str) and type(line) is int and isinstance(function, str)
+                and isinstance(code, str)):
+            return []
+        found.append(CodePlace(file=_one_line(file), line=line, function=_one_line(function),
+                               code=_one_line(code)))
+    return found
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    return "".join(c if c.isprintable() else " " for c in text[:limit]).strip()
+
+
+def last_seen(places: Sequence[CodePlace], headline: str = "Your code was last seen here"
+              ) -> str:
+    """Where a hung submission's code was (:data:`~day25.course.protocol.INSIDE_AT`), as
+    the frames of a Python traceback, each line of it after its ``File`` line, ending in a
+    newline; ``""`` when it was in none of the student's files."""
+    if not places:
+        return ""
+    frames = "".join(f'  File "{p["file"]}", line {p["line"]}, in {p["function"]}\n'
+                     + (f'    {p["code"]}\n' if p["code"] else "") for p in places)
+    return f"{headline} (most recent call last):\n{frames}"
+
+
+def blocked_loop(at: Any) -> str:
+    """What a student reads when their server's event loop stopped answering; ``at``: where
+    the loop's thread was (``"at"`` of the ``ping_loop`` reply, unchecked)."""
+    where = last_seen(decode_places(at), "It was blocked here")
+    return ("Your server's event loop is blocked (a blocking call such as time.sleep, or an "
+            "endless loop without await?); it was stopped, and the next check starts it "
+            f"afresh.\n{where}").rstrip()
 
 
 def describe_exit(code: int | None) -> str:

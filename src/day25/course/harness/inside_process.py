@@ -34,14 +34,18 @@ from day25.course.harness.errors import (
     TAIL_CHARS,
     SubmissionCrashed,
     SubmissionTimeout,
+    decode_places,
     describe_exit,
+    last_seen,
 )
 from day25.course.protocol import (
     IMPORT_FAILED,
+    INSIDE_AT,
     INSIDE_IMPORTED,
     INSIDE_IMPORTING,
     INSIDE_MODULE,
     INSIDE_READY,
+    CodePlace,
     decode_reply,
     encode_request,
     output_mark,
@@ -111,6 +115,7 @@ class InsideProcess:
         self._lock = threading.Lock()
         self._ready = threading.Event()  # the inside program said INSIDE_READY
         self._importing: str | None = None  # the module being imported (INSIDE_IMPORTING)
+        self._at: list[CodePlace] = []  # where the submission's code was last seen (INSIDE_AT)
         # output marks read vs replies read: the output before a reply is in once they match
         self._mark = output_mark(self._nonce)
         self._counts = threading.Condition()
@@ -186,6 +191,8 @@ class InsideProcess:
                         self._replies_read += 1
                 if msg is not None and msg.get("id") == INSIDE_READY:
                     self._ready.set()
+                elif msg is not None and msg.get("id") == INSIDE_AT:
+                    self._at = decode_places(msg.get("at"))
                 elif msg is not None and msg.get("id") in (INSIDE_IMPORTING, INSIDE_IMPORTED):
                     self._importing = (str(msg.get("module") or "module")
                                        if msg["id"] == INSIDE_IMPORTING else None)
@@ -223,12 +230,13 @@ class InsideProcess:
                         f"(nothing of your code had run yet){_tail(self.output)}")
                 if (module := self._importing) is not None:  # its top level never ended
                     raise SubmissionTimeout(
-                        f"{IMPORT_FAILED.format(module=module)}\nits top level did not finish "
-                        f"within {timeout:g} s: an endless loop at import (outside any "
-                        "function)?", output=self.output)
+                        f"{IMPORT_FAILED.format(module=module)}\n{last_seen(self._at)}its top "
+                        f"level did not finish within {timeout:g} s: an endless loop at import "
+                        "(outside any function)?", output=self.output)
                 raise SubmissionTimeout(
                     f"Your code did not finish {what} within {timeout:g} s: an endless loop, "
-                    "a listener that never returns, or an emit that waits on itself?",
+                    "a listener that never returns, or an emit that waits on itself?\n"
+                    f"{last_seen(self._at)}".rstrip(),
                     output=self.output,
                 )
             try:

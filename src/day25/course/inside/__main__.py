@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from day25.course.inside.channel import Channel
+from day25.course.inside.whereabouts import Watcher
 from day25.course.logs import log_nexios_directly
 from day25.course.protocol import SCENARIOS, InsideArgs
 
@@ -30,6 +31,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         from day25.course.inside.apps import serve_apps as serve
     channel.ready()  # nothing of the submission is imported yet
+    Watcher(channel, args.submission).start()  # where this thread is, should it hang
     serve(channel, args)
 
 

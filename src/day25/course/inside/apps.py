@@ -39,6 +39,7 @@ from day25.course.inside.app_events import EventLog, emit
 from day25.course.inside.channel import Channel
 from day25.course.inside.settle import SETTLE_HORIZON, settle
 from day25.course.inside.submission import FreshImport, import_error
+from day25.course.inside.whereabouts import WATCHER_NAME, places_of_thread
 from day25.course.logs import write_queued_records_directly
 from day25.course.protocol import FAULT_HEADER, AppReply, InsideArgs
 from day25.realtime.server import listen_socket
@@ -247,8 +248,8 @@ def _worn_out(started: int) -> str | None:
     thread, or half the CPU limit used."""
     if started >= MAX_APPS:
         return f"served {started} apps"
-    stray = [t.name for t in threading.enumerate()
-             if t is not threading.main_thread() and t.name != "day25-app" and not _logging(t)]
+    stray = [t.name for t in threading.enumerate() if t is not threading.main_thread()
+             and t.name not in ("day25-app", WATCHER_NAME) and not _logging(t)]
     if len(stray) > 0:
         return f"threads left running: {', '.join(stray)}"
     soft = _cpu_limit()
@@ -331,10 +332,10 @@ class _Apps:
         elif cmd == "ping_loop":
             try:
                 running.call(asyncio.sleep(0), timeout=3)
-                ok = True
+                reply({"id": msg_id, "ok": True})
             except Exception:
-                ok = False
-            reply({"id": msg_id, "ok": ok})
+                reply({"id": msg_id, "ok": False,
+                       "at": places_of_thread(running.thread.ident, self.code.folder)})
         elif cmd == "settle":
             quiet, limit = float(request.get("quiet", 0.05)), float(request.get("limit", 2.0))
             try:
