@@ -3,6 +3,7 @@ sentence, and the runner survives what students write (loops, crashes, off-limit
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -61,6 +62,10 @@ def test_an_endless_loop_costs_the_child_not_the_check(tmp_path: Path) -> None:
     folder = _write(tmp_path, step, "def run_order(regs):\n    while True:\n        pass\n")
     result = run_step(step, folder, ROOT, timeout=3)
     assert not result.passed and "did not finish within 3 s" in result.message
+    # and where, as a traceback shows it (before, the student had to guess)
+    assert re.search(r"\nYour code was last seen here \(most recent call last\):\n"
+                     r'  File "01_ties.py", line [23], in run_order\n'
+                     r"    (while True:|pass)$", result.message), result.message
 
 
 def test_a_crash_names_the_line(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         from day25.course.inside.apps import serve_apps as serve
     channel.ready()  # nothing of the submission is imported yet
-    Watcher(channel, args.submission).start()  # where this thread is, should it hang
+    Watcher.on_channel(channel, args.submission).start()  # where this thread is, should it hang
     serve(channel, args)
 
 

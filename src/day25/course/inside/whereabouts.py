@@ -17,6 +17,7 @@ import linecache
 import os
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
 
 from day25.course.inside.channel import Channel
@@ -54,13 +55,20 @@ def places_of_thread(ident: int | None, folder: str) -> list[CodePlace]:
 
 
 class Watcher(threading.Thread):
-    """Reports where the submission's code runs in the thread that made it, when that
-    changes, every ``period`` seconds, until the process ends (a daemon thread)."""
+    """Calls ``report`` with where the submission's code runs in the thread that made the
+    watcher, when that changes, every ``period`` seconds, until the process ends (a daemon
+    thread). :meth:`on_channel` reports to the harness; ``day25 check``'s steps, which
+    run without a harness, keep the place in a file."""
 
-    def __init__(self, channel: Channel, folder: str, period: float = 0.5) -> None:
+    def __init__(self, report: Callable[[list[CodePlace]], object], folder: str,
+                 period: float = 0.5) -> None:
         super().__init__(name=WATCHER_NAME, daemon=True)
-        self._channel, self._folder, self._period = channel, folder, period
+        self._report, self._folder, self._period = report, folder, period
         self._watched = threading.get_ident()
+
+    @classmethod
+    def on_channel(cls, channel: Channel, folder: str) -> Watcher:
+        return cls(lambda at: channel.reply({"id": INSIDE_AT, "ok": True, "at": at}), folder)
 
     def run(self) -> None:
         seen: list[CodePlace] = []
@@ -68,5 +76,5 @@ class Watcher(threading.Thread):
         while not pause.wait(self._period):
             now = places_of_thread(self._watched, self._folder)
             if now != seen:
-                self._channel.reply({"id": INSIDE_AT, "ok": True, "at": now})
+                self._report(now)
                 seen = now

@@ -27,18 +27,22 @@ import subprocess
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 from day25.course.catalogue import Exercise
 from day25.course.grading.intake import not_utf8
+from day25.course.harness.errors import decode_places, last_seen
 from day25.course.inside.submission import (
     forbid_off_limits,
     not_done_yet,
     off_limits_in,
     where_in,
 )
+from day25.course.inside.whereabouts import Watcher
+from day25.course.protocol import CodePlace
 
 __all__ = ["STEP_TIMEOUT", "StepResult", "main", "run_step"]
 
@@ -74,7 +78,7 @@ def run_step(step: Exercise, folder: Path, course_root: Path, *,
         except subprocess.TimeoutExpired:
             return StepResult(step, False, f"Your {step.module} did not finish within "
                                            f"{timeout:g} s: an endless loop, or an await that "
-                                           "never returns?")
+                                           f"never returns?\n{_last_seen(out)}".rstrip())
         try:
             result = json.loads(out.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -82,6 +86,26 @@ def run_step(step: Exercise, folder: Path, course_root: Path, *,
             return StepResult(step, False, f"The check of {step.id} ended without a result "
                                            f"(exit code {proc.returncode}):\n{tail}")
     return StepResult(step, bool(result.get("passed")), str(result.get("message", "")))
+
+
+def _at(result: Path) -> Path:
+    """Where the child keeps the place its main thread was last seen at."""
+    return result.with_name(result.name + ".at")
+
+
+def _keep_place(result: Path) -> Callable[[list[CodePlace]], None]:
+    def keep(at: list[CodePlace]) -> None:
+        _at(result).with_suffix(".new").write_text(json.dumps(at), encoding="utf-8")
+        os.replace(_at(result).with_suffix(".new"), _at(result))
+
+    return keep
+
+
+def _last_seen(result: Path) -> str:
+    try:
+        return last_seen(decode_places(json.loads(_at(result).read_text(encoding="utf-8"))))
+    except (OSError, ValueError):
+        return ""
 
 
 def _load(path: Path, name: str) -> ModuleType:
@@ -122,6 +146,7 @@ def _verdict(module_path: Path, check_path: Path) -> tuple[bool, str]:
 def main(argv: list[str] | None = None) -> None:
     """``python -m day25.course.student.steps MODULE CHECK RESULT``."""
     module_path, check_path, out = (Path(a) for a in (argv or sys.argv[1:]))
+    Watcher(_keep_place(out), str(module_path.resolve().parent)).start()
     passed, message = _verdict(module_path.resolve(), check_path.resolve())
     out.write_text(json.dumps({"passed": passed, "message": message}), encoding="utf-8")
 
