@@ -79,6 +79,13 @@ def _options(socket_timeout: float) -> dict[str, Any]:
     return options
 
 
+_KEEP_SIGNER_LUA = """
+if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'NX') end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX') then return false end
+return redis.call('GET', KEYS[2])
+"""
+
+
 class Broker:
     """``Broker("redis://localhost:6379/0")``: one node's handle on the shared Redis.
 
@@ -144,6 +151,16 @@ class Broker:
         except RedisError as exc:
             raise unavailable(self.url, exc) from exc
         return before if isinstance(before, str) else None
+
+    async def keep_signer(self, fingerprint: str, secret: str = "") -> str | None:
+        """Write back what a Redis restart without persistence lost: this node's
+        ``fingerprint`` as the signer, and ``secret`` as the secret kept in Redis (pass it
+        only when this node signs with that one), each only where the key is gone, so a
+        node started later reads the same secret again. The fingerprint recorded, when it
+        is another node's (they refuse each other's tokens); :class:`RedisError` as raised."""
+        seen = await self.redis.eval(
+            _KEEP_SIGNER_LUA, 2, self.key("secret"), self.key("signer"), fingerprint, secret)
+        return seen if isinstance(seen, str) and seen != fingerprint else None
 
     async def aclose(self) -> None:
         """Close both clients' connections."""

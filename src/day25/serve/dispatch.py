@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +83,11 @@ class Dispatcher:
         impl_label: str,
         db_path: Path,
         state_sizes: Callable[[], dict[str, int]] | None = None,
+        background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     ) -> None:
         install_capture()
         self.state_sizes = state_sizes
+        self.background = background  # tasks run from the apps' startup to their shutdown
         for app in (apps.chat, apps.notifications):
             if hasattr(app, "debug"):  # a NexiosApp: no traceback pages (they stay in the log)
                 app.debug = False
@@ -175,6 +177,7 @@ class Dispatcher:
             for name, app in ((CHAT, self.apps.chat), (NOTIFICATIONS, self.apps.notifications))
             if app is not None
         ]
+        tasks: list[asyncio.Task[None]] = []
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
@@ -182,8 +185,12 @@ class Dispatcher:
                 if errors:
                     await send({"type": "lifespan.startup.failed", "message": "; ".join(errors)})
                     return
+                tasks = [asyncio.create_task(run()) for run in self.background]
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
                 for sub in reversed(subs):
                     await sub.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})

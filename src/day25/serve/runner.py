@@ -8,18 +8,16 @@ window in which another process could take the port between check and use.
 from __future__ import annotations
 
 import errno
-import hashlib
-import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
-from day25.realtime.broker import Broker, BrokerUnavailable, describe_url
+from day25.realtime.broker import BrokerUnavailable, describe_url
 from day25.realtime.server import listen_socket
 from day25.serve.dispatch import Dispatcher
 from day25.serve.guard import Guard
@@ -32,6 +30,7 @@ from day25.serve.loading import (
 )
 from day25.serve.origins import OriginPolicy, is_loopback
 from day25.serve.sessions import Sessions
+from day25.serve.signer import SigningError, broker_sessions
 
 __all__ = [
     "DEFAULT_PORT",
@@ -46,9 +45,6 @@ __all__ = [
 ]
 
 DEFAULT_PORT = 8025
-SECRET_ENV = "DAY25_SECRET"
-"""With ``--broker``: the secret that signs session tokens, the same on every node. When
-it is not set, the first node makes one and keeps it in Redis; the others read it."""
 
 
 class ServeError(Exception):
@@ -91,30 +87,6 @@ class Served:
     broker: str | None = None
 
 
-def broker_sessions(url: str) -> Sessions:
-    """Sessions whose tokens every node of the chat accepts: signed with ``$DAY25_SECRET``,
-    or else with a secret kept in Redis; :class:`ServeError` if Redis does not answer."""
-    try:
-        broker = Broker(url)
-    except BrokerUnavailable as exc:
-        raise ServeError(str(exc)) from exc
-    try:
-        broker.check()
-        secret = os.environ.get(SECRET_ENV, "").encode() or broker.shared_secret()
-        fingerprint = hashlib.sha256(b"day25 session tokens\0" + secret).hexdigest()[:16]
-        before = broker.signer_seen(fingerprint)
-    except BrokerUnavailable as exc:
-        raise ServeError(str(exc)) from exc
-    finally:
-        broker.sync().close()
-    if before not in (None, fingerprint):
-        print(f"warning: a node started before this one on {describe_url(url)} signs session "
-              "tokens with another secret; while both run, each refuses the other's tokens "
-              f"(a page that reconnects to the other node is signed out). Give every node the "
-              f"same {SECRET_ENV}, or none.", file=sys.stderr)
-    return Sessions(secret)
-
-
 def build_app(
     impl: str | None = None,
     *,
@@ -144,6 +116,7 @@ def build_app(
         origins = OriginPolicy(allow_origins, loopback=is_loopback(host))
     except ValueError as exc:
         raise ServeError(f"--allow-origin: {exc}") from exc
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = []  # run while the apps serve
     if broker is not None:
         if impl not in (None, "demo"):
             raise ServeError(
@@ -151,7 +124,12 @@ def build_app(
                 f"{impl}: the exercise protocols keep their state in one process"
             )
         queue_options["broker"] = broker
-        sessions = sessions or broker_sessions(broker)
+        if sessions is None:
+            try:
+                sessions, keeper = broker_sessions(broker)
+            except SigningError as exc:
+                raise ServeError(str(exc)) from exc
+            background.append(keeper.run)
     try:
         impl_dir = resolve_impl(impl)
         db_path = (db or default_db_path(impl_dir)).expanduser().resolve()
@@ -168,7 +146,8 @@ def build_app(
         )
     sessions = sessions or Sessions()
     dispatcher = Dispatcher(
-        apps, impl_label=impl or impl_dir.name, db_path=db_path, state_sizes=sessions.sizes
+        apps, impl_label=impl or impl_dir.name, db_path=db_path, state_sizes=sessions.sizes,
+        background=background,
     )
     if broker is not None:
         dispatcher.status["db"] = None
