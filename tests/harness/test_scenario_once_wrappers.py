@@ -287,11 +287,18 @@ def test_renew_with_max_listeners_gives_a_bus_that_warns_past_them() -> None:
         warnings.simplefilter("always")
         result = on_bus(settling_module(), ops)
     assert result[4]["trace"] == [["a", 1], ["b", 1], ["c", 1]]  # it only warns
-    assert [type(w.message).__name__ for w in caught] == ["ListenerLimitWarning"]
+    assert limit_warnings(caught) == ["ListenerLimitWarning"]
     with warnings.catch_warnings(record=True) as caught:  # else no limit, as at the start
         warnings.simplefilter("always")
         on_bus(settling_module(), [{"op": "renew"}, *ops[1:]])
-    assert caught == []
+    assert limit_warnings(caught) == []
+
+
+def limit_warnings(caught: list[Any]) -> list[str]:
+    """The listener-limit warnings among ``caught``: ``catch_warnings`` records the
+    whole process's, and a worker may also collect, say, a ResourceWarning for a
+    socket an earlier test left to the garbage collector."""
+    return [type(w.message).__name__ for w in caught if "Listener" in type(w.message).__name__]
 
 
 # -- the seventeenth blind batch (once_semantics) ----------------------------------------
