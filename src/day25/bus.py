@@ -379,6 +379,11 @@ def current_event() -> str:
     raise RuntimeError("current_event() only works inside a listener, while its event is emitted")
 
 
+# An emit with async listeners returns one of these coroutines. Named after what the
+# student called, a forgotten ``await`` reads "coroutine 'EventBus.emit' was never
+# awaited" (and its repr "<coroutine object EventBus.emit ...>"), not a private name.
+EventBus._emit_awaited.__qualname__ = EventBus._emit_general.__qualname__ = "EventBus.emit"
+
 # the functions that call listeners; each names the emitted event ``event``
 _CALLS_LISTENERS = frozenset(
     fn.__code__

@@ -102,18 +102,25 @@ async def test_a_plan_with_an_async_listener_is_lazy_and_keeps_priority_order() 
     assert log == ["high", "async", "low"]
 
 
-async def test_an_unawaited_emit_with_async_listeners_warns() -> None:
+@pytest.mark.parametrize("payload", [(), (1,)], ids=["no payload", "one payload"])
+async def test_an_unawaited_emit_with_async_listeners_warns_naming_emit(
+        payload: tuple[int, ...]) -> None:
+    """The warning names what the student called (``emit``), not a private method, and
+    so does the coroutine's repr (what ``print(bus.emit(...))`` shows)."""
     bus = EventBus()
 
-    async def listener() -> None:
+    async def listener(*args: int) -> None:
         pass
 
     bus.on("e", listener)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        bus.emit("e")
+        pending = bus.emit("e", *payload)
+        assert repr(pending).startswith("<coroutine object EventBus.emit at ")
+        del pending
         gc.collect()
-    assert any("was never awaited" in str(w.message) for w in caught)
+    said = {str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)}
+    assert said == {"coroutine 'EventBus.emit' was never awaited"}, said
 
 
 async def test_a_sync_listener_returning_an_awaitable_makes_the_rest_wait() -> None:
