@@ -26,7 +26,7 @@ short file are the points up to its first failure, not its grade:
     python benchmarks/blind_batch.py BATCH --json            # the figures as JSON too
     python benchmarks/blind_batch.py --alone --json          # one student per file
     python benchmarks/blind_batch.py --check                 # every kept variant
-    python benchmarks/blind_batch.py --check --bugs-share 2  # CI: half the bugs, all the rest
+    python benchmarks/blind_batch.py --check --bugs-share 3  # CI: a third of the bugs, all the rest
 
 Without a folder it grades the kept variants (``tests/mutants/<exercise>/bug_*.py``
 and ``tests/alternatives/<exercise>/ok_*.py``). Run it on a new batch *before* any test is
@@ -41,8 +41,8 @@ is a command here rather than a test, and every commit is still held to it.
 
 ``--bugs-share N`` grades every correct file and one bug in N, which ones set by the
 commit being checked (``git rev-parse HEAD``), so successive commits cover every bug in
-turn. CI runs it with 2: the whole gate took 7 minutes of CI's 20 (docs/benchmarks.md,
-"The gate samples the bugs"). A correct file that loses points is a student wronged,
+turn. CI runs it with 3: the whole gate took 7 minutes of CI's 20, half of it 5 on a slow
+day (docs/benchmarks.md, "The gate samples the bugs"). A correct file that loses points is a student wronged,
 so none is skipped; a hidden test weakened by a change typically lets several kept bugs
 through, and each is graded with probability 1/N.
 """

@@ -154,8 +154,8 @@ def test_ci_runs_the_readmes_test_line_then_the_gate() -> None:
     test_line = next(line for line in readme.splitlines()
                      if line.startswith("bash .ci/system-deps && "))
     steps = [line for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
-             if line and not line.startswith(("#", "set ", "cd "))]
-    assert steps == [test_line, "python benchmarks/blind_batch.py --check --bugs-share 2"]
+             if line and not line.startswith(("#", "set ", "cd ", "unset "))]
+    assert steps == [test_line, "python benchmarks/blind_batch.py --check --bugs-share 3"]
 
 
 def test_shares_of_the_bugs_cover_them_all_once_and_keep_every_correct_file() -> None:
