@@ -41,10 +41,10 @@ is a command here rather than a test, and every commit is still held to it.
 
 ``--bugs-share N`` grades every correct file and one bug in N, which ones set by the
 commit being checked (``git rev-parse HEAD``), so successive commits cover every bug in
-turn. CI runs it with 3: the whole gate took 7 minutes of CI's 20, half of it 5 on a slow
-day (docs/benchmarks.md, "The gate samples the bugs"). A correct file that loses points is a student wronged,
-so none is skipped; a hidden test weakened by a change typically lets several kept bugs
-through, and each is graded with probability 1/N.
+turn. CI runs it with 3: the whole gate took 7 minutes of CI's 20, one bug in 3 about 4
+(docs/benchmarks.md, "The gate samples the bugs"). A correct file that loses points is a
+student wronged, so none is skipped; a hidden test weakened by a change typically lets
+several kept bugs through, and each is graded with probability 1/N.
 """
 
 from __future__ import annotations
