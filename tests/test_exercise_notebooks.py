@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from tests.kernels import kernel_config
 
 from day25.course.catalogue import load_catalogue
 
@@ -38,7 +39,7 @@ def _text(cell: nbformat.NotebookNode) -> str:
 def _run(path: Path, folder: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     nb = nbformat.read(path, as_version=4)
     monkeypatch.setenv("DAY25_EXERCISES", str(folder))
-    client = NotebookClient(nb, timeout=300, kernel_name="python3",
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", config=kernel_config(),
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     return [_text(c) for c in nb.cells if c.cell_type == "code"]

@@ -31,6 +31,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
+from tests.kernels import kernel_config
 
 from day25.course.answers import strip_answers
 
@@ -72,6 +73,7 @@ async def _execute(nb: nbformat.NotebookNode, gate: asyncio.Semaphore, *, stripp
         timeout=CELL_TIMEOUT,
         startup_timeout=60,
         kernel_name="python3",
+        config=kernel_config(),  # Unix sockets: no port another process can take first
         resources={"metadata": {"path": str(NOTEBOOKS_DIR)}},
         allow_errors=stripped,  # the student's copy: run every cell, collect the errors
     )
