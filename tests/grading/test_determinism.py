@@ -50,6 +50,12 @@ def _grade(klass: Path, out: Path, jobs: int) -> dict[str, list[tuple[str, float
     return graded
 
 
+def _said(out: Path, student: str, test: str) -> str:
+    """What ``test``'s verdict told ``student``: the reason a grade differed, when one does."""
+    tests = json.loads((out / student / "results.json").read_text(encoding="utf-8"))["tests"]
+    return next((t.get("output", "") for t in tests if t["name"] == test), "(no such test)")
+
+
 def test_the_same_code_gets_the_same_grade_at_any_jobs(tmp_path: Path) -> None:
     students = _klass(tmp_path / "class")
     alone = _grade(tmp_path / "class", tmp_path / "jobs1", jobs=1)
@@ -57,7 +63,12 @@ def test_the_same_code_gets_the_same_grade_at_any_jobs(tmp_path: Path) -> None:
     assert sorted(alone) == sorted(students)
     assert any(status == "failed" for tests in alone.values() for _n, _s, status in tests)
     for student in students:
-        assert crowded[student] == alone[student], f"{student} graded differently at --jobs 3"
+        differ = [a[0] for a, c in zip(alone[student], crowded[student], strict=False) if a != c]
+        assert crowded[student] == alone[student], (
+            f"{student} graded differently at --jobs 3; what each run said:\n" + "\n".join(
+                f"{test}\n  alone: {_said(tmp_path / 'jobs1', student, test)[:1500]}\n"
+                f"  crowded: {_said(tmp_path / 'jobs3', student, test)[:1500]}"
+                for test in differ))
 
 
 def test_a_students_paths_are_their_file_names_and_a_re_run_says_the_same(
