@@ -4,6 +4,7 @@ exercises' protocols to whichever server it came from)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,3 +66,43 @@ def test_two_pages_on_two_servers_are_one_chat_and_one_inbox(
     finally:
         on_a.close()
         on_b.close()
+
+
+def test_redis_forgetting_who_is_here_shows_nobody_joining_again(
+    browser: Browser,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Redis restarted without persistence forgets every room's users; each server writes
+    its own back on its next heartbeat, and Redis announces them as joining. Nobody came
+    or went: the pages list the same people and say nobody joined."""
+    server = RedisServer(tmp_path / "redis").start()
+    a, b = start_node(server.url), start_node(server.url)
+    on_a, on_b = Users(browser, a.url), Users(browser, b.url)
+    try:
+        alice = on_a.open("alice", "lobby")
+        bob = on_b.open("bob", "lobby")
+        for page in (alice, bob):
+            expect(roster(page)).to_have_count(2)
+        expect(alice.locator("#messages li.system")).to_have_text(["bob joined"])
+        server.kill()  # a crash of a Redis that keeps nothing on disk
+        server.start()
+        users = "day25:chat:users:lobby"
+        deadline = time.monotonic() + 15
+        while server.client().smembers(users) != {"alice", "bob"}:  # both servers wrote back
+            assert time.monotonic() < deadline, server.client().smembers(users)
+            time.sleep(0.1)
+        alice.fill("#message-text", "still here")  # after the write-backs on the stream
+        alice.click("#send")
+        for page in (alice, bob):
+            expect(page.locator("#messages li[data-user=alice] .text").last).to_have_text(
+                "still here")
+            expect(roster(page)).to_have_count(2)
+        expect(alice.locator("#messages li.system")).to_have_text(["bob joined"])
+        expect(bob.locator("#messages li.system")).to_have_count(0)
+        assert on_a.console_errors == [] and on_b.console_errors == []
+    finally:
+        on_a.close()
+        on_b.close()
+        a.stop()
+        b.stop()
+        server.kill()
