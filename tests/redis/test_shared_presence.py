@@ -115,3 +115,26 @@ async def test_untrack_while_redis_is_down_is_written_back_later(tmp_path: Any) 
     finally:
         await a.stop()
         server.kill()
+
+
+async def test_a_leave_redis_forgot_is_still_announced(tmp_path: Any) -> None:
+    """ann leaves while Redis is down, and Redis comes back with nothing (no persistence):
+    no node holds her, so Redis cannot tell her leave from nothing. The node she left says
+    it on its next heartbeat, or every other server's members would list her for good."""
+    server = RedisServer(tmp_path / "r").start()
+    a, b = await Node(server.url).start(), await Node(server.url).start()
+    try:
+        await a.presence.track("lobby", "ann", "c1")
+        await b.presence.track("lobby", "bob", "c2")
+        await until(lambda: ("join", "ann") in b.announced())
+        server.kill()
+        assert await a.presence.untrack("lobby", "ann") is False  # could not tell Redis
+        server.start()
+        await until(lambda: ("leave", "ann") in b.announced())
+        await until(lambda: server.client().smembers("t:chat:users:lobby") == {"bob"})
+        assert ("leave", "bob") not in b.announced()
+        assert b.announced().count(("leave", "ann")) == 1
+    finally:
+        await a.stop()
+        await b.stop()
+        server.kill()

@@ -25,6 +25,10 @@ same transition twice):
 * A node that was reaped while alive (its Redis connection was down longer than
   ``ttl``), or whose untrack could not reach Redis, writes its own truth back on the
   next heartbeat that gets through (``resync``): its users join again.
+* A Redis restarted without persistence forgets everything; ``{space}:kept`` (set by
+  the first heartbeat, never expiring) is how a node tells. Its users join again, and
+  a user whose last connection closed while Redis was away is announced as left by
+  the node it left: Redis no longer knows them, so no one else could say it.
 """
 
 from __future__ import annotations
@@ -57,7 +61,8 @@ local held = prefix .. ':held:' .. node
 local pair = cjson.encode({room, user})
 """
 
-# ARGV: prefix node room user mode(add|set) amount conn stream maxlen
+# ARGV: prefix node room user mode(add|set) amount conn stream maxlen gone
+# (gone: 'gone' when Redis forgot the user, whose leave is then announced all the same)
 _CHANGE_LUA = ANNOUNCE_LUA + _KEYS_LUA + """
 local had = redis.call('HLEN', where) > 0
 local count
@@ -84,7 +89,7 @@ if stream ~= '' then
       room = room, user = user, node = node, conn = ARGV[7],
       first = (has and not had), roster = roster}))
   end
-  if had and not has then
+  if (had or ARGV[10] == 'gone') and not has then
     announce(stream, maxlen, 'presence.leave', room, '', cjson.encode({room = room, user = user}))
   end
 end
@@ -117,12 +122,14 @@ redis.call('SREM', prefix .. ':nodes', dead)
 return left
 """
 
-# ARGV: prefix node ttl_ms; 1 when this node was not registered (new, or reaped)
+# ARGV: prefix node ttl_ms; {missing, forgot}: missing is 1 when this node was not
+# registered (new, reaped, or Redis forgot it), forgot when Redis holds nothing it was told
 _HEARTBEAT_LUA = """
 local prefix, node = ARGV[1], ARGV[2]
 local missing = redis.call('SADD', prefix .. ':nodes', node)
 redis.call('SET', prefix .. ':alive:' .. node, '1', 'PX', tonumber(ARGV[3]))
-return missing
+local forgot = redis.call('SET', prefix .. ':kept', '1', 'NX') and 1 or 0
+return {missing, forgot}
 """
 
 
@@ -154,6 +161,7 @@ class SharedPresence:
         self.interval = interval
         self.local: dict[tuple[str, str], int] = {}  # this node's truth: (room, user) -> conns
         self.dirty = True  # write the local truth back on the next heartbeat
+        self.unsent: set[tuple[str, str]] = set()  # last connection gone, Redis not told
         self.reaped = 0  # users this node announced as left for dead nodes
         redis = broker.redis
         self._change = redis.register_script(_CHANGE_LUA)
@@ -214,6 +222,8 @@ class SharedPresence:
             return bool(await self._apply(room, user, "add", -1, "") == -1)
         except RedisError as exc:
             self.dirty = True
+            if key not in self.local:
+                self.unsent.add(key)
             logger.warning("untrack %s in %s: %s (fixed on the next heartbeat)", user, room, exc)
             return False
 
@@ -247,9 +257,9 @@ class SharedPresence:
         node, redis = self.broker.node, self.broker.redis
         ttl_ms = int(self.ttl * 1000)
         try:
-            missing = await self._heartbeat(args=[self.prefix, node, ttl_ms])
+            missing, forgot = await self._heartbeat(args=[self.prefix, node, ttl_ms])
             if missing or self.dirty:
-                await self._resync()
+                await self._resync(forgot=bool(forgot))
             for other in await redis.smembers(f"{self.prefix}:nodes"):
                 if other != node:
                     left = await self._reap(args=[self.prefix, other, *self._stream()])
@@ -279,20 +289,30 @@ class SharedPresence:
                     logger.warning("presence heartbeat works again")
                 down = False
 
-    async def _resync(self) -> None:
-        """Make Redis say what this node holds: its local counts, nothing else."""
+    async def _resync(self, *, forgot: bool = False) -> None:
+        """Make Redis say what this node holds: its local counts, nothing else.
+
+        ``forgot``: Redis lost everything. A user this node could not untrack is then
+        in no ``held`` set, and their leave is announced here or nowhere. Otherwise
+        Redis still has them (a ``stale`` pair), or the reaper already announced them.
+        """
         held = await self.broker.redis.smembers(f"{self.prefix}:held:{self.broker.node}")
         stale = {tuple(json.loads(pair)) for pair in held} - set(self.local)
+        gone = (self.unsent - set(self.local) - stale) if forgot else set()
         for room, user in stale:
             await self._apply(room, user, "set", 0, "")
+        for room, user in gone:
+            await self._apply(room, user, "set", 0, "", gone=True)
         for (room, user), count in list(self.local.items()):
             await self._apply(room, user, "set", count, "")
+        self.unsent.clear()
         self.dirty = False
 
-    async def _apply(self, room: str, user: str, mode: str, amount: int, conn: str) -> Any:
-        return await self._change(
-            args=[self.prefix, self.broker.node, room, user, mode, amount, conn, *self._stream()]
-        )
+    async def _apply(
+        self, room: str, user: str, mode: str, amount: int, conn: str, *, gone: bool = False
+    ) -> Any:
+        return await self._change(args=[self.prefix, self.broker.node, room, user, mode, amount,
+                                        conn, *self._stream(), "gone" if gone else ""])
 
     def _stream(self) -> list[Any]:
         if self.relay is None:
