@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from ..browser.conftest import ServeProcess, artifacts, browser  # noqa: F401 (fixtures)
 from ..browser.test_serve_page import Users, roster
@@ -20,28 +21,41 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 
 @pytest.fixture
-def nodes(tmp_path: Path) -> Iterator[tuple[ServeProcess, ServeProcess]]:
+def cluster(tmp_path: Path) -> Iterator[tuple[RedisServer, ServeProcess, ServeProcess]]:
+    """A redis-server (no persistence) and two servers on it."""
     server = RedisServer(tmp_path / "redis").start()
     a, b = start_node(server.url), start_node(server.url)
-    yield a, b
+    yield server, a, b
     a.stop()
     b.stop()
     server.kill()
 
 
-def test_two_pages_on_two_servers_are_one_chat_and_one_inbox(
-    browser: Browser,  # noqa: F811
-    nodes: tuple[ServeProcess, ServeProcess],
-    artifacts: Path,  # noqa: F811
-) -> None:
-    a, b = nodes
-    on_a, on_b = Users(browser, a.url), Users(browser, b.url)
+@contextmanager
+def alice_and_bob(chromium: Browser, a: ServeProcess, b: ServeProcess
+                  ) -> Iterator[tuple[Page, Page]]:
+    """alice's page on ``a`` and bob's on ``b``, both in the lobby and listing both; at
+    the end, neither page logged a console error."""
+    on_a, on_b = Users(chromium, a.url), Users(chromium, b.url)
     try:
         alice = on_a.open("alice", "lobby")
         bob = on_b.open("bob", "lobby")
         for page in (alice, bob):
             expect(roster(page)).to_have_count(2)
+        yield alice, bob
+        assert on_a.console_errors + on_b.console_errors == []
+    finally:
+        on_a.close()
+        on_b.close()
 
+
+def test_two_pages_on_two_servers_are_one_chat_and_one_inbox(
+    browser: Browser,  # noqa: F811
+    cluster: tuple[RedisServer, ServeProcess, ServeProcess],
+    artifacts: Path,  # noqa: F811
+) -> None:
+    _, a, b = cluster
+    with alice_and_bob(browser, a, b) as (alice, bob):
         alice.fill("#message-text", "hello from server A")
         alice.click("#send")
         for page in (alice, bob):
@@ -62,27 +76,17 @@ def test_two_pages_on_two_servers_are_one_chat_and_one_inbox(
         bob.close()
         expect(roster(alice)).to_have_count(1)
         expect(alice.locator("#messages li.system").last).to_have_text("bob left")
-        assert on_a.console_errors == [] and on_b.console_errors == []
-    finally:
-        on_a.close()
-        on_b.close()
 
 
 def test_redis_forgetting_who_is_here_shows_nobody_joining_again(
     browser: Browser,  # noqa: F811
-    tmp_path: Path,
+    cluster: tuple[RedisServer, ServeProcess, ServeProcess],
 ) -> None:
     """Redis restarted without persistence forgets every room's users; each server writes
     its own back on its next heartbeat, and Redis announces them as joining. Nobody came
     or went: the pages list the same people and say nobody joined."""
-    server = RedisServer(tmp_path / "redis").start()
-    a, b = start_node(server.url), start_node(server.url)
-    on_a, on_b = Users(browser, a.url), Users(browser, b.url)
-    try:
-        alice = on_a.open("alice", "lobby")
-        bob = on_b.open("bob", "lobby")
-        for page in (alice, bob):
-            expect(roster(page)).to_have_count(2)
+    server, a, b = cluster
+    with alice_and_bob(browser, a, b) as (alice, bob):
         expect(alice.locator("#messages li.system")).to_have_text(["bob joined"])
         server.kill()  # a crash of a Redis that keeps nothing on disk
         server.start()
@@ -99,10 +103,3 @@ def test_redis_forgetting_who_is_here_shows_nobody_joining_again(
             expect(roster(page)).to_have_count(2)
         expect(alice.locator("#messages li.system")).to_have_text(["bob joined"])
         expect(bob.locator("#messages li.system")).to_have_count(0)
-        assert on_a.console_errors == [] and on_b.console_errors == []
-    finally:
-        on_a.close()
-        on_b.close()
-        a.stop()
-        b.stop()
-        server.kill()
