@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from ..browser.conftest import ServeProcess, artifacts, browser  # noqa: F401 (fixtures)
+from ..browser.conftest import (  # noqa: F401 (fixtures)
+    ServeProcess,
+    artifacts,
+    browser,
+    request_json,
+)
 from ..browser.test_serve_page import Users, roster
 from .cluster import start_node
 from .servers import RedisServer
@@ -103,3 +108,9 @@ def test_redis_forgetting_who_is_here_shows_nobody_joining_again(
             expect(roster(page)).to_have_count(2)
         expect(alice.locator("#messages li.system")).to_have_text(["bob joined"])
         expect(bob.locator("#messages li.system")).to_have_count(0)
+    # what each server remembers telling its members goes with its last member in the room
+    deadline = time.monotonic() + 15
+    while (told := [request_json(node.url, "GET", "/status.json")[1]["per_name_state"]
+                    ["chat_broadcasting"]["told"] for node in (a, b)]) != [0, 0]:
+        assert time.monotonic() < deadline, told
+        time.sleep(0.1)

@@ -15,6 +15,12 @@ frame; what changes is where the shared parts live:
   the room's events for the connection (:class:`~day25.realtime.Joining`), and the
   route sends the roster, then what was kept, then lets it in. The roster, the
   connection's own ``join`` and every later event arrive in stream order.
+* **told**: per room with members here, who this node's members were told is in it.
+  A Redis restarted without persistence forgets every room's users, and each node
+  writing its own back makes Redis announce them as joining; members who never saw
+  them leave are not told they joined (nor of a leave of someone they were never
+  told of). The page shows what a server says, so a student's server that announces
+  a second tab as a join is still seen doing it.
 
 When Redis does not answer: a new connection gets an ``unavailable`` error frame and
 close 1013 (try again later); a message gets an ``unavailable`` error frame and is
@@ -73,6 +79,7 @@ def create_app(
     rooms: Rooms[WebSocket] = Rooms(send_timeout=2.0)
     joining: Joining[WebSocket] = Joining(rooms)
     arriving: dict[str, tuple[WebSocket, asyncio.Future[list[str]]]] = {}  # conn id -> ...
+    told: dict[str, set[str]] = {}  # room -> who its members here were told is in it
 
     async def on_message(message: dict[str, Any]) -> None:
         await joining.broadcast(message["room"], {"type": "message", **message})
@@ -80,17 +87,23 @@ def create_app(
     async def on_join(entry: dict[str, Any]) -> None:
         room, user = entry["room"], entry["user"]
         mine = arriving.pop(entry["conn"], None) if entry["node"] == broker.node else None
+        news = user not in told.get(room, ())
         if mine is not None:
             ws, admitted = mine
             joining.start(room, ws)  # from this point of the stream on, keep its events
             if not admitted.done():
                 admitted.set_result(list(entry["roster"]))
-        if entry["first"]:
+        if room in told or mine is not None:  # the roster here is the truth at this point
+            told.setdefault(room, set()).update(entry["roster"])
+        if entry["first"] and news:
             await events.emit("chat.joined", {"room": room, "user": user})
             await joining.broadcast(room, {"type": "join", "room": room, "user": user})
 
     async def on_leave(entry: dict[str, Any]) -> None:
         room, user = entry["room"], entry["user"]
+        if room in told and user not in told[room]:
+            return  # its members here were never told this user was in it
+        told.get(room, set()).discard(user)
         await events.emit("chat.left", {"room": room, "user": user})
         await joining.broadcast(room, {"type": "leave", "room": room, "user": user})
 
@@ -156,6 +169,8 @@ def create_app(
             arriving.pop(conn, None)
             joining.cancel(room, ws)
             rooms.leave(room, ws)
+            if not rooms.members(room) and not joining.waiting(room):
+                told.pop(room, None)
             if tracked:
                 await presence.untrack(room, user)
 
@@ -175,6 +190,7 @@ def create_app(
         "rooms": len(rooms.rooms()),
         "presence": len(presence.local),
         "arriving": len(arriving),
+        "told": len(told),
     }
     app.state["broker"] = lambda: {
         "node": broker.node,

@@ -180,20 +180,11 @@ function renderRoster() {
 function onChatFrame(frame) {
   switch (frame.type) {
     case "roster": state.roster = new Set(frame.users); renderRoster(); break;
-    // A join of someone listed, or a leave of someone not, changes nothing on screen: with
-    // --broker, a Redis that forgot who was here hears each server write its users back
-    case "join": {
-      const news = !state.roster.has(frame.user);
+    case "join":
       state.roster.add(frame.user); renderRoster();
-      if (news && frame.user !== state.user) addLine(`${frame.user} joined`, "system");
+      if (frame.user !== state.user) addLine(`${frame.user} joined`, "system");
       break;
-    }
-    case "leave": {
-      const news = state.roster.delete(frame.user);
-      renderRoster();
-      if (news) addLine(`${frame.user} left`, "system");
-      break;
-    }
+    case "leave": state.roster.delete(frame.user); renderRoster(); addLine(`${frame.user} left`, "system"); break;
     case "message": addLine(null, frame.user === state.user ? "mine" : "", frame); break;
     case "pong": break;
     case "error": showError(`chat error (${frame.code}): ${frame.message}`, "server"); break;
