@@ -8,6 +8,8 @@ import asyncio
 import time
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+
 from day25 import EventBus
 from day25.realtime import Broker, EventRelay, SharedPresence
 from day25.realtime.shared_presence import PRESENCE_JOIN, PRESENCE_LEAVE
@@ -130,6 +132,7 @@ async def test_a_leave_redis_forgot_is_still_announced(tmp_path: Any) -> None:
         server.kill()
         assert await a.presence.untrack("lobby", "ann") is False  # could not tell Redis
         server.start()
+        await b.presence.beat()  # another node's heartbeat gets through first
         await until(lambda: ("leave", "ann") in b.announced())
         await until(lambda: server.client().smembers("t:chat:users:lobby") == {"bob"})
         assert ("leave", "bob") not in b.announced()
@@ -138,3 +141,30 @@ async def test_a_leave_redis_forgot_is_still_announced(tmp_path: Any) -> None:
         await a.stop()
         await b.stop()
         server.kill()
+
+
+async def test_a_leave_the_reaper_announced_is_not_announced_again(
+        redis_server: RedisServer) -> None:
+    """ann leaves while her node is cut off for longer than the TTL: the reaper says she
+    left; when the node is back, it must not say so a second time."""
+    a, b = await Node(redis_server.url).start(), await Node(redis_server.url).start()
+    try:
+        await a.presence.track("lobby", "ann", "c1")
+        await a.presence.stop(forget=False)  # a's heartbeats stop getting through
+        await until(lambda: ("leave", "ann") in b.announced())
+        change = a.presence._change
+
+        async def cut_off(*args: Any, **kwargs: Any) -> Any:
+            raise RedisConnectionError("a is cut off")
+
+        a.presence._change = cut_off  # type: ignore[method-assign]
+        assert await a.presence.untrack("lobby", "ann") is False  # could not tell Redis
+        a.presence._change = change  # type: ignore[method-assign]
+        await a.presence.start()  # back: a resyncs
+        await b.presence.track("lobby", "bob", "c2")  # a later entry on the stream
+        await until(lambda: ("join", "bob") in b.announced())
+        assert b.announced().count(("leave", "ann")) == 1, b.announced()
+        assert await b.presence.roster("lobby") == ["bob"]
+    finally:
+        await a.stop()
+        await b.stop()

@@ -25,10 +25,11 @@ same transition twice):
 * A node that was reaped while alive (its Redis connection was down longer than
   ``ttl``), or whose untrack could not reach Redis, writes its own truth back on the
   next heartbeat that gets through (``resync``): its users join again.
-* A Redis restarted without persistence forgets everything; ``{space}:kept`` (set by
-  the first heartbeat, never expiring) is how a node tells. Its users join again, and
-  a user whose last connection closed while Redis was away is announced as left by
-  the node it left: Redis no longer knows them, so no one else could say it.
+* A Redis restarted without persistence forgets everything; ``{space}:kept:{node}``
+  (set by the node's first heartbeat, kept a day by each later one; a reaper leaves it
+  alone) is how each node tells. Its users join again, and a user whose last
+  connection closed while Redis was away is announced as left by the node it left:
+  Redis no longer knows them, so no one else could say it.
 """
 
 from __future__ import annotations
@@ -122,15 +123,19 @@ redis.call('SREM', prefix .. ':nodes', dead)
 return left
 """
 
-# ARGV: prefix node ttl_ms; {missing, forgot}: missing is 1 when this node was not
-# registered (new, reaped, or Redis forgot it), forgot when Redis holds nothing it was told
+# ARGV: prefix node ttl_ms kept_ms; {missing, forgot}: missing is 1 when this node was
+# not registered (new, reaped, or Redis forgot it), forgot when Redis lost this node's
+# kept key (new, or Redis forgot it; a reaper leaves the key alone)
 _HEARTBEAT_LUA = """
 local prefix, node = ARGV[1], ARGV[2]
 local missing = redis.call('SADD', prefix .. ':nodes', node)
 redis.call('SET', prefix .. ':alive:' .. node, '1', 'PX', tonumber(ARGV[3]))
-local forgot = redis.call('SET', prefix .. ':kept', '1', 'NX') and 1 or 0
+local kept = prefix .. ':kept:' .. node
+local forgot = redis.call('SET', kept, '1', 'NX', 'PX', tonumber(ARGV[4])) and 1 or 0
+if forgot == 0 then redis.call('PEXPIRE', kept, tonumber(ARGV[4])) end
 return {missing, forgot}
 """
+KEPT_MS = 86_400_000  # how long a dead node's kept key outlives it
 
 
 class SharedPresence:
@@ -162,6 +167,7 @@ class SharedPresence:
         self.local: dict[tuple[str, str], int] = {}  # this node's truth: (room, user) -> conns
         self.dirty = True  # write the local truth back on the next heartbeat
         self.unsent: set[tuple[str, str]] = set()  # last connection gone, Redis not told
+        self.forgot = False  # Redis lost everything since this node's last resync
         self.reaped = 0  # users this node announced as left for dead nodes
         redis = broker.redis
         self._change = redis.register_script(_CHANGE_LUA)
@@ -193,7 +199,8 @@ class SharedPresence:
             try:
                 for room, user in list(self.local):
                     await self._apply(room, user, "set", 0, "")
-                await self.broker.redis.delete(f"{self.prefix}:alive:{self.broker.node}")
+                await self.broker.redis.delete(f"{self.prefix}:alive:{self.broker.node}",
+                                               f"{self.prefix}:kept:{self.broker.node}")
                 await self.broker.redis.srem(f"{self.prefix}:nodes", self.broker.node)
             except RedisError as exc:
                 logger.warning("could not untrack this node's users: %s", exc)
@@ -257,9 +264,10 @@ class SharedPresence:
         node, redis = self.broker.node, self.broker.redis
         ttl_ms = int(self.ttl * 1000)
         try:
-            missing, forgot = await self._heartbeat(args=[self.prefix, node, ttl_ms])
+            missing, forgot = await self._heartbeat(args=[self.prefix, node, ttl_ms, KEPT_MS])
+            self.forgot = self.forgot or bool(forgot)
             if missing or self.dirty:
-                await self._resync(forgot=bool(forgot))
+                await self._resync()
             for other in await redis.smembers(f"{self.prefix}:nodes"):
                 if other != node:
                     left = await self._reap(args=[self.prefix, other, *self._stream()])
@@ -289,16 +297,17 @@ class SharedPresence:
                     logger.warning("presence heartbeat works again")
                 down = False
 
-    async def _resync(self, *, forgot: bool = False) -> None:
+    async def _resync(self) -> None:
         """Make Redis say what this node holds: its local counts, nothing else.
 
-        ``forgot``: Redis lost everything. A user this node could not untrack is then
-        in no ``held`` set, and their leave is announced here or nowhere. Otherwise
-        Redis still has them (a ``stale`` pair), or the reaper already announced them.
+        ``self.forgot``: Redis lost everything (a resync cut short keeps it true). A user
+        this node could not untrack is then in no ``held`` set, and their leave is
+        announced here or nowhere. Otherwise Redis still has them (a ``stale`` pair), or
+        the reaper already announced them.
         """
         held = await self.broker.redis.smembers(f"{self.prefix}:held:{self.broker.node}")
         stale = {tuple(json.loads(pair)) for pair in held} - set(self.local)
-        gone = (self.unsent - set(self.local) - stale) if forgot else set()
+        gone = (self.unsent - set(self.local) - stale) if self.forgot else set()
         for room, user in stale:
             await self._apply(room, user, "set", 0, "")
         for room, user in gone:
@@ -306,7 +315,7 @@ class SharedPresence:
         for (room, user), count in list(self.local.items()):
             await self._apply(room, user, "set", count, "")
         self.unsent.clear()
-        self.dirty = False
+        self.dirty = self.forgot = False
 
     async def _apply(
         self, room: str, user: str, mode: str, amount: int, conn: str, *, gone: bool = False
