@@ -356,11 +356,12 @@ def review_source(source: str, allowed: Sequence[str], public: Sequence[str]
     """
     try:
         tree = ast.parse(source)
-    except SyntaxError as exc:
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        # null bytes: a SyntaxError on newer Pythons (3.11.7), a ValueError on older (3.11.2)
         if "null bytes" in str(exc):
             return [(0, "unreadable", "the file holds null bytes")]
-        return []
-    except (RecursionError, MemoryError, ValueError) as exc:
+        if isinstance(exc, SyntaxError):
+            return []
         return [(0, "unreadable", f"too deep or too odd to parse ({type(exc).__name__})")]
     reader = _Reader(allowed, frozenset(public))
     try:
