@@ -89,6 +89,8 @@ def _render(entry: Entry) -> str:
              PACKAGE.resolve(): "{package}", WORKDIR: "{workdir}"}  # no venv: prefix is python
     if entry.rule == "libraries":
         return "ro {libraries}"
+    if entry.rule == "python" and isinstance(entry, Bind) and not entry.writable:
+        return "ro {python}"  # the prefix, or a system Python's own folders of /usr
     if entry.rule == "executable":  # the links (and file) leading to python and its loader
         return "{executable}"
     if isinstance(entry, Bind):

@@ -15,7 +15,11 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import sys
+from pathlib import Path
 from typing import Any
+
+from day25.course.sandbox import namespaces
 
 #: each a unique string planted in a file the sandbox must never show
 RUN = secrets.token_hex(4)
@@ -110,3 +114,13 @@ def parse_report(text: str) -> dict[str, str]:
 def denied(status: str) -> bool:
     """A read, write or link the sandbox refused (not found, not permitted, read-only)."""
     return status in {"FileNotFoundError", "PermissionError", "OSError", "NotADirectoryError"}
+
+
+def allowed_root() -> set[str]:
+    """The names a sandboxed process may see in ``/``: the system's folders the allow-list
+    binds from (``/usr``, ``/etc``, the loader's ``/lib64``...), its own ``/tmp``, ``/proc``
+    and ``/dev``, and the first folder of the paths to this interpreter, its venv and the
+    ``day25`` package, wherever they live (``/opt``, ``/home``...: only the path to them)."""
+    package = Path(namespaces.__file__).resolve().parents[3]
+    return {"dev", "etc", "lib", "lib64", "proc", "tmp", "usr",
+            *(Path(p).resolve().parts[1] for p in (sys.base_prefix, sys.prefix, package))}

@@ -23,7 +23,15 @@ import pytest
 from day25.course.grading.gradescope import build_autograder
 from day25.course.sandbox import namespaces
 
-from .probe import DECOY_MARKER, HIDDEN_MARKER, RUN, denied, parse_report, probe_module
+from .probe import (
+    DECOY_MARKER,
+    HIDDEN_MARKER,
+    RUN,
+    allowed_root,
+    denied,
+    parse_report,
+    probe_module,
+)
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -62,7 +70,7 @@ def _assert_refused(report: dict[str, str]) -> None:
     reads = {k: v for k, v in report.items() if k.startswith("read ")}
     assert len(reads) == 4 and all(denied(v) for v in reads.values()), report
     assert report["list home"] == report["list vartmp"] == "FileNotFoundError", report
-    assert not {"home", "var", "srv", "opt", "mnt"} & set(report["list root"].split(",")), report
+    assert set(report["list root"].split(",")) <= allowed_root(), report
 
 
 def test_day25_check_runs_the_students_code_in_the_allow_list(
