@@ -89,8 +89,11 @@ def _render(entry: Entry) -> str:
              PACKAGE.resolve(): "{package}", WORKDIR: "{workdir}"}  # no venv: prefix is python
     if entry.rule == "libraries":
         return "ro {libraries}"
-    if entry.rule == "python" and isinstance(entry, Bind) and not entry.writable:
-        return "ro {python}"  # the prefix, or a system Python's own folders of /usr
+    base = Path(sys.base_prefix).resolve()
+    if (entry.rule == "python" and isinstance(entry, Bind) and not entry.writable
+            and base in {Path("/"), Path("/usr"), Path("/usr/local")}
+            and entry.target.is_relative_to(base)):
+        return "ro {python}"  # a system Python: its own folders of /usr, not all of it
     if entry.rule == "executable":  # the links (and file) leading to python and its loader
         return "{executable}"
     if isinstance(entry, Bind):
