@@ -26,7 +26,7 @@ short file are the points up to its first failure, not its grade:
     python benchmarks/blind_batch.py BATCH --json            # the figures as JSON too
     python benchmarks/blind_batch.py --alone --json          # one student per file
     python benchmarks/blind_batch.py --check                 # every kept variant
-    python benchmarks/blind_batch.py --check --bugs-share 3  # CI: a third of the bugs, all the rest
+    python benchmarks/blind_batch.py --check --bugs-share 3 --correct-share 2  # CI's share
 
 Without a folder it grades the kept variants (``tests/mutants/<exercise>/bug_*.py``
 and ``tests/alternatives/<exercise>/ok_*.py``). Run it on a new batch *before* any test is
@@ -39,12 +39,23 @@ CI runs ``--check`` on the kept variants after the test line (``.ci/run``): grad
 hundreds of programs is a mutation run, slow on purpose (a hidden suite per file), so it
 is a command here rather than a test, and every commit is still held to it.
 
-``--bugs-share N`` grades every correct file and one bug in N, which ones set by the
-commit being checked (``git rev-parse HEAD``), so successive commits cover every bug in
-turn. CI runs it with 3: the whole gate took 7 minutes of CI's 20, one bug in 3 about 4
-(docs/benchmarks.md, "The gate samples the bugs"). A correct file that loses points is a
-student wronged, so none is skipped; a hidden test weakened by a change typically lets
-several kept bugs through, and each is graded with probability 1/N.
+``--bugs-share N`` grades one kept bug in N and ``--correct-share N`` one correct file in
+N, which ones set by the commit being checked (``git rev-parse HEAD``, different digits
+for each), so over successive commits every file is graded. CI runs ``--bugs-share 3
+--correct-share 2``: the whole gate took 7 minutes of CI's 20, and CI passed with 25 s to
+spare once the suite had grown (docs/benchmarks.md, "The gate samples the correct files
+too"). A hidden test weakened so that it lets k kept bugs through is caught on the commit
+that weakens it with probability 1 - (2/3)^k; one made so strict that it fails k correct
+files, with 1 - (1/2)^k; and again on each later commit while it stays. Before a change
+to the suites or the grader lands, run the whole gate (no share) once: it is the measure,
+CI's share is the tripwire.
+
+``--within SECONDS`` grades the chosen files in four rounds, each an even slice of every
+exercise's bugs and correct files, and starts a round only while 1.2 times the longest
+round so far fits in what is left (the first always runs). CI gives it what is left of
+18 minutes from its start: the same shared machine has run the same suite 1.6 times
+slower on some days, and a slow day should shorten the sample, not fail CI on time. Four
+rounds took as long as one batch of the same files (274 s and 276 s, one after the other).
 """
 
 from __future__ import annotations
@@ -56,6 +67,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 COURSE = Path(__file__).resolve().parents[1]
@@ -80,13 +92,14 @@ def variants(batch: Path | None) -> list[tuple[str, str, Path]]:
     return found
 
 
-def share_of_bugs(found: list[tuple[str, str, Path]], share: int, turn: int
-                  ) -> list[tuple[str, str, Path]]:
-    """Every correct file, and the bugs whose place among their exercise's (name order) is
-    ``turn`` modulo ``share``: turns ``0 .. share - 1`` split the bugs between them."""
+def share_of(found: list[tuple[str, str, Path]], prefix: str, share: int, turn: int
+             ) -> list[tuple[str, str, Path]]:
+    """The files whose name starts with ``prefix`` and whose place among their exercise's
+    (name order) is ``turn`` modulo ``share``, and every other file: turns
+    ``0 .. share - 1`` split those files between them, each exercise's evenly."""
     kept, seen = [], dict.fromkeys((ex for ex, _, _ in found), -1)
     for exercise, module, path in found:
-        if path.name.startswith("bug_"):
+        if path.name.startswith(prefix):
             seen[exercise] += 1
             if seen[exercise] % share != turn % share:
                 continue
@@ -94,11 +107,53 @@ def share_of_bugs(found: list[tuple[str, str, Path]], share: int, turn: int
     return kept
 
 
-def commit_turn(share: int) -> tuple[int, str]:
-    """This commit's turn among ``share`` (from its hash), and the commit."""
+def commit_turn(share: int, kind: str = "bug_") -> tuple[int, str]:
+    """This commit's turn among ``share`` for the bugs or the correct files (``kind``), and
+    the commit. The two turns come from different digits of the hash, so which bugs and
+    which correct files a commit grades do not move together."""
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=COURSE, capture_output=True,
                           text=True, check=False).stdout.strip()
-    return (int(head[:8], 16) % share if head else 0), head[:12] or "unknown"
+    digits = head[:8] if kind == "bug_" else head[8:16]
+    return (int(digits, 16) % share if head else 0), head[:12] or "unknown"
+
+
+def rounds(found: list[tuple[str, str, Path]], count: int) -> list[list[tuple[str, str, Path]]]:
+    """``found`` split into ``count`` rounds, each holding an even slice of every
+    exercise's bugs and of its correct files, so that any first rounds are a fair sample."""
+    split = [share_of(share_of(found, "bug_", count, turn), "ok_", count, turn)
+             for turn in range(count)]
+    return [files for files in split if files]
+
+
+def within(found: list[tuple[str, str, Path]], seconds: float, jobs: int, alone: bool,
+           count: int = 4) -> tuple[dict[str, float], dict[str, str], list[str],
+                                    list[tuple[str, str, Path]]]:
+    """:func:`grade` round by round (:func:`rounds`) while the time left is enough for one
+    more as long as the longest so far, with a fifth to spare; the first always runs.
+    Returns what :func:`grade` does and the files graded."""
+    points: dict[str, float] = {}
+    why: dict[str, str] = {}
+    flagged: list[str] = []
+    graded: list[tuple[str, str, Path]] = []
+    start, longest = time.monotonic(), 0.0
+    split = rounds(found, count)
+    for number, files in enumerate(split, 1):
+        left = seconds - (time.monotonic() - start)
+        if graded and longest * 1.2 > left:
+            print(f"time ran short: graded {number - 1} of {len(split)} rounds, {len(graded)} of "
+                  f"{len(found)} files ({left:.0f} s left, the longest round took "
+                  f"{longest:.0f} s)")
+            break
+        began = time.monotonic()
+        more = grade(files, jobs, alone)
+        longest = max(longest, time.monotonic() - began)
+        print(f"round {number} of {len(split)}: {len(files)} files in "
+              f"{time.monotonic() - began:.0f} s", flush=True)
+        points.update(more[0])
+        why.update(more[1])
+        flagged += more[2]
+        graded += files
+    return points, why, flagged, graded
 
 
 def students(found: list[tuple[str, str, Path]], alone: bool
@@ -182,18 +237,30 @@ def main() -> None:
                         help="exit 1 if a bug keeps every point, a correct one loses any, "
                              "or the review names any file")
     parser.add_argument("--bugs-share", type=int, default=1, metavar="N",
-                        help="grade one bug in N (which ones: by the commit) and every "
-                             "correct file")
+                        help="grade one bug in N (which ones: by the commit)")
+    parser.add_argument("--correct-share", type=int, default=1, metavar="N",
+                        help="grade one correct file in N (which ones: by the commit)")
+    parser.add_argument("--within", type=float, metavar="SECONDS",
+                        help="grade in four rounds and start one only if it should end "
+                             "within SECONDS of the start (the first always runs)")
     args = parser.parse_args()
     found = variants(args.batch)
     if not found:
         sys.exit(f"no <exercise>/bug_*.py or ok_*.py under {args.batch}")
-    if args.bugs_share > 1:
-        turn, commit = commit_turn(args.bugs_share)
-        found = share_of_bugs(found, args.bugs_share, turn)
-        print(f"graded: bugs {turn + 1} of every {args.bugs_share} (commit {commit}), every "
-              "correct file")
-    points, why, flagged = grade(found, args.jobs, args.alone)
+    shown = []
+    for prefix, share, what in (("bug_", args.bugs_share, "bugs"),
+                                ("ok_", args.correct_share, "correct files")):
+        if share > 1:
+            turn, commit = commit_turn(share, prefix)
+            found = share_of(found, prefix, share, turn)
+            shown.append(f"{what} {turn + 1} of every {share} (commit {commit})")
+        else:
+            shown.append(f"every one of the {what}")
+    print(f"graded: {', '.join(shown)}")
+    if args.within is None:
+        points, why, flagged = grade(found, args.jobs, args.alone)
+    else:
+        points, why, flagged, found = within(found, args.within, args.jobs, args.alone)
     full = {ex.id: ex.points for ex in load_catalogue(COURSE).exercises}
     rows, misses = [], []
     print(f"{'exercise':<24} {'bugs caught':>12} {'correct at full':>16}")

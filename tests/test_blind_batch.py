@@ -155,20 +155,92 @@ def test_ci_runs_the_readmes_test_line_then_the_gate() -> None:
                      if line.startswith("bash .ci/system-deps && "))
     steps = [line for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
              if line and not line.startswith(("#", "set ", "cd ", "unset "))]
-    assert steps == [test_line, "python benchmarks/blind_batch.py --check --bugs-share 3"]
+    assert steps == [test_line, "python benchmarks/blind_batch.py --check --bugs-share 3 "
+                                "--correct-share 2 --within $((1080 - SECONDS))"]
 
 
-def test_shares_of_the_bugs_cover_them_all_once_and_keep_every_correct_file() -> None:
+@pytest.mark.parametrize(("prefix", "share"), [("bug_", 3), ("ok_", 2)])
+def test_shares_cover_each_kind_once_and_keep_the_other_kind_whole(prefix: str, share: int
+                                                                   ) -> None:
     command = _command()
     found = command.variants(None)
-    bugs = {p for _, _, p in found if p.name.startswith("bug_")}
-    oks = {p for _, _, p in found if p.name.startswith("ok_")}
-    shares = [command.share_of_bugs(found, 3, turn) for turn in range(3)]
-    taken = [{p for _, _, p in share if p.name.startswith("bug_")} for share in shares]
-    assert all({p for _, _, p in share} - bugs == oks for share in shares)
-    assert set().union(*taken) == bugs and sum(map(len, taken)) == len(bugs)
+    mine = {p for _, _, p in found if p.name.startswith(prefix)}
+    others = {p for _, _, p in found} - mine
+    assert mine and others
+    shares = [command.share_of(found, prefix, share, turn) for turn in range(share)]
+    taken = [{p for _, _, p in part if p.name.startswith(prefix)} for part in shares]
+    assert all({p for _, _, p in part} - mine == others for part in shares)
+    assert set().union(*taken) == mine and sum(map(len, taken)) == len(mine)
     for exercise in dict.fromkeys(ex for ex, _, _ in found):  # each exercise split evenly
-        counts = [sum(ex == exercise for ex, _, p in share if p.name.startswith("bug_"))
-                  for share in shares]
+        counts = [sum(ex == exercise for ex, _, p in part if p.name.startswith(prefix))
+                  for part in shares]
         assert max(counts) - min(counts) <= 1, (exercise, counts)
+
+
+def test_the_two_turns_come_from_different_digits_of_the_commit() -> None:
+    command = _command()
     assert command.commit_turn(2)[0] in (0, 1)
+    assert command.commit_turn(2, "ok_")[0] in (0, 1)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    assert command.commit_turn(7)[0] == int(head[:8], 16) % 7
+    assert command.commit_turn(7, "ok_")[0] == int(head[8:16], 16) % 7
+
+
+def test_rounds_split_every_exercises_bugs_and_correct_files_evenly() -> None:
+    command = _command()
+    found = command.variants(None)
+    split = command.rounds(found, 4)
+    assert len(split) == 4 and sorted(f for part in split for f in part) == sorted(found)
+    for exercise in dict.fromkeys(ex for ex, _, _ in found):
+        for prefix in ("bug_", "ok_"):
+            counts = [sum(ex == exercise and p.name.startswith(prefix) for ex, _, p in part)
+                      for part in split]
+            assert max(counts) - min(counts) <= 1, (exercise, prefix, counts)
+    assert command.rounds(found[:2], 4) == [[found[0]], [found[1]]]  # no empty round
+
+
+@pytest.mark.parametrize(("seconds", "graded"), [(-50, 1), (0, 1), (25, 2), (34, 3), (1000, 4)])
+def test_within_starts_a_round_only_if_it_should_end_in_time(
+        seconds: float, graded: int, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Each round here takes 10 s: one starts while 1.2 times the longest fits in what is
+    left, and the first always runs (CI grades at least a quarter of its share)."""
+    command = _command()
+    clock = [0.0]
+    calls: list[int] = []
+
+    def grade(files: list[Any], jobs: int, alone: bool) -> Any:
+        clock[0] += 10
+        calls.append(len(files))
+        return ({f"{ex}/{p.stem}": 1.0 for ex, _, p in files}, {}, [])
+
+    monkeypatch.setattr(command, "grade", grade)
+    monkeypatch.setattr(command.time, "monotonic", lambda: clock[0])
+    found = [("a", "a.py", Path(f"{kind}{n}.py")) for kind in ("bug_", "ok_")
+             for n in range(8)]
+    points, _, _, done = command.within(found, seconds, jobs=2, alone=False)
+    assert len(calls) == graded and len(done) == len(points) == 4 * graded
+    out = capsys.readouterr().out
+    if graded < 4:
+        assert f"time ran short: graded {graded} of 4 rounds, {4 * graded} of 16 files" in out
+    else:
+        assert "time ran short" not in out
+
+
+def test_the_check_in_rounds_names_what_one_batch_names(tmp_path: Path) -> None:
+    """The rounds change when files are graded, not what the check says of them."""
+    prio = tmp_path / "priority_ordering"
+    prio.mkdir()
+    solution = (ROOT / "solutions" / "priority_ordering.py").read_text(encoding="utf-8")
+    (prio / "bug_98_no_bug_at_all.py").write_text(solution, encoding="utf-8")
+    shutil.copy(kept("priority_ordering", "bug_")[0], prio)  # caught
+    shutil.copy(ROOT / "exercises" / "priority_ordering.py", prio / "ok_97_the_stub.py")
+    proc = subprocess.run([sys.executable, str(COMMAND), str(tmp_path), "--check",
+                           "--within", "1000"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=280)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "missed: priority_ordering/bug_98_no_bug_at_all.py (25/25)" in out
+    assert "short:  priority_ordering/ok_97_the_stub.py (0/25)" in out
+    assert "time ran short" not in out
