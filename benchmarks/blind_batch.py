@@ -225,6 +225,13 @@ def failures(student: Path, exercise: str) -> str:
     return "\n".join(f"          {line.strip()}"[:300] for line in shown[:6])
 
 
+def share_count(text: str) -> int:
+    """A share's N: a whole number from 1 (1: every file)."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 (1: every file)")
+    return int(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("batch", nargs="?", type=Path,
@@ -236,9 +243,9 @@ def main() -> None:
     parser.add_argument("--check", action="store_true",
                         help="exit 1 if a bug keeps every point, a correct one loses any, "
                              "or the review names any file")
-    parser.add_argument("--bugs-share", type=int, default=1, metavar="N",
+    parser.add_argument("--bugs-share", type=share_count, default=1, metavar="N",
                         help="grade one bug in N (which ones: by the commit)")
-    parser.add_argument("--correct-share", type=int, default=1, metavar="N",
+    parser.add_argument("--correct-share", type=share_count, default=1, metavar="N",
                         help="grade one correct file in N (which ones: by the commit)")
     parser.add_argument("--within", type=float, metavar="SECONDS",
                         help="grade in four rounds and start one only if it should end "

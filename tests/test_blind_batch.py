@@ -244,3 +244,12 @@ def test_the_check_in_rounds_names_what_one_batch_names(tmp_path: Path) -> None:
     assert "missed: priority_ordering/bug_98_no_bug_at_all.py (25/25)" in out
     assert "short:  priority_ordering/ok_97_the_stub.py (0/25)" in out
     assert "time ran short" not in out
+
+
+@pytest.mark.parametrize("bad", [["--correct-share", "0"], ["--bugs-share", "-3"],
+                                 ["--bugs-share", "half"], ["--within", "soon"]])
+def test_a_bad_share_or_budget_is_refused_before_anything_is_graded(bad: list[str]) -> None:
+    proc = subprocess.run([sys.executable, str(COMMAND), "--check", *bad], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and not proc.stdout, proc.stdout + proc.stderr
+    assert f"argument {bad[0]}: " in proc.stderr and bad[1] in proc.stderr, proc.stderr
