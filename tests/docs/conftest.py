@@ -132,7 +132,16 @@ def show(request: pytest.FixtureRequest, text: str) -> None:
             reporter.write_line("\n" + text)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Pin this folder's tests to one xdist worker: one run, one build, one browser.
+
+    ``tryfirst``: xdist's worker turns the ``xdist_group`` marks into the ``@site`` that
+    ``--dist loadgroup`` schedules by, in this same hook. Hooks run in the reverse order of
+    registration, and this conftest registers before xdist's worker when a path under
+    ``tests/docs`` is named on the command line (``pytest -n 3 tests/docs``): then the
+    marks came too late, and each worker executed the lessons and built the site itself.
+    """
     here = Path(__file__).parent
     for item in items:
         if here in Path(str(item.fspath)).parents:
