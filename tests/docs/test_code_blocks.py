@@ -270,7 +270,8 @@ def test_each_usage_synopsis_names_every_option_of_its_command_and_no_other(b: B
 
 SMALLER = {"benchmarks/emit.py": ["--emits", "2000", "--rounds", "1"],
            "benchmarks/fanout.py": ["--members", "5", "--messages", "3", "--rounds", "1",
-                                    "--requests", "20"]}
+                                    "--requests", "20"],
+           "benchmarks/suite_cpu.py": ["--workers", "1", "tests/test_trace.py"]}
 
 
 @pytest.mark.xdist_group("doc-benchmarks")  # not the site's worker: they need no build
