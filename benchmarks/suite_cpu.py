@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -148,6 +149,8 @@ def main() -> None:
     parser.add_argument("--workers", default="auto", help="pytest -n (default: auto)")
     parser.add_argument("--json", action="store_true", help="every figure as JSON, last")
     args = parser.parse_args()
+    if shutil.which("accton") is None:
+        raise SystemExit("accton is missing: apt-get install acct (bash .ci/system-deps does)")
     if os.geteuid() != 0:
         raise SystemExit("process accounting (accton) needs root")
     runs = []

@@ -70,3 +70,10 @@ def test_a_real_run_counts_the_pytest_it_ran() -> None:
     assert run["paths"] == ["tests/test_trace.py"] and " passed" in run["pytest"], run
     # pytest, its xdist worker and the interpreters they start: seconds of Python at least
     assert run["kinds"]["python"] >= 1.0 and run["processes"] >= 3, run
+
+
+def test_without_accton_it_says_what_to_install() -> None:
+    proc = subprocess.run([sys.executable, str(COMMAND), "tests/test_trace.py"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, env={"PATH": "/nowhere"})
+    assert proc.returncode == 1 and proc.stderr.strip() == (
+        "accton is missing: apt-get install acct (bash .ci/system-deps does)"), proc.stderr
