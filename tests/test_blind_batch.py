@@ -21,7 +21,6 @@ exits 0.
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.commands import load_command
 
 from day25.course.catalogue import load_catalogue
 
@@ -46,15 +46,6 @@ def kept(exercise: str, prefix: str) -> list[Path]:
 def blind_batch(folder: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(COMMAND), str(folder), "--check"],
                           cwd=ROOT, capture_output=True, text=True, timeout=280)
-
-
-def _command() -> Any:
-    """``benchmarks/blind_batch.py`` as a module."""
-    spec = importlib.util.spec_from_file_location("blind_batch", COMMAND)
-    assert spec and spec.loader
-    command = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(command)
-    return command
 
 
 def test_there_are_at_least_ten_blind_bugs_per_exercise() -> None:
@@ -111,7 +102,7 @@ def test_the_check_fails_on_a_review_flag_alone(tmp_path: Path) -> None:
 def test_each_student_hands_in_one_file_of_each_exercise_bugs_with_bugs() -> None:
     """Four files per student, as a student hands in four modules; a correct student is
     a whole honest submission, never one beside a bug; ``--alone``: one file each."""
-    command = _command()
+    command = load_command("blind_batch")
     found = [("a", "a.py", Path("bug_1.py")), ("a", "a.py", Path("bug_2.py")),
              ("a", "a.py", Path("ok_1.py")), ("b", "b.py", Path("bug_7.py")),
              ("b", "b.py", Path("ok_3.py")), ("b", "b.py", Path("ok_4.py"))]
@@ -162,7 +153,7 @@ def test_ci_runs_the_readmes_test_line_then_the_gate() -> None:
 @pytest.mark.parametrize(("prefix", "share"), [("bug_", 3), ("ok_", 2)])
 def test_shares_cover_each_kind_once_and_keep_the_other_kind_whole(prefix: str, share: int
                                                                    ) -> None:
-    command = _command()
+    command = load_command("blind_batch")
     found = command.variants(None)
     mine = {p for _, _, p in found if p.name.startswith(prefix)}
     others = {p for _, _, p in found} - mine
@@ -178,7 +169,7 @@ def test_shares_cover_each_kind_once_and_keep_the_other_kind_whole(prefix: str, 
 
 
 def test_the_two_turns_come_from_different_digits_of_the_commit() -> None:
-    command = _command()
+    command = load_command("blind_batch")
     assert command.commit_turn(2)[0] in (0, 1)
     assert command.commit_turn(2, "ok_")[0] in (0, 1)
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
@@ -188,7 +179,7 @@ def test_the_two_turns_come_from_different_digits_of_the_commit() -> None:
 
 
 def test_rounds_split_every_exercises_bugs_and_correct_files_evenly() -> None:
-    command = _command()
+    command = load_command("blind_batch")
     found = command.variants(None)
     split = command.rounds(found, 4)
     assert len(split) == 4 and sorted(f for part in split for f in part) == sorted(found)
@@ -206,7 +197,7 @@ def test_within_starts_a_round_only_if_it_should_end_in_time(
         capsys: pytest.CaptureFixture[str]) -> None:
     """Each round here takes 10 s: one starts while 1.2 times the longest fits in what is
     left, and the first always runs (CI grades at least a quarter of its share)."""
-    command = _command()
+    command = load_command("blind_batch")
     clock = [0.0]
     calls: list[int] = []
 

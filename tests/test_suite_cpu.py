@@ -6,29 +6,19 @@ made-up ``acct_v3`` records and measures one small module for real.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+from tests.commands import load_command
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = ROOT / "benchmarks" / "suite_cpu.py"
 
 
-def _command() -> Any:
-    spec = importlib.util.spec_from_file_location("suite_cpu", COMMAND)
-    assert spec and spec.loader
-    command = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = command  # its dataclass looks its module up
-    spec.loader.exec_module(command)
-    return command
-
-
-suite_cpu = _command()
+suite_cpu = load_command("suite_cpu")
 
 
 def record(command: str, utime: int, stime: int, version: int = 3) -> bytes:
