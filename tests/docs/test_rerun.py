@@ -10,9 +10,12 @@ cell, top to bottom. At each answer cell (a code cell holding ``### BEGIN SOLUTI
 the cells from it through its check are run three times, as a student does:
 
 1. **the student's copy** (``strip_answers``): the check must fail with an
-   ``AssertionError``, and no other cell of the range may fail;
-2. **the answer**: every cell passes;
-3. **the answer, again**: every cell still passes: nothing left behind by the two runs
+   ``AssertionError`` that says something, and no other cell of the range may fail;
+2. **each kept wrong answer** to that cell (``mistakes/<lesson>.toml``, written from
+   the lesson's text with the checks hidden; see ``lesson_mistakes.py``): likewise;
+3. **each kept correct answer in another style** from the same file: every cell passes;
+4. **the answer**: every cell passes;
+5. **the answer, again**: every cell still passes: nothing left behind by the runs
    before breaks the check.
 
 The lesson then goes on, and every later cell must still run. The walk runs inline,
@@ -31,15 +34,17 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from tests.kernels import kernel_config
 
 from day25.course.answers import BEGIN, strip_answers
 
 from .conftest import CELL_TIMEOUT, NOTEBOOKS_DIR, PARALLEL, show
+from .lesson_mistakes import KeptAnswer, answer_with, load_kept_answers
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 IDS = [p.stem for p in NOTEBOOKS]
 CHECK = "check"
-STEPS = ("the student's copy", "the answer", "the answer, again")
+FAILS, PASSES = True, False  # what a run of an answer range must do at its check
 
 
 def _is_check(cell: nbformat.NotebookNode) -> bool:
@@ -80,12 +85,30 @@ class Walk:
     failed_checks: dict[int, list[str]] = field(default_factory=dict)  # check index: problems
     other: list[str] = field(default_factory=list)  # cells outside an answer's range
     checks: int = 0
+    mistakes: int = 0  # kept wrong answers run
+    missed: int = 0  # of them, those the check let pass (or did not fail with a message)
     seconds: float = 0.0
 
 
-async def _walk(path: Path, gate: asyncio.Semaphore) -> Walk:
+def attempts(nb: nbformat.NotebookNode, answer: int, kept_answers: list[KeptAnswer]
+             ) -> list[tuple[str, nbformat.NotebookNode, bool]]:
+    """What a student runs for answer cell ``answer``, in order: ``(what, the notebook
+    with that attempt in the cell, whether its check must fail)``."""
+    steps = [("the student's copy", strip_answers(nb), FAILS)]
+    for kept in kept_answers:
+        if kept.cell == nb.cells[answer].get("id"):
+            tried = copy.deepcopy(nb)
+            tried.cells[answer].source = answer_with(nb.cells[answer].source, kept.blocks)
+            steps.append((kept.label, tried, FAILS if kept.kind == "mistake" else PASSES))
+    return [*steps, ("the answer", nb, PASSES), ("the answer, again", nb, PASSES)]
+
+
+async def _walk(path: Path, gate: asyncio.Semaphore,
+                kept_answers: list[KeptAnswer] | None = None) -> Walk:
+    """Walk lesson ``path`` as a student, with its kept answers (or ``kept_answers``)."""
     nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
-    student = strip_answers(nb)
+    if kept_answers is None:
+        kept_answers = load_kept_answers(path.stem)
     ranges = answer_ranges(nb)
     walk = Walk(path.stem, checks=len(ranges))
     client = NotebookClient(
@@ -93,6 +116,7 @@ async def _walk(path: Path, gate: asyncio.Semaphore) -> Walk:
         timeout=CELL_TIMEOUT,
         startup_timeout=60,
         kernel_name="python3",
+        config=kernel_config(),  # Unix sockets: no port another process can take first
         resources={"metadata": {"path": str(NOTEBOOKS_DIR)}},
         allow_errors=True,  # errors are collected from the outputs, cell by cell
     )
@@ -119,14 +143,16 @@ async def _walk(path: Path, gate: asyncio.Semaphore) -> Walk:
                         continue
                     check = ranges[index]
                     problems = []
-                    for step, source in zip(STEPS, (student, nb, nb), strict=True):
+                    for step, source, fails in attempts(nb, index, kept_answers):
+                        walk.mistakes += step.startswith("mistake")
                         for i in range(index, check + 1):
                             error = await run(source.cells[i], i)
-                            if i == check and step == STEPS[0]:
-                                if not (error or "").startswith("AssertionError"):
+                            if i == check and fails:
+                                if not _says_what_is_wrong(error):
+                                    walk.missed += step.startswith("mistake")
                                     how = f"raised {error}" if error else "passed"
                                     problems.append(f"{step}: the check {how}, expected an "
-                                                    "AssertionError")
+                                                    "AssertionError with a message")
                             elif error:
                                 problems.append(f"{step}: {where(i)} failed: {error}")
                     if problems:
@@ -136,6 +162,12 @@ async def _walk(path: Path, gate: asyncio.Semaphore) -> Walk:
             walk.other.append(f"the walk stopped: {type(exc).__name__}: {exc}")
         walk.seconds = time.perf_counter() - started
     return walk
+
+
+def _says_what_is_wrong(error: str | None) -> bool:
+    """Whether a check failed as it should: an ``AssertionError`` with a message."""
+    prefix = "AssertionError: "
+    return error is not None and error.startswith(prefix) and bool(error[len(prefix):].strip())
 
 
 @pytest.fixture(scope="module")
@@ -151,17 +183,21 @@ def walks(request: pytest.FixtureRequest) -> dict[str, Walk]:
     wall = time.perf_counter() - started
     failed = sum(len(w.failed_checks) for w in results.values())
     checks = sum(w.checks for w in results.values())
+    mistakes = sum(w.mistakes for w in results.values())
+    missed = sum(w.missed for w in results.values())
     lines = [f"  {w.stem}: {w.seconds:.1f}s, {len(w.failed_checks)} of {w.checks} "
-             "check(s) failed a re-run" for w in results.values()]
+             f"check(s) failed the walk, {w.mistakes - w.missed} of {w.mistakes} kept "
+             "wrong answers caught" for w in results.values()]
     show(request, "\n".join(["re-run walk times:", *lines,
-                             f"  {failed} of {checks} check cells failed a re-run; "
+                             f"  {failed} of {checks} check cells failed the walk; "
+                             f"{mistakes - missed} of {mistakes} kept wrong answers caught; "
                              f"wall time for all ({PARALLEL} at once): {wall:.1f}s"]))
     return results
 
 
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_every_check_passes_again_after_a_wrong_answer_and_a_rerun(
+def test_each_check_fails_every_wrong_answer_and_passes_the_right_ones_again(
     path: Path, walks: dict[str, Walk]
 ) -> None:
     walk = walks[path.stem]
@@ -172,8 +208,8 @@ def test_every_check_passes_again_after_a_wrong_answer_and_a_rerun(
         lines.extend(f"  {p}" for p in problems)
     lines.extend(walk.other)
     assert not lines, (
-        f"{path.name}: {len(walk.failed_checks)} of {walk.checks} check cells fail when "
-        "run again as a student does:\n" + "\n".join(lines)
+        f"{path.name}: {len(walk.failed_checks)} of {walk.checks} check cells go wrong "
+        "when a student's attempts are run in turn:\n" + "\n".join(lines)
     )
 
 
