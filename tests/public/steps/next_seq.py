@@ -34,4 +34,12 @@ def check(step: ModuleType) -> None:
         db = step.open_db(path)  # a restart
         got = [add("ann"), add("bob")]
         assert got == [5, 2], f"After a restart seq continues: expected [5, 2], got {got}."
+        given = step.next_seq(db, "cid")  # nothing of the check's commits after it
+        db.close()
+        db = step.open_db(path)  # a restart: what next_seq did not commit is gone
+        again = step.next_seq(db, "cid")
+        assert again == given + 1, (
+            f"cid was given {given}, and after a restart {again} again: next_seq must commit "
+            "its counter (db.commit(), or `with db:`), or a restart hands out a number twice."
+        )
         db.close()

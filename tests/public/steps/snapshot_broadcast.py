@@ -19,6 +19,8 @@ class Member:
     async def send_text(self, text: str) -> None:
         if self.behaviour == "dead":
             raise ConnectionResetError(f"{self.name}'s connection is gone")
+        if self.behaviour == "closed":  # what Starlette raises on a socket already closed
+            raise RuntimeError('Cannot call "send" once a close message has been sent.')
         if self.behaviour == "stalled":
             self.stalls["now"] += 1  # sends stalled at this moment, and the most at once
             self.stalls["most"] = max(self.stalls["most"], self.stalls["now"])
@@ -36,9 +38,10 @@ async def check(step: ModuleType) -> None:
     room: set[Member] = set()
     ok = [Member(f"ok{i}", room) for i in range(3)]
     dead, leaver = Member("dead", room, "dead"), Member("leaver", room, "leaves")
+    closed = Member("closed", room, "closed")
     stalls = {"now": 0, "most": 0}
     stalled = [Member(f"stalled{i}", room, "stalled", stalls) for i in range(3)]
-    room.update([*ok, dead, leaver, *stalled])
+    room.update([*ok, dead, closed, leaver, *stalled])
     started = time.monotonic()
     try:
         failed = await asyncio.wait_for(step.broadcast(room, "hi", timeout=0.2), 5)
@@ -60,8 +63,9 @@ async def check(step: ModuleType) -> None:
             f"{member} should get 'hi' once, whatever the others do; got {member.got}."
         )
     assert leaver.got == ["hi"], "The member who left during the broadcast still got it."
-    assert sorted(map(repr, failed)) == ["dead", "stalled0", "stalled1", "stalled2"], (
-        f"broadcast returns the members whose send raised or timed out; got {failed}."
+    assert sorted(map(repr, failed)) == ["closed", "dead", "stalled0", "stalled1", "stalled2"], (
+        f"broadcast returns the members whose send raised (any exception: a connection "
+        f"error, a RuntimeError of a closed socket) or timed out; got {failed}."
     )
     # counted, not timed: a busy machine makes a broadcast slower, never different
     assert stalls["most"] == 3, (
