@@ -34,7 +34,7 @@ def _definition(name: str) -> str:
 def test_mypy_checks_the_typed_emit_function_but_not_emit(tmp_path: Path) -> None:
     module = "\n".join(
         [
-            "from typing import TypedDict",
+            "from typing import NotRequired, TypedDict",
             "from day25 import EmitResult, EventBus",
             _definition("RoomMessage"),
             _definition("emit_room_message"),
