@@ -10,12 +10,12 @@ reports a check that lets a wrong answer through.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import Counter
 from pathlib import Path
 
 import nbformat
 import pytest
+from tests.quoting import quotes
 
 from day25.course.answers import BEGIN, END, count_answers
 
@@ -23,11 +23,6 @@ from .lesson_mistakes import FOLDER, KeptAnswer, answer_with, load_kept_answers
 from .test_rerun import NOTEBOOKS, _walk
 
 MIN_MISTAKES = 2  # per answer cell
-
-
-def _words(text: str) -> str:
-    """``text`` as words only: quotes may drop markdown marks, line breaks and case."""
-    return " ".join(re.findall(r"[a-z0-9_.]+", text.lower()))
 
 
 def _answer_cells(path: Path) -> dict[str, nbformat.NotebookNode]:
@@ -47,13 +42,13 @@ def test_every_answer_cell_has_wrong_answers_kept_that_quote_the_lesson(path: Pa
     cells = _answer_cells(path)
     kept = load_kept_answers(path.stem)
     nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
-    text = _words("\n".join(c.source for c in nb.cells))
+    text = "\n".join(c.source for c in nb.cells)
     problems = [f"{k.label}: no answer cell {k.cell!r}" for k in kept if k.cell not in cells]
     problems += [f"{k.label}: {len(k.blocks)} block(s) for a cell with "
                  f"{count_answers(cells[k.cell].source)}" for k in kept
                  if k.cell in cells and len(k.blocks) != count_answers(cells[k.cell].source)]
     problems += [f"{k.label}: the quote is not the lesson's text: {k.quote!r}"
-                 for k in kept if not _words(k.quote) or _words(k.quote) not in text]
+                 for k in kept if not quotes(k.quote, text)]
     twice = Counter((k.cell, k.name) for k in kept)
     problems += [f"{name!r} twice for cell {cell}" for (cell, name), n in twice.items() if n > 1]
     mistakes = Counter(k.cell for k in kept if k.kind == "mistake")

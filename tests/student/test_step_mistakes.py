@@ -9,15 +9,17 @@ docs/benchmarks.md keeps how many the checks caught before any check changed.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.quoting import quotes
 
-from day25.course.catalogue import Exercise, load_catalogue
+from day25.course.catalogue import load_catalogue
 from day25.course.student.steps import run_step
+
+from .test_steps import _write
 
 ROOT = Path(__file__).resolve().parents[2]
 KEPT = Path(__file__).with_name("step_mistakes.toml")
@@ -53,27 +55,16 @@ def _load() -> list[KeptStep]:
 KEPT_STEPS = _load()
 
 
-def _words(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9_.]+", text.lower()))
-
-
 def test_every_step_has_wrong_answers_that_quote_its_stub() -> None:
     problems = [f"{k.name!r}: no step {k.step!r}" for k in KEPT_STEPS if k.step not in STEPS]
     for step in STEPS.values():
         mine = [k for k in KEPT_STEPS if k.step == step.id]
-        text = _words((ROOT / "exercises" / step.module).read_text(encoding="utf-8"))
+        text = (ROOT / "exercises" / step.module).read_text(encoding="utf-8")
         problems += [f"{step.id}: {k.name!r} quotes what the stub does not say: {k.quote!r}"
-                     for k in mine if not _words(k.quote) or _words(k.quote) not in text]
+                     for k in mine if not quotes(k.quote, text)]
         if (n := sum(k.kind == "mistake" for k in mine)) < MIN_MISTAKES:
             problems.append(f"{step.id}: {n} wrong answers kept, expected {MIN_MISTAKES}")
     assert not problems, "\n".join(problems)
-
-
-def _write(tmp_path: Path, step: Exercise, source: str) -> Path:
-    folder = tmp_path / "exercises"
-    (folder / step.module).parent.mkdir(parents=True, exist_ok=True)
-    (folder / step.module).write_text(source, encoding="utf-8")
-    return folder
 
 
 @pytest.mark.parametrize("kept", KEPT_STEPS, ids=lambda k: f"{k.step}-{k.kind}-{k.name}")
