@@ -9,17 +9,17 @@ cell hidden, so they test the checks with answers the checks were not written fo
 
 Each entry gives the lines that replace the cell's answer block (``code``), or one
 string per block (``blocks``), written at column 0; :func:`answer_with` puts them
-in at the block's indentation, as a student typing under ``# YOUR CODE HERE`` would.
+in at the block's indentation (``day25.course.answers.replace_answers``, the same walk
+that makes the student's copy).
 """
 
 from __future__ import annotations
 
-import textwrap
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from day25.course.answers import BEGIN, END, count_answers
+from day25.course.answers import count_answers, replace_answers
 
 FOLDER = Path(__file__).resolve().with_name("mistakes")
 KINDS = {"mistake": "breaks", "alternative": "follows"}  # kind: the field quoting the lesson
@@ -64,18 +64,4 @@ def answer_with(source: str, blocks: tuple[str, ...]) -> str:
     assert count_answers(source) == len(blocks), (
         f"the cell has {count_answers(source)} answer block(s), the kept answer "
         f"{len(blocks)}")
-    out: list[str] = []
-    replacements = iter(blocks)
-    inside = False
-    for line in source.splitlines():
-        marker = line.strip()
-        if marker == BEGIN:
-            indent = line[: len(line) - len(line.lstrip())]
-            out.append(textwrap.indent(textwrap.dedent(next(replacements)).strip("\n"),
-                                       indent, lambda _: True))
-            inside = True
-        elif marker == END:
-            inside = False
-        elif not inside:
-            out.append(line)
-    return "\n".join(out) + "\n"
+    return replace_answers(source, blocks)

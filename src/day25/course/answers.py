@@ -26,6 +26,8 @@ the site and by the tests, and must stay a leaf.
 from __future__ import annotations
 
 import copy
+import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +41,7 @@ __all__ = [
     "AnswerMarkerError",
     "count_answers",
     "has_answer",
+    "replace_answers",
     "strip_answers",
     "strip_notebook",
     "strip_source",
@@ -94,21 +97,37 @@ def strip_source(source: str) -> str:
     never closed, an ``END`` without a ``BEGIN``, a block inside a block): a
     half-stripped cell would either leak the answer or not run.
     """
-    _check_pairs(source)
+    return replace_answers(source, [f"{PLACEHOLDER}\n..."] * count_answers(source))
+
+
+def replace_answers(source: str, blocks: Sequence[str]) -> str:
+    """``source`` with its answer blocks replaced, in order, by ``blocks``.
+
+    Each block is written at column 0 and goes in at the indentation of its
+    markers, as a student typing under the placeholder would write it (the
+    student's copy is this with the placeholder; a test puts other answers in
+    the same way). Raises :class:`AnswerMarkerError` when the markers do not pair
+    up or ``blocks`` is not one per answer block.
+    """
+    if count_answers(source) != len(blocks):
+        raise AnswerMarkerError(
+            f"{count_answers(source)} answer block(s), {len(blocks)} replacement(s) given")
     out: list[str] = []
+    replacements = iter(blocks)
     inside = False
     for line in source.splitlines():
         marker = _marker(line)
         if marker == BEGIN:
             indent = line[: len(line) - len(line.lstrip())]
-            out += [indent + PLACEHOLDER, indent + "..."]
+            body = textwrap.dedent(next(replacements)).strip("\n")
+            out += [indent + text for text in body.splitlines()]
             inside = True
         elif marker == END:
             inside = False
         elif not inside:
             out.append(line)
-    stripped = "\n".join(out)
-    return stripped + "\n" if source.endswith("\n") else stripped
+    replaced = "\n".join(out)
+    return replaced + "\n" if source.endswith("\n") else replaced
 
 
 def strip_answers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
