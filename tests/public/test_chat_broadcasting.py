@@ -177,16 +177,18 @@ async def test_a_normal_disconnect_is_not_an_error(app_server: Server) -> None:
 
 
 @pytest.mark.category("bad_request")
-async def test_a_bad_user_name_is_refused_with_4400(app_server: Server) -> None:
+async def test_a_bad_user_or_room_name_is_refused_with_4400(app_server: Server) -> None:
     server = app_server()
-    async with server.connect("/chat/lobby?user=a%20b") as ws:
-        reply = await server.recv_json(ws)
-        assert reply.get("type") == "error" and reply.get("code") == "bad_request", (
-            "A user name with a space should get "
-            f'{{"type": "error", "code": "bad_request", ...}}; got {reply}.'
-        )
-        code, _ = await server.expect_close(ws)
-        assert code == 4400, f"Then the server closes with code 4400, not {code}."
+    for path, what in (("/chat/lobby?user=a%20b", "A user name with a space"),
+                       ("/chat/lob!by?user=ann", "A room name with a '!'")):
+        async with server.connect(path) as ws:
+            reply = await server.recv_json(ws)
+            assert reply.get("type") == "error" and reply.get("code") == "bad_request", (
+                f"{what} should get "
+                f'{{"type": "error", "code": "bad_request", ...}}; got {reply}.'
+            )
+            code, _ = await server.expect_close(ws)
+            assert code == 4400, f"{what}: then the server closes with code 4400, not {code}."
 
 
 @pytest.mark.category("dead_member")

@@ -79,6 +79,10 @@ async def test_backlog_in_order_then_backlog_end_then_live(app_server: Server) -
             "On connect, ann should get her two stored notifications in seq order, then "
             f'{{"type": "backlog_end", "count": 2}}. Got {frames}.'
         )
+        assert frames[2] == {"type": "backlog_end", "count": 2}, (
+            f"backlog_end says how many notifications it sent: expected "
+            f'{{"type": "backlog_end", "count": 2}}, got {frames[2]}'
+        )
         async with server.http() as client:
             await client.post("/notifications", json={"user": "ann", "title": "live"})
         live = await server.recv_json(ann)
@@ -94,6 +98,11 @@ async def test_backlog_in_order_then_backlog_end_then_live(app_server: Server) -
             "After acknowledging the first two, only the unacknowledged 'live' one should come "
             f"back on the next connect; got {again}"
         )
+        end = await server.recv_json(ann)
+        assert end == {"type": "backlog_end", "count": 1}, (
+            "The backlog held one notification ('live', seq 3), so backlog_end's count is "
+            f"how many it sent, 1, not the last seq: got {end}"
+        )
 
 
 @pytest.mark.category("bad_input")
@@ -101,7 +110,10 @@ async def test_bad_input_is_refused_with_422(app_server: Server) -> None:
     server = app_server()
     async with server.http() as client:
         for bad, why in (({"user": "ann"}, "without a title"),
-                         ({"user": "ann", "title": "   "}, "whose title is only spaces")):
+                         ({"user": "ann", "title": "   "}, "whose title is only spaces"),
+                         ({"user": "ann", "title": "t", "level": "HIGH"},
+                          'whose level is "HIGH" (levels are exactly "low", "normal", "high")'),
+                         ({"user": "ann", "title": "t", "body": 5}, "whose body is a number")):
             r = await client.post("/notifications", json=bad)
             assert r.status_code == 422, (
                 f"A notification {why} should get 422, got {r.status_code}: {r.text[:300]}"
@@ -114,6 +126,11 @@ async def test_bad_input_is_refused_with_422(app_server: Server) -> None:
         )
     assert (await post(server, "ann", "ok"))["seq"] == 1, (
         "A refused notification stores nothing and uses up no seq: the next one has seq 1."
+    )
+    async with server.http() as client:
+        r = await client.post("/notifications", json={"user": "ann", "title": "x" * 200})
+    assert r.status_code == 201, (
+        f"A title of exactly 200 characters is allowed (1-200): 201, not {r.status_code}"
     )
     async with server.connect("/notifications/bad%20name") as ws:
         reply = await server.recv_json(ws)

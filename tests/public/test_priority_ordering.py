@@ -67,8 +67,10 @@ def test_async_listeners_are_awaited_in_order(expect: Any) -> None:
 
 @pytest.mark.category("off")
 def test_off_removes_only_that_handler(expect: Any) -> None:
-    ops = [on("a"), on("b"), off("a"), off("never_added"), emit(1)]
-    expect(ops, [[], [], [], [], [["b", 1]]])
+    # off names one event: "a" stays on "f"; an event nobody listens to is no error
+    ops = [on("a"), on("b"), on("a", event="f"), off("a"), off("never_added"),
+           off("a", event="nobody"), emit(1), emit(2, event="f")]
+    expect(ops, [[], [], [], [], [], [], [["b", 1]], [["a", 2]]])
 
 
 @pytest.mark.category("events")
