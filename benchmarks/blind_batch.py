@@ -216,7 +216,7 @@ def failures(student: Path, exercise: str) -> str:
     file lost points, shown for a correct one that did (a grade is never a bare number)."""
     lines = (student / "feedback.md").read_text(encoding="utf-8").splitlines()
     start = next((i for i, line in enumerate(lines) if f"(`{exercise}`)" in line), len(lines))
-    shown = []
+    shown: list[str] = []
     for line in lines[start + 1:]:
         if line.startswith("## "):
             break

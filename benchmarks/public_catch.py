@@ -33,20 +33,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 COURSE = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(COURSE / "src"))
+sys.path[:0] = [str(COURSE / "src"), str(Path(__file__).resolve().parent)]
+
+from blind_batch import students, variants  # noqa: E402 - the gate's kept files and class
 
 from day25.course.catalogue import Exercise, load_catalogue  # noqa: E402 - after the path
 from day25.course.grading.results import ExerciseResult  # noqa: E402
 from day25.course.grading.verdict import Settings, run_suites  # noqa: E402
-
-KEPT = (("mutants", "bug_"), ("alternatives", "ok_"))
-
-
-def kept_files(exercises: list[Exercise]) -> dict[str, list[Path]]:
-    """Every kept bug, then every kept correct file, of each exercise, in name order."""
-    return {ex.id: [p for folder, prefix in KEPT
-                    for p in sorted((COURSE / "tests" / folder / ex.id).glob(f"{prefix}*.py"))]
-            for ex in exercises}
 
 
 def verdict(result: ExerciseResult) -> str:
@@ -86,19 +79,21 @@ def main() -> None:
                         help="list each kept bug the public checks let through")
     args = parser.parse_args()
     catalogue = load_catalogue(COURSE)
+    unknown = sorted(set(args.exercises) - {ex.id for ex in catalogue.exercises})
+    if unknown:
+        parser.error(f"no such exercise: {', '.join(unknown)} (the catalogue has "
+                     f"{', '.join(ex.id for ex in catalogue.exercises)})")
     exercises = [ex for ex in catalogue.exercises if not args.exercises or ex.id in args.exercises]
-    found = kept_files(exercises)
-    students: list[dict[str, Path]] = []
-    for ex in exercises:
-        for n, path in enumerate(found[ex.id]):
-            if n == len(students):
-                students.append({})
-            students[n][ex.id] = path
+    # the gate's class: student bug_N holds the N-th kept bug of each exercise, ok_N the
+    # N-th correct file
+    klass = students([v for v in variants(None) if v[0] in {ex.id for ex in exercises}],
+                     alone=False)
+    group = [{ex_id: path for ex_id, (_, path) in files.items()} for files in klass.values()]
     settings = Settings(COURSE, stop_at_first_failure=True)
     began = time.monotonic()
     with ThreadPoolExecutor(args.jobs) as pool:
         outcomes = list(pool.map(lambda files: check_student(exercises, files, settings),
-                                 students))
+                                 group))
     seconds = time.monotonic() - began
     figures: dict[str, dict[str, object]] = {}
     print(f"{'exercise':<24}{'bugs caught':>14}{'correct passed':>17}{'errors':>8}")
@@ -106,7 +101,7 @@ def main() -> None:
         bugs = caught = oks = passed = errors = 0
         missed: list[str] = []
         wrongly: list[str] = []
-        for files, outcome in zip(students, outcomes, strict=True):
+        for files, outcome in zip(group, outcomes, strict=True):
             if ex.id not in files:
                 continue
             name = files[ex.id].stem
@@ -135,7 +130,7 @@ def main() -> None:
                 doc = (COURSE / "tests" / "mutants" / ex_id / f"{name}.py").read_text(
                     encoding="utf-8").split('"""')[1:2]
                 print(f"  {name}: {doc[0].strip().splitlines()[0] if doc else ''}")
-    print(f"\n{sum(len(s) for s in students)} files in {seconds:.0f} s")
+    print(f"\n{sum(len(files) for files in group)} files in {seconds:.0f} s")
     print(json.dumps({"seconds": round(seconds, 1), "exercises": figures}))
 
 
