@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -97,6 +98,28 @@ def test_release_leaks_no_solution_hidden_test_or_mutant(bundle: Path) -> None:
         text = data.decode("utf-8", "replace")
         leaked = [line for line in secret if line in text]
         assert not leaked, f"{path} quotes solution/hidden lines: {leaked[:3]}"
+
+
+def test_the_bundle_has_a_students_readme_that_names_only_what_it_ships(bundle: Path) -> None:
+    """The course's README is the instructor's (``.ci/``, solutions, hidden suites, the
+    site's build); a student's bundle gets one that starts them off, and no site build that
+    would execute lessons without their answers."""
+    readme = (bundle / "README.md").read_text(encoding="utf-8")
+    assert "pip install -e . && day25 start" in readme and "day25 check" in readme
+    head = subprocess.run(["git", "-C", str(COURSE), "rev-parse", "HEAD"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    built = re.search(r"commit `([0-9a-f]{7,40})`", readme)
+    assert built and head.startswith(built.group(1)), "the README names the commit it is"
+    unshipped_words = (".ci/", "solutions/", "tests/hidden", "instructor.md", "mkdocs",
+                       "gradescope")
+    for unshipped in unshipped_words:
+        assert unshipped not in readme.lower(), unshipped
+    named = re.findall(r"`([\w.-]+/[\w./-]*)`", readme)
+    assert len(named) >= 5, named
+    for rel in named:
+        if not rel.startswith("day25-workspace"):  # made by `day25 start`
+            assert (bundle / rel).exists(), f"the README names {rel}, which is not shipped"
+    assert not (bundle / "mkdocs.yml").exists()
 
 
 def test_release_refuses_an_existing_folder(bundle: Path) -> None:

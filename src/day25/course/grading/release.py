@@ -13,6 +13,11 @@ while a committed exercise file differs from the working tree (or while a
 committed stub *is* its solution): an edit there is either a mistake or an
 answer. Other uncommitted edits are simply not shipped, and reported.
 
+Why a README of its own and no ``mkdocs.yml``: the course's README is the instructor's
+(CI, solutions, hidden suites), and the site's build executes the lessons, whose
+answers the bundle does not have; the student gets a README that starts them off,
+and the pages as Markdown.
+
 Why the lessons are stripped: the course's notebooks keep each written answer
 between ``### BEGIN SOLUTION`` markers (CI runs them, the site shows them); the
 bundle gets the student's copy (:mod:`day25.course.answers`).
@@ -53,8 +58,11 @@ __all__ = [
     "student_material",
 ]
 
-INCLUDED = ("README.md", "LICENSE", "pyproject.toml", "setup.py", "src/day25", "exercises",
-            "notebooks", "docs", "tests/conftest.py", "mkdocs.yml")  # + the public suites' folders
+INCLUDED = ("LICENSE", "pyproject.toml", "src/day25", "exercises", "notebooks", "docs",
+            "tests/conftest.py")  # + the public suites' folders, and README (below)
+#: the bundle's README.md: the course's own README is the instructor's (CI, solutions,
+#: hidden suites, the site's build), so a student gets this one; ``{commit}`` is filled in
+BUNDLE_README = Path(__file__).with_name("bundle_readme.md")
 EXCLUDED_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache",
                   ".ruff_cache", "dev", ".day25-hints.json"}
 EXCLUDED_NAMES = {"instructor.md"}
@@ -154,7 +162,7 @@ class FolderSource:
 def _wanted(rel: PurePosixPath | Path) -> bool:
     if any(part in EXCLUDED_PARTS or part.endswith(".egg-info") for part in rel.parts):
         return False
-    # built files (the C accelerator) are made by the student's install, never shipped
+    # built files are made by the student's install, never shipped
     return rel.name not in EXCLUDED_NAMES and rel.suffix not in BUILT
 
 
@@ -318,6 +326,9 @@ def build_release(root: Path, out: Path) -> Release:
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         os.symlink(target, out / rel)
         release.files.append(Path(rel))
+    readme = BUNDLE_README.read_text(encoding="utf-8").replace("{commit}", tree.commit)
+    _write(out, "README.md", readme.encode("utf-8"))
+    release.files.append(Path("README.md"))
     for rel, data in student_material(tree, catalogue).items():
         _write(out, f"{MATERIAL}/{rel}", data)
         release.files.append(Path(MATERIAL, rel))
