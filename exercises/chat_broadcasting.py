@@ -29,7 +29,7 @@ SEND_TIMEOUT = 2.0  # seconds one member's send may take before that member is d
 def valid_name(value: object) -> bool:
     """Room and user names: True only for a str of 1-32 characters of ``[A-Za-z0-9_.-]``.
 
-    Those 64 ASCII characters and no others: not ``ö`` or ``名`` (letters to
+    Those 65 ASCII characters and no others: not ``ö`` or ``名`` (letters to
     ``\\w`` and ``str.isalnum``), not ``٣`` (a digit to ``\\d``), not a trailing
     newline (which ``$`` lets through). Any other value (None, a number, a
     list, a dict) is False, never an exception.

@@ -39,7 +39,7 @@ msg = _frames.msg
 say = _frames.say
 
 # the name rule's edges (chat_frames), and the five ASCII characters between Z and a other
-# than "_", which a range A-z lets in: "those 64 ASCII characters and no others"
+# than "_", which a range A-z lets in: "those 65 ASCII characters and no others"
 BAD_PATHS = [*_frames.BAD_PATHS, "/chat/lobby?user=a%5Bb", "/chat/lobby?user=a%5Cb",
              "/chat/lobby?user=a%5Eb", "/chat/lobby?user=%60ann", "/chat/lobby%5D?user=ann",
              # names far too long: the refusal is still 4400, whatever the name holds (a close
@@ -142,7 +142,7 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
 @pytest.mark.points(2)
 @pytest.mark.category("bad_request")
 async def test_bad_room_or_user_is_refused_with_4400(app_server: Server) -> None:
-    """"`room` and `user` are 1-32 characters of `[A-Za-z0-9_.-]`: those 64 ASCII
+    """"`room` and `user` are 1-32 characters of `[A-Za-z0-9_.-]`: those 65 ASCII
     characters and no others": anything else is refused with 4400, and any name of those
     characters joins, one made only of `_`, `.` or `-` too."""
     server = app_server()
@@ -156,7 +156,7 @@ async def test_bad_room_or_user_is_refused_with_4400(app_server: Server) -> None
         await join(server, one, EDGE_ROOM, "u", ["u"])
         async with server.connect(chat(longest, EDGE_ROOM)) as other:
             await join(server, other, EDGE_ROOM, longest, [longest, "u"])
-    # "each one of the 64 in `[A-Za-z0-9_.-]`": a name made only of "_", "." or "-" is a
+    # "each one of the 65 in `[A-Za-z0-9_.-]`": a name made only of "_", "." or "-" is a
     # name like any other (the roster sorted by code point: "-" < "..." < "_")
     async with server.connect(chat("-", "_")) as dash:
         await join(server, dash, "_", "-", ["-"])

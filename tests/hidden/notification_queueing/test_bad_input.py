@@ -79,7 +79,7 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
     for bad in (
         {"title": "x"}, {**ok, "user": ""}, {**ok, "user": "x" * 33}, {**ok, "user": "ann\n"},
         {**ok, "user": None}, {**ok, "user": 7},
-        # letters and digits beyond those 64 ASCII characters: isalnum, \w and a
+        # letters and digits beyond those 65 ASCII characters: isalnum, \w and a
         # case-blind [a-z] take them (a Kelvin sign lowercases to "k")
         {**ok, "user": "\u00e9"}, {**ok, "user": "ann\u00b2"}, {**ok, "user": "\u212a"},
         {**ok, "user": "\u0661"},
