@@ -59,6 +59,20 @@ async def test_once_wildcard_and_off_with_the_original_function() -> None:
     assert len(rec.calls) == 2
 
 
+async def test_the_event_column_is_the_event_emitted() -> None:
+    """A namespace's listener hears ``ui:form:submit``, not ``submit``; a wildcard's hears
+    the concrete name; a wrapper called outside any emit keeps its registered name."""
+    bus, rec = EventBus(), Recorder()
+    form = bus.namespace("ui").namespace("form")
+    rec.on(form, "submit", lambda data: None, name="on_submit")
+    rec.on(bus, "ui:*", lambda *args: None, name="ui_logger")
+    await form.emit("submit", {"name": "Bob"})
+    assert [(c.event, c.listener) for c in rec.calls] == [
+        ("ui:form:submit", "on_submit"), ("ui:form:submit", "ui_logger")]
+    rec.wrap(lambda: None, event="tick", name="direct")()
+    assert (rec.calls[-1].event, rec.calls[-1].listener) == ("tick", "direct")
+
+
 async def test_decorator_form_returns_the_function() -> None:
     bus, rec = EventBus(), Recorder()
 

@@ -173,8 +173,10 @@ class Recorder:
     ) -> Callable[..., Any]:
         """A recording stand-in for ``fn`` (async if ``fn`` is async).
 
-        ``event`` is the name it is registered under; for a wildcard pattern the
-        recorded event is the concrete one (from :func:`day25.current_event`).
+        ``event`` is the name it is registered under; the recorded event is the one
+        emitted (from :func:`day25.current_event`), which differs for a wildcard
+        pattern (``ui:*`` hears ``ui:click``) and a namespace (``form``'s ``submit``
+        is ``ui:form:submit``), and is ``event`` for a call outside an emit.
         """
         if not callable(fn):
             raise TypeError(f"Recorder.wrap needs a callable, not {fn!r}")
@@ -273,9 +275,8 @@ class Recorder:
         self, event: str | None, label: str, level: str, args: tuple[Any, ...], kw: dict[str, Any]
     ) -> Call:
         name = event or "?"
-        if event is None or event.endswith("*"):
-            with contextlib.suppress(RuntimeError):  # not inside a wildcard emit
-                name = current_event()
+        with contextlib.suppress(RuntimeError):  # called outside an emit: the registered name
+            name = current_event()
         call = Call(len(self.calls) + 1, name, label, level, args, dict(kw), self._clock())
         self.calls.append(call)
         return call
