@@ -120,6 +120,20 @@ def test_the_bundle_has_a_students_readme_that_names_only_what_it_ships(bundle: 
         if not rel.startswith("day25-workspace"):  # made by `day25 start`
             assert (bundle / rel).exists(), f"the README names {rel}, which is not shipped"
     assert not (bundle / "mkdocs.yml").exists()
+    course = (COURSE / "README.md").read_text(encoding="utf-8")
+    students = course[course.index("## For students"):course.index("## For instructors")].strip()
+    assert students in readme, "the students' instructions are the course README's, word for word"
+
+
+def test_a_course_readme_without_the_students_section_is_refused(scratch: Path) -> None:
+    readme = scratch / "README.md"
+    readme.write_text(readme.read_text().replace("## For students", "## Students"))
+    subprocess.run([*GIT, "-C", str(scratch), "commit", "-qam", "renamed"], check=True)
+    out = scratch.parent / "bundle"
+    proc = _cli("release", out, course=scratch)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "README.md has no '## For students' section" in " ".join(proc.stdout.split())
+    assert not out.exists()
 
 
 def test_release_refuses_an_existing_folder(bundle: Path) -> None:

@@ -33,6 +33,7 @@ import ast
 import io
 import os
 import posixpath
+import re
 import subprocess
 import tarfile
 import tomllib
@@ -63,6 +64,7 @@ INCLUDED = ("LICENSE", "pyproject.toml", "src/day25", "exercises", "notebooks", 
 #: the bundle's README.md: the course's own README is the instructor's (CI, solutions,
 #: hidden suites, the site's build), so a student gets this one; ``{commit}`` is filled in
 BUNDLE_README = Path(__file__).with_name("bundle_readme.md")
+STUDENTS_HEADING = "## For students"  # the course README's section the bundle's README quotes
 EXCLUDED_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache",
                   ".ruff_cache", "dev", ".day25-hints.json"}
 EXCLUDED_NAMES = {"instructor.md"}
@@ -300,6 +302,19 @@ def _write(out: Path, rel: str, data: bytes) -> None:
     target.write_bytes(data)
 
 
+def bundle_readme(tree: CommittedTree) -> bytes:
+    """The bundle's README.md: :data:`BUNDLE_README` around the course README's "For
+    students" section (one text for both, so the commands a student reads never differ)."""
+    course = tree.files.get("README.md", b"").decode("utf-8")
+    found = re.search(rf"^{re.escape(STUDENTS_HEADING)}\n.*?(?=^## |\Z)", course, re.M | re.S)
+    if found is None:
+        raise ReleaseError(f"README.md has no {STUDENTS_HEADING!r} section: the bundle's "
+                           "README takes the students' instructions from it")
+    template = BUNDLE_README.read_text(encoding="utf-8")
+    text = template.replace("{for_students}", found.group(0).strip() + "\n")
+    return text.replace("{commit}", tree.commit).encode("utf-8")
+
+
 def build_release(root: Path, out: Path) -> Release:
     """Write the bundle of ``root``'s last commit into ``out`` (which must not exist yet)."""
     if not (root / CATALOGUE).is_file():
@@ -312,6 +327,7 @@ def build_release(root: Path, out: Path) -> Release:
     if problems:
         raise ReleaseError("not released, the exercises must be as committed:\n  "
                            + "\n  ".join(problems))
+    readme = bundle_readme(tree)  # before anything is written: a refusal leaves no folder
     rels = release_files(tree, catalogue)
     release = Release(tree.commit, [Path(rel) for rel in rels])
     for rel in rels:
@@ -326,8 +342,7 @@ def build_release(root: Path, out: Path) -> Release:
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         os.symlink(target, out / rel)
         release.files.append(Path(rel))
-    readme = BUNDLE_README.read_text(encoding="utf-8").replace("{commit}", tree.commit)
-    _write(out, "README.md", readme.encode("utf-8"))
+    _write(out, "README.md", readme)
     release.files.append(Path("README.md"))
     for rel, data in student_material(tree, catalogue).items():
         _write(out, f"{MATERIAL}/{rel}", data)
