@@ -136,6 +136,54 @@ def test_a_course_readme_without_the_students_section_is_refused(scratch: Path) 
     assert not out.exists()
 
 
+def _local_links(bundle: Path) -> list[tuple[Path, str]]:
+    """Every (page, relative address) of the bundle's Markdown pages and lessons."""
+    found = []
+    for page in [*bundle.glob("*.md"), *bundle.glob("docs/**/*.md"),
+                 *bundle.glob("notebooks/*.ipynb"), *bundle.glob("exercises/*.ipynb")]:
+        text = page.read_text(encoding="utf-8")
+        if page.suffix == ".ipynb":
+            text = "\n".join("".join(c["source"]) for c in json.loads(text)["cells"]
+                             if c["cell_type"] == "markdown")
+        found += [(page, address) for address in re.findall(r"\]\(([^)\s#]+)[^)]*\)", text)
+                  if not re.match(r"[a-z]+:", address)]
+    return found
+
+
+def test_every_page_in_the_bundle_links_only_to_files_it_ships(bundle: Path) -> None:
+    """Pages are an allow-list: the student's guides, the projects' pages, the reference in
+    prose. The site's home (the course's quick start), the API page (directives only the
+    site's build expands), the benchmarks and the instructor's pages stay behind, and a
+    link to one of them keeps its words and loses its target."""
+    links = _local_links(bundle)
+    assert len(links) >= 15, links
+    broken = [(page.relative_to(bundle).as_posix(), address) for page, address in links
+              if not (page.parent / address).exists()]
+    assert not broken, f"links to files the bundle does not ship: {broken}"
+    for left in ("docs/index.md", "docs/reference/api.md", "docs/benchmarks.md",
+                 "docs/guides/instructor.md", "docs/dev", "docs/assets"):
+        assert (COURSE / left).exists() and not (bundle / left).exists(), left
+    course_page = (COURSE / "docs/reference/event-flow.md").read_text(encoding="utf-8")
+    page = (bundle / "docs/reference/event-flow.md").read_text(encoding="utf-8")
+    assert "[benchmarks](../benchmarks.md)" in course_page
+    assert "[benchmarks]" not in page and "(benchmarks)" in page, "the words stay"
+    assert "[differences](nexios.md)" in page, "a link to a shipped page stays"
+
+
+def test_unlink_unshipped_keeps_addresses_anchors_images_and_followed_links() -> None:
+    from day25.course.grading.release import unlink_unshipped
+
+    shipped = {"docs/guides/student.md", "notebooks/01_intro.ipynb"}
+    links = {"docs/lessons": "../notebooks"}
+    text = ("[guide](student.md#check) [gone](../benchmarks.md#x) [web](https://a.org/b.md) "
+            "[here](#top) ![shot](../assets/a.png) [lesson](../lessons/01_intro.ipynb) "
+            "[no lesson](../lessons/99.ipynb) [folder](../lessons)")
+    assert unlink_unshipped("docs/guides/scaling.md", text, shipped, links) == (
+        "[guide](student.md#check) gone [web](https://a.org/b.md) "
+        "[here](#top) ![shot](../assets/a.png) [lesson](../lessons/01_intro.ipynb) "
+        "no lesson [folder](../lessons)")
+
+
 def test_release_refuses_an_existing_folder(bundle: Path) -> None:
     proc = _cli("release", bundle)
     assert proc.returncode == 2 and "already exists" in proc.stdout
@@ -197,10 +245,8 @@ def test_the_lessons_in_the_bundle_are_the_students_copies(bundle: Path) -> None
     holding = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*")
                if p.is_file() and BEGIN.encode() in p.read_bytes()}
     assert "src/day25/course/answers.py" in holding  # the module that strips them
-    code = {rel for rel in holding if rel.endswith(".py") and (
-            rel == "docs/assets/hooks/answers.py"  # the site's copy of the stripping
-            or (rel.startswith("src/day25/")
-            and not rel.startswith("src/day25/course/student/material/")))}
+    code = {rel for rel in holding if rel.endswith(".py") and rel.startswith("src/day25/")
+            and not rel.startswith("src/day25/course/student/material/")}
     assert holding == code, f"answer markers outside the package's code: {holding - code}"
     allowed = "\n".join(strip_source(c) for nb in lessons for c in _cells(nb))
     allowed += "\n".join(p.read_text(encoding="utf-8", errors="replace")

@@ -2,8 +2,9 @@
 
 Why an allow-list: a deny-list leaks whatever someone adds next (a new
 ``solutions_v2/``, a scratch file with answers). Only what a student needs is
-copied: lessons, exercise stubs and notebooks, the catalogue, the public tests
-and the ``day25`` package. ``solutions/``, ``tests/hidden``, ``tests/mutants``
+copied: lessons, exercise stubs and notebooks, the catalogue, the public tests,
+the pages a student reads (:data:`DOCS`; a link to a page left behind keeps its words
+and loses its target) and the ``day25`` package. ``solutions/``, ``tests/hidden``, ``tests/mutants``
 and every other test folder stay behind; a test proves it file by file.
 
 Why from the last commit: the working tree is where an instructor tries
@@ -46,6 +47,7 @@ from day25.course.answers import count_answers, strip_answers
 from day25.course.catalogue import CATALOGUE, Catalogue, load_catalogue
 
 __all__ = [
+    "DOCS",
     "INCLUDED",
     "MATERIAL",
     "PAGES",
@@ -57,17 +59,25 @@ __all__ = [
     "build_release",
     "release_files",
     "student_material",
+    "unlink_unshipped",
 ]
 
-INCLUDED = ("LICENSE", "pyproject.toml", "src/day25", "exercises", "notebooks", "docs",
-            "tests/conftest.py")  # + the public suites' folders, and README (below)
+INCLUDED = ("LICENSE", "pyproject.toml", "src/day25", "exercises", "notebooks",
+            "tests/conftest.py")  # + the public suites' folders, DOCS, and README (below)
+#: the site's pages a student reads without the site: the lessons (a link to
+#: ``notebooks/``), the projects' pages, the student's guides and the reference pages written
+#: in prose. Not the home page (its quick start is the course's), the API page (directives
+#: only the site's build expands), the benchmarks (the team's measurements of the hidden
+#: suites), the instructor guide, the contracts, or the site's build files.
+DOCS = ("docs/lessons", "docs/exercises", "docs/guides/student.md", "docs/guides/scaling.md",
+        "docs/guides/serve-security.md", "docs/cheatsheet.md", "docs/reality-check.md",
+        "docs/reference/event-flow.md", "docs/reference/nexios.md")
 #: the bundle's README.md: the course's own README is the instructor's (CI, solutions,
 #: hidden suites, the site's build), so a student gets this one; ``{commit}`` is filled in
 BUNDLE_README = Path(__file__).with_name("bundle_readme.md")
 STUDENTS_HEADING = "## For students"  # the course README's section the bundle's README quotes
 EXCLUDED_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache",
-                  ".ruff_cache", "dev", ".day25-hints.json"}
-EXCLUDED_NAMES = {"instructor.md"}
+                  ".ruff_cache", ".day25-hints.json"}  # made by tools, in shipped folders
 BUILT = {".pyc", ".pyo", ".so", ".pyd", ".o"}
 #: where the bundle's package carries the student material (package data)
 MATERIAL = "src/day25/course/student/material"
@@ -165,7 +175,7 @@ def _wanted(rel: PurePosixPath | Path) -> bool:
     if any(part in EXCLUDED_PARTS or part.endswith(".egg-info") for part in rel.parts):
         return False
     # built files are made by the student's install, never shipped
-    return rel.name not in EXCLUDED_NAMES and rel.suffix not in BUILT
+    return rel.suffix not in BUILT
 
 
 def _under(rel: str, entries: Iterable[str]) -> bool:
@@ -279,10 +289,40 @@ class Release:
     not_shipped: list[str] = field(default_factory=list)  # uncommitted edits and new files
 
 
+def _entries(catalogue: Catalogue) -> tuple[str, ...]:
+    return (*INCLUDED, *DOCS, *_public_folders(catalogue))
+
+
 def release_files(tree: CommittedTree, catalogue: Catalogue) -> list[str]:
     """The committed course files (relative paths) that go into the bundle."""
-    entries = (*INCLUDED, *_public_folders(catalogue))
+    entries = _entries(catalogue)
     return [rel for rel in tree.paths() if _under(rel, entries) and _wanted(PurePosixPath(rel))]
+
+
+LINK = re.compile(r"(?<!!)\[([^\]\n]*)\]\(([^)\s]+)\)")
+
+
+def unlink_unshipped(rel: str, text: str, shipped: set[str], links: dict[str, str]) -> str:
+    """Page ``rel`` with each link to a course file the bundle does not ship replaced by
+    its words: a student's page never sends them to a file that is not there.
+
+    ``links`` are the bundle's symlinks (``docs/lessons`` -> ``../notebooks``), followed
+    to the file they name; addresses (``https:``), anchors and images stay as they are.
+    """
+    def target(match: re.Match[str]) -> str:
+        words, address = match.group(1), match.group(2)
+        path = address.split("#", 1)[0]
+        if not path or re.match(r"[a-z][a-z0-9+.-]*:", path):
+            return match.group(0)
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(rel), path))
+        for link, to in links.items():
+            if _under(resolved, [link]):
+                real = posixpath.normpath(posixpath.join(posixpath.dirname(link), to))
+                resolved = real + resolved[len(link):]
+        there = resolved in shipped or any(s.startswith(resolved + "/") for s in shipped)
+        return match.group(0) if there else words
+
+    return LINK.sub(target, text)
 
 
 def _links(tree: CommittedTree, shipped: set[str]) -> dict[str, str]:
@@ -290,7 +330,7 @@ def _links(tree: CommittedTree, shipped: set[str]) -> dict[str, str]:
     links = {}
     for rel, target in tree.links.items():
         resolved = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
-        if (_under(rel, INCLUDED) and not target.startswith("/") and not resolved.startswith("..")
+        if (_under(rel, DOCS) and not target.startswith("/") and not resolved.startswith("..")
                 and (resolved in shipped or any(s.startswith(resolved + "/") for s in shipped))):
             links[rel] = target
     return links
@@ -330,15 +370,18 @@ def build_release(root: Path, out: Path) -> Release:
     readme = bundle_readme(tree)  # before anything is written: a refusal leaves no folder
     rels = release_files(tree, catalogue)
     release = Release(tree.commit, [Path(rel) for rel in rels])
+    links = _links(tree, set(rels))
     for rel in rels:
         data = tree.read(rel)
         shipped, removed = student_copy(rel, data)
+        if rel.endswith(".md"):
+            shipped = unlink_unshipped(rel, shipped.decode("utf-8"), set(rels), links).encode()
         release.answers_removed += removed
         _write(out, rel, shipped)
         here = root / rel
         if not here.is_file() or here.read_bytes() != data:
             release.not_shipped.append(rel)
-    for rel, target in _links(tree, set(rels)).items():
+    for rel, target in links.items():
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         os.symlink(target, out / rel)
         release.files.append(Path(rel))
@@ -347,5 +390,5 @@ def build_release(root: Path, out: Path) -> Release:
     for rel, data in student_material(tree, catalogue).items():
         _write(out, f"{MATERIAL}/{rel}", data)
         release.files.append(Path(MATERIAL, rel))
-    release.not_shipped += tree.untracked((*INCLUDED, *_public_folders(catalogue)))
+    release.not_shipped += tree.untracked(_entries(catalogue))
     return release
