@@ -61,8 +61,9 @@ class ServeProcess:
         return self.url.replace("http://", "ws://", 1)
 
     def token(self, user: str) -> str:
-        """A session token for ``user`` (one per name and server: a name is held by its
-        first session)."""
+        """A session token for ``user`` (one per name: a name is held by its first
+        session; the nodes of one ``--broker`` chat share their tokens, see
+        ``tests/redis/cluster.py``)."""
         if user not in self.tokens:
             status, body = request_json(self.url, "POST", "/session", {"user": user})
             assert status == 201, f"POST /session for {user!r}: {status} {body}"

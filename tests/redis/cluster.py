@@ -8,15 +8,24 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import redis
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from ..browser.conftest import ServeProcess, start_serve
 
+#: the session tokens of each chat (one Redis process), shared by its nodes: a name is
+#: held once for the whole chat, so ``b.token("ann")`` is the token ``a`` issued for ann
+_TOKENS: dict[tuple[str, str], dict[str, str]] = {}
+
 
 def start_node(url: str, *args: str) -> ServeProcess:
     """``day25 serve --broker URL --port 0 ...`` (one node of the chat)."""
-    return start_serve(["--broker", url, *args])
+    node = start_serve(["--broker", url, *args])
+    with redis.Redis.from_url(url) as client:
+        run_id = str(client.info("server")["run_id"])
+    node.tokens = _TOKENS.setdefault((url, run_id), {})
+    return node
 
 
 def recv(ws: ClientConnection, timeout: float = 10.0) -> dict[str, Any]:

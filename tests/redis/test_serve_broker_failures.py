@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect
 
-from ..browser.conftest import ROOT, day25_command
+from ..browser.conftest import ROOT, day25_command, request_json
 from .cluster import backlog, chat, closed_with, inbox, recv, recv_until, silent, start_node
 from .servers import RedisServer, free_port
 
@@ -51,24 +51,30 @@ def test_redis_going_away_mid_run_gives_clear_errors_then_recovers(tmp_path: Pat
     server = RedisServer(tmp_path / "redis", aof=True).start()
     node = start_node(server.url)
     try:
-        token = node.token("ann")
+        token, bob_token = node.token("ann"), node.token("bob")
+        node.token("script")  # node.post's session: made while Redis is there
         with chat(node, "lobby", "ann") as ann:
             recv(ann)  # own join
             ann.send('{"type": "message", "text": "before"}')
             assert recv(ann)["seq"] == 1
             server.kill()
 
+            status, body = request_json(node.url, "POST", "/session", {"user": "cy"})
+            assert status == 503, (status, body)  # the names' holds are in Redis
+            assert "is unreachable" in body["error"] and "try again" in body["error"]
+            assert str(server.port) not in body["error"], "the address is in the log only"
+
             status, body = node.post("/notifications", {"user": "ann", "title": "lost?"})
-            assert status == 503, (status, body)
-            assert body["error"].startswith("service unavailable: the app could not reach")
-            assert "nothing was stored; try again" in body["error"]
+            assert status == 503, (status, body)  # the session cannot be checked: nothing done
+            assert body["error"].startswith("service unavailable: Redis, the store the servers")
+            assert "nothing was done; try again" in body["error"]
 
             ann.send('{"type": "message", "text": "during"}')
             error = recv(ann)
             assert error["type"] == "error" and error["code"] == "unavailable"
             assert "the message was not sent" in error["message"]
 
-            with connect(f"{node.ws_url}/chat/lobby?user=bob&token={node.token('bob')}",
+            with connect(f"{node.ws_url}/chat/lobby?user=bob&token={bob_token}",
                          proxy=None) as bob:
                 refused = recv(bob)
                 assert refused["code"] == "unavailable" and "unreachable" in refused["message"]

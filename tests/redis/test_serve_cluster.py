@@ -1,7 +1,7 @@
 """Two ``day25 serve --broker`` processes on one real redis-server are one chat and one
 inbox: cross-node delivery in one order with one seq, shared presence, a SIGKILLed
 node's users reaped, notifications stored and pushed across nodes, tokens valid on
-every node."""
+every node, and a name held once for every node."""
 
 from __future__ import annotations
 
@@ -59,6 +59,22 @@ def test_a_message_sent_on_one_node_reaches_the_other_in_one_order(
         assert [seq for seq, _, _ in got_a] == list(range(1, 51)), "one seq: no gap, no duplicate"
         assert [t for _, u, t in got_a if u == "ann"] == [f"a{i}" for i in range(25)]
         assert silent(ann, 0.3) == [] and silent(bob, 0.3) == [], "nothing twice"
+
+
+def test_a_name_in_use_on_one_node_cannot_be_claimed_on_another(
+    nodes: tuple[ServeProcess, ServeProcess],
+) -> None:
+    """Before, each node held names for itself: "ann", connected on a, could be claimed on
+    b, whose token every node accepts, and that token opened ann's inbox."""
+    a, b = nodes
+    assert a.post("/notifications", {"user": "ann", "title": "for ann only"})[0] == 201
+    with chat(a, "lobby", "ann"):
+        for node in (b, a):
+            status, body = request_json(node.url, "POST", "/session", {"user": "ann"})
+            assert status == 409, (node.url, status, body)
+            assert "'ann' is in use by another session" in body["error"]
+    with inbox(b, "ann", b.token("ann")) as tab:  # ann's own token, from a, works on b
+        assert [n["title"] for n in backlog(tab)] == ["for ann only"]
 
 
 def test_a_user_with_tabs_on_two_nodes_is_one_user(nodes: tuple[ServeProcess, ServeProcess]

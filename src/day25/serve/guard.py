@@ -16,6 +16,8 @@ before a request reaches the app:
    token for someone else). The token and the header are removed before the app
    sees the request, and the query string the app sees is the one checked. A
    WebSocket to a path that is neither route is told so the same way (4404).
+   With ``--broker`` the names' holds are in Redis: when it does not answer, a
+   session is refused with 503 on HTTP and close 1013 (try again) on a WebSocket.
 3. **JSON only**: a ``POST`` must say ``Content-Type: application/json`` (415
    otherwise), so a cross-site HTML form or a ``text/plain`` "simple request"
    cannot reach the app; bodies over ``max_body`` bytes get 413.
@@ -49,6 +51,7 @@ UNAUTHORIZED_CLOSE = 4401
 FORBIDDEN_CLOSE = 4403
 BAD_REQUEST_CLOSE = 4400
 NOT_FOUND_CLOSE = 4404  # the page does not retry it
+TRY_AGAIN_CLOSE = 1013  # with --broker, Redis did not answer: the page retries later
 #: the protocols' two WebSocket routes, one path segment each
 WEBSOCKET_ROUTE = re.compile(r"/(?:chat|notifications)/[^/]+")
 JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -112,9 +115,9 @@ class Guard:
             await self._session(method, receive, send, cors)
             return
         try:
-            self.sessions.verify(_bearer(headers.get("authorization")))
+            await self.sessions.verify(_bearer(headers.get("authorization")))
         except SessionRefused as refused:
-            extra = [*cors, (b"www-authenticate", b"Bearer")]
+            extra = [*cors, (b"www-authenticate", b"Bearer")] if refused.status == 401 else cors
             await _json(send, refused.status, {"error": refused.message}, extra)
             return
         scope = {**scope, "headers": _without(scope, b"authorization")}
@@ -147,7 +150,7 @@ class Guard:
             return
         user = data.get("user") if isinstance(data, dict) else None
         try:
-            token = self.sessions.issue(user)
+            token = await self.sessions.issue(user)
         except SessionRefused as refused:
             await _json(send, refused.status, {"error": refused.message}, cors)
             return
@@ -173,9 +176,10 @@ class Guard:
             await _refuse(receive, send, BAD_REQUEST_CLOSE, "bad_request", "give ?token= once")
             return
         try:
-            session = self.sessions.verify(tokens[0] if tokens else None)
+            session = await self.sessions.verify(tokens[0] if tokens else None)
         except SessionRefused as refused:
-            await _refuse(receive, send, UNAUTHORIZED_CLOSE, refused.code, refused.message)
+            close = TRY_AGAIN_CLOSE if refused.status == 503 else UNAUTHORIZED_CLOSE
+            await _refuse(receive, send, close, refused.code, refused.message)
             return
         problem = _speaks_for(path, pairs, session)
         if problem is not None:

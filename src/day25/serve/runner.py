@@ -126,10 +126,10 @@ def build_app(
         queue_options["broker"] = broker
         if sessions is None:
             try:
-                sessions, keeper = broker_sessions(broker)
+                sessions, keepers = broker_sessions(broker)
             except SigningError as exc:
                 raise ServeError(str(exc)) from exc
-            background.append(keeper.run)
+            background += keepers
     try:
         impl_dir = resolve_impl(impl)
         db_path = (db or default_db_path(impl_dir)).expanduser().resolve()

@@ -9,9 +9,9 @@ one issued for the name in its URL.
 
 Names are claimed first come, first served, as nicknames in a chat are: a name
 is held while it has an open connection and for ``name_idle`` seconds after,
-and a second ``POST /session`` for a held name is refused. Held names without a
-connection are kept in an :class:`~day25.realtime.IdleCache` (at most
-``idle_names`` of them), so inventing names cannot grow the server's memory.
+and a second ``POST /session`` for a held name is refused. Who holds which name
+is kept by :mod:`day25.serve.holds`: in memory (bounded: inventing names cannot
+grow the server's memory), or in Redis for every ``--broker`` node at once.
 This is not authentication (there are no passwords): a name idle for longer
 than ``name_idle`` may be taken by anyone, with the notifications still queued
 for it. The tokens are signed with ``itsdangerous`` under a secret made at
@@ -20,18 +20,27 @@ start-up, so a restart ends every session (the page simply joins again).
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from day25.realtime import IdleCache
+from day25.realtime import BrokerUnavailable
+from day25.serve.holds import Holds, NameHolds
 
 __all__ = ["NAME_RULE", "Session", "SessionRefused", "Sessions", "valid_name"]
 
 NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 NAME_RULE = "1-32 characters: letters A-Z a-z, digits 0-9, '_', '.' or '-'"
+T = TypeVar("T")
+logger = logging.getLogger("day25.serve")
+UNAVAILABLE = ("service unavailable: Redis, the store the servers share (--broker), is "
+               "unreachable, so the session could not be checked; nothing was done; try again "
+               "in a moment; see the server's log")
 HOW_TO_JOIN = (
     'get one with POST /session {"user": NAME} and send it as ?token= on a WebSocket '
     "or as Authorization: Bearer TOKEN on HTTP"
@@ -61,7 +70,8 @@ class SessionRefused(Exception):
 
 
 class Sessions:
-    """Issues and checks session tokens, and holds each claimed name for its session."""
+    """Issues and checks session tokens; ``holds`` (by default :class:`~day25.serve.holds.
+    NameHolds` of ``name_idle`` and ``idle_names``) says who holds each claimed name."""
 
     def __init__(
         self,
@@ -70,22 +80,23 @@ class Sessions:
         max_age: int = 86400,
         name_idle: float = 600.0,
         idle_names: int = 1000,
+        holds: Holds | None = None,
     ) -> None:
         self.max_age = max_age
-        self.name_idle = name_idle
+        self.holds = holds or NameHolds(name_idle=name_idle, idle_names=idle_names)
+        self.name_idle = self.holds.name_idle
         self._signer = URLSafeTimedSerializer(
             secret or secrets.token_bytes(32), salt="day25-serve-session"
         )
-        self._connected: dict[str, tuple[str, int]] = {}  # name -> (sid, open connections)
-        self._idle: IdleCache[str, str] = IdleCache(ttl=name_idle, capacity=idle_names)
 
-    def issue(self, user: object) -> str:
+    async def issue(self, user: object) -> str:
         """A token for ``user``, who now holds the name; :class:`SessionRefused` if the
-        name is invalid or held by another session."""
+        name is invalid or held by another session (or, with a broker, Redis is away)."""
         if not valid_name(user):
             raise SessionRefused(422, "bad_request", f"the name must be {NAME_RULE}")
         assert isinstance(user, str)
-        if self._holder(user) is not None:
+        sid = secrets.token_urlsafe(12)
+        if not await _asked(self.holds.claim(user, sid)):
             minutes = round(self.name_idle / 60)
             raise SessionRefused(
                 409,
@@ -93,12 +104,11 @@ class Sessions:
                 f"the name {user!r} is in use by another session: pick another name, or "
                 f"wait until it has been idle for {minutes} minutes",
             )
-        sid = secrets.token_urlsafe(12)
-        self._idle.put(user, sid)
         return str(self._signer.dumps({"u": user, "s": sid}))
 
-    def verify(self, token: str | None) -> Session:
-        """The session a token stands for; :class:`SessionRefused` (401) saying why not."""
+    async def verify(self, token: str | None) -> Session:
+        """The session a token stands for, whose name it now holds (again);
+        :class:`SessionRefused` saying why not (401; 503 when a broker is away)."""
         if not token:
             raise SessionRefused(401, "unauthorized", f"no session token: {HOW_TO_JOIN}")
         try:
@@ -115,41 +125,32 @@ class Sessions:
                 "join again",
             ) from None
         session = Session(str(data["u"]), str(data["s"]))
-        holder = self._holder(session.user)
-        if holder is not None and holder != session.sid:
+        if await _asked(self.holds.hold(session.user, session.sid)) is not None:
             raise SessionRefused(
                 401,
                 "unauthorized",
                 f"the name {session.user!r} is now held by another session: join again",
             )
-        if session.user not in self._connected:
-            self._idle.put(session.user, session.sid)  # (re)claim it, and its idle time restarts
         return session
 
     def connected(self, session: Session) -> None:
         """A connection of ``session`` opened: its name is held until it closes."""
-        sid, count = self._connected.get(session.user, (session.sid, 0))
-        if count == 0:
-            self._idle.pop(session.user, "")
-        self._connected[session.user] = (sid, count + 1)
+        self.holds.connected(session.user, session.sid)
 
     def disconnected(self, session: Session) -> None:
         """A connection closed; the last one leaves the name held for ``name_idle`` seconds."""
-        sid, count = self._connected.get(session.user, ("", 0))
-        if sid != session.sid:
-            return
-        if count > 1:
-            self._connected[session.user] = (sid, count - 1)
-        else:
-            del self._connected[session.user]
-            self._idle.put(session.user, sid)
+        self.holds.disconnected(session.user, session.sid)
 
     def sizes(self) -> dict[str, int]:
-        """How many names are held: with connections, and idle (bounded by ``idle_names``)."""
-        return {"connected_names": len(self._connected), "idle_names": len(self._idle)}
+        """How many names are held (see the holds' ``sizes``)."""
+        return self.holds.sizes()
 
-    def _holder(self, user: str) -> str | None:
-        connected = self._connected.get(user)
-        if connected is not None:
-            return connected[0]
-        return self._idle.get(user, "") or None
+
+async def _asked(answer: Awaitable[T]) -> T:
+    """The holds' answer. A broker that does not answer is a 503 to this sender only, in a
+    fixed sentence: the details (the broker's address, the error) go to the server's log."""
+    try:
+        return await answer
+    except BrokerUnavailable as exc:
+        logger.warning("a session was refused: %s", exc)
+        raise SessionRefused(503, "unavailable", UNAVAILABLE) from None

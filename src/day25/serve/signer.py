@@ -17,10 +17,13 @@ import asyncio
 import hashlib
 import os
 import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from redis.exceptions import RedisError
 
 from day25.realtime.broker import Broker, BrokerUnavailable, describe_url
+from day25.serve.holds import KEEP_EVERY, SharedNameHolds
 from day25.serve.sessions import Sessions
 
 __all__ = ["KEEP_EVERY", "SECRET_ENV", "SignerKeeper", "SigningError", "broker_sessions"]
@@ -28,7 +31,6 @@ __all__ = ["KEEP_EVERY", "SECRET_ENV", "SignerKeeper", "SigningError", "broker_s
 SECRET_ENV = "DAY25_SECRET"
 """With ``--broker``: the secret that signs session tokens, the same on every node. When
 it is not set, the first node makes one and keeps it in Redis; the others read it."""
-KEEP_EVERY = 2.0  # seconds between two writes-back of a node's signer
 
 
 class SigningError(Exception):
@@ -73,10 +75,11 @@ class SignerKeeper:
             await broker.aclose()
 
 
-def broker_sessions(url: str) -> tuple[Sessions, SignerKeeper]:
+def broker_sessions(url: str) -> tuple[Sessions, list[Callable[[], Coroutine[Any, Any, None]]]]:
     """Sessions whose tokens every node of the chat accepts (signed with ``$DAY25_SECRET``,
-    or else with the secret kept in Redis) and their keeper; :class:`SigningError` if
-    Redis does not answer."""
+    or else with the secret kept in Redis) and whose names are held for every node
+    (:class:`~day25.serve.holds.SharedNameHolds`), and what keeps both alive while the
+    node runs; :class:`SigningError` if Redis does not answer."""
     try:
         broker = Broker(url)
     except BrokerUnavailable as exc:
@@ -92,4 +95,6 @@ def broker_sessions(url: str) -> tuple[Sessions, SignerKeeper]:
         broker.sync().close()
     if before not in (None, _fingerprint(secret)):
         _warn(url, "a node started before this one")
-    return Sessions(secret), SignerKeeper(url, secret, kept_in_redis=not given)
+    holds = SharedNameHolds(url)
+    keeper = SignerKeeper(url, secret, kept_in_redis=not given)
+    return Sessions(secret, holds=holds), [keeper.run, holds.keep]
