@@ -165,6 +165,28 @@ def test_exercises_and_solutions_mirror_each_other() -> None:
                                f"only in solutions/: {solutions - stubs}"
 
 
+def _statements(source: str) -> set[str]:
+    """A module's simple statements of 12 characters or more, without their spaces."""
+    compound = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For,
+                ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Import,
+                ast.ImportFrom)
+    found = {re.sub(r"\s+", "", ast.unparse(node)) for node in ast.walk(ast.parse(source))
+             if isinstance(node, ast.stmt) and not isinstance(node, compound)}
+    return {statement for statement in found if len(statement) >= 12}
+
+
+def test_no_graded_exercise_has_its_answer_in_its_hints() -> None:
+    """The catalogue's rule: hints end with the shape of the code, never the whole answer.
+    Students can read every hint in catalogue.toml at once, so a hint that spells out the
+    solution's statements is the answer. Before: once_semantics' last hint held 4 of its
+    solution's 8 statements (the decorator form, off, on, return) and its control flow."""
+    for exercise in load_catalogue(ROOT).exercises:
+        solution = _statements((ROOT / "solutions" / exercise.module).read_text("utf-8"))
+        hints = re.sub(r"\s+", "", " ".join(exercise.hints))
+        spelled = sorted(statement for statement in solution if statement in hints)
+        assert len(spelled) <= 1, f"{exercise.id}'s hints spell out {spelled}"
+
+
 def test_every_catalogue_entry_has_its_module_and_tests() -> None:
     catalogue = load_catalogue(ROOT)
     assert catalogue.total_points == 100
