@@ -73,6 +73,7 @@ def test_redis_going_away_mid_run_gives_clear_errors_then_recovers(tmp_path: Pat
             error = recv(ann)
             assert error["type"] == "error" and error["code"] == "unavailable"
             assert "the message was not sent" in error["message"]
+            assert str(server.port) not in error["message"], "the address is for the log"
 
             with connect(f"{node.ws_url}/chat/lobby?user=bob&token={bob_token}",
                          proxy=None) as bob:

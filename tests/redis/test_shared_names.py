@@ -11,6 +11,8 @@ to its sender only, while open connections go on.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -29,7 +31,7 @@ class Node:
     """One node's sessions (the same secret as every other) and its keeper, running."""
 
     def __init__(self, url: str) -> None:
-        self.holds = SharedNameHolds(url, name_idle=IDLE, every=EVERY)
+        self.holds = SharedNameHolds(url, name_idle=IDLE, every=EVERY, timeout=0.5)
         self.sessions = Sessions(SECRET, holds=self.holds)
         self.keeper = asyncio.create_task(self.holds.keep())
 
@@ -183,3 +185,40 @@ async def test_a_keeper_never_takes_a_name_another_session_holds(
     redis_server.client().set("day25:name:ann", "another-session")
     await asyncio.sleep(3 * EVERY)
     assert redis_server.client().get("day25:name:ann") == "another-session"
+
+
+async def test_two_sessions_of_one_name_on_a_node_are_counted_apart(
+    nodes: tuple[Node, Node], redis_server: RedisServer,
+) -> None:
+    """After Redis lost its keys, another session can claim a connected name before the
+    keeper's next round; both sessions' tabs may then be open on one node. When they
+    close, nothing of either stays held: the name is free name_idle later."""
+    a, b = nodes
+    first = await a.sessions.verify(await a.sessions.issue("hal"))
+    a.sessions.connected(first)
+    redis_server.client().delete("day25:name:hal")  # what a restart without persistence does
+    second = await a.sessions.verify(await b.sessions.issue("hal"))  # claimed in the gap
+    a.sessions.connected(second)
+    assert a.sessions.sizes() == {"connected_names": 1}
+    a.sessions.disconnected(first)
+    a.sessions.disconnected(second)
+    assert a.sessions.sizes() == {"connected_names": 0}
+    await until(lambda: claims(b, "hal"), "no connection left holds hal")
+
+
+async def test_a_redis_that_hangs_refuses_sessions_after_the_timeout(
+    nodes: tuple[Node, Node], redis_server: RedisServer,
+) -> None:
+    a, _ = nodes
+    token = await a.sessions.issue("ann")
+    assert redis_server.proc is not None
+    os.kill(redis_server.proc.pid, signal.SIGSTOP)  # alive, but it answers nothing
+    try:
+        for call in (a.sessions.issue("bob"), a.sessions.verify(token)):
+            started = time.monotonic()
+            refusal = await refused(call)
+            assert (refusal.status, refusal.code) == (503, "unavailable")
+            assert time.monotonic() - started < 2, "the holds' timeout (0.5 s), not Redis' own"
+    finally:
+        os.kill(redis_server.proc.pid, signal.SIGCONT)
+    assert (await a.sessions.verify(token)).user == "ann"

@@ -14,7 +14,7 @@ Redis) and ``Joining`` (let a connection into a room at an exact point of its ev
 Without them nothing here touches Redis.
 """
 
-from day25.realtime.broker import Broker, BrokerUnavailable
+from day25.realtime.broker import TOLD_CLIENTS, Broker, BrokerUnavailable
 from day25.realtime.joining import Joining
 from day25.realtime.names import IdleCache, NameLocks
 from day25.realtime.offline import OfflineQueue, Pushed
@@ -28,6 +28,7 @@ from day25.realtime.stores import MemoryStore, Notification, NotificationStore, 
 
 __all__ = [
     "SLOW_CONSUMER_CLOSE",
+    "TOLD_CLIENTS",
     "BackgroundServer",
     "Broker",
     "BrokerUnavailable",

@@ -30,7 +30,7 @@ import redis.asyncio as aioredis
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, ResponseError
 
-__all__ = ["Broker", "BrokerUnavailable", "describe_url"]
+__all__ = ["TOLD_CLIENTS", "Broker", "BrokerUnavailable", "describe_url"]
 
 CONNECT_TIMEOUT = 2.0
 """Seconds to wait for a TCP connection to Redis: an unreachable broker is an error
@@ -39,6 +39,12 @@ soon, not a hang."""
 
 class BrokerUnavailable(Exception):
     """Redis cannot be reached (or refused a command); the message says which and why."""
+
+
+TOLD_CLIENTS = "Redis, the store the servers share (--broker), is unreachable"
+"""What a client is told when Redis does not answer. A :class:`BrokerUnavailable`'s
+message (the broker's address, the error) is for the server's log, not for whoever is
+connected."""
 
 
 def describe_url(url: str) -> str:

@@ -14,12 +14,13 @@ session that already has a token, unless another session holds it now.
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+from collections.abc import Awaitable
+from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
 from day25.realtime import IdleCache
-from day25.realtime.broker import Broker, unavailable
+from day25.realtime.broker import SYNC_TIMEOUT, Broker, unavailable
 
 __all__ = ["KEEP_EVERY", "Holds", "NameHolds", "SharedNameHolds"]
 
@@ -45,27 +46,35 @@ class Holds(Protocol):
 
 
 class _Connections:
-    """This process's open connections per name: ``name -> (sid, count)``."""
+    """This process's open connections: ``name -> {session id: count}``. Two sessions of
+    one name are counted apart (with a broker, one may hold the name while the other's
+    connections, opened before Redis lost its keys, are still open)."""
 
     def __init__(self) -> None:
-        self.open: dict[str, tuple[str, int]] = {}
+        self.open: dict[str, dict[str, int]] = {}
 
     def connected(self, user: str, sid: str) -> bool:
         """Count one more; True for the name's first connection here."""
-        held, count = self.open.get(user, (sid, 0))
-        self.open[user] = (held, count + 1)
-        return count == 0
+        sessions = self.open.setdefault(user, {})
+        sessions[sid] = sessions.get(sid, 0) + 1
+        return len(sessions) == 1 and sessions[sid] == 1
 
     def disconnected(self, user: str, sid: str) -> bool:
         """Count one less; True when that was the name's last connection here."""
-        held, count = self.open.get(user, ("", 0))
-        if held != sid:
+        sessions = self.open.get(user, {})
+        if sid not in sessions:
             return False
-        if count > 1:
-            self.open[user] = (held, count - 1)
+        sessions[sid] -= 1
+        if sessions[sid] == 0:
+            del sessions[sid]
+        if sessions:
             return False
         del self.open[user]
         return True
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every (name, session id) with a connection here."""
+        return [(user, sid) for user, sessions in self.open.items() for sid in sessions]
 
 
 class NameHolds:
@@ -109,8 +118,8 @@ class NameHolds:
 
     def _holder(self, user: str) -> str | None:
         connected = self._connections.open.get(user)
-        if connected is not None:
-            return connected[0]
+        if connected:
+            return next(iter(connected))  # in one process, only the holder can connect
         return self._idle.get(user, "") or None
 
 
@@ -144,14 +153,22 @@ class SharedNameHolds:
     the last one closes, nothing is sent: the key simply runs out, at most ``2 * every``
     seconds later than in one process. A node that dies leaves no hold behind for longer.
     Redis keeps only names claimed or used in the last ``name_idle`` seconds, each a short
-    key. When Redis does not answer, :meth:`claim` and :meth:`hold` raise
-    :class:`~day25.realtime.BrokerUnavailable`; connections already open go on.
+    key. When Redis does not answer (within ``timeout`` seconds), :meth:`claim` and
+    :meth:`hold` raise :class:`~day25.realtime.BrokerUnavailable`; connections already
+    open go on.
+
+    After Redis lost its keys (a restart without persistence), the names connected here
+    are held again at the keeper's next round; until then (at most ``every`` seconds) a
+    name in use can be claimed by another session, which then holds it: the keeper never
+    takes a name back, and the older session's connections stay open until they close.
+    Redis with persistence (``appendonly yes``) keeps the holds across a restart.
     """
 
     def __init__(self, url: str, *, name_idle: float = 600.0, every: float = KEEP_EVERY,
-                 broker: Broker | None = None) -> None:
+                 timeout: float = SYNC_TIMEOUT, broker: Broker | None = None) -> None:
         self.name_idle = name_idle
         self.every = every
+        self.timeout = timeout
         self.broker = broker or Broker(url)
         self._connections = _Connections()
 
@@ -163,22 +180,28 @@ class SharedNameHolds:
 
     async def claim(self, user: str, sid: str) -> bool:
         """Hold ``user`` for ``sid`` if no session on any node holds it; whether it did."""
-        try:
-            done = await self.broker.redis.set(self._key(user), sid, nx=True,
-                                               px=self._ms(self.name_idle))
-        except (RedisError, OSError) as exc:
-            raise unavailable(self.broker.url, exc) from exc
+        done = await self._ask(self.broker.redis.set(self._key(user), sid, nx=True,
+                                                     px=self._ms(self.name_idle)))
         return bool(done)
 
     async def hold(self, user: str, sid: str) -> str | None:
         """The other session holding ``user`` (on any node), or None after holding it for
         ``sid`` for at least ``name_idle`` seconds more."""
+        holder = await self._ask(self.broker.redis.eval(
+            _HOLD_LUA, 1, self._key(user), sid, self._ms(self.name_idle)))
+        return holder if isinstance(holder, str) else None
+
+    async def _ask(self, command: Awaitable[Any]) -> Any:
+        """Redis' answer within ``timeout`` seconds (a Redis that hangs is one that does
+        not answer); :class:`~day25.realtime.BrokerUnavailable` if none came."""
         try:
-            holder = await self.broker.redis.eval(
-                _HOLD_LUA, 1, self._key(user), sid, self._ms(self.name_idle))
+            async with asyncio.timeout(self.timeout):
+                return await command
+        except TimeoutError as exc:
+            raise unavailable(self.broker.url, TimeoutError(
+                f"no answer within {self.timeout:g} s")) from exc
         except (RedisError, OSError) as exc:
             raise unavailable(self.broker.url, exc) from exc
-        return holder if isinstance(holder, str) else None
 
     def connected(self, user: str, sid: str) -> None:
         self._connections.connected(user, sid)  # held in Redis by hold(); kept by keep()
@@ -192,13 +215,13 @@ class SharedNameHolds:
 
     async def keep_once(self) -> None:
         """Refresh the keys of the names connected here (:class:`RedisError` as raised)."""
-        names = list(self._connections.open.items())
+        pairs = self._connections.pairs()
         ms = str(self._ms(self.name_idle + 2 * self.every))
-        for start in range(0, len(names), 500):
-            batch = names[start:start + 500]
+        for start in range(0, len(pairs), 500):
+            batch = pairs[start:start + 500]
             await self.broker.redis.eval(
                 _KEEP_LUA, len(batch), *(self._key(user) for user, _ in batch),
-                *(sid for _, (sid, _) in batch), ms)
+                *(sid for _, sid in batch), ms)
 
     async def keep(self) -> None:
         """Run :meth:`keep_once` every ``every`` seconds until cancelled; a Redis that is

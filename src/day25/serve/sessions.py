@@ -15,7 +15,9 @@ grow the server's memory), or in Redis for every ``--broker`` node at once.
 This is not authentication (there are no passwords): a name idle for longer
 than ``name_idle`` may be taken by anyone, with the notifications still queued
 for it. The tokens are signed with ``itsdangerous`` under a secret made at
-start-up, so a restart ends every session (the page simply joins again).
+start-up, so a restart ends every session (the page simply joins again); with
+``--broker``, every node signs with one secret (:mod:`day25.serve.signer`), so a
+restart of one ends none.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import TypeVar
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from day25.realtime import BrokerUnavailable
+from day25.realtime import TOLD_CLIENTS, BrokerUnavailable
 from day25.serve.holds import Holds, NameHolds
 
 __all__ = ["NAME_RULE", "Session", "SessionRefused", "Sessions", "valid_name"]
@@ -38,9 +40,8 @@ NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 NAME_RULE = "1-32 characters: letters A-Z a-z, digits 0-9, '_', '.' or '-'"
 T = TypeVar("T")
 logger = logging.getLogger("day25.serve")
-UNAVAILABLE = ("service unavailable: Redis, the store the servers share (--broker), is "
-               "unreachable, so the session could not be checked; nothing was done; try again "
-               "in a moment; see the server's log")
+UNAVAILABLE = (f"service unavailable: {TOLD_CLIENTS}, so the session could not be checked; "
+               "nothing was done; try again in a moment; see the server's log")
 HOW_TO_JOIN = (
     'get one with POST /session {"user": NAME} and send it as ?token= on a WebSocket '
     "or as Authorization: Bearer TOKEN on HTTP"

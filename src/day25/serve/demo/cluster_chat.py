@@ -40,6 +40,7 @@ from nexios.websockets import WebSocket, WebSocketDisconnect
 
 import day25
 from day25.realtime import (
+    TOLD_CLIENTS,
     Broker,
     BrokerUnavailable,
     EventRelay,
@@ -111,8 +112,9 @@ def create_app(
     events.on(PRESENCE_JOIN, on_join)
     events.on(PRESENCE_LEAVE, on_leave)
 
-    async def refuse(ws: WebSocket, error: BaseException) -> None:
-        await ws.send_json({"type": "error", "code": "unavailable", "message": str(error)})
+    async def refuse(ws: WebSocket, why: str, error: BaseException) -> None:
+        logger.warning("a chat connection was refused: %s", error or type(error).__name__)
+        await ws.send_json({"type": "error", "code": "unavailable", "message": why})
         await ws.close(TRY_AGAIN_CLOSE)
 
     async def chat(ws: WebSocket) -> None:
@@ -137,10 +139,11 @@ def create_app(
                 tracked = True
                 roster = await asyncio.wait_for(admitted, ADMIT_TIMEOUT)
             except (BrokerUnavailable, TimeoutError) as exc:
-                error = exc if isinstance(exc, BrokerUnavailable) else BrokerUnavailable(
-                    f"the broker did not announce this connection within {ADMIT_TIMEOUT} s: "
-                    "try again")
-                await refuse(ws, error)
+                why = f"{TOLD_CLIENTS}: try again in a moment"
+                if isinstance(exc, TimeoutError):
+                    why = (f"the broker (Redis) did not announce this connection within "
+                           f"{ADMIT_TIMEOUT} s: try again")
+                await refuse(ws, why, exc)
                 return
             await ws.send_json({"type": "roster", "room": room, "users": roster})
             await joining.finish(room, ws, lambda frame: ws.send_text(frame_text(frame)))
@@ -161,8 +164,9 @@ def create_app(
                 try:
                     await relay.publish("room.message", room, payload, seq=True)
                 except BrokerUnavailable as exc:
-                    await ws.send_json({"type": "error", "code": "unavailable",
-                                        "message": f"the message was not sent: {exc}"})
+                    logger.warning("a chat message was not sent: %s", exc)
+                    await ws.send_json({"type": "error", "code": "unavailable", "message":
+                                        f"the message was not sent: {TOLD_CLIENTS}; try again"})
         except (WebSocketDisconnect, SlowConsumer):
             pass  # a normal leave; a joiner that fell behind just goes
         finally:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from types import ModuleType
 from typing import Any
 
@@ -38,6 +39,7 @@ from nexios.websockets import WebSocket, WebSocketDisconnect
 import day25
 from day25 import EventPriority
 from day25.realtime import (
+    TOLD_CLIENTS,
     Broker,
     BrokerUnavailable,
     EventRelay,
@@ -54,6 +56,7 @@ __all__ = ["NOTIFICATION_STORED", "create_app"]
 NOTIFICATION_STORED = "notification.stored"
 """The relayed event: a notification was stored (its frame's fields, with ``seq``)."""
 TRY_AGAIN_CLOSE = 1013
+logger = logging.getLogger("day25.serve.demo.cluster")
 CATCH_UP_TIMEOUT = 5.0
 """Seconds a new tab waits for this node to deliver what was announced before its backlog."""
 
@@ -130,8 +133,9 @@ def create_app(
                  "delivered": notice.get("delivered", 0)}
         return res.json(reply, status_code=201)
 
-    async def unavailable(ws: WebSocket, error: object, close: bool) -> None:
-        await ws.send_json({"type": "error", "code": "unavailable", "message": str(error)})
+    async def unavailable(ws: WebSocket, told: str, error: object, close: bool) -> None:
+        logger.warning("%s: %s", told, error)  # the details, for the server's log only
+        await ws.send_json({"type": "error", "code": "unavailable", "message": told})
         if close:
             await ws.close(TRY_AGAIN_CLOSE)
 
@@ -152,7 +156,7 @@ def create_app(
                 tracked = True
                 backlog, last_seq, position = store.snapshot(user, queue.clock())
             except BrokerUnavailable as exc:
-                await unavailable(ws, exc, close=True)
+                await unavailable(ws, f"{TOLD_CLIENTS}: try again in a moment", exc, close=True)
                 return
             try:
                 async with asyncio.timeout(protocol.BACKLOG_TIMEOUT):
@@ -167,7 +171,8 @@ def create_app(
                     await relay.caught_up(position)
             except TimeoutError:
                 await unavailable(ws, "live notifications are not arriving from the broker "
-                                  f"(Redis) within {CATCH_UP_TIMEOUT} s: try again", close=True)
+                                  f"(Redis) within {CATCH_UP_TIMEOUT} s: try again",
+                                  "a new tab's catch-up timed out", close=True)
                 return
             try:
                 async with asyncio.timeout(protocol.BACKLOG_TIMEOUT):
@@ -189,7 +194,8 @@ def create_app(
                 try:
                     count = queue.ack(user, ids)
                 except BrokerUnavailable as exc:
-                    await unavailable(ws, f"not acknowledged: {exc}", close=False)
+                    await unavailable(ws, f"not acknowledged: {TOLD_CLIENTS}; try again", exc,
+                                      close=False)
                     continue
                 await ws.send_json({"type": "acked", "count": count})
         except WebSocketDisconnect:
