@@ -61,11 +61,32 @@ def _block(out: str, test: str) -> list[str]:
 def test_a_long_scenario_shows_its_explanation_and_the_stuck_line(tmp_path: Path) -> None:
     """The audit: a 7-step scenario used to lose everything after its steps (cut at 8
     lines), so the student saw the scenario but never what went wrong."""
-    proc = _check("priority_ordering", "--path", _workspace(tmp_path))
+    mine = _workspace(tmp_path)
+    solution = (COURSE / "solutions" / "priority_ordering.py").read_text(encoding="utf-8")
+    backwards = "for _priority, _n, handler in list(self._listeners.get(event, []))[::-1]:"
+    (mine / "priority_ordering.py").write_text(solution.replace(
+        "for _priority, _n, handler in list(self._listeners.get(event, [])):", backwards))
+    proc = _check("priority_ordering", "--path", mine)
     block = _block(proc.stdout, "test_a_mixed_program")
     assert block[0] == "Failed: Scenario:" and block[7].startswith("7. {"), block
-    assert block[8].startswith("At step 1 your code raised NotImplementedError"), block
+    assert len(block) > 9 and "NotImplementedError" not in " ".join(block), block
     assert block[-1] == "Stuck? `day25 hint priority_ordering` shows the next hint.", block
+
+
+def test_an_untouched_stub_explains_its_not_implemented_error_once(tmp_path: Path) -> None:
+    """A stub fails every check the same way: its first failure is shown in full, each
+    other names the place and points up, so the page is one explanation, not sixteen."""
+    proc = _check("priority_ordering", "--path", _workspace(tmp_path))
+    failed = re.findall(r"^  FAIL (\w+)$", proc.stdout, re.M)
+    assert len(failed) >= 8, proc.stdout
+    first = _block(proc.stdout, failed[0])
+    assert first[0] == "Failed: Scenario:", first
+    assert "raised NotImplementedError: TODO: PriorityEmitter.on" in " ".join(first), first
+    assert first[-1] == "Stuck? `day25 hint priority_ordering` shows the next hint.", first
+    for test in failed[1:]:
+        assert _block(proc.stdout, test) == [
+            "the same NotImplementedError, at priority_ordering.py line 55: see above"], test
+    assert proc.stdout.count("Stuck?") == 2, "once in the first failure, once at the end"
 
 
 def test_check_shows_a_message_as_the_feedback_does_its_middle_left_out() -> None:

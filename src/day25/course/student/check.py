@@ -16,6 +16,7 @@ Hints are never shown here: a student asks for them (``day25 hint``).
 from __future__ import annotations
 
 import itertools
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -41,6 +42,9 @@ __all__ = ["HIDDEN_NOTICE", "check", "check_project", "watch"]
 
 HIDDEN_NOTICE = ("Note: these are the PUBLIC checks only. At grading, hidden tests also run "
                  "and check more, so passing here does not guarantee full points.")
+#: a failure's "raised NotImplementedError: what (at file line N": shown in full once per
+#: place, then named (an untouched stub fails every check there: one page, not fifteen)
+UNWRITTEN = re.compile(r"NotImplementedError\b[^\n]*?\(at ([^\n]*? line \d+)")
 #: how often ``--watch``'s file watcher wakes when nothing was saved (milliseconds)
 WAKE_MS = 250
 STEPS_NOTICE = ("Steps are optional practice (0 points): skip ahead with `day25 check <id>`, "
@@ -78,11 +82,18 @@ def _show_project(console: Console, result: ExerciseResult) -> None:
     for note in result.notes:
         console.print(f"  [yellow]! {escape(note)}[/]")  # a note may quote the student's code
     hung = HUNG_BEFORE.format(exercise=result.exercise)
+    unwritten: set[str] = set()  # where a function not written yet raised, once shown
     for test in result.tests:
         if test.message == hung:
             continue  # said once, below
         mark = "[green]PASS[/]" if test.passed else "[red]FAIL[/]"
         console.print(f"  {mark} {test.name}")
+        if not test.passed and (where := UNWRITTEN.search(test.message or "")):
+            if where.group(1) in unwritten:  # a stub fails every check the same way
+                console.print(f"       the same NotImplementedError, at {where.group(1)}: "
+                              "see above", markup=False, highlight=False)
+                continue
+            unwritten.add(where.group(1))
         if not test.passed and test.message:  # all of it, as feedback.md shows it
             for line in clean_message(test.message).splitlines():
                 console.print(f"       {line}", markup=False, highlight=False)
