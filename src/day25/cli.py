@@ -160,7 +160,7 @@ def grade(
              "points, sooner (for checking the suites against known bugs; not a grade)")] = False,
     course: CourseOpt = None,
 ) -> None:
-    """Grade submissions with the hidden suites.
+    """Instructors: grade submissions with the hidden suites.
 
     Exits 0 whatever the students scored.
     """
@@ -204,7 +204,7 @@ def similarity(
     single: Annotated[bool, typer.Option(help="each SUBMISSION is one student")] = False,
     course: CourseOpt = None,
 ) -> None:
-    """Compare submissions pairwise, exercise by exercise.
+    """Instructors: compare submissions pairwise, exercise by exercise.
 
     For an instructor to look at: grades are not touched. The stub's code does not count.
     """
@@ -235,7 +235,7 @@ def review(
     single: Annotated[bool, typer.Option(help="each SUBMISSION is one student")] = False,
     course: CourseOpt = None,
 ) -> None:
-    """List code that reaches past an honest solution.
+    """Instructors: list code that reaches past an honest solution.
 
     Read, never run. `day25 grade` writes the same review.csv. A flag is a reason to
     read a submission, not a grade.
@@ -261,7 +261,7 @@ def release(
     out: Annotated[Path, typer.Argument(help="folder for the student bundle (must not exist)")],
     course: CourseOpt = None,
 ) -> None:
-    """Build the student bundle from the last commit.
+    """Instructors: build the student bundle from the last commit.
 
     No solutions, no hidden tests, lessons without their answers.
     """
@@ -282,7 +282,7 @@ def gradescope(
     out: Annotated[Path, typer.Argument(help="the autograder .zip to write")],
     course: CourseOpt = None,
 ) -> None:
-    """Build a Gradescope autograder zip: the same grading.
+    """Instructors: build a Gradescope autograder zip, the same grading.
 
     Its run_autograder runs day25 grade on the submission.
     """
@@ -299,7 +299,8 @@ def gradescope(
 def serve(
     impl: Annotated[
         str | None,
-        typer.Option(help="demo (the default), solutions, exercises or a folder"),
+        typer.Option(help="demo (the default), exercises (your own), solutions (the course "
+                          "folder's, not in a student bundle) or a folder"),
     ] = None,
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port (0: any free port)")] = 8025,
