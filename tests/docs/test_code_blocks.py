@@ -149,7 +149,7 @@ COMMANDS_ELSEWHERE = {
     "day25 review submissions/ --out review/":
         "tests/grading/test_review.py::test_day25_review_writes_the_csv_and_names_whom_to_read",
     "day25 release student-bundle/": RELEASE + "test_release_has_what_students_need",
-    "day25 gradescope autograder.zip": RELEASE + "test_gradescope_zip",
+    "day25 gradescope autograder.zip": "tests/grading/test_gradescope.py::test_gradescope_zip",
     "day25 serve": "tests/serve/test_demo.py::test_the_demo_speaks_the_exercises_protocols",
     "day25 serve --impl exercises": "tests/browser/test_serve_errors.py::"
                                     "test_the_real_exercise_stubs_are_named_with_their_function",
