@@ -3,9 +3,10 @@
 The class: ``ann`` hands in the reference solutions, ``ben`` a disguised copy of
 them (every local name renamed, functions and methods in reverse order, comments
 gone, reformatted), ``cat`` the independent correct alternatives
-(``tests/alternatives/``), ``dan`` and ``eve`` the untouched stubs. Exactly the
-ann~ben pairs may be flagged: the honest solutions differ, and stubs share only
-the stub's own code.
+(``tests/alternatives/``), ``dan`` and ``eve`` the untouched stubs, ``fay`` a disguised
+copy of ``day25 serve``'s demo for exercises 3 and 4 (it ships with the package). Exactly
+the ann~ben pairs and fay~demo may be flagged: the honest solutions differ (the reference
+shares under 40 % of its code with the demo), and stubs share only the stub's own code.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from day25.course.catalogue import load_catalogue
-from day25.course.grading.similarity import CSV_HEADER
+from day25.course.grading.similarity import CSV_HEADER, DEMO, DEMO_FOLDER
 
 pytestmark = pytest.mark.xdist_group("similarity")  # one xdist worker: one graded class
 
@@ -74,9 +75,11 @@ def disguise(source: str) -> str:
 @pytest.fixture(scope="module")
 def flagged(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[list[str]], Path, str]:
     klass = tmp_path_factory.mktemp("class")
-    for student in ("ann", "ben", "cat", "dan", "eve"):
+    for student in ("ann", "ben", "cat", "dan", "eve", "fay"):
         (klass / student).mkdir()
     for ex in EXERCISES:
+        if (DEMO_FOLDER / ex.module).is_file():
+            (klass / "fay" / ex.module).write_text(disguise((DEMO_FOLDER / ex.module).read_text()))
         solution = (COURSE / "solutions" / ex.module).read_text()
         (klass / "ann" / ex.module).write_text(solution)
         (klass / "ben" / ex.module).write_text(disguise(solution))
@@ -112,10 +115,13 @@ def test_planted_copies_are_flagged_and_nothing_else(
 ) -> None:
     rows, _, said = flagged
     pairs = {(row[0], row[1], row[2]) for row in rows}
-    assert pairs == {(ex.id, "ann", "ben") for ex in EXERCISES}, rows
+    demo = {ex.id for ex in EXERCISES if (DEMO_FOLDER / ex.module).is_file()}
+    assert demo == {"chat_broadcasting", "notification_queueing"}
+    assert pairs == {(ex.id, "ann", "ben") for ex in EXERCISES} | {
+        (exercise, DEMO, "fay") for exercise in demo}, rows
     for row in rows:
         assert float(row[3]) >= 0.5 and float(row[4]) >= 0.5, row
-        assert f"{row[0]}: ann ~ ben" in said
+        assert f"{row[0]}: {row[1]} ~ {row[2]}" in said
 
 
 def test_each_flagged_pair_names_the_matching_lines(
@@ -126,7 +132,8 @@ def test_each_flagged_pair_names_the_matching_lines(
         module = f"{exercise}.py"
         assert int(tokens) > 50
         for student, spans in ((a, lines_a), (b, lines_b)):
-            length = len((klass / student / module).read_text().splitlines())
+            where = DEMO_FOLDER if student == DEMO else klass / student
+            length = len((where / module).read_text().splitlines())
             covered = 0
             for span in spans.split(";"):
                 first, _, last = span.partition("-")

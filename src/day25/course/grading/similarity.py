@@ -9,6 +9,11 @@ comparing. Why a threshold on the larger of the two fractions: a student who
 copies a classmate and adds code of their own shares most of the classmate's
 code, not most of their own.
 
+Why the demo too: ``day25 serve``'s demo implements exercises 3 and 4's protocols, and
+ships with the package every student installs. A submission is also compared with the
+demo module of its exercise (when there is one), as if it were one more student named
+:data:`DEMO`: a student who copied it is flagged like one who copied a classmate.
+
 It decides nothing: grades are never touched. It lists pairs (with the lines
 that match) for an instructor to look at; short exercises have few ways to be
 solved, and two honest solutions can look alike.
@@ -25,17 +30,22 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+import day25
 from day25.course.catalogue import Exercise
 from day25.course.grading.gradebook import write_csv
 from day25.course.grading.intake import discover, take_modules
 
-__all__ = ["NOISE_TOKENS", "THRESHOLD", "Pair", "SimilarityReport", "compare", "similarity_report"]
+__all__ = ["DEMO", "NOISE_TOKENS", "THRESHOLD", "Pair", "SimilarityReport", "compare",
+           "similarity_report"]
 
 #: a match shorter than this many (filtered) characters is noise; one this long is always found
 NOISE_TOKENS, GUARANTEE_TOKENS = 25, 30
 #: pairs where either student shares at least this fraction of their code are flagged
 THRESHOLD = 0.5
 CSV_NAME = "similarity.csv"
+#: the name the demo's module goes by in the pairs (no student folder has a colon in it)
+DEMO = "day25:serve/demo"
+DEMO_FOLDER = Path(day25.__file__).parent / "serve" / "demo"
 CSV_HEADER = ["exercise", "student_a", "student_b", "similarity_a", "similarity_b",
               "matched_tokens", "lines_a", "lines_b"]
 
@@ -96,9 +106,12 @@ def _lines(text: str, slices: Any) -> tuple[tuple[int, int], ...]:
 
 
 def compare(exercise: Exercise, modules: dict[str, str], stub: str | None, *,
-            threshold: float = THRESHOLD, html: Path | None = None) -> list[Pair]:
+            threshold: float = THRESHOLD, html: Path | None = None,
+            sources: dict[str, str] | None = None) -> list[Pair]:
     """Every pair of ``modules`` (student -> source of the exercise's module) whose
-    similarity reaches ``threshold``, most similar first; ``html`` gets copydetect's report."""
+    similarity reaches ``threshold``, most similar first; ``html`` gets copydetect's report.
+    ``sources`` (name -> code a student could copy, such as the demo) are compared with
+    each student too, never with each other."""
     import matplotlib
 
     matplotlib.use("Agg")  # copydetect draws its report's plots with pyplot
@@ -116,19 +129,22 @@ def compare(exercise: Exercise, modules: dict[str, str], stub: str | None, *,
                                 display_t=min(threshold, 0.99), silent=True, autoopen=False,
                                 out_file=str(folder / "report.html"))
         files = {}
-        for student, text in sorted(modules.items()):
-            (folder / student).mkdir()
-            path = folder / student / exercise.module
+        texts = {**modules, **(sources or {})}
+        for number, (student, text) in enumerate(sorted(texts.items())):
+            (folder / str(number)).mkdir()  # a name may not be a folder's (the demo's)
+            path = folder / str(number) / exercise.module
             path.write_text(text, encoding="utf-8")
             files[student] = str(path)
             detector.add_file(str(path))
-        if len(files) < 2:
+        if len(modules) < 2 and not (modules and sources):
             return []
         detector.run()
         index = {path: i for i, path in enumerate(detector.test_files)}
         refs = {path: i for i, path in enumerate(detector.ref_files)}
         pairs = []
         for a, b in combinations(sorted(files), 2):
+            if a not in modules and b not in modules:
+                continue  # two sources: nobody's work
             sim_a, sim_b = detector.similarity_matrix[index[files[a]], refs[files[b]]]
             if max(sim_a, sim_b) < threshold:
                 continue
@@ -137,9 +153,11 @@ def compare(exercise: Exercise, modules: dict[str, str], stub: str | None, *,
                 slices = detector.slice_matrix[(files[b], files[a])][::-1]
             pairs.append(Pair(exercise.id, a, b, float(sim_a), float(sim_b),
                               int(detector.token_overlap_matrix[index[files[a]], refs[files[b]]]),
-                              _lines(modules[a], slices[0]), _lines(modules[b], slices[1])))
+                              _lines(texts[a], slices[0]), _lines(texts[b], slices[1])))
         if html is not None:
             page = detector.generate_html_report(output_mode="return")
+            for student, written in files.items():
+                page = page.replace(written, f"{student}{os.sep}{exercise.module}")
             html.write_text(page.replace(f"{folder}{os.sep}", ""), encoding="utf-8")
     return sorted(pairs, key=lambda p: (-p.similarity, p.student_a, p.student_b))
 
@@ -164,8 +182,10 @@ def similarity_report(submissions: Sequence[Path], out: Path, exercises: Sequenc
         stub_path = course_root / "exercises" / ex.module
         stub = stub_path.read_text(encoding="utf-8") if stub_path.is_file() else None
         page = out / f"similarity-{ex.id}.html"
-        report.flagged += compare(ex, modules, stub, threshold=threshold,
-                                  html=page if len(modules) >= 2 else None)
+        demo = DEMO_FOLDER / ex.module
+        sources = {DEMO: demo.read_text(encoding="utf-8")} if demo.is_file() else {}
+        report.flagged += compare(ex, modules, stub, threshold=threshold, sources=sources,
+                                  html=page if len(modules) >= 2 or sources else None)
         report.compared[ex.id] = len(modules)
         if page.is_file():
             report.html.append(page)
