@@ -204,7 +204,7 @@ def similarity(
     single: Annotated[bool, typer.Option(help="each SUBMISSION is one student")] = False,
     course: CourseOpt = None,
 ) -> None:
-    """Instructors: compare submissions pairwise, exercise by exercise.
+    """Instructors: compare submissions pairwise, per exercise.
 
     For an instructor to look at: grades are not touched. The stub's code does not count.
     """
@@ -282,7 +282,7 @@ def gradescope(
     out: Annotated[Path, typer.Argument(help="the autograder .zip to write")],
     course: CourseOpt = None,
 ) -> None:
-    """Instructors: build a Gradescope autograder zip, the same grading.
+    """Instructors: build the Gradescope autograder zip.
 
     Its run_autograder runs day25 grade on the submission.
     """
