@@ -82,6 +82,7 @@ async def test_a_name_claimed_on_one_node_is_refused_on_every_other(
     assert "'ann' is in use by another session" in refusal.message
     session = await b.sessions.verify(token)  # ann's own token works on every node
     assert session.user == "ann"
+    assert not await claims(b, "Ann"), "names that differ only in capitals are one name"
     assert await claims(b, "bob") and not await claims(a, "bob")
     waited = await until(lambda: claims(a, "bob"), "a name claimed and never used is freed")
     assert IDLE - EVERY <= waited <= IDLE + 2 * EVERY + 0.5, waited

@@ -52,6 +52,12 @@ def valid_name(value: object) -> bool:
     return isinstance(value, str) and NAME.fullmatch(value) is not None
 
 
+def held(user: str) -> str:
+    """The name a hold is for: names that differ only in capitals are one name, so nobody
+    can claim ``Ned`` while ``ned`` is in use and pass for him."""
+    return user.lower()
+
+
 @dataclass(frozen=True)
 class Session:
     """One joined user: the name, and the id of the session that holds it."""
@@ -97,13 +103,14 @@ class Sessions:
             raise SessionRefused(422, "bad_request", f"the name must be {NAME_RULE}")
         assert isinstance(user, str)
         sid = secrets.token_urlsafe(12)
-        if not await _asked(self.holds.claim(user, sid)):
+        if not await _asked(self.holds.claim(held(user), sid)):
             minutes = round(self.name_idle / 60)
             raise SessionRefused(
                 409,
                 "name_taken",
-                f"the name {user!r} is in use by another session: pick another name, or "
-                f"wait until it has been idle for {minutes} minutes",
+                f"the name {user!r} is in use by another session (names that differ only in "
+                f"capitals are one name): pick another name, or wait until it has been idle "
+                f"for {minutes} minutes",
             )
         return str(self._signer.dumps({"u": user, "s": sid}))
 
@@ -126,7 +133,7 @@ class Sessions:
                 "join again",
             ) from None
         session = Session(str(data["u"]), str(data["s"]))
-        if await _asked(self.holds.hold(session.user, session.sid)) is not None:
+        if await _asked(self.holds.hold(held(session.user), session.sid)) is not None:
             raise SessionRefused(
                 401,
                 "unauthorized",
@@ -136,11 +143,11 @@ class Sessions:
 
     def connected(self, session: Session) -> None:
         """A connection of ``session`` opened: its name is held until it closes."""
-        self.holds.connected(session.user, session.sid)
+        self.holds.connected(held(session.user), session.sid)
 
     def disconnected(self, session: Session) -> None:
         """A connection closed; the last one leaves the name held for ``name_idle`` seconds."""
-        self.holds.disconnected(session.user, session.sid)
+        self.holds.disconnected(held(session.user), session.sid)
 
     def sizes(self) -> dict[str, int]:
         """How many names are held (see the holds' ``sizes``)."""
