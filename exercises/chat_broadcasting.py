@@ -123,5 +123,7 @@ def create_app(*, send_timeout: float = SEND_TIMEOUT) -> NexiosApp:
     like one that closed, and is closed with code 1011 (if it still can be).
     Members dropped by one broadcast leave together: forget them all before
     announcing any of their leaves (no leave is sent to a member being dropped).
+    Each call's app has state of its own (seq counters, send_timeout): two apps
+    made in one process share nothing.
     """
     raise NotImplementedError("create_app")
