@@ -361,3 +361,34 @@ def test_watch_rechecks_only_what_was_saved(monkeypatch: pytest.MonkeyPatch,
     checking.watch(catalogue, Settings(course_root=COURSE), folder, only="once_semantics",
                    console=console, changes=saves)
     assert calls == ["once_semantics", "once_semantics", "once_semantics"]
+
+
+def test_watch_goes_on_to_the_next_item_when_a_save_makes_one_pass(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A student's audit: with --watch, a step that now passed said "done / PASS" and no
+    more; the walk would have gone on to the next step. Now the next item is checked too."""
+    from day25.course.catalogue import load_catalogue
+    from day25.course.grading.verdict import Settings
+    from day25.course.student import check as checking
+
+    catalogue = load_catalogue(COURSE)
+    ladder = catalogue.ladder()
+    calls: list[str | None] = []
+    fixed = {ladder[0].id}
+
+    def fake_check(*_args: object, only: str | None = None, **_kw: object) -> bool:
+        calls.append(only)
+        return only in fixed
+
+    monkeypatch.setattr(checking, "check", fake_check)
+    folder = tmp_path / "exercises"
+    saves = [{(2, str(folder / ladder[0].module))}, {(2, str(folder / ladder[2].module))},
+             {(2, str(folder / ladder[-1].module))}]
+    fixed.add(ladder[-1].id)
+    console = Console(file=io.StringIO())
+    checking.watch(catalogue, Settings(course_root=COURSE), folder, console=console,
+                   changes=saves)
+    assert calls == [None, ladder[0].id, ladder[1].id,  # passed: the next one too
+                     ladder[2].id,  # still failing: nothing more
+                     ladder[-1].id]  # the last one: there is no next
+    assert f"Next: {ladder[1].id}" in console.file.getvalue()  # type: ignore[attr-defined]

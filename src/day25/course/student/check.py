@@ -237,7 +237,9 @@ def watch(catalogue: Catalogue, settings: Settings, path: Path, *,
           changes: Iterable[set[tuple[Any, str]]] | None = None) -> None:
     """Check, then re-check on every save under ``path`` (Ctrl-C to stop): only the step or
     project whose file was saved (``only``: that one, when its file was saved); a save of
-    any other ``.py`` file walks the ladder again, since any item may import it."""
+    any other ``.py`` file walks the ladder again, since any item may import it. When what
+    was saved now passes, the next item of the ladder is checked too: it says what to do
+    next, as the walk would."""
     console = console or Console()
     if changes is None:
         changes = _saves(path)
@@ -254,6 +256,11 @@ def watch(catalogue: Catalogue, settings: Settings, path: Path, *,
         console.clear()
         if not items:
             check(catalogue, settings, path, console=console)
-        for item in items:
-            check(catalogue, settings, path, only=item.id, console=console)
+        passed = [check(catalogue, settings, path, only=item.id, console=console)
+                  for item in items]
+        ladder = catalogue.ladder()
+        if only is None and items and all(passed) and items[-1] is not ladder[-1]:
+            after = ladder[ladder.index(items[-1]) + 1]  # what the walk would stop at next
+            console.print(f"\n[bold]Next: {after.id}[/]")
+            check(catalogue, settings, path, only=after.id, console=console)
         console.print("[dim]watching for changes... (Ctrl-C to stop)[/]")
