@@ -14,7 +14,7 @@ session that already has a token, unless another session holds it now.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from redis.exceptions import RedisError
@@ -22,11 +22,23 @@ from redis.exceptions import RedisError
 from day25.realtime import IdleCache
 from day25.realtime.broker import SYNC_TIMEOUT, Broker, unavailable
 
-__all__ = ["KEEP_EVERY", "Holds", "NameHolds", "SharedNameHolds"]
+__all__ = ["KEEP_EVERY", "Holds", "NameHolds", "SharedNameHolds", "keep_alive"]
 
 KEEP_EVERY = 2.0
 """Seconds between two writes-back of what a ``--broker`` node keeps alive in Redis: the
 holds of the names connected to it, and its signer (:mod:`day25.serve.signer`)."""
+
+
+async def keep_alive(every: float, step: Callable[[], Awaitable[None]]) -> None:
+    """Run ``step`` every ``every`` seconds until cancelled: how a ``--broker`` node writes
+    back what Redis may have lost. A Redis that is away is tried again next time (the apps
+    tell their clients themselves)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await step()
+        except (RedisError, OSError):
+            continue
 
 
 class Holds(Protocol):
@@ -224,15 +236,9 @@ class SharedNameHolds:
                 *(sid for _, sid in batch), ms)
 
     async def keep(self) -> None:
-        """Run :meth:`keep_once` every ``every`` seconds until cancelled; a Redis that is
-        away is tried again next time (the apps tell their clients themselves)."""
+        """Run :meth:`keep_once` every ``every`` seconds until cancelled (:func:`keep_alive`)."""
         try:
-            while True:
-                await asyncio.sleep(self.every)
-                try:
-                    await self.keep_once()
-                except (RedisError, OSError):
-                    continue
+            await keep_alive(self.every, self.keep_once)
         finally:
             await self.broker.aclose()
 

@@ -13,17 +13,14 @@ per fingerprint when it finds another node's recorded instead.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from day25.realtime.broker import Broker, BrokerUnavailable, describe_url
-from day25.serve.holds import KEEP_EVERY, SharedNameHolds
+from day25.serve.holds import KEEP_EVERY, SharedNameHolds, keep_alive
 from day25.serve.sessions import Sessions
 
 __all__ = ["KEEP_EVERY", "SECRET_ENV", "SignerKeeper", "SigningError", "broker_sessions"]
@@ -61,16 +58,15 @@ class SignerKeeper:
 
     async def run(self) -> None:
         broker = Broker(self.url)
+
+        async def keep_once() -> None:
+            other = await broker.keep_signer(self.fingerprint, self._kept)
+            if other is not None and other not in self._warned:
+                self._warned.add(other)
+                _warn(self.url, "another node")
+
         try:
-            while True:
-                await asyncio.sleep(self.every)
-                try:
-                    other = await broker.keep_signer(self.fingerprint, self._kept)
-                except (RedisError, OSError):
-                    continue  # Redis is away: the chat says so itself; try again later
-                if other is not None and other not in self._warned:
-                    self._warned.add(other)
-                    _warn(self.url, "another node")
+            await keep_alive(self.every, keep_once)
         finally:
             await broker.aclose()
 
