@@ -170,18 +170,17 @@ def test_every_page_in_the_bundle_links_only_to_files_it_ships(bundle: Path) -> 
     assert "[differences](nexios.md)" in page, "a link to a shipped page stays"
 
 
-def test_unlink_unshipped_keeps_addresses_anchors_images_and_followed_links() -> None:
+def test_unlink_unshipped_keeps_addresses_anchors_images_and_shipped_links() -> None:
     from day25.course.grading.release import unlink_unshipped
 
     shipped = {"docs/guides/student.md", "notebooks/01_intro.ipynb"}
-    links = {"docs/lessons": "../notebooks"}
     text = ("[guide](student.md#check) [gone](../benchmarks.md#x) [web](https://a.org/b.md) "
-            "[here](#top) ![shot](../assets/a.png) [lesson](../lessons/01_intro.ipynb) "
-            "[no lesson](../lessons/99.ipynb) [folder](../lessons)")
-    assert unlink_unshipped("docs/guides/scaling.md", text, shipped, links) == (
+            "[here](#top) ![shot](../assets/a.png) [lesson](../../notebooks/01_intro.ipynb) "
+            "[no lesson](../lessons/01_intro.ipynb) [folder](../../notebooks)")
+    assert unlink_unshipped("docs/guides/scaling.md", text, shipped) == (
         "[guide](student.md#check) gone [web](https://a.org/b.md) "
-        "[here](#top) ![shot](../assets/a.png) [lesson](../lessons/01_intro.ipynb) "
-        "no lesson [folder](../lessons)")
+        "[here](#top) ![shot](../assets/a.png) [lesson](../../notebooks/01_intro.ipynb) "
+        "no lesson [folder](../../notebooks)")
 
 
 def test_release_refuses_an_existing_folder(bundle: Path) -> None:

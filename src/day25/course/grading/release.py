@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import ast
 import io
-import os
 import posixpath
 import re
 import subprocess
@@ -121,7 +120,6 @@ class CommittedTree:
     root: Path
     commit: str = ""
     files: dict[str, bytes] = field(default_factory=dict)
-    links: dict[str, str] = field(default_factory=dict)  # symlink -> its target
 
     @classmethod
     def read_head(cls, root: Path) -> CommittedTree:
@@ -135,8 +133,6 @@ class CommittedTree:
                     extracted = tar.extractfile(member)
                     assert extracted is not None
                     tree.files[member.name] = extracted.read()
-                elif member.issym():
-                    tree.links[member.name] = member.linkname
         return tree
 
     def paths(self) -> list[str]:
@@ -303,38 +299,20 @@ def release_files(tree: CommittedTree, catalogue: Catalogue) -> list[str]:
 LINK = re.compile(r"(?<!!)\[([^\]\n]*)\]\(([^)\s]+)\)")
 
 
-def unlink_unshipped(rel: str, text: str, shipped: set[str], links: dict[str, str]) -> str:
+def unlink_unshipped(rel: str, text: str, shipped: set[str]) -> str:
     """Page ``rel`` with each link to a course file the bundle does not ship replaced by
-    its words: a student's page never sends them to a file that is not there.
-
-    ``links`` are the bundle's symlinks (``docs/lessons`` -> ``../notebooks``), followed
-    to the file they name; addresses (``https:``), anchors and images stay as they are.
-    """
+    its words: a student's page never sends them to a file that is not there. Addresses
+    (``https:``), anchors and images stay as they are."""
     def target(match: re.Match[str]) -> str:
         words, address = match.group(1), match.group(2)
         path = address.split("#", 1)[0]
         if not path or re.match(r"[a-z][a-z0-9+.-]*:", path):
             return match.group(0)
         resolved = posixpath.normpath(posixpath.join(posixpath.dirname(rel), path))
-        for link, to in links.items():
-            if _under(resolved, [link]):
-                real = posixpath.normpath(posixpath.join(posixpath.dirname(link), to))
-                resolved = real + resolved[len(link):]
         there = resolved in shipped or any(s.startswith(resolved + "/") for s in shipped)
         return match.group(0) if there else words
 
     return LINK.sub(target, text)
-
-
-def _links(tree: CommittedTree, shipped: set[str]) -> dict[str, str]:
-    """Symlinks that point at shipped files inside the bundle (``docs/lessons``)."""
-    links = {}
-    for rel, target in tree.links.items():
-        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
-        if (_under(rel, DOCS) and not target.startswith("/") and not resolved.startswith("..")
-                and (resolved in shipped or any(s.startswith(resolved + "/") for s in shipped))):
-            links[rel] = target
-    return links
 
 
 def _write(out: Path, rel: str, data: bytes) -> None:
@@ -371,21 +349,16 @@ def build_release(root: Path, out: Path) -> Release:
     readme = bundle_readme(tree)  # before anything is written: a refusal leaves no folder
     rels = release_files(tree, catalogue)
     release = Release(tree.commit, [Path(rel) for rel in rels])
-    links = _links(tree, set(rels))
     for rel in rels:
         data = tree.read(rel)
         shipped, removed = student_copy(rel, data)
         if rel.endswith(".md"):
-            shipped = unlink_unshipped(rel, shipped.decode("utf-8"), set(rels), links).encode()
+            shipped = unlink_unshipped(rel, shipped.decode("utf-8"), set(rels)).encode()
         release.answers_removed += removed
         _write(out, rel, shipped)
         here = root / rel
         if not here.is_file() or here.read_bytes() != data:
             release.not_shipped.append(rel)
-    for rel, target in links.items():
-        (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(target, out / rel)
-        release.files.append(Path(rel))
     _write(out, "README.md", readme)
     release.files.append(Path("README.md"))
     for rel, data in student_material(tree, catalogue).items():
