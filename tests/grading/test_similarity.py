@@ -4,9 +4,10 @@ The class: ``ann`` hands in the reference solutions, ``ben`` a disguised copy of
 them (every local name renamed, functions and methods in reverse order, comments
 gone, reformatted), ``cat`` the independent correct alternatives
 (``tests/alternatives/``), ``dan`` and ``eve`` the untouched stubs, ``fay`` a disguised
-copy of ``day25 serve``'s demo for exercises 3 and 4 (it ships with the package). Exactly
-the ann~ben pairs and fay~demo may be flagged: the honest solutions differ (the reference
-shares under 40 % of its code with the demo), and stubs share only the stub's own code.
+copy of ``day25 serve``'s demo for exercises 3 and 4 (it ships with the package). The
+ann~ben pairs and fay~demo are flagged; the honest solutions and the stubs never are (the
+stubs share only the stub's own code). A copy of the reference against a copy of the demo
+may go either way: the team wrote both, and they share close to half their code.
 """
 
 from __future__ import annotations
@@ -117,10 +118,18 @@ def test_planted_copies_are_flagged_and_nothing_else(
     pairs = {(row[0], row[1], row[2]) for row in rows}
     demo = {ex.id for ex in EXERCISES if (DEMO_FOLDER / ex.module).is_file()}
     assert demo == {"chat_broadcasting", "notification_queueing"}
-    assert pairs == {(ex.id, "ann", "ben") for ex in EXERCISES} | {
-        (exercise, DEMO, "fay") for exercise in demo}, rows
+    planted = {(ex.id, "ann", "ben") for ex in EXERCISES} | {
+        (exercise, DEMO, "fay") for exercise in demo}
+    # the reference and the demo are the team's, and share close to half their code: a
+    # copy of one against a copy of the other measures 0.44-0.51, by the hash seed
+    # copydetect's fingerprints take (PYTHONHASHSEED), so those pairs may go either way.
+    # Everyone else (the independent alternatives, the stubs) is never flagged.
+    both_teams = {(exercise, a, b) for exercise in demo
+                  for a, b in (("ann", DEMO), ("ann", "fay"), ("ben", DEMO), ("ben", "fay"))}
+    assert planted <= pairs <= planted | both_teams, rows
     for row in rows:
-        assert float(row[3]) >= 0.5 and float(row[4]) >= 0.5, row
+        if (row[0], row[1], row[2]) in planted:
+            assert float(row[3]) >= 0.5 and float(row[4]) >= 0.5, row
         assert f"{row[0]}: {row[1]} ~ {row[2]}" in said
 
 
