@@ -14,13 +14,14 @@ diagram in ``docs/dev/contracts.md`` draws them):
 2. **Zygote fork** (a grading session -> its session server, a ``SOCK_SEQPACKET``
    socket named by ``$DAY25_ZYGOTE_FORKS``): :class:`ZygoteForkRequest` with the
    zygote's control socket attached; :class:`ZygoteForkReply` with a pidfd of
-   the zygote attached, or ``{"error": ...}``.
+   the zygote's supervisor attached (forked for this request; it forks the zygote
+   next, and its exit ends the zygote's PID namespace), or ``{"error": ...}``.
 3. **Zygote** (harness -> a submission's sandboxed fork server, ``SOCK_SEQPACKET``):
    :class:`SpawnRequest` with the new process's stdin, stdout and stderr pipe
    ends attached; :class:`SpawnReply` with a pidfd attached, later
    :class:`ExitNotice`; :class:`KillRequest` sweeps what is left of a session.
 4. **Inside** (harness -> ``python -m day25.course.inside MODE ...``, the only
-   process that imports submission code): the first stdin line is a random
+   process of the grading pipeline that imports submission code): the first stdin line is a random
    nonce, then one JSON request per line. Replies go to a private descriptor,
    one JSON line each, carrying the nonce: the submission may print anything,
    and a line without the nonce is dropped. The first reply, unasked, has the id

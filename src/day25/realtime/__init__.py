@@ -1,4 +1,4 @@
-"""Real-time pieces the lessons and exercises use.
+"""Real-time pieces the lessons and the demo use (graded modules may not import them).
 
 ``Rooms`` (ChannelBox done right, with a fan-out no slow member can hold up),
 ``PresenceTracker`` (users, not tabs), ``OfflineQueue`` over ``SQLiteStore`` /

@@ -109,7 +109,7 @@ def preload() -> None:
 def serve() -> None:
     """Preload, then fork one pytest session per request until stdin closes."""
     preload()
-    sandboxed = namespaces.hardened()
+    hardened = namespaces.hardened()
     private = tempfile.mkdtemp(prefix="d25s-")  # 0700: only the grader's sessions connect
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(os.path.join(private, "forks"))
@@ -117,7 +117,7 @@ def serve() -> None:
     forker = None
     if namespaces.forks_zygotes():  # else sessions exec their zygotes (bwrap, no root)
         os.environ[ZYGOTE_FORKS_ENV] = listener.getsockname()
-        forker = _forker(listener, sandboxed)  # before this process reads any request
+        forker = _forker(listener, hardened)  # before this process reads any request
     listener.close()
     control = (os.dup(0), os.dup(1))
     os.dup2(os.open(os.devnull, os.O_RDWR), 0)
@@ -163,7 +163,7 @@ def serve() -> None:
     shutil.rmtree(private, ignore_errors=True)
 
 
-def _forker(listener: socket.socket, sandboxed: bool) -> int:
+def _forker(listener: socket.socket, hardened: bool) -> int:
     """Fork the process that forks zygotes; it never reads a request itself.
 
     For each session that asks for a zygote it accepts the connection and forks a
@@ -199,7 +199,7 @@ def _forker(listener: socket.socket, sandboxed: bool) -> int:
                 if child == 0:
                     signal.signal(signal.SIGTERM, signal.SIG_DFL)
                     listener.close()
-                    zygote_server.serve_fork_request(conn, sandboxed, close=(wake_r, wake_w))
+                    zygote_server.serve_fork_request(conn, hardened, close=(wake_r, wake_w))
                 conn.close()
                 supervisors.add(child)
             while supervisors:

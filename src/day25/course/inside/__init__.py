@@ -9,5 +9,7 @@ Nobody trusts this code's process: it runs confined (rlimits, namespaces, its
 own uid; see :mod:`day25.course.sandbox`), the submission may have rewritten
 anything in it, and the grader believes only what it can check from the
 outside. So nothing here decides a grade or may import the grader, the harness
-or the student tools; it imports the bus it exposes (``day25``) and the protocol.
+or the student tools; it imports the bus it exposes (``day25``), the protocol, how
+nexios logs (:mod:`day25.course.logs`) and the listening socket of
+:mod:`day25.realtime.server` (which the submission itself may not import).
 """

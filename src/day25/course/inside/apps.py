@@ -125,7 +125,7 @@ class RunningApp:
             await asyncio.sleep(0.002)  # every test waits for this: poll finely
         self._ready.set()
         self._task = task
-        with contextlib.suppress(asyncio.CancelledError):  # dropped: see :meth:`drop`
+        with contextlib.suppress(asyncio.CancelledError):  # dropped: see :meth:`_drop`
             await task
 
     def call(self, coro: Any, timeout: float) -> Any:

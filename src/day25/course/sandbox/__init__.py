@@ -12,5 +12,8 @@ importing submission code) forks a submission's processes already confined;
 :mod:`~day25.course.sandbox.zygote` is the grader's handle on it;
 :mod:`~day25.course.sandbox.beneath` is how the grader uses paths in a folder a
 submission can write (following none of its links). The grader trusts this code;
-the processes it starts are trusted by nobody.
+the processes it starts are trusted by nobody. One module of it runs on the other
+side: :mod:`~day25.course.sandbox.zygote_server`'s ``serve`` is the zygote itself,
+confined and under the submission's uid (the session server, trusted, only forks
+its supervisors).
 """

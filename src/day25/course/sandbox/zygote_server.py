@@ -165,7 +165,7 @@ def serve(control_fd: int = 0) -> None:
         processes.kill_session(pid)
 
 
-def serve_fork_request(conn: socket.socket, sandboxed: bool, *, close: tuple[int, ...] = ()
+def serve_fork_request(conn: socket.socket, hardened: bool, *, close: tuple[int, ...] = ()
                        ) -> NoReturn:
     """In a process forked for one zygote request before anyone read it: read it,
     answer with this process's own pid and pidfd, and become its supervisor.
@@ -191,11 +191,11 @@ def serve_fork_request(conn: socket.socket, sandboxed: bool, *, close: tuple[int
         os._exit(1)
     finally:
         conn.close()
-    _supervise(Path(request["zygote"]), int(request["uid"]), fds[0], sandboxed, close=close,
+    _supervise(Path(request["zygote"]), int(request["uid"]), fds[0], hardened, close=close,
                course=Path(request["course"]))
 
 
-def _supervise(workdir: Path, uid: int, control_fd: int, sandboxed: bool, *,
+def _supervise(workdir: Path, uid: int, control_fd: int, hardened: bool, *,
                close: tuple[int, ...], course: Path | None) -> NoReturn:
     """The supervisor, whose child is the sandboxed zygote.
 
@@ -215,10 +215,10 @@ def _supervise(workdir: Path, uid: int, control_fd: int, sandboxed: bool, *,
         os.environ.clear()
         os.environ.update(env)
         rlimits.preexec(None if namespaces.mode() == "off" else rlimits.Limits())()
-        holder = namespaces.enter(workdir, uid, course=course) if sandboxed else None
+        holder = namespaces.enter(workdir, uid, course=course) if hardened else None
         zygote = os.fork()
         if zygote == 0:
-            if sandboxed:
+            if hardened:
                 control_fd = namespaces.drop_privileges(uid, control_fd)
                 os.chdir(workdir)
             serve(control_fd)
