@@ -90,7 +90,7 @@ def _grade_public(case: Case) -> Graded:
         case.write(submission)
         out = Path(tmp) / "results.json"
         cmd = [sys.executable, "-m", "pytest", case.tests,
-               "--submission", str(submission), "--results-json", str(out),
+               "--submission", str(submission), "--verdict-json", str(out),
                "-p", "no:cacheprovider", "-q"]
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
         log = (proc.stdout + proc.stderr)[-4000:]

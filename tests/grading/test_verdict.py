@@ -62,7 +62,7 @@ def test_run_that_dies_before_writing_results_scores_zero(tmp_path: Path) -> Non
 
 def test_forged_rows_for_another_exercise_are_rejected(tmp_path: Path) -> None:
     forge = ("import json\ndef pytest_sessionfinish(session):\n"
-             "    path = session.config.getoption('--results-json')\n"
+             "    path = session.config.getoption('--verdict-json')\n"
              "    json.dump([{'exercise': 'other', 'points': 25, 'max_points': 25,"
              " 'outcome': 'passed'}], open(path, 'w'))\n"
              "pytest_sessionfinish.trylast = True\n")
@@ -74,7 +74,7 @@ def test_forged_rows_for_another_exercise_are_rejected(tmp_path: Path) -> None:
 def test_results_that_contradict_the_exit_code_score_zero(tmp_path: Path) -> None:
     lie = ("import json, pytest\n@pytest.hookimpl(trylast=True)\n"
            "def pytest_sessionfinish(session):\n"
-           "    path = session.config.getoption('--results-json')\n"
+           "    path = session.config.getoption('--verdict-json')\n"
            "    json.dump([{'exercise': 'toy', 'name': 'test_a', 'points': 1, 'max_points': 1,"
            " 'outcome': 'passed'}], open(path, 'w'))\n")
     settings = _course(tmp_path, "def test_a():\n    assert False\n", conftest=lie)

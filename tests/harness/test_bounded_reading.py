@@ -2,7 +2,7 @@
 
 Found by a red team: an app that streamed 120 MiB of JSON had the grading test
 process (as root, no rlimits) hold gigabytes; a 12 MB exception text on every
-scenario was copied into the session's log and results files (930 MiB); and a
+scenario was copied into the session's log and verdict files (930 MiB); and a
 reply nested 100,000 deep killed the thread that reads replies, so every later
 request waited for its timeout. Each is now bounded, and says so.
 """

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from day25.course.harness import AppServer, ScenarioRunner, SubmissionError
+from day25.course.harness import AppServer, ScenarioClient, SubmissionError
 from day25.course.protocol import IMPORT_FAILED
 
 #: what only the grader's own frames and files say
@@ -27,7 +27,7 @@ GRADER = ("zygote_server", "inside/", "runpy", "exec(self._code", "by design", "
 def test_a_base_exception_at_import_of_scenarios_is_an_import_error(
         tmp_path: Path, raised: str) -> None:
     (tmp_path / "once_semantics.py").write_text(f"import asyncio\n\nraise {raised}\n")
-    with ScenarioRunner(tmp_path, "once_semantics", timeout=5) as runner:
+    with ScenarioClient(tmp_path, "once_semantics", timeout=5) as runner:
         with pytest.raises(SubmissionError) as failed:
             runner.run({"ops": []})
         message = str(failed.value)
@@ -73,7 +73,7 @@ def test_a_keyboard_interrupt_out_of_create_app_is_its_error(tmp_path: Path) -> 
 
 def test_an_exit_at_import_is_named_as_the_import_not_a_scenario(tmp_path: Path) -> None:
     (tmp_path / "once_semantics.py").write_text("import os\nos._exit(0)\n")
-    with ScenarioRunner(tmp_path, "once_semantics", timeout=5) as runner, \
+    with ScenarioClient(tmp_path, "once_semantics", timeout=5) as runner, \
             pytest.raises(SubmissionError) as failed:
         runner.run({"ops": []})
     assert str(failed.value).startswith(

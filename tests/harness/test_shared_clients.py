@@ -1,7 +1,7 @@
 """The test modules of one exercise share its inside process; another exercise closes it.
 
 A hidden suite is a folder of test modules, one concept each. Each module
-asking for ``runner`` (or ``app_process``) gets the exercise's one client, so a
+asking for ``scenario_client`` (or ``app_process``) gets the exercise's one client, so a
 split suite starts no more processes than one big module did; and once the
 session moves on to the next exercise, the previous exercise's processes and
 private copies are gone.
@@ -24,15 +24,16 @@ from pathlib import Path
 EXERCISE = "{exercise}"
 
 
-def test_{name}(runner):
-    runner.run({{"ops": [{{"op": "on", "listener": "a"}}, {{"op": "emit", "payload": 1}}]}})
+def test_{name}(scenario_client):
+    ops = [{{"op": "on", "listener": "a"}}, {{"op": "emit", "payload": 1}}]
+    scenario_client.run({{"ops": ops}})
     log = Path(os.environ["CLIENT_LOG"])
     seen = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     gone = [s["name"] for s in seen if s["exercise"] != EXERCISE and Path(s["workdir"]).exists()]
     with log.open("a") as out:
         out.write(json.dumps({{"name": "{name}", "exercise": EXERCISE, "gone_not": gone,
-                              "workdir": str(runner.workdir),
-                              "started": runner.processes_started}}) + "\\n")
+                              "workdir": str(scenario_client.workdir),
+                              "started": scenario_client.processes_started}}) + "\\n")
 '''
 
 

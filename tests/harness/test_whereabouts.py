@@ -10,7 +10,7 @@ from types import FrameType
 
 import pytest
 
-from day25.course.harness import ScenarioRunner, SubmissionTimeout
+from day25.course.harness import ScenarioClient, SubmissionTimeout
 from day25.course.harness.errors import blocked_loop, decode_places, last_seen
 from day25.course.inside.whereabouts import places
 from day25.course.protocol import CODE_PLACES, CodePlace
@@ -122,7 +122,7 @@ def test_a_hang_says_where_the_students_code_was(tmp_path: Path) -> None:
     their file's: the grader's frames mean nothing to them)."""
     (tmp_path / "priority_ordering.py").write_text(HANGS)
     ops = [{"op": "on", "event": "e", "listener": "a"}, {"op": "emit", "event": "e"}]
-    with ScenarioRunner(tmp_path, "priority_ordering", timeout=2) as runner, \
+    with ScenarioClient(tmp_path, "priority_ordering", timeout=2) as runner, \
             pytest.raises(SubmissionTimeout) as hung:
         runner.run({"ops": ops})
     said = str(hung.value)

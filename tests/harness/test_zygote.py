@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from day25.course.harness import AppServer, ScenarioRunner, SubmissionCrashed, SubmissionError
+from day25.course.harness import AppServer, ScenarioClient, SubmissionCrashed, SubmissionError
 from day25.course.sandbox import namespaces
 from day25.course.sandbox.zygote import Zygote
 
@@ -40,7 +40,7 @@ def test_children_are_forked_fast_and_each_is_a_new_process(tmp_path: Path, zygo
     pids = set()
     started = time.monotonic()
     for _ in range(3):
-        runner = ScenarioRunner(sub, "priority_ordering", zygote=zygote)
+        runner = ScenarioClient(sub, "priority_ordering", zygote=zygote)
         result = runner.run({"ops": [{"op": "on", "event": "e", "listener": "a"},
                                      {"op": "emit", "event": "e", "payload": 1}]})
         assert result["ops"][1]["trace"] == [["a", 1]]
@@ -94,7 +94,7 @@ def test_a_dead_child_reports_its_exit_and_the_next_one_is_fresh(
     sub = tmp_path / "sub"
     sub.mkdir()
     (sub / "priority_ordering.py").write_text("import os\nos._exit(7)\n")
-    runner = ScenarioRunner(sub, "priority_ordering", zygote=zygote, timeout=10)
+    runner = ScenarioClient(sub, "priority_ordering", zygote=zygote, timeout=10)
     with pytest.raises(SubmissionCrashed, match="exited with code 7"):
         runner.run({"ops": []})
     with pytest.raises(SubmissionCrashed, match="exited with code 7"):
@@ -121,7 +121,7 @@ def test_a_killed_zygote_is_replaced_on_the_next_child(tmp_path: Path, zygote: Z
     from day25.course.sandbox import processes
 
     processes.kill_tree(zygote.proc)
-    runner = ScenarioRunner(sub, "priority_ordering", zygote=zygote)
+    runner = ScenarioClient(sub, "priority_ordering", zygote=zygote)
     assert runner.run({"ops": []}) == {"ops": []}
     assert zygote.zygotes_started == 2
     runner.close()
@@ -190,14 +190,14 @@ def test_processes_left_behind_in_other_sessions_do_not_hold_the_call_past_its_t
     sub = _submission(tmp_path, "priority_ordering")
     code = (sub / "priority_ordering.py").read_text()
     (sub / "priority_ordering.py").write_text(code + DETACHING_FORKS)
-    runner = ScenarioRunner(sub, "priority_ordering", zygote=zygote, timeout=3)
+    runner = ScenarioClient(sub, "priority_ordering", zygote=zygote, timeout=3)
     started = time.monotonic()
     with pytest.raises(SubmissionError, match="did not finish"):
         runner.run({"ops": [{"op": "on", "event": "e", "listener": "a"}]})
     runner.close()
     assert time.monotonic() - started < 15, "a grandchild held the call past its timeout"
     (sub / "priority_ordering.py").write_text(code)  # the next process runs, the zygote too
-    with ScenarioRunner(sub, "priority_ordering", zygote=zygote) as again:
+    with ScenarioClient(sub, "priority_ordering", zygote=zygote) as again:
         assert again.run({"ops": [{"op": "on", "event": "e", "listener": "a"},
                                   {"op": "emit", "event": "e", "payload": 1}]}
                          )["ops"][1]["trace"] == [["a", 1]]

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import Phase, settings
 
-from day25.course.harness import ScenarioRunner, first_difference
+from day25.course.harness import ScenarioClient, first_difference
 from day25.course.protocol import LISTENER_ERRORS
 
 # Grading: the same submission must always meet the same random programs
@@ -288,14 +288,14 @@ def compare(ops: list[dict[str, Any]], got: dict[str, Any], hint: str, *, bus: b
 
 
 @pytest.fixture(scope="module")
-def check(runner: ScenarioRunner) -> Any:
+def check(scenario_client: ScenarioClient) -> Any:
     """``check(ops, hint)``: run ``ops`` in the submission's child, compare with the model;
     ``clock="virtual"``: on a loop whose clock skips waits (listeners with ``sleep``)."""
 
-    bus = runner.exercise.subject == "bus"
+    bus = scenario_client.exercise.subject == "bus"
 
     def run(ops: list[dict[str, Any]], hint: str = "", *, clock: str | None = None) -> None:
         scenario = {"ops": ops, **({"clock": clock} if clock else {})}
-        compare(ops, runner.run(scenario), hint, bus=bus)
+        compare(ops, scenario_client.run(scenario), hint, bus=bus)
 
     return run

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from day25.course.harness import AppServer, ScenarioRunner, SubmissionCrashed, inside_process
+from day25.course.harness import AppServer, ScenarioClient, SubmissionCrashed, inside_process
 from day25.course.protocol import ScenarioResult
 from day25.course.sandbox.runner import RunnerError
 
@@ -73,7 +73,7 @@ def _module(folder: Path, name: str, body: str) -> Path:
 
 
 def _scenario(folder: Path, body: str, timeout: float) -> ScenarioResult:
-    with ScenarioRunner(_module(folder, "priority_ordering", body), "priority_ordering",
+    with ScenarioClient(_module(folder, "priority_ordering", body), "priority_ordering",
                         timeout=timeout) as scenarios:
         return scenarios.run(SCENARIO)
 
@@ -87,7 +87,7 @@ def test_the_harness_suites_hold(system: str | None) -> None:
     ends them (docs/guides/instructor.md)."""
     env = simulated_env(system, **({"DAY25_RUNNER": "portable"} if system is None else {}))
     proc = run(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/harness/test_app_server.py",
-                "tests/harness/test_scenario_runner.py", "tests/harness/test_app_process.py"],
+                "tests/harness/test_scenario_client.py", "tests/harness/test_app_process.py"],
                env, timeout=800)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
 
@@ -173,6 +173,6 @@ def test_scenarios_give_the_same_result_on_both_runners(
     results = []
     for runner in ("sandboxed", "portable"):
         monkeypatch.setenv("DAY25_RUNNER", runner)
-        with ScenarioRunner(folder, "priority_ordering") as scenarios:
+        with ScenarioClient(folder, "priority_ordering") as scenarios:
             results.append(json.dumps(scenarios.run(SCENARIO), sort_keys=True))
     assert results[0] == results[1] and '"trace": [["a", 1]]' in results[0]

@@ -6,18 +6,18 @@ from typing import Any
 
 import pytest
 
-from day25.course.harness import ScenarioRunner, first_difference
+from day25.course.harness import ScenarioClient, first_difference
 
 
 @pytest.fixture(scope="module")
-def expect(runner: ScenarioRunner) -> Any:
+def expect(scenario_client: ScenarioClient) -> Any:
     """``expect(ops, traces, errors=None, values=None)``: run ``ops`` in a child process.
 
     ``traces[i]`` is step i's calls ``[[listener, payload], ...]``; ``errors`` maps a
     step to the exception type it must raise, ``values`` a step to what it must
     return (a ``count``, an ``emit``'s result).
     """
-    exercise = runner.exercise.id
+    exercise = scenario_client.exercise.id
 
     def run(ops: list[dict[str, Any]], traces: list[list[list[Any]]],
             errors: dict[int, str] | None = None, values: dict[int, Any] | None = None) -> None:
@@ -26,7 +26,7 @@ def expect(runner: ScenarioRunner) -> Any:
             want[step]["error"] = error
         for step, value in (values or {}).items():
             want[step]["value"] = value
-        problem = first_difference(ops, want, runner.run({"ops": ops}))
+        problem = first_difference(ops, want, scenario_client.run({"ops": ops}))
         if problem:
             pytest.fail(f"{problem}\n\nStuck? `day25 hint {exercise}` shows the next hint.",
                         pytrace=False)

@@ -34,7 +34,7 @@ diagram in ``docs/dev/contracts.md`` draws them):
    (:class:`ScenarioRequest`, answered with a :class:`ScenarioResult`) and
    :data:`APPS` (:class:`AppRequest`, one of :data:`APP_COMMANDS`).
 5. **Verdict** (the grading pytest session -> the grader): the JSON file named
-   by ``--results-json``, a list of :class:`VerdictRow` (a row with a ``runner_error``
+   by ``--verdict-json``, a list of :class:`VerdictRow` (a row with a ``runner_error``
    says the test could not run at all: no verdict on the code). While the session runs,
    ``<file>.partial`` gets a :class:`Collected` line, then one row per finished test.
 

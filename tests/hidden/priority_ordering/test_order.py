@@ -99,7 +99,7 @@ def test_sync_and_async_interleave_in_priority_order(check: Any) -> None:
 
 @pytest.mark.points(1)
 @pytest.mark.category("awaiting")
-def test_emit_returns_only_after_every_listener_finished(check: Any, runner: Any) -> None:
+def test_emit_returns_only_after_every_listener_finished(check: Any, scenario_client: Any) -> None:
     # the next step's trace must not contain calls left over from the previous emit
     check([on("a", kind="async", delay=3), emit(1), on("b", event="other"),
            emit(2, event="other")], H)
@@ -131,7 +131,7 @@ def test_emit_returns_only_after_every_listener_finished(check: Any, runner: Any
     except pytest.fail.Exception:
         failed = True
     if failed:  # outside the except: the long message is not shown as its context
-        steps = runner.run({"ops": many}).get("ops") or [{}]
+        steps = scenario_client.run({"ops": many}).get("ops") or [{}]
         error = next((step["error"] for step in steps if step.get("error")), None)
         calls = len(steps[-1].get("trace", ()))
         pytest.fail("990 listeners on one event (l0 HIGH, l1 MEDIUM, l2 LOW, l3 HIGH, ... "

@@ -210,7 +210,7 @@ def run_suites(
             raise FileNotFoundError(f"the {suite} suite is missing: {test_file}")
     private = Path(tempfile.mkdtemp(prefix="day25-verdict-"))  # 0700, owned by the grader
     verdict = private / f"{secrets.token_hex(16)}.json"
-    args = [*map(str, files), "--submission", str(submission_dir), "--results-json", str(verdict),
+    args = [*map(str, files), "--submission", str(submission_dir), "--verdict-json", str(verdict),
             "--exercise-budget", str(settings.exercise_timeout), "-q", "-p", "no:cacheprovider",
             "--tb=native",  # the verdict needs the message, not the test's source: no AST
             # each suite's modules by their path: no ini is read here (the submission's folder

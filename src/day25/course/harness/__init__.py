@@ -4,7 +4,7 @@ What runs here runs in the grading pytest session, which trusts it: it starts
 the inside processes (forked by the submission's zygote, see
 :mod:`day25.course.sandbox`), talks to them only through
 :mod:`day25.course.protocol` and never imports submission code or
-:mod:`day25.course.inside`. The graded suites use :class:`ScenarioRunner`
+:mod:`day25.course.inside`. The graded suites use :class:`ScenarioClient`
 (exercises 1 and 2) and :class:`AppServer` (exercises 3 and 4, real HTTP and
 WebSockets), through the fixtures of :mod:`~day25.course.harness.pytest_plugin`;
 a misbehaving submission surfaces as a :class:`SubmissionError` written for the
@@ -19,11 +19,11 @@ from day25.course.harness.errors import (
     SubmissionTimeout,
     brief,
 )
-from day25.course.harness.scenarios import ScenarioRunner, first_difference
+from day25.course.harness.scenarios import ScenarioClient, first_difference
 
 __all__ = [
     "AppServer",
-    "ScenarioRunner",
+    "ScenarioClient",
     "SubmissionCrashed",
     "SubmissionError",
     "SubmissionTimeout",

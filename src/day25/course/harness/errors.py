@@ -1,6 +1,6 @@
 """What a misbehaving submission raises in the grader: messages written for the student.
 
-Why their own module: every client of the inside (scenario runner, app
+Why their own module: every client of the inside (scenario client, app
 process, app server) and the pytest plugin report the same three things, and
 the plugin shows such an error as its message alone, without a traceback.
 """
@@ -19,7 +19,7 @@ __all__ = ["MESSAGE_CHARS", "TAIL_CHARS", "SubmissionCrashed", "SubmissionError"
 
 TAIL_CHARS = 3000  # characters of the process's output quoted in an error message
 #: characters of a message built from what a submission sent: a 12 MB exception text
-#: would otherwise be copied, per test, into the session's log and results files
+#: would otherwise be copied, per test, into the session's log and verdict files
 MESSAGE_CHARS = 20_000
 
 

@@ -2,7 +2,7 @@
 
 * ``--submission DIR``: the folder holding the exercise modules under test
   (default: the course's ``solutions/`` when present, else ``exercises/``).
-* ``--results-json PATH``: after the run, one row per test (a
+* ``--verdict-json PATH``: after the run, one row per test (a
   :class:`~day25.course.protocol.VerdictRow`). While the run goes on,
   ``PATH.partial`` gets one JSON line per finished test (after a
   :class:`~day25.course.protocol.Collected` line), so a run killed by the
@@ -27,8 +27,8 @@
 * Fixtures: ``submission`` (the Path), ``catalogue`` (the course's),
   ``zygote`` (the session's sandboxed fork server: every inside process of the
   session is forked from it, see :mod:`day25.course.sandbox.zygote`; ``None``
-  with the portable runner, :mod:`day25.course.sandbox.runner`), ``runner``
-  (a :class:`ScenarioRunner`) and ``app_process`` (an :class:`AppProcess`), each
+  with the portable runner, :mod:`day25.course.sandbox.runner`), ``scenario_client``
+  (a :class:`ScenarioClient`) and ``app_process`` (an :class:`AppProcess`), each
   one per exercise, shared by the test modules of its suite, and ``app_server``
   (a factory: ``app_server(**factory_kwargs)`` starts an :class:`AppServer` on
   the exercise's app process, stopped after the test).
@@ -64,7 +64,7 @@ from day25.course.harness.app_process import AppProcess
 from day25.course.harness.app_server import AppServer
 from day25.course.harness.errors import SubmissionError, SubmissionTimeout
 from day25.course.harness.inside_client import InsideClient
-from day25.course.harness.scenarios import ScenarioRunner
+from day25.course.harness.scenarios import ScenarioClient
 from day25.course.protocol import (
     CANNOT_RUN_EXIT,
     HUNG_BEFORE,
@@ -91,7 +91,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--submission", default=None, help="folder holding the <id>.py modules to check"
     )
-    group.addoption("--results-json", default=None, help="write one JSON row per test here")
+    group.addoption("--verdict-json", default=None, help="write one JSON row per test here")
     group.addoption("--exercise-budget", type=float, default=None,
                     help="seconds of wall time each exercise's tests may use in this session")
     group.addoption("--stop-at-first-failure", action="store_true", default=False,
@@ -122,7 +122,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _partial(config: pytest.Config, line: VerdictRow | Collected) -> None:
-    path = config.getoption("--results-json")
+    path = config.getoption("--verdict-json")
     if path:
         with open(f"{path}{PARTIAL_SUFFIX}", "a", encoding="utf-8") as out:
             out.write(json.dumps(line) + "\n")
@@ -245,7 +245,7 @@ def _runner_errors(config: pytest.Config) -> list[str]:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    path = session.config.getoption("--results-json")
+    path = session.config.getoption("--verdict-json")
     if path:
         rows = list(session.config.stash[_RESULTS].values())
         Path(path).write_text(json.dumps(rows, indent=1), encoding="utf-8")
@@ -301,12 +301,12 @@ def zygote() -> Iterator[Zygote | None]:
 
 
 @pytest.fixture(scope="module")
-def runner(
+def scenario_client(
     request: pytest.FixtureRequest, submission: Path, catalogue: Catalogue,
     _clients: _ClientPool,
-) -> ScenarioRunner:
+) -> ScenarioClient:
     """The exercise's scenario process; a crash or hang costs one test, not the module."""
-    return _shared_client(ScenarioRunner, request, submission, catalogue, _clients)
+    return _shared_client(ScenarioClient, request, submission, catalogue, _clients)
 
 
 @pytest.fixture(scope="module")

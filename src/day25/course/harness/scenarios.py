@@ -20,10 +20,10 @@ from day25.course.protocol import SCENARIOS, InsideArgs, ScenarioResult
 from day25.course.sandbox.rlimits import Limits
 from day25.course.sandbox.zygote import Zygote
 
-__all__ = ["ScenarioRunner", "first_difference"]
+__all__ = ["ScenarioClient", "first_difference"]
 
 
-class ScenarioRunner(InsideClient):
+class ScenarioClient(InsideClient):
     """Run declarative scenarios against a submission (the catalogue names their subject).
 
     ``run(scenario)`` returns the inside process's result: ``{"ops": [{"op": ...,
@@ -64,7 +64,7 @@ class ScenarioRunner(InsideClient):
     def output(self) -> str:
         return self._process.output if self._process else ""
 
-    def __enter__(self) -> ScenarioRunner:
+    def __enter__(self) -> ScenarioClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

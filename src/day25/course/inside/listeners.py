@@ -2,7 +2,7 @@
 
 Why a module of its own: the texts promise that *any* callable is a handler and
 *whatever* it returns that is awaitable is awaited, and each shape below is one a
-submission has got wrong (a blind batch found the last ones). The scenario runner
+submission has got wrong (a blind batch found the last ones). The scenarios mode
 (:mod:`day25.course.inside.scenarios`) says what a listener does when called
 (``record``, then ``after``); this module says what shape it has.
 

@@ -1,4 +1,4 @@
-"""ScenarioRunner: a crash or hang costs one call, a fresh child serves the next,
+"""ScenarioClient: a crash or hang costs one call, a fresh child serves the next,
 and nothing the submission prints or writes can pose as the runner's reply."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from day25.course.harness import (
-    ScenarioRunner,
+    ScenarioClient,
     SubmissionCrashed,
     SubmissionError,
     SubmissionTimeout,
@@ -66,34 +66,34 @@ def emit(payload: object) -> dict[str, object]:
 
 
 @pytest.fixture
-def runner(tmp_path: Path) -> Iterator[ScenarioRunner]:
+def runner(tmp_path: Path) -> Iterator[ScenarioClient]:
     (tmp_path / "priority_ordering.py").write_text(textwrap.dedent(EMITTER))
-    made = ScenarioRunner(tmp_path, "priority_ordering", timeout=2)
+    made = ScenarioClient(tmp_path, "priority_ordering", timeout=2)
     yield made
     made.close()
 
 
-def test_garbage_and_spoofed_replies_are_ignored(runner: ScenarioRunner) -> None:
+def test_garbage_and_spoofed_replies_are_ignored(runner: ScenarioClient) -> None:
     result = runner.run({"ops": OPS})
     assert result["ops"][1] == {"op": "emit", "trace": [["a", 1]], "error": None}
     assert '"ok": true' in runner.output  # the printed fake reply landed in the log
 
 
-def test_an_exception_in_student_code_is_an_entry_not_a_crash(runner: ScenarioRunner) -> None:
+def test_an_exception_in_student_code_is_an_entry_not_a_crash(runner: ScenarioClient) -> None:
     result = runner.run(emit("boom"))
     assert result["ops"][1]["error"].startswith("ValueError: boom from the submission")
     assert "priority_ordering.py line" in result["ops"][1]["error"]
     assert runner.processes_started == 1
 
 
-def test_a_crash_costs_one_call_and_a_fresh_child_serves_the_next(runner: ScenarioRunner) -> None:
+def test_a_crash_costs_one_call_and_a_fresh_child_serves_the_next(runner: ScenarioClient) -> None:
     with pytest.raises(SubmissionCrashed, match="exited with code 7"):
         runner.run(emit("crash"))
     assert runner.run({"ops": OPS})["ops"][1]["trace"] == [["a", 1]]
     assert runner.processes_started == 2
 
 
-def test_a_hang_times_out_and_a_fresh_child_serves_the_next(runner: ScenarioRunner) -> None:
+def test_a_hang_times_out_and_a_fresh_child_serves_the_next(runner: ScenarioClient) -> None:
     with pytest.raises(SubmissionTimeout, match="within 2 s"):
         runner.run(emit("hang"))
     assert runner.run({"ops": OPS})["ops"][1]["trace"] == [["a", 1]]
@@ -102,7 +102,7 @@ def test_a_hang_times_out_and_a_fresh_child_serves_the_next(runner: ScenarioRunn
 
 def test_sys_exit_at_import_is_a_readable_error(tmp_path: Path) -> None:
     (tmp_path / "once_semantics.py").write_text("import sys\nsys.exit(0)\n")
-    with ScenarioRunner(tmp_path, "once_semantics", timeout=5) as runner, \
+    with ScenarioClient(tmp_path, "once_semantics", timeout=5) as runner, \
             pytest.raises(SubmissionError, match=r"Importing your once_semantics.py failed"):
         runner.run({"ops": []})
 
@@ -111,7 +111,7 @@ def test_a_top_level_that_never_ends_is_named_as_such(tmp_path: Path) -> None:
     """The audit: ``while True: pass`` at the top of the module was told as a scenario that
     did not finish ("a listener that never returns"), blaming the scenario."""
     (tmp_path / "once_semantics.py").write_text("while True:\n    pass\n")
-    with ScenarioRunner(tmp_path, "once_semantics", timeout=2) as runner, \
+    with ScenarioClient(tmp_path, "once_semantics", timeout=2) as runner, \
             pytest.raises(SubmissionTimeout) as hung:
         runner.run({"ops": []})
     assert re.fullmatch(  # where, as a traceback says it (the watcher: either line)
@@ -132,14 +132,14 @@ def test_a_submission_given_as_its_file_is_told_to_give_the_folder(tmp_path: Pat
     for given, says in ((module, f"is a file: give the folder that holds it, {tmp_path} "),
                         (tmp_path / "nowhere", "There is no once_semantics.py in ")):
         with pytest.raises(SubmissionError) as raised, \
-                ScenarioRunner(given, "once_semantics", timeout=5) as runner:
+                ScenarioClient(given, "once_semantics", timeout=5) as runner:
             runner.run({"ops": []})
         assert says in str(raised.value)
 
 
 def test_a_missing_class_is_a_setup_error(tmp_path: Path) -> None:
     (tmp_path / "priority_ordering.py").write_text("x = 1\n")
-    with ScenarioRunner(tmp_path, "priority_ordering", timeout=5) as runner:
+    with ScenarioClient(tmp_path, "priority_ordering", timeout=5) as runner:
         result = runner.run({"ops": OPS})
     assert "PriorityEmitter" in result["setup_error"]
 
@@ -149,7 +149,7 @@ def test_the_checker_bus_refuses_bus_once(tmp_path: Path) -> None:
         "def once(bus, event, handler=None, *, priority=2):\n"
         "    return bus.once(event, handler, priority=priority)\n")
     ops = [{"op": "once", "event": "e", "listener": "a"}]
-    with ScenarioRunner(tmp_path, "once_semantics", timeout=5) as runner:
+    with ScenarioClient(tmp_path, "once_semantics", timeout=5) as runner:
         result = runner.run({"ops": ops})
     assert "bus.once() is off limits" in result["ops"][0]["error"]
 
@@ -165,7 +165,7 @@ def test_the_checker_bus_refuses_its_once_listeners_by_any_way(tmp_path: Path,
         f"    {register}\n"
         "    return handler\n")
     ops = [{"op": "once", "event": "e", "listener": "a"}, {"op": "emit", "event": "e"}]
-    with ScenarioRunner(tmp_path, "once_semantics", timeout=5) as runner:
+    with ScenarioClient(tmp_path, "once_semantics", timeout=5) as runner:
         result = runner.run({"ops": ops})
     assert "once-listeners by any other way" in result["ops"][0]["error"]
     assert result["ops"][1]["trace"] == []  # nothing was registered behind the refusal
@@ -195,7 +195,7 @@ def test_an_emit_that_runs_listeners_before_it_is_awaited_is_reported(tmp_path: 
                                                           "listener": "b", "kind": "async"},
            {"op": "emit", "event": "e", "payload": 1}, {"op": "off", "event": "e",
                                                          "listener": "a"}]
-    with ScenarioRunner(tmp_path, "priority_ordering", timeout=5) as runner:
+    with ScenarioClient(tmp_path, "priority_ordering", timeout=5) as runner:
         result = runner.run({"ops": ops})
     assert result["ops"][2]["early"] == ["a"]  # the sync one ran before the await
     assert result["ops"][3]["value"] == "True"  # off's return value, which must be None
@@ -231,7 +231,7 @@ def test_listener_shapes_and_a_virtual_clock(tmp_path: Path) -> None:
            {"op": "emit", "event": "e", "payload": 1},
            {"op": "off", "event": "e", "listener": "eq"}, {"op": "emit", "event": "e",
                                                            "payload": 2}]
-    with ScenarioRunner(tmp_path, "priority_ordering", timeout=5) as runner:
+    with ScenarioClient(tmp_path, "priority_ordering", timeout=5) as runner:
         result = runner.run({"ops": ops, "clock": "virtual"})
     assert [op["error"] for op in result["ops"]] == [None] * len(ops)
     assert result["ops"][4]["trace"] == [["top", 1], ["obj", 1], ["eq", 1], ["slow", 1]]
@@ -258,7 +258,7 @@ def test_the_virtual_clock_skips_waits_in_the_order_real_time_would_give() -> No
 
 def test_an_unknown_clock_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "priority_ordering.py").write_text(SHAPES)
-    with ScenarioRunner(tmp_path, "priority_ordering", timeout=5) as runner, \
+    with ScenarioClient(tmp_path, "priority_ordering", timeout=5) as runner, \
             pytest.raises(SubmissionError, match="unknown scenario clock 'fast'"):
         runner.run({"ops": [], "clock": "fast"})
 
@@ -290,7 +290,7 @@ def test_exercise_1_refuses_the_bundled_bus(tmp_path: Path, imports: str, make: 
     """A PriorityEmitter wrapped around day25's bus scored 21 of 25; its own is graded."""
     (tmp_path / "priority_ordering.py").write_text(imports + WRAPPER.format(make=make))
     ops = [{"op": "on", "event": "e", "listener": "a"}, {"op": "emit", "event": "e"}]
-    with ScenarioRunner(tmp_path, "priority_ordering", timeout=5) as runner:
+    with ScenarioClient(tmp_path, "priority_ordering", timeout=5) as runner:
         try:
             result = runner.run({"ops": ops})
         except SubmissionError as exc:  # refused at import: nothing of it was checked
@@ -310,7 +310,7 @@ def test_exercise_1_may_still_import_the_priorities(tmp_path: Path) -> None:
         "    def on(self, event, handler, priority=EventPriority.MEDIUM):\n"
         "        return handler\n")
     ops = [{"op": "on", "event": "e", "listener": "a"}]
-    with ScenarioRunner(tmp_path, "priority_ordering", timeout=5) as runner:
+    with ScenarioClient(tmp_path, "priority_ordering", timeout=5) as runner:
         result = runner.run({"ops": ops})
     assert "setup_error" not in result and result["ops"][0].get("error") is None, result
 
@@ -344,7 +344,7 @@ def test_what_was_printed_before_a_reply_is_in_the_output_when_it_returns(
                 for h in self.handlers:
                     h(payload)
     '''))
-    with ScenarioRunner(tmp_path, "priority_ordering", timeout=10) as runner:
+    with ScenarioClient(tmp_path, "priority_ordering", timeout=10) as runner:
         for i in range(20):
             runner.run(emit(i))
             assert runner.output.endswith(f"the end of emit {i}"), runner.output[-60:]
@@ -379,7 +379,7 @@ def test_an_emit_that_never_ends_is_stopped_by_its_call_count_not_the_timeout(
             "then": [{"op": "on", "event": "e", "listener": "self"}]},
            {"op": "emit", "event": "e", "payload": 1},
            {"op": "off", "event": "e", "listener": "self"}]
-    with ScenarioRunner(tmp_path, "priority_ordering", timeout=60) as runner:
+    with ScenarioClient(tmp_path, "priority_ordering", timeout=60) as runner:
         started = time.monotonic()
         result = runner.run({"ops": ops})
         took = time.monotonic() - started
