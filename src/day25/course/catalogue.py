@@ -49,6 +49,12 @@ class CatalogueError(ValueError):
 class Exercise:
     """One exercise: the module a student writes, the suites that check it, its hints.
 
+    Two kinds share this type (``kind``): a graded *project* and an ungraded ladder
+    *step* (0 points). Where only projects can be meant, they are the exercises, as
+    students know them: ``[[exercise]]`` in the catalogue file and
+    :attr:`Catalogue.exercises`, all the grader and the gradebook ever see; the steps
+    are ``[[step]]`` and :attr:`Catalogue.steps`. ``day25 check`` walks both.
+
     Paths (``notebook``, ``public_tests``, ``hidden_tests``) are relative to the
     course folder.
     """
