@@ -58,8 +58,11 @@ def test_a_real_run_counts_the_pytest_it_ran() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     [run] = json.loads(proc.stdout.strip().splitlines()[-1])
     assert run["paths"] == ["tests/test_trace.py"] and " passed" in run["pytest"], run
-    # pytest, its xdist worker and the interpreters they start: seconds of Python at least
-    assert run["kinds"]["python"] >= 1.0 and run["processes"] >= 3, run
+    # pytest, its xdist worker and the interpreters they start: most of the run's CPU, and
+    # more than three interpreters' start-up even on a fast machine (a whole second on the
+    # machine of 2026-12-04, 0.9 s on the faster one of 2026-12-05: a floor, not a timing)
+    assert run["processes"] >= 3, run
+    assert run["kinds"]["python"] >= max(0.3, run["cpu"] / 2), run
 
 
 def test_without_accton_it_says_what_to_install() -> None:
