@@ -220,3 +220,38 @@ def test_page_reconnects_after_a_server_restart_and_keeps_the_queue(
     finally:
         users.close()
         server.stop()
+
+
+def test_two_tabs_of_one_user_both_join_again_after_a_restart(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """Both tabs find the session gone and ask for a new token; the server gives the name
+    to the first, and the second must take that tab's token (it is the same browser),
+    not lose the name, nor wipe the token so that the next tab is refused for 10 minutes."""
+    from .conftest import start_serve
+
+    db = tmp_path / "two-tabs.sqlite3"
+    server = start_serve(["--db", str(db)])
+    port = server.url.rsplit(":", 1)[1]
+    context = browser.new_context()
+    try:
+        tabs = [context.new_page() for _ in range(2)]
+        for tab in tabs:
+            tab.set_default_timeout(TIMEOUT_MS)
+            tab.goto(f"{server.url}/?user=dora&room=lobby")
+            expect(tab.locator("#chat-status")).to_have_attribute("data-state", "open")
+        server.stop()
+        server = start_serve(["--db", str(db), "--port", port])
+        for tab in tabs:
+            for socket in ("#chat-status", "#notifications-status"):
+                expect(tab.locator(socket)).to_have_attribute("data-state", "open",
+                                                              timeout=20_000)
+            expect(tab.locator("#error-list li")).to_have_count(0)
+        third = context.new_page()
+        third.set_default_timeout(TIMEOUT_MS)
+        third.goto(f"{server.url}/?user=dora&room=lobby")
+        expect(third.locator("#chat-status")).to_have_attribute("data-state", "open")
+        expect(third.locator("#error-list li")).to_have_count(0)
+    finally:
+        context.close()
+        server.stop()

@@ -25,18 +25,36 @@ window.day25Demo = { state, sockets: {} };
 // ---------- the session: one token per name, shared by this browser's tabs ----------
 const tokenKey = (user) => `day25.session.${user}`;
 
-async function getToken(user, { fresh = false } = {}) {
-  if (!fresh) {
-    const kept = localStorage.getItem(tokenKey(user));
-    if (kept) return kept;
-  }
-  localStorage.removeItem(tokenKey(user));
+// `stale`: the token the server no longer takes (null: take any kept one). Several tabs of
+// one name find a restart at once and all ask for a token: the server gives the name to
+// one of them (409 to the others), so a refused tab waits for the winner's token to show
+// up here. Only the stale token is ever forgotten, never one another tab just stored.
+async function getToken(user, { stale = null } = {}) {
+  const kept = localStorage.getItem(tokenKey(user));
+  if (kept && kept !== stale) return kept;
   const response = await fetch("/session", { method: "POST",
     headers: { "content-type": "application/json" }, body: JSON.stringify({ user }) });
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ServerError(data.error || `HTTP ${response.status} from POST /session`);
-  localStorage.setItem(tokenKey(user), data.token);
-  return data.token;
+  if (response.ok) {
+    localStorage.setItem(tokenKey(user), data.token);
+    return data.token;
+  }
+  if (response.status === 409 && stale) {
+    const theirs = await anotherTabsToken(user, stale);
+    if (theirs) return theirs;
+  }
+  if (localStorage.getItem(tokenKey(user)) === stale) localStorage.removeItem(tokenKey(user));
+  throw new ServerError(data.error || `HTTP ${response.status} from POST /session`);
+}
+
+// a token for `user` that another tab of this browser stores within a few seconds, or null
+async function anotherTabsToken(user, stale, seconds = 5) {
+  for (let waited = 0; waited < seconds * 1000; waited += 100) {
+    const kept = localStorage.getItem(tokenKey(user));
+    if (kept && kept !== stale) return kept;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  return null;
 }
 
 class ServerError extends Error {} // an error the server reported (as opposed to this page)
@@ -123,7 +141,8 @@ class ReconnectingSocket {
 // one token refresh at a time, shared by both sockets
 let refreshing = null;
 function refreshToken() {
-  refreshing = refreshing || getToken(state.user, { fresh: true }).finally(() => { refreshing = null; });
+  refreshing = refreshing || getToken(state.user, { stale: state.token })
+    .finally(() => { refreshing = null; });
   return refreshing;
 }
 
