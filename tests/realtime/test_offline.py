@@ -70,6 +70,21 @@ def test_ttl_hides_then_purges(make_store: Callable[[], NotificationStore]) -> N
     assert q.pending("ada") == [] and q.purge_expired() == 1
 
 
+def test_an_expired_id_acks_nothing_even_before_it_is_purged(
+    make_store: Callable[[], NotificationStore],
+) -> None:
+    """Exercise 4's rule, which the demo follows: an id that expired counts 0 in the ack's
+    count, purged or not (an outside test of `day25 serve --ttl` counted 1)."""
+    clock = Clock()
+    q = OfflineQueue(make_store(), ttl_seconds=10, clock=clock)
+    old = q.push("ada", {"n": 0})
+    clock.now += 6
+    new = q.push("ada", {"n": 1})
+    clock.now += 5  # old has expired; nothing purged it yet
+    assert q.ack("ada", [old.id, new.id]) == 1
+    assert q.pending("ada") == []
+
+
 def test_cap_drops_the_oldest(make_store: Callable[[], NotificationStore]) -> None:
     q = OfflineQueue(make_store(), max_per_user=3)
     for i in range(3):

@@ -76,7 +76,10 @@ class OfflineQueue:
         return self.store.pending(user, self.clock())
 
     def ack(self, user: str, ids: Iterable[str]) -> int:
-        """Acknowledge: these are never delivered again. Returns how many existed."""
+        """Acknowledge: these are never delivered again. Returns how many of them were
+        pending: an expired one counts 0 whether or not it was purged yet (so it is
+        purged first, as :meth:`push_report` does before it counts against the cap)."""
+        self.store.purge(self.clock())
         return self.store.ack(user, [str(i) for i in ids])
 
     def purge_expired(self) -> int:
