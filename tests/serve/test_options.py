@@ -48,9 +48,15 @@ def test_cap_and_ttl_reach_the_notification_app(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["--cap", "0"], "--cap must be a whole number of at least 1, not 0"),
-        (["--ttl", "-1"], "--ttl must be a positive number of seconds, not -1.0"),
+        (["--ttl", "-1"], "--ttl must be a positive, finite number of seconds, not -1.0"),
+        # an outside test: inf was taken, and every frame then held `Infinity`, not JSON
+        (["--ttl", "inf"], "--ttl must be a positive, finite number of seconds, not inf"),
         (["--allow-origin", "evil.example"], "--allow-origin: 'evil.example' is not an origin"),
         (["--allow-origin", "http://a.example/path"], "no path, query or user"),
+        (["--allow-origin", "http://[::1"], "--allow-origin: 'http://[::1' is not an origin"),
+        # these two printed a traceback of OverflowError
+        (["--port", "99999"], "--port must be a number from 0 to 65535 (0: any free port)"),
+        (["--port", "-5"], "--port must be a number from 0 to 65535"),
     ],
 )
 def test_bad_options_are_one_clear_sentence(args: list[str], message: str, tmp_path: Path) -> None:
@@ -61,6 +67,20 @@ def test_bad_options_are_one_clear_sentence(args: list[str], message: str, tmp_p
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_db_path_that_cannot_be_a_database_is_one_sentence_naming_it(tmp_path: Path) -> None:
+    """A folder, a path beneath a file (a traceback of FileExistsError before), and a
+    file that is not SQLite (blamed on create_app() before)."""
+    (tmp_path / "a-file").write_text("not a database")
+    for db, message in ((tmp_path, "is a folder"),
+                        (tmp_path / "a-file" / "x.sqlite3", "is a file, so it cannot hold"),
+                        (tmp_path / "a-file", "file is not a database")):
+        result = subprocess.run([*day25_command(), "serve", "--port", "0", "--db", str(db)],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert f"--db {db}" in result.stderr and message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
 
 
 def test_the_database_stays_in_the_course_or_workspace_by_default(tmp_path: Path) -> None:

@@ -34,7 +34,10 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 def normalise_origin(origin: str) -> str:
     """``scheme://host[:port]`` in lower case, the default port dropped; ValueError if
     ``origin`` is not an http(s) origin (a path, a query or user info make it invalid)."""
-    parts = urlsplit(origin.strip())
+    try:
+        parts = urlsplit(origin.strip())
+    except ValueError as exc:  # e.g. "http://[::1": an IPv6 address left open
+        raise ValueError(f"{origin!r} is not an origin: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS or not parts.hostname:
         raise ValueError(f"{origin!r} is not an origin: expected http(s)://HOST[:PORT]")

@@ -7,8 +7,11 @@ window in which another process could take the port between check and use.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import math
 import socket
+import sqlite3
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -62,6 +65,9 @@ def bind(host: str, port: int) -> socket.socket:
     """A listening socket on ``host:port`` (with ``TCP_NODELAY``, see
     :func:`~day25.realtime.server.listen_socket`), or a :class:`ServeError` that says
     what to do."""
+    if isinstance(port, bool) or not 0 <= port <= 65535:
+        raise ServeError(f"--port must be a number from 0 to 65535 (0: any free port), "
+                         f"not {port}")
     try:
         sock = listen_socket(host, port)
     except OSError as exc:
@@ -73,6 +79,26 @@ def bind(host: str, port: int) -> socket.socket:
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     sock.set_inheritable(True)
     return sock
+
+
+def check_db(path: Path) -> None:
+    """Make the folder of the notifications' SQLite file and open it once, so that a path
+    that cannot be one gets a :class:`ServeError` naming ``--db`` and the path, not a
+    failure of the app's ``create_app()``."""
+    where = f"--db {path}"
+    if path.is_dir():
+        raise ServeError(f"{where} is a folder: give the path of a file (it is made if missing)")
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise ServeError(f"{where}: {blocking} is a file, so it cannot hold that path")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.execute("PRAGMA schema_version").fetchone()
+    except (OSError, sqlite3.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ServeError(f"{where}: cannot use it as the notifications' SQLite file "
+                         f"({reason})") from exc
 
 
 @dataclass
@@ -109,8 +135,8 @@ def build_app(
             raise ServeError(f"--cap must be a whole number of at least 1, not {cap!r}")
         queue_options["max_per_user"] = cap
     if ttl is not None:
-        if not ttl > 0:
-            raise ServeError(f"--ttl must be a positive number of seconds, not {ttl!r}")
+        if not (ttl > 0 and math.isfinite(ttl)):
+            raise ServeError(f"--ttl must be a positive, finite number of seconds, not {ttl!r}")
         queue_options["ttl_seconds"] = float(ttl)
     try:
         origins = OriginPolicy(allow_origins, loopback=is_loopback(host))
@@ -134,7 +160,7 @@ def build_app(
         impl_dir = resolve_impl(impl)
         db_path = (db or default_db_path(impl_dir)).expanduser().resolve()
         if broker is None:
-            db_path.parent.mkdir(parents=True, exist_ok=True)
+            check_db(db_path)
         apps = load_apps(impl_dir, db_path, **queue_options)
     except (ImplementationError, BrokerUnavailable) as exc:
         raise ServeError(str(exc)) from exc
