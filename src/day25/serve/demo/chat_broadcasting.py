@@ -61,7 +61,7 @@ def parse_frame(message: Mapping[str, Any]) -> dict[str, Any]:
         if len(body) > MAX_TEXT:
             raise ValueError(f"'text' is longer than {MAX_TEXT} characters")
         return {"type": "message", "text": body}
-    raise ValueError(f"unknown frame type {kind!r}: expected 'message' or 'ping'")
+    raise ValueError(f"unknown frame type {kind!r:.40}: expected 'message' or 'ping'")
 
 
 def create_app(

@@ -160,9 +160,7 @@ def create_app(
                 return
             try:
                 async with asyncio.timeout(protocol.BACKLOG_TIMEOUT):
-                    for note in backlog:
-                        await ws.send_json(protocol.frame(note))
-                    await ws.send_json({"type": "backlog_end", "count": len(backlog)})
+                    await protocol.send_backlog(ws, backlog)
             except TimeoutError:
                 await close_slow(ws)
                 return

@@ -161,9 +161,7 @@ def create_app(
                 backlog = queue.pending(user)
                 try:
                     async with asyncio.timeout(BACKLOG_TIMEOUT):
-                        for note in backlog:
-                            await ws.send_json(frame(note))
-                        await ws.send_json({"type": "backlog_end", "count": len(backlog)})
+                        await send_backlog(ws, backlog)
                 except TimeoutError:
                     await _close_slow(ws)
                     return
@@ -191,6 +189,18 @@ def create_app(
         "locks": len(locks),
     }
     return app
+
+
+async def send_backlog(ws: WebSocket, backlog: list[Notification]) -> None:
+    """Each notification of ``backlog`` in order, then ``backlog_end``.
+
+    Why the yield after each send: a send that fits in the socket's buffer does not wait,
+    so a tab that went away in the middle would be noticed only after the whole backlog
+    went into its dead socket, and asyncio logs every such write."""
+    for note in backlog:
+        await ws.send_json(frame(note))
+        await asyncio.sleep(0)
+    await ws.send_json({"type": "backlog_end", "count": len(backlog)})
 
 
 async def _close_slow(ws: WebSocket) -> None:
