@@ -255,3 +255,25 @@ def test_two_tabs_of_one_user_both_join_again_after_a_restart(
     finally:
         context.close()
         server.stop()
+
+
+def test_the_page_sends_what_the_protocols_allow_and_says_what_it_cannot(users: Users) -> None:
+    """Outside tests found the page cut 1,500 emoji to 1,000 (an <input>'s maxlength counts
+    UTF-16 units, the protocols count characters) and a room '..' turned into the URL '/'
+    (a browser resolves dots in a path) with a 'no WebSocket at /' error."""
+    gus = users.open("gus", "lobby")
+    party = "\U0001f389" * 1500
+    gus.fill("#message-text", party)
+    gus.press("#message-text", "Enter")
+    sent = gus.locator("#messages li[data-user=gus] .text")
+    expect(sent).to_have_count(1)
+    assert sent.inner_text() == party, f"{len(sent.inner_text())} UTF-16 units arrived, not 3000"
+    gus.fill("#message-text", "w" * 2001)
+    gus.press("#message-text", "Enter")
+    expect(gus.locator("#error-list li").last).to_contain_text("more than 2000")
+    gus.click("#leave")
+    gus.fill("#name", "gus")
+    gus.fill("#room", "..")
+    gus.click("#join")
+    expect(gus.locator("#error-list li").last).to_contain_text("cannot put it in a WebSocket")
+    expect(gus.locator("#room-name")).to_have_text("\u2014")  # no socket was opened

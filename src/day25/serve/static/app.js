@@ -7,6 +7,14 @@
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,32}$/;
 const NAME_RULE = "1-32 characters: letters A-Z a-z, digits 0-9, '_', '.' or '-'";
+// "." and ".." are names in the protocol, but a browser resolves them in a URL's path
+// (/chat/.. is /), so this page cannot open their sockets: it says so instead
+const PATH_DOTS = new Set([".", ".."]);
+// the protocols count characters (code points); an <input>'s maxlength counts UTF-16 units,
+// so the inputs allow twice as many and these limits are checked here
+const LIMITS = { message: 2000, title: 200, body: 2000 };
+const tooLong = (what, text) => [...text].length > LIMITS[what]
+  ? `the ${what} has ${[...text].length} characters, more than ${LIMITS[what]}` : null;
 // bad request, no valid session (handled by joining again), a token for someone else,
 // no route, not implemented: reconnecting would only fail again
 const NO_RETRY_CODES = new Set([4400, 4403, 4404, 4501]);
@@ -272,6 +280,8 @@ $("notify-form").onsubmit = async (event) => {
     notSent(`the recipient "${payload.user}" is not a valid name: use ${NAME_RULE}`, "page");
     return;
   }
+  const long = tooLong("title", payload.title) || (payload.body && tooLong("body", payload.body));
+  if (long) { notSent(long, "page"); return; }
   if (!state.token) { notSent("join first: sending needs a session", "page"); return; }
   try {
     let response = await postNotification(payload);
@@ -296,6 +306,11 @@ async function join(user, room) {
   for (const [what, value] of [["name", user], ["room", room]]) {
     if (!NAME_RE.test(value)) {
       showError(`the ${what} "${value}" is not valid: use ${NAME_RULE}`, "page");
+      return;
+    }
+    if (PATH_DOTS.has(value)) {
+      showError(`the ${what} "${value}" is valid, but a browser cannot put it in a WebSocket's `
+        + "address (it means this folder or the one above): pick another on this page", "page");
       return;
     }
   }
@@ -336,6 +351,8 @@ $("message-form").onsubmit = (event) => {
   event.preventDefault();
   const text = $("message-text").value;
   if (!text || !state.chat) return; // "   " is a message too: the protocol's text is any non-empty string
+  const long = tooLong("message", text);
+  if (long) { showError(`message not sent: ${long}`, "page"); return; }
   if (state.chat.send({ type: "message", text })) $("message-text").value = "";
 };
 
