@@ -223,3 +223,27 @@ async def test_a_redis_that_hangs_refuses_sessions_after_the_timeout(
     finally:
         os.kill(redis_server.proc.pid, signal.SIGCONT)
     assert (await a.sessions.verify(token)).user == "ann"
+
+
+async def test_a_keeper_ends_when_cancelled_even_in_the_middle_of_a_command() -> None:
+    """redis-py may turn the cancellation of a command into a RedisError (or finish the
+    command first): the keeper's loop then went on for ever, and a node's (or a test's)
+    shutdown waited on it. Seen in CI as two 300 s timeouts of this file under load."""
+    from redis.exceptions import RedisError
+
+    from day25.serve.holds import keep_alive
+
+    in_command = asyncio.Event()
+
+    async def step() -> None:
+        in_command.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            raise RedisError("Connection closed by server.") from None
+
+    keeper = asyncio.create_task(keep_alive(0.01, step))
+    await in_command.wait()
+    keeper.cancel()
+    await asyncio.wait({keeper}, timeout=2)
+    assert keeper.cancelled(), "the keeper went on after it was cancelled"

@@ -14,6 +14,7 @@ session that already has a token, unless another session holds it now.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -35,10 +36,13 @@ async def keep_alive(every: float, step: Callable[[], Awaitable[None]]) -> None:
     tell their clients themselves)."""
     while True:
         await asyncio.sleep(every)
-        try:
+        with contextlib.suppress(RedisError, OSError):
             await step()
-        except (RedisError, OSError):
-            continue
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # cancelled in the middle of a command: redis-py may have turned that into a
+            # RedisError, or finished the command, and the loop must still end
+            raise asyncio.CancelledError
 
 
 class Holds(Protocol):
