@@ -257,7 +257,9 @@ def test_two_tabs_of_one_user_both_join_again_after_a_restart(
         server.stop()
 
 
-def test_the_page_sends_what_the_protocols_allow_and_says_what_it_cannot(users: Users) -> None:
+def test_the_page_sends_what_the_protocols_allow_and_says_what_it_cannot(
+    users: Users, served: ServeProcess
+) -> None:
     """Outside tests found the page cut 1,500 emoji to 1,000 (an <input>'s maxlength counts
     UTF-16 units, the protocols count characters) and a room '..' turned into the URL '/'
     (a browser resolves dots in a path) with a 'no WebSocket at /' error."""
@@ -271,7 +273,16 @@ def test_the_page_sends_what_the_protocols_allow_and_says_what_it_cannot(users: 
     gus.fill("#message-text", "w" * 2001)
     gus.press("#message-text", "Enter")
     expect(gus.locator("#error-list li").last).to_contain_text("more than 2000")
-    gus.click("#leave")
+    post_notification(served, "gus", "a keyboard user reads this")
+    expect(gus.locator("#inbox li")).to_have_count(1)
+    gus.focus("#ack-all")
+    gus.keyboard.press("Enter")  # the button disables itself: focus goes to the inbox
+    expect(gus.locator("#ack-all")).to_be_disabled()
+    assert gus.evaluate("document.activeElement.id") == "inbox"
+    gus.focus("#leave")
+    gus.keyboard.press("Enter")  # the button hides itself: focus goes to Join
+    expect(gus.locator("#join")).to_be_visible()
+    assert gus.evaluate("document.activeElement.id") == "join"
     gus.fill("#name", "gus")
     gus.fill("#room", "..")
     gus.click("#join")

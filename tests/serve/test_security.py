@@ -187,6 +187,27 @@ def test_a_host_that_is_not_this_server_is_refused(server: ServeProcess) -> None
     assert status == 200
 
 
+def test_a_server_on_another_loopback_address_answers_at_that_address(tmp_path: Any) -> None:
+    """An outside test started `--host 127.0.0.2`: its page was refused (403, "open it as
+    localhost or 127.0.0.1", where nothing listened). An IP address the server listens on
+    is a name of it; names stay refused (DNS rebinding)."""
+    served = start_serve(["--host", "127.0.0.2", "--db", str(tmp_path / "db.sqlite3")])
+    try:
+        port = served.url.rsplit(":", 1)[1]
+        url = f"http://127.0.0.2:{port}"
+        assert f"on {url}/" in served.output[0]  # what the server says it listens on
+        status, _ = request_json(url, "GET", "/")
+        assert status == 200
+        own = {"origin": url}
+        status, body = request_json(url, "POST", "/session", {"user": "lo2"}, own)
+        assert status == 201, body
+        evil = {"host": f"evil.example:{port}", "origin": f"http://evil.example:{port}"}
+        status, body = request_json(url, "POST", "/session", {"user": "x"}, evil)
+        assert status == 403 and "is not a name of this server" in body["error"]
+    finally:
+        served.stop()
+
+
 def test_the_app_never_sees_the_token(tmp_path: Any) -> None:
     """The token is removed from the query string before the app reads it."""
     impl = tmp_path / "impl"

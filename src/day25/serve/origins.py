@@ -21,6 +21,7 @@ The rules (an allow-list, as a security boundary should be):
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
@@ -76,10 +77,16 @@ def is_loopback(host: str) -> bool:
 class OriginPolicy:
     """``check(scope)``: ``None`` when the request may go on, else why it may not."""
 
-    def __init__(self, allowed: Iterable[str] = (), *, loopback: bool = True) -> None:
+    def __init__(self, allowed: Iterable[str] = (), *, loopback: bool = True,
+                 bound: str = "") -> None:
+        """``bound``: the address the server listens on. An IP address (``--host
+        127.0.0.2``) is a name of this server too; a DNS name is not, since a name is
+        what a rebinding attack controls."""
         self.allowed = frozenset(normalise_origin(o) for o in allowed)
         self.loopback = loopback
         self._allowed_hosts = LOOPBACK_NAMES | {urlsplit(o).hostname or "" for o in self.allowed}
+        with contextlib.suppress(ValueError):  # a name, or "": nothing more is allowed
+            self._allowed_hosts |= {str(ipaddress.ip_address(bound.strip("[]")))}
 
     def is_allowed_cross_origin(self, origin: str) -> bool:
         """An origin given with ``--allow-origin`` (its responses get CORS headers)."""
@@ -94,7 +101,8 @@ class OriginPolicy:
         if self.loopback and _hostname(host) not in self._allowed_hosts:
             return (
                 f"Host {host!r} is not a name of this server (it listens on a loopback "
-                "address): open the page as http://localhost:PORT or http://127.0.0.1:PORT"
+                "address): open the page as http://localhost:PORT, or at the address it "
+                "listens on"
             )
         origin = headers.get("origin")
         if origin is None:

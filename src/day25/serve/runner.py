@@ -139,7 +139,7 @@ def build_app(
             raise ServeError(f"--ttl must be a positive, finite number of seconds, not {ttl!r}")
         queue_options["ttl_seconds"] = float(ttl)
     try:
-        origins = OriginPolicy(allow_origins, loopback=is_loopback(host))
+        origins = OriginPolicy(allow_origins, loopback=is_loopback(host), bound=host)
     except ValueError as exc:
         raise ServeError(f"--allow-origin: {exc}") from exc
     background: list[Callable[[], Coroutine[Any, Any, None]]] = []  # run while the apps serve

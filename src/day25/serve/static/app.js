@@ -263,7 +263,9 @@ function onNotificationFrame(frame) {
     default: showError(`notifications: unknown frame type ${String(frame.type)}`, "server");
   }
 }
-$("ack-all").onclick = () => ack([...state.inbox.keys()]);
+// a button that hides or disables itself would drop the keyboard's focus to the page's
+// top: it moves to what comes next instead
+$("ack-all").onclick = () => { ack([...state.inbox.keys()]); $("inbox").focus(); };
 
 $("notify-form").onsubmit = async (event) => {
   event.preventDefault();
@@ -346,7 +348,7 @@ function leave() {
 }
 
 $("join-form").onsubmit = (event) => { event.preventDefault(); join($("name").value.trim(), $("room").value.trim()); };
-$("leave").onclick = () => leave();
+$("leave").onclick = () => { leave(); $("join").focus(); };
 $("message-form").onsubmit = (event) => {
   event.preventDefault();
   const text = $("message-text").value;
