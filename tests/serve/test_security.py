@@ -166,9 +166,19 @@ def test_a_forged_user_is_refused_and_cannot_read_or_ack(server: ServeProcess) -
 
 
 def test_a_held_name_cannot_be_taken_and_names_are_checked(server: ServeProcess) -> None:
-    server.token("holder")
+    held = server.token("holder")
     status, body = request_json(server.url, "POST", "/session", {"user": "holder"})
     assert status == 409 and "in use by another session" in body["error"]
+    # the holder's own token renews it; another name's token, or a made-up one, does not
+    status, body = request_json(server.url, "POST", "/session", {"user": "holder", "renew": held})
+    assert status == 201 and body["user"] == "holder"
+    payload = body["token"].split(".")[0]  # the name and the session id, before the signature
+    assert payload == held.split(".")[0], "the same session, re-signed"
+    for renew in (server.token("other"), held[:-4] + "AAAA"):
+        asked = {"user": "holder", "renew": renew}
+        assert request_json(server.url, "POST", "/session", asked)[0] == 409
+    status, body = request_json(server.url, "POST", "/session", {"user": "holder", "renew": 7})
+    assert status == 422 and body["error"] == "renew must be the session token (a string)"
     status, body = request_json(server.url, "POST", "/session", {"user": "bad name!"})
     assert status == 422
     assert body["error"] == (

@@ -8,7 +8,8 @@ before a request reaches the app:
 1. **Origin** (:class:`~day25.serve.origins.OriginPolicy`): a browser request
    from another site is refused: 403 for HTTP and for the WebSocket handshake.
 2. **Session**: ``POST /session {"user": NAME}`` returns a signed token
-   (:class:`~day25.serve.sessions.Sessions`). Every request to the apps must carry
+   (:class:`~day25.serve.sessions.Sessions`); ``{"user": NAME, "renew": TOKEN}`` renews
+   an expired one of that name, keeping its session. Every request to the apps must carry
    one: ``?token=`` on a WebSocket (browsers cannot set headers there),
    ``Authorization: Bearer`` on HTTP. A WebSocket must speak for the token's user:
    ``/chat/{room}?user=U`` and ``/notifications/{U}``; if not, it is accepted,
@@ -148,13 +149,13 @@ class Guard:
         except (ValueError, RecursionError):  # bad JSON or UTF-8; [[[... past the stack
             await _json(send, 422, {"error": "the body is not valid JSON"}, cors)
             return
-        user = data.get("user") if isinstance(data, dict) else None
+        asked = data if isinstance(data, dict) else {}
         try:
-            token = await self.sessions.issue(user)
+            token = await self.sessions.issue(asked.get("user"), asked.get("renew"))
         except SessionRefused as refused:
             await _json(send, refused.status, {"error": refused.message}, cors)
             return
-        reply = {"user": user, "token": token, "expires_in": int(self.sessions.max_age)}
+        reply = {"user": asked["user"], "token": token, "expires_in": int(self.sessions.max_age)}
         await _json(send, 201, reply, cors)
 
     # -- WebSocket --------------------------------------------------------------

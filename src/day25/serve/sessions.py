@@ -96,14 +96,31 @@ class Sessions:
             secret or secrets.token_bytes(32), salt="day25-serve-session"
         )
 
-    async def issue(self, user: object) -> str:
+    async def issue(self, user: object, renew: object = None) -> str:
         """A token for ``user``, who now holds the name; :class:`SessionRefused` if the
-        name is invalid or held by another session (or, with a broker, Redis is away)."""
+        name is invalid or held by another session (or, with a broker, Redis is away).
+
+        ``renew``: the token this user had, expired or not. When the server signed it, for
+        this very name, its session keeps its id, and gets the name back unless another
+        session holds it now. Why: a page open for longer than ``max_age`` keeps its
+        sockets; when one drops, the page's token has expired, and a plain claim would be
+        refused for ``name_idle`` seconds, because the page's own session still holds the
+        name. Renewing gives nothing the token's holder could not already do: its session
+        holds the name, or the name is free for anyone. A token that is not the server's,
+        or is another name's, renews nothing: the request is an ordinary claim."""
         if not valid_name(user):
             raise SessionRefused(422, "bad_request", f"the name must be {NAME_RULE}")
         assert isinstance(user, str)
-        sid = secrets.token_urlsafe(12)
-        if not await _asked(self.holds.claim(held(user), sid)):
+        if renew is not None and not isinstance(renew, str):
+            raise SessionRefused(422, "bad_request", "renew must be the session token (a string)")
+        own = self._own_session(user, renew) if renew else None
+        if own is not None:
+            sid = own
+            taken = await _asked(self.holds.hold(held(user), sid)) is not None
+        else:
+            sid = secrets.token_urlsafe(12)
+            taken = not await _asked(self.holds.claim(held(user), sid))
+        if taken:
             minutes = round(self.name_idle / 60)
             raise SessionRefused(
                 409,
@@ -113,6 +130,16 @@ class Sessions:
                 f"for {minutes} minutes",
             )
         return str(self._signer.dumps({"u": user, "s": sid}))
+
+    def _own_session(self, user: str, token: str) -> str | None:
+        """The session id in ``token`` if this server signed it for ``user`` (at any age)."""
+        try:
+            data = self._signer.loads(token)
+        except BadSignature:
+            return None
+        if not isinstance(data, dict) or data.get("u") != user:
+            return None
+        return str(data["s"])
 
     async def verify(self, token: str | None) -> Session:
         """The session a token stands for, whose name it now holds (again);

@@ -37,11 +37,14 @@ const tokenKey = (user) => `day25.session.${user}`;
 // one name find a restart at once and all ask for a token: the server gives the name to
 // one of them (409 to the others), so a refused tab waits for the winner's token to show
 // up here. Only the stale token is ever forgotten, never one another tab just stored.
+// The stale token is sent to be renewed: when it only expired (a page open for over a
+// day), its session still holds the name, and the server gives it a fresh token.
 async function getToken(user, { stale = null } = {}) {
   const kept = localStorage.getItem(tokenKey(user));
   if (kept && kept !== stale) return kept;
+  const asked = stale ? { user, renew: stale } : { user };
   const response = await fetch("/session", { method: "POST",
-    headers: { "content-type": "application/json" }, body: JSON.stringify({ user }) });
+    headers: { "content-type": "application/json" }, body: JSON.stringify(asked) });
   const data = await response.json().catch(() => ({}));
   if (response.ok) {
     localStorage.setItem(tokenKey(user), data.token);
