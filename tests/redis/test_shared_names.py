@@ -97,9 +97,12 @@ async def test_a_connected_name_stays_held_past_name_idle_then_goes(
     a.sessions.connected(session)
     await asyncio.sleep(3 * IDLE)  # connected on a: its keeper keeps the hold
     assert not await claims(b, "ann")
+    renewed = await b.sessions.issue("ann", token)  # ann's own token renews, on any node
+    assert await b.sessions.verify(renewed) == session
     a.sessions.disconnected(session)
     waited = await until(lambda: claims(b, "ann"), "the name was freed")
     assert IDLE - EVERY <= waited <= IDLE + 2 * EVERY + 0.5, "name_idle after the last close"
+    assert (await refused(b.sessions.issue("ann", token))).status == 409, "now another's"
     stale = await refused(a.sessions.verify(token))  # the new holder's, not the old token's
     assert (stale.status, stale.code) == (401, "unauthorized")
     assert "now held by another session" in stale.message
