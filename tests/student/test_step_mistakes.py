@@ -35,6 +35,7 @@ class KeptStep:
     name: str
     quote: str
     code: str
+    says: str = ""  # what the check's message must say (a wrong answer's diagnosis)
 
     def source(self) -> str:
         """The stub with its last definition replaced by this answer."""
@@ -48,7 +49,8 @@ class KeptStep:
 def _load() -> list[KeptStep]:
     data = tomllib.loads(KEPT.read_text(encoding="utf-8"))
     return [KeptStep(kind, e["step"], e["replaces"], e["name"],
-                     e["breaks" if kind == "mistake" else "follows"], e["code"])
+                     e["breaks" if kind == "mistake" else "follows"], e["code"],
+                     e.get("says", ""))
             for kind in ("mistake", "alternative") for e in data.get(kind, [])]
 
 
@@ -78,4 +80,6 @@ def test_the_check_fails_each_wrong_answer_with_a_sentence_and_passes_each_right
     else:
         assert not result.passed, (
             f"{step.id}: the check passed a wrong answer ({kept.name}: {kept.quote})")
+        assert kept.says in result.message, (
+            f"{step.id}: {kept.name}: the check said {result.message!r}, not {kept.says!r}")
         assert result.message and "Traceback" not in result.message, result.message

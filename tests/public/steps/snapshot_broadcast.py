@@ -53,9 +53,21 @@ async def check(step: ModuleType) -> None:
     except NotImplementedError:
         raise
     except RuntimeError as exc:
+        if "changed size during iteration" in str(exc):
+            raise AssertionError(
+                f"broadcast raised {exc!r}: a member left the set while you were going "
+                "through it. Go through a copy (a snapshot) of the members."
+            ) from None
         raise AssertionError(
-            f"broadcast raised {exc!r}: a member left the set while you were going through it. "
-            "Go through a copy (a snapshot) of the members."
+            f"broadcast raised {exc!r}, a closed member's send error: a send that raises "
+            "anything (not only a timeout) must not stop the broadcast. Catch it for that "
+            "member and return the member among the failed ones."
+        ) from None
+    except ConnectionError as exc:
+        raise AssertionError(
+            f"broadcast raised {exc!r}, a dead member's send error: a send that raises anything "
+            "(not only a timeout) must not stop the broadcast. Catch it for that member "
+            "and return the member among the failed ones."
         ) from None
     took = time.monotonic() - started
     for member in ok:
