@@ -17,6 +17,7 @@ from day25.course.harness import (
     SubmissionCrashed,
     SubmissionError,
     SubmissionTimeout,
+    first_difference,
     inside_process,
 )
 
@@ -385,6 +386,9 @@ def test_an_emit_that_never_ends_is_stopped_by_its_call_count_not_the_timeout(
         took = time.monotonic() - started
     emitted = result["ops"][1]
     assert emitted["error"].startswith("stopped after 1,000 listener calls in one operation")
+    assert "(at priority_ordering.py line 16, in emit: h(payload))" in emitted["error"]
+    told = first_difference(ops, [{"trace": []}] * 3, result)
+    assert told is not None and "At step 2 your code was stopped after 1,000" in told, told
     assert len(emitted["trace"]) == 1_000
     assert result["ops"][2] == {"op": "off", "trace": [], "error": None}
     assert took < 30, f"{took:.1f} s: decided by the timeout, not by the call count"

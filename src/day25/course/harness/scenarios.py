@@ -100,7 +100,8 @@ def _difference(
         where = f"Scenario:\n{steps}\nAt step {i + 1}"
         wanted_error = expect.get("error")
         if have["error"] and not (wanted_error and have["error"].startswith(wanted_error + ":")):
-            return f"{where} your code raised {have['error']}"
+            done = "was" if have["error"].startswith("stopped after") else "raised"
+            return f"{where} your code {done} {have['error']}"
         if wanted_error and not have["error"]:
             return (f"{where} the {wanted_error} a listener raised should have come out of "
                     "emit (and the listeners after it should not have run), but emit returned "

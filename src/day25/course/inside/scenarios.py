@@ -183,9 +183,7 @@ class _Run:
     def _record(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         payload = recorded_payload(args)  # a callable_args stand-in as its value
         if len(self.trace) >= CALLS_PER_OP:
-            raise _EndlessEmit(
-                f"stopped after {CALLS_PER_OP:,} listener calls in one operation: does an "
-                "emit keep calling listeners that were added while it ran?")
+            raise _EndlessEmit(f"stopped after {CALLS_PER_OP:,} listener calls in one operation")
         self.trace.append([name, payload, kwargs] if kwargs else [name, payload])
         for value in (*args, *kwargs.values()):
             if isinstance(value, (dict, list)) and not any(value is g for g in self.given) \
@@ -342,7 +340,10 @@ async def _run_ops(run: _Run, ops: list[dict[str, Any]]) -> list[OpResult]:
                 text = f"another exception than the one a listener raised, of its type ({text})"
             run.errors.insert(0, text)
         except _EndlessEmit as exc:
-            run.errors.insert(0, str(exc))
+            where = where_in(exc, run.file) if run.file else ""
+            run.errors.insert(0, f"{exc}{where}: a loop that never moves on to the next "
+                              "listener, or an emit that also calls the listeners added "
+                              "while it runs?")
         entry["trace"] = run.trace
         entry["error"] = "; ".join(run.errors) or None
         if run.early:
