@@ -95,8 +95,8 @@ def _show_project(console: Console, result: ExerciseResult) -> None:
                 continue
             unwritten.add(where.group(1))
         if not test.passed and test.message:  # all of it, as feedback.md shows it
-            for line in clean_message(test.message).splitlines():
-                console.print(f"       {line}", markup=False, highlight=False)
+            for line in clean_message(test.message).splitlines():  # the terminal wraps:
+                console.print(f"       {line}", markup=False, highlight=False, soft_wrap=True)
     if not_run := sum(test.message == hung for test in result.tests):
         console.print(f"  [yellow]{not_run} more check{'s' * (not_run != 1)} not run: a check "
                       "hung: fix it first, then run again.[/]")
@@ -108,8 +108,8 @@ def _show_step(console: Console, result: StepResult) -> None:
     console.print(f"\n[bold]Step {step.order}: {step.id}[/] ({step.title}) {status}")
     console.print(f"  {'[green]PASS[/]' if result.passed else '[red]FAIL[/]'} "
                   f"exercises/{step.module}")
-    for line in shortened(result.message).splitlines():
-        console.print(f"       {line}", markup=False, highlight=False)
+    for line in shortened(result.message).splitlines():  # unbroken, so a scenario's JSON
+        console.print(f"       {line}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _label(item: Exercise, catalogue: Catalogue) -> str:
