@@ -47,6 +47,11 @@ def test_fires_on_the_next_emit_only(expect: Any) -> None:
 def test_an_async_handler_is_awaited_once(expect: Any) -> None:
     ops = [once("a", kind="async", delay=2), on("b", "LOW"), emit(1), emit(2)]
     expect(ops, [[], [], [["a", 1], ["b", 1]], [["b", 2]]])
+    # whatever it returns that is awaitable: a Task, a Future, an object with __await__
+    # (none of them is a coroutine)
+    ops = [once("t", kind="returns_task", delay=2), once("f", kind="returns_future"),
+           once("o", kind="returns_awaitable_object"), on("b", "LOW"), emit(1), emit(2)]
+    expect(ops, [[], [], [], [], [["t", 1], ["f", 1], ["o", 1], ["b", 1]], [["b", 2]]])
 
 
 @pytest.mark.category("nothing_left")

@@ -133,6 +133,10 @@ def test_any_awaitable_a_listener_returns_is_awaited(expect: Any) -> None:
     ops = [on("returns", "HIGH", "returns_awaitable"), on("callable", kind="async_callable"),
            on("plain", "LOW"), emit(1)]
     expect(ops, [[], [], [], [["returns", 1], ["callable", 1], ["plain", 1]]])
+    # a Task, a Future and an object with __await__ are awaitable, and not coroutines
+    ops = [on("task", "HIGH", "returns_task", delay=2), on("future", kind="returns_future"),
+           on("object", kind="returns_awaitable_object"), on("plain", "LOW"), emit(1)]
+    expect(ops, [[], [], [], [], [["task", 1], ["future", 1], ["object", 1], ["plain", 1]]])
 
 
 @pytest.mark.category("return_value")
