@@ -34,6 +34,7 @@ class KeptAnswer:
     name: str
     quote: str  # the lesson's sentence it breaks or follows
     blocks: tuple[str, ...]  # one per answer block of the cell, at column 0
+    says: str = ""  # what the check's message must say (a wrong answer's diagnosis)
 
     @property
     def label(self) -> str:
@@ -55,7 +56,7 @@ def load_kept_answers(stem: str) -> list[KeptAnswer]:
             assert blocks and not ("code" in entry and "blocks" in entry), (
                 f"{path.name}: {entry.get('name')!r} needs `code` or `blocks`, not both")
             kept.append(KeptAnswer(kind, entry["cell"], entry["name"], entry[quote_field],
-                                   tuple(blocks)))
+                                   tuple(blocks), entry.get("says", "")))
     return kept
 
 

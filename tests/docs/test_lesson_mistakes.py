@@ -75,17 +75,19 @@ def test_the_walk_names_a_check_that_lets_a_wrong_answer_through(tmp_path: Path)
     path = tmp_path / "lesson.ipynb"
     nbformat.write(nb, path)
 
-    def kept(kind: str, name: str, code: str) -> KeptAnswer:
-        return KeptAnswer(kind, answer.id, name, "make it two", (code,))
+    def kept(kind: str, name: str, code: str, says: str = "") -> KeptAnswer:
+        return KeptAnswer(kind, answer.id, name, "make it two", (code,), says)
 
     walk = asyncio.run(_walk(path, asyncio.Semaphore(1), [
         kept("mistake", "one, not two", "x = 1"),  # positive: the weak check passes it
-        kept("mistake", "minus two", "x = -2"),
+        kept("mistake", "minus two", "x = -2", says="make it positive"),
+        kept("mistake", "minus three", "x = -3", says="make it two"),  # not what it says
         kept("alternative", "one plus one", "x = 1 + 1"),
         kept("alternative", "zero", "x = 0"),  # the check fails a right answer
     ]))
-    assert (walk.mistakes, walk.missed) == (2, 1), walk
+    assert (walk.mistakes, walk.missed) == (3, 1), walk
     problems = "\n".join(walk.failed_checks[2])
     assert "mistake 'one, not two': the check passed" in problems, problems
     assert "alternative 'zero': cell 2" in problems and "AssertionError: x is 0" in problems
+    assert "mistake 'minus three': the check said" in problems, problems
     assert "minus two" not in problems and "one plus one" not in problems, problems

@@ -91,16 +91,18 @@ class Walk:
 
 
 def attempts(nb: nbformat.NotebookNode, answer: int, kept_answers: list[KeptAnswer]
-             ) -> list[tuple[str, nbformat.NotebookNode, bool]]:
+             ) -> list[tuple[str, nbformat.NotebookNode, bool, str]]:
     """What a student runs for answer cell ``answer``, in order: ``(what, the notebook
-    with that attempt in the cell, whether its check must fail)``."""
-    steps = [("the student's copy", strip_answers(nb), FAILS)]
+    with that attempt in the cell, whether its check must fail, what its message must
+    say)``."""
+    steps = [("the student's copy", strip_answers(nb), FAILS, "")]
     for kept in kept_answers:
         if kept.cell == nb.cells[answer].get("id"):
             tried = copy.deepcopy(nb)
             tried.cells[answer].source = answer_with(nb.cells[answer].source, kept.blocks)
-            steps.append((kept.label, tried, FAILS if kept.kind == "mistake" else PASSES))
-    return [*steps, ("the answer", nb, PASSES), ("the answer, again", nb, PASSES)]
+            steps.append((kept.label, tried, FAILS if kept.kind == "mistake" else PASSES,
+                          kept.says))
+    return [*steps, ("the answer", nb, PASSES, ""), ("the answer, again", nb, PASSES, "")]
 
 
 async def _walk(path: Path, gate: asyncio.Semaphore,
@@ -143,7 +145,7 @@ async def _walk(path: Path, gate: asyncio.Semaphore,
                         continue
                     check = ranges[index]
                     problems = []
-                    for step, source, fails in attempts(nb, index, kept_answers):
+                    for step, source, fails, says in attempts(nb, index, kept_answers):
                         walk.mistakes += step.startswith("mistake")
                         for i in range(index, check + 1):
                             error = await run(source.cells[i], i)
@@ -153,6 +155,9 @@ async def _walk(path: Path, gate: asyncio.Semaphore,
                                     how = f"raised {error}" if error else "passed"
                                     problems.append(f"{step}: the check {how}, expected an "
                                                     "AssertionError with a message")
+                                elif says not in str(error):
+                                    problems.append(f"{step}: the check said {error!r}, "
+                                                    f"which does not say {says!r}")
                             elif error:
                                 problems.append(f"{step}: {where(i)} failed: {error}")
                     if problems:
