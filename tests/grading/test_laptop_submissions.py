@@ -18,10 +18,10 @@ from pathlib import Path
 from day25.course.grading.intake import (
     Submission,
     content_hash,
-    discover,
     take_modules,
     write_copy,
 )
+from day25.course.grading.students import discover
 
 COURSE = Path(__file__).resolve().parents[2]
 MODULES = ["priority_ordering.py", "once_semantics.py", "chat_broadcasting.py",

@@ -14,7 +14,8 @@ import io
 import zipfile
 from pathlib import Path
 
-from day25.course.grading.intake import MAX_TOTAL_BYTES, discover, take_modules
+from day25.course.grading.intake import MAX_TOTAL_BYTES, take_modules
+from day25.course.grading.students import discover
 
 MODULES = ["priority_ordering.py", "once_semantics.py", "chat_broadcasting.py"]
 CODE = {name: f"# {name}\nVALUE = {i}\n" for i, name in enumerate(MODULES)}

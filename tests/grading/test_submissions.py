@@ -13,9 +13,9 @@ from day25.course.grading.intake import (
     MAX_TOTAL_BYTES,
     Submission,
     content_hash,
-    discover,
     take_modules,
 )
+from day25.course.grading.students import discover
 
 MODULES = ["priority_ordering.py", "once_semantics.py"]
 
@@ -94,6 +94,51 @@ def test_not_a_zip_and_garbled_zip(tmp_path: Path) -> None:
     junk.write_bytes(b"PK\x03\x04 not really")
     intake = take_modules(Submission("junk", junk), MODULES)
     assert intake.modules == {} and intake.problems[""]
+
+
+def test_a_module_loose_in_a_class_folder_is_nobodys_and_the_class_stays_a_class(
+    tmp_path: Path,
+) -> None:
+    """An instructor's test: one stray once_semantics.py beside amy/, bob/ and zed/ made
+    the whole class ONE student, graded on amy's file; bob and zed had no row."""
+    klass = tmp_path / "class"
+    for student in ("amy", "bob"):
+        (klass / student).mkdir(parents=True)
+        (klass / student / "priority_ordering.py").write_text(f"WHO = {student!r}\n")
+    (klass / "zed").mkdir()
+    (klass / "once_semantics.py").write_text("X = 1\n")
+    told: list[str] = []
+    subs = discover([klass], MODULES, told=told)
+    assert [s.student for s in subs] == ["amy", "bob", "zed"]
+    assert take_modules(subs[1], MODULES).modules == {"priority_ordering.py": "WHO = 'bob'\n"}
+    assert len(told) == 1 and f"{klass / 'once_semantics.py'} is loose" in told[0], told
+    assert "it is nobody's, and was not graded" in told[0]
+    # one student's folder with a backup subfolder is still one student, and says nothing
+    (klass / "amy" / "old").mkdir()
+    (klass / "amy" / "old" / "priority_ordering.py").write_text("WHO = 'old amy'\n")
+    told.clear()
+    assert [s.student for s in discover([klass / "amy"], MODULES, told=told)] == ["amy"]
+    assert told == []
+
+
+def test_a_folder_graded_as_one_student_through_its_only_subfolder_says_so(
+    tmp_path: Path,
+) -> None:
+    """class8/alice/priority_ordering.py: one student whose files are in a folder of
+    their own, or a class of one? It is graded as one (as a zip unpacked into its own
+    folder is), and the instructor is told how to grade the other way."""
+    (tmp_path / "class8" / "alice").mkdir(parents=True)
+    (tmp_path / "class8" / "alice" / "priority_ordering.py").write_text("X = 1\n")
+    told: list[str] = []
+    assert [s.student for s in discover([tmp_path / "class8"], MODULES, told=told)] == [
+        "class8"]
+    assert told == [f"{tmp_path / 'class8'} is graded as ONE student, class8, whose files are "
+                    f"in its only folder, alice. If {tmp_path / 'class8'} is a class of one "
+                    f"student, grade {tmp_path / 'class8' / 'alice'} instead."]
+    told.clear()
+    assert [s.student for s in discover([tmp_path / "class8" / "alice"], MODULES,
+                                        told=told)] == ["alice"]
+    assert told == []
 
 
 def test_discover_class_folder_ids_and_clashes(tmp_path: Path) -> None:

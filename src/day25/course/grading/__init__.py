@@ -1,6 +1,7 @@
 """The grader's side: everything that decides a grade, and only trusted code.
 
-A batch (:mod:`~day25.course.grading.batch`) takes each student's modules out
+A batch (:mod:`~day25.course.grading.batch`) finds the students of a class folder
+(:mod:`~day25.course.grading.students`), takes each student's modules out
 of a folder or zip (:mod:`~day25.course.grading.intake`), runs the suites in
 pytest sessions forked from a warm server (:mod:`~day25.course.grading.sessions`,
 :mod:`~day25.course.grading.session_server`), reads the verdict back from a

@@ -26,9 +26,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from day25.course.catalogue import Exercise
 from day25.course.grading.feedback import load_results, write_student
 from day25.course.grading.gradebook import summary_table, write_gradebook, write_plot
-from day25.course.grading.intake import Submission, content_hash, discover, take_modules, write_copy
+from day25.course.grading.intake import Submission, content_hash, take_modules, write_copy
 from day25.course.grading.results import ExerciseResult, StudentResult
 from day25.course.grading.review_report import ReviewReport, annotate_results, review_class
+from day25.course.grading.students import discover
 from day25.course.grading.verdict import Settings, run_suites
 from day25.course.sandbox import namespaces
 
@@ -134,11 +135,14 @@ def grade_class(
     then, unless ``unsafe_shared_filesystem`` says the instructor knows.
     """
     console = console or Console()
-    subs = discover(paths, [ex.module for ex in exercises], single=single)
+    told: list[str] = []
+    subs = discover(paths, [ex.module for ex in exercises], single=single, told=told)
     if not subs:
         raise ValueError("no submissions found in " + ", ".join(map(str, paths)))
     sandbox = namespaces.describe()
     console.print(sandbox, style="green" if namespaces.hardened() else "yellow")
+    for line in told:
+        console.print(f"warning: {line}", style="yellow", markup=False)
     for sub in subs:
         if sub.renamed:
             console.print(f"warning: {sub.renamed}", style="yellow", markup=False)

@@ -24,16 +24,14 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
 import stat
 import tokenize
-import unicodedata
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .exports import ExportedFile, exported
+from .exports import ExportedFile
 from .file_names import likeness, module_of, not_found, pick
 
 __all__ = [
@@ -44,7 +42,6 @@ __all__ = [
     "Intake",
     "Submission",
     "content_hash",
-    "discover",
     "not_utf8",
     "take_modules",
     "write_copy",
@@ -53,7 +50,6 @@ __all__ = [
 MAX_MODULE_BYTES = 512 * 1024  # one exercise module; real ones are a few KB
 MAX_TOTAL_BYTES = 8 * 1024 * 1024  # all entries of a zip, uncompressed
 MAX_RATIO = 100  # uncompressed / compressed, for entries over 64 KB
-_SAFE_ID = re.compile(r"[^A-Za-z0-9_.@-]+")
 
 
 #: what the output folder holds beside the students' folders: no student may be called so
@@ -90,87 +86,6 @@ class Intake:
 
     def problem(self, module: str, text: str) -> None:
         self.problems.setdefault(module, []).append(text)
-
-
-def _name(path: Path) -> str:
-    return path.name[:-4] if path.name.lower().endswith(".zip") else path.name
-
-
-def _student_id(path: Path) -> str:
-    """A safe id; accents fold (``José`` is ``Jose`` in NFC as in macOS' NFD)."""
-    name = unicodedata.normalize("NFKD", _name(path))
-    name = "".join(c for c in name if not unicodedata.combining(c))
-    return _SAFE_ID.sub("_", name).strip("._") or "student"
-
-
-def _unique(found: list[Submission]) -> list[Submission]:
-    """Give every submission an id of its own, never another's.
-
-    A submission whose name is already a safe id keeps it, before any other gets
-    a turn: a folder ``_alice`` (id ``alice`` once made safe) cannot take the row of
-    the folder ``alice``, whatever the order. The rest, and duplicates, get ``-2``,
-    ``-3``..., and ``renamed`` says why. Ids compare without case (``Alice`` and
-    ``alice`` are one folder on macOS and Windows), and none is an output file's name.
-    """
-    taken = {name.casefold() for name in RESERVED_IDS}
-    ids: dict[int, str] = {}
-    for i, sub in enumerate(found):  # exact names first
-        if sub.student == _name(sub.source) and sub.student.casefold() not in taken:
-            ids[i] = sub.student
-            taken.add(sub.student.casefold())
-    unique = []
-    for i, sub in enumerate(found):
-        student, renamed = ids.get(i), ""
-        if student is None:
-            count = 1
-            student = sub.student
-            while student.casefold() in taken:
-                count += 1
-                student = f"{sub.student}-{count}"
-            taken.add(student.casefold())
-            if student != sub.student:
-                renamed = (f"{sub.source.name} is graded as {student}: its name makes the id "
-                           f"{sub.student}, which another submission (or an output file) has")
-        unique.append(Submission(student, sub.source, renamed, sub.files))
-    return unique
-
-
-def _holds_modules(folder: Path, modules: Sequence[str]) -> bool:
-    """A student's folder: modules at its top, or inside its one and only subfolder."""
-    if any((folder / name).exists() or (folder / name).is_symlink() for name in modules):
-        return True
-    children = [c for c in folder.iterdir() if not c.name.startswith((".", "__"))]
-    only = children[0] if len(children) == 1 else None
-    return (only is not None and only.is_dir() and not only.is_symlink()
-            and any((only / name).is_file() for name in modules))
-
-
-def discover(
-    paths: Iterable[Path], modules: Sequence[str], *, single: bool = False
-) -> list[Submission]:
-    """Each path is one student (a zip, or a folder holding modules) or a folder of them.
-
-    With ``single`` every path is one student, whatever it holds (Gradescope).
-    Students whose ids clash get ``-2``, ``-3``... so nobody overwrites anybody
-    (:func:`_unique`).
-    """
-    found: list[Submission] = []
-    for path in paths:
-        if not path.exists():
-            raise FileNotFoundError(f"no such submission: {path}")
-        if single or path.is_file() or _holds_modules(path, modules):
-            found.append(Submission(_student_id(path), path))
-            continue
-        from_lms, taken = exported(path)
-        for child in sorted(path.iterdir()):
-            if child.name.startswith(".") or child.name in JUNK_FOLDERS or child in taken:
-                continue
-            # a symlinked student is listed, so their feedback says why it scores 0
-            if child.is_symlink() or child.is_dir() or child.suffix.lower() == ".zip":
-                found.append(Submission(_student_id(child), child))
-        found += [Submission(_student_id(Path(student)), path, files=tuple(files))
-                  for student, files in from_lms.items()]
-    return _unique(found)
 
 
 def not_utf8(name: str, data: bytes) -> str | None:

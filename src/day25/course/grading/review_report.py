@@ -16,8 +16,9 @@ from pathlib import Path
 
 from day25.course.catalogue import Exercise
 from day25.course.grading.gradebook import write_csv
-from day25.course.grading.intake import discover, take_modules
+from day25.course.grading.intake import take_modules
 from day25.course.grading.review import review_source
+from day25.course.grading.students import discover
 
 __all__ = ["CSV_NAME", "REVIEW_TEST", "Finding", "ReviewReport", "annotate_results",
            "review_class"]

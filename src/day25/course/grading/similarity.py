@@ -33,7 +33,8 @@ from typing import Any
 import day25
 from day25.course.catalogue import Exercise
 from day25.course.grading.gradebook import write_csv
-from day25.course.grading.intake import discover, take_modules
+from day25.course.grading.intake import take_modules
+from day25.course.grading.students import discover
 
 __all__ = ["DEMO", "NOISE_TOKENS", "THRESHOLD", "Pair", "SimilarityReport", "compare",
            "similarity_report"]
