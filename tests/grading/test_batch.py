@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
 import subprocess
 import sys
 import zipfile
@@ -67,8 +69,17 @@ def test_grade_class_then_resume_only_what_changed(tmp_path: Path) -> None:
     assert (out / "alice" / "results.json").stat().st_mtime_ns == alice_mtime  # resumed
     assert (out / "bob" / "results.json").stat().st_mtime_ns != bob_mtime  # re-graded
     assert "resumed" in second.stdout
+    assert "reused (unchanged) " in second.stdout and ": alice: 25" in second.stdout
     rows = _rows(out)
     assert rows["alice"]["total"] == "25" and rows["bob"]["total"] == "25"
+
+    # a part of the class into the same --out: its gradebook is that part's, and it says so
+    third = _grade(klass / "alice", "--out", out)
+    assert third.returncode == 0, third.stdout[-2000:]
+    assert set(_rows(out)) == {"alice"}
+    said = " ".join(third.stdout.split())
+    assert f"{out} also holds the feedback of 1 student(s) this run did not grade (bob)" \
+        in said, said[-2000:]
 
 
 def test_grader_problems_exit_nonzero_with_a_message(tmp_path: Path) -> None:
@@ -78,3 +89,32 @@ def test_grader_problems_exit_nonzero_with_a_message(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "no submissions found" in proc.stdout
     proc = _grade(tmp_path / "nowhere", "--out", tmp_path / "out")
     assert proc.returncode == 2 and "no such submission" in proc.stdout
+
+
+def test_an_interrupted_run_says_how_to_resume_and_writes_no_gradebook(tmp_path: Path) -> None:
+    """Ctrl-C left feedback folders and no gradebook.csv, with nothing said."""
+    klass = tmp_path / "class"
+    for student in ("ann", "ben"):
+        (klass / student).mkdir(parents=True)
+        (klass / student / MODULE).write_text((COURSE / "solutions" / MODULE).read_text())
+    (klass / "zoe").mkdir()  # still importing when Ctrl-C comes
+    (klass / "zoe" / MODULE).write_text("import time\ntime.sleep(120)\n")
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "day25.cli", "grade", str(klass), "--out", str(out),
+         "--jobs", "1", "--course", str(COURSE)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=COURSE,
+        start_new_session=True)  # its own process group, as a terminal's Ctrl-C reaches
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if line.startswith("graded "):
+            break
+    os.killpg(proc.pid, signal.SIGINT)
+    rest, _ = proc.communicate(timeout=120)
+    said = " ".join("".join([*seen, rest]).split())
+    assert proc.returncode != 0, said[-2000:]
+    assert "interrupted: " in said and "Run the same command again to resume" in said, \
+        said[-2000:]
+    assert not (out / "gradebook.csv").exists()

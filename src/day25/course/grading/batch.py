@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -29,6 +30,7 @@ from day25.course.grading.gradebook import summary_table, write_gradebook, write
 from day25.course.grading.intake import Submission, content_hash, take_modules, write_copy
 from day25.course.grading.results import ExerciseResult, StudentResult
 from day25.course.grading.review_report import ReviewReport, annotate_results, review_class
+from day25.course.grading.sessions import stop_all
 from day25.course.grading.students import discover
 from day25.course.grading.verdict import Settings, run_suites
 from day25.course.sandbox import namespaces
@@ -165,32 +167,15 @@ def grade_class(
     total = max(1, jobs) * SESSIONS_PER_JOB
     settings = replace(settings, sessions=max(1, min(settings.sessions, total // len(subs))))
     slots = threading.BoundedSemaphore(total)
-    with Progress(*columns, console=console, transient=False) as progress, \
-            ThreadPoolExecutor(max_workers=total) as pool:
-        task = progress.add_task("", total=len(subs))
-        futures = {
-            pool.submit(grade_submission, sub, exercises, settings, salt=salt, slots=slots,
-                        previous=load_results(out / sub.student / "results.json")): sub
-            for sub in subs
-        }
-        for future in as_completed(futures):
-            sub = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # the grader's own bug: say so, keep the batch going
-                result = StudentResult(sub.student, "", [], notes=[
-                    f"The grader failed on this submission ({type(exc).__name__}: {exc}); "
-                    "ask your instructor to re-run grading."])
-            if not result.resumed:
-                write_student(result, out, sandbox)
-            for why in {e.splitlines()[0] for ex in result.exercises for e in ex.runner_errors}:
-                progress.console.print(f"{sub.student}: tests could not run here: {why}",
-                                       style="yellow", markup=False)
-            results.append(result)
-            progress.update(task, advance=1, description=f"{sub.student}: {result.total:g}")
-            if not console.is_terminal:  # a log or CI has no live bar: a line per student
-                progress.console.print(f"graded {len(results)}/{len(subs)}: {sub.student}: "
-                                       f"{result.total:g}", markup=False, highlight=False)
+    try:
+        _grade_all(subs, exercises, settings, out, sandbox, salt, slots, total, columns,
+                   results, console)
+    except KeyboardInterrupt:
+        console.print(f"interrupted: {len(results)} of {len(subs)} students were done, and "
+                      f"their feedback is in {out}; gradebook.csv is written only when a run "
+                      "ends. Run the same command again to resume: the graded students are "
+                      "reused, not graded again.", style="yellow", markup=False)
+        raise
     book = write_gradebook(results, out / "gradebook.csv", exercises)
     plot = write_plot(results, out / "grades.png", float(sum(ex.points for ex in exercises)))
     review = review_class(paths, out, exercises, review_modules, single=single)
@@ -198,5 +183,60 @@ def grade_class(
     console.print(summary_table(results, exercises, console.width))
     console.print(f"gradebook: {book}\nplot: {plot}\nfeedback: {out}{os.sep}<student>/feedback.md")
     console.print(review.summary(), markup=False, highlight=False)
+    _say_earlier_students(out, {r.student for r in results}, console)
     return BatchReport(results, book, plot, sandbox, review)
+
+
+def _say_earlier_students(out: Path, graded: set[str], console: Console) -> None:
+    """Name the students an earlier run graded into ``out`` and this one did not: their
+    feedback is there, but the gradebook is this run's (grading a class in parts)."""
+    earlier = sorted(d.name for d in out.iterdir()
+                     if d.name not in graded and (d / "results.json").is_file())
+    if earlier:
+        shown = ", ".join(earlier[:5]) + (", ..." if len(earlier) > 5 else "")
+        console.print(
+            f"warning: {out} also holds the feedback of {len(earlier)} student(s) this run did "
+            f"not grade ({shown}): gradebook.csv, grades.png and review.csv list this run's "
+            f"{len(graded)} only. For one gradebook of the whole class, grade the whole class "
+            "folder into this --out: unchanged students are reused, not graded again.",
+            style="yellow", markup=False)
+
+
+def _grade_all(subs: list[Submission], exercises: list[Exercise], settings: Settings,
+               out: Path, sandbox: str, salt: str, slots: threading.BoundedSemaphore,
+               total: int, columns: tuple[Any, ...], results: list[StudentResult],
+               console: Console) -> None:
+    """Grade ``subs``, appending each result to ``results`` as it lands."""
+    with Progress(*columns, console=console, transient=False) as progress, \
+            ThreadPoolExecutor(max_workers=total) as pool:
+        try:
+            task = progress.add_task("", total=len(subs))
+            futures = {
+                pool.submit(grade_submission, sub, exercises, settings, salt=salt, slots=slots,
+                            previous=load_results(out / sub.student / "results.json")): sub
+                for sub in subs
+            }
+            for future in as_completed(futures):
+                sub = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # the grader's own bug: say so, keep the batch going
+                    result = StudentResult(sub.student, "", [], notes=[
+                        f"The grader failed on this submission ({type(exc).__name__}: {exc}); "
+                        "ask your instructor to re-run grading."])
+                if not result.resumed:
+                    write_student(result, out, sandbox)
+                for why in {e.splitlines()[0] for ex in result.exercises for e in ex.runner_errors}:
+                    progress.console.print(f"{sub.student}: tests could not run here: {why}",
+                                           style="yellow", markup=False)
+                results.append(result)
+                progress.update(task, advance=1, description=f"{sub.student}: {result.total:g}")
+                if not console.is_terminal:  # a log or CI has no live bar: a line per student
+                    done = "reused (unchanged)" if result.resumed else "graded"
+                    progress.console.print(f"{done} {len(results)}/{len(subs)}: {sub.student}: "
+                                           f"{result.total:g}", markup=False, highlight=False)
+        except KeyboardInterrupt:
+            stop_all()  # the sessions are out of Ctrl-C's reach: end them, start no other
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 

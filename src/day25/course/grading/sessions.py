@@ -29,7 +29,8 @@ from day25.course.protocol import SessionEnded, SessionRequest, SessionStarted
 from day25.course.sandbox import processes, runner
 from day25.course.sandbox.runner import RunnerError
 
-__all__ = ["PLUGINS", "SessionOutcome", "SessionServer", "run_session", "session_env"]
+__all__ = ["PLUGINS", "SessionOutcome", "SessionServer", "run_session", "session_env",
+           "stop_all"]
 
 OUTPUT_CAP = 64 * 1024
 
@@ -78,8 +79,19 @@ class SessionServer:
         self._pids: dict[int, int] = {}
         self._codes: dict[int, int] = {}
         self._next = 0
+        self._live: set[int] = set()  # sessions started and not yet waited for
         self.closed = False
         threading.Thread(target=self._read, daemon=True).start()
+
+    def stop(self) -> None:
+        """Kill every running session (each leads its own process group) and the server."""
+        with self._cond:
+            for pid in self._live:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError, ValueError):
+                assert self.proc.stdin is not None
+                self.proc.stdin.close()  # the server exits when its stdin closes
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -111,7 +123,9 @@ class SessionServer:
                 raise RunnerError("the grading session server did not answer")
             if ident not in self._pids:
                 raise RunnerError(f"the grading session server stopped{self._why()}")
-            return self._pids.pop(ident)
+            pid = self._pids.pop(ident)
+            self._live.add(pid)
+            return pid
 
     def _why(self) -> str:
         code = self.proc.poll()
@@ -121,19 +135,44 @@ class SessionServer:
         """Session ``pid``'s exit code, or None if it did not end within ``timeout`` s."""
         with self._cond:
             self._cond.wait_for(lambda: pid in self._codes or self.closed, timeout=timeout)
-            return self._codes.pop(pid, None)
+            code = self._codes.pop(pid, None)
+            if code is not None or self.closed:
+                self._live.discard(pid)
+            return code
 
 
 _server: SessionServer | None = None
 _server_lock = threading.Lock()
+_plain: set[subprocess.Popen[bytes]] = set()  # the portable runner's running sessions
+_stopping = threading.Event()
 
 
 def _get_server() -> SessionServer:
     global _server
     with _server_lock:
+        _refuse_if_stopping()
         if _server is None or _server.closed or _server.proc.poll() is not None:
             _server = SessionServer()
         return _server
+
+
+def _refuse_if_stopping() -> None:
+    if _stopping.is_set():
+        raise RunnerError("grading was interrupted")
+
+
+def stop_all() -> None:
+    """Ctrl-C: kill every running session and start no other, so ``day25 grade`` ends now.
+
+    Why: each session leads a process group of its own (so a timeout can kill all of
+    it), which also puts it out of reach of the terminal's Ctrl-C; without this, the
+    grader waited for every running session to end by itself, up to its timeout."""
+    _stopping.set()
+    with _server_lock:
+        if _server is not None:
+            _server.stop()
+        for proc in list(_plain):
+            processes.kill_tree(proc)
 
 
 def _tail(path: Path) -> str:
@@ -178,15 +217,20 @@ def _run_plain(args: list[str], *, cwd: Path, env: dict[str, str], log: Path,
                timeout: float) -> SessionOutcome:
     """The portable runner's session: ``python -m pytest`` in a subprocess of its own."""
     with log.open("wb") as out:
-        try:
-            proc = subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=cwd, env=env,
-                                    stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT, **processes.own_group())
-        except OSError as exc:
-            raise RunnerError(f"the test session could not start: {exc}") from exc
+        with _server_lock:
+            _refuse_if_stopping()
+            try:
+                proc = subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=cwd,
+                                        env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                        stderr=subprocess.STDOUT, **processes.own_group())
+            except OSError as exc:
+                raise RunnerError(f"the test session could not start: {exc}") from exc
+            _plain.add(proc)
         try:
             code: int | None = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             processes.kill_tree(proc)
             code = None
+        finally:
+            _plain.discard(proc)
     return SessionOutcome(code, _tail(log))
