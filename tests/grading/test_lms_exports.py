@@ -58,11 +58,17 @@ def test_a_canvas_folder_is_one_row_per_student_with_all_their_files(tmp_path: P
         "wellslane_late_334244_394803489_day25.zip": _zip(
             {f"day25/{name}": text for name, text in CODE.items()}),
         "doejane_1234_5678_priority_ordering-1.py": CODE["priority_ordering.py"],
+        "roeann_late_77_88_once_semantics.py": CODE["once_semantics.py"],
     })
     view = _grade_view(export)
-    assert sorted(view) == ["doejane_1234", "smithbob_340934", "wellslane_334244"]
+    assert sorted(view) == ["doejane_1234", "roeann_77", "smithbob_340934", "wellslane_334244"]
+    assert view["roeann_77"][2] == {"once_semantics.py": [
+        "Handed in late: the LMS named the file roeann_late_77_88_once_semantics.py."]}
     assert view["smithbob_340934"] == (CODE, {}, {})
     assert view["wellslane_334244"][0] == CODE  # late, and a zip: still every module
+    # late is said beside each module it holds, so a late penalty can be applied
+    late = "Handed in late: the LMS named the file wellslane_late_334244_394803489_day25.zip."
+    assert view["wellslane_334244"][2] == {name: [late] for name in MODULES}
     modules, problems, notes = view["doejane_1234"]
     assert modules == {"priority_ordering.py": CODE["priority_ordering.py"]}
     assert notes["priority_ordering.py"] == [

@@ -25,16 +25,20 @@ __all__ = ["ExportedFile", "exported"]
 _MOODLE = re.compile(r"(?P<name>.+)_(?P<user>\d+)_assignsubmission_(?P<plugin>[a-z]+)_?")
 #: ``<name>[_late]_<user id>_<attachment id>_<file>``; Canvas drops all but letters and
 #: digits from the name, so the first underscore ends it
-_CANVAS = re.compile(r"(?P<name>[^_]*)_(?:late_)?(?P<user>\d+)_(?P<attachment>\d+)_(?P<file>.+)",
-                     re.IGNORECASE)
+_CANVAS = re.compile(
+    r"(?P<name>[^_]*)_(?P<late>late_)?(?P<user>\d+)_(?P<attachment>\d+)_(?P<file>.+)",
+    re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class ExportedFile:
-    """One file of an export, and the name its student gave it."""
+    """One file of an export, the name its student gave it, and whether the LMS marks it
+    as handed in after the deadline (Canvas's ``_late_``: kept, so a late penalty can be
+    applied; grading itself ignores it)."""
 
     own_name: str
     path: Path
+    late: bool = False
 
 
 def exported(folder: Path) -> tuple[dict[str, list[ExportedFile]], set[Path]]:
@@ -50,7 +54,8 @@ def exported(folder: Path) -> tuple[dict[str, list[ExportedFile]], set[Path]]:
             found.setdefault(student, []).extend(_moodle_files(child))
         elif canvas is not None and not child.is_dir():
             student = f"{canvas['name']}_{canvas['user']}".strip("_")
-            found.setdefault(student, []).append(ExportedFile(canvas["file"], child))
+            found.setdefault(student, []).append(
+                ExportedFile(canvas["file"], child, late=canvas["late"] is not None))
         else:
             continue
         taken.add(child)

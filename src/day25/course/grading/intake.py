@@ -186,10 +186,13 @@ def _from_export(files: Sequence[ExportedFile], modules: Sequence[str], intake: 
     """Take the modules from one student's files of an LMS export, by the names the
     student gave them, then from a zip among them; returns the names seen."""
     by_name = {f.own_name: f.path for f in files}
+    late = {f.own_name for f in files if f.late}
     for name in modules:
         found = pick(by_name, name)
-        if found is not None:
-            _read(intake, name, found, by_name[found])
+        if (found is not None and _read(intake, name, found, by_name[found])
+                and found in late and name in intake.modules):
+            intake.notes.setdefault(name, []).append(
+                f"Handed in late: the LMS named the file {by_name[found].name}.")
     seen = list(by_name)
     for own_name, path in by_name.items():
         left = [m for m in modules if m not in intake.modules and m not in intake.problems]
@@ -199,7 +202,11 @@ def _from_export(files: Sequence[ExportedFile], modules: Sequence[str], intake: 
             intake.problem("", f"{own_name} is larger than {MAX_TOTAL_BYTES} bytes; submit "
                                "only your exercise modules.")
         else:
+            before = set(intake.modules)
             seen += _from_zip(path, left, intake)
+            for name in sorted(set(intake.modules) - before) if own_name in late else ():
+                intake.notes.setdefault(name, []).append(
+                    f"Handed in late: the LMS named the file {path.name}.")
     return seen
 
 
