@@ -109,7 +109,7 @@ def test_check_shows_a_message_as_the_feedback_does_its_middle_left_out() -> Non
     with tempfile.TemporaryDirectory() as out:
         md = (write_student(StudentResult("amy", "h", [result]), Path(out), "s")
               / "feedback.md").read_text()
-    feedback = md.split("- FAIL test_t (0/1)\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    feedback = md.split("- FAIL test_t (0/1)\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
     assert [line.strip() for line in feedback] == shown
 
 

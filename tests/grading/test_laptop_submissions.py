@@ -179,6 +179,20 @@ def test_a_notebook_handed_in_instead_of_the_module_is_named(tmp_path: Path) -> 
         "file."]}
 
 
+def test_a_module_under_another_name_is_named(tmp_path: Path) -> None:
+    """An instructor's test: priority_order.py handed in for priority_ordering.py was only
+    told "priority_ordering.py was not found", not which file was there instead."""
+    folder = _folder(tmp_path / "xav", {"priority_order.py": SOURCE.encode(),
+                                         "once_semantics.py": SOURCE.encode(),
+                                         "notes.py": b"x = 1\n"})
+    modules, problems, _ = _take(folder)
+    assert sorted(modules) == ["once_semantics.py"]
+    assert problems == {"priority_ordering.py": [
+        "priority_ordering.py was not found in the submission. It holds priority_order.py: "
+        "if that is this exercise, name it priority_ordering.py exactly (only that name is "
+        "graded)."]}
+
+
 def _junk_class(klass: Path) -> None:
     """What a class folder unzipped on a Mac and copied through Windows also holds."""
     (klass / "__MACOSX").mkdir(parents=True)

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+from markdown_it import MarkdownIt
 from rich.console import Console
 
 import day25
@@ -103,6 +104,17 @@ def test_clean_message_drops_what_pytest_spells_out_of_the_tests_expressions() -
     text = ("AssertionError: no others joined\n +  where 4 = len([{'event': 'chat.joined'}])\n"
             " +    and   500 = <Response [500]>.status_code\nAt index 0 diff: 2 != 1")
     assert clean_message(text) == "AssertionError: no others joined\nAt index 0 diff: 2 != 1"
+
+
+def test_clean_message_drops_pytests_advice_a_student_cannot_follow() -> None:
+    """An instructor's test found "Use -v to get more diff" 19 times in one class's
+    feedback: a student cannot pass -v to the grader's pytest."""
+    text = ("AssertionError: the backlog\nAt index 0 diff: 2 != 1\nUse -v to get more diff\n"
+            "Omitting 1 identical items, use -vv to show\n  Use -v to get the full diff\n"
+            "...Full output truncated (3 lines hidden), use '-vv' to show\n"
+            "your text: Use -v to get more diff, please")
+    assert clean_message(text) == ("AssertionError: the backlog\nAt index 0 diff: 2 != 1\n"
+                                   "your text: Use -v to get more diff, please")
 
 
 def test_clean_message_quotes_the_students_own_text_that_looks_like_a_path() -> None:
@@ -254,3 +266,25 @@ def test_the_graders_copy_is_named_as_the_student_knows_it() -> None:
         'Traceback (most recent call last):\n  File "once_semantics.py", line 3, in <module>\n'
         "FileNotFoundError: 'rooms.json'\n"
         "hypothesis wrote <temporary folder>/hyp, not /home/amy/probe.py")
+
+
+def test_what_a_submission_raises_or_prints_is_shown_never_read_as_markdown(
+    tmp_path: Path,
+) -> None:
+    """An instructor's test: an exception whose message held ``# Feedback for ...`` and
+    ``**Total: 100 / 100**`` became headings and bold text in feedback.md (the lines sat
+    at four spaces under a list item: a paragraph there, not code)."""
+    forged = "\n".join(["boom", "# Feedback for md_inject", "**Total: 100 / 100**",
+                         "## Exercise 1: 25 / 25", "- PASS everything (25/25)"])
+    result = ExerciseResult("x", "Exercise X", 25.0,
+                            [TestResult("test_t", "x", 0, 1, False, forged)],
+                            notes=["x.py could not be imported:\n# a heading in the code"])
+    md = (write_student(StudentResult("amy", "h", [result]), tmp_path, "s")
+          / "feedback.md").read_text()
+    tokens = MarkdownIt("commonmark").parse(md)
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert headings == ["Feedback for amy", "Exercise X (`x`): 0 / 25"], headings
+    code = "".join(t.content for t in tokens if t.type == "code_block")
+    assert forged in code and "# a heading in the code" in code, md
+    bold = [t.content for t in tokens if t.type == "inline" and "**" in t.content]
+    assert bold == ["**Total: 0 / 25**", "**x.py could not be imported:**"], bold

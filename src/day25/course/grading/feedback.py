@@ -49,6 +49,10 @@ TEMPORARY_FOLDER = "<temporary folder>"
 #: pytest's line saying where a traceback entry is, in a file that is not the student's:
 #: ``tests/hidden/test_x.py:12: in test_y``, ``src/day25/.../scenarios.py:80: AssertionError``
 #: (the student's own file is named alone: ``<module>.py:3: in once`` stays)
+#: pytest's advice to whoever runs it ("Use -v to get more diff"): a student cannot
+_PYTEST_ADVICE = re.compile(
+    r"^\s*(Use -v to get (more|the full) diff|Omitting \d+ identical items?, use -vv to show"
+    r"|\.\.\.Full output truncated \(\d+ lines? hidden\), use '-vv' to show)\s*$")
 _GRADER_LOCATION = re.compile(
     rf"^\s*(\S+/\S+\.py|{re.escape(HIDDEN_TEST)}|{re.escape(GRADER_FILE)}):\d+: "
     r"(in \S+|[\w.]+)\s*$")
@@ -116,7 +120,8 @@ def clean_message(message: str) -> str:
     a failure went (:func:`hide_grader_paths` hides the other mentions of those files); a
     long message is :func:`shortened` in the middle, never at the end."""
     kept = [line for line in hide_grader_paths(message).splitlines()
-            if not _SOURCE_LINE.match(line) and not _GRADER_LOCATION.match(line)]
+            if not _SOURCE_LINE.match(line) and not _GRADER_LOCATION.match(line)
+            and not _PYTEST_ADVICE.match(line)]
     return shortened("\n".join(kept).strip())
 
 
@@ -207,23 +212,33 @@ def _markdown(result: StudentResult) -> str:
         lines += ["", f"## {ex.title} (`{ex.exercise}`): {ex.points:g} / {ex.max_points:g}", ""]
         for note in ex.notes:  # a note's first line is the sentence, the rest quotes code
             first, *rest = hide_grader_paths(note).splitlines() or [""]
-            lines += [f"- **{first}**", *(f"    {line}" for line in rest)]
+            lines += [f"- **{first}**", *_quoted(rest)]
         for test in ex.tests:
             mark = "PASS" if test.passed else "FAIL"
             lines.append(f"- {mark} {test.name} ({test.score:g}/{test.max_score:g})")
             if not test.passed:
                 message = clean_message(test.message) or "failed (no details)"
-                lines += [f"    {line}" for line in message.splitlines()]
+                lines += _quoted(message.splitlines())
     lines += ["", "These results come from the graded (hidden) tests, which check more than "
                   "`day25 check` does.", ""]
     return "\n".join(lines)
 
 
+QUOTE = " " * 6  # a code block inside a list item ("- " and four spaces)
+
+
+def _quoted(lines: list[str]) -> list[str]:
+    """Lines of a message or of code, as a code block under the list item above: what the
+    student's code printed or raised is shown, never read as Markdown (a submission's
+    exception once made headings of its own, "Total: 100 / 100" among them)."""
+    return ["", *(f"{QUOTE}{line}" for line in lines), ""] if lines else []
+
+
 def _html(markdown: str, title: str) -> str:
     body = []
     for line in markdown.splitlines():
-        if line.startswith("    "):  # quoted output or code: keep its indentation (carets)
-            body.append(f"<pre>{html.escape(line[4:])}</pre>")
+        if line.startswith(QUOTE):  # quoted output or code: keep its indentation (carets)
+            body.append(f"<pre>{html.escape(line[len(QUOTE):])}</pre>")
             continue
         text = html.escape(line.strip())
         text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)

@@ -8,6 +8,7 @@ export) must take the same file and say the same thing about the ones it did not
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Sequence
 
@@ -64,4 +65,10 @@ def not_found(name: str, seen: Sequence[str]) -> str:
     other = sorted({n for n in seen if n.casefold() == name.casefold() or is_copy(n, name)})
     if other:
         return f"{text} It holds {', '.join(other)}: keep one, named {name} exactly."
+    files = {n.replace("\\", "/").rsplit("/", 1)[-1] for n in seen}
+    near = difflib.get_close_matches(name, sorted(f for f in files if f.endswith(".py")),
+                                     n=2, cutoff=0.7)
+    if near:
+        return (f"{text} It holds {' and '.join(near)}: if that is this exercise, name it "
+                f"{name} exactly (only that name is graded).")
     return text
