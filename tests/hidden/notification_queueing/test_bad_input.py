@@ -125,8 +125,9 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
             ("é" * 200, "é" * 2000)], "the escaped body, stored and delivered as 2000 é"
     assert multi == [("Report", MULTILINE), (TITLED, "")], (
         f"a body of several lines, and a title holding a line break, a tab and a no-break "
-        f"space, each exactly as sent: {multi!a}")
-    assert stored == [(1, "x", "", "normal"), (2, " padded ", "", "normal")], f"as given: {stored}"
+        f"space, each exactly as sent, in the order sent (by seq): {multi!a}")
+    assert stored == [(1, "x", "", "normal"), (2, " padded ", "", "normal")], (
+        f"as given, in the order given (by seq): {stored}")
     assert [(f["title"], len(f["body"]), f["level"]) for f in long] == [("y" * 200, 2000, "low")]
     # "1-32 characters of [A-Za-z0-9_.-]" on the WebSocket too: a name with a dot, a dash and
     # an underscore is a user's, who gets their backlog (only a bad name gets 4400)
