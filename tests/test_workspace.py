@@ -134,6 +134,23 @@ def test_rerunning_never_overwrites_the_students_work(tmp_path: Path) -> None:
     assert reused.path == folder and reused.source == course and not reused.added
 
 
+def test_with_no_course_anywhere_start_says_where_the_lessons_come_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A student's test: a plain install of the package, run outside the course, was told
+    to "install the course's student bundle", which said neither what nor how."""
+    from day25.course.student import workspace
+
+    monkeypatch.setattr(workspace, "_find_course", lambda here: None)
+    monkeypatch.setattr(workspace, "PACKAGE_MATERIAL", tmp_path / "no-material")
+    with pytest.raises(FileNotFoundError) as missing:
+        open_workspace(here=tmp_path)
+    said = str(missing.value)
+    assert "This install of day25 carries no lessons" in said
+    assert "the student bundle your instructor hands out does (pip install it" in said
+    assert not (tmp_path / WORKSPACE_DIR).exists()
+
+
 def test_a_workspace_is_never_the_course_folder(tmp_path: Path) -> None:
     course = _small_course(tmp_path)
     with pytest.raises(ValueError, match="folder of its own"):

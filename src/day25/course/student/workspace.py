@@ -168,7 +168,9 @@ def _source(course: Path | None, folder: Path, here: Path) -> Path | None:
         return PACKAGE_MATERIAL
     raise FileNotFoundError(
         "no course here: run 'day25 start' inside the course folder (or a folder you made "
-        "with it), pass --course, or install the course's student bundle"
+        "with it), or pass --course PATH. This install of day25 carries no lessons: the "
+        "student bundle your instructor hands out does (pip install it, then run "
+        "'day25 start' anywhere)"
     )
 
 
