@@ -104,7 +104,10 @@ def test_an_interrupted_run_says_how_to_resume_and_writes_no_gradebook(tmp_path:
         [sys.executable, "-m", "day25.cli", "grade", str(klass), "--out", str(out),
          "--jobs", "1", "--course", str(COURSE)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=COURSE,
-        start_new_session=True)  # its own process group, as a terminal's Ctrl-C reaches
+        start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches
+        # as from a terminal: a test run started in the background (`&` in a script)
+        # passes SIGINT on ignored, and Python then never raises KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stdout is not None
     seen = []
     for line in proc.stdout:
