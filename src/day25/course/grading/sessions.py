@@ -162,7 +162,8 @@ def _refuse_if_stopping() -> None:
 
 
 def stop_all() -> None:
-    """Ctrl-C: kill every running session and start no other, so ``day25 grade`` ends now.
+    """Ctrl-C: kill every running session and start no other in this process (it is
+    ending), so ``day25 grade`` ends now.
 
     Why: each session leads a process group of its own (so a timeout can kill all of
     it), which also puts it out of reach of the terminal's Ctrl-C; without this, the
