@@ -19,7 +19,11 @@ def check(step: ModuleType) -> None:
     assert left == [4, 7, 8], (
         f"ann has seq {seqs} (with gaps); keeping the 3 newest leaves [4, 7, 8], got {left}."
     )
-    assert got == 2, f"trim returns how many it deleted: 2, got {got}."
+    # another user's rows first: a DELETE that forgets `user = ?` also deletes more rows,
+    # and a student told only about the count would fix the count and keep the data loss
     bobs = db.execute("SELECT COUNT(*) FROM notifications WHERE user = 'bob'").fetchone()[0]
-    assert bobs == 5, f"bob's notifications are not touched: 5 expected, {bobs} left."
+    assert bobs == 5, (
+        f"trimming ann's notifications deleted bob's: he had 5, {bobs} are left. Every "
+        "statement of trim touches this user's rows only (WHERE user = ?).")
+    assert got == 2, f"trim returns how many it deleted: 2, got {got}."
     assert step.trim(db, "ann", 3) == 0, "Already within the cap: nothing deleted, 0."

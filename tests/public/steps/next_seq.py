@@ -20,6 +20,9 @@ def check(step: ModuleType) -> None:
             return seq
 
         got = [add("ann"), add("ann"), add("bob"), add("ann")]
+        assert all(type(seq) is int for seq in got), (
+            f"next_seq returns an int, got {got!r}: a value read from SQLite keeps the type it "
+            "was stored with, so store and return numbers.")
         assert got == [1, 2, 1, 3], (
             f"seq counts 1, 2, 3, ... per user: expected [1, 2, 1, 3], got {got}.")
         db.execute("DELETE FROM notifications WHERE user = 'ann'")  # ann acknowledged them all

@@ -20,7 +20,12 @@ async def check(step: ModuleType) -> None:
         calls.append(name)
 
     returned = step.once(bus, "login", greet)
-    assert returned is greet, f"once() must return the handler itself, not {returned!r}."
+    assert returned is greet, (
+        "once() must return the very handler it was given (greet), so it works as a "
+        "decorator; it returned "
+        + ("your wrapper (functools.wraps gives it greet's name)"
+           if returned is not None and getattr(returned, "__name__", None) == "greet"
+           else repr(returned)) + ".")
     await bus.emit("login", "ann")
     await bus.emit("login", "bob")
     assert calls == ["ann"], (

@@ -5,19 +5,26 @@ from __future__ import annotations
 from types import ModuleType
 
 
+def _is(got: object, want: bool, rule: str) -> None:
+    assert got is want, f"{rule}: {want} expected, got {got!r}."
+
+
 def check(step: ModuleType) -> None:
     room = step.Presence()
-    assert room.join("ann", "tab1") is True, "ann's first tab: join returns True (0 -> 1)."
-    assert room.join("ann", "tab2") is False, "ann's second tab is not a second user: False."
-    assert room.join("bob", "phone") is True, "bob's first connection: True."
-    assert room.roster() == ["ann", "bob"], f"Each user once, sorted; got {room.roster()}."
-    assert room.leave("ann", "tab1") is False, "ann still has tab2 open: not a leave (False)."
-    assert room.roster() == ["ann", "bob"], f"ann is still here; got {room.roster()}."
-    assert room.leave("ann", "tab1") is False, (
+    _is(room.join("ann", "tab1"), True, "ann's first tab: join returns True (0 -> 1)")
+    _is(room.join("ann", "tab2"), False, "ann's second tab is not a second user")
+    _is(room.join("bob", "phone"), True, "bob's first connection")
+    roster = room.roster()
+    assert roster == ["ann", "bob"], (
+        f"Each user once, sorted: ['ann', 'bob'] expected, got {roster!r}.")
+    _is(room.leave("ann", "tab1"), False, "ann still has tab2 open: not a leave")
+    roster = room.roster()
+    assert roster == ["ann", "bob"], f"ann is still here: ['ann', 'bob'] expected, got {roster!r}."
+    _is(room.leave("ann", "tab1"), False,
         "Leaving twice with the same connection (a clean close after a failed send) changes "
-        "nothing and returns False."
-    )
-    assert room.leave("ann", "tab2") is True, "ann's last tab closed: that is her leave (True)."
-    assert room.roster() == ["bob"], f"Only bob is left; got {room.roster()}."
-    assert room.leave("nobody", "x") is False, "An unknown user: False, no error."
-    assert room.join("ann", "tab3") is True, "ann comes back: a new join (True)."
+        "nothing")
+    _is(room.leave("ann", "tab2"), True, "ann's last tab closed: that is her leave")
+    roster = room.roster()
+    assert roster == ["bob"], f"Only bob is left: ['bob'] expected, got {roster!r}."
+    _is(room.leave("nobody", "x"), False, "An unknown user: no error, and not a leave")
+    _is(room.join("ann", "tab3"), True, "ann comes back: a new join")

@@ -7,6 +7,8 @@ from types import ModuleType
 
 def check(step: ModuleType) -> None:
     got = step.run_order([("save", 2), ("audit", 1), ("validate", 3)])
+    assert isinstance(got, list) and all(isinstance(name, str) for name in got), (
+        f"run_order returns a list of the listeners' names (strings), got {got!r}.")
     assert got == ["validate", "save", "audit"], (
         f"A bigger priority runs earlier: expected ['validate', 'save', 'audit'], got {got}."
     )

@@ -12,6 +12,8 @@ def check(step: ModuleType) -> None:
     db.executemany("INSERT INTO notifications VALUES (?, ?, ?, ?, ?)", rows)
     db.commit()
     got = step.pending(db, "ann", 10.0)
+    assert isinstance(got, list) and all(isinstance(title, str) for title in got), (
+        f"pending returns a list of titles (strings), not rows: got {got!r}.")
     assert got == ["first", "second", "third"], (
         f"Nothing has expired at now=10: ann's three, in seq order; got {got}."
     )
