@@ -151,6 +151,22 @@ def test_with_no_course_anywhere_start_says_where_the_lessons_come_from(
     assert not (tmp_path / WORKSPACE_DIR).exists()
 
 
+def test_a_copy_of_the_exercises_alone_is_not_taken_for_the_course(tmp_path: Path) -> None:
+    """A student's test: checking from a folder holding a copy of exercises/ (their own
+    repository) took that folder for the course, and every check failed with a
+    FileNotFoundError for tests/public/..., blamed on the student's file."""
+    shutil.copytree(ROOT / "exercises", tmp_path / "exercises")
+    shutil.copy(ROOT / "solutions" / "steps" / "01_ties.py",
+                tmp_path / "exercises" / "steps" / "01_ties.py")
+    done = _as_student("check", "ties", "--path", str(tmp_path / "exercises"), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "FileNotFoundError" not in done.stdout
+    from day25.course.catalogue import CatalogueError, find_course_root
+
+    with pytest.raises(CatalogueError, match="but no tests/: a copy of the exercises"):
+        find_course_root(tmp_path)
+
+
 def test_a_workspace_is_never_the_course_folder(tmp_path: Path) -> None:
     course = _small_course(tmp_path)
     with pytest.raises(ValueError, match="folder of its own"):

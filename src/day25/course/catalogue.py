@@ -157,7 +157,8 @@ class Catalogue:
 
 
 def find_course_root(start: str | os.PathLike[str] | None = None) -> Path:
-    """The course folder: the nearest folder at or above ``start`` holding the catalogue.
+    """The course folder: the nearest folder at or above ``start`` holding the catalogue
+    and the checks (``tests/``).
 
     Without ``start``: ``$DAY25_COURSE_ROOT`` when set (the grader's sessions and
     sandboxed processes), else the current folder or one above it, else the
@@ -167,13 +168,18 @@ def find_course_root(start: str | os.PathLike[str] | None = None) -> Path:
     if start is None and os.environ.get(COURSE_ROOT_ENV):
         return Path(os.environ[COURSE_ROOT_ENV]).resolve()
     here = Path(start if start is not None else Path.cwd()).resolve()
-    for folder in (here, *here.parents):
+    copies = []  # a copy of exercises/ alone (a student's own repository) is no course:
+    for folder in (here, *here.parents):  # its checks, in tests/, are elsewhere
         if (folder / CATALOGUE).is_file():
-            return folder
+            if (folder / "tests").is_dir():
+                return folder
+            copies.append(folder)
     checkout = Path(__file__).resolve().parents[3]
     if start is None and (checkout / CATALOGUE).is_file():
         return checkout
-    raise CatalogueError(f"no {CATALOGUE} in {here} or any folder above it")
+    found = f" ({copies[0]} holds {CATALOGUE} but no tests/: a copy of the exercises, " \
+            "not the course)" if copies else ""
+    raise CatalogueError(f"no {CATALOGUE} in {here} or any folder above it{found}")
 
 
 def _field(entry: dict[str, Any], name: str, kind: type, where: str) -> Any:
