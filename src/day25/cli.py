@@ -82,6 +82,10 @@ def check(
     _say_where(found)
     if not folder.is_dir():
         raise _fail(f"no exercises folder at {folder}")
+    if not (root / "tests" / "public").is_dir():  # a copy of exercises/ alone, say
+        raise _fail(f"{root} was taken for the course (it holds exercises/catalogue.toml), "
+                    "but it has no public checks (tests/public/): run this in the course "
+                    "folder or in your workspace, or pass --course")
     try:
         catalogue = load_catalogue(root)
         settings = Settings(course_root=root)

@@ -157,8 +157,7 @@ class Catalogue:
 
 
 def find_course_root(start: str | os.PathLike[str] | None = None) -> Path:
-    """The course folder: the nearest folder at or above ``start`` holding the catalogue
-    and the checks (``tests/``).
+    """The course folder: the nearest folder at or above ``start`` holding the catalogue.
 
     Without ``start``: ``$DAY25_COURSE_ROOT`` when set (the grader's sessions and
     sandboxed processes), else the current folder or one above it, else the
@@ -168,18 +167,13 @@ def find_course_root(start: str | os.PathLike[str] | None = None) -> Path:
     if start is None and os.environ.get(COURSE_ROOT_ENV):
         return Path(os.environ[COURSE_ROOT_ENV]).resolve()
     here = Path(start if start is not None else Path.cwd()).resolve()
-    copies = []  # a copy of exercises/ alone (a student's own repository) is no course:
-    for folder in (here, *here.parents):  # its checks, in tests/, are elsewhere
+    for folder in (here, *here.parents):
         if (folder / CATALOGUE).is_file():
-            if (folder / "tests").is_dir():
-                return folder
-            copies.append(folder)
+            return folder
     checkout = Path(__file__).resolve().parents[3]
     if start is None and (checkout / CATALOGUE).is_file():
         return checkout
-    found = f" ({copies[0]} holds {CATALOGUE} but no tests/: a copy of the exercises, " \
-            "not the course)" if copies else ""
-    raise CatalogueError(f"no {CATALOGUE} in {here} or any folder above it{found}")
+    raise CatalogueError(f"no {CATALOGUE} in {here} or any folder above it")
 
 
 def _field(entry: dict[str, Any], name: str, kind: type, where: str) -> Any:
