@@ -191,8 +191,7 @@ def _from_export(files: Sequence[ExportedFile], modules: Sequence[str], intake: 
         found = pick(by_name, name)
         if (found is not None and _read(intake, name, found, by_name[found])
                 and found in late and name in intake.modules):
-            intake.notes.setdefault(name, []).append(
-                f"Handed in late: the LMS named the file {by_name[found].name}.")
+            _say_late(intake, [name], by_name[found])
     seen = list(by_name)
     for own_name, path in by_name.items():
         left = [m for m in modules if m not in intake.modules and m not in intake.problems]
@@ -204,10 +203,16 @@ def _from_export(files: Sequence[ExportedFile], modules: Sequence[str], intake: 
         else:
             before = set(intake.modules)
             seen += _from_zip(path, left, intake)
-            for name in sorted(set(intake.modules) - before) if own_name in late else ():
-                intake.notes.setdefault(name, []).append(
-                    f"Handed in late: the LMS named the file {path.name}.")
+            if own_name in late:
+                _say_late(intake, sorted(set(intake.modules) - before), path)
     return seen
+
+
+def _say_late(intake: Intake, modules: Sequence[str], path: Path) -> None:
+    """Beside each of ``modules``' grade: the LMS marks the file it came from late."""
+    for name in modules:
+        intake.notes.setdefault(name, []).append(
+            f"Handed in late: the LMS named the file {path.name}.")
 
 
 def _unsafe_member(info: zipfile.ZipInfo) -> str | None:

@@ -68,14 +68,17 @@ def _unique(found: list[Submission]) -> list[Submission]:
     return unique
 
 
-def _holds_modules(folder: Path, modules: Sequence[str]) -> bool:
-    """A student's folder: modules at its top, or inside its one and only subfolder."""
+def _modules_folder(folder: Path, modules: Sequence[str]) -> Path | None:
+    """Where a student's folder holds its modules: at its top (``folder``), or inside its
+    one and only subfolder (that subfolder); None when it is no student's folder."""
     if any((folder / name).exists() or (folder / name).is_symlink() for name in modules):
-        return True
+        return folder
     children = [c for c in folder.iterdir() if not c.name.startswith((".", "__"))]
     only = children[0] if len(children) == 1 else None
-    return (only is not None and only.is_dir() and not only.is_symlink()
-            and any((only / name).is_file() for name in modules))
+    if (only is not None and only.is_dir() and not only.is_symlink()
+            and any((only / name).is_file() for name in modules)):
+        return only
+    return None
 
 
 def discover(
@@ -97,17 +100,18 @@ def discover(
             raise FileNotFoundError(f"no such submission: {path}")
         students = [] if single or path.is_file() else _students_in(path, modules)
         loose = [n for n in modules if (path / n).is_file()] if students else []
-        if single or path.is_file() or (_holds_modules(path, modules) and not loose):
-            if not single and path.is_dir() and not any((path / n).exists() for n in modules):
-                (only,) = (c for c in path.iterdir() if not c.name.startswith((".", "__")))
+        where = None if single or path.is_file() else _modules_folder(path, modules)
+        if single or path.is_file() or (where is not None and not loose):
+            if where is not None and where != path:
                 told.append(f"{path} is graded as ONE student, {_student_id(path)}, whose "
-                            f"files are in its only folder, {only.name}. If {path} is a "
-                            f"class of one student, grade {only} instead.")
+                            f"files are in its only folder, {where.name}. If {path} is a "
+                            f"class of one student, grade {where} instead.")
             found.append(Submission(_student_id(path), path))
             continue
+        some = ", ".join(c.name for c in students[:3]) + (", ..." if len(students) > 3 else "")
         told += [f"{path / n} is loose in the class folder, beside the students' folders "
-                 f"({', '.join(c.name for c in students[:3])}...): it is nobody's, and was "
-                 "not graded. Move it into its student's folder." for n in loose]
+                 f"({some}): it is nobody's, and was not graded. Move it into its student's "
+                 "folder." for n in loose]
         from_lms, taken = exported(path)
         for child in sorted(path.iterdir()):
             if child.name.startswith(".") or child.name in JUNK_FOLDERS or child in taken:
@@ -127,5 +131,5 @@ def _students_in(folder: Path, modules: Sequence[str]) -> list[Path]:
     children = sorted(c for c in folder.iterdir() if not c.name.startswith(".")
                       and c.name not in JUNK_FOLDERS and not c.is_symlink())
     students = [c for c in children if (c.suffix.lower() == ".zip" and c.is_file())
-                or (c.is_dir() and _holds_modules(c, modules))]
+                or (c.is_dir() and _modules_folder(c, modules) is not None)]
     return students if len(students) >= 2 else []
