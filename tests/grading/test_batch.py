@@ -11,6 +11,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 COURSE = Path(__file__).resolve().parents[2]
 MODULE = "priority_ordering.py"
 
@@ -91,18 +93,25 @@ def test_grader_problems_exit_nonzero_with_a_message(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "no such submission" in proc.stdout
 
 
-def test_an_interrupted_run_says_how_to_resume_and_writes_no_gradebook(tmp_path: Path) -> None:
-    """Ctrl-C left feedback folders and no gradebook.csv, with nothing said."""
+@pytest.mark.parametrize("runner", ["sandboxed", "portable"])
+def test_an_interrupted_run_says_how_to_resume_and_writes_no_gradebook(
+    tmp_path: Path, runner: str,
+) -> None:
+    """Ctrl-C left feedback folders and no gradebook.csv, with nothing said, and waited for
+    every running session: the fork server's and the portable runner's sessions alike."""
     klass = tmp_path / "class"
     for student in ("ann", "ben"):
         (klass / student).mkdir(parents=True)
         (klass / student / MODULE).write_text((COURSE / "solutions" / MODULE).read_text())
     (klass / "zoe").mkdir()  # still importing when Ctrl-C comes
-    (klass / "zoe" / MODULE).write_text("import time\ntime.sleep(120)\n")
+    (klass / "zoe" / MODULE).write_text("import time\ntime.sleep(60)\n")
     out = tmp_path / "out"
+    # the portable runner has no namespaces: a class needs the instructor's say-so
+    unsafe = ["--unsafe-shared-filesystem"] if runner == "portable" else []
     proc = subprocess.Popen(
         [sys.executable, "-m", "day25.cli", "grade", str(klass), "--out", str(out),
-         "--jobs", "1", "--course", str(COURSE)],
+         "--jobs", "1", *unsafe, "--course", str(COURSE)],
+        env={**os.environ, "DAY25_RUNNER": runner},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=COURSE,
         start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches
         # as from a terminal: a test run started in the background (`&` in a script)
