@@ -192,3 +192,26 @@ async def test_a_malformed_request_gets_an_error_and_the_app_keeps_serving(
     after = await state(server)  # same app, same process: nothing was lost
     assert after["pid"] == before["pid"] and host.processes_started == 1
     server.stop()
+
+
+async def test_concurrent_requests_each_get_their_own_reply(tmp_path: Path,
+                                                            host: AppProcess) -> None:
+    """ci86: two checks of one test asked at once (``asyncio.gather`` of two
+    ``expect_silence``), and the thread waiting for the second reply took the first and
+    dropped it; the first waited out its 9 s, and the app was called hung only on a
+    loaded machine. Here the first reply is surely in when the second waiter starts."""
+    import threading
+    import time
+
+    server = serve(tmp_path, host)
+    app = server._running()
+    first = app.process.send({"cmd": "faults", "app": app.app_id})
+    second = app.process.send({"cmd": "faults", "app": app.app_id})
+    time.sleep(0.5)  # both replies are in by now, the first one ahead
+    got: dict[str, Any] = {}
+    waiter = threading.Thread(target=lambda: got.update(
+        second=app.process.wait_for(second, 5, "answering the second")))
+    waiter.start()
+    waiter.join()
+    got["first"] = app.process.wait_for(first, 5, "answering the first")
+    assert got["first"]["id"] == first and got["second"]["id"] == second

@@ -110,7 +110,7 @@ class InsideProcess:
     ) -> None:
         self._nonce = secrets.token_hex(16)
         self._tail = _Tail()
-        self._replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._replies = _Mailbox()
         self._next_id = 0
         self._lock = threading.Lock()
         self._ready = threading.Event()  # the inside program said INSIDE_READY
@@ -200,7 +200,7 @@ class InsideProcess:
                     self._replies.put(msg)
         except (OSError, ValueError):
             pass
-        self._replies.put(None)  # the channel closed: the process is gone
+        self._replies.close()  # the channel closed: the process is gone
 
     # -- calls ----------------------------------------------------------------
     @property
@@ -240,7 +240,7 @@ class InsideProcess:
                     output=self.output,
                 )
             try:
-                msg = self._replies.get(timeout=min(left, 0.5))
+                msg = self._replies.take(msg_id, timeout=min(left, 0.5))
             except queue.Empty:
                 continue
             if msg is None:
@@ -259,9 +259,8 @@ class InsideProcess:
                     f"The process running your code {describe_exit(code)} while {what}.",
                     output=self.output,
                 )
-            if msg.get("id") == msg_id:
-                self._caught_up()
-                return msg
+            self._caught_up()
+            return msg
 
     def send(self, payload: Mapping[str, Any]) -> int:
         with self._lock:
@@ -292,3 +291,36 @@ class InsideProcess:
             self.proc.kill_tree()
         else:
             processes.kill_tree(self.proc)
+
+
+class _Mailbox:
+    """The replies read so far, by id: each waiter takes its own.
+
+    Why not one queue: two checks may ask the same process at once (a test that
+    gathers two ``expect_silence``), each from its own thread, and a waiter that
+    took the other's reply off a queue would drop it, leaving the other to wait
+    out its timeout and blame the submission.
+    """
+
+    def __init__(self) -> None:
+        self._ready = threading.Condition()
+        self._mail: dict[Any, dict[str, Any]] = {}
+        self._closed = False
+
+    def put(self, msg: dict[str, Any]) -> None:
+        with self._ready:
+            self._mail[msg.get("id")] = msg
+            self._ready.notify_all()
+
+    def close(self) -> None:
+        with self._ready:
+            self._closed = True
+            self._ready.notify_all()
+
+    def take(self, msg_id: Any, timeout: float) -> dict[str, Any] | None:
+        """The reply to ``msg_id``; None once the channel closed without it; raises
+        ``queue.Empty`` after ``timeout`` s."""
+        with self._ready:
+            if not self._ready.wait_for(lambda: msg_id in self._mail or self._closed, timeout):
+                raise queue.Empty
+            return self._mail.pop(msg_id, None)
