@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from day25.course.harness import AppServer, SubmissionCrashed, SubmissionError, SubmissionTimeout
+from day25.course.harness import (
+    AppServer,
+    SubmissionCrashed,
+    SubmissionError,
+    SubmissionSettled,
+    SubmissionTimeout,
+)
 from day25.course.sandbox.zygote import Zygote
 
 APP = '''
@@ -239,8 +245,10 @@ async def test_an_event_that_never_comes_is_decided_when_the_app_settles(tmp_pat
             assert len(await server.wait_for_event("said.later")) == 1
             await client.get("/never")
         started = time.monotonic()
-        with pytest.raises(SubmissionTimeout, match=r"emitted it 1 time.*nothing left to do"):
+        with pytest.raises(SubmissionSettled,
+                           match=r"emitted it 1 time.*nothing left to do") as missing:
             await server.wait_for_event("said.later", count=2)
+        assert not isinstance(missing.value, SubmissionTimeout), "an app that settled did not hang"
         assert time.monotonic() - started < 10, "decided by the timeout, not by settling"
 
 

@@ -360,6 +360,8 @@ PARTIAL_SUFFIX = ".partial"
 #: the message of a row the session did not run because an earlier test of its exercise
 #: hung (``--stop-at-first-hang``, which ``day25 check`` asks for)
 HUNG_BEFORE = "Not run: a check of {exercise} hung: fix it first, then run again."
+#: the line that starts, in a failure's message, what the student's code printed or logged
+OUTPUT_MARKER = "--- last output of your code ---"
 #: the exit code of a session in which some test could not run (a row with ``runner_error``);
 #: ``day25 check`` exits with it too when it could not run the checks
 CANNOT_RUN_EXIT = 3

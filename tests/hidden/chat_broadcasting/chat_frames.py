@@ -16,14 +16,14 @@ from day25.course.protocol import FAULT_HEADER
 
 async def join(server: AppServer, ws: Any, room: str, user: str, users: list[str]) -> None:
     """The joiner's first frame is the roster."""
-    roster = await server.recv_json(ws)
+    roster = await server.recv_json(ws, expecting=f"{user}'s roster of {room}")
     assert roster == {"type": "roster", "room": room, "users": users}, (
         f"the first frame after connecting should be the roster {users}, got {roster}"
     )
 
 
 async def expect(server: AppServer, ws: Any, frame: dict[str, Any], why: str) -> None:
-    got = await server.recv_json(ws)
+    got = await server.recv_json(ws, expecting=f"{frame} ({why})")
     assert got == frame, f"{why}: expected {frame}, got {got}"
 
 

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from day25.course.harness import AppServer, brief
+from day25.course.harness import AppServer, brief, reply_text
 from day25.course.protocol import FAULT_HEADER
 
 USERS = ["ann", "ANN", "a_n"]  # "User names match exactly": three users
@@ -123,7 +123,7 @@ class Session:
             r = await client.post("/notifications", json=body)
         after = time.time()
         if r.status_code != 201:
-            raise self.fail(f"the POST should answer 201, got {r.status_code}: {r.text[:300]}")
+            raise self.fail(f"the POST should answer 201, got {r.status_code}: {reply_text(r)}")
         reply = r.json()
         self.seq[user] += 1
         live = [t for t in self.tabs if t.user == user]

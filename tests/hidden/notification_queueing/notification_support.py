@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from day25.course.harness import AppServer
+from day25.course.harness import AppServer, reply_text
 from day25.course.protocol import FAULT_HEADER
 
 FIELDS = {"type", "id", "seq", "user", "title", "body", "level", "created_at", "expires_at"}
@@ -111,7 +111,7 @@ async def send(server: AppServer, body: Any) -> httpx.Response:
 
 async def post(server: AppServer, user: str, title: str, **extra: Any) -> dict[str, Any]:
     r = await send(server, {"user": user, "title": title, **extra})
-    assert r.status_code == 201, f"POST should answer 201, got {r.status_code}: {r.text[:300]}"
+    assert r.status_code == 201, f"POST should answer 201, got {r.status_code}: {reply_text(r)}"
     reply: dict[str, Any] = r.json()
     assert set(reply) == {"id", "seq", "delivered"}, f"a 201 body is exactly those: {reply}"
     return reply
@@ -131,7 +131,8 @@ async def backlog(server: AppServer, ws: Any, *seen: dict[str, Any]) -> list[dic
     """Every notification frame up to backlog_end (after those ``seen``), checking that frame."""
     frames = list(seen)
     while True:
-        frame = await server.recv_json(ws)
+        frame = await server.recv_json(
+            ws, expecting="the next notification of the backlog, or the backlog_end frame")
         if frame.get("type") == "backlog_end":
             assert frame == {"type": "backlog_end", "count": len(frames)}, (len(frames), frame)
             return frames
@@ -141,7 +142,7 @@ async def backlog(server: AppServer, ws: Any, *seen: dict[str, Any]) -> list[dic
 
 async def acked(server: AppServer, ws: Any, ids: list[str]) -> int:
     await ws.send(json.dumps({"type": "ack", "ids": ids}))
-    reply = await server.recv_json(ws)
+    reply = await server.recv_json(ws, expecting="the acked reply to an ack")
     assert set(reply) == {"type", "count"} and reply["type"] == "acked", f"not acked: {reply}"
     count: int = reply["count"]
     return count

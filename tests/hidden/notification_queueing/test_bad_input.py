@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from day25.course.harness import AppServer, load_beside
+from day25.course.harness import AppServer, load_beside, reply_text
 
 EXERCISE = "notification_queueing"
 pytestmark = pytest.mark.asyncio  # also when run without the project's asyncio_mode
@@ -74,7 +74,7 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
     r = await send(server, escaped)
     assert r.status_code == 201, (
         f'{{"title": "é" * 200, "body": "é" * 2000}} sent with \\u00e9 escapes ({len(escaped)} '
-        f"bytes) is valid: 201, got {r.status_code}: {r.text[:300]}")
+        f"bytes) is valid: 201, got {r.status_code}: {reply_text(r)}")
     ok = {"user": "ann", "title": "x"}
     for bad in (
         {"title": "x"}, {**ok, "user": ""}, {**ok, "user": "x" * 33}, {**ok, "user": "ann\n"},

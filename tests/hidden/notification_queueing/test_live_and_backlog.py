@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import pytest
 
-from day25.course.harness import AppServer, load_beside
+from day25.course.harness import AppServer, load_beside, reply_text
 
 EXERCISE = "notification_queueing"
 pytestmark = pytest.mark.asyncio  # also when run without the project's asyncio_mode
@@ -196,7 +196,7 @@ async def test_a_backlog_of_a_dozen_comes_in_numeric_seq_order(app_server: Serve
         r = await send(server, {"user": "ann", "title": f"t{i}"})
         assert r.status_code == 201, (
             f"ann's POST number {i} should answer 201 (ann1 has seq 1 pending, and ids are "
-            f"unique across users), got {r.status_code}: {r.text[:300]}")
+            f"unique across users), got {r.status_code}: {reply_text(r)}")
         replies.append(r.json())
     assert ann1["id"] not in {r["id"] for r in replies}, f"ann1's id is ann's too: {ann1}"
     async with server.connect(where("ann")) as ann:

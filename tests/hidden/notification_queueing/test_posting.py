@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from day25.course.harness import AppServer, load_beside
+from day25.course.harness import AppServer, load_beside, reply_text
 
 EXERCISE = "notification_queueing"
 pytestmark = pytest.mark.asyncio  # also when run without the project's asyncio_mode
@@ -45,7 +45,7 @@ async def test_post_answers_201_with_unique_id_and_seq(app_server: Server) -> No
     assert r.status_code == 201, (
         "a valid notification sent with the content type \"application/json; charset=utf-8\" "
         "(a parameter is part of a content type) is created: 201, got "
-        f"{r.status_code} {r.text:.200}")
+        f"{r.status_code} {reply_text(r, 200)}")
     # "Each create_app call works with its own ...": two apps in one process share nothing,
     # live tabs neither (a POST to one pushes to no tab of the other)
     got = await server.probe(TWO_APPS)

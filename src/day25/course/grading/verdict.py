@@ -36,7 +36,7 @@ from day25.course.catalogue import COURSE_ROOT_ENV, Exercise, Suite
 from day25.course.grading.feedback import shortened
 from day25.course.grading.results import ExerciseResult, TestResult
 from day25.course.grading.sessions import run_session
-from day25.course.protocol import CANNOT_RUN_EXIT, IMPORT_FAILED, PARTIAL_SUFFIX
+from day25.course.protocol import CANNOT_RUN_EXIT, IMPORT_FAILED, OUTPUT_MARKER, PARTIAL_SUFFIX
 from day25.course.sandbox.runner import RunnerError
 
 __all__ = ["Settings", "apportion", "import_failure", "run_suite", "run_suites"]
@@ -44,7 +44,6 @@ __all__ = ["Settings", "apportion", "import_failure", "run_suite", "run_suites"]
 #: what the student's code printed follows the harness' marker in a message
 #: (``day25.course.harness.errors.SubmissionError``)
 _REFUSED = "Your {module} was not checked: "  # it imported what its exercise refuses
-_OUTPUT_MARKER = "--- last output of your code ---"
 #: characters of a test's message kept in its result (the middle goes: the end says what
 #: went wrong); what a student is shown is shorter still (``feedback.SHOWN_CHARS``)
 KEPT_CHARS = 4000
@@ -140,7 +139,7 @@ def import_failure(message: str, module: str) -> str | None:
     ``None`` for any other failure."""
     headline = f"{module} could not be imported, so none of its tests could run."
     refused = _REFUSED.format(module=module)
-    message, _, output = message.partition(_OUTPUT_MARKER)
+    message, _, output = message.partition(OUTPUT_MARKER)
     printed = [shown] if (shown := _last_lines(output)) else []
     if message.startswith(refused):
         return "\n".join([headline, message[len(refused):].strip(), *printed])

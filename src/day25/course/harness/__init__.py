@@ -13,9 +13,11 @@ student. A suite's test modules share its helper modules through :func:`load_bes
 
 from day25.course.harness.app_server import AppServer
 from day25.course.harness.beside import load_beside
+from day25.course.harness.conversation import reply_text
 from day25.course.harness.errors import (
     SubmissionCrashed,
     SubmissionError,
+    SubmissionSettled,
     SubmissionTimeout,
     brief,
 )
@@ -26,8 +28,10 @@ __all__ = [
     "ScenarioClient",
     "SubmissionCrashed",
     "SubmissionError",
+    "SubmissionSettled",
     "SubmissionTimeout",
     "brief",
     "first_difference",
     "load_beside",
+    "reply_text",
 ]

@@ -30,7 +30,6 @@ import contextlib
 import json
 import os
 import subprocess
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -41,10 +40,13 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from day25.course.catalogue import Exercise
+from day25.course.harness.app_events import AppEvents
 from day25.course.harness.app_process import AppProcess, RemoteApp
+from day25.course.harness.conversation import Conversation, history, refused
 from day25.course.harness.errors import (
     SubmissionCrashed,
     SubmissionError,
+    SubmissionSettled,
     SubmissionTimeout,
     blocked_loop,
 )
@@ -57,7 +59,7 @@ from day25.course.sandbox.zygote import Zygote
 __all__ = ["AppServer"]
 
 
-class AppServer:
+class AppServer(AppEvents):
     """A submission's app served by uvicorn in a sandboxed app process."""
 
     base_url = "http://localhost"
@@ -184,10 +186,16 @@ class AppServer:
     # -- talking to the app ---------------------------------------------------
     @asynccontextmanager
     async def connect(self, path: str, **kwargs: Any) -> AsyncIterator[ClientConnection]:
-        """A real WebSocket to ``path`` (e.g. ``/chat/lobby?user=ann``)."""
+        """A real WebSocket to ``path`` (e.g. ``/chat/lobby?user=ann``).
+
+        A close the check did not expect (a send or receive on a socket the server
+        closed, not caught by the check) is told as the server's doing, with the
+        frames that came before it.
+        """
         app = self._running()
         kwargs.setdefault("open_timeout", self.timeout)
         kwargs.setdefault("close_timeout", 1)
+        kwargs.setdefault("create_connection", Conversation)
         try:
             if self._socket is not None:
                 conn = await websockets.unix_connect(self._socket.path,
@@ -198,12 +206,19 @@ class AppServer:
                                                 port=app.port, **kwargs)
         except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
             self.check_alive(f"opening a WebSocket to {path}", grace=0.5)
+            status = getattr(getattr(exc, "response", None), "status_code", None)
             raise SubmissionError(
-                f"Could not open a WebSocket to {path}: {type(exc).__name__}: {exc}",
+                refused(path, status)
+                or f"Could not open a WebSocket to {path}: {type(exc).__name__}: {exc}",
                 output=self.output,
             ) from exc
         try:
             yield conn
+        except websockets.exceptions.ConnectionClosed as exc:
+            self.check_alive("a WebSocket was open", grace=0.0 if exc.rcvd else 0.5)
+            raise SubmissionError(f"Your server closed the WebSocket to {path} "
+                                  f"({_close(exc)}) while the check was still using it.\n"
+                                  f"{history(conn)}", output=self.output) from None
         finally:
             await conn.close()
 
@@ -263,27 +278,31 @@ class AppServer:
                 if not recv.done():
                     await asyncio.wait({recv}, timeout=0.05 if idle else 0.01)
                 if idle and not recv.done():
-                    raise SubmissionTimeout(
-                        f"Waited for {what}, but your server finished handling everything it "
-                        "was sent without sending it.", output=self.output)
+                    raise SubmissionSettled(
+                        f"Expected {what}, but your server finished handling everything the "
+                        f"check had sent without {'doing so' if 'close' in what else 'sending it'}"
+                        f".\n{history(ws)}", output=self.output)
             return recv.result()
         finally:
             if not recv.done():
                 recv.cancel()  # websockets' recv() is safe to cancel: no frame is lost
                 await asyncio.gather(recv, return_exceptions=True)
 
-    async def recv_json(self, ws: ClientConnection, timeout: float | None = None) -> Any:  # noqa: ASYNC109
-        """The next frame, parsed as JSON; a SubmissionError says what went wrong."""
+    async def recv_json(self, ws: ClientConnection, timeout: float | None = None,  # noqa: ASYNC109
+                        *, expecting: str = "a frame") -> Any:
+        """The next frame, parsed as JSON; a SubmissionError says what went wrong.
+
+        ``expecting`` names the frame for the student ("the backlog_end frame"),
+        when it does not come.
+        """
         timeout = self.timeout if timeout is None else timeout
         try:
-            frame = await self._frame(ws, timeout, "a frame from your server")
+            frame = await self._frame(ws, timeout, f"{expecting} from your server")
         except websockets.exceptions.ConnectionClosed as exc:
             self.check_alive("a WebSocket was open", grace=0.0 if exc.rcvd else 0.5)
             raise SubmissionError(
-                f"Your server closed the WebSocket (code {exc.rcvd.code if exc.rcvd else None}, "
-                f"reason {exc.rcvd.reason if exc.rcvd else ''!r}) while a frame was expected.",
-                output=self.output,
-            ) from None
+                f"Your server closed the WebSocket ({_close(exc)}) while {expecting} was "
+                f"expected.\n{history(ws)}", output=self.output) from None
         try:
             return json.loads(frame)
         except (TypeError, ValueError, RecursionError):  # RecursionError: [[[... too deep
@@ -343,58 +362,9 @@ class AppServer:
             raise SubmissionError(str(reply.get("error")))
         return reply
 
-    def events(self, name: str | None = None) -> list[dict[str, Any]]:
-        """What the app emitted on ``app.events``, oldest first: ``{"event", "args", "kwargs"}``."""
-        found: list[dict[str, Any]] = self._ask({"cmd": "events"}, "listing events")["events"]
-        return [e for e in found if name is None or e["event"] == name]
 
-    async def emit(self, event: str, payload: Any) -> list[str]:
-        """Emit ``event`` with ``payload`` on the app's ``app.events``, as its own code
-        would: where a text says a *listener* acts on an event, this checks that one
-        does. Returns what its listeners raised (``"Type: message"``)."""
-        request = {"cmd": "emit", "event": event, "payload": payload}
-        reply = await asyncio.to_thread(self._ask, request, f"emitting {event!r} on app.events")
-        return list(reply.get("errors") or [])
-
-    async def probe(self, source: str) -> Any:
-        """``source``'s ``probe(module)`` on the app's module; ``app_events`` in it: its bus."""
-        return (await asyncio.to_thread(self._ask, {"cmd": "probe", "source": source},
-                                        "probing")).get("value")
-
-    def faults(self) -> dict[str, int]:
-        """What the injected faults did: sends each kind took over (``"raise"``,
-        ``"stall"``, ``"slow"``), and ``"stalled_at_once"``, the most sends stalled
-        at one time. Lets a check count instead of timing (fair on a loaded machine)."""
-        return dict(self._ask({"cmd": "faults"}, "counting faults").get("faults") or {})
-
-    async def wait_for_event(
-        self, name: str, *, count: int = 1, timeout: float | None = None  # noqa: ASYNC109
-    ) -> list[dict[str, Any]]:
-        """Poll :meth:`events` until ``name`` was emitted ``count`` times.
-
-        Like a frame that never comes, an event that never comes is decided by the
-        app settling (nothing left to do, and still too few), not by the timeout:
-        a missing emit costs a fraction of a second, on a slow machine as on a fast one.
-        """
-        timeout = self.timeout if timeout is None else timeout
-        deadline = time.monotonic() + timeout
-        while True:
-            found = await asyncio.to_thread(self.events, name)
-            if len(found) >= count:
-                return found
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise SubmissionTimeout(
-                    f"Expected your app to emit {name!r} on app.events {count} time(s) within "
-                    f"{timeout:g} s; it emitted it {len(found)} time(s).",
-                    output=self.output,
-                )
-            if await self.settled(limit=min(2.0, left)):
-                found = await asyncio.to_thread(self.events, name)
-                if len(found) >= count:
-                    return found
-                raise SubmissionTimeout(
-                    f"Expected your app to emit {name!r} on app.events {count} time(s); it "
-                    f"emitted it {len(found)} time(s) and then had nothing left to do.",
-                    output=self.output,
-                )
+def _close(exc: websockets.exceptions.ConnectionClosed) -> str:
+    """How the server closed: its code and reason, or that it sent no close frame."""
+    if exc.rcvd is None:
+        return "without a close frame: the connection just ended"
+    return f"code {exc.rcvd.code}" + (f", reason {exc.rcvd.reason!r}" if exc.rcvd.reason else "")

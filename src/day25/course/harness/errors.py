@@ -11,11 +11,11 @@ import signal
 from collections.abc import Sequence
 from typing import Any
 
-from day25.course.protocol import CODE_PLACES, CodePlace
+from day25.course.protocol import CODE_PLACES, OUTPUT_MARKER, CodePlace
 
 __all__ = ["MESSAGE_CHARS", "TAIL_CHARS", "SubmissionCrashed", "SubmissionError",
-           "SubmissionTimeout", "blocked_loop", "brief", "capped", "decode_places", "describe_exit",
-           "last_seen"]
+           "SubmissionSettled", "SubmissionTimeout", "blocked_loop", "brief", "capped",
+           "decode_places", "describe_exit", "last_seen"]
 
 TAIL_CHARS = 3000  # characters of the process's output quoted in an error message
 #: characters of a message built from what a submission sent: a 12 MB exception text
@@ -58,7 +58,7 @@ class SubmissionError(Exception):
         self.output = output
         message = capped(message)
         if output.strip():
-            message = f"{message}\n--- last output of your code ---\n{output[-TAIL_CHARS:]}"
+            message = f"{message}\n{OUTPUT_MARKER}\n{output[-TAIL_CHARS:]}"
         super().__init__(message)
 
 
@@ -69,6 +69,11 @@ class SubmissionCrashed(SubmissionError):
 class SubmissionTimeout(SubmissionError):
     """The inside process did not answer in time (an endless loop, a listener that never
     returns)."""
+
+
+class SubmissionSettled(SubmissionError):
+    """The app finished everything it was given without sending or emitting what a check
+    waited for. Not a hang: ``day25 check`` goes on with the next checks."""
 
 
 def decode_places(value: Any) -> list[CodePlace]:

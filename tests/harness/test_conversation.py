@@ -1,0 +1,171 @@
+"""What a check tells a student about a WebSocket or an HTTP reply that went wrong.
+
+Each message names what was expected and what passed just before, so the
+student does not guess: a frame that never came (not a hang: the next checks
+run), a close the check did not expect, a handshake refused because the handler
+did not accept first, and a 500 whose body is a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from day25.course.harness import (
+    AppServer,
+    SubmissionError,
+    SubmissionSettled,
+    SubmissionTimeout,
+    reply_text,
+)
+
+APP = '''
+from nexios import NexiosApp
+from nexios.websockets import WebSocket
+import day25
+
+
+def create_app():
+    app = NexiosApp()
+    day25.install(app)
+
+    @app.ws_route("/quiet")
+    async def quiet(ws: WebSocket):
+        await ws.accept()
+        await ws.send_json({"type": "hello"})
+        while True:
+            text = await ws.receive_text()
+            if text == "close":
+                await ws.close(1003, "unsupported data")
+                return
+            # anything else is read and answered with nothing
+
+    @app.ws_route("/eager")
+    async def eager(ws: WebSocket):
+        await ws.send_json({"type": "too soon"})  # before accept()
+
+    @app.ws_route("/gone")
+    async def gone(ws: WebSocket):
+        return  # never accepts
+
+    @app.post("/boom")
+    async def boom(req, res):
+        stored = {}
+        return res.json({"id": stored["id"]})
+
+    return app
+'''
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> object:
+    (tmp_path / "chat_broadcasting.py").write_text(textwrap.dedent(APP))
+    with AppServer(tmp_path, "chat_broadcasting", timeout=20) as served:
+        yield served
+
+
+async def test_a_frame_that_never_comes_is_named_with_what_came_before(server: AppServer) -> None:
+    async with server.connect("/quiet") as ws:
+        assert await server.recv_json(ws) == {"type": "hello"}
+        await ws.send("anything")
+        started = time.monotonic()
+        with pytest.raises(SubmissionError) as missing:
+            await server.recv_json(ws, expecting="the answer to 'anything'")
+    assert time.monotonic() - started < 10, "decided by the timeout, not by the app settling"
+    assert isinstance(missing.value, SubmissionSettled), type(missing.value)
+    assert not isinstance(missing.value, SubmissionTimeout), (
+        "a server that finished its work did not hang: `day25 check` must run the next checks")
+    said = str(missing.value)
+    assert said.startswith("Expected the answer to 'anything' from your server, but your server "
+                           "finished handling everything the check had sent without sending it.")
+    assert ('Everything that passed on this WebSocket:\n'
+            '  your server sent: {"type":"hello"}\n'
+            '  the check sent: anything') in said
+
+
+async def test_a_close_the_check_did_not_expect_is_told_with_its_code(server: AppServer) -> None:
+    with pytest.raises(SubmissionError) as closed:
+        async with server.connect("/quiet") as ws:
+            await server.recv_json(ws)
+            await ws.send("close")
+            await ws.wait_closed()
+            await ws.send("are you there?")  # raises ConnectionClosed: not caught by the check
+    said = str(closed.value)
+    assert said.startswith("Your server closed the WebSocket to /quiet (code 1003, reason "
+                           "'unsupported data') while the check was still using it.")
+    assert "the check sent: close" in said and "the check sent: are you there?" in said
+    assert "ConnectionClosed" not in said
+
+
+async def test_a_close_while_a_frame_was_expected_names_the_frame(server: AppServer) -> None:
+    async with server.connect("/quiet") as ws:
+        await server.recv_json(ws)
+        await ws.send("close")
+        with pytest.raises(SubmissionError, match=r"^Your server closed the WebSocket \(code 1003, "
+                           r"reason 'unsupported data'\) while the pong was expected\.\n"):
+            await server.recv_json(ws, expecting="the pong")
+
+
+async def test_a_refused_handshake_says_what_refuses_one_not_only_403(server: AppServer) -> None:
+    for path in ("/eager", "/nowhere"):  # a frame before accept(); no route at all
+        with pytest.raises(SubmissionError) as refused:
+            async with server.connect(path):
+                pass
+        assert str(refused.value).startswith(
+            "Your server refused a WebSocket (HTTP 403): either no `ws_route` of your app matches "
+            "this path, or its handler closed the connection, sent a frame or raised before "
+            f"`await ws.accept()`.\nThe WebSocket refused: {path}"), str(refused.value)
+    with pytest.raises(SubmissionError) as gone:
+        async with server.connect("/gone"):
+            pass
+    assert str(gone.value).startswith(
+        "Your server refused a WebSocket (HTTP 500): its handler returned without calling "
+        "`await ws.accept()`.\nThe WebSocket refused: /gone")
+
+
+async def test_a_500_page_reads_as_the_exception_and_the_students_line(server: AppServer) -> None:
+    async with server.http() as client:
+        r = await client.post("/boom")
+    assert r.status_code == 500 and "Traceback" in r.text
+    assert reply_text(r) == ("your server raised KeyError: 'id' at chat_broadcasting.py, "
+                             'line 33, in boom: return res.json({"id": stored["id"]})')
+
+
+def test_reply_text_of_other_bodies_and_library_frames() -> None:
+    def reply(status: int, text: str) -> httpx.Response:
+        return httpx.Response(status, text=text)
+
+    assert reply_text(reply(422, '{"error": "title"}')) == '{"error": "title"}'
+    assert reply_text(reply(500, "x" * 400)) == "x" * 300 + "..."
+    page = textwrap.dedent('''\
+        Traceback (most recent call last):
+          File "/usr/lib/python3.11/site-packages/nexios/routing.py", line 3, in handle
+            await self.handler(request)
+          File "C:\\\\Users\\\\amy\\\\course\\\\notification_queueing.py", line 9, in create
+            row = rows[0]
+                  ~~~~^^^
+        IndexError: list index out of range
+        ''')
+    assert reply_text(reply(500, page)) == ("your server raised IndexError: list index out of "
+                                            "range at notification_queueing.py, line 9, in create: "
+                                            "row = rows[0]")
+    only_library = "\n".join([*page.splitlines()[:3], "RuntimeError: boom"])
+    assert reply_text(reply(500, only_library)) == "your server raised RuntimeError: boom"
+
+
+async def test_frames_that_pass_are_kept_a_few_at_a_time(server: AppServer) -> None:
+    async with server.connect("/quiet") as ws:
+        await server.recv_json(ws)
+        for i in range(20):
+            await ws.send(f"note {i}")
+        await asyncio.sleep(0)
+        with pytest.raises(SubmissionError) as missing:
+            await server.recv_json(ws, expecting="an answer")
+    said = str(missing.value)
+    assert "The last 8 frames on this WebSocket (13 earlier not shown):" in said
+    assert "the check sent: note 19" in said and "note 11" not in said
