@@ -14,79 +14,20 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from tests.checking import COURSE, ENV, block, check, run_day25, workspace
 
 from day25.course.catalogue import load_catalogue
 
-COURSE = Path(__file__).resolve().parents[2]
-ENV = {"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": "/tmp"}
-
-
-def _day25(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "day25.cli", *map(str, args),
-                           "--course", str(COURSE)],
-                          capture_output=True, text=True, timeout=300, cwd=COURSE, env=ENV)
-
-
-def _check(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return _day25("check", *args)
-
-
-def _workspace(tmp_path: Path, source: str = "exercises") -> Path:
-    """A student's exercises folder: every module and step from ``source``."""
-    mine = tmp_path / "exercises"
-    shutil.copytree(COURSE / source, mine, ignore=shutil.ignore_patterns("*.ipynb", "*.toml"))
-    return mine
-
 
 def test_stub_fails_without_a_hint_and_with_the_warning(tmp_path: Path) -> None:
-    mine = _workspace(tmp_path)
-    first = _check("priority_ordering", "--path", mine)
+    mine = workspace(tmp_path)
+    first = check("priority_ordering", "--path", mine)
     assert first.returncode == 1, first.stdout
     assert "FAIL" in first.stdout and "hidden tests also run" in first.stdout
     assert "0/1 exercises pass" in first.stdout
     assert "hint 1/" not in first.stdout, "a check never shows a hint by itself"
     assert "day25 hint priority_ordering" in first.stdout, "it says how to ask for one"
     assert not (mine / ".day25-hints.json").exists(), "checking reveals nothing"
-
-
-def _block(out: str, test: str) -> list[str]:
-    """The lines ``day25 check`` printed under ``FAIL <test>``, up to the next test."""
-    lines = out.splitlines()
-    start = lines.index(f"  FAIL {test}") + 1
-    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("     ")),
-               len(lines))
-    return [line.strip() for line in lines[start:end]]
-
-
-def test_a_long_scenario_shows_its_explanation_and_the_stuck_line(tmp_path: Path) -> None:
-    """The audit: a 7-step scenario used to lose everything after its steps (cut at 8
-    lines), so the student saw the scenario but never what went wrong."""
-    mine = _workspace(tmp_path)
-    solution = (COURSE / "solutions" / "priority_ordering.py").read_text(encoding="utf-8")
-    backwards = "for _priority, _n, handler in list(self._listeners.get(event, []))[::-1]:"
-    (mine / "priority_ordering.py").write_text(solution.replace(
-        "for _priority, _n, handler in list(self._listeners.get(event, [])):", backwards))
-    proc = _check("priority_ordering", "--path", mine)
-    block = _block(proc.stdout, "test_a_mixed_program")
-    assert block[0] == "Failed: Scenario:" and block[7].startswith("7. {"), block
-    assert len(block) > 9 and "NotImplementedError" not in " ".join(block), block
-    assert block[-1] == "Stuck? `day25 hint priority_ordering` shows the next hint.", block
-
-
-def test_an_untouched_stub_explains_its_not_implemented_error_once(tmp_path: Path) -> None:
-    """A stub fails every check the same way: its first failure is shown in full, each
-    other names the place and points up, so the page is one explanation, not sixteen."""
-    proc = _check("priority_ordering", "--path", _workspace(tmp_path))
-    failed = re.findall(r"^  FAIL (\w+)$", proc.stdout, re.M)
-    assert len(failed) >= 8, proc.stdout
-    first = _block(proc.stdout, failed[0])
-    assert first[0] == "Failed: Scenario:", first
-    assert "raised NotImplementedError: TODO: PriorityEmitter.on" in " ".join(first), first
-    assert first[-1] == "Stuck? `day25 hint priority_ordering` shows the next hint.", first
-    for test in failed[1:]:
-        assert _block(proc.stdout, test) == [
-            "the same NotImplementedError, at priority_ordering.py line 55: see above"], test
-    assert proc.stdout.count("Stuck?") == 2, "once in the first failure, once at the end"
 
 
 def test_check_shows_a_message_as_the_feedback_does_its_middle_left_out() -> None:
@@ -103,7 +44,7 @@ def test_check_shows_a_message_as_the_feedback_does_its_middle_left_out() -> Non
                                                                   message)])
     console = Console(record=True, width=200, file=io.StringIO())
     _show_project(console, result)
-    shown = _block(console.export_text(), "test_t")
+    shown = block(console.export_text(), "test_t")
     assert shown[0] == "create_app() raised." and "lines not shown" in " ".join(shown)
     assert shown[-1] == "ValueError: could not convert string to float: 'oops'"
     with tempfile.TemporaryDirectory() as out:
@@ -117,7 +58,7 @@ def test_check_shows_a_message_as_the_feedback_does_its_middle_left_out() -> Non
 def test_an_app_stub_is_not_done_yet_as_the_steps_say(tmp_path: Path, exercise: str) -> None:
     """The audit: the app stubs printed the grader's traceback (inside/apps.py, the copy's
     temporary path) for every test, where the steps and exercise 1 name the stub's line."""
-    proc = _check(exercise, "--path", _workspace(tmp_path))
+    proc = check(exercise, "--path", workspace(tmp_path))
     said = " ".join(proc.stdout.split())  # the console wraps long lines
     sentence = (f"Not done yet: create_app in your {exercise}.py still raises "
                 f"NotImplementedError (at {exercise}.py line ")
@@ -133,11 +74,11 @@ def test_an_endless_loop_at_import_is_named_once_and_stops_the_checks(tmp_path: 
     and after the first hang the other checks are not run, which the output says."""
     import time
 
-    mine = _workspace(tmp_path, "solutions")
+    mine = workspace(tmp_path, "solutions")
     with (mine / "priority_ordering.py").open("a") as module:
         module.write("\nwhile True:\n    pass\n")
     started = time.monotonic()
-    proc = _check("priority_ordering", "--path", mine)
+    proc = check("priority_ordering", "--path", mine)
     assert time.monotonic() - started < 60, proc.stdout
     said = " ".join(proc.stdout.split())
     assert said.count("its top level did not finish within 10 s: an endless loop at import") == 1
@@ -153,8 +94,8 @@ def test_an_endless_loop_at_import_is_named_once_and_stops_the_checks(tmp_path: 
 
 
 def test_solution_passes_but_is_not_called_full_marks(tmp_path: Path) -> None:
-    mine = _workspace(tmp_path, "solutions")
-    proc = _check("priority_ordering", "--path", mine)
+    mine = workspace(tmp_path, "solutions")
+    proc = check("priority_ordering", "--path", mine)
     assert proc.returncode == 0, proc.stdout
     assert "PASS" in proc.stdout and "FAIL" not in proc.stdout
     assert "1/1 exercises pass their public checks" in proc.stdout
@@ -162,16 +103,16 @@ def test_solution_passes_but_is_not_called_full_marks(tmp_path: Path) -> None:
 
 
 def test_unknown_exercise_is_a_clear_error(tmp_path: Path) -> None:
-    proc = _check("no_such_exercise", "--path", COURSE / "exercises")
+    proc = check("no_such_exercise", "--path", COURSE / "exercises")
     assert proc.returncode == 2 and "unknown exercise" in proc.stdout
 
 
 def test_the_walk_stops_at_the_first_unfinished_step(tmp_path: Path) -> None:
-    mine = _workspace(tmp_path)
+    mine = workspace(tmp_path)
     steps = load_catalogue(COURSE).steps
     for step in steps[:2]:  # the student did the first two steps
         shutil.copy(COURSE / "solutions" / step.module, mine / step.module)
-    proc = _check("--path", mine)
+    proc = check("--path", mine)
     assert proc.returncode == 1, proc.stdout
     out = proc.stdout
     assert f"done  step 1/{len(steps)}  {steps[0].id}" in out
@@ -186,10 +127,10 @@ def test_the_walk_stops_at_the_first_unfinished_step(tmp_path: Path) -> None:
 
 
 def test_the_walk_goes_on_to_the_projects(tmp_path: Path) -> None:
-    mine = _workspace(tmp_path)
+    mine = workspace(tmp_path)
     for step in load_catalogue(COURSE).steps:
         shutil.copy(COURSE / "solutions" / step.module, mine / step.module)
-    proc = _check("--path", mine)
+    proc = check("--path", mine)
     assert proc.returncode == 1, proc.stdout
     assert "todo  Exercise 1: priority_ordering  <- you are here" in proc.stdout
     assert "FAIL test_higher_priority_runs_first" in proc.stdout
@@ -197,50 +138,50 @@ def test_the_walk_goes_on_to_the_projects(tmp_path: Path) -> None:
 
 
 def test_one_step_by_id(tmp_path: Path) -> None:
-    mine = _workspace(tmp_path)
-    proc = _check("cap", "--path", mine)
+    mine = workspace(tmp_path)
+    proc = check("cap", "--path", mine)
     assert proc.returncode == 1 and "still raises NotImplementedError" in proc.stdout
     shutil.copy(COURSE / "solutions" / "steps" / "09_cap.py", mine / "steps")
-    proc = _check("cap", "--path", mine)
+    proc = check("cap", "--path", mine)
     assert proc.returncode == 0 and "PASS exercises/steps/09_cap.py" in proc.stdout
 
 
 def test_hints_come_one_at_a_time_on_request_and_are_remembered(tmp_path: Path) -> None:
-    mine = _workspace(tmp_path)
+    mine = workspace(tmp_path)
     item = load_catalogue(COURSE).item("chat_broadcasting")
-    first = _day25("hint", "chat_broadcasting", "--path", mine)
+    first = run_day25("hint", "chat_broadcasting", "--path", mine)
     assert first.returncode == 0, first.stdout
     assert f"hint 1/{len(item.hints)} for chat_broadcasting" in first.stdout
     assert "hint 2/" not in first.stdout
-    second = _day25("hint", "chat_broadcasting", "--path", mine)
+    second = run_day25("hint", "chat_broadcasting", "--path", mine)
     assert f"hint 2/{len(item.hints)}" in second.stdout and "hint 1/" in second.stdout
     assert json.loads((mine / ".day25-hints.json").read_text()) == {"chat_broadcasting": 2}
     for _ in range(len(item.hints)):
-        last = _day25("hint", "chat_broadcasting", "--path", mine)
+        last = run_day25("hint", "chat_broadcasting", "--path", mine)
     assert "That was the last hint" in last.stdout
-    assert _day25("hint", "chat_broadcasting", "--path", mine, "--reset").returncode == 0
-    again = _day25("hint", "chat_broadcasting", "--path", mine)
+    assert run_day25("hint", "chat_broadcasting", "--path", mine, "--reset").returncode == 0
+    again = run_day25("hint", "chat_broadcasting", "--path", mine)
     assert f"hint 1/{len(item.hints)}" in again.stdout and "hint 2/" not in again.stdout
-    unknown = _day25("hint", "nope", "--path", mine)
+    unknown = run_day25("hint", "nope", "--path", mine)
     assert unknown.returncode == 2 and "no exercise or step 'nope'" in unknown.stdout
 
 
 def test_importing_the_realtime_helpers_is_refused_with_a_sentence(tmp_path: Path) -> None:
-    mine = _workspace(tmp_path, "solutions")
+    mine = workspace(tmp_path, "solutions")
     module = mine / "chat_broadcasting.py"
     module.write_text(module.read_text().replace(
         "import day25\n", "import day25\nfrom day25 import Rooms\n", 1))
-    proc = _check("chat_broadcasting", "--path", mine)
+    proc = check("chat_broadcasting", "--path", mine)
     assert proc.returncode == 1, proc.stdout
     assert "day25.realtime is off limits in this exercise" in proc.stdout
     assert "Traceback" not in proc.stdout
 
 
 def test_exercise_1_refuses_the_bundled_bus_once_with_a_sentence(tmp_path: Path) -> None:
-    mine = _workspace(tmp_path, "solutions")
+    mine = workspace(tmp_path, "solutions")
     (mine / "priority_ordering.py").write_text(
         "from day25 import EventBus\n\n\nclass PriorityEmitter(EventBus):\n    pass\n")
-    proc = _check("priority_ordering", "--path", mine)
+    proc = check("priority_ordering", "--path", mine)
     assert proc.returncode == 1, proc.stdout
     said = " ".join(proc.stdout.split())  # the console wraps long lines
     assert said.count("day25.bus is off limits in this exercise") == 1, proc.stdout
@@ -252,23 +193,23 @@ def test_exercise_1_refuses_the_bundled_bus_once_with_a_sentence(tmp_path: Path)
 def test_code_the_review_would_list_gets_a_note_before_it_is_submitted(tmp_path: Path) -> None:
     """The same rules as the grader's review.csv, told to the student first, once; the
     checks still run and pass, and code that needs nothing extra gets no such note."""
-    mine = _workspace(tmp_path, "solutions")
+    mine = workspace(tmp_path, "solutions")
     solution = (mine / "once_semantics.py").read_text(encoding="utf-8")
     (mine / "once_semantics.py").write_text(solution + "\nimport sys\nMODULES = sys.modules\n",
                                             encoding="utf-8")
-    proc = _check("once_semantics", "--path", mine)
+    proc = check("once_semantics", "--path", mine)
     said = " ".join(proc.stdout.split())  # the console wraps long lines
     assert proc.returncode == 0, proc.stdout
     assert said.count("Your instructor will be asked to read this file") == 1, proc.stdout
     assert "imports sys" in said and "That costs no point" in said
     (mine / "once_semantics.py").write_text(solution, encoding="utf-8")
-    assert "asked to read" not in _check("once_semantics", "--path", mine).stdout
+    assert "asked to read" not in check("once_semantics", "--path", mine).stdout
 
 
 def test_watch_reruns_on_save(tmp_path: Path) -> None:
     import time
 
-    mine = _workspace(tmp_path)
+    mine = workspace(tmp_path)
     log = tmp_path / "watch.log"
     with log.open("w") as out:
         proc = subprocess.Popen(

@@ -30,23 +30,41 @@ def say(text: str) -> str:
 
 async def enter(server: AppServer, ws: Any, others: tuple[Any, ...] = ()) -> None:
     """Skip the new member's roster and join, and the join the others hear."""
-    await server.recv_json(ws)
-    await server.recv_json(ws)
+    await server.recv_json(ws, expecting="the roster")
+    await server.recv_json(ws, expecting="the new member's own join (after the roster)")
     for other in others:
-        await server.recv_json(other)
+        await server.recv_json(other, expecting="the join of a new member")
+
+
+def roster_hint(got: Any, users: list[str]) -> str:
+    """Which rule a wrong roster broke, when that can be told from it (else "")."""
+    if not isinstance(got, dict):
+        return ""
+    if got.get("type") == "join":
+        return "The roster comes first, then the join that announces the new member. "
+    listed = got.get("users")
+    if got.get("type") != "roster" or not isinstance(listed, list):
+        return ""
+    if all(isinstance(u, str) for u in listed):
+        if sorted(listed) == users and listed != users:
+            return (f"It lists the right users, but in another order: the roster is sorted by "
+                    f"code point, {users}. ")
+        if sorted(set(listed)) == users and len(listed) > len(users):
+            return "Each user is listed once, however many tabs they have open. "
+    return ""
 
 
 @pytest.mark.category("roster_and_join")
 async def test_joining_sends_the_roster_first(app_server: Server) -> None:
     server = app_server()
     async with server.connect("/chat/lobby?user=ann") as ann:
-        first = await server.recv_json(ann)
+        first = await server.recv_json(ann, expecting="the roster")
         assert first == {"type": "roster", "room": "lobby", "users": ["ann"]}, (
             "After connecting to /chat/lobby?user=ann, the first frame should be "
-            '{"type": "roster", "room": "lobby", "users": ["ann"]} (did you await ws.accept()?). '
-            f"Got {first}."
+            '{"type": "roster", "room": "lobby", "users": ["ann"]}. '
+            f"{roster_hint(first, ['ann'])}Got {first}."
         )
-        second = await server.recv_json(ann)
+        second = await server.recv_json(ann, expecting="ann's own join (after the roster)")
         assert second == {"type": "join", "room": "lobby", "user": "ann"}, (
             f"Next, ann should hear her own join. Got {second}."
         )
@@ -81,13 +99,13 @@ async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(app_server: S
         await server.recv_json(ann)
         await server.recv_json(ann)
         await ann.send("this is not JSON")
-        got = await server.recv_json(ann)
+        got = await server.recv_json(ann, expecting="the error frame a bad frame gets")
         assert got.get("type") == "error" and got.get("code") == "bad_frame", (
             f'A frame that is not JSON should be answered with {{"type": "error", "code": '
             f'"bad_frame", "message": ...}}. Got {got}.'
         )
         await ann.send(json.dumps({"type": "ping"}))
-        got = await server.recv_json(ann)
+        got = await server.recv_json(ann, expecting="a pong (after the bad frame)")
         assert got == {"type": "pong"}, (
             f"The connection should stay open after a bad frame; got {got}."
         )
@@ -124,7 +142,7 @@ async def test_closing_the_last_tab_announces_the_leave(app_server: Server) -> N
         await enter(server, ann)
         async with server.connect("/chat/lobby?user=bob") as bob:
             await enter(server, bob, (ann,))
-        got = await server.recv_json(ann)
+        got = await server.recv_json(ann, expecting="bob's leave (he closed his only tab)")
         assert got == {"type": "leave", "room": "lobby", "user": "bob"}, (
             f"When bob closes his only tab, ann should get his leave; got {got}."
         )
@@ -142,9 +160,10 @@ async def test_a_second_tab_is_not_a_second_user(app_server: Server) -> None:
         async with server.connect("/chat/lobby?user=ann") as tab1:
             await enter(server, tab1, (bob,))
             async with server.connect("/chat/lobby?user=ann") as tab2:
-                roster = await server.recv_json(tab2)
+                roster = await server.recv_json(tab2, expecting="the roster of ann's second tab")
                 assert roster == {"type": "roster", "room": "lobby", "users": ["ann", "bob"]}, (
-                    f"ann's second tab gets a roster that lists her once; got {roster}."
+                    "ann's second tab gets a roster that lists her once: ['ann', 'bob']. "
+                    f"{roster_hint(roster, ['ann', 'bob'])}Got {roster}."
                 )
                 await server.expect_silence(bob, 0.3)  # no second join for a second tab
             await bob.send(say("still there?"))
@@ -152,7 +171,7 @@ async def test_a_second_tab_is_not_a_second_user(app_server: Server) -> None:
             assert got.get("type") == "message", (
                 f"Closing one of ann's two tabs is not a leave; bob got {got}."
             )
-        got = await server.recv_json(bob)
+        got = await server.recv_json(bob, expecting="ann's leave (she closed her last tab)")
         assert got == {"type": "leave", "room": "lobby", "user": "ann"}, (
             f"Closing ann's last tab is her leave; bob got {got}."
         )
@@ -276,9 +295,10 @@ async def test_a_mixed_session(app_server: Server) -> None:
     async with server.connect("/chat/a?user=ann") as ann:
         await enter(server, ann)
         async with server.connect("/chat/a?user=Ann") as big:
-            roster = await server.recv_json(big)
+            roster = await server.recv_json(big, expecting="Ann's roster")
             assert roster == {"type": "roster", "room": "a", "users": ["Ann", "ann"]}, (
-                f'"ann" and "Ann" are two users, sorted by code point; got {roster}.')
+                '"ann" and "Ann" are two users, sorted by code point: ["Ann", "ann"]. '
+                f"{roster_hint(roster, ['Ann', 'ann'])}Got {roster}.")
             await server.recv_json(big)
             await server.recv_json(ann)
             async with server.connect("/chat/a?user=ann") as tab2:
@@ -297,6 +317,6 @@ async def test_a_mixed_session(app_server: Server) -> None:
             assert got == {"type": "pong"}, (
                 "closing one of ann's two tabs sends nothing: the next frame is the pong; "
                 f"got {got}.")
-        got = await server.recv_json(ann)
+        got = await server.recv_json(ann, expecting="Ann's leave (she closed her only tab)")
         assert got == {"type": "leave", "room": "a", "user": "Ann"}, (
             f"Ann closed her only tab: ann hears her leave; got {got}.")

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from day25.course.harness import AppServer
+from day25.course.harness import AppServer, reply_text
 from day25.course.protocol import FAULT_HEADER
 
 EXERCISE = "notification_queueing"
@@ -29,7 +29,7 @@ Server = Callable[..., AppServer]
 async def post(server: AppServer, user: str, title: str, **extra: Any) -> dict[str, Any]:
     async with server.http() as client:
         r = await client.post("/notifications", json={"user": user, "title": title, **extra})
-    assert r.status_code == 201, f"POST should answer 201, got {r.status_code}: {r.text[:300]}"
+    assert r.status_code == 201, f"POST should answer 201, got {r.status_code}: {reply_text(r)}"
     reply: dict[str, Any] = r.json()
     return reply
 
@@ -37,7 +37,9 @@ async def post(server: AppServer, user: str, title: str, **extra: Any) -> dict[s
 async def backlog(server: AppServer, ws: Any) -> list[dict[str, Any]]:
     """The notification frames up to backlog_end."""
     frames: list[dict[str, Any]] = []
-    while (frame := await server.recv_json(ws)).get("type") != "backlog_end":
+    while (frame := await server.recv_json(
+            ws, expecting="the next notification of the backlog, or the backlog_end frame",
+    )).get("type") != "backlog_end":
         assert frame.get("type") == "notification", f"Expected a notification, got {frame}"
         frames.append(frame)
     return frames
@@ -50,7 +52,7 @@ async def test_post_creates_a_notification(app_server: Server) -> None:
         r = await client.post("/notifications", json={"user": "ann", "title": "Hello"})
     assert r.status_code == 201, (
         f"POST /notifications with {{'user': 'ann', 'title': 'Hello'}} should answer 201; "
-        f"got {r.status_code}: {r.text[:300]}"
+        f"got {r.status_code}: {reply_text(r)}"
     )
     body = r.json()
     assert (
@@ -67,17 +69,22 @@ async def test_backlog_in_order_then_backlog_end_then_live(app_server: Server) -
     async with server.http() as client:
         for title in ("first", "second"):
             r = await client.post("/notifications", json={"user": "ann", "title": title})
-            assert r.status_code == 201, f"POST should answer 201, got {r.status_code}: {r.text}"
+            assert r.status_code == 201, (
+                f"POST should answer 201, got {r.status_code}: {reply_text(r)}")
     async with server.connect("/notifications/ann") as ann:
-        frames = [await server.recv_json(ann) for _ in range(3)]
+        frames = [await server.recv_json(ann, expecting=what) for what in (
+            "the first of ann's two stored notifications",
+            "the second of ann's two stored notifications",
+            "the backlog_end frame (after ann's two stored notifications)")]
         kinds = [(f.get("type"), f.get("title"), f.get("seq")) for f in frames]
-        assert kinds == [
-            ("notification", "first", 1),
-            ("notification", "second", 2),
-            ("backlog_end", None, None),
-        ], (
+        want = [("notification", "first", 1), ("notification", "second", 2),
+                ("backlog_end", None, None)]
+        assert kinds == want, (
             "On connect, ann should get her two stored notifications in seq order, then "
-            f'{{"type": "backlog_end", "count": 2}}. Got {frames}.'
+            '{"type": "backlog_end", "count": 2}. '
+            + ("They came in another order: the backlog is sent oldest first, by seq. "
+               if sorted(map(str, kinds)) == sorted(map(str, want)) else "")
+            + f"Got (type, title, seq): {kinds}, from {frames}."
         )
         assert frames[2] == {"type": "backlog_end", "count": 2}, (
             f"backlog_end says how many notifications it sent: expected "
@@ -116,7 +123,7 @@ async def test_bad_input_is_refused_with_422(app_server: Server) -> None:
                          ({"user": "ann", "title": "t", "body": 5}, "whose body is a number")):
             r = await client.post("/notifications", json=bad)
             assert r.status_code == 422, (
-                f"A notification {why} should get 422, got {r.status_code}: {r.text[:300]}"
+                f"A notification {why} should get 422, got {r.status_code}: {reply_text(r)}"
             )
             assert isinstance(r.json().get("error"), str), 'A 422 body should be {"error": "..."}'
         r = await client.post("/notifications", content=b"[" * 100_000)
@@ -217,6 +224,8 @@ async def test_the_cap_drops_the_oldest(app_server: Server) -> None:
         titles = [f["title"] for f in await backlog(server, ann)]
     assert titles == ["t1", "t2"], (
         f"With max_per_user=2, the third notification drops the oldest: got {titles}"
+        + (". Those are the right two, but the backlog comes oldest first, by seq."
+           if sorted(titles) == ["t1", "t2"] else "")
     )
 
 

@@ -33,7 +33,7 @@ from day25.course.grading.intake import Submission, take_modules, write_copy
 from day25.course.grading.results import ExerciseResult
 from day25.course.grading.review import student_note
 from day25.course.grading.verdict import Settings, run_suite
-from day25.course.protocol import HUNG_BEFORE
+from day25.course.protocol import HUNG_BEFORE, OUTPUT_MARKER
 from day25.course.sandbox import namespaces
 from day25.course.student import cannot_run
 from day25.course.student.steps import StepResult, run_step
@@ -44,6 +44,7 @@ HIDDEN_NOTICE = ("Note: these are the PUBLIC checks only. At grading, hidden tes
                  "and check more, so passing here does not guarantee full points.")
 #: a failure's "raised NotImplementedError: what (at file line N": shown in full once per
 #: place, then named (an untouched stub fails every check there: one page, not fifteen)
+REFUSED_WHERE = re.compile(r"^The WebSocket refused: .*$", re.M)  # harness.conversation
 UNWRITTEN = re.compile(r"NotImplementedError\b[^\n]*?\(at ([^\n]*? line \d+)")
 #: how often ``--watch``'s file watcher wakes when nothing was saved (milliseconds)
 WAKE_MS = 250
@@ -72,6 +73,13 @@ def check_project(ex: Exercise, settings: Settings, path: Path,
     return result
 
 
+def _cause(message: str) -> str:
+    """A failure's message without what differs between checks failing for one cause: the
+    output of the student's code (times in its log), and which WebSocket was refused."""
+    said = message.partition(f"\n{OUTPUT_MARKER}")[0]
+    return REFUSED_WHERE.sub("", said)
+
+
 def _passed(result: ExerciseResult) -> bool:
     return bool(result.tests) and all(t.passed for t in result.tests)
 
@@ -83,6 +91,7 @@ def _show_project(console: Console, result: ExerciseResult) -> None:
         console.print(f"  [yellow]! {escape(note)}[/]")  # a note may quote the student's code
     hung = HUNG_BEFORE.format(exercise=result.exercise)
     unwritten: set[str] = set()  # where a function not written yet raised, once shown
+    shown: dict[str, str] = {}  # a failure's cause -> the test that showed it all
     for test in result.tests:
         if test.message == hung:
             continue  # said once, below
@@ -95,7 +104,14 @@ def _show_project(console: Console, result: ExerciseResult) -> None:
                 continue
             unwritten.add(where.group(1))
         if not test.passed and test.message:  # all of it, as feedback.md shows it
-            for line in clean_message(test.message).splitlines():  # the terminal wraps:
+            message = clean_message(test.message)
+            cause = _cause(message)
+            if cause in shown:  # one mistake failing many checks (no accept(), a 500): once
+                console.print(f"       the same failure as {shown[cause]} (see above)",
+                              markup=False, highlight=False)
+                continue
+            shown[cause] = test.name
+            for line in message.splitlines():  # the terminal wraps:
                 console.print(f"       {line}", markup=False, highlight=False, soft_wrap=True)
     if not_run := sum(test.message == hung for test in result.tests):
         console.print(f"  [yellow]{not_run} more check{'s' * (not_run != 1)} not run: a check "
