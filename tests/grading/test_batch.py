@@ -130,3 +130,24 @@ def test_an_interrupted_run_says_how_to_resume_and_writes_no_gradebook(
     assert "interrupted: " in said and "Run the same command again to resume" in said, \
         said[-2000:]
     assert not (out / "gradebook.csv").exists()
+
+
+def test_the_console_names_the_students_who_handed_in_late(tmp_path: Path) -> None:
+    """The instructor's test: Canvas's ``_late_`` reached the feedback only, so whoever
+    applies a late policy read every feedback file to find them. The console names them
+    (on a resumed run too); the grade and the gradebook's columns stay as they are."""
+    export = tmp_path / "submissions"
+    export.mkdir()
+    solution = (COURSE / "solutions" / MODULE).read_text()
+    (export / f"roeann_late_77_88_{MODULE}").write_text(solution)
+    (export / f"smithbob_340934_208490284_{MODULE}").write_text(solution)
+    out = tmp_path / "out"
+    for run in ("graded", "resumed"):
+        proc = _grade(export, "--out", out, "--jobs", "2")
+        assert proc.returncode == 0, proc.stdout[-2000:]
+        said = " ".join(proc.stdout.split())
+        assert ("late: 1 student(s) handed in a file the LMS marked late (roeann_77); their "
+                "grades are not changed, and their feedback names the file.") in said, (
+            run, said[-2000:])
+        assert _rows(out)["roeann_77"]["priority_ordering"] == "25"
+        assert "Handed in late" in (out / "roeann_77" / "feedback.md").read_text()

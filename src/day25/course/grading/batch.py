@@ -27,7 +27,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from day25.course.catalogue import Exercise
 from day25.course.grading.feedback import load_results, write_student
 from day25.course.grading.gradebook import summary_table, write_gradebook, write_plot
-from day25.course.grading.intake import Submission, content_hash, take_modules, write_copy
+from day25.course.grading.intake import (
+    LATE_NOTE,
+    Submission,
+    content_hash,
+    take_modules,
+    write_copy,
+)
 from day25.course.grading.results import ExerciseResult, StudentResult
 from day25.course.grading.review_report import ReviewReport, annotate_results, review_class
 from day25.course.grading.sessions import stop_all
@@ -183,8 +189,21 @@ def grade_class(
     console.print(summary_table(results, exercises, console.width))
     console.print(f"gradebook: {book}\nplot: {plot}\nfeedback: {out}{os.sep}<student>/feedback.md")
     console.print(review.summary(), markup=False, highlight=False)
+    _say_late_students(results, console)
     _say_earlier_students(out, {r.student for r in results}, console)
     return BatchReport(results, book, plot, sandbox, review)
+
+
+def _say_late_students(results: list[StudentResult], console: Console) -> None:
+    """Name the students whose LMS marked a file late: their feedback and results.json say
+    so beside the module, the grade and the gradebook's columns do not (a late policy is
+    the instructor's to apply)."""
+    late = sorted(r.student for r in results
+                  if any(note.startswith(LATE_NOTE) for ex in r.exercises for note in ex.notes))
+    if late:
+        console.print(f"late: {len(late)} student(s) handed in a file the LMS marked late "
+                      f"({', '.join(late)}); their grades are not changed, and their "
+                      "feedback names the file.", style="yellow", markup=False)
 
 
 def _say_earlier_students(out: Path, graded: set[str], console: Console) -> None:

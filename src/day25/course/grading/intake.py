@@ -35,6 +35,7 @@ from .exports import ExportedFile
 from .file_names import likeness, module_of, not_found, pick
 
 __all__ = [
+    "LATE_NOTE",
     "MAX_MODULE_BYTES",
     "MAX_RATIO",
     "MAX_TOTAL_BYTES",
@@ -46,6 +47,9 @@ __all__ = [
     "take_modules",
     "write_copy",
 ]
+
+#: how a module's note says the LMS marked its file late (the grade is not changed)
+LATE_NOTE = "Handed in late"
 
 MAX_MODULE_BYTES = 512 * 1024  # one exercise module; real ones are a few KB
 MAX_TOTAL_BYTES = 8 * 1024 * 1024  # all entries of a zip, uncompressed
@@ -212,7 +216,7 @@ def _say_late(intake: Intake, modules: Sequence[str], path: Path) -> None:
     """Beside each of ``modules``' grade: the LMS marks the file it came from late."""
     for name in modules:
         intake.notes.setdefault(name, []).append(
-            f"Handed in late: the LMS named the file {path.name}.")
+            f"{LATE_NOTE}: the LMS named the file {path.name}.")
 
 
 def _unsafe_member(info: zipfile.ZipInfo) -> str | None:
