@@ -98,8 +98,28 @@ async def test_a_close_the_check_did_not_expect_is_told_with_its_code(server: Ap
     said = str(closed.value)
     assert said.startswith("Your server closed the WebSocket to /quiet (code 1003, reason "
                            "'unsupported data') while the check was still using it.")
-    assert "the check sent: close" in said and "the check sent: are you there?" in said
+    assert "the check sent: close" in said
+    assert "the check could not send, the socket being closed: are you there?" in said
     assert "ConnectionClosed" not in said
+
+
+async def test_a_close_is_told_as_the_socket_that_was_closed_not_the_innermost(
+        server: AppServer) -> None:
+    """The grading regression run: ann's socket was closed inside the block of bob's,
+    and the message named bob's path and frames, hiding the frame that closed ann's. A
+    send that failed is not told as sent either."""
+    with pytest.raises(SubmissionError) as closed:
+        async with server.connect("/quiet?who=ann") as ann, \
+                server.connect("/quiet?who=bob") as bob:
+            await server.recv_json(ann)
+            await server.recv_json(bob)
+            await ann.send("close")
+            await ann.wait_closed()
+            await ann.send("still there?")
+    said = str(closed.value)
+    assert said.startswith("Your server closed the WebSocket to /quiet?who=ann (code 1003"), said
+    assert ("  the check sent: close\n"
+            "  the check could not send, the socket being closed: still there?") in said, said
 
 
 async def test_a_close_while_a_frame_was_expected_names_the_frame(server: AppServer) -> None:

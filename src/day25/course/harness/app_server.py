@@ -42,7 +42,7 @@ from websockets.asyncio.client import ClientConnection
 from day25.course.catalogue import Exercise
 from day25.course.harness.app_events import AppEvents
 from day25.course.harness.app_process import AppProcess, RemoteApp
-from day25.course.harness.conversation import Conversation, history, refused
+from day25.course.harness.conversation import Conversation, closed_here, history, refused
 from day25.course.harness.errors import (
     SubmissionCrashed,
     SubmissionError,
@@ -215,6 +215,8 @@ class AppServer(AppEvents):
         try:
             yield conn
         except websockets.exceptions.ConnectionClosed as exc:
+            if not closed_here(conn, exc):
+                raise  # another socket's: its own connect() tells it
             self.check_alive("a WebSocket was open", grace=0.0 if exc.rcvd else 0.5)
             raise SubmissionError(f"Your server closed the WebSocket to {path} "
                                   f"({_close(exc)}) while the check was still using it.\n"

@@ -18,9 +18,11 @@ from typing import Any, Literal, overload
 
 import httpx
 from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 from websockets.typing import Data
 
-__all__ = ["Conversation", "history", "refused", "reply_text"]
+__all__ = ["Conversation", "closed_here", "history", "refused", "reply_text"]
 
 #: How many frames (both ways together) a message quotes, and how much of each.
 KEPT_FRAMES = 8
@@ -41,8 +43,12 @@ class Conversation(ClientConnection):
         self.count = 0  # frames both ways, kept or not
 
     async def send(self, message: Any, text: bool | None = None) -> None:
+        try:
+            await super().send(message, text=text)
+        except ConnectionClosed:
+            self._keep("the check could not send, the socket being closed", message)
+            raise
         self._keep("the check sent", message)
-        await super().send(message, text=text)
 
     @overload
     async def recv(self, decode: Literal[True]) -> str: ...
@@ -61,6 +67,13 @@ class Conversation(ClientConnection):
     def _keep(self, who: str, frame: Any) -> None:
         self.count += 1
         self.frames.append((who, _short(frame) if isinstance(frame, (str, bytes)) else "?"))
+
+
+def closed_here(ws: ClientConnection, exc: ConnectionClosed) -> bool:
+    """Whether ``exc`` is ``ws``'s own close, not another socket's, raised in the block of
+    ``ws``'s ``connect`` (a check holds several at once: ann's and bob's)."""
+    own = ws.protocol
+    return ws.state is State.CLOSED and exc.rcvd is own.close_rcvd and exc.sent is own.close_sent
 
 
 def history(ws: ClientConnection) -> str:
