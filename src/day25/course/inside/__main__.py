@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
+from day25.course.inside import lifeline
 from day25.course.inside.channel import Channel
 from day25.course.inside.whereabouts import Watcher
 from day25.course.logs import log_nexios_directly
@@ -30,6 +31,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         import uvicorn  # noqa: F401 - the program's, not the submission's: before ready()
 
         from day25.course.inside.apps import serve_apps as serve
+    lifeline.hold()  # ends this process with its parent (the portable runner has no other way)
     channel.ready()  # nothing of the submission is imported yet
     Watcher.on_channel(channel, args.submission).start()  # where this thread is, should it hang
     serve(channel, args)

@@ -37,6 +37,7 @@ from typing import Any
 from day25 import EventBus
 from day25.course.inside.app_events import EventLog, emit
 from day25.course.inside.channel import Channel
+from day25.course.inside.lifeline import LIFELINE_NAME
 from day25.course.inside.settle import SETTLE_HORIZON, settle
 from day25.course.inside.submission import FreshImport, import_error
 from day25.course.inside.whereabouts import WATCHER_NAME, places_of_thread
@@ -249,7 +250,7 @@ def _worn_out(started: int) -> str | None:
     if started >= MAX_APPS:
         return f"served {started} apps"
     stray = [t.name for t in threading.enumerate() if t is not threading.main_thread()
-             and t.name not in ("day25-app", WATCHER_NAME) and not _logging(t)]
+             and t.name not in ("day25-app", WATCHER_NAME, LIFELINE_NAME) and not _logging(t)]
     if len(stray) > 0:
         return f"threads left running: {', '.join(stray)}"
     soft = _cpu_limit()

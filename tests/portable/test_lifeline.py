@@ -1,0 +1,68 @@
+"""An inside process of the portable runner ends with the process that started it.
+
+On macOS and Windows nothing asks the system to end a child with its parent, and an
+inside process leads a group of its own: a submission looping at its top level
+outlived a grading session that was killed (Ctrl-C in ``day25 check``), spinning
+for ever. Here a "session" starts one, as the harness does, and is killed with
+SIGKILL while the submission loops at import.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import simulated_env
+
+SESSION = '''
+import sys, time
+from day25.course.harness.inside_process import InsideProcess
+from day25.course.protocol import SCENARIOS, InsideArgs
+
+args = InsideArgs(SCENARIOS, sys.argv[1], "priority_ordering", "PriorityEmitter")
+inside = InsideProcess(args.argv(), cwd=sys.argv[1])
+inside.send({"scenario": []})  # the first request imports the module: it never ends
+print(inside.proc.pid, flush=True)
+time.sleep(600)
+'''
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie is gone too, waiting to be reaped
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.parametrize("system", [None, "macos", "windows"])
+def test_an_inside_process_stuck_at_import_ends_with_its_session(tmp_path: Path,
+                                                                 system: str | None) -> None:
+    (tmp_path / "priority_ordering.py").write_text("while True:\n    pass\n")
+    env = simulated_env(system, DAY25_RUNNER="portable")
+    session = subprocess.Popen([sys.executable, "-c", textwrap.dedent(SESSION), str(tmp_path)],
+                               env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert session.stdout is not None
+        pid = int(session.stdout.readline())
+        time.sleep(1.0)  # importing by now: the loop runs
+        assert _alive(pid), "the inside process should still be looping at import"
+        session.send_signal(signal.SIGKILL)
+        session.wait(10)
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(pid), "the inside process outlived the session that started it"
+    finally:
+        session.kill()
+        session.wait()
+        if "pid" in locals() and _alive(pid):
+            os.kill(pid, signal.SIGKILL)
