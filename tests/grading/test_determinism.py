@@ -103,3 +103,29 @@ def test_a_students_paths_are_their_file_names_and_a_re_run_says_the_same(
     for internal in ("/tmp/", "day25-verdict", "d25z-", "/code/"):
         assert internal not in feedback, feedback
     assert runs[1] == runs[0]
+
+
+def test_a_backlog_in_the_wrong_order_costs_the_order_tests_the_same_every_run(
+        tmp_path: Path) -> None:
+    """The grading regression run: a backlog sorted by a random id scored 5.65 to 10.49 of 25
+    from run to run, as five tests of other rules (acks, limits, tabs, restarts) passed or
+    failed by the order its two or three frames came in. A backlog in the wrong order, at
+    random or reversed, now fails the backlog's order tests and the model's random
+    sessions (several rules at once), and nothing else, in every run."""
+    solution = (COURSE / "solutions" / "notification_queueing.py").read_text(encoding="utf-8")
+    pending = '"WHERE user = ? ORDER BY seq", (user,)'
+    assert solution.count(pending) == 1
+    for student, order in (("reversed", "seq DESC"), ("random", "random()")):
+        (tmp_path / "class" / student).mkdir(parents=True)
+        (tmp_path / "class" / student / "notification_queueing.py").write_text(
+            solution.replace(pending, pending.replace("seq", order, 1)), encoding="utf-8")
+    order_tests = {"test_backlog_in_seq_order_then_backlog_end_then_live_never_twice",
+                   "test_a_backlog_of_a_dozen_comes_in_numeric_seq_order",
+                   "test_backlog_in_seq_order_across_settings",
+                   "test_random_sessions_match_the_model"}
+    for run in ("first", "second"):
+        graded = _grade(tmp_path / "class", tmp_path / run, jobs=2)
+        for student in ("reversed", "random"):
+            failed = {name.split(": ", 1)[1] for name, _score, status in graded[student]
+                      if status == "failed" and name.startswith("notification_queueing: ")}
+            assert failed == order_tests, (run, student, sorted(failed ^ order_tests))
