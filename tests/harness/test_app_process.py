@@ -194,8 +194,8 @@ async def test_a_malformed_request_gets_an_error_and_the_app_keeps_serving(
     server.stop()
 
 
-async def test_concurrent_requests_each_get_their_own_reply(tmp_path: Path,
-                                                            host: AppProcess) -> None:
+def test_concurrent_requests_each_get_their_own_reply(tmp_path: Path,
+                                                      host: AppProcess) -> None:
     """ci86: two checks of one test asked at once (``asyncio.gather`` of two
     ``expect_silence``), and the thread waiting for the second reply took the first and
     dropped it; the first waited out its 9 s, and the app was called hung only on a

@@ -23,6 +23,7 @@ from day25.course.harness import (
     SubmissionTimeout,
     reply_text,
 )
+from day25.course.protocol import FAULT_HEADER
 
 APP = '''
 from nexios import NexiosApp
@@ -81,8 +82,8 @@ async def test_a_frame_that_never_comes_is_named_with_what_came_before(server: A
     assert not isinstance(missing.value, SubmissionTimeout), (
         "a server that finished its work did not hang: `day25 check` must run the next checks")
     said = str(missing.value)
-    assert said.startswith("Expected the answer to 'anything' from your server, but your server "
-                           "finished handling everything the check had sent without sending it.")
+    assert said.startswith("Your server has nothing left to do and did not send the answer to "
+                           "'anything'.\n"), said
     assert ('Everything that passed on this WebSocket:\n'
             '  your server sent: {"type":"hello"}\n'
             '  the check sent: anything') in said
@@ -126,8 +127,9 @@ async def test_a_close_while_a_frame_was_expected_names_the_frame(server: AppSer
     async with server.connect("/quiet") as ws:
         await server.recv_json(ws)
         await ws.send("close")
-        with pytest.raises(SubmissionError, match=r"^Your server closed the WebSocket \(code 1003, "
-                           r"reason 'unsupported data'\) while the pong was expected\.\n"):
+        with pytest.raises(SubmissionError, match=r"^Your server closed the WebSocket to /quiet "
+                           r"\(code 1003, reason 'unsupported data'\); the check was waiting for "
+                           r"the pong\.\n"):
             await server.recv_json(ws, expecting="the pong")
 
 
@@ -189,3 +191,18 @@ async def test_frames_that_pass_are_kept_a_few_at_a_time(server: AppServer) -> N
     said = str(missing.value)
     assert "The last 8 frames on this WebSocket (13 earlier not shown):" in said
     assert "the check sent: note 19" in said and "note 11" not in said
+
+
+async def test_a_send_stalled_on_a_socket_that_stopped_reading_is_named(
+        server: AppServer) -> None:
+    """The student's test: a broadcast without a time limit, stuck on a member that stopped
+    reading, was told "finished handling everything", which is false: it waits."""
+    stalled = {"additional_headers": {FAULT_HEADER: "stall:0"}}  # its first send never ends
+    async with server.connect("/quiet", **stalled) as ws:
+        with pytest.raises(SubmissionSettled) as missing:
+            await server.recv_json(ws, expecting="the hello")
+    said = str(missing.value)
+    assert said.startswith(
+        "Your server has nothing left to do and did not send the hello. It waits: a send is "
+        "still waiting on a socket that stopped reading (the check's stalled member), and a "
+        "send without a time limit (asyncio.wait_for) waits for ever.\n"), said

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from day25.course.inside.apps import Faults
+from day25.course.inside.faults import Faults
 from day25.course.inside.settle import SETTLE_HORIZON
 from day25.course.protocol import FAULT_HEADER
 

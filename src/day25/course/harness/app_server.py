@@ -42,7 +42,13 @@ from websockets.asyncio.client import ClientConnection
 from day25.course.catalogue import Exercise
 from day25.course.harness.app_events import AppEvents
 from day25.course.harness.app_process import AppProcess, RemoteApp
-from day25.course.harness.conversation import Conversation, closed_here, history, refused
+from day25.course.harness.conversation import (
+    Conversation,
+    closed_here,
+    history,
+    path_of,
+    refused,
+)
 from day25.course.harness.errors import (
     SubmissionCrashed,
     SubmissionError,
@@ -263,8 +269,11 @@ class AppServer(AppEvents):
             raise
         return bool(reply.get("idle"))
 
-    async def _frame(self, ws: ClientConnection, timeout: float, what: str) -> Any:  # noqa: ASYNC109
-        """The next frame, or a SubmissionTimeout once the server settled without sending it."""
+    async def _frame(self, ws: ClientConnection, timeout: float, what: str,  # noqa: ASYNC109
+                     undone: str) -> Any:
+        """The next frame; a :class:`SubmissionSettled` once the server settled without
+        sending it (``undone``: "did not <undone>"), a :class:`SubmissionTimeout` when it
+        was still busy at ``timeout``."""
         recv = asyncio.ensure_future(ws.recv())
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -281,9 +290,8 @@ class AppServer(AppEvents):
                     await asyncio.wait({recv}, timeout=0.05 if idle else 0.01)
                 if idle and not recv.done():
                     raise SubmissionSettled(
-                        f"Expected {what}, but your server finished handling everything the "
-                        f"check had sent without {'doing so' if 'close' in what else 'sending it'}"
-                        f".\n{history(ws)}", output=self.output)
+                        f"Your server has nothing left to do and did not {undone}."
+                        f"{await self._stalled()}\n{history(ws)}", output=self.output)
             return recv.result()
         finally:
             if not recv.done():
@@ -299,12 +307,13 @@ class AppServer(AppEvents):
         """
         timeout = self.timeout if timeout is None else timeout
         try:
-            frame = await self._frame(ws, timeout, f"{expecting} from your server")
+            frame = await self._frame(ws, timeout, f"{expecting} from your server",
+                                      f"send {expecting}")
         except websockets.exceptions.ConnectionClosed as exc:
             self.check_alive("a WebSocket was open", grace=0.0 if exc.rcvd else 0.5)
             raise SubmissionError(
-                f"Your server closed the WebSocket ({_close(exc)}) while {expecting} was "
-                f"expected.\n{history(ws)}", output=self.output) from None
+                f"Your server closed the WebSocket to {path_of(ws)} ({_close(exc)}); the check "
+                f"was waiting for {expecting}.\n{history(ws)}", output=self.output) from None
         try:
             return json.loads(frame)
         except (TypeError, ValueError, RecursionError):  # RecursionError: [[[... too deep
@@ -333,9 +342,24 @@ class AppServer(AppEvents):
         timeout = self.timeout if timeout is None else timeout
         try:
             while True:
-                await self._frame(ws, timeout, "your server to close the WebSocket")
+                await self._frame(ws, timeout, "your server to close the WebSocket",
+                                  "close the WebSocket")
         except websockets.exceptions.ConnectionClosed as exc:
             return (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd else (None, "")
+
+    async def _stalled(self) -> str:
+        """What an app with nothing left to do still waits on, when it is a send to a socket
+        that stopped reading: the sentence that says so ("" when none is)."""
+        try:
+            stalled = int((await asyncio.to_thread(self.faults)).get("stalled_now") or 0)
+        except (SubmissionError, TypeError, ValueError):
+            return ""
+        if stalled <= 0:
+            return ""
+        sends = "send is" if stalled == 1 else f"{stalled} sends are"
+        return (f" It waits: a {sends} still waiting on a socket that stopped reading (the "
+                "check's stalled member), and a send without a time limit "
+                "(asyncio.wait_for) waits for ever.")
 
     async def _diagnose_silence(self) -> None:
         """After a timeout: a dead process or a stuck event loop gets its own message."""

@@ -22,7 +22,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 from websockets.typing import Data
 
-__all__ = ["Conversation", "closed_here", "history", "refused", "reply_text"]
+from day25.course.harness.errors import TAIL_CHARS
+from day25.course.protocol import OUTPUT_MARKER
+
+__all__ = ["Conversation", "closed_here", "history", "path_of", "refused", "reply_text"]
 
 #: How many frames (both ways together) a message quotes, and how much of each.
 KEPT_FRAMES = 8
@@ -76,6 +79,13 @@ def closed_here(ws: ClientConnection, exc: ConnectionClosed) -> bool:
     return ws.state is State.CLOSED and exc.rcvd is own.close_rcvd and exc.sent is own.close_sent
 
 
+def path_of(ws: ClientConnection) -> str:
+    """The path ``ws`` was opened to (``/chat/lobby?user=ann``), for a message: which of a
+    check's sockets it is about."""
+    request = getattr(ws, "request", None)
+    return str(getattr(request, "path", "") or "")
+
+
 def history(ws: ClientConnection) -> str:
     """The last frames of ``ws``, oldest first, one per line (``""`` for another socket)."""
     if not isinstance(ws, Conversation):
@@ -113,18 +123,23 @@ _LIBRARY = re.compile(r"^<|[/\\](site|dist)-packages[/\\]|[/\\]lib[/\\]python3|[
                       r"|[/\\]day25[/\\]")  # day25 itself, also installed as editable
 
 
-def reply_text(reply: httpx.Response, limit: int = 300) -> str:
+def reply_text(reply: httpx.Response, limit: int = 300, *, output: str = "") -> str:
     """An HTTP reply's body as a student should read it.
 
     A body holding a Python traceback (the framework's error page for an
     exception in a route) becomes its last line, the exception, and the last
     frame in a file of the student's (the grader's files show as
     ``<grader file>``, installed packages by their full path); any other body
-    is cut at ``limit`` characters.
+    is cut at ``limit`` characters. ``output``, the app's output, ends the text of
+    a 5xx reply: a route that caught its error and answered 500 by itself logged
+    the cause (an ``IntegrityError``) only there.
     """
     text = reply.text
     if "Traceback (most recent call last)" not in text:
-        return text if len(text) <= limit else f"{text[:limit]}..."
+        said = text if len(text) <= limit else f"{text[:limit]}..."
+        if reply.status_code >= 500 and output.strip():
+            said = f"{said}\n{OUTPUT_MARKER}\n{output[-TAIL_CHARS:]}"
+        return said
     lines = [line for line in text.splitlines() if line.strip()]
     raised = next((line.strip() for line in reversed(lines)
                    if not line.startswith((" ", "\t")) and not line.startswith("Traceback")
