@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from day25.course.harness import AppServer
+from day25.course.harness import AppServer, SubmissionError
 from day25.course.protocol import FAULT_HEADER
 
 EXERCISE = "chat_broadcasting"
@@ -83,8 +83,18 @@ async def test_a_message_reaches_everyone_including_the_sender(app_server: Serve
             await bob.send(json.dumps({"type": "message", "text": "hi"}))
             want = {"type": "message", "room": "lobby", "user": "bob", "text": "hi", "seq": 1}
             for ws, who in ((bob, "bob (the sender)"), (ann, "ann")):
-                got = await server.recv_json(ws)
+                got = await server.recv_json(ws, expecting=f"bob's message, sent to {who}")
                 assert got == want, f"{who} should receive {want}. Got {got}."
+            # "Whitespace is text", and 2000 characters as len() counts them, not UTF-8 bytes
+            for seq, (text, what) in enumerate((("   ", '"   " (whitespace is text)'),
+                                                ("\u00e9" * 2000, '2000 "\u00e9" (4000 bytes)')),
+                                               start=2):
+                await bob.send(json.dumps({"type": "message", "text": text}))
+                got = await server.recv_json(bob, expecting=f"bob's message of {what}")
+                assert got == {**want, "text": text, "seq": seq}, (
+                    f"A message of {what} is a message like any other: a non-empty string of "
+                    f"at most 2000 characters, as len() counts them. Got {str(got)[:200]}.")
+                await server.recv_json(ann, expecting=f"bob's message of {what}, sent to ann")
     events = server.events("room.message")
     assert events and events[0]["args"] == [{"room": "lobby", "user": "bob", "text": "hi"}], (
         "Messages should go through app.events: emit 'room.message' with {room, user, text}, "
@@ -109,7 +119,24 @@ async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(app_server: S
         assert got == {"type": "pong"}, (
             f"The connection should stay open after a bad frame; got {got}."
         )
-    assert server.events("ws.error"), "A bad frame should also emit 'ws.error' on app.events."
+        for bad, short, what in (
+                (b'{"type": "ping"}', "a binary frame", "A binary frame, even one holding "
+                                                         "valid JSON,"),
+                ("[" * 100_000, "100,000 nested '['", "100,000 nested '[' (json.loads raises "
+                                                     "RecursionError for it, not ValueError)")):
+            await ann.send(bad)
+            got = await server.recv_json(ann, expecting=f"the error frame {short} gets")
+            assert got.get("type") == "error" and got.get("code") == "bad_frame", (
+                f'{what} is a malformed frame: {{"type": "error", "code": "bad_frame", ...}}. '
+                f"Got {str(got)[:200]}.")
+    errors = server.events("ws.error")
+    assert errors, "A bad frame should also emit 'ws.error' on app.events."
+    payload = errors[0]["args"]
+    first = payload[0] if len(payload) == 1 and isinstance(payload[0], dict) else {}
+    assert set(first) == {"room", "user", "error"} and (first["room"], first["user"]) == (
+            "lobby", "ann"), (
+        'ws.error carries {"room": R, "user": U, "error": "<what was wrong>"}: ann\'s bad frame '
+        f"in the lobby gave {payload}.")
 
 
 @pytest.mark.category("seq")
@@ -128,7 +155,8 @@ async def test_seq_counts_per_room_and_survives_an_empty_room(app_server: Server
     async with server.connect("/chat/lobby?user=cy") as cy:
         await enter(server, cy)
         await cy.send(say("two"))
-        got = await server.recv_json(cy)
+        got = await server.recv_json(cy, expecting="cy's message")
+        assert got.get("type") == "message", f"cy's next frame is her message; got {got}."
         assert got.get("seq") == 2, (
             "The lobby emptied when ann left, but its seq must not restart: the next message "
             f"there has seq 2. Got {got}."
@@ -199,9 +227,11 @@ async def test_a_normal_disconnect_is_not_an_error(app_server: Server) -> None:
 async def test_a_bad_user_or_room_name_is_refused_with_4400(app_server: Server) -> None:
     server = app_server()
     for path, what in (("/chat/lobby?user=a%20b", "A user name with a space"),
-                       ("/chat/lob!by?user=ann", "A room name with a '!'")):
+                       ("/chat/lob!by?user=ann", "A room name with a '!'"),
+                       ("/chat/lobby?user=zo%C3%AB", "A user name with an '\u00eb' (names are "
+                                                     "ASCII: [A-Za-z0-9_.-], not \\w)")):
         async with server.connect(path) as ws:
-            reply = await server.recv_json(ws)
+            reply = await server.recv_json(ws, expecting="the bad_request error frame")
             assert reply.get("type") == "error" and reply.get("code") == "bad_request", (
                 f"{what} should get "
                 f'{{"type": "error", "code": "bad_request", ...}}; got {reply}.'
@@ -219,7 +249,8 @@ async def test_a_dead_connection_leaves_and_the_room_goes_on(app_server: Server)
         async with server.connect("/chat/lobby?user=bob", **gone) as bob:
             await enter(server, bob, (ann,))
             await ann.send(say("hello"))
-            got = [await server.recv_json(ann), await server.recv_json(ann)]
+            got = [await server.recv_json(ann, expecting="ann's own message"),
+                   await server.recv_json(ann, expecting="bob's leave (sending to him failed)")]
             assert got[0].get("text") == "hello", f"ann should still get her message; got {got}."
             assert got[1] == {"type": "leave", "room": "lobby", "user": "bob"}, (
                 "bob's connection is gone (sending to it raises): drop him and announce his "
@@ -239,7 +270,10 @@ async def test_a_member_that_stops_reading_is_dropped(app_server: Server) -> Non
         async with server.connect("/chat/lobby?user=bob", **stalled) as bob:
             await enter(server, bob, (ann,))
             await ann.send(say("hello"))
-            got = [await server.recv_json(ann), await server.recv_json(ann)]
+            got = [await server.recv_json(ann, expecting="ann's own message"),
+                   await server.recv_json(ann, expecting=(
+                       "bob's leave: bob stopped reading, so a send to him never finishes; "
+                       "after send_timeout seconds drop him and announce his leave"))]
             assert got[0].get("text") == "hello", f"ann should still get her message; got {got}."
             assert got[1] == {"type": "leave", "room": "lobby", "user": "bob"}, (
                 "bob stopped reading: a send to him never finishes. After send_timeout seconds "
@@ -261,7 +295,9 @@ async def test_members_dropped_together_are_not_sent_each_others_leave(
             await enter(server, bob, (ann,))
             await enter(server, cy, (ann, bob))
             await ann.send(say("hello"))
-            got = [await server.recv_json(ann) for _ in range(3)]
+            got = [await server.recv_json(ann, expecting=what) for what in (
+                "ann's own message", "the first of bob's and cy's leaves (both stopped reading)",
+                "the second of bob's and cy's leaves (both stopped reading)")]
             assert got[0].get("text") == "hello", f"ann should still get her message; got {got}."
             leaves = sorted(got[1:], key=lambda f: str(f.get("user")))
             want = [{"type": "leave", "room": "lobby", "user": u} for u in ("bob", "cy")]
@@ -282,9 +318,16 @@ async def test_ping_gets_pong(app_server: Server) -> None:
     server = app_server()
     async with server.connect("/chat/lobby?user=ann") as ann:
         await enter(server, ann)
-        await ann.send(json.dumps({"type": "ping"}))
-        got = await server.recv_json(ann)
-        assert got == {"type": "pong"}, f'{{"type": "ping"}} gets {{"type": "pong"}}; got {got}.'
+        async with server.connect("/chat/lobby?user=bob") as bob:
+            await enter(server, bob, (ann,))
+            await ann.send(json.dumps({"type": "ping"}))
+            got = await server.recv_json(ann, expecting="the pong")
+            assert got == {"type": "pong"}, (
+                f'{{"type": "ping"}} gets {{"type": "pong"}}; got {got}.')
+            try:
+                await server.expect_silence(bob, 0.3)
+            except SubmissionError as exc:
+                raise AssertionError(f"The pong is ann's alone, not the room's: {exc}") from None
 
 
 @pytest.mark.category("model")

@@ -29,7 +29,8 @@ Server = Callable[..., AppServer]
 async def post(server: AppServer, user: str, title: str, **extra: Any) -> dict[str, Any]:
     async with server.http() as client:
         r = await client.post("/notifications", json={"user": user, "title": title, **extra})
-    assert r.status_code == 201, f"POST should answer 201, got {r.status_code}: {reply_text(r)}"
+    assert r.status_code == 201, (
+        f"POST should answer 201, got {r.status_code}: {reply_text(r, output=server.output)}")
     reply: dict[str, Any] = r.json()
     return reply
 
@@ -120,20 +121,38 @@ async def test_bad_input_is_refused_with_422(app_server: Server) -> None:
                          ({"user": "ann", "title": "   "}, "whose title is only spaces"),
                          ({"user": "ann", "title": "t", "level": "HIGH"},
                           'whose level is "HIGH" (levels are exactly "low", "normal", "high")'),
-                         ({"user": "ann", "title": "t", "body": 5}, "whose body is a number")):
+                         ({"user": "ann", "title": "t", "body": 5}, "whose body is a number"),
+                         ({"user": "ann", "title": "t", "level": None},
+                          'whose level is null (a default is for a missing field only)'),
+                         ({"user": "ann", "title": "t", "level": ""}, 'whose level is ""'),
+                         ({"user": 123, "title": "t"}, "whose user is a number")):
             r = await client.post("/notifications", json=bad)
             assert r.status_code == 422, (
-                f"A notification {why} should get 422, got {r.status_code}: {reply_text(r)}"
+                f"A notification {why} should get 422, got {r.status_code}: "
+                f"{reply_text(r, output=server.output)}"
             )
             assert isinstance(r.json().get("error"), str), 'A 422 body should be {"error": "..."}'
+        latin1 = '{"user": "ann", "title": "caf\u00e9"}'.encode("latin-1")
+        r = await client.post("/notifications", content=latin1,
+                              headers={"content-type": "application/json"})
+        assert r.status_code == 422, (
+            f"A body in latin-1 is not UTF-8, so not JSON text: 422 (no guessing), not "
+            f"{r.status_code}: {reply_text(r, output=server.output)}")
         r = await client.post("/notifications", content=b"[" * 100_000)
         assert r.status_code == 422, (
             f"100,000 nested '[' is bad JSON: 422, not {r.status_code} (json.loads raises "
             "RecursionError for it, not ValueError)"
         )
-    assert (await post(server, "ann", "ok"))["seq"] == 1, (
-        "A refused notification stores nothing and uses up no seq: the next one has seq 1."
+    seq = (await post(server, "ann", "  spaced  "))["seq"]
+    assert seq == 1, (
+        f"A refused notification stores nothing and uses up no seq: the first one that passes "
+        f"has seq 1, not {seq}."
     )
+    async with server.connect("/notifications/ann") as ann:
+        titles = [f["title"] for f in await backlog(server, ann)]
+    assert titles == ["  spaced  "], (
+        'A title is stored and delivered exactly as sent, not stripped: "  spaced  " came '
+        f"back as {titles}")
     async with server.http() as client:
         r = await client.post("/notifications", json={"user": "ann", "title": "x" * 200})
     assert r.status_code == 201, (
@@ -164,6 +183,10 @@ async def test_a_live_notification_reaches_every_tab(app_server: Server) -> None
             assert frame.get("expires_at", 0) - frame.get("created_at", 0) == 86400, (
                 f"expires_at is created_at + ttl_seconds; got {frame}"
             )
+            created = frame.get("created_at")
+            assert isinstance(created, (int, float)) and abs(created - time.time()) < 600, (
+                "created_at is a Unix time in seconds, from time.time() (now about "
+                f"{time.time():.0f}); got {created}")
         await server.expect_silence(bob, 0.3)
 
 
@@ -203,7 +226,9 @@ async def test_an_expired_notification_is_not_delivered(app_server: Server) -> N
     await asyncio.sleep(0.5)
     async with server.connect("/notifications/ann") as ann:
         titles = [f["title"] for f in await backlog(server, ann)]
-    assert titles == [], f"With ttl_seconds=0.3, a notification 0.5 s old is gone: got {titles}"
+    assert titles == [], (
+        f"With ttl_seconds=0.3, a notification 0.5 s old has expired and must not be delivered; "
+        f"got {titles}")
     posted = time.time()  # "fresh" expires 0.3 s after it was stored, so not before this
     await post(server, "ann", "fresh")
     async with server.connect("/notifications/ann") as ann:
@@ -244,8 +269,10 @@ async def test_a_restart_keeps_the_queue_and_the_seq(app_server: Server) -> None
     assert [(f["id"], f["title"]) for f in frames] == [(first["id"], "kept")], (
         f"After a restart with the same db_path, the unacknowledged one is still there: {frames}"
     )
-    assert (await post(server, "bob", "next"))["seq"] == 2, (
-        "seq continues after a restart, even when every notification was acknowledged"
+    seq = (await post(server, "bob", "next"))["seq"]
+    assert seq == 2, (
+        "bob had seq 1 before the restart (acknowledged since), so his next is seq 2: seq "
+        f"counts per user and continues after a restart; got {seq}"
     )
 
 
@@ -265,10 +292,21 @@ async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(app_server: S
         assert got.get("code") == "bad_frame", (
             f"100,000 nested '[' is a bad frame too (parse_ack raises only ValueError); got {got}"
         )
+        await ann.send(json.dumps({"type": "ack", "ids": "abc"}))
+        got = await server.recv_json(ann, expecting='the error frame of an ack whose ids is "abc"')
+        assert got.get("code") == "bad_frame", (
+            f'An ack whose ids is "abc", not a list of strings, is a bad frame; got {got}')
         await ann.send(json.dumps({"type": "ack", "ids": []}))
-        got = await server.recv_json(ann)
+        got = await server.recv_json(
+            ann, expecting='the acked reply to {"type": "ack", "ids": []}, after the bad frames')
         assert got == {"type": "acked", "count": 0}, f"The socket stays open; got {got}"
-    assert server.events("ws.error"), "A bad frame also emits ws.error on app.events."
+    errors = server.events("ws.error")
+    assert errors, "A bad frame also emits ws.error on app.events."
+    payload = errors[0]["args"]
+    first = payload[0] if len(payload) == 1 and isinstance(payload[0], dict) else {}
+    assert set(first) == {"user", "error"} and first["user"] == "ann", (
+        'ws.error carries exactly {"user": U, "error": "<what was wrong>"}: ann\'s bad frame '
+        f"gave {payload}")
 
 
 @pytest.mark.category("dead_tab")
