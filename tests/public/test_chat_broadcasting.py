@@ -74,12 +74,9 @@ async def test_joining_sends_the_roster_first(app_server: Server) -> None:
 async def test_a_message_reaches_everyone_including_the_sender(app_server: Server) -> None:
     server = app_server()
     async with server.connect("/chat/lobby?user=ann") as ann:
-        await server.recv_json(ann)
-        await server.recv_json(ann)
+        await enter(server, ann)
         async with server.connect("/chat/lobby?user=bob") as bob:
-            await server.recv_json(bob)  # roster
-            await server.recv_json(bob)  # join bob
-            await server.recv_json(ann)  # join bob
+            await enter(server, bob, (ann,))
             await bob.send(json.dumps({"type": "message", "text": "hi"}))
             want = {"type": "message", "room": "lobby", "user": "bob", "text": "hi", "seq": 1}
             for ws, who in ((bob, "bob (the sender)"), (ann, "ann")):
@@ -106,8 +103,7 @@ async def test_a_message_reaches_everyone_including_the_sender(app_server: Serve
 async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(app_server: Server) -> None:
     server = app_server()
     async with server.connect("/chat/lobby?user=ann") as ann:
-        await server.recv_json(ann)
-        await server.recv_json(ann)
+        await enter(server, ann)
         await ann.send("this is not JSON")
         got = await server.recv_json(ann, expecting="the error frame a bad frame gets")
         assert got.get("type") == "error" and got.get("code") == "bad_frame", (
@@ -145,12 +141,12 @@ async def test_seq_counts_per_room_and_survives_an_empty_room(app_server: Server
     async with server.connect("/chat/lobby?user=ann") as ann:
         await enter(server, ann)
         await ann.send(say("one"))
-        got = await server.recv_json(ann)
+        got = await server.recv_json(ann, expecting="ann's message, sent to her too")
         assert got.get("seq") == 1, f"The first message of a room has seq 1; got {got}."
     async with server.connect("/chat/other?user=bob") as bob:
         await enter(server, bob)
         await bob.send(say("elsewhere"))
-        got = await server.recv_json(bob)
+        got = await server.recv_json(bob, expecting="bob's message, sent to him too")
         assert got.get("seq") == 1, f"Every room counts its own seq from 1; got {got}."
     async with server.connect("/chat/lobby?user=cy") as cy:
         await enter(server, cy)
@@ -195,7 +191,8 @@ async def test_a_second_tab_is_not_a_second_user(app_server: Server) -> None:
                 )
                 await server.expect_silence(bob, 0.3)  # no second join for a second tab
             await bob.send(say("still there?"))
-            got = await server.recv_json(bob)
+            got = await server.recv_json(bob, expecting=(
+                "bob's message (closing one of ann's two tabs is no leave)"))
             assert got.get("type") == "message", (
                 f"Closing one of ann's two tabs is not a leave; bob got {got}."
             )
@@ -257,7 +254,7 @@ async def test_a_dead_connection_leaves_and_the_room_goes_on(app_server: Server)
                 f"leave, after the message. ann got {got}."
             )
             await ann.send(say("again"))
-            got = [await server.recv_json(ann)]
+            got = [await server.recv_json(ann, expecting="ann's next message: the room goes on")]
             assert got[0].get("text") == "again", f"The room goes on; ann got {got}."
 
 
@@ -342,21 +339,22 @@ async def test_a_mixed_session(app_server: Server) -> None:
             assert roster == {"type": "roster", "room": "a", "users": ["Ann", "ann"]}, (
                 '"ann" and "Ann" are two users, sorted by code point: ["Ann", "ann"]. '
                 f"{roster_hint(roster, ['Ann', 'ann'])}Got {roster}.")
-            await server.recv_json(big)
-            await server.recv_json(ann)
+            await server.recv_json(big, expecting="Ann's own join")
+            await server.recv_json(ann, expecting="Ann's join, sent to ann")
             async with server.connect("/chat/a?user=ann") as tab2:
-                await server.recv_json(tab2)  # a second tab: its roster, and no join
+                await server.recv_json(tab2, expecting="the roster of ann's second tab")
                 await big.send(say("hi"))
                 want = {"type": "message", "room": "a", "user": "Ann", "text": "hi", "seq": 1}
-                for ws in (ann, big, tab2):
-                    got = await server.recv_json(ws)
+                for ws, who in ((ann, "ann"), (big, "Ann"), (tab2, "ann's second tab")):
+                    got = await server.recv_json(ws, expecting=f"Ann's message, sent to {who}")
                     assert got == want, f"every tab in the room gets {want}; got {got}."
                 await tab2.send(b"binary")
-                got = await server.recv_json(tab2)
+                got = await server.recv_json(tab2, expecting="the error frame a binary frame gets")
                 assert got.get("type") == "error" and got.get("code") == "bad_frame", (
                     f"a binary frame gets a bad_frame error; got {got}.")
             await ann.send(json.dumps({"type": "ping"}))
-            got = await server.recv_json(ann)
+            got = await server.recv_json(
+                ann, expecting="the pong (closing one of ann's two tabs sends nothing)")
             assert got == {"type": "pong"}, (
                 "closing one of ann's two tabs sends nothing: the next frame is the pong; "
                 f"got {got}.")

@@ -93,20 +93,22 @@ async def test_backlog_in_order_then_backlog_end_then_live(app_server: Server) -
         )
         async with server.http() as client:
             await client.post("/notifications", json={"user": "ann", "title": "live"})
-        live = await server.recv_json(ann)
+        live = await server.recv_json(ann, expecting=(
+            "the live push of 'live', created while ann is connected"))
         assert live.get("type") == "notification" and live.get("title") == "live", (
             f"A notification created while ann is connected should be pushed at once; got {live}"
         )
         await ann.send(json.dumps({"type": "ack", "ids": [f["id"] for f in frames[:2]]}))
-        acked = await server.recv_json(ann)
+        acked = await server.recv_json(ann, expecting="the acked reply to ann's ack of two ids")
         assert acked == {"type": "acked", "count": 2}, f"Expected an acked reply; got {acked}"
     async with server.connect("/notifications/ann") as ann:
-        again = await server.recv_json(ann)
+        again = await server.recv_json(ann, expecting=(
+            "the backlog's one notification, 'live' (the other two were acknowledged)"))
         assert again.get("title") == "live", (
             "After acknowledging the first two, only the unacknowledged 'live' one should come "
             f"back on the next connect; got {again}"
         )
-        end = await server.recv_json(ann)
+        end = await server.recv_json(ann, expecting="the backlog_end frame after 'live'")
         assert end == {"type": "backlog_end", "count": 1}, (
             "The backlog held one notification ('live', seq 3), so backlog_end's count is "
             f"how many it sent, 1, not the last seq: got {end}"
@@ -159,7 +161,7 @@ async def test_bad_input_is_refused_with_422(app_server: Server) -> None:
         f"A title of exactly 200 characters is allowed (1-200): 201, not {r.status_code}"
     )
     async with server.connect("/notifications/bad%20name") as ws:
-        reply = await server.recv_json(ws)
+        reply = await server.recv_json(ws, expecting="the bad_request error frame a bad user gets")
         assert reply.get("code") == "bad_request", f"A bad user in the path: got {reply}"
         code, _ = await server.expect_close(ws)
         assert code == 4400, f"A bad user name in the path closes with 4400, not {code}."
@@ -175,8 +177,8 @@ async def test_a_live_notification_reaches_every_tab(app_server: Server) -> None
             assert await backlog(server, ws) == []
         reply = await post(server, "ann", "hello", body="world", level="high")
         assert reply["delivered"] == 2, f"ann has two tabs open: delivered is 2; got {reply}"
-        for ws in (tab1, tab2):
-            frame = await server.recv_json(ws)
+        for ws, tab in ((tab1, "ann's first tab"), (tab2, "ann's second tab")):
+            frame = await server.recv_json(ws, expecting=f"the live push of 'hello' to {tab}")
             want = {"type": "notification", "id": reply["id"], "seq": 1, "user": "ann",
                     "title": "hello", "body": "world", "level": "high"}
             assert {k: frame.get(k) for k in want} == want, f"Expected {want}; got {frame}"
@@ -198,7 +200,7 @@ async def test_ack_counts_only_your_pending_ids(app_server: Server) -> None:
     async with server.connect("/notifications/ann") as ann:
         await backlog(server, ann)
         await ann.send(json.dumps({"type": "ack", "ids": [mine[0], mine[0], bobs, "nope"]}))
-        got = await server.recv_json(ann)
+        got = await server.recv_json(ann, expecting="the acked reply to ann's ack")
         assert got == {"type": "acked", "count": 1}, (
             "Only one of those ids is ann's pending notification (the same id twice counts "
             f"once; bob's id and an unknown one count 0): expected count 1, got {got}."
@@ -262,7 +264,7 @@ async def test_a_restart_keeps_the_queue_and_the_seq(app_server: Server) -> None
     async with server.connect("/notifications/bob") as bob:
         frames = await backlog(server, bob)
         await bob.send(json.dumps({"type": "ack", "ids": [f["id"] for f in frames]}))
-        await server.recv_json(bob)
+        await server.recv_json(bob, expecting="the acked reply to bob's ack")
     await asyncio.to_thread(server.restart)
     async with server.connect("/notifications/ann") as ann:
         frames = await backlog(server, ann)
@@ -282,13 +284,13 @@ async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(app_server: S
     async with server.connect("/notifications/ann") as ann:
         await backlog(server, ann)
         await ann.send("not JSON")
-        got = await server.recv_json(ann)
+        got = await server.recv_json(ann, expecting="the error frame a frame that is not JSON gets")
         assert got.get("type") == "error" and got.get("code") == "bad_frame", (
             'A frame that is not JSON gets {"type": "error", "code": "bad_frame", ...}; '
             f"got {got}"
         )
         await ann.send("[" * 100_000)
-        got = await server.recv_json(ann)
+        got = await server.recv_json(ann, expecting="the error frame 100,000 nested '[' get")
         assert got.get("code") == "bad_frame", (
             f"100,000 nested '[' is a bad frame too (parse_ack raises only ValueError); got {got}"
         )
@@ -321,7 +323,8 @@ async def test_a_dead_tab_is_not_counted(app_server: Server) -> None:
         assert reply["delivered"] == 1, (
             f"The push to one of ann's tabs failed: delivered counts the other only; got {reply}"
         )
-        assert (await server.recv_json(ok)).get("title") == "one"
+        got = await server.recv_json(ok, expecting="the live push of 'one' to ann's working tab")
+        assert got.get("title") == "one", f"ann's working tab gets 'one' live; got {got}"
         reply = await post(server, "ann", "two")
         assert reply["delivered"] == 1, f"The dead tab was dropped; got {reply}"
 
@@ -337,12 +340,12 @@ async def test_a_mixed_session(app_server: Server) -> None:
         for title in ("t1", "t2", "t3"):
             reply = await post(server, "ann", title)
             assert reply["delivered"] == 1, f"ann has one tab open: delivered 1; got {reply}"
-            frame = await server.recv_json(ann)
+            frame = await server.recv_json(ann, expecting=f"the live push of {title!r}")
             assert frame.get("title") == title, f"ann's tab gets {title!r} live; got {frame}"
             ids.append(reply["id"])
         other = (await post(server, "ANN", "for ANN"))["id"]  # not ann's: her tab hears nothing
         await ann.send(json.dumps({"type": "ack", "ids": [ids[0], ids[1], other, "nope"]}))
-        got = await server.recv_json(ann)
+        got = await server.recv_json(ann, expecting="the acked reply to ann's ack")
         assert got == {"type": "acked", "count": 1}, (
             "t1 was dropped by the cap of 2, ANN's id is not ann's and 'nope' is unknown: only "
             f"t2 counts; got {got}.")
