@@ -91,6 +91,15 @@ def test_a_long_message_keeps_its_end_in_the_result(tmp_path: Path) -> None:
     assert "characters not shown" in message and len(message) < 4100
 
 
+def test_a_request_the_app_never_answered_is_said_in_words(tmp_path: Path) -> None:
+    """The student's test: a POST that hung read only ``httpx.ReadTimeout`` in the feedback."""
+    settings = _course(tmp_path, "import httpx\ndef test_a():\n    raise httpx.ReadTimeout("
+                                 "'', request=httpx.Request('POST', 'http://x/notifications'))\n")
+    message = run_suite(EX, settings.course_root / "sub", settings).tests[0].message
+    assert message.startswith("Your server did not answer POST /notifications in time "
+                              "(ReadTimeout)"), message
+
+
 def test_a_hung_run_is_cut_off(tmp_path: Path) -> None:
     settings = _course(tmp_path, "import time\ndef test_a():\n    time.sleep(60)\n")
     points, notes, _ = _run(settings, timeout=3)

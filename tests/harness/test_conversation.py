@@ -23,6 +23,7 @@ from day25.course.harness import (
     SubmissionTimeout,
     reply_text,
 )
+from day25.course.harness.conversation import unanswered
 from day25.course.protocol import FAULT_HEADER
 
 APP = '''
@@ -206,3 +207,15 @@ async def test_a_send_stalled_on_a_socket_that_stopped_reading_is_named(
         "Your server has nothing left to do and did not send the hello. It waits: a send is "
         "still waiting on a socket that stopped reading (the check's stalled member), and a "
         "send without a time limit (asyncio.wait_for) waits for ever.\n"), said
+
+
+def test_a_request_never_answered_is_named_not_httpx_readtimeout() -> None:
+    """The student's test: the feedback of a push with no time limit read only
+    ``httpx.ReadTimeout`` (httpx's message is empty); the plugin reports this instead."""
+    timeout = httpx.ReadTimeout("", request=httpx.Request("POST", "http://localhost/notifications"))
+    assert unanswered(timeout) == (
+        "Your server did not answer POST /notifications in time (ReadTimeout): a route that "
+        "waits without a time limit (a send to a tab that stopped reading, without "
+        "asyncio.wait_for; a lock held elsewhere) or loops for ever never answers.")
+    assert unanswered(httpx.ConnectTimeout("")).startswith(
+        "Your server did not answer an HTTP request in time (ConnectTimeout)")

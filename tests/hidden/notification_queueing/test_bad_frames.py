@@ -116,8 +116,12 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
         for bad in BAD_FRAMES:
             await ann.send(bad)
             reply = await server.recv_json(ann)
-            assert set(reply) == {"type", "code", "message"} and reply["message"], (bad[:40], reply)
-            assert (reply["type"], reply["code"]) == ("error", "bad_frame"), (bad[:40], reply)
+            want = ("gets exactly {'type': 'error', 'code': 'bad_frame', 'message': '<what was "
+                    "wrong>'}")
+            assert set(reply) == {"type", "code", "message"} and reply["message"], (
+                f"the malformed frame {bad[:60]!r} {want}; got {reply!r:.300}")
+            assert (reply["type"], reply["code"]) == ("error", "bad_frame"), (
+                f"the malformed frame {bad[:60]!r} {want}; got {reply!r:.300}")
         await asyncio.gather(server.expect_silence(tab2), server.expect_silence(bob))
         assert await acked(server, ann, [frames[0]["id"]]) == 1, "the socket still works"
     try:  # ws.error has an async listener (the grader's): an emit not awaited runs none
@@ -134,8 +138,11 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
     assert "Traceback" not in server.output, f"no traceback, ever: {server.output[-1500:]}"
     for error in errors:
         payload = error["args"][0]
-        assert set(payload) == {"user", "error"} and payload["user"] == "ann", payload
-        assert isinstance(payload["error"], str) and payload["error"], payload
+        assert set(payload) == {"user", "error"} and payload["user"] == "ann", (
+            f'ws.error carries exactly {{"user": U, "error": "<what was wrong>"}}: ann\'s bad '
+            f"frame gave {payload!r:.300}")
+        assert isinstance(payload["error"], str) and payload["error"], (
+            f"ws.error's error is a non-empty str saying what was wrong; got {payload!r:.300}")
     assert [e["args"] for e in heard] == [e["args"] for e in errors], (
         "the async listener of ws.error hears each payload the app emitted")
     assert not server.events(CHANGED), (

@@ -25,7 +25,8 @@ from websockets.typing import Data
 from day25.course.harness.errors import TAIL_CHARS
 from day25.course.protocol import OUTPUT_MARKER
 
-__all__ = ["Conversation", "closed_here", "history", "path_of", "refused", "reply_text"]
+__all__ = ["Conversation", "closed_here", "history", "path_of", "refused", "reply_text",
+           "unanswered"]
 
 #: How many frames (both ways together) a message quotes, and how much of each.
 KEPT_FRAMES = 8
@@ -155,3 +156,15 @@ def reply_text(reply: httpx.Response, limit: int = 300, *, output: str = "") -> 
             where = (f" at {name}, line {match.group(2)}, in {match.group(3)}"
                      + (f": {code}" if code else ""))
     return f"your server raised {raised[:limit]}{where}"
+
+
+def unanswered(exc: httpx.TimeoutException) -> str:
+    """An HTTP request the app never answered, as a student should read it (httpx's own
+    message is empty: the feedback said only ``httpx.ReadTimeout``)."""
+    try:
+        what = f"{exc.request.method} {exc.request.url.path}"
+    except RuntimeError:  # no request attached
+        what = "an HTTP request"
+    return (f"Your server did not answer {what} in time ({type(exc).__name__}): a route that "
+            "waits without a time limit (a send to a tab that stopped reading, without "
+            "asyncio.wait_for; a lock held elsewhere) or loops for ever never answers.")

@@ -51,6 +51,7 @@ from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 
 from day25.course.catalogue import (
@@ -62,6 +63,7 @@ from day25.course.catalogue import (
 )
 from day25.course.harness.app_process import AppProcess
 from day25.course.harness.app_server import AppServer
+from day25.course.harness.conversation import unanswered
 from day25.course.harness.errors import SubmissionError, SubmissionTimeout
 from day25.course.harness.inside_client import InsideClient
 from day25.course.harness.scenarios import ScenarioClient
@@ -186,6 +188,8 @@ def pytest_runtest_makereport(
     report = yield
     if call.excinfo is not None and call.excinfo.errisinstance(SubmissionError):
         report.longrepr = str(call.excinfo.value)
+    elif call.excinfo is not None and isinstance(call.excinfo.value, httpx.TimeoutException):
+        report.longrepr = unanswered(call.excinfo.value)
     broken = call.excinfo is not None and call.excinfo.errisinstance(RunnerError)
     if broken:
         assert call.excinfo is not None
