@@ -24,7 +24,8 @@ from day25.course.harness import (
     reply_text,
 )
 from day25.course.harness.conversation import unanswered
-from day25.course.protocol import FAULT_HEADER
+from day25.course.harness.errors import TAIL_CHARS
+from day25.course.protocol import FAULT_HEADER, OUTPUT_MARKER
 
 APP = '''
 from nexios import NexiosApp
@@ -54,6 +55,11 @@ def create_app():
     @app.ws_route("/gone")
     async def gone(ws: WebSocket):
         return  # never accepts
+
+    @app.ws_route("/raises")
+    async def raises(ws: WebSocket):
+        await ws.accept()
+        await ws.receive_text()  # the client's close raises WebSocketDisconnect: uncaught
 
     @app.post("/boom")
     async def boom(req, res):
@@ -156,7 +162,7 @@ async def test_a_500_page_reads_as_the_exception_and_the_students_line(server: A
         r = await client.post("/boom")
     assert r.status_code == 500 and "Traceback" in r.text
     assert reply_text(r) == ("your server raised KeyError: 'id' at chat_broadcasting.py, "
-                             'line 33, in boom: return res.json({"id": stored["id"]})')
+                             'line 38, in boom: return res.json({"id": stored["id"]})')
 
 
 def test_reply_text_of_other_bodies_and_library_frames() -> None:
@@ -219,3 +225,28 @@ def test_a_request_never_answered_is_named_not_httpx_readtimeout() -> None:
         "asyncio.wait_for; a lock held elsewhere) or loops for ever never answers.")
     assert unanswered(httpx.ConnectTimeout("")).startswith(
         "Your server did not answer an HTTP request in time (ConnectTimeout)")
+
+
+async def test_a_traceback_in_the_log_fails_with_the_log_in_whole_lines(
+        server: AppServer) -> None:
+    """The grading regression run: a check quoted the log's last 1,500 characters, which
+    began in the middle of a path (the grader's temporary folder, not hidden then) and
+    ended in pytest's garbled explanation of `not in`."""
+    await server.expect_no_traceback("nothing has raised yet")
+    async with server.connect("/raises"):
+        pass
+    with pytest.raises(SubmissionError) as raised:
+        await server.expect_no_traceback("a normal disconnect must not raise")
+    said = str(raised.value)
+    assert said.startswith(f"a normal disconnect must not raise\n{OUTPUT_MARKER}\n"), said
+    assert "Traceback" in said and "is contained here" not in said
+
+
+def test_output_quoted_in_a_message_starts_at_a_whole_line() -> None:
+    lines = [f'  File "/tmp/day25-verdict-x1/code/chat_broadcasting.py", line {i}, in f'
+             for i in range(100)]
+    said = str(SubmissionError("it failed", output="\n".join(lines)))
+    tail = said.split(f"{OUTPUT_MARKER}\n", 1)[1]
+    assert tail.startswith("(earlier output not shown)\n  File \"/tmp/day25-verdict-x1/"), tail
+    assert tail.endswith(lines[-1]) and len(tail) <= TAIL_CHARS + 30
+    assert str(SubmissionError("short", output="one line")).endswith(f"{OUTPUT_MARKER}\none line")

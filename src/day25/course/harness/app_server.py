@@ -44,6 +44,7 @@ from day25.course.harness.app_events import AppEvents
 from day25.course.harness.app_process import AppProcess, RemoteApp
 from day25.course.harness.conversation import (
     Conversation,
+    close_of,
     closed_here,
     history,
     path_of,
@@ -225,7 +226,7 @@ class AppServer(AppEvents):
                 raise  # another socket's: its own connect() tells it
             self.check_alive("a WebSocket was open", grace=0.0 if exc.rcvd else 0.5)
             raise SubmissionError(f"Your server closed the WebSocket to {path} "
-                                  f"({_close(exc)}) while the check was still using it.\n"
+                                  f"({close_of(exc)}) while the check was still using it.\n"
                                   f"{history(conn)}", output=self.output) from None
         finally:
             await conn.close()
@@ -312,7 +313,7 @@ class AppServer(AppEvents):
         except websockets.exceptions.ConnectionClosed as exc:
             self.check_alive("a WebSocket was open", grace=0.0 if exc.rcvd else 0.5)
             raise SubmissionError(
-                f"Your server closed the WebSocket to {path_of(ws)} ({_close(exc)}); the check "
+                f"Your server closed the WebSocket to {path_of(ws)} ({close_of(exc)}); the check "
                 f"was waiting for {expecting}.\n{history(ws)}", output=self.output) from None
         try:
             return json.loads(frame)
@@ -334,6 +335,13 @@ class AppServer(AppEvents):
         if recv.cancelled() or recv.exception() is not None:
             return
         raise SubmissionError(f"Expected no frame, but your server sent {recv.result()!r:.300}")
+
+    async def expect_no_traceback(self, why: str) -> None:
+        """Fail with ``why`` and the app's log if the app logged a traceback, once it settled
+        (the log in whole lines, not cut in the middle of a path)."""
+        await self.settled()
+        if "Traceback" in self.output:
+            raise SubmissionError(why, output=self.output)
 
     async def expect_close(
         self, ws: ClientConnection, timeout: float | None = None  # noqa: ASYNC109
@@ -387,10 +395,3 @@ class AppServer(AppEvents):
         if not reply.get("ok"):
             raise SubmissionError(str(reply.get("error")))
         return reply
-
-
-def _close(exc: websockets.exceptions.ConnectionClosed) -> str:
-    """How the server closed: its code and reason, or that it sent no close frame."""
-    if exc.rcvd is None:
-        return "without a close frame: the connection just ended"
-    return f"code {exc.rcvd.code}" + (f", reason {exc.rcvd.reason!r}" if exc.rcvd.reason else "")

@@ -22,10 +22,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 from websockets.typing import Data
 
-from day25.course.harness.errors import TAIL_CHARS
+from day25.course.harness.errors import output_tail
 from day25.course.protocol import OUTPUT_MARKER
 
-__all__ = ["Conversation", "closed_here", "history", "path_of", "refused", "reply_text",
+__all__ = ["Conversation", "close_of", "closed_here", "history", "path_of", "refused", "reply_text",
            "unanswered"]
 
 #: How many frames (both ways together) a message quotes, and how much of each.
@@ -139,7 +139,7 @@ def reply_text(reply: httpx.Response, limit: int = 300, *, output: str = "") -> 
     if "Traceback (most recent call last)" not in text:
         said = text if len(text) <= limit else f"{text[:limit]}..."
         if reply.status_code >= 500 and output.strip():
-            said = f"{said}\n{OUTPUT_MARKER}\n{output[-TAIL_CHARS:]}"
+            said = f"{said}\n{OUTPUT_MARKER}\n{output_tail(output)}"
         return said
     lines = [line for line in text.splitlines() if line.strip()]
     raised = next((line.strip() for line in reversed(lines)
@@ -168,3 +168,10 @@ def unanswered(exc: httpx.TimeoutException) -> str:
     return (f"Your server did not answer {what} in time ({type(exc).__name__}): a route that "
             "waits without a time limit (a send to a tab that stopped reading, without "
             "asyncio.wait_for; a lock held elsewhere) or loops for ever never answers.")
+
+
+def close_of(exc: ConnectionClosed) -> str:
+    """How the server closed: its code and reason, or that it sent no close frame."""
+    if exc.rcvd is None:
+        return "without a close frame: the connection just ended"
+    return f"code {exc.rcvd.code}" + (f", reason {exc.rcvd.reason!r}" if exc.rcvd.reason else "")

@@ -15,7 +15,7 @@ from day25.course.protocol import CODE_PLACES, OUTPUT_MARKER, CodePlace
 
 __all__ = ["MESSAGE_CHARS", "TAIL_CHARS", "SubmissionCrashed", "SubmissionError",
            "SubmissionSettled", "SubmissionTimeout", "blocked_loop", "brief", "capped",
-           "decode_places", "describe_exit", "last_seen"]
+           "decode_places", "describe_exit", "last_seen", "output_tail"]
 
 TAIL_CHARS = 3000  # characters of the process's output quoted in an error message
 #: characters of a message built from what a submission sent: a 12 MB exception text
@@ -58,8 +58,19 @@ class SubmissionError(Exception):
         self.output = output
         message = capped(message)
         if output.strip():
-            message = f"{message}\n{OUTPUT_MARKER}\n{output[-TAIL_CHARS:]}"
+            message = f"{message}\n{OUTPUT_MARKER}\n{output_tail(output)}"
         super().__init__(message)
+
+
+def output_tail(output: str) -> str:
+    """The last :data:`TAIL_CHARS` of a process's output, in whole lines: a line cut in the
+    middle (a path with its head cut off) would escape the feedback's hiding of the
+    grader's paths, and reads as garbage."""
+    if len(output) <= TAIL_CHARS:
+        return output
+    tail = output[-TAIL_CHARS:]
+    _partial, newline, rest = tail.partition("\n")
+    return f"(earlier output not shown)\n{rest}" if newline and rest.strip() else tail
 
 
 class SubmissionCrashed(SubmissionError):
