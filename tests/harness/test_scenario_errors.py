@@ -143,3 +143,39 @@ def test_a_listeners_system_exit_out_of_emit_is_its_error_and_out_of_the_loop_is
     as_task = EMITTER.replace("await result", "await asyncio.ensure_future(result)")
     with pytest.raises(RuntimeError, match="SystemExit: listener a failed escaped the event loop"):
         run_scenario(module("import asyncio\n" + as_task, OWN), "PriorityEmitter", {"ops": ops})
+
+
+FORGOT_NONLOCAL = """
+def once(bus, event, handler=None, priority=2):
+    fired = False
+    def wrapper(*args, **kwargs):
+        if fired:
+            return None
+        fired = True
+        bus.off(event, wrapper)
+        return handler(*args, **kwargs)
+    bus.on(event, wrapper, priority=priority)
+    return handler
+"""
+
+
+def test_what_the_submissions_own_code_raised_into_the_bus_is_told() -> None:
+    """A student's test: a wrapper without ``nonlocal fired`` raised UnboundLocalError into
+    the emit's errors on every emit, and 13 checks said only "were called as []"."""
+    from day25.course.harness import first_difference
+
+    ops = [{"op": "once", "event": "e", "listener": "a", "kind": "sync", "style": "call"}, EMIT]
+    submission = module(FORGOT_NONLOCAL, OWN)
+    submission.__file__ = "<submission>"  # where the student's frames are: the line is named
+    result = run_scenario(submission, BUS_SUBJECT, {"ops": ops})
+    [collected] = result["ops"][1]["collected"]
+    assert collected.startswith("UnboundLocalError: cannot access local variable 'fired'")
+    assert collected.endswith("(at <submission> line 5, in wrapper: )"), collected  # no source
+    said = first_difference(ops, [{"trace": []}, {"trace": [["a", 1]], "value": []}], result)
+    assert said is not None and said.endswith(
+        f"but were called as []. Meanwhile your code raised, and the bus collected it in the "
+        f"emit's errors: {collected}"), said
+    # the listeners' own exceptions are the scenario's, not the submission's: not told again
+    ops[0]["raises"] = "ValueError"
+    own = run_scenario(module(ONCE, OWN), BUS_SUBJECT, {"ops": ops})["ops"][1]
+    assert own["value"] == ["ValueError"] and "collected" not in own

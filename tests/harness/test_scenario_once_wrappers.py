@@ -257,7 +257,8 @@ def test_an_exception_returned_is_a_value_which_a_wrapper_that_raises_it_shows()
     passed_on = {"trace": [["x", 1], ["y", 1]], "error": None, "value": []}
     assert on_bus(settling_module(), ops)[2] == passed_on
     raised = on_bus(settling_module(RAISE_RETURNED=True), ops)[2]
-    assert raised == {**passed_on, "value": ["ValueError", "ValueError"]}
+    shown = [f"ValueError: a value listener {n} returned, not an error it raised" for n in "xy"]
+    assert raised == {**passed_on, "value": ["ValueError", "ValueError"], "collected": shown}
 
 
 def test_callable_args_are_functions_recorded_as_the_values_they_stand_for() -> None:

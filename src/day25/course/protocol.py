@@ -238,6 +238,7 @@ class OpResult(TypedDict):
     error: str | None  # what the submission raised during this op
     value: NotRequired[Any]  # what a "count" op counted, an emit or an off returned
     early: NotRequired[list[str]]  # listeners an emit ran before it was awaited
+    collected: NotRequired[list[str]]  # a bus emit's errors no scenario listener raised
 
 
 class ScenarioResult(TypedDict):

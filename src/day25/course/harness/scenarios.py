@@ -118,10 +118,23 @@ def _difference(
                         f"{dict(w)}, but ran {dict(h)}")
         elif expect["trace"] != have["trace"]:
             return (f"{where} the listeners should have been called as {expect['trace']} "
-                    f"([listener, payload], in order), but were called as {have['trace']}")
+                    f"([listener, payload], in order), but were called as {have['trace']}"
+                    f"{_collected(have)}")
         if "value" in expect and expect["value"] != have.get("value"):
-            return f"{where} {_value_problem(op['op'], expect['value'], have.get('value'))}"
+            problem = _value_problem(op["op"], expect["value"], have.get("value"))
+            return f"{where} {problem}{_collected(have)}"
     return None
+
+
+def _collected(have: Any) -> str:
+    """What the bus's emit result held that no listener of the scenario raised: the
+    submission's own code failed (a ``nonlocal`` forgotten in a wrapper), which the
+    student must see, not only the listener that then did not run."""
+    found = have.get("collected") if isinstance(have, dict) else None
+    if not isinstance(found, list) or not found:
+        return ""
+    shown = "; ".join(" ".join(str(text).split())[:500] for text in found[:3])
+    return f". Meanwhile your code raised, and the bus collected it in the emit's errors: {shown}"
 
 
 def _value_problem(op: str, want: Any, got: Any) -> str:
@@ -129,6 +142,8 @@ def _value_problem(op: str, want: Any, got: Any) -> str:
         return f"{want} listener(s) should be left on the bus, but {got} are"
     if op == "off":
         return f"off should return {want!r}, but returned {got}"
+    if isinstance(want, list) and not want:
+        return f"the bus should have received no exception from its listeners, but received {got}"
     if isinstance(want, list):
         return (f"the bus should have received the exceptions {want} from its listeners "
                 f"(a handler's exception must reach the bus), but received {got}")

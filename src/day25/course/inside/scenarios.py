@@ -102,7 +102,13 @@ from day25.course.inside.plain_values import (
     pep479,
     recorded_payload,
 )
-from day25.course.inside.submission import import_error, import_once, where_in
+from day25.course.inside.submission import (
+    describe,
+    import_error,
+    import_once,
+    said_safely,
+    where_in,
+)
 from day25.course.inside.virtual_clock import VirtualClockLoop
 from day25.course.protocol import (
     BUS_SUBJECT,
@@ -126,12 +132,6 @@ class _EndlessEmit(BaseException):
     which collects its listeners' exceptions does not swallow it and go on looping."""
 
 
-def describe(exc: BaseException, module_file: str | None) -> str:
-    """``Type: message (at your_file.py line N, in function: the line)``: short, for a student."""
-    text = f"{type(exc).__name__}: {exc}".rstrip(": ")
-    return text + where_in(exc, module_file) if module_file else text
-
-
 class _Run:
     def __init__(self, module: ModuleType, subject: str) -> None:
         self.module = module
@@ -143,6 +143,7 @@ class _Run:
         self.resolving: set[asyncio.Future[Any]] = set()  # returns_future's tasks, running
         self.given: list[Any] = []  # the arguments given to this op's emits, to tell copies
         self.early: list[str] = []  # listeners this op's emit ran before it was awaited
+        self.collected: list[str] = []  # errors in its result no scenario listener raised
         self.decorators: dict[str, Any] = {}  # once ops' "decorator": kept, to use again
         self.subject = subject
         self.target: Any = self._fresh()
@@ -290,7 +291,10 @@ class _Run:
             else:
                 returned = await result
             if isinstance(target, EventBus):
-                return [self.raised.name(pep479(e)) for e in getattr(returned, "errors", ())]
+                errors = list(getattr(returned, "errors", ()))
+                self.collected += [said_safely(e, self.file) for e in errors[:3]
+                                   if not any(e is r for r in self.raised.errors)]
+                return [self.raised.name(pep479(e)) for e in errors]
             return None if returned is None else repr(returned)[:200]
         elif kind == "emit_concurrently":
             token = depth.set(1)  # no re-emits here: see the module docstring
@@ -328,7 +332,7 @@ async def _awaiting(result: Any) -> Any:
 async def _run_ops(run: _Run, ops: list[dict[str, Any]]) -> list[OpResult]:
     results: list[OpResult] = []
     for op in ops:
-        run.trace, run.errors, run.given, run.early = [], [], [], []
+        run.trace, run.errors, run.given, run.early, run.collected = [], [], [], [], []
         entry: OpResult = {"op": op["op"], "trace": [], "error": None}
         try:
             value = await run.do(op)
@@ -348,6 +352,8 @@ async def _run_ops(run: _Run, ops: list[dict[str, Any]]) -> list[OpResult]:
         entry["error"] = "; ".join(run.errors) or None
         if run.early:
             entry["early"] = run.early
+        if run.collected:
+            entry["collected"] = run.collected
         results.append(entry)
     return results
 

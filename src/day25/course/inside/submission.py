@@ -31,9 +31,9 @@ from typing import Any
 
 from day25.course.protocol import IMPORT_FAILED
 
-__all__ = ["OFF_LIMITS", "FreshImport", "OffLimitsImport", "forbid_off_limits", "import_error",
-           "import_once", "not_done_yet", "off_limits_in", "off_limits_message", "where_in",
-           "your_traceback"]
+__all__ = ["OFF_LIMITS", "FreshImport", "OffLimitsImport", "describe", "forbid_off_limits",
+           "import_error", "import_once", "not_done_yet", "off_limits_in", "off_limits_message",
+           "said_safely", "where_in", "your_traceback"]
 
 #: packages no graded module may import (the bus, ``day25`` itself, stays allowed)
 OFF_LIMITS = ("day25.realtime", "day25.serve")
@@ -271,3 +271,17 @@ class FreshImport:
             return not_done_yet(exc, self.path)
         return (f"create_app() in your {self.module}.py raised, so the app could not start.\n"
                 f"{your_traceback(exc, self.folder)}")
+
+
+def describe(exc: BaseException, module_file: str | None) -> str:
+    """``Type: message (at your_file.py line N, in function: the line)``: short, for a student."""
+    text = f"{type(exc).__name__}: {exc}".rstrip(": ")
+    return text + where_in(exc, module_file) if module_file else text
+
+
+def said_safely(exc: BaseException, module_file: str | None) -> str:
+    """:func:`describe`, for an exception only the submission's code touched (any str())."""
+    try:
+        return describe(exc, module_file)[:500]
+    except Exception:
+        return type(exc).__name__
