@@ -217,7 +217,10 @@ async def test_ack_counts_only_your_pending_ids(app_server: Server) -> None:
 async def test_seq_counts_per_user(app_server: Server) -> None:
     server = app_server()
     replies = [await post(server, user, "x") for user in ("ann", "bob", "ann")]
-    assert [r["seq"] for r in replies] == [1, 1, 2], f"seq counts per user: {replies}"
+    seqs = [r["seq"] for r in replies]
+    assert seqs == [1, 1, 2], (
+        f"seq counts per user: POSTs for ann, bob, ann get seq 1, 1, 2 (bob's first is his "
+        f"seq 1); got {seqs}")
     assert len({r["id"] for r in replies}) == 3, f"ids are unique: {replies}"
 
 
