@@ -179,3 +179,25 @@ def test_what_the_submissions_own_code_raised_into_the_bus_is_told() -> None:
     ops[0]["raises"] = "ValueError"
     own = run_scenario(module(ONCE, OWN), BUS_SUBJECT, {"ops": ops})["ops"][1]
     assert own["value"] == ["ValueError"] and "collected" not in own
+
+
+def test_a_listener_of_an_earlier_check_is_named_as_shared_state() -> None:
+    """A student's emitter kept its listeners in a mutable default argument: a check's
+    emit raised 'listener boom failed', boom being a listener of an earlier check, and the
+    student looked for a boom in a scenario that has none."""
+    from day25.course.harness import first_difference
+
+    ops = [on("a", ""), EMIT]
+    ops[0].pop("raises")
+    got: Any = {"ops": [{"op": "on", "trace": [], "error": None},
+                        {"op": "emit", "trace": [["a", 1]],
+                         "error": "ValueError: listener boom failed (at p.py line 9, in emit)"}]}
+    said = first_difference(ops, [{"trace": []}, {"trace": [["a", 1]]}], got)
+    assert said is not None and said.endswith(
+        "At step 2 ['boom'] ran, which this scenario never registered on this object: they "
+        "come from an earlier check, on another object. Your object's state is shared between "
+        "objects (a mutable default argument, or a class attribute): make it in __init__, for "
+        "each object"), said
+    got["ops"][1]["error"] = "ValueError: listener a failed (at p.py line 9, in emit)"
+    assert "never registered" not in (first_difference(ops, [{"trace": []}, {"trace": []}], got)
+                                      or "")

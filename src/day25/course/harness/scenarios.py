@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from typing import Any
 
@@ -96,8 +97,15 @@ def _difference(
     if got.get("setup_error"):
         return f"Creating the object under test failed: {got['setup_error']}"
     steps = "\n".join(f"  {i + 1}. {_show(op)}" for i, op in enumerate(ops))
+    ours = _listeners(ops)
     for i, (op, expect, have) in enumerate(zip(ops, want, got["ops"], strict=True)):
         where = f"Scenario:\n{steps}\nAt step {i + 1}"
+        strangers = sorted(set(_FAILED.findall(have["error"] or "")) - ours)
+        if strangers:  # a trace also holds what is not a listener: only a listener's error
+            return (f"{where} {strangers} ran, which this scenario never registered on this "
+                    "object: they come from an earlier check, on another object. Your object's "
+                    "state is shared between objects (a mutable default argument, or a class "
+                    "attribute): make it in __init__, for each object")
         wanted_error = expect.get("error")
         if have["error"] and not (wanted_error and have["error"].startswith(wanted_error + ":")):
             done = "was" if have["error"].startswith("stopped after") else "raised"
@@ -124,6 +132,19 @@ def _difference(
             problem = _value_problem(op["op"], expect["value"], have.get("value"))
             return f"{where} {problem}{_collected(have)}"
     return None
+
+
+#: how a scenario listener's exception reads ("raises"): its name, for a stranger's
+_FAILED = re.compile(r"\blistener (\w+) failed\b")
+
+
+def _listeners(ops: Any) -> set[Any]:
+    """Every listener name a scenario registers, nested ops (``then``, ``meanwhile``) too."""
+    if isinstance(ops, list):
+        return set().union(*map(_listeners, ops)) if ops else set()
+    if isinstance(ops, dict):
+        return {ops.get("listener")} | set().union(*map(_listeners, ops.values()))
+    return set()
 
 
 def _collected(have: Any) -> str:
