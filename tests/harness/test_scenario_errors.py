@@ -201,3 +201,54 @@ def test_a_listener_of_an_earlier_check_is_named_as_shared_state() -> None:
     got["ops"][1]["error"] = "ValueError: listener a failed (at p.py line 9, in emit)"
     assert "never registered" not in (first_difference(ops, [{"trace": []}, {"trace": []}], got)
                                       or "")
+
+
+FORGOT_AWAIT = EMITTER.replace("""                result = handler(*args, **kwargs)
+                if inspect.isawaitable(result):
+                    await result""", """                handler(*args, **kwargs)""")
+
+
+def test_an_async_listener_whose_coroutine_nobody_awaited_is_named() -> None:
+    """A student's emitter called every listener and awaited none: the async one's body
+    never ran, and "were called as [['sync', 1]]" read as if it had been skipped."""
+    from day25.course.harness import first_difference
+
+    assert FORGOT_AWAIT != EMITTER
+    ops = [{"op": "on", "event": "e", "listener": "slow", "kind": "async"},
+           {"op": "on", "event": "e", "listener": "sync", "kind": "sync"}, EMIT]
+    result = run_scenario(module(FORGOT_AWAIT, OWN), "PriorityEmitter", {"ops": ops})
+    assert result["ops"][2]["unawaited"] == ["slow"]
+    said = first_difference(ops, [{"trace": []}, {"trace": []},
+                                  {"trace": [["slow", 1], ["sync", 1]]}], result)
+    assert said is not None and said.endswith(
+        "but were called as [['sync', 1]]. slow was called, but the coroutine it returned was "
+        "never awaited, so none of its body ran: await what a listener returns when "
+        "inspect.isawaitable() says so"), said
+    awaited = run_scenario(module(EMITTER, OWN), "PriorityEmitter", {"ops": ops})["ops"][2]
+    assert "unawaited" not in awaited and awaited["trace"] == [["slow", 1], ["sync", 1]]
+
+
+def test_noticing_unawaited_lets_other_warnings_through_the_outer_filters() -> None:
+    import warnings
+
+    from day25.course.inside.awaiting import noticing_unawaited
+
+    async def listener_slow() -> None:
+        pass
+
+    async def mine() -> None:
+        pass
+
+    found: list[str] = []
+    with warnings.catch_warnings(record=True) as outside:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", "ignored here")
+        with noticing_unawaited(found):
+            listener_slow()  # a scenario listener's coroutine, dropped unawaited
+            mine()  # the student's own: its warning goes on as before
+            warnings.warn("ignored here", RuntimeWarning, stacklevel=1)  # as pytest's marks
+            warnings.warn("shown", RuntimeWarning, stacklevel=1)
+    assert found == ["slow"]
+    assert sorted(str(w.message) for w in outside) == [
+        "coroutine 'test_noticing_unawaited_lets_other_warnings_through_the_outer_filters."
+        "<locals>.mine' was never awaited", "shown"]

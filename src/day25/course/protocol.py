@@ -239,6 +239,7 @@ class OpResult(TypedDict):
     value: NotRequired[Any]  # what a "count" op counted, an emit or an off returned
     early: NotRequired[list[str]]  # listeners an emit ran before it was awaited
     collected: NotRequired[list[str]]  # a bus emit's errors no scenario listener raised
+    unawaited: NotRequired[list[str]]  # listeners whose coroutine nobody awaited
 
 
 class ScenarioResult(TypedDict):

@@ -127,7 +127,7 @@ def _difference(
         elif expect["trace"] != have["trace"]:
             return (f"{where} the listeners should have been called as {expect['trace']} "
                     f"([listener, payload], in order), but were called as {have['trace']}"
-                    f"{_collected(have)}")
+                    f"{_unawaited(have)}{_collected(have)}")
         if "value" in expect and expect["value"] != have.get("value"):
             problem = _value_problem(op["op"], expect["value"], have.get("value"))
             return f"{where} {problem}{_collected(have)}"
@@ -145,6 +145,17 @@ def _listeners(ops: Any) -> set[Any]:
     if isinstance(ops, dict):
         return {ops.get("listener")} | set().union(*map(_listeners, ops.values()))
     return set()
+
+
+def _unawaited(have: Any) -> str:
+    """The listeners called whose coroutine nobody awaited: not skipped, never run."""
+    found = have.get("unawaited") if isinstance(have, dict) else None
+    if not isinstance(found, list) or not found:
+        return ""
+    names = ", ".join(str(name)[:40] for name in found[:5])
+    return (f". {names} {'was' if len(found) == 1 else 'were'} called, but the coroutine "
+            f"{'it' if len(found) == 1 else 'each'} returned was never awaited, so none of "
+            "its body ran: await what a listener returns when inspect.isawaitable() says so")
 
 
 def _collected(have: Any) -> str:

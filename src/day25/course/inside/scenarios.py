@@ -35,9 +35,10 @@ the default):
   ``payload``: emit with those positional arguments (none, or several; callables at the
   indexes ``"callable_args"`` names, tuples at ``"tuple_args"``: :mod:`~.plain_values`). For a class
   subject, ``early`` names the listeners that ran when ``emit`` was called, before it
-  was awaited (an ``async def emit`` runs none). ``"timeout": s``: the emit is given
-  ``s`` seconds (``asyncio.wait_for``, best on the virtual clock); when they run out it
-  is cancelled, as a timeout cancels it, and its ``value`` is ``"timed out"``.
+  was awaited (an ``async def emit`` runs none). Any op: ``collected``, a bus result's errors
+  no listener raised; ``unawaited``, listeners whose coroutine nobody awaited (:mod:`~.awaiting`).
+  ``"timeout": s``: the emit is given ``s`` seconds (``asyncio.wait_for``, best on the virtual
+  clock); then it is cancelled, as a timeout cancels it, and its ``value`` is ``"timed out"``.
   ``"meanwhile": [on/off ops]``: the emit runs as a task to its first wait (or end),
   then those ops change the subject (changes made after the emit started), then it is awaited
 * ``{"op": "emit_concurrently", "event"/"events", "payloads", "after_first"?}``: :mod:`~.overlap`
@@ -89,6 +90,7 @@ from types import ModuleType
 from typing import Any
 
 from day25 import EventBus
+from day25.course.inside.awaiting import awaiting, noticing_unawaited
 from day25.course.inside.channel import Channel
 from day25.course.inside.guarded_bus import GuardedBus
 from day25.course.inside.listener_errors import Raised
@@ -144,6 +146,7 @@ class _Run:
         self.given: list[Any] = []  # the arguments given to this op's emits, to tell copies
         self.early: list[str] = []  # listeners this op's emit ran before it was awaited
         self.collected: list[str] = []  # errors in its result no scenario listener raised
+        self.unawaited: list[str] = []  # listeners whose coroutine nobody awaited
         self.decorators: dict[str, Any] = {}  # once ops' "decorator": kept, to use again
         self.subject = subject
         self.target: Any = self._fresh()
@@ -280,11 +283,11 @@ class _Run:
                 raise TypeError(f"emit() returned {result!r}, not an awaitable: make it async def")
             if "timeout" in op:
                 try:
-                    returned = await asyncio.wait_for(_awaiting(result), op["timeout"])
+                    returned = await asyncio.wait_for(awaiting(result), op["timeout"])
                 except TimeoutError:
                     return "timed out"
             elif "meanwhile" in op:  # the emit starts (to its first wait), then these change
-                running = asyncio.ensure_future(_awaiting(result))  # the subject: see above
+                running = asyncio.ensure_future(awaiting(result))  # the subject: see above
                 await asyncio.sleep(0)
                 self._after("meanwhile", list(op["meanwhile"]), False)
                 returned = await running
@@ -324,18 +327,15 @@ class _Run:
                             "was given (so it works as a decorator)")
 
 
-async def _awaiting(result: Any) -> Any:
-    """A coroutine awaiting ``result``, any awaitable, for ``asyncio.wait_for``."""
-    return await result
-
-
 async def _run_ops(run: _Run, ops: list[dict[str, Any]]) -> list[OpResult]:
     results: list[OpResult] = []
     for op in ops:
         run.trace, run.errors, run.given, run.early, run.collected = [], [], [], [], []
+        run.unawaited = []
         entry: OpResult = {"op": op["op"], "trace": [], "error": None}
         try:
-            value = await run.do(op)
+            with noticing_unawaited(run.unawaited):
+                value = await run.do(op)
             if value is not None:
                 entry["value"] = value
         except (Exception, asyncio.CancelledError, SystemExit) as exc:  # a listener's too
@@ -354,6 +354,8 @@ async def _run_ops(run: _Run, ops: list[dict[str, Any]]) -> list[OpResult]:
             entry["early"] = run.early
         if run.collected:
             entry["collected"] = run.collected
+        if run.unawaited:
+            entry["unawaited"] = run.unawaited
         results.append(entry)
     return results
 
