@@ -10,34 +10,38 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from day25.course.harness.errors import SubmissionSettled, SubmissionTimeout
 
 __all__ = ["AppEvents"]
 
 
-class AppEvents:
-    """The ``app.events`` part of :class:`~day25.course.harness.app_server.AppServer`."""
+class _Served(Protocol):
+    """What these questions need of the server they are asked through (an ``AppServer``)."""
 
     timeout: float
 
     @property
-    def output(self) -> str:
-        raise NotImplementedError
+    def output(self) -> str: ...
 
-    def _ask(self, request: dict[str, Any], what: str) -> dict[str, Any]:
-        raise NotImplementedError
+    def _ask(self, request: dict[str, Any], what: str) -> dict[str, Any]: ...
 
-    async def settled(self, *, quiet: float = 0.05, limit: float = 2.0) -> bool:
-        raise NotImplementedError
+    async def settled(self, *, quiet: float = 0.05, limit: float = 2.0) -> bool: ...
 
-    def events(self, name: str | None = None) -> list[dict[str, Any]]:
+    def events(self, name: str | None = None) -> list[dict[str, Any]]: ...
+
+
+class AppEvents:
+    """The ``app.events`` part of :class:`~day25.course.harness.app_server.AppServer`
+    (a base class whose methods ask through the server: ``self`` is a :class:`_Served`)."""
+
+    def events(self: _Served, name: str | None = None) -> list[dict[str, Any]]:
         """What the app emitted on ``app.events``, oldest first: ``{"event", "args", "kwargs"}``."""
         found: list[dict[str, Any]] = self._ask({"cmd": "events"}, "listing events")["events"]
         return [e for e in found if name is None or e["event"] == name]
 
-    async def emit(self, event: str, payload: Any) -> list[str]:
+    async def emit(self: _Served, event: str, payload: Any) -> list[str]:
         """Emit ``event`` with ``payload`` on the app's ``app.events``, as its own code
         would: where a text says a *listener* acts on an event, this checks that one
         does. Returns what its listeners raised (``"Type: message"``)."""
@@ -45,19 +49,19 @@ class AppEvents:
         reply = await asyncio.to_thread(self._ask, request, f"emitting {event!r} on app.events")
         return list(reply.get("errors") or [])
 
-    async def probe(self, source: str) -> Any:
+    async def probe(self: _Served, source: str) -> Any:
         """``source``'s ``probe(module)`` on the app's module; ``app_events`` in it: its bus."""
         return (await asyncio.to_thread(self._ask, {"cmd": "probe", "source": source},
                                         "probing")).get("value")
 
-    def faults(self) -> dict[str, int]:
+    def faults(self: _Served) -> dict[str, int]:
         """What the injected faults did: sends each kind took over (``"raise"``,
         ``"stall"``, ``"slow"``), and ``"stalled_at_once"``, the most sends stalled
         at one time. Lets a check count instead of timing (fair on a loaded machine)."""
         return dict(self._ask({"cmd": "faults"}, "counting faults").get("faults") or {})
 
     async def wait_for_event(
-        self, name: str, *, count: int = 1, timeout: float | None = None  # noqa: ASYNC109
+        self: _Served, name: str, *, count: int = 1, timeout: float | None = None  # noqa: ASYNC109
     ) -> list[dict[str, Any]]:
         """Poll :meth:`events` until ``name`` was emitted ``count`` times.
 
