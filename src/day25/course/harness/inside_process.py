@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from day25.course.harness.errors import (
-    TAIL_CHARS,
     SubmissionCrashed,
     SubmissionTimeout,
     decode_places,
     describe_exit,
     last_seen,
+    output_tail,
 )
 from day25.course.protocol import (
     IMPORT_FAILED,
@@ -63,7 +63,7 @@ _LINE_CAP = 16 * 1024 * 1024
 
 def _tail(output: str) -> str:
     """What the process printed, to close a :class:`RunnerError`'s message."""
-    return f"\n--- its last output ---\n{output[-TAIL_CHARS:]}" if output.strip() else ""
+    return f"\n--- its last output ---\n{output_tail(output)}" if output.strip() else ""
 
 
 class _Tail:
