@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import textwrap
 import types
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -145,18 +146,9 @@ def test_a_listeners_system_exit_out_of_emit_is_its_error_and_out_of_the_loop_is
         run_scenario(module("import asyncio\n" + as_task, OWN), "PriorityEmitter", {"ops": ops})
 
 
-FORGOT_NONLOCAL = """
-def once(bus, event, handler=None, priority=2):
-    fired = False
-    def wrapper(*args, **kwargs):
-        if fired:
-            return None
-        fired = True
-        bus.off(event, wrapper)
-        return handler(*args, **kwargs)
-    bus.on(event, wrapper, priority=priority)
-    return handler
-"""
+#: the reference once, its wrapper without ``nonlocal fired`` (the student's mistake)
+FORGOT_NONLOCAL = (Path(__file__).resolve().parents[2] / "solutions" / "once_semantics.py"
+                   ).read_text(encoding="utf-8").replace("        nonlocal fired\n", "", 1)
 
 
 def test_what_the_submissions_own_code_raised_into_the_bus_is_told() -> None:
@@ -165,12 +157,14 @@ def test_what_the_submissions_own_code_raised_into_the_bus_is_told() -> None:
     from day25.course.harness import first_difference
 
     ops = [{"op": "once", "event": "e", "listener": "a", "kind": "sync", "style": "call"}, EMIT]
+    assert "nonlocal" not in FORGOT_NONLOCAL
     submission = module(FORGOT_NONLOCAL, OWN)
     submission.__file__ = "<submission>"  # where the student's frames are: the line is named
     result = run_scenario(submission, BUS_SUBJECT, {"ops": ops})
     [collected] = result["ops"][1]["collected"]
     assert collected.startswith("UnboundLocalError: cannot access local variable 'fired'")
-    assert collected.endswith("(at <submission> line 5, in wrapper: )"), collected  # no source
+    line = FORGOT_NONLOCAL.splitlines().index("        if fired:") + 1
+    assert collected.endswith(f"(at <submission> line {line}, in wrapper: )"), collected
     said = first_difference(ops, [{"trace": []}, {"trace": [["a", 1]], "value": []}], result)
     assert said is not None and said.endswith(
         f"but were called as []. Meanwhile your code raised, and the bus collected it in the "
