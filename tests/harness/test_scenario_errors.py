@@ -146,6 +146,26 @@ def test_a_listeners_system_exit_out_of_emit_is_its_error_and_out_of_the_loop_is
         run_scenario(module("import asyncio\n" + as_task, OWN), "PriorityEmitter", {"ops": ops})
 
 
+def test_a_scenario_the_loop_left_leaves_the_warning_filters_of_the_next_ones_alone() -> None:
+    """The run a listener's SystemExit stopped was left suspended inside an op, in
+    noticing_unawaited's catch_warnings. Whenever the collector found it, later, that block
+    ended and put back its own filters in the middle of another scenario's op: that op then
+    missed an async listener nobody awaited (found by a test that failed at random)."""
+    import gc
+    import warnings
+
+    ops = [{"op": "on", "event": "e", "listener": "a", "kind": "async", "raises": "SystemExit"},
+           EMIT, EMIT]
+    as_task = EMITTER.replace("await result", "await asyncio.ensure_future(result)")
+    with pytest.raises(RuntimeError, match="escaped the event loop"):
+        run_scenario(module("import asyncio\n" + as_task, OWN), "PriorityEmitter", {"ops": ops})
+    with warnings.catch_warnings():  # as a later op's noticing_unawaited has them
+        warnings.simplefilter("always", RuntimeWarning)
+        later = list(warnings.filters)
+        gc.collect()
+        assert warnings.filters == later
+
+
 #: the reference once, its wrapper without ``nonlocal fired`` (the student's mistake)
 FORGOT_NONLOCAL = (Path(__file__).resolve().parents[2] / "solutions" / "once_semantics.py"
                    ).read_text(encoding="utf-8").replace("        nonlocal fired\n", "", 1)
@@ -246,3 +266,4 @@ def test_noticing_unawaited_lets_other_warnings_through_the_outer_filters() -> N
     assert sorted(str(w.message) for w in outside) == [
         "coroutine 'test_noticing_unawaited_lets_other_warnings_through_the_outer_filters."
         "<locals>.mine' was never awaited", "shown"]
+

@@ -83,6 +83,7 @@ to re-emit, making the expected counts a matter of luck).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import inspect
 from collections.abc import Callable
@@ -112,12 +113,7 @@ from day25.course.inside.submission import (
     where_in,
 )
 from day25.course.inside.virtual_clock import VirtualClockLoop
-from day25.course.protocol import (
-    BUS_SUBJECT,
-    InsideArgs,
-    OpResult,
-    ScenarioResult,
-)
+from day25.course.protocol import BUS_SUBJECT, InsideArgs, OpResult, ScenarioResult
 
 __all__ = ["run_scenario", "serve_scenarios"]
 
@@ -230,9 +226,7 @@ class _Run:
     # -- ops --------------------------------------------------------------------------
     def _priority_kw(self, op: dict[str, Any]) -> dict[str, Any]:
         p = op.get("priority")
-        if p is None:
-            return {}
-        return {"priority": named_level(p)}
+        return {} if p is None else {"priority": named_level(p)}
 
     async def do(self, op: dict[str, Any]) -> Any:
         kind = op["op"]
@@ -370,10 +364,15 @@ def run_scenario(module: ModuleType, subject: str, scenario: dict[str, Any]) -> 
     if clock not in (None, "virtual"):
         raise ValueError(f"unknown scenario clock {clock!r}: none, or 'virtual'")
     factory = VirtualClockLoop if clock == "virtual" else None
+    ops = _run_ops(run, list(scenario["ops"]))
     try:
         with asyncio.Runner(loop_factory=factory) as runner:
-            return {"ops": runner.run(_run_ops(run, list(scenario["ops"])))}
+            return {"ops": runner.run(ops)}
     except SystemExit as exc:  # out of the event loop itself, not out of an emit
+        # `ops` stopped inside an op's catch_warnings (noticing_unawaited): end it now, not
+        # when the collector finds it, mid-way through another scenario, undoing its filters
+        with contextlib.suppress(Exception):
+            ops.close()
         raise RuntimeError(f"a listener's {describe(exc, run.file)} escaped the event "
                            "loop instead of coming out of the await that ran it") from None
 
