@@ -267,3 +267,47 @@ def test_noticing_unawaited_lets_other_warnings_through_the_outer_filters() -> N
         "coroutine 'test_noticing_unawaited_lets_other_warnings_through_the_outer_filters."
         "<locals>.mine' was never awaited", "shown"]
 
+
+SHIELDED = EMITTER.replace("await result", "await asyncio.shield(result)").replace(
+    "import inspect", "import asyncio\nimport inspect")
+
+
+SLOW = {"op": "on", "event": "e", "listener": "slow", "kind": "async", "sleep": 100}
+
+
+def test_calls_an_emit_left_running_after_its_timeout_are_traced_to_it() -> None:
+    """A student's emitter shielded what it awaited: "were called as [['slow', 1],
+    ['slow', 2]]" at the next emit did not say where ['slow', 1] came from."""
+    from day25.course.harness import first_difference
+
+    ops = [SLOW, {**EMIT, "timeout": 1}, {"op": "emit", "event": "e", "payload": 2}]
+    want = [{"trace": []}, {"trace": [], "value": "timed out"}, {"trace": [["slow", 2]]}]
+    scenario = {"ops": ops, "clock": "virtual"}
+    assert first_difference(ops, want, run_scenario(module(EMITTER, OWN), "PriorityEmitter",
+                                                    scenario)) is None
+    found = first_difference(ops, want, run_scenario(module(SHIELDED, OWN), "PriorityEmitter",
+                                                     scenario))
+    assert found is not None and found.endswith(
+        "were called as [['slow', 1], ['slow', 2]]. ['slow', 1] is left over from step 2's "
+        "emit, which was cancelled when its timeout ran out: what it awaited went on running "
+        "after the cancellation. Cancelling an emit must cancel what it awaits, as a plain "
+        "`await` does (asyncio.shield, asyncio.wait or a task of its own keep it running)"), found
+
+
+def test_another_exception_of_the_type_the_listener_raised_is_told_apart() -> None:
+    """A shielded await turned a listener's CancelledError into a new one: "your code raised
+    CancelledError" read as if raising one were the fault, where rule 8 asks for it."""
+    from day25.course.harness import first_difference
+
+    ops = [{"op": "on", "event": "e", "listener": "cancelled", "kind": "async",
+            "raises": "CancelledError"}, EMIT]
+    want = [{"trace": []}, {"trace": [["cancelled", 1]], "error": "CancelledError"}]
+    own = run_scenario(module(EMITTER, OWN), "PriorityEmitter", {"ops": ops})
+    assert first_difference(ops, want, own) is None
+    said = first_difference(ops, want, run_scenario(module(SHIELDED, OWN), "PriorityEmitter",
+                                                    {"ops": ops}))
+    assert said is not None and ("At step 2 a CancelledError came out of emit, but not the one "
+                                 "the listener raised: your code made another (CancelledError)."
+                                 in said), said
+    assert said.endswith("The listener's own exception must come out of emit as it is, not one "
+                         "made in its place"), said

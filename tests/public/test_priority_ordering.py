@@ -63,6 +63,13 @@ def test_positional_and_keyword_arguments_are_passed_through(expect: Any) -> Non
 def test_async_listeners_are_awaited_in_order(expect: Any) -> None:
     ops = [on("slow", "HIGH", "async", delay=3), on("sync", "MEDIUM"), emit(1)]
     expect(ops, [[], [], [["slow", 1], ["sync", 1]]])
+    # an emit cancelled while it awaits a listener (a wait_for around it that runs out,
+    # on a clock that skips the 100 s) lets the cancellation out, runs nothing after it,
+    # and cancels what it awaited: nothing of it goes on into the next emit
+    ops = [on("slow", "HIGH", "async", sleep=100), on("after", "LOW"), {**emit(1), "timeout": 1},
+           emit(2)]
+    expect(ops, [[], [], [], [["slow", 2], ["after", 2]]], values={2: "timed out"},
+           clock="virtual")
 
 
 @pytest.mark.category("off")

@@ -108,6 +108,11 @@ def _difference(
                     "attribute): make it in __init__, for each object")
         wanted_error = expect.get("error")
         if have["error"] and not (wanted_error and have["error"].startswith(wanted_error + ":")):
+            if wanted_error and re.split(r"\W", have["error"], maxsplit=1)[0] == wanted_error:
+                return (f"{where} a {wanted_error} came out of emit, but not the one the "
+                        f"listener raised: your code made another ({have['error']}). The "
+                        "listener's own exception must come out of emit as it is, not one "
+                        "made in its place")
             done = "was" if have["error"].startswith("stopped after") else "raised"
             return f"{where} your code {done} {have['error']}"
         if wanted_error and not have["error"]:
@@ -127,7 +132,8 @@ def _difference(
         elif expect["trace"] != have["trace"]:
             return (f"{where} the listeners should have been called as {expect['trace']} "
                     f"([listener, payload], in order), but were called as {have['trace']}"
-                    f"{_unawaited(have)}{_collected(have)}")
+                    f"{_leftovers(ops, i, expect['trace'], have['trace'])}{_unawaited(have)}"
+                    f"{_collected(have)}")
         if "value" in expect and expect["value"] != have.get("value"):
             problem = _value_problem(op["op"], expect["value"], have.get("value"))
             return f"{where} {problem}{_collected(have)}"
@@ -145,6 +151,24 @@ def _listeners(ops: Any) -> set[Any]:
     if isinstance(ops, dict):
         return {ops.get("listener")} | set().union(*map(_listeners, ops.values()))
     return set()
+
+
+def _leftovers(ops: list[dict[str, Any]], step: int, want: Any, have: Any) -> str:
+    """Calls of step ``step`` that carry the payload of an earlier emit whose timeout ran
+    out: what that emit awaited went on running after it was cancelled."""
+    extra = [call for call in have if call not in want] if isinstance(have, list) else []
+    for op in reversed(ops[:step]):
+        if op.get("op") != "emit" or "timeout" not in op or "payload" not in op:
+            continue
+        mine = [c for c in extra if isinstance(c, list) and len(c) > 1 and c[1] == op["payload"]]
+        if mine:
+            return (f". {', '.join(map(str, mine[:3]))} {'is' if len(mine) == 1 else 'are'} "
+                    f"left over from step {ops.index(op) + 1}'s emit, which was cancelled "
+                    "when its timeout ran out: what it awaited went on running after the "
+                    "cancellation. Cancelling an emit must cancel what it awaits, as a plain "
+                    "`await` does (asyncio.shield, asyncio.wait or a task of its own keep it "
+                    "running)")
+    return ""
 
 
 def _unawaited(have: Any) -> str:
