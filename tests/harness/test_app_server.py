@@ -81,6 +81,11 @@ async def test_http_websocket_events_and_restart(tmp_path: Path) -> None:
             assert (await client.get("/hello")).json()["starts"] == 2
         assert len(server.events()) == 1  # a new process has a new log
         assert server.processes_started == 2
+        server.restart(greeting="hey")  # another setting, the same data: both show
+        async with server.http() as client:
+            assert (await client.get("/hello")).json() == {"greeting": "hey", "starts": 3}
+        with pytest.raises(TypeError, match="not JSON serializable"):
+            server.restart(greeting=object())  # fails here, not inside the app process
 
 
 async def test_a_crash_costs_one_call_and_a_fresh_child_serves_the_next(tmp_path: Path) -> None:

@@ -268,11 +268,15 @@ async def test_a_restart_keeps_the_queue_and_the_seq(app_server: Server) -> None
         frames = await backlog(server, bob)
         await bob.send(json.dumps({"type": "ack", "ids": [f["id"] for f in frames]}))
         await server.recv_json(bob, expecting="the acked reply to bob's ack")
-    await asyncio.to_thread(server.restart)
+    # the new app has another ttl_seconds: "kept" expires at the expires_at it was stored
+    # with (a day after it was made), not at created_at + the new app's ttl_seconds
+    await asyncio.to_thread(server.restart, ttl_seconds=0.001)
     async with server.connect("/notifications/ann") as ann:
         frames = await backlog(server, ann)
     assert [(f["id"], f["title"]) for f in frames] == [(first["id"], "kept")], (
-        f"After a restart with the same db_path, the unacknowledged one is still there: {frames}"
+        "After a restart with the same db_path, the unacknowledged one is still there, even "
+        "though the new app has ttl_seconds=0.001: a notification expires at the expires_at it "
+        f"was stored with; got {frames}"
     )
     seq = (await post(server, "bob", "next"))["seq"]
     assert seq == 2, (
@@ -316,20 +320,29 @@ async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(app_server: S
 
 @pytest.mark.category("dead_tab")
 async def test_a_dead_tab_is_not_counted(app_server: Server) -> None:
-    server = app_server()
+    server = app_server(send_timeout=0.3)
     gone = {"additional_headers": {FAULT_HEADER: "raise:1"}}  # backlog_end, then sends fail
+    stuck = {"additional_headers": {FAULT_HEADER: "stall:1"}}  # backlog_end, then no reading
     async with server.connect("/notifications/ann") as ok, \
-            server.connect("/notifications/ann", **gone) as dead:
-        for ws in (ok, dead):
+            server.connect("/notifications/ann", **gone) as dead, \
+            server.connect("/notifications/ann", **stuck) as stalled:
+        for ws in (ok, dead, stalled):
             await backlog(server, ws)
         reply = await post(server, "ann", "one")
         assert reply["delivered"] == 1, (
-            f"The push to one of ann's tabs failed: delivered counts the other only; got {reply}"
+            "Of ann's three tabs, the push to one failed and one stopped reading (its send "
+            f"takes longer than send_timeout=0.3): delivered counts the third only; got {reply}"
         )
         got = await server.recv_json(ok, expecting="the live push of 'one' to ann's working tab")
         assert got.get("title") == "one", f"ann's working tab gets 'one' live; got {got}"
         reply = await post(server, "ann", "two")
-        assert reply["delivered"] == 1, f"The dead tab was dropped; got {reply}"
+        assert reply["delivered"] == 1, f"The dead tabs were dropped; got {reply}"
+        # counted by the server, not timed: the stalled tab was waited for once, never again
+        stalls = server.faults()["stall"]
+        assert stalls == 1, (
+            f"The tab that stopped reading was sent to {stalls} times: a tab whose push fails "
+            "or takes longer than send_timeout is dropped from the live ones, and no later push "
+            "tries it (so a stalled tab costs at most one send_timeout)")
 
 
 @pytest.mark.category("model")

@@ -137,9 +137,12 @@ class AppServer(AppEvents):
         if self._own_process:
             self.app_process.close()
 
-    def restart(self) -> AppServer:
+    def restart(self, **changes: Any) -> AppServer:
         """A server restart: the app shuts down, then a new process serves a fresh app
-        with the same kwargs and work directory."""
+        with the same work directory and kwargs, but for ``changes`` (a restart with
+        another ``ttl_seconds``: the settings are the app's, the data the file's)."""
+        json.dumps(changes)  # they travel as JSON: fail here, not inside
+        self.factory_kwargs.update(changes)
         if self._app is not None:
             self._app.stop(self.timeout, graceful=True)
             self._app = None
