@@ -132,7 +132,7 @@ def _difference(
         elif expect["trace"] != have["trace"]:
             return (f"{where} the listeners should have been called as {expect['trace']} "
                     f"([listener, payload], in order), but were called as {have['trace']}"
-                    f"{_leftovers(ops, i, expect['trace'], have['trace'])}{_unawaited(have)}"
+                    f"{_leftovers(ops, i, expect['trace'], got)}{_unawaited(have)}"
                     f"{_collected(have)}")
         if "value" in expect and expect["value"] != have.get("value"):
             problem = _value_problem(op["op"], expect["value"], have.get("value"))
@@ -153,17 +153,20 @@ def _listeners(ops: Any) -> set[Any]:
     return set()
 
 
-def _leftovers(ops: list[dict[str, Any]], step: int, want: Any, have: Any) -> str:
+def _leftovers(ops: list[dict[str, Any]], step: int, want: Any, got: ScenarioResult) -> str:
     """Calls of step ``step`` that carry the payload of an earlier emit whose timeout ran
     out: what that emit awaited went on running after it was cancelled."""
+    have = got["ops"][step]["trace"]
     extra = [call for call in have if call not in want] if isinstance(have, list) else []
-    for op in reversed(ops[:step]):
-        if op.get("op") != "emit" or "timeout" not in op or "payload" not in op:
+    for j in range(step - 1, -1, -1):
+        op = ops[j]
+        if op.get("op") != "emit" or "payload" not in op or \
+                got["ops"][j].get("value") != "timed out":
             continue
         mine = [c for c in extra if isinstance(c, list) and len(c) > 1 and c[1] == op["payload"]]
         if mine:
             return (f". {', '.join(map(str, mine[:3]))} {'is' if len(mine) == 1 else 'are'} "
-                    f"left over from step {ops.index(op) + 1}'s emit, which was cancelled "
+                    f"left over from step {j + 1}'s emit, which was cancelled "
                     "when its timeout ran out: what it awaited went on running after the "
                     "cancellation. Cancelling an emit must cancel what it awaits, as a plain "
                     "`await` does (asyncio.shield, asyncio.wait or a task of its own keep it "
