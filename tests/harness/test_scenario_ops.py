@@ -225,6 +225,48 @@ def test_once_not_callable_allows_a_type_error_at_once_or_in_the_emit_only() -> 
     assert "[['TypeError'], ['TypeError']] and left 1" in outcome(None, FOREVER=True)
 
 
+KEYWORDS = """
+class Wrapper:
+    def __init__(self, bus, event, handler):
+        self.bus, self.event, self.handler = bus, event, handler
+
+    def __call__(self, *args, **kwargs):  # its self: the one parameter the text allows
+        self.bus.off(self.event, self)
+        return self.handler(*args, **kwargs)
+
+def once(bus, event, handler):
+    def wrapper(SIGNATURE):
+        bus.off(event, wrapper)
+        return handler(CALL)
+    bus.on(event, Wrapper(bus, event, handler) if CLASS else wrapper)
+    return handler
+"""
+
+
+def test_once_keywords_tries_the_names_of_the_wrappers_own_parameters() -> None:
+    """A student's test (stop 58): a wrapper that bound the bus as ``_bus=bus`` kept
+    ``emit(..., _bus=...)`` from the handler, and the suite's fixed names never tried it."""
+    from day25.course.protocol import BUS_SUBJECT
+
+    def outcome(signature: str, call: str = "*args, **kwargs", cls: bool = False) -> Any:
+        source = KEYWORDS.replace("SIGNATURE", signature).replace("CALL", call)
+        made = types.ModuleType("submission")
+        made.__dict__["CLASS"] = cls
+        exec(compile(source, "<submission>", "exec"), made.__dict__)
+        ops = [{"op": "once_keywords", "event": "e"}]
+        return run_scenario(made, BUS_SUBJECT, {"ops": ops})["ops"][0]["error"]
+
+    assert outcome("*args, **kwargs") is None
+    assert outcome("", cls=True) is None  # __call__(self, ...): self is not tried
+    # a parameter of its own that hands the keyword on as given is no fault either
+    assert outcome("*args, _bus=None, **kwargs", "*args, _bus=_bus, **kwargs") is None
+    taken = outcome("*args, _bus=None, **kwargs")
+    assert taken.startswith("KeywordTaken: your wrapper has a parameter of its own named _bus, "
+                            "so emit('e', 1, _bus=...) called the handler with [[[1], {}]], "
+                            "not with exactly those arguments. "), taken
+    assert "a wrapper takes *args, **kwargs only" in taken
+
+
 def test_an_explicit_none_priority_and_a_str_event_of_its_own_class_reach_once() -> None:
     """The twenty-sixth batch's spellings: ``"explicit.None"`` hands ``None`` on as the
     priority, and ``"str_event"`` the event name as a ``str`` of the caller's own class."""

@@ -122,6 +122,8 @@ def test_a_raising_handler_counts_as_fired_and_the_bus_sees_its_error(expect: An
 @pytest.mark.category("kwargs")
 def test_keyword_arguments_reach_the_handler(expect: Any) -> None:
     expect([once("a"), emit(1, who="ann")], [[], [["a", 1, {"who": "ann"}]]])
+    # whatever their names: one named like a parameter of your wrapper reaches the handler too
+    expect([{"op": "once_keywords", "event": "e"}], [[]])
 
 
 @pytest.mark.category("same_handler_twice")

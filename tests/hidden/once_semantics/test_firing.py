@@ -357,6 +357,9 @@ def test_positional_and_keyword_arguments_reach_the_handler_exactly(check: Any) 
              "args": [1], "kwargs": {"k": 1}, "wrapper": "w", "listener": "l", "callback": "c"}
     check([once("a"), once("b", kind="async"),
            {"op": "emit", "event": "e", "payload": 1, "kwargs": named}], H)
+    # ... and one named like a parameter of the student's own wrapper, whatever its name (a
+    # bus bound as `_bus=bus`): once on a new bus, then an emit with that keyword
+    check([{"op": "once_keywords", "event": "e"}], H)
     # and one named `payload` (as the bus's own one-argument fast path names its parameter),
     # alone or after a positional one: a keyword still, never made a positional argument
     check([once("a"), once("b", kind="async"), emit_args([], payload=5), once("c"),

@@ -46,7 +46,7 @@ the default):
 * ``{"op": "renew"}``: the subject is dropped and collected, and a fresh one takes its
   place (a new instance may get the old one's ``id``: what was the old one's stays there);
   ``"max_listeners": n``: a bus that warns past n listeners on an event (else 0: never)
-* ``{"op": "once_elsewhere", "event", "buses"}``, ``{"op": "once_not_callable", "event"}``:
+* ``{"op": "once_elsewhere" | "once_not_callable" | "once_keywords", "event", ...}``:
   the module's ``once`` on other buses (:mod:`~.other_buses`)
 
 Listeners (``"kind"``, ``"delay"``, ``"sleep"`` and the flags) take every shape a
