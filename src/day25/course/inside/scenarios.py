@@ -105,6 +105,7 @@ from day25.course.inside.plain_values import (
     pep479,
     recorded_payload,
 )
+from day25.course.inside.recycled_ids import recycle_ids
 from day25.course.inside.submission import (
     describe,
     import_error,
@@ -132,6 +133,7 @@ class _EndlessEmit(BaseException):
 
 class _Run:
     def __init__(self, module: ModuleType, subject: str) -> None:
+        recycle_ids(module)
         self.module = module
         self.file = getattr(module, "__file__", None)
         self.listeners: dict[str, Any] = {}
@@ -148,12 +150,12 @@ class _Run:
         self.target: Any = self._fresh()
 
     def _renewed(self, limit: int = 0) -> Any:
-        """A fresh subject where the old one was, in memory too when CPython allows:
-        freed at once (no reference left), its memory goes to the next object of its
-        size, so the new subject usually gets the old one's ``id``; one held by a cycle
-        is collected first. State kept by ``id`` then shows in the new subject."""
+        """A fresh subject where the old one was: the old one and what only it held (a
+        cycle too) are collected first, so the new one usually gets its address, and always
+        its id under the module's own ``id`` (:mod:`~.recycled_ids`): state kept by id shows."""
         old = id(self.target)
         self.target = None
+        gc.collect()
         fresh = self._fresh(limit)
         if id(fresh) != old:
             del fresh
@@ -369,8 +371,7 @@ def run_scenario(module: ModuleType, subject: str, scenario: dict[str, Any]) -> 
         with asyncio.Runner(loop_factory=factory) as runner:
             return {"ops": runner.run(ops)}
     except SystemExit as exc:  # out of the event loop itself, not out of an emit
-        # `ops` stopped inside an op's catch_warnings (noticing_unawaited): end it now, not
-        # when the collector finds it, mid-way through another scenario, undoing its filters
+        # end `ops` (in noticing_unawaited's catch_warnings) now, not mid-way through another
         with contextlib.suppress(Exception):
             ops.close()
         raise RuntimeError(f"a listener's {describe(exc, run.file)} escaped the event "
