@@ -347,35 +347,6 @@ async def probe(module):
 TWO_TABS_AT_ONCE_WANTED = [joined("ann"), msg("bob", "after", 1), msg("bob", "then", 2),
                            left("ann")]
 
-# A room that changes while a broadcast waits: ann's "one" waits on bob's send (his gate);
-# meanwhile dee connects and cy says "two"; then bob's send raises (he is dropped) and ann
-# says "three". Whatever order the app gives those, each member's frames tell the truth:
-# dee's roster with the joins and leaves she gets after it is who is in the room (a roster
-# listing bob needs bob's leave after it), and from dee's join on she gets what ann gets, in
-# the same order ("Every member sees a room's frames in the same order")
-CHANGED_WHILE_WAITING_PROBE = TABS + '''
-async def probe(module):
-    app = module.create_app()
-    ann = Tab(app, "ann")
-    await turns(lambda: len(ann.frames) >= 2)
-    cy = Tab(app, "cy")
-    await turns(lambda: len(ann.frames) >= 3)
-    bob = Tab(app, "bob", hold_at=2, fail_held=True)  # his roster, his join, then "one" waits
-    await turns(lambda: len(ann.frames) >= 4)
-    ann.say("one")
-    await turns(bob.held.is_set)
-    dee = Tab(app, "dee")
-    await turns(lambda: len(dee.frames) >= 1)
-    cy.say("two")
-    await turns(n=100)
-    bob.gate.set()
-    await turns(lambda: len([f for f in ann.frames if f.get("type") == "message"]) >= 2)
-    ann.say("three")
-    await turns(lambda: any(f.get("text") == "three" for f in dee.frames))
-    await turns(n=50)
-    return await finish([ann, cy, bob, dee], {"ann": seen(ann), "dee": seen(dee)})
-'''
-
 # "a **listener** broadcasts it to every connection in the room, the sender included":
 # bob's last message and his close arrive together; the message was sent while he was in
 # the room, so ann gets it before his leave (not a message from someone who has left)

@@ -26,7 +26,9 @@ Server = Callable[..., AppServer]
 
 _frames = load_beside(__file__, "chat_frames")
 _model = load_beside(__file__, "chat_model")
-CHANGED_WHILE_WAITING_PROBE = _frames.CHANGED_WHILE_WAITING_PROBE
+_waiting = load_beside(__file__, "chat_waiting")
+CHANGED_WHILE_WAITING_PROBE = _waiting.CHANGED_WHILE_WAITING_PROBE
+SNAPSHOT_AT_START_PROBE = _waiting.SNAPSHOT_AT_START_PROBE
 GOOD_TEXTS = _frames.GOOD_TEXTS
 SAY_AND_CLOSE_PROBE = _frames.SAY_AND_CLOSE_PROBE
 SAY_AND_CLOSE_WANTED = _frames.SAY_AND_CLOSE_WANTED
@@ -244,7 +246,7 @@ async def test_many_members_and_a_slow_reader_all_get_every_message_in_order(
             assert sorted(f["text"] for f in seen[0]) == [f"from {i}" for i in range(6)]
             assert [f["seq"] for f in seen[0]] == [1, 2, 3, 4, 5, 6], (
                 f"seq follows the order: {seen[0]}")
-    # a room that changes while a broadcast waits on one member (chat_frames
+    # a room that changes while a broadcast waits on one member (chat_waiting
     # .CHANGED_WHILE_WAITING_PROBE): dee, who connected meanwhile, is told the truth
     got = await server.probe(CHANGED_WHILE_WAITING_PROBE)
     assert isinstance(got, dict) and set(got) == {"ann", "dee"}, got
@@ -266,6 +268,18 @@ async def test_many_members_and_a_slow_reader_all_get_every_message_in_order(
         "broadcast after her join (cy's, sent while ann's message waited on bob) reaches her "
         f"too (the room as it is when the message goes out, not as it was); ann got {ann_saw}, "
         f"dee got {dee_saw}")
+    # ... and a message goes out to the room as it is when its broadcast starts, not as it
+    # was when the message arrived (chat_waiting.SNAPSHOT_AT_START_PROBE)
+    got = await server.probe(SNAPSHOT_AT_START_PROBE)
+    assert isinstance(got, dict) and isinstance(got.get("dee"), list), got
+    dee_saw = got["dee"]
+    if got["two out before dee's roster"] is False and dee_saw[:1] and "dee" in dee_saw[0][1:]:
+        assert any(isinstance(f, dict) and f.get("text") == "two" for f in dee_saw), (
+            "dee connected while ann's message waited on bob, then cy said 'two'. dee's roster "
+            "(the room as it is when it is sent: dee in it) came before 'two' went out to "
+            "anyone, so 'two' was broadcast to a room with dee in it: the snapshot is taken "
+            "when the broadcast starts, not when its message arrived; dee got "
+            f"{dee_saw}, ann got {got['ann']}")
     got = await server.probe(BURST_PROBE)
     assert got == BURST_WANTED, (
         "bob sends 270 messages at once while ann's first one waits at her gate (a few loop "
