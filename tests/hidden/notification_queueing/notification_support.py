@@ -142,10 +142,24 @@ async def backlog(server: AppServer, ws: Any, *seen: dict[str, Any],
         frame = await server.recv_json(
             ws, expecting="the next notification of the backlog, or the backlog_end frame")
         if frame.get("type") == "backlog_end":
-            assert frame == {"type": "backlog_end", "count": len(frames)}, (len(frames), frame)
+            assert frame == {"type": "backlog_end", "count": len(frames)}, \
+                _backlog_end(frames, frame)
             return frames if as_sent else sorted(frames, key=_by_seq)
         assert frame.get("type") == "notification", f"expected a notification, got {frame}"
         frames.append(frame)
+
+
+def _backlog_end(frames: list[dict[str, Any]], frame: dict[str, Any]) -> str:
+    """What is wrong with a backlog_end that came after ``frames``, for a student."""
+    count = frame.get("count")
+    said = (f"backlog_end is {{'type': 'backlog_end', 'count': N}}, N the notification frames "
+            f"sent before it: {len(frames)} came before {frame}")
+    if isinstance(count, int) and 0 <= count < len(frames):
+        newest = max(frames, key=_by_seq)
+        said += (f", {len(frames) - count} more than it counts (the newest: "
+                 f"{newest}): a live push sent to this tab before its backlog_end? A tab "
+                 "becomes live only once its backlog_end went out")
+    return said
 
 
 def _by_seq(frame: dict[str, Any]) -> tuple[int, int]:
