@@ -125,6 +125,18 @@ async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(app_server: S
             assert got.get("type") == "error" and got.get("code") == "bad_frame", (
                 f'{what} is a malformed frame: {{"type": "error", "code": "bad_frame", ...}}. '
                 f"Got {str(got)[:200]}.")
+        # the message says what was wrong with that frame: not one fixed text for all
+        said = {}
+        for fault, frame in (("not JSON", "this is not JSON"),
+                             ("an unknown type", json.dumps({"type": "shout", "text": "hi"})),
+                             ("a text that is not a string", json.dumps({"type": "message",
+                                                                         "text": 5}))):
+            await ann.send(frame)
+            got = await server.recv_json(ann, expecting=f"the error frame {fault} gets")
+            said[fault] = got.get("message")
+        assert len(set(map(str, said.values()))) == len(said), (
+            "Each bad frame's error message says what was wrong with that frame (not JSON, "
+            f"the type, the text: each a fault of its own, not one fixed text for all): {said}")
     errors = server.events("ws.error")
     assert errors, "A bad frame should also emit 'ws.error' on app.events."
     payload = errors[0]["args"]
@@ -302,7 +314,12 @@ async def test_members_dropped_together_are_not_sent_each_others_leave(
             assert leaves == want, (
                 f"bob and cy both stopped reading: both are dropped and leave. ann got {got}."
             )
-            stalled = server.faults().get("stall")
+            faults = server.faults()
+            assert faults.get("stalled_at_once") == 2, (
+                "bob's and cy's sends of ann's message stalled one after the other "
+                f"({faults.get('stalled_at_once')} at once at most): send to every member side "
+                "by side, so that the room waits one send_timeout however many stall")
+            stalled = faults.get("stall")
             assert stalled == 2, (
                 f"bob and cy stopped reading, and the server tried {stalled} sends to them, not 2: "
                 "forget every member a broadcast dropped before announcing any of their leaves. "
