@@ -25,6 +25,9 @@ import day25
 
 print("printed by the submission")
 
+def block():  # a probe's blocking call: where the loop stopped
+    time.sleep(60)
+
 def create_app(greeting="hi", db_path="state.txt"):
     app = NexiosApp()
     day25.install(app)
@@ -124,6 +127,25 @@ async def test_a_blocked_event_loop_is_reported_and_replaced(tmp_path: Path) -> 
     assert ("\nIt was blocked here (most recent call last):\n"
             f'  File "chat_broadcasting.py", line {sleep}, in echo\n'
             "    time.sleep(60)\n") in str(blocked.value), str(blocked.value)
+
+
+async def test_a_probe_out_of_time_says_whether_the_loop_was_blocked_and_where(
+    tmp_path: Path,
+) -> None:
+    """A student's test (stop 58): a probe stuck on an SQLite lock that another connection
+    held read "did not finish probing within 5 s: an endless loop ...?", and nothing of where."""
+    with AppServer(write(tmp_path, APP), "chat_broadcasting", timeout=1) as server:
+        waits = "import asyncio\nasync def probe(module):\n    await asyncio.Event().wait()"
+        with pytest.raises(SubmissionTimeout, match="did not finish probing within 1 s: a "
+                           "listener or a task it waits for that never ends") as waiting:
+            await server.probe(waits)
+        assert "blocked" not in str(waiting.value)  # its loop answered: nothing blocks it
+        with pytest.raises(SubmissionTimeout, match="event loop is blocked") as blocked:
+            await server.probe("def probe(module):\n    module.block()")
+        assert ', in block\n    time.sleep(60)\n' in str(blocked.value), str(blocked.value)
+        async with server.connect("/echo") as ws:  # the next check starts the app afresh
+            await ws.send('{"a": 4}')
+            assert await server.recv_json(ws) == {"echo": {"a": 4}}
 
 
 def test_create_app_raising_is_a_clear_error(tmp_path: Path) -> None:

@@ -310,7 +310,8 @@ class AppReply(Reply):
     stopped: NotRequired[bool]
     errors: NotRequired[list[str]]  # emit: what the app's listeners raised
     value: NotRequired[Any]  # probe: what the probe returned
-    at: NotRequired[list[CodePlace]]  # ping_loop, not ok: where the app's loop is stuck
+    at: NotRequired[list[CodePlace]]  # ping_loop, probe, not ok: where the app's loop is stuck
+    timed_out: NotRequired[float]  # probe, not ok: the seconds it was given (its "limit")
 
 
 def encode_request(request: Mapping[str, Any], msg_id: int) -> bytes:

@@ -25,7 +25,8 @@ class _Served(Protocol):
     @property
     def output(self) -> str: ...
 
-    def _ask(self, request: dict[str, Any], what: str) -> dict[str, Any]: ...
+    def _ask(self, request: dict[str, Any], what: str, *,
+             timeout: float | None = None) -> dict[str, Any]: ...
 
     async def settled(self, *, quiet: float = 0.05, limit: float = 2.0) -> bool: ...
 
@@ -51,8 +52,9 @@ class AppEvents:
 
     async def probe(self: _Served, source: str) -> Any:
         """``source``'s ``probe(module)`` on the app's module; ``app_events`` in it: its bus."""
-        return (await asyncio.to_thread(self._ask, {"cmd": "probe", "source": source},
-                                        "probing")).get("value")
+        request = {"cmd": "probe", "source": source, "limit": self.timeout}
+        return (await asyncio.to_thread(self._ask, request, "probing",
+                                        timeout=self.timeout + 3)).get("value")
 
     def faults(self: _Served) -> dict[str, int]:
         """What the injected faults did: sends each kind took over (``"raise"``,

@@ -55,7 +55,7 @@ from day25.course.harness.errors import (
     SubmissionError,
     SubmissionSettled,
     SubmissionTimeout,
-    blocked_loop,
+    reply_error,
 )
 from day25.course.harness.transport import Lent, tls_context
 from day25.course.sandbox import runner
@@ -375,26 +375,24 @@ class AppServer(AppEvents):
     async def _diagnose_silence(self) -> None:
         """After a timeout: a dead process or a stuck event loop gets its own message."""
         self.check_alive("a frame was awaited")
-        app = self._app
-        assert app is not None
-        reply = await asyncio.to_thread(
-            app.request, {"cmd": "ping_loop"}, timeout=self.timeout + 3, what="answering a ping"
-        )
-        if not reply.get("ok"):
-            self._discard_app()
-            raise SubmissionTimeout(blocked_loop(reply.get("at")), output=app.output)
+        await asyncio.to_thread(self._ask, {"cmd": "ping_loop"}, "answering a ping",
+                                timeout=self.timeout + 3)  # not ok: blocked, and where
 
     # -- app.events ---------------------------------------------------------------
-    def _ask(self, request: dict[str, Any], what: str) -> dict[str, Any]:
+    def _ask(self, request: dict[str, Any], what: str, *,
+             timeout: float | None = None) -> dict[str, Any]:
+        """The app process's reply (``timeout``: for a request with a ``limit`` of its own)."""
         app = self._app
         if app is None or not app.alive():
             self.check_alive(what)
         assert app is not None
         try:
-            reply = app.request(request, timeout=self.timeout, what=what)
+            reply = app.request(request, timeout=timeout or self.timeout, what=what)
         except SubmissionError:
             self._app = None
             raise
         if not reply.get("ok"):
-            raise SubmissionError(str(reply.get("error")))
+            if reply.get("at") is not None:
+                self._discard_app()  # its loop is blocked: the next check starts it afresh
+            raise reply_error(reply, what, app.output)
         return reply

@@ -15,7 +15,7 @@ from day25.course.protocol import CODE_PLACES, OUTPUT_MARKER, CodePlace
 
 __all__ = ["MESSAGE_CHARS", "TAIL_CHARS", "SubmissionCrashed", "SubmissionError",
            "SubmissionSettled", "SubmissionTimeout", "blocked_loop", "brief", "capped",
-           "decode_places", "describe_exit", "last_seen", "output_tail"]
+           "decode_places", "describe_exit", "last_seen", "output_tail", "reply_error"]
 
 TAIL_CHARS = 3000  # characters of the process's output quoted in an error message
 #: characters of a message built from what a submission sent: a 12 MB exception text
@@ -125,9 +125,24 @@ def blocked_loop(at: Any) -> str:
     """What a student reads when their server's event loop stopped answering; ``at``: where
     the loop's thread was (``"at"`` of the ``ping_loop`` reply, unchecked)."""
     where = last_seen(decode_places(at), "It was blocked here")
-    return ("Your server's event loop is blocked (a blocking call such as time.sleep, or an "
-            "endless loop without await?); it was stopped, and the next check starts it "
+    return ("Your server's event loop is blocked (a blocking call such as time.sleep, a "
+            "sqlite3 call waiting for a lock another connection holds in an open transaction, "
+            "or an endless loop without await?); it was stopped, and the next check starts it "
             f"afresh.\n{where}").rstrip()
+
+
+def reply_error(reply: dict[str, Any], what: str, output: str) -> SubmissionError:
+    """The error for an app process's reply that is not ok: its event loop was blocked
+    (``at``: where), the request ran out of its own ``limit`` (``timed_out``), or what the
+    reply says."""
+    if reply.get("at") is not None:
+        return SubmissionTimeout(blocked_loop(reply["at"]), output=output)
+    if (seconds := reply.get("timed_out")) is not None:  # from the submission's process
+        within = f"{seconds:g} s" if isinstance(seconds, (int, float)) else "its time"
+        return SubmissionTimeout(
+            f"Your code did not finish {what} within {within}: a listener or a task it "
+            "waits for that never ends, or an emit that waits on itself?", output=output)
+    return SubmissionError(str(reply.get("error")))
 
 
 def describe_exit(code: int | None) -> str:

@@ -262,9 +262,18 @@ class _Apps:
                 reply({"id": msg_id, "ok": False, "error": f"emitting {request.get('event')!r} "
                        f"on app.events raised {type(exc).__name__}: {exc}"[:2000]})
         elif cmd == "probe":
+            limit = float(request.get("limit", 5.0))
             try:
-                value = running.call(_probe(running, str(request.get("source"))), 5.0)
+                value = running.call(_probe(running, str(request.get("source"))), limit)
                 reply({"id": msg_id, "ok": True, "value": value})
+            except TimeoutError:  # waiting for ever, or the loop is blocked: which, and where
+                out: AppReply = {"id": msg_id, "ok": False, "timed_out": limit,
+                                 "error": f"the probe did not finish within {limit:g} s",
+                                 "at": places_of_thread(running.thread.ident, self.code.folder)}
+                with contextlib.suppress(Exception):
+                    running.call(asyncio.sleep(0), timeout=1)
+                    del out["at"]  # the loop answers: the probe waits on something
+                reply(out)
             except Exception as exc:
                 reply({"id": msg_id, "ok": False,
                        "error": f"the probe raised {type(exc).__name__}: {exc}"[:2000]})
