@@ -227,8 +227,11 @@ async def test_many_members_and_a_slow_reader_all_get_every_message_in_order(
             # slow, well inside send_timeout (0.4 s), so never dropped
             sam = await stack.enter_async_context(
                 server.connect(chat("sam"), **faulty("slow:100:2")))
-            for ws in (sam, *conns):
-                await server.recv_json(ws)  # roster
+            for name, ws in zip(["sam", *names], (sam, *conns), strict=True):
+                first = await server.recv_json(ws)
+                assert first.get("type") == "roster", (
+                    f"{name}'s first frame is the roster (no broadcast reaches a tab before its "
+                    f"roster, while others join at the same time); got {first}")
             senders = conns
             await asyncio.gather(*(ws.send(say(f"from {i}")) for i, ws in enumerate(senders)))
             seen: list[list[Any]] = []
@@ -236,11 +239,14 @@ async def test_many_members_and_a_slow_reader_all_get_every_message_in_order(
                 frames: list[Any] = []
                 while len([f for f in frames if f.get("type") == "message"]) < len(senders):
                     frames.append(await server.recv_json(ws))
-                assert all(f.get("type") in ("join", "message") for f in frames), (
+                assert not any(f.get("type") == "leave" for f in frames), (
                     "nobody leaves, not even the slow reader, who takes each frame within "
                     f"send_timeout (time spent waiting for his earlier frames is not his): "
                     f"{frames}"
                 )
+                assert all(f.get("type") in ("join", "message") for f in frames), (
+                    "after its roster a member gets joins and messages here, nothing else: "
+                    f"{frames}")
                 seen.append([f for f in frames if f["type"] == "message"])
             assert all(s == seen[0] for s in seen), f"members saw different orders: {seen}"
             assert sorted(f["text"] for f in seen[0]) == [f"from {i}" for i in range(6)]

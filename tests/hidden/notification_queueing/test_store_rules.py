@@ -182,7 +182,10 @@ async def test_expired_notifications_are_never_delivered_nor_acked(app_server: S
         # "`seq` increases by one per user and is never reused": ann's only notification
         # expired and was purged (nothing of hers is stored), and still its seq 1 was used
         again = await post(server, "ann", "after the purge")
-        assert again["seq"] == 2, f"seq 1 expired, it was handed out all the same: {again}"
+        assert again["seq"] == 2, (
+            "seq is never reused, not even after expiry: ann's seq 1 expired and was purged, "
+            f"so her next notification is seq 2 (MAX(seq) of the rows left would start again "
+            f"at 1); got {again}")
 
 
 @pytest.mark.points(2)
@@ -207,7 +210,12 @@ async def test_cap_keeps_max_per_user_unacknowledged_and_drops_the_oldest(
         kept = await backlog(server, ann)
         assert await acked(server, ann, [kept[2]["id"]]) == 1
     await post(server, "ann", "t3")
-    assert await titles() == [(1, "t0"), (2, "t1"), (4, "t3")], "the cap counts unacknowledged"
+    got = await titles()
+    assert got == [(1, "t0"), (2, "t1"), (4, "t3")], (
+        "ann acked seq 3, so 2 of her 3 are unacknowledged and t3 makes no room: the cap counts "
+        "unacknowledged ones" + ("; and t3 is seq 4: seq is never reused, not even after an "
+                                  "ack" if [t for _, t in got] == ["t0", "t1", "t3"] else "")
+        + f"; got {got}")
     for i in range(4, 6):
         await post(server, "ann", f"t{i}")
     got = await titles()
