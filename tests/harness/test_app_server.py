@@ -135,11 +135,14 @@ async def test_a_probe_out_of_time_says_whether_the_loop_was_blocked_and_where(
     """A student's test (stop 58): a probe stuck on an SQLite lock that another connection
     held read "did not finish probing within 5 s: an endless loop ...?", and nothing of where."""
     with AppServer(write(tmp_path, APP), "chat_broadcasting", timeout=1) as server:
-        waits = "import asyncio\nasync def probe(module):\n    await asyncio.Event().wait()"
+        waits = ("import asyncio\nasync def probe(module):\n    try:\n"
+                 "        await asyncio.Event().wait()\n    finally:\n        module.ENDED = 1")
         with pytest.raises(SubmissionTimeout, match="did not finish probing within 1 s: a "
                            "listener or a task it waits for that never ends") as waiting:
             await server.probe(waits)
         assert "blocked" not in str(waiting.value)  # its loop answered: nothing blocks it
+        ended = "def probe(module):\n    return getattr(module, 'ENDED', 0)"
+        assert await server.probe(ended) == 1  # cancelled: it does not run on beside the next
         with pytest.raises(SubmissionTimeout, match="event loop is blocked") as blocked:
             await server.probe("def probe(module):\n    module.block()")
         assert ', in block\n    time.sleep(60)\n' in str(blocked.value), str(blocked.value)

@@ -131,11 +131,17 @@ class RunningApp:
             await task
 
     def call(self, coro: Any, timeout: float) -> Any:
-        """Run ``coro`` on this app's loop and wait for its result."""
+        """Run ``coro`` on this app's loop and wait for its result; out of time, it is
+        cancelled (a probe that waits for ever does not run on beside the next check)."""
         if self.loop is None or self.loop.is_closed():
             coro.close()
             raise RuntimeError("the app's event loop is not running")
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=timeout)
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout=timeout)
+        except TimeoutError:
+            future.cancel()
+            raise
 
     def stop(self, graceful: bool) -> bool:
         """End the app; True once its thread has ended.
