@@ -83,3 +83,29 @@ async def probe(module):
     return await finish([ann, cy, bob, dee], {"two out before dee's roster": dee.two_before_roster,
                                               "dee": seen(dee), "ann": seen(ann)[4:]})
 '''
+
+# "The new connection's first frame is the roster": ann's "one" waits on bob, cy says "two"
+# (it waits for the room too), THEN dee connects; then bob's send raises. However "two"'s
+# broadcast and dee's arrival are ordered, dee gets her roster before anything else (a
+# student's test: joined to the room before waiting for it, with a roster computed then,
+# dee got "two" first in some runs and kept 25 of 25 in others; here, every time)
+ROSTER_FIRST_PROBE = TABS + '''
+async def probe(module):
+    app = module.create_app()
+    ann = Tab(app, "ann")
+    await turns(lambda: len(ann.frames) >= 2)
+    cy = Tab(app, "cy")
+    await turns(lambda: len(ann.frames) >= 3)
+    bob = Tab(app, "bob", hold_at=2, fail_held=True)  # his roster, his join, then "one" waits
+    await turns(lambda: len(ann.frames) >= 4)
+    ann.say("one")
+    await turns(bob.held.is_set)
+    cy.say("two")
+    await turns(n=100)
+    dee = Tab(app, "dee")
+    await turns(n=100)
+    bob.gate.set()
+    await turns(lambda: len(dee.frames) >= 2)
+    await turns(n=50)
+    return await finish([ann, cy, bob, dee], seen(dee))
+'''

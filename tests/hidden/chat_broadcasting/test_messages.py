@@ -29,6 +29,7 @@ _model = load_beside(__file__, "chat_model")
 _waiting = load_beside(__file__, "chat_waiting")
 CHANGED_WHILE_WAITING_PROBE = _waiting.CHANGED_WHILE_WAITING_PROBE
 SNAPSHOT_AT_START_PROBE = _waiting.SNAPSHOT_AT_START_PROBE
+ROSTER_FIRST_PROBE = _waiting.ROSTER_FIRST_PROBE
 GOOD_TEXTS = _frames.GOOD_TEXTS
 SAY_AND_CLOSE_PROBE = _frames.SAY_AND_CLOSE_PROBE
 SAY_AND_CLOSE_WANTED = _frames.SAY_AND_CLOSE_WANTED
@@ -286,6 +287,13 @@ async def test_many_members_and_a_slow_reader_all_get_every_message_in_order(
             "anyone, so 'two' was broadcast to a room with dee in it: the snapshot is taken "
             "when the broadcast starts, not when its message arrived; dee got "
             f"{dee_saw}, ann got {got['ann']}")
+    # ... and nothing reaches a tab before its roster, not even a message that was waiting
+    # for the room as the tab arrived (chat_waiting.ROSTER_FIRST_PROBE)
+    dee_saw = await server.probe(ROSTER_FIRST_PROBE)
+    assert isinstance(dee_saw, list) and dee_saw[:1] and dee_saw[0][:1] == ["roster"], (
+        "dee connected while cy's 'two' waited for the room (ann's message still waited on "
+        "bob): a new connection's first frame is its roster, whatever waits; a tab joined to "
+        f"the room before its roster is sent gets a broadcast first. dee got {dee_saw}")
     got = await server.probe(BURST_PROBE)
     assert got == BURST_WANTED, (
         "bob sends 270 messages at once while ann's first one waits at her gate (a few loop "
