@@ -9,7 +9,21 @@ from __future__ import annotations
 
 from day25.course.harness import load_beside
 
-TABS = load_beside(__file__, "chat_frames").TABS
+# the tabs, and the room every probe here starts from: ann and cy in the lobby, then bob,
+# whose send of ann's "one" waits at his gate (and raises once it opens: he is dropped)
+TABS = load_beside(__file__, "chat_frames").TABS + '''
+
+async def one_waits_on_bob(app):
+    ann = Tab(app, "ann")
+    await turns(lambda: len(ann.frames) >= 2)
+    cy = Tab(app, "cy")
+    await turns(lambda: len(ann.frames) >= 3)
+    bob = Tab(app, "bob", hold_at=2, fail_held=True)  # his roster, his join, then "one" waits
+    await turns(lambda: len(ann.frames) >= 4)
+    ann.say("one")
+    await turns(bob.held.is_set)
+    return ann, cy, bob
+'''
 
 # A room that changes while a broadcast waits: ann's "one" waits on bob's send (his gate);
 # meanwhile dee connects and cy says "two"; then bob's send raises (he is dropped) and ann
@@ -20,14 +34,7 @@ TABS = load_beside(__file__, "chat_frames").TABS
 CHANGED_WHILE_WAITING_PROBE = TABS + '''
 async def probe(module):
     app = module.create_app()
-    ann = Tab(app, "ann")
-    await turns(lambda: len(ann.frames) >= 2)
-    cy = Tab(app, "cy")
-    await turns(lambda: len(ann.frames) >= 3)
-    bob = Tab(app, "bob", hold_at=2, fail_held=True)  # his roster, his join, then "one" waits
-    await turns(lambda: len(ann.frames) >= 4)
-    ann.say("one")
-    await turns(bob.held.is_set)
+    ann, cy, bob = await one_waits_on_bob(app)
     dee = Tab(app, "dee")
     await turns(lambda: len(dee.frames) >= 1)
     cy.say("two")
@@ -63,14 +70,7 @@ class Noting(Tab):
 
 async def probe(module):
     app = module.create_app()
-    ann = Tab(app, "ann")
-    await turns(lambda: len(ann.frames) >= 2)
-    cy = Tab(app, "cy")
-    await turns(lambda: len(ann.frames) >= 3)
-    bob = Tab(app, "bob", hold_at=2, fail_held=True)  # his roster, his join, then "one" waits
-    await turns(lambda: len(ann.frames) >= 4)
-    ann.say("one")
-    await turns(bob.held.is_set)
+    ann, cy, bob = await one_waits_on_bob(app)
     dee = Noting(app, "dee", [ann, cy])
     await turns(n=100)
     cy.say("two")
@@ -92,14 +92,7 @@ async def probe(module):
 ROSTER_FIRST_PROBE = TABS + '''
 async def probe(module):
     app = module.create_app()
-    ann = Tab(app, "ann")
-    await turns(lambda: len(ann.frames) >= 2)
-    cy = Tab(app, "cy")
-    await turns(lambda: len(ann.frames) >= 3)
-    bob = Tab(app, "bob", hold_at=2, fail_held=True)  # his roster, his join, then "one" waits
-    await turns(lambda: len(ann.frames) >= 4)
-    ann.say("one")
-    await turns(bob.held.is_set)
+    ann, cy, bob = await one_waits_on_bob(app)
     cy.say("two")
     await turns(n=100)
     dee = Tab(app, "dee")
