@@ -292,3 +292,26 @@ def test_on_and_off_by_keyword_pass_every_argument_by_its_name() -> None:
                  "<submission>", "exec"), positional.__dict__)
     result = run_scenario(positional, "PriorityEmitter", {"ops": [{**on("a"), **keywords}]})
     assert "unexpected keyword argument 'handler'" in result["ops"][0]["error"]
+
+
+def test_a_falsy_handler_taken_for_the_decorator_form_is_named() -> None:
+    """A student's test (stop 58): `if not handler:` made once() return a decorator for an
+    empty collection with a __call__, and the message spoke only of the return value."""
+    from day25.course.protocol import BUS_SUBJECT
+
+    reference = (Path(__file__).resolve().parents[2] / "solutions" / "once_semantics.py"
+                 ).read_text(encoding="utf-8")
+    ops = [{"op": "once", "event": "e", "listener": "empty", "kind": "sync", "style": "call",
+            "falsy": True}]
+    errors = []
+    for source in (reference, reference.replace("    if handler is None:\n",
+                                                 "    if not handler:\n", 1)):
+        made = types.ModuleType("submission")
+        exec(compile(source, "<submission>", "exec"), made.__dict__)
+        errors.append(run_scenario(made, BUS_SUBJECT, {"ops": ops})["ops"][0]["error"])
+    assert errors[0] is None
+    assert errors[1].startswith("TypeError: once() returned <function"), errors[1]
+    assert errors[1].endswith("(so it works as a decorator). It returned a callable for a "
+                              "handler that is falsy (an empty collection with a __call__): "
+                              "the decorator form is the one without a handler (handler is "
+                              "None), not one whose handler is false"), errors[1]

@@ -49,8 +49,23 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Itera
 from typing import Any
 
 __all__ = ["AWAITABLE_LIST", "OWN_ATTR_NAMES", "SERVICE", "AwaitableList", "OneObjectMethod",
-           "class_handler", "generator_function", "own_attrs", "returns_awaitable_if_truthy",
+           "check_returned", "class_handler", "generator_function", "own_attrs",
+           "returns_awaitable_if_truthy",
            "returns_done_future", "returns_generator", "returns_thread_future"]
+
+def check_returned(what: str, returned: Any, fn: object) -> None:
+    """``on`` and ``once`` return the very handler they were given (so each works as a
+    decorator); a ``TypeError`` says what came back, and why when it is telling."""
+    if returned is fn:
+        return
+    why = ""
+    if callable(returned) and not fn:  # a falsy handler taken for "no handler given"
+        why = (". It returned a callable for a handler that is falsy (an empty collection "
+               "with a __call__): the decorator form is the one without a handler (handler "
+               "is None), not one whose handler is false")
+    raise TypeError(f"{what}() returned {returned!r}; it must return the very handler it "
+                    f"was given (so it works as a decorator){why}")
+
 
 #: the attributes an ``own_attrs`` listener carries, as a wrapper might name its state
 OWN_ATTR_NAMES = {

@@ -95,6 +95,7 @@ from day25.course.inside.awaiting import awaiting, noticing_unawaited
 from day25.course.inside.channel import Channel
 from day25.course.inside.guarded_bus import GuardedBus
 from day25.course.inside.listener_errors import Raised
+from day25.course.inside.listener_shapes import check_returned
 from day25.course.inside.listeners import depth, handler_of, make_listener
 from day25.course.inside.other_buses import OTHER_BUS_OPS, other_bus_op
 from day25.course.inside.overlap import concurrent_emits, gathered
@@ -243,7 +244,7 @@ class _Run:
                 returned = target.on(event=event, handler=fn, **priority)
             else:
                 returned = target.on(event, fn, **priority)
-            self._check_returned("on", returned, fn)
+            check_returned("on", returned, fn)
         elif kind == "once":
             fn, event = self.listener(op), event_name(op)
             once = self.module.once
@@ -262,7 +263,7 @@ class _Run:
                                 **self._priority_kw(op))
             else:
                 returned = once(target, event, fn, **self._priority_kw(op))
-            self._check_returned("once", returned, fn)
+            check_returned("once", returned, fn)
         elif kind == "off":
             if op.get("style") == "keywords":
                 returned = target.off(event=op["event"], handler=self.listener(op))
@@ -316,11 +317,6 @@ class _Run:
         else:
             raise ValueError(f"unknown scenario op {kind!r}")
         return None
-
-    def _check_returned(self, what: str, returned: Any, fn: Callable[..., Any]) -> None:
-        if returned is not fn:
-            raise TypeError(f"{what}() returned {returned!r}; it must return the very handler it "
-                            "was given (so it works as a decorator)")
 
 
 async def _run_ops(run: _Run, ops: list[dict[str, Any]]) -> list[OpResult]:
