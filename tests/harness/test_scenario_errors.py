@@ -316,3 +316,28 @@ def test_another_exception_of_the_type_the_listener_raised_is_told_apart() -> No
                                  in said), said
     assert said.endswith("The listener's own exception must come out of emit as it is, not one "
                          "made in its place"), said
+
+
+def test_a_once_handler_left_on_the_bus_after_its_emit_was_cancelled_is_told_so() -> None:
+    """A student's test (stop 58): a once that put the handler back when its emit was
+    cancelled read only "1 listener(s) should be left on the bus, but 2 are"."""
+    from day25.course.harness import first_difference
+
+    ops = [{"op": "once", "event": "e", "listener": "slow", "kind": "async", "sleep": 100},
+           {**EMIT, "timeout": 1}, {"op": "count", "event": "e"}]
+    want = [{"trace": []}, {"trace": [], "value": "timed out"}, {"trace": [], "value": 0}]
+
+    def said(counted: int, emitted: str | None = "timed out") -> str:
+        got: Any = {"ops": [{"op": "once", "trace": [], "error": None},
+                            {"op": "emit", "trace": [], "error": None, "value": emitted},
+                            {"op": "count", "trace": [], "error": None, "value": counted}]}
+        wanted = [want[0], {"trace": [], "value": emitted}, want[2]]
+        return first_difference(ops, wanted, got) or ""
+
+    assert said(1).endswith("At step 3 0 listener(s) should be left on the bus, but 1 are. "
+                            "Step 2's emit was cancelled when its timeout ran out: a "
+                            "once-handler it called has run, even if the emit is cancelled "
+                            "while it runs, and does not get another turn (nothing of it is "
+                            "left on the bus)"), said(1)
+    assert "another turn" not in said(-1)  # fewer left: not that
+    assert "another turn" not in said(1, emitted=None) + said(0)  # not cancelled; no fault

@@ -136,7 +136,8 @@ def _difference(
                     f"{_collected(have)}")
         if "value" in expect and expect["value"] != have.get("value"):
             problem = _value_problem(op["op"], expect["value"], have.get("value"))
-            return f"{where} {problem}{_collected(have)}"
+            turn = _another_turn(ops, i, got) if _more(have.get("value"), expect["value"]) else ""
+            return f"{where} {problem}{turn}{_collected(have)}"
     return None
 
 
@@ -171,6 +172,23 @@ def _leftovers(ops: list[dict[str, Any]], step: int, want: Any, got: ScenarioRes
                     "cancellation. Cancelling an emit must cancel what it awaits, as a plain "
                     "`await` does (asyncio.shield, asyncio.wait or a task of its own keep it "
                     "running)")
+    return ""
+
+
+def _more(have: Any, want: Any) -> bool:
+    return isinstance(have, int) and isinstance(want, int) and have > want
+
+
+def _another_turn(ops: list[dict[str, Any]], step: int, got: ScenarioResult) -> str:
+    """After a once-handler's emit was cancelled, more listeners counted than the model
+    leaves: the cancelled handler was given another turn."""
+    if ops[step].get("op") != "count" or not any(op.get("op") == "once" for op in ops):
+        return ""
+    for j in range(step - 1, -1, -1):
+        if ops[j].get("op") == "emit" and got["ops"][j].get("value") == "timed out":
+            return (f". Step {j + 1}'s emit was cancelled when its timeout ran out: a "
+                    "once-handler it called has run, even if the emit is cancelled while it "
+                    "runs, and does not get another turn (nothing of it is left on the bus)")
     return ""
 
 
