@@ -370,4 +370,7 @@ async def test_a_mixed_session(app_server: Server) -> None:
         assert titles == ["t3"], f"ann's backlog is what is left of her queue, t3; got {titles}"
     async with server.connect("/notifications/ANN") as big:
         titles = [f["title"] for f in await backlog(server, big)]
-        assert titles == ["for ANN"], f"ANN's backlog is her own notification; got {titles}"
+        assert titles == ["for ANN"], (
+            "ANN (not ann: names are case-sensitive) has her own queue, holding her one "
+            "notification; max_per_user counts each user's own, so ann's do not push hers out; "
+            f"got {titles}")
