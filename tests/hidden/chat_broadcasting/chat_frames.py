@@ -346,6 +346,11 @@ async def probe(module):
 '''
 TWO_TABS_AT_ONCE_WANTED = [joined("ann"), msg("bob", "after", 1), msg("bob", "then", 2),
                            left("ann")]
+# ... or her join after bob's "after": he says it as soon as her first tab's roster is out,
+# and no rule orders her join (which follows that roster) before a message sent meanwhile
+# (a design that sends rosters without waiting for the room, from a student's test)
+TWO_TABS_JOIN_AFTER = [msg("bob", "after", 1), joined("ann"), msg("bob", "then", 2),
+                       left("ann")]
 
 # "a **listener** broadcasts it to every connection in the room, the sender included":
 # bob's last message and his close arrive together; the message was sent while he was in
