@@ -11,7 +11,7 @@ from types import FrameType
 import pytest
 
 from day25.course.harness import ScenarioClient, SubmissionTimeout
-from day25.course.harness.errors import blocked_loop, decode_places, last_seen
+from day25.course.harness.errors import blocked_loop, decode_places, last_seen, reply_error
 from day25.course.inside.whereabouts import places
 from day25.course.protocol import CODE_PLACES, CodePlace
 
@@ -132,3 +132,17 @@ def test_a_hang_says_where_the_students_code_was(tmp_path: Path) -> None:
                         r'  File "priority_ordering.py", line 1[1-4], in emit\n'
                         r"    (while i < len\(self.handlers\):|handler = self.handlers\[i\]|"
                         r"if handler is None:)", said), said
+
+
+def test_an_app_process_reply_that_is_not_ok_reads_as_one_message_whatever_it_holds() -> None:
+    """A probe's reply comes from the submission's process: ``timed_out`` and ``at`` may be
+    forged. A blocked loop, a limit run out, or the reply's own error; never a crash."""
+    blocked = reply_error({"ok": False, "at": [], "timed_out": 5.0}, "probing", "")
+    assert isinstance(blocked, SubmissionTimeout) and "event loop is blocked" in str(blocked)
+    waited = reply_error({"ok": False, "timed_out": 5.0}, "probing", "")
+    assert isinstance(waited, SubmissionTimeout)
+    assert str(waited).startswith("Your code did not finish probing within 5 s: a listener")
+    forged = reply_error({"ok": False, "timed_out": "{0.__class__}"}, "probing", "")
+    assert "did not finish probing within its time:" in str(forged)
+    plain = reply_error({"ok": False, "error": "the probe raised KeyError"}, "probing", "")
+    assert type(plain).__name__ == "SubmissionError" and str(plain) == "the probe raised KeyError"
