@@ -231,22 +231,43 @@ def test_check_and_hint_next_to_the_workspace_use_it_and_say_so(tmp_path: Path) 
     assert (course_state.read_bytes() if course_state.exists() else None) == before
 
 
-def test_outside_any_workspace_check_says_so_and_hint_writes_nothing(tmp_path: Path) -> None:
-    """No workspace around: check falls back to the course checkout and says how to make a
-    workspace; hint refuses rather than keep its state in the course's own exercises/."""
+def test_outside_any_workspace_check_and_hint_refuse_and_write_nothing(tmp_path: Path) -> None:
+    """No workspace around: check refuses (exit 2) and says how to make one. A student's
+    test: it used to check the course's own stubs, called them "your 01_ties.py" and
+    showed progress 0/13, as if their work were gone. Hint refuses rather than keep its
+    state in the course's own exercises/."""
     course_state = ROOT / "exercises" / ".day25-hints.json"
     before = course_state.read_bytes() if course_state.exists() else None
-    todo = _as_student("check", "ties", cwd=tmp_path)
-    assert todo.returncode == 1, todo.stdout[-3000:]
-    said = _said(todo)
-    assert f"no workspace here: using the course's own {ROOT / 'exercises'}" in said
-    assert "`day25 start` makes your workspace" in said
+    refused = _as_student("check", "ties", cwd=tmp_path)
+    assert refused.returncode == 2, refused.stdout[-3000:]
+    said = _said(refused)
+    assert "no workspace here" in said and "never the course's own" in said, said
+    assert f"run `day25 start` (it makes {tmp_path / WORKSPACE_DIR})" in said, said
+    assert "--path DIR" in said and "PASS" not in said and "FAIL" not in said, said
     refused = _as_student("hint", "ties", cwd=tmp_path)
     assert refused.returncode == 2, refused.stdout
     assert "no workspace here" in _said(refused) and "day25 start" in _said(refused)
     assert "hint 1/" not in refused.stdout
     assert (course_state.read_bytes() if course_state.exists() else None) == before
     assert not (tmp_path / "exercises").exists()
+
+
+def test_check_above_the_workspace_finds_it_and_refuses_to_guess_among_several(
+        tmp_path: Path) -> None:
+    """A student's test: one folder above a workspace made with ``--dir ws``, check used the
+    course's stubs. One workspace right below the current folder is the student's; of
+    several, check names them and asks which."""
+    ws = open_workspace(ROOT, tmp_path / "ws", here=tmp_path).path
+    shutil.copy(ROOT / "solutions" / "steps" / "01_ties.py", ws / "exercises" / "steps")
+    done = _as_student("check", "ties", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert f"your workspace: {ws / 'exercises'}" in _said(done)
+    other = open_workspace(ROOT, tmp_path / "other", here=tmp_path).path
+    refused = _as_student("check", "ties", cwd=tmp_path)
+    assert refused.returncode == 2, refused.stdout[-3000:]
+    said = _said(refused)
+    assert f"workspaces below this folder: {other}, {ws}" in said, said
+    assert "PASS" not in said and "FAIL" not in said, said
 
 
 def test_the_graders_course_root_still_wins(tmp_path: Path,

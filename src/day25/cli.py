@@ -79,6 +79,8 @@ def check(
 
     found = _exercises(course, path)
     root, folder = found.course, found.folder
+    if found.stray:  # the course's own stubs: checking them would read as the student's work
+        raise _fail(found.no_workspace("check"))
     _say_where(found)
     if not folder.is_dir():
         raise _fail(f"no exercises folder at {folder}")
@@ -121,9 +123,7 @@ def hint(
     root, folder = found.course, found.folder
     if path is None and found.workspace is None:
         # the course's own exercises/ are not a student's work: hints are kept per workspace
-        raise _fail(f"no workspace here to keep your hints in (never the course's own "
-                    f"exercises/): run `day25 start` (it makes {found.start_makes}) and ask "
-                    "there, or pass --path DIR")
+        raise _fail(found.no_workspace("ask for hints"))
     _say_where(found)
     try:
         item = load_catalogue(root).item(exercise)

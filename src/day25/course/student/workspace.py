@@ -205,32 +205,58 @@ class StudentExercises:
     workspace: Path | None  # the workspace ``folder`` is in; None: not in one
     chosen: bool  # --course, --path or $DAY25_COURSE_ROOT chose them, not the current folder
     start_makes: Path  # the workspace `day25 start` would make here
+    below: tuple[Path, ...] = ()  # workspaces right below the current folder (none was taken)
+
+    @property
+    def stray(self) -> bool:
+        """Nothing chose these exercises and no workspace holds them: they are the
+        course's own stubs, never a student's work."""
+        return self.workspace is None and not self.chosen
 
     def describe(self) -> str:
-        """One line saying which folder this is (and, outside a workspace, how to make one)."""
+        """One line saying which folder this is."""
         if self.workspace is not None:
             return f"your workspace: {self.folder}"
-        if self.chosen:
-            return f"exercises folder: {self.folder} (not in a workspace)"
-        return (f"no workspace here: using the course's own {self.folder}; "
-                f"`day25 start` makes your workspace ({self.start_makes})")
+        return f"exercises folder: {self.folder} (not in a workspace)"
+
+    def no_workspace(self, to: str) -> str:
+        """Why a command that works on a student's workspace found none, and what to do."""
+        if self.below:
+            listed = ", ".join(map(str, self.below))
+            return (f"no workspace here; workspaces below this folder: {listed}: cd into "
+                    "yours (or pass --path DIR)")
+        return (f"no workspace here to {to} (never the course's own exercises/): run "
+                f"`day25 start` (it makes {self.start_makes}) and {to} there, or pass "
+                "--path DIR")
 
 
 def student_exercises(course: Path | None = None, path: Path | None = None,
                       here: Path | None = None) -> StudentExercises:
     """Where a student's exercises are: ``path`` (else ``exercises/``) of ``course``, else of
     ``$DAY25_COURSE_ROOT`` (the grader's sessions), else of the workspace ``day25 start``
-    opens from ``here`` (:func:`default_workspace`) when it is made, else of the course folder
-    :func:`~day25.course.catalogue.find_course_root` finds (raises its CatalogueError)."""
+    opens from ``here`` (:func:`default_workspace`) when it is made, else of the one workspace
+    right below ``here``, else of the course folder
+    :func:`~day25.course.catalogue.find_course_root` finds (raises its CatalogueError): then
+    they are :attr:`StudentExercises.stray`, which ``check`` and ``hint`` refuse."""
     here = (here or Path.cwd()).resolve()
     chosen = course is not None or bool(os.environ.get(COURSE_ROOT_ENV))
     around = default_workspace(here)
+    below = () if chosen or (around / MANIFEST).is_file() else _workspaces_below(here)
     if course is not None:
         root = course.resolve()
     elif not chosen and (around / MANIFEST).is_file():
         root = around
+    elif len(below) == 1:  # `day25 start --dir ws` was run here
+        root, below = below[0], ()
     else:
         root = find_course_root()
     folder = (path or root / "exercises").resolve()
     return StudentExercises(root, folder, find_workspace(folder), chosen or path is not None,
-                            around)
+                            around, below)
+
+
+def _workspaces_below(here: Path) -> tuple[Path, ...]:
+    try:
+        return tuple(sorted(f for f in here.iterdir() if (f / MANIFEST).is_file()))
+    except OSError:
+        return ()
