@@ -188,6 +188,9 @@ def test_exercise_1_refuses_the_bundled_bus_once_with_a_sentence(tmp_path: Path)
     assert "such as EventBus" in said and "`from day25 import EventPriority` is fine" in said
     assert "not run: priority_ordering.py could not be imported" in said
     assert "Traceback" not in proc.stdout
+    # a student's test: the review's note on the same line ("That costs no point; if you
+    # need it, say why") contradicted the refusal, which costs every point
+    assert "instructor will be asked to read" not in said and "costs no point" not in said
 
 
 def test_code_the_review_would_list_gets_a_note_before_it_is_submitted(tmp_path: Path) -> None:

@@ -36,6 +36,8 @@ class ExerciseResult:
     #: why some of its tests could not run on this machine (the runner failed, not the
     #: code): ``day25 check`` shows no verdict then, and a batch grades the student again
     runner_errors: list[str] = field(default_factory=list)
+    #: its module imported what the exercise refuses (its ``off_limits``): no test ran
+    refused_import: bool = False
 
     @property
     def points(self) -> float:

@@ -166,6 +166,7 @@ def _one_note_for_an_import_failure(result: ExerciseResult, exercise: Exercise) 
         note = None if test.passed else import_failure(test.message, exercise.module)
         if note is None:
             continue
+        result.refused_import |= test.message.startswith(_REFUSED.format(module=exercise.module))
         if not any(n.startswith(f"{exercise.module} could not be imported") for n in result.notes):
             result.notes.append(note)
         test.message = f"not run: {exercise.module} could not be imported (see the note above)"

@@ -68,6 +68,8 @@ def check_project(ex: Exercise, settings: Settings, path: Path,
         copy = write_copy(intake, Path(tmp) / "submission")
         result = cannot_run.ran(run_suite(ex, copy, settings, suite="public"))  # no FAIL then
     result.notes[:0] = intake.notes.get(ex.module, [])  # a file name in other case
+    if result.refused_import:  # "costs no point" beside a refusal that costs them all
+        return result
     if review_modules and (note := student_note(intake.modules[ex.module], review_modules)):
         result.notes.append(note)
     return result
