@@ -139,8 +139,18 @@ def _verdict(module_path: Path, check_path: Path) -> tuple[bool, str]:
     except Exception as exc:
         if refused := off_limits_in(exc):
             return False, f"Your {module_path.name} was not checked: {refused}"
-        return False, f"Your code raised {type(exc).__name__}: {exc}{where_in(exc, module_path)}"
+        said = f"Your code raised {type(exc).__name__}: {exc}{where_in(exc, module_path)}"
+        return False, said + _forgotten_await(exc)
     return True, ""
+
+
+def _forgotten_await(exc: Exception) -> str:
+    """A sentence for the error asyncio raises where an ``await`` is missing: reading a
+    future (what ``gather`` and ``create_task`` return) that was never awaited."""
+    if isinstance(exc, RuntimeError) and str(exc) == "await wasn't used with future":
+        return (". Did you forget an `await`? What asyncio.gather, create_task and "
+                "ensure_future return must be awaited before it is used.")
+    return ""
 
 
 def main(argv: list[str] | None = None) -> None:
