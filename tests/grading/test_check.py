@@ -307,32 +307,33 @@ def test_watch_rechecks_only_what_was_saved(monkeypatch: pytest.MonkeyPatch,
     assert calls == ["once_semantics", "once_semantics", "once_semantics"]
 
 
-def test_watch_goes_on_to_the_next_item_when_a_save_makes_one_pass(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_watch_goes_on_to_the_first_item_not_done_when_a_save_makes_one_pass(
+        tmp_path: Path) -> None:
     """A student's audit: with --watch, a step that now passed said "done / PASS" and no
-    more; the walk would have gone on to the next step. Now the next item is checked too."""
-    from day25.course.catalogue import load_catalogue
+    more; the walk would have gone on. Then a second one: it named the item right after as
+    "Next", though that one was done already. Now it goes on as the walk does: the items
+    done in a line each, then the first not done, in full."""
     from day25.course.grading.verdict import Settings
     from day25.course.student import check as checking
 
     catalogue = load_catalogue(COURSE)
     ladder = catalogue.ladder()
-    calls: list[str | None] = []
-    fixed = {ladder[0].id}
+    folder = workspace(tmp_path)
+    for item in ladder[:2]:
+        shutil.copy(COURSE / "solutions" / item.module, folder / item.module)
 
-    def fake_check(*_args: object, only: str | None = None, **_kw: object) -> bool:
-        calls.append(only)
-        return only in fixed
+    def watched(*saved: int) -> str:
+        console = Console(file=io.StringIO(), width=200)
+        checking.watch(catalogue, Settings(course_root=COURSE), folder, console=console,
+                       changes=[{(2, str(folder / ladder[i].module))} for i in saved])
+        return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
 
-    monkeypatch.setattr(checking, "check", fake_check)
-    folder = tmp_path / "exercises"
-    saves = [{(2, str(folder / ladder[0].module))}, {(2, str(folder / ladder[2].module))},
-             {(2, str(folder / ladder[-1].module))}]
-    fixed.add(ladder[-1].id)
-    console = Console(file=io.StringIO())
-    checking.watch(catalogue, Settings(course_root=COURSE), folder, console=console,
-                   changes=saves)
-    assert calls == [None, ladder[0].id, ladder[1].id,  # passed: the next one too
-                     ladder[2].id,  # still failing: nothing more
-                     ladder[-1].id]  # the last one: there is no next
-    assert f"Next: {ladder[1].id}" in console.file.getvalue()  # type: ignore[attr-defined]
+    said = watched(0)
+    assert f"Next: {ladder[2].id}" in said and f"Next: {ladder[1].id}" not in said, said
+    assert re.search(rf"done +step 2/\d+ +{ladder[1].id}", said), said
+    assert f"Stuck? `day25 hint {ladder[2].id}`" in said
+    shutil.copy(COURSE / "solutions" / ladder[2].module, folder / ladder[2].module)
+    said = watched(2)
+    assert f"Next: {ladder[3].id}" in said, said
+    said = watched(3)  # still failing: nothing more
+    assert not re.search(r"^Next: [a-z_]+$", said, re.MULTILINE), said

@@ -276,9 +276,26 @@ def watch(catalogue: Catalogue, settings: Settings, path: Path, *,
             check(catalogue, settings, path, console=console)
         passed = [check(catalogue, settings, path, only=item.id, console=console)
                   for item in items]
-        ladder = catalogue.ladder()
-        if only is None and items and all(passed) and items[-1] is not ladder[-1]:
-            after = ladder[ladder.index(items[-1]) + 1]  # what the walk would stop at next
-            console.print(f"\n[bold]Next: {after.id}[/]")
-            check(catalogue, settings, path, only=after.id, console=console)
+        if only is None and items and all(passed):
+            _on_from(catalogue, settings, path, items[-1], console)
         console.print("[dim]watching for changes... (Ctrl-C to stop)[/]")
+
+
+def _on_from(catalogue: Catalogue, settings: Settings, path: Path, passed: Exercise,
+             console: Console) -> None:
+    """After a save made ``passed`` pass, go on down the ladder as the walk would: each
+    item after it that is done in one line, then the first one not done, in full, as
+    "Next". (It used to name the item right after as next, done or not.)"""
+    ladder = catalogue.ladder()
+    for item in ladder[ladder.index(passed) + 1:]:
+        result = _run(item, catalogue, settings, path)
+        if _ok(result):
+            console.print(f"  [green]done[/]  {_label(item, catalogue)}")
+            continue
+        console.print(f"\n[bold]Next: {item.id}[/]")
+        if isinstance(result, StepResult):
+            _show_step(console, result)
+        else:
+            _show_project(console, result)
+        console.print(f"Stuck? `day25 hint {item.id}`.")
+        return
