@@ -50,8 +50,9 @@ async def check(step: ModuleType) -> None:
         failed = await asyncio.wait_for(step.broadcast(room, "hi", timeout=0.2), 5)
     except TimeoutError:
         raise AssertionError(
-            "broadcast did not finish within 5 s: a stalled member held it. Give each send its "
-            "own timeout (asyncio.wait_for)."
+            "broadcast did not finish within 5 s: a stalled member held it, so a send that "
+            "takes longer than `timeout` was never given up on. (`day25 hint "
+            "snapshot_broadcast` if you are stuck.)"
         ) from None
     except NotImplementedError:
         raise
@@ -89,11 +90,12 @@ async def check(step: ModuleType) -> None:
     # counted, not timed: a busy machine makes a broadcast slower, never different
     assert stalls["most"] == 3, (
         f"The three stalled members' sends were never waiting at the same time (at most "
-        f"{stalls['most']} at once): run the sends side by side (asyncio.gather), each with "
-        "its own timeout (asyncio.wait_for), not one after another."
+        f"{stalls['most']} at once): they ran one after another, so each stalled member "
+        "added its own timeout to the broadcast. The sends must run side by side. (`day25 "
+        "hint snapshot_broadcast` if you are stuck.)"
     )
     # the timeout it was given is the one it used: five times over it is not a busy machine
     assert took < 1.0, (
-        f"With timeout=0.2 the broadcast took {took:.2f} s: give each send the timeout "
-        "you were given (asyncio.wait_for(member.send_text(text), timeout))."
+        f"With timeout=0.2 the broadcast took {took:.2f} s: a send is given up on after "
+        "the `timeout` the broadcast was given, not another one."
     )
