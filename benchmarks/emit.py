@@ -42,10 +42,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from emit_peers import SINK, Bench, async_peers, calling, sync_peers
+
 from day25 import EventBus
 
-SINK: list[Any] = []
-Bench = Callable[[int], Awaitable[None]]
 SCALE = 10_000
 SIZES = (1, 10, 100, 1000)
 
@@ -137,48 +137,8 @@ def sync_contenders() -> dict[str, Bench]:
         "day25 fire+drain": day25_fire,
         "day25 NexiosBus await emit": awaiting(app_events.emit),
     }
-    try:
-        from pyee import EventEmitter as PyeeEmitter
-
-        pyee = PyeeEmitter()
-        for h in hs:
-            pyee.on("e", h)
-        out["pyee emit"] = calling(pyee.emit)
-    except ImportError:
-        pass
-    try:
-        from blinker import Signal
-
-        signal = Signal()
-        for h in hs:
-            signal.connect(h, weak=False)
-
-        async def blinker_send(n: int) -> None:
-            for i in range(n):
-                signal.send(i)
-                if len(SINK) > 10_000:
-                    SINK.clear()
-
-        out["blinker send"] = blinker_send
-    except ImportError:
-        pass
-    from nexios.events import EventEmitter
-
-    nexios = EventEmitter()
-    for h in hs:
-        nexios.on("e", h)
-    out["nexios emit"] = calling(nexios.emit)
+    out.update(sync_peers(hs))
     return out
-
-
-def calling(emit: Callable[..., Any]) -> Bench:
-    async def run(n: int) -> None:
-        for i in range(n):
-            emit("e", i)
-            if len(SINK) > 10_000:
-                SINK.clear()
-
-    return run
 
 
 def async_contenders() -> dict[str, Bench]:
@@ -212,55 +172,7 @@ def async_contenders() -> dict[str, Bench]:
         "day25 emit_concurrent": day25_concurrent,
         "asyncio.gather": gather,
     }
-    try:
-        from blinker import Signal
-
-        signal = Signal()
-        for h in hs:
-            signal.connect(h, weak=False)
-
-        async def blinker_send_async(n: int) -> None:
-            for i in range(n):
-                await signal.send_async(i, _sync_wrapper=None)  # type: ignore[arg-type]
-                if len(SINK) > 10_000:
-                    SINK.clear()
-
-        out["blinker send_async"] = blinker_send_async
-    except ImportError:
-        pass
-    try:
-        from pyee.asyncio import AsyncIOEventEmitter
-
-        async def pyee_async(n: int) -> None:
-            pyee = AsyncIOEventEmitter()
-            for h in hs:
-                pyee.on("e", h)
-            for i in range(n):
-                pyee.emit("e", i)
-                if i % 1000 == 999:
-                    await pyee.wait_for_complete()
-                    SINK.clear()
-            await pyee.wait_for_complete()
-
-        out["pyee asyncio (drained)"] = pyee_async
-    except ImportError:
-        pass
-    from nexios.events import EventEmitter
-
-    async def nexios_tasks(n: int) -> None:
-        nexios = EventEmitter()
-        for h in hs:
-            nexios.on("e", h)
-        for i in range(n):
-            nexios.emit("e", i)
-            if i % 1000 == 999:
-                for _ in range(3):  # let the unreferenced tasks run
-                    await asyncio.sleep(0)
-                SINK.clear()
-        for _ in range(3):
-            await asyncio.sleep(0)
-
-    out["nexios (tasks, drained)"] = nexios_tasks
+    out.update(async_peers(hs))
     return out
 
 
