@@ -22,6 +22,9 @@ def test_a_long_scenario_shows_its_explanation_and_the_stuck_line(tmp_path: Path
     assert lines[0] == "Failed: Scenario:" and lines[7].startswith("7. {"), lines
     assert len(lines) > 9 and "NotImplementedError" not in " ".join(lines), lines
     assert lines[-1] == "Stuck? `day25 hint priority_ordering` shows the next hint.", lines
+    # a student's review: a check's name does not say which rule it is about; the page does
+    assert ("The rule behind each check: the table under 'Checking' in "
+            "docs/exercises/priority_ordering.md.") in " ".join(proc.stdout.split())
 
 
 def test_an_untouched_stub_explains_its_not_implemented_error_once(tmp_path: Path) -> None:

@@ -37,6 +37,7 @@ from day25.course.protocol import HUNG_BEFORE, OUTPUT_MARKER
 from day25.course.sandbox import namespaces
 from day25.course.student import cannot_run
 from day25.course.student.steps import StepResult, run_step
+from day25.course.student.workspace import exercise_page
 
 __all__ = ["HIDDEN_NOTICE", "check", "check_project", "watch"]
 
@@ -130,6 +131,15 @@ def _show_step(console: Console, result: StepResult) -> None:
         console.print(f"       {line}", markup=False, highlight=False, soft_wrap=True)
 
 
+def _stuck(item: Exercise) -> str:
+    """Where to turn next: the hints, and for a project the page that pairs each check
+    with its rule (a failing check's name does not say which rule it is about)."""
+    if item.kind == "step":
+        return f"Stuck? `day25 hint {item.id}`."
+    return (f"Stuck? `day25 hint {item.id}`. The rule behind each check: the table under "
+            f"'Checking' in {exercise_page(item)}.")
+
+
 def _label(item: Exercise, catalogue: Catalogue) -> str:
     if item.kind == "step":
         return f"step {item.order}/{len(catalogue.steps)}  {item.id}"
@@ -186,7 +196,7 @@ def walk(catalogue: Catalogue, settings: Settings, path: Path, *,
         return True
     item = ladder[done]
     console.print(f"Next: edit exercises/{item.module}, then run `day25 check` again. "
-                  f"Stuck? `day25 hint {item.id}`.")
+                  f"{_stuck(item)}")
     if item.kind == "step":
         console.print(STEPS_NOTICE.format(project=item.leads_to), style="dim")
     elif done >= len(catalogue.steps):
@@ -209,7 +219,7 @@ def check(catalogue: Catalogue, settings: Settings, path: Path, *, only: str | N
         step = run_step(item, path, catalogue.root)
         _show_step(console, step)
         if not step.passed:
-            console.print(f"Stuck? `day25 hint {item.id}`.")
+            console.print(_stuck(item))
         return step.passed
     console.print(namespaces.describe(), style="dim")  # what your code runs in
     if live:
@@ -223,7 +233,7 @@ def check(catalogue: Catalogue, settings: Settings, path: Path, *, only: str | N
     passed = _passed(result)
     console.print(f"[bold]{int(passed)}/1 exercises pass their public checks.[/]")
     if not passed:
-        console.print(f"Stuck? `day25 hint {item.id}`.")
+        console.print(_stuck(item))
     console.print(HIDDEN_NOTICE, style="yellow")
     return passed
 
@@ -297,5 +307,5 @@ def _on_from(catalogue: Catalogue, settings: Settings, path: Path, passed: Exerc
             _show_step(console, result)
         else:
             _show_project(console, result)
-        console.print(f"Stuck? `day25 hint {item.id}`.")
+        console.print(_stuck(item))
         return
