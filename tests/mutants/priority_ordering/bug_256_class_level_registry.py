@@ -1,0 +1,50 @@
+"""BUG (rule 10, Events are independent): "a new `PriorityEmitter` holds nothing of another
+one's ... (keep the state in the object, not in the module)." The listener table is a
+class attribute (a mutable default shared by every instance); only the counter is per
+instance, so every emitter sees the others' listeners.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from day25 import EventPriority
+
+
+class PriorityEmitter:
+    """``on`` / ``off`` / ``await emit`` with LOW, MEDIUM and HIGH priorities."""
+
+    # event -> [(priority, registration number, handler)], kept sorted
+    _listeners: dict[str, list[tuple[int, int, Callable[..., Any]]]] = {}
+
+    def __init__(self) -> None:
+        self._registered = 0
+
+    def on(
+        self,
+        event: str,
+        handler: Callable[..., Any],
+        priority: int = EventPriority.MEDIUM,
+    ) -> Callable[..., Any]:
+        """Call ``handler`` on every ``event``; return ``handler``."""
+        self._registered += 1
+        entries = self._listeners.setdefault(event, [])
+        entries.append((int(priority), self._registered, handler))
+        entries.sort(key=lambda entry: (-entry[0], entry[1]))
+        return handler
+
+    def off(self, event: str, handler: Callable[..., Any]) -> None:
+        """Remove every registration of ``handler`` on ``event``; unknown ones are ignored."""
+        # ==, not `is`: `obj.method` is a new bound-method object at every access,
+        # and two of them are equal when they bind the same function to the same object
+        entries = self._listeners.get(event, [])
+        entries[:] = [entry for entry in entries if entry[2] != handler]
+
+    async def emit(self, event: str, *args: Any, **kwargs: Any) -> None:
+        """Call the listeners of ``event`` in order, awaiting each async one."""
+        for _priority, _n, handler in list(self._listeners.get(event, [])):
+            result = handler(*args, **kwargs)
+            if inspect.isawaitable(result):
+                await result
