@@ -119,7 +119,9 @@ async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(app_server: S
                 (b'{"type": "ping"}', "a binary frame", "A binary frame, even one holding "
                                                          "valid JSON,"),
                 ("[" * 100_000, "100,000 nested '['", "100,000 nested '[' (json.loads raises "
-                                                     "RecursionError for it, not ValueError)")):
+                                                     "RecursionError for it, not ValueError)"),
+                (json.dumps({"type": "PING"}), "a type of 'PING'", "A type of 'PING' (types "
+                                                                    "are exact: 'ping')")):
             await ann.send(bad)
             got = await server.recv_json(ann, expecting=f"the error frame {short} gets")
             assert got.get("type") == "error" and got.get("code") == "bad_frame", (
@@ -239,7 +241,8 @@ async def test_a_bad_user_or_room_name_is_refused_with_4400(app_server: Server) 
     for path, what in (("/chat/lobby?user=a%20b", "A user name with a space"),
                        ("/chat/lob!by?user=ann", "A room name with a '!'"),
                        ("/chat/lobby?user=zo%C3%AB", "A user name with an '\u00eb' (names are "
-                                                     "ASCII: [A-Za-z0-9_.-], not \\w)")):
+                                                     "ASCII: [A-Za-z0-9_.-], not \\w)"),
+                       ("/chat/lobby?user=ann%0A", "A user name ending in a newline (ann%0A)")):
         async with server.connect(path) as ws:
             reply = await server.recv_json(ws, expecting="the bad_request error frame")
             assert reply.get("type") == "error" and reply.get("code") == "bad_request", (

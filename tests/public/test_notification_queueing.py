@@ -68,8 +68,9 @@ async def test_post_creates_a_notification(app_server: Server) -> None:
 async def test_backlog_in_order_then_backlog_end_then_live(app_server: Server) -> None:
     server = app_server()
     async with server.http() as client:
-        for title in ("first", "second"):
-            r = await client.post("/notifications", json={"user": "ann", "title": title})
+        for title, level in (("first", "low"), ("second", "high")):  # seq order, not level
+            r = await client.post("/notifications",
+                                  json={"user": "ann", "title": title, "level": level})
             assert r.status_code == 201, (
                 f"POST should answer 201, got {r.status_code}: {reply_text(r)}")
     async with server.connect("/notifications/ann") as ann:
@@ -83,7 +84,8 @@ async def test_backlog_in_order_then_backlog_end_then_live(app_server: Server) -
         assert kinds == want, (
             "On connect, ann should get her two stored notifications in seq order, then "
             '{"type": "backlog_end", "count": 2}. '
-            + ("They came in another order: the backlog is sent oldest first, by seq. "
+            + ("They came in another order: the backlog is sent oldest first, by seq, "
+               "whatever the level ('first' is low, 'second' high). "
                if sorted(map(str, kinds)) == sorted(map(str, want)) else "")
             + f"Got (type, title, seq): {kinds}, from {frames}."
         )
@@ -197,17 +199,27 @@ async def test_ack_counts_only_your_pending_ids(app_server: Server) -> None:
     server = app_server()
     mine = [(await post(server, "ann", f"t{i}"))["id"] for i in range(2)]
     bobs = (await post(server, "bob", "not yours"))["id"]
-    async with server.connect("/notifications/ann") as ann:
+    async with server.connect("/notifications/ann") as ann, \
+            server.connect("/notifications/ann") as other_tab:
         await backlog(server, ann)
+        await backlog(server, other_tab)
         await ann.send(json.dumps({"type": "ack", "ids": [mine[0], mine[0], bobs, "nope"]}))
         got = await server.recv_json(ann, expecting="the acked reply to ann's ack")
         assert got == {"type": "acked", "count": 1}, (
             "Only one of those ids is ann's pending notification (the same id twice counts "
             f"once; bob's id and an unknown one count 0): expected count 1, got {got}."
         )
+        await post(server, "ann", "later")
+        seen = await server.recv_json(other_tab, expecting=(
+            "the live push of 'later' to ann's other tab, which did not send the ack"))
+        assert seen.get("type") == "notification" and seen.get("title") == "later", (
+            "The acked reply goes to the tab that sent the ack only: ann's other tab should "
+            f"next get the live push of 'later', got {seen}."
+        )
     async with server.connect("/notifications/ann") as ann:
         titles = [f["title"] for f in await backlog(server, ann)]
-        assert titles == ["t1"], f"The acknowledged one never comes back: got {titles}"
+        assert titles == ["t1", "later"], (
+            f"The acknowledged one (t0) never comes back: got {titles}")
     async with server.connect("/notifications/bob") as bob:
         titles = [f["title"] for f in await backlog(server, bob)]
         assert titles == ["not yours"], f"ann cannot acknowledge bob's: got {titles}"

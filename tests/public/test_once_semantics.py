@@ -68,6 +68,10 @@ def test_works_as_a_decorator_and_returns_the_handler(expect: Any) -> None:
     # the decorator form is once(bus, event) with no handler, not one whose handler is not
     # callable: once(bus, "e", 42) raises TypeError at once, or fails in the emit
     expect([{"op": "once_not_callable", "event": "e"}], [[]])
+    # one decorator used on two handlers: two registrations, each fires once
+    ops = [once("a", style="decorator", decorator="d"), once("b", style="decorator", decorator="d"),
+           emit(1), emit(2)]
+    expect(ops, [[], [], [["a", 1], ["b", 1]], []])
 
 
 @pytest.mark.category("priority")
@@ -82,6 +86,9 @@ def test_a_listener_that_emits_again_does_not_fire_it_twice(expect: Any) -> None
     # it must do nothing there, not raise (the emit reports no error)
     ops = [on("again", "HIGH", "async", reemit={"event": "e", "payload": 2}), once("a"), emit(1)]
     expect(ops, [[], [], [["again", 1], ["again", 2], ["a", 2]]], values={2: []})
+    # a sync handler that emits the event again itself: it has fired by then
+    ops = [once("a", reemit={"event": "e", "payload": 2}), on("b", "LOW"), emit(1)]
+    expect(ops, [[], [], [["a", 1], ["b", 2], ["b", 1]]])
 
 
 @pytest.mark.category("concurrent")

@@ -90,6 +90,10 @@ def test_events_are_independent(expect: Any) -> None:
 def test_the_same_handler_twice_runs_twice(expect: Any) -> None:
     ops = [on("a"), on("a", "HIGH"), emit(1), off("a"), emit(2)]
     expect(ops, [[], [], [["a", 1], ["a", 1]], [], []])
+    # each registration has its own place in registration order, and one put back after
+    # off takes a new place, at the end of its priority (not the place it had)
+    ops = [on("a"), on("b"), on("a"), emit(1), off("a"), on("a"), emit(2)]
+    expect(ops, [[], [], [], [["a", 1], ["b", 1], ["a", 1]], [], [], [["b", 2], ["a", 2]]])
 
 
 @pytest.mark.category("reentrant")
@@ -97,6 +101,10 @@ def test_an_emit_inside_a_listener_runs_to_the_end_first(expect: Any) -> None:
     ops = [on("outer", "HIGH", "async", reemit={"event": "inner", "payload": "n"}),
            on("after", "LOW"), on("in", event="inner"), emit(1)]
     expect(ops, [[], [], [], [["outer", 1], ["in", "n"], ["after", 1]]])
+    # an emit of the very event being emitted too (outer re-emits only once)
+    ops = [on("outer", "HIGH", "async", reemit={"event": "e", "payload": "n"}),
+           on("after", "LOW"), emit(1)]
+    expect(ops, [[], [], [["outer", 1], ["outer", "n"], ["after", "n"], ["after", 1]]])
 
 
 @pytest.mark.category("model")
