@@ -42,10 +42,16 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from emit_peers import SINK, Bench, async_peers, calling, sync_peers
+import emit_peers
+from emit_peers import Bench, async_peers, calling, sync_peers
 
 from day25 import EventBus
 
+# Bound by assignment, not by `from emit_peers import SINK`: CPython 3.11 compiles
+# `SINK.append(p)` on a name bound by an import as an attribute call (the name could be a
+# module) instead of a method call, which made every listener here, the hand loop's too,
+# markedly slower (docs/benchmarks.md, "Emit speed").
+SINK = emit_peers.SINK
 SCALE = 10_000
 SIZES = (1, 10, 100, 1000)
 
