@@ -54,6 +54,8 @@ def test_notebook_is_written_for_a_student(exercise) -> None:  # type: ignore[no
     assert first.startswith(f"# {exercise.title} ("), f"one name everywhere: {exercise.title}"
     assert "**You will:**" in first and "**Time:**" in first, "objectives and a time estimate"
     assert "## Recap" in last and "## Common mistakes" in last
+    # folded: a student's review found the recap, right under the check, gave the design away
+    assert last.startswith("<details><summary>") and last.endswith("</details>"), last[:80]
     for cell in nb.cells:
         for leak in LEAKS:
             assert leak not in cell.source, f"course tooling in student text: {leak!r}"
