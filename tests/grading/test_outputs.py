@@ -91,6 +91,17 @@ def test_results_round_trip_for_resume(tmp_path: Path) -> None:
     assert loaded is not None
     assert loaded.content_hash == "abc123" and loaded.total == original.total == 15
     assert [e.points for e in loaded.exercises] == [15, 0]
+    # an instructor's test: a student the review flagged was graded again on every run,
+    # since the review's hidden entry (no tags) made the results unreadable for resuming
+    from day25.course.grading.review_report import Finding, ReviewReport, annotate_results
+
+    report = ReviewReport([Finding("amy", "priority_ordering", 3, "module", "imports socket")],
+                          tmp_path / "review.csv")
+    annotate_results(tmp_path, report)
+    assert "Review: " in (folder / "results.json").read_text()
+    flagged = load_results(folder / "results.json")
+    assert flagged is not None and flagged.total == original.total
+    assert [len(e.tests) for e in flagged.exercises] == [len(e.tests) for e in loaded.exercises]
     (folder / "results.json").write_text("{not json")
     assert load_results(folder / "results.json") is None
 

@@ -192,8 +192,8 @@ def load_results(path: Path) -> StudentResult | None:
         for ex_id, info in extra["exercises"].items():
             ex = ExerciseResult(ex_id, info["title"], float(info["max_points"]),
                                 notes=info["notes"])
-            for t in data["tests"]:
-                if t["tags"] == [ex_id] and not t["name"].endswith(": not graded"):
+            for t in data["tests"]:  # the review's entry has no tags: no exercise's test
+                if t.get("tags") == [ex_id] and not t["name"].endswith(": not graded"):
                     ex.tests.append(TestResult(t["name"].split(": ", 1)[1], ex_id, t["score"],
                                                t["max_score"], t["status"] == "passed",
                                                t["output"]))
