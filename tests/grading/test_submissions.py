@@ -133,12 +133,36 @@ def test_a_folder_graded_as_one_student_through_its_only_subfolder_says_so(
     assert [s.student for s in discover([tmp_path / "class8"], MODULES, told=told)] == [
         "class8"]
     assert told == [f"{tmp_path / 'class8'} is graded as ONE student, class8, whose files are "
-                    f"in its only folder, alice. If {tmp_path / 'class8'} is a class of one "
-                    f"student, grade {tmp_path / 'class8' / 'alice'} instead."]
+                    f"in alice, the only folder down from it. If {tmp_path / 'class8'} is a "
+                    f"class of one student, grade {tmp_path / 'class8' / 'alice'} instead."]
     told.clear()
     assert [s.student for s in discover([tmp_path / "class8" / "alice"], MODULES,
                                         told=told)] == ["alice"]
     assert told == []
+
+
+def test_modules_a_chain_of_only_folders_down_are_the_students(tmp_path: Path) -> None:
+    """An instructor's test: lena's files in lena/Downloads/day25/ got 0 in a class folder
+    ("not found", nothing on the console), and 100 under the id "Downloads" when lena's
+    folder was named on the command line. A chain of only folders is one student's
+    folder, as one only subfolder is; a folder beside the chain breaks it."""
+    klass = tmp_path / "class"
+    deep = klass / "lena" / "Downloads" / "day25"
+    deep.mkdir(parents=True)
+    (deep / "priority_ordering.py").write_text("WHO = 'lena'\n")
+    (klass / "dave").mkdir()
+    (klass / "dave" / "priority_ordering.py").write_text("WHO = 'dave'\n")
+    subs = discover([klass], MODULES)
+    assert [s.student for s in subs] == ["dave", "lena"]
+    assert take_modules(subs[1], MODULES).modules == {"priority_ordering.py": "WHO = 'lena'\n"}
+    told: list[str] = []
+    subs = discover([klass / "lena", klass / "dave"], MODULES, told=told)
+    assert [s.student for s in subs] == ["lena", "dave"]
+    assert told == [f"{klass / 'lena'} is graded as ONE student, lena, whose files are in "
+                    f"Downloads/day25, the only folder down from it. If {klass / 'lena'} is "
+                    f"a class of one student, grade {deep} instead."]
+    (klass / "lena" / "Downloads" / "other").mkdir()  # not a chain any more: not guessed
+    assert take_modules(Submission("lena", klass / "lena"), MODULES).modules == {}
 
 
 def test_discover_class_folder_ids_and_clashes(tmp_path: Path) -> None:

@@ -156,10 +156,36 @@ def _decode(intake: Intake, name: str, data: bytes, found: str = "") -> None:
             + why)
 
 
+CHAIN_DEPTH = 4  # how far a chain of only folders is followed (Downloads/day25/...)
+
+
+def only_folder(folder: Path) -> Path | None:
+    """``folder``'s one and only entry, when that is a folder (not a link); dot files and
+    ``__MACOSX`` do not count."""
+    children = [c for c in folder.iterdir()
+                if not c.name.startswith((".", "__")) and c.name not in JUNK_FOLDERS]
+    only = children[0] if len(children) == 1 else None
+    return only if only is not None and only.is_dir() and not only.is_symlink() else None
+
+
+def chain_down(folder: Path) -> list[Path]:
+    """The folders below ``folder`` down a chain of only folders (each the one entry of
+    the one before), at most :data:`CHAIN_DEPTH` deep."""
+    chain: list[Path] = []
+    here: Path | None = folder
+    while len(chain) < CHAIN_DEPTH and here is not None:
+        here = only_folder(here)
+        if here is not None:
+            chain.append(here)
+    return chain
+
+
 def _from_folder(folder: Path, modules: Sequence[str], intake: Intake) -> list[str]:
-    """Take the modules from ``folder`` or its subfolders; returns the names seen."""
-    dirs = [folder, *(c for c in sorted(folder.iterdir()) if c.is_dir() and not c.is_symlink()
-                      and c.name not in JUNK_FOLDERS)]
+    """Take the modules from ``folder``, its subfolders, or down a chain of only folders
+    below one of them (``Downloads/day25/``); returns the names seen."""
+    below = [c for c in sorted(folder.iterdir()) if c.is_dir() and not c.is_symlink()
+             and c.name not in JUNK_FOLDERS]
+    dirs = [folder, *below, *(d for c in below for d in chain_down(c))]
     listing = {d: sorted(os.listdir(d)) for d in dirs}
     for name in modules:
         for folder_ in dirs:

@@ -2,11 +2,12 @@
 
 Why a module of its own: the grade of a class depends on it before any code runs. A
 class folder holds one folder or ``.zip`` per student, and each becomes a row; a folder
-with the exercise modules at its top (or in its only subfolder, as a zip unpacked into
-a folder of its own leaves them) is one student. What is ambiguous is said, not guessed:
+with the exercise modules at its top (or down its chain of only folders, as a zip unpacked
+into a folder of its own, or ``Downloads/day25/``, leaves them) is one student. What is
+ambiguous is said, not guessed:
 a module file left loose among the students' folders is nobody's (it must not turn the
 class into one student made of the first folder's files), and a folder graded as one
-student because its modules sit in its only subfolder is named, with how to grade it as
+student because its modules sit down its chain of only folders is named, with how to grade it as
 a class of one instead. Canvas's and Moodle's exports are split by :mod:`.exports`.
 """
 
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .exports import exported
-from .intake import JUNK_FOLDERS, RESERVED_IDS, Submission
+from .intake import JUNK_FOLDERS, RESERVED_IDS, Submission, chain_down
 
 __all__ = ["discover"]
 
@@ -69,16 +70,13 @@ def _unique(found: list[Submission]) -> list[Submission]:
 
 
 def _modules_folder(folder: Path, modules: Sequence[str]) -> Path | None:
-    """Where a student's folder holds its modules: at its top (``folder``), or inside its
-    one and only subfolder (that subfolder); None when it is no student's folder."""
+    """Where a student's folder holds its modules: at its top (``folder``), or down its
+    chain of only folders (a zip unpacked into a folder of its own, ``Downloads/day25/``);
+    None when it is no student's folder."""
     if any((folder / name).exists() or (folder / name).is_symlink() for name in modules):
         return folder
-    children = [c for c in folder.iterdir() if not c.name.startswith((".", "__"))]
-    only = children[0] if len(children) == 1 else None
-    if (only is not None and only.is_dir() and not only.is_symlink()
-            and any((only / name).is_file() for name in modules)):
-        return only
-    return None
+    return next((d for d in chain_down(folder) if any((d / n).is_file() for n in modules)),
+                None)
 
 
 def discover(
@@ -104,8 +102,9 @@ def discover(
         if single or path.is_file() or (where is not None and not loose):
             if where is not None and where != path:
                 told.append(f"{path} is graded as ONE student, {_student_id(path)}, whose "
-                            f"files are in its only folder, {where.name}. If {path} is a "
-                            f"class of one student, grade {where} instead.")
+                            f"files are in {where.relative_to(path).as_posix()}, the only "
+                            f"folder down from it. If {path} is a class of one student, "
+                            f"grade {where} instead.")
             found.append(Submission(_student_id(path), path))
             continue
         some = ", ".join(c.name for c in students[:3]) + (", ..." if len(students) > 3 else "")
