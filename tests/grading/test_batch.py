@@ -151,3 +151,21 @@ def test_the_console_names_the_students_who_handed_in_late(tmp_path: Path) -> No
             run, said[-2000:])
         assert _rows(out)["roeann_77"]["priority_ordering"] == "25"
         assert "Handed in late" in (out / "roeann_77" / "feedback.md").read_text()
+
+
+def test_the_console_names_the_students_in_whose_submission_no_module_was_found(
+        tmp_path: Path) -> None:
+    """An instructor's test: a student whose files were out of reach scored 0 with no word
+    on the console ("graded 6/13: lena: 0"), beside students who simply did badly."""
+    klass = tmp_path / "class"
+    (klass / "ann").mkdir(parents=True)
+    (klass / "ann" / MODULE).write_text((COURSE / "solutions" / MODULE).read_text())
+    (klass / "lena" / "Downloads" / "old").mkdir(parents=True)
+    (klass / "lena" / "Downloads" / "new").mkdir()
+    (klass / "lena" / "Downloads" / "new" / MODULE).write_text("")
+    proc = _grade(klass, "--out", tmp_path / "out", "--jobs", "2")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    said = " ".join(proc.stdout.split())
+    assert ("warning: no exercise module was found in the submission of 1 student(s) (lena): "
+            "each scores 0, and their feedback says what the submission holds.") in said, \
+        said[-2000:]

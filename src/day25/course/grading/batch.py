@@ -190,6 +190,7 @@ def grade_class(
     console.print(f"gradebook: {book}\nplot: {plot}\nfeedback: {out}{os.sep}<student>/feedback.md")
     console.print(review.summary(), markup=False, highlight=False)
     _say_late_students(results, console)
+    _say_students_without_modules(results, exercises, console)
     _say_earlier_students(out, {r.student for r in results}, console)
     return BatchReport(results, book, plot, sandbox, review)
 
@@ -204,6 +205,22 @@ def _say_late_students(results: list[StudentResult], console: Console) -> None:
         console.print(f"late: {len(late)} student(s) handed in a file the LMS marked late "
                       f"({', '.join(late)}); their grades are not changed, and their "
                       "feedback names the file.", style="yellow", markup=False)
+
+
+def _say_students_without_modules(results: list[StudentResult], exercises: list[Exercise],
+                                  console: Console) -> None:
+    """Name the students in whose submission no exercise module was found at all: a 0
+    that is most often a layout (files too deep, or renamed), which their feedback
+    explains, and which a line among the grades would hide (an instructor's test)."""
+    modules = {ex.id: ex.module for ex in exercises}
+    empty = sorted(r.student for r in results if r.exercises and all(
+        any(note.startswith(f"{modules.get(e.exercise)} was not found") for note in e.notes)
+        for e in r.exercises))
+    if empty:
+        console.print(f"warning: no exercise module was found in the submission of "
+                      f"{len(empty)} student(s) ({', '.join(empty)}): each scores 0, and "
+                      "their feedback says what the submission holds.",
+                      style="yellow", markup=False)
 
 
 def _say_earlier_students(out: Path, graded: set[str], console: Console) -> None:
