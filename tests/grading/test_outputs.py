@@ -15,6 +15,7 @@ from day25.course.catalogue import load_catalogue
 from day25.course.grading.feedback import (
     SHOWN_LINES,
     clean_message,
+    hide_grader_paths,
     load_results,
     results_json,
     shortened,
@@ -156,6 +157,30 @@ def test_clean_message_hides_the_graders_paths_inside_a_line_and_its_location_li
         "expected 3, got 4\n"
         "<grader file>:88: RuntimeWarning: coroutine 'a' was never awaited\n"
         "the model (<hidden test>) disagrees")
+
+
+def test_a_library_file_is_named_as_one_not_as_the_graders() -> None:
+    """A student's test: a RecursionError in json.loads showed its stdlib frames as
+    `File "<grader file>", line 346, in loads`, as if the grader had crashed. The grader's
+    own files stay hidden; Python's and the installed packages' are named by their path in
+    the library (json/decoder.py, nexios/...), which is no secret and says where it was."""
+    import json as json_module
+    import sysconfig
+
+    import nexios
+
+    package = Path(day25.__file__).parent
+    stdlib = Path(json_module.__file__).parent / "decoder.py"
+    nexios_file = Path(nexios.__file__).parent / "websockets" / "base.py"
+    message = (f'File "{stdlib}", line 346, in loads\n'
+               f'File "{nexios_file}", line 9, in send_text\n'
+               f'File "{package}/course/inside/apps.py", line 5, in serve\n'
+               f'File "{sysconfig.get_paths()["scripts"]}/uvicorn_helper.py", line 1, in x')
+    assert hide_grader_paths(message) == (
+        'File "<library file json/decoder.py>", line 346, in loads\n'
+        'File "<library file nexios/websockets/base.py>", line 9, in send_text\n'
+        'File "<grader file>", line 5, in serve\n'
+        'File "<grader file>", line 1, in x')
 
 
 def test_a_long_message_loses_its_middle_and_says_so_never_its_end() -> None:
