@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from types import ModuleType
 
 
@@ -22,3 +24,17 @@ def check(step: ModuleType) -> None:
     )
     assert step.ack(db, "ann", ["a1"]) == 0, "An id acknowledged before counts 0."
     assert step.ack(db, "ann", ["a2", "a3"]) == 2
+    # "committed": after a restart the acknowledged ones are still gone
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "queue.sqlite3")
+        db = step.open_db(path)
+        db.executemany("INSERT INTO notifications VALUES (?, ?, ?, 't', 1e12)", rows)
+        db.commit()
+        step.ack(db, "ann", ["a1"])  # nothing of the check's commits after it
+        db.close()
+        db = step.open_db(path)  # a restart: what ack did not commit is undone
+        left = [i for (i,) in db.execute("SELECT id FROM notifications ORDER BY id")]
+        db.close()
+        assert "a1" not in left, (
+            "ann acknowledged a1, and after a restart a1 is back: ack must commit its delete "
+            "(db.commit(), or `with db:`), or a restart delivers it again.")

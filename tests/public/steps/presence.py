@@ -23,8 +23,9 @@ class Calls:
             raise
         except Exception as exc:
             before = f", after {', '.join(self.done)}" if self.done else " on a new Presence()"
+            again = " (the same call a second time)" if call in self.done else ""
             raise AssertionError(
-                f"{call} raised {type(exc).__name__}: {exc}{self._where(exc)}{before}."
+                f"{call}{again} raised {type(exc).__name__}: {exc}{self._where(exc)}{before}."
             ) from None
         self.done.append(call)
         return got
