@@ -156,7 +156,10 @@ def test_a_name_in_other_case_is_graded_with_a_note_in_a_folder_and_a_zip(
                                       "Priority_Ordering.py": b"B = 2\n",
                                       "ONCE_SEMANTICS.py": b"", "Once_Semantics.py": b""})
     modules, problems, notes = _take(both)
-    assert modules == {"priority_ordering.py": "A = 1\n"} and notes == {}
+    assert modules == {"priority_ordering.py": "A = 1\n"}
+    assert notes == {"priority_ordering.py": [  # the other one is named (an instructor's test)
+        "priority_ordering.py was graded; Priority_Ordering.py beside it was not. Keep one "
+        "file per exercise, named priority_ordering.py."]}
     assert problems == {"once_semantics.py": [
         "once_semantics.py was not found in the submission. It holds ONCE_SEMANTICS.py, "
         "Once_Semantics.py: keep one, named once_semantics.py exactly."]}
@@ -263,7 +266,10 @@ def test_the_exact_name_beats_a_copy_and_two_copies_are_named_not_guessed(tmp_pa
         "priority_ordering (1).py": b"OLDER = 1\n",
         "once_semantics (1).py": b"A = 1\n",
         "once_semantics (2).py": b"B = 2\n"}))
-    assert modules == {"priority_ordering.py": SOURCE} and notes == {}
+    assert modules == {"priority_ordering.py": SOURCE}
+    assert notes == {"priority_ordering.py": [
+        "priority_ordering.py was graded; priority_ordering (1).py beside it was not. Keep "
+        "one file per exercise, named priority_ordering.py."]}
     assert problems == {"once_semantics.py": [
         "once_semantics.py was not found in the submission. It holds once_semantics (1).py, "
         "once_semantics (2).py: keep one, named once_semantics.py exactly."]}
@@ -280,4 +286,5 @@ def test_a_zip_prefers_the_exact_name_then_other_case_then_a_copy(tmp_path: Path
     assert problems == {}
     taken = [n.split(";")[0] for name in MODULES[:2] for n in notes[name]]
     assert taken == ["Your file is named Priority_Ordering.py",
+                     "Priority_Ordering.py was graded",
                      "Your file is named once_semantics 2.py"]

@@ -165,6 +165,25 @@ def test_modules_a_chain_of_only_folders_down_are_the_students(tmp_path: Path) -
     assert take_modules(Submission("lena", klass / "lena"), MODULES).modules == {}
 
 
+def test_the_exact_name_is_graded_and_its_copies_beside_it_are_named(tmp_path: Path) -> None:
+    """An instructor's test: omar's once_semantics.py was graded and his "once_semantics
+    (1).py" (a browser's name for the newer download) dropped without a word."""
+    omar = tmp_path / "omar"
+    omar.mkdir()
+    (omar / "priority_ordering.py").write_text("WHO = 'old'\n")
+    (omar / "priority_ordering (1).py").write_text("WHO = 'new'\n")
+    archive = tmp_path / "omar.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("priority_ordering.py", "WHO = 'old'\n")
+        zf.writestr("Priority_Ordering.py", "WHO = 'other'\n")
+    for sub, other in ((omar, "priority_ordering (1).py"), (archive, "Priority_Ordering.py")):
+        intake = take_modules(Submission("omar", sub), MODULES)
+        assert intake.modules == {"priority_ordering.py": "WHO = 'old'\n"}
+        assert intake.notes["priority_ordering.py"] == [
+            f"priority_ordering.py was graded; {other} beside it was not. Keep one file "
+            "per exercise, named priority_ordering.py."], sub
+
+
 def test_discover_class_folder_ids_and_clashes(tmp_path: Path) -> None:
     klass = tmp_path / "class"
     (klass / "ann").mkdir(parents=True)

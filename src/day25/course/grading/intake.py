@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .exports import ExportedFile
-from .file_names import likeness, module_of, not_found, pick
+from .file_names import is_copy, likeness, module_of, not_found, pick
 
 __all__ = [
     "LATE_NOTE",
@@ -87,6 +87,7 @@ class Intake:
     modules: dict[str, str] = field(default_factory=dict)
     problems: dict[str, list[str]] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
+    taken_from: dict[str, str] = field(default_factory=dict)  # module -> the file's own name
 
     def problem(self, module: str, text: str) -> None:
         self.problems.setdefault(module, []).append(text)
@@ -146,6 +147,7 @@ def _decode(intake: Intake, name: str, data: bytes, found: str = "") -> None:
         intake.problem(name, why)
         return
     intake.modules[name] = data.decode(source_encoding(data))
+    intake.taken_from[name] = found or name
     if found and found != name:
         why = ("Windows and macOS ignore the case of a file name, other systems do not."
                if found.casefold() == name.casefold() else
@@ -323,7 +325,22 @@ def take_modules(sub: Submission, modules: Sequence[str]) -> Intake:
     for name in modules:
         if name not in intake.modules and name not in intake.problems and "" not in intake.problems:
             intake.problem(name, not_found(name, seen))
+    _name_the_copies_left(intake, seen)
     return intake
+
+
+def _name_the_copies_left(intake: Intake, seen: Sequence[str]) -> None:
+    """A note beside each module taken from one of several files that are it (another
+    case, a copy's name): which was graded and which were not, so that nobody is graded
+    on an older download without knowing."""
+    for name, taken in intake.taken_from.items():
+        others = sorted({n for n in seen if n != taken
+                         and (n.casefold() == name.casefold() or is_copy(n, name))})
+        if others:
+            intake.notes.setdefault(name, []).append(
+                f"{taken} was graded; {', '.join(others)} beside it "
+                f"{'was' if len(others) == 1 else 'were'} not. Keep one file per exercise, "
+                f"named {name}.")
 
 
 def content_hash(intake: Intake, salt: str) -> str:
