@@ -183,6 +183,19 @@ def test_a_library_file_is_named_as_one_not_as_the_graders() -> None:
         'File "<grader file>", line 1, in x')
 
 
+def test_hypothesis_falsifying_example_is_dropped_the_scenario_stays() -> None:
+    """An instructor's test: a random program's failure showed its scenario, then the
+    same ops again as Hypothesis' "Falsifying example: test_...(check=run, ops=[...])"."""
+    message = ("Failed: Scenario:\n  1. {\"op\":\"emit\"}\nAt step 1 ...\n"
+               "Falsifying example: test_random_programs_match_the_model(\n"
+               "    check=run,\n    ops=[{'op': 'emit', 'event': 'x', 'payload': 0}],\n)\n"
+               "You can reproduce this example by temporarily adding "
+               "@reproduce_failure('6.1', b'AXic') as a decorator on your test case\n"
+               "the end")
+    assert clean_message(message) == (
+        "Failed: Scenario:\n  1. {\"op\":\"emit\"}\nAt step 1 ...\nthe end")
+
+
 def test_a_long_message_loses_its_middle_and_says_so_never_its_end() -> None:
     """A 100-step scenario and a deep traceback keep their start, their explanation and the
     "Stuck?" line; what is left out is counted. A huge single line loses its middle too."""

@@ -141,10 +141,32 @@ def clean_message(message: str) -> str:
     the lines that quote test source and pytest's lines saying where in the grader's files
     a failure went (:func:`hide_grader_paths` hides the other mentions of those files); a
     long message is :func:`shortened` in the middle, never at the end."""
-    kept = [line for line in hide_grader_paths(message).splitlines()
+    kept = [line for line in _without_hypothesis(hide_grader_paths(message).splitlines())
             if not _SOURCE_LINE.match(line) and not _GRADER_LOCATION.match(line)
             and not _PYTEST_ADVICE.match(line)]
     return shortened("\n".join(kept).strip())
+
+
+def _without_hypothesis(lines: list[str]) -> list[str]:
+    """``lines`` without Hypothesis' report of a random program: its "Falsifying example:
+    test_x(... ops=[...])" repeats the scenario the message already numbered, in the
+    suite's terms, and its ``@reproduce_failure`` advice is for the suite's author."""
+    kept: list[str] = []
+    inside: str | None = None  # the indent of an open "Falsifying example:" block
+    for line in lines:
+        stripped = line.lstrip()
+        indent = line[: len(line) - len(stripped)]
+        if inside is not None:
+            if stripped == ")" and indent == inside:
+                inside = None
+            continue
+        if stripped.startswith("Falsifying example:"):
+            inside = None if stripped.endswith(")") else indent
+            continue
+        if "@reproduce_failure(" in stripped:
+            continue
+        kept.append(line)
+    return kept
 
 
 def _test_entry(number: str, test: TestResult) -> dict[str, Any]:
