@@ -184,6 +184,21 @@ def test_the_exact_name_is_graded_and_its_copies_beside_it_are_named(tmp_path: P
             "per exercise, named priority_ordering.py."], sub
 
 
+def test_an_empty_module_is_said_to_be_empty_not_graded_test_by_test(tmp_path: Path) -> None:
+    """An instructor's test: hank's empty priority_ordering.py got "Creating the object
+    under test failed: AttributeError: module 'priority_ordering' has no attribute
+    'PriorityEmitter'" twenty times, where one sentence says what happened."""
+    hank = tmp_path / "hank"
+    hank.mkdir()
+    (hank / "priority_ordering.py").write_text("\n  \n")
+    (hank / "once_semantics.py").write_text("# TODO\n")  # a comment is something
+    intake = take_modules(Submission("hank", hank), MODULES)
+    assert "priority_ordering.py" not in intake.modules and "once_semantics.py" in intake.modules
+    assert intake.problems["priority_ordering.py"] == [
+        "priority_ordering.py is empty (nothing but blank lines): there is nothing to grade. "
+        "Was it saved before it was handed in?"]
+
+
 def test_discover_class_folder_ids_and_clashes(tmp_path: Path) -> None:
     klass = tmp_path / "class"
     (klass / "ann").mkdir(parents=True)

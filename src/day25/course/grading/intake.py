@@ -146,6 +146,10 @@ def _decode(intake: Intake, name: str, data: bytes, found: str = "") -> None:
     if why := not_utf8(shown, data):
         intake.problem(name, why)
         return
+    if not data.strip():  # one sentence, not every test's "has no attribute ..."
+        intake.problem(name, f"{shown} is empty (nothing but blank lines): there is nothing "
+                             "to grade. Was it saved before it was handed in?")
+        return
     intake.modules[name] = data.decode(source_encoding(data))
     intake.taken_from[name] = found or name
     if found and found != name:
