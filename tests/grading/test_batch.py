@@ -169,3 +169,20 @@ def test_the_console_names_the_students_in_whose_submission_no_module_was_found(
     assert ("warning: no exercise module was found in the submission of 1 student(s) (lena): "
             "each scores 0, and their feedback says what the submission holds.") in said, \
         said[-2000:]
+
+
+def test_an_untouched_starter_file_is_said_to_be_one(tmp_path: Path) -> None:
+    """An instructor's test: bob handed in the four stubs and got 45 KB of feedback, each
+    failure a NotImplementedError, and no sentence saying he had changed nothing."""
+    klass = tmp_path / "class"
+    (klass / "bob").mkdir(parents=True)
+    (klass / "bob" / MODULE).write_text((COURSE / "exercises" / MODULE).read_text())
+    (klass / "ann").mkdir()
+    (klass / "ann" / MODULE).write_text((COURSE / "solutions" / MODULE).read_text())
+    out = tmp_path / "out"
+    proc = _grade(klass, "--out", out, "--jobs", "2")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    said = (out / "bob" / "feedback.md").read_text()
+    assert (f"{MODULE} is the starter file as it was handed out, unchanged: its functions "
+            "still raise NotImplementedError, so every test below fails.") in said, said[:2000]
+    assert "starter file" not in (out / "ann" / "feedback.md").read_text()

@@ -77,6 +77,19 @@ def _missing(exercise: Exercise, notes: list[str]) -> ExerciseResult:
     return result
 
 
+def _starter_file(exercise: Exercise, text: str, root: Path) -> list[str]:
+    """A note when ``text`` is the exercise's stub as handed out: its failures are the
+    stub's, and one sentence says so before them (an instructor's test)."""
+    try:
+        stub = (root / "exercises" / exercise.module).read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return []
+    if text.replace("\r\n", "\n").strip() != stub.replace("\r\n", "\n").strip():
+        return []
+    return [f"{exercise.module} is the starter file as it was handed out, unchanged: its "
+            "functions still raise NotImplementedError, so every test below fails."]
+
+
 def grade_submission(
     sub: Submission, exercises: list[Exercise], settings: Settings, *, salt: str,
     previous: StudentResult | None = None, slots: threading.Semaphore | None = None,
@@ -113,7 +126,9 @@ def grade_submission(
         for ex in exercises:
             if ex.id in graded:
                 student.exercises.append(graded[ex.id])
-                graded[ex.id].notes[:0] = intake.notes.get(ex.module, [])
+                graded[ex.id].notes[:0] = [*_starter_file(ex, intake.modules[ex.module],
+                                                          settings.course_root),
+                                           *intake.notes.get(ex.module, [])]
             else:
                 student.exercises.append(_missing(ex, [*intake.notes.get(ex.module, []),
                                                        *intake.problems.get(ex.module, [])]))
