@@ -24,7 +24,7 @@ from day25.course.harness import (
     reply_text,
 )
 from day25.course.harness.conversation import unanswered
-from day25.course.harness.errors import TAIL_CHARS
+from day25.course.harness.errors import TAIL_CHARS, output_tail
 from day25.course.protocol import FAULT_HEADER, OUTPUT_MARKER
 
 APP = '''
@@ -185,6 +185,14 @@ def test_reply_text_of_other_bodies_and_library_frames() -> None:
                                             "row = rows[0]")
     only_library = "\n".join([*page.splitlines()[:3], "RuntimeError: boom"])
     assert reply_text(reply(500, only_library)) == "your server raised RuntimeError: boom"
+    # a student's test: the route's KeyError was the symptom; the cause, a listener's
+    # RuntimeError, was in the app's output only, which a 500 page's reply did not show
+    logged = ("listener store_and_push for event 'notification.created' raised\n"
+              "RuntimeError: Set changed size during iteration")
+    said = reply_text(reply(500, page), output=logged)
+    assert said == ("your server raised IndexError: list index out of range at "
+                    "notification_queueing.py, line 9, in create: row = rows[0]\n"
+                    f"{OUTPUT_MARKER}\n{output_tail(logged)}")
 
 
 async def test_frames_that_pass_are_kept_a_few_at_a_time(server: AppServer) -> None:

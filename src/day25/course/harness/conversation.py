@@ -133,7 +133,8 @@ def reply_text(reply: httpx.Response, limit: int = 300, *, output: str = "") -> 
     ``<grader file>``, installed packages by their full path); any other body
     is cut at ``limit`` characters. ``output``, the app's output, ends the text of
     a 5xx reply: a route that caught its error and answered 500 by itself logged
-    the cause (an ``IntegrityError``) only there.
+    the cause (an ``IntegrityError``) only there, and a route's error is often the
+    symptom of a listener's, which the bus logged there.
     """
     text = reply.text
     if "Traceback (most recent call last)" not in text:
@@ -155,7 +156,10 @@ def reply_text(reply: httpx.Response, limit: int = 300, *, output: str = "") -> 
             name = PurePath(match.group(1).replace("\\", "/")).name
             where = (f" at {name}, line {match.group(2)}, in {match.group(3)}"
                      + (f": {code}" if code else ""))
-    return f"your server raised {raised[:limit]}{where}"
+    said = f"your server raised {raised[:limit]}{where}"
+    if output.strip():  # the cause may be in the app's output only (a listener's error)
+        said = f"{said}\n{OUTPUT_MARKER}\n{output_tail(output)}"
+    return said
 
 
 def unanswered(exc: httpx.TimeoutException) -> str:
