@@ -54,7 +54,8 @@ def parse_ack(message: dict[str, Any]) -> list[str]:
     Raise ``ValueError("<what is wrong>")`` for a binary frame, text that is not
     JSON (nesting too deep to parse is bad JSON too), anything but an object
     whose ``type`` is ``"ack"``, or
-    ``ids`` that is not a list of strings without lone surrogates. Never raise
+    ``ids`` that is not a list of strings without lone surrogates (refusing such an id
+    is this module's choice: the text also allows it to count 0 as no id of yours). Never raise
     anything else, whatever the frame holds: ``json.loads`` raises
     ``RecursionError`` for 100,000 nested ``[``.
     """
