@@ -127,8 +127,8 @@ def blocked_loop(at: Any) -> str:
     where = last_seen(decode_places(at), "It was blocked here")
     return ("Your server's event loop is blocked (a blocking call such as time.sleep, a "
             "sqlite3 call waiting for a lock another connection holds in an open transaction, "
-            "or an endless loop without await?); it was stopped, and the next check starts it "
-            f"afresh.\n{where}").rstrip()
+            "or an endless loop without await?); it was stopped (at grading, each later check "
+            f"starts it afresh).\n{where}").rstrip()
 
 
 def reply_error(reply: dict[str, Any], what: str, output: str) -> SubmissionError:
