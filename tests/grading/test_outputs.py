@@ -301,6 +301,15 @@ def test_the_import_failure_note_ends_with_the_programs_last_output() -> None:
     assert import_failure(quiet, "x.py") == note.rsplit("\nits last output:", 1)[0]
     assert import_failure("expected [1], got []", "x.py") is None
     assert import_failure(message, "y.py") is None
+    # an instructor's test: an exception whose message has several lines was summed up
+    # by its last line ("line 29: student:x:..."), and the rest was shown as the code
+    several = ("Importing your x.py failed, so nothing in it could be checked.\n"
+               '  File "/tmp/d/code/x.py", line 3, in <module>\n'
+               "    raise RuntimeError('two' + '\\nlines')\n"
+               "RuntimeError: two\nlines\n")
+    assert import_failure(several, "x.py") == (
+        "x.py could not be imported, so none of its tests could run.\n"
+        "x.py, line 3: RuntimeError: two\n    raise RuntimeError('two' + '\\nlines')\nlines")
 
 
 def test_the_graders_copy_is_named_as_the_student_knows_it() -> None:

@@ -146,17 +146,23 @@ def import_failure(message: str, module: str) -> str | None:
     if not message.startswith(IMPORT_FAILED.format(module=module)):
         return None
     lines = message.rstrip().splitlines()[1:]
-    error = lines[-1].strip() if lines else "the error was not reported"
+    # the exception starts at the first line after the last frame that is not indented
+    # (its message may go on over several lines: its first one is the summary)
+    last = max((i for i, line in enumerate(lines) if _FRAME.match(line)), default=-1)
+    start = next((i for i in range(last + 1, len(lines)) if not lines[i][:1].isspace()),
+                 len(lines) - 1)
+    error = lines[start].strip() if lines else "the error was not reported"
     where, code = module, list[str]()
-    for number, line in enumerate(lines[:-1]):
+    for number, line in enumerate(lines[:start]):
         frame = _FRAME.match(line)
         if frame and frame["path"].replace("\\", "/").split("/")[-1] == module:
             where, code = f"{module}, line {frame['line']}", []
-            for shown in lines[number + 1:-1]:
+            for shown in lines[number + 1:start]:
                 if _FRAME.match(shown):
                     break
                 code.append(shown)
-    return "\n".join([headline, f"{where}: {error}", *code, *printed])
+    rest = [line.strip() for line in lines[start + 1:]]  # the message's other lines, notes
+    return "\n".join([headline, f"{where}: {error}", *code, *rest, *printed])
 
 
 def _one_note_for_an_import_failure(result: ExerciseResult, exercise: Exercise) -> None:
