@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import traceback
 from types import ModuleType
 from typing import Any
+
+from day25.course.inside.submission import where_in  # the steps runner's own "(at ...)"
 
 
 class Calls:
@@ -25,17 +25,11 @@ class Calls:
             before = f", after {', '.join(self.done)}" if self.done else " on a new Presence()"
             again = " (the same call a second time)" if call in self.done else ""
             raise AssertionError(
-                f"{call}{again} raised {type(exc).__name__}: {exc}{self._where(exc)}{before}."
+                f"{call}{again} raised {type(exc).__name__}: {exc}{where_in(exc, self.path)}"
+                f"{before}."
             ) from None
         self.done.append(call)
         return got
-
-    def _where(self, exc: Exception) -> str:
-        mine = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == self.path]
-        if not mine:
-            return ""
-        at = mine[-1]
-        return f" (at {os.path.basename(self.path)} line {at.lineno}, in {at.name}: {at.line})"
 
 
 def _is(got: object, want: bool, rule: str) -> None:
