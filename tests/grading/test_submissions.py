@@ -8,6 +8,8 @@ import stat
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from day25.course.grading.intake import (
     MAX_MODULE_BYTES,
     MAX_TOTAL_BYTES,
@@ -163,6 +165,27 @@ def test_modules_a_chain_of_only_folders_down_are_the_students(tmp_path: Path) -
                     f"a class of one student, grade {deep} instead."]
     (klass / "lena" / "Downloads" / "other").mkdir()  # not a chain any more: not guessed
     assert take_modules(Submission("lena", klass / "lena"), MODULES).modules == {}
+
+
+def test_an_unreadable_folder_down_the_chain_ends_it_without_an_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Intake never raises for bad input: a folder it may not list (root reads every
+    folder, so the refusal is simulated) ends the chain; the student's 0 says why."""
+    deep = tmp_path / "kim" / "Downloads" / "day25"
+    deep.mkdir(parents=True)
+    (deep / "priority_ordering.py").write_text("X = 1\n")
+    listing = Path.iterdir
+
+    def refused(self: Path):  # type: ignore[no-untyped-def]
+        if self == deep.parent:
+            raise PermissionError(13, "Permission denied", str(self))
+        return listing(self)
+
+    monkeypatch.setattr(Path, "iterdir", refused)
+    intake = take_modules(Submission("kim", tmp_path / "kim"), MODULES)
+    assert intake.modules == {}
+    assert intake.problems["priority_ordering.py"][0].startswith(
+        "priority_ordering.py was not found in the submission.")
 
 
 def test_the_exact_name_is_graded_and_its_copies_beside_it_are_named(tmp_path: Path) -> None:

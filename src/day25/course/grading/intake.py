@@ -168,8 +168,11 @@ CHAIN_DEPTH = 4  # how far a chain of only folders is followed (Downloads/day25/
 def only_folder(folder: Path) -> Path | None:
     """``folder``'s one and only entry, when that is a folder (not a link); dot files and
     ``__MACOSX`` do not count."""
-    children = [c for c in folder.iterdir()
-                if not c.name.startswith((".", "__")) and c.name not in JUNK_FOLDERS]
+    try:
+        children = [c for c in folder.iterdir()
+                    if not c.name.startswith((".", "__")) and c.name not in JUNK_FOLDERS]
+    except OSError:  # unreadable: no chain to follow, and intake never raises for it
+        return None
     only = children[0] if len(children) == 1 else None
     return only if only is not None and only.is_dir() and not only.is_symlink() else None
 
