@@ -183,6 +183,6 @@ def test_an_untouched_starter_file_is_said_to_be_one(tmp_path: Path) -> None:
     proc = _grade(klass, "--out", out, "--jobs", "2")
     assert proc.returncode == 0, proc.stdout[-2000:]
     said = (out / "bob" / "feedback.md").read_text()
-    assert (f"{MODULE} is the starter file as it was handed out, unchanged: its functions "
-            "still raise NotImplementedError, so every test below fails.") in said, said[:2000]
+    assert (f"{MODULE} is the starter file as it was handed out, unchanged: none of its "
+            "functions is written yet, so every test below fails.") in said, said[:2000]
     assert "starter file" not in (out / "ann" / "feedback.md").read_text()

@@ -86,8 +86,8 @@ def _starter_file(exercise: Exercise, text: str, root: Path) -> list[str]:
         return []
     if text.replace("\r\n", "\n").strip() != stub.replace("\r\n", "\n").strip():
         return []
-    return [f"{exercise.module} is the starter file as it was handed out, unchanged: its "
-            "functions still raise NotImplementedError, so every test below fails."]
+    return [f"{exercise.module} is the starter file as it was handed out, unchanged: none "
+            "of its functions is written yet, so every test below fails."]
 
 
 def grade_submission(
