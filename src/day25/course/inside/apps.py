@@ -39,7 +39,7 @@ from day25.course.inside.app_events import EventLog, emit
 from day25.course.inside.channel import Channel
 from day25.course.inside.faults import Faults
 from day25.course.inside.lifeline import LIFELINE_NAME
-from day25.course.inside.settle import settle
+from day25.course.inside.settle import CountingExecutor, settle
 from day25.course.inside.submission import FreshImport, import_error
 from day25.course.inside.whereabouts import WATCHER_NAME, places_of_thread
 from day25.course.logs import write_queued_records_directly
@@ -118,6 +118,7 @@ class RunningApp:
 
     async def _main(self) -> None:
         self.loop = asyncio.get_running_loop()
+        self.loop.set_default_executor(CountingExecutor())  # settle sees its workers' work
         task = asyncio.create_task(self.server.serve([self.socket] if self.socket else None))
         while not self.server.started:
             if task.done():

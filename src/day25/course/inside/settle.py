@@ -12,17 +12,58 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
-__all__ = ["SETTLE_HORIZON", "settle"]
+_T = TypeVar("_T")
+
+__all__ = ["SETTLE_HORIZON", "CountingExecutor", "loop_busy", "settle"]
 
 SETTLE_HORIZON = 0.25  # a timer due sooner than this is work still to come
 
 
+class CountingExecutor(ThreadPoolExecutor):
+    """A served app's default executor (``asyncio.to_thread``, ``run_in_executor``), counting
+    the work it was given and has not finished.
+
+    Why: a worker in ``time.sleep`` or waiting on a socket reads as asleep in ``/proc``, and
+    the pool's own idle count drifts once work queues (a worker that takes a queued item
+    does not take an idle slot): counting submissions is the one exact answer.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(thread_name_prefix="day25-app-worker")
+        self._count_lock = threading.Lock()
+        self._unfinished = 0
+
+    @property
+    def unfinished(self) -> int:
+        return self._unfinished
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        with self._count_lock:
+            self._unfinished += 1
+        try:
+            future = super().submit(fn, *args, **kwargs)
+        except BaseException:
+            self._finished(None)
+            raise
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, _future: object) -> None:
+        with self._count_lock:
+            self._unfinished -= 1
+
+
 def _executor_busy(loop: asyncio.AbstractEventLoop) -> bool:
-    """Whether the loop's default executor (``asyncio.to_thread``, ``run_in_executor``) has
-    work queued or a worker at work: what :func:`_threads_busy` can see without ``/proc``
-    (macOS, Windows). A worker frees its slot of ``_idle_semaphore`` once its item is done."""
+    """Whether the loop's default executor has work queued or a worker at work, running or
+    not. Exact for a :class:`CountingExecutor`; for another pool, a guess from its idle
+    count (a worker frees its slot of ``_idle_semaphore`` once its item is done)."""
     executor = getattr(loop, "_default_executor", None)
+    if isinstance(executor, CountingExecutor):
+        return executor.unfinished > 0
     threads = getattr(executor, "_threads", None)
     idle = getattr(getattr(executor, "_idle_semaphore", None), "_value", None)
     if threads is None or idle is None:
@@ -31,13 +72,14 @@ def _executor_busy(loop: asyncio.AbstractEventLoop) -> bool:
     return len(threads) > idle or bool(queued is not None and queued.qsize())
 
 
-def _threads_busy(loop: asyncio.AbstractEventLoop) -> bool:
-    """Whether a thread other than the caller is running or in disk wait (``/proc``)."""
+def _threads_busy() -> bool:
+    """Whether a thread other than the caller is running or in disk wait (``/proc``; on
+    macOS and Windows only the executor's workers are seen, by :func:`_executor_busy`)."""
     me = threading.get_native_id()
     try:
         tasks = os.listdir("/proc/self/task")
     except OSError:
-        return _executor_busy(loop)
+        return False
     for tid in tasks:
         if tid == str(me):
             continue
@@ -51,15 +93,18 @@ def _threads_busy(loop: asyncio.AbstractEventLoop) -> bool:
     return False
 
 
-def _loop_busy(loop: asyncio.AbstractEventLoop) -> bool:
-    """Callbacks ready to run, a timer due soon, or a worker thread at work."""
+def loop_busy(loop: asyncio.AbstractEventLoop) -> bool:
+    """Callbacks ready to run, a timer due soon, or a worker thread at work: the app is still
+    reacting (a hidden probe that drives tabs on the app's own loop asks this too)."""
     if len(getattr(loop, "_ready", ())) > 0:
         return True
     horizon = loop.time() + SETTLE_HORIZON
     for handle in getattr(loop, "_scheduled", ()):
         if not handle.cancelled() and handle.when() < horizon:
             return True
-    return _threads_busy(loop)
+    # a worker of the loop's executor is busy even while it sleeps or waits on I/O (a thread
+    # in ``time.sleep`` reads as sleeping in /proc): ``asyncio.to_thread`` is work to come
+    return _executor_busy(loop) or _threads_busy()
 
 
 async def settle(quiet: float, limit: float) -> bool:
@@ -69,7 +114,7 @@ async def settle(quiet: float, limit: float) -> bool:
     calm_since: float | None = None
     while loop.time() < deadline:
         await asyncio.sleep(0.005)
-        if _loop_busy(loop):
+        if loop_busy(loop):
             calm_since = None
         elif calm_since is None:
             calm_since = loop.time()
