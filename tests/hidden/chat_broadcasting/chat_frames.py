@@ -243,11 +243,14 @@ PRESENCE_WANTED = {"first": 1, "second": 3, "new lists": True, "tabs after that 
 # clock): tabs driven over ASGI in the app's process, on a fresh app of the module. A tab's
 # send number `hold_at` waits at its gate until the probe opens it (then raises, with
 # fail_held, like a connection that died meanwhile); `turns` lets the app run for a number
-# of loop turns, not seconds, so a fast or a loaded machine gives the same interleaving.
+# of loop turns, not seconds, so a fast or a loaded machine gives the same interleaving (and
+# a frame awaited is awaited on while the app's own timers or threads are at work).
 # Each probe ends by closing every tab, bounded (a hang costs at most 2 s).
 TABS = '''
 import asyncio
 import json
+
+from day25.course.inside.settle import loop_busy
 
 
 class Tab:
@@ -286,11 +289,26 @@ class Tab:
         self.inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
 
 
-async def turns(until=lambda: False, n=300):
+# seconds one probe may wait in all on an app still at work (an app with a heartbeat timer,
+# never idle, must not cost every wait its patience: the probe's whole limit is 5 s)
+PATIENCE = [3.0]
+
+
+async def turns(until=None, n=300):
+    """Let the app run n loop turns, or until `until()` holds. If it does not hold by then
+    (or there is no `until`) and the app is still at work (a timer of its own due soon: a
+    real `asyncio.sleep` in its join, say; a worker thread busy), wait on while it is: a
+    slow step of a correct app is neither a missing frame nor a step left half done."""
     for _ in range(n):
-        if until():
+        if until is not None and until():
             return
         await asyncio.sleep(0)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    while ((until is None or not until()) and loop.time() - start < PATIENCE[0]
+           and loop_busy(loop)):
+        await asyncio.sleep(0.005)
+    PATIENCE[0] -= loop.time() - start
 
 
 async def ann_then_bob(app, **bob):

@@ -162,9 +162,12 @@ async def probe(module):
 @pytest.mark.category("dead_member")
 async def test_a_dying_connection_leaves_and_the_room_goes_on(app_server: Server) -> None:
     server = app_server()
-    async with server.connect(chat("ann")) as ann, server.connect(chat("cy")) as cy:
+    async with contextlib.AsyncExitStack() as stack:
+        ann = await stack.enter_async_context(server.connect(chat("ann")))
         await join(server, ann, "lobby", "ann", ["ann"])
         await server.recv_json(ann)
+        # cy connects once ann's join is out: a slow join is not a race of two
+        cy = await stack.enter_async_context(server.connect(chat("cy")))
         await join(server, cy, "lobby", "cy", ["ann", "cy"])
         await server.recv_json(cy)
         await server.recv_json(ann)
@@ -200,9 +203,12 @@ async def test_a_member_whose_send_fails_is_dropped_and_leaves_once(
     app_server: Server,
 ) -> None:
     server = app_server()
-    async with server.connect(chat("ann")) as ann, server.connect(chat("cy")) as cy:
+    async with contextlib.AsyncExitStack() as stack:
+        ann = await stack.enter_async_context(server.connect(chat("ann")))
         await join(server, ann, "lobby", "ann", ["ann"])
         await server.recv_json(ann)
+        # cy connects once ann's join is out: a slow join is not a race of two
+        cy = await stack.enter_async_context(server.connect(chat("cy")))
         await join(server, cy, "lobby", "cy", ["ann", "cy"])
         await server.recv_json(cy)
         await server.recv_json(ann)
@@ -259,9 +265,12 @@ async def test_a_member_whose_join_or_leave_send_fails_is_dropped(app_server: Se
     (no closing handshake, or a send to it fails) leaves like one that closed", and "a
     member ... whose send raises, is dropped", whichever frame that send carried."""
     server = app_server()
-    async with server.connect(chat("ann")) as ann, server.connect(chat("cy")) as cy:
+    async with contextlib.AsyncExitStack() as stack:
+        ann = await stack.enter_async_context(server.connect(chat("ann")))
         await join(server, ann, "lobby", "ann", ["ann"])
         await server.recv_json(ann)
+        # cy connects once ann's join is out: a slow join is not a race of two
+        cy = await stack.enter_async_context(server.connect(chat("cy")))
         await join(server, cy, "lobby", "cy", ["ann", "cy"])
         await server.recv_json(cy)
         await server.recv_json(ann)
@@ -315,10 +324,11 @@ async def test_a_member_whose_join_or_leave_send_fails_is_dropped(app_server: Se
         # announced, though it comes from the leave of another dropped member)
         async with server.connect(chat("ivy"), **faulty("raise:4")) as ivy:
             await join(server, ivy, "lobby", "ivy", ["ann", "cy", "ivy"])
+            for ws in (ann, cy):  # before hal connects: his third send is then ann's message
+                await expect(server, ws, joined("ivy"), "ivy joins")
             async with server.connect(chat("hal"), **faulty("raise:2")) as hal:
                 await join(server, hal, "lobby", "hal", ["ann", "cy", "hal", "ivy"])
                 for ws in (ann, cy):
-                    await expect(server, ws, joined("ivy"), "ivy joins")
                     await expect(server, ws, joined("hal"), "hal joins")
                 await ann.send(say("nested"))
                 for ws in (ann, cy):

@@ -11,6 +11,7 @@ and ``valid_name`` are probed on the app's module too.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 
@@ -75,9 +76,12 @@ VALID_NAME_WANTED = {"['ann']": False, "{'user': 'ann'}": False, "{'ann'}": Fals
 @pytest.mark.category("bad_frame")
 async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server: Server) -> None:
     server = app_server()
-    async with server.connect(chat("ann")) as ann, server.connect(chat("bob")) as bob:
+    async with contextlib.AsyncExitStack() as stack:
+        ann = await stack.enter_async_context(server.connect(chat("ann")))
         await join(server, ann, "lobby", "ann", ["ann"])
         await server.recv_json(ann)
+        # bob connects once ann's join is out: a slow join is not a race of two
+        bob = await stack.enter_async_context(server.connect(chat("bob")))
         await join(server, bob, "lobby", "bob", ["ann", "bob"])
         await server.recv_json(bob)
         await server.recv_json(ann)
@@ -184,9 +188,12 @@ async def test_bad_room_or_user_is_refused_with_4400(app_server: Server) -> None
 @pytest.mark.category("ping")
 async def test_ping_pong(app_server: Server) -> None:
     server = app_server()
-    async with server.connect(chat("ann")) as ann, server.connect(chat("bob")) as bob:
+    async with contextlib.AsyncExitStack() as stack:
+        ann = await stack.enter_async_context(server.connect(chat("ann")))
         await join(server, ann, "lobby", "ann", ["ann"])
         await server.recv_json(ann)
+        # bob connects once ann's join is out: a slow join is not a race of two
+        bob = await stack.enter_async_context(server.connect(chat("bob")))
         await join(server, bob, "lobby", "bob", ["ann", "bob"])
         await server.recv_json(bob)
         await server.recv_json(ann)

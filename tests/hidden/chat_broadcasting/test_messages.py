@@ -157,9 +157,12 @@ MANY_ROOMS_WANTED = {"rooms without roster and join": [],
 @pytest.mark.category("message")
 async def test_message_reaches_every_member_including_sender(app_server: Server) -> None:
     server = app_server()
-    async with server.connect(chat("ann")) as ann, server.connect(chat("bob")) as bob:
+    async with contextlib.AsyncExitStack() as stack:
+        ann = await stack.enter_async_context(server.connect(chat("ann")))
         await join(server, ann, "lobby", "ann", ["ann"])
         await server.recv_json(ann)
+        # bob connects once ann's join is out: a slow join is not a race of two
+        bob = await stack.enter_async_context(server.connect(chat("bob")))
         await join(server, bob, "lobby", "bob", ["ann", "bob"])
         await server.recv_json(bob)
         await server.recv_json(ann)  # join bob

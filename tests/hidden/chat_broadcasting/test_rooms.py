@@ -326,6 +326,7 @@ async def test_normal_disconnect_is_not_an_error(app_server: Server) -> None:
                 await expect(server, ws, joined("fay"), "fay joins")
             async with server.connect(chat("fay"), **faulty("raise:0")):
                 pass
+            await server.settled()  # done with that tab (a slow join: else her 0 -> 1, ungraded)
             await fay.send(json.dumps({"type": "ping"}))
             await expect(server, fay, {"type": "pong"}, "fay's first tab is still there")
         await expect(server, gus, left("fay"),
