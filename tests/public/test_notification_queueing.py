@@ -62,6 +62,13 @@ async def test_post_creates_a_notification(app_server: Server) -> None:
     assert server.events("notification.created"), (
         "The route should emit 'notification.created' on app.events (use day25.install(app))."
     )
+    bo = {"user": "bo", "title": "emitted", "body": "", "level": "normal"}
+    raised = await server.emit("notification.created", bo)  # by other code than the route
+    async with server.connect("/notifications/bo") as tab:
+        first = await server.recv_json(tab, expecting="bo's notification, emitted on app.events")
+    assert not raised and first.get("title") == "emitted" and first.get("seq") == 1, (
+        f"notification.created emitted on app.events with {bo} (not POSTed) is stored by your "
+        f"MEDIUM listener: bo's tab gets it in its backlog; listeners raised {raised}, got {first}")
 
 
 @pytest.mark.category("backlog")

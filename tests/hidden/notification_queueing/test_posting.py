@@ -195,3 +195,36 @@ async def test_seq_is_per_user_and_ids_are_unique(app_server: Server) -> None:
     assert got["shared"] == [], (
         "\"`id` a new unique string\": 63 notifications of 62 users, and some share an id: "
         f"{got['shared']} (ids are unique across users, whatever their names)")
+
+
+# "The route emits notification.created on app.events; its listeners run by priority: HIGH
+# validate/enrich (defaults), MEDIUM store and push": storing and pushing are a listener's,
+# so a notification emitted on app.events by other code (as lesson 7's alerts are) is
+# stored and pushed as a POST's is (a route that stores, then emits, stores nothing of it)
+EMITTED = {"user": "ann", "title": "emitted", "body": "not posted", "level": "high"}
+
+
+@pytest.mark.points(1)
+@pytest.mark.category("create")
+async def test_a_notification_emitted_on_app_events_is_stored_and_pushed(
+    app_server: Server,
+) -> None:
+    server = app_server()
+    async with server.connect(where("ann")) as tab:
+        assert await backlog(server, tab) == []
+        raised = await server.emit("notification.created", dict(EMITTED))
+        assert raised == [], (
+            f"notification.created emitted on app.events with {EMITTED}: your listeners "
+            f"raised {raised}")
+        frame = await server.recv_json(
+            tab, expecting="the notification emitted on app.events, pushed to ann's tab")
+        assert frame.get("type") == "notification" and frame.get("title") == "emitted" and (
+            frame.get("seq") == 1 and isinstance(frame.get("id"), str) and frame["id"]), (
+            "the MEDIUM listener of notification.created stores and pushes: one emitted on "
+            f"app.events by other code than the route ({EMITTED}) reaches ann's open tab, "
+            f"stored (an id, seq 1); got {frame!r:.300}")
+    async with server.connect(where("ann")) as later:
+        stored = [n.get("title") for n in await backlog(server, later)]
+        assert stored == ["emitted"], (
+            "the notification emitted on app.events was stored: a tab of ann's that connects "
+            f"later gets it in its backlog; got {stored}")
