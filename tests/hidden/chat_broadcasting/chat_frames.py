@@ -289,12 +289,13 @@ class Tab:
         self.inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
 
 
-# seconds one probe may wait in all on an app still at work (an app with a heartbeat timer,
-# never idle, must not cost every wait its patience: the probe's whole limit is 5 s)
-PATIENCE = [3.0]
+# seconds one wait (unless it says otherwise), and one probe in all, may give an app still
+# at work: an app with a heartbeat timer is never idle, and a send a probe holds times out
+# after 2 s (a wait with no send held may take longer: `patience`)
+PATIENCE, BUDGET = 0.5, [2.5]
 
 
-async def turns(until=None, n=300):
+async def turns(until=None, n=300, patience=PATIENCE):
     """Let the app run n loop turns, or until `until()` holds. If it does not hold by then
     (or there is no `until`) and the app is still at work (a timer of its own due soon: a
     real `asyncio.sleep` in its join, say; a worker thread busy), wait on while it is: a
@@ -305,10 +306,10 @@ async def turns(until=None, n=300):
         await asyncio.sleep(0)
     loop = asyncio.get_running_loop()
     start = loop.time()
-    while ((until is None or not until()) and loop.time() - start < PATIENCE[0]
-           and loop_busy(loop)):
+    limit = min(patience, BUDGET[0])
+    while (until is None or not until()) and loop.time() - start < limit and loop_busy(loop):
         await asyncio.sleep(0.005)
-    PATIENCE[0] -= loop.time() - start
+    BUDGET[0] -= loop.time() - start
 
 
 async def ann_then_bob(app, **bob):
