@@ -10,6 +10,7 @@ instances of each.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -305,9 +306,11 @@ async def test_members_dropped_together_are_not_sent_each_others_leave(
         # bob reads his roster, his join and cy's join; cy her roster and her join
         bob_stalls = {"additional_headers": {FAULT_HEADER: "stall:3"}}
         cy_stalls = {"additional_headers": {FAULT_HEADER: "stall:2"}}
-        async with server.connect("/chat/lobby?user=bob", **bob_stalls) as bob, \
-                server.connect("/chat/lobby?user=cy", **cy_stalls) as cy:
+        async with contextlib.AsyncExitStack() as tabs:  # cy once bob is in: a join may be slow
+            bob = await tabs.enter_async_context(
+                server.connect("/chat/lobby?user=bob", **bob_stalls))
             await enter(server, bob, (ann,))
+            cy = await tabs.enter_async_context(server.connect("/chat/lobby?user=cy", **cy_stalls))
             await enter(server, cy, (ann, bob))
             await ann.send(say("hello"))
             got = [await server.recv_json(ann, expecting=what) for what in (
