@@ -37,6 +37,14 @@ def check(step: ModuleType) -> None:
         db = step.open_db(path)  # a restart
         got = [add("ann"), add("bob")]
         assert got == [5, 2], f"After a restart seq continues: expected [5, 2], got {got}."
+        # another run of the app (another process) gave dan 41: the counter is last_seq's
+        db.execute("INSERT INTO last_seq (user, seq) VALUES ('dan', 41)")
+        db.commit()
+        got = [add("dan")]
+        assert got == [42], (
+            f"last_seq already holds 41 for dan (another run of the app on this database gave "
+            f"them out), and next_seq gave {got[0]}, not 42: keep the counter in last_seq, "
+            "read and written there, not in Python (a second process would not see it).")
         given = step.next_seq(db, "cid")  # nothing of the check's commits after it
         db.close()
         db = step.open_db(path)  # a restart: what next_seq did not commit is gone

@@ -50,12 +50,17 @@ async def check(step: ModuleType) -> None:
     async def slow(n: int) -> None:
         await asyncio.sleep(0)
 
+    def record(n: int) -> None:
+        calls.append(n)
+
     bus.on("e", slow, priority=EventPriority.HIGH)
-    step.once(bus, "e", lambda n: calls.append(n))
+    step.once(bus, "e", record)
     await asyncio.gather(bus.emit("e", 1), bus.emit("e", 2), bus.emit("e", 3))
     assert len(calls) == 1, f"Three emits at once: the handler runs once in total, not {calls}."
     left = [fn for fn in bus.listeners("e") if fn is not slow]
     assert not left, (
-        f"After it fired, your wrapper is still registered for 'e' ({left}): take it off the "
-        "bus (off) when it fires, so nothing of yours is left there."
+        f"After it fired, {len(left)} listener(s) of yours are still registered for 'e': your "
+        "wrapper of the check's handler `record` (functools.wraps gives a wrapper the name of "
+        "what it wraps). Take it off the bus (off) when it fires, so nothing of yours is left "
+        "there."
     )
