@@ -121,6 +121,7 @@ class InsideProcess:
         self._counts = threading.Condition()
         self._marks_read = self._replies_read = 0
         self._marks_lost = False  # one never came (fd 2 closed?): stop waiting for them
+        self._output_ended = threading.Event()  # the stderr reader met the end of the pipe
         self.proc: subprocess.Popen[bytes] | ForkedProcess
         try:
             if zygote is not None:  # forked from the submission's warm, sandboxed zygote
@@ -165,6 +166,7 @@ class InsideProcess:
         with self._counts:
             self._marks_lost = True  # the output ended: nothing more to wait for
             self._counts.notify_all()
+        self._output_ended.set()
 
     def _caught_up(self, limit: float = 1.0) -> None:
         """Wait until the output written before the replies read so far is in the tail.
@@ -245,6 +247,9 @@ class InsideProcess:
                 continue
             if msg is None:
                 code = self._reap()
+                # what it wrote just before it ended (a print, then os._exit) is in the
+                # message: the stderr reader may not have reached the end of the pipe yet
+                self._output_ended.wait(1.0)
                 if not self._ready.is_set():
                     raise RunnerError(
                         f"the program that runs your code {describe_exit(code)} before it "
