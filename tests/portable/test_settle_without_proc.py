@@ -33,15 +33,15 @@ async def test_a_busy_worker_thread_is_not_settled(no_proc: None) -> None:
     loop = asyncio.get_running_loop()
     work = asyncio.ensure_future(asyncio.to_thread(time.sleep, 0.6))
     await asyncio.sleep(0.05)
-    assert settle._executor_busy(loop)
+    assert settle.executor_busy(loop)
     assert not await settle.settle(quiet=0.05, limit=0.3)  # the thread still sleeps
     await work
     # its thread lives on, idle, once it gave back its slot: the worker does that just
     # after setting the result, so on a busy machine the loop may look a moment earlier
     for _ in range(200):  # at most 2 s
-        if not settle._executor_busy(loop):
+        if not settle.executor_busy(loop):
             break
         await asyncio.sleep(0.01)
-    assert not settle._executor_busy(loop)
+    assert not settle.executor_busy(loop)
     assert await settle.settle(quiet=0.05, limit=1.0)
 

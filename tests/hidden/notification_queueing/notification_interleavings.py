@@ -23,6 +23,8 @@ import time
 
 import httpx
 
+from day25.course.inside.settle import executor_busy
+
 
 LIMIT = 4.0  # seconds for all the scenarios named (the probe's own limit is 5 s)
 
@@ -196,18 +198,9 @@ async def many_tabs(app, tabs):
 
 def workers_done(limit):
     """Block the loop (not await) until the default executor's workers are idle."""
-    executor = getattr(asyncio.get_running_loop(), "_default_executor", None)
+    loop = asyncio.get_running_loop()
     deadline = time.monotonic() + limit
-    while executor is not None and time.monotonic() < deadline:
-        if hasattr(executor, "unfinished"):  # the served app's CountingExecutor: exact
-            if not executor.unfinished:
-                return
-            time.sleep(0.001)
-            continue
-        threads = getattr(executor, "_threads", ())
-        idle = getattr(getattr(executor, "_idle_semaphore", None), "_value", len(threads))
-        if len(threads) <= idle and not executor._work_queue.qsize():
-            return
+    while executor_busy(loop) and time.monotonic() < deadline:
         time.sleep(0.001)
 
 

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 _T = TypeVar("_T")
 
-__all__ = ["SETTLE_HORIZON", "CountingExecutor", "loop_busy", "settle"]
+__all__ = ["SETTLE_HORIZON", "CountingExecutor", "executor_busy", "loop_busy", "settle"]
 
 SETTLE_HORIZON = 0.25  # a timer due sooner than this is work still to come
 
@@ -57,7 +57,7 @@ class CountingExecutor(ThreadPoolExecutor):
             self._unfinished -= 1
 
 
-def _executor_busy(loop: asyncio.AbstractEventLoop) -> bool:
+def executor_busy(loop: asyncio.AbstractEventLoop) -> bool:
     """Whether the loop's default executor has work queued or a worker at work, running or
     not. Exact for a :class:`CountingExecutor`; for another pool, a guess from its idle
     count (a worker frees its slot of ``_idle_semaphore`` once its item is done)."""
@@ -74,7 +74,7 @@ def _executor_busy(loop: asyncio.AbstractEventLoop) -> bool:
 
 def _threads_busy() -> bool:
     """Whether a thread other than the caller is running or in disk wait (``/proc``; on
-    macOS and Windows only the executor's workers are seen, by :func:`_executor_busy`)."""
+    macOS and Windows only the executor's workers are seen, by :func:`executor_busy`)."""
     me = threading.get_native_id()
     try:
         tasks = os.listdir("/proc/self/task")
@@ -104,7 +104,7 @@ def loop_busy(loop: asyncio.AbstractEventLoop) -> bool:
             return True
     # a worker of the loop's executor is busy even while it sleeps or waits on I/O (a thread
     # in ``time.sleep`` reads as sleeping in /proc): ``asyncio.to_thread`` is work to come
-    return _executor_busy(loop) or _threads_busy()
+    return executor_busy(loop) or _threads_busy()
 
 
 async def settle(quiet: float, limit: float) -> bool:
