@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from day25.course.catalogue import Exercise
+from day25.course.grading.feedback import results_json
+from day25.course.grading.results import ExerciseResult, StudentResult, TestResult
 from day25.course.grading.verdict import Settings, apportion, run_suite
 from day25.course.protocol import IMPORT_FAILED
 
@@ -48,6 +50,19 @@ def test_points_are_shared_out_in_cents_that_add_up_to_the_exercise(
     assert sum(round(share * 100) for share in got) == 2500
     assert {share: got.count(share) for share in set(got)} == shares
     assert got == apportion(25, [float(w) for w in weights])  # the same every time
+
+
+@pytest.mark.parametrize("tests", [8, 11, 12, 13, 19])
+def test_an_exercise_passed_in_full_is_worth_its_points_exactly(tests: int) -> None:
+    """results.json said 24.999999999999996 of 25: eleven shares of 2.27 and 2.28 summed
+    as floats. Every test passed is the exercise's points, and the total adds up."""
+    shares = apportion(25, [1.0] * tests)
+    done = ExerciseResult("x", "X", 25.0, [TestResult(f"t{i}", "x", share, share, True)
+                                           for i, share in enumerate(shares)])
+    assert done.points == 25.0
+    assert StudentResult("s", "h", [done, replace(done, exercise="y")]).total == 50.0
+    assert results_json(StudentResult("s", "h", [done]), "")["extra_data"]["exercises"][
+        "x"]["points"] == 25.0
 
 
 def test_no_weight_shares_out_nothing() -> None:

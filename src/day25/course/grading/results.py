@@ -41,7 +41,9 @@ class ExerciseResult:
 
     @property
     def points(self) -> float:
-        return min(self.max_points, sum(t.score for t in self.tests))
+        """In hundredths, as each test's share is (``verdict.apportion``): a sum of floats
+        such as 0.83 + 0.84 + ... is 24.999999999999996, not the 25 the shares add up to."""
+        return round(min(self.max_points, sum(t.score for t in self.tests)), 2)
 
 
 @dataclass
@@ -55,4 +57,4 @@ class StudentResult:
 
     @property
     def total(self) -> float:
-        return sum(e.points for e in self.exercises)
+        return round(sum(e.points for e in self.exercises), 2)
