@@ -70,8 +70,10 @@ class SessionServer:
         # exits when its stdin closes instead, which a dead grader guarantees.
         # A minimal environment: every zygote forked from this server carries its
         # memory, where a submission could read the grader's variables (tokens...).
+        # -P: without the working folder on sys.path, where an instructor who grades
+        # from inside a student's folder would have the student's json.py imported here.
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", SERVER_MODULE], stdin=subprocess.PIPE,
+            [sys.executable, "-P", "-m", SERVER_MODULE], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, start_new_session=True, env=session_env(os.environ),
         )
         self._lock = threading.Lock()
@@ -221,7 +223,7 @@ def _run_plain(args: list[str], *, cwd: Path, env: dict[str, str], log: Path,
         with _server_lock:
             _refuse_if_stopping()
             try:
-                proc = subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=cwd,
+                proc = subprocess.Popen([sys.executable, "-P", "-m", "pytest", *args], cwd=cwd,
                                         env=env, stdin=subprocess.DEVNULL, stdout=out,
                                         stderr=subprocess.STDOUT, **processes.own_group())
             except OSError as exc:
