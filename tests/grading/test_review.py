@@ -76,8 +76,30 @@ ROUTES = {
                                       {"module-attribute"}),
     "sys through a submodule": ("import asyncio\nm = asyncio.events.sys", {"module-attribute"}),
     "sys imported from an allowed module": ("from json import sys", {"module-attribute"}),
-    "a computed attribute of a module": ("import day25\nc = getattr(day25, 'cou' + 'rse')",
+    "a computed attribute of a module": ("import day25\ndef f(name):\n"
+                                         "    return getattr(day25, name)",
                                          {"computed-attribute"}),
+    "a module's attribute built from constants": (
+        "import day25\nc = getattr(day25, 'cou' + 'rse')", {"day25"}),
+    "a private name built from constants": ("def f(bus):\n    return getattr(bus, '_' + "
+                                            "'registry')", {"private"}),
+    "a private name built in a variable": ("KEY = 'yrtsiger_'[::-1]\ndef f(bus):\n"
+                                           "    return getattr(bus, KEY)", {"private"}),
+    "a dunder built from pieces": ("key = '_' * 2 + 'subclasses' + '_' * 2",
+                                   {"dunder"}),
+    "a dunder built with chr and join": ("k = ''.join([chr(95) * 2, 'globals', '__'])",
+                                         {"dunder"}),
+    "another object's namespace, edited": ("def f(reg):\n    own = reg.__dict__\n"
+                                           "    own.pop('add')", {"dunder"}),
+    "another object's namespace, through getattr": (
+        "def f(reg):\n    getattr(reg, '__dict__').pop('add')", {"dunder"}),
+    "a list of private names to choose from": ("def f(bus):\n    return dir(bus)",
+                                               {"builtin"}),
+    "a string annotation that is code": (
+        "class W:\n    found: \"[c for c in object.__subclasses__()]\"", {"dunder"}),
+    "typing's string evaluator": ("import typing\ndef f(c):\n"
+                                  "    return typing.get_type_hints(c)", {"builtin"}),
+    "typing's string evaluator imported": ("from typing import ForwardRef", {"builtin"}),
     "day25.course as an attribute": ("import day25\nc = day25.course", {"day25"}),
     "day25.course imported": ("from day25.course.inside import apps", {"day25"}),
     "a private part of the bus": ("from day25 import EventBus\n"

@@ -31,10 +31,12 @@ import importlib
 import pkgutil
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-__all__ = ["BUILTINS", "DUNDERS", "FRAMES", "INSPECT", "PROCESS_MODULES", "RULES",
-           "review_source", "rules_table", "student_note", "submodules"]
+from day25.course.grading.review_rules import RULES, Rule, rules_table
+from day25.course.grading.review_strings import fold, string_names
+
+__all__ = ["BUILTINS", "DUNDERS", "EVALUATORS", "FRAMES", "INSPECT", "PROCESS_MODULES",
+           "RULES", "Rule", "review_source", "rules_table", "student_note", "submodules"]
 
 
 #: dunder attributes an honest solution reads or calls: Python's data model (what a class
@@ -73,9 +75,14 @@ HOOKS = frozenset({"set_task_factory", "settrace", "setprofile", "set_asyncgen_h
 #: ``inspect`` beyond its ``is*`` predicates: what describes a callable, not a running program
 INSPECT = frozenset({"signature", "Signature", "Parameter", "unwrap", "getattr_static",
                      "markcoroutinefunction"})
-#: builtins that run code, or reach a namespace, chosen at run time
-BUILTINS = frozenset({"__import__", "eval", "exec", "compile", "globals", "vars",
+#: builtins that run code, or reach a namespace, chosen at run time (``dir`` lists the
+#: private names to choose from)
+BUILTINS = frozenset({"__import__", "eval", "exec", "compile", "globals", "vars", "dir",
                       "breakpoint", "__builtins__"})
+#: what evaluates a string as code, in the modules an honest solution may import: a string
+#: annotation handed to ``typing.get_type_hints`` runs like ``eval``
+EVALUATORS = frozenset({"get_type_hints", "ForwardRef"})
+TYPING = ("typing", "typing_extensions")
 #: attributes of frames, tracebacks, coroutines and tasks that lead to a running frame,
 #: and from there to any module's globals
 FRAMES = frozenset({"f_back", "f_globals", "f_locals", "f_builtins", "f_code", "tb_frame",
@@ -93,57 +100,6 @@ ATTRIBUTE_BUILTINS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
 MODULE_DUNDERS = frozenset({"__name__", "__doc__", "__version__", "__all__"})
 #: callables that take attribute names: how many of their arguments are names
 NAME_GETTERS = {"operator.attrgetter": 99, "operator.methodcaller": 1}
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One allow-list (or named list) of the review, and why it is there."""
-
-    name: str
-    flags: str
-    why: str
-
-
-RULES: tuple[Rule, ...] = (
-    Rule("module", "an import of a module outside the catalogue's `[review] modules` "
-         "(a standard package's submodules are listed one by one)",
-         "`sys`, `gc`, `ctypes`, `importlib` reach the grader's objects in the process"),
-    Rule("day25", "a `day25` name outside its public API (`day25.__all__`), a private "
-         "attribute of one (`EventBus._add`), a subclass of one, or a string naming "
-         "`day25.course`", "the harness lives in `day25.course`; the bus's insides bypass "
-         "the exercise, and a subclass's methods see the grader's listeners"),
-    Rule("module-attribute", "a module reached as an attribute of an imported module "
-         "(`inspect.sys`, `logging.config`) or through its namespace (`typing.__dict__`), "
-         "or `sys`, `gc`, `os`, `importlib`... as an attribute of anything",
-         "the same modules, through a side door"),
-    Rule("computed-attribute", "`getattr`/`setattr`/`delattr` on an imported module with a "
-         "name computed at run time, or passed as a value (`reduce(getattr, ...)`)",
-         "a name no one can read in the source"),
-    Rule("dunder", "a dunder attribute outside Python's data model (`__subclasses__`, "
-         "`__globals__`, `__traceback__`...), a string naming one, or any dunder of "
-         "another module's class (`weakref.ref.__call__`)",
-         "they walk from any object to every object"),
-    Rule("inspect", "`inspect` beyond describing a callable (`currentframe`, `stack`, "
-         "`getmodule`...)", "frames and modules of the running program"),
-    Rule("builtin", "`__import__`, `eval`, `exec`, `compile`, `globals`, `vars`, "
-         "`breakpoint`", "code or namespaces chosen at run time"),
-    Rule("frame", "frame, traceback and coroutine internals (`f_globals`, `tb_frame`, "
-         "`cr_frame`, `get_stack`...)", "a frame leads to any module's globals"),
-    Rule("private", "a `_name` read on an object, when this module defines no `_name` of "
-         "that name (`loop._transports`, `ws._send`)", "the insides of objects made by "
-         "asyncio, uvicorn or the grader"),
-    Rule("hook", "`set_task_factory`, `settrace`, `setprofile`, `addaudithook`...",
-         "other code's work, the grader's among it, then runs through yours"),
-    Rule("unreadable", "a module the review could not parse (too deep, null bytes)",
-         "nothing hidden goes unread: the grade says why it did not run"),
-)
-
-
-def rules_table() -> str:
-    """:data:`RULES` as the Markdown table the instructor guide shows (a test keeps them equal)."""
-    rows = ["| rule | flags | why |", "|---|---|---|"]
-    rows += [f"| `{rule.name}` | {rule.flags} | {rule.why} |" for rule in RULES]
-    return "\n".join(rows)
 
 
 def _allowed(module: str, allowed: Sequence[str]) -> bool:
@@ -174,6 +130,9 @@ class _Reader(ast.NodeVisitor):
         self.names: dict[str, str] = {}  # local name -> "module.name" it was imported as
         self.called: set[int] = set()  # ids of the Name nodes that are called
         self.own_private: set[str] = set()  # _names this module defines (see _own_private)
+        self.strings: dict[str, frozenset[str]] = {}  # names bound to constant-made strings
+        self.annotations: set[int] = set()  # ids of the string constants that annotate
+        self.dict_edits: set[int] = set()  # ids of the ``x.__dict__`` nodes edited or bound
         self.found: list[tuple[int, str, str]] = []
 
     def flag(self, node: ast.AST, rule: str, what: str) -> None:
@@ -223,6 +182,8 @@ class _Reader(ast.NodeVisitor):
                 self.from_day25.add(alias.asname or alias.name)
             if node.module == "day25" and alias.name not in self.public and alias.name != "*":
                 self.flag(node, "day25", f"imports day25.{alias.name}")
+            elif node.module in TYPING and alias.name in EVALUATORS:
+                self.flag(node, "builtin", f"imports {node.module}.{alias.name}")
             elif node.module == "inspect" and not _inspect_ok(alias.name):
                 self.flag(node, "inspect", f"imports inspect.{alias.name}")
             elif alias.name in FRAMES:
@@ -252,6 +213,12 @@ class _Reader(ast.NodeVisitor):
             self.flag(node, "dunder", f"{chain}.{name}: another module's class, taken apart")
         elif base == "inspect" and not _inspect_ok(name):
             self.flag(node, "inspect", f"inspect.{name}")
+        elif base in TYPING and name in EVALUATORS:
+            self.flag(node, "builtin", f"{base}.{name}: evaluates strings as code")
+        elif name == "__dict__" and id(node) in self.dict_edits and not (
+                isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+            self.flag(node, "dunder", f"{ast.unparse(node.value)[:40]}.__dict__: another "
+                      "object's namespace, edited or kept")
         elif name.startswith("__") and name.endswith("__") and name not in DUNDERS:
             self.flag(node, "dunder", f".{name}")
         elif name in FRAMES:
@@ -288,32 +255,53 @@ class _Reader(ast.NodeVisitor):
         elif (getter := self.qualified(func)) in NAME_GETTERS:
             for arg in node.args[:NAME_GETTERS[getter]]:
                 self.attribute_named(node, None, arg, getter)
-        self.generic_visit(node)
+        self.visit_built(node)
 
     def attribute_named(self, node: ast.AST, target: ast.expr | None, name: ast.expr,
                         how: str) -> None:
         """``getattr(target, name)`` and its kind: a constant name is read as the attribute
         it names (each part of a dotted ``attrgetter`` path); a name computed at run time
         is flagged on a module, whose attributes are whole modules and their globals."""
-        if isinstance(name, ast.Constant) and isinstance(name.value, str):
+        if (texts := fold(name, self.strings)) is not None:  # "_" + "registry" as well
             value = target if target is not None else ast.Name(id="_", ctx=ast.Load())
-            for part in name.value.split("."):
-                self.visit_Attribute(ast.copy_location(
-                    ast.Attribute(value=value, attr=part, ctx=ast.Load()), node))
+            for part in {part for text in texts for part in text.split(".")}:
+                named = ast.copy_location(ast.Attribute(value=value, attr=part,
+                                                        ctx=ast.Load()), node)
+                if id(node) in self.dict_edits:  # own = getattr(x, "__dict__")
+                    self.dict_edits.add(id(named))
+                self.visit_Attribute(named)
         elif target is None or self.module_chain(target) is not None:
             where = "" if target is None else f"{ast.unparse(target)}, "
             self.flag(node, "computed-attribute", f"{how}({where}{ast.unparse(name)})")
 
     def visit_Constant(self, node: ast.Constant) -> None:
-        text = node.value
-        if not isinstance(text, str):
+        if not isinstance(node.value, str):
             return
+        self.check_string(node, node.value)
+        if id(node) in self.annotations:  # evaluated by get_type_hints: code, in a string
+            try:
+                code = ast.parse(node.value.strip(), mode="eval")
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                return
+            for inner in ast.walk(code):
+                ast.copy_location(inner, node)
+            self.visit(code.body)
+
+    def check_string(self, node: ast.AST, text: str, built: str = "") -> None:
         if "day25.course" in text:
-            self.flag(node, "day25", f"a string naming {text[:60]!r}")
-        elif text in FRAMES or (text.startswith("__") and text.endswith("__")
+            self.flag(node, "day25", f"a string{built} naming {text[:60]!r}")
+        elif text in FRAMES or (len(text) > 4 and _is_dunder(text)
                                 and text not in DUNDERS and text != "__main__"):
             self.flag(node, "dunder" if text.startswith("__") else "frame",
-                      f"a string naming .{text}")
+                      f"a string{built} naming .{text}")
+
+    def visit_built(self, node: ast.expr) -> None:
+        """A string built from constants is read as the string it is."""
+        for text in fold(node, self.strings) or ():
+            self.check_string(node, text, " built")
+        self.generic_visit(node)
+
+    visit_BinOp = visit_JoinedStr = visit_Subscript = visit_built
 
 
 def _is_dunder(name: str) -> bool:
@@ -329,7 +317,7 @@ def _is_other_module(name: str, allowed: Sequence[str]) -> bool:
     return bool(allowed) and name in sys.stdlib_module_names and not _allowed(name, allowed)
 
 
-def _own_private(tree: ast.AST) -> set[str]:
+def _own_private(tree: ast.AST, strings: dict[str, frozenset[str]]) -> set[str]:
     """The ``_names`` this module makes: attributes it assigns (``self._items = []``),
     and the names it binds (functions, classes, fields, variables). Reading one of
     those on another object (``other._items`` in ``__eq__``) is the module's own business;
@@ -342,7 +330,40 @@ def _own_private(tree: ast.AST) -> set[str]:
             names.add(node.name)
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+              and node.func.id == "setattr" and len(node.args) >= 2):
+            names.update(fold(node.args[1], strings) or ())  # setattr(wrapper, _MARK, True)
     return {name for name in names if name.startswith("_")}
+
+
+#: what changes a dict in place
+DICT_EDITS = frozenset({"pop", "popitem", "clear", "update", "setdefault", "__setitem__",
+                        "__delitem__"})
+
+
+def _dict_edits(tree: ast.AST) -> set[int]:
+    """The ``x.__dict__`` nodes whose dict is changed (``.pop(...)``, ``[k] = v``, ``del``)
+    or bound to a name (and then anything): reading one to copy it, as ``functools.wraps``
+    does, is honest; editing another object's namespace rewrites what it does."""
+    edited: set[int] = set()
+    for node in ast.walk(tree):
+        changed = ((isinstance(node, ast.Attribute) and node.attr in DICT_EDITS)
+                   or (isinstance(node, ast.Subscript) and not isinstance(node.ctx, ast.Load)))
+        bound = isinstance(node, ast.Assign | ast.NamedExpr | ast.AnnAssign)
+        if (changed or bound) and (value := getattr(node, "value", None)) is not None:
+            edited.add(id(value))
+    return edited
+
+
+def _string_annotations(tree: ast.AST) -> set[int]:
+    """The string constants that are annotations (``x: "expr"``): code, to the review."""
+    found: list[ast.expr | None] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AnnAssign | ast.arg):
+            found.append(node.annotation)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            found.append(node.returns)
+    return {id(n) for n in found if isinstance(n, ast.Constant) and isinstance(n.value, str)}
 
 
 def review_source(source: str, allowed: Sequence[str], public: Sequence[str]
@@ -365,7 +386,10 @@ def review_source(source: str, allowed: Sequence[str], public: Sequence[str]
         return [(0, "unreadable", f"too deep or too odd to parse ({type(exc).__name__})")]
     reader = _Reader(allowed, frozenset(public))
     try:
-        reader.own_private = _own_private(tree)
+        reader.strings = string_names(tree)
+        reader.own_private = _own_private(tree, reader.strings)
+        reader.annotations = _string_annotations(tree)
+        reader.dict_edits = _dict_edits(tree)
         reader.visit(tree)
     except RecursionError:
         reader.flag(tree, "unreadable", "nested too deep to read through")
