@@ -11,7 +11,8 @@ from markdown_it import MarkdownIt
 from rich.console import Console
 
 import day25
-from day25.course.catalogue import load_catalogue
+from day25.course.catalogue import Exercise, load_catalogue
+from day25.course.grading import verdict
 from day25.course.grading.feedback import (
     SHOWN_LINES,
     clean_message,
@@ -310,6 +311,30 @@ def test_the_import_failure_note_ends_with_the_programs_last_output() -> None:
     assert import_failure(several, "x.py") == (
         "x.py could not be imported, so none of its tests could run.\n"
         "x.py, line 3: RuntimeError: two\n    raise RuntimeError('two' + '\\nlines')\nlines")
+
+
+def test_an_import_that_failed_in_some_sessions_only_says_how_many_tests_it_cost() -> None:
+    """A red team's module stopped its own processes at import: the first session hung at
+    import, the next ones imported it, and the feedback said "none of its tests could run"
+    right above 21 PASS lines."""
+    failed = ("Importing your x.py failed, so nothing in it could be checked.\n"
+              '  File "/tmp/d/code/x.py", line 3, in <module>\n    f()\n'
+              "RuntimeError: once\n")
+    rows = [{"name": f"test_{i}", "outcome": "failed" if i < 2 else "passed", "points": 1,
+             "max_points": 1, "message": failed if i < 2 else ""} for i in range(5)]
+    exercise = Exercise("x", "X", "x.py", 25)
+    result = ExerciseResult("x", "X", 25.0)
+    verdict._score(result, exercise, rows)
+    verdict._one_note_for_an_import_failure(result, exercise)
+    assert result.notes[0].startswith("x.py could not be imported for 2 of its 5 tests, so "
+                                      "those did not run"), result.notes
+    assert "none of its tests" not in result.notes[0]
+    assert "x.py, line 3: RuntimeError: once" in result.notes[0]
+    every = ExerciseResult("x", "X", 25.0)
+    verdict._score(every, exercise, [{**row, "outcome": "failed", "message": failed}
+                                     for row in rows])
+    verdict._one_note_for_an_import_failure(every, exercise)
+    assert every.notes[0].startswith("x.py could not be imported, so none of its tests")
 
 
 def test_the_graders_copy_is_named_as_the_student_knows_it() -> None:

@@ -176,6 +176,23 @@ def _one_note_for_an_import_failure(result: ExerciseResult, exercise: Exercise) 
         if not any(n.startswith(f"{exercise.module} could not be imported") for n in result.notes):
             result.notes.append(note)
         test.message = f"not run: {exercise.module} could not be imported (see the note above)"
+    _some_of_its_tests(result, exercise.module)
+
+
+def _some_of_its_tests(result: ExerciseResult, module: str) -> None:
+    """When the import failed in some sessions only (a top level that stops or kills its
+    own process, once), the note says how many tests it cost, not "none could run" above
+    the tests that ran and passed."""
+    headline = f"{module} could not be imported, so none of its tests could run."
+    lost = sum(t.message.startswith(f"not run: {module} could not be imported")
+               for t in result.tests)
+    if not lost or lost == len(result.tests):
+        return
+    some = (f"{module} could not be imported for {lost} of its {len(result.tests)} tests, "
+            "so those did not run (the others imported it: does its top level do something "
+            "that does not always end the same way?).")
+    result.notes[:] = [some + n[len(headline):] if n.startswith(headline) else n
+                       for n in result.notes]
 
 
 def _could_not_run(result: ExerciseResult, why: str, detail: str = "") -> None:
