@@ -11,34 +11,8 @@ import pytest
 from day25 import EventBus
 from day25.realtime import Broker, BrokerUnavailable, EventRelay
 
+from .relay_node import Node, until
 from .servers import RedisServer
-
-
-class Node:
-    """One process's view: a bus, a relay, and what its listener received."""
-
-    def __init__(self, url: str) -> None:
-        self.broker = Broker(url, prefix="t")
-        self.bus = EventBus()
-        self.relay = EventRelay(self.broker, self.bus, events={"room.message"}, block=0.2)
-        self.got: list[dict[str, Any]] = []
-        self.bus.on("room.message", self.got.append)
-
-    async def __aenter__(self) -> Node:
-        await self.relay.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.relay.stop()
-        await self.broker.aclose()
-
-
-async def until(check: Any, within: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting")
-        await asyncio.sleep(0.02)
 
 
 async def test_every_node_gets_every_event_in_one_order_with_one_seq_per_key(

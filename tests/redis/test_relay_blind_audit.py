@@ -6,57 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Collection
 from typing import Any
 
-from day25 import EventBus
-from day25.realtime import Broker, EventRelay, OfflineQueue, RedisStore
+from day25.realtime import Broker, OfflineQueue, RedisStore
 from day25.realtime.relay import Announcement
 
+from .relay_node import WITHIN, Node, until
 from .servers import RedisServer
-
-WITHIN = 30.0  # a bound that only a hang reaches: never hit when the code is right
-
-
-class Node:
-    """One process's view: a bus, a relay, and every event its bus emitted."""
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        prefix: str = "t",
-        events: Collection[str] = ("room.message",),
-        maxlen: int = 10_000,
-    ) -> None:
-        self.broker = Broker(url, prefix=prefix)
-        self.bus = EventBus()
-        self.relay = EventRelay(self.broker, self.bus, events=events, maxlen=maxlen, block=0.2)
-        self.got: list[tuple[str, dict[str, Any]]] = []
-        for event in ("room.message", "room.join"):  # listened to, relayed or not
-            self.bus.on(event, self._recorder(event))
-
-    def _recorder(self, event: str) -> Callable[[dict[str, Any]], None]:
-        def record(data: dict[str, Any]) -> None:
-            self.got.append((event, data))
-
-        return record
-
-    async def __aenter__(self) -> Node:
-        await self.relay.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.relay.stop()
-        await self.broker.aclose()
-
-
-async def until(check: Callable[[], bool], within: float = WITHIN) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting")
-        await asyncio.sleep(0.02)
 
 
 def entry(n: int) -> dict[str, str]:
@@ -76,7 +32,7 @@ async def test_a_relay_started_late_delivers_only_what_is_published_after_it(
         async with Node(redis_server.url) as late:
             after = await early.relay.publish("room.message", "r", {"i": 3}, seq=True)
             await asyncio.wait_for(late.relay.caught_up(after.id), WITHIN)
-            assert late.got == [("room.message", {"i": 3, "seq": 4})], (
+            assert late.heard == [("room.message", {"i": 3, "seq": 4})], (
                 "what was published before start is not delivered")
 
 
@@ -116,7 +72,7 @@ async def test_caught_up_compares_entry_ids_as_numbers(redis_server: RedisServer
         client = redis_server.client()
         for n in range(1, 10):
             client.xadd(a.relay.stream, entry(n), id=f"1-{n}")
-        await until(lambda: len(a.got) == 9)
+        await until(lambda: len(a.heard) == 9)
         assert a.relay.position == "1-9"
 
         waiting = asyncio.ensure_future(a.relay.caught_up("1-10"))
@@ -125,7 +81,7 @@ async def test_caught_up_compares_entry_ids_as_numbers(redis_server: RedisServer
 
         client.xadd(a.relay.stream, entry(10), id="1-10")
         await asyncio.wait_for(waiting, WITHIN)
-        assert a.got[-1] == ("room.message", {"n": 10}), "returns once 1-10 is delivered"
+        assert a.heard[-1] == ("room.message", {"n": 10}), "returns once 1-10 is delivered"
         assert a.relay.position == "1-10"
         # delivered already: returns at once (a string comparison would wait forever)
         await asyncio.wait_for(a.relay.caught_up("1-9"), WITHIN)
@@ -144,8 +100,8 @@ async def test_entries_of_events_not_named_are_skipped(redis_server: RedisServer
         last = await both.relay.publish("room.message", "r", {"text": "hi"})
         await asyncio.wait_for(only.relay.caught_up(last.id), WITHIN)
         await asyncio.wait_for(both.relay.caught_up(last.id), WITHIN)
-        assert both.got == [("room.join", {"user": "ada"}), ("room.message", {"text": "hi"})]
-        assert only.got == [("room.message", {"text": "hi"})], "room.join is not relayed here"
+        assert both.heard == [("room.join", {"user": "ada"}), ("room.message", {"text": "hi"})]
+        assert only.heard == [("room.message", {"text": "hi"})], "room.join is not relayed here"
 
 
 async def test_two_chats_on_one_redis_do_not_hear_each_other(redis_server: RedisServer) -> None:
@@ -160,8 +116,8 @@ async def test_two_chats_on_one_redis_do_not_hear_each_other(redis_server: Redis
         second = await two.relay.publish("room.message", "r", {"chat": 2}, seq=True)
         await asyncio.wait_for(one.relay.caught_up(first.id), WITHIN)
         await asyncio.wait_for(two.relay.caught_up(second.id), WITHIN)
-        assert one.got == [("room.message", {"chat": 1, "seq": 1})]
-        assert two.got == [("room.message", {"chat": 2, "seq": 1})]
+        assert one.heard == [("room.message", {"chat": 1, "seq": 1})]
+        assert two.heard == [("room.message", {"chat": 2, "seq": 1})]
     keys = redis_server.client().keys("*")
     assert keys and all(k.startswith(("chat1:", "chat2:")) for k in keys), keys
 
