@@ -16,6 +16,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -203,6 +204,24 @@ def test_each_route_past_an_honest_solution_is_flagged(route: str) -> None:
 def test_code_too_odd_to_read_is_flagged_not_a_crash(source: str, said: str) -> None:
     found = review_source(source, ALLOWED, PUBLIC)
     assert [rule for _, rule, _ in found] == ["unreadable"] and said in found[0][2], found
+
+
+@pytest.mark.parametrize("source", [
+    "x = 'a'.center(100_000_000)",
+    "x = ('ab' * 2000).replace('a', 'c' * 4000)",
+    "x = ('\\t' * 4000).expandtabs(4000)",
+    "x = 'a'.zfill(100_000_000).ljust(100_000_000)",
+])
+def test_a_string_built_to_be_huge_is_not_built_by_the_review(source: str) -> None:
+    """The review runs in the grader, outside the sandbox: folding a submission's strings
+    must not let it make the grader build a string of 100 MB (``"a".center(10**8)``)."""
+    tracemalloc.start()
+    try:
+        assert review_source(source, ALLOWED, PUBLIC) == []
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000, f"the review took {peak:,} bytes to read {source!r}"
 
 
 def test_code_that_does_not_parse_is_left_to_the_grade() -> None:
