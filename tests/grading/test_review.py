@@ -92,6 +92,8 @@ ROUTES = {
                                          {"dunder"}),
     "another object's namespace, edited": ("def f(reg):\n    own = reg.__dict__\n"
                                            "    own.pop('add')", {"dunder"}),
+    "another object's namespace, merged into": ("def f(reg):\n    reg.__dict__ |= {'add': 1}",
+                                                {"dunder"}),
     "another object's namespace, through getattr": (
         "def f(reg):\n    getattr(reg, '__dict__').pop('add')", {"dunder"}),
     "a list of private names to choose from": ("def f(bus):\n    return dir(bus)",

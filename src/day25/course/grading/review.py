@@ -296,7 +296,7 @@ def _own_private(tree: ast.AST, strings: dict[str, frozenset[str]]) -> set[str]:
 
 
 def _dict_edits(tree: ast.AST) -> set[int]:
-    """The ``x.__dict__`` nodes whose dict is changed (``.pop(...)``, ``[k] = v``, ``del``)
+    """The ``x.__dict__`` nodes whose dict is changed (``.pop(...)``, ``[k] = v``, ``del``, ``|=``)
     or bound to a name (and then anything): reading one to copy it, as ``functools.wraps``
     does, is honest; editing another object's namespace rewrites what it does."""
     edited: set[int] = set()
@@ -306,6 +306,8 @@ def _dict_edits(tree: ast.AST) -> set[int]:
         bound = isinstance(node, ast.Assign | ast.NamedExpr | ast.AnnAssign)
         if (changed or bound) and (value := getattr(node, "value", None)) is not None:
             edited.add(id(value))
+        elif isinstance(node, ast.AugAssign):  # reg.__dict__ |= {...}
+            edited.add(id(node.target))
     return edited
 
 
