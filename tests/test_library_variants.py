@@ -10,10 +10,12 @@ from the unmodified library.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from tests.commands import load_command
 
 COURSE = Path(__file__).resolve().parents[1]
@@ -42,3 +44,17 @@ def test_the_benchmark_tells_a_caught_variant_from_the_library() -> None:
     assert bench.measure(None, quick) == (False, "")
     caught, first = bench.measure(replace(roster, tests=quick), quick)
     assert caught and "test_the_roster_is_sorted" in first, first
+
+
+def test_a_name_no_variant_has_and_a_variant_that_no_longer_applies_are_said(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench.main(["no_such_variant"]) == 2
+    assert "no variant's name holds no_such_variant" in capsys.readouterr().out
+    roster = next(v for v in bench.load() if v.name == "62_roster_join_order")
+    file = roster.edits[0][0]
+    (tmp_path / file).parent.mkdir(parents=True)
+    (tmp_path / file).write_text("the library, rewritten\n", encoding="utf-8")
+    said = ("62_roster_join_order: its text to replace occurs 0 times in "
+            "src/day25/realtime/presence.py, not once")
+    with pytest.raises(ValueError, match=re.escape(said)):
+        bench.apply(roster, tmp_path)
