@@ -10,6 +10,8 @@ both (the terminal signals the whole foreground group), but a SIGTERM or SIGHUP
 (a closed terminal, ``kill``, a process manager) reaches only this process, and
 JupyterLab used to keep serving. Now each stops JupyterLab gracefully (its
 kernels too), and if this process dies anyway, Linux sends JupyterLab a SIGTERM.
+Windows has no SIGHUP and refuses a ``preexec_fn``; there only the signals it has
+are forwarded (SIGTERM, and SIGBREAK from Ctrl+Break).
 """
 
 from __future__ import annotations
@@ -17,17 +19,21 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import shlex
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import Any, TypeAlias
 
 from day25.course.student.workspace import Workspace, open_workspace
 
 __all__ = ["jupyter_command", "run_lab", "start"]
 
 _PR_SET_PDEATHSIG = 1
+Handler: TypeAlias = "Callable[[int, FrameType | None], Any] | int | None"
 STOP_GRACE = 30.0  # seconds JupyterLab may take to stop its kernels before it is killed
 
 
@@ -47,15 +53,22 @@ def jupyter_command(folder: Path, *, port: int | None, open_browser: bool,
 
 
 def _stop_with_parent() -> None:  # pragma: no cover - runs in the child, before exec
-    if sys.platform.startswith("linux"):
+    if sys.platform.startswith("linux"):  # only Linux has the parent-death signal
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+#: the signals that stop JupyterLab through this process, those this system has
+_FORWARDED = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGBREAK")
+                   if hasattr(signal, name))
+
+
 def run_lab(command: list[str], cwd: Path) -> int:
     """Run ``command`` (JupyterLab) until it ends; SIGTERM, SIGHUP and Ctrl+C stop it."""
+    # A preexec_fn runs between fork and exec (no threads run yet: safe); a system
+    # without fork (Windows) refuses one.
     proc = subprocess.Popen(command, cwd=cwd, env=os.environ.copy(),
-                            preexec_fn=_stop_with_parent)  # no threads run yet: preexec is safe
+                            preexec_fn=_stop_with_parent if hasattr(os, "fork") else None)
     stopping = False
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
@@ -64,8 +77,10 @@ def run_lab(command: list[str], cwd: Path) -> int:
         if proc.poll() is None:
             proc.terminate()
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous: dict[int, Handler] = {}
     try:
+        for sig in _FORWARDED:
+            previous[sig] = signal.signal(sig, stop)
         while True:
             try:
                 code = proc.wait()
@@ -94,9 +109,17 @@ def _summary(ws: Workspace) -> str:
     if ws.kept:
         lines.append(f"  kept your version of {len(ws.kept)} file(s): {', '.join(ws.kept[:5])}"
                      + (" ..." if len(ws.kept) > 5 else ""))
-    lines.append(f"Check your exercises: cd {ws.path} && day25 check   "
-                 "(Ctrl+C stops JupyterLab)")
+    lines += ["Check your exercises in a second terminal (Ctrl+C here stops JupyterLab):",
+              f"  cd {quoted(ws.path)}", "  day25 check"]
     return "\n".join(lines)
+
+
+def quoted(path: Path) -> str:
+    """``path`` as this system's shell reads it back: spaces and accents in a user's name
+    are common (``C:\\Users\\Zoë Müller\\OneDrive``)."""
+    if os.name == "nt":
+        return f'"{path}"' if any(c in str(path) for c in " &()^%!;,'") else str(path)
+    return shlex.quote(str(path))
 
 
 def start(course: Path | None = None, *, folder: Path | None = None, port: int | None = None,

@@ -87,6 +87,21 @@ _hide_from_day25(signal, ("SIGKILL", "SIGCHLD", "SIGHUP", "SIGQUIT", "SIGXCPU", 
                           "SIGALRM", "SIGUSR1", "SIGUSR2", "SIGPIPE", "setitimer", "alarm",
                           "pthread_kill", "pthread_sigmask", "sigwait"))
 
+import subprocess
+
+_popen_init = subprocess.Popen.__init__
+
+
+def _no_preexec_fn(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    # Windows does refuse any preexec_fn (subprocess.py: "not supported on Windows
+    # platforms"); for day25's code only, as libraries choose by sys.platform
+    if kwargs.get("preexec_fn") is not None and _from_day25():
+        raise ValueError("preexec_fn is not supported on Windows platforms")
+    _popen_init(self, *args, **kwargs)
+
+
+subprocess.Popen.__init__ = _no_preexec_fn
+
 _AF_UNIX = socket.AF_UNIX
 _real_socketpair = socket.socketpair
 
@@ -97,8 +112,11 @@ def _socketpair(family=None, type=socket.SOCK_STREAM, proto=0):  # type: ignore[
 
 
 socket.socketpair = _socketpair
-del socket.AF_UNIX
-socket.__all__.remove("AF_UNIX")  # as on Windows: `from socket import *` has none
+# JupyterLab (``day25 start``'s child) is left its Unix sockets: jupyter_server imports
+# tornado's bind_unix_socket unless sys.platform says Windows, which it cannot here.
+if sys.orig_argv[1:3] != ["-m", "jupyterlab"]:
+    del socket.AF_UNIX
+    socket.__all__.remove("AF_UNIX")  # as on Windows: `from socket import *` has none
 
 # A runner broken on purpose, for the tests: the inside program dies as it starts,
 # before any of the submission is imported (as a broken install would make it).
