@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -361,7 +363,18 @@ def start(
 
 
 def main() -> None:
+    _printable_everywhere()
     app()
+
+
+def _printable_everywhere() -> None:
+    """Print what cannot be encoded as ``?``, never a traceback: on Windows a pipe or a
+    file (Git Bash, ``day25 check > out.txt``) is cp1252, and a student's output quoted in
+    a check's message may hold any character."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("_", "-")
+        if not encoding.startswith("utf") and isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ def test_start_opens_jupyterlab_and_a_signal_stops_it(system: str, tmp_path: Pat
     env = simulated_env(system, HOME=str(home), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
                         JUPYTER_CONFIG_DIR=str(config), JUPYTER_TOKEN=TOKEN)
     port = free_port()
+    written = "cp1252" if system == "windows" else "utf-8"  # what a file is, there
     log = tmp_path / "out.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "day25.cli", "start", "--no-browser", "--port", str(port),
@@ -50,20 +51,20 @@ def test_start_opens_jupyterlab_and_a_signal_stops_it(system: str, tmp_path: Pat
     try:
         listed = {item["name"] for item in _wait_for_lab(port, proc).json()["content"]}
         assert {"notebooks", "exercises"} <= listed and "solutions" not in listed
-        said = log.read_text(encoding="utf-8")
+        said = log.read_text(encoding=written)
         # the two lines a student copies, the folder quoted for the shell
         assert f"\n  cd {shlex.quote(str(folder))}\n  day25 check\n" in said, said
         assert shlex.split(f"cd {shlex.quote(str(folder))}")[1] == str(folder)
         lab = _descendants(proc.pid)
         os.kill(proc.pid, signal.SIGTERM)  # Windows has SIGTERM (not SIGHUP)
-        assert proc.wait(timeout=60) == 0, log.read_text(encoding="utf-8")
+        assert proc.wait(timeout=60) == 0, log.read_text(encoding=written)
         deadline = time.monotonic() + 30
         while alive := {pid for pid in lab if _alive(pid)}:
             assert time.monotonic() < deadline, f"still running after day25 stopped: {alive}"
             time.sleep(0.2)
         with pytest.raises(httpx.TransportError):
             httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=2)
-        assert "Traceback" not in log.read_text(encoding="utf-8")
+        assert "Traceback" not in log.read_text(encoding=written)
     finally:
         for pid in (proc.pid, *lab, *_descendants(proc.pid)):
             if _alive(pid):

@@ -72,9 +72,11 @@ def run_step(step: Exercise, folder: Path, course_root: Path, *,
         command = [sys.executable, "-m", "day25.course.student.steps", str(module),
                    str(course_root / step.tests("public")), str(out)]
         try:
-            env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-            proc = subprocess.run(command, cwd=tmp, capture_output=True, text=True,
-                                  timeout=timeout, env=env)
+            # UTF-8 whatever the system's code page: on Windows a pipe is cp1252, and a
+            # step that prints "✓" would fail there only
+            env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUTF8": "1"}
+            proc = subprocess.run(command, cwd=tmp, capture_output=True, encoding="utf-8",
+                                  errors="replace", timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
             return StepResult(step, False, f"Your {step.module} did not finish within "
                                            f"{timeout:g} s: an endless loop, or an await that "

@@ -118,6 +118,13 @@ if sys.orig_argv[1:3] != ["-m", "jupyterlab"]:
     del socket.AF_UNIX
     socket.__all__.remove("AF_UNIX")  # as on Windows: `from socket import *` has none
 
+# Windows does write to a pipe or a file in its ANSI code page (cp1252 in Western Europe)
+# unless UTF-8 mode is on (PYTHONUTF8=1); a console is UTF-8. On Linux a pipe is UTF-8.
+if os.environ.get("PYTHONUTF8") != "1" and "PYTHONIOENCODING" not in os.environ:
+    for _stream, _errors in ((sys.stdout, "strict"), (sys.stderr, "backslashreplace")):
+        if _stream is not None and not _stream.isatty():
+            _stream.reconfigure(encoding="cp1252", errors=_errors)
+
 # A runner broken on purpose, for the tests: the inside program dies as it starts,
 # before any of the submission is imported (as a broken install would make it).
 if os.environ.get("DAY25_SIMULATE_BROKEN_INSIDE") and "day25.course.inside" in sys.orig_argv:
