@@ -18,6 +18,7 @@ app = typer.Typer(
     rich_markup_mode=None,  # click's plain help wraps at any width; rich panels cut options
 )
 console = Console()
+INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl+C (128 + SIGINT)
 
 CourseOpt = Annotated[
     Path | None,
@@ -102,7 +103,7 @@ def check(
     except RunnerError as exc:
         raise typer.Exit(cannot_run.report(console, exc)) from exc
     except KeyboardInterrupt:
-        return
+        raise typer.Exit(INTERRUPTED) from None
     raise typer.Exit(0 if ok else 1)
 
 

@@ -234,6 +234,11 @@ def _run_plain(args: list[str], *, cwd: Path, env: dict[str, str], log: Path,
         except subprocess.TimeoutExpired:
             processes.kill_tree(proc)
             code = None
+        except BaseException:
+            # Ctrl+C: the session has a process group of its own, which the terminal's
+            # signal does not reach, so it would run on after `day25 check` ended
+            processes.kill_tree(proc)
+            raise
         finally:
             _plain.discard(proc)
     return SessionOutcome(code, _tail(log))
