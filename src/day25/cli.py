@@ -72,7 +72,7 @@ def check(
     Without an id it walks them in order and stops at the first one not done; with an
     id it checks that one. Exit codes: 0 every check passed; 1 some check failed; 2 the
     command was wrong; 3 the checks could not run on this machine (it says why and what
-    to do: nothing is said about your code).
+    to do: nothing is said about your code); 130 stopped with Ctrl+C.
     """
     from day25.course.catalogue import load_catalogue
     from day25.course.grading.verdict import Settings
