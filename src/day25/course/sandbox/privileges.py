@@ -49,7 +49,7 @@ def scrub_exec_environ() -> None:
     ``ctypes`` can read them, and ``/proc/self/environ`` shows them: the warm
     server's environment would be readable by the submission.
     """
-    fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    fields = Path("/proc/self/stat").read_bytes().rsplit(b")", 1)[1].split()
     start, end = int(fields[-3]), int(fields[-2])  # env_start, env_end (fields 50 and 51)
     if end > start:
         ctypes.memset(start, 0, end - start)
@@ -77,8 +77,9 @@ def drop_to(uid: int, gid: int = NOBODY, *, apart: int | None = None) -> None:
     _prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL)
     os.setresuid(kept, uid, kept)  # from 0 to non-zero clears the permitted and effective sets
     _prctl(_PR_SET_PDEATHSIG, 9)
-    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text()
-                  .splitlines() if line.startswith("Cap"))
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status")
+                  .read_text(encoding="ascii", errors="replace").splitlines()
+                  if line.startswith("Cap"))
     left = {name: status[name].strip() for name in _CAPS if int(status.get(name, "0"), 16)}
     if left or os.getresuid() != (kept, uid, kept) or os.getgroups():
         raise OSError(f"privileges left after dropping to uid {uid}: {left or os.getresuid()}")

@@ -174,10 +174,12 @@ def _table() -> list[tuple[int, int, str, int]]:
     rows = []
     for entry in Path("/proc").glob("[0-9]*"):
         try:
-            stat = (entry / "stat").read_text()
+            stat = (entry / "stat").read_bytes()
         except OSError:
             continue
-        fields = stat[stat.rfind(")") + 2 :].split()  # state, ppid, pgrp, session...
+        # bytes: the name in parentheses is any 15 bytes a process chose (PR_SET_NAME);
+        # what follows it is ASCII
+        fields = stat[stat.rfind(b")") + 2 :].decode("ascii").split()  # state, ppid, ...
         if len(fields) > 3:
             rows.append((int(entry.name), int(fields[1]), fields[0], int(fields[3])))
     return rows
