@@ -66,7 +66,8 @@ def grader_fingerprint(exercises: list[Exercise], root: Path) -> str:
     for ex in exercises:
         parts.append(f"{ex.id}:{ex.points}")
         for file in ex.suite_files(root, "hidden"):
-            parts.append(f"{file.relative_to(root).as_posix()}:{file.read_text()}")
+            text = file.read_text(encoding="utf-8")
+            parts.append(f"{file.relative_to(root).as_posix()}:{text}")
     return "\n".join(parts)
 
 

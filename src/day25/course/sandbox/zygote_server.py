@@ -78,9 +78,9 @@ def _run_forked(control: socket.socket, request: SpawnRequest, fds: list[int]) -
                 os.close(fd)
         os.chdir(request["cwd"])
         rlimits.lower(request.get("limits") or {})
-        sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's own streams
-        sys.stdout = open(1, "w", closefd=False, buffering=1)  # noqa: SIM115
-        sys.stderr = open(2, "w", closefd=False, buffering=1)  # noqa: SIM115
+        sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115 - the process's own streams
+        sys.stdout = open(1, "w", encoding="utf-8", closefd=False, buffering=1)  # noqa: SIM115
+        sys.stderr = open(2, "w", encoding="utf-8", closefd=False, buffering=1)  # noqa: SIM115
         sys.argv = [request["module"], *request["argv"]]
         runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
         code = 0
