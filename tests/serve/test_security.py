@@ -12,6 +12,7 @@ What each bad input gets:
 | ``?user=`` twice | error frame + close 4400 |
 | a Host that is not a loopback name (DNS rebinding) | 403 |
 | ``POST /session`` for a name another session holds | 409 |
+| a notification to ``ANN`` while ``Ann`` is connected | delivered to her: one queue per name |
 """
 
 from __future__ import annotations
@@ -163,6 +164,26 @@ def test_a_forged_user_is_refused_and_cannot_read_or_ack(server: ServeProcess) -
     with ws(server, f"/notifications/alice?token={server.token('alice')}") as inbox:
         first = json.loads(inbox.recv(timeout=10))
         assert first["title"] == "private" and first["id"] == body["id"]
+
+
+def test_a_name_in_other_capitals_reaches_the_same_queue(server: ServeProcess) -> None:
+    """Names that differ only in capitals are one name, so they are one queue: before, a
+    notification to ``ZOEC`` for the connected ``ZoeC`` was queued where nobody could
+    open it (``delivered: 0``, and ``ZOEC`` cannot be claimed while ``ZoeC`` holds it)."""
+    with ws(server, f"/notifications/ZoeC?token={server.token('ZoeC')}") as inbox:
+        assert json.loads(inbox.recv(timeout=10)) == {"type": "backlog_end", "count": 0}
+        status, body = server.post("/notifications", {"user": "ZOEC", "title": "live"})
+        assert status == 201 and body["delivered"] == 1, body
+        assert json.loads(inbox.recv(timeout=10))["title"] == "live"
+    status, body = server.post("/notifications", {"user": "zoec", "title": "queued"})
+    assert status == 201 and body["delivered"] == 0, body
+    with ws(server, f"/notifications/ZoeC?token={server.token('ZoeC')}") as inbox:
+        backlog = [json.loads(inbox.recv(timeout=10)) for _ in range(3)]
+    assert [f.get("title") for f in backlog] == ["live", "queued", None], backlog
+    assert backlog[2] == {"type": "backlog_end", "count": 2}
+    # a body that is not a notification is still the app's to refuse, as sent
+    status, body = server.post("/notifications", {"user": "ZOEC"})
+    assert status == 422 and "title" in str(body), body
 
 
 def test_a_held_name_cannot_be_taken_and_names_are_checked(server: ServeProcess) -> None:

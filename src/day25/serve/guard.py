@@ -22,6 +22,10 @@ before a request reaches the app:
 3. **JSON only**: a ``POST`` must say ``Content-Type: application/json`` (415
    otherwise), so a cross-site HTML form or a ``text/plain`` "simple request"
    cannot reach the app; bodies over ``max_body`` bytes get 413.
+4. **One queue per name**: names that differ only in capitals are one name, so the
+   notifications app sees every name in small letters (``/notifications/{U}`` and
+   the ``user`` of ``POST /notifications``); before, a notification sent to ``ANN``
+   waited in a queue that ``Ann`` could not open.
 
 A request without an ``Origin`` header is not from a browser page: it is judged
 by its token alone. Every refusal is a JSON ``{"error": ...}`` that says what to
@@ -34,10 +38,10 @@ import json
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from day25.serve.origins import OriginPolicy
-from day25.serve.sessions import Session, SessionRefused, Sessions
+from day25.serve.sessions import Session, SessionRefused, Sessions, held, valid_name
 
 __all__ = ["FORBIDDEN_CLOSE", "SESSION_PATH", "UNAUTHORIZED_CLOSE", "Guard"]
 
@@ -122,6 +126,11 @@ class Guard:
             await _json(send, refused.status, {"error": refused.message}, extra)
             return
         scope = {**scope, "headers": _without(scope, b"authorization")}
+        if path == "/notifications":
+            try:
+                scope, receive = await _one_queue_per_name(scope, receive, self.max_body)
+            except ValueError:  # the client went away before its body arrived
+                return
         await self.app(scope, receive, _with_headers(send, cors) if cors else send)
 
     def _body_problem(self, method: str, headers: dict[str, str]) -> tuple[int, str] | None:
@@ -187,6 +196,9 @@ class Guard:
             await _refuse(receive, send, *problem)
             return
         scope = {**scope, "query_string": urlencode(pairs).encode("latin-1")}
+        if path.startswith("/notifications/"):  # the queue of the name, not of its spelling
+            queue = "/notifications/" + quote(held(session.user))
+            scope.update(path=queue, raw_path=queue.encode("ascii"))
         self.sessions.connected(session)
         try:
             await self.app(scope, receive, send)
@@ -247,6 +259,31 @@ async def _deny_handshake(scope: Scope, receive: Receive, send: Send, reason: st
         await send({"type": "websocket.http.response.body", "body": body})
     else:
         await send({"type": "websocket.close", "code": 1008})
+
+
+async def _one_queue_per_name(scope: Scope, receive: Receive, limit: int
+                              ) -> tuple[Scope, Receive]:
+    """``POST /notifications`` as the app sees it: its ``user`` in small letters, the rest
+    of the body as sent (a body that is not such JSON is passed on for the app to refuse).
+    ValueError if the client went away."""
+    body = await _read_body(receive, limit)
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        data = None
+    if isinstance(data, dict) and valid_name(data.get("user")):
+        body = json.dumps({**data, "user": held(data["user"])}).encode()
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()  # after the body: the client's disconnect
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    headers = [*_without(scope, b"content-length"), (b"content-length", str(len(body)).encode())]
+    return {**scope, "headers": headers}, replay
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:

@@ -34,7 +34,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from day25.realtime import TOLD_CLIENTS, BrokerUnavailable
 from day25.serve.holds import Holds, NameHolds
 
-__all__ = ["NAME_RULE", "Session", "SessionRefused", "Sessions", "valid_name"]
+__all__ = ["NAME_RULE", "Session", "SessionRefused", "Sessions", "held", "valid_name"]
 
 NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 NAME_RULE = "1-32 characters: letters A-Z a-z, digits 0-9, '_', '.' or '-'"
