@@ -142,6 +142,15 @@ def test_api_reference_documents_the_public_api(site: Path) -> None:
 
     for name in day25.__all__:
         assert f'id="day25.{name}"' in html, f"day25.{name} missing from the API reference"
+    # the scaling guide's Redis parts are there too
+    for name in ("Broker", "EventRelay", "SharedPresence", "RedisStore", "Joining"):
+        assert f'id="day25.realtime.{name}"' in html, f"{name} missing from the API reference"
+    # no private name (`members: true` once ignored the filters: `_LAZY`'s whole dict was
+    # the page's first entry), and no Sphinx role left as text (":meth:emit")
+    private = sorted(set(re.findall(r'id="day25\.(_\w+)"', html)))
+    assert private == [], f"private names in the API reference: {private}"
+    roles = re.findall(r":(?:meth|class|func|attr|mod|data|exc|obj):<code>[^<]*", html)
+    assert roles == [], f"Sphinx roles shown as text: {roles[:5]}"
 
 
 def test_no_page_loads_code_from_outside_the_site(site: Path, pages: list[str]) -> None:
