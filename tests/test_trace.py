@@ -97,6 +97,12 @@ def test_table_text_markdown_and_html() -> None:
     html = table._repr_html_()
     assert "&lt;b&gt;" in html and "<b>" not in html  # arguments are escaped
     assert rec._repr_html_() == html
+    # a name without spaces may break after its dots and underscores (a page's column is
+    # narrower than a table of such names)
+    named = Recorder()
+    named.wrap(lambda note: None, event="notification.created", name="push_notification")({})
+    cells = named.table()._repr_html_()
+    assert "notification.<wbr>created" in cells and "push_<wbr>notification" in cells
 
 
 def test_timeline_places_marks_between_calls() -> None:

@@ -19,6 +19,7 @@ import enum
 import functools
 import html
 import inspect
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -126,10 +127,21 @@ class Table:
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(h)}</th>" for h in self.header)
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+            "<tr>" + "".join(f"<td>{_breakable(c)}</td>" for c in row) + "</tr>"
             for row in self.rows
         )
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+#: after a "." or "_" before a letter, after "(" or ",", and inside a CamelCase name
+_BREAK_AFTER = re.compile(r"(?<=[._])(?=[A-Za-z])|(?<=[(,])|(?<=[a-z])(?=[A-Z])")
+
+
+def _breakable(text: str) -> str:
+    """``text`` escaped, with the places a line may break: names such as
+    ``notification.created``, ``push_notification`` or ``InvalidNotification`` have no
+    space, and a table of them was wider than a page's column, its outcome out of sight."""
+    return "<wbr>".join(html.escape(part) for part in _BREAK_AFTER.split(text))
 
 
 class Timeline:

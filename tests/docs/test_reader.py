@@ -2,9 +2,9 @@
 
 Every page of the built site is opened once (``readings``); each test then checks one
 thing about all of them: diagrams drawn and visible, in-page links that land, a
-sidebar that fits the screen, tab stops only where something scrolls, no console
-error or outside request, and an axe-core audit (light and dark scheme) with no
-serious or critical violation.
+sidebar that fits the screen, printed tables that fit their column, tab stops only
+where something scrolls, no console error or outside request, and an axe-core audit
+(light and dark scheme) with no serious or critical violation.
 """
 
 from __future__ import annotations
@@ -54,8 +54,13 @@ LOOK = """() => {
     .filter(el => el.tabIndex >= 0 && !el.matches(natively) && visible(el))
     .filter(el => !(el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1))
     .map(el => el.outerHTML.slice(0, 100));
+  const outputs = [...document.querySelectorAll("article .jp-OutputArea table")].map(t => {
+    const box = t.closest(".md-typeset__scrollwrap") || t.parentElement;
+    return [t.rows[0] ? t.rows[0].innerText.replace(/\\s+/g, " ").slice(0, 60) : "",
+            t.scrollWidth, box.clientWidth];
+  });
   return {
-    unresolved, diagrams, stops,
+    unresolved, diagrams, stops, outputs,
     unrendered: document.querySelectorAll("article pre.mermaid").length,
     sidebar: wrap && visible(wrap) ? [wrap.scrollHeight, wrap.clientHeight] : null,
     tabs: [...document.querySelectorAll(".md-tabs__link")].filter(visible)
@@ -175,6 +180,15 @@ def test_the_course_fits_a_laptop_screen(readings: list[Reading]) -> None:
     home = tabs["home"]
     assert len(home) >= 4 and "Lessons" in home, home
     assert all(t == home for t in tabs.values()), tabs
+
+
+def test_a_table_a_lesson_printed_fits_its_column(readings: list[Reading]) -> None:
+    """A Recorder's seven columns once took 941 px of a 540 px column (Material gives
+    every cell 5rem and wide padding): the outcome, the point of the cell, was out of
+    sight behind a sideways scroll."""
+    wide = {r.page: [t for t in r.look["outputs"] if t[1] > t[2]] for r in readings}
+    assert sum(len(r.look["outputs"]) for r in readings) >= 10  # the lessons print tables
+    assert {page: tables for page, tables in wide.items() if tables} == {}
 
 
 def test_only_regions_that_scroll_are_tab_stops(readings: list[Reading]) -> None:
