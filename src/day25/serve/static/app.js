@@ -15,11 +15,6 @@ const PATH_DOTS = new Set([".", ".."]);
 const LIMITS = { message: 2000, title: 200, body: 2000 };
 const tooLong = (what, text) => [...text].length > LIMITS[what]
   ? `the ${what} has ${[...text].length} characters, more than ${LIMITS[what]}` : null;
-// bad request, no valid session (handled by joining again), a token for someone else,
-// no route, not implemented: reconnecting would only fail again
-const NO_RETRY_CODES = new Set([4400, 4403, 4404, 4501]);
-const UNAUTHORIZED = 4401;
-const SLOW_CONSUMER = 4408;
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -27,135 +22,10 @@ const state = {
   chat: null, notifications: null,    // ReconnectingSocket
   roster: new Set(),
   inbox: new Map(),                    // id -> {frame, read, li}
+  backlog: null,                       // ids of the backlog being received, then null
+  chatWasOpen: false,
 };
 window.day25Demo = { state, sockets: {} };
-
-// ---------- the session: one token per name, shared by this browser's tabs ----------
-const tokenKey = (user) => `day25.session.${user}`;
-
-// `stale`: the token the server no longer takes (null: take any kept one). Several tabs of
-// one name find a restart at once and all ask for a token: the server gives the name to
-// one of them (409 to the others), so a refused tab waits for the winner's token to show
-// up here. Only the stale token is ever forgotten, never one another tab just stored.
-// The stale token is sent to be renewed: when it only expired (a page open for over a
-// day), its session still holds the name, and the server gives it a fresh token.
-async function getToken(user, { stale = null } = {}) {
-  const kept = localStorage.getItem(tokenKey(user));
-  if (kept && kept !== stale) return kept;
-  const asked = stale ? { user, renew: stale } : { user };
-  const response = await fetch("/session", { method: "POST",
-    headers: { "content-type": "application/json" }, body: JSON.stringify(asked) });
-  const data = await response.json().catch(() => ({}));
-  if (response.ok) {
-    localStorage.setItem(tokenKey(user), data.token);
-    return data.token;
-  }
-  if (response.status === 409 && stale) {
-    const theirs = await anotherTabsToken(user, stale);
-    if (theirs) return theirs;
-  }
-  if (localStorage.getItem(tokenKey(user)) === stale) localStorage.removeItem(tokenKey(user));
-  throw new ServerError(data.error || `HTTP ${response.status} from POST /session`);
-}
-
-// a token for `user` that another tab of this browser stores within a few seconds, or null
-async function anotherTabsToken(user, stale, seconds = 5) {
-  for (let waited = 0; waited < seconds * 1000; waited += 100) {
-    const kept = localStorage.getItem(tokenKey(user));
-    if (kept && kept !== stale) return kept;
-    await new Promise((done) => setTimeout(done, 100));
-  }
-  return null;
-}
-
-class ServerError extends Error {} // an error the server reported (as opposed to this page)
-
-// ---------- a WebSocket that reconnects with exponential backoff and jitter ----------
-class ReconnectingSocket {
-  constructor(label, path, { onFrame, onState }) {
-    this.label = label; this.path = path; this.onFrame = onFrame; this.onState = onState;
-    this.attempt = 0; this.stopped = false; this.ws = null; this.timer = null;
-    this.open();
-  }
-  url() {
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const join = this.path.includes("?") ? "&" : "?";
-    return `${scheme}//${location.host}${this.path}${join}token=${encodeURIComponent(state.token)}`;
-  }
-  open() {
-    this.usedToken = state.token;
-    const ws = new WebSocket(this.url());
-    this.ws = ws;
-    window.day25Demo.sockets[this.label] = ws;
-    ws.onopen = () => this.onState("open");
-    ws.onmessage = (event) => {
-      this.attempt = 0; // the server talked to us: the next drop starts the backoff afresh
-      let frame;
-      try { frame = JSON.parse(event.data); } catch (err) {
-        showError(`${this.label}: the server sent something that is not JSON: ${String(event.data).slice(0, 80)}`, "server");
-        return;
-      }
-      if (frame.type === "error" && frame.code === "unauthorized") {
-        this.refusal = frame.message; // the close (4401) follows: join again, quietly
-        return;
-      }
-      this.rejoined = false; // the session works: a later 4401 may rejoin again
-      this.onFrame(frame);
-    };
-    ws.onclose = (event) => {
-      if (this.ws !== ws) return;
-      if (this.stopped) { this.onState("idle"); return; }
-      if (NO_RETRY_CODES.has(event.code)) {
-        this.onState("failed");
-        showError(`${this.label}: the server closed the connection (code ${event.code}${event.reason ? ": " + event.reason : ""}); not reconnecting`, "server");
-        return;
-      }
-      if (event.code === UNAUTHORIZED) { this.rejoin(); return; }
-      if (event.code === SLOW_CONSUMER) {
-        showError(`${this.label}: the server disconnected this tab because it fell behind (code ${SLOW_CONSUMER}); reconnecting`, "server");
-      }
-      const delay = Math.min(10000, 500 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
-      this.attempt += 1;
-      this.onState("reconnecting", Math.round(delay));
-      this.timer = setTimeout(() => this.open(), delay);
-    };
-  }
-  // The session ended (server restart, expired token): get a fresh token once, then reconnect.
-  async rejoin() {
-    if (this.rejoined) {
-      this.onState("failed");
-      showError(`${this.label}: ${this.refusal || "the server refused the session"}`, "server");
-      return;
-    }
-    this.rejoined = true;
-    try {
-      if (state.token === this.usedToken) state.token = await refreshToken(); // else: the other socket did
-      this.open();
-    } catch (err) {
-      this.onState("failed");
-      const why = this.refusal ? ` (${this.refusal})` : "";
-      showError(`${this.label}: the session ended${why} and joining again failed: ${err.message}`,
-        err instanceof ServerError ? "server" : "page");
-    }
-  }
-  send(frame) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) { this.ws.send(JSON.stringify(frame)); return true; }
-    showError(`${this.label}: not connected, could not send`, "page");
-    return false;
-  }
-  close() {
-    this.stopped = true; clearTimeout(this.timer);
-    if (this.ws) this.ws.close(1000);
-  }
-}
-
-// one token refresh at a time, shared by both sockets
-let refreshing = null;
-function refreshToken() {
-  refreshing = refreshing || getToken(state.user, { stale: state.token })
-    .finally(() => { refreshing = null; });
-  return refreshing;
-}
 
 // ---------- errors: each says which side it came from ----------
 const SIDES = { server: "from the server", page: "from this page" };
@@ -207,13 +77,24 @@ function renderRoster() {
   $("roster-count").textContent = String(state.roster.size);
 }
 
+// While the chat is away, who is here is not known: the roster says so. When it is back,
+// a line marks where the new connection starts (after a restart the room counts from #1).
+function onChatState(st, delay) {
+  setStatus("chat-status", "chat", st, delay);
+  $("roster").dataset.stale = String(st === "reconnecting" || st === "failed");
+  if (st === "open" && state.chatWasOpen) addLine("reconnected", "system");
+  if (st === "open") state.chatWasOpen = true;
+}
+
 function onChatFrame(frame) {
   switch (frame.type) {
     case "roster": state.roster = new Set(frame.users); renderRoster(); break;
-    case "join":
+    case "join": {
+      const listed = state.roster.has(frame.user); // in the roster this connection began with
       state.roster.add(frame.user); renderRoster();
-      if (frame.user !== state.user) addLine(`${frame.user} joined`, "system");
+      if (frame.user !== state.user && !listed) addLine(`${frame.user} joined`, "system");
       break;
+    }
     case "leave": state.roster.delete(frame.user); renderRoster(); addLine(`${frame.user} left`, "system"); break;
     case "message": addLine(null, frame.user === state.user ? "mine" : "", frame); break;
     case "pong": break;
@@ -234,17 +115,36 @@ function updateBadge() {
 function ack(ids) {
   const fresh = ids.filter((id) => state.inbox.has(id) && !state.inbox.get(id).read);
   if (!fresh.length || !state.notifications.send({ type: "ack", ids: fresh })) return;
-  for (const id of fresh) {
+  markRead(fresh);
+  tabs.postMessage({ user: state.user, read: fresh });
+}
+
+function markRead(ids) {
+  for (const id of ids) {
     const entry = state.inbox.get(id);
+    if (!entry || entry.read) continue;
     entry.read = true; entry.li.classList.add("read");
     entry.li.querySelector("button").disabled = true;
   }
   updateBadge();
 }
 
+// Another tab of this browser read some: so did this user (the server tells only the tab
+// that acked). A tab in another browser learns it at its next connection's backlog.
+const tabs = new BroadcastChannel("day25.inbox");
+tabs.onmessage = (event) => { if (event.data.user === state.user) markRead(event.data.read); };
+
+// Each connection starts with every unread notification (the backlog): one this tab shows
+// as unread and the backlog lacks was read elsewhere, or expired, or fell off the cap.
+function onInboxState(st, delay) {
+  setStatus("notifications-status", "inbox", st, delay);
+  if (st === "open") state.backlog = new Set();
+}
+
 function onNotificationFrame(frame) {
   switch (frame.type) {
     case "notification": {
+      if (state.backlog) state.backlog.add(frame.id);
       if (state.inbox.has(frame.id)) return; // at-least-once delivery: de-duplicate by id
       const li = document.createElement("li");
       li.dataset.id = frame.id; li.dataset.seq = frame.seq;
@@ -252,7 +152,7 @@ function onNotificationFrame(frame) {
       const seq = document.createElement("span"); seq.className = "seq"; seq.textContent = `#${frame.seq}`;
       const title = document.createElement("strong"); title.className = "title"; title.textContent = frame.title;
       const button = document.createElement("button"); button.type = "button"; button.textContent = "Mark read";
-      button.onclick = () => ack([frame.id]);
+      button.onclick = () => { ack([frame.id]); focusNextUnread(li); };
       const body = document.createElement("span"); body.className = "body"; body.textContent = frame.body || "";
       li.append(seq, title, button, body);
       $("inbox").append(li);
@@ -260,7 +160,11 @@ function onNotificationFrame(frame) {
       updateBadge();
       break;
     }
-    case "backlog_end": $("inbox").dataset.backlog = String(frame.count); break;
+    case "backlog_end":
+      $("inbox").dataset.backlog = String(frame.count);
+      if (state.backlog) markRead([...state.inbox.keys()].filter((id) => !state.backlog.has(id)));
+      state.backlog = null;
+      break;
     case "pong": case "acked": break; // acked: the server confirms an ack (protocol, exercise 4)
     case "error": showError(`notifications error (${frame.code}): ${frame.message}`, "server"); break;
     default: showError(`notifications: unknown frame type ${String(frame.type)}`, "server");
@@ -269,6 +173,12 @@ function onNotificationFrame(frame) {
 // a button that hides or disables itself would drop the keyboard's focus to the page's
 // top: it moves to what comes next instead
 $("ack-all").onclick = () => { ack([...state.inbox.keys()]); $("inbox").focus(); };
+function focusNextUnread(li) {
+  const items = [...$("inbox").children];
+  const next = [...items.slice(items.indexOf(li) + 1), ...items].find(
+    (item) => !item.classList.contains("read"));
+  (next ? next.querySelector("button") : $("inbox")).focus();
+}
 
 $("notify-form").onsubmit = async (event) => {
   event.preventDefault();
@@ -334,14 +244,14 @@ async function join(user, room) {
   $("message-text").disabled = false; $("send").disabled = false;
   history.replaceState(null, "", `?user=${encodeURIComponent(user)}&room=${encodeURIComponent(room)}`);
   state.chat = new ReconnectingSocket("chat", `/chat/${encodeURIComponent(room)}?user=${encodeURIComponent(user)}`,
-    { onFrame: onChatFrame, onState: (st, d) => setStatus("chat-status", "chat", st, d) });
+    { onFrame: onChatFrame, onState: onChatState, heartbeat: { type: "ping" } });
   state.notifications = new ReconnectingSocket("notifications", `/notifications/${encodeURIComponent(user)}`,
-    { onFrame: onNotificationFrame, onState: (st, d) => setStatus("notifications-status", "inbox", st, d) });
+    { onFrame: onNotificationFrame, onState: onInboxState, heartbeat: { type: "ack", ids: [] } });
 }
 
 function leave() {
   for (const s of [state.chat, state.notifications]) if (s) s.close();
-  state.chat = state.notifications = null; state.token = null;
+  state.chat = state.notifications = null; state.token = null; state.chatWasOpen = false;
   state.inbox.clear(); $("inbox").replaceChildren(); updateBadge();
   state.roster.clear(); renderRoster();
   $("messages").replaceChildren(); $("room-name").textContent = "\u2014"; // the next room starts empty
