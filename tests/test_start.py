@@ -31,7 +31,8 @@ def _descendants(pid: int) -> set[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                # bytes: a process names itself with any bytes (tests/hostile does)
+                fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
             except OSError:
                 continue
             children.setdefault(int(fields[1]), []).append(int(entry.name))
@@ -45,10 +46,10 @@ def _descendants(pid: int) -> set[int]:
 
 def _alive(pid: int) -> bool:
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
     except OSError:
         return False
-    return state != "Z"
+    return state != b"Z"
 
 
 def _wait_for_lab(port: int, proc: subprocess.Popen[bytes]) -> httpx.Response:

@@ -52,7 +52,7 @@ def _named(token: str) -> list[int]:
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                if Path(entry.path, "comm").read_text().strip() == token:
+                if Path(entry.path, "comm").read_bytes().strip() == token.encode():
                     found.append(int(entry.name))
     return found
 

@@ -68,7 +68,7 @@ def grade(manifest: Path) -> None:
     catalogue = load_catalogue(COURSE)
     settings = Settings(COURSE)
     rows = []
-    for item in json.loads(manifest.read_text()):
+    for item in json.loads(manifest.read_text(encoding="utf-8")):
         chosen = [catalogue.get(ex) for ex in item["exercises"]]
         for result in run_suites(chosen, Path(item["folder"]), settings):
             rows.append({"label": item["label"], "exercise": result.exercise,

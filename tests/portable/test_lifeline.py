@@ -39,8 +39,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    with open(f"/proc/{pid}/stat") as stat:  # a zombie is gone too, waiting to be reaped
-        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    with open(f"/proc/{pid}/stat", "rb") as stat:  # a zombie is gone too, waiting to be reaped
+        return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
 
 
 @pytest.mark.parametrize("system", [None, "macos", "windows"])

@@ -25,6 +25,7 @@ import builtins
 import os
 import signal
 import socket
+import subprocess
 import sys
 
 
@@ -86,8 +87,6 @@ _hide_from_day25(os, ("getuid", "geteuid", "getgid", "getegid", "getgroups", "sy
 _hide_from_day25(signal, ("SIGKILL", "SIGCHLD", "SIGHUP", "SIGQUIT", "SIGXCPU", "SIGXFSZ",
                           "SIGALRM", "SIGUSR1", "SIGUSR2", "SIGPIPE", "setitimer", "alarm",
                           "pthread_kill", "pthread_sigmask", "sigwait"))
-
-import subprocess
 
 _popen_init = subprocess.Popen.__init__
 
