@@ -257,3 +257,16 @@ def test_a_lesson_answer_stays_folded_until_asked_for(reader: Reader) -> None:
     assert "# YOUR CODE HERE" in cell.locator(".highlight-ipynb pre").first.inner_text()
     answer.locator("summary").click()
     assert code.is_visible() and "off" in code.inner_text()
+
+
+def test_code_cells_use_a_phone_s_width(reader: Reader) -> None:
+    """At 375 px the "In [n]:" prompts once took 76 px of a 271 px cell, leaving code
+    195 px for lines of 80 characters; below 600 px they go."""
+    reader.page.set_viewport_size({"width": 375, "height": 800})
+    page = reader.go("lessons/01_overview_and_basic_usage/")
+    widths = page.evaluate("""() => [...document.querySelectorAll(".jp-CodeCell")].map(cell => {
+      const width = selector => cell.querySelector(selector).getBoundingClientRect().width;
+      return [Math.round(width(".jp-InputArea-editor")), Math.round(width(".jp-InputArea"))];
+    })""")
+    assert len(widths) > 5
+    assert all(code >= area - 2 for code, area in widths), widths
