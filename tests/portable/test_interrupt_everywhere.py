@@ -56,7 +56,9 @@ def test_ctrl_c_stops_the_checks_and_exits_130(system: str | None, tmp_path: Pat
          "--course", str(COURSE)],
         cwd=tmp_path, env=simulated_env(system), stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-        start_new_session=True)  # a group of its own, as a terminal's foreground job
+        start_new_session=True,  # a group of its own, as a terminal's foreground job
+        # and Ctrl+C's default action, which a pytest-xdist worker's children inherit ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     started: set[int] = set()
     try:
         deadline = time.monotonic() + 120
