@@ -67,6 +67,20 @@ def _wait_for_lab(port: int, proc: subprocess.Popen[bytes]) -> httpx.Response:
         time.sleep(0.3)
 
 
+def stops_everything(proc: subprocess.Popen[bytes], stop: int, lab: set[int], port: int,
+                     said: str = "") -> None:
+    """``stop`` sent to ``day25 start``: it exits 0, the processes it started (``lab``) are
+    gone, and nothing serves ``port``."""
+    os.kill(proc.pid, stop)
+    assert proc.wait(timeout=60) == 0, said
+    deadline = time.monotonic() + 30
+    while alive := {pid for pid in lab if _alive(pid)}:
+        assert time.monotonic() < deadline, f"still running after day25 stopped: {alive}"
+        time.sleep(0.2)
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=2)
+
+
 def test_the_command_opens_the_first_lesson_of_the_folder(tmp_path: Path) -> None:
     command = jupyter_command(tmp_path, port=8888, open_browser=False,
                               first="notebooks/01_a.ipynb")
@@ -118,14 +132,7 @@ def test_a_signal_to_day25_start_stops_jupyterlab_and_its_kernels(
         while len(lab := _descendants(proc.pid)) < 2:  # JupyterLab and the kernel
             assert time.monotonic() < deadline, "the kernel did not start"
             time.sleep(0.2)
-        os.kill(proc.pid, stop)
-        assert proc.wait(timeout=60) == 0
-        deadline = time.monotonic() + 30
-        while alive := {pid for pid in lab if _alive(pid)}:
-            assert time.monotonic() < deadline, f"still running after day25 stopped: {alive}"
-            time.sleep(0.2)
-        with pytest.raises(httpx.TransportError):
-            httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=2)
+        stops_everything(proc, stop, lab, port)
     finally:
         for pid in (proc.pid, *lab):
             if _alive(pid):

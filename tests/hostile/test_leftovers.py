@@ -12,7 +12,6 @@ off, and the daemon (named by its ``comm``) must be gone at once.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
@@ -28,6 +27,7 @@ from day25.course.grading.verdict import Settings, run_suites
 from day25.course.sandbox import zygote_server
 
 from .classroom import COURSE
+from .proc_names import kill_named, named
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -46,21 +46,10 @@ time.sleep(3600)  # the import hangs: the grader cuts the session off
 '''
 
 
-def _named(token: str) -> list[int]:
-    """The host's pids whose ``comm`` is ``token``."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if Path(entry.path, "comm").read_bytes().strip() == token.encode():
-                    found.append(int(entry.name))
-    return found
-
-
 def _gone_within(token: str, seconds: float) -> list[int]:
     """Wait until no process is named ``token``; what is left after ``seconds``."""
     deadline = time.monotonic() + seconds
-    while (left := _named(token)) and time.monotonic() < deadline:
+    while (left := named(token.encode())) and time.monotonic() < deadline:
         time.sleep(0.1)
     return left
 
@@ -79,7 +68,7 @@ def test_a_daemon_behind_a_stopped_zygote_dies_with_its_session(tmp_path: Path) 
 
     def watch() -> None:  # the daemon did start: the test sees what it claims to see
         while not grading.is_set() and not seen:
-            seen.extend(_named(token))
+            seen.extend(named(token.encode()))
             time.sleep(0.1)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -94,9 +83,7 @@ def test_a_daemon_behind_a_stopped_zygote_dies_with_its_session(tmp_path: Path) 
         assert left == [], (f"{len(left)} process(es) of the submission outlived its session "
                             "(its zygote was stopped)")
     finally:
-        for pid in _named(token):  # a failing run must not leave the daemon behind
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        kill_named(token.encode())  # a failing run must not leave the daemon behind
 
 
 def _child(then: str) -> int:

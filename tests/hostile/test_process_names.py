@@ -11,9 +11,7 @@ renamed processes are gone, and no traceback is printed.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +23,7 @@ import pytest
 from day25.course.sandbox import processes
 
 from .classroom import COURSE, grade_class, lost, write_class
+from .proc_names import kill_named, named
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -41,29 +40,13 @@ time.sleep(3600)  # the import hangs: the grader cuts the session off
 '''
 
 
-def _named(name: bytes) -> list[int]:
-    found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if Path(entry.path, "comm").read_bytes().rstrip(b"\n") == name:
-                    found.append(int(entry.name))
-    return found
-
-
-def _kill_named(name: bytes) -> None:
-    for pid in _named(name):
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-
-
 def test_the_process_table_reads_any_name() -> None:
     name = b"\xff\xfe" + uuid.uuid4().hex[:10].encode()
     code = f"import ctypes, time; ctypes.CDLL(None).prctl(15, {name!r}); time.sleep(60)"
     proc = subprocess.Popen([sys.executable, "-c", code])
     try:
         deadline = time.monotonic() + 20
-        while not _named(name):
+        while not named(name):
             assert time.monotonic() < deadline, "the process never took its name"
             time.sleep(0.05)
         rows = {pid: (ppid, session) for pid, ppid, _, session in processes._table()}
@@ -90,8 +73,8 @@ def test_a_renamed_hanging_submission_loses_only_its_own_points(tmp_path: Path) 
             assert rows[student]["total"] == "100", lost(tmp_path / "out", student)
         assert rows["mallory"]["priority_ordering"] == "0"
         deadline = time.monotonic() + 5
-        while (left := _named(name)) and time.monotonic() < deadline:
+        while (left := named(name)) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert left == [], f"{len(left)} renamed process(es) outlived the grading"
     finally:
-        _kill_named(name)
+        kill_named(name)

@@ -14,13 +14,11 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from ..test_start import TOKEN, _alive, _descendants, _wait_for_lab, free_port
+from ..test_start import TOKEN, _alive, _descendants, _wait_for_lab, free_port, stops_everything
 from .conftest import COURSE, SYSTEMS, simulated_env
 
 pytestmark = pytest.mark.timeout(300)
@@ -56,14 +54,8 @@ def test_start_opens_jupyterlab_and_a_signal_stops_it(system: str, tmp_path: Pat
         assert f"\n  cd {shlex.quote(str(folder))}\n  day25 check\n" in said, said
         assert shlex.split(f"cd {shlex.quote(str(folder))}")[1] == str(folder)
         lab = _descendants(proc.pid)
-        os.kill(proc.pid, signal.SIGTERM)  # Windows has SIGTERM (not SIGHUP)
-        assert proc.wait(timeout=60) == 0, log.read_text(encoding=written)
-        deadline = time.monotonic() + 30
-        while alive := {pid for pid in lab if _alive(pid)}:
-            assert time.monotonic() < deadline, f"still running after day25 stopped: {alive}"
-            time.sleep(0.2)
-        with pytest.raises(httpx.TransportError):
-            httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=2)
+        # Windows has SIGTERM (not SIGHUP)
+        stops_everything(proc, signal.SIGTERM, lab, port, log.read_text(encoding=written))
         assert "Traceback" not in log.read_text(encoding=written)
     finally:
         for pid in (proc.pid, *lab, *_descendants(proc.pid)):
