@@ -77,8 +77,10 @@ def drop_to(uid: int, gid: int = NOBODY, *, apart: int | None = None) -> None:
     _prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL)
     os.setresuid(kept, uid, kept)  # from 0 to non-zero clears the permitted and effective sets
     _prctl(_PR_SET_PDEATHSIG, 9)
+    # utf-8, the codec Python has loaded: another would be imported from the standard
+    # library, which this uid may not be able to read (LookupError: unknown encoding)
     status = dict(line.split(":", 1) for line in Path("/proc/self/status")
-                  .read_text(encoding="ascii", errors="replace").splitlines()
+                  .read_text(encoding="utf-8", errors="replace").splitlines()
                   if line.startswith("Cap"))
     left = {name: status[name].strip() for name in _CAPS if int(status.get(name, "0"), 16)}
     if left or os.getresuid() != (kept, uid, kept) or os.getgroups():
