@@ -135,6 +135,17 @@ def test_a_course_readme_without_the_students_section_is_refused(scratch: Path) 
     assert not out.exists()
 
 
+def test_a_readme_checked_out_with_crlf_still_gives_its_students_section() -> None:
+    """Git for Windows' default (``core.autocrlf=true``) makes ``git archive`` hand the
+    README over with CRLF: the release was refused, "README.md has no '## For students'
+    section", on every Windows instructor's machine."""
+    from day25.course.grading.release import CommittedTree, bundle_readme
+
+    readme = (COURSE / "README.md").read_bytes().replace(b"\n", b"\r\n")
+    text = bundle_readme(CommittedTree(COURSE, "abc1234", {"README.md": readme})).decode()
+    assert "## For students" in text and "abc1234" in text
+
+
 def _local_links(bundle: Path) -> list[tuple[Path, str]]:
     """Every (page, relative address) of the bundle's Markdown pages and lessons."""
     found = []

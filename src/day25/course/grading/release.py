@@ -324,7 +324,8 @@ def _write(out: Path, rel: str, data: bytes) -> None:
 def bundle_readme(tree: CommittedTree) -> bytes:
     """The bundle's README.md: :data:`BUNDLE_README` around the course README's "For
     students" section (one text for both, so the commands a student reads never differ)."""
-    course = tree.files.get("README.md", b"").decode("utf-8")
+    # Git for Windows' default (core.autocrlf) hands the README over with CRLF line ends
+    course = tree.files.get("README.md", b"").decode("utf-8").replace("\r\n", "\n")
     found = re.search(rf"^{re.escape(STUDENTS_HEADING)}\n.*?(?=^## |\Z)", course, re.M | re.S)
     if found is None:
         raise ReleaseError(f"README.md has no {STUDENTS_HEADING!r} section: the bundle's "
