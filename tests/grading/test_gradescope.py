@@ -47,6 +47,39 @@ def test_gradescope_zip(tmp_path: Path) -> None:
         assert not any(n.endswith((".so", ".pyd", ".o")) for n in names), sorted(names)
 
 
+def test_what_a_desktop_leaves_in_the_course_is_not_shipped(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """macOS' Finder leaves ``.DS_Store`` in folders it opened (Windows: ``Thumbs.db``): the
+    zip took it, read it as text, and failed ("'utf-8' codec can't decode byte 0xff")
+    after leaving a half-written zip that the next run refused. Such files are skipped, a
+    course file that is not text is named, and no zip is left behind. The zip's members
+    are Unix files wherever it is built (unzip keeps the scripts' mode only then)."""
+    from day25.course.grading import gradescope
+
+    course = tmp_path / "course"
+    for entry in (*gradescope.SOURCE, "tests/hidden"):
+        source = COURSE / entry
+        if not source.exists():
+            continue
+        if source.is_dir():
+            shutil.copytree(source, course / entry,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            (course / entry).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, course / entry)
+    for junk in ("src/day25/.DS_Store", "tests/hidden/Thumbs.db", "src/day25/._bus.py"):
+        (course / junk).write_bytes(b"\x00\x00\x00\x01Bud1\xff\xfe")
+    names = gradescope.build_autograder(course, tmp_path / "a.zip")
+    assert not [n for n in names if n.endswith(("DS_Store", "Thumbs.db", "._bus.py"))]
+    with zipfile.ZipFile(tmp_path / "a.zip") as zf:
+        assert {info.create_system for info in zf.infolist()} == {3}
+    (course / "src/day25/logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\xff")
+    with pytest.raises(ValueError, match=r"logo.png is not UTF-8 text"):
+        gradescope.build_autograder(course, tmp_path / "b.zip")
+    assert not (tmp_path / "b.zip").exists()
+
+
 def test_gradescope_layout_grades_into_results_json(tmp_path: Path) -> None:
     """Run the same command run_autograder runs, on a Gradescope-shaped submission."""
     submission = tmp_path / "submission"

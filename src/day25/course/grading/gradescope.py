@@ -89,6 +89,8 @@ fi
 SOURCE = ("pyproject.toml", "README.md", "LICENSE", "src/day25",
           "exercises/catalogue.toml", "tests/conftest.py")  # and the graded suites' folders
 BUILT = (".so", ".pyd", ".o", ".pyc")  # made by the install on the grading machine, never shipped
+#: what a desktop leaves in folders (Finder, Explorer), and other hidden files: never shipped
+LEFT_BY_DESKTOPS = ("thumbs.db", "desktop.ini")
 
 
 def _suite_folders(root: Path) -> list[str]:
@@ -112,7 +114,8 @@ def autograder_files(root: Path) -> dict[str, Path]:
             rel = file.relative_to(root)
             if "__pycache__" in rel.parts or any(p.endswith(".egg-info") for p in rel.parts):
                 continue
-            if file.suffix in BUILT:
+            if file.suffix in BUILT or file.name.startswith(".") or (
+                    file.name.lower() in LEFT_BY_DESKTOPS):
                 continue
             files[f"source/{rel.as_posix()}"] = file
     return files
@@ -122,19 +125,29 @@ def _write(zf: zipfile.ZipFile, name: str, text: str, *, executable: bool) -> No
     info = zipfile.ZipInfo(name, date_time=(2025, 1, 1, 0, 0, 0))
     mode = 0o755 if executable else 0o644
     info.external_attr = (stat.S_IFREG | mode) << 16
+    info.create_system = 3  # Unix, wherever it is built: unzip reads the mode only then
     info.compress_type = zipfile.ZIP_DEFLATED
     zf.writestr(info, text)
 
 
 def build_autograder(root: Path, out: Path) -> list[str]:
     """Write the autograder zip; returns the archive's names."""
-    files = autograder_files(root)
     if out.exists():
         raise FileExistsError(f"{out} already exists; choose a new name")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    texts = {name: _text(file) for name, file in autograder_files(root).items()}
+    out.parent.mkdir(parents=True, exist_ok=True)  # read first: no half-written zip is left
     with zipfile.ZipFile(out, "w") as zf:
         _write(zf, "setup.sh", SETUP_SH, executable=True)
         _write(zf, "run_autograder", RUN_AUTOGRADER, executable=True)
-        for name, file in files.items():
-            _write(zf, name, file.read_text(encoding="utf-8"), executable=False)
+        for name, text in texts.items():
+            _write(zf, name, text, executable=False)
         return zf.namelist()
+
+
+def _text(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{file} is not UTF-8 text ({exc.reason} at byte {exc.start}): the "
+                         "autograder ships the course's text files only; remove it or save "
+                         "it as UTF-8") from None
