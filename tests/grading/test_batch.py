@@ -186,3 +186,37 @@ def test_an_untouched_starter_file_is_said_to_be_one(tmp_path: Path) -> None:
     assert (f"{MODULE} is the starter file as it was handed out, unchanged: none of its "
             "functions is written yet, so every test below fails.") in said, said[:2000]
     assert "starter file" not in (out / "ann" / "feedback.md").read_text()
+
+
+def test_outputs_that_cannot_be_written_are_a_sentence_and_cost_no_student(
+        tmp_path: Path) -> None:
+    """From an audit of the instructor's tools on Windows: a gradebook.csv held open by a
+    spreadsheet (Windows locks it), or a student's folder that cannot be made (``aux`` is a
+    device name there), ended a whole batch in a traceback after every student was
+    graded, and the students after it got no feedback. A name Windows keeps for a device
+    gets a ``_``; a folder that still cannot be made costs only its student's feedback
+    file; a class output that cannot be written is one sentence that says what to do."""
+    klass = tmp_path / "class"
+    solution = (COURSE / "solutions" / MODULE).read_text()
+    for student in ("aux", "bea", "cid"):
+        (klass / student).mkdir(parents=True)
+        (klass / student / MODULE).write_text(solution)
+    out = tmp_path / "out"
+    (out / "bea").mkdir(parents=True)
+    (out / "bea" / "feedback.md").mkdir()  # bea's feedback cannot be written
+    (out / "gradebook.csv").mkdir()  # as if a spreadsheet held it
+    proc = subprocess.run(  # wide: the message's path stays on one line
+        [sys.executable, "-m", "day25.cli", "grade", str(klass), "--out", str(out), "--course",
+         str(COURSE)], capture_output=True, text=True, timeout=600, cwd=COURSE,
+        env={**os.environ, "COLUMNS": "400"})
+    said = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode == 2 and "Traceback" not in proc.stdout + proc.stderr, said[-3000:]
+    assert "day25: could not write" in said and "gradebook.csv: Is a directory" in said
+    assert "run the same command again" in said
+    assert "bea: could not write the feedback in" in said
+    assert (out / "aux_" / "feedback.md").is_file() and (out / "cid" / "feedback.md").is_file()
+    (out / "gradebook.csv").rmdir()
+    proc = _grade(klass, "--out", out)  # closed: the same command, the graded reused
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert {s: r["total"] for s, r in _rows(out).items()} == {
+        "aux_": "25", "bea": "25", "cid": "25"}

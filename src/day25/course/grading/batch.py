@@ -15,7 +15,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -198,10 +198,11 @@ def grade_class(
                       "ends. Run the same command again to resume: the graded students are "
                       "reused, not graded again.", style="yellow", markup=False)
         raise
-    book = write_gradebook(results, out / "gradebook.csv", exercises)
-    plot = write_plot(results, out / "grades.png", float(sum(ex.points for ex in exercises)))
-    review = review_class(paths, out, exercises, review_modules, single=single)
-    annotate_results(out, review)
+    with _writing(out):
+        book = write_gradebook(results, out / "gradebook.csv", exercises)
+        plot = write_plot(results, out / "grades.png", float(sum(ex.points for ex in exercises)))
+        review = review_class(paths, out, exercises, review_modules, single=single)
+        annotate_results(out, review)
     console.print(summary_table(results, exercises, console.width))
     console.print(f"gradebook: {book}\nplot: {plot}\nfeedback: {out}{os.sep}<student>/feedback.md")
     console.print(review.summary(), markup=False, highlight=False)
@@ -209,6 +210,20 @@ def grade_class(
     _say_students_without_modules(results, exercises, console)
     _say_earlier_students(out, {r.student for r in results}, console)
     return BatchReport(results, book, plot, sandbox, review)
+
+
+@contextlib.contextmanager
+def _writing(out: Path) -> Iterator[None]:
+    """The class's outputs, written after every student was graded: a file another program
+    holds (a spreadsheet locks gradebook.csv on Windows) is a sentence, not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        where = exc.filename or out
+        raise ValueError(
+            f"could not write {where}: {exc.strerror or exc}. Close any program that has it "
+            "open (a spreadsheet locks gradebook.csv on Windows) and run the same command "
+            "again: the graded students are reused, not graded again.") from exc
 
 
 def _say_late_students(results: list[StudentResult], console: Console) -> None:
@@ -277,7 +292,12 @@ def _grade_all(subs: list[Submission], exercises: list[Exercise], settings: Sett
                         f"The grader failed on this submission ({type(exc).__name__}: {exc}); "
                         "ask your instructor to re-run grading."])
                 if not result.resumed:
-                    write_student(result, out, sandbox)
+                    try:
+                        write_student(result, out, sandbox)
+                    except OSError as exc:  # this student's folder only: the batch goes on
+                        progress.console.print(
+                            f"{sub.student}: could not write the feedback in {out}: {exc}; "
+                            "the grade is in the gradebook", style="yellow", markup=False)
                 for why in {e.splitlines()[0] for ex in result.exercises for e in ex.runner_errors}:
                     progress.console.print(f"{sub.student}: tests could not run here: {why}",
                                            style="yellow", markup=False)

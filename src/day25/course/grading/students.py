@@ -30,11 +30,20 @@ def _name(path: Path) -> str:
     return path.name[:-4] if path.name.lower().endswith(".zip") else path.name
 
 
+#: names Windows keeps for devices, whatever follows a dot: no file or folder may have one
+WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+                             *(f"LPT{i}" for i in range(1, 10))})
+
+
 def _student_id(path: Path) -> str:
-    """A safe id; accents fold (``José`` is ``Jose`` in NFC as in macOS' NFD)."""
+    """A safe id; accents fold (``José`` is ``Jose`` in NFC as in macOS' NFD), and a name
+    Windows keeps for a device (``aux``, ``CON.backup``) gets a ``_`` after its stem, or
+    its output folder could not be made there."""
     name = unicodedata.normalize("NFKD", _name(path))
     name = "".join(c for c in name if not unicodedata.combining(c))
-    return _SAFE_ID.sub("_", name).strip("._") or "student"
+    safe = _SAFE_ID.sub("_", name).strip("._") or "student"
+    stem = safe.split(".", 1)[0]
+    return f"{stem}_{safe[len(stem):]}" if stem.upper() in WINDOWS_DEVICES else safe
 
 
 def _unique(found: list[Submission]) -> list[Submission]:
