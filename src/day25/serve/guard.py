@@ -34,6 +34,7 @@ do, and only its sender sees it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -129,6 +130,9 @@ class Guard:
         if path == "/notifications":
             try:
                 scope, receive = await _one_queue_per_name(scope, receive, self.max_body)
+            except BodyTooLarge:  # chunked, past what its Content-Length said
+                await _json(send, 413, {"error": self._too_large()}, cors)
+                return
             except ValueError:  # the client went away before its body arrived
                 return
         await self.app(scope, receive, _with_headers(send, cors) if cors else send)
@@ -145,8 +149,11 @@ class Guard:
         if length is None or not length.isdigit():
             return 411, "send a Content-Length header with the body"
         if int(length) > self.max_body:
-            return 413, f"the body must be at most {self.max_body} bytes"
+            return 413, self._too_large()
         return None
+
+    def _too_large(self) -> str:
+        return f"the body must be at most {self.max_body} bytes"
 
     async def _session(self, method: str, receive: Receive, send: Send, cors: list[Any]) -> None:
         if method != "POST":
@@ -155,6 +162,9 @@ class Guard:
             return
         try:
             data = json.loads(await _read_body(receive, self.max_body))
+        except BodyTooLarge:
+            await _json(send, 413, {"error": self._too_large()}, cors)
+            return
         except (ValueError, RecursionError):  # bad JSON or UTF-8; [[[... past the stack
             await _json(send, 422, {"error": "the body is not valid JSON"}, cors)
             return
@@ -263,16 +273,23 @@ async def _deny_handshake(scope: Scope, receive: Receive, send: Send, reason: st
 
 async def _one_queue_per_name(scope: Scope, receive: Receive, limit: int
                               ) -> tuple[Scope, Receive]:
-    """``POST /notifications`` as the app sees it: its ``user`` in small letters, the rest
-    of the body as sent (a body that is not such JSON is passed on for the app to refuse).
-    ValueError if the client went away."""
+    """``POST /notifications`` as the app sees it: its ``user`` in small letters. Only a
+    body whose user has capitals is written again (UTF-8, as compact as JSON allows); any
+    other body, one that is not such JSON in UTF-8 among them, is passed on as sent, for
+    the app to judge. :class:`BodyTooLarge` past ``limit``; ValueError if the client went
+    away."""
     body = await _read_body(receive, limit)
     try:
-        data = json.loads(body)
+        data = json.loads(body.decode("utf-8"))
     except (ValueError, RecursionError):
         data = None
-    if isinstance(data, dict) and valid_name(data.get("user")):
-        body = json.dumps({**data, "user": held(data["user"])}).encode()
+    user = data.get("user") if isinstance(data, dict) else None
+    if isinstance(data, dict) and isinstance(user, str) and valid_name(user) and (
+            user != held(user)):
+        with contextlib.suppress(UnicodeEncodeError):  # a lone surrogate: the app refuses it
+            again = json.dumps({**data, "user": held(user)}, ensure_ascii=False,
+                               separators=(",", ":")).encode("utf-8")
+            body = again if len(again) <= limit else body
     sent = False
 
     async def replay() -> Message:
@@ -286,6 +303,10 @@ async def _one_queue_per_name(scope: Scope, receive: Receive, limit: int
     return {**scope, "headers": headers}, replay
 
 
+class BodyTooLarge(ValueError):
+    """A body past the limit, which a chunked request's Content-Length did not bound."""
+
+
 async def _read_body(receive: Receive, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
@@ -296,7 +317,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise ValueError("the body is too large")
+            raise BodyTooLarge("the body is too large")
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
