@@ -13,12 +13,15 @@ Found by an outside audit of ``day25 serve``:
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -134,3 +137,85 @@ def test_a_long_room_name_fits_a_phone(browser: Browser, server: ServeProcess) -
     page = open_page(browser, server, "pia", "a" * 32, width=375)
     expect(page.locator("#room-name")).to_have_text("a" * 32)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def _token_user(page: Page) -> str:
+    """The name the page's session token was issued for (its signed payload)."""
+    payload = page.evaluate("window.day25Demo.state.token").split(".")[0]
+    return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["u"])
+
+
+def test_joining_as_another_name_while_a_session_renews_leaves_nothing_of_the_first(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """From a red team: the sockets of the name left behind, renewing their session after a
+    restart, opened again once the renewal came back, so the page joined as ``bob`` showed
+    ``amy``'s inbox and roster, and its token spoke for ``amy``."""
+    db = tmp_path / "switch.sqlite3"
+    server = start_serve(["--db", str(db)])
+    port = server.url.rsplit(":", 1)[1]
+    try:
+        _post(server, "amy", "secret for amy")
+        _post(server, "bob", "for bob")
+        page = open_page(browser, server, "amy")
+        expect(page.locator("#inbox li .title")).to_have_text(["secret for amy"])
+        held: list[Any] = []
+
+        def slow_renewal(route: Any) -> None:  # a slow network: amy's renewal waits
+            if b"renew" in (route.request.post_data_buffer or b"") and not held:
+                held.append(route)
+            else:
+                route.continue_()
+
+        page.route("**/session", slow_renewal)
+        server.stop()
+        server = start_serve(["--db", str(db), "--port", port])
+        deadline = time.monotonic() + 20
+        while not held:
+            assert time.monotonic() < deadline, "the page never renewed its session"
+            page.wait_for_timeout(100)
+        page.click("#leave")  # while it waits, the reader switches names
+        page.fill("#name", "bob")
+        page.click("#join")
+        expect(page.locator("#inbox li .title")).to_have_text(["for bob"])
+        held[0].continue_()  # then amy's renewal comes back
+        page.wait_for_timeout(3_000)
+        expect(page.locator("#whoami")).to_have_text("you are bob")
+        expect(page.locator("#inbox li .title")).to_have_text(["for bob"])
+        expect(page.locator("#roster li")).to_have_text(["bob (you)"])
+        assert _token_user(page) == "bob"
+    finally:
+        server.stop()
+
+
+def test_a_read_the_server_never_stored_is_sent_again(browser: Browser, tmp_path: Path) -> None:
+    """From a red team: 'Mark read' sent to a server that died before storing it left the
+    page saying read while the server kept the notification, and no button could ack it
+    again. A backlog that still holds what this tab read sends that ack again."""
+    db = tmp_path / "lost-ack.sqlite3"
+    server = start_serve(["--db", str(db)])
+    port = server.url.rsplit(":", 1)[1]
+    try:
+        note = _post(server, "pat", "read me")
+        page = open_page(browser, server, "pat")
+        expect(page.locator("#inbox li .title")).to_have_text(["read me"])
+        os.kill(server.proc.pid, signal.SIGSTOP)  # the ack waits in the socket...
+        page.click(f"#inbox li[data-id='{note}'] button")
+        expect(page.locator("#unread")).to_have_text("0")
+        server.proc.kill()  # ...and dies with the server
+        server.proc.wait(timeout=10)
+        server = start_serve(["--db", str(db), "--port", port])
+        expect(page.locator("#notifications-status")).to_have_attribute(
+            "data-state", "open", timeout=30_000)
+        token = page.evaluate("window.day25Demo.state.token")
+        deadline = time.monotonic() + 10
+        while True:  # the server's own backlog for pat: the ack was sent again
+            with connect(f"{server.ws_url}/notifications/pat?token={token}", proxy=None) as inbox:
+                first = json.loads(inbox.recv(timeout=10))
+            if first == {"type": "backlog_end", "count": 0}:
+                break
+            assert time.monotonic() < deadline, f"the server still has it: {first}"
+            time.sleep(0.3)
+        expect(page.locator("#unread")).to_have_text("0")
+    finally:
+        server.stop()

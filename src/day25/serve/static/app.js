@@ -160,11 +160,17 @@ function onNotificationFrame(frame) {
       updateBadge();
       break;
     }
-    case "backlog_end":
+    case "backlog_end": {
       $("inbox").dataset.backlog = String(frame.count);
-      if (state.backlog) markRead([...state.inbox.keys()].filter((id) => !state.backlog.has(id)));
+      const backlog = state.backlog || new Set();
+      markRead([...state.inbox.keys()].filter((id) => !backlog.has(id)));
+      // read here, still on the server: that ack was lost (a server that died before it
+      // stored it), so it is sent again
+      const lost = [...backlog].filter((id) => state.inbox.get(id)?.read);
+      if (lost.length) state.notifications.send({ type: "ack", ids: lost });
       state.backlog = null;
       break;
+    }
     case "pong": case "acked": break; // acked: the server confirms an ack (protocol, exercise 4)
     case "error": showError(`notifications error (${frame.code}): ${frame.message}`, "server"); break;
     default: showError(`notifications: unknown frame type ${String(frame.type)}`, "server");

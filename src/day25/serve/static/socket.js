@@ -138,6 +138,7 @@ class ReconnectingSocket {
   }
   // The session ended (server restart, expired token): get a fresh token once, then reconnect.
   async rejoin() {
+    if (this.stopped) return;
     if (this.rejoined) {
       this.onState("failed");
       showError(`${this.label}: ${this.refusal || "the server refused the session"}`, "server");
@@ -145,9 +146,14 @@ class ReconnectingSocket {
     }
     this.rejoined = true;
     try {
-      if (state.token === this.usedToken) state.token = await refreshToken(); // else: the other socket did
-      this.open();
+      if (state.token === this.usedToken) { // else: the other socket did
+        const token = await refreshToken();
+        if (this.stopped) return; // the page left, or joined as another name, meanwhile
+        state.token = token;
+      }
+      if (!this.stopped) this.open();
     } catch (err) {
+      if (this.stopped) return;
       this.onState("failed");
       const why = this.refusal ? ` (${this.refusal})` : "";
       showError(`${this.label}: the session ended${why} and joining again failed: ${err.message}`,
@@ -165,11 +171,16 @@ class ReconnectingSocket {
   }
 }
 
-// one token refresh at a time, shared by both sockets
+// one token refresh at a time per name, shared by both sockets (never one for a name the
+// page has left: its token would then speak for the next name)
 let refreshing = null;
 function refreshToken() {
-  refreshing = refreshing || getToken(state.user, { stale: state.token })
-    .finally(() => { refreshing = null; });
-  return refreshing;
+  if (!refreshing || refreshing.user !== state.user) {
+    const mine = { user: state.user };
+    mine.promise = getToken(state.user, { stale: state.token })
+      .finally(() => { if (refreshing === mine) refreshing = null; });
+    refreshing = mine;
+  }
+  return refreshing.promise;
 }
 
