@@ -134,8 +134,8 @@ def create_app(
                 await rooms.broadcast(room, {"type": "join", "room": room, "user": user})
             while True:
                 message = await ws.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
+                if message["type"] == "websocket.disconnect" or ws not in user_of:
+                    break  # closed, or dropped by the room (a slow consumer, closed already)
                 try:
                     command = parse_frame(message)
                 except ValueError as exc:
