@@ -15,8 +15,8 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -269,6 +269,16 @@ def _say_earlier_students(out: Path, graded: set[str], console: Console) -> None
             style="yellow", markup=False)
 
 
+def _landing(futures: Iterable[Future[StudentResult]]) -> Iterator[Future[StudentResult]]:
+    """Each future as it completes, as ``as_completed`` gives them, but waking every half
+    second: on Windows before Python 3.14 a lock's wait cannot be interrupted (CPython
+    gh-74157), so Ctrl+C waited for the next student to finish, up to 10 minutes."""
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+        yield from done
+
+
 def _grade_all(subs: list[Submission], exercises: list[Exercise], settings: Settings,
                out: Path, sandbox: str, salt: str, slots: threading.BoundedSemaphore,
                total: int, columns: tuple[Any, ...], results: list[StudentResult],
@@ -283,7 +293,7 @@ def _grade_all(subs: list[Submission], exercises: list[Exercise], settings: Sett
                             previous=load_results(out / sub.student / "results.json")): sub
                 for sub in subs
             }
-            for future in as_completed(futures):
+            for future in _landing(futures):
                 sub = futures[future]
                 try:
                     result = future.result()
