@@ -162,13 +162,14 @@ function onNotificationFrame(frame) {
     }
     case "backlog_end": {
       $("inbox").dataset.backlog = String(frame.count);
-      const backlog = state.backlog || new Set();
+      const backlog = state.backlog;
+      state.backlog = null;
+      if (!backlog) break; // no connection's start was seen: nothing to compare with
       markRead([...state.inbox.keys()].filter((id) => !backlog.has(id)));
       // read here, still on the server: that ack was lost (a server that died before it
       // stored it), so it is sent again
       const lost = [...backlog].filter((id) => state.inbox.get(id)?.read);
       if (lost.length) state.notifications.send({ type: "ack", ids: lost });
-      state.backlog = null;
       break;
     }
     case "pong": case "acked": break; // acked: the server confirms an ack (protocol, exercise 4)
