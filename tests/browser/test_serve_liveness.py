@@ -28,6 +28,7 @@ from playwright.sync_api import Browser, Page, expect
 from websockets.sync.client import connect
 
 from .conftest import ServeProcess, start_serve
+from .test_serve_page import post_notification
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -99,19 +100,13 @@ def test_a_healthy_server_is_asked_and_never_given_up(
     expect(page.locator("#error-list li")).to_have_count(0)
 
 
-def _post(server: ServeProcess, user: str, title: str) -> str:
-    status, body = server.post("/notifications", {"user": user, "title": title})
-    assert status == 201, body
-    return str(body["id"])
-
-
 def test_tabs_of_one_user_agree_on_what_was_read(browser: Browser, server: ServeProcess) -> None:
     first = open_page(browser, server, "nora")
     second = first.context.new_page()
     second.set_default_timeout(TIMEOUT_MS)
     second.goto(f"{server.url}/?user=nora&room=lobby")
     expect(second.locator("#notifications-status")).to_have_attribute("data-state", "open")
-    ids = [_post(server, "nora", title) for title in ("one", "two", "three")]
+    ids = [post_notification(server, "nora", title)["id"] for title in ("one", "two", "three")]
     for tab in (first, second):
         expect(tab.locator("#inbox li .title")).to_have_text(["one", "two", "three"])
     # Enter on one "Mark read": read in both tabs, and the focus moves to the next unread
@@ -155,8 +150,8 @@ def test_joining_as_another_name_while_a_session_renews_leaves_nothing_of_the_fi
     server = start_serve(["--db", str(db)])
     port = server.url.rsplit(":", 1)[1]
     try:
-        _post(server, "amy", "secret for amy")
-        _post(server, "bob", "for bob")
+        post_notification(server, "amy", "secret for amy")
+        post_notification(server, "bob", "for bob")
         page = open_page(browser, server, "amy")
         expect(page.locator("#inbox li .title")).to_have_text(["secret for amy"])
         held: list[Any] = []
@@ -196,7 +191,7 @@ def test_a_read_the_server_never_stored_is_sent_again(browser: Browser, tmp_path
     server = start_serve(["--db", str(db)])
     port = server.url.rsplit(":", 1)[1]
     try:
-        note = _post(server, "pat", "read me")
+        note = post_notification(server, "pat", "read me")["id"]
         page = open_page(browser, server, "pat")
         expect(page.locator("#inbox li .title")).to_have_text(["read me"])
         os.kill(server.proc.pid, signal.SIGSTOP)  # the ack waits in the socket...
