@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from markdown_it import MarkdownIt
 from rich.console import Console
 
@@ -349,6 +350,41 @@ def test_the_graders_copy_is_named_as_the_student_knows_it() -> None:
         'Traceback (most recent call last):\n  File "once_semantics.py", line 3, in <module>\n'
         "FileNotFoundError: 'rooms.json'\n"
         "hypothesis wrote <temporary folder>/hyp, not /home/amy/probe.py")
+
+
+def test_an_instructor_on_windows_gets_the_same_hiding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stop 62 left this open: only ``/`` paths without spaces were recognised, so a grade
+    run on Windows showed the grader's files (``C:\\Program Files (x86)\\...``) and the
+    random folders of the student's copy. Here the grader's roots are an instructor's
+    Windows ones, with spaces, as a traceback quotes them."""
+    from day25.course.grading import feedback
+
+    course = "C:\\Users\\Ann Lee\\day25\\src\\"
+    python = "C:\\Program Files (x86)\\Python311\\"
+    monkeypatch.setattr(feedback, "_grader_roots", lambda: (course.replace("\\", "/"),
+                                                           python.replace("\\", "/")))
+    monkeypatch.setattr(feedback, "_standard_library_roots",
+                        lambda: ((python + "Lib\\").replace("\\", "/"),))
+    temp = "C:\\Users\\Ann Lee\\AppData\\Local\\Temp"
+    message = (f'File "{temp}\\day25-verdict-3oan\\tmp\\d25z-gjzs\\cq\\code\\chat.py", line 3\n'
+               f"FileNotFoundError: '{temp}\\d25-gjzs\\apps\\3\\rooms.json'\n"
+               f'  File "{course}day25\\course\\harness\\scenarios.py", line 80, in run\n'
+               "C:\\ci\\src\\day25\\course\\inside\\apps.py:5: in serve\n"
+               f'  File "{python}Lib\\json\\decoder.py", line 346, in loads\n'
+               f'  File "{python}Lib\\site-packages\\nexios\\http\\request.py", line 9\n'
+               "hypothesis wrote C:\\Temp\\day25-verdict-3oan\\hyp\n"
+               "C:\\Users\\Ann\\day25\\tests\\hidden\\test_chat.py:12: in test_x\n"
+               "the model (C:\\Users\\Ann\\day25\\tests\\hidden\\toy\\model.py) disagrees\n"
+               "their own C:\\Users\\amy\\probe.py stays")
+    assert clean_message(message) == (
+        'File "chat.py", line 3\n'
+        "FileNotFoundError: 'rooms.json'\n"
+        '  File "<grader file>", line 80, in run\n'
+        '  File "<library file json/decoder.py>", line 346, in loads\n'
+        '  File "<library file nexios/http/request.py>", line 9\n'
+        "hypothesis wrote <temporary folder>\\hyp\n"
+        "the model (<hidden test>) disagrees\n"
+        "their own C:\\Users\\amy\\probe.py stays")
 
 
 def test_what_a_submission_raises_or_prints_is_shown_never_read_as_markdown(

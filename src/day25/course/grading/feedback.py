@@ -11,6 +11,7 @@ results file follows Gradescope's specification exactly (no top-level
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import html
 import json
@@ -34,28 +35,59 @@ _SOURCE_LINE = re.compile(
 #: what a student reads in place of a path to the hidden suite's files, and of a grader's
 HIDDEN_TEST = "<hidden test>"
 GRADER_FILE = "<grader file>"
-_PATH_CHARS = r"[^\s\"'<>()\[\]{},;:=]"
-_NAME_CHARS = r"[^\s\"'<>()\[\]{},;:=/]"  # of one folder's name
-_HIDDEN_TEST_PATH = re.compile(rf"{_PATH_CHARS}*tests[/\\]hidden[/\\]{_PATH_CHARS}*\.py(?!\w)")
-#: an absolute path to a Python file (the grader's ones become :data:`GRADER_FILE`)
-_PYTHON_FILE = re.compile(rf"(?<![\w.~-])/{_PATH_CHARS}*\.py(?!\w)")
-#: the grader's private copy of the submission (``.../d25z-x/cy/code/``; ``.../d25-x/code/``
-#: without the zygote) and an app's folder in it (``.../apps/3/``): the start of a path the
-#: student knows by what follows (``<module>.py``, ``rooms.json``)
-_COPY_FOLDER = re.compile(
-    rf"(?<![\w.~-])/(?:{_NAME_CHARS}+/)*?d25z?-\w+/(?:c\w+/)?(?:code/|apps/\d+/)?")
-#: any other path through a grading run's private temporary folder (``day25-verdict-x``)
-_RUN_FOLDER = re.compile(rf"(?<![\w.~-])/(?:{_NAME_CHARS}+/)*?day25-verdict-\w+")
+_SEP = r"[/\\]"
+
+
+@dataclasses.dataclass(frozen=True)
+class _PathPatterns:
+    """The paths :func:`hide_grader_paths` looks for, written with the characters a path
+    may hold where it stands: without spaces in running text, with them between quotes
+    (``File "C:\\Program Files\\...\\x.py"``, ``'/Users/Ann Lee/...'``). An absolute
+    path starts with ``/`` on POSIX and ``C:\\`` or ``\\\\server\\`` on Windows, where an
+    instructor may grade and a traceback may write either slash."""
+
+    #: a path to the hidden suite's files
+    hidden_test: re.Pattern[str]
+    #: an absolute path to a Python file (the grader's ones become :data:`GRADER_FILE`)
+    python_file: re.Pattern[str]
+    #: the grader's private copy of the submission (``.../d25z-x/cy/code/``;
+    #: ``.../d25-x/code/`` without the zygote) and an app's folder in it
+    #: (``.../apps/3/``): the start of a path the student knows by what follows
+    #: (``<module>.py``, ``rooms.json``)
+    copy_folder: re.Pattern[str]
+    #: any other path through a grading run's private temporary folder (``day25-verdict-x``)
+    run_folder: re.Pattern[str]
+
+    @classmethod
+    def ending_at(cls, stops: str) -> _PathPatterns:
+        """The patterns for paths that hold no character of ``stops`` (a regex class's
+        inside)."""
+        path = rf"[^{stops}]"
+        name = rf"[^{stops}/\\]"  # one folder's name
+        root = r"(?<![\w.~-])(?:[A-Za-z]:)?[/\\]"
+        return cls(
+            hidden_test=re.compile(rf"(?:[A-Za-z]:)?{path}*tests{_SEP}hidden{_SEP}{path}*\.py(?!\w)"),
+            python_file=re.compile(rf"{root}{path}*\.py(?!\w)"),
+            copy_folder=re.compile(rf"{root}(?:{name}+{_SEP})*?d25z?-\w+{_SEP}(?:c\w+{_SEP})?"
+                                   rf"(?:code{_SEP}|apps{_SEP}\d+{_SEP})?"),
+            run_folder=re.compile(rf"{root}(?:{name}+{_SEP})*?day25-verdict-\w+"))
+
+
+_IN_TEXT = _PathPatterns.ending_at(r"\s\"'<>()\[\]{},;:=")
+#: (what Windows allows in a file's name, ``C:\\Program Files (x86)``, less any quote)
+_IN_QUOTES = _PathPatterns.ending_at(r"\n\"'<>:|?*")
+#: a quoted string on one line, where a path may hold spaces
+_QUOTED = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'")
 TEMPORARY_FOLDER = "<temporary folder>"
-#: pytest's line saying where a traceback entry is, in a file that is not the student's:
-#: ``tests/hidden/test_x.py:12: in test_y``, ``src/day25/.../scenarios.py:80: AssertionError``
-#: (the student's own file is named alone: ``<module>.py:3: in once`` stays)
 #: pytest's advice to whoever runs it ("Use -v to get more diff"): a student cannot
 _PYTEST_ADVICE = re.compile(
     r"^\s*(Use -v to get (more|the full) diff|Omitting \d+ identical items?, use -vv to show"
     r"|\.\.\.Full output truncated \(\d+ lines? hidden\), use '-vv' to show)\s*$")
+#: pytest's line saying where a traceback entry is, in a file that is not the student's:
+#: ``tests/hidden/test_x.py:12: in test_y``, ``src/day25/.../scenarios.py:80: AssertionError``
+#: (the student's own file is named alone: ``<module>.py:3: in once`` stays)
 _GRADER_LOCATION = re.compile(
-    rf"^\s*(\S+/\S+\.py|{re.escape(HIDDEN_TEST)}|{re.escape(GRADER_FILE)}):\d+: "
+    rf"^\s*(\S+[/\\]\S+\.py|{re.escape(HIDDEN_TEST)}|{re.escape(GRADER_FILE)}):\d+: "
     r"(in \S+|[\w.]+)\s*$")
 
 
@@ -88,10 +120,16 @@ def shortened(text: str, *, lines: int | None = SHOWN_LINES, chars: int = SHOWN_
     return text
 
 
+def _slashed(path: str) -> str:
+    """``path`` with ``/`` between its parts, as a traceback on Windows may write it either
+    way: the grader's paths are recognised in both spellings."""
+    return path.replace("\\", "/")
+
+
 @functools.cache
 def _roots(*roots: str) -> tuple[str, ...]:
     both = {*roots, *(os.path.realpath(root) for root in roots)}
-    return tuple(sorted((os.path.join(root, "") for root in both if root), key=len,
+    return tuple(sorted((_slashed(os.path.join(root, "")) for root in both if root), key=len,
                         reverse=True))
 
 
@@ -104,24 +142,28 @@ def _grader_roots() -> tuple[str, ...]:
                   sys.prefix, sys.base_prefix, sys.exec_prefix)
 
 
+def _standard_library_roots() -> tuple[str, ...]:
+    return _roots(sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"])
+
+
 def _library_path(path: str) -> str | None:
     """``json/decoder.py`` for a file of Python's library or of an installed package other
     than day25 (``nexios/websockets/base.py``): no secret, and it says where an error
-    was raised; None for any other file."""
+    was raised; None for any other file. ``path`` has ``/`` between its parts."""
     for marker in ("/site-packages/", "/dist-packages/"):
         if marker in path:
             inside = path.rsplit(marker, 1)[1]
             return None if inside.split("/", 1)[0] in ("day25", "tests") else inside
-    for root in _roots(sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]):
+    for root in _standard_library_roots():
         if path.startswith(root):
             return path[len(root):]
     return None
 
 
 def _graders_path(found: re.Match[str]) -> str:
-    path = found[0]
+    path = _slashed(found[0])
     if not path.startswith(_grader_roots()):
-        return path
+        return found[0]
     library = _library_path(path)
     return GRADER_FILE if library is None else f"<library file {library}>"
 
@@ -132,8 +174,13 @@ def hide_grader_paths(text: str) -> str:
     suite or to a grader's file replaced, in its line, by :data:`HIDDEN_TEST` or
     :data:`GRADER_FILE`. Everything else, the student's own values included (``"probe.py:
     tests/hidden ..."``), stays as it was, and the same code reads the same on every run."""
-    text = _RUN_FOLDER.sub(TEMPORARY_FOLDER, _COPY_FOLDER.sub("", text))
-    return _PYTHON_FILE.sub(_graders_path, _HIDDEN_TEST_PATH.sub(HIDDEN_TEST, text))
+    text = _QUOTED.sub(lambda quoted: _hidden_in(quoted[0], _IN_QUOTES), text)
+    return _hidden_in(text, _IN_TEXT)
+
+
+def _hidden_in(text: str, paths: _PathPatterns) -> str:
+    text = paths.run_folder.sub(TEMPORARY_FOLDER, paths.copy_folder.sub("", text))
+    return paths.python_file.sub(_graders_path, paths.hidden_test.sub(HIDDEN_TEST, text))
 
 
 def clean_message(message: str) -> str:
