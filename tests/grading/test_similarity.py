@@ -163,6 +163,28 @@ def test_the_html_reports_show_the_pairs_without_temporary_paths(
         assert "day25-similarity-" not in page and "<script>alert" not in page
 
 
+def test_a_temporary_folder_with_backslashes_is_not_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stop 62's instructor on Windows saw ``C:\\\\Users\\\\...\\\\day25-similarity-x`` in the
+    report: its settings are JSON, which doubles a backslash, so only the HTML's copy of the
+    path was replaced. On Linux a folder's name may hold a backslash, as Windows' paths do."""
+    import tempfile
+
+    from day25.course.grading.similarity import compare
+
+    windows_like = tmp_path / "C:\\Users\\Ann Lee\\AppData"
+    windows_like.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(windows_like))
+    ex = EXERCISES[0]
+    code = (COURSE / "solutions" / ex.module).read_text(encoding="utf-8")
+    page = tmp_path / "report.html"
+    assert compare(ex, {"ann": code, "ben": code}, None, html=page)
+    shown = page.read_text(encoding="utf-8")
+    assert f"ann/{ex.module}" in shown and f"ben/{ex.module}" in shown
+    assert "Ann Lee" not in shown and "day25-similarity-" not in shown
+
+
 def test_bad_input_gets_a_clear_error(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -22,6 +22,7 @@ solved, and two honest solutions can look alike.
 from __future__ import annotations
 
 import bisect
+import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -158,9 +159,16 @@ def compare(exercise: Exercise, modules: dict[str, str], stub: str | None, *,
         if html is not None:
             page = detector.generate_html_report(output_mode="return")
             for student, written in files.items():
-                page = page.replace(written, f"{student}{os.sep}{exercise.module}")
-            html.write_text(page.replace(f"{folder}{os.sep}", ""), encoding="utf-8")
+                page = _replaced(page, written, f"{student}{os.sep}{exercise.module}")
+            html.write_text(_replaced(page, f"{folder}{os.sep}", ""), encoding="utf-8")
     return sorted(pairs, key=lambda p: (-p.similarity, p.student_a, p.student_b))
+
+
+def _replaced(page: str, path: str, shown: str) -> str:
+    """``page`` with ``path`` shown as ``shown``, in the HTML and in the report's JSON of its
+    settings, which doubles a Windows path's backslashes."""
+    quoted = json.dumps(path)[1:-1]
+    return page.replace(path, shown).replace(quoted, json.dumps(shown)[1:-1])
 
 
 def similarity_report(submissions: Sequence[Path], out: Path, exercises: Sequence[Exercise],
