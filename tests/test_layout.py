@@ -18,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from day25.course.catalogue import load_catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,12 +133,14 @@ def _resolves(dotted: str) -> bool:
     return False
 
 
-def test_the_contracts_page_names_only_what_exists() -> None:
-    text = CONTRACTS.read_text(encoding="utf-8")
+@pytest.mark.parametrize("page", [CONTRACTS, CONTRACTS.with_name("adding-an-exercise.md")],
+                         ids=lambda page: page.name)
+def test_the_developers_pages_name_only_what_exists(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
     names = set(re.findall(r"\bday25(?:\.[A-Za-z_]\w*)+", text))
     assert names, "the page names the modules it describes"
     missing = sorted(name for name in names if not _resolves(name))
-    assert not missing, f"docs/dev/contracts.md names what does not exist: {missing}"
+    assert not missing, f"docs/dev/{page.name} names what does not exist: {missing}"
 
 
 def test_the_data_flow_diagram_matches_the_code() -> None:
