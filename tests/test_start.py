@@ -101,6 +101,29 @@ def test_outside_a_course_it_says_where_to_run(tmp_path: Path) -> None:
     assert not (tmp_path / "day25-workspace").exists()
 
 
+def test_no_lab_makes_the_workspace_for_another_editor_and_ends(tmp_path: Path) -> None:
+    """A contributor and students in VS Code asked for it: the workspace without JupyterLab,
+    and the one thing an editor cannot guess, which Python the notebooks need."""
+    day25 = Path(sys.executable).with_name("day25")
+    command = [str(day25), "start", "--no-lab", "--dir", "my work", "--course", str(ROOT)]
+    proc = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ws = tmp_path / "my work"
+    assert (ws / "exercises" / "once_semantics.py").is_file()
+    assert list((ws / "notebooks").glob("*.ipynb")) and not (ws / "solutions").exists()
+    said = proc.stdout.splitlines()
+    python = said[said.index(next(line for line in said if "choose this Python" in line)) + 1]
+    assert Path(python.strip()).resolve() == Path(sys.executable).resolve()
+    assert "Ctrl+C" not in proc.stdout
+    assert f"  cd '{ws}'\n  day25 check" in proc.stdout
+    # a second run keeps the student's work, as day25 start does
+    (ws / "exercises" / "once_semantics.py").write_text("# mine\n", encoding="utf-8")
+    again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "kept your version of 1 file(s)" in again.stdout
+    assert (ws / "exercises" / "once_semantics.py").read_text(encoding="utf-8") == "# mine\n"
+
+
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT],
                          ids=lambda s: s.name)
 def test_a_signal_to_day25_start_stops_jupyterlab_and_its_kernels(

@@ -352,12 +352,15 @@ def start(
     folder: Annotated[Path | None, typer.Option(
         "--dir", help="your workspace (default: ./day25-workspace, or the one you are in)")] = None,
     course: CourseOpt = None,
+    lab: Annotated[bool, typer.Option(
+        help="run JupyterLab; --no-lab only makes or updates the workspace, for another "
+             "editor (VS Code)")] = True,
 ) -> None:
     """Open your workspace (lessons and exercises) in JupyterLab."""
     from day25.course.student.start import start as start_lab
 
     try:
-        code = start_lab(course, folder=folder, port=port, open_browser=browser)
+        code = start_lab(course, folder=folder, port=port, open_browser=browser, lab=lab)
     except (FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     raise typer.Exit(code)

@@ -1,9 +1,11 @@
-"""``day25 start``: open the student's workspace in JupyterLab.
+"""``day25 start``: open the student's workspace in JupyterLab (``--no-lab``: only make it).
 
 Why a command: students should not have to know where the notebooks live or how
 to point Jupyter at them; one line installs the course and this opens it. It
 opens a workspace (:mod:`day25.course.student.workspace`), never the course
-folder, whose file browser would list the solutions.
+folder, whose file browser would list the solutions. Many students work in VS Code
+or another editor with its own notebooks: ``--no-lab`` makes or updates the same
+workspace and says which Python the notebooks' kernel must be.
 
 Why it forwards signals: ``day25 start`` is JupyterLab's parent. Ctrl+C reaches
 both (the terminal signals the whole foreground group), but a SIGTERM or SIGHUP
@@ -99,7 +101,7 @@ def run_lab(command: list[str], cwd: Path) -> int:
                 proc.wait()
 
 
-def _summary(ws: Workspace) -> str:
+def _made(ws: Workspace) -> list[str]:
     lines = [f"Your Day 25 workspace: {ws.path}",
              "  lessons in notebooks/, exercises in exercises/ (your work stays here)"]
     if ws.added:
@@ -109,9 +111,25 @@ def _summary(ws: Workspace) -> str:
     if ws.kept:
         lines.append(f"  kept your version of {len(ws.kept)} file(s): {', '.join(ws.kept[:5])}"
                      + (" ..." if len(ws.kept) > 5 else ""))
-    lines += ["Check your exercises in a second terminal (Ctrl+C here stops JupyterLab):",
-              f"  cd {quoted(ws.path)}", "  day25 check"]
-    return "\n".join(lines)
+    return lines
+
+
+def _summary(ws: Workspace) -> str:
+    return "\n".join([*_made(ws),
+                      "Check your exercises in a second terminal (Ctrl+C here stops JupyterLab):",
+                      f"  cd {quoted(ws.path)}", "  day25 check"])
+
+
+def _in_your_editor(ws: Workspace) -> str:
+    """What to do without JupyterLab: the notebooks' kernel must be the Python that has
+    day25, which an editor does not guess (VS Code offers every Python it finds)."""
+    return "\n".join([
+        *_made(ws),
+        "Open that folder in your editor (VS Code: File > Open Folder, with its Python and",
+        "Jupyter extensions). For the notebooks' kernel, choose this Python, which has day25:",
+        f"  {sys.executable}",
+        "Check your exercises in a terminal:",
+        f"  cd {quoted(ws.path)}", "  day25 check"])
 
 
 def quoted(path: Path) -> str:
@@ -123,9 +141,13 @@ def quoted(path: Path) -> str:
 
 
 def start(course: Path | None = None, *, folder: Path | None = None, port: int | None = None,
-          open_browser: bool = True) -> int:
-    """Prepare the workspace, then run JupyterLab on it until it is stopped; its exit code."""
+          open_browser: bool = True, lab: bool = True) -> int:
+    """Prepare the workspace, then run JupyterLab on it until it is stopped; its exit code.
+    Without ``lab``, only prepare it, for a student who works in another editor."""
     ws = open_workspace(course, folder)
+    if not lab:
+        print(_in_your_editor(ws), flush=True)
+        return 0
     print(_summary(ws), flush=True)
     command = jupyter_command(ws.path, port=port, open_browser=open_browser,
                               first=ws.first_lesson())
