@@ -33,6 +33,8 @@ def test_gradescope_zip(tmp_path: Path) -> None:
             assert (zf.getinfo(script).external_attr >> 16) & 0o111, f"{script} not executable"
         run = zf.read("run_autograder").decode()
         assert '"$AUTOGRADER/venv/bin/day25" grade "$AUTOGRADER/submission" --single' in run
+        # one student in a throw-away container: graded even as root without namespaces
+        assert '--out "$out" --unsafe-shared-filesystem' in run
         assert '"$AUTOGRADER/results/results.json"' in run
         suites = COURSE / "tests" / "hidden"
         hidden = [p.relative_to(COURSE).as_posix()

@@ -98,12 +98,51 @@ def _student(root: Path, name: str) -> None:
 def test_grade_prints_the_sandbox_line(tmp_path: Path) -> None:
     _student(tmp_path, "s")
     env = {**os.environ, "DAY25_SANDBOX": "rlimits", "COLUMNS": "200"}
-    proc = subprocess.run([sys.executable, "-m", "day25.cli", "grade", str(tmp_path / "s"),
-                           "--single", "--out", str(tmp_path / "o"), "--course", str(COURSE)],
-                          capture_output=True, text=True, timeout=120, cwd=COURSE, env=env)
+    command = [sys.executable, "-m", "day25.cli", "grade", str(tmp_path / "s"), "--single",
+               "--out", str(tmp_path / "o"), "--course", str(COURSE)]
+    if os.geteuid() == 0:  # CI's machine: one student needs the flag there (below)
+        command.append("--unsafe-shared-filesystem")
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=COURSE,
+                          env=env)
     assert proc.returncode == 0, proc.stdout
     assert "sandbox: rlimits ONLY" in proc.stdout
     assert "CAN READ every file the grader can read" in proc.stdout
+
+
+def test_grade_as_root_without_namespaces_refuses_even_one_student(tmp_path: Path) -> None:
+    """This session's Python 3.14 run, in a chroot where bubblewrap cannot make namespaces,
+    graded the hostile class as root: ``os.kill(-1, 9)`` ran as root and ended every process
+    on the machine, the test run's own among them. As root, the uid a submission drops to
+    needs the namespaces' view to reach the interpreter, so without them it would be root."""
+    if os.geteuid() != 0:
+        pytest.fail("run as root: CI's machine grades as root (test_unsafe_here covers users)")
+    _student(tmp_path, "s")
+    env = {**os.environ, "DAY25_SANDBOX": "rlimits", "COLUMNS": "300"}
+    command = [sys.executable, "-m", "day25.cli", "grade", str(tmp_path / "s"), "--single",
+               "--out", str(tmp_path / "o"), "--course", str(COURSE)]
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=COURSE,
+                             env=env)
+    assert refused.returncode == 2, refused.stdout
+    assert "every other, as root" in refused.stdout  # the sandbox line says it first
+    assert "refusing to grade as root without namespaces" in refused.stdout
+    assert "stop every process on this machine" in refused.stdout
+    assert not (tmp_path / "o").exists(), "nothing graded, nothing written"
+
+
+def test_unsafe_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Who is refused without the flag: as root without namespaces, anyone; as a user, a
+    class of more than one; with namespaces (or the benchmarks' OFF), nobody."""
+    monkeypatch.setenv("DAY25_SANDBOX", "rlimits")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert namespaces.unsafe_here(1) == ""
+    assert "refusing to grade 2 students without namespaces" in namespaces.unsafe_here(2)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert "refusing to grade as root" in namespaces.unsafe_here(1)
+    monkeypatch.setenv("DAY25_SANDBOX", "off")
+    assert namespaces.unsafe_here(1) == ""
+    monkeypatch.setenv("DAY25_SANDBOX", "auto")
+    if namespaces.isolation() == "root":
+        assert namespaces.unsafe_here(5) == ""
 
 
 def test_grade_refuses_a_class_without_namespaces_unless_told(tmp_path: Path) -> None:
@@ -117,7 +156,8 @@ def test_grade_refuses_a_class_without_namespaces_unless_told(tmp_path: Path) ->
                              env=env)
     assert refused.returncode == 2, refused.stdout
     assert "sandbox: rlimits ONLY" in refused.stdout  # printed before the refusal
-    assert "refusing to grade 2 students without namespaces" in refused.stdout
+    assert ("refusing to grade as root without namespaces" if os.geteuid() == 0 else
+            "refusing to grade 2 students without namespaces") in refused.stdout
     assert "--unsafe-shared-filesystem" in refused.stdout
     assert not (tmp_path / "o").exists(), "nothing graded, nothing written"
     allowed = subprocess.run([*command, "--unsafe-shared-filesystem"], capture_output=True,

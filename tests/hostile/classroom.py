@@ -23,6 +23,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from day25.course.sandbox import namespaces
 
 from .attacks import FORK_DETACHED, KILL_SUPERVISOR
@@ -197,7 +199,12 @@ class Listener:
 def grade_class(klass: Path, out: Path, *options: str, jobs: int = 1
                 ) -> tuple[subprocess.CompletedProcess[str], dict[str, dict[str, str]]]:
     """``day25 grade`` on ``klass`` as an instructor runs it: the run and the gradebook's
-    rows by student. Without namespaces the grader refuses a class unless told."""
+    rows by student. Without namespaces the grader refuses a class unless told, except as
+    root: there the class's attacks would run as root (``os.kill(-1, 9)`` ends every process
+    on the machine, this test run's too), so the run stops here with that sentence."""
+    if namespaces.unsafe_here(1):
+        pytest.fail("the hostile class is not graded as root without namespaces: its "
+                    f"submissions would run as root ({namespaces.describe()})", pytrace=False)
     unsafe = [] if namespaces.hardened() else ["--unsafe-shared-filesystem"]
     proc = subprocess.run(
         [sys.executable, "-m", "day25.cli", "grade", str(klass), "--out", str(out), "--jobs",

@@ -156,7 +156,9 @@ def grade_class(
     ``review_modules``: the catalogue's ``[review] modules``, for ``OUT/review.csv``.
     Without namespaces a submission can read every file the grader can: its
     classmates' work among them. A batch of more than one student is refused
-    then, unless ``unsafe_shared_filesystem`` says the instructor knows.
+    then, and so is any batch of the sandboxed runner as root, where a submission
+    would run as root (:func:`~day25.course.sandbox.namespaces.unsafe_here`), unless
+    ``unsafe_shared_filesystem`` says the instructor knows.
     """
     console = console or Console()
     told: list[str] = []
@@ -170,12 +172,10 @@ def grade_class(
     for sub in subs:
         if sub.renamed:
             console.print(f"warning: {sub.renamed}", style="yellow", markup=False)
-    if not namespaces.hardened() and len(subs) > 1 and not unsafe_shared_filesystem:
-        raise ValueError(
-            f"refusing to grade {len(subs)} students without namespaces: each submission "
-            "could read the others' work, the hidden tests and your files (see the line "
-            "above). Grade as root on Linux with bubblewrap installed, or one student per "
-            "container, or pass --unsafe-shared-filesystem to grade anyway.")
+    if not unsafe_shared_filesystem:
+        refusal = namespaces.unsafe_here(len(subs))
+        if refusal:
+            raise ValueError(refusal)
     out.mkdir(parents=True, exist_ok=True)
     salt = hashlib.sha256(
         (grader_fingerprint(exercises, settings.course_root) + namespaces.mode()

@@ -76,8 +76,10 @@ AUTOGRADER="${AUTOGRADER:-/autograder}"
 cd "$AUTOGRADER/source"
 mkdir -p "$AUTOGRADER/results"
 out=$(mktemp -d)
+# One student in a throw-away container: grading goes on there as root even where the
+# container cannot make namespaces (the sandbox line in the output says which).
 "$AUTOGRADER/venv/bin/day25" grade "$AUTOGRADER/submission" --single --jobs 1 \\
-    --course "$AUTOGRADER/source" --out "$out"
+    --course "$AUTOGRADER/source" --out "$out" --unsafe-shared-filesystem
 if ! cp "$out/submission/results.json" "$AUTOGRADER/results/results.json"; then
   cat > "$AUTOGRADER/results/results.json" <<'JSON'
 {"score": 0, "tests": [],

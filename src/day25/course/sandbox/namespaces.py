@@ -37,8 +37,8 @@ from day25.course.catalogue import CatalogueError, find_course_root
 from day25.course.sandbox import bwrap, privileges, runner, view
 
 __all__ = ["NOBODY", "describe", "drop_privileges", "enter", "forks_zygotes", "hardened",
-           "isolation", "mode", "prepare", "sandbox_uid", "sandbox_view", "warm", "wrap",
-           "zygote_uid"]
+           "isolation", "mode", "prepare", "sandbox_uid", "sandbox_view", "unsafe_here", "warm",
+           "wrap", "zygote_uid"]
 
 NOBODY = privileges.NOBODY
 _UIDS = (100_000, 160_000)  # uids with no account, one per sandbox
@@ -90,6 +90,36 @@ def forks_zygotes() -> bool:
     return isolation() != "user"
 
 
+def _as_root_unconfined() -> bool:
+    """The sandboxed runner as root with rlimits only: a submission runs as root."""
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    return root and mode() != "off" and not runner.portable() and isolation() is None
+
+
+def unsafe_here(students: int) -> str:
+    """Why grading ``students`` here without ``--unsafe-shared-filesystem`` is refused, or
+    "" when it is not.
+
+    Why root apart: the uid a submission drops to needs the namespaces' view to reach the
+    interpreter (a home folder such as ``/root`` is closed to other users), so without
+    namespaces a root grader's submission runs as root. Then ``os.kill(-1, 9)`` ends every
+    process on the machine and no rlimit holds a fork bomb (the course's own hostile suite
+    did that to its machine, in a chroot where bubblewrap cannot make namespaces), even
+    for a class of one."""
+    if _as_root_unconfined():
+        return ("refusing to grade as root without namespaces: each submission would run "
+                "as root, and could change any file and stop every process on this machine "
+                "(see the line above). Grade where bubblewrap can make namespaces, or as an "
+                "ordinary user (whose files and processes a submission can still reach), or "
+                "one student per throw-away container with --unsafe-shared-filesystem.")
+    if not hardened() and students > 1:
+        return (f"refusing to grade {students} students without namespaces: each submission "
+                "could read the others' work, the hidden tests and your files (see the line "
+                "above). Grade as root on Linux with bubblewrap installed, or one student per "
+                "container, or pass --unsafe-shared-filesystem to grade anyway.")
+    return ""
+
+
 def describe() -> str:
     """One line for the terminal: what protects the grader from submissions here."""
     if mode() == "off":
@@ -112,8 +142,10 @@ def describe() -> str:
     why = "DAY25_SANDBOX=rlimits" if mode() == "rlimits" else (
         "bubblewrap cannot make namespaces here" if sys.platform.startswith("linux")
         else f"no namespaces on {sys.platform}")
-    return (f"sandbox: rlimits ONLY ({why}): submissions are NOT network-isolated and CAN READ "
-            "every file the grader can read: other submissions, the hidden tests, your home")
+    return (f"sandbox: rlimits ONLY ({why}): submissions are NOT network-isolated, CAN READ "
+            "every file the grader can read (other submissions, the hidden tests, your home) "
+            "and can stop the grader's processes" + (" and every other, as root" if (
+                hasattr(os, "geteuid") and os.geteuid() == 0) else ""))
 
 
 def _is_under(path: Path, root: Path) -> bool:
