@@ -160,8 +160,9 @@ def grade(
     submission_timeout: Annotated[float, typer.Option(help="seconds per student")] = 600.0,
     test_timeout: Annotated[float, typer.Option(help="seconds per test")] = 60.0,
     unsafe_shared_filesystem: Annotated[bool, typer.Option(
-        help="grade several students even without namespaces, where each submission can "
-             "read the others' files")] = False,
+        help="grade without namespaces anyway: several students, where each submission can "
+             "read the others' files, or as root, where it runs as root (a throw-away "
+             "container)")] = False,
     stop_at_first_failure: Annotated[bool, typer.Option(
         help="skip an exercise's remaining tests once one failed: whether each file loses "
              "points, sooner (for checking the suites against known bugs; not a grade)")] = False,
