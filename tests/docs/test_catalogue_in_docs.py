@@ -37,11 +37,16 @@ def catalogue() -> Catalogue:
     return load_catalogue(ROOT)
 
 
-def _counted(pattern: re.Pattern[str], text: str) -> list[str]:
-    """The number words ``pattern`` finds ("four"; not "your" in "your exercise modules")."""
-    words = (next(group for group in found.groups() if group).lower()
-             for found in pattern.finditer(text))
-    return [word for word in words if word in NUMBERS]
+def _counted(pattern: re.Pattern[str], text: str, wanted: str) -> list[str]:
+    """Each line where ``pattern`` finds a number word ("four"; not "your" in "your exercise
+    modules") other than ``wanted``, as ``line N: ...`` for the contributor to change."""
+    wrong = []
+    for found in pattern.finditer(text):
+        word = next(group for group in found.groups() if group).lower()
+        if word in NUMBERS and word != wanted:
+            number = text.count("\n", 0, found.start()) + 1
+            wrong.append(f"line {number}: {text.splitlines()[number - 1].strip()}")
+    return wrong
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -50,13 +55,16 @@ def test_a_page_counts_the_exercises_and_their_points_as_the_catalogue_does(
 ) -> None:
     text = (ROOT / page).read_text(encoding="utf-8")
     exercises, steps = NUMBERS[len(catalogue.exercises)], NUMBERS[len(catalogue.steps)]
-    assert {*_counted(EXERCISE_COUNT, text)} <= {exercises}, (
-        f"{page} counts the graded exercises as {_counted(EXERCISE_COUNT, text)}; "
-        f"the catalogue has {exercises}")
-    assert {*_counted(STEP_COUNT, text)} <= {steps}, f"{page}: the catalogue has {steps} steps"
+    wrong = _counted(EXERCISE_COUNT, text, exercises)
+    assert not wrong, f"{page}: the catalogue has {exercises} exercises, not as here: {wrong}"
+    wrong = _counted(STEP_COUNT, text, steps)
+    assert not wrong, f"{page}: the catalogue has {steps} steps, not as here: {wrong}"
     points = {exercise.points for exercise in catalogue.exercises}
-    for said in POINTS_EACH.findall(text):
-        assert points == {int(said)}, f"{page} says {said} points each; the catalogue: {points}"
+    for said in POINTS_EACH.finditer(text):
+        line = text.count("\n", 0, said.start()) + 1
+        assert points == {int(said[1])}, (
+            f"{page}, line {line}, says {said[0]}; the catalogue gives {sorted(points)}: "
+            "'N points each' holds only while every exercise has N")
 
 
 def test_the_exercises_index_lists_the_steps_and_exercises_in_order(catalogue: Catalogue) -> None:

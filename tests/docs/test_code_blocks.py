@@ -13,7 +13,8 @@ and ``docs/**/*.md`` (the folder ``docs/lessons`` links in included) is one of:
 
 A new block or command fails ``test_every_code_sample_is_run_or_says_why_not``
 until it is one of these. Diagrams (``mermaid``), a frame's shape (``json``), printed
-output (``text``) and a page's shape (``markdown``) are no code to run.
+output (``text``), a page's shape (``markdown``) and a data file's (``toml``; the one
+there is loaded by ``tests/grading/test_mutants.py``) are no code to run.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from .conftest import ROOT
 FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w+-]*)[^\n]*\n(?P<code>.*?)^(?P=indent)```",
                    re.S | re.M)
 SHELL = {"bash", "sh", "shell", "console", "zsh"}
-NOT_CODE = {"mermaid", "json", "text", "markdown"}
+NOT_CODE = {"mermaid", "json", "text", "markdown", "toml"}
 SYNOPSIS = ""  # no language: a command's usage line, ``day25 serve [--impl ...] ...``
 SOLUTIONS, STUBS = ROOT / "solutions", ROOT / "exercises"
 

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from day25.course.catalogue import load_catalogue
 from day25.course.grading.mutants import Mutant, MutantError, load_mutants
 
 ROOT = Path(__file__).resolve().parents[2]
-EXERCISES = ["priority_ordering", "once_semantics", "chat_broadcasting", "notification_queueing"]
+EXERCISES = [exercise.id for exercise in load_catalogue(ROOT).exercises]
+GUIDE = ROOT / "docs" / "dev" / "adding-an-exercise.md"
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
@@ -45,3 +47,14 @@ def test_a_malformed_catalogue_is_named(tmp_path: Path) -> None:
     with pytest.raises(MutantError, match=r"x\.toml"):
         load_mutants(tmp_path, "x")
     assert load_mutants(tmp_path, "absent") == []
+
+
+def test_the_contributor_guides_example_loads_and_applies(tmp_path: Path) -> None:
+    """docs/dev/adding-an-exercise.md shows the file's format: a contributor who first
+    guessed it from a sentence got "a [[mutant]] needs name, bug and edits"."""
+    example = GUIDE.read_text(encoding="utf-8").split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "tests" / "mutants").mkdir(parents=True)
+    (tmp_path / "tests" / "mutants" / "x.toml").write_text(example, encoding="utf-8")
+    (mutant,) = load_mutants(tmp_path, "x")
+    solution = "    for handler in list(self._listeners.get(event, [])):\n        handler()\n"
+    assert "for handler in self._listeners.get(event, []):" in mutant.apply(solution)
