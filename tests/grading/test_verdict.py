@@ -146,6 +146,21 @@ def test_a_cut_off_exercise_says_what_its_first_failing_test_said(tmp_path: Path
                                         "said: Failed: the first clue")
 
 
+def test_a_cut_off_run_whose_tests_could_not_run_here_blames_the_machine(tmp_path: Path) -> None:
+    """In this stop's chroot the sandbox's zygote could not start: its tests failed with
+    "could not run the checks on this machine", the session then ran out of time, and the
+    student read "did not finish within 60 s (an endless loop ...?)"."""
+    settings = _course(tmp_path, "import time\n"
+                                 "from day25.course.sandbox.runner import RunnerError\n"
+                                 "def test_a():\n    raise RunnerError('the zygote did not "
+                                 "answer')\n"
+                                 "def test_b():\n    time.sleep(60)\n")
+    result = run_suite(EX, settings.course_root / "sub", settings, timeout=4)
+    assert result.points == 0 and result.runner_errors, result.notes
+    assert not any("did not finish" in note for note in result.notes), result.notes
+    assert "could not run on the grading machine (the zygote did not answer)" in result.notes[0]
+
+
 def test_missing_suite_is_a_grader_error(tmp_path: Path) -> None:
     settings = _course(tmp_path, "def test_a():\n    pass\n")
     with pytest.raises(FileNotFoundError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import textwrap
 import time
 from collections.abc import Iterator
@@ -125,6 +126,53 @@ def test_a_killed_zygote_is_replaced_on_the_next_child(tmp_path: Path, zygote: Z
     assert runner.run({"ops": []}) == {"ops": []}
     assert zygote.zygotes_started == 2
     runner.close()
+
+
+class _StillExiting:
+    """A zygote's supervisor between the zygote's death and its own exit."""
+
+    returncode = None
+
+    def poll(self) -> None:
+        return None
+
+
+def test_a_zygote_that_dies_as_it_starts_fails_the_spawn_at_once(tmp_path: Path) -> None:
+    """This stop's chroot, where the zygote could not enter its view: it died at once, but
+    its supervisor had not exited when the zygote's end of the socket closed, so each spawn
+    waited its whole startup timeout and the student read "did not finish within 60 s (an
+    endless loop ...?)". Here the test holds the zygote's end, and the supervisor is still
+    exiting when that end closes."""
+    import socket
+    import threading
+
+    from day25.course.sandbox import processes
+    from day25.course.sandbox.runner import RunnerError
+
+    work = tmp_path / "zygote"
+    work.mkdir()
+    made = Zygote(work, startup_timeout=60)
+    real = made.proc
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        with made._cond:
+            made._control, made._hung_up, made.proc = ours, False, _StillExiting()
+        threading.Thread(target=made._read, args=(ours,), daemon=True).start()
+
+        def dies_on_the_request() -> None:
+            _data, fds, _flags, _addr = socket.recv_fds(theirs, 65536, 3)
+            for fd in fds:
+                os.close(fd)
+            theirs.close()
+
+        threading.Thread(target=dies_on_the_request, daemon=True).start()
+        started = time.monotonic()
+        with pytest.raises(RunnerError, match="did not answer"):
+            made.spawn("day25.course.inside", [], cwd=made.new_workdir())
+        assert time.monotonic() - started < 20, "the spawn waited for its startup timeout"
+    finally:
+        processes.kill_tree(real)  # type: ignore[arg-type]
+        ours.close()
 
 
 async def test_settled_fails_a_missing_frame_fast_and_sees_a_late_one(tmp_path: Path) -> None:

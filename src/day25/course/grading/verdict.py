@@ -299,7 +299,8 @@ def run_suites(
 
 def _cut_off(results: list[ExerciseResult], exercises: list[Exercise], verdict: Path,
              limit: float) -> None:
-    """A session killed by the wall clock: exercises it had finished keep their tests."""
+    """A session killed by the wall clock: exercises it had finished keep their tests, and
+    one whose tests the machine could not run says so, not that the student's code hung."""
     collected, rows = _partial_rows(verdict.with_name(verdict.name + PARTIAL_SUFFIX))
     for result, exercise in zip(results, exercises, strict=True):
         mine = [row for row in rows if row.get("exercise") == exercise.id]
@@ -307,6 +308,8 @@ def _cut_off(results: list[ExerciseResult], exercises: list[Exercise], verdict: 
             _score(result, exercise, mine)
             _one_note_for_an_import_failure(result, exercise)
             _runner_errors(result, mine)
+        elif any(row.get("runner_error") for row in mine):
+            _runner_errors(result, mine)  # the machine could not run them: not the student's
         else:
             result.notes.append(f"The tests for {exercise.id} did not finish within {limit:.0f} s "
                                 "(an endless loop or a handler that never returns?); "

@@ -104,6 +104,7 @@ class Zygote:
         self.uid = namespaces.sandbox_uid()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._control = ours
+        self._hung_up = False  # the zygote's end of the control socket closed: it is going
         self._early_exits: dict[int, int] = {}  # exits read before their spawn() returned
         self._replies: list[tuple[dict[str, Any], int]] = []
         self._processes: dict[int, ForkedProcess] = {}
@@ -160,6 +161,7 @@ class Zygote:
                 self._cond.notify_all()
         with self._cond:
             if control is self._control:  # not a replaced zygote's leftovers
+                self._hung_up = True
                 for process in self._processes.values():
                     process._set_exit(-signal.SIGKILL)
                 self._processes.clear()
@@ -169,7 +171,7 @@ class Zygote:
               limits: dict[str, int | None] | None = None) -> ForkedProcess:
         """Fork a process running ``python -m MODULE *argv`` in ``cwd``."""
         with self._spawn_lock:
-            if not self.alive():
+            if not self.alive() or self._hung_up:
                 self.close()
                 self._start()
         if namespaces.isolation() == "root" and cwd not in self._prepared:
@@ -187,8 +189,11 @@ class Zygote:
             finally:
                 for fd in (r_in, w_out, w_err):
                     os.close(fd)
-            if not self._cond.wait_for(lambda: bool(self._replies) or not self.alive(),
-                                       timeout=self.startup_timeout) or not self._replies:
+            # Why the hang-up too: a zygote that dies as it starts closes its end before
+            # its supervisor exits, and nothing would wake this wait once that exit came
+            if not self._cond.wait_for(
+                    lambda: bool(self._replies) or self._hung_up or not self.alive(),
+                    timeout=self.startup_timeout) or not self._replies:
                 for fd in (w_in, r_out, r_err):
                     os.close(fd)
                 raise RunnerError("the sandbox's fork server (zygote) did not answer: it "
