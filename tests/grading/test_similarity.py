@@ -163,6 +163,8 @@ def test_the_html_reports_show_the_pairs_without_temporary_paths(
         assert "day25-similarity-" not in page and "<script>alert" not in page
 
 
+# copydetect's own report reads its template with importlib.resources.open_text
+@pytest.mark.filterwarnings("ignore:open_text is deprecated:DeprecationWarning")
 def test_a_temporary_folder_with_backslashes_is_not_shown(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
