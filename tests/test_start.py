@@ -124,6 +124,23 @@ def test_no_lab_makes_the_workspace_for_another_editor_and_ends(tmp_path: Path) 
     assert (ws / "exercises" / "once_semantics.py").read_text(encoding="utf-8") == "# mine\n"
 
 
+def test_a_workspace_that_cannot_be_made_gets_a_sentence_not_a_traceback(tmp_path: Path) -> None:
+    """The review of this stop: ``--dir`` naming a file ended ``day25 start`` in a
+    FileExistsError traceback, with or without JupyterLab; ``--port`` with ``--no-lab`` was
+    silently ignored."""
+    day25 = Path(sys.executable).with_name("day25")
+    (tmp_path / "notes.txt").write_text("mine\n", encoding="utf-8")
+    for options, said in ((["--dir", "notes.txt"], "notes.txt is a file, not a folder"),
+                          (["--dir", "ws", "--port", "8888"], "it has no use with --no-lab")):
+        proc = subprocess.run([str(day25), "start", "--no-lab", *options, "--course", str(ROOT)],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "COLUMNS": "200"})
+        assert proc.returncode == 2 and said in proc.stdout, proc.stdout + proc.stderr
+        assert "Traceback" not in proc.stdout + proc.stderr
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine\n"
+    assert not (tmp_path / "ws").exists()
+
+
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT],
                          ids=lambda s: s.name)
 def test_a_signal_to_day25_start_stops_jupyterlab_and_its_kernels(

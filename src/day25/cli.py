@@ -360,10 +360,14 @@ def start(
     """Open your workspace (lessons and exercises) in JupyterLab."""
     from day25.course.student.start import start as start_lab
 
+    if not lab and port is not None:
+        raise _fail("--port is JupyterLab's port: it has no use with --no-lab")
     try:
         code = start_lab(course, folder=folder, port=port, open_browser=browser, lab=lab)
     except (FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from exc
+    except OSError as exc:  # a folder that cannot be made or written, say
+        raise _fail(f"could not make the workspace: {exc}") from exc
     raise typer.Exit(code)
 
 

@@ -192,6 +192,8 @@ def open_workspace(course: Path | None = None, folder: Path | None = None,
     if source is not None and target in (source, *source.parents):
         raise ValueError(f"the workspace must be a folder of its own, not the course folder "
                          f"{source} or one above it; choose another --dir")
+    if target.exists() and not target.is_dir():
+        raise ValueError(f"{target} is a file, not a folder: choose another --dir")
     return prepare(target, source)
 
 
