@@ -60,11 +60,15 @@ def mode() -> str:
     return value if value in {"auto", "rlimits", "off"} else "auto"
 
 
+def _root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0  # Windows has no uids
+
+
 @functools.cache
 def _isolation() -> str | None:
     if not sys.platform.startswith("linux") or runner.missing():
         return None  # what builds and joins the views is Linux's (and the sandboxed runner's)
-    root = os.geteuid() == 0
+    root = _root()
     if root:
         try:
             view.tool("setpriv")  # root's exec'd processes drop to their uid with it
@@ -92,8 +96,7 @@ def forks_zygotes() -> bool:
 
 def _as_root_unconfined() -> bool:
     """The sandboxed runner as root with rlimits only: a submission runs as root."""
-    root = hasattr(os, "geteuid") and os.geteuid() == 0
-    return root and mode() != "off" and not runner.portable() and isolation() is None
+    return _root() and mode() != "off" and not runner.portable() and isolation() is None
 
 
 def unsafe_here(students: int) -> str:
@@ -144,8 +147,8 @@ def describe() -> str:
         else f"no namespaces on {sys.platform}")
     return (f"sandbox: rlimits ONLY ({why}): submissions are NOT network-isolated, CAN READ "
             "every file the grader can read (other submissions, the hidden tests, your home) "
-            "and can stop the grader's processes" + (" and every other, as root" if (
-                hasattr(os, "geteuid") and os.geteuid() == 0) else ""))
+            "and can stop the grader's processes" + (" and every other, as root" if _root()
+                                                      else ""))
 
 
 def _is_under(path: Path, root: Path) -> bool:
