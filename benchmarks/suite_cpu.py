@@ -75,7 +75,8 @@ def read_accounting(data: bytes) -> list[tuple[str, float]]:
 
 def busy_and_idle() -> tuple[float, float]:
     """Core-seconds the machine spent busy and idle since boot (``/proc/stat``)."""
-    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    first = Path("/proc/stat").read_text(encoding="ascii").split("\n", 1)[0]
+    ticks = [int(t) for t in first.split()[1:]]
     idle = ticks[3] + ticks[4]  # idle, iowait
     hertz = os.sysconf("SC_CLK_TCK")
     return (sum(ticks[:8]) - idle) / hertz, idle / hertz

@@ -34,7 +34,7 @@ def test_a_forked_child_keeps_no_descriptor_capability_or_uid_of_its_parent() ->
             keep = privileges.close_inherited_fds(write)
             privileges.drop_to(123_457)
             status = dict(line.split(":", 1) for line in
-                          Path("/proc/self/status").read_text().splitlines())
+                          Path("/proc/self/status").read_text(encoding="utf-8").splitlines())
             report = {"fds": sorted(int(fd) for fd in os.listdir("/proc/self/fd")),
                       "uid": os.getresuid(), "gid": os.getresgid(), "groups": os.getgroups(),
                       "caps": {k: status[k].strip() for k in status if k.startswith("Cap")},
