@@ -170,11 +170,13 @@ def grade(
 ) -> None:
     """Instructors: grade submissions with the hidden suites.
 
-    Exits 0 whatever the students scored.
+    Exits 0 whatever the students scored; 3 when some students' tests could not run on
+    this machine (their totals are not grades yet: run the same command again).
     """
     from day25.course.catalogue import load_catalogue
     from day25.course.grading.batch import grade_class
     from day25.course.grading.verdict import Settings
+    from day25.course.protocol import CANNOT_RUN_EXIT
     from day25.course.sandbox.runner import RunnerError
 
     root = _course(course)
@@ -186,7 +188,7 @@ def grade(
             raise _fail(f"hidden suites missing under {root}: {', '.join(missing)}")
         settings = Settings(root, exercise_timeout, submission_timeout, test_timeout,
                             stop_at_first_failure=stop_at_first_failure)
-        grade_class(
+        report = grade_class(
             submissions,
             out.resolve(),
             exercises,
@@ -199,6 +201,8 @@ def grade(
         )
     except (ValueError, FileNotFoundError, RunnerError) as exc:
         raise _fail(str(exc)) from exc
+    if report.unfinished:
+        raise typer.Exit(CANNOT_RUN_EXIT)
 
 
 @app.command()

@@ -104,6 +104,33 @@ def test_a_batch_grades_that_student_again(tmp_path: Path,
         student.exercises[0].notes[0]
 
 
+def test_day25_grade_exits_3_when_a_students_tests_could_not_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gradebook is written, but a script that goes on to publish it must be told
+    that some totals are not grades yet: the batch's last line and exit code 3."""
+    from typer.testing import CliRunner
+
+    from day25.cli import app
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RunnerError("no session here")
+
+    monkeypatch.setattr(verdict, "run_session", refuse)
+    shutil.copytree(COURSE / "solutions", tmp_path / "ann")
+    out = tmp_path / "grades"
+    ran = CliRunner().invoke(app, ["grade", str(tmp_path / "ann"), "--single", "--out", str(out),
+                                   "--course", str(COURSE), "--unsafe-shared-filesystem"],
+                             env={"COLUMNS": "300"})
+    assert ran.exit_code == 3, ran.output
+    said = " ".join(ran.output.split())
+    assert "ann: tests could not run here: no session here" in said
+    assert said.endswith("not finished: the tests of 1 student(s) could not all run on this "
+                         "machine (ann); their totals are not grades yet. Fix what their "
+                         "feedback names and run the same command again: only they are "
+                         "graded again.")
+    assert (out / "gradebook.csv").read_text("utf-8").splitlines()[1].startswith("ann,0")
+
+
 def test_the_message_and_the_exit_code() -> None:
     out = io.StringIO()
     code = cannot_run.report(Console(file=out, width=200), RunnerError("no [red]fork[/] here"))

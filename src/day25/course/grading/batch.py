@@ -52,6 +52,11 @@ class BatchReport:
     sandbox: str
     review: ReviewReport
 
+    @property
+    def unfinished(self) -> list[str]:
+        """The students whose tests could not all run here: ``day25 grade`` exits 3."""
+        return [r.student for r in self.results if r.unfinished]
+
 
 #: sessions a batch runs at once per ``--jobs`` worker: a session waits on the app it
 #: tests much of the time (settling, faults, the session models), so a core needs several
@@ -209,7 +214,9 @@ def grade_class(
     _say_late_students(results, console)
     _say_students_without_modules(results, exercises, console)
     _say_earlier_students(out, {r.student for r in results}, console)
-    return BatchReport(results, book, plot, sandbox, review)
+    report = BatchReport(results, book, plot, sandbox, review)
+    _say_unfinished_students(report.unfinished, console)
+    return report
 
 
 @contextlib.contextmanager
@@ -267,6 +274,17 @@ def _say_earlier_students(out: Path, graded: set[str], console: Console) -> None
             f"{len(graded)} only. For one gradebook of the whole class, grade the whole class "
             "folder into this --out: unchanged students are reused, not graded again.",
             style="yellow", markup=False)
+
+
+def _say_unfinished_students(unfinished: list[str], console: Console) -> None:
+    """Last, so a script's log ends with it: the run's exit code (3) says the same."""
+    if unfinished:
+        shown = ", ".join(unfinished[:5]) + (", ..." if len(unfinished) > 5 else "")
+        console.print(
+            f"not finished: the tests of {len(unfinished)} student(s) could not all run on "
+            f"this machine ({shown}); their totals are not grades yet. Fix what their feedback "
+            "names and run the same command again: only they are graded again.",
+            style="red", markup=False)
 
 
 def _landing(futures: Iterable[Future[StudentResult]]) -> Iterator[Future[StudentResult]]:

@@ -58,3 +58,9 @@ class StudentResult:
     @property
     def total(self) -> float:
         return round(sum(e.points for e in self.exercises), 2)
+
+    @property
+    def unfinished(self) -> bool:
+        """Some of its tests could not run on the grading machine, or the grader failed on
+        it: its total is not a grade yet (an empty ``content_hash`` is graded again)."""
+        return not self.content_hash
