@@ -12,8 +12,8 @@ each exercise on its own (its suite, its own inside processes, its own time budg
 so whether a file loses points does not depend on the files beside it: over every kept
 variant, each file lost points or kept them all as when it was a student alone, and 1,163
 of 1,164 got the very same points up to their first failure (the other is a race whose
-figure varies alone too: docs/benchmarks.md, "The gate packs four files per student").
-Packed, the gate starts a quarter of the sessions.
+figure varies alone too: docs/benchmarks/test-suite-time.md, "The gate packs four files per
+student"). Packed, the gate starts a quarter of the sessions.
 ``--alone`` grades each file as a student of its own, to check that again.
 
 Each exercise stops at its first failing test (``day25 grade --stop-at-first-failure``):
@@ -31,7 +31,7 @@ short file are the points up to its first failure, not its grade:
 Without a folder it grades the kept variants (``tests/mutants/<exercise>/bug_*.py``
 and ``tests/alternatives/<exercise>/ok_*.py``). Run it on a new batch *before* any test is
 written for it: that count is the honest measure of how the suites generalise
-(docs/benchmarks.md, "How much the hidden suites catch").
+(docs/benchmarks/hidden-suites.md, "How much the hidden suites catch").
 
 ``--check`` makes the figures a gate: it exits 1 when a bug keeps every point, a correct
 one loses any, or the batch's ``review.csv`` names any file (they are honest programs).
@@ -43,8 +43,8 @@ is a command here rather than a test, and every commit is still held to it.
 N, which ones set by the commit being checked (``git rev-parse HEAD``, different digits
 for each), so over successive commits every file is graded. CI runs ``--bugs-share 3
 --correct-share 2``: the whole gate took 7 minutes of CI's 20, and CI passed with 25 s to
-spare once the suite had grown (docs/benchmarks.md, "The gate samples the correct files
-too"). A hidden test weakened so that it lets k kept bugs through is caught on the commit
+spare once the suite had grown (docs/benchmarks/test-suite-time.md, "The gate samples the
+correct files too"). A hidden test weakened so that it lets k kept bugs through is caught on the commit
 that weakens it with probability 1 - (2/3)^k; one made so strict that it fails k correct
 files, with 1 - (1/2)^k; and again on each later commit while it stays. Before a change
 to the suites or the grader lands, run the whole gate (no share) once: it is the measure,

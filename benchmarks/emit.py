@@ -50,7 +50,7 @@ from day25 import EventBus
 # Bound by assignment, not by `from emit_peers import SINK`: CPython 3.11 compiles
 # `SINK.append(p)` on a name bound by an import as an attribute call (the name could be a
 # module) instead of a method call, which made every listener here, the hand loop's too,
-# markedly slower (docs/benchmarks.md, "Emit speed").
+# markedly slower (docs/benchmarks/emit.md, "Emit speed").
 SINK = emit_peers.SINK
 SCALE = 10_000
 SIZES = (1, 10, 100, 1000)

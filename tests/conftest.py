@@ -17,7 +17,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     worker waiting on a kernel, a browser, a graded batch in sandboxed children);
     one more worker fills that time. Two per core filled it too, but the extra
     contention cost more CPU than it saved, and it made the machine busier than the
-    suite needs (docs/benchmarks.md, "The test suite's wall time").
+    suite needs (docs/benchmarks/test-suite-time.md, "The test suite's wall time").
     ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still wins.
     """
     if env := os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):

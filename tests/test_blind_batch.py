@@ -5,7 +5,7 @@ each, and ``tests/alternatives/<exercise>/ok_*.py`` correct ones in other styles
 all written from the exercise's text alone by someone who had not read the
 hidden suite (each file's docstring names its bug, or its style, and the
 sentence of the text it follows or breaks). They were measured against the
-suites before any test was written for them; docs/benchmarks.md keeps that
+suites before any test was written for them; docs/benchmarks/hidden-suites.md keeps that
 "before" count. Unlike ``tests/mutants/<exercise>.toml`` (edits of the reference
 solution), they are kept whole: they are other people's programs.
 

@@ -5,7 +5,7 @@ student might write: ``[[mistake]]`` entries that go against a sentence of the l
 (quoted in ``breaks``) and ``[[alternative]]`` entries that follow it another way
 (quoted in ``follows``). They were written from the lesson's text with every check
 cell hidden, so they test the checks with answers the checks were not written for
-(docs/benchmarks.md keeps how many the checks caught before any check was changed).
+(docs/benchmarks/lessons-checks.md keeps how many the checks caught before any check was changed).
 
 Each entry gives the lines that replace the cell's answer block (``code``), or one
 string per block (``blocks``), written at column 0; :func:`answer_with` puts them

@@ -148,7 +148,7 @@ FORGERIES = sorted((Path(__file__).parent / "forgeries").glob("*.py"))
 @pytest.mark.parametrize("forgery", FORGERIES, ids=[p.stem for p in FORGERIES])
 def test_each_blind_forgery_is_flagged(forgery: Path) -> None:
     """Written by helpers that never saw the review, each reached a grader object in the
-    graded process (docs/benchmarks.md: 11 of 14, then 9 of 10, then 6 of 10 more,
+    graded process (docs/benchmarks/review.md: 11 of 14, then 9 of 10, then 6 of 10 more,
     flagged before the review saw them)."""
     block = forgery.read_text(encoding="utf-8")
     solution = (ROOT / "solutions" / block.split("# APPENDED TO: ")[1].split()[0]).read_text(

@@ -4,7 +4,7 @@
 styles), written from the stubs' docstrings without reading the checks, each quoting
 the sentence it breaks or follows. Each wrong one must fail its step's check with a
 sentence for the student (no traceback); each right one must pass.
-docs/benchmarks.md keeps how many the checks caught before any check changed.
+docs/benchmarks/lessons-checks.md keeps how many the checks caught before any check changed.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ class BatchReport:
 
 #: sessions a batch runs at once per ``--jobs`` worker: a session waits on the app it
 #: tests much of the time (settling, faults, the session models), so a core needs several
-#: to stay busy; docs/benchmarks.md has the measurements that chose four
+#: to stay busy; docs/benchmarks/grading-speed.md has the measurements that chose four
 SESSIONS_PER_JOB = 4
 
 

@@ -3,7 +3,7 @@
 Why: a fresh ``python -m pytest`` spends seconds importing pytest, its
 plugins, hypothesis, websockets and httpx, and rewriting their asserts, before
 a single test runs; graded four times per student, that was most of a class's
-grading time (``docs/benchmarks.md``). This small fork server
+grading time (``docs/benchmarks/grading-speed.md``). This small fork server
 (``python -m day25.course.grading.session_server``, one per grading process)
 imports all of that once; every session is a fresh ``fork()`` of it, so
 sessions share nothing (no hypothesis database, no event loop, no module

@@ -3,8 +3,8 @@
 Why one process for many apps: a forked process per test cost several times
 more CPU (copy-on-write faults, threads, uvicorn and logging set-up) than the
 app itself, and a submission's web exercises start 23 apps (the numbers are in
-``docs/benchmarks.md``). The app process keeps what makes a fresh process fair
-and drops the rest:
+``docs/benchmarks/grading-speed.md``). The app process keeps what makes a fresh
+process fair and drops the rest:
 
 * every app gets a *fresh import* of the submission: its modules are dropped
   from ``sys.modules`` and run again, so module-level state never carries over;
