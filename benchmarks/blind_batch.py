@@ -44,11 +44,11 @@ N, which ones set by the commit being checked (``git rev-parse HEAD``, different
 for each), so over successive commits every file is graded. CI runs ``--bugs-share 3
 --correct-share 2``: the whole gate took 7 minutes of CI's 20, and CI passed with 25 s to
 spare once the suite had grown (docs/benchmarks/test-suite-time.md, "The gate samples the
-correct files too"). A hidden test weakened so that it lets k kept bugs through is caught on the commit
-that weakens it with probability 1 - (2/3)^k; one made so strict that it fails k correct
-files, with 1 - (1/2)^k; and again on each later commit while it stays. Before a change
-to the suites or the grader lands, run the whole gate (no share) once: it is the measure,
-CI's share is the tripwire.
+correct files too"). A hidden test weakened so that it lets k kept bugs through is caught
+on the commit that weakens it with probability 1 - (2/3)^k; one made so strict that it
+fails k correct files, with 1 - (1/2)^k; and again on each later commit while it stays.
+Before a change to the suites or the grader lands, run the whole gate (no share) once: it
+is the measure, CI's share is the tripwire.
 
 ``--within SECONDS`` grades the chosen files in four rounds, each an even slice of every
 exercise's bugs and correct files, and starts a round only while 1.2 times the longest
