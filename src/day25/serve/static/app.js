@@ -247,7 +247,10 @@ async function join(user, room) {
   state.user = user; state.room = room; state.roster = new Set(); renderRoster();
   $("room-name").textContent = room;
   $("whoami").textContent = `you are ${user}`;
+  // Join hides itself: if it had the keyboard's focus, Leave (in its place) takes it
+  const joinHadFocus = document.activeElement === $("join");
   $("join").hidden = true; $("leave").hidden = false;
+  if (joinHadFocus) $("leave").focus();
   $("message-text").disabled = false; $("send").disabled = false;
   history.replaceState(null, "", `?user=${encodeURIComponent(user)}&room=${encodeURIComponent(room)}`);
   state.chat = new ReconnectingSocket("chat", `/chat/${encodeURIComponent(room)}?user=${encodeURIComponent(user)}`,
