@@ -39,7 +39,13 @@ function showError(text, side) {
   $("error-list").append(li);
   $("errors").hidden = false;
 }
-$("errors-clear").onclick = () => { $("error-list").replaceChildren(); $("errors").hidden = true; };
+// dismiss hides the section it is in: the focus goes to what comes next (the join form's
+// first field), not to the page's top
+$("errors-clear").onclick = () => {
+  const hadFocus = $("errors").contains(document.activeElement);
+  $("error-list").replaceChildren(); $("errors").hidden = true;
+  if (hadFocus) $("name").focus();
+};
 
 function setStatus(id, label, st, delay) {
   const pill = $(id);
