@@ -35,7 +35,11 @@ function showError(text, side) {
   const tag = document.createElement("span"); tag.className = "side"; tag.textContent = SIDES[side];
   const time = document.createElement("span"); time.className = "time"; time.textContent = new Date().toLocaleTimeString();
   const body = document.createElement("span"); body.className = "text"; body.textContent = text;
-  li.append(tag, time, body);
+  // role="alert": announced as it appears. The section's own live region could not be:
+  // it is hidden until the first error, and a region shown with its first text is silent
+  const alert = document.createElement("span"); alert.setAttribute("role", "alert");
+  alert.append(tag, time, body);
+  li.append(alert);
   $("error-list").append(li);
   $("errors").hidden = false;
 }
