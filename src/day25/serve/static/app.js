@@ -160,6 +160,10 @@ function onNotificationFrame(frame) {
       li.dataset.id = frame.id; li.dataset.seq = frame.seq;
       li.className = `level-${frame.level || "normal"}`;
       const seq = document.createElement("span"); seq.className = "seq"; seq.textContent = `#${frame.seq}`;
+      if (frame.level && frame.level !== "normal") { // in words too, not only the border's colour
+        const level = document.createElement("span"); level.className = "level"; level.textContent = frame.level;
+        seq.append(" ", level);
+      }
       const title = document.createElement("strong"); title.className = "title"; title.textContent = frame.title;
       const button = document.createElement("button"); button.type = "button"; button.textContent = "Mark read";
       button.onclick = () => { ack([frame.id]); focusNextUnread(li); };
