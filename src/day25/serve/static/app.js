@@ -166,6 +166,8 @@ function onNotificationFrame(frame) {
       }
       const title = document.createElement("strong"); title.className = "title"; title.textContent = frame.title;
       const button = document.createElement("button"); button.type = "button"; button.textContent = "Mark read";
+      // read aloud out of the list (a screen reader's list of buttons), it says which one
+      button.setAttribute("aria-label", `Mark read: ${frame.title}`);
       button.onclick = () => { ack([frame.id]); focusNextUnread(li); };
       const body = document.createElement("span"); body.className = "body"; body.textContent = frame.body || "";
       li.append(seq, title, button, body);
