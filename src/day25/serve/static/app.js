@@ -38,7 +38,7 @@ function showError(text, side) {
   // role="alert": announced as it appears. The section's own live region could not be:
   // it is hidden until the first error, and a region shown with its first text is silent
   const alert = document.createElement("span"); alert.setAttribute("role", "alert");
-  alert.append(tag, time, body);
+  alert.append(tag, " ", time, " ", body);
   li.append(alert);
   $("error-list").append(li);
   $("errors").hidden = false;
@@ -67,7 +67,7 @@ function addLine(text, cls, frame) {
     const who = document.createElement("span"); who.className = "who"; who.textContent = frame.user;
     const body = document.createElement("span"); body.className = "text"; body.textContent = frame.text;
     li.dataset.seq = frame.seq; li.dataset.user = frame.user;
-    li.append(seq, who, body);
+    li.append(seq, " ", who, " ", body); // spaces: read aloud, "#3 alice hi", not "#3alicehi"
   } else {
     li.textContent = text;
   }
