@@ -145,3 +145,19 @@ def test_an_inbox_of_read_notifications_can_be_scrolled_by_keyboard(
     page.keyboard.press("End")
     expect(page.locator("#inbox")).not_to_have_js_property("scrollTop", 0)
     page.context.close()
+
+
+def test_a_chat_message_is_read_aloud_as_words(browser: Browser, served: ServeProcess) -> None:
+    """A message line is three spans (number, sender, text): with nothing between them, a
+    screen reader announced "#1pathello all" for pat's "hello all"."""
+    pat = open_page(browser, served.url, "pat")
+    tab_to(pat, "#message-text")
+    pat.keyboard.type("hello all")
+    pat.keyboard.press("Enter")
+    line = pat.locator("#messages li[data-user=pat]")
+    expect(line).to_have_count(1)
+    assert "pat hello all" in pat.locator("#messages").aria_snapshot()
+    pat.evaluate("window.day25Demo.sockets.chat.send('not json')")
+    expect(pat.locator("#error-list")).to_contain_text("from the server ")
+    assert "from the server " in pat.locator("#error-list").aria_snapshot()
+    pat.context.close()
