@@ -60,3 +60,15 @@ def test_space_on_the_light_dark_toggle_switches_it(reader: Reader) -> None:
     page.wait_for_function(f"{scheme} === 'slate'", timeout=5_000)
     page.keyboard.press("Space")
     page.wait_for_function(f"{scheme} === 'default'", timeout=5_000)
+
+
+def test_a_search_result_reached_by_arrow_keys_shows_its_focus(reader: Reader) -> None:
+    """Material moves the focus into the results with ArrowDown; its own sign of focus
+    was a 10% tint of the background."""
+    page = reader.go("lessons/02_subscription_and_removal/")
+    page.keyboard.press("/")
+    page.keyboard.type("listener")
+    page.locator(".md-search-result__item").first.wait_for()
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.matches('.md-search-result__link')")
+    assert page.evaluate(SHOWS_FOCUS), "the focused search result looks like the others"
