@@ -160,4 +160,6 @@ def test_a_chat_message_is_read_aloud_as_words(browser: Browser, served: ServePr
     pat.evaluate("window.day25Demo.sockets.chat.send('not json')")
     expect(pat.locator("#error-list")).to_contain_text("from the server ")
     assert "from the server " in pat.locator("#error-list").aria_snapshot()
+    # the roster's bullet is decoration: read aloud it was "black circle pat (you)"
+    assert "\u25cf" not in pat.locator("#roster").aria_snapshot()
     pat.context.close()
