@@ -40,8 +40,11 @@ READY = re.compile(r"on http://\S+?:(\d+)/")
 
 def day25_command() -> list[str]:
     """The installed ``day25`` script; ``python -m day25`` style fallback is not used on
-    purpose: the test must exercise the command students type."""
-    exe = shutil.which("day25") or str(Path(sys.executable).with_name("day25"))
+    purpose: the test must exercise the command students type. The one beside the
+    interpreter running the tests comes first: the first on PATH can belong to another
+    install (a pyenv shim serving another checkout, where a venv runs the tests)."""
+    beside = Path(sys.executable).with_name("day25")
+    exe = str(beside) if beside.exists() else shutil.which("day25") or str(beside)
     if not Path(exe).exists():
         pytest.fail("the `day25` command is not installed: run `pip install -e .`")
     return [exe]
