@@ -106,3 +106,18 @@ def test_the_hint_button_reveals_one_hint_per_click(tmp_path, monkeypatch) -> No
     assert "Hint 2/" in shown.value
     again = hint_button("chat_broadcasting")  # remembered in the workspace
     assert again.children[0].children[1].value == f"2 of {len(item.hints)} hints shown"
+
+
+def test_the_hint_button_says_what_to_do_where_widgets_do_not_show(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Where the front end cannot draw ipywidgets (a JupyterLab that does not find the
+    widgets extension, a viewer), Jupyter shows the button's text/plain instead: it must
+    point at the same hints, not read ``VBox(children=(HBox(children=(Button(...``."""
+    from day25.course.student.notebook import hint_button
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("DAY25_EXERCISES", str(tmp_path))
+    bundle = hint_button("chat_broadcasting")._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # still a widget where it can be
+    text = bundle["text/plain"]
+    assert "VBox" not in text and "…" not in text, text
+    assert 'hint("chat_broadcasting")' in text and "day25 hint chat_broadcasting" in text, text

@@ -115,4 +115,29 @@ def hint_button(item_id: str) -> Any:
     button = widgets.Button(description="Show the next hint", icon="lightbulb-o")
     button.on_click(reveal)
     render(revealed(folder, item).hints)  # what this workspace already asked for
-    return widgets.VBox([widgets.HBox([button, label]), shown_box])
+    box = _hint_box(widgets)([widgets.HBox([button, label]), shown_box])
+    box.fallback = (f"(The hint button cannot be shown on this page. The same hints, one at "
+                    f"a time: `day25 hint {item.id}` in a terminal, or in a cell: "
+                    f"from day25.course.student.notebook import hint; hint(\"{item.id}\"))")
+    return box
+
+
+def _hint_box(widgets: Any) -> Any:
+    """A VBox whose text/plain says what to do where the widget cannot be drawn.
+
+    Why: where the front end has no widget manager (a JupyterLab that does not find the
+    widgets extension, e.g. in a venv made with ``--system-site-packages``; a viewer),
+    Jupyter shows the text/plain of the output, which for a VBox is
+    ``VBox(children=(HBox(children=(Button(...`` cut at 110 characters.
+    """
+
+    class HintBox(widgets.VBox):  # type: ignore[misc]
+        fallback = ""
+
+        def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+            bundle = super()._repr_mimebundle_(**kwargs)
+            if bundle is not None and self.fallback:
+                bundle["text/plain"] = self.fallback
+            return bundle
+
+    return HintBox
