@@ -121,3 +121,27 @@ def test_the_hint_button_says_what_to_do_where_widgets_do_not_show(tmp_path, mon
     text = bundle["text/plain"]
     assert "VBox" not in text and "…" not in text, text
     assert 'hint("chat_broadcasting")' in text and "day25 hint chat_broadcasting" in text, text
+
+
+def test_the_check_cell_brings_the_loaded_module_up_to_date(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A student edits the .py file and re-runs only the check cell: the check runs the
+    file as it is now, and the try-it cell above, which uses what ``load`` returned, must
+    not keep saying "Not written yet" while the check says PASS."""
+    import day25.course.student.check as check_module
+    from day25.course.student.notebook import check, load
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("DAY25_EXERCISES", str(tmp_path))
+    monkeypatch.setattr(check_module, "check", lambda *a, **k: True)  # the check itself: elsewhere
+    mine = tmp_path / "priority_ordering.py"
+    mine.write_text((ROOT / "exercises/priority_ordering.py").read_text())
+    module = load("priority_ordering")
+    with pytest.raises(NotImplementedError):
+        module.PriorityEmitter().on("e", print)
+    mine.write_text((ROOT / "solutions/priority_ordering.py").read_text())
+    assert check("priority_ordering") is True
+    assert "loaded again" in capsys.readouterr().out
+    emitter = module.PriorityEmitter()  # the same module object the notebook holds
+    assert emitter.on("e", print) is print
+    check("priority_ordering")  # nothing changed since: no note
+    assert "loaded again" not in capsys.readouterr().out

@@ -60,8 +60,52 @@ def load(item_id: str) -> ModuleType:
         raise FileNotFoundError(f"no {item.module} in {path.parent}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
+    _LOADED[item.id] = (module, path, _stamp(path))
     spec.loader.exec_module(module)
     return module
+
+
+#: what ``load`` handed this notebook: item id -> (module, file, the file's stamp then)
+_LOADED: dict[str, tuple[ModuleType, Path, tuple[int, int] | None]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _refresh_loaded(item_id: str | None, out: Any) -> None:
+    """Bring the module ``load`` gave this notebook up to date with the file just checked.
+
+    Why: the check runs the file as it is on disk, in a process of its own, so it sees
+    every edit; the notebook's try-it cell uses the module ``load`` imported, as the
+    file was then. A student who edits the file and re-runs the check cell saw PASS
+    there and still "Not written yet" in the try-it cell. The file is executed again
+    into the same module object, so ``priority_ordering.PriorityEmitter`` in the cells
+    above is the new code; if that fails, the note says to re-run the ``load`` cell.
+    """
+    for item_id_loaded, (module, path, stamp) in list(_LOADED.items()):
+        if item_id is not None and item_id_loaded != item_id:
+            continue
+        now = _stamp(path)
+        if now is None or now == stamp:
+            continue
+        spec = importlib.util.spec_from_file_location(module.__name__, path)
+        try:
+            if spec is None or spec.loader is None:
+                raise ImportError(path)
+            spec.loader.exec_module(module)
+        except Exception as exc:  # the student's file: anything may be raised
+            print(f"Note: {path.name} changed since this notebook loaded it, and importing it "
+                  f"again failed ({type(exc).__name__}: {exc}): re-run the load(...) cell "
+                  "to see the error.", file=out)
+            continue
+        _LOADED[item_id_loaded] = (module, path, now)
+        print(f"Note: {path.name} changed since this notebook loaded it: loaded again, so "
+              "the cells above now use the code just checked.", file=out)
 
 
 def check(item_id: str | None = None) -> bool:
@@ -76,11 +120,13 @@ def check(item_id: str | None = None) -> bool:
     console = Console(file=sys.stdout, force_terminal=False, force_jupyter=False,
                       no_color=True, width=100, soft_wrap=True)
     try:
-        return run_check(catalogue, Settings(course_root=catalogue.root), exercises_folder(),
-                         only=item_id, console=console, live=False)
+        passed = run_check(catalogue, Settings(course_root=catalogue.root), exercises_folder(),
+                           only=item_id, console=console, live=False)
     except RunnerError as exc:
         cannot_run.report(console, exc)
         return False
+    _refresh_loaded(item_id, sys.stdout)
+    return passed
 
 
 def hint(item_id: str) -> str:
