@@ -178,3 +178,41 @@ def test_a_signal_to_day25_start_stops_jupyterlab_and_its_kernels(
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
         proc.wait(timeout=20)
+
+
+def _a_base_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, system_site: bool) -> Path:
+    """Pretend this Python is a venv on top of a base Python at ``tmp_path/base`` that
+    holds JupyterLab's widgets extension; ``system_site``: the venv sees its packages."""
+    import sysconfig
+
+    base = tmp_path / "base"
+    extensions = base / "share" / "jupyter" / "labextensions"
+    (extensions / "@jupyter-widgets" / "jupyterlab-manager").mkdir(parents=True)
+    site = sysconfig.get_paths(vars={"base": str(base), "platbase": str(base)})["purelib"]
+    monkeypatch.setattr(sys, "base_prefix", str(base))
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "venv"))
+    if system_site:
+        monkeypatch.setattr(sys, "path", [*sys.path, site])
+    return extensions
+
+
+def test_a_venv_with_system_site_packages_sees_the_base_pythons_lab_extensions(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python -m venv --system-site-packages`` on a Python that has JupyterLab: the
+    venv imports ipywidgets from the base, but Jupyter looks for lab extensions in the
+    venv's share/jupyter only, so JupyterLab loaded no widget manager and the exercise
+    notebooks' hint button showed as ``VBox(children=...``. The base's folder comes
+    last, so an extension the venv has itself still wins."""
+    from jupyter_core.paths import jupyter_path
+
+    extensions = _a_base_python(tmp_path, monkeypatch, system_site=True)
+    command = jupyter_command(tmp_path, port=None, open_browser=False)
+    given = [a.split("=", 1)[1] for a in command if a.startswith("--LabApp.labextensions_path=")]
+    assert given == [*jupyter_path("labextensions"), str(extensions)], command
+
+
+def test_a_venv_of_its_own_keeps_jupyters_lab_extensions(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _a_base_python(tmp_path, monkeypatch, system_site=False)
+    command = jupyter_command(tmp_path, port=None, open_browser=False)
+    assert not any("labextensions_path" in a for a in command), command

@@ -25,6 +25,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -51,7 +52,35 @@ def jupyter_command(folder: Path, *, port: int | None, open_browser: bool,
         command.append("--allow-root")  # containers and CI run as root; Jupyter refuses otherwise
     if first:
         command.append(f"--LabApp.default_url=/lab/tree/{first}")
+    command += [f"--LabApp.labextensions_path={path}" for path in _labextensions_path()]
     return command
+
+
+def _labextensions_path() -> list[str]:
+    """Jupyter's lab-extension folders plus the base Python's, in a venv that sees the
+    base Python's packages (``--system-site-packages``); else nothing to change.
+
+    Why: such a venv imports ipywidgets from the base Python, but Jupyter looks for lab
+    extensions under the venv's prefix, not the base's, so JupyterLab loaded no widget
+    manager and the exercise notebooks' hint button could not be drawn. The base's folder
+    comes last: an extension the venv has itself wins.
+    """
+    if sys.prefix == sys.base_prefix:
+        return []
+    base_site = sysconfig.get_paths(vars={"base": sys.base_prefix,
+                                          "platbase": sys.base_prefix})["purelib"]
+    seen = {os.path.normcase(os.path.abspath(p)) for p in sys.path if p}
+    if os.path.normcase(os.path.abspath(base_site)) not in seen:
+        return []
+    extensions = os.path.join(sys.base_prefix, "share", "jupyter", "labextensions")
+    if not os.path.isdir(extensions):
+        return []
+    from jupyter_core.paths import jupyter_path
+
+    paths = jupyter_path("labextensions")
+    if any(os.path.normcase(os.path.abspath(p)) == os.path.normcase(extensions) for p in paths):
+        return []
+    return [*paths, extensions]
 
 
 def _stop_with_parent() -> None:  # pragma: no cover - runs in the child, before exec
