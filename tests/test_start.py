@@ -216,3 +216,47 @@ def test_a_venv_of_its_own_keeps_jupyters_lab_extensions(
     _a_base_python(tmp_path, monkeypatch, system_site=False)
     command = jupyter_command(tmp_path, port=None, open_browser=False)
     assert not any("labextensions_path" in a for a in command), command
+
+
+def test_ctrl_c_without_a_terminal_lets_jupyterlab_shut_its_kernels_down(tmp_path: Path) -> None:
+    """Ctrl+C reaches the whole process group. With no terminal on stdin (an IDE's run
+    button, a script), JupyterLab does not ask "Shut down?": it starts stopping at once,
+    and day25's SIGTERM 0.25 s later killed it mid-way (``killed by SIGTERM``): its kernels
+    were left to notice their parent had gone, and its runtime files stayed behind, so
+    ``jupyter server list`` named a server that did not exist."""
+    port = free_port()
+    home = tmp_path / "home"
+    runtime = home / "runtime"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "JUPYTER_RUNTIME_DIR": str(runtime),
+           "JUPYTER_TOKEN": TOKEN, "COLUMNS": "200"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "day25.cli", "start", "--no-browser", "--port", str(port),
+         "--course", str(ROOT)],
+        cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+        stdout=(tmp_path / "out.log").open("wb"), stderr=subprocess.STDOUT,
+        start_new_session=True,  # a group of its own, as a terminal's job
+        # as from a terminal, even if this test runs where SIGINT is ignored (a background job)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    lab: set[int] = set()
+    try:
+        _wait_for_lab(port, proc)
+        kernel = httpx.post(f"http://127.0.0.1:{port}/api/kernels", params={"token": TOKEN},
+                            json={"name": "python3"}, timeout=60)
+        assert kernel.status_code == 201, kernel.text
+        deadline = time.monotonic() + 60
+        while len(lab := _descendants(proc.pid)) < 2:  # JupyterLab and the kernel
+            assert time.monotonic() < deadline, "the kernel did not start"
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl+C
+        assert proc.wait(timeout=60) == 0
+        log = (tmp_path / "out.log").read_text(errors="replace")
+        assert "Kernel shutdown" in log, log[-3000:]
+        left = sorted(p.name for p in runtime.iterdir() if p.name != "jupyter_cookie_secret")
+        assert left == [], f"JupyterLab did not clean up after itself: {left}"
+    finally:
+        for pid in (proc.pid, *lab):
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait(timeout=20)

@@ -7,11 +7,12 @@ folder, whose file browser would list the solutions. Many students work in VS Co
 or another editor with its own notebooks: ``--no-lab`` makes or updates the same
 workspace and says which Python the notebooks' kernel must be.
 
-Why it forwards signals: ``day25 start`` is JupyterLab's parent. Ctrl+C reaches
-both (the terminal signals the whole foreground group), but a SIGTERM or SIGHUP
+Why it forwards signals: ``day25 start`` is JupyterLab's parent. A SIGTERM or SIGHUP
 (a closed terminal, ``kill``, a process manager) reaches only this process, and
 JupyterLab used to keep serving. Now each stops JupyterLab gracefully (its
 kernels too), and if this process dies anyway, Linux sends JupyterLab a SIGTERM.
+On POSIX, JupyterLab runs in a process group of its own, so a terminal's Ctrl+C
+reaches only this process too, and stops JupyterLab the same way.
 Windows has no SIGHUP and refuses a ``preexec_fn``; there only the signals it has
 are forwarded (SIGTERM, and SIGBREAK from Ctrl+Break).
 """
@@ -98,8 +99,15 @@ def run_lab(command: list[str], cwd: Path) -> int:
     """Run ``command`` (JupyterLab) until it ends; SIGTERM, SIGHUP and Ctrl+C stop it."""
     # A preexec_fn runs between fork and exec (no threads run yet: safe); a system
     # without fork (Windows) refuses one.
+    # A process group of its own (POSIX): a terminal's Ctrl+C reaches only this process,
+    # which stops JupyterLab as any other signal does. Reached by the Ctrl+C itself,
+    # JupyterLab asked "Shut down? (y/[n])" in a terminal, and elsewhere (stdin not a
+    # terminal: an IDE's run button, a script) stopped without shutting its kernels down
+    # or removing its runtime files (``jupyter server list`` named a dead server).
+    posix = hasattr(os, "fork")
     proc = subprocess.Popen(command, cwd=cwd, env=os.environ.copy(),
-                            preexec_fn=_stop_with_parent if hasattr(os, "fork") else None)
+                            preexec_fn=_stop_with_parent if posix else None,
+                            process_group=0 if posix else None)
     stopping = False
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
@@ -117,7 +125,7 @@ def run_lab(command: list[str], cwd: Path) -> int:
                 code = proc.wait()
                 return 0 if stopping else code
             except KeyboardInterrupt:
-                # Jupyter got the Ctrl+C too and would ask "Shutdown? (y/[n])": stop it now
+                # Ctrl+C: on Windows Jupyter got it too and would ask "Shutdown? (y/[n])"
                 stop(signal.SIGINT, None)
     finally:
         for sig, handler in previous.items():
