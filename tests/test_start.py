@@ -52,6 +52,18 @@ def _alive(pid: int) -> bool:
     return state != b"Z"
 
 
+def _start_kernel(port: int, proc: subprocess.Popen[bytes]) -> set[int]:
+    """Start a kernel through JupyterLab's API; JupyterLab's and the kernel's pids."""
+    kernel = httpx.post(f"http://127.0.0.1:{port}/api/kernels", params={"token": TOKEN},
+                        json={"name": "python3"}, timeout=60)
+    assert kernel.status_code == 201, kernel.text
+    deadline = time.monotonic() + 60
+    while len(lab := _descendants(proc.pid)) < 2:  # JupyterLab and the kernel
+        assert time.monotonic() < deadline, "the kernel did not start"
+        time.sleep(0.2)
+    return lab
+
+
 def _wait_for_lab(port: int, proc: subprocess.Popen[bytes]) -> httpx.Response:
     deadline = time.monotonic() + 90
     while True:
@@ -165,13 +177,7 @@ def test_a_signal_to_day25_start_stops_jupyterlab_and_its_kernels(
         assert {"notebooks", "exercises", "tests", "docs"} <= listed
         assert not listed & {"solutions", "src", "README.md"}, listed
         assert (tmp_path / "day25-workspace" / "notebooks").is_dir()
-        kernel = httpx.post(f"http://127.0.0.1:{port}/api/kernels", params={"token": TOKEN},
-                            json={"name": "python3"}, timeout=60)
-        assert kernel.status_code == 201, kernel.text
-        deadline = time.monotonic() + 60
-        while len(lab := _descendants(proc.pid)) < 2:  # JupyterLab and the kernel
-            assert time.monotonic() < deadline, "the kernel did not start"
-            time.sleep(0.2)
+        lab = _start_kernel(port, proc)
         stops_everything(proc, stop, lab, port)
     finally:
         for pid in (proc.pid, *lab):
@@ -242,13 +248,7 @@ def test_ctrl_c_without_a_terminal_lets_jupyterlab_shut_its_kernels_down(tmp_pat
     lab: set[int] = set()
     try:
         _wait_for_lab(port, proc)
-        kernel = httpx.post(f"http://127.0.0.1:{port}/api/kernels", params={"token": TOKEN},
-                            json={"name": "python3"}, timeout=60)
-        assert kernel.status_code == 201, kernel.text
-        deadline = time.monotonic() + 60
-        while len(lab := _descendants(proc.pid)) < 2:  # JupyterLab and the kernel
-            assert time.monotonic() < deadline, "the kernel did not start"
-            time.sleep(0.2)
+        lab = _start_kernel(port, proc)
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl+C
         assert proc.wait(timeout=60) == 0
         log = (tmp_path / "out.log").read_text(errors="replace")

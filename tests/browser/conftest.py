@@ -178,3 +178,18 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def open_user(browser: Any, url: str, user: str | None = None) -> Any:
+    """A new browser context at 1280x900 on the page; with ``user``, joined to the lobby
+    as ``user``, both sockets open."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{url}/?user={user}&room=lobby" if user else f"{url}/")
+    if user:
+        expect(page.locator("#chat-status")).to_have_attribute("data-state", "open")
+        expect(page.locator("#notifications-status")).to_have_attribute("data-state", "open")
+    return page

@@ -11,23 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from tests.docs.axe_audit import violations
 
-from .conftest import start_serve
+from .conftest import open_user, start_serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
-
-
-def open_user(browser: Browser, url: str, user: str | None = None) -> Page:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(f"{url}/?user={user}&room=lobby" if user else f"{url}/")
-    if user:
-        expect(page.locator("#chat-status")).to_have_attribute("data-state", "open")
-        expect(page.locator("#notifications-status")).to_have_attribute("data-state", "open")
-    return page
 
 
 def test_serve_page_has_no_accessibility_violation(

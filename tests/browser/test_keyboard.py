@@ -20,7 +20,7 @@ import json
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from .conftest import ServeProcess
+from .conftest import ServeProcess, open_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -34,17 +34,6 @@ MARK_LIVE = """() => {
     if (el.checkVisibility()) el.dataset.liveBefore = '';
 }"""
 ANNOUNCED = """(el) => Boolean(el.closest('[role=alert]') || el.closest('[data-live-before]'))"""
-
-
-def open_page(browser: Browser, url: str, user: str | None = None) -> Page:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(f"{url}/?user={user}&room=lobby" if user else f"{url}/")
-    if user:
-        expect(page.locator("#chat-status")).to_have_attribute("data-state", "open")
-        expect(page.locator("#notifications-status")).to_have_attribute("data-state", "open")
-    return page
 
 
 def tab_to(page: Page, selector: str, *, back: bool = False, limit: int = 60) -> int:
@@ -62,7 +51,7 @@ def notify(server: ServeProcess, user: str, title: str, level: str = "normal") -
 
 
 def test_join_and_leave_by_keyboard_keep_the_focus(browser: Browser, served: ServeProcess) -> None:
-    page = open_page(browser, served.url)
+    page = open_user(browser, served.url)
     tab_to(page, "#name")
     page.keyboard.type("kim")
     tab_to(page, "#join")
@@ -80,7 +69,7 @@ def test_join_and_leave_by_keyboard_keep_the_focus(browser: Browser, served: Ser
 
 
 def test_dismissing_the_errors_keeps_the_focus(browser: Browser, served: ServeProcess) -> None:
-    page = open_page(browser, served.url, "lee")
+    page = open_user(browser, served.url, "lee")
     page.evaluate("window.day25Demo.sockets.chat.send('not json')")
     expect(page.locator("#errors")).to_be_visible()
     tab_to(page, "#errors-clear", back=True)
@@ -94,7 +83,7 @@ def test_dismissing_the_errors_keeps_the_focus(browser: Browser, served: ServePr
 def test_errors_and_the_connection_state_are_announced(
     browser: Browser, served: ServeProcess
 ) -> None:
-    page = open_page(browser, served.url)
+    page = open_user(browser, served.url)
     page.evaluate(MARK_LIVE)
     tab_to(page, "#name")
     page.keyboard.type("max")
@@ -112,7 +101,7 @@ def test_errors_and_the_connection_state_are_announced(
 def test_a_notification_is_announced_and_read_aloud_in_full(
     browser: Browser, served: ServeProcess
 ) -> None:
-    page = open_page(browser, served.url, "nia")
+    page = open_user(browser, served.url, "nia")
     page.evaluate(MARK_LIVE)
     notify(served, "nia", "server restart at noon", "high")
     item = page.locator("#inbox li")
@@ -130,7 +119,7 @@ def test_a_notification_is_announced_and_read_aloud_in_full(
 def test_an_inbox_of_read_notifications_can_be_scrolled_by_keyboard(
     browser: Browser, served: ServeProcess
 ) -> None:
-    page = open_page(browser, served.url, "ola")
+    page = open_user(browser, served.url, "ola")
     for n in range(12):
         notify(served, "ola", f"note {n}")
     expect(page.locator("#inbox li")).to_have_count(12)
@@ -150,7 +139,7 @@ def test_an_inbox_of_read_notifications_can_be_scrolled_by_keyboard(
 def test_a_chat_message_is_read_aloud_as_words(browser: Browser, served: ServeProcess) -> None:
     """A message line is three spans (number, sender, text): with nothing between them, a
     screen reader announced "#1pathello all" for pat's "hello all"."""
-    pat = open_page(browser, served.url, "pat")
+    pat = open_user(browser, served.url, "pat")
     tab_to(pat, "#message-text")
     pat.keyboard.type("hello all")
     pat.keyboard.press("Enter")
