@@ -84,8 +84,8 @@ def _refresh_loaded(item_id: str | None, out: Any) -> None:
     every edit; the notebook's try-it cell uses the module ``load`` imported, as the
     file was then. A student who edits the file and re-runs the check cell saw PASS
     there and still "Not written yet" in the try-it cell. The file is executed again
-    into the same module object, so ``priority_ordering.PriorityEmitter`` in the cells
-    above is the new code; if that fails, the note says to re-run the ``load`` cell.
+    into the same module object, so what the cells above take from it is the new code;
+    if that fails, the note says to re-run the ``load`` cell.
     """
     for item_id_loaded, (module, path, stamp) in list(_LOADED.items()):
         if item_id is not None and item_id_loaded != item_id:
