@@ -267,24 +267,28 @@ def _say_earlier_students(out: Path, graded: set[str], console: Console) -> None
     earlier = sorted(d.name for d in out.iterdir()
                      if d.name not in graded and (d / "results.json").is_file())
     if earlier:
-        shown = ", ".join(earlier[:5]) + (", ..." if len(earlier) > 5 else "")
         console.print(
             f"warning: {out} also holds the feedback of {len(earlier)} student(s) this run did "
-            f"not grade ({shown}): gradebook.csv, grades.png and review.csv list this run's "
-            f"{len(graded)} only. For one gradebook of the whole class, grade the whole class "
-            "folder into this --out: unchanged students are reused, not graded again.",
+            f"not grade ({_first_five(earlier)}): gradebook.csv, grades.png and review.csv "
+            f"list this run's {len(graded)} only. For one gradebook of the whole class, grade "
+            "the whole class folder into this --out: unchanged students are reused, not graded "
+            "again.",
             style="yellow", markup=False)
 
 
 def _say_unfinished_students(unfinished: list[str], console: Console) -> None:
     """Last, so a script's log ends with it: the run's exit code (3) says the same."""
     if unfinished:
-        shown = ", ".join(unfinished[:5]) + (", ..." if len(unfinished) > 5 else "")
         console.print(
             f"not finished: the tests of {len(unfinished)} student(s) could not all run on "
-            f"this machine ({shown}); their totals are not grades yet. Fix what their feedback "
-            "names and run the same command again: only they are graded again.",
+            f"this machine ({_first_five(unfinished)}); their totals are not grades yet. Fix "
+            "what their feedback names and run the same command again: only they are graded "
+            "again.",
             style="red", markup=False)
+
+
+def _first_five(students: list[str]) -> str:
+    return ", ".join(students[:5]) + (", ..." if len(students) > 5 else "")
 
 
 def _landing(futures: Iterable[Future[StudentResult]]) -> Iterator[Future[StudentResult]]:
