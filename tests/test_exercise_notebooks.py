@@ -108,7 +108,8 @@ def test_the_hint_button_reveals_one_hint_per_click(tmp_path, monkeypatch) -> No
     assert again.children[0].children[1].value == f"2 of {len(item.hints)} hints shown"
 
 
-def test_the_hint_button_says_what_to_do_where_widgets_do_not_show(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_hint_button_says_what_to_do_where_widgets_do_not_show(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where the front end cannot draw ipywidgets (a JupyterLab that does not find the
     widgets extension, a viewer), Jupyter shows the button's text/plain instead: it must
     point at the same hints, not read ``VBox(children=(HBox(children=(Button(...``."""
@@ -123,7 +124,9 @@ def test_the_hint_button_says_what_to_do_where_widgets_do_not_show(tmp_path, mon
     assert 'hint("chat_broadcasting")' in text and "day25 hint chat_broadcasting" in text, text
 
 
-def test_the_check_cell_brings_the_loaded_module_up_to_date(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_check_cell_brings_the_loaded_module_up_to_date(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A student edits the .py file and re-runs only the check cell: the check runs the
     file as it is now, and the try-it cell above, which uses what ``load`` returned, must
     not keep saying "Not written yet" while the check says PASS."""
@@ -145,3 +148,25 @@ def test_the_check_cell_brings_the_loaded_module_up_to_date(tmp_path, monkeypatc
     assert emitter.on("e", print) is print
     check("priority_ordering")  # nothing changed since: no note
     assert "loaded again" not in capsys.readouterr().out
+
+
+def test_a_loaded_module_whose_edit_does_not_import_says_so_and_keeps_working(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The edited file has a syntax error: the check cell says to re-run the ``load`` cell
+    (where the error is shown), and the cells above keep the code that did import."""
+    import day25.course.student.check as check_module
+    from day25.course.student.notebook import check, load
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("DAY25_EXERCISES", str(tmp_path))
+    monkeypatch.setattr(check_module, "check", lambda *a, **k: False)
+    mine = tmp_path / "priority_ordering.py"
+    mine.write_text((ROOT / "solutions/priority_ordering.py").read_text(), encoding="utf-8")
+    module = load("priority_ordering")
+    mine.write_text("def broken(:\n", encoding="utf-8")
+    assert check("priority_ordering") is False
+    said = capsys.readouterr().out
+    assert "priority_ordering.py changed since this notebook loaded it, and importing it " \
+        "again failed (SyntaxError:" in said and "re-run the load(...) cell" in said, said
+    assert module.PriorityEmitter().on("e", print) is print  # the last code that imported

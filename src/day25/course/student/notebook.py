@@ -21,6 +21,8 @@ import html
 import importlib.util
 import os
 import sys
+from importlib.abc import Loader
+from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -55,14 +57,20 @@ def load(item_id: str) -> ModuleType:
     item = _catalogue().item(item_id)
     path = exercises_folder() / item.module
     name = path.stem if item.kind == "project" else f"step_{item.id}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise FileNotFoundError(f"no {item.module} in {path.parent}")
+    spec, loader = _spec(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     _LOADED[item.id] = (module, path, _stamp(path))
-    spec.loader.exec_module(module)
+    loader.exec_module(module)
     return module
+
+
+def _spec(name: str, path: Path) -> tuple[ModuleSpec, Loader]:
+    """The import spec of the file ``path`` as module ``name``, and its loader."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"no {path.name} in {path.parent}")
+    return spec, spec.loader
 
 
 #: what ``load`` handed this notebook: item id -> (module, file, the file's stamp then)
@@ -93,11 +101,8 @@ def _refresh_loaded(item_id: str | None, out: Any) -> None:
         now = _stamp(path)
         if now is None or now == stamp:
             continue
-        spec = importlib.util.spec_from_file_location(module.__name__, path)
         try:
-            if spec is None or spec.loader is None:
-                raise ImportError(path)
-            spec.loader.exec_module(module)
+            _spec(module.__name__, path)[1].exec_module(module)
         except Exception as exc:  # the student's file: anything may be raised
             print(f"Note: {path.name} changed since this notebook loaded it, and importing it "
                   f"again failed ({type(exc).__name__}: {exc}): re-run the load(...) cell "
