@@ -45,6 +45,9 @@ def _run(path: Path, folder: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]
     client = NotebookClient(nb, timeout=300, kernel_name="python3", config=kernel_config(),
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
+    last = [c for c in nb.cells if c.cell_type == "code"][-1]
+    shown = [o for o in last.outputs if o.output_type == "execute_result"]
+    assert not shown, f"the check cell echoes its value under the report: {shown}"
     return [_text(c) for c in nb.cells if c.cell_type == "code"]
 
 
@@ -108,6 +111,18 @@ def test_the_hint_button_reveals_one_hint_per_click(tmp_path, monkeypatch) -> No
     assert again.children[0].children[1].value == f"2 of {len(item.hints)} hints shown"
 
 
+def test_hint_in_a_cell_prints_the_hint_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """``hint("<id>")`` as a cell's last line: printed, and no value for Jupyter to echo."""
+    from day25.course.student.notebook import hint
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("DAY25_EXERCISES", str(tmp_path))
+    item = load_catalogue(ROOT).item("chat_broadcasting")
+    assert hint("chat_broadcasting") is None
+    assert capsys.readouterr().out == f"Hint 1/{len(item.hints)}: {item.hints[0]}\n"
+
+
 def test_the_hint_button_says_what_to_do_where_widgets_do_not_show(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where the front end cannot draw ipywidgets (a JupyterLab that does not find the
@@ -142,7 +157,7 @@ def test_the_check_cell_brings_the_loaded_module_up_to_date(
     with pytest.raises(NotImplementedError):
         module.PriorityEmitter().on("e", print)
     mine.write_text((ROOT / "solutions/priority_ordering.py").read_text())
-    assert check("priority_ordering") is True
+    assert check("priority_ordering").passed is True
     assert "loaded again" in capsys.readouterr().out
     emitter = module.PriorityEmitter()  # the same module object the notebook holds
     assert emitter.on("e", print) is print
@@ -165,7 +180,7 @@ def test_a_loaded_module_whose_edit_does_not_import_says_so_and_keeps_working(
     mine.write_text((ROOT / "solutions/priority_ordering.py").read_text(), encoding="utf-8")
     module = load("priority_ordering")
     mine.write_text("def broken(:\n", encoding="utf-8")
-    assert check("priority_ordering") is False
+    assert check("priority_ordering").passed is False
     said = capsys.readouterr().out
     assert "priority_ordering.py changed since this notebook loaded it, and importing it " \
         "again failed (SyntaxError:" in said and "re-run the load(...) cell" in said, said

@@ -147,9 +147,9 @@ def test_check_help_lists_the_exit_codes() -> None:
 
 def test_a_notebooks_check_cell_says_the_checks_could_not_run() -> None:
     """The exercise notebooks call ``check(...)``: a broken runner prints the same message
-    as ``day25 check`` (no FAIL, no traceback) and the call returns False."""
+    as ``day25 check`` (no FAIL, no traceback) and the call returns a false result."""
     code = ("from day25.course.student.notebook import check\n"
-            "print('returned', check('once_semantics'))\n")
+            "print('returned', bool(check('once_semantics')))\n")
     proc = run(["-c", code], simulated_env("macos", DAY25_SIMULATE_BROKEN_INSIDE="1"))
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert f"{CANNOT_RUN}:" in proc.stdout and "What to do:" in proc.stdout

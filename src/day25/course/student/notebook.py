@@ -21,6 +21,7 @@ import html
 import importlib.util
 import os
 import sys
+from dataclasses import dataclass
 from importlib.abc import Loader
 from importlib.machinery import ModuleSpec
 from pathlib import Path
@@ -31,7 +32,8 @@ from rich.console import Console
 
 from day25.course.catalogue import Catalogue, load_catalogue
 
-__all__ = ["EXERCISES_ENV", "check", "exercises_folder", "hint", "hint_button", "load"]
+__all__ = ["EXERCISES_ENV", "CheckResult", "check", "exercises_folder", "hint", "hint_button",
+           "load"]
 
 EXERCISES_ENV = "DAY25_EXERCISES"
 
@@ -113,9 +115,27 @@ def _refresh_loaded(item_id: str | None, out: Any) -> None:
               "the cells above now use the code just checked.", file=out)
 
 
-def check(item_id: str | None = None) -> bool:
+@dataclass(frozen=True)
+class CheckResult:
+    """What :func:`check` found: true when every check passed.
+
+    Why not a plain bool: a check cell ends with ``check("<id>")``, and Jupyter showed
+    its value, ``True`` or ``False``, under the report that had just said PASS or FAIL.
+    This displays nothing in a notebook; ``bool()`` and ``passed`` still tell a script.
+    """
+
+    passed: bool
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def _ipython_display_(self) -> None:
+        """Nothing to show: :func:`check` has printed the report."""
+
+
+def check(item_id: str | None = None) -> CheckResult:
     """Run ``day25 check`` (on one item, or the ladder) and print what it says; when the
-    checks could not run here, say so (no FAIL, no traceback) and return False."""
+    checks could not run here, say so (no FAIL, no traceback) and return a false result."""
     from day25.course.grading.verdict import Settings
     from day25.course.sandbox.runner import RunnerError
     from day25.course.student import cannot_run
@@ -129,19 +149,21 @@ def check(item_id: str | None = None) -> bool:
                            only=item_id, console=console, live=False)
     except RunnerError as exc:
         cannot_run.report(console, exc)
-        return False
+        return CheckResult(passed=False)
     _refresh_loaded(item_id, sys.stdout)
-    return passed
+    return CheckResult(passed=passed)
 
 
-def hint(item_id: str) -> str:
-    """Reveal and print the next hint of ``item_id`` (the same as ``day25 hint``)."""
+def hint(item_id: str) -> None:
+    """Reveal and print the next hint of ``item_id`` (the same as ``day25 hint``).
+
+    It returns nothing: a cell ending in ``hint("<id>")`` showed the hint twice, once
+    printed and once as the cell's value.
+    """
     from day25.course.student.hints import next_hint
 
     shown = next_hint(exercises_folder(), _catalogue().item(item_id))
-    text = f"Hint {len(shown.hints)}/{shown.total}: {shown.hints[-1]}"
-    print(text)
-    return text
+    print(f"Hint {len(shown.hints)}/{shown.total}: {shown.hints[-1]}")
 
 
 def hint_button(item_id: str) -> Any:
