@@ -109,6 +109,11 @@ def test_the_hint_button_reveals_one_hint_per_click(tmp_path, monkeypatch) -> No
     assert "Hint 2/" in shown.value
     again = hint_button("chat_broadcasting")  # remembered in the workspace
     assert again.children[0].children[1].value == f"2 of {len(item.hints)} hints shown"
+    assert button.layout.width == "auto", "at the default width its label is cut"
+    assert not button.disabled
+    for _ in range(len(item.hints) - 2):
+        button.click()
+    assert button.disabled, "every hint is shown: a click would show nothing new"
 
 
 def test_hint_in_a_cell_prints_the_hint_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

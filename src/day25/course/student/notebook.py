@@ -179,13 +179,16 @@ def hint_button(item_id: str) -> Any:
 
     def render(hints: tuple[str, ...]) -> None:
         label.value = f"{len(hints)} of {len(item.hints)} hints shown"
+        button.disabled = len(hints) >= len(item.hints)  # a click would show nothing new
         shown_box.value = "".join(f"<p><b>Hint {n}/{len(item.hints)}:</b> {html.escape(text)}</p>"
                                   for n, text in enumerate(hints, start=1))
 
     def reveal(_button: Any) -> None:
         render(next_hint(folder, item).hints)
 
-    button = widgets.Button(description="Show the next hint", icon="lightbulb-o")
+    # width auto: at the default width the label was cut to "Show the next ..."
+    button = widgets.Button(description="Show the next hint", icon="lightbulb-o",
+                            layout=widgets.Layout(width="auto"))
     button.on_click(reveal)
     render(revealed(folder, item).hints)  # what this workspace already asked for
     box = _hint_box(widgets)([widgets.HBox([button, label]), shown_box])
