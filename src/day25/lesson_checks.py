@@ -1,0 +1,80 @@
+"""A lesson's failed check says what is wrong first, not under a traceback.
+
+Why: a lesson's check cell is a row of ``assert`` statements, each with a message that
+says what is wrong and what to change. Jupyter shows a failed one as a traceback: a
+ruler, the exception's name, ten lines of the check's own code around an arrow, and the
+message last, 10 to 18 lines down, where a student who reads from the top gives up.
+
+Each lesson's first cell loads it, as the ``day25`` package's IPython extension::
+
+    %load_ext day25
+
+From then on an ``AssertionError`` raised by a cell's own top-level code (a check's
+``assert``, or its ``raise AssertionError(...)``) is shown as its message and the line
+it is on. Every other error keeps IPython's whole traceback: there the frames are the
+student's own code, and they are what helps. Nothing else changes: the cell still fails
+(so "Run all" stops there), the error's name and message are what they were, and
+``%tb`` shows the whole traceback.
+"""
+
+from __future__ import annotations
+
+import linecache
+import sys
+from types import TracebackType
+from typing import Any
+
+__all__ = ["load_ipython_extension", "short_failure", "unload_ipython_extension"]
+
+RED, BOLD, RESET = "\x1b[31m", "\x1b[1m", "\x1b[0m"
+
+
+def load_ipython_extension(shell: Any) -> None:
+    """Show a cell's own failed ``assert`` as its message (``%load_ext day25`` calls this)."""
+    shell.set_custom_exc((AssertionError,), _show)
+
+
+def unload_ipython_extension(shell: Any) -> None:
+    """Back to IPython's tracebacks for every error (``%unload_ext day25``)."""
+    shell.custom_exceptions = ()
+
+
+def short_failure(shell: Any, value: BaseException, tb: TracebackType | None) -> list[str] | None:
+    """The lines that show ``value`` as a failed check, or None when it is not one.
+
+    It is one when the innermost frame of ``tb`` is a cell's top-level code (IPython
+    names the cell, ``In[8]``): an ``assert`` that a helper function or the student's
+    own code raised keeps its traceback.
+    """
+    last = tb
+    while last is not None and last.tb_next is not None:
+        last = last.tb_next
+    if last is None:
+        return None
+    code = last.tb_frame.f_code
+    cell = shell.compile.format_code_name(code.co_filename)
+    if cell is None or code.co_name != "<module>":
+        return None
+    where = f"line {last.tb_lineno} of cell {cell[1]}"
+    message = str(value).strip()
+    if not message:  # a bare assert: its line is what failed
+        line = linecache.getline(code.co_filename, last.tb_lineno).strip()
+        return [f"{RED}{BOLD}Check failed{RESET} on {where}: {line}",
+                "(%tb shows the whole traceback)"]
+    return [f"{RED}{BOLD}Check failed:{RESET} {message}",
+            f"({where}; %tb shows the whole traceback)"]
+
+
+def _show(shell: Any, etype: type[BaseException], value: BaseException,
+          tb: TracebackType | None, tb_offset: int | None = None) -> list[str]:
+    """IPython's handler for ``AssertionError``: the short form, else the usual one."""
+    stb = short_failure(shell, value, tb)
+    if stb is None:
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        return []
+    # what showtraceback records, so that %tb and %debug find this error
+    sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb
+    if sys.version_info >= (3, 12):
+        sys.last_exc = value
+    shell._showtraceback(etype, value, stb)
+    return stb

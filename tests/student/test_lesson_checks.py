@@ -1,0 +1,94 @@
+"""A lesson's failed check shows its message first; every other error keeps its traceback.
+
+The lessons load it in their first cell (``%load_ext day25``: :mod:`day25.lesson_checks`).
+These cells run in a real kernel (nbclient), as a student's do in Jupyter.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from tests.kernels import kernel_config
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+LOAD = "%load_ext day25"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _run(*cells: str) -> list[nbformat.NotebookNode]:
+    """Each cell's outputs, the cells run in one fresh kernel, errors allowed."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
+                   config=kernel_config()).execute()
+    return [cell.outputs for cell in nb.cells]
+
+
+def _error(outputs: list[nbformat.NotebookNode]) -> tuple[str, str, list[str]]:
+    """The one error of a cell: its name, its message, and the lines shown, plain."""
+    errors = [o for o in outputs if o.output_type == "error"]
+    assert len(errors) == 1, outputs
+    shown = ANSI.sub("", "\n".join(errors[0].traceback)).splitlines()
+    return errors[0].ename, errors[0].evalue, shown
+
+
+@pytest.fixture(scope="module")
+def outputs() -> list[list[nbformat.NotebookNode]]:
+    return _run(
+        LOAD,
+        "x = 1\nassert x == 2, f'x is {x}: make it two'",  # 1: a check's assert
+        "import asyncio\nawait asyncio.sleep(0)\nassert x == 3",  # 2: bare, after an await
+        "raise AssertionError('the outbox is empty: did signup emit?')",  # 3
+        "def helper():\n    assert x == 2, 'inside a function'\n\nhelper()",  # 4
+        "{}['missing']",  # 5: not an assert
+        "%tb",  # 6: the whole traceback of the last error
+        "assert x == 2, 'shown before %tb'",  # 7
+        "%tb",  # 8
+        "%unload_ext day25",  # 9
+        "assert x == 2, 'after unloading'",  # 10
+    )
+
+
+def test_a_failed_check_shows_its_message_first_and_its_line(outputs: list) -> None:
+    ename, evalue, shown = _error(outputs[1])
+    assert (ename, evalue) == ("AssertionError", "x is 1: make it two")
+    assert shown == ["Check failed: x is 1: make it two",
+                     "(line 2 of cell In[2]; %tb shows the whole traceback)"], shown
+    _, _, shown = _error(outputs[3])
+    assert shown[0] == "Check failed: the outbox is empty: did signup emit?", shown
+
+
+def test_a_check_without_a_message_shows_the_line_that_failed(outputs: list) -> None:
+    ename, evalue, shown = _error(outputs[2])
+    assert (ename, evalue) == ("AssertionError", "")
+    assert shown[0] == "Check failed on line 3 of cell In[3]: assert x == 3", shown
+
+
+def test_errors_of_the_students_code_keep_the_whole_traceback(outputs: list) -> None:
+    _, _, shown = _error(outputs[4])
+    assert "Traceback" in shown[1] and any("helper()" in line for line in shown), shown
+    assert shown[-1] == "AssertionError: inside a function", shown
+    ename, _, shown = _error(outputs[5])
+    assert ename == "KeyError" and "Traceback" in shown[1], shown
+
+
+def test_tb_still_shows_the_whole_traceback(outputs: list) -> None:
+    _, _, shown = _error(outputs[8])
+    assert "Traceback" in shown[1] and shown[-1] == "AssertionError: shown before %tb", shown
+
+
+def test_unloading_brings_back_the_usual_traceback(outputs: list) -> None:
+    _, _, shown = _error(outputs[10])
+    assert "Traceback" in shown[1] and shown[-1] == "AssertionError: after unloading", shown
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_every_lesson_loads_it_first(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    code = [line for line in first.source.splitlines() if not line.startswith("#")]
+    assert code[0] == LOAD, first.source
