@@ -24,9 +24,11 @@ def _definition(name: str) -> str:
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        for node in ast.parse(cell.source).body:
+        code = "\n".join("" if line.startswith("%") else line  # IPython magics: not Python
+                         for line in cell.source.splitlines())
+        for node in ast.parse(code).body:
             if isinstance(node, ast.ClassDef | ast.AsyncFunctionDef) and node.name == name:
-                return str(ast.get_source_segment(cell.source, node))
+                return str(ast.get_source_segment(code, node))
     raise AssertionError(f"no cell of {NOTEBOOK.name} defines {name}")
 
 
