@@ -81,8 +81,3 @@ def load_ipython_extension(shell: Any) -> None:
     """``%load_ext day25``, each lesson's first line: a failed check cell shows what is
     wrong first (:mod:`day25.lesson_checks`, imported only then)."""
     importlib.import_module("day25.lesson_checks").load_ipython_extension(shell)
-
-
-def unload_ipython_extension(shell: Any) -> None:
-    """``%unload_ext day25``: IPython's usual tracebacks again."""
-    importlib.import_module("day25.lesson_checks").unload_ipython_extension(shell)

@@ -14,7 +14,8 @@ From then on an ``AssertionError`` raised by a cell's own top-level code (a chec
 it is on. Every other error keeps IPython's whole traceback: there the frames are the
 student's own code, and they are what helps. Nothing else changes: the cell still fails
 (so "Run all" stops there), the error's name and message are what they were, and
-``%tb`` shows the whole traceback.
+``%tb`` shows the whole traceback. A kernel restart without that line brings back
+IPython's tracebacks for every error.
 """
 
 from __future__ import annotations
@@ -24,19 +25,27 @@ import sys
 from types import TracebackType
 from typing import Any
 
-__all__ = ["load_ipython_extension", "short_failure", "unload_ipython_extension"]
+__all__ = ["load_ipython_extension", "short_failure"]
 
 RED, BOLD, RESET = "\x1b[31m", "\x1b[1m", "\x1b[0m"
 
 
 def load_ipython_extension(shell: Any) -> None:
-    """Show a cell's own failed ``assert`` as its message (``%load_ext day25`` calls this)."""
+    """Show a cell's own failed ``assert`` as its message (``%load_ext day25`` calls this).
+
+    Why it takes itself off IPython's list of loaded extensions once the cell has run:
+    students re-run a lesson's first cell often, and IPython answered every re-run
+    with "The day25 extension is already loaded. To reload it, use: %reload_ext
+    day25". Setting the handler again is harmless, so a re-run now does that, silently.
+    (IPython adds the name to its list after this function returns, hence the event.)
+    """
     shell.set_custom_exc((AssertionError,), _show)
 
+    def forget(*_result: object) -> None:
+        shell.extension_manager.loaded.discard("day25")
+        shell.events.unregister("post_run_cell", forget)
 
-def unload_ipython_extension(shell: Any) -> None:
-    """Back to IPython's tracebacks for every error (``%unload_ext day25``)."""
-    shell.custom_exceptions = ()
+    shell.events.register("post_run_cell", forget)
 
 
 def short_failure(shell: Any, value: BaseException, tb: TracebackType | None) -> list[str] | None:

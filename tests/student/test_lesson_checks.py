@@ -48,8 +48,8 @@ def outputs() -> list[list[nbformat.NotebookNode]]:
         "%tb",  # 6: the whole traceback of the last error
         "assert x == 2, 'shown before %tb'",  # 7
         "%tb",  # 8
-        "%unload_ext day25",  # 9
-        "assert x == 2, 'after unloading'",  # 10
+        LOAD,  # 9: the first cell, run again
+        "assert x == 2, 'after loading again'",  # 10
     )
 
 
@@ -81,9 +81,16 @@ def test_tb_still_shows_the_whole_traceback(outputs: list) -> None:
     assert "Traceback" in shown[1] and shown[-1] == "AssertionError: shown before %tb", shown
 
 
-def test_unloading_brings_back_the_usual_traceback(outputs: list) -> None:
+def test_running_the_first_cell_again_says_nothing_and_changes_nothing(outputs: list) -> None:
+    assert outputs[0] == [] and outputs[9] == [], outputs[9]  # no "already loaded"
     _, _, shown = _error(outputs[10])
-    assert "Traceback" in shown[1] and shown[-1] == "AssertionError: after unloading", shown
+    assert shown[0] == "Check failed: after loading again", shown
+
+
+def test_without_the_extension_a_check_shows_the_usual_traceback() -> None:
+    (outputs,) = _run("assert 1 == 2, 'not loaded'")
+    _, _, shown = _error(outputs)
+    assert "Traceback" in shown[1] and shown[-1] == "AssertionError: not loaded", shown
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
