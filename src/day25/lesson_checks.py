@@ -9,13 +9,13 @@ Each lesson's first cell loads it, as the ``day25`` package's IPython extension:
 
     %load_ext day25
 
-From then on an ``AssertionError`` raised by a cell's own top-level code (a check's
-``assert``, or its ``raise AssertionError(...)``) is shown as its message and the line
-it is on. Every other error keeps IPython's whole traceback: there the frames are the
-student's own code, and they are what helps. Nothing else changes: the cell still fails
-(so "Run all" stops there), the error's name and message are what they were, and
-``%tb`` shows the whole traceback. A kernel restart without that line brings back
-IPython's tracebacks for every error.
+From then on an ``AssertionError`` raised by a cell's own code (a check's ``assert``,
+its ``raise AssertionError(...)``, or an ``assert`` in a helper the check cell defines)
+is shown as its message and the line it is on. Every other error keeps IPython's whole
+traceback: there the frames are the student's own code, and they are what helps.
+Nothing else changes: the cell still fails (so "Run all" stops there), the error's name
+and message are what they were, and ``%tb`` shows the whole traceback. A kernel restart
+without that line brings back IPython's tracebacks for every error.
 """
 
 from __future__ import annotations
@@ -51,19 +51,25 @@ def load_ipython_extension(shell: Any) -> None:
 def short_failure(shell: Any, value: BaseException, tb: TracebackType | None) -> list[str] | None:
     """The lines that show ``value`` as a failed check, or None when it is not one.
 
-    It is one when the innermost frame of ``tb`` is a cell's top-level code (IPython
-    names the cell, ``In[8]``): an ``assert`` that a helper function or the student's
-    own code raised keeps its traceback.
+    It is one when it was raised by the cell being run (IPython names it, ``In[8]``):
+    by its top-level code, or by a helper function the same cell defines, as a check
+    does that tries many cases with one ``expect(...)``. An ``assert`` raised in any
+    other cell's code, the student's own functions among them, keeps its traceback.
     """
-    last = tb
-    while last is not None and last.tb_next is not None:
+    last, cell = tb, None
+    while last is not None:
+        code = last.tb_frame.f_code
+        if cell is None and code.co_name == "<module>":  # the run cell's own code
+            cell = shell.compile.format_code_name(code.co_filename)
+            filename = code.co_filename
+        elif cell is not None and code.co_filename != filename:
+            return None  # it went through code of another cell, or of a module
+        if last.tb_next is None:
+            break
         last = last.tb_next
-    if last is None:
+    if last is None or cell is None:
         return None
     code = last.tb_frame.f_code
-    cell = shell.compile.format_code_name(code.co_filename)
-    if cell is None or code.co_name != "<module>":
-        return None
     where = f"line {last.tb_lineno} of cell {cell[1]}"
     message = str(value).strip()
     if not message:  # a bare assert: its line is what failed

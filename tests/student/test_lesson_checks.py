@@ -39,11 +39,12 @@ def _error(outputs: list[nbformat.NotebookNode]) -> tuple[str, str, list[str]]:
 @pytest.fixture(scope="module")
 def outputs() -> list[list[nbformat.NotebookNode]]:
     return _run(
-        LOAD,
+        LOAD + "\n\ndef helper():  # the student's own function, in another cell than the call\n"
+               "    assert x == 2, 'inside a function'",
         "x = 1\nassert x == 2, f'x is {x}: make it two'",  # 1: a check's assert
         "import asyncio\nawait asyncio.sleep(0)\nassert x == 3",  # 2: bare, after an await
         "raise AssertionError('the outbox is empty: did signup emit?')",  # 3
-        "def helper():\n    assert x == 2, 'inside a function'\n\nhelper()",  # 4
+        "helper()",  # 4
         "{}['missing']",  # 5: not an assert
         "%tb",  # 6: the whole traceback of the last error
         "assert x == 2, 'shown before %tb'",  # 7
@@ -93,9 +94,34 @@ def test_without_the_extension_a_check_shows_the_usual_traceback() -> None:
     assert "Traceback" in shown[1] and shown[-1] == "AssertionError: not loaded", shown
 
 
+EXPECT = """\
+def expect(seqs, wanted):  # one case of the check; the cell tries several
+    got = sorted(seqs)
+    assert got == wanted, f"sorted({seqs}) is {got}, not {wanted}"
+
+expect([2, 1], [1, 2])
+expect([3, 1], [3, 1])
+"""
+
+
+@pytest.fixture(scope="module")
+def more() -> list[list[nbformat.NotebookNode]]:
+    return _run(
+        LOAD,
+        EXPECT,  # 1: a check whose helper, defined in the same cell, asserts
+    )
+
+
+def test_a_helper_of_the_check_cell_is_the_check_too(more: list) -> None:
+    _, _, shown = _error(more[1])
+    assert shown == ["Check failed: sorted([3, 1]) is [1, 3], not [3, 1]",
+                     "(line 3 of cell In[2]; %tb shows the whole traceback)"], shown
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_every_lesson_loads_it_first(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     first = next(c for c in nb.cells if c.cell_type == "code")
     code = [line for line in first.source.splitlines() if not line.startswith("#")]
     assert code[0] == LOAD, first.source
+
