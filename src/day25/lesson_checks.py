@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import linecache
 import sys
+import warnings
 from types import TracebackType
 from typing import Any
 
 __all__ = ["load_ipython_extension", "short_failure"]
 
 RED, BOLD, RESET = "\x1b[31m", "\x1b[1m", "\x1b[0m"
+TRIO_WARNING = "IPython detected, but you already have a custom exception handler"
 
 
 def load_ipython_extension(shell: Any) -> None:
@@ -38,7 +40,12 @@ def load_ipython_extension(shell: Any) -> None:
     with "The day25 extension is already loaded. To reload it, use: %reload_ext
     day25". Setting the handler again is harmless, so a re-run now does that, silently.
     (IPython adds the name to its list after this function returns, hence the event.)
+
+    Trio before 0.25, where it is installed (the lessons' httpx clients then import
+    it), warns in red when it finds any handler set here, about exception groups the
+    lessons never raise: the student would take the warning for a failure of their code.
     """
+    warnings.filterwarnings("ignore", message=TRIO_WARNING, category=RuntimeWarning)
     shell.set_custom_exc((AssertionError,), _show)
 
     def forget(*_result: object) -> None:

@@ -109,6 +109,7 @@ def more() -> list[list[nbformat.NotebookNode]]:
     return _run(
         LOAD,
         EXPECT,  # 1: a check whose helper, defined in the same cell, asserts
+        "import httpx\nclient = httpx.AsyncClient()\nimport sys\nprint('trio' in sys.modules)",
     )
 
 
@@ -116,6 +117,14 @@ def test_a_helper_of_the_check_cell_is_the_check_too(more: list) -> None:
     _, _, shown = _error(more[1])
     assert shown == ["Check failed: sorted([3, 1]) is [1, 3], not [3, 1]",
                      "(line 3 of cell In[2]; %tb shows the whole traceback)"], shown
+
+
+def test_an_httpx_client_after_it_shows_no_warning(more: list) -> None:
+    """Lesson 7's first httpx client imports trio, whose releases before 0.25 warn in
+    red that a custom exception handler (this one) is installed."""
+    trio = pytest.importorskip("trio")
+    text = "".join(o.get("text", "") for o in more[2])
+    assert text == "True\n", (trio.__version__, more[2])
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
