@@ -14,6 +14,8 @@ import pytest
 from nbclient import NotebookClient
 from tests.kernels import kernel_config
 
+from day25.course.answers import BEGIN
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
 LOAD = "%load_ext day25"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -134,3 +136,11 @@ def test_every_lesson_loads_it_first(path: Path) -> None:
     code = [line for line in first.source.splitlines() if not line.startswith("#")]
     assert code[0] == LOAD, first.source
 
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_the_cell_that_loads_it_is_not_an_answer(path: Path) -> None:
+    """A student runs an answer cell again after each fix: had it the load, IPython
+    would print "The day25 extension is already loaded" above their output each time."""
+    nb = nbformat.read(path, as_version=4)
+    loads = [c for c in nb.cells if c.cell_type == "code" and LOAD in c.source]
+    assert len(loads) == 1 and BEGIN not in loads[0].source, loads[0].get("id")
