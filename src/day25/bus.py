@@ -46,6 +46,7 @@ The rules, in one place:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import itertools
 import logging
@@ -330,6 +331,8 @@ class EventBus:
         """Log a listener's exception and add it to the emit's errors."""
         name = getattr(listener, "__qualname__", repr(listener))
         exc.add_note(f"raised by listener {name} for event {event!r}")
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # no stdout, or closed
+            sys.stdout.flush()  # stderr is unbuffered: what was printed first must show first
         logger.error("listener %s for event %r raised", name, event, exc_info=exc)
         if errors is None:
             errors = []
