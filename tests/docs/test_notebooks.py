@@ -264,3 +264,31 @@ def test_the_import_check_catches_private_imports() -> None:
     found = _imports_of("from day25.bus import _Listener\nimport day25.trace\n%time x = 1\n")
     assert found == ["day25.bus", "day25.trace"]
     assert _imports_of("from day25 import _secret") == ["day25", "day25:_secret"]
+
+
+SHOWN_ONLY_LAST = {"table", "timeline"}  # what a recorder returns to be shown
+
+
+def _dropped_displays(source: str) -> list[str]:
+    """Calls in ``source`` that build a table or timeline where Jupyter shows nothing:
+    a bare expression is shown only when it is the cell's last statement."""
+    code = "\n".join("" if line.lstrip().startswith(("!", "%")) else line
+                     for line in source.splitlines())
+    flags = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    body = compile(code, "<cell>", "exec", flags=flags).body
+    return [ast.unparse(node) for node in body[:-1]
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute)
+            and node.value.func.attr in SHOWN_ONLY_LAST]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_table_is_built_where_jupyter_does_not_show_it(path: Path) -> None:
+    dropped = [(cell.id, call) for cell in _code_cells(_read(path))
+               for call in _dropped_displays(cell.source)]
+    assert not dropped, f"{path.name}: wrap these in display(...): {dropped}"
+
+
+def test_a_table_before_the_last_line_is_found() -> None:
+    assert _dropped_displays("rec.table()\nx = 1\nrec.table()\n") == ["rec.table()"]
+    assert _dropped_displays("display(rec.table())\nprint(rec.timeline())\n") == []
