@@ -62,29 +62,29 @@ def short_failure(shell: Any, value: BaseException, tb: TracebackType | None) ->
     by its top-level code, or by a helper function the same cell defines, as a check
     does that tries many cases with one ``expect(...)``. An ``assert`` raised in any
     other cell's code, the student's own functions among them, keeps its traceback.
+    The line named is the cell's top-level line that failed: the ``assert``, or the
+    ``expect(...)`` call whose case failed.
     """
-    last, cell = tb, None
+    last, cell, top = tb, None, None
     while last is not None:
         code = last.tb_frame.f_code
         if cell is None and code.co_name == "<module>":  # the run cell's own code
             cell = shell.compile.format_code_name(code.co_filename)
-            filename = code.co_filename
+            filename, top = code.co_filename, last
         elif cell is not None and code.co_filename != filename:
             return None  # it went through code of another cell, or of a module
         if last.tb_next is None:
             break
         last = last.tb_next
-    if last is None or cell is None:
+    if last is None or cell is None or top is None:
         return None
-    code = last.tb_frame.f_code
-    where = f"line {last.tb_lineno} of cell {cell[1]}"
     message = str(value).strip()
-    if not message:  # a bare assert: its line is what failed
-        line = linecache.getline(code.co_filename, last.tb_lineno).strip()
-        return [f"{RED}{BOLD}Check failed{RESET} on {where}: {line}",
-                "(%tb shows the whole traceback)"]
+    if not message:  # a bare assert: its own line is what failed
+        line = linecache.getline(filename, last.tb_lineno).strip()
+        return [f"{RED}{BOLD}Check failed{RESET} on line {last.tb_lineno} of cell {cell[1]}: "
+                f"{line}", "(%tb shows the whole traceback)"]
     return [f"{RED}{BOLD}Check failed:{RESET} {message}",
-            f"({where}; %tb shows the whole traceback)"]
+            f"(line {top.tb_lineno} of cell {cell[1]}; %tb shows the whole traceback)"]
 
 
 def _show(shell: Any, etype: type[BaseException], value: BaseException,

@@ -129,7 +129,7 @@ def more() -> list[list[nbformat.NotebookNode]]:
 def test_a_helper_of_the_check_cell_is_the_check_too(more: list) -> None:
     _, _, shown = _error(more[1])
     assert shown == ["Check failed: sorted([3, 1]) is [1, 3], not [3, 1]",
-                     "(line 3 of cell In[2]; %tb shows the whole traceback)"], shown
+                     "(line 6 of cell In[2]; %tb shows the whole traceback)"], shown
 
 
 def test_trios_warning_about_the_handler_is_not_shown(more: list) -> None:
