@@ -46,16 +46,15 @@ The rules, in one place:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import itertools
-import logging
 import sys
 import warnings
 from collections.abc import Awaitable, Callable
 from types import FrameType
 from typing import Any, TypeVar
 
+from day25.failures import log_failure
 from day25.namespace import Namespace
 from day25.priority import EventPriority, PriorityLike, coerce_priority
 from day25.registry import Listener, Plan, Registry, check_event
@@ -64,7 +63,6 @@ from day25.result import OK, EmitResult, Emitting, Finished
 __all__ = ["EmitResult", "EventBus", "ListenerLimitWarning", "current_event"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-logger = logging.getLogger("day25.events")
 _NOTHING: Any = object()  # emit(event) with no payload at all
 
 
@@ -331,9 +329,7 @@ class EventBus:
         """Log a listener's exception and add it to the emit's errors."""
         name = getattr(listener, "__qualname__", repr(listener))
         exc.add_note(f"raised by listener {name} for event {event!r}")
-        with contextlib.suppress(AttributeError, OSError, ValueError):  # no stdout, or closed
-            sys.stdout.flush()  # stderr is unbuffered: what was printed first must show first
-        logger.error("listener %s for event %r raised", name, event, exc_info=exc)
+        log_failure(exc, name, event)
         if errors is None:
             errors = []
         errors.append(exc)
