@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
-from pathlib import Path
 from types import TracebackType
 
 __all__ = ["log_failure"]
 
 logger = logging.getLogger("day25.events")
-_OWN = str(Path(__file__).resolve().parent)  # day25's folder: the bus, the Recorder, ...
+#: day25's folder (the bus, the Recorder, ...), spelled as its code objects name it
+_OWN = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def log_failure(exc: BaseException, listener: str, event: str) -> None:
