@@ -10,6 +10,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from tests.cells import python_of
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -44,8 +46,7 @@ def _sources() -> list[tuple[str, str]]:
             continue
         for index, cell in enumerate(json.loads(text)["cells"]):
             if cell["cell_type"] == "code":
-                lines = "".join(cell["source"]).splitlines()
-                code = "\n".join(line for line in lines if not line.lstrip().startswith(("%", "!")))
+                code = python_of("".join(cell["source"]))
                 found.append((f"{rel} cell {index}", code))
     return found
 
@@ -86,8 +87,8 @@ def test_every_source_compiles_on_every_supported_python() -> None:
     collected while ``compile`` builds the tree, and the filter above turns its
     ResourceWarning into an error there ("AST constructor recursion depth mismatch").
     """
-    done = subprocess.run([sys.executable, __file__], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-m", "tests.test_quality"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     count, problems = json.loads(done.stdout)
     assert count > 300

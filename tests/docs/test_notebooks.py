@@ -23,6 +23,7 @@ from typing import Any
 
 import nbformat
 import pytest
+from tests.cells import python_of
 
 import day25
 from day25.course.answers import BEGIN, PLACEHOLDER, count_answers, strip_answers
@@ -160,9 +161,7 @@ def test_the_student_copy_keeps_a_placeholder_for_every_answer(path: Path) -> No
         blocks = count_answers(source.source)
         assert stripped.source.count(PLACEHOLDER) == blocks
         flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT | ast.PyCF_ONLY_AST  # notebooks await at top level
-        code = "\n".join(line for line in stripped.source.splitlines()
-                         if not line.lstrip().startswith("%"))  # IPython magics: not Python
-        compile(code, f"{path.name}:{source.id}", "exec", flags=flags)
+        compile(python_of(stripped.source), f"{path.name}:{source.id}", "exec", flags=flags)
 
 
 # ----------------------------------------------------------------- structure
@@ -237,11 +236,8 @@ def test_notebook_is_stored_valid_and_without_outputs(path: Path) -> None:
 
 def _imports_of(source: str) -> list[str]:
     """Modules imported by a code cell, ignoring IPython ``!`` and ``%`` lines."""
-    code = "\n".join(
-        "" if line.lstrip().startswith(("!", "%")) else line for line in source.splitlines()
-    )
     names: list[str] = []
-    for node in ast.walk(ast.parse(code)):
+    for node in ast.walk(ast.parse(python_of(source))):
         if isinstance(node, ast.Import):
             names.extend(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -272,10 +268,8 @@ SHOWN_ONLY_LAST = {"table", "timeline"}  # what a recorder returns to be shown
 def _dropped_displays(source: str) -> list[str]:
     """Calls in ``source`` that build a table or timeline where Jupyter shows nothing:
     a bare expression is shown only when it is the cell's last statement."""
-    code = "\n".join("" if line.lstrip().startswith(("!", "%")) else line
-                     for line in source.splitlines())
     flags = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-    body = compile(code, "<cell>", "exec", flags=flags).body
+    body = compile(python_of(source), "<cell>", "exec", flags=flags).body
     return [ast.unparse(node) for node in body[:-1]
             if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
             and isinstance(node.value.func, ast.Attribute)

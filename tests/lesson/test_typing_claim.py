@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from tests.cells import python_of
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "12_best_practices.ipynb"
 
@@ -24,8 +25,7 @@ def _definition(name: str) -> str:
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        code = "\n".join("" if line.startswith("%") else line  # IPython magics: not Python
-                         for line in cell.source.splitlines())
+        code = python_of(cell.source)
         for node in ast.parse(code).body:
             if isinstance(node, ast.ClassDef | ast.AsyncFunctionDef) and node.name == name:
                 return str(ast.get_source_segment(code, node))
