@@ -65,11 +65,14 @@ def short_failure(shell: Any, value: BaseException, tb: TracebackType | None) ->
     The line named is the cell's top-level line that failed: the ``assert``, or the
     ``expect(...)`` call whose case failed.
     """
+    cell_name = getattr(shell.compile, "format_code_name", None)  # IPython 8 and later
+    if cell_name is None:
+        return None  # an IPython that cannot name its cells: its usual traceback
     last, cell, top = tb, None, None
     while last is not None:
         code = last.tb_frame.f_code
         if cell is None and code.co_name == "<module>":  # the run cell's own code
-            cell = shell.compile.format_code_name(code.co_filename)
+            cell = cell_name(code.co_filename)
             filename, top = code.co_filename, last
         elif cell is not None and code.co_filename != filename:
             return None  # it went through code of another cell, or of a module
