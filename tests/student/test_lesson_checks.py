@@ -154,3 +154,16 @@ def test_the_cell_that_loads_it_is_not_an_answer(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     loads = [c for c in nb.cells if c.cell_type == "code" and LOAD in c.source]
     assert len(loads) == 1 and BEGIN not in loads[0].source, loads[0].get("id")
+
+
+def test_an_ipython_that_cannot_name_its_cells_keeps_its_traceback() -> None:
+    """IPython before 8 has no ``format_code_name``: no short form, and no handler error."""
+    from types import SimpleNamespace
+
+    from day25.lesson_checks import short_failure
+
+    try:
+        exec(compile("assert 1 == 2, 'x is 1'", "<cell>", "exec"))  # a <module> frame, as a cell's
+    except AssertionError as exc:
+        old_ipython = SimpleNamespace(compile=SimpleNamespace())
+        assert short_failure(old_ipython, exc, exc.__traceback__) is None
