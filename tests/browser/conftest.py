@@ -130,9 +130,10 @@ def start_serve(args: list[str], cwd: Path = ROOT, timeout: float = 30.0) -> Ser
 
     def pump() -> None:
         assert proc.stdout is not None
-        for line in proc.stdout:
-            output.append(line)
-            lines.put(line)
+        with proc.stdout:  # closed at EOF: else the pipe's file is left to the GC to warn of
+            for line in proc.stdout:
+                output.append(line)
+                lines.put(line)
         lines.put(None)
 
     threading.Thread(target=pump, daemon=True).start()

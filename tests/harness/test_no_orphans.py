@@ -53,6 +53,8 @@ def test_children_die_with_the_process_that_spawned_them(tmp_path: Path) -> None
     finally:
         if proc.poll() is None:
             proc.kill()
+        if proc.stdout is not None:
+            proc.stdout.close()  # else the GC warns of it, under whichever test runs then
         for pid in running(marker):
             os.kill(int(pid), signal.SIGKILL)
 

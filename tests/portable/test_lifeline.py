@@ -64,5 +64,7 @@ def test_an_inside_process_stuck_at_import_ends_with_its_session(tmp_path: Path,
     finally:
         session.kill()
         session.wait()
+        if session.stdout is not None:
+            session.stdout.close()  # else the GC warns of it, under whichever test runs then
         if "pid" in locals() and _alive(pid):
             os.kill(pid, signal.SIGKILL)
