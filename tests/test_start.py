@@ -163,12 +163,16 @@ def test_a_signal_to_day25_start_stops_jupyterlab_and_its_kernels(
     home.mkdir()
     env = {**os.environ, "HOME": str(home), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
            "JUPYTER_TOKEN": TOKEN, "COLUMNS": "200"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "day25.cli", "start", "--no-browser", "--port", str(port),
-         "--course", str(ROOT)],
-        cwd=tmp_path, env=env, stdout=(tmp_path / "out.log").open("wb"), stderr=subprocess.STDOUT,
-        start_new_session=True,  # only day25 gets the signal, as from kill or a service manager
-    )
+    with (tmp_path / "out.log").open("wb") as log:  # the child keeps its own copy
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "day25.cli", "start", "--no-browser", "--port", str(port),
+             "--course", str(ROOT)],
+            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # only day25 gets the signal, as from kill or a service
+            # manager; and SIGINT acts as in a terminal's job even where this suite runs as a
+            # background job (`&` in a script), whose children inherit SIGINT ignored
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
     lab: set[int] = set()
     try:
         listed = {item["name"] for item in _wait_for_lab(port, proc).json()["content"]}
@@ -236,15 +240,17 @@ def test_ctrl_c_without_a_terminal_lets_jupyterlab_shut_its_kernels_down(tmp_pat
     home.mkdir()
     env = {**os.environ, "HOME": str(home), "JUPYTER_RUNTIME_DIR": str(runtime),
            "JUPYTER_TOKEN": TOKEN, "COLUMNS": "200"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "day25.cli", "start", "--no-browser", "--port", str(port),
-         "--course", str(ROOT)],
-        cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
-        stdout=(tmp_path / "out.log").open("wb"), stderr=subprocess.STDOUT,
-        start_new_session=True,  # a group of its own, as a terminal's job
-        # as from a terminal, even if this test runs where SIGINT is ignored (a background job)
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    with (tmp_path / "out.log").open("wb") as log:  # the child keeps its own copy
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "day25.cli", "start", "--no-browser", "--port", str(port),
+             "--course", str(ROOT)],
+            cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a group of its own, as a terminal's job
+            # as from a terminal, even if this test runs where SIGINT is ignored (a
+            # background job)
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
     lab: set[int] = set()
     try:
         _wait_for_lab(port, proc)

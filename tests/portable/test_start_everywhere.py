@@ -40,11 +40,12 @@ def test_start_opens_jupyterlab_and_a_signal_stops_it(system: str, tmp_path: Pat
     port = free_port()
     written = "cp1252" if system == "windows" else "utf-8"  # what a file is, there
     log = tmp_path / "out.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "day25.cli", "start", "--no-browser", "--port", str(port),
-         "--course", str(COURSE), "--dir", str(folder)],
-        cwd=tmp_path, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, start_new_session=True)
+    with log.open("wb") as out:  # the child keeps its own copy
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "day25.cli", "start", "--no-browser", "--port", str(port),
+             "--course", str(COURSE), "--dir", str(folder)],
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True)
     lab: set[int] = set()
     try:
         listed = {item["name"] for item in _wait_for_lab(port, proc).json()["content"]}
