@@ -51,7 +51,8 @@ def _student(name: str, passed: int) -> StudentResult:
 def test_gradebook_header_and_missing_exercises_are_zero(tmp_path: Path) -> None:
     path = write_gradebook([_student("zed", 5), _student("amy", 2)], tmp_path / "g.csv",
                            EXERCISES)
-    rows = list(csv.reader(path.open()))
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
     assert rows[0] == ["student", *IDS, "total"] == gradebook_header(EXERCISES)
     assert rows[1] == ["amy", "10", "0", "0", "0", "10"]
     assert rows[2] == ["zed", "25", "0", "0", "0", "25"]
