@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.terminal import sigint_as_in_a_terminal
 
 from day25.course.student.start import jupyter_command
 
@@ -169,9 +170,8 @@ def test_a_signal_to_day25_start_stops_jupyterlab_and_its_kernels(
              "--course", str(ROOT)],
             cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,  # only day25 gets the signal, as from kill or a service
-            # manager; and SIGINT acts as in a terminal's job even where this suite runs as a
-            # background job (`&` in a script), whose children inherit SIGINT ignored
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            # manager
+            preexec_fn=sigint_as_in_a_terminal,
         )
     lab: set[int] = set()
     try:
@@ -247,9 +247,7 @@ def test_ctrl_c_without_a_terminal_lets_jupyterlab_shut_its_kernels_down(tmp_pat
             cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a group of its own, as a terminal's job
-            # as from a terminal, even if this test runs where SIGINT is ignored (a
-            # background job)
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            preexec_fn=sigint_as_in_a_terminal,
         )
     lab: set[int] = set()
     try:

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from tests.terminal import sigint_as_in_a_terminal
 
 COURSE = Path(__file__).resolve().parents[2]
 MODULE = "priority_ordering.py"
@@ -114,9 +115,7 @@ def test_an_interrupted_run_says_how_to_resume_and_writes_no_gradebook(
         env={**os.environ, "DAY25_RUNNER": runner},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=COURSE,
         start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches
-        # as from a terminal: a test run started in the background (`&` in a script)
-        # passes SIGINT on ignored, and Python then never raises KeyboardInterrupt
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        preexec_fn=sigint_as_in_a_terminal)
     assert proc.stdout is not None
     seen = []
     for line in proc.stdout:

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.terminal import sigint_as_in_a_terminal
 
 from ..test_start import _alive, _descendants
 from .conftest import COURSE, SYSTEMS, simulated_env
@@ -64,8 +65,7 @@ def test_ctrl_c_stops_the_checks_and_exits_130(system: str | None, tmp_path: Pat
         cwd=tmp_path, env=simulated_env(system), stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
         start_new_session=True,  # a group of its own, as a terminal's foreground job
-        # and Ctrl+C's default action, which a pytest-xdist worker's children inherit ignored
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        preexec_fn=sigint_as_in_a_terminal)
     started: set[int] = set()
     try:
         deadline = time.monotonic() + 120
