@@ -249,3 +249,33 @@ def test_processes_left_behind_in_other_sessions_do_not_hold_the_call_past_its_t
         assert again.run({"ops": [{"op": "on", "event": "e", "listener": "a"},
                                   {"op": "emit", "event": "e", "payload": 1}]}
                          )["ops"][1]["trace"] == [["a", 1]]
+
+
+# at import: one child leaves for a session of its own, then the import never ends. When
+# the grader kills the importing process, the child is not an orphan yet: the parent's
+# threads end one by one, and until the last one has, the child is still theirs
+DAEMON_AT_IMPORT = textwrap.dedent(
+    """
+    import os, time
+    if os.fork() == 0:
+        os.setsid()
+        time.sleep(60)  # bounded: a sweep that misses it fails the test, not the whole run
+        os._exit(0)
+    time.sleep(900)
+    """
+)
+
+
+def test_a_daemon_forked_by_a_hanging_import_goes_with_it(tmp_path: Path, zygote: Zygote) -> None:
+    """A red team's module did this: the sweep took its dying process for dead and the
+    daemon for no one's, the daemon held the output pipe, and each call waited on it."""
+    sub = _submission(tmp_path, "priority_ordering")
+    code = (sub / "priority_ordering.py").read_text()
+    (sub / "priority_ordering.py").write_text(code + DAEMON_AT_IMPORT)
+    for _ in range(3):  # the dying process's threads end in a different order each time
+        runner = ScenarioClient(sub, "priority_ordering", zygote=zygote, timeout=2)
+        started = time.monotonic()
+        with pytest.raises(SubmissionError, match="top level did not finish within 2 s"):
+            runner.run({"ops": [{"op": "on", "event": "e", "listener": "a"}]})
+        runner.close()
+        assert time.monotonic() - started < 10, "the daemon held the call past its timeout"

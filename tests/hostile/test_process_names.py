@@ -27,6 +27,8 @@ from .proc_names import kill_named, named
 
 pytestmark = pytest.mark.timeout(600)
 
+OTHERS = ("once_semantics", "chat_broadcasting", "notification_queueing")
+
 ATTACK = '''
 import ctypes, os, time
 name = {name!r}
@@ -49,7 +51,7 @@ def test_the_process_table_reads_any_name() -> None:
         while not named(name):
             assert time.monotonic() < deadline, "the process never took its name"
             time.sleep(0.05)
-        rows = {pid: (ppid, session) for pid, ppid, _, session in processes._table()}
+        rows = {row.pid: (row.ppid, row.session) for row in processes._table()}
         assert rows[proc.pid] == (os.getpid(), os.getsid(0))
     finally:
         proc.kill()
@@ -72,6 +74,11 @@ def test_a_renamed_hanging_submission_loses_only_its_own_points(tmp_path: Path) 
         for student in ("honest0", "honest1", "honest2"):
             assert rows[student]["total"] == "100", lost(tmp_path / "out", student)
         assert rows["mallory"]["priority_ordering"] == "0"
+        # her other three are the reference solutions: the hang costs its own exercise only
+        # (her daemon once held the session's pipes until the wall clock cut it off, and
+        # the exercise after priority_ordering in that session scored 0 "for a hang")
+        assert {ex: rows["mallory"][ex] for ex in OTHERS} == dict.fromkeys(OTHERS, "25"), \
+            lost(tmp_path / "out", "mallory")
         deadline = time.monotonic() + 5
         while (left := named(name)) and time.monotonic() < deadline:
             time.sleep(0.1)

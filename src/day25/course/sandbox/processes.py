@@ -33,7 +33,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from day25.course.sandbox import namespaces, runner
 from day25.course.sandbox.rlimits import Limits, preexec
@@ -153,7 +153,7 @@ def forget_child_exit(pipe: tuple[int, ...]) -> None:
 
 def session_members(sid: int) -> list[int]:
     """Every live process whose session id is ``sid`` (Linux ``/proc``; [] elsewhere)."""
-    return [pid for pid, _, _, session in _table() if session == sid]
+    return [row.pid for row in _table() if row.session == sid]
 
 
 def kill_session(sid: int) -> None:
@@ -169,8 +169,28 @@ def kill_session(sid: int) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
-def _table() -> list[tuple[int, int, str, int]]:
-    """(pid, parent pid, state, session id) of every process in this PID namespace."""
+class _Row(NamedTuple):
+    """One process of ``/proc``: its state letter, session and live thread count."""
+
+    pid: int
+    ppid: int
+    state: str
+    session: int
+    threads: int
+
+    def alive(self) -> bool:
+        """Not yet dead: a zombie whose other threads still run counts as alive.
+
+        Why: a process whose main thread ended before its others (SIGKILL reaches
+        the threads one by one; a thread may also end alone) shows state Z, yet its
+        threads run, and its children keep it as their parent until the last one
+        ends: they are not orphans yet.
+        """
+        return self.state not in "ZX" or self.threads > 1
+
+
+def _table() -> list[_Row]:
+    """Every process in this PID namespace, as ``/proc/<pid>/stat`` shows it."""
     rows = []
     for entry in Path("/proc").glob("[0-9]*"):
         try:
@@ -178,10 +198,11 @@ def _table() -> list[tuple[int, int, str, int]]:
         except OSError:
             continue
         # bytes: the name in parentheses is any 15 bytes a process chose (PR_SET_NAME);
-        # what follows it is ASCII
-        fields = stat[stat.rfind(b")") + 2 :].decode("ascii").split()  # state, ppid, ...
-        if len(fields) > 3:
-            rows.append((int(entry.name), int(fields[1]), fields[0], int(fields[3])))
+        # what follows it is ASCII: state, ppid, pgrp, session, ..., num_threads (the 18th)
+        fields = stat[stat.rfind(b")") + 2 :].decode("ascii").split()
+        if len(fields) > 17:
+            rows.append(_Row(int(entry.name), int(fields[1]), fields[0], int(fields[3]),
+                             int(fields[17])))
     return rows
 
 
@@ -201,22 +222,25 @@ def kill_left_behind(sid: int, mine: set[int], *, within: float = 5.0) -> int:
     sweeps, and its children keep the killed process's output pipes open, so
     whoever reads them never sees their end. Orphans come to the subreaper when
     their parent dies, generation by generation: the sweep repeats until a pass
-    finds none alive (reaping the orphans that died), or ``within`` seconds.
+    finds none alive (reaping the orphans that died), or ``within`` seconds. A parent
+    counts as dead only once its last thread ended (:meth:`_Row.alive`): till then
+    its children are not orphans yet.
     """
     me, killed, deadline = os.getpid(), set(), time.monotonic() + within
     while time.monotonic() < deadline:
         alive = False
-        for pid, ppid, state, session in _table():
-            if pid == me or not (session == sid or (ppid == me and pid not in mine)):
+        for row in _table():
+            orphan = row.ppid == me and row.pid not in mine
+            if row.pid == me or not (row.session == sid or orphan):
                 continue
-            if state not in "ZX":
+            if row.alive():
                 alive = True
-                killed.add(pid)
+                killed.add(row.pid)
                 with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
-            elif ppid == me and pid not in mine:
+                    os.kill(row.pid, signal.SIGKILL)
+            elif orphan:
                 with contextlib.suppress(ChildProcessError):
-                    os.waitpid(pid, os.WNOHANG)  # an orphan that died: reaped here
+                    os.waitpid(row.pid, os.WNOHANG)  # an orphan that died: reaped here
         if not alive:
             break
         time.sleep(0.005)
