@@ -29,6 +29,7 @@ from day25.course.grading.gradebook import (
 )
 from day25.course.grading.results import ExerciseResult, StudentResult, TestResult
 from day25.course.grading.verdict import Settings, import_failure, run_suites
+from day25.course.protocol import BUDGET_SPENT
 
 COURSE = Path(__file__).resolve().parents[2]
 EXERCISES = load_catalogue(COURSE).exercises
@@ -280,6 +281,32 @@ def test_an_import_that_failed_in_some_sessions_only_says_how_many_tests_it_cost
                                      for row in rows])
     verdict._one_note_for_an_import_failure(every, exercise)
     assert every.notes[0].startswith("x.py could not be imported, so none of its tests")
+
+
+def test_tests_the_exercises_time_did_not_reach_never_count_as_having_imported_it() -> None:
+    """A module forked a daemon and hung at import: two tests failed at import, their
+    timeouts spent the exercise's 20 s, and the session ran none of the other 18. The note
+    said "could not be imported for 2 of its 20 tests ... (the others imported it ...)"."""
+    hung = ("Importing your x.py failed, so nothing in it could be checked.\n"
+            "x.py, line 10: its top level did not finish within 10 s: an endless loop at "
+            "import (outside any function)?\n")
+    spent = "Failed: " + BUDGET_SPENT.format(exercise="x", budget=20.0)
+    exercise = Exercise("x", "X", "x.py", 25)
+
+    def noted(messages: list[str]) -> str:
+        result = ExerciseResult("x", "X", 25.0)
+        rows = [{"name": f"test_{i}", "outcome": "passed" if not m else "failed", "points": 1,
+                 "max_points": 1, "message": m} for i, m in enumerate(messages)]
+        verdict._score(result, exercise, rows)
+        verdict._one_note_for_an_import_failure(result, exercise)
+        return result.notes[0]
+
+    assert noted([hung, hung, *[spent] * 18]).startswith(
+        "x.py could not be imported, so none of its tests could run.")
+    assert noted([hung, hung, spent, "", ""]).startswith(
+        "x.py could not be imported for 2 of its 5 tests, so those did not run (the 2 others "
+        "imported it: ")
+    assert "(the other one imported it: " in noted([hung, spent, ""])
 
 
 def test_what_a_submission_raises_or_prints_is_shown_never_read_as_markdown(

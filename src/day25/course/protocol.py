@@ -53,6 +53,7 @@ from typing import Any, NotRequired, TypedDict
 __all__ = [
     "APPS",
     "APP_COMMANDS",
+    "BUDGET_SPENT",
     "BUS_SUBJECT",
     "CANNOT_RUN_EXIT",
     "CODE_PLACES",
@@ -363,6 +364,10 @@ PARTIAL_SUFFIX = ".partial"
 #: the message of a row the session did not run because an earlier test of its exercise
 #: hung (``--stop-at-first-hang``, which ``day25 check`` asks for)
 HUNG_BEFORE = "Not run: a check of {exercise} hung: fix it first, then run again."
+#: the message of a row the session did not run because the tests of its exercise before
+#: it used up the exercise's time (``--exercise-budget``)
+BUDGET_SPENT = ("Not run: the tests of {exercise} used up their {budget:g} s before reaching "
+                "this one (endless loops or listeners that never return?).")
 #: the line that starts, in a failure's message, what the student's code printed or logged
 OUTPUT_MARKER = "--- last output of your code ---"
 #: the exit code of a session in which some test could not run (a row with ``runner_error``);

@@ -36,7 +36,13 @@ from day25.course.catalogue import COURSE_ROOT_ENV, Exercise, Suite
 from day25.course.grading.feedback import shortened
 from day25.course.grading.results import ExerciseResult, TestResult
 from day25.course.grading.sessions import run_session
-from day25.course.protocol import CANNOT_RUN_EXIT, IMPORT_FAILED, OUTPUT_MARKER, PARTIAL_SUFFIX
+from day25.course.protocol import (
+    BUDGET_SPENT,
+    CANNOT_RUN_EXIT,
+    IMPORT_FAILED,
+    OUTPUT_MARKER,
+    PARTIAL_SUFFIX,
+)
 from day25.course.sandbox.runner import RunnerError
 
 __all__ = ["Settings", "apportion", "import_failure", "run_suite", "run_suites"]
@@ -182,14 +188,18 @@ def _one_note_for_an_import_failure(result: ExerciseResult, exercise: Exercise) 
 def _some_of_its_tests(result: ExerciseResult, module: str) -> None:
     """When the import failed in some sessions only (a top level that stops or kills its
     own process, once), the note says how many tests it cost, not "none could run" above
-    the tests that ran and passed."""
+    the tests that ran and passed. Tests the session did not run because the exercise's
+    time was spent (often by the failed imports) ran nothing: they import nothing either."""
     headline = f"{module} could not be imported, so none of its tests could run."
     lost = sum(t.message.startswith(f"not run: {module} could not be imported")
                for t in result.tests)
-    if not lost or lost == len(result.tests):
+    spent = BUDGET_SPENT.split("{budget", 1)[0].format(exercise=result.exercise)
+    ran = len(result.tests) - lost - sum(spent in t.message for t in result.tests)
+    if not lost or ran <= 0:
         return
+    others = "the other one" if ran == 1 else f"the {ran} others"
     some = (f"{module} could not be imported for {lost} of its {len(result.tests)} tests, "
-            "so those did not run (the others imported it: does its top level do something "
+            f"so those did not run ({others} imported it: does its top level do something "
             "that does not always end the same way?).")
     result.notes[:] = [some + n[len(headline):] if n.startswith(headline) else n
                        for n in result.notes]

@@ -68,6 +68,7 @@ from day25.course.harness.errors import SubmissionError, SubmissionTimeout
 from day25.course.harness.inside_client import InsideClient
 from day25.course.harness.scenarios import ScenarioClient
 from day25.course.protocol import (
+    BUDGET_SPENT,
     CANNOT_RUN_EXIT,
     HUNG_BEFORE,
     PARTIAL_SUFFIX,
@@ -154,9 +155,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     budget = item.config.getoption("--exercise-budget")
     used = item.config.stash[_SPENT].get(exercise_of(item), 0.0)
     if budget is not None and used >= budget:
-        pytest.fail(f"Not run: the tests of {exercise_of(item)} used up their {budget:g} s "
-                    "before reaching this one (endless loops or listeners that never "
-                    "return?).", pytrace=False)
+        pytest.fail(BUDGET_SPENT.format(exercise=exercise_of(item), budget=budget),
+                    pytrace=False)
     stopped = item.config.stash[_STOPPED].get(exercise_of(item))
     if stopped is not None:
         pytest.skip(stopped)
