@@ -10,6 +10,7 @@ and then hung cost the grader minutes, and the other exercises of its session th
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -18,7 +19,7 @@ import textwrap
 # while another of its threads runs, and whose own child left for a session of its own.
 SCENE = textwrap.dedent(
     """
-    import ctypes, os, threading, time
+    import ctypes, json, os, threading, time
     from day25.course.sandbox import processes
 
     processes.become_subreaper()
@@ -42,7 +43,8 @@ SCENE = textwrap.dedent(
         if rows[child].state == "Z":
             break
         time.sleep(0.01)
-    before = (rows[child].state, rows[child].threads, rows[daemon].ppid == child)
+    before = {"state": rows[child].state, "threads": rows[child].threads,
+              "daemon_is_its_child": rows[daemon].ppid == child}
     processes.kill_left_behind(child, {child})
     time.sleep(0.2)
     left = [row.pid for row in processes._table()  # a thread of it still runs
@@ -52,7 +54,7 @@ SCENE = textwrap.dedent(
             os.kill(pid, 9)
         except ProcessLookupError:
             pass
-    print(before, left, flush=True)
+    print(json.dumps({"before": before, "left": left}), flush=True)
     """
 )
 
@@ -61,6 +63,7 @@ def test_a_dying_process_and_the_child_it_detached_are_swept() -> None:
     done = subprocess.run([sys.executable, "-c", SCENE], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr
-    before, left = done.stdout.strip().rsplit(" [", 1)
-    assert before == "('Z', 2, True)", f"the scene was not set: {done.stdout}"
-    assert left == "]", f"the dying process or its detached child outlived the sweep: {done.stdout}"
+    seen = json.loads(done.stdout)
+    assert seen["before"] == {"state": "Z", "threads": 2, "daemon_is_its_child": True}, (
+        f"the scene was not set: {seen}")
+    assert seen["left"] == [], f"the dying process or its detached child outlived the sweep: {seen}"
