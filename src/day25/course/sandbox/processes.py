@@ -30,6 +30,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -265,7 +266,31 @@ def kill_tree(proc: subprocess.Popen[bytes], *, wait: float = 5.0) -> None:
         proc.kill()
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=wait)
-    for stream in (proc.stdin, proc.stdout, proc.stderr):
-        if stream is not None:
+    _close_pipes(proc)
+
+
+#: how long :func:`kill_tree` waits for its pipes to close before leaving them to a thread
+PIPES_CLOSE_WITHIN = 1.0
+
+
+def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
+    """Close our ends of ``proc``'s pipes, never waiting on a process that is not ``proc``'s.
+
+    Why: closing a buffered pipe first takes the lock that a thread blocked reading it
+    holds, and that read ends only when every process holding the pipe's other end has
+    ended. A process started detached (``setsid``) by the code under test holds it too,
+    and only the sandboxed runner's sweep reaches one: under the portable runner
+    (macOS, Windows) it may hold the pipe for minutes, and ``day25 check`` waited that
+    long, then failed a correct test on its timeout. A close that has not finished within
+    :data:`PIPES_CLOSE_WITHIN` s finishes in the background, when that process ends.
+    """
+    streams = [stream for stream in (proc.stdin, proc.stdout, proc.stderr) if stream is not None]
+
+    def close() -> None:
+        for stream in streams:
             with contextlib.suppress(OSError):
                 stream.close()
+
+    closer = threading.Thread(target=close, name=f"day25-close-pipes-{proc.pid}", daemon=True)
+    closer.start()
+    closer.join(PIPES_CLOSE_WITHIN)
