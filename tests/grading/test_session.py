@@ -70,11 +70,34 @@ def test_a_cut_off_session_keeps_the_exercises_it_finished(tmp_path: Path) -> No
 
 
 def test_an_exercise_over_its_budget_fails_its_remaining_tests(tmp_path: Path) -> None:
-    slow = "import time\ndef test_a():\n    time.sleep(2.5)\ndef test_b():\n    pass\n"
+    """The test running when the budget runs out is cut there, not at its own timeout:
+    else it would take that time from the next exercise, here all of it."""
+    slow = ("import time\ndef test_a():\n    time.sleep(1)\ndef test_b():\n    time.sleep(120)\n"
+            "def test_c():\n    pass\n")
     settings = _course(tmp_path, {"slow": slow, "next": PASS})
-    settings = Settings(settings.course_root, exercise_timeout=2, test_timeout=60)
+    settings = Settings(settings.course_root, exercise_timeout=2.5, test_timeout=60)
     slow_result, next_result = run_suites([_ex("slow"), _ex("next")],
-                                          tmp_path / "course" / "sub", settings, timeout=60)
-    assert [t.passed for t in slow_result.tests] == [True, False]
-    assert "used up their 2 s" in slow_result.tests[1].message
+                                          tmp_path / "course" / "sub", settings, timeout=30)
+    assert [t.passed for t in slow_result.tests] == [True, False, False], slow_result.notes
+    assert slow_result.tests[1].message.startswith(
+        "Cut off: the tests of slow used up their 2.5 s while this one ran")
+    assert ("Not run: the tests of slow used up their 2.5 s before reaching this one"
+            in slow_result.tests[2].message)
     assert next_result.points == 25, "the next exercise still gets its whole budget"
+
+
+def test_a_test_past_its_timeout_says_so_in_plain_words(tmp_path: Path) -> None:
+    """Not pytest-timeout's "Timeout (>2.0s) from pytest-timeout"; and for `day25 check`
+    (stop at the first hang) the exercise's other tests are not run, each waiting as long."""
+    hangs = HANG + "def test_b():\n    pass\n"
+    settings = _course(tmp_path, {"hangs": hangs})
+    for stop in (False, True):
+        settings = Settings(settings.course_root, exercise_timeout=60, test_timeout=2,
+                            stop_at_first_hang=stop)
+        [result] = run_suites([_ex("hangs")], tmp_path / "course" / "sub", settings, timeout=30)
+        first, second = result.tests
+        assert first.message == ("This test did not finish within its 2 s: an endless loop, a "
+                                 "listener that never returns, or an emit that waits on itself?")
+        assert second.passed is not stop, second.message
+        if stop:
+            assert second.message.startswith("Not run: a check of hangs hung: fix it first")

@@ -53,6 +53,7 @@ from typing import Any, NotRequired, TypedDict
 __all__ = [
     "APPS",
     "APP_COMMANDS",
+    "BUDGET_CUT",
     "BUDGET_SPENT",
     "BUS_SUBJECT",
     "CANNOT_RUN_EXIT",
@@ -69,6 +70,7 @@ __all__ = [
     "LISTENER_ERRORS",
     "PARTIAL_SUFFIX",
     "SCENARIOS",
+    "TIMED_OUT",
     "ZYGOTE_FORKS_ENV",
     "AppReply",
     "AppRequest",
@@ -368,6 +370,12 @@ HUNG_BEFORE = "Not run: a check of {exercise} hung: fix it first, then run again
 #: it used up the exercise's time (``--exercise-budget``)
 BUDGET_SPENT = ("Not run: the tests of {exercise} used up their {budget:g} s before reaching "
                 "this one (endless loops or listeners that never return?).")
+#: the message of a test cut off while it ran, when the budget ran out during it
+BUDGET_CUT = ("Cut off: the tests of {exercise} used up their {budget:g} s while this one ran "
+              "(endless loops or listeners that never return?).")
+#: the message of a test that ran out of its own time limit (pytest's ``--timeout``)
+TIMED_OUT = ("This test did not finish within its {seconds:g} s: an endless loop, a listener "
+             "that never returns, or an emit that waits on itself?")
 #: the line that starts, in a failure's message, what the student's code printed or logged
 OUTPUT_MARKER = "--- last output of your code ---"
 #: the exit code of a session in which some test could not run (a row with ``runner_error``);

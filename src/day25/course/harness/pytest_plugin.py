@@ -9,13 +9,15 @@
   grader's wall clock still proves which exercises finished.
 * ``--exercise-budget SECONDS``: one session grades several exercises; once an
   exercise has used its budget, its remaining tests fail at once with a
-  sentence saying so, and the next exercise still gets its whole budget.
+  sentence saying so, and the next exercise still gets its whole budget; a test
+  is cut when the budget runs out during it (:mod:`~day25.course.harness.time_limits`).
 * ``--stop-at-first-failure``: once a test of an exercise failed, its remaining
   tests are skipped (0 points each). For checking the suites against known bugs,
   where the question is only whether a file loses points; a run without it is
   the grade.
 * ``--stop-at-first-hang``: the same, once a test of an exercise hung (a
-  :class:`SubmissionTimeout`), each skipped test saying :data:`HUNG_BEFORE`.
+  :class:`SubmissionTimeout`, or a test that ran out of its timeout), each skipped
+  test saying :data:`HUNG_BEFORE`.
   ``day25 check``'s: the rest would most likely hang too, each for its whole
   timeout, and the student waits minutes to learn what the first one said.
 * ``@pytest.mark.points(n)``: the weight of a graded test (default 1).
@@ -46,7 +48,6 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -61,14 +62,15 @@ from day25.course.catalogue import (
     find_course_root,
     load_catalogue,
 )
+from day25.course.harness import time_limits
 from day25.course.harness.app_process import AppProcess
 from day25.course.harness.app_server import AppServer
 from day25.course.harness.conversation import unanswered
 from day25.course.harness.errors import SubmissionError, SubmissionTimeout
 from day25.course.harness.inside_client import InsideClient
 from day25.course.harness.scenarios import ScenarioClient
+from day25.course.harness.time_limits import exercise_of, explain_timeout, timed_out
 from day25.course.protocol import (
-    BUDGET_SPENT,
     CANNOT_RUN_EXIT,
     HUNG_BEFORE,
     PARTIAL_SUFFIX,
@@ -84,7 +86,6 @@ __all__ = ["exercise_of"]
 _Client = TypeVar("_Client", bound=InsideClient)
 
 _RESULTS = pytest.StashKey[dict[str, VerdictRow]]()
-_SPENT = pytest.StashKey[dict[str, float]]()
 #: the exercises whose remaining tests are not run, and why (--stop-at-first-...)
 _STOPPED = pytest.StashKey[dict[str, str]]()
 
@@ -120,7 +121,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "points(n): weight of a graded test")
     config.addinivalue_line("markers", "category(name): the kind of rule a test checks")
     config.stash[_RESULTS] = {}
-    config.stash[_SPENT] = {}
+    # the budget and the time limits: hooks of their own (pytest_configure reaches them too)
+    if not config.pluginmanager.is_registered(time_limits):
+        config.pluginmanager.register(time_limits, "day25-time-limits")
     config.stash[_STOPPED] = {}
 
 
@@ -138,37 +141,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     _partial(session.config, {"collected": counts})
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(
-    item: pytest.Item, nextitem: pytest.Item | None
-) -> Generator[None, object, object]:
-    """Charge each test's wall time to its exercise's budget."""
-    started = time.monotonic()
-    try:
-        return (yield)
-    finally:
-        spent = item.config.stash[_SPENT]
-        spent[exercise_of(item)] = spent.get(exercise_of(item), 0.0) + time.monotonic() - started
-
-
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    budget = item.config.getoption("--exercise-budget")
-    used = item.config.stash[_SPENT].get(exercise_of(item), 0.0)
-    if budget is not None and used >= budget:
-        pytest.fail(BUDGET_SPENT.format(exercise=exercise_of(item), budget=budget),
-                    pytrace=False)
     stopped = item.config.stash[_STOPPED].get(exercise_of(item))
     if stopped is not None:
         pytest.skip(stopped)
-
-
-def exercise_of(item: pytest.Item) -> str:
-    module = getattr(item, "module", None)
-    name = getattr(module, "EXERCISE", None)
-    if isinstance(name, str):
-        return name
-    stem = Path(str(item.fspath)).stem
-    return stem.removeprefix("test_")
 
 
 def _points(item: pytest.Item) -> float:
@@ -190,6 +166,8 @@ def pytest_runtest_makereport(
         report.longrepr = str(call.excinfo.value)
     elif call.excinfo is not None and isinstance(call.excinfo.value, httpx.TimeoutException):
         report.longrepr = unanswered(call.excinfo.value)
+    elif timed_out(call):
+        report.longrepr = explain_timeout(item)
     broken = call.excinfo is not None and call.excinfo.errisinstance(RunnerError)
     if broken:
         assert call.excinfo is not None
@@ -229,7 +207,7 @@ def _stop_after(config: pytest.Config, exercise: str, call: pytest.CallInfo[None
         stopped.setdefault(exercise, f"Not run: a test of {exercise} already failed "
                                      "(--stop-at-first-failure).")
     elif (config.getoption("--stop-at-first-hang") and call.excinfo is not None
-          and call.excinfo.errisinstance(SubmissionTimeout)):
+          and (call.excinfo.errisinstance(SubmissionTimeout) or timed_out(call))):
         stopped.setdefault(exercise, HUNG_BEFORE.format(exercise=exercise))
 
 
