@@ -3,6 +3,8 @@ session keeps the exercises it had finished; the server forks from one thread.""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import threading
@@ -101,3 +103,23 @@ def test_a_test_past_its_timeout_says_so_in_plain_words(tmp_path: Path) -> None:
         assert second.passed is not stop, second.message
         if stop:
             assert second.message.startswith("Not run: a check of hangs hung: fix it first")
+
+
+def test_no_cut_where_a_timeout_would_end_the_whole_session(tmp_path: Path) -> None:
+    """Where pytest-timeout has no signal to fail one test (Windows: its thread method ends
+    the process), a test is not cut at the budget: that would end the session, and every
+    exercise in it, for a test that finishes within its own timeout."""
+    slow = "import time\ndef test_a():\n    time.sleep(3)\ndef test_b():\n    pass\n"
+    root = _course(tmp_path, {"slow": slow}).course_root
+    verdict = tmp_path / "verdict.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/hidden/test_slow.py", "-q", "-p",
+         "no:cacheprovider", "-p", "pytest_timeout", "--timeout", "60",
+         "--timeout-method", "thread", "--exercise-budget", "1.5", "--verdict-json",
+         str(verdict), "--submission", str(root / "sub")],
+        cwd=root, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})  # as the grader runs it
+    assert verdict.exists(), done.stdout + done.stderr  # the session lived to write it
+    rows = {row["name"]: row for row in json.loads(verdict.read_text())}
+    assert rows["test_a"]["outcome"] == "passed", rows
+    assert "used up their 1.5 s before reaching this one" in rows["test_b"]["message"], rows

@@ -11,7 +11,10 @@ between tests, so the last test to start could run on for its whole pytest
 timeout (``--timeout``) past the budget, taking that time from the exercises
 after it in the session. A test that starts with less budget left than its own
 timeout gets that remainder as its timeout instead, and when it runs out it says
-:data:`~day25.course.protocol.BUDGET_CUT`.
+:data:`~day25.course.protocol.BUDGET_CUT`. Only where pytest-timeout ends a test by a
+signal: where it has no ``SIGALRM`` (Windows) it ends the whole session instead, and a
+cut would cost every exercise of the session for a test that might have finished
+within its own timeout.
 
 A test that runs out of its own timeout says :data:`~day25.course.protocol.TIMED_OUT`
 in plain words, not pytest-timeout's "Timeout (>60.0s) from pytest-timeout". It is
@@ -27,6 +30,7 @@ import time
 from collections.abc import Generator
 
 import pytest
+import pytest_timeout  # type: ignore[import-untyped]
 
 from day25.course.protocol import BUDGET_CUT, BUDGET_SPENT, TIMED_OUT
 
@@ -60,6 +64,12 @@ def _own_timeout(item: pytest.Item) -> float | None:
     return float(given) if given else None
 
 
+def _ends_one_test(config: pytest.Config) -> bool:
+    """Whether pytest-timeout ends a test that runs out by failing it (its signal method)."""
+    method = config.getoption("timeout_method", None) or pytest_timeout.DEFAULT_METHOD
+    return bool(method == "signal")
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_protocol(
     item: pytest.Item, nextitem: pytest.Item | None
@@ -70,7 +80,7 @@ def pytest_runtest_protocol(
     """
     budget = item.config.getoption("--exercise-budget")
     spent = item.config.stash[_SPENT]
-    if budget is not None:
+    if budget is not None and _ends_one_test(item.config):
         left = budget - spent.get(exercise_of(item), 0.0)
         own = _own_timeout(item)
         if left > 0 and (own is None or left < own):
