@@ -76,8 +76,9 @@ def test_works_as_a_decorator_and_returns_the_handler(expect: Any) -> None:
 
 @pytest.mark.category("priority")
 def test_it_runs_at_its_priority(expect: Any) -> None:
-    ops = [on("mid"), once("first", "HIGH"), emit(1)]
-    expect(ops, [[], [], [["first", 1], ["mid", 1]]])
+    # LOWEST is 0, a priority like any other: it runs after LOW, not with the defaults
+    ops = [on("mid"), once("first", "HIGH"), on("low", "LOW"), once("last", "LOWEST"), emit(1)]
+    expect(ops, [[], [], [], [], [["first", 1], ["mid", 1], ["low", 1], ["last", 1]]])
 
 
 @pytest.mark.category("reentrant")

@@ -75,9 +75,10 @@ def test_async_listeners_are_awaited_in_order(expect: Any) -> None:
 @pytest.mark.category("off")
 def test_off_removes_only_that_handler(expect: Any) -> None:
     # off names one event: "a" stays on "f"; an event nobody listens to is no error
+    # and for good: the emit after the next one still runs b
     ops = [on("a"), on("b"), on("a", event="f"), off("a"), off("never_added"),
-           off("a", event="nobody"), emit(1), emit(2, event="f")]
-    expect(ops, [[], [], [], [], [], [], [["b", 1]], [["a", 2]]])
+           off("a", event="nobody"), emit(1), emit(2, event="f"), emit(3)]
+    expect(ops, [[], [], [], [], [], [], [["b", 1]], [["a", 2]], [["b", 3]]])
 
 
 @pytest.mark.category("events")
@@ -117,9 +118,11 @@ def test_a_mixed_program(expect: Any) -> None:
 
 @pytest.mark.category("priority_values")
 def test_plain_ints_and_every_eventpriority_member_work(expect: Any) -> None:
-    ops = [on("lowest", "LOWEST"), on("five", 5), on("highest", "HIGHEST"), on("high", "HIGH"),
-           emit(1)]
-    expect(ops, [[], [], [], [], [["five", 1], ["highest", 1], ["high", 1], ["lowest", 1]]])
+    # LOWEST is 0, a priority like any other: it runs after LOW, not with the defaults
+    ops = [on("lowest", "LOWEST"), on("five", 5), on("low", "LOW"), on("highest", "HIGHEST"),
+           on("medium", "MEDIUM"), on("high", "HIGH"), emit(1)]
+    expect(ops, [[], [], [], [], [], [], [["five", 1], ["highest", 1], ["high", 1],
+                                          ["medium", 1], ["low", 1], ["lowest", 1]]])
 
 
 @pytest.mark.category("changes_during_emit")
