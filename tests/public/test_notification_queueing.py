@@ -135,6 +135,8 @@ async def test_bad_input_is_refused_with_422(app_server: Server) -> None:
                          ({"user": "ann", "title": "t", "body": 5}, "whose body is a number"),
                          ({"user": "ann", "title": "t", "level": None},
                           'whose level is null (a default is for a missing field only)'),
+                         ({"user": "ann", "title": "t", "body": None},
+                          'whose body is null (a default is for a missing field only)'),
                          ({"user": "ann", "title": "t", "level": ""}, 'whose level is ""'),
                          ({"user": 123, "title": "t"}, "whose user is a number")):
             r = await client.post("/notifications", json=bad)
@@ -224,9 +226,18 @@ async def test_ack_counts_only_your_pending_ids(app_server: Server) -> None:
             f"next get the live push of 'later', got {seen}."
         )
     async with server.connect("/notifications/ann") as ann:
-        titles = [f["title"] for f in await backlog(server, ann)]
+        frames = await backlog(server, ann)
+        titles = [f["title"] for f in frames]
         assert titles == ["t1", "later"], (
             f"The acknowledged one (t0) never comes back: got {titles}")
+        # the newest one acked: its id is still never given again
+        await ann.send(json.dumps({"type": "ack", "ids": [frames[-1]["id"]]}))
+        await server.recv_json(ann, expecting="the acked reply to ann's ack of 'later'")
+        after = (await post(server, "cy", "after"))["id"]
+        assert after not in {*mine, bobs, frames[-1]["id"]}, (
+            f"Ids are unique, acknowledged ones too (clients de-duplicate by id): the "
+            f"notification posted after ann acked 'later' (id {frames[-1]['id']}) got id "
+            f"{after} again")
     async with server.connect("/notifications/bob") as bob:
         titles = [f["title"] for f in await backlog(server, bob)]
         assert titles == ["not yours"], f"ann cannot acknowledge bob's: got {titles}"
