@@ -53,15 +53,13 @@ async def test_post_creates_a_notification(app_server: Server) -> None:
         r = await client.post("/notifications", json={"user": "ann", "title": "Hello"})
     assert r.status_code == 201, (
         f"POST /notifications with {{'user': 'ann', 'title': 'Hello'}} should answer 201; "
-        f"got {r.status_code}: {reply_text(r)}"
-    )
+        f"got {r.status_code}: {reply_text(r)}")
     body = r.json()
     assert (
         body.get("seq") == 1 and isinstance(body.get("id"), str) and body.get("delivered") == 0
     ), f'The 201 body should be {{"id": "<a unique string>", "seq": 1, "delivered": 0}}; got {body}'
     assert server.events("notification.created"), (
-        "The route should emit 'notification.created' on app.events (use day25.install(app))."
-    )
+        "The route should emit 'notification.created' on app.events (use day25.install(app)).")
     bo = {"user": "bo", "title": "emitted", "body": "", "level": "normal"}
     raised = await server.emit("notification.created", bo)  # by other code than the route
     async with server.connect("/notifications/bo") as tab:
@@ -98,15 +96,13 @@ async def test_backlog_in_order_then_backlog_end_then_live(app_server: Server) -
         )
         assert frames[2] == {"type": "backlog_end", "count": 2}, (
             f"backlog_end says how many notifications it sent: expected "
-            f'{{"type": "backlog_end", "count": 2}}, got {frames[2]}'
-        )
+            f'{{"type": "backlog_end", "count": 2}}, got {frames[2]}')
         async with server.http() as client:
             await client.post("/notifications", json={"user": "ann", "title": "live"})
         live = await server.recv_json(ann, expecting=(
             "the live push of 'live', created while ann is connected"))
         assert live.get("type") == "notification" and live.get("title") == "live", (
-            f"A notification created while ann is connected should be pushed at once; got {live}"
-        )
+            f"A notification created while ann is connected should be pushed at once; got {live}")
         await ann.send(json.dumps({"type": "ack", "ids": [f["id"] for f in frames[:2]]}))
         acked = await server.recv_json(ann, expecting="the acked reply to ann's ack of two ids")
         assert acked == {"type": "acked", "count": 2}, f"Expected an acked reply; got {acked}"
@@ -120,8 +116,7 @@ async def test_backlog_in_order_then_backlog_end_then_live(app_server: Server) -
         end = await server.recv_json(ann, expecting="the backlog_end frame after 'live'")
         assert end == {"type": "backlog_end", "count": 1}, (
             "The backlog held one notification ('live', seq 3), so backlog_end's count is "
-            f"how many it sent, 1, not the last seq: got {end}"
-        )
+            f"how many it sent, 1, not the last seq: got {end}")
 
 
 @pytest.mark.category("bad_input")
@@ -230,14 +225,13 @@ async def test_ack_counts_only_your_pending_ids(app_server: Server) -> None:
         titles = [f["title"] for f in frames]
         assert titles == ["t1", "later"], (
             f"The acknowledged one (t0) never comes back: got {titles}")
-        # the newest one acked: its id is still never given again
-        await ann.send(json.dumps({"type": "ack", "ids": [frames[-1]["id"]]}))
+        newest = frames[-1]["id"]  # acked now: its id is still never given again
+        await ann.send(json.dumps({"type": "ack", "ids": [newest]}))
         await server.recv_json(ann, expecting="the acked reply to ann's ack of 'later'")
         after = (await post(server, "cy", "after"))["id"]
-        assert after not in {*mine, bobs, frames[-1]["id"]}, (
+        assert after not in {*mine, bobs, newest}, (
             f"Ids are unique, acknowledged ones too (clients de-duplicate by id): the "
-            f"notification posted after ann acked 'later' (id {frames[-1]['id']}) got id "
-            f"{after} again")
+            f"notification posted after ann acked 'later' (id {newest}) got id {after} again")
     async with server.connect("/notifications/bob") as bob:
         titles = [f["title"] for f in await backlog(server, bob)]
         assert titles == ["not yours"], f"ann cannot acknowledge bob's: got {titles}"
