@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.pids import alive
 from tests.terminal import sigint_as_in_a_terminal
 
 from day25.course.student.start import jupyter_command
@@ -43,14 +44,6 @@ def _descendants(pid: int) -> set[int]:
             found.add(child)
             todo.append(child)
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != b"Z"
 
 
 def _start_kernel(port: int, proc: subprocess.Popen[bytes]) -> set[int]:
@@ -87,8 +80,8 @@ def stops_everything(proc: subprocess.Popen[bytes], stop: int, lab: set[int], po
     os.kill(proc.pid, stop)
     assert proc.wait(timeout=60) == 0, said
     deadline = time.monotonic() + 30
-    while alive := {pid for pid in lab if _alive(pid)}:
-        assert time.monotonic() < deadline, f"still running after day25 stopped: {alive}"
+    while running := {pid for pid in lab if alive(pid)}:
+        assert time.monotonic() < deadline, f"still running after day25 stopped: {running}"
         time.sleep(0.2)
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=2)
@@ -185,7 +178,7 @@ def test_a_signal_to_day25_start_stops_jupyterlab_and_its_kernels(
         stops_everything(proc, stop, lab, port)
     finally:
         for pid in (proc.pid, *lab):
-            if _alive(pid):
+            if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         proc.wait(timeout=20)
 
@@ -261,6 +254,6 @@ def test_ctrl_c_without_a_terminal_lets_jupyterlab_shut_its_kernels_down(tmp_pat
         assert left == [], f"JupyterLab did not clean up after itself: {left}"
     finally:
         for pid in (proc.pid, *lab):
-            if _alive(pid):
+            if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         proc.wait(timeout=20)

@@ -17,6 +17,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from tests.pids import alive
 
 from .conftest import COURSE, SYSTEMS, day25, simulated_env
 
@@ -29,14 +30,6 @@ _helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"
 with open({pids!r}, "a") as _pids:
     _pids.write(f"{{_helper.pid}}\\n")
 '''
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @pytest.mark.parametrize("system", SYSTEMS)
@@ -56,8 +49,8 @@ def test_check_does_not_wait_for_a_helper_the_module_detached(system: str,
         assert proc.returncode == 0, proc.stdout
         assert "FAIL" not in proc.stdout and "1/1 exercises pass" in proc.stdout
         # the check ended while the helpers ran on: it did not wait for them
-        assert started and all(_alive(pid) for pid in started), started
+        assert started and all(alive(pid) for pid in started), started
     finally:
         for pid in (int(p) for p in pids.read_text().split()) if pids.exists() else ():
-            if _alive(pid):
+            if alive(pid):
                 os.kill(pid, signal.SIGKILL)

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.pids import alive
 
 from .conftest import simulated_env
 
@@ -34,15 +35,6 @@ time.sleep(600)
 '''
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat", "rb") as stat:  # a zombie is gone too, waiting to be reaped
-        return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-
-
 @pytest.mark.parametrize("system", [None, "macos", "windows"])
 def test_an_inside_process_stuck_at_import_ends_with_its_session(tmp_path: Path,
                                                                  system: str | None) -> None:
@@ -54,17 +46,17 @@ def test_an_inside_process_stuck_at_import_ends_with_its_session(tmp_path: Path,
         assert session.stdout is not None
         pid = int(session.stdout.readline())
         time.sleep(1.0)  # importing by now: the loop runs
-        assert _alive(pid), "the inside process should still be looping at import"
+        assert alive(pid), "the inside process should still be looping at import"
         session.send_signal(signal.SIGKILL)
         session.wait(10)
         deadline = time.monotonic() + 10
-        while _alive(pid) and time.monotonic() < deadline:
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _alive(pid), "the inside process outlived the session that started it"
+        assert not alive(pid), "the inside process outlived the session that started it"
     finally:
         session.kill()
         session.wait()
         if session.stdout is not None:
             session.stdout.close()  # else the GC warns of it, under whichever test runs then
-        if "pid" in locals() and _alive(pid):
+        if "pid" in locals() and alive(pid):
             os.kill(pid, signal.SIGKILL)
