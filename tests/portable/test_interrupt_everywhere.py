@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from tests.terminal import sigint_as_in_a_terminal
 
-from ..test_start import _alive, _descendants
+from ..pids import alive
+from ..test_start import _descendants
 from .conftest import COURSE, SYSTEMS, simulated_env
 
 pytestmark = pytest.mark.timeout(300)
@@ -78,12 +79,12 @@ def test_ctrl_c_stops_the_checks_and_exits_130(system: str | None, tmp_path: Pat
         assert proc.wait(timeout=60) == 130
         # gone at once: left alone, the hung scenario would end at its own 10 s timeout
         deadline = time.monotonic() + GONE_WITHIN
-        while alive := {pid for pid in started if _alive(pid)}:
+        while running := {pid for pid in started if alive(pid)}:
             assert time.monotonic() < deadline, (
-                f"still running after day25 check ended: {[_cmdline(p) for p in alive]}")
+                f"still running after day25 check ended: {[_cmdline(p) for p in running]}")
             time.sleep(0.2)
     finally:
         for pid in (proc.pid, *started):
-            if _alive(pid):
+            if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         proc.wait(timeout=20)

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from ..test_start import TOKEN, _alive, _descendants, _wait_for_lab, free_port, stops_everything
+from ..pids import alive
+from ..test_start import TOKEN, _descendants, _wait_for_lab, free_port, stops_everything
 from .conftest import COURSE, SYSTEMS, simulated_env
 
 pytestmark = pytest.mark.timeout(300)
@@ -60,6 +61,6 @@ def test_start_opens_jupyterlab_and_a_signal_stops_it(system: str, tmp_path: Pat
         assert "Traceback" not in log.read_text(encoding=written)
     finally:
         for pid in (proc.pid, *lab, *_descendants(proc.pid)):
-            if _alive(pid):
+            if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         proc.wait(timeout=20)
