@@ -57,7 +57,7 @@ from day25.course.harness.errors import (
     SubmissionTimeout,
     reply_error,
 )
-from day25.course.harness.transport import Lent, tls_context
+from day25.course.harness.transport import AppPool, Lent, tls_context
 from day25.course.sandbox import runner
 from day25.course.sandbox.beneath import PinnedSocket, remove_beneath
 from day25.course.sandbox.rlimits import Limits
@@ -98,7 +98,7 @@ class AppServer(AppEvents):
         # no Unix sockets with the portable runner (Windows has none): TCP, the port the app picks
         self.uds = None if runner.portable() else str(self._appdir / "app.sock")
         self._app: RemoteApp | None = None
-        self._pool: tuple[RemoteApp, object, httpx.AsyncHTTPTransport] | None = None
+        self._pool = AppPool()  # the grader's HTTP connections to the running app
         self._socket: PinnedSocket | None = None  # the running app's, as the grader reaches it
 
     @property
@@ -156,6 +156,7 @@ class AppServer(AppEvents):
         self._unpin()
 
     def _unpin(self) -> None:
+        self._pool.close()  # its connections went through the socket
         if self._socket is not None:
             self._socket.close()
             self._socket = None
@@ -243,15 +244,9 @@ class AppServer(AppEvents):
         app = self._running()
         kwargs.setdefault("timeout", self.timeout)
         tls = tls_context()  # unused over a Unix socket, but httpx builds one per client
-        try:
-            loop: object = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if self._pool is None or self._pool[0] is not app or self._pool[1] is not loop:
-            uds = self._socket.path if self._socket is not None else None
-            transport = httpx.AsyncHTTPTransport(uds=uds, verify=tls)
-            self._pool = (app, loop, transport)
-        return httpx.AsyncClient(transport=Lent(self._pool[2], app.port), verify=tls,
+        uds = self._socket.path if self._socket is not None else None
+        transport = self._pool.transport(app, uds)
+        return httpx.AsyncClient(transport=Lent(transport, app.port), verify=tls,
                                  base_url=self.base_url, **kwargs)
 
     async def settled(self, *, quiet: float = 0.05, limit: float = 2.0) -> bool:

@@ -2,14 +2,17 @@
 
 Why: a browser keeps its connection to a server open across requests; a test
 that posts ten times should pay for one connection, and a client closed by a
-test must not close the pool the next test uses. And the grader reads what a
-submission's app answers outside the sandbox's limits: a body is read up to
-:data:`MAX_BODY_BYTES` and no further (an app that streamed 120 MiB of JSON had
-the grader's test process hold gigabytes to parse it).
+test must not close the pool the next test uses. The pool is closed when its app
+is replaced or stopped, or when its event loop ends (each test has its own), so
+its sockets are closed by the grader rather than by the garbage collector. And
+the grader reads what a submission's app answers outside the sandbox's limits: a
+body is read up to :data:`MAX_BODY_BYTES` and no further (an app that streamed
+120 MiB of JSON had the grader's test process hold gigabytes to parse it).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import ssl
 from collections.abc import AsyncIterator
@@ -18,7 +21,7 @@ import httpx
 
 from day25.course.harness.errors import SubmissionError
 
-__all__ = ["MAX_BODY_BYTES", "Lent", "tls_context"]
+__all__ = ["MAX_BODY_BYTES", "AppPool", "Lent", "tls_context"]
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # the exercises' bodies are a few KB
 
@@ -70,3 +73,58 @@ class Lent(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         return None  # the pool is the server's: it ends with the app
+
+
+class AppPool:
+    """One app's pooled transport on one event loop, closed with the app or the loop.
+
+    Why a task: a pool's sockets belong to the loop that opened them and can only
+    be closed on it, and a loop has no "about to close" callback. A task that waits
+    for ever is one: ``asyncio.run`` and pytest-asyncio cancel every task left
+    when they close a loop, and the task's ``finally`` closes the pool there.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple[object, object] | None = None
+        self._transport: httpx.AsyncHTTPTransport | None = None
+        self._closer: asyncio.Task[None] | None = None
+
+    def transport(self, app: object, uds: str | None) -> httpx.AsyncHTTPTransport:
+        """The pool of ``app`` on the running loop (if any): the one lent before, or a
+        new one (the old one is then closed: its app or its loop is gone)."""
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        key = (app, loop)
+        if (self._transport is None or self._key is None or self._key[0] is not app
+                or self._key[1] is not loop):
+            self.close()
+            self._transport = httpx.AsyncHTTPTransport(uds=uds, verify=tls_context())
+            self._key = key
+            if loop is not None:
+                self._closer = loop.create_task(_close_at_end(self._transport),
+                                                name="day25: close the app's HTTP pool")
+        return self._transport
+
+    def close(self) -> None:
+        """Close the pool on its own loop: now if that loop is this thread's and idle,
+        else as soon as it runs (a loop already closed has closed it, or dropped it)."""
+        closer, self._closer = self._closer, None
+        self._transport = self._key = None
+        if closer is None or closer.done():
+            return
+        loop = closer.get_loop()
+        if loop.is_closed():
+            return
+        if loop.is_running():
+            loop.call_soon_threadsafe(closer.cancel)
+        else:
+            closer.cancel()
+
+
+async def _close_at_end(transport: httpx.AsyncHTTPTransport) -> None:
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await transport.aclose()
