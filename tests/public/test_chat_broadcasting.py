@@ -69,6 +69,13 @@ async def test_joining_sends_the_roster_first(app_server: Server) -> None:
         assert second == {"type": "join", "room": "lobby", "user": "ann"}, (
             f"Next, ann should hear her own join. Got {second}."
         )
+    # "no origin check": a page of another site connects like any other
+    site = {"additional_headers": {"Origin": "http://localhost:5173"}}
+    async with server.connect("/chat/attic?user=bob", **site) as bob:
+        first = await server.recv_json(bob, expecting="the roster")
+        assert first == {"type": "roster", "room": "attic", "users": ["bob"]}, (
+            "A client sending Origin: http://localhost:5173 (a page of another site) is served "
+            f"like any other: bob should get the roster of attic, got {first}.")
 
 
 @pytest.mark.category("message")

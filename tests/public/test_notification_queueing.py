@@ -133,12 +133,12 @@ async def test_bad_input_is_refused_with_422(app_server: Server) -> None:
                          ({"user": "ann", "title": "t", "body": None},
                           'whose body is null (a default is for a missing field only)'),
                          ({"user": "ann", "title": "t", "level": ""}, 'whose level is ""'),
-                         ({"user": 123, "title": "t"}, "whose user is a number")):
+                         ({"user": 123, "title": "t"}, "whose user is a number"),
+                         ({"user": "ann\n", "title": "t"}, 'whose user is "ann\\n"')):
             r = await client.post("/notifications", json=bad)
             assert r.status_code == 422, (
                 f"A notification {why} should get 422, got {r.status_code}: "
-                f"{reply_text(r, output=server.output)}"
-            )
+                f"{reply_text(r, output=server.output)}")
             assert isinstance(r.json().get("error"), str), 'A 422 body should be {"error": "..."}'
         latin1 = '{"user": "ann", "title": "caf\u00e9"}'.encode("latin-1")
         r = await client.post("/notifications", content=latin1,

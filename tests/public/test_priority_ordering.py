@@ -85,6 +85,10 @@ def test_off_removes_only_that_handler(expect: Any) -> None:
 def test_events_are_independent(expect: Any) -> None:
     ops = [on("a", event="x"), emit(1, event="y"), emit(2, event="x")]
     expect(ops, [[], [], [["a", 2]]])
+    # "An event is its exact name": "Save", "save" and " save" are three events
+    ops = [on("a", event="Save"), on("b", event="save"), on("c", event=" save"),
+           emit(1, event="save")]
+    expect(ops, [[], [], [], [["b", 1]]])
 
 
 @pytest.mark.category("duplicates")
