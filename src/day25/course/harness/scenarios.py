@@ -53,6 +53,7 @@ class ScenarioClient(InsideClient):
                 {"scenario": scenario}, timeout=self.timeout, what="running a scenario"
             )
         except SubmissionError:
+            process.kill()  # crashed or hung: its pipes closed now, not by the GC
             self._process = None
             raise
         if not reply.get("ok"):

@@ -1,11 +1,12 @@
-"""The grader's HTTP connections to an app are closed by the grader, not left to the GC.
+"""What the grader opens to reach a submission, it closes: not left to the GC.
 
 Every client of one app on one event loop shares a pooled transport
 (``AppServer.http``). Its sockets belong to that loop: the pool must be closed when
 the loop ends (each test has its own), when the app is stopped, and when a restart
 replaces the app. Left open, each test's pool held its connection until the next
 test replaced it, and the garbage collector closed it later with a
-``ResourceWarning``.
+``ResourceWarning``. And a process that crashed or hung is dropped by
+``ScenarioClient`` with its pipes closed, not left for the collector.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ import asyncio
 import gc
 import socket
 import textwrap
+import warnings
 from pathlib import Path
 
-from day25.course.harness import AppServer
+import pytest
+
+from day25.course.harness import AppServer, ScenarioClient, SubmissionError
 
 APP = '''
 from nexios import NexiosApp
@@ -90,3 +94,17 @@ async def test_the_pool_closes_when_the_app_stops_or_restarts(tmp_path: Path) ->
     finally:
         server.stop()
     assert await closed(path) == 0
+
+
+def test_a_crashed_process_is_dropped_with_its_pipes_closed(tmp_path: Path) -> None:
+    (tmp_path / "once_semantics.py").write_text("import os\nos._exit(3)\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with ScenarioClient(tmp_path, "once_semantics", timeout=5) as runner:
+            for _ in range(2):  # each call a fresh process, each crashing as it imports
+                with pytest.raises(SubmissionError):
+                    runner.run({"ops": []})
+            assert runner.processes_started == 2
+        gc.collect()
+    unclosed = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert unclosed == []
