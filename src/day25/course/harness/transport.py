@@ -108,8 +108,9 @@ class AppPool:
         return self._transport
 
     def close(self) -> None:
-        """Close the pool on its own loop: now if that loop is this thread's and idle,
-        else as soon as it runs (a loop already closed has closed it, or dropped it)."""
+        """Have the pool closed on its own loop: its task is cancelled, and its ``finally``
+        closes the pool on that loop's next turn, or as ``asyncio.run`` closes the loop
+        (a loop already closed has closed it then)."""
         closer, self._closer = self._closer, None
         self._transport = self._key = None
         if closer is None or closer.done():
