@@ -168,11 +168,14 @@ async def held_posts(app, tabs):
             await asyncio.sleep(0)
     joining.go.set()
     replies = [await p for p in posts]
+    # and the tab they came during gets both: "every live notification", after backlog_end
+    await until(lambda: joining.kinds().count("notification") == 2, 2.0)
     reader = Tab(app, "lea", tabs)
     await until(lambda: "backlog_end" in reader.kinds())
     return {"replies": [r if isinstance(r, int) else r.get("seq") for r in replies],
             "stored": [[f.get("seq"), f.get("title"), f.get("body"), f.get("level")]
-                       for f in reader.frames if f.get("type") == "notification"]}
+                       for f in reader.frames if f.get("type") == "notification"],
+            "held": joining.kinds()}
 
 
 async def many_tabs(app, tabs):

@@ -113,6 +113,12 @@ async def test_live_notification_reaches_every_tab_of_the_user(app_server: Serve
         "\"a title or body is stored and delivered exactly as sent\": lea's POSTs \"first\" "
         "(body one, low) and \"second\" (body two, high) came while her tab was receiving its "
         f"backlog, each is stored as it was sent; her backlog holds {held}")
+    assert held["held"] == ["backlog_end", "notification", "notification"], (
+        "\"Every open tab of the user receives every live notification\": lea's tab was held "
+        "at its backlog_end (its backlog read) while her POSTs \"first\" and \"second\" came; "
+        "that tab, open all along, gets both after its backlog_end (a notification stored "
+        "after its backlog was read and pushed before it was live reaches it neither way); "
+        f"got {held['held']}")
     # "Every open tab of the user receives every live notification", however many: pat has
     # 101 tabs open (driven in the app's process, see INTERLEAVINGS), then 100 of them leave
     # (a bounded list of tabs would drop the first ones; tab numbers that wrap around would

@@ -172,7 +172,13 @@ def test_every_call_form_returns_the_handler_and_keeps_its_priority(check: Any) 
            count(), emit(1), count(), emit(2),
            once("h", style="decorator", priority="HIGH", decorator="dh", kind="async"),
            once("g", style="decorator", priority="HIGH", decorator="dh"), emit(3), count(),
-           emit(4)], H)
+           emit(4),
+           # and keeps its own event and priority whatever once made since: d is still
+           # MEDIUM on "e" after dh (HIGH) and do (on "o") were made (twenty-ninth batch)
+           once("late", style="decorator", decorator="d"),
+           once("o", event="o", style="decorator", decorator="do"),
+           once("later", style="decorator", decorator="d"), count(), emit(5), count(),
+           count("o"), emit(6, event="o"), count("o")], H)
     # however often it is used (9 handlers through one decorator here): every use fires
     check([on("mid"), *[once(f"f{i}", style="decorator", decorator="r") for i in range(9)],
            count(), emit(1), count(), emit(2)], H)
