@@ -191,6 +191,17 @@ def test_rounds_split_every_exercises_bugs_and_correct_files_evenly() -> None:
     assert command.rounds(found[:2], 4) == [[found[0]], [found[1]]]  # no empty round
 
 
+def test_the_correct_files_students_are_graded_first() -> None:
+    """They run whole suites (a bug stops at its first failure): started last, the
+    slowest of them ran on alone at the end of a round."""
+    command = load_command("blind_batch")
+    found = [("a", "a.py", Path(f"{kind}{n}.py")) for kind in ("bug_", "ok_") for n in range(3)]
+    klass = command.students(found, False)
+    assert next(iter(klass)).startswith("bug_")  # the class lists its bugs first
+    order = command.grading_order(klass)
+    assert order == ["ok_001", "ok_002", "ok_003", "bug_001", "bug_002", "bug_003"]
+
+
 @pytest.mark.parametrize(("seconds", "graded"), [(-50, 1), (0, 1), (25, 2), (34, 3), (1000, 8)])
 def test_within_starts_a_round_only_if_it_should_end_in_time(
         seconds: float, graded: int, monkeypatch: pytest.MonkeyPatch,
