@@ -180,8 +180,10 @@ def grading_order(klass: dict[str, dict[str, tuple[str, Path]]]) -> list[str]:
     """The students in the order ``day25 grade`` takes them (as its slots free up): the
     correct ones first. Why: a bug stops at its first failing test, a correct file runs its
     whole suite, and one that is slow to grade (an app never idle) can take most of a
-    round's time; started last, it ran on alone after the rest had finished."""
-    return sorted(klass, key=lambda student: not student.startswith("ok_"))
+    round's time; started last, it ran on alone after the rest had finished. A student is
+    correct by their files, not their name (``--alone`` names them by exercise)."""
+    return sorted(klass, key=lambda student: not any(
+        path.name.startswith("ok_") for _, path in klass[student].values()))
 
 
 def grade(found: list[tuple[str, str, Path]], jobs: int, alone: bool = False

@@ -200,6 +200,8 @@ def test_the_correct_files_students_are_graded_first() -> None:
     assert next(iter(klass)).startswith("bug_")  # the class lists its bugs first
     order = command.grading_order(klass)
     assert order == ["ok_001", "ok_002", "ok_003", "bug_001", "bug_002", "bug_003"]
+    alone = command.grading_order(command.students(found, True))  # named by exercise
+    assert alone == [f"a__{kind}{n}" for kind in ("ok_", "bug_") for n in range(3)]
 
 
 @pytest.mark.parametrize(("seconds", "graded"), [(-50, 1), (0, 1), (25, 2), (34, 3), (1000, 8)])
