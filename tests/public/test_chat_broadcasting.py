@@ -112,18 +112,8 @@ async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(app_server: S
     server = app_server()
     async with server.connect("/chat/lobby?user=ann") as ann:
         await enter(server, ann)
-        await ann.send("this is not JSON")
-        got = await server.recv_json(ann, expecting="the error frame a bad frame gets")
-        assert got.get("type") == "error" and got.get("code") == "bad_frame", (
-            f'A frame that is not JSON should be answered with {{"type": "error", "code": '
-            f'"bad_frame", "message": ...}}. Got {got}.'
-        )
-        await ann.send(json.dumps({"type": "ping"}))
-        got = await server.recv_json(ann, expecting="a pong (after the bad frame)")
-        assert got == {"type": "pong"}, (
-            f"The connection should stay open after a bad frame; got {got}."
-        )
         for bad, short, what in (
+                ("this is not JSON", "a frame that is not JSON", "A frame that is not JSON"),
                 (b'{"type": "ping"}', "a binary frame", "A binary frame, even one holding "
                                                          "valid JSON,"),
                 ("[" * 100_000, "100,000 nested '['", "100,000 nested '[' (json.loads raises "
@@ -135,6 +125,9 @@ async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(app_server: S
             assert got.get("type") == "error" and got.get("code") == "bad_frame", (
                 f'{what} is a malformed frame: {{"type": "error", "code": "bad_frame", ...}}. '
                 f"Got {str(got)[:200]}.")
+            await ann.send(json.dumps({"type": "ping"}))
+            got = await server.recv_json(ann, expecting=f"a pong (after {short})")
+            assert got == {"type": "pong"}, f"The socket stays open after {short}; got {got}."
         # the message says what was wrong with that frame: not one fixed text for all
         said = {}
         for fault, frame in (("not JSON", "this is not JSON"),
@@ -158,13 +151,21 @@ async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(app_server: S
 
 
 @pytest.mark.category("seq")
-async def test_seq_counts_per_room_and_survives_an_empty_room(app_server: Server) -> None:
+async def test_seq_counts_per_room_and_survives_an_empty_room(
+        app_server: Server, second_app: Any) -> None:
     server = app_server()
     async with server.connect("/chat/lobby?user=ann") as ann:
         await enter(server, ann)
         await ann.send(say("one"))
         got = await server.recv_json(ann, expecting="ann's message, sent to her too")
         assert got.get("seq") == 1, f"The first message of a room has seq 1; got {got}."
+    # "two create_app() calls in one process ... share nothing": a second app, made in this
+    # app's process (as a notebook cell run again makes one), counts its lobby from 1 too
+    got = (await second_app(server, "/chat/lobby?user=dee", [json.loads(say("hi"))], 3))[2:]
+    assert got and got[0].get("seq") == 1, (
+        "A second create_app() in the same process (a notebook cell run again) has state of "
+        "its own: its lobby's first message has seq 1, whatever the first app counted. Its "
+        f"third frame was {got[:1]}. Keep the seq counters inside create_app.")
     async with server.connect("/chat/other?user=bob") as bob:
         await enter(server, bob)
         await bob.send(say("elsewhere"))
@@ -285,8 +286,10 @@ async def test_a_dead_connection_leaves_and_the_room_goes_on(app_server: Server)
 
 
 @pytest.mark.category("slow_member")
-async def test_a_member_that_stops_reading_is_dropped(app_server: Server) -> None:
-    server = app_server(send_timeout=0.2)
+async def test_a_member_that_stops_reading_is_dropped(app_server: Server, second_app: Any
+                                                      ) -> None:
+    server = app_server(send_timeout=0.2)  # and a second app's 60 s is its own ("share nothing")
+    await second_app(server, "/chat/attic?user=dee", [], 2, send_timeout=60.0)
     async with server.connect("/chat/lobby?user=ann") as ann:
         await enter(server, ann)
         stalled = {"additional_headers": {FAULT_HEADER: "stall:2"}}  # reads 2 frames, no more
@@ -296,7 +299,8 @@ async def test_a_member_that_stops_reading_is_dropped(app_server: Server) -> Non
             got = [await server.recv_json(ann, expecting="ann's own message"),
                    await server.recv_json(ann, expecting=(
                        "bob's leave: bob stopped reading, so a send to him never finishes; "
-                       "after send_timeout seconds drop him and announce his leave"))]
+                       "after send_timeout seconds (0.2, this app's: a second app's 60 is its "
+                       "own) drop him and announce his leave"))]
             assert got[0].get("text") == "hello", f"ann should still get her message; got {got}."
             assert got[1] == {"type": "leave", "room": "lobby", "user": "bob"}, (
                 "bob stopped reading: a send to him never finishes. After send_timeout seconds "
