@@ -23,6 +23,7 @@ import time
 
 import httpx
 
+from day25 import EventPriority
 from day25.course.inside.settle import executor_busy
 
 
@@ -198,6 +199,24 @@ async def many_tabs(app, tabs):
     return {"delivered": [to_all.get("delivered") if isinstance(to_all, dict) else to_all,
                           to_first.get("delivered") if isinstance(to_first, dict) else to_first],
             "reached": reached, "first": first.kinds()}
+
+async def listener_levels(app, tabs):
+    # "its listeners run by priority: HIGH validate/enrich (defaults), MEDIUM store and push
+    # to every open tab of the user, LOW audit": a listener that other code adds at HIGH
+    # runs before the store and push, one at LOW after them
+    tab = Tab(app, "lev", tabs)
+    await until(lambda: "backlog_end" in tab.kinds())
+    pushed = {}
+
+    def at(level):
+        def look(*args, **kwargs):
+            pushed[level] = tab.kinds().count("notification")
+        return look
+    for level in ("HIGH", "LOW"):
+        app.events.on("notification.created", at(level), priority=getattr(EventPriority, level))
+    reply = await post(app, "lev", "levels")
+    return {"pushed before the listener at": pushed, "reply": reply}
+
 
 def workers_done(limit):
     """Block the loop (not await) until the default executor's workers are idle."""

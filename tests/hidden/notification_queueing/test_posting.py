@@ -23,6 +23,7 @@ pytestmark = pytest.mark.asyncio  # also when run without the project's asyncio_
 Server = Callable[..., AppServer]
 
 _support = load_beside(__file__, "notification_support")
+interleaved = load_beside(__file__, "notification_interleavings").interleaved
 where = _support.where
 post = _support.post
 backlog = _support.backlog
@@ -228,3 +229,11 @@ async def test_a_notification_emitted_on_app_events_is_stored_and_pushed(
         assert stored == ["emitted"], (
             "the notification emitted on app.events was stored: a tab of ann's that connects "
             f"later gets it in its backlog; got {stored}")
+    got = await server.probe(interleaved("listener_levels"))
+    levels = got.get("listener_levels") if isinstance(got, dict) else got
+    assert isinstance(levels, dict) and levels["pushed before the listener at"] == {
+        "HIGH": 0, "LOW": 1}, (
+        "\"its listeners run by priority: HIGH validate/enrich (defaults), MEDIUM store and "
+        "push to every open tab of the user, LOW audit\": a listener other code adds at HIGH "
+        "runs before the store and push, one added at LOW after them. With lev's tab open, how "
+        f"many notifications it had been pushed when each ran: {levels}")
