@@ -40,14 +40,30 @@ def expect(scenario_client: ScenarioClient) -> Any:
 
 
 # A second app of the served app's module, made in the served app's process (as a notebook
-# cell run again makes one) and driven there over ASGI: one WebSocket tab, `sends` queued
-# after its connect; it closes once it has `count` frames (or after 3 s) and returns them.
+# cell run again makes one) and driven there over ASGI: its HTTP requests (`http`: method,
+# path, JSON body) first, then at most one WebSocket tab at `path` with `sends` queued after
+# its connect, which closes once it has `count` frames (or after 3 s).
 SECOND_APP = """
 import asyncio, json
+import httpx
 
 async def probe(module):
-    app = module.create_app(**ASK["kwargs"])
-    frames, inbox, done = [], asyncio.Queue(), asyncio.Event()
+    app = module.create_app(*ASK["args"], **ASK["kwargs"])
+    replies, frames = [], []
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        for method, url, body in ASK["http"]:
+            r = await client.request(method, url, json=body)
+            try:
+                replies.append([r.status_code, r.json()])
+            except ValueError:
+                replies.append([r.status_code, r.text[:300]])
+    if ASK["path"]:
+        await tab(app, frames)
+    return {"replies": replies, "frames": frames}
+
+async def tab(app, frames):
+    inbox, done = asyncio.Queue(), asyncio.Event()
     inbox.put_nowait({"type": "websocket.connect"})
     for frame in ASK["sends"]:
         inbox.put_nowait({"type": "websocket.receive", "text": json.dumps(frame)})
@@ -64,26 +80,28 @@ async def probe(module):
              "root_path": "", "path": path, "raw_path": path.encode(),
              "query_string": query.encode(), "headers": [(b"host", b"testserver")],
              "subprotocols": [], "state": {}}
-    tab = asyncio.ensure_future(app(scope, inbox.get, send))
-    await asyncio.wait([tab, asyncio.ensure_future(done.wait())], timeout=3.0,
+    task = asyncio.ensure_future(app(scope, inbox.get, send))
+    await asyncio.wait([task, asyncio.ensure_future(done.wait())], timeout=3.0,
                        return_when=asyncio.FIRST_COMPLETED)
     inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
-    await asyncio.wait([tab], timeout=1.0)
-    tab.cancel()
-    return frames
+    await asyncio.wait([task], timeout=1.0)
+    task.cancel()
 """
 
 
 @pytest.fixture
-def second_app() -> Callable[..., Awaitable[list[Any]]]:
-    """``await second_app(server, path, sends, count, **factory_kwargs)``: the frames a tab at
-    ``path`` of a second ``create_app(**factory_kwargs)`` got (:data:`SECOND_APP`)."""
+def second_app() -> Callable[..., Awaitable[dict[str, Any]]]:
+    """``await second_app(server, path, sends, count, *args, http=(), **kwargs)``: what a
+    second ``create_app(*args, **kwargs)`` answered to ``http`` (``"replies"``: status and
+    JSON) and the frames its tab at ``path`` got (``"frames"``; no tab if ``path`` is None)."""
 
-    async def run(server: AppServer, path: str, sends: list[dict[str, Any]], count: int,
-                  **kwargs: Any) -> list[Any]:
-        ask = {"path": path, "sends": sends, "count": count, "kwargs": kwargs}
+    async def run(server: AppServer, path: str | None, sends: list[dict[str, Any]],
+                  count: int, *args: Any, http: tuple[list[Any], ...] = (),
+                  **kwargs: Any) -> dict[str, Any]:
+        ask = {"path": path, "sends": sends, "count": count, "args": args, "http": http,
+               "kwargs": kwargs}
         got = await server.probe(f"import json\nASK = json.loads({json.dumps(json.dumps(ask))})\n"
                                  + SECOND_APP)
-        return got if isinstance(got, list) else [got]
+        return got if isinstance(got, dict) else {"replies": [], "frames": [], "failed": got}
 
     return run

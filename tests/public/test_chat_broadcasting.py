@@ -159,9 +159,9 @@ async def test_seq_counts_per_room_and_survives_an_empty_room(
         await ann.send(say("one"))
         got = await server.recv_json(ann, expecting="ann's message, sent to her too")
         assert got.get("seq") == 1, f"The first message of a room has seq 1; got {got}."
-    # "two create_app() calls in one process ... share nothing": a second app, made in this
-    # app's process (as a notebook cell run again makes one), counts its lobby from 1 too
-    got = (await second_app(server, "/chat/lobby?user=dee", [json.loads(say("hi"))], 3))[2:]
+    # "two create_app() calls in one process ... share nothing": a second one counts from 1
+    hi = [json.loads(say("hi"))]
+    got = (await second_app(server, "/chat/lobby?user=dee", hi, 3))["frames"][2:]
     assert got and got[0].get("seq") == 1, (
         "A second create_app() in the same process (a notebook cell run again) has state of "
         "its own: its lobby's first message has seq 1, whatever the first app counted. Its "

@@ -111,8 +111,7 @@ async def test_backlog_in_order_then_backlog_end_then_live(app_server: Server) -
             "the backlog's one notification, 'live' (the other two were acknowledged)"))
         assert again.get("title") == "live", (
             "After acknowledging the first two, only the unacknowledged 'live' one should come "
-            f"back on the next connect; got {again}"
-        )
+            f"back on the next connect; got {again}")
         end = await server.recv_json(ann, expecting="the backlog_end frame after 'live'")
         assert end == {"type": "backlog_end", "count": 1}, (
             "The backlog held one notification ('live', seq 3), so backlog_end's count is "
@@ -174,7 +173,7 @@ async def test_bad_input_is_refused_with_422(app_server: Server) -> None:
 
 
 @pytest.mark.category("live")
-async def test_a_live_notification_reaches_every_tab(app_server: Server) -> None:
+async def test_a_live_notification_reaches_every_tab(app_server: Server, second_app: Any) -> None:
     server = app_server()
     async with server.connect("/notifications/ann") as tab1, \
             server.connect("/notifications/ann") as tab2, \
@@ -196,6 +195,15 @@ async def test_a_live_notification_reaches_every_tab(app_server: Server) -> None
                 "created_at is a Unix time in seconds, from time.time() (now about "
                 f"{time.time():.0f}); got {created}")
         await server.expect_silence(bob, 0.3)
+        # "Each create_app call works with its own ... live tabs": a second app in this process
+        post_ann = ["POST", "/notifications", {"user": "ann", "title": "elsewhere"}]
+        other = await second_app(server, None, [], 0, "second.sqlite3", http=(post_ann,))
+        status, body = (other["replies"] or [[None, other]])[0]
+        assert status == 201 and isinstance(body, dict) and (
+            body.get("seq"), body.get("delivered")) == (1, 0), (
+            "A second create_app(\"second.sqlite3\") in this app's process (a notebook cell run "
+            "again) has its own live tabs and its own seq: a POST for ann to it reaches none of "
+            f"ann's tabs on the first app (delivered 0), seq 1. It answered {status} {body}")
 
 
 @pytest.mark.category("ack")
@@ -314,21 +322,14 @@ async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(app_server: S
     server = app_server()
     async with server.connect("/notifications/ann") as ann:
         await backlog(server, ann)
-        await ann.send("not JSON")
-        got = await server.recv_json(ann, expecting="the error frame a frame that is not JSON gets")
-        assert got.get("type") == "error" and got.get("code") == "bad_frame", (
-            'A frame that is not JSON gets {"type": "error", "code": "bad_frame", ...}; '
-            f"got {got}"
-        )
-        await ann.send("[" * 100_000)
-        got = await server.recv_json(ann, expecting="the error frame 100,000 nested '[' get")
-        assert got.get("code") == "bad_frame", (
-            f"100,000 nested '[' is a bad frame too (parse_ack raises only ValueError); got {got}"
-        )
-        await ann.send(json.dumps({"type": "ack", "ids": "abc"}))
-        got = await server.recv_json(ann, expecting='the error frame of an ack whose ids is "abc"')
-        assert got.get("code") == "bad_frame", (
-            f'An ack whose ids is "abc", not a list of strings, is a bad frame; got {got}')
+        for bad, what in (("not JSON", "a frame that is not JSON"),
+                          ("[" * 100_000, "100,000 nested '[' (parse_ack raises only ValueError)"),
+                          (json.dumps({"type": "ack", "ids": "abc"}),
+                           'an ack whose ids is "abc", not a list of strings')):
+            await ann.send(bad)
+            got = await server.recv_json(ann, expecting=f"the error frame of {what}")
+            assert got.get("type") == "error" and got.get("code") == "bad_frame", (
+                f'{what} gets {{"type": "error", "code": "bad_frame", ...}}; got {got}')
         await ann.send(json.dumps({"type": "ack", "ids": []}))
         got = await server.recv_json(
             ann, expecting='the acked reply to {"type": "ack", "ids": []}, after the bad frames')
@@ -355,8 +356,7 @@ async def test_a_dead_tab_is_not_counted(app_server: Server) -> None:
         reply = await post(server, "ann", "one")
         assert reply["delivered"] == 1, (
             "Of ann's three tabs, the push to one failed and one stopped reading (its send "
-            f"takes longer than send_timeout=0.3): delivered counts the third only; got {reply}"
-        )
+            f"takes longer than send_timeout=0.3): delivered counts the third only; got {reply}")
         got = await server.recv_json(ok, expecting="the live push of 'one' to ann's working tab")
         assert got.get("title") == "one", f"ann's working tab gets 'one' live; got {got}"
         reply = await post(server, "ann", "two")
