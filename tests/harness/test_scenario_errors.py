@@ -217,6 +217,23 @@ def test_a_listener_of_an_earlier_check_is_named_as_shared_state() -> None:
                                       or "")
 
 
+
+def test_a_registration_that_should_have_been_refused_says_so() -> None:
+    """once(..., priority=True) must raise bus.on's TypeError; a once that registered it
+    was told "the TypeError a listener raised should have come out of emit", of a step that
+    emits nothing."""
+    from day25.course.harness import first_difference
+
+    ops = [{"op": "once", "event": "e", "listener": "b", "priority": True, "kind": "sync"}]
+    got: Any = {"ops": [{"op": "once", "trace": [], "error": None}]}
+    said = first_difference(ops, [{"trace": [], "error": "TypeError"}], got)
+    assert said is not None and said.endswith(
+        "At step 1 once(...) should have raised TypeError, but it did not"), said
+    ops[0]["op"] = "emit"
+    said = first_difference(ops, [{"trace": [], "error": "TypeError"}], got)
+    assert said is not None and "should have come out of emit" in said, said
+
+
 FORGOT_AWAIT = EMITTER.replace("""                result = handler(*args, **kwargs)
                 if inspect.isawaitable(result):
                     await result""", """                handler(*args, **kwargs)""")

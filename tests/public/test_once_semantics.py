@@ -14,7 +14,8 @@ import pytest
 EXERCISE = "once_semantics"
 
 
-def once(name: str, priority: str | None = None, kind: str = "sync", **kw: Any) -> dict[str, Any]:
+def once(name: str, priority: str | bool | None = None, kind: str = "sync",
+         **kw: Any) -> dict[str, Any]:
     return {"op": "once", "event": "e", "listener": name, "priority": priority, "kind": kind,
             **kw}
 
@@ -84,6 +85,16 @@ def test_it_runs_at_its_priority(expect: Any) -> None:
     # LOWEST is 0, a priority like any other: it runs after LOW, not with the defaults
     ops = [on("mid"), once("first", "HIGH"), on("low", "LOW"), once("last", "LOWEST"), emit(1)]
     expect(ops, [[], [], [], [], [["first", 1], ["mid", 1], ["low", 1], ["last", 1]]])
+    # an IntEnum of your own goes by its value, "even one named like a level (HIGH = 9 is
+    # 9, not the bus's HIGH)"; and "priority=True ... raises the TypeError that bus.on
+    # raises, and registers nothing"
+    ops = [once("highest", "HIGHEST"), once("own_high", "int_enum.HIGH"), once("b", True),
+           COUNT, emit(1)]
+    expect(ops, [[], [], [], [], [["own_high", 1], ["highest", 1]]], errors={2: "TypeError"},
+           values={3: 2})
+    # a handler that is false is a handler all the same: only `handler is None` is the
+    # decorator form
+    expect([once("empty", falsy=True), emit(1), emit(2)], [[], [["empty", 1]], []])
 
 
 @pytest.mark.category("reentrant")

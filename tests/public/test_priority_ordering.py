@@ -89,6 +89,10 @@ def test_events_are_independent(expect: Any) -> None:
     ops = [on("a", event="Save"), on("b", event="save"), on("c", event=" save"),
            emit(1, event="save")]
     expect(ops, [[], [], [], [["b", 1]]])
+    # "A `*` in a name is a character, not a wildcard": "*" and "ui:*" hear only that name
+    ops = [on("star", event="*"), on("ui", event="ui:*"), emit(1, event="ui:click"),
+           emit(2, event="*")]
+    expect(ops, [[], [], [], [["star", 2]]])
 
 
 @pytest.mark.category("duplicates")
@@ -127,6 +131,12 @@ def test_plain_ints_and_every_eventpriority_member_work(expect: Any) -> None:
            on("medium", "MEDIUM"), on("high", "HIGH"), emit(1)]
     expect(ops, [[], [], [], [], [], [], [["five", 1], ["highest", 1], ["high", 1],
                                           ["medium", 1], ["low", 1], ["lowest", 1]]])
+    # "`2**53 + 1` before `2**53`, however large (an `int`, not a `float`)", and an IntEnum
+    # of the caller's own goes by its number, not its name: its HIGH = 9 runs before HIGHEST
+    ops = [on("two53", 2**53), on("two53_plus_1", 2**53 + 1), on("highest", "HIGHEST"),
+           on("own_high", "int_enum.HIGH"), emit(1)]
+    expect(ops, [[], [], [], [], [["two53_plus_1", 1], ["two53", 1], ["own_high", 1],
+                                  ["highest", 1]]])
 
 
 @pytest.mark.category("changes_during_emit")

@@ -116,6 +116,8 @@ def _difference(
                         "made in its place")
             done = "was" if have["error"].startswith("stopped after") else "raised"
             return f"{where} your code {done} {have['error']}"
+        if wanted_error and not have["error"] and not op["op"].startswith("emit"):
+            return f"{where} {op['op']}(...) should have raised {wanted_error}, but it did not"
         if wanted_error and not have["error"]:
             return (f"{where} the {wanted_error} a listener raised should have come out of "
                     "emit (and the listeners after it should not have run), but emit returned "
