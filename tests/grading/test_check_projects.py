@@ -80,3 +80,23 @@ def test_a_frame_that_never_comes_names_it_and_the_other_checks_still_run(
     assert "not run" not in proc.stdout and "hung" not in proc.stdout, proc.stdout
     assert "PASS test_post_creates_a_notification" in proc.stdout
     assert "PASS test_seq_counts_per_user" in proc.stdout, "a check after the failing one ran"
+
+
+def test_a_module_that_makes_one_app_only_is_told_so_in_its_terms(tmp_path: Path) -> None:
+    """The public checks make a second app in the app's process (the page: two
+    create_app() calls share nothing). A module whose second create_app raises was told
+    "the probe raised ...": the harness's word, not the student's."""
+    mine = workspace(tmp_path, "solutions")
+    module = mine / "chat_broadcasting.py"
+    module.write_text(module.read_text().replace(
+        "def create_app(*, send_timeout: float = SEND_TIMEOUT) -> NexiosApp:\n",
+        "_MADE: list[int] = []\n\n\ndef create_app(*, send_timeout: float = SEND_TIMEOUT) "
+        "-> NexiosApp:\n    if _MADE:\n        raise RuntimeError(\"one app only\")\n"
+        "    _MADE.append(1)\n", 1))
+    proc = check("chat_broadcasting", "--path", mine)
+    lines = block(proc.stdout, "test_seq_counts_per_room_and_survives_an_empty_room")
+    assert " ".join(lines).startswith(
+        "Failed: A second create_app() of your module, in the same process (a notebook cell run "
+        "again), failed: RuntimeError: one app only"), lines
+    assert "probe" not in proc.stdout, proc.stdout
+    assert "PASS test_ping_gets_pong" in proc.stdout, "the other checks ran"

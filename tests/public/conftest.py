@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from day25.course.harness import AppServer, ScenarioClient, first_difference
+from day25.course.harness import AppServer, ScenarioClient, SubmissionError, first_difference
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +100,14 @@ def second_app() -> Callable[..., Awaitable[dict[str, Any]]]:
                   **kwargs: Any) -> dict[str, Any]:
         ask = {"path": path, "sends": sends, "count": count, "args": args, "http": http,
                "kwargs": kwargs}
-        got = await server.probe(f"import json\nASK = json.loads({json.dumps(json.dumps(ask))})\n"
-                                 + SECOND_APP)
-        return got if isinstance(got, dict) else {"replies": [], "frames": [], "failed": got}
+        source = f"import json\nASK = json.loads({json.dumps(json.dumps(ask))})\n" + SECOND_APP
+        try:
+            got = await server.probe(source)
+        except SubmissionError as exc:  # its create_app (or what the tab ran) raised or hung
+            failed = str(exc).removeprefix("the probe raised ")
+        else:
+            return got if isinstance(got, dict) else {"replies": [], "frames": [], "failed": got}
+        pytest.fail(f"A second create_app() of your module, in the same process (a notebook cell "
+                    f"run again), failed: {failed}", pytrace=False)
 
     return run
