@@ -44,12 +44,13 @@ def expect(scenario_client: ScenarioClient) -> Any:
 # path, JSON body) first, then at most one WebSocket tab at `path` with `sends` queued after
 # its connect, which closes once it has `count` frames (or after 3 s).
 SECOND_APP = """
-import asyncio, json
+import asyncio
 import httpx
+from day25.course.inside.websocket_tab import WebSocketTab
 
 async def probe(module):
     app = module.create_app(*ASK["args"], **ASK["kwargs"])
-    replies, frames = [], []
+    replies = []
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         for method, url, body in ASK["http"]:
@@ -58,34 +59,22 @@ async def probe(module):
                 replies.append([r.status_code, r.json()])
             except ValueError:
                 replies.append([r.status_code, r.text[:300]])
-    if ASK["path"]:
-        await tab(app, frames)
-    return {"replies": replies, "frames": frames}
+    return {"replies": replies, "frames": await tab(app) if ASK["path"] else []}
 
-async def tab(app, frames):
-    inbox, done = asyncio.Queue(), asyncio.Event()
-    inbox.put_nowait({"type": "websocket.connect"})
-    for frame in ASK["sends"]:
-        inbox.put_nowait({"type": "websocket.receive", "text": json.dumps(frame)})
-
-    async def send(message):
-        if message["type"] == "websocket.send":
-            frames.append(json.loads(message.get("text") or message.get("bytes")))
-        if message["type"] == "websocket.close" or len(frames) >= ASK["count"]:
-            done.set()
-
+async def tab(app):
     path, _, query = ASK["path"].partition("?")
-    scope = {"type": "websocket", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "scheme": "ws", "server": ("testserver", 80), "client": ("127.0.0.1", 50000),
-             "root_path": "", "path": path, "raw_path": path.encode(),
-             "query_string": query.encode(), "headers": [(b"host", b"testserver")],
-             "subprotocols": [], "state": {}}
-    task = asyncio.ensure_future(app(scope, inbox.get, send))
-    await asyncio.wait([task, asyncio.ensure_future(done.wait())], timeout=3.0,
-                       return_when=asyncio.FIRST_COMPLETED)
-    inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
-    await asyncio.wait([task], timeout=1.0)
-    task.cancel()
+    tab = WebSocketTab(app, path, query)
+    for frame in ASK["sends"]:
+        tab.send_json(frame)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 3.0
+    while len(tab.frames) < ASK["count"] and not tab.closed and not tab.task.done() and (
+            loop.time() < deadline):
+        await asyncio.sleep(0.005)
+    tab.close()
+    await asyncio.wait([tab.task], timeout=1.0)
+    tab.task.cancel()
+    return tab.frames
 """
 
 

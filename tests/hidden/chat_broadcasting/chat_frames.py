@@ -240,53 +240,30 @@ PRESENCE_WANTED = {"first": 1, "second": 3, "new lists": True, "tabs after that 
                                 "ann's last tab leaves": True}}
 
 # Interleavings a real client cannot force (a probe's own gates decide who waits, not the
-# clock): tabs driven over ASGI in the app's process, on a fresh app of the module. A tab's
-# send number `hold_at` waits at its gate until the probe opens it (then raises, with
-# fail_held, like a connection that died meanwhile); `turns` lets the app run for a number
-# of loop turns, not seconds, so a fast or a loaded machine gives the same interleaving (and
-# a frame awaited is awaited on while the app's own timers or threads are at work).
+# clock): tabs driven over ASGI in the app's process (`WebSocketTab`), on a fresh app of the
+# module. A tab's send number `hold_at` waits at its gate until the probe opens it (then
+# raises, with fail_held, like a connection that died meanwhile); `turns` lets the app run
+# for a number of loop turns, not seconds, so a fast or a loaded machine gives the same
+# interleaving (and a frame awaited is awaited on while the app's own timers or threads are
+# at work).
 # Each probe ends by closing every tab, bounded (a hang costs at most 2 s).
 TABS = '''
 import asyncio
 import json
 
 from day25.course.inside.settle import loop_busy
+from day25.course.inside.websocket_tab import WebSocketTab
 
 
-class Tab:
+class Tab(WebSocketTab):
+    """A member's tab in a room (user ann's in the lobby unless told), driven over ASGI."""
+
     def __init__(self, app, user, room="lobby", hold_at=None, fail_held=False):
-        self.frames, self.inbox, self.sent = [], asyncio.Queue(), 0
-        self.hold_at, self.fail_held = hold_at, fail_held
-        self.held, self.gate = asyncio.Event(), asyncio.Event()
-        self.inbox.put_nowait({"type": "websocket.connect"})
-        path = f"/chat/{room}"
-        scope = {"type": "websocket", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                 "scheme": "ws", "server": ("testserver", 80), "client": ("127.0.0.1", 50000),
-                 "root_path": "", "path": path, "raw_path": path.encode(),
-                 "query_string": f"user={user}".encode(),
-                 "headers": [(b"host", b"testserver")], "subprotocols": [], "state": {}}
-        self.task = asyncio.ensure_future(app(scope, self.inbox.get, self.send))
-
-    async def send(self, message):
-        if message["type"] == "websocket.close":
-            self.inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
-        if message["type"] != "websocket.send":
-            return
-        number, self.sent = self.sent, self.sent + 1
-        if number == self.hold_at:
-            self.held.set()
-            await self.gate.wait()
-            if self.fail_held:
-                self.inbox.put_nowait({"type": "websocket.disconnect", "code": 1006})
-                raise OSError("the connection is gone")
-        self.frames.append(json.loads(message.get("text") or message.get("bytes")))
+        super().__init__(app, f"/chat/{room}", f"user={user}", hold_at=hold_at,
+                         fail_held=fail_held)
 
     def say(self, text):
-        self.inbox.put_nowait({"type": "websocket.receive",
-                               "text": json.dumps({"type": "message", "text": text})})
-
-    def close(self):
-        self.inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+        self.send_json({"type": "message", "text": text})
 
 
 # seconds one wait (unless it says otherwise), and one probe in all, may give an app still

@@ -63,8 +63,8 @@ class Noting(Tab):
         super().__init__(app, user)
         self.others, self.two_before_roster = others, None
 
-    async def send(self, message):
-        await super().send(message)
+    async def app_sent(self, message):
+        await super().app_sent(message)
         if self.two_before_roster is None and self.frames:
             self.two_before_roster = any(f.get("text") == "two" for tab in self.others
                                          for f in tab.frames)

@@ -284,6 +284,8 @@ async def test_many_members_and_a_slow_reader_all_get_every_message_in_order(
     got = await server.probe(SNAPSHOT_AT_START_PROBE)
     assert isinstance(got, dict) and isinstance(got.get("dee"), list), got
     dee_saw = got["dee"]
+    # the probe's own check: a tab that got a frame noted when (else this test proves nothing)
+    assert (got["two out before dee's roster"] is None) == (not dee_saw), got
     if got["two out before dee's roster"] is False and dee_saw[:1] and "dee" in dee_saw[0][1:]:
         assert any(isinstance(f, dict) and f.get("text") == "two" for f in dee_saw), (
             "dee connected while ann's message waited on bob, then cy said 'two'. dee's roster "

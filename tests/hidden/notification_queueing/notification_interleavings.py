@@ -9,11 +9,11 @@ from __future__ import annotations
 
 # Things that happen at once, their order forced (never raced): run in the app's process, a
 # second create_app (its database in a folder of its own under /tmp) is driven over ASGI by
-# the probe, whose WebSocket clients can hold one of their sends (hold=N: the Nth send to
-# that tab waits until the probe lets it go) while other tabs and POSTs come and go. The
-# scenarios named give a 4 s limit in all to a submission that hangs (the message names
-# the scenario under way); a correct one takes a few tens of milliseconds. interleaved(...)
-# is the probe running the scenarios named.
+# the probe, whose WebSocket clients (`WebSocketTab`) can hold one of their sends (hold=N:
+# the Nth send to that tab waits until the probe lets it go) while other tabs and POSTs come
+# and go. The scenarios named give a 4 s limit in all to a submission that hangs (the
+# message names the scenario under way); a correct one takes a few tens of milliseconds.
+# interleaved(...) is the probe running the scenarios named.
 INTERLEAVINGS = '''import asyncio
 import json
 import os
@@ -25,6 +25,7 @@ import httpx
 
 from day25 import EventPriority
 from day25.course.inside.settle import executor_busy
+from day25.course.inside.websocket_tab import WebSocketTab
 
 
 LIMIT = 4.0  # seconds for all the scenarios named (the probe's own limit is 5 s)
@@ -57,44 +58,15 @@ async def every(app, tabs, at):
     return done
 
 
-class Tab:
-    """A WebSocket client driven over ASGI; its send number ``hold`` waits for ``go``."""
+class Tab(WebSocketTab):
+    """A tab of ``user``'s, one of ``tabs``; its send number ``hold`` waits at its gate."""
 
     def __init__(self, app, user, tabs, hold=None):
-        self.inbox, self.frames, self.sends, self.hold = asyncio.Queue(), [], 0, hold
-        self.held, self.go = asyncio.Event(), asyncio.Event()
-        self.inbox.put_nowait({"type": "websocket.connect"})
-        path = f"/notifications/{user}"
-        scope = {"type": "websocket", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                 "scheme": "ws", "server": ("testserver", 80), "client": ("127.0.0.1", 50000),
-                 "root_path": "", "path": path, "raw_path": path.encode(), "query_string": b"",
-                 "headers": [(b"host", b"testserver")], "subprotocols": [], "state": {}}
-        self.task = asyncio.create_task(self.run(app, scope))
+        super().__init__(app, f"/notifications/{user}", hold_at=hold)
         tabs.append(self)
-
-    async def run(self, app, scope):
-        try:
-            await app(scope, self.inbox.get, self.send)
-        except Exception:
-            pass
-
-    async def send(self, message):
-        if message.get("type") != "websocket.send":
-            return
-        number, self.sends = self.sends, self.sends + 1
-        if number == self.hold:
-            self.held.set()
-            await self.go.wait()
-        self.frames.append(json.loads(message.get("text") or message.get("bytes")))
 
     def kinds(self):
         return [f.get("type") for f in self.frames]
-
-    def say(self, frame):
-        self.inbox.put_nowait({"type": "websocket.receive", "text": json.dumps(frame)})
-
-    def leave(self):
-        self.inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
 
 
 async def until(test, limit=1.0):
@@ -125,9 +97,9 @@ async def tabs_and_counts(app, tabs):
     await until(lambda: "backlog_end" in first.kinds())
     second = Tab(app, "ivy", tabs, hold=0)
     await until(second.held.is_set)
-    first.leave()
+    first.close()
     await asyncio.wait({first.task}, timeout=0.3)
-    second.go.set()
+    second.gate.set()
     await until(lambda: "backlog_end" in second.kinds())
     ivy = await post(app, "ivy", "after the first left")
     await until(lambda: "notification" in second.kinds(), 0.3)
@@ -138,7 +110,7 @@ async def tabs_and_counts(app, tabs):
     await until(jo.held.is_set)
     kais = asyncio.create_task(post(app, "kai", "for kai"))
     await asyncio.wait({kais}, timeout=0.3)
-    jo.go.set()
+    jo.gate.set()
     jo_count, kai_count = await delivered(jos), await delivered(kais)
     # nia's push is held at her first tab's send while mo's tab leaves: her second tab gets
     # the push all the same
@@ -146,9 +118,9 @@ async def tabs_and_counts(app, tabs):
     await until(lambda: all("backlog_end" in t.kinds() for t in (nia, nia2, mo)))
     nias = asyncio.create_task(post(app, "nia", "for nia"))
     await until(nia.held.is_set)
-    mo.leave()
+    mo.close()
     await asyncio.wait({mo.task}, timeout=0.3)
-    nia.go.set()
+    nia.gate.set()
     return {"ivy": ivy.get("delivered") if isinstance(ivy, dict) else ivy,
             "ivy_live": second.kinds(), "jo": jo_count, "kai": kai_count,
             "nia": await delivered(nias)}
@@ -167,7 +139,7 @@ async def held_posts(app, tabs):
         await until(lambda: len(arrived) == len(posts) or posts[-1].done())
         for _ in range(50):  # past the listeners that run before it waits its turn
             await asyncio.sleep(0)
-    joining.go.set()
+    joining.gate.set()
     replies = [await p for p in posts]
     # and the tab they came during gets both: "every live notification", after backlog_end
     await until(lambda: joining.kinds().count("notification") == 2, 2.0)
@@ -192,7 +164,7 @@ async def many_tabs(app, tabs):
     await until(lambda: all("notification" in t.kinds() for t in everyone), 0.5)
     reached = sum("notification" in t.kinds() for t in everyone)
     for tab in crowd:
-        tab.leave()
+        tab.close()
     await asyncio.wait({t.task for t in crowd}, timeout=0.5)
     to_first = await post(app, "pat", "to the first")
     await until(lambda: first.kinds().count("notification") == 2, 0.3)
@@ -233,7 +205,7 @@ async def acks_at_once(app, tabs):
     both = [Tab(app, "max", tabs), Tab(app, "max", tabs)]
     await until(lambda: all("backlog_end" in t.kinds() for t in both))
     for tab in both:
-        tab.say({"type": "ack", "ids": [reply["id"]]})
+        tab.send_json({"type": "ack", "ids": [reply["id"]]})
     for _ in range(20):  # both acks under way before either finishes (work in threads too)
         await asyncio.sleep(0)
         workers_done(0.5)
