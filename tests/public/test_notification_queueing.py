@@ -72,12 +72,8 @@ async def test_post_creates_a_notification(app_server: Server) -> None:
 @pytest.mark.category("backlog")
 async def test_backlog_in_order_then_backlog_end_then_live(app_server: Server) -> None:
     server = app_server()
-    async with server.http() as client:
-        for title, level in (("first", "low"), ("second", "high")):  # seq order, not level
-            r = await client.post("/notifications",
-                                  json={"user": "ann", "title": title, "level": level})
-            assert r.status_code == 201, (
-                f"POST should answer 201, got {r.status_code}: {reply_text(r)}")
+    for title, level in (("first", "low"), ("second", "high")):  # seq order, not level
+        await post(server, "ann", title, level=level)
     async with server.connect("/notifications/ann") as ann:
         frames = [await server.recv_json(ann, expecting=what) for what in (
             "the first of ann's two stored notifications",
@@ -97,8 +93,7 @@ async def test_backlog_in_order_then_backlog_end_then_live(app_server: Server) -
         assert frames[2] == {"type": "backlog_end", "count": 2}, (
             f"backlog_end says how many notifications it sent: expected "
             f'{{"type": "backlog_end", "count": 2}}, got {frames[2]}')
-        async with server.http() as client:
-            await client.post("/notifications", json={"user": "ann", "title": "live"})
+        await post(server, "ann", "live")
         live = await server.recv_json(ann, expecting=(
             "the live push of 'live', created while ann is connected"))
         assert live.get("type") == "notification" and live.get("title") == "live", (
@@ -204,6 +199,12 @@ async def test_a_live_notification_reaches_every_tab(app_server: Server, second_
             "A second create_app(\"second.sqlite3\") in this app's process (a notebook cell run "
             "again) has its own live tabs and its own seq: a POST for ann to it reaches none of "
             f"ann's tabs on the first app (delivered 0), seq 1. It answered {status} {body}")
+        again = await post(server, "ann", "again")
+        got = await server.recv_json(tab1, expecting="the live push of 'again' to ann's first tab")
+        assert (again.get("seq"), got.get("title")) == (2, "again"), (
+            "A POST to a second app reaches none of the first app's tabs and takes none of its "
+            "seqs: ann's next POST to the first app is seq 2, and it is her tab's next frame. "
+            f"Got seq {again.get('seq')}, and her tab's next frame was {got.get('title')!r}: {got}")
 
 
 @pytest.mark.category("ack")
@@ -231,8 +232,7 @@ async def test_ack_counts_only_your_pending_ids(app_server: Server) -> None:
     async with server.connect("/notifications/ann") as ann:
         frames = await backlog(server, ann)
         titles = [f["title"] for f in frames]
-        assert titles == ["t1", "later"], (
-            f"The acknowledged one (t0) never comes back: got {titles}")
+        assert titles == ["t1", "later"], f"The acknowledged one (t0) never comes back: {titles}"
         newest = frames[-1]["id"]  # acked now: its id is still never given again
         await ann.send(json.dumps({"type": "ack", "ids": [newest]}))
         await server.recv_json(ann, expecting="the acked reply to ann's ack of 'later'")
