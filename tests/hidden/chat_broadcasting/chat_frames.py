@@ -143,6 +143,7 @@ BAD_PATHS = [
     "/chat/lobby?user=a~b",
     "/chat/lobby?user=ann%0A",
     "/chat/lobby?user=j%C3%B6rg",
+    "/chat/lobby?user=%E2%84%AA",  # a Kelvin sign: [a-z] with re.IGNORECASE takes it
     "/chat/caf%C3%A9?user=ann",
     "/chat/" + "r" * 33 + "?user=ann",
     "/chat/lobby?user=" + "u" * 33,

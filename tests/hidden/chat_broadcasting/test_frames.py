@@ -60,7 +60,8 @@ LONG_TYPES = ["x" * 20_000, ["message" * 2_000]]
 VALID_NAME_PROBE = """
 def probe(module):
     out = {}
-    for value in (["ann"], {"user": "ann"}, {"ann"}, bytearray(b"ann"), None, 5, b"ann", "ann"):
+    for value in (["ann"], {"user": "ann"}, {"ann"}, bytearray(b"ann"), None, 5, b"ann", "ann",
+                  *NOT_ASCII):
         try:
             out[repr(value)] = module.valid_name(value)
         except Exception as exc:
@@ -70,6 +71,11 @@ def probe(module):
 VALID_NAME_WANTED = {"['ann']": False, "{'user': 'ann'}": False, "{'ann'}": False,
                      "bytearray(b'ann')": False, "None": False, "5": False, "b'ann'": False,
                      "'ann'": True}
+# letters and digits beyond the 65: a case-blind [a-z] takes the Kelvin sign (it lowercases to
+# "k"), a long s and a dotless i; isalnum and \w take the rest
+NOT_ASCII = ["\u212a", "\u017fam", "\u0131", "j\u00f6rg", "ann\u00b2", "\u0661"]
+VALID_NAME_WANTED.update({repr(name): False for name in NOT_ASCII})
+VALID_NAME_PROBE = f"NOT_ASCII = {NOT_ASCII!r}\n" + VALID_NAME_PROBE
 
 
 @pytest.mark.points(3)
@@ -181,7 +187,8 @@ async def test_bad_room_or_user_is_refused_with_4400(app_server: Server) -> None
     assert got == VALID_NAME_WANTED, (
         "valid_name(value) returns a bool for any value: True only for a str of 1-32 allowed "
         "characters, False for anything else (a list, a dict, a set or a bytearray too, which "
-        f"cannot be hashed: no TypeError); wanted {VALID_NAME_WANTED}, got {got}")
+        "cannot be hashed: no TypeError; a str with a letter or digit beyond the 65 ASCII "
+        f"characters, such as a Kelvin sign); wanted {VALID_NAME_WANTED}, got {got}")
 
 
 @pytest.mark.points(1)

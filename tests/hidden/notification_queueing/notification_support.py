@@ -110,8 +110,10 @@ async def send(server: AppServer, body: Any) -> httpx.Response:
 
 
 async def post(server: AppServer, user: str, title: str, **extra: Any) -> dict[str, Any]:
-    r = await send(server, {"user": user, "title": title, **extra})
-    assert r.status_code == 201, f"POST should answer 201, got {r.status_code}: {reply_text(r)}"
+    fields = {"user": user, "title": title, **extra}
+    r = await send(server, fields)
+    assert r.status_code == 201, (
+        f"POST {json.dumps(fields)[:160]} should answer 201, got {r.status_code}: {reply_text(r)}")
     reply: dict[str, Any] = r.json()
     assert set(reply) == {"id", "seq", "delivered"}, f"a 201 body is exactly those: {reply}"
     return reply

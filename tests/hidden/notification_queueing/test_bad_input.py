@@ -56,7 +56,8 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
     server = app_server()
     good = [("a", "x", {}), ("x" * 32, "y" * 200, {"body": "b" * 2000, "level": "low"}),
             ("A.z_0-9", "é" * 200, {"level": "high", "body": DECOMPOSED}),
-            ("a", " padded ", {"level": "normal"}),
+            # only a title may not be blank: a body of whitespace alone is a body
+            ("a", " padded ", {"level": "normal", "body": " \n "}),
             # "body | text of at most 2000 characters": line breaks and tabs are text
             ("lines", "Report", {"body": MULTILINE}),
             # "title | text of 1-200 characters, not only whitespace": a line break, a tab or
@@ -126,7 +127,7 @@ async def test_every_limit_at_its_boundary_and_hostile_bodies_get_422(
     assert multi == [("Report", MULTILINE), (TITLED, "")], (
         f"a body of several lines, and a title holding a line break, a tab and a no-break "
         f"space, each exactly as sent, in the order sent (by seq): {multi!a}")
-    assert stored == [(1, "x", "", "normal"), (2, " padded ", "", "normal")], (
+    assert stored == [(1, "x", "", "normal"), (2, " padded ", " \n ", "normal")], (
         f"as given, in the order given (by seq): {stored}")
     assert [(f["title"], len(f["body"]), f["level"]) for f in long] == [("y" * 200, 2000, "low")]
     # "1-32 characters of [A-Za-z0-9_.-]" on the WebSocket too: a name with a dot, a dash and
