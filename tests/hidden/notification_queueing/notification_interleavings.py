@@ -111,7 +111,13 @@ async def tabs_and_counts(app, tabs):
     kais = asyncio.create_task(post(app, "kai", "for kai"))
     await asyncio.wait({kais}, timeout=0.3)
     jo.gate.set()
-    jo_count, kai_count = await delivered(jos), await delivered(kais)
+    replies = [await jos, await kais]
+    jo_count, kai_count = (r.get("delivered") if isinstance(r, dict) else r for r in replies)
+    await until(lambda: "notification" in jo.kinds() and "notification" in kai.kinds(), 0.3)
+    # each reply names its own notification: the one its user's tab got
+    own = [isinstance(r, dict) and r.get("id") is not None and r.get("id") == next(
+        (f.get("id") for f in tab.frames if f.get("type") == "notification"), None)
+        for r, tab in zip(replies, (jo, kai))]
     # nia's push is held at her first tab's send while mo's tab leaves: her second tab gets
     # the push all the same
     nia, nia2, mo = Tab(app, "nia", tabs, hold=1), Tab(app, "nia", tabs), Tab(app, "mo", tabs)
@@ -122,7 +128,7 @@ async def tabs_and_counts(app, tabs):
     await asyncio.wait({mo.task}, timeout=0.3)
     nia.gate.set()
     return {"ivy": ivy.get("delivered") if isinstance(ivy, dict) else ivy,
-            "ivy_live": second.kinds(), "jo": jo_count, "kai": kai_count,
+            "ivy_live": second.kinds(), "jo": jo_count, "kai": kai_count, "own_ids": own,
             "nia": await delivered(nias)}
 
 

@@ -102,6 +102,11 @@ async def test_live_notification_reaches_every_tab_of_the_user(app_server: Serve
         "delivered is \"the number of the user's live tabs the push reached\": jo and kai have "
         "one tab each, and kai's POST was answered while jo's push was still on its way: "
         f"1 each, got jo {tabs['jo']} and kai {tabs['kai']}")
+    assert tabs["own_ids"] == [True, True], (
+        "the 201 of a POST names that POST's notification (\"ID is a unique string\"): jo's "
+        "reply has the id of the notification her tab got, and kai's the id of his, although "
+        "kai's POST was answered while jo's push was still on its way (one reply slot shared "
+        f"by the app's POSTs gives jo kai's id); [jo's, kai's] match: {tabs['own_ids']}")
     assert tabs["nia"] == 2, (
         "\"Every open tab of the user receives every live notification\": nia has two tabs; "
         "while her push was still on its way to the first, mo's tab left (a tab of anyone "
