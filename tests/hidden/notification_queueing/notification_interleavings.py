@@ -85,9 +85,14 @@ async def post(app, user, title, **extra):
     return r.json() if r.status_code == 201 else r.status_code
 
 
-async def delivered(task):
-    reply = await task
+def counted(reply):
+    """A 201's delivered, or what came instead (the status of a refusal)."""
     return reply.get("delivered") if isinstance(reply, dict) else reply
+
+
+def pushed_id(tab):
+    """The id of the first notification the tab was pushed, or None."""
+    return next((f.get("id") for f in tab.frames if f.get("type") == "notification"), None)
 
 
 async def tabs_and_counts(app, tabs):
@@ -112,12 +117,11 @@ async def tabs_and_counts(app, tabs):
     await asyncio.wait({kais}, timeout=0.3)
     jo.gate.set()
     replies = [await jos, await kais]
-    jo_count, kai_count = (r.get("delivered") if isinstance(r, dict) else r for r in replies)
+    jo_count, kai_count = map(counted, replies)
     await until(lambda: "notification" in jo.kinds() and "notification" in kai.kinds(), 0.3)
     # each reply names its own notification: the one its user's tab got
-    own = [isinstance(r, dict) and r.get("id") is not None and r.get("id") == next(
-        (f.get("id") for f in tab.frames if f.get("type") == "notification"), None)
-        for r, tab in zip(replies, (jo, kai))]
+    own = [isinstance(r, dict) and pushed_id(tab) is not None and r.get("id") == pushed_id(tab)
+           for r, tab in zip(replies, (jo, kai))]
     # nia's push is held at her first tab's send while mo's tab leaves: her second tab gets
     # the push all the same
     nia, nia2, mo = Tab(app, "nia", tabs, hold=1), Tab(app, "nia", tabs), Tab(app, "mo", tabs)
@@ -127,9 +131,9 @@ async def tabs_and_counts(app, tabs):
     mo.close()
     await asyncio.wait({mo.task}, timeout=0.3)
     nia.gate.set()
-    return {"ivy": ivy.get("delivered") if isinstance(ivy, dict) else ivy,
+    return {"ivy": counted(ivy),
             "ivy_live": second.kinds(), "jo": jo_count, "kai": kai_count, "own_ids": own,
-            "nia": await delivered(nias)}
+            "nia": counted(await nias)}
 
 
 async def held_posts(app, tabs):
