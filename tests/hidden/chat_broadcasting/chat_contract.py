@@ -1,9 +1,16 @@
-"""Exercise 3's suite: ``broadcast``'s own contract, probed on fake members.
+"""Exercise 3's suite: ``broadcast``'s own contract, probed on fake members, and an
+async listener of the app's events.
 
 ``test_dropped_members.test_broadcast_returns_the_failed_members_of_its_snapshot`` runs
 :data:`BROADCAST_PROBE` in the submission's process (``server.probe``) and checks what it
 returns; the probe calls the module's ``broadcast`` directly, never through the app.
+:data:`ASYNC_AUDIT_PROBE` adds another module's coroutine listeners to ``app.events``, and
+:func:`assert_audited` checks that they heard every event the app emitted.
 """
+
+from __future__ import annotations
+
+from typing import Any
 
 # broadcast's own contract, on fake members (the app only ever hands it a fresh list):
 # "Work on a copy of `conns`" (any iterable: a generator can be read once; a list the
@@ -138,3 +145,44 @@ async def probe(module):
         x.cancel()
     return out
 """
+
+
+
+# "Events on app.events" are for other code too, whose listeners may be coroutines (the
+# lessons' are): an audit log that awaits before it writes. The bus runs sync listeners of
+# an emit nobody awaited at once, so only such a listener shows an emit left unawaited
+# (bug_312): it must hear every event, as the grader's own recorder did.
+AUDITED = ("chat.joined", "chat.left", "room.message", "ws.error")
+AUDIT_PREFIX = "grader.audit."
+ASYNC_AUDIT_PROBE = """
+import asyncio
+
+
+def probe(module):
+    def audit(name):
+        async def write(payload):
+            await asyncio.sleep(0)
+            await app_events.emit("PREFIX" + name, payload)
+        return write
+
+    for name in NAMES:
+        app_events.on(name, audit(name))
+    return "listening"
+""".replace("PREFIX", AUDIT_PREFIX).replace("NAMES", repr(AUDITED))
+
+
+def assert_audited(server: Any, counts: dict[str, int]) -> None:
+    """The app emitted each event ``counts`` names that many times, and the audit log of
+    :data:`ASYNC_AUDIT_PROBE` heard each one, in the same order with the same payload."""
+    for name, count in counts.items():
+        seen = [e["args"] for e in server.events(name)]
+        audited = [e["args"] for e in server.events(AUDIT_PREFIX + name)]
+        assert len(seen) == count, (
+            f"expected {count} {name} on app.events, got {len(seen)} (another module had "
+            f"added an async listener of {name}: an emit that is not awaited then runs none "
+            "of its listeners)")
+        assert audited == seen, (
+            f"another module's async listener of {name} on app.events (an audit log that "
+            f"awaits) must hear every {name}, as the app emitted it: it heard {audited!r:.300}, "
+            f"the app emitted {seen!r:.300}. Await each emit: a listener that is a coroutine "
+            "runs only when the emit is awaited")

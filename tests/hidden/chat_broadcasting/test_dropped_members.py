@@ -24,7 +24,10 @@ Server = Callable[..., AppServer]
 
 
 _frames = load_beside(__file__, "chat_frames")
-BROADCAST_PROBE = load_beside(__file__, "chat_contract").BROADCAST_PROBE
+_contract = load_beside(__file__, "chat_contract")
+ASYNC_AUDIT_PROBE = _contract.ASYNC_AUDIT_PROBE
+assert_audited = _contract.assert_audited
+BROADCAST_PROBE = _contract.BROADCAST_PROBE
 chat = _frames.chat
 exactly_left = _frames.exactly_left
 expect = _frames.expect
@@ -81,6 +84,7 @@ async def test_a_member_whose_send_fails_is_dropped_and_leaves_once(
     app_server: Server,
 ) -> None:
     server = app_server()
+    assert await server.probe(ASYNC_AUDIT_PROBE) == "listening"
     async with contextlib.AsyncExitStack() as stack:
         ann = await stack.enter_async_context(server.connect(chat("ann")))
         await join(server, ann, "lobby", "ann", ["ann"])
@@ -126,6 +130,7 @@ async def test_a_member_whose_send_fails_is_dropped_and_leaves_once(
         f"dan's leave must be announced once, not again when his socket closes: {gone}"
     )
     exactly_left(server.events("chat.left"))
+    assert_audited(server, {"chat.joined": 5, "chat.left": 5, "room.message": 3})
     # "A connection that dies (no closing handshake, or a send to it fails) leaves like one
     # that closed": one that closed is no ws.error (that event is a malformed frame's only)
     errors = server.events("ws.error")

@@ -25,6 +25,9 @@ Server = Callable[..., AppServer]
 
 
 _frames = load_beside(__file__, "chat_frames")
+_contract = load_beside(__file__, "chat_contract")
+ASYNC_AUDIT_PROBE = _contract.ASYNC_AUDIT_PROBE
+assert_audited = _contract.assert_audited
 BAD_FRAMES = _frames.BAD_FRAMES
 EDGE_ROOM = _frames.EDGE_ROOM
 NAN = _frames.NAN
@@ -82,6 +85,7 @@ VALID_NAME_PROBE = f"NOT_ASCII = {NOT_ASCII!r}\n" + VALID_NAME_PROBE
 @pytest.mark.category("bad_frame")
 async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server: Server) -> None:
     server = app_server()
+    assert await server.probe(ASYNC_AUDIT_PROBE) == "listening"
     async with contextlib.AsyncExitStack() as stack:
         ann = await stack.enter_async_context(server.connect(chat("ann")))
         await join(server, ann, "lobby", "ann", ["ann"])
@@ -147,6 +151,7 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
             payload[0]["room"] == "lobby" and payload[0]["user"] == "ann"
             and isinstance(payload[0]["error"], str) and payload[0]["error"]
         ) and not error["kwargs"], f"ws.error should carry {{room, user, error}}, got {payload}"
+    assert_audited(server, {"ws.error": bad_frames})
 
 
 @pytest.mark.points(2)
