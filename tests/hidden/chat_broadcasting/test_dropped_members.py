@@ -130,7 +130,7 @@ async def test_a_member_whose_send_fails_is_dropped_and_leaves_once(
         f"dan's leave must be announced once, not again when his socket closes: {gone}"
     )
     exactly_left(server.events("chat.left"))
-    assert_audited(server, {"chat.joined": 5, "chat.left": 5, "room.message": 3})
+    await assert_audited(server, {"chat.joined": 5, "chat.left": 5, "room.message": 3})
     # "A connection that dies (no closing handshake, or a send to it fails) leaves like one
     # that closed": one that closed is no ws.error (that event is a malformed frame's only)
     errors = server.events("ws.error")

@@ -151,7 +151,7 @@ async def test_malformed_frames_get_an_error_and_the_connection_stays(app_server
             payload[0]["room"] == "lobby" and payload[0]["user"] == "ann"
             and isinstance(payload[0]["error"], str) and payload[0]["error"]
         ) and not error["kwargs"], f"ws.error should carry {{room, user, error}}, got {payload}"
-    assert_audited(server, {"ws.error": bad_frames})
+    await assert_audited(server, {"ws.error": bad_frames})
 
 
 @pytest.mark.points(2)

@@ -66,7 +66,9 @@ STORE_KEYS = sorted(FIELDS - {"type"})
 # another setting); ack counts it 0 ("ids that expired (even if not purged yet) count 0")
 # add: "Afterwards the user has at most `max_per_user` stored notifications: the oldest
 # (lowest seq) go": an expired one not purged yet makes no room for a live one (max 2, seq
-# 1 expired, then 2, 3, 4 added: 3 and 4 are kept, not 2, 3 and 4 once seq 1 is deleted)
+# 1 expired, then 2, 3, 4 added: 3 and 4 are kept, not 2, 3 and 4 once seq 1 is deleted),
+# and a Store opened with a smaller max_per_user than the one that stored (a restart with
+# another setting) leaves at most its own after an add, not one dropped per one added
 # (the id acknowledged is the last one added: an add that purges expired rows, more than
 # ttl_seconds=0.001 after the first on a busy machine, could delete the first one before
 # the ack, and an ack that ignores expires_at would then count 0 too)
@@ -108,13 +110,21 @@ def rules(module, folder):
         for _ in range(3):
             capped.add("ann", note)
         kept = [row["seq"] for row in capped.pending("ann")]
+        wide_file = os.path.join(folder, "wide.sqlite3")
+        wide = module.Store(wide_file, ttl_seconds=86400.0, max_per_user=5)
+        for _ in range(5):
+            wide.add("ann", note)
+        narrow = module.Store(wide_file, ttl_seconds=86400.0, max_per_user=2)
+        narrow.add("ann", note)
+        narrowed = [row["seq"] for row in narrow.pending("ann")]
         zero = module.Store(os.path.join(folder, "zero.sqlite3"), ttl_seconds=0, max_per_user=9)
         added = zero.add("ann", note)
         zeroed = [added["expires_at"] == added["created_at"], zero.pending("ann"),
                   zero.ack("ann", [added["id"]])]
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"[:500]
-    return {"many": many, "acked": acked, "expired": expired, "kept": kept, "zero": zeroed}
+    return {"many": many, "acked": acked, "expired": expired, "kept": kept,
+            "narrowed": narrowed, "zero": zeroed}
 """
 
 
@@ -154,6 +164,12 @@ async def test_store_add_and_pending_return_exactly_the_notifications_fields(
         "the oldest (lowest seq) go\": with max_per_user=2, seq 1 expired (not purged yet) "
         "and seq 2, 3, 4 added, pending holds seq 3 and 4 (dropping the expired one makes "
         f"no room for a third); got seqs {got['kept']}")
+    assert _in_any_order(got["narrowed"]) == [5, 6], (
+        "Store.add: \"Afterwards the user has at most `max_per_user` stored notifications: "
+        "the oldest (lowest seq) go\", with the max_per_user of the Store that adds (\"Each "
+        "`create_app` call works with its own ... `max_per_user`\"): five kept with "
+        "max_per_user=5, then one added by a Store opened on that file with max_per_user=2 "
+        f"leaves seq 5 and 6, not one dropped for one added; got seqs {got['narrowed']}")
     assert got["zero"] == [True, [], 0], (
         "Store(path, ttl_seconds=0, ...): 0 is a ttl like any other (not \"none given\"): "
         "expires_at = created_at + 0, so the notification is expired as it is stored, in no "
