@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 from collections.abc import Callable
 
@@ -247,6 +248,26 @@ async def test_stalled_members_cost_one_timeout_and_are_dropped(app_server: Serv
         await dan.send(say("still here"))
         for ws in (ann, dan):
             await expect(server, ws, msg("dan", "still here", 2), "the room goes on")
+        # a reply is no broadcast, but a stalled one holds nothing of the room's either: lee
+        # takes her roster and join, stops reading and pings; her pong's send is stuck (or,
+        # bounded by send_timeout, has already dropped her) when dan speaks, and his message
+        # reaches everyone else, with her leave before or after it (chat's bug_328)
+        lee = await stack.enter_async_context(server.connect(chat("lee"), **faulty("stall:2")))
+        await join(server, lee, "lobby", "lee", ["ann", "dan", "lee"])
+        for ws in (ann, dan):
+            await expect(server, ws, joined("lee"), "lee joins")
+        await lee.send(json.dumps({"type": "ping"}))
+        await server.settled()
+        await dan.send(say("after a stuck pong"))
+        wanted = [msg("dan", "after a stuck pong", 3), left("lee")]
+        for ws in (ann, dan):
+            got = [await server.recv_json(ws, expecting="dan's message after lee's stuck pong, "
+                                          "and lee's leave") for _ in wanted]
+            in_order = functools.partial(sorted, key=lambda f: json.dumps(f, sort_keys=True))
+            assert in_order(got) == in_order(wanted), (
+                "a member whose pong is stuck holds up no one else's message, and is dropped "
+                f"once a send to her takes send_timeout: wanted {wanted} in either order, "
+                f"got {got}")
         async with server.connect(chat("kim")) as kim:
             await join(server, kim, "lobby", "kim", ["ann", "dan", "kim"])
     got = await server.probe(BROADCAST_CALLERS_PROBE)

@@ -205,8 +205,10 @@ async def test_a_backlog_of_a_dozen_comes_in_numeric_seq_order(app_server: Serve
     # (an id made of the user and the seq glued together would be "ann11" for both)
     ann1 = await post(server, "ann1", "ann1's own")
     replies = []
+    # "every stored ... notification": two equal ones (seq 6 and 7, the same title, body and
+    # level) are two notifications, both in the backlog, not collapsed into one
     for i in range(1, 13):
-        r = await send(server, {"user": "ann", "title": f"t{i}"})
+        r = await send(server, {"user": "ann", "title": "the same" if i in (6, 7) else f"t{i}"})
         assert r.status_code == 201, (
             f"ann's POST number {i} should answer 201 (ann1 has seq 1 pending, and ids are "
             f"unique across users), got {r.status_code}: {reply_text(r)}")
@@ -215,7 +217,9 @@ async def test_a_backlog_of_a_dozen_comes_in_numeric_seq_order(app_server: Serve
     async with server.connect(where("ann")) as ann:
         frames = await backlog(server, ann, as_sent=True)
     seqs = [f["seq"] for f in frames]
-    assert seqs == list(range(1, 13)), f"a backlog of 12 in seq order, 1 to 12: got {seqs}"
+    assert seqs == list(range(1, 13)), (
+        f"a backlog of 12 in seq order, 1 to 12 (seq 6 and 7 are equal notifications: both "
+        f"are sent), got {seqs}")
     assert [f["id"] for f in frames] == [r["id"] for r in replies], "each with its own id"
     # "every stored, unacknowledged, unexpired notification of that user": user names are
     # matched exactly ("_" is a character, not a wildcard, and case matters), so a tab of

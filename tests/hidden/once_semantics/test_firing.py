@@ -384,6 +384,9 @@ def test_positional_and_keyword_arguments_reach_the_handler_exactly(check: Any) 
     # Python raises it when the call does not fit: nothing trims the arguments
     check([once("one", kind="one_arg"), on("z", priority="LOW"), emit_args([1, 2]), emit(3),
            once("fits", kind="one_arg"), emit([4, 5]), count()], H)
+    # a keyword it has no parameter for is no different (not dropped to make the call fit)
+    check([once("kw", kind="one_arg"), once("kw2", kind="one_arg"), on("z", priority="LOW"),
+           emit_args([1], extra=2), emit(3), count()], H)
     # one argument that is a tuple is one argument: handler((6, 7)), not spread into
     # handler(6, 7) (alone or before a keyword)
     check([once("t", kind="one_arg"), once("t2", kind="async"), on("z", priority="LOW"),
