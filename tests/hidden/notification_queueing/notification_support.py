@@ -83,6 +83,15 @@ def tab(app, path, send, inbox=None):
     return asyncio.create_task(app(scope, inbox.get, send))
 
 
+def recorder(frames, got):
+    """An ASGI send that keeps each frame the app sends in ``frames`` and sets ``got``."""
+    async def send(message):
+        if message.get("type") == "websocket.send":
+            frames.append(json.loads(message.get("text") or message.get("bytes")))
+        got.set()
+    return send
+
+
 async def frames_until(tab, frames, got, count):
     while len(frames) < count and not tab.done():
         got.clear()

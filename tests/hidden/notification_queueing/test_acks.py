@@ -82,13 +82,7 @@ async def scenario(module, folder):
             answer = frames[seen] if len(frames) > seen else None
             # answered or not, the ack counts: ann's next tab starts with backlog_end
             later, later_got = [], asyncio.Event()
-
-            async def record(message):
-                if message.get("type") == "websocket.send":
-                    later.append(json.loads(message.get("text") or message.get("bytes")))
-                later_got.set()
-
-            again = tab(app, "/notifications/ann", record)
+            again = tab(app, "/notifications/ann", recorder(later, later_got))
             try:
                 await frames_until(again, later, later_got, 1)
             finally:
@@ -115,16 +109,8 @@ async def scenario(module, folder):
     r = await client.post("/notifications", json={"user": "ann", "title": "acked"})
     sent = {"first": [], "next": []}
     got = asyncio.Event()
-
-    def recorder(frames):
-        async def send(message):
-            if message.get("type") == "websocket.send":
-                frames.append(json.loads(message.get("text") or message.get("bytes")))
-            got.set()
-        return send
-
     inbox = asyncio.Queue()
-    first = tab(app, "/notifications/ann", recorder(sent["first"]), inbox)
+    first = tab(app, "/notifications/ann", recorder(sent["first"], got), inbox)
     try:
         await frames_until(first, sent["first"], got, 2)  # her backlog of one, backlog_end
         ack = {"type": "ack", "ids": [r.json().get("id") if r.status_code == 201 else None]}
@@ -132,7 +118,7 @@ async def scenario(module, folder):
         inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
         await asyncio.wait({first})  # no timeout: on this clock a timer fires at once while
         # a thread of the app still works (the harness bounds the whole probe: 2 s)
-        again = tab(app, "/notifications/ann", recorder(sent["next"]))
+        again = tab(app, "/notifications/ann", recorder(sent["next"], got))
         await frames_until(again, sent["next"], got, 1)
         again.cancel()
     finally:

@@ -67,13 +67,7 @@ async def scenario(module, folder):
     one = module.create_app(os.path.join(folder, "one.sqlite3"))
     two = module.create_app(os.path.join(folder, "two.sqlite3"))
     frames, got = [], asyncio.Event()
-
-    async def send(message):
-        if message.get("type") == "websocket.send":
-            frames.append(json.loads(message.get("text") or message.get("bytes")))
-        got.set()
-
-    ann = tab(one, "/notifications/ann", send)
+    ann = tab(one, "/notifications/ann", recorder(frames, got))
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=two), base_url="http://testserver")
     try:
         await frames_until(ann, frames, got, 1)  # her backlog_end
