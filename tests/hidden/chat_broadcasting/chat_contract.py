@@ -10,8 +10,11 @@ returns; the probe calls the module's ``broadcast`` directly, never through the 
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from day25.course.harness import load_beside
+
+counted = load_beside(__file__, "chat_frames").counted
 
 # broadcast's own contract, on fake members (the app only ever hands it a fresh list):
 # "Work on a copy of `conns`" (any iterable: a generator can be read once; a list the
@@ -148,7 +151,6 @@ async def probe(module):
 """
 
 
-
 # "Events on app.events" are for other code too, whose listeners may be coroutines (the
 # lessons' are): an audit log that awaits before it writes. The bus runs sync listeners of
 # an emit nobody awaited at once, so only such a listener shows an emit left unawaited
@@ -172,10 +174,6 @@ def probe(module):
 """.replace("PREFIX", AUDIT_PREFIX).replace("NAMES", repr(AUDITED))
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
-
-
 async def assert_audited(server: Any, counts: dict[str, int]) -> None:
     """The app emitted each event ``counts`` names that many times, and the audit log of
     :data:`ASYNC_AUDIT_PROBE` heard each one with the same payload (once the app settled:
@@ -183,13 +181,13 @@ async def assert_audited(server: Any, counts: dict[str, int]) -> None:
     by two tasks at once may reach an awaiting listener in either order)."""
     await server.settled()
     for name, count in counts.items():
-        seen = sorted((e["args"] for e in server.events(name)), key=_json)
-        audited = sorted((e["args"] for e in server.events(AUDIT_PREFIX + name)), key=_json)
+        seen = [e["args"] for e in server.events(name)]
+        audited = [e["args"] for e in server.events(AUDIT_PREFIX + name)]
         assert len(seen) == count, (
             f"expected {count} {name} on app.events, got {len(seen)} (another module had "
             f"added an async listener of {name}: an emit that is not awaited then runs none "
             "of its listeners)")
-        assert audited == seen, (
+        assert counted(audited) == counted(seen), (
             f"another module's async listener of {name} on app.events (an audit log that "
             f"awaits) must hear every {name}, as the app emitted it: it heard {audited!r:.300}, "
             f"the app emitted {seen!r:.300}. Await each emit: a listener that is a coroutine "

@@ -8,6 +8,7 @@ scenarios and points).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from day25.course.harness import AppServer
@@ -65,6 +66,12 @@ def joined(user: str, room: str = "lobby") -> dict[str, Any]:
 
 def left(user: str, room: str = "lobby") -> dict[str, Any]:
     return {"type": "leave", "room": room, "user": user}
+
+
+def counted(items: list[Any]) -> Counter[str]:
+    """``items`` as a multiset (each as JSON with sorted keys): for frames or payloads whose
+    order the text leaves open, and for a dict whose keys a submission writes in its own order."""
+    return Counter(json.dumps(item, sort_keys=True, default=repr) for item in items)
 
 
 def faulty(fault: str) -> dict[str, Any]:

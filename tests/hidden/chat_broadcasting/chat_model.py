@@ -20,9 +20,10 @@ import random
 from collections import Counter
 from typing import Any
 
-from day25.course.harness import AppServer, brief
+from day25.course.harness import AppServer, brief, load_beside
 from day25.course.protocol import FAULT_HEADER
 
+counted = load_beside(__file__, "chat_frames").counted
 # names that differ only by case, or where one is a prefix of another: the same user or
 # room to code that folds case or matches by prefix, and different ones here
 USERS = ["ann", "Ann", "bob", "d.e"]
@@ -245,7 +246,7 @@ class Session:
         for name, want in (("chat.joined", self.joined), ("chat.left", self.left),
                            ("room.message", self.messages)):
             got = payloads(name)
-            same = got == want if name == "room.message" else _counted(got) == _counted(want)
+            same = got == want if name == "room.message" else counted(got) == counted(want)
             if not same:
                 raise self.fail(f"{name} on app.events: expected {brief(want)}, "
                                 f"got {brief(got)}")
@@ -263,5 +264,3 @@ def _is_error(frame: Any, code: str) -> bool:
             and isinstance(frame["message"], str) and bool(frame["message"].strip()))
 
 
-def _counted(payloads: list[Any]) -> Counter[str]:
-    return Counter(json.dumps(p, sort_keys=True, default=repr) for p in payloads)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 from collections.abc import Callable
 
@@ -27,6 +26,7 @@ Server = Callable[..., AppServer]
 
 _frames = load_beside(__file__, "chat_frames")
 chat = _frames.chat
+counted = _frames.counted
 exactly_left = _frames.exactly_left
 expect = _frames.expect
 faulty = _frames.faulty
@@ -263,8 +263,7 @@ async def test_stalled_members_cost_one_timeout_and_are_dropped(app_server: Serv
         for ws in (ann, dan):
             got = [await server.recv_json(ws, expecting="dan's message after lee's stuck pong, "
                                           "and lee's leave") for _ in wanted]
-            in_order = functools.partial(sorted, key=lambda f: json.dumps(f, sort_keys=True))
-            assert in_order(got) == in_order(wanted), (
+            assert counted(got) == counted(wanted), (
                 "a member whose pong is stuck holds up no one else's message, and is dropped "
                 f"once a send to her takes send_timeout: wanted {wanted} in either order, "
                 f"got {got}")

@@ -38,8 +38,8 @@ acked = _support.acked
 # real time. A server that closes the dropped tab ("up to you") is not asked: its close is
 # answered as a client answers one (ASGI's websocket.disconnect), and no ack is sent after it;
 # nor is one that sends a dropped tab nothing more ("nothing more is sent to it"): an answer
-# that has not come within a second of real time is none (batch 35's ok_81 was given 0 when
-# the scenario waited for it until the probe's own limit).
+# that has not come within half a second of real time is none (batch 35's ok_81 was given 0
+# when the scenario waited for it until the probe's own limit), but the ack must count.
 PAUSED_TAB = _support.ASGI_PROBE + '''
 
 import time
